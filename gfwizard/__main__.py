@@ -1,0 +1,5 @@
+"""``python -m gfwizard``."""
+
+from gfwizard.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""The ``gfwizard`` command line. Each command's module is imported only when that command runs,
+so ``gfwizard discover`` never pays for Textual, boto3 or the Kubernetes client."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from gfwizard import __version__
+
+#: command name -> "module:attribute" of its click command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "wizard": ("gfwizard.commands.wizard:wizard", "The wizard (TUI); the default command."),
+    "rehearse": ("gfwizard.commands.rehearse:rehearse", "The wizard against an embedded rehearsal honey + S3."),
+    "discover": ("gfwizard.commands.discover:discover", "Kubeconfig discovery and classification."),
+    "validate": ("gfwizard.commands.validate:validate", "Validate a context against the configured cluster."),
+    "backend": ("gfwizard.commands.backend:backend", "State backend: check, render, locks, migrate."),
+    "config": ("gfwizard.commands.config:config", "organization.yaml: init, validate, show."),
+    "deploy": ("gfwizard.commands.deploy:deploy", "Plan and apply the stacks of an environment."),
+    "status": ("gfwizard.commands.status:status", "Read-only status of cluster, stacks and state."),
+    "audit": ("gfwizard.commands.audit:audit", "Check a checkout against the decision's exit criteria."),
+    "doctor": ("gfwizard.commands.doctor:doctor", "Tools, config, cluster and backend checks in one run."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when the command is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return _unavailable(cmd_name, target[1])
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _unavailable(name: str, help_text: str) -> click.Command:
+    @click.command(name=name, help=help_text, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def cmd(args: Any) -> None:
+        raise click.UsageError(f"'gfwizard {name}' is not available in this build")
+
+    return cmd
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True)
+@click.version_option(__version__, prog_name="gfwizard")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """gfwizard — deploy GloriousFlywheel's stacks onto honey, safely.
+
+    With no command, opens the wizard.
+    """
+    if ctx.invoked_subcommand is None:
+        wizard = LazyGroup.get_command(cli, ctx, "wizard")  # type: ignore[arg-type]
+        assert wizard is not None
+        ctx.invoke(wizard)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="gfwizard")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Shared pieces of every command: the ``--json`` and ``--config`` options, output, exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from gfwizard.errors import GfwError
+from gfwizard.redact import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_INPUT = 2
+
+
+def json_option(f: F) -> F:
+    """Add ``--json``: machine-readable output with the keys documented in docs/json-output.md."""
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
+
+
+def config_option(f: F) -> F:
+    """Add ``--config PATH`` (default ``$GFW_CONFIG`` or ``config/organization.yaml``)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="organization.yaml to read (default: $GFW_CONFIG or config/organization.yaml).",
+    )(f)
+
+
+def resolve_config_path(config_path: Path | None) -> Path:
+    """The ``--config`` value, or the default when it was not given."""
+    from gfwizard.paths import default_config_path
+
+    return config_path if config_path is not None else default_config_path()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn pydantic models, dataclasses, paths and enums into JSON-ready values."""
+    import dataclasses
+    from enum import Enum
+
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as redacted JSON on stdout."""
+    click.echo(redact(json.dumps(to_jsonable(obj), indent=2, sort_keys=False, default=str)))
+
+
+def echo(text: str = "", err: bool = False, **style: Any) -> None:
+    """Print redacted text (styled when ``style`` is given and the stream is a terminal)."""
+    text = redact(text)
+    if style:
+        click.secho(text, err=err, **style)
+    else:
+        click.echo(text, err=err)
+
+
+def handles_errors(f: F) -> F:
+    """Turn :class:`GfwError` into a message, its remedy and the right exit code (never a traceback)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except GfwError as exc:
+            as_json = bool(kwargs.get("as_json"))
+            if as_json:
+                emit_json({"error": {"message": exc.message, "remedy": exc.remedy, "exit_code": exc.exit_code}})
+            else:
+                echo(f"error: {exc.message}", err=True, fg="red")
+                if exc.remedy:
+                    echo(f"remedy: {exc.remedy}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]

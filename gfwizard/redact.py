@@ -1,0 +1,131 @@
+"""One redaction function for every output path: logs, transcripts, journals, errors, JSON.
+
+Known secret shapes are matched by pattern; values that are only known at run time (the AWS
+secret key in the environment, a token read from a kubeconfig, a sensitive tfvar) are registered
+with :func:`register_secret` and replaced wherever they appear.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Iterable, Mapping
+
+MASK = "[REDACTED]"
+
+#: Environment variables whose values are secrets whenever they are set.
+SECRET_ENV_VARS: tuple[str, ...] = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "TF_HTTP_PASSWORD",
+    "GITLAB_TOKEN",
+    "GITLAB_PAT",
+    "GL_TOKEN",
+    "CI_JOB_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "KUBE_TOKEN",
+)
+
+_KEYVAL_NAMES = (
+    r"client-key-data|client_key_data|token|id-token|id_token|refresh-token|refresh_token|password|passwd|"
+    r"secret|secret[_-]?access[_-]?key|aws_secret_access_key|aws_session_token|session[_-]?token|"
+    r"tf_http_password|private[_-]?key|api[_-]?key|access[_-]?token|client[_-]?secret|registration[_-]?token"
+)
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization headers of any scheme, and bare bearer tokens.
+    (re.compile(r"(?i)(authorization\s*[:=]\s*\"?)(bearer|basic|token|aws4-hmac-sha256)?\s*[^\s\",]+(?:[^\"\n]*)"), r"\1" + MASK),
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1" + MASK),
+    # GitLab tokens (personal, deploy, runner, trigger, CI job) and GitHub tokens.
+    (re.compile(r"\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|gloas)-[A-Za-z0-9_\-]{16,}"), MASK),
+    (re.compile(r"\bGR1348941[A-Za-z0-9_\-]{16,}"), MASK),
+    (re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}"), MASK),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}"), MASK),
+    # AWS access key ids.
+    (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"), MASK),
+    # Passwords in URLs: scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]+:)([^\s@/]+)(@)"), r"\1" + MASK + r"\3"),
+    # key: value / key=value / "key": "value" for secret-named keys (YAML, env, JSON, HCL).
+    (
+        re.compile(
+            r"(?i)(\"?\b(?:" + _KEYVAL_NAMES + r")\b\"?\s*(?:[:=]|=>)\s*)(?!\[REDACTED\])(\"[^\"]*\"|'[^']*'|[^\s,;}\]]+)"
+        ),
+        r"\1" + MASK,
+    ),
+    # PEM private keys.
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"), MASK),
+)
+
+
+class Redactor:
+    """Replaces secrets in text. Thread-safe; registered values apply to every later call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._registered: re.Pattern[str] | None = None
+
+    def register(self, *values: str | None) -> None:
+        """Treat each value as a secret from now on (short values are ignored: too many false hits)."""
+        added = False
+        with self._lock:
+            for value in values:
+                if value and len(value) >= 6 and value not in self._values:
+                    self._values.add(value)
+                    added = True
+            if added:
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._registered = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def register_env(self, env: Mapping[str, str] | None = None) -> None:
+        """Register the values of the well-known secret environment variables."""
+        env = os.environ if env is None else env
+        self.register(*(env.get(name) for name in SECRET_ENV_VARS))
+
+    def clear(self) -> None:
+        """Forget every registered value (tests use this)."""
+        with self._lock:
+            self._values.clear()
+            self._registered = None
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every known secret replaced by ``[REDACTED]``."""
+        if not text:
+            return text
+        registered = self._registered
+        if registered is not None:
+            text = registered.sub(MASK, text)
+        for pattern, repl in _PATTERNS:
+            text = pattern.sub(repl, text)
+        return text
+
+    def redact_lines(self, lines: Iterable[str]) -> list[str]:
+        """Redact each line."""
+        return [self.redact(line) for line in lines]
+
+
+_default = Redactor()
+_default.register_env()
+
+
+def redact(text: str) -> str:
+    """Redact ``text`` with the process-wide redactor."""
+    return _default.redact(text)
+
+
+def register_secret(*values: str | None) -> None:
+    """Register run-time secrets with the process-wide redactor."""
+    _default.register(*values)
+
+
+def register_env_secrets(env: Mapping[str, str] | None = None) -> None:
+    """Register the secret environment variables of ``env`` (default: this process)."""
+    _default.register_env(env)
+
+
+def default_redactor() -> Redactor:
+    """The process-wide redactor."""
+    return _default

@@ -1,0 +1,40 @@
+"""Helpers shared by tests: digests that prove nothing was written, CLI runners."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def tree_digest(root: Path, ignore: Sequence[str] = ()) -> dict[str, str]:
+    """Map every file below ``root`` (relative path) to its SHA-256; missing root -> empty map."""
+    out: dict[str, str] = {}
+    if root.is_file():
+        return {root.name: hashlib.sha256(root.read_bytes()).hexdigest()}
+    if not root.exists():
+        return out
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if any(part in ignore for part in path.relative_to(root).parts):
+            continue
+        if path.is_file() and not path.is_symlink():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def run_cli(args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``gfwizard ARGS`` in a fresh interpreter (the real entry point) and capture its output."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "gfwizard", *args],
+        capture_output=True, text=True, env=full_env, cwd=str(cwd or REPO), timeout=timeout, input=input,
+    )
