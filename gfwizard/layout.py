@@ -1,0 +1,74 @@
+"""Where a deploy reads stack code and writes its working files.
+
+A real deploy uses ``tofu/stacks/<stack>`` and renders backend files next to each stack. A rehearsal
+(the configured cluster's network is ``loopback``) uses the provider-free twins in
+``tofu/rehearsal/<stack>`` and keeps everything it writes inside the rehearsal workspace, so the
+checkout is never touched. Terraform's data dir, plans and transcripts never live in the checkout:
+they go under the user state dir (or the workspace), one directory per environment and stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from gfwizard.paths import repo_root, state_dir
+
+WORKSPACE_ENV = "GFW_WORKSPACE"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths for one checkout in one mode (real or rehearsal)."""
+
+    repo: Path
+    stacks_root: Path
+    work_root: Path
+    backend_root: Path | None
+    rehearsal: bool
+
+    def stack_dir(self, stack: str) -> Path:
+        """The stack's OpenTofu code."""
+        return self.stacks_root / stack
+
+    def backend_file(self, stack: str, env: str, kind: str = "s3") -> Path:
+        """The rendered partial backend file ``<env>.<kind>.tfbackend`` for ``stack``."""
+        name = f"{env}.{kind}.tfbackend"
+        if self.backend_root is None:
+            return self.stack_dir(stack) / name
+        return self.backend_root / stack / name
+
+    def tfvars_file(self, stack: str, tfvars: str) -> Path:
+        """The environment's tfvars file inside the stack directory."""
+        return self.stack_dir(stack) / tfvars
+
+    def data_dir(self, env: str, stack: str) -> Path:
+        """``TF_DATA_DIR`` for this env and stack (keeps ``.terraform`` out of the checkout)."""
+        return self.work_root / "work" / env / stack / ".terraform"
+
+    def plan_file(self, env: str, stack: str) -> Path:
+        """Where the saved plan of this env and stack is written."""
+        return self.work_root / "work" / env / stack / "plan.tfplan"
+
+    def transcripts_dir(self, env: str) -> Path:
+        """Full, redacted transcripts of every IaC run for ``env``."""
+        return self.work_root / "transcripts" / env
+
+    def journal_file(self, env: str) -> Path:
+        """The run journal (JSON lines) for ``env``."""
+        return self.work_root / "journal" / f"{env}.jsonl"
+
+
+def layout_for(network: str, *, repo: Path | None = None, environ: Mapping[str, str] | None = None) -> Layout:
+    """The layout for a cluster whose ``network`` is given (``loopback`` means rehearsal)."""
+    environ = os.environ if environ is None else environ
+    root = repo or repo_root()
+    if network == "loopback":
+        workspace = environ.get(WORKSPACE_ENV)
+        work = Path(workspace) if workspace else state_dir() / "rehearsal"
+        return Layout(repo=root, stacks_root=root / "tofu" / "rehearsal", work_root=work,
+                      backend_root=work / "backends", rehearsal=True)
+    return Layout(repo=root, stacks_root=root / "tofu" / "stacks", work_root=state_dir(),
+                  backend_root=None, rehearsal=False)
