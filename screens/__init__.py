@@ -1,0 +1,1 @@
+"""The Textual UI of gfwizard. Imports the core (``gfwizard``); the core never imports this package."""

@@ -1,0 +1,94 @@
+"""The wizard application: step navigation, the one worker-error handler, the error modal."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+
+from gfwizard.redact import redact
+from screens.session import WizardSession
+
+if TYPE_CHECKING:
+    from screens.step import StepScreen
+
+log = logging.getLogger("gfwizard.ui")
+
+#: The wizard's steps in order, each "module:Class" so a step's module loads only when it is shown.
+STEPS: dict[str, str] = {
+    "preflight": "screens.preflight:PreflightScreen",
+    "kubeconfig": "screens.kubeconfig_screen:KubeconfigScreen",
+    "validate": "screens.validate_screen:ValidateScreen",
+    "backend": "screens.backend_screen:BackendScreen",
+    "config": "screens.config_screen:ConfigScreen",
+    "deploy": "screens.deploy_screen:DeployScreen",
+    "done": "screens.done_screen:DoneScreen",
+}
+STEP_NAMES = tuple(STEPS)
+
+
+def describe_error(error: BaseException) -> tuple[str, str]:
+    """The (message, remedy) shown for a worker error; never a traceback."""
+    from gfwizard.errors import GfwError
+
+    if isinstance(error, GfwError):
+        return redact(error.message), redact(error.remedy or "")
+    text = redact(f"{type(error).__name__}: {error}")
+    return text, "This is unexpected. The details were written to the UI log; please report it."
+
+
+class WizardApp(App[None]):
+    """gfwizard's step-by-step wizard."""
+
+    CSS_PATH = "wizard.tcss"
+    TITLE = "gfwizard"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, session: WizardSession, start_at: str = "preflight") -> None:
+        super().__init__()
+        if start_at not in STEPS:
+            raise ValueError(f"unknown step {start_at!r}; steps: {', '.join(STEPS)}")
+        self.session = session
+        self.start_at = start_at
+        self.step = start_at
+        mode = "REHEARSAL" if session.is_rehearsal else "honey"
+        self.sub_title = f"{mode} · {session.config_path}"
+
+    def on_mount(self) -> None:
+        self.push_screen(self._make_step(self.start_at))
+
+    def _make_step(self, step: str) -> "StepScreen":
+        module_name, class_name = STEPS[step].split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        self.step = step
+        return cls(self.session)
+
+    def goto(self, step: str) -> None:
+        """Replace the current step screen with ``step``."""
+        self.switch_screen(self._make_step(step))
+
+    def next_step(self) -> None:
+        """Advance to the step after the current one."""
+        index = STEP_NAMES.index(self.step)
+        if index + 1 < len(STEP_NAMES):
+            self.goto(STEP_NAMES[index + 1])
+
+    def previous_step(self) -> None:
+        """Go back one step (the first step has nowhere to go)."""
+        index = STEP_NAMES.index(self.step)
+        if index > 0:
+            self.goto(STEP_NAMES[index - 1])
+
+    def show_error(self, error: BaseException, title: str = "Something went wrong") -> None:
+        """Open the error modal for ``error`` (message and remedy, never a traceback)."""
+        from screens.error_modal import ErrorModal
+
+        message, remedy = describe_error(error)
+        log.error("%s", redact("".join(traceback.format_exception(error))))
+        self.push_screen(ErrorModal(title, message, remedy))

@@ -1,0 +1,32 @@
+"""The error modal: what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ErrorModal(ModalScreen[None]):
+    """Shows a message and its remedy; Enter or Escape closes it."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
+
+    def __init__(self, title: str, message: str, remedy: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.remedy = remedy
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error-dialog", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.message, id="error-message", markup=False)
+            if self.remedy:
+                yield Static("Remedy: " + self.remedy, id="error-remedy", markup=False)
+            yield Button("Close", id="error-close", variant="error")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)

@@ -1,0 +1,29 @@
+"""The one factory that builds the wizard app, used by the CLI and by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gfwizard.paths import default_config_path, repo_root
+from screens.app import WizardApp
+from screens.session import WizardSession
+
+if TYPE_CHECKING:
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+
+
+def build_app(*, config_path: Path | None = None, repo: Path | None = None,
+              rehearsal: "RehearsalEnvironment | None" = None, start_at: str = "preflight") -> WizardApp:
+    """Build the wizard for the real machine, or for a running rehearsal environment."""
+    if rehearsal is not None:
+        config_path = config_path or Path(rehearsal.config_path)
+    session = WizardSession(repo=repo or repo_root(), config_path=config_path or default_config_path(),
+                            rehearsal=rehearsal)
+    return WizardApp(session, start_at=start_at)
+
+
+def run_wizard(*, start_at: str = "preflight", config_path: Path | None = None,
+               rehearsal: "RehearsalEnvironment | None" = None) -> None:
+    """Run the wizard in this terminal until the operator quits."""
+    build_app(config_path=config_path, rehearsal=rehearsal, start_at=start_at).run()

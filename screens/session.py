@@ -1,0 +1,36 @@
+"""What the wizard has learned so far, handed from step to step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+
+
+@dataclass
+class WizardSession:
+    """The operator's answers and the services' results, shared by every step screen."""
+
+    repo: Path
+    config_path: Path
+    rehearsal: "RehearsalEnvironment | None" = None
+    existing_config: "OrgConfig | None" = None
+    draft: "OrgConfig | None" = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    env: str = "dev"
+    validated: bool = False
+    backend_ready: bool = False
+    config_written: bool = False
+    deploy_outcomes: dict[str, str] = field(default_factory=dict)
+    transcripts: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_rehearsal(self) -> bool:
+        """True when the wizard runs against the embedded rehearsal services."""
+        return self.rehearsal is not None

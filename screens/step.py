@@ -1,0 +1,62 @@
+"""The base of every wizard step: header, footer, Back/Next, and the one worker-error handler."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from screens.session import WizardSession
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+class StepScreen(Screen[None]):
+    """A wizard step. Subclasses say when Next is allowed through :meth:`blocked_reason`."""
+
+    STEP_TITLE = ""
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, session: WizardSession) -> None:
+        super().__init__()
+        self.session = session
+
+    @property
+    def wizard(self) -> "WizardApp":
+        """The app, typed."""
+        return cast("WizardApp", self.app)
+
+    def blocked_reason(self) -> str | None:
+        """Why Next is not allowed yet, or None when it is."""
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next" and self.blocked_reason() is not None:
+            return None
+        if action == "back" and self.wizard.step == "preflight":
+            return False
+        return True
+
+    def action_next(self) -> None:
+        """Go to the next step, or say why not."""
+        reason = self.blocked_reason()
+        if reason is not None:
+            self.notify(reason, title="Not yet", severity="warning")
+            return
+        self.wizard.next_step()
+
+    def action_back(self) -> None:
+        """Go back one step."""
+        self.wizard.previous_step()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors are handled: an error modal with message and remedy."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.wizard.show_error(event.worker.error)
+        self.refresh_bindings()
