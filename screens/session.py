@@ -30,6 +30,19 @@ class WizardSession:
     transcripts: dict[str, str] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def environ(self) -> dict[str, str]:
+        """The environment core services run with: this process's, plus the rehearsal exports."""
+        import os
+
+        env = dict(os.environ)
+        if self.rehearsal is not None:
+            env.update(self.rehearsal.env)
+        return env
+
+    def home(self) -> Path | None:
+        """The home directory discovery searches (the rehearsal workspace keeps ``~/.kube`` out)."""
+        return Path(self.rehearsal.dir) if self.rehearsal is not None else None
+
     @property
     def is_rehearsal(self) -> bool:
         """True when the wizard runs against the embedded rehearsal services."""

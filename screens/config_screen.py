@@ -1,0 +1,140 @@
+"""Step 5 — Config: the organization.yaml the wizard built, as a diff against the file; written on confirm."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, Static
+
+from screens.confirm_modal import ConfirmModal
+from screens.step import StepScreen
+
+
+def diff_text(old: str | None, new: str, path: Path) -> Text:
+    """A coloured unified diff (or the whole new file when there is no old one)."""
+    if old is None:
+        return Text(new)
+    out = Text()
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), f"{path} (on disk)", f"{path} (new)",
+                                     lineterm=""):
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else (
+            "cyan" if line.startswith("@@") else "")
+        out.append(line + "\n", style=style)
+    return out
+
+
+class ConfigScreen(StepScreen):
+    """Shows the generated file and what changes; Ctrl+W writes it (atomic, previous kept as .bak)."""
+
+    STEP_TITLE = "5 · organization.yaml"
+    BINDINGS = [Binding("ctrl+w", "write", "Write file")]
+
+    @dataclass
+    class Rendered(Message):
+        """The new file text and the file on disk (None when there is none)."""
+
+        new_text: str
+        old_text: str | None
+
+    @dataclass
+    class ConfigWritten(Message):
+        """organization.yaml was written (or was already identical)."""
+
+        path: Path
+        changed: bool
+
+    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(session)
+        self.new_text: str | None = None
+        self.old_text: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(classes="step-body"):
+            yield Static(self.STEP_TITLE, classes="step-title")
+            yield Static(f"{self.session.config_path} — never holds a secret. Review, then Ctrl+W to write.",
+                         classes="step-help")
+            with VerticalScroll(id="config-view"):
+                yield Static("Rendering…", id="config-diff")
+            yield Static("", id="step-status", classes="step-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.render_config()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="config")
+    def render_config(self) -> None:
+        """Render the draft exactly as it would be written (comments of the existing file kept)."""
+        from gfwizard.orgconfig import render_config
+
+        assert self.session.draft is not None, "the Validate step drafts the config"
+        path = self.session.config_path
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        self.post_message(self.Rendered(render_config(self.session.draft, old), old))
+
+    def on_config_screen_rendered(self, message: Rendered) -> None:
+        self.new_text, self.old_text = message.new_text, message.old_text
+        view = self.query_one("#config-diff", Static)
+        if message.old_text == message.new_text:
+            view.update(Syntax(message.new_text, "yaml", theme="ansi_dark", line_numbers=False))
+            self.session.config_written = True
+            self._status(f"{self.session.config_path} is already up to date. Ctrl+N for Next.", False)
+        else:
+            view.update(diff_text(message.old_text, message.new_text, self.session.config_path))
+            self.session.config_written = False
+            what = "new file" if message.old_text is None else "changes shown above"
+            self._status(f"Not written yet ({what}). Ctrl+W writes it.", True)
+        self.refresh_bindings()
+
+    def action_write(self) -> None:
+        """Confirm, then write atomically."""
+        if self.new_text is None or self.new_text == self.old_text:
+            self.notify("Nothing to write.")
+            return
+        where = self.session.config_path
+        backup = " The previous file is kept as organization.yaml.bak." if self.old_text is not None else ""
+        self.app.push_screen(ConfirmModal("Write organization.yaml?", f"Write {where} (atomic).{backup}", "Write"),
+                             lambda yes: self.write() if yes else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="config-write")
+    def write(self) -> None:
+        """Save through the core (temp file + rename, .bak kept, comments preserved)."""
+        from gfwizard.orgconfig import save_config
+
+        assert self.session.draft is not None
+        path = self.session.config_path
+        before = path.read_bytes() if path.is_file() else None
+        save_config(self.session.draft, path)
+        self.post_message(self.ConfigWritten(path, path.read_bytes() != before))
+
+    def on_config_screen_config_written(self, message: ConfigWritten) -> None:
+        self.session.config_written = True
+        self.session.existing_config = self.session.draft
+        self.notify(f"Wrote {message.path}" if message.changed else f"{message.path} unchanged")
+        self.render_config()
+
+    def _status(self, text: str, blocked: bool) -> None:
+        status = self.query_one("#step-status", Static)
+        status.update(text)
+        status.set_class(blocked, "blocked")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "write":
+            return self.new_text is not None and self.new_text != self.old_text
+        return super().check_action(action, parameters)
+
+    def blocked_reason(self) -> str | None:
+        if self.new_text is None:
+            return "Rendering the config…"
+        if not self.session.config_written:
+            return "Write organization.yaml first (Ctrl+W)."
+        return None

@@ -1,0 +1,80 @@
+"""Consent dialogs: a yes/no confirmation, and a typed confirmation for prod."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Shows what will happen; returns True only on an explicit yes."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("y", "confirm", "Yes", show=False)]
+
+    def __init__(self, title: str, body: str | Text, confirm_label: str = "Yes, do it") -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.confirm_label = confirm_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.body, id="confirm-body", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.confirm_label, id="confirm-yes", variant="warning")
+                yield Button("Cancel", id="confirm-no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TypedConfirmModal(ModalScreen[bool]):
+    """The operator must type ``expected`` (the environment name) to confirm."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, body: str | Text, expected: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.expected = expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog dialog-danger"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.body, id="confirm-body")
+            yield Static(f"Type {self.expected!r} to apply:", classes="step-help")
+            yield Input(placeholder=self.expected, id="typed-confirm")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply", id="confirm-yes", variant="error", disabled=True)
+                yield Button("Cancel", id="confirm-no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm-yes", Button).disabled = event.value != self.expected
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.expected:
+            self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes" and self.query_one(Input).value == self.expected)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
