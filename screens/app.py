@@ -41,7 +41,7 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     return text, "This is unexpected. The details were written to the UI log; please report it."
 
 
-class WizardApp(App[None]):
+class WizardApp(App[str]):
     """gfwizard's step-by-step wizard."""
 
     CSS_PATH = "wizard.tcss"

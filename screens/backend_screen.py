@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from gfwizard.checks import Check, Level
 from screens.checklist import Checklist
@@ -19,23 +21,41 @@ from screens.step import StepScreen
 
 if TYPE_CHECKING:
     from gfwizard.backend import RenderedFile
+    from gfwizard.layout import Layout
+    from screens.session import WizardSession
 
 S3_FIELDS = (("s3_endpoint", "Endpoint"), ("s3_bucket", "Bucket"), ("s3_region", "Region"),
              ("s3_key_prefix", "Key prefix"))
 HTTP_FIELDS = (("http_address", "Address"), ("http_lock_address", "Lock address"),
-               ("http_unlock_address", "Unlock address"), ("http_username", "User name"))
+               ("http_unlock_address", "Unlock addr."), ("http_username", "User name"))
+S3_CHECKS = ("s3 endpoint", "s3 clock skew", "s3 credentials", "s3 bucket", "s3 versioning", "s3 state prefix",
+             "s3 lock probe")
+
+
+def files_summary(paths: list[Path]) -> str:
+    """The files to be written, one line per stack directory (short enough for an 80-column dialog)."""
+    roots = {path.parent.parent for path in paths}
+    if len(roots) != 1:
+        return "\n".join(f"  {path}" for path in paths)
+    by_stack: dict[str, list[str]] = {}
+    for path in paths:
+        by_stack.setdefault(path.parent.name, []).append(path.name)
+    return f"In {roots.pop()}/\n" + "\n".join(f"  {stack}/  {', '.join(names)}" for stack, names in by_stack.items())
 
 
 class BackendScreen(StepScreen):
     """State backend setup; Next needs passing checks and rendered backend files."""
 
     STEP_TITLE = "4 · State backend"
-    BINDINGS = [Binding("ctrl+r", "run_checks", "Run checks"), Binding("ctrl+w", "render", "Render files"),
-                Binding("ctrl+t", "migrate", "Migrate HTTP state")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    # priority: these keys must work while an Input has focus (Input binds ctrl+w to delete a word).
+    BINDINGS = [Binding("ctrl+r", "run_checks", "Run checks", priority=True),
+                Binding("ctrl+w", "render", "Render files", priority=True),
+                Binding("ctrl+t", "migrate", "Migrate HTTP state", priority=True)]
 
     @dataclass
     class ChecksFinished(Message):
-        """The backend checks came back (``offer`` names a write the operator may allow)."""
+        """The backend checks came back."""
 
         checks: list[Check]
         credential_source: str
@@ -52,10 +72,10 @@ class BackendScreen(StepScreen):
 
         stacks: list[str]
 
-    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session: "WizardSession") -> None:
         super().__init__(session)
         self.checks: list[Check] | None = None
-        self.rendered = False
+        self.rendered: list["RenderedFile"] | None = None
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -63,28 +83,23 @@ class BackendScreen(StepScreen):
         yield Header()
         with VerticalScroll(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static("Where OpenTofu keeps state for env "
-                         f"{self.session.env!r}. Credentials come from the AWS environment/profile only.",
-                         classes="step-help")
-            with RadioSet(id="backend-kind"):
+            yield Static(f"Where OpenTofu keeps state for env {self.session.env!r}. Credentials come from the AWS "
+                         "environment/profile only, never a file.", classes="step-help")
+            with RadioSet(id="backend-kind", compact=True):
                 yield RadioButton("S3 on honey (target)", value=answers.backend == "s3", id="kind-s3")
                 yield RadioButton("HTTP (transitional, legacy-current)", value=answers.backend == "http",
                                   id="kind-http")
-            with Vertical(id="s3-form", classes="form"):
-                for key, label in S3_FIELDS:
-                    with Horizontal(classes="form-row"):
-                        yield Label(label, classes="form-label")
-                        yield Input(str(getattr(answers, key)), id=key, classes="form-input")
-                        yield Static("", id=f"{key}-error", classes="form-error")
-            with Vertical(id="http-form", classes="form"):
-                for key, label in HTTP_FIELDS:
-                    with Horizontal(classes="form-row"):
-                        yield Label(label, classes="form-label")
-                        yield Input(str(getattr(answers, key) or ""), id=key, classes="form-input")
+            for form, fields in (("s3-form", S3_FIELDS), ("http-form", HTTP_FIELDS)):
+                with Vertical(id=form, classes="form"):
+                    for key, label in fields:
+                        with Horizontal(classes="form-row"):
+                            yield Label(label, classes="form-label")
+                            yield Input(str(getattr(answers, key) or ""), id=key, classes="form-input",
+                                        compact=True)
                         yield Static("", id=f"{key}-error", classes="form-error")
             yield Static("Credentials: …", id="credential-source", classes="step-help")
             yield Checklist(id="backend-checks")
-            yield Static("", id="step-status", classes="step-status")
+        yield Static("", id="step-status", classes="step-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -105,6 +120,14 @@ class BackendScreen(StepScreen):
         self.query_one("#s3-form").display = not http
         self.query_one("#http-form").display = http
 
+    def _layout(self) -> "Layout":
+        from gfwizard.layout import layout_for
+
+        cfg = self.session.draft
+        assert cfg is not None
+        # The session's environment: a rehearsal keeps backend files in its workspace, never the checkout.
+        return layout_for(cfg.cluster.network, repo=self.session.repo, environ=self.session.environ())
+
     # ----- editing ------------------------------------------------------------------------
     @on(RadioSet.Changed, "#backend-kind")
     def _kind_changed(self) -> None:
@@ -117,54 +140,67 @@ class BackendScreen(StepScreen):
         self._apply_edit(event.input.id, event.value)
 
     def _apply_edit(self, key: str, value: str) -> None:
-        """Validate one answer as typed; a valid one updates the draft and invalidates earlier results."""
+        """Validate one answer as typed; a valid change updates the draft and invalidates earlier results."""
+        from pydantic import ValidationError
+
         from gfwizard.answers import build_config, validate_answer
-        from gfwizard.errors import GfwError
 
         answers = self._answers()
+        if str(answers.get(key) or "") == value:
+            return  # not a change (Textual also reports the initial values)
         error = validate_answer(key, value, answers)
         if key != "backend":
-            self.query_one(f"#{key}-error", Static).update(error or "")
+            shown = self.query_one(f"#{key}-error", Static)
+            shown.update(error or "")
+            shown.set_class(bool(error), "-shown")
+        # Results of a run still in flight describe the old values: drop them.
+        self.workers.cancel_group(self, "backend")
+        self.checks, self.rendered, self.session.backend_ready = None, None, False
+        if self.query_one(Checklist).table.row_count:
+            self.query_one(Checklist).clear()
         if error:
-            self._blocked(f"{key}: {error}")
+            self._status(f"{key}: {error}", True)
+            self.refresh_bindings()
             return
         answers.set(key, value)
         try:
             self.session.draft = build_config(answers)
-        except (GfwError, ValueError) as exc:
-            self._blocked(str(exc))
+        except (ValidationError, ValueError) as exc:
+            self._status(f"{key}: {exc}", True)
+            self.refresh_bindings()
             return
-        self.checks, self.rendered, self.session.backend_ready = None, False, False
-        self.query_one(Checklist).clear()
-        self._blocked("Changed: run the checks again (Ctrl+R).")
+        self._status("Changed: run the checks again (Ctrl+R).", True)
+        self.refresh_bindings()
 
     # ----- checks -------------------------------------------------------------------------
     def action_run_checks(self, create_bucket: bool = False, enable_versioning: bool = False) -> None:
         """Run the backend checks for the current form values."""
-        self.checks = None
-        self.query_one(Checklist).set_pending(["s3 endpoint", "s3 clock skew", "s3 credentials", "s3 bucket",
-                                              "s3 versioning", "s3 state prefix", "s3 lock probe"]
-                                             if self._kind() == "s3" else ["http backend"])
-        self._blocked("Checking the state backend…")
+        self.checks, self.rendered = None, None
+        self.query_one(Checklist).set_pending(S3_CHECKS if self._kind() == "s3" else ["http backend"])
+        self._status("Checking the state backend…", True)
+        self.refresh_bindings()
         self.run_checks(create_bucket, enable_versioning)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="backend")
     def run_checks(self, create_bucket: bool, enable_versioning: bool) -> None:
         """The S3 checks, including the lock probe (its one write: a probe object, deleted again)."""
         from gfwizard.backend import check_s3, credential_source
-        from gfwizard.checks import passed, warned
+        from gfwizard.checks import warned
 
         cfg = self.session.draft
         assert cfg is not None
         source = credential_source()
         if cfg.state.backend == "http":
-            checks = [warned("http backend", "the generic HTTP backend is the transitional, legacy-current path",
-                             "prefer S3 on honey; migrate with `gfwizard backend migrate` when ready"),
-                      passed("http address", cfg.state.http.address if cfg.state.http else "")]
+            checks = [warned("http backend", "the generic HTTP backend is the transitional, legacy-current path; "
+                             "gfwizard does not probe it (the first `init` will)",
+                             "prefer S3 on honey; migrate with `gfwizard backend migrate` when ready")]
         else:
+            # Consent for create/enable was given in the dialog before this run was started.
             checks = check_s3(cfg, self.session.env, create_bucket=create_bucket,
                               enable_versioning=enable_versioning, confirm=lambda _what: True)
-        self.post_message(self.ChecksFinished(checks, f"{source.kind}: {source.detail}"))
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(self.ChecksFinished(checks, source.detail))
         if cfg.state.http is not None:
             self._look_for_http_state()
 
@@ -172,22 +208,22 @@ class BackendScreen(StepScreen):
         self.checks = message.checks
         self.query_one(Checklist).show(message.checks)
         self.query_one("#credential-source", Static).update("Credentials: " + message.credential_source)
-        offer = self._offer()
-        if offer is not None:
-            title, body, kwargs = offer
-            self.app.push_screen(ConfirmModal(title, body, "Yes"),
-                                 lambda yes: self.action_run_checks(**kwargs) if yes else None)
         self._update_status()
+        offer = self._offer()
+        if offer is not None and self.is_current:
+            title, body, kwargs = offer
+            self.app.push_screen(ConfirmModal(title, body, "Yes, do it"),
+                                 lambda yes: self.action_run_checks(**kwargs) if yes else None)
 
     def _offer(self) -> tuple[str, str, dict[str, bool]] | None:
         cfg = self.session.draft
-        if not self.checks or cfg is None or cfg.state.s3 is None:
+        if not self.checks or cfg is None or cfg.state.s3 is None or cfg.state.backend != "s3":
             return None
         by_name = {c.name: c for c in self.checks}
         bucket, versioning = by_name.get("s3 bucket"), by_name.get("s3 versioning")
         if bucket is not None and bucket.level is Level.FAIL and "does not exist" in bucket.detail:
             return ("Create the state bucket?",
-                    f"Create bucket {cfg.state.s3.bucket!r} at {cfg.state.s3.endpoint} with versioning on.\n"
+                    f"Create bucket {cfg.state.s3.bucket!r} at {cfg.state.s3.endpoint}, with versioning on.\n"
                     "Nothing else is written.", {"create_bucket": True, "enable_versioning": True})
         if versioning is not None and versioning.level is not Level.PASS:
             return ("Turn on bucket versioning?",
@@ -199,31 +235,27 @@ class BackendScreen(StepScreen):
     def action_render(self) -> None:
         """Show which backend files will be written, then write them on consent."""
         from gfwizard.backend import planned_backends
-        from gfwizard.layout import layout_for
 
         cfg = self.session.draft
         assert cfg is not None
-        layout = layout_for(cfg.cluster.network, repo=self.session.repo)
-        planned = planned_backends(cfg, self.session.env, layout)
-        body = "\n".join(f"  {path}" for _stack, _kind, path, _text in planned)
-        self.app.push_screen(
-            ConfirmModal("Render backend files?", f"These files will be written (no credentials in them):\n{body}",
-                         "Write them"),
-            lambda yes: self.render() if yes else None)
+        planned = planned_backends(cfg, self.session.env, self._layout())
+        body = ("These files will be written (no credentials in them; unchanged files are left alone):\n"
+                + files_summary([path for _stack, _kind, path, _text in planned]))
+        self.app.push_screen(ConfirmModal("Render backend files?", body, "Write them"),
+                             lambda yes: self.render_files() if yes else None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="render")
-    def render(self) -> None:
+    def render_files(self) -> None:
         """Write the partial backend files (unchanged files are left alone)."""
         from gfwizard.backend import render_backends
-        from gfwizard.layout import layout_for
 
         cfg = self.session.draft
         assert cfg is not None
-        files = render_backends(cfg, self.session.env, layout_for(cfg.cluster.network, repo=self.session.repo))
+        files = render_backends(cfg, self.session.env, self._layout())
         self.post_message(self.BackendsRendered(files))
 
     def on_backend_screen_backends_rendered(self, message: BackendsRendered) -> None:
-        self.rendered = True
+        self.rendered = message.files
         changed = sum(1 for f in message.files if f.changed)
         self.notify(f"{len(message.files)} backend files rendered ({changed} changed)")
         self._update_status()
@@ -231,19 +263,18 @@ class BackendScreen(StepScreen):
     # ----- migration ----------------------------------------------------------------------
     def _look_for_http_state(self) -> None:
         """Stacks with state still on the HTTP backend (read-only GETs; needs TF_HTTP_PASSWORD)."""
-        import os
-
         from gfwizard.backend_migrate import fetch_http_state
 
         cfg = self.session.draft
-        password = os.environ.get("TF_HTTP_PASSWORD", "")
+        environ = self.session.environ()
+        password = environ.get("TF_HTTP_PASSWORD", "")
         if cfg is None or cfg.state.http is None or not password or cfg.state.backend != "s3":
             return
         found: list[str] = []
         for stack in cfg.stack_order():
             try:
                 data = fetch_http_state(cfg.state.http.address_for(self.session.env, stack),
-                                        os.environ.get("TF_HTTP_USERNAME") or cfg.state.http.username, password)
+                                        environ.get("TF_HTTP_USERNAME") or cfg.state.http.username, password)
             except Exception:  # noqa: BLE001 - no HTTP state is the normal case; the checks say the rest
                 continue
             if data:
@@ -255,6 +286,7 @@ class BackendScreen(StepScreen):
         self.session.extras["http_state_stacks"] = message.stacks
         self.notify("State still on the HTTP backend for: " + ", ".join(message.stacks) +
                     ". Ctrl+T migrates it to S3.", timeout=10)
+        self.refresh_bindings()
 
     def action_migrate(self) -> None:
         """Migrate every stack that still has HTTP state, after showing the backup location."""
@@ -274,11 +306,10 @@ class BackendScreen(StepScreen):
     def migrate(self, stacks: list[str]) -> None:
         """Run the HTTP → S3 migration, one stack at a time."""
         from gfwizard.backend import migrate_http_to_s3
-        from gfwizard.layout import layout_for
 
         cfg = self.session.draft
         assert cfg is not None
-        layout = layout_for(cfg.cluster.network, repo=self.session.repo)
+        layout = self._layout()
         for stack in stacks:
             report = migrate_http_to_s3(cfg, self.session.env, stack, layout)
             self.app.call_from_thread(self.notify, f"{stack}: {report.outcome} — {report.detail} "
@@ -286,17 +317,22 @@ class BackendScreen(StepScreen):
                                       severity="information" if report.ok else "error")
 
     # ----- gating -------------------------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The base class opens the error modal; this only keeps the status line honest.
+        if event.state is WorkerState.ERROR and event.worker.group in ("backend", "render", "migrate"):
+            self._status(f"The {event.worker.group} step failed (see the error). Ctrl+R runs the checks again.",
+                         True)
+
     def _update_status(self) -> None:
         reason = self.blocked_reason()
         self.session.backend_ready = reason is None
         if reason is None:
-            self._status("Backend ready. Ctrl+N for Next.", False)
+            assert self.rendered is not None
+            where = ", ".join(sorted({str(f.path.parent.parent) for f in self.rendered}))
+            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}. Ctrl+N for Next.", False)
         else:
-            self._blocked(reason)
+            self._status(reason, True)
         self.refresh_bindings()
-
-    def _blocked(self, text: str) -> None:
-        self._status(text, True)
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
@@ -315,7 +351,7 @@ class BackendScreen(StepScreen):
             return "Run the backend checks (Ctrl+R)."
         failing = [c for c in self.checks if c.level is Level.FAIL]
         if failing:
-            return f"{failing[0].name} failed: {failing[0].detail} — {failing[0].remedy}"
-        if not self.rendered:
-            return "Render the backend files (Ctrl+W)."
+            return f"{failing[0].name} failed: {failing[0].remedy}"
+        if self.rendered is None:
+            return "Checks passed. Render the backend files (Ctrl+W)."
         return None

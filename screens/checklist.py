@@ -1,55 +1,157 @@
-"""A live checklist: each check pending, then pass / warn / fail with detail and remedy."""
+"""A live checklist: each check pending, then pass / warn / fail; the highlighted one in full below.
+
+The table keeps one line per check, cut to the terminal's width with an ellipsis, so nothing runs
+off the right edge at 80 columns; the box under it shows the highlighted check's whole detail and
+its remedy, wrapped. After results arrive the cursor jumps to the first failure (else the first
+warning), so the remedy that matters is on screen without a key press.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.widgets import DataTable, Static
 
-from gfwizard.checks import Check, Level
 from gfwizard.redact import redact
 
+if TYPE_CHECKING:
+    from gfwizard.checks import Check
+
+# Keyed by Level's string values: this module is on the first screen's import path, and
+# gfwizard.checks pulls in pydantic, which the first paint should not wait for.
 _BADGES = {
-    Level.PASS: ("PASS", "bold green"),
-    Level.WARN: ("WARN", "bold yellow"),
-    Level.FAIL: ("FAIL", "bold red"),
+    "pass": ("PASS", "bold green"),
+    "warn": ("WARN", "bold yellow"),
+    "fail": ("FAIL", "bold red"),
 }
+#: Cell padding DataTable adds on each side of a cell.
+CELL_PADDING = 2
 
 
-class Checklist(DataTable[Text]):
-    """Rows keyed by check name; ``set_pending`` then ``update_check`` as results arrive."""
+def fit_widths(available: int, natural: Sequence[int], minimum: Sequence[int]) -> list[int]:
+    """Column content widths that fit ``available`` cells (padding included): the widest columns
+    give way first, never below their ``minimum``."""
+    widths = list(natural)
+    excess = sum(widths) - max(available - CELL_PADDING * len(widths), sum(minimum))
+    while excess > 0:
+        shrinkable = [i for i, w in enumerate(widths) if w > minimum[i]]
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=lambda i: widths[i])] -= 1
+        excess -= 1
+    return widths
+
+
+def cell(text: str, style: str = "") -> Text:
+    """One table cell: a single line, cut with an ellipsis when the column is narrower."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+class Checklist(Vertical):
+    """Rows keyed by check name; ``set_pending`` then ``show`` / ``update_check`` as results arrive."""
 
     DEFAULT_CSS = """
-    Checklist { height: auto; max-height: 100%; }
+    Checklist { height: auto; }
+    Checklist > DataTable { height: auto; max-height: 14; }
+    Checklist > .check-detail { height: auto; max-height: 7; padding: 0 1; margin: 1 0 0 0; }
     """
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        self.add_column("", key="badge", width=6)
-        self.add_column("Check", key="name")
-        self.add_column("Detail", key="detail")
-        self.add_column("Remedy", key="remedy")
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: dict[str, "Check | None"] = {}
 
+    def compose(self) -> ComposeResult:
+        yield DataTable(cursor_type="row", zebra_stripes=True, classes="check-table")
+        yield Static("", classes="check-detail")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        """The table of checks."""
+        return self.query_one(DataTable)
+
+    @property
+    def checks(self) -> list["Check"]:
+        """The results shown so far (pending rows left out), in display order."""
+        return [c for c in self._rows.values() if c is not None]
+
+    # ----- feeding ----------------------------------------------------------------------------
     def set_pending(self, names: Iterable[str]) -> None:
         """Show each named check as pending (replaces any earlier rows)."""
-        self.clear()
-        for name in names:
-            self.add_row(Text("…", style="dim"), Text(name), Text("pending", style="dim"), Text(""), key=name)
+        self._rows = {name: None for name in names}
+        self._rebuild(cursor=0)
 
-    def update_check(self, check: Check) -> None:
+    def update_check(self, check: "Check") -> None:
         """Show one check's result (adds the row when it was not pending)."""
-        label, style = _BADGES[check.level]
-        cells = (Text(label, style=style), Text(check.name), Text(redact(check.detail)), Text(redact(check.remedy)))
-        if check.name in self.rows:
-            for column, value in zip(("badge", "name", "detail", "remedy"), cells):
-                self.update_cell(check.name, column, value, update_width=True)
-        else:
-            self.add_row(*cells, key=check.name)
+        self._rows[check.name] = check
+        self._rebuild(cursor=self.table.cursor_row)
 
-    def show(self, checks: Iterable[Check]) -> None:
-        """Replace the rows with ``checks``."""
-        self.clear()
-        for check in checks:
-            self.update_check(check)
+    def show(self, checks: Iterable["Check"]) -> None:
+        """Replace the rows with ``checks``; the cursor goes to the first failure, else the first warning."""
+        self._rows = {c.name: c for c in checks}
+        self._rebuild(cursor=self._first_problem())
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self._rows = {}
+        self._rebuild(cursor=0)
+
+    # ----- drawing ----------------------------------------------------------------------------
+    def _first_problem(self) -> int:
+        checks = list(self._rows.values())
+        for level in ("fail", "warn"):
+            for index, check in enumerate(checks):
+                if check is not None and check.level == level:
+                    return index
+        return 0
+
+    def _cells(self, name: str, check: "Check | None") -> tuple[Text, Text, Text]:
+        if check is None:
+            return cell("…", "dim"), cell(name), cell("pending", "dim")
+        label, style = _BADGES[check.level.value]
+        return cell(label, style), cell(check.name), cell(redact(check.detail))
+
+    def _rebuild(self, cursor: int) -> None:
+        table = self.table
+        rows = [self._cells(name, check) for name, check in self._rows.items()]
+        natural = [4, max([5, *(r[1].cell_len for r in rows)]), max([6, *(r[2].cell_len for r in rows)])]
+        # The scrollbar gutter is kept free so a late vertical scrollbar never pushes text off screen.
+        widths = fit_widths(max(self.size.width - 2, 0), natural, [4, 8, 10]) if self.size.width else natural
+        table.clear(columns=True)
+        for (label, key), width in zip((("", "badge"), ("Check", "name"), ("Detail", "detail")), widths):
+            table.add_column(label, key=key, width=width)
+        for name, cells in zip(self._rows, rows):
+            table.add_row(*cells, key=name)
+        if rows:
+            table.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        detail = self.query_one(".check-detail", Static)
+        names = list(self._rows)
+        row = self.table.cursor_row
+        check = self._rows.get(names[row]) if 0 <= row < len(names) else None
+        if check is None:
+            detail.update("")
+            detail.display = False
+            return
+        label, style = _BADGES[check.level.value]
+        text = Text()
+        text.append(f"{label} ", style=style)
+        text.append(check.name, style="bold")
+        text.append(": " + redact(check.detail))
+        if check.remedy:
+            text.append("\nRemedy: ", style="bold yellow")
+            text.append(redact(check.remedy))
+        detail.update(text)
+        detail.display = True
+
+    def on_resize(self, event: Resize) -> None:
+        self._rebuild(cursor=self.table.cursor_row)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail()

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
@@ -36,7 +37,8 @@ class ConfigScreen(StepScreen):
     """Shows the generated file and what changes; Ctrl+W writes it (atomic, previous kept as .bak)."""
 
     STEP_TITLE = "5 · organization.yaml"
-    BINDINGS = [Binding("ctrl+w", "write", "Write file")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    BINDINGS = [Binding("ctrl+w", "write", "Write file"), Binding("v", "toggle_view", "Diff/whole file")]
 
     @dataclass
     class Rendered(Message):
@@ -56,16 +58,17 @@ class ConfigScreen(StepScreen):
         super().__init__(session)
         self.new_text: str | None = None
         self.old_text: str | None = None
+        self.whole_file = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static(f"{self.session.config_path} — never holds a secret. Review, then Ctrl+W to write.",
+            yield Static(f"{self.session.config_path} (never holds a secret). Review it, then Ctrl+W writes it.",
                          classes="step-help")
             with VerticalScroll(id="config-view"):
                 yield Static("Rendering…", id="config-diff")
-            yield Static("", id="step-status", classes="step-status")
+        yield Static("", id="step-status", classes="step-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -79,30 +82,47 @@ class ConfigScreen(StepScreen):
         assert self.session.draft is not None, "the Validate step drafts the config"
         path = self.session.config_path
         old = path.read_text(encoding="utf-8") if path.is_file() else None
-        self.post_message(self.Rendered(render_config(self.session.draft, old), old))
+        new = render_config(self.session.draft, old)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Rendered(new, old))
 
     def on_config_screen_rendered(self, message: Rendered) -> None:
         self.new_text, self.old_text = message.new_text, message.old_text
-        view = self.query_one("#config-diff", Static)
         if message.old_text == message.new_text:
-            view.update(Syntax(message.new_text, "yaml", theme="ansi_dark", line_numbers=False))
             self.session.config_written = True
             self._status(f"{self.session.config_path} is already up to date. Ctrl+N for Next.", False)
         else:
-            view.update(diff_text(message.old_text, message.new_text, self.session.config_path))
             self.session.config_written = False
-            what = "new file" if message.old_text is None else "changes shown above"
+            what = "a new file" if message.old_text is None else "the changes are shown above"
             self._status(f"Not written yet ({what}). Ctrl+W writes it.", True)
+        self._show()
         self.refresh_bindings()
+
+    def _show(self) -> None:
+        assert self.new_text is not None
+        view = self.query_one("#config-diff", Static)
+        if self.whole_file or self.old_text is None or self.old_text == self.new_text:
+            view.update(Syntax(self.new_text, "yaml", theme="ansi_dark", line_numbers=False, word_wrap=True))
+        else:
+            view.update(diff_text(self.old_text, self.new_text, self.session.config_path))
+
+    def action_toggle_view(self) -> None:
+        """Switch between the diff and the whole new file."""
+        self.whole_file = not self.whole_file
+        if self.new_text is not None:
+            self._show()
 
     def action_write(self) -> None:
         """Confirm, then write atomically."""
         if self.new_text is None or self.new_text == self.old_text:
             self.notify("Nothing to write.")
             return
+        from gfwizard.orgconfig_save import backup_path
+
         where = self.session.config_path
-        backup = " The previous file is kept as organization.yaml.bak." if self.old_text is not None else ""
-        self.app.push_screen(ConfirmModal("Write organization.yaml?", f"Write {where} (atomic).{backup}", "Write"),
+        backup = f"\nThe previous file is kept as {backup_path(where)}." if self.old_text is not None else ""
+        self.app.push_screen(ConfirmModal("Write organization.yaml?", f"Write {where}\n(atomic: temp file, then "
+                                          f"rename).{backup}", "Write"),
                              lambda yes: self.write() if yes else None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="config-write")
@@ -127,7 +147,14 @@ class ConfigScreen(StepScreen):
         status.update(text)
         status.set_class(blocked, "blocked")
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The base class opens the error modal; this only keeps the status line honest.
+        if event.state is WorkerState.ERROR and event.worker.group in ("config", "config-write"):
+            self._status("Nothing was written (see the error).", True)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_view":
+            return self.old_text is not None and self.new_text is not None and self.old_text != self.new_text
         if action == "write":
             return self.new_text is not None and self.new_text != self.old_text
         return super().check_action(action, parameters)

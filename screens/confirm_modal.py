@@ -5,15 +5,22 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 
-class ConfirmModal(ModalScreen[bool]):
-    """Shows what will happen; returns True only on an explicit yes."""
+#: Dialog bodies scroll inside a box this tall, so the buttons stay on screen at 80x24.
+BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("y", "confirm", "Yes", show=False)]
+
+class ConfirmModal(ModalScreen[bool]):
+    """Shows what will happen; returns True only on an explicit yes (the Yes button, or y)."""
+
+    VERTICAL_BREAKPOINTS = BREAKPOINTS
+    #: Cancel has the focus, so a stray Enter never agrees to anything.
+    AUTO_FOCUS = "#confirm-no"
+    BINDINGS = [Binding("escape,n", "cancel", "Cancel"), Binding("y", "confirm", "Yes")]
 
     def __init__(self, title: str, body: str | Text, confirm_label: str = "Yes, do it") -> None:
         super().__init__()
@@ -24,13 +31,11 @@ class ConfirmModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.body, id="confirm-body", markup=False)
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.body, id="confirm-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.confirm_label, id="confirm-yes", variant="warning")
+                yield Button(f"{self.confirm_label} (y)", id="confirm-yes", variant="warning")
                 yield Button("Cancel", id="confirm-no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes")
@@ -45,6 +50,8 @@ class ConfirmModal(ModalScreen[bool]):
 class TypedConfirmModal(ModalScreen[bool]):
     """The operator must type ``expected`` (the environment name) to confirm."""
 
+    VERTICAL_BREAKPOINTS = BREAKPOINTS
+    AUTO_FOCUS = "#typed-confirm"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, body: str | Text, expected: str) -> None:
@@ -56,15 +63,13 @@ class TypedConfirmModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-danger"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.body, id="confirm-body")
-            yield Static(f"Type {self.expected!r} to apply:", classes="step-help")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.body, id="confirm-body")
+            yield Static(f"Type {self.expected!r} to apply:", classes="dialog-prompt")
             yield Input(placeholder=self.expected, id="typed-confirm")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply", id="confirm-yes", variant="error", disabled=True)
                 yield Button("Cancel", id="confirm-no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#confirm-yes", Button).disabled = event.value != self.expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 class ErrorModal(ModalScreen[None]):
     """Shows a message and its remedy; Enter or Escape closes it."""
 
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
 
     def __init__(self, title: str, message: str, remedy: str) -> None:
@@ -23,9 +24,10 @@ class ErrorModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="error-dialog", classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.message, id="error-message", markup=False)
-            if self.remedy:
-                yield Static("Remedy: " + self.remedy, id="error-remedy", markup=False)
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.message, id="error-message", markup=False)
+                if self.remedy:
+                    yield Static("Remedy: " + self.remedy, id="error-remedy", markup=False)
             yield Button("Close", id="error-close", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
 
+from screens.checklist import cell, fit_widths
 from screens.step import StepScreen
 
 if TYPE_CHECKING:
@@ -26,76 +30,148 @@ BADGES: dict[str, tuple[str, str]] = {
     "other": ("other", "dim"),
 }
 NOT_A_TARGET = {"legacy-civo", "gitlab-agent", "node-role-misuse"}
+COLUMNS = (("", 1, 1), ("Context", 7, 12), ("Class", 16, 16), ("Server", 12, 26), ("Auth", 5, 6), ("File", 10, 200))
+"""(label, minimum width, natural width cap) of each table column."""
+
+
+def short_path(path: str, home: str | None = None) -> str:
+    """``/home/op/.kube/x`` -> ``~/.kube/x`` for display."""
+    home = (home or os.path.expanduser("~")).rstrip(os.sep)
+    return "~" + path[len(home):] if home and path.startswith(home + os.sep) else path
 
 
 class KubeconfigScreen(StepScreen):
-    """Lists contexts from every kubeconfig candidate; Enter selects one."""
+    """Lists contexts from every kubeconfig candidate; the highlighted one is the selection."""
 
     STEP_TITLE = "2 · Kubeconfig"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     @dataclass
     class DiscoveryFinished(Message):
-        """Kubeconfig discovery came back."""
+        """Kubeconfig discovery came back, with the file problems and warnings worth showing."""
 
         discovery: "Discovery"
+        notes: list[str] = field(default_factory=list)
 
     def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
         super().__init__(session)
         self.discovery: "Discovery | None" = None
         self.selected: "ContextInfo | None" = None
+        self.selection_error: str | None = None
+        self.notes: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static("Pick the context that reaches honey (↑/↓, Enter). Exec plugins are not run here; "
-                         "no kubeconfig file is ever written.", classes="step-help")
+            yield Static("Pick the context that reaches honey (↑/↓), then Enter or Ctrl+N. Nothing is run or "
+                         "written here.", classes="step-help")
             yield DataTable(id="contexts", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="file-problems", classes="step-help")
-            yield Static("Discovering kubeconfig files…", id="step-status", classes="step-status")
+            yield Static("", id="context-detail", classes="detail-box")
+            yield Static("", id="file-problems", classes="notes")
+        yield Static("Discovering kubeconfig files…", id="step-status", classes="step-status")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#contexts", DataTable)
-        table.add_columns("", "Context", "Class", "Server", "Auth", "File")
+        self._fill_table()
         self.discover()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kubeconfig")
     def discover(self) -> None:
-        """Run discovery off the UI thread (reads files only)."""
-        from gfwizard.kubeconfig import discover, load_target_hint
+        """Run discovery off the UI thread (reads files only; exec plugins are never run)."""
+        from gfwizard.kubeconfig import FileStatus, discover, load_target_hint
 
-        hint, _warning = load_target_hint(self.session.config_path)
-        found = discover(environ=self.session.environ(), home=self.session.home(), target=hint)
-        self.post_message(self.DiscoveryFinished(found))
+        hint, hint_warning = load_target_hint(self.session.config_path)
+        environ = self.session.environ()
+        found = discover(environ=environ, home=self.session.home(), target=hint)
+        named = {os.path.abspath(os.path.expanduser(p)) for p in environ.get("KUBECONFIG", "").split(os.pathsep) if p}
+        if hint.kubeconfig:
+            named.add(os.path.abspath(os.path.expanduser(hint.kubeconfig)))
+        notes = [hint_warning] if hint_warning else []
+        for info in found.files:
+            # A missing ~/.kube/config is normal; a missing file someone named is not.
+            if info.status is FileStatus.OK or (info.status is FileStatus.MISSING and info.path not in named):
+                continue
+            notes.append(f"{info.path}: {info.status.value}{' — ' + info.error if info.error else ''}")
+        notes.extend(found.warnings)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.DiscoveryFinished(found, notes))
 
     def on_kubeconfig_screen_discovery_finished(self, message: DiscoveryFinished) -> None:
-        self.discovery = message.discovery
-        table = self.query_one("#contexts", DataTable)
-        table.clear()
+        self.discovery, self.notes = message.discovery, message.notes
         preferred = self.session.context
-        cursor = 0
-        for index, ctx in enumerate(message.discovery.contexts):
-            badge, style = BADGES.get(ctx.classification.value, ("?", ""))
-            table.add_row("*" if ctx.current else "", ctx.name, Text(badge, style=style), ctx.server,
-                          ctx.auth.value + (" EXPIRED" if ctx.cert_expired else ""), ctx.file,
-                          key=f"{index}")
-            if preferred is None and ctx.classification.value == "target":
-                preferred = ctx.name
-            if ctx.name == preferred:
-                cursor = index
-        problems = [f"{f.path}: {f.status.value}{' — ' + f.error if f.error else ''}"
-                    for f in message.discovery.files if f.status.value != "ok"]
-        notes = [*problems, *message.discovery.warnings]
-        self.query_one("#file-problems", Static).update("\n".join(notes))
+        if preferred is None or all(c.name != preferred for c in message.discovery.contexts):
+            targets = [c for c in message.discovery.contexts if c.classification.value == "target"]
+            preferred = targets[0].name if targets else None
+        cursor = next((i for i, c in enumerate(message.discovery.contexts) if c.name == preferred), 0)
+        self._fill_table(cursor)
+        table = self.query_one("#contexts", DataTable)
         if message.discovery.contexts:
-            table.move_cursor(row=cursor)
             self._select(message.discovery.contexts[cursor])
         else:
-            self._set_status("No kubeconfig found. Looked in: " + ", ".join(message.discovery.searched), True)
+            self._set_status("No kubeconfig context found. Looked in: " + ", ".join(message.discovery.searched), True)
         table.focus()
         self.refresh_bindings()
 
+    # ----- drawing ----------------------------------------------------------------------------
+    def _fill_table(self, cursor: int | None = None) -> None:
+        table = self.query_one("#contexts", DataTable)
+        cursor = table.cursor_row if cursor is None else cursor
+        contexts = self.discovery.contexts if self.discovery is not None else []
+        rows = []
+        for ctx in contexts:
+            badge, style = BADGES.get(ctx.classification.value, ("?", ""))
+            auth = ctx.auth.value + (" EXPIRED" if ctx.cert_expired else "")
+            rows.append((cell("*" if ctx.current else ""), cell(ctx.name + (" (shadowed)" if ctx.shadowed_by else "")),
+                         cell(badge, style), cell(ctx.server or "-"), cell(auth, "red" if ctx.cert_expired else ""),
+                         cell(short_path(ctx.file))))
+        natural = [min(cap, max([len(label), *(r[i].cell_len for r in rows)]))
+                   for i, (label, _minimum, cap) in enumerate(COLUMNS)]
+        width = table.size.width or self.size.width
+        widths = fit_widths(width - 2, natural, [m for _l, m, _c in COLUMNS]) if width else natural
+        table.clear(columns=True)
+        for (label, _minimum, _cap), col_width in zip(COLUMNS, widths):
+            table.add_column(label, width=col_width)
+        for index, row in enumerate(rows):
+            table.add_row(*row, key=str(index))
+        if rows:
+            table.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        box = self.query_one("#context-detail", Static)
+        ctx = self.selected
+        if ctx is None:
+            box.display = False
+        else:
+            text = Text()
+            text.append(ctx.name, style="bold")
+            text.append(f" in {short_path(ctx.file)}\n")
+            text.append(f"cluster {ctx.cluster or '-'} at {ctx.server or '-'}, user {ctx.user or '-'} ({ctx.auth.value}"
+                        + (f" via {ctx.exec_command}" if ctx.exec_command else "")
+                        + (f", certificate until {ctx.cert_expiry[:10]}" if ctx.cert_expiry else "") + ")")
+            if ctx.reason:
+                text.append("\n" + ctx.reason, style=BADGES.get(ctx.classification.value, ("", ""))[1])
+            if ctx.shadowed_by:
+                text.append(f"\nhidden by the same context name in {short_path(ctx.shadowed_by)}", style="yellow")
+            for problem in ctx.problems:
+                text.append("\n✗ " + problem, style="red")
+            box.update(text)
+            box.display = True
+        notes = list(self.notes)
+        current = self.discovery.current_context if self.discovery is not None else None
+        if ctx is not None and current and current != ctx.name:
+            notes.insert(0, f"kubectl's current-context is {current!r}, not {ctx.name!r}: gfwizard always passes the "
+                            f"context explicitly, but a bare `kubectl` goes to {current!r}.")
+        problems = self.query_one("#file-problems", Static)
+        problems.update(Text("\n".join("⚠ " + n for n in notes), style="yellow"))
+        problems.display = bool(notes)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.discovery is not None:
+            self._fill_table()
+
+    # ----- selecting --------------------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.discovery is not None and event.row_key.value is not None:
             self._select(self.discovery.contexts[int(event.row_key.value)])
@@ -103,15 +179,25 @@ class KubeconfigScreen(StepScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self.discovery is not None and event.row_key.value is not None:
             self._select(self.discovery.contexts[int(event.row_key.value)])
-            if self.blocked_reason() is None:
-                self.action_next()
+            self.action_next()
 
     def _select(self, ctx: "ContextInfo") -> None:
-        self.selected = ctx
-        self.session.context = ctx.name
-        self.session.kubeconfig = ctx.file
+        """Make ``ctx`` the operator's choice; the kubeconfig handed on is the one a client must load."""
+        from gfwizard.errors import GfwError
+
+        assert self.discovery is not None
+        self.selected, self.selection_error = ctx, None
+        try:
+            kubeconfig, _name = self.discovery.client_target(ctx.name, ctx.file)
+        except GfwError as exc:
+            kubeconfig = ctx.file
+            self.selection_error = exc.message + (f" ({exc.remedy})" if exc.remedy else "")
+        if (self.session.context, self.session.kubeconfig) != (ctx.name, kubeconfig):
+            self.session.validated = False
+        self.session.context, self.session.kubeconfig = ctx.name, kubeconfig
         reason = self.blocked_reason()
-        self._set_status(reason or f"Selected {ctx.name} from {ctx.file}. Enter or Ctrl+N for Next.", reason is not None)
+        self._set_status(reason or f"Selected {ctx.name}. Enter or Ctrl+N for Next.", reason is not None)
+        self._show_detail()
         self.refresh_bindings()
 
     def _set_status(self, text: str, blocked: bool) -> None:
@@ -123,10 +209,12 @@ class KubeconfigScreen(StepScreen):
         if self.discovery is None:
             return "Discovery is still running."
         if self.selected is None:
-            return "Select a context first."
+            return "No context to select: point KUBECONFIG at honey's kubeconfig and come back (Esc, Ctrl+N)."
         cls = self.selected.classification.value
         if cls in NOT_A_TARGET:
             return f"{self.selected.name} cannot be a deploy target: {self.selected.reason or BADGES[cls][0]}."
         if self.selected.cert_expired:
             return f"{self.selected.name}: the client certificate expired on {self.selected.cert_expiry}."
+        if self.selection_error:
+            return f"{self.selected.name}: {self.selection_error}"
         return None

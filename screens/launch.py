@@ -25,5 +25,11 @@ def build_app(*, config_path: Path | None = None, repo: Path | None = None,
 
 def run_wizard(*, start_at: str = "preflight", config_path: Path | None = None,
                rehearsal: "RehearsalEnvironment | None" = None) -> None:
-    """Run the wizard in this terminal until the operator quits."""
-    build_app(config_path=config_path, rehearsal=rehearsal, start_at=start_at).run()
+    """Run the wizard in this terminal until the operator quits; its Done step may hand over to the
+    read-only status view."""
+    app = build_app(config_path=config_path, rehearsal=rehearsal, start_at=start_at)
+    app.run()
+    if app.return_value == "status":
+        from screens.status_app import build_status_app
+
+        build_status_app(app.session.config_path).run()

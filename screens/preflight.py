@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
 
-from gfwizard.checks import Check, Level
 from screens.checklist import Checklist
 from screens.step import StepScreen
+
+if TYPE_CHECKING:
+    from gfwizard.checks import Check
+    from screens.session import WizardSession
 
 PREFLIGHT_CHECKS = ("IaC binary", "kubectl", "repository layout", "organization config")
 
@@ -21,16 +27,18 @@ class PreflightScreen(StepScreen):
     """Checks the machine before anything else happens."""
 
     STEP_TITLE = "1 · Preflight"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    BINDINGS = [Binding("r", "rerun", "Re-run checks")]
 
     @dataclass
     class PreflightFinished(Message):
         """The preflight checks came back."""
 
-        checks: list[Check]
+        checks: list["Check"]
 
-    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session: "WizardSession") -> None:
         super().__init__(session)
-        self.checks: list[Check] | None = None
+        self.checks: list["Check"] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -39,11 +47,20 @@ class PreflightScreen(StepScreen):
             yield Static("Checking this machine: tools, the checkout, an existing organization.yaml.",
                          classes="step-help")
             yield Checklist(id="preflight-checks")
-            yield Static("", id="step-status", classes="step-status")
+        yield Static("Checking…", id="step-status", classes="step-status")
         yield Footer()
 
     def on_mount(self) -> None:
+        # Paint first: the checks (and the imports they need) start once the screen is up.
         self.query_one(Checklist).set_pending(PREFLIGHT_CHECKS)
+        self.call_after_refresh(self.action_rerun)
+
+    def action_rerun(self) -> None:
+        """Run the preflight checks (again: after installing a tool, say)."""
+        self.checks = None
+        self.query_one(Checklist).set_pending(PREFLIGHT_CHECKS)
+        self._status("Checking…", True)
+        self.refresh_bindings()
         self.run_checks()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preflight")
@@ -52,21 +69,25 @@ class PreflightScreen(StepScreen):
         from gfwizard.preflight import run_preflight
 
         checks = run_preflight(self.session.repo, self.session.config_path)
-        self.post_message(self.PreflightFinished(checks))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PreflightFinished(checks))
 
     def on_preflight_screen_preflight_finished(self, message: PreflightFinished) -> None:
         self.checks = message.checks
         self.query_one(Checklist).show(message.checks)
-        status = self.query_one("#step-status", Static)
         reason = self.blocked_reason()
-        status.update(reason or "Ready. Press Ctrl+N for Next.")
-        status.set_class(reason is not None, "blocked")
+        self._status(reason or "Ready. Ctrl+N for Next.", reason is not None)
         self.refresh_bindings()
+
+    def _status(self, text: str, blocked: bool) -> None:
+        status = self.query_one("#step-status", Static)
+        status.update(text)
+        status.set_class(blocked, "blocked")
 
     def blocked_reason(self) -> str | None:
         if self.checks is None:
             return "Preflight checks are still running."
-        failing = [c.name for c in self.checks if c.level is Level.FAIL]
+        failing = [c.name for c in self.checks if not c.ok]
         if failing:
-            return "Fix before continuing: " + ", ".join(failing) + " (see Remedy)."
+            return "Fix before continuing: " + ", ".join(failing) + " (remedy above), then r to re-run."
         return None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from gfwizard.checks import Level
 from screens.checklist import Checklist
@@ -19,13 +21,38 @@ from screens.step import StepScreen
 
 if TYPE_CHECKING:
     from gfwizard.cluster import ValidationReport
+    from gfwizard.orgconfig import OrgConfig
+    from screens.session import WizardSession
+
+
+def with_context(cfg: "OrgConfig", kubeconfig: str | None, context: str | None) -> "OrgConfig":
+    """``cfg`` pointing at the operator's chosen kubeconfig and context (everything else kept)."""
+    from gfwizard.answers import ConfigAnswers, build_config
+
+    if not context:
+        return cfg
+    kubeconfig = home_relative(kubeconfig) if kubeconfig else cfg.cluster.kubeconfig
+    if (cfg.cluster.context, cfg.cluster.kubeconfig) == (context, kubeconfig):
+        return cfg
+    answers = ConfigAnswers.from_config(cfg)
+    answers.context, answers.kubeconfig = context, kubeconfig
+    return build_config(answers)
+
+
+def home_relative(path: str) -> str:
+    """``/home/op/.kube/x`` -> ``~/.kube/x``, as the draft writes it (valid in other operators' homes)."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
 
 
 class ValidateScreen(StepScreen):
     """Runs the cluster checks; a failing check blocks Next and shows its remedy."""
 
     STEP_TITLE = "3 · Validate"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("r", "rerun", "Re-run checks"), Binding("p", "pin", "Pin fingerprint")]
+    #: (connect, read) seconds for every API call of one validation.
+    TIMEOUTS: ClassVar[tuple[float, float]] = (3, 10)
 
     @dataclass
     class ValidationFinished(Message):
@@ -39,7 +66,7 @@ class ValidateScreen(StepScreen):
 
         written: bool
 
-    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session: "WizardSession") -> None:
         super().__init__(session)
         self.report: "ValidationReport | None" = None
 
@@ -47,10 +74,10 @@ class ValidateScreen(StepScreen):
         yield Header()
         with Vertical(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static(f"Context {self.session.context!r} against the configured cluster. "
-                         "Nothing is written to the cluster.", classes="step-help")
+            yield Static(f"Context {self.session.context or '(from organization.yaml)'!r} against the configured "
+                         "cluster. Read-only: nothing is written to the cluster.", classes="step-help")
             yield Checklist(id="validate-checks")
-            yield Static("Validating…", id="step-status", classes="step-status")
+        yield Static("Validating…", id="step-status", classes="step-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -58,39 +85,52 @@ class ValidateScreen(StepScreen):
 
     def action_rerun(self) -> None:
         """Run every check again."""
-        from gfwizard.cluster import CHECK_ORDER
-
         self.report = None
-        self.query_one(Checklist).set_pending(CHECK_ORDER)
-        self._status("Validating…", False)
+        self.session.validated = False
+        self.query_one(Checklist).clear()
+        self._status(f"Validating (each call times out after {self.TIMEOUTS[0]:g}s connect / "
+                     f"{self.TIMEOUTS[1]:g}s read)…", False)
         self.refresh_bindings()
         self.validate()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
     def validate(self) -> None:
         """Load (or draft) the config and validate the chosen context, off the UI thread."""
-        from gfwizard.cluster import validate_context
+        from gfwizard.cluster import CHECK_ORDER, validate_context
         from gfwizard.draft import load_or_draft
 
+        # gfwizard.cluster is imported here, not on the UI thread; then the pending rows can be shown.
+        self.app.call_from_thread(self.query_one(Checklist).set_pending, CHECK_ORDER)
         session = self.session
         if session.draft is None:
             draft = load_or_draft(session.config_path, kubeconfig=session.kubeconfig, context=session.context)
             session.draft, session.existing_config = draft.config, draft.existing
-        report = validate_context(session.draft, kubeconfig=session.kubeconfig, context=session.context)
-        self.post_message(self.ValidationFinished(report))
+        else:
+            # Back at Kubeconfig the operator may have picked another context: keep every other answer.
+            session.draft = with_context(session.draft, session.kubeconfig, session.context)
+        report = validate_context(session.draft, kubeconfig=session.kubeconfig, context=session.context,
+                                  timeouts=self.TIMEOUTS)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ValidationFinished(report))
 
     def on_validate_screen_validation_finished(self, message: ValidationFinished) -> None:
         self.report = message.report
         self.query_one(Checklist).show(message.report.checks)
         self.session.validated = self.blocked_reason() is None
-        reason = self.blocked_reason()
-        if reason is None and self._pin_needed():
+        failure = self._failure()
+        if failure is None and self._pin_needed():
             self._status("Fingerprint not pinned yet: press p to pin it (you will be asked).", True)
             self.action_pin()
         else:
-            self._status(reason or "All checks passed. Ctrl+N for Next.", reason is not None)
+            self._status(failure or "All checks passed. Ctrl+N for Next.", failure is not None)
         self.refresh_bindings()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The base class opens the error modal; this only keeps the status line honest.
+        if event.state is WorkerState.ERROR and event.worker.group in ("validate", "pin"):
+            self._status(f"The {event.worker.group} step failed (see the error). r re-runs the checks.", True)
+
+    # ----- pinning ------------------------------------------------------------------------------
     def _pin_needed(self) -> bool:
         return (self.report is not None and self.report.observed_fingerprint is not None
                 and self.session.draft is not None and self.session.draft.cluster.fingerprint is None)
@@ -101,9 +141,9 @@ class ValidateScreen(StepScreen):
             self.notify("Nothing to pin: the fingerprint is already pinned or was not observed.")
             return
         fp = self.report.observed_fingerprint
-        target = (f"into {self.session.config_path} (atomic write, previous file kept as .bak)"
+        target = (f"into {self.session.config_path}\n(atomic write; the previous file is kept as .bak)"
                   if self.session.config_path.is_file() else
-                  "into the draft config (written at the Config step, after you see it)")
+                  "into the draft config (written at the Config step, after you have seen it)")
         body = (f"Pin honey's identity {target}:\n\n  kube-system UID  {fp.kube_system_uid}\n"
                 f"  CA sha256        {fp.ca_sha256}\n\nFrom now on a different cluster behind this "
                 "context is a hard stop before any write.")
@@ -113,7 +153,7 @@ class ValidateScreen(StepScreen):
         if yes:
             self.pin()
         else:
-            self._status("Fingerprint not pinned: deploys stay blocked until it is (press p).", True)
+            self._status("Fingerprint not pinned: Next stays blocked until it is (press p).", True)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pin")
     def pin(self) -> None:
@@ -126,15 +166,16 @@ class ValidateScreen(StepScreen):
         if session.config_path.is_file() and session.existing_config is not None:
             pinned, written = pin_fingerprint(session.existing_config, session.config_path, fp)
             session.existing_config = pinned
-            session.draft = session.draft.with_fingerprint(fp.kube_system_uid, fp.ca_sha256)
         else:
-            session.draft, written = session.draft.with_fingerprint(fp.kube_system_uid, fp.ca_sha256), False
+            written = False
+        session.draft = session.draft.with_fingerprint(fp.kube_system_uid, fp.ca_sha256)
         self.post_message(self.FingerprintPinned(written))
 
     def on_validate_screen_fingerprint_pinned(self, message: FingerprintPinned) -> None:
         self.notify("Fingerprint pinned" + (f" in {self.session.config_path}" if message.written else " in the draft"))
         self.action_rerun()
 
+    # ----- gating -------------------------------------------------------------------------------
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
         status.update(text)
@@ -145,13 +186,21 @@ class ValidateScreen(StepScreen):
             return self._pin_needed()
         return super().check_action(action, parameters)
 
+    def _failure(self) -> str | None:
+        """The first failing check as one sentence (None when nothing failed)."""
+        failing = [c for c in self.report.checks if c.level is Level.FAIL] if self.report else []
+        if not failing:
+            return None
+        first = failing[0]
+        more = f" (+{len(failing) - 1} more failing)" if len(failing) > 1 else ""
+        return f"{first.name} failed{more}: {first.remedy}"
+
     def blocked_reason(self) -> str | None:
         if self.report is None:
             return "Validation is still running."
-        failing = [c for c in self.report.checks if c.level is Level.FAIL]
-        if failing:
-            first = failing[0]
-            return f"{first.name} failed: {first.detail} — {first.remedy}"
+        failure = self._failure()
+        if failure is not None:
+            return failure
         if self._pin_needed():
             return "Pin the cluster fingerprint first (p)."
         return None

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fixtures.rehearsal"]
+
 _ISOLATED_PREFIXES = ("AWS_", "KUBE", "GFW_", "TF_", "XDG_", "GITLAB_", "GL_", "CI_JOB_TOKEN", "GH_", "GITHUB_TOKEN")
 
 

@@ -1,0 +1,300 @@
+"""The questions behind ``organization.yaml`` and the one function that turns answers into a config.
+
+``config init --plain`` (questionary) and the wizard's Config step (Textual) ask the same
+:data:`QUESTIONS`, fill the same :class:`ConfigAnswers` and call the same :func:`build_config`, so
+both write the same file. What is not asked (node roles, stack placement and dependencies, legacy
+contexts, tolerations, the pinned fingerprint) comes from the existing config, or from the
+honey-shaped defaults for a new one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from gfwizard import orgconfig_rules as rules
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+
+QuestionKind = Literal["text", "select", "confirm", "list"]
+
+DEFAULT_ROLES: dict[str, dict[str, str]] = {
+    "bumble": {"kubernetes.io/hostname": "bumble"},
+    "sting": {"kubernetes.io/hostname": "sting"},
+}
+DEFAULT_STACK_ROLES: dict[str, str] = {
+    "attic": "bumble", "arc-runners": "sting", "gitlab-runners": "sting", "runner-dashboard": "bumble",
+}
+DEFAULT_STACKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("attic", ()),
+    ("arc-runners", ("attic",)),
+    ("gitlab-runners", ("attic",)),
+    ("runner-dashboard", ("arc-runners", "gitlab-runners")),
+)
+
+
+@dataclass
+class ConfigAnswers:
+    """Everything an operator answers to produce ``organization.yaml`` (defaults: the honey example)."""
+
+    org_name: str = "tinyland"
+    org_full_name: str = "Tinyland"
+    kubeconfig: str = "~/.kube/kubeconfig-honey.yaml"
+    context: str = "honey"
+    api_server: str = "https://100.113.89.12:6443"
+    network: str = "tailnet"
+    backend: str = "s3"
+    s3_endpoint: str = "http://100.113.89.12:9000"
+    s3_bucket: str = "gloriousflywheel-state"
+    s3_region: str = "us-east-1"
+    s3_key_prefix: str = "gloriousflywheel"
+    http_address: str = ""
+    http_lock_address: str = ""
+    http_unlock_address: str = ""
+    http_username: str = ""
+    environments: list[str] = field(default_factory=lambda: ["dev", "prod"])
+    confirm_environments: list[str] = field(default_factory=lambda: ["prod"])
+    cluster_name: str = "honey"
+    base: "OrgConfig | None" = None
+    """The existing config: supplies what is not asked (placement, stacks, fingerprint, ...)."""
+
+    @classmethod
+    def from_config(cls, cfg: "OrgConfig") -> "ConfigAnswers":
+        """Answers that rebuild ``cfg`` unchanged (the defaults when re-running init)."""
+        s3, http = cfg.state.s3, cfg.state.http
+        defaults = cls()
+        return cls(
+            org_name=cfg.organization.name,
+            org_full_name=cfg.organization.full_name,
+            kubeconfig=cfg.cluster.kubeconfig,
+            context=cfg.cluster.context,
+            api_server=cfg.cluster.api_server,
+            network=cfg.cluster.network,
+            backend=cfg.state.backend,
+            s3_endpoint=s3.endpoint if s3 else defaults.s3_endpoint,
+            s3_bucket=s3.bucket if s3 else defaults.s3_bucket,
+            s3_region=s3.region if s3 else defaults.s3_region,
+            s3_key_prefix=s3.key_prefix if s3 else defaults.s3_key_prefix,
+            http_address=http.address if http else "",
+            http_lock_address=(http.lock_address or "") if http else "",
+            http_unlock_address=(http.unlock_address or "") if http else "",
+            http_username=(http.username or "") if http else "",
+            environments=list(cfg.environments),
+            confirm_environments=[n for n, e in cfg.environments.items() if e.require_confirmation],
+            cluster_name=cfg.cluster.name,
+            base=cfg,
+        )
+
+    def role_names(self) -> list[str]:
+        """Node roles known to these answers (from the base config or the defaults)."""
+        return list(self.base.placement.roles) if self.base is not None else list(DEFAULT_ROLES)
+
+    def legacy_contexts(self) -> list[str]:
+        """Legacy contexts known to these answers."""
+        return list(self.base.cluster.legacy_contexts) if self.base is not None else ["tinyland-civo-dev"]
+
+    def get(self, key: str) -> Any:
+        """The current answer to question ``key``."""
+        return getattr(self, key)
+
+    def display(self, key: str) -> str:
+        """The current answer as the text a prompt shows as its default."""
+        value = getattr(self, key)
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
+    def set(self, key: str, value: Any) -> None:
+        """Record an answer; ``list`` questions accept comma-separated text."""
+        current = getattr(self, key)
+        if isinstance(current, list) and isinstance(value, str):
+            value = parse_list(value)
+        setattr(self, key, value)
+        if key == "environments":
+            self.confirm_environments = [e for e in self.confirm_environments if e in self.environments]
+
+    def copy(self) -> "ConfigAnswers":
+        """A shallow copy (lists copied)."""
+        return dataclasses.replace(self, environments=list(self.environments),
+                                   confirm_environments=list(self.confirm_environments))
+
+
+def parse_list(text: str) -> list[str]:
+    """``"dev, prod"`` -> ``["dev", "prod"]`` (commas or spaces; duplicates dropped; order kept)."""
+    out: list[str] = []
+    for item in text.replace(",", " ").split():
+        if item not in out:
+            out.append(item)
+    return out
+
+
+# -- questions ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question: ``key`` is the :class:`ConfigAnswers` field it fills."""
+
+    key: str
+    prompt: str
+    kind: QuestionKind = "text"
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    when: Callable[[ConfigAnswers], bool] | None = None
+
+    def applies(self, answers: ConfigAnswers) -> bool:
+        """Whether this question is asked given the answers so far."""
+        return self.when is None or self.when(answers)
+
+
+def _s3(a: ConfigAnswers) -> bool:
+    return a.backend == "s3"
+
+
+def _http(a: ConfigAnswers) -> bool:
+    return a.backend == "http"
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("org_name", "Organization name (short, lowercase)", help="e.g. tinyland"),
+    Question("org_full_name", "Organization full name", help="e.g. Tinyland"),
+    Question("kubeconfig", "Kubeconfig file holding the cluster's context",
+             help="empty: use the ambient KUBECONFIG"),
+    Question("context", "Kubeconfig context for the cluster", help="the honey context; never bumble, sting or a Civo context"),
+    Question("api_server", "Cluster API server URL", help="https://, e.g. https://100.113.89.12:6443"),
+    Question("network", "How the API is reached", "select", ("tailnet", "private", "loopback"),
+             help="loopback is the embedded rehearsal honey"),
+    Question("backend", "OpenTofu state backend", "select", ("s3", "http"),
+             help="s3 (target: RustFS on honey) or http (transitional)"),
+    Question("s3_endpoint", "S3 endpoint URL", when=_s3, help="credentials come from the AWS environment/profile"),
+    Question("s3_bucket", "S3 bucket", when=_s3),
+    Question("s3_region", "S3 region", when=_s3),
+    Question("s3_key_prefix", "State key prefix", when=_s3, help="keys: <prefix>/<env>/<stack>.tfstate"),
+    Question("http_address", "HTTP state address", when=_http, help="may contain {stack} and {env}"),
+    Question("http_lock_address", "HTTP lock address (empty: backend default)", when=_http),
+    Question("http_unlock_address", "HTTP unlock address (empty: backend default)", when=_http),
+    Question("http_username", "HTTP state user name (empty: none)", when=_http,
+             help="the password comes from TF_HTTP_PASSWORD, never this file"),
+    Question("environments", "Environments (comma separated)", "list", help="e.g. dev, prod"),
+    Question("confirm_environments", "Environments that need a typed confirmation before apply", "list",
+             help="e.g. prod"),
+)
+
+
+def validate_answer(key: str, value: Any, answers: ConfigAnswers) -> str | None:
+    """Why ``value`` is not an acceptable answer to ``key`` (None when it is); used as the operator types."""
+    try:
+        _check(key, value, answers)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
+    values = parse_list(value) if isinstance(value, str) and isinstance(getattr(answers, key), list) else value
+    for item in (values if isinstance(values, list) else [values]):
+        if isinstance(item, str):
+            reason = rules.secret_value_reason(item)
+            if reason:
+                raise ValueError(reason)
+    if key == "org_name":
+        rules.check_slug(value, "organization name")
+    elif key == "org_full_name" and not value.strip():
+        raise ValueError("full name must not be empty")
+    elif key == "kubeconfig" and value:
+        reason = rules.misuse(rules.kubeconfig_stem(value), "cluster", answers.role_names(), answers.legacy_contexts())
+        if reason:
+            raise ValueError(f"the file name points at {rules.kubeconfig_stem(value)!r}: {reason}")
+    elif key == "context":
+        if not value.strip():
+            raise ValueError("context must not be empty")
+        reason = rules.misuse(value, "context", answers.role_names(), answers.legacy_contexts())
+        if reason:
+            raise ValueError(reason)
+    elif key == "api_server":
+        rules.check_api_server(value)
+    elif key == "s3_endpoint":
+        rules.check_http_url(value, "endpoint")
+    elif key == "s3_bucket":
+        rules.check_bucket(value)
+    elif key == "s3_region" and (not value.strip() or " " in value):
+        raise ValueError("region must be a non-empty name without spaces")
+    elif key == "s3_key_prefix":
+        rules.check_key_prefix(value)
+    elif key == "http_address":
+        rules.check_http_address(value, "address")
+    elif key in ("http_lock_address", "http_unlock_address") and value:
+        rules.check_http_address(value, key.removeprefix("http_"))
+    elif key == "environments":
+        if not values:
+            raise ValueError("name at least one environment")
+        for name in values:
+            rules.check_slug(name, "environment name")
+    elif key == "confirm_environments":
+        unknown = [n for n in values if n not in answers.environments]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not one of the environments ({', '.join(answers.environments)})")
+
+
+# -- building -----------------------------------------------------------------------------------------
+
+
+def build_config(answers: ConfigAnswers) -> "OrgConfig":
+    """The validated :class:`~gfwizard.orgconfig.OrgConfig` for ``answers`` (pydantic ValidationError when invalid)."""
+    from gfwizard.orgconfig import OrgConfig
+
+    base = answers.base
+    cluster: dict[str, Any] = {
+        "name": answers.cluster_name,
+        "context": answers.context,
+        "kubeconfig": answers.kubeconfig,
+        "api_server": answers.api_server,
+        "network": answers.network,
+        "legacy_contexts": answers.legacy_contexts(),
+    }
+    if (base is not None and base.cluster.fingerprint is not None and base.cluster.api_server == answers.api_server
+            and base.cluster.name == answers.cluster_name):
+        cluster["fingerprint"] = base.cluster.fingerprint.model_dump()
+    state: dict[str, Any] = {"backend": answers.backend}
+    if answers.backend == "s3":
+        old = base.state.s3 if base is not None else None
+        state["s3"] = {
+            "endpoint": answers.s3_endpoint, "bucket": answers.s3_bucket, "region": answers.s3_region,
+            "key_prefix": answers.s3_key_prefix,
+            "use_lockfile": old.use_lockfile if old else True, "use_path_style": old.use_path_style if old else True,
+        }
+    elif base is not None and base.state.s3 is not None:
+        state["s3"] = base.state.s3.model_dump()
+    if answers.backend == "http":
+        state["http"] = {
+            "address": answers.http_address,
+            "lock_address": answers.http_lock_address or None,
+            "unlock_address": answers.http_unlock_address or None,
+            "username": answers.http_username or None,
+        }
+    elif base is not None and base.state.http is not None:
+        state["http"] = base.state.http.model_dump()
+    environments: dict[str, Any] = {}
+    for name in answers.environments:
+        old_env = base.environments.get(name) if base is not None else None
+        environments[name] = {
+            "cluster": answers.cluster_name,
+            "tfvars": old_env.tfvars if old_env is not None else f"{name}.tfvars",
+            "require_confirmation": name in answers.confirm_environments,
+        }
+    if base is not None:
+        placement: dict[str, Any] = base.placement.model_dump()
+        stacks: list[dict[str, Any]] = [s.model_dump() for s in base.stacks]
+    else:
+        placement = {"roles": {name: {"node_selector": dict(sel)} for name, sel in DEFAULT_ROLES.items()},
+                     "stacks": dict(DEFAULT_STACK_ROLES)}
+        stacks = [{"name": name, "depends_on": list(deps)} for name, deps in DEFAULT_STACKS]
+    return OrgConfig.model_validate({
+        "version": 1,
+        "organization": {"name": answers.org_name, "full_name": answers.org_full_name},
+        "cluster": cluster,
+        "placement": placement,
+        "state": state,
+        "environments": environments,
+        "stacks": stacks,
+    })

@@ -1,0 +1,48 @@
+"""The state backend service (DESIGN.md §5 "backend"): S3 preflight and lock probe, rendered partial
+backend files, the lock objects, and the HTTP → S3 migration.
+
+This module is the one import for callers; the work lives in small helpers:
+
+* :mod:`gfwizard.backend_s3` — endpoint and credential resolution, ``s3_client``, error explanations;
+* :mod:`gfwizard.backend_checks` — ``check_s3`` and ``lock_probe``;
+* :mod:`gfwizard.backend_render` — ``render_backends`` (``<env>.s3.tfbackend`` / ``<env>.http.tfbackend``);
+* :mod:`gfwizard.backend_locks` — ``list_locks`` (read-only);
+* :mod:`gfwizard.backend_migrate` — ``migrate_http_to_s3``.
+
+botocore is imported only inside the functions that talk to S3.
+"""
+
+from __future__ import annotations
+
+from gfwizard.backend_checks import (
+    C_BUCKET,
+    C_CREDENTIALS,
+    C_ENDPOINT,
+    C_LOCK,
+    C_PREFIX,
+    C_SKEW,
+    C_VERSIONING,
+    MAX_SKEW_SECONDS,
+    ConfirmFn,
+    check_s3,
+    lock_probe,
+)
+from gfwizard.backend_locks import LockInfo, list_locks
+from gfwizard.backend_migrate import MigrationReport, StateSummary, migrate_http_to_s3
+from gfwizard.backend_render import RenderedFile, planned_backends, render_backends, render_http_text, render_s3_text
+from gfwizard.backend_s3 import (
+    DEFAULT_TIMEOUTS,
+    CredentialSource,
+    S3Target,
+    credential_source,
+    explain,
+    s3_client,
+    s3_target,
+)
+
+__all__ = [
+    "C_BUCKET", "C_CREDENTIALS", "C_ENDPOINT", "C_LOCK", "C_PREFIX", "C_SKEW", "C_VERSIONING", "DEFAULT_TIMEOUTS",
+    "MAX_SKEW_SECONDS", "ConfirmFn", "CredentialSource", "LockInfo", "MigrationReport", "RenderedFile", "S3Target",
+    "StateSummary", "check_s3", "credential_source", "explain", "list_locks", "lock_probe", "migrate_http_to_s3",
+    "planned_backends", "render_backends", "render_http_text", "render_s3_text", "s3_client", "s3_target",
+]

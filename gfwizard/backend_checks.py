@@ -1,0 +1,272 @@
+"""S3 preflight for the state backend: endpoint, clock, credentials, bucket, versioning, the
+environment's state prefix, and the lock probe that proves ``use_lockfile`` is safe.
+
+Writes: the lock probe puts (and then deletes) one probe object under the key prefix. Creating the
+bucket or enabling versioning happens only when asked (``create_bucket`` / ``enable_versioning``),
+and each of those goes through ``confirm`` first when one is given.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Callable
+
+from gfwizard.backend_s3 import (
+    DEFAULT_TIMEOUTS,
+    S3Target,
+    credential_source,
+    error_code,
+    explain,
+    explain_os_error,
+    http_status,
+    probe_endpoint,
+    s3_client,
+    s3_target,
+    skew_seconds,
+)
+from gfwizard.checks import Check, failed, passed, warned
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+
+#: Asked before each write the operator requested; returns False to decline.
+ConfirmFn = Callable[[str], bool]
+
+MAX_SKEW_SECONDS = 300.0
+PROBE_DIR = ".gfwizard-lock-probe"
+
+C_ENDPOINT = "s3 endpoint"
+C_SKEW = "s3 clock skew"
+C_CREDENTIALS = "s3 credentials"
+C_BUCKET = "s3 bucket"
+C_VERSIONING = "s3 versioning"
+C_PREFIX = "s3 state prefix"
+C_LOCK = "s3 lock probe"
+
+
+def check_s3(cfg: "OrgConfig", env: str, *, create_bucket: bool = False, enable_versioning: bool = False,
+             confirm: ConfirmFn | None = None, probe: bool = True,
+             timeouts: tuple[float, float] = DEFAULT_TIMEOUTS) -> list[Check]:
+    """Every S3 backend check for ``env``, in order; stops early when later checks cannot mean anything.
+
+    ``create_bucket`` / ``enable_versioning`` do the write when it is needed (after ``confirm``);
+    ``probe=False`` skips the lock probe (its one write).
+    """
+    cfg.environment(env)  # InputError naming the known environments
+    target = s3_target(cfg)
+    checks: list[Check] = []
+
+    reach = _endpoint_check(target, timeouts)
+    checks.append(reach[0])
+    if not reach[0].ok:
+        return checks
+    checks.append(_skew_check(target, reach[1], reach[2]))
+
+    client = s3_client(cfg, timeouts=timeouts)
+    creds = _credentials_check(client, target, env, timeouts)
+    checks.append(creds)
+    if not creds.ok:
+        return checks
+
+    bucket = _bucket_check(client, target, env, timeouts, create_bucket, confirm)
+    checks.append(bucket)
+    if not bucket.ok:
+        return checks
+    checks.append(_versioning_check(client, target, env, timeouts, enable_versioning, confirm))
+    checks.append(_prefix_check(client, target, env, timeouts))
+    if probe:
+        checks.append(lock_probe(cfg, timeouts=timeouts, _client=client))
+    return checks
+
+
+def _endpoint_check(target: S3Target, timeouts: tuple[float, float]) -> tuple[Check, str | None, float]:
+    where = f"{target.endpoint} (from {target.endpoint_source})"
+    sent = time.time()
+    try:
+        answer = probe_endpoint(target.endpoint, timeouts[0])
+    except OSError as exc:
+        detail, remedy = explain_os_error(exc, target.endpoint, timeouts)
+        return failed(C_ENDPOINT, detail, remedy), None, sent
+    received = time.time()
+    detail = f"{where} answered HTTP {answer.status}"
+    if target.config_endpoint and target.endpoint != target.config_endpoint:
+        return (warned(C_ENDPOINT, detail + "; the rendered backend files use state.s3.endpoint "
+                       f"{target.config_endpoint}, so terraform talks to a different endpoint than this check",
+                       remedy="unset AWS_ENDPOINT_URL_S3 or make state.s3.endpoint match it"),
+                answer.server_date, (sent + received) / 2)
+    return passed(C_ENDPOINT, detail), answer.server_date, (sent + received) / 2
+
+
+def _skew_check(target: S3Target, server_date: str | None, at: float) -> Check:
+    if not server_date:
+        return warned(C_SKEW, f"{target.endpoint} sent no Date header; the clock skew is unknown",
+                      remedy="make sure this machine's clock is NTP-synced")
+    try:
+        skew = skew_seconds(server_date, at)
+    except (TypeError, ValueError):
+        return warned(C_SKEW, f"unreadable Date header {server_date!r}; the clock skew is unknown",
+                      remedy="make sure this machine's clock is NTP-synced")
+    direction = "behind" if skew > 0 else "ahead of"
+    detail = f"this machine's clock is {abs(skew):.0f}s {direction} the endpoint's (limit {MAX_SKEW_SECONDS:.0f}s)"
+    if abs(skew) >= MAX_SKEW_SECONDS:
+        return failed(C_SKEW, detail + "; signed requests and lock timestamps cannot be trusted",
+                      remedy="sync the clocks (timedatectl set-ntp true, or chronyc makestep) here and on the store")
+    return passed(C_SKEW, detail)
+
+
+def _credentials_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float]) -> Check:
+    source = credential_source()
+    if source.kind == "none":
+        return failed(C_CREDENTIALS, f"{source.detail}",
+                      remedy="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE to a "
+                             "profile in ~/.aws/credentials (credentials never go in organization.yaml)")
+    try:
+        client.list_buckets()
+    except Exception as exc:  # noqa: BLE001 - every failure is explained below
+        if error_code(exc) == "AccessDenied":
+            # The signature was accepted; the key is just scoped to its bucket.
+            return passed(C_CREDENTIALS, f"{source.detail}: accepted by the store (ListBuckets not permitted, "
+                                         "which is fine for a bucket-scoped key)")
+        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="list buckets")
+        return failed(C_CREDENTIALS, f"{source.detail}: {detail}", remedy)
+    return passed(C_CREDENTIALS, f"{source.detail}: accepted by the store")
+
+
+def _bucket_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float],
+                  create: bool, confirm: ConfirmFn | None) -> Check:
+    try:
+        client.head_bucket(Bucket=target.bucket)
+        return passed(C_BUCKET, f"bucket {target.bucket!r} exists")
+    except Exception as exc:  # noqa: BLE001
+        missing = http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchBucket")
+        if not missing:
+            detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="read the bucket")
+            return failed(C_BUCKET, detail, remedy)
+    if not create:
+        return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist at {target.endpoint} (NoSuchBucket); "
+                                "nothing was created",
+                      remedy=f"gfwizard backend check --env {env} --create-bucket --enable-versioning")
+    action = f"create bucket {target.bucket!r} at {target.endpoint} (region {target.region})"
+    if confirm is not None and not confirm(action):
+        return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist; creating it was declined",
+                      remedy=f"gfwizard backend check --env {env} --create-bucket, and confirm")
+    try:
+        kwargs: dict[str, Any] = {"Bucket": target.bucket}
+        if target.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+        client.create_bucket(**kwargs)
+    except Exception as exc:  # noqa: BLE001
+        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="create the bucket")
+        return failed(C_BUCKET, f"creating bucket {target.bucket!r} failed: {detail}", remedy)
+    return passed(C_BUCKET, f"bucket {target.bucket!r} created at {target.endpoint}")
+
+
+def _versioning_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float],
+                      enable: bool, confirm: ConfirmFn | None) -> Check:
+    try:
+        status = client.get_bucket_versioning(Bucket=target.bucket).get("Status") or ""
+    except Exception as exc:  # noqa: BLE001
+        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="read versioning")
+        return failed(C_VERSIONING, detail, remedy)
+    if status == "Enabled":
+        return passed(C_VERSIONING, f"versioning is enabled on {target.bucket!r}: every state write is kept")
+    state = "suspended" if status == "Suspended" else "off (never enabled)"
+    off = f"versioning is {state} on {target.bucket!r}: an overwritten or deleted state cannot be recovered"
+    if not enable:
+        return failed(C_VERSIONING, off, remedy=f"gfwizard backend check --env {env} --enable-versioning")
+    action = f"enable versioning on bucket {target.bucket!r} at {target.endpoint}"
+    if confirm is not None and not confirm(action):
+        return failed(C_VERSIONING, off + "; enabling it was declined",
+                      remedy=f"gfwizard backend check --env {env} --enable-versioning, and confirm")
+    try:
+        client.put_bucket_versioning(Bucket=target.bucket, VersioningConfiguration={"Status": "Enabled"})
+    except Exception as exc:  # noqa: BLE001
+        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="enable versioning")
+        return failed(C_VERSIONING, f"enabling versioning failed: {detail}", remedy)
+    return passed(C_VERSIONING, f"versioning enabled on {target.bucket!r} now")
+
+
+def _prefix_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float]) -> Check:
+    prefix = f"{target.key_prefix}/{env}/"
+    states = locks = 0
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []) or []:
+                key = str(obj.get("Key", ""))
+                states += key.endswith(".tfstate")
+                locks += key.endswith(".tflock")
+    except Exception as exc:  # noqa: BLE001
+        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action=f"list {prefix}")
+        return failed(C_PREFIX, detail, remedy)
+    held = f", {locks} lock(s) held (gfwizard backend locks --env {env})" if locks else ""
+    return passed(C_PREFIX, f"s3://{target.bucket}/{prefix}: {states} state file(s){held}")
+
+
+def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIMEOUTS,
+               _client: Any = None) -> Check:
+    """Prove the store honours ``If-None-Match: *``: put a probe key twice (expect success, then
+    412), then delete the probe and all its versions. Only a pass makes ``use_lockfile`` safe."""
+    target = s3_target(cfg)
+    client = _client if _client is not None else s3_client(cfg, timeouts=timeouts)
+    key = f"{target.key_prefix}/{PROBE_DIR}/{uuid.uuid4().hex}"
+    body = json.dumps({"who": "gfwizard lock probe", "created": time.time()}).encode()
+    refused = "use_lockfile refused"
+    no_lock_remedy = ("use an S3 store that supports conditional writes (PutObject with If-None-Match: *, as AWS S3 "
+                      "and current MinIO/RustFS do), then re-run `gfwizard backend check`; do not deploy until "
+                      "the lock probe passes")
+    try:
+        client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*")
+    except Exception as exc:  # noqa: BLE001
+        code, status = error_code(exc), http_status(exc)
+        if code in ("NotImplemented", "InvalidArgument") or status == 501:
+            return failed(C_LOCK, f"{refused}: the store rejected a conditional write ({code or status})",
+                          no_lock_remedy)
+        detail, remedy = explain(exc, target=target, timeouts=timeouts, action=f"write under {target.key_prefix}/")
+        return failed(C_LOCK, f"the probe write failed: {detail}", remedy)
+    honoured: bool | None = None
+    second = ""
+    try:
+        client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*")
+        honoured = False
+    except Exception as exc:  # noqa: BLE001
+        code, status = error_code(exc), http_status(exc)
+        if status in (412, 409) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            honoured, second = True, f"{status} {code}".strip()
+        else:
+            second = explain(exc, target=target, timeouts=timeouts)[0]
+    leftover = _delete_all_versions(client, target.bucket, key)
+    if honoured is None:
+        return failed(C_LOCK, f"the second probe write failed unexpectedly: {second}",
+                      "check the store's health and re-run `gfwizard backend check`")
+    if not honoured:
+        return failed(C_LOCK, f"{refused}: the store ignored If-None-Match: * (a second conditional put of an "
+                              "existing key succeeded), so two runs could both take the state lock"
+                      + (f"; {leftover}" if leftover else ""), no_lock_remedy)
+    detail = f"If-None-Match: * honoured (second put answered {second}); probe {key} and its versions removed"
+    if leftover:
+        return warned(C_LOCK, f"If-None-Match: * honoured (second put answered {second}), but {leftover}",
+                      remedy=f"delete s3://{target.bucket}/{key} (all versions) by hand")
+    if not target.use_lockfile:
+        return warned(C_LOCK, detail + "; but state.s3.use_lockfile is false, so state writes are not locked",
+                      remedy="set state.s3.use_lockfile: true in organization.yaml and re-render the backends")
+    return passed(C_LOCK, detail + " — use_lockfile is safe")
+
+
+def _delete_all_versions(client: Any, bucket: str, key: str) -> str:
+    """Delete every version and delete marker of ``key``; ``""`` when nothing is left, else why."""
+    try:
+        listing = client.list_object_versions(Bucket=bucket, Prefix=key)
+        found = [*(listing.get("Versions") or []), *(listing.get("DeleteMarkers") or [])]
+        for item in found:
+            if item.get("Key") == key:
+                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+        if not found:
+            client.delete_object(Bucket=bucket, Key=key)
+        again = client.list_object_versions(Bucket=bucket, Prefix=key)
+        rest = [i for i in [*(again.get("Versions") or []), *(again.get("DeleteMarkers") or [])]
+                if i.get("Key") == key]
+    except Exception as exc:  # noqa: BLE001
+        return f"removing the probe object failed ({error_code(exc) or type(exc).__name__})"
+    return f"{len(rest)} probe version(s) could not be removed" if rest else ""

@@ -1,0 +1,431 @@
+"""HTTP (transitional, GitLab-compatible) → S3 state migration for one stack in one environment.
+
+The order is what keeps the source safe:
+
+1. pull the source state over the HTTP API (basic auth from ``TF_HTTP_USERNAME``/``TF_HTTP_PASSWORD``,
+   never printed or written) and keep a timestamped backup (mode 0600) under the state dir;
+2. read the destination object: refuse when it holds state with another lineage, a higher serial,
+   or the same serial with other content (the source is never written by any step);
+3. in a scratch directory whose ``TF_DATA_DIR`` is first initialised against the HTTP backend, run
+   ``init -migrate-state`` with the rendered S3 backend file — ``-force-copy`` only when the
+   destination is empty; otherwise terraform's own overwrite question is answered after the
+   operator confirmed;
+4. read both sides again and compare serial, lineage and content.
+
+``terraform``/``tofu`` copy the state *content*: into an empty destination they write it as a new
+snapshot with a fresh lineage. The verdict therefore rests on the content (resources and outputs),
+and the report shows both lineages and serials.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable
+
+from gfwizard.backend_render import render_http_text, render_s3_text, write_if_changed
+from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, s3_client, s3_target
+from gfwizard.checks import Check, failed, passed, warned
+from gfwizard.errors import CheckFailure, InputError
+from gfwizard.redact import redact, register_secret
+
+if TYPE_CHECKING:
+    from gfwizard.layout import Layout
+    from gfwizard.orgconfig import OrgConfig
+
+ConfirmFn = Callable[[str], bool]
+#: Seconds to wait after the one SIGINT before the process group is killed.
+INTERRUPT_GRACE = 10.0
+_CONTENT_KEYS = ("resources", "outputs")
+
+
+@dataclass(frozen=True)
+class StateSummary:
+    """What identifies a state snapshot."""
+
+    serial: int | None
+    lineage: str | None
+    resources: int
+    outputs: int
+    #: SHA-256 of the raw bytes.
+    sha256: str
+    #: SHA-256 of the canonical JSON of resources and outputs (what a migration must preserve).
+    content_sha256: str
+
+
+@dataclass
+class MigrationReport:
+    """The outcome of one migration attempt."""
+
+    stack: str
+    env: str
+    source: str
+    destination: str
+    backup_path: Path
+    #: ``migrated``, ``in-sync`` (nothing to do), ``refused`` or ``failed``.
+    outcome: str
+    detail: str
+    remedy: str = ""
+    source_before: StateSummary | None = None
+    source_after: StateSummary | None = None
+    destination_before: StateSummary | None = None
+    destination_after: StateSummary | None = None
+    source_unchanged: bool | None = None
+    force_copy: bool = False
+    binary: str = ""
+    transcript: Path | None = None
+    checks: list[Check] = field(default_factory=list)
+    ok: bool = False
+
+
+def summarize(data: bytes) -> StateSummary:
+    """Serial, lineage and digests of a state file's bytes (InputError when it is not a state)."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise InputError(f"the state is not JSON ({exc})", remedy="inspect the backup file") from exc
+    if not isinstance(doc, dict):
+        raise InputError("the state is not a JSON object", remedy="inspect the backup file")
+    content = json.dumps({k: doc.get(k) for k in _CONTENT_KEYS}, sort_keys=True).encode()
+    serial = doc.get("serial")
+    lineage = doc.get("lineage")
+    return StateSummary(serial=serial if isinstance(serial, int) else None,
+                        lineage=lineage if isinstance(lineage, str) else None,
+                        resources=len(doc.get("resources") or []), outputs=len(doc.get("outputs") or {}),
+                        sha256=hashlib.sha256(data).hexdigest(),
+                        content_sha256=hashlib.sha256(content).hexdigest())
+
+
+def fetch_http_state(address: str, username: str | None, password: str,
+                     timeout: float = DEFAULT_TIMEOUTS[1]) -> bytes | None:
+    """GET the state at ``address`` (None when there is none). Read-only."""
+    request = urllib.request.Request(address, method="GET")
+    token = base64.b64encode(f"{username or ''}:{password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - http(s) URL from config
+            body = resp.read()
+            return body if resp.status == 200 and body.strip() else None
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        if exc.code in (401, 403):
+            raise CheckFailure(f"the HTTP state server refused the credentials ({exc.code}) for {address}",
+                               remedy="export TF_HTTP_USERNAME (or set state.http.username) and TF_HTTP_PASSWORD "
+                                      "with a token that can read the state") from None
+        raise CheckFailure(f"the HTTP state server answered {exc.code} for {address}",
+                           remedy="check state.http.address and the server") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CheckFailure(f"cannot reach the HTTP state server at {address}: {reason}",
+                           remedy="check state.http.address and the network") from None
+
+
+def write_backup(directory: Path, stack: str, env: str, data: bytes) -> Path:
+    """Write ``data`` to a new timestamped file (mode 0600) in ``directory``; never overwrites."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for n in range(1000):
+        path = directory / f"{stack}-{env}-{stamp}{'' if n == 0 else f'-{n}'}.http.tfstate"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return path
+    raise CheckFailure(f"cannot create a backup file in {directory}", remedy="clean up old backups")
+
+
+def _read_destination(client: Any, bucket: str, key: str) -> bytes | None:
+    try:
+        return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception as exc:
+        if error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def find_iac_binary() -> str:
+    """The IaC binary: :func:`gfwizard.tofu.find_binary` when available, else ``$GFW_TOFU_BIN``/tofu/terraform."""
+    try:
+        from gfwizard.tofu import find_binary
+    except ImportError:
+        found = os.environ.get("GFW_TOFU_BIN") or shutil.which("tofu") or shutil.which("terraform")
+        if not found:
+            raise CheckFailure("neither tofu nor terraform is installed",
+                               remedy="install OpenTofu (or terraform), or set GFW_TOFU_BIN") from None
+        return found
+    return str(find_binary().path)
+
+
+def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], transcript: IO[str], timeout: float,
+         answer: str | None = None, on_line: Callable[[str], None] | None = None) -> tuple[int | None, list[str]]:
+    """Run ``cmd`` in its own process group; every line redacted into ``transcript``.
+
+    Returns ``(exit code or None when interrupted, last lines)``. On timeout: one SIGINT, then a kill.
+    """
+    transcript.write(f"$ {' '.join(cmd)}\n")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if answer else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    tail: deque[str] = deque(maxlen=40)
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = redact(raw.rstrip("\n"))
+            tail.append(line)
+            transcript.write(line + "\n")
+            if on_line is not None:
+                on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    if answer and proc.stdin is not None:
+        try:
+            proc.stdin.write(answer)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    try:
+        code: int | None = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        code = None
+        transcript.write(f"# interrupted after {timeout:g}s\n")
+        _interrupt(proc)
+    reader.join(timeout=5)
+    transcript.flush()
+    return code, list(tail)
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=INTERRUPT_GRACE)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)
+
+
+def _iac_env(data_dir: Path, username: str | None, password: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_DATA_DIR", "TF_WORKSPACE", "TF_CLI_ARGS", "TF_CLI_ARGS_init", "TF_INPUT")}
+    env.update(TF_DATA_DIR=str(data_dir), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_HTTP_PASSWORD=password)
+    if username:
+        env["TF_HTTP_USERNAME"] = username
+    return env
+
+
+def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *,
+                       confirm_overwrite: ConfirmFn | None = None, binary: str | None = None,
+                       timeout: float = 600.0, on_line: Callable[[str], None] | None = None,
+                       on_backup: Callable[[Path], None] | None = None) -> MigrationReport:
+    """Migrate ``stack``'s state in ``env`` from ``state.http`` to ``state.s3`` (see the module doc).
+
+    Raises InputError for bad input and CheckFailure when the source cannot be read (nothing written
+    then). From the backup on, every outcome — refused or failed included — is a report.
+    """
+    cfg.environment(env)
+    cfg.stack(stack)
+    http = cfg.state.http
+    if http is None:
+        raise InputError("state.http is not configured: there is no HTTP state to migrate from",
+                         remedy="add state.http (address, lock_address, unlock_address, username) to organization.yaml")
+    target = s3_target(cfg)
+    password = os.environ.get("TF_HTTP_PASSWORD") or ""
+    if not password:
+        raise InputError("TF_HTTP_PASSWORD is not set: it is the HTTP state server's password/token",
+                         remedy="export TF_HTTP_PASSWORD=... (it is never written to a file or printed)")
+    register_secret(password)
+    username = os.environ.get("TF_HTTP_USERNAME") or http.username
+    address = http.address_for(env, stack)
+    key = cfg.state_key(env, stack)
+    destination = f"s3://{target.bucket}/{key}"
+    iac = binary or find_iac_binary()
+
+    source_bytes = fetch_http_state(address, username, password)
+    if source_bytes is None:
+        raise CheckFailure(f"there is no state at {address}: nothing to migrate (nothing was written)",
+                           remedy="check the stack and environment, and state.http.address")
+    source = summarize(source_bytes)
+    if source.resources == 0 and source.outputs == 0:
+        # terraform/tofu treat such a state as empty and copy nothing; there is nothing to carry over.
+        raise CheckFailure(f"the state at {address} holds no resources and no outputs: nothing to migrate "
+                           "(nothing was written)",
+                           remedy="set state.backend: s3; the stack starts from an empty S3 state")
+    backup = write_backup(layout.work_root / "backups" / env, stack, env, source_bytes)
+    if on_backup is not None:
+        on_backup(backup)
+    report = MigrationReport(stack=stack, env=env, source=address, destination=destination, backup_path=backup,
+                             outcome="failed", detail="", source_before=source, binary=iac)
+
+    client = s3_client(cfg)
+    try:
+        dest_bytes = _read_destination(client, target.bucket, key)
+    except Exception as exc:  # noqa: BLE001 - explained for the operator
+        report.detail, report.remedy = explain(exc, target=target, env=env, action=f"read {key}")
+        return _finish(report, address, username, password, client, target.bucket, key)
+    dest = summarize(dest_bytes) if dest_bytes is not None else None
+    report.destination_before = dest
+
+    refusal = _refusal(source, dest)
+    if refusal == "in-sync":
+        report.outcome, report.detail = "in-sync", f"{destination} already holds the same content; nothing to do"
+        return _finish(report, address, username, password, client, target.bucket, key)
+    if refusal:
+        report.outcome, report.detail = "refused", refusal
+        report.remedy = (f"inspect both states (the source is backed up at {backup}); if the destination is stale, "
+                         "move it aside in the bucket yourself, then re-run")
+        return _finish(report, address, username, password, client, target.bucket, key)
+    report.force_copy = dest is None
+    if dest is not None:
+        question = (f"overwrite {destination} (serial {dest.serial}) with the HTTP state (serial {source.serial}, "
+                    "same lineage)")
+        if confirm_overwrite is None or not confirm_overwrite(question):
+            report.outcome = "refused"
+            report.detail = f"{destination} holds older state of the same lineage; overwriting it was not confirmed"
+            report.remedy = "re-run and confirm (or pass --yes)"
+            return _finish(report, address, username, password, client, target.bucket, key)
+
+    _run_migration(report, cfg, env, stack, layout, iac, username, password, timeout, on_line)
+    return _finish(report, address, username, password, client, target.bucket, key)
+
+
+def _refusal(source: StateSummary, dest: StateSummary | None) -> str:
+    """Why the destination must not be overwritten (``in-sync`` when there is nothing to do, ``""`` to go on)."""
+    if dest is None:
+        return ""
+    if dest.content_sha256 == source.content_sha256:
+        return "in-sync"
+    if dest.lineage != source.lineage:
+        return (f"the destination holds state of another lineage ({dest.lineage}, serial {dest.serial}) than the "
+                f"source ({source.lineage}, serial {source.serial}); refusing to overwrite it")
+    if (dest.serial or 0) > (source.serial or 0):
+        return (f"the destination's serial {dest.serial} is higher than the source's {source.serial}: it is newer; "
+                "refusing to overwrite it")
+    if dest.serial == source.serial:
+        return f"source and destination have the same serial {dest.serial} but different content; refusing"
+    return ""
+
+
+def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: str, layout: "Layout", iac: str,
+                   username: str | None, password: str, timeout: float,
+                   on_line: Callable[[str], None] | None) -> None:
+    http_file = layout.backend_file(stack, env, "http")
+    s3_file = layout.backend_file(stack, env, "s3")
+    write_if_changed(http_file, render_http_text(cfg, env, stack))
+    write_if_changed(s3_file, render_s3_text(cfg, env, stack))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    scratch = layout.work_root / "migrate" / env / f"{stack}-{stamp}-{os.getpid()}"
+    scratch.mkdir(parents=True, mode=0o700)
+    transcript_path = layout.transcripts_dir(env) / f"migrate-{stack}-{stamp}.log"
+    transcript_path.parent.mkdir(parents=True, exist_ok=True)
+    report.transcript = transcript_path
+    run_env = _iac_env(scratch / "tfdata", username, password)
+    main_tf = scratch / "main.tf"
+    started = time.monotonic()
+    try:
+        with transcript_path.open("w", encoding="utf-8") as transcript:
+            main_tf.write_text('terraform {\n  backend "http" {}\n}\n', encoding="utf-8")
+            code, tail = _run([iac, "init", "-input=false", "-no-color", f"-backend-config={http_file}"],
+                              cwd=scratch, env=run_env, transcript=transcript, timeout=timeout, on_line=on_line)
+            if code != 0:
+                report.detail = _failure("init against the HTTP backend", code, timeout, tail)
+                return
+            main_tf.write_text('terraform {\n  backend "s3" {}\n}\n', encoding="utf-8")
+            args = [iac, "init", "-migrate-state", "-no-color", f"-backend-config={s3_file}"]
+            args += ["-input=false", "-force-copy"] if report.force_copy else []
+            remaining = max(1.0, timeout - (time.monotonic() - started))
+            code, tail = _run(args, cwd=scratch, env=run_env, transcript=transcript, timeout=remaining,
+                              answer=None if report.force_copy else "yes\n", on_line=on_line)
+            if code != 0:
+                report.detail = _failure("init -migrate-state", code, remaining, tail)
+                return
+        report.outcome = "migrated"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _failure(step: str, code: int | None, timeout: float, tail: list[str]) -> str:
+    """One line: the step, how it ended, and the IaC binary's error (or its last words)."""
+    lines = [line.strip(" │╷╵\t") for line in tail]
+    lines = [line for line in lines if line]
+    first_error = next((i for i, line in enumerate(lines) if line.startswith("Error:")), None)
+    shown = lines[first_error:first_error + 6] if first_error is not None else lines[-3:]
+    what = f"interrupted after {timeout:.0f}s" if code is None else f"exit code {code}"
+    return f"{step} failed ({what}): " + " | ".join(shown)
+
+
+def _finish(report: MigrationReport, address: str, username: str | None, password: str, client: Any,
+            bucket: str, key: str) -> MigrationReport:
+    """Re-read both sides, compare, and set ``checks``/``ok``."""
+    src = report.source_before
+    assert src is not None
+    checks: list[Check] = []
+    try:
+        after = fetch_http_state(address, username, password)
+        report.source_after = summarize(after) if after is not None else None
+    except (CheckFailure, InputError) as exc:
+        checks.append(warned("source after", f"could not re-read the source: {exc}",
+                             remedy=f"compare the source with the backup {report.backup_path} by hand"))
+        if after is None:
+            report.source_unchanged = False
+            checks.append(failed("source untouched", f"the source state at {address} is gone",
+                                 remedy=f"restore it from the backup {report.backup_path} (POST it to the address)"))
+    if report.source_after is not None:
+        report.source_unchanged = report.source_after.sha256 == src.sha256
+        checks.append(passed("source untouched", f"source state unchanged (serial {src.serial}, lineage {src.lineage})")
+                      if report.source_unchanged else
+                      failed("source untouched", "the source state changed during the migration (someone wrote "
+                             f"to it?): serial {src.serial} → {report.source_after.serial}",
+                             remedy=f"compare with the backup {report.backup_path}; re-run the migration"))
+    try:
+        dest_bytes = _read_destination(client, bucket, key)
+        report.destination_after = summarize(dest_bytes) if dest_bytes is not None else None
+    except Exception as exc:  # noqa: BLE001
+        checks.append(warned("destination after", f"could not re-read the destination ({error_code(exc) or exc})",
+                             remedy="re-run `gfwizard backend migrate` to compare"))
+    dest = report.destination_after
+    if report.outcome in ("migrated", "in-sync"):
+        if dest is None or dest.content_sha256 != src.content_sha256:
+            report.outcome = "failed"
+            report.detail = "the destination does not hold the source's resources and outputs after the migration"
+            checks.append(failed("destination content", report.detail,
+                                 remedy=f"the source is untouched and backed up at {report.backup_path}; re-run"))
+        else:
+            checks.append(passed("destination content",
+                                 f"{dest.resources} resource(s) and the outputs match the source"))
+            checks.append(passed("lineage", f"source {src.lineage}, destination {dest.lineage}"
+                                 + ("" if dest.lineage == src.lineage else
+                                    " (the IaC binary starts a new lineage when it migrates into an empty backend)")))
+            checks.append(passed("serial", f"source {src.serial}, destination {dest.serial}"))
+            if report.outcome == "migrated":
+                report.detail = (f"migrated {report.source} → {report.destination}; next: set state.backend: s3 "
+                                 "and deploy from the S3 backend")
+    if report.outcome == "failed" and not report.remedy:
+        report.remedy = (f"the source state is untouched and backed up at {report.backup_path}; fix the error and "
+                         "re-run. An interrupted run can leave the source locked: the next run then names the lock "
+                         "ID; release it with `force-unlock <ID>` initialised with the stack's <env>.http.tfbackend")
+    if report.outcome in ("refused", "failed") and all(c.ok for c in checks):
+        checks.insert(0, failed("migration", report.detail, remedy=report.remedy or "see above"))
+    report.checks = checks
+    report.ok = report.outcome in ("migrated", "in-sync") and all(c.ok for c in checks)
+    return report

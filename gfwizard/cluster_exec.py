@@ -1,0 +1,116 @@
+"""Run a kubeconfig ``exec`` credential plugin ourselves, with a deadline.
+
+The Kubernetes client would run the plugin itself, with no timeout, and only log its failure. Here
+the plugin runs in its own process group with stdin closed and ``interactive: false``; when it does
+not finish in time the whole group is killed. Its stderr goes into the error, redacted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.redact import redact, register_secret
+
+_STDERR_TAIL = 1500
+
+
+@dataclass(frozen=True)
+class ExecCredential:
+    """What a plugin returned: a token, or a client certificate and key (PEM), and maybe an expiry."""
+
+    token: str | None
+    client_certificate_pem: str | None
+    client_key_pem: str | None
+    expires: dt.datetime | None
+    stderr: str
+
+
+def _tail(text: str) -> str:
+    text = redact(text.strip())
+    return text if len(text) <= _STDERR_TAIL else "…" + text[-_STDERR_TAIL:]
+
+
+def _parse_time(value: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: str,
+                    cluster: Mapping[str, Any] | None, timeout: float) -> ExecCredential:
+    """Run the plugin described by a kubeconfig user's ``exec`` block and return its credential.
+
+    Raises :class:`ClusterAccessError` (kind ``exec``) when the command is missing, exits non-zero,
+    prints something that is not an ExecCredential, or does not finish within ``timeout`` seconds.
+    """
+    command = str(exec_cfg.get("command") or "")
+    api_version = str(exec_cfg.get("apiVersion") or "client.authentication.k8s.io/v1")
+    where = f"user {user!r} in {kubeconfig_file}"
+    if not command:
+        raise ClusterAccessError("exec", f"exec plugin of {where} has no command", "set users[].user.exec.command")
+    args = [command, *[str(a) for a in exec_cfg.get("args") or []]]
+    env = dict(os.environ)
+    for item in exec_cfg.get("env") or []:
+        env[str(item["name"])] = str(item["value"])
+    info: dict[str, Any] = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
+    if exec_cfg.get("provideClusterInfo") and cluster is not None:
+        info["spec"]["cluster"] = dict(cluster)
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+    cwd = os.path.dirname(os.path.abspath(kubeconfig_file)) if kubeconfig_file else None
+    try:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd, env=env, text=True, start_new_session=True)
+    except OSError as exc:
+        hint = str(exec_cfg.get("installHint") or "").strip()
+        raise ClusterAccessError(
+            "exec", f"exec plugin {command!r} of {where} cannot be started: {exc.strerror or exc}",
+            hint or f"install {command!r} or fix the exec command of {where}") from exc
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # Kill the whole group: a plugin's helper holding our pipes would keep communicate() waiting.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            _, stderr = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            stderr = ""
+        detail = f"; stderr: {_tail(stderr)}" if stderr and stderr.strip() else ""
+        raise ClusterAccessError(
+            "exec", f"exec plugin {command!r} of {where} did not finish within {timeout:g}s and was killed{detail}",
+            f"run `{command}` by hand to see what it waits for (a login prompt?), log in, then retry; "
+            "raise --read-timeout if it is only slow") from None
+    if proc.returncode != 0:
+        detail = f": {_tail(stderr)}" if stderr.strip() else " (no stderr)"
+        raise ClusterAccessError(
+            "exec", f"exec plugin {command!r} of {where} exited with status {proc.returncode}{detail}",
+            f"run `{command}` by hand and fix what it reports (often: log in again)")
+    try:
+        data = json.loads(stdout)
+        status = data["status"]
+        if not isinstance(status, dict):
+            raise TypeError("status is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ClusterAccessError(
+            "exec", f"exec plugin {command!r} of {where} printed no valid ExecCredential ({exc})",
+            f"check that `{command}` supports {api_version} and prints an ExecCredential on stdout") from exc
+    token = status.get("token")
+    cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
+    if not token and not (cert and key):
+        raise ClusterAccessError(
+            "exec", f"exec plugin {command!r} of {where} returned neither a token nor a client certificate and key",
+            f"check the configuration of `{command}`")
+    register_secret(token, key)
+    expires = _parse_time(str(status["expirationTimestamp"])) if status.get("expirationTimestamp") else None
+    return ExecCredential(token=token, client_certificate_pem=cert, client_key_pem=key, expires=expires,
+                          stderr=_tail(stderr))

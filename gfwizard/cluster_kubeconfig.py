@@ -1,0 +1,199 @@
+"""Read one context out of one or more kubeconfig files, without running anything or writing anything.
+
+Files are merged by the Kubernetes client's own ``KubeConfigMerger`` (first file to define a name
+wins, as kubectl does). The chosen context is then cut out into a standalone config dict: its
+cluster and user, with every relative file path made absolute against the file that defined it, so
+the client can be built from the dict alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.paths import expand
+
+_PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+@dataclass(frozen=True)
+class ContextTarget:
+    """What the kubeconfig says about one context. Holds no secret."""
+
+    context: str
+    files: tuple[str, ...]
+    context_file: str
+    cluster_name: str
+    server: str
+    user_name: str
+    user_file: str
+    auth_kind: str
+    ca_pem: bytes | None
+    ca_source: str
+    insecure_skip_tls_verify: bool
+    client_cert_not_after: dt.datetime | None
+    exec_command: str | None
+
+    @property
+    def ca_sha256(self) -> str | None:
+        """Hex SHA-256 of the DER encoding of the kubeconfig's cluster CA certificate (first in the bundle)."""
+        return ca_sha256(self.ca_pem) if self.ca_pem else None
+
+
+def ca_sha256(pem: bytes) -> str:
+    """Hex SHA-256 of the DER encoding of the first certificate in ``pem``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    cert = x509.load_pem_x509_certificate(pem)
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The kubeconfig files to merge: ``kubeconfig`` (may be a ``:``-list), else ``$KUBECONFIG``, else ~/.kube/config."""
+    environ = os.environ if environ is None else environ
+    raw = kubeconfig or environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    return [str(expand(p)) for p in raw.split(os.pathsep) if p]
+
+
+def file_stamp(paths: list[str]) -> tuple[float, ...]:
+    """Modification times of ``paths`` (-1 for a missing file): a cached client is rebuilt when they change."""
+    return tuple(os.stat(p).st_mtime if os.path.exists(p) else -1.0 for p in paths)
+
+
+def _load_merged(paths: list[str], explicit: bool) -> Any:
+    import yaml
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    existing = [p for p in paths if os.path.isfile(p)]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if not existing or (explicit and missing):
+        raise ClusterAccessError(
+            "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}",
+            "pass --kubeconfig PATH, set cluster.kubeconfig in organization.yaml, or export KUBECONFIG")
+    try:
+        merged = KubeConfigMerger(os.pathsep.join(existing)).config
+    except (yaml.YAMLError, ConfigException, OSError) as exc:
+        raise ClusterAccessError("kubeconfig", f"cannot read kubeconfig {', '.join(existing)}: {exc}",
+                                 "fix the YAML of the kubeconfig file (kubectl config view shows what it parses)") from exc
+    if merged is None:
+        raise ClusterAccessError("kubeconfig", f"kubeconfig {', '.join(existing)} holds no configuration",
+                                 "point --kubeconfig at honey's kubeconfig")
+    return merged
+
+
+def _named(node: Any, section: str, name: str) -> Any | None:
+    for item in node.value.get(section) or []:
+        value = item.value if hasattr(item, "value") else item
+        if isinstance(value, dict) and value.get("name") == name:
+            return item
+    return None
+
+
+def _absolutise(entry: dict[str, Any], base: str) -> dict[str, Any]:
+    out = copy.deepcopy(entry)
+    for key in _PATH_KEYS:
+        if out.get(key) and not out.get(f"{key}-data"):
+            out[key] = os.path.normpath(os.path.join(base, str(expand(out[key]))))
+    return out
+
+
+def _auth_kind(user: Mapping[str, Any]) -> str:
+    if "exec" in user:
+        return "exec"
+    if "auth-provider" in user:
+        provider = (user["auth-provider"] or {}).get("name", "")
+        return "oidc" if provider == "oidc" else f"auth-provider:{provider}"
+    if user.get("token") or user.get("tokenFile"):
+        return "token"
+    if user.get("client-certificate-data") or user.get("client-certificate"):
+        return "cert"
+    if user.get("username"):
+        return "basic"
+    return "none"
+
+
+def _read_pem(entry: Mapping[str, Any], key: str) -> tuple[bytes | None, str]:
+    data = entry.get(f"{key}-data")
+    if data:
+        try:
+            return base64.b64decode(data), f"{key}-data"
+        except ValueError:
+            return None, f"{key}-data (not base64)"
+    path = entry.get(key)
+    if path:
+        try:
+            return Path(path).read_bytes(), str(path)
+        except OSError:
+            return None, f"{path} (unreadable)"
+    return None, ""
+
+
+def _not_after(pem: bytes | None) -> dt.datetime | None:
+    if not pem:
+        return None
+    from cryptography import x509
+
+    try:
+        return x509.load_pem_x509_certificate(pem).not_valid_after_utc
+    except ValueError:
+        return None
+
+
+def resolve_context(kubeconfig: str | None, context: str,
+                    environ: Mapping[str, str] | None = None) -> tuple[ContextTarget, dict[str, Any]]:
+    """Find ``context`` in the kubeconfig files; return what they say and a standalone config dict.
+
+    Raises :class:`ClusterAccessError` (kind ``kubeconfig``) when a file, the context, its cluster
+    or its user is missing, naming what is there instead.
+    """
+    paths = kubeconfig_paths(kubeconfig, environ)
+    merged = _load_merged(paths, explicit=bool(kubeconfig))
+    files = tuple(p for p in paths if os.path.isfile(p))
+    ctx_node = _named(merged, "contexts", context)
+    if ctx_node is None:
+        known = sorted(str((c.value if hasattr(c, "value") else c).get("name")) for c in merged.value.get("contexts") or [])
+        raise ClusterAccessError(
+            "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: {', '.join(known) or 'none'})",
+            "pass --context with one of those names, or fix cluster.context / cluster.kubeconfig in organization.yaml")
+    ctx = (ctx_node.value.get("context") or {})
+    ctx_file = getattr(ctx_node, "path", None) or files[0]
+    cluster_name = str(ctx.get("cluster") or "")
+    cluster_node = _named(merged, "clusters", cluster_name)
+    if cluster_node is None or not (cluster_node.value.get("cluster") or {}).get("server"):
+        raise ClusterAccessError(
+            "kubeconfig", f"context {context!r} names cluster {cluster_name!r}, which has no entry with a server in "
+                          f"{', '.join(files)}", "add the cluster entry (server, certificate-authority-data) to the kubeconfig")
+    cluster_file = getattr(cluster_node, "path", None) or ctx_file
+    cluster = _absolutise(cluster_node.value["cluster"], os.path.dirname(os.path.abspath(cluster_file)))
+    user_name = str(ctx.get("user") or "")
+    user_node = _named(merged, "users", user_name) if user_name else None
+    user_file = (getattr(user_node, "path", None) or ctx_file) if user_node is not None else ""
+    user = (_absolutise(user_node.value.get("user") or {}, os.path.dirname(os.path.abspath(user_file)))
+            if user_node is not None else {})
+    ca_pem, ca_source = _read_pem(cluster, "certificate-authority")
+    cert_pem, _ = _read_pem(user, "client-certificate")
+    exec_cfg = user.get("exec") or {}
+    target = ContextTarget(
+        context=context, files=files, context_file=ctx_file, cluster_name=cluster_name,
+        server=str(cluster["server"]).rstrip("/"), user_name=user_name, user_file=user_file,
+        auth_kind=_auth_kind(user), ca_pem=ca_pem,
+        ca_source=f"{ca_source} of cluster {cluster_name!r} in {cluster_file}" if ca_source else "",
+        insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
+        client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"),
+    )
+    standalone = {
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": cluster_name, "cluster": cluster}],
+        "users": [{"name": user_name or "anonymous", "user": user}],
+        "contexts": [{"name": context, "context": {"cluster": cluster_name, "user": user_name or "anonymous"}}],
+    }
+    return target, standalone

@@ -1,0 +1,210 @@
+"""``gfwizard backend check|render|locks|migrate --env E``: the state backend's commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, config_option, echo, emit_json, handles_errors,
+                                       json_option, resolve_config_path)
+from gfwizard.errors import InputError
+
+if TYPE_CHECKING:
+    from gfwizard.checks import Check
+    from gfwizard.orgconfig import OrgConfig
+
+_MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red")}
+
+
+def env_option(f: Any) -> Any:
+    """``--env E`` (required): the logical environment (dev, prod)."""
+    return click.option("--env", "env", required=True, help="Environment name from organization.yaml (dev, prod).")(f)
+
+
+def _load(config_path: Path | None) -> "OrgConfig":
+    from gfwizard.orgconfig import load_config
+
+    return load_config(resolve_config_path(config_path))
+
+
+def print_checks(checks: "list[Check]", indent: str = "  ") -> None:
+    """Print checks as ``PASS/WARN/FAIL name detail`` with the remedy under each non-pass."""
+    for check in checks:
+        label, colour = _MARK[check.level.value]
+        echo(f"{indent}{label}  {check.name:<17} {check.detail}", fg=colour)
+        if check.level.value != "pass" and check.remedy:
+            echo(f"{indent}      {'':<17} remedy: {check.remedy}")
+
+
+def _confirmer(yes: bool, as_json: bool, done: list[str]) -> Callable[[str], bool]:
+    """Show each write before it happens; on a terminal (without --yes) ask for it."""
+
+    def confirm(action: str) -> bool:
+        echo(f"will {action}", err=as_json, bold=True)
+        if not yes and sys.stdin.isatty():
+            if not click.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True):
+                return False
+        done.append(action)
+        return True
+
+    return confirm
+
+
+@click.group(name="backend")
+def backend() -> None:
+    """State backend: S3 checks and lock probe, rendered backend files, lock objects, HTTP → S3 migration."""
+
+
+@backend.command(name="check")
+@env_option
+@click.option("--create-bucket", is_flag=True, help="Create the state bucket if it does not exist (shows and asks first).")
+@click.option("--enable-versioning", is_flag=True, help="Enable bucket versioning if it is off (shows and asks first).")
+@click.option("--yes", is_flag=True, help="Do what --create-bucket/--enable-versioning need without asking.")
+@click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+              help="Seconds to wait for a connection to the S3 endpoint.")
+@click.option("--read-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for an answer from the S3 endpoint.")
+@config_option
+@json_option
+@handles_errors
+def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, connect_timeout: float,
+          read_timeout: float, config_path: Path | None, as_json: bool) -> None:
+    """Check the S3 state backend for ENV: endpoint, clock skew, credentials, bucket, versioning, the
+    environment's state prefix, and the lock probe (the one write: a probe object, deleted again).
+    Exit 1 when a check fails."""
+    from gfwizard.backend import check_s3, credential_source, s3_target
+
+    cfg = _load(config_path)
+    cfg.environment(env)
+    target = s3_target(cfg)
+    source = credential_source()
+    if not as_json:
+        echo(f"S3 state backend for {env!r}: s3://{target.bucket}/{target.key_prefix}/{env}/ at {target.endpoint} "
+             f"(endpoint from {target.endpoint_source}; credentials: {source.detail})", bold=True)
+    done: list[str] = []
+    checks = check_s3(cfg, env, create_bucket=create_bucket, enable_versioning=enable_versioning,
+                      confirm=_confirmer(yes, as_json, done), timeouts=(connect_timeout, read_timeout))
+    ok = all(c.ok for c in checks)
+    if as_json:
+        emit_json({"env": env, "endpoint": target.endpoint, "endpoint_source": target.endpoint_source,
+                   "bucket": target.bucket, "key_prefix": target.key_prefix,
+                   "credentials": {"kind": source.kind, "detail": source.detail},
+                   "checks": checks, "actions": done, "ok": ok})
+    else:
+        print_checks(checks)
+        echo("all checks passed" if ok else "some checks failed", fg="green" if ok else "red")
+    sys.exit(EXIT_OK if ok else EXIT_CHECK_FAILED)
+
+
+@backend.command(name="render")
+@env_option
+@config_option
+@json_option
+@handles_errors
+def render(env: str, config_path: Path | None, as_json: bool) -> None:
+    """Write each stack's partial backend file(s) for ENV (no credentials; unchanged files are left alone)."""
+    from gfwizard.backend import render_backends
+    from gfwizard.layout import layout_for
+
+    cfg = _load(config_path)
+    files = render_backends(cfg, env, layout_for(cfg.cluster.network))
+    if as_json:
+        emit_json({"env": env, "files": [{"stack": f.stack, "kind": f.kind, "path": str(f.path), "changed": f.changed}
+                                         for f in files]})
+    else:
+        for f in files:
+            echo(f"  {'written  ' if f.changed else 'unchanged'}  {f.path}", fg="green" if f.changed else None)
+        changed = sum(f.changed for f in files)
+        echo(f"{changed} file(s) written, {len(files) - changed} unchanged")
+    sys.exit(EXIT_OK)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{sec:02d}s"
+
+
+@backend.command(name="locks")
+@env_option
+@config_option
+@json_option
+@handles_errors
+def locks(env: str, config_path: Path | None, as_json: bool) -> None:
+    """List the state locks held in ENV (read-only: lists and reads the .tflock objects)."""
+    from gfwizard.backend import list_locks
+
+    cfg = _load(config_path)
+    held = list_locks(cfg, env)
+    if as_json:
+        emit_json({"env": env, "locks": [lock.to_json() for lock in held]})
+        sys.exit(EXIT_OK)
+    if not held:
+        echo(f"no state locks held in {env!r}")
+    for lock in held:
+        if lock.error:
+            echo(f"  {lock.stack:<18} {lock.key}: {lock.error}", fg="yellow")
+            continue
+        since = lock.created.isoformat(timespec="seconds") if lock.created else "?"
+        echo(f"  {lock.stack:<18} {lock.operation or '?':<22} by {lock.who or '?'} since {since} "
+             f"({_age(lock.age)} ago)  ID {lock.id}")
+    sys.exit(EXIT_OK)
+
+
+@backend.command(name="migrate")
+@env_option
+@click.option("--stack", "stack", required=True, help="The stack whose state moves from state.http to state.s3.")
+@click.option("--yes", is_flag=True, help="Migrate without asking (needed without a terminal).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds the IaC binary may take before it is interrupted.")
+@config_option
+@json_option
+@handles_errors
+def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path | None, as_json: bool) -> None:
+    """Migrate one stack's state in ENV from the HTTP backend to S3: back up the source, refuse a
+    destination with another lineage or a higher serial, `init -migrate-state`, then compare."""
+    from gfwizard.backend import migrate_http_to_s3, s3_target
+    from gfwizard.layout import layout_for
+
+    cfg = _load(config_path)
+    cfg.environment(env)
+    cfg.stack(stack)
+    if cfg.state.http is None:
+        raise InputError("state.http is not configured: there is no HTTP state to migrate from",
+                         remedy="add state.http to organization.yaml")
+    target = s3_target(cfg)
+    source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
+                             remedy=f"re-run with --yes: gfwizard backend migrate --env {env} --stack {stack} --yes")
+        if not click.confirm(f"Migrate {stack} ({env}) state from {source} to {dest}?", default=False, err=True):
+            echo("not migrated: declined", err=True)
+            sys.exit(EXIT_CHECK_FAILED)
+
+    def confirm_overwrite(question: str) -> bool:
+        echo(f"will {question}", err=as_json, bold=True)
+        return yes or (sys.stdin.isatty() and click.confirm(f"{question[0].upper()}{question[1:]}?",
+                                                           default=False, err=True))
+
+    report = migrate_http_to_s3(
+        cfg, env, stack, layout_for(cfg.cluster.network), confirm_overwrite=confirm_overwrite, timeout=timeout,
+        on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
+        on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
+    )
+    if as_json:
+        emit_json(report)
+    else:
+        print_checks(report.checks)
+        echo(f"{report.outcome}: {report.detail}", fg="green" if report.ok else "red")
+        echo(f"backup: {report.backup_path}")
+        if report.transcript:
+            echo(f"transcript: {report.transcript}")
+        if not report.ok and report.remedy:
+            echo(f"remedy: {report.remedy}")
+    sys.exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)

@@ -1,0 +1,173 @@
+"""``gfwizard config init|validate|show``: create, check and read ``organization.yaml``.
+
+Kept import-light: ``config validate`` loads pydantic and ruamel.yaml only (no Kubernetes client,
+boto3 or Textual); the wizard is imported only by ``config init`` without ``--plain``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gfwizard.commands._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_INPUT,
+    EXIT_OK,
+    config_option,
+    echo,
+    emit_json,
+    handles_errors,
+    json_option,
+    resolve_config_path,
+)
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+
+#: Exit code of ``config init --plain`` when the operator presses Ctrl-C (nothing is written).
+EXIT_CANCELLED = 130
+
+
+@click.group(name="config")
+def config() -> None:
+    """organization.yaml: init, validate, show."""
+
+
+@config.command("validate")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@config_option
+@json_option
+def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None:
+    """Check organization.yaml and list every problem.
+
+    PATH defaults to --config, $GFW_CONFIG, then config/organization.yaml. Exit 0 when valid, 1 when invalid (every problem listed as file:line:col: field: message),
+    2 when the file is missing or unreadable. --json keys: path, valid, problems
+    [{file, line, column, field, message}] (and error {message, remedy} on exit 2).
+    """
+    from gfwizard.errors import InputError
+    from gfwizard.orgconfig import ConfigError, load_config
+
+    target = path if path is not None else resolve_config_path(config_path)
+    try:
+        cfg = load_config(target)
+    except ConfigError as exc:
+        _report_invalid(target, exc, as_json)
+        sys.exit(EXIT_CHECK_FAILED)
+    except InputError as exc:
+        if as_json:
+            emit_json({"path": str(target), "valid": False, "problems": [],
+                       "error": {"message": exc.message, "remedy": exc.remedy}})
+        else:
+            echo(f"error: {exc.message}", err=True, fg="red")
+            if exc.remedy:
+                echo(f"remedy: {exc.remedy}", err=True)
+        sys.exit(EXIT_INPUT)
+    if as_json:
+        emit_json({"path": str(target), "valid": True, "problems": []})
+    else:
+        echo(f"{target}: valid — {_summary(cfg)}")
+    sys.exit(EXIT_OK)
+
+
+def _report_invalid(target: Path, exc: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json({"path": str(target), "valid": False, "problems": [p.to_json() for p in exc.problems]})
+        return
+    count = len(exc.problems)
+    echo(f"{target}: invalid ({count} problem{'s' if count != 1 else ''})", err=True, fg="red")
+    for problem in exc.problems:
+        echo(str(problem), err=True)
+    echo(f"remedy: {exc.remedy}", err=True)
+
+
+def _summary(cfg: "OrgConfig") -> str:
+    cluster = cfg.cluster
+    return (f"organization {cfg.organization.name}, cluster {cluster.name} (context {cluster.context}, "
+            f"{cluster.network}), state {cfg.state.backend}, environments {', '.join(cfg.environments)}, "
+            f"stacks {' -> '.join(cfg.stack_order())}")
+
+
+@config.command("show")
+@config_option
+@json_option
+@handles_errors
+def show(config_path: Path | None, as_json: bool) -> None:
+    """Show the effective config, stack order and state keys.
+
+    Defaults are filled in; the state key of each environment and stack is listed. --json keys: path, config, stack_order, placement {stack: role|null}, state_keys {env: {stack: key}},
+    http_addresses {env: {stack: address}} (http backend only).
+    """
+    from gfwizard.orgconfig import load_config
+    from gfwizard.orgconfig_save import effective_yaml
+
+    target = resolve_config_path(config_path)
+    cfg = load_config(target)
+    report = effective_report(cfg, target)
+    if as_json:
+        emit_json(report)
+        return
+    echo(f"# effective config of {target} (defaults filled in)")
+    echo(effective_yaml(cfg).rstrip("\n"))
+    echo("")
+    echo(f"stack order: {' -> '.join(report['stack_order'])}")
+    echo("placement:")
+    for stack, role in report["placement"].items():
+        selector = cfg.node_selector_for(stack)
+        where = f"{role} ({', '.join(f'{k}={v}' for k, v in selector.items())})" if role else "any node"
+        echo(f"  {stack}: {where}")
+    echo(f"state ({cfg.state.backend}):")
+    for env, keys in report["state_keys"].items():
+        for stack, key in keys.items():
+            location = report["http_addresses"][env][stack] if "http_addresses" in report else key
+            echo(f"  {env}/{stack}: {location}")
+
+
+def effective_report(cfg: "OrgConfig", path: Path) -> dict[str, Any]:
+    """What ``config show --json`` prints."""
+    order = cfg.stack_order()
+    report: dict[str, Any] = {
+        "path": str(path),
+        "config": cfg.model_dump(mode="json"),
+        "stack_order": order,
+        "placement": {stack: cfg.role_for_stack(stack) for stack in order},
+        "state_keys": {env: {stack: cfg.state_key(env, stack) for stack in order} for env in cfg.environments},
+    }
+    if cfg.state.backend == "http" and cfg.state.http is not None:
+        http = cfg.state.http
+        report["http_addresses"] = {env: {stack: http.address_for(env, stack) for stack in order}
+                                    for env in cfg.environments}
+    return report
+
+
+@config.command("init")
+@click.option("--plain", is_flag=True, help="Ask with plain prompts (questionary) instead of the full-screen wizard.")
+@config_option
+@click.option("--force", is_flag=True,
+              help="Start from the defaults when the existing file is invalid (it is kept as .bak when written).")
+@handles_errors
+def init(plain: bool, config_path: Path | None, force: bool) -> None:
+    """Create or update organization.yaml (wizard, or --plain prompts).
+
+    Without --plain, opens the wizard at its Config step; --plain asks the same questions.
+    Shows the file (and a diff against the existing one) and writes only on confirmation,
+    atomically, keeping the previous file as organization.yaml.bak. Ctrl-C writes nothing (exit 130).
+    """
+    target = resolve_config_path(config_path)
+    if not plain:
+        try:
+            from screens.launch import run_wizard
+        except ImportError as exc:
+            echo(f"error: the full-screen wizard is not available ({exc})", err=True, fg="red")
+            echo("remedy: use `gfwizard config init --plain`", err=True)
+            sys.exit(EXIT_INPUT)
+        result = run_wizard(start_at="config", config_path=target)
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+    from gfwizard import plain as plain_mode
+
+    outcome = plain_mode.run_plain_init(target, plain_mode.make_prompter(), force=force)
+    if outcome is plain_mode.Outcome.CANCELLED:
+        sys.exit(EXIT_CANCELLED)

@@ -1,0 +1,242 @@
+"""``gfwizard deploy --env E [--stack S]... [--plan-only] [--yes] [--resume] [--json]``.
+
+The scripting and CI path onto the same engine the wizard uses (:class:`gfwizard.stacks.DeployEngine`).
+Human output is a compact progress log and a per-stack table; ``--json`` prints one JSON object per
+line per event and a final ``{"event": "result", ...}``. Exit 0 when everything planned/applied,
+1 when a stack failed, was locked or interrupted, or a gate failed, 2 on input errors (unknown env
+or stack, dependency cycle, an apply that nobody can confirm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gfwizard.commands._common import config_option, echo, handles_errors, json_option, resolve_config_path, to_jsonable
+from gfwizard.errors import InputError
+from gfwizard.stacks_events import (
+    ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked, LogLine,
+    PreviousRunUnfinished, ResourceApplied, ResourceFailed, RunFinished, RunStarted, StackApplied, StackFailed,
+    StackInterrupted, StackLocked, StackMaterialised, StackPlanned, StackSkipped,
+)
+from gfwizard.tofu_events import redact_obj
+
+
+@click.command(name="deploy")
+@click.option("--env", "env", required=True, help="Environment to deploy (e.g. dev, prod).")
+@click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable); nothing else is included.")
+@click.option("--plan-only", is_flag=True, help="Plan and summarise; apply nothing.")
+@click.option("--yes", "assume_yes", is_flag=True,
+              help="Do not ask for confirmation. Never skips the gates (cluster fingerprint, lock probe).")
+@click.option("--resume", is_flag=True, help="Skip stacks the last run deployed (inputs unchanged); continue at the failed one.")
+@click.option("--concurrency", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Plans of independent stacks run at once.")
+@json_option
+@config_option
+@handles_errors
+def deploy(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: bool, resume: bool, concurrency: int,
+           as_json: bool, config_path: Path | None) -> None:
+    """Plan and apply the stacks of an environment, in dependency order."""
+    from gfwizard.orgconfig import load_config
+    from gfwizard.stacks import DeployEngine
+
+    cfg = load_config(resolve_config_path(config_path))
+    interactive = sys.stdin.isatty()
+    if not plan_only and not assume_yes and not interactive:
+        cfg.environment(env)
+        raise InputError("refusing to apply without --yes: there is no terminal to ask for confirmation",
+                         remedy=f"pass --yes (the cluster fingerprint and lock probe gates still run), "
+                                f"or --plan-only, or run `gfwizard deploy --env {env}` on a terminal")
+    printer: _Printer = _JsonPrinter() if as_json else _HumanPrinter()
+    confirm = _TerminalConfirm(printer) if (interactive and not assume_yes and not plan_only) else None
+    engine = DeployEngine(cfg, env, stacks=list(stacks) or None, plan_only=plan_only, resume=resume,
+                          assume_yes=assume_yes, confirm=confirm, on_event=printer.event, concurrency=concurrency)
+    result = asyncio.run(_run(engine, printer, confirm))
+    # Everything is written and flushed; spare the exit a full collection of every loaded module's
+    # objects (the Kubernetes client alone makes that half a second). atexit handlers still run.
+    gc.freeze()
+    sys.exit(result.exit_code)
+
+
+async def _run(engine: Any, printer: "_Printer", confirm: "_TerminalConfirm | None") -> DeployResult:
+    loop = asyncio.get_running_loop()
+    interrupts = 0
+
+    def on_interrupt() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            printer.note("interrupt: stopping gracefully (the binary finishes what is in flight, saves state and "
+                         "releases the lock); press Ctrl-C again to force")
+            engine.cancel()
+        else:
+            printer.note("second interrupt: terminating the binary (SIGTERM, then SIGKILL)")
+            engine.cancel(escalate=True)
+
+    def install() -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_interrupt)
+
+    install()
+    if confirm is not None:
+        confirm.bind(loop, install)
+    try:
+        return await engine.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+class _Printer:
+    def event(self, event: DeployEvent) -> None:
+        raise NotImplementedError
+
+    def note(self, text: str) -> None:
+        echo(text, err=True, fg="yellow")
+
+
+class _JsonPrinter(_Printer):
+    """One compact JSON object per line per event (log lines excluded); the last is the result."""
+
+    def event(self, event: DeployEvent) -> None:
+        if isinstance(event, LogLine):
+            return
+        if isinstance(event, RunFinished):
+            data = {"event": "result", **to_jsonable(event.result), "exit_code": event.result.exit_code}
+        else:
+            data = {"event": event.kind, **to_jsonable(event)}
+        click.echo(json.dumps(redact_obj(data), separators=(",", ":"), default=str))
+
+    def note(self, text: str) -> None:
+        echo(text, err=True)
+
+
+def _counts(summary: Any) -> str:
+    return summary.counts() if summary is not None else ""
+
+
+class _HumanPrinter(_Printer):
+    """A compact progress log, then a per-stack table."""
+
+    width = 18
+
+    def line(self, stack: str, what: str, detail: str = "", **style: Any) -> None:
+        echo(f"  {stack:<{self.width}} {what:<13} {detail}".rstrip(), **style)
+
+    def event(self, event: DeployEvent) -> None:  # noqa: C901 - one branch per event type
+        if isinstance(event, RunStarted):
+            mode = "plan only" if event.plan_only else "plan + apply"
+            echo(f"deploy {event.env} ({mode}) with {event.binary}: {' → '.join(event.stacks)}", bold=True)
+        elif isinstance(event, BackendRendered):
+            echo(f"  rendered {len(event.files)} backend file(s)", dim=True)
+        elif isinstance(event, (DependencyWarning, PreviousRunUnfinished)):
+            echo(f"warning: {event.detail}", err=True, fg="yellow")
+        elif isinstance(event, StackSkipped):
+            self.line(event.stack, "skipped", event.reason, dim=True)
+        elif isinstance(event, StackPlanned):
+            detail = _counts(event.summary) if event.summary.has_changes else "no changes"
+            destructive = event.summary.destroy or event.summary.replace
+            self.line(event.stack, "planned", f"{detail}  ({event.duration:.1f}s)", fg="red" if destructive else None)
+            for action, address in event.summary.destructive:
+                echo(f"      {action.upper():<8} {address}", fg="red")
+        elif isinstance(event, GateChecked):
+            marks = "  ".join(f"{'✓' if c.ok else '✗'} {c.name}" for c in event.checks)
+            echo(f"gates: {marks}", fg=None if event.ok else "red")
+            for check in event.checks:
+                if not check.ok:
+                    echo(f"  ✗ {check.name}: {check.detail}", fg="red")
+                    echo(f"    remedy: {check.remedy}")
+        elif isinstance(event, ApplyRefused):
+            echo(event.reason, fg="yellow")
+        elif isinstance(event, ApplyStarted):
+            self.line(event.stack, "applying", _counts(event.summary))
+        elif isinstance(event, ResourceApplied):
+            self.line(event.stack, "", f"{event.action} {event.address} ({event.elapsed_seconds:.0f}s)", dim=True)
+        elif isinstance(event, ResourceFailed):
+            self.line(event.stack, "", f"{event.action} {event.address} failed", fg="red")
+        elif isinstance(event, StackApplied):
+            self.line(event.stack, "applied", f"{event.added} added, {event.changed} changed, "
+                                              f"{event.destroyed} destroyed ({event.duration:.1f}s)", fg="green")
+        elif isinstance(event, StackMaterialised):
+            self.line(event.stack, "materialised", f"{event.namespaces} namespace(s), {event.workloads} workload(s) "
+                                                   "in the rehearsal API", dim=True)
+        elif isinstance(event, StackFailed):
+            self.line(event.stack, "FAILED", f"{event.phase}: {event.message}", fg="red", bold=True)
+            for detail in event.diagnostics[:10]:
+                echo(f"      {detail}", fg="red")
+            echo(f"      remedy: {event.remedy}")
+        elif isinstance(event, StackLocked):
+            lock = event.lock
+            age = f", for {_age(event.age_seconds)}" if event.age_seconds is not None else ""
+            holder = f"{lock.who or '?'} ({lock.operation or '?'}, lock {lock.id}){age}" if lock and lock.id \
+                else "another run"
+            self.line(event.stack, "LOCKED", f"state lock held by {holder}", fg="red", bold=True)
+            echo(f"      remedy: {event.remedy}")
+        elif isinstance(event, StackInterrupted):
+            self.line(event.stack, "interrupted", f"during {event.phase}; transcript {event.transcript}", fg="yellow")
+        elif isinstance(event, RunFinished):
+            self.table(event.result)
+
+    def table(self, result: DeployResult) -> None:
+        echo("")
+        echo(f"{'STACK':<{self.width}} {'OUTCOME':<12} {'CHANGES':<16} PLAN", bold=True)
+        for row in result.stacks:
+            changes = _counts(row.summary) if row.summary and row.summary.has_changes else (
+                "none" if row.summary else "")
+            plan = (row.plan_hash or "")[:19]
+            colour = {"failed": "red", "locked": "red", "interrupted": "yellow"}.get(row.outcome)
+            echo(f"{row.stack:<{self.width}} {row.outcome:<12} {changes:<16} {plan}", fg=colour)
+        for message in result.messages:
+            echo(message, fg="yellow")
+        colour = "green" if result.exit_code == 0 else "red"
+        echo(f"result: {result.outcome} (run {result.run_id}; journal {result.journal})", fg=colour, bold=True)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+class _TerminalConfirm:
+    """Asks on the terminal: destructive changes first, in red; prod needs the env name typed."""
+
+    def __init__(self, printer: _Printer) -> None:
+        self.printer = printer
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reinstall: Any = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop, reinstall: Any) -> None:
+        """Remember the loop whose signal handlers must step aside while the prompt reads input."""
+        self._loop, self._reinstall = loop, reinstall
+
+    def __call__(self, request: Any) -> bool | str:
+        if request.destructive:
+            echo("Destructive changes:", err=True, fg="red", bold=True)
+            for change in request.destructive:
+                echo(f"  {change.action.upper():<8} {change.stack}: {change.address}", err=True, fg="red")
+        # While reading input, Ctrl-C must abort the prompt (the loop's handler cannot run during it).
+        if self._loop is not None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._loop.remove_signal_handler(sig)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            if request.typed:
+                return str(click.prompt(request.prompt, default="", show_default=False, err=True))
+            return bool(click.confirm(request.prompt, default=False, err=True))
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            return False
+        finally:
+            if self._reinstall is not None:
+                self._reinstall()

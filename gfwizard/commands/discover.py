@@ -1,0 +1,154 @@
+"""``gfwizard discover``: every kubeconfig context on this machine, classified.
+
+Stays light on purpose: no Kubernetes client, no boto3, no Textual, no pydantic models. Exit 0
+whatever it finds (problems are reported, never fatal); 2 only for bad flags.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gfwizard.commands._common import config_option, echo, handles_errors, json_option, resolve_config_path
+
+_COLUMNS = ("", "CONTEXT", "FILE", "SERVER", "AUTH", "CERT EXPIRY", "CLASS")
+
+
+@click.command()
+@json_option
+@config_option
+@handles_errors
+def discover(as_json: bool, config_path: Path | None) -> None:
+    """List kubeconfig contexts: file, server, auth, cert expiry, classification, current marker.
+
+    Looks at every KUBECONFIG entry, the cluster.kubeconfig of organization.yaml, ~/.kube/config,
+    ~/.kube/kubeconfig-*.y*ml and ~/.kube/*.y*ml. Never runs exec plugins, never writes a file.
+    """
+    from gfwizard.kubeconfig import discover as run_discovery
+    from gfwizard.kubeconfig_classify import load_target_hint
+
+    hint, hint_warning = load_target_hint(resolve_config_path(config_path))
+    result = run_discovery(target=hint)
+    if hint_warning:
+        result.warnings.insert(0, hint_warning)
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    echo(render_text(result))
+
+
+def _emit_json(doc: dict[str, Any]) -> None:
+    """Like ``emit_json``, but fast for thousands of contexts.
+
+    The document is already JSON-ready, so ``to_jsonable`` is skipped; every distinct string is
+    redacted in one batch instead of redacting the whole indented text (ten regex passes over a
+    megabyte took longer than parsing the kubeconfigs); and output is indented only for a
+    terminal, because Python's C JSON encoder is used only without indentation.
+    """
+    import json
+    import sys
+
+    strings: dict[str, str] = {}
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            strings[value] = value
+        elif isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+
+    def rebuild(value: Any) -> Any:
+        if isinstance(value, str):
+            return strings[value]
+        if isinstance(value, dict):
+            return {k: rebuild(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rebuild(v) for v in value]
+        return value
+
+    collect(doc)
+    redacted = redact_many(list(strings))
+    changed = any(k != v for k, v in redacted.items())
+    strings.update(redacted)
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(rebuild(doc) if changed else doc, indent=indent))
+
+
+def redact_many(values: list[str]) -> dict[str, str]:
+    """Each value redacted exactly as ``redact(value)`` would, with one ``redact`` call for the lot.
+
+    Single-line values are joined by newlines and redacted once. Every value the batch changed is
+    redacted again on its own, so a match that ran across a line break cannot garble a neighbour;
+    if the line count changed, every value is redacted on its own. A value the batch left alone
+    is clean on its own too: the patterns treat a newline like the end of the text.
+    """
+    from gfwizard.redact import redact
+
+    single = [v for v in values if "\n" not in v and "\r" not in v]
+    out = {v: redact(v) for v in values if "\n" in v or "\r" in v}
+    joined = redact("\n".join(single)).split("\n") if single else []
+    if len(joined) != len(single):
+        joined = [redact(v) for v in single]
+    for value, batch in zip(single, joined):
+        out[value] = value if batch == value else redact(value)
+    return out
+
+
+def _short(path: str, home: str) -> str:
+    if home and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home):]
+    return path
+
+
+def render_text(result: "object") -> str:
+    """The human-readable report of a :class:`gfwizard.kubeconfig.Discovery`."""
+    from gfwizard.kubeconfig import Discovery
+    from gfwizard.kubeconfig_files import FileStatus
+
+    assert isinstance(result, Discovery)
+    home = os.path.expanduser("~").rstrip(os.sep)
+    lines: list[str] = []
+    if not result.found_any:
+        lines.append("No kubeconfig found. Looked in:")
+        lines.extend(f"  {place}" for place in result.searched)
+        lines.append("Nothing to list; point KUBECONFIG at a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml).")
+        return "\n".join(lines)
+    rows: list[tuple[str, ...]] = []
+    for ctx in result.contexts:
+        expiry = ""
+        if ctx.cert_expiry:
+            expiry = ctx.cert_expiry[:10] + (" EXPIRED" if ctx.cert_expired else "")
+        auth = ctx.auth.value + (f" ({ctx.exec_command})" if ctx.exec_command else "")
+        name = ctx.name + (" (shadowed)" if ctx.shadowed_by else "")
+        rows.append(("*" if ctx.current else "", name, _short(ctx.file, home), ctx.server or "-", auth, expiry,
+                     ctx.classification.value))
+    if rows:
+        widths = [max(len(r[i]) for r in (*rows, _COLUMNS)) for i in range(len(_COLUMNS))]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        lines.append(fmt.format(*_COLUMNS).rstrip())
+        lines.extend(fmt.format(*row).rstrip() for row in rows)
+    else:
+        lines.append("No contexts in the kubeconfig files found.")
+    problems = [c for c in result.contexts if c.problems]
+    if problems:
+        lines.append("")
+        lines.append("Context problems:")
+        for ctx in problems:
+            lines.append(f"  {ctx.name} ({_short(ctx.file, home)}): " + "; ".join(ctx.problems))
+    bad = [f for f in result.files if f.status is not FileStatus.OK]
+    if bad:
+        lines.append("")
+        lines.append("Files:")
+        for f in bad:
+            lines.append(f"  {f.status.value:<10} {_short(f.path, home)}" + (f": {f.error}" if f.error else ""))
+    if result.warnings:
+        lines.append("")
+        lines.append("Warnings:")
+        lines.extend(f"  - {w}" for w in result.warnings)
+    return "\n".join(lines)

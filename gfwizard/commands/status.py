@@ -1,0 +1,55 @@
+"""``gfwizard status``: the read-only incident view (live TUI, or one snapshot with ``--once``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gfwizard.commands._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    config_option,
+    echo,
+    emit_json,
+    handles_errors,
+    json_option,
+    resolve_config_path,
+)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Print one snapshot and exit (1 when anything is unhealthy).")
+@json_option
+@config_option
+@click.option("--env", "env", default=None, metavar="E", help="Show only environment E (default: all).")
+@click.option("--lock-age-threshold", "lock_age", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, metavar="MIN", help="Minutes after which a held state lock counts as old.")
+@click.option("--refresh", "refresh", type=click.FloatRange(min=0.5, max=3600), default=2.0, show_default=True,
+              metavar="SECONDS", help="Live view: seconds between API probes and age updates.")
+@handles_errors
+def status(once: bool, as_json: bool, config_path: Path | None, env: str | None, lock_age: float,
+           refresh: float) -> None:
+    """Read-only status of cluster, stacks, state locks and recent deploys. Never changes anything."""
+    from gfwizard.status import StatusOptions, collect_once, load_status_config, resolve_envs
+
+    if as_json and not once:
+        raise click.UsageError("--json prints one snapshot: use it with --once")
+    path = resolve_config_path(config_path)
+    cfg = load_status_config(path)
+    options = StatusOptions(envs=resolve_envs(cfg, env), lock_age_threshold_minutes=lock_age,
+                            refresh_seconds=refresh)
+    if not once:
+        from screens.status_app import run_status_app  # the UI loads only here
+
+        run_status_app(path, options=options)
+        return
+    snapshot = collect_once(cfg, config_path=path, options=options)
+    if as_json:
+        emit_json(snapshot.to_json())
+    else:
+        from gfwizard.status_text import render_text
+
+        echo(render_text(snapshot))
+    sys.exit(EXIT_OK if snapshot.healthy else EXIT_CHECK_FAILED)

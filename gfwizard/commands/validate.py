@@ -1,0 +1,124 @@
+"""``gfwizard validate``: check a kubeconfig context against the configured cluster, and pin its
+fingerprint (``--pin``) with explicit consent."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, config_option, echo, emit_json, handles_errors,
+                                       json_option, resolve_config_path)
+from gfwizard.errors import GfwError, InputError
+
+if TYPE_CHECKING:
+    from gfwizard.cluster import ValidationReport
+    from gfwizard.orgconfig import OrgConfig
+
+_MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red")}
+
+
+def _print_report(report: "ValidationReport") -> None:
+    echo(f"context {report.context!r} ({', '.join(report.kubeconfig) or 'no kubeconfig read'})", bold=True)
+    for check in report.checks:
+        label, colour = _MARK[check.level.value]
+        echo(f"  {label}  {check.name:<15} {check.detail}", fg=colour)
+        if check.level.value != "pass" and check.remedy and not check.detail.startswith("skipped:"):
+            echo(f"        {'':<15} remedy: {check.remedy}")
+
+
+def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: bool, as_json: bool
+         ) -> tuple["ValidationReport", dict[str, Any]]:
+    """Pin the observed fingerprint after consent; return the updated report and what happened.
+
+    Raises :class:`CheckFailure` when there is nothing trustworthy to pin, :class:`SafetyStop` when a
+    different fingerprint is already pinned, :class:`InputError` when consent cannot be asked for.
+    """
+    from gfwizard.checks import passed
+    from gfwizard.cluster import pin_fingerprint
+    from gfwizard.errors import CheckFailure
+
+    observed = report.observed_fingerprint
+    if observed is None:
+        why = report.check("fingerprint")
+        raise CheckFailure("cannot pin: no fingerprint was observed" + (f" ({why.detail})" if why else ""),
+                           "fix the failing checks, then run `gfwizard validate --pin` again")
+    blockers = [c.name for c in report.checks
+                if c.name in ("kubeconfig", "classification", "server", "network") and not c.ok]
+    if blockers:
+        raise CheckFailure(f"refusing to pin: the context failed {', '.join(blockers)}, so what it reaches may not "
+                           "be honey", "fix those checks first")
+    if cfg.cluster.fingerprint is None:
+        echo(f"--pin will write into {config_path} (previous file kept as {config_path.name}.bak):\n"
+             f"  cluster.fingerprint.kube_system_uid: {observed.kube_system_uid}\n"
+             f"  cluster.fingerprint.ca_sha256: {observed.ca_sha256}", err=as_json)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise InputError("--pin needs --yes when there is no terminal to ask on",
+                                 "re-run with --pin --yes after reading what will be written")
+            if not click.confirm("Pin this fingerprint?", default=False, err=True):
+                return report, {"path": str(config_path), "written": False, "reason": "declined"}
+    _, written = pin_fingerprint(cfg, config_path, observed)  # SafetyStop when another fingerprint is pinned
+    if not written:
+        return report, {"path": str(config_path), "written": False, "reason": "already pinned"}
+    checks = [passed("fingerprint", f"pinned now: kube-system UID {observed.kube_system_uid}, CA sha256 "
+                                    f"{observed.ca_sha256}") if c.name == "fingerprint" else c for c in report.checks]
+    return report.model_copy(update={"checks": checks}), {
+        "path": str(config_path), "written": True, "reason": f"pinned (previous file kept as {config_path.name}.bak)"}
+
+
+@click.command(name="validate")
+@click.option("--context", "context", default=None, help="Kubeconfig context (default: cluster.context).")
+@click.option("--kubeconfig", "kubeconfig", default=None,
+              help="Kubeconfig file(s), ':'-separated (default: cluster.kubeconfig, then $KUBECONFIG).")
+@config_option
+@click.option("--pin", is_flag=True, help="Pin the observed cluster fingerprint into organization.yaml (asks first).")
+@click.option("--yes", is_flag=True, help="Agree to --pin without a prompt (needed without a terminal).")
+@click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+              help="Seconds to wait for a connection to the API server.")
+@click.option("--read-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for an answer (and for an exec credential plugin).")
+@json_option
+@handles_errors
+def validate(context: str | None, kubeconfig: str | None, config_path: Path | None, pin: bool, yes: bool,
+             connect_timeout: float, read_timeout: float, as_json: bool) -> None:
+    """Validate a kubeconfig context against the cluster in organization.yaml.
+
+    Checks: the context's classification, server URL, network policy, credentials, reachability,
+    cluster fingerprint, a Ready node per placement role, and RBAC for what the stacks create.
+    Kubeconfig files are only read. Exit 1 when a check fails.
+    """
+    from gfwizard.cluster import validate_context
+    from gfwizard.cluster_client import Timeouts
+    from gfwizard.orgconfig import load_config
+
+    path = resolve_config_path(config_path)
+    cfg = load_config(path)
+    report = validate_context(cfg, kubeconfig=kubeconfig, context=context,
+                              timeouts=Timeouts(connect=connect_timeout, read=read_timeout))
+    pinned: dict[str, Any] | None = None
+    if not as_json:
+        _print_report(report)
+    if pin:
+        try:
+            report, pinned = _pin(cfg, path, report, yes, as_json)
+        except GfwError as exc:
+            if exc.exit_code != EXIT_CHECK_FAILED:
+                raise
+            pinned = {"path": str(path), "written": False, "reason": f"refused: {exc.message}", "remedy": exc.remedy}
+    if as_json:
+        data = report.model_dump(mode="json")
+        data["ok"] = report.ok and not (pinned and pinned["reason"].startswith("refused"))
+        data["pin"] = pinned
+        emit_json(data)
+    else:
+        if pinned is not None:
+            refused = pinned["reason"].startswith("refused")
+            echo(f"pin: {pinned['reason']} ({pinned['path']})", fg="red" if refused else None)
+            if refused:
+                echo(f"remedy: {pinned['remedy']}")
+        echo("all checks passed" if report.ok else "some checks failed", fg="green" if report.ok else "red")
+    failed_pin = bool(pinned and pinned["reason"].startswith("refused"))
+    sys.exit(EXIT_OK if report.ok and not failed_pin else EXIT_CHECK_FAILED)

@@ -1,0 +1,117 @@
+"""The safety gates before any apply, and the operator's confirmation.
+
+Gates (never skipped, not even with ``--yes``): the cluster's ``server`` and ``fingerprint`` checks
+(:func:`gfwizard.cluster.gate_checks`; an unpinned fingerprint fails) and, for S3 state, the backend
+lock probe (:func:`gfwizard.backend.lock_probe`). A failing gate stops the run before the first apply.
+
+Confirmation: without ``--yes`` the engine asks through an injected callback (the CLI prompts on a
+terminal, the TUI opens a modal). An environment with ``require_confirmation`` (prod) needs its name
+typed; the engine, not the callback, compares the answer. Deletes and replaces are listed first.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Awaitable, Callable, Sequence, Union
+
+from gfwizard.checks import Check, failed, warned
+from gfwizard.errors import GfwError
+from gfwizard.tofu_summary import PlanSummary
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+
+#: Runs the gates for (config, env) and returns their checks (blocking; the engine runs it in a thread).
+GateRunner = Callable[["OrgConfig", str], list[Check]]
+ConfirmAnswer = Union[bool, str]
+#: Asked once before the first apply; returns True/False, or the typed text when ``typed`` is set.
+ConfirmCallback = Callable[["ConfirmRequest"], Union[ConfirmAnswer, Awaitable[ConfirmAnswer]]]
+
+
+def default_gate_checks(cfg: "OrgConfig", env: str) -> list[Check]:
+    """Cluster ``server`` + ``fingerprint`` checks, then the backend lock probe (S3 state only)."""
+    from gfwizard.cluster import gate_checks
+
+    checks: list[Check] = []
+    try:
+        checks.extend(gate_checks(cfg))
+    except GfwError as exc:
+        checks.append(failed("cluster gates", exc.message, exc.remedy or "run `gfwizard validate`"))
+    if cfg.state.backend == "s3":
+        from gfwizard.backend import lock_probe
+
+        try:
+            checks.append(lock_probe(cfg))
+        except GfwError as exc:
+            checks.append(failed("lock probe", exc.message, exc.remedy or f"run `gfwizard backend check --env {env}`"))
+    else:
+        checks.append(warned("lock probe", "state.backend is http: locking is the HTTP state server's, not probed",
+                             remedy="move the state to S3 (`gfwizard backend migrate`)"))
+    return checks
+
+
+@dataclass(frozen=True)
+class DestructiveChange:
+    """A delete or replace the operator must see before confirming."""
+
+    stack: str
+    action: str
+    address: str
+
+
+@dataclass(frozen=True)
+class PlannedStack:
+    """One stack that will be applied, with what its plan does."""
+
+    stack: str
+    summary: PlanSummary
+    plan_hash: str
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """What the operator is asked to approve."""
+
+    env: str
+    #: True for environments with ``require_confirmation``: the answer must be the env name, typed.
+    typed: bool
+    stacks: tuple[PlannedStack, ...]
+    #: Every delete and replace, deletes first, in apply order.
+    destructive: tuple[DestructiveChange, ...]
+
+    @property
+    def prompt(self) -> str:
+        """The question to show."""
+        names = ", ".join(s.stack for s in self.stacks)
+        if self.typed:
+            return f"Type the environment name ({self.env}) to apply {names}"
+        return f"Apply {names} to {self.env}?"
+
+
+def destructive_changes(stacks: Sequence[PlannedStack]) -> tuple[DestructiveChange, ...]:
+    """Every delete, then every replace, across ``stacks`` (in apply order within each group)."""
+    deletes = [DestructiveChange(s.stack, "delete", a) for s in stacks for a in s.summary.deletes]
+    replaces = [DestructiveChange(s.stack, "replace", a) for s in stacks for a in s.summary.replaces]
+    return tuple(deletes + replaces)
+
+
+def build_request(env: str, typed: bool, stacks: Sequence[PlannedStack]) -> ConfirmRequest:
+    """The confirmation request for ``stacks`` (only those with changes are listed)."""
+    changing = tuple(s for s in stacks if s.summary.has_changes)
+    return ConfirmRequest(env=env, typed=typed, stacks=changing, destructive=destructive_changes(changing))
+
+
+def answer_approves(request: ConfirmRequest, answer: ConfirmAnswer) -> bool:
+    """True when ``answer`` approves ``request``: the exact env name when typed, else True."""
+    if request.typed:
+        return isinstance(answer, str) and answer.strip() == request.env
+    return answer is True
+
+
+async def ask(request: ConfirmRequest, confirm: ConfirmCallback) -> bool:
+    """Ask through ``confirm`` (sync or async) and check the answer."""
+    answer = confirm(request)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return answer_approves(request, answer)  # type: ignore[arg-type]

@@ -1,0 +1,185 @@
+"""The run journal: one JSON line per event of a deploy, per environment (``layout.journal_file(env)``).
+
+Every plan and apply of every stack appends an entry. An apply appends twice: ``started`` before the
+binary runs and the outcome after it exits, so a gfwizard that was killed mid-apply leaves a
+``started`` entry with no outcome behind, which the next run reports. Entries never hold a secret:
+every string is redacted before it is written. Lines that cannot be read (a torn last line after a
+crash, a hand edit) are skipped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gfwizard.tofu_events import redact_obj
+from gfwizard.tofu_summary import PlanSummary
+
+Action = Literal["plan", "apply", "skip"]
+Outcome = Literal["started", "planned", "applied", "no-changes", "failed", "interrupted", "locked", "skipped"]
+
+#: Outcomes after which a stack counts as deployed (resume skips it when its inputs are unchanged).
+DONE_OUTCOMES: frozenset[str] = frozenset({"applied", "no-changes", "skipped"})
+#: Outcomes a resume continues at.
+RESUMABLE_OUTCOMES: frozenset[str] = frozenset({"failed", "interrupted", "locked", "started"})
+
+
+class LockHolder(BaseModel):
+    """Who holds a state lock, read from the lock object itself (``<key>.tflock``, JSON)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    who: str = ""
+    operation: str = ""
+    created: datetime | None = None
+    version: str = ""
+    path: str = ""
+
+    def age_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds since the lock was taken (None when the lock did not say)."""
+        if self.created is None:
+            return None
+        now = now or datetime.now(timezone.utc)
+        return max(0.0, (now - self.created).total_seconds())
+
+
+class JournalEntry(BaseModel):
+    """One line of the journal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    env: str
+    stack: str
+    action: Action
+    outcome: Outcome
+    started_at: datetime
+    ended_at: datetime | None = None
+    plan_hash: str | None = None
+    #: SHA-256 of the stack's code, tfvars, backend file and contract variables (what resume compares).
+    inputs_hash: str | None = None
+    summary: PlanSummary | None = None
+    lock_id: str | None = None
+    lock: LockHolder | None = None
+    transcript: str | None = None
+    error: str | None = None
+    #: Where a failed stack stopped: init, plan, show, apply, output or materialise.
+    phase: str | None = None
+    #: The run this one resumed, for ``skip`` entries and every entry of a resumed run.
+    resumes: str | None = None
+    binary: str = ""
+    operator: str = ""
+    pid: int = 0
+
+
+def now_utc() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def new_run_id() -> str:
+    """A fresh, sortable run id: ``20250101T120000Z-1a2b3c``."""
+    return now_utc().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def operator_id() -> str:
+    """``user@host`` of this process (what the journal records as the operator)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass
+class RunRecord:
+    """The last entry of each stack and action of one run."""
+
+    run_id: str
+    started_at: datetime
+    plans: dict[str, JournalEntry] = field(default_factory=dict)
+    applies: dict[str, JournalEntry] = field(default_factory=dict)
+
+    def outcome(self, stack: str) -> str | None:
+        """The stack's deploy outcome in this run: its apply/skip entry, else its plan entry."""
+        entry = self.applies.get(stack) or self.plans.get(stack)
+        return entry.outcome if entry else None
+
+    @property
+    def unfinished(self) -> list[JournalEntry]:
+        """Applies that started and never recorded an outcome (gfwizard was killed)."""
+        return [e for e in self.applies.values() if e.outcome == "started"]
+
+    @property
+    def resumable(self) -> bool:
+        """True when some stack failed, was interrupted, locked or never finished."""
+        return any(e.outcome in RESUMABLE_OUTCOMES for e in [*self.applies.values(), *self.plans.values()])
+
+
+class Journal:
+    """The append-only journal file of one environment."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.skipped_lines = 0
+
+    def append(self, entry: JournalEntry) -> None:
+        """Append ``entry`` as one redacted JSON line (created 0600, flushed to disk)."""
+        data = redact_obj(entry.model_dump(mode="json", exclude_none=True))
+        line = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def entries(self) -> list[JournalEntry]:
+        """Every readable entry, oldest first (unreadable lines are counted in :attr:`skipped_lines`)."""
+        self.skipped_lines = 0
+        if not self.path.exists():
+            return []
+        out: list[JournalEntry] = []
+        with self.path.open(encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                try:
+                    out.append(JournalEntry.model_validate_json(line))
+                except (ValidationError, ValueError):
+                    self.skipped_lines += 1
+        return out
+
+    def runs(self) -> list[RunRecord]:
+        """Runs in the order they started, each with the last entry per stack and action."""
+        records: dict[str, RunRecord] = {}
+        for entry in self.entries():
+            record = records.setdefault(entry.run_id, RunRecord(entry.run_id, entry.started_at))
+            if entry.action == "plan":
+                record.plans[entry.stack] = entry
+            else:
+                record.applies[entry.stack] = entry
+        return list(records.values())
+
+    def last_run(self) -> RunRecord | None:
+        """The most recent run, or None for an empty journal."""
+        runs = self.runs()
+        return runs[-1] if runs else None
+
+    def last_deploy(self, stack: str) -> JournalEntry | None:
+        """The most recent apply/skip entry of ``stack`` in any run."""
+        for entry in reversed(self.entries()):
+            if entry.stack == stack and entry.action != "plan":
+                return entry
+        return None

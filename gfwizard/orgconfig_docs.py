@@ -1,0 +1,194 @@
+"""Generated files of the organization config: ``config/organization.schema.json`` (JSON Schema) and
+``docs/config-reference.md`` (tables built from the model's field docstrings).
+
+Regenerate both with ``python -m gfwizard.orgconfig_docs``; ``--check`` exits 1 when either is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from gfwizard.orgconfig import OrgConfig, schema_json
+
+REGENERATE_COMMAND = "python -m gfwizard.orgconfig_docs"
+SCHEMA_PATH = Path("config") / "organization.schema.json"
+REFERENCE_PATH = Path("docs") / "config-reference.md"
+
+#: (heading path, model) in document order.
+_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("top level", "OrgConfig"),
+    ("organization", "Organization"),
+    ("cluster", "ClusterSpec"),
+    ("cluster.fingerprint", "Fingerprint"),
+    ("placement", "Placement"),
+    ("placement.roles.<role>", "Role"),
+    ("placement.roles.<role>.tolerations[]", "Toleration"),
+    ("state", "StateSpec"),
+    ("state.s3", "S3Spec"),
+    ("state.http", "HttpSpec"),
+    ("environments.<env>", "Environment"),
+    ("stacks[]", "StackSpec"),
+)
+
+_RULES = """\
+Beyond the types in the tables, a config is rejected when:
+
+- an environment's `cluster` is not `cluster.name`: every environment targets the one cluster;
+- a node role (any key of `placement.roles`, and always `bumble` and `sting`) is used as `cluster.name`,
+  `cluster.context`, an environment's `cluster`, or the name of the kubeconfig file
+  ("node role, not a cluster");
+- a legacy context (`cluster.legacy_contexts`, `tinyland-civo-dev`, any Civo-named or GitLab-agent
+  shaped context) is used in one of those places ("legacy compatibility only");
+- `placement.stacks` names a stack not in `stacks`, or a role not in `placement.roles`;
+- `depends_on` names a stack that does not exist, or the dependencies form a cycle (the cycle is shown,
+  e.g. `a -> b -> a`); a stack is listed twice;
+- any key looks like a credential (`password`, `token`, `secret`, `access_key`, ...) or any value looks
+  like one (`glpat-...`, `AKIA...`, a URL with a password, a private key): credentials come from the AWS
+  environment/profile or the kubeconfig (HTTP state: `TF_HTTP_PASSWORD`), never this file;
+- a key is unknown (the error suggests the closest known key);
+- `state.backend` is `s3` without `state.s3`, or `http` without `state.http`;
+- `cluster.api_server` is not `https://`; `cluster.network` is `loopback` (the rehearsal) but the API
+  server is not a loopback address; `version` is not `1`.
+
+Types are strict: YAML 1.2 reads `yes`, `no`, `on` and `off` as strings, so `use_lockfile: yes` is an
+error (write `true`), while `name: no` is the string `"no"`. Quoted values are always strings.
+"""
+
+
+_COMMANDS = """\
+## Commands
+
+- `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed as
+  `file:line:col: field.path: message`), 2 missing or unreadable file. `--json` keys: `path`, `valid`,
+  `problems` (`file`, `line`, `column`, `field`, `message`), and `error` (`message`, `remedy`) on exit 2.
+- `gfwizard config show [--config PATH] [--json]`: the effective config with defaults filled in, the
+  stack order, the placement and the state key of each environment and stack. `--json` keys: `path`,
+  `config`, `stack_order`, `placement` (stack: role or null), `state_keys` (env: stack: key), and
+  `http_addresses` (env: stack: address) with the http backend.
+- `gfwizard config init [--plain] [--config PATH] [--force]`: the wizard's Config step, or with
+  `--plain` the same questions as plain prompts. Shows the file and a diff against the existing one and
+  writes only on confirmation (atomically; the previous file is kept as `organization.yaml.bak`;
+  comments and key order survive). Ctrl-C writes nothing and exits 130. `--force` starts from the
+  defaults when the existing file is invalid.
+"""
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        inner = " or ".join(_type_name(a) for a in args)
+        return f"{inner} or null" if len(args) != len(get_args(tp)) else inner
+    if origin is Literal:
+        return " | ".join(f"`{json.dumps(a)}`" for a in get_args(tp))
+    if origin is dict:
+        key, value = get_args(tp)
+        return f"map of {_type_name(key)} to {_type_name(value)}"
+    if origin is list:
+        return f"list of {_type_name(get_args(tp)[0])}"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        heading = next((h for h, name in _SECTIONS if name == tp.__name__), tp.__name__)
+        return f"mapping (`{heading}`)"
+    return {str: "string", int: "integer", bool: "boolean", float: "number"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _default(field: Any) -> str:
+    if field.is_required():
+        return "required"
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "unset"
+    if isinstance(value, BaseModel):
+        return "empty" if not value.model_dump(exclude_defaults=True) else "see below"
+    return f"`{json.dumps(value)}`"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def reference_markdown() -> str:
+    """The text of ``docs/config-reference.md``."""
+    import gfwizard.orgconfig as models
+
+    out = [
+        "# organization.yaml reference",
+        "",
+        f"<!-- Generated from gfwizard/orgconfig.py by `{REGENERATE_COMMAND}`. Do not edit by hand. -->",
+        "",
+        "`config/organization.yaml` (or `--config PATH`, or `$GFW_CONFIG`) describes the one cluster, its node",
+        "roles, the state backend, the environments and the stacks. Start from",
+        "`config/organization.example.yaml` or run `gfwizard config init`; check a file with",
+        "`gfwizard config validate [PATH]` and see the effective values with `gfwizard config show`.",
+        "Editors that speak the YAML language server pick up `config/organization.schema.json` through",
+        "the file's first line: `# yaml-language-server: $schema=organization.schema.json`.",
+        "",
+        "## Rules",
+        "",
+        _RULES.rstrip(),
+        "",
+    ]
+    out += [_COMMANDS.rstrip(), ""]
+    for heading, model_name in _SECTIONS:
+        model: type[BaseModel] = getattr(models, model_name)
+        out += [f"## `{heading}`", "", _cell(model.__doc__ or ""), "",
+                "| field | type | default | description |", "| --- | --- | --- | --- |"]
+        for name, field in model.model_fields.items():
+            out.append(f"| `{name}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} | "
+                       f"{_cell(field.description or '')} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def generated_files(repo: Path) -> dict[Path, str]:
+    """Each generated file (absolute path) and the text it must hold."""
+    return {repo / SCHEMA_PATH: schema_json(), repo / REFERENCE_PATH: reference_markdown()}
+
+
+def stale_files(repo: Path) -> list[Path]:
+    """The generated files under ``repo`` that are missing or differ from what the model generates."""
+    stale = []
+    for path, text in generated_files(repo).items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(path)
+    return stale
+
+
+def write_generated(repo: Path) -> list[Path]:
+    """Write the generated files that changed; returns the paths written."""
+    from gfwizard.orgconfig_save import atomic_write
+
+    written = []
+    for path in stale_files(repo):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, generated_files(repo)[path].encode("utf-8"))
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gfwizard.orgconfig_docs [--check] [REPO]``."""
+    from gfwizard.paths import repo_root
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    check = "--check" in args
+    args = [a for a in args if a != "--check"]
+    repo = Path(args[0]) if args else repo_root()
+    if check:
+        stale = stale_files(repo)
+        for path in stale:
+            print(f"stale: {path} (regenerate with `{REGENERATE_COMMAND}`)")
+        return 1 if stale else 0
+    for path in write_generated(repo):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The rules of ``organization.yaml`` that are not plain types: names, URLs, node roles, legacy
+contexts and credentials. Plain functions, so the model, the loader and the wizard's form (and
+``config init --plain``) all validate answers the same way."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Iterator
+from urllib.parse import urlsplit
+
+#: Node roles inside honey that are always known, even when ``placement.roles`` does not list them.
+WELL_KNOWN_ROLES: frozenset[str] = frozenset({"bumble", "sting"})
+
+#: Contexts of the Civo era: compatibility only, never a deploy target.
+WELL_KNOWN_LEGACY: frozenset[str] = frozenset({"tinyland-civo-dev"})
+
+#: Where credentials come from instead of this file (said in every credential error).
+CREDENTIALS_HINT = (
+    "credentials come from the AWS environment/profile or kubeconfig (HTTP state: TF_HTTP_PASSWORD), "
+    "never this file"
+)
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GITLAB_AGENT = re.compile(r"^[^\s:]+/[^\s:]+:[^\s:]+$")
+
+_SECRET_KEY_WORDS = (
+    "password", "passwd", "passphrase", "secret", "token", "credential", "privatekey", "apikey",
+    "accesskey", "clientkey", "sessionkey",
+)
+_SECRET_KEY_EXACT = frozenset({"pwd", "pat", "auth"})
+
+_SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|gloas)-[A-Za-z0-9_\-]{16,}"), "a GitLab token"),
+    (re.compile(r"\bGR1348941[A-Za-z0-9_\-]{16,}"), "a GitLab runner token"),
+    (re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{40,}"), "a GitHub token"),
+    (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"), "an AWS access key id"),
+    (re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:[^\s@/]+@"), "a URL with a password"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\."), "a bearer token (JWT)"),
+    (re.compile(r"(?i)^\s*(?:bearer|basic)\s+\S{8,}"), "an Authorization header value"),
+)
+
+
+def check_slug(value: str, what: str) -> str:
+    """``value`` if it is a lowercase DNS-label name (a-z, 0-9, '-'), else ValueError naming ``what``."""
+    if not _SLUG.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be a lowercase name of letters, digits and '-' (1-63 characters, "
+            "starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def check_api_server(value: str) -> str:
+    """``value`` if it is an ``https://host[:port]`` URL, else ValueError."""
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        raise ValueError(f"api_server must start with https:// (got {value!r}); the Kubernetes API is TLS only")
+    _check_url_parts(value, parts, "api_server")
+    return value
+
+
+def check_http_url(value: str, what: str) -> str:
+    """``value`` if it is an ``http://`` or ``https://`` URL without credentials, else ValueError."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{what} must be an http:// or https:// URL (got {value!r})")
+    _check_url_parts(value, parts, what)
+    return value
+
+
+def _check_url_parts(value: str, parts: Any, what: str) -> None:
+    if parts.password is not None:
+        raise ValueError(secret_value_reason(value) or f"{what} must not carry a password; {CREDENTIALS_HINT}")
+    if parts.username is not None:
+        raise ValueError(f"{what} must not carry a user name (user@host); {CREDENTIALS_HINT}")
+    if not parts.hostname:
+        raise ValueError(f"{what} has no host (got {value!r})")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"{what} has an invalid port (got {value!r})") from None
+    if parts.query or parts.fragment:
+        raise ValueError(f"{what} must not have a query or fragment (got {value!r})")
+
+
+def url_host(value: str) -> str:
+    """The host of a URL ('' when there is none)."""
+    try:
+        return urlsplit(value).hostname or ""
+    except ValueError:
+        return ""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def check_bucket(value: str) -> str:
+    """``value`` if it is a valid S3 bucket name, else ValueError."""
+    if not _BUCKET.match(value) or ".." in value:
+        raise ValueError(
+            f"bucket {value!r} is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.' and '-')"
+        )
+    return value
+
+
+def check_key_prefix(value: str) -> str:
+    """``value`` if it is a usable state key prefix, else ValueError."""
+    if not value or value.startswith("/") or value.endswith("/") or "//" in value or " " in value:
+        raise ValueError(
+            f"key_prefix {value!r} must be non-empty, without spaces, and not start or end with '/' "
+            "(state keys are {key_prefix}/{env}/{stack}.tfstate)"
+        )
+    return value
+
+
+def check_tfvars(value: str) -> str:
+    """``value`` if it is a relative ``*.tfvars`` / ``*.tfvars.json`` path inside the stack dir, else ValueError."""
+    path = PurePosixPath(value)
+    if not value.endswith((".tfvars", ".tfvars.json")) or path.is_absolute() or ".." in path.parts:
+        raise ValueError(
+            f"tfvars {value!r} must be a relative *.tfvars or *.tfvars.json file inside the stack directory"
+        )
+    return value
+
+
+def check_http_address(value: str, what: str) -> str:
+    """An HTTP state address: a URL whose only placeholders are ``{stack}`` and ``{env}``."""
+    placeholders = set(re.findall(r"\{([^{}]*)\}", value))
+    unknown = sorted(placeholders - {"stack", "env"})
+    if unknown:
+        raise ValueError(f"{what} may only use the placeholders {{stack}} and {{env}} (found {{{unknown[0]}}})")
+    check_http_url(value.replace("{stack}", "stack").replace("{env}", "env"), what)
+    return value
+
+
+def kubeconfig_stem(path: str) -> str:
+    """The cluster-ish name a kubeconfig file name suggests: ``kubeconfig-bumble.yaml`` -> ``bumble``."""
+    stem = PurePosixPath(path.replace("\\", "/")).name
+    for suffix in (".yaml", ".yml", ".conf", ".config"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    for prefix in ("kubeconfig-", "kubeconfig_", "kubeconfig."):
+        if stem.startswith(prefix):
+            return stem[len(prefix):]
+    return stem
+
+
+def is_legacy_name(name: str, legacy: Iterable[str]) -> bool:
+    """True when ``name`` is a legacy (Civo-era) context or cluster name."""
+    return name in WELL_KNOWN_LEGACY or name in set(legacy) or "civo" in name.lower()
+
+
+def is_gitlab_agent_context(name: str) -> bool:
+    """True for GitLab-agent shaped contexts (``group/project:agent``)."""
+    return bool(_GITLAB_AGENT.match(name))
+
+
+def misuse(name: str, what: str, roles: Iterable[str], legacy: Iterable[str]) -> str | None:
+    """Why ``name`` cannot be the ``what`` (a cluster, a context), or None when it may."""
+    if name in WELL_KNOWN_ROLES or name in set(roles):
+        return (
+            f"{name!r} is a node role, not a cluster: honey is the one cluster, node roles are placement "
+            f"inputs (placement.roles) and never a {what}"
+        )
+    if is_legacy_name(name, legacy):
+        return f"{name!r} is a legacy context (legacy compatibility only): never a {what} to deploy to"
+    if is_gitlab_agent_context(name):
+        return f"{name!r} is a GitLab-agent context (legacy compatibility only): never a {what} to deploy to"
+    return None
+
+
+def secret_key_reason(key: str) -> str | None:
+    """A message when a mapping key names a credential, else None."""
+    compact = re.sub(r"[^a-z0-9]", "", key.lower())
+    if compact in _SECRET_KEY_EXACT or any(word in compact for word in _SECRET_KEY_WORDS):
+        return f"{key!r} looks like a credential field: {CREDENTIALS_HINT}; remove it"
+    return None
+
+
+def secret_value_reason(value: str) -> str | None:
+    """A message when a string value looks like a credential, else None (the value is never echoed)."""
+    for pattern, label in _SECRET_VALUES:
+        if pattern.search(value):
+            return f"value looks like a credential ({label}): {CREDENTIALS_HINT}"
+    from gfwizard.redact import redact
+
+    if redact(value) != value:
+        return f"value looks like a credential (it matches a secret pattern): {CREDENTIALS_HINT}"
+    return None
+
+
+def secret_findings(data: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], bool, str]]:
+    """Every credential-looking key or value in plain data: ``(loc, at_key, message)``."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            reason = secret_key_reason(str(key))
+            if reason is not None:
+                yield (*loc, key), True, reason
+                continue
+            yield from secret_findings(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from secret_findings(item, (*loc, index))
+    elif isinstance(data, str):
+        reason = secret_value_reason(data)
+        if reason is not None:
+            yield loc, False, reason
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One dependency cycle as a closed path (``[a, b, a]``), or None. Nodes visited in dict order."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in graph.get(node, []):
+            if dep not in graph:
+                continue
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None

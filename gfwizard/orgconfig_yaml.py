@@ -1,0 +1,348 @@
+"""Loading ``organization.yaml`` with ruamel.yaml, so every problem names file, line, column and field.
+
+YAML is read as YAML 1.2 (``yes``/``no``/``on`` are strings) and validated strictly (a string is
+never coerced into a boolean or an integer). Every problem is collected: syntax errors, types,
+unknown keys (with a "did you mean" hint), the decision's cross-field rules and credentials.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Union, get_args, get_origin
+
+from gfwizard.errors import InputError
+from gfwizard.redact import redact
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from gfwizard.orgconfig import OrgConfig
+
+TOP_LEVEL_KEYS = ("version", "organization", "cluster", "placement", "state", "environments", "stacks")
+_YAML11_BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n", "true", "false"})
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in a config file: where it is (1-based line and column) and what is wrong."""
+
+    file: str
+    line: int
+    column: int
+    field_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        return f"{where}: {self.field_path}: {self.message}" if self.field_path else f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``--json`` shape: file, line, column, field, message."""
+        return {"file": self.file, "line": self.line, "column": self.column, "field": self.field_path,
+                "message": self.message}
+
+
+class ConfigError(InputError):
+    """The config file is not a valid organization config; ``problems`` lists every problem."""
+
+    def __init__(self, file: str, problems: list[ConfigProblem]) -> None:
+        self.file = file
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"{file}: invalid organization config ({count}):\n{lines}",
+            remedy="fix the fields listed (reference: docs/config-reference.md), then run `gfwizard config validate`",
+        )
+
+
+def field_path(loc: Iterable[Any]) -> str:
+    """A readable field path: ``stacks[1].depends_on``, ``placement.roles.bumble.node_selector["kubernetes.io/hostname"]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_\-]+", str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f'["{part}"]'
+    return out
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+def load_config(path: Path | str) -> "OrgConfig":
+    """Read and validate ``path``; InputError when it is missing or unreadable, ConfigError when invalid."""
+    text = read_config_text(path)
+    return load_config_text(text, str(path))
+
+
+def read_config_text(path: Path | str) -> str:
+    """The text of ``path``; InputError (missing, a directory, unreadable) or ConfigError (not UTF-8)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputError(f"config file not found: {path}",
+                         remedy="create it with `gfwizard config init` (or copy config/organization.example.yaml)")
+    if path.is_dir():
+        raise InputError(f"config path is a directory, not a file: {path}", remedy="pass the organization.yaml file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read config file {path}: {exc.strerror or exc}",
+                         remedy="check the file's permissions") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(str(path), [ConfigProblem(str(path), line, column, "", "the file is not UTF-8 text")]) from None
+
+
+def parse_yaml(text: str, file: str = "<text>") -> Any:
+    """The ruamel round-trip document of ``text`` (None when empty); ConfigError with line/column when malformed."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise ConfigError(file, [ConfigProblem(file, line, column, "", _yaml_message(exc))]) from None
+    except YAMLError as exc:
+        raise ConfigError(file, [ConfigProblem(file, 1, 1, "", redact(f"malformed YAML: {exc}"))]) from None
+
+
+def _yaml_message(exc: Any) -> str:
+    problem = str(exc.problem or "").strip()
+    duplicate = re.match(r'found duplicate key "(.*?)"', problem)
+    if duplicate:
+        first = exc.context_mark.line + 1 if exc.context_mark is not None else None
+        where = f" (the mapping starts at line {first})" if first else ""
+        return f"duplicate key {duplicate.group(1)!r}{where}"
+    context = str(exc.context or "").strip()
+    message = f"malformed YAML: {problem}" if problem else "malformed YAML"
+    if context:
+        message += f" ({context}"
+        if exc.context_mark is not None and exc.context_mark is not exc.problem_mark:
+            message += f" started at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+        message += ")"
+    return redact(message)
+
+
+def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":
+    """Validate the YAML ``text`` (``file`` names it in problems); ConfigError lists every problem."""
+    from pydantic import ValidationError
+    from ruamel.yaml.comments import CommentedMap
+
+    from gfwizard.orgconfig import OrgConfig
+    from gfwizard.orgconfig_rules import secret_findings
+
+    doc = parse_yaml(text, file)
+    if doc is None:
+        raise ConfigError(file, [ConfigProblem(file, 1, 1, "", "the file is empty: expected a mapping with "
+                                               + ", ".join(TOP_LEVEL_KEYS))])
+    if not isinstance(doc, CommentedMap):
+        raise ConfigError(file, [ConfigProblem(file, 1, 1, "", f"expected a mapping with {', '.join(TOP_LEVEL_KEYS)} "
+                                               f"at the top level, got {describe(to_plain(doc))}")])
+    data = to_plain(doc)
+    problems: list[ConfigProblem] = []
+    secret_keys: set[str] = set()
+    for loc, at_key, message in secret_findings(data):
+        problems.append(_problem(file, doc, loc, message, at_key=at_key))
+        if at_key:
+            secret_keys.add(field_path(loc))
+    try:
+        cfg = OrgConfig.model_validate(data)
+    except ValidationError as exc:
+        for problem in problems_from_validation(exc, file, doc):
+            if not (problem.field_path in secret_keys and problem.message.startswith("unknown key")):
+                problems.append(problem)
+    else:
+        if not problems:
+            return cfg
+    raise ConfigError(file, _unique_sorted(problems))
+
+
+def _unique_sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    seen: dict[tuple[int, int, str, str], ConfigProblem] = {}
+    for p in problems:
+        seen.setdefault((p.line, p.column, p.field_path, p.message), p)
+    return sorted(seen.values(), key=lambda p: (p.line, p.column, p.field_path))
+
+
+def to_plain(node: Any) -> Any:
+    """Plain Python values (dict, list, str, int, float, bool, None) from a ruamel document."""
+    if isinstance(node, dict):
+        return {key: to_plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [to_plain(item) for item in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+# -- mapping pydantic errors to positions -----------------------------------------------------------
+
+
+def problems_from_validation(exc: "ValidationError", file: str, doc: Any = None) -> list[ConfigProblem]:
+    """One ConfigProblem per pydantic error (cross-field rules expanded), positioned in ``doc`` when given."""
+    from gfwizard.orgconfig import SemanticErrors
+
+    problems: list[ConfigProblem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        error = (err.get("ctx") or {}).get("error")
+        if err["type"] == "value_error" and isinstance(error, SemanticErrors):
+            for issue in error.issues:
+                problems.append(_problem(file, doc, loc + tuple(issue.loc), issue.message, at_key=issue.at_key))
+            continue
+        at_key = err["type"] == "extra_forbidden"
+        if loc and loc[-1] == "[key]":
+            loc, at_key = loc[:-1], True
+        problems.append(_problem(file, doc, loc, friendly_message(err, loc), at_key=at_key,
+                                 missing=err["type"] == "missing"))
+    return problems
+
+
+def _problem(file: str, doc: Any, loc: tuple[Any, ...], message: str, *, at_key: bool = False,
+             missing: bool = False) -> ConfigProblem:
+    line, column = locate(doc, loc, at_key=at_key, missing=missing) if doc is not None else (0, 0)
+    return ConfigProblem(file, line, column, field_path(loc), redact(message))
+
+
+def locate(doc: Any, loc: tuple[Any, ...], *, at_key: bool = False, missing: bool = False) -> tuple[int, int]:
+    """1-based (line, column) of the node at ``loc``: its key when ``at_key``; for a missing field, its parent's key."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    node = doc
+    key_pos = value_pos = (getattr(doc.lc, "line", 0) or 0, getattr(doc.lc, "col", 0) or 0)
+    found = 0
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            key_pos, value_pos = node.lc.key(part), node.lc.value(part)
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            key_pos = value_pos = node.lc.item(part)
+            node = node[part]
+        else:
+            break
+        found += 1
+    if missing and found == len(loc):
+        missing = False
+    if node is None and found == len(loc):
+        at_key = True  # ruamel places an empty value at the next token; the key is where the reader looks
+    line, column = key_pos if (at_key or missing) else value_pos
+    return line + 1, column + 1
+
+
+def describe(value: Any) -> str:
+    """How a YAML value reads in a message: ``the string 'yes'``, ``a list``, ``the integer 3``."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, date):
+        return f"the date {value.isoformat()} (quote it to make it a string)"
+    return f"a {type(value).__name__}"
+
+
+def friendly_message(err: Any, loc: tuple[Any, ...]) -> str:
+    """A message for one pydantic error that says what was expected and what was found."""
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return unknown_key_message(loc)
+    if kind == "bool_type":
+        if isinstance(value, str) and value.lower() in _YAML11_BOOL_WORDS:
+            return (f"expected true or false, got the string {value!r}: YAML 1.2 reads yes/no/on/off as strings "
+                    "(and quoted values are strings), write true or false")
+        return f"expected true or false, got {describe(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected an integer, got {describe(value)}"
+    if kind == "string_type":
+        hint = " (quote it to make it a string)" if isinstance(value, (bool, int, float)) else ""
+        return f"expected a string, got {describe(value)}{hint}"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        return f"expected a mapping (key: value), got {describe(value)}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, got {describe(value)}"
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected', '?')}, got {describe(value)}"
+    if kind == "too_short":
+        return "must have at least one entry"
+    if kind == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])
+    return str(err.get("msg", "invalid value"))
+
+
+def unknown_key_message(loc: tuple[Any, ...]) -> str:
+    """``unknown key 'x'; did you mean 'y'?`` using the fields of the section that holds ``loc``."""
+    key = str(loc[-1]) if loc else ""
+    model = model_at(loc[:-1])
+    allowed = list(model.model_fields) if model is not None else []
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+    if allowed:
+        return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {key!r}"
+
+
+def model_at(loc: tuple[Any, ...]) -> "type[BaseModel] | None":
+    """The config section model found at ``loc`` (None when ``loc`` is not a section)."""
+    from pydantic import BaseModel
+
+    from gfwizard.orgconfig import OrgConfig
+
+    current: Any = OrgConfig
+    for part in loc:
+        current = _unwrap_optional(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) is list:
+            current = get_args(current)[0]
+        else:
+            return None
+    current = _unwrap_optional(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp

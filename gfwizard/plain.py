@@ -1,0 +1,192 @@
+"""``gfwizard config init --plain``: the wizard's Config questions with questionary, no full-screen UI.
+
+Questions go through a small :class:`Prompter` protocol (tests pass a fake one). The answers build
+the config with :func:`gfwizard.answers.build_config` — the function the wizard uses — and the file
+is rendered with :func:`gfwizard.orgconfig.render_config`, shown (with a diff against the existing
+file) and written only on confirmation. Ctrl-C at any point writes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from gfwizard.answers import QUESTIONS, ConfigAnswers, Question, build_config, validate_answer
+from gfwizard.errors import InputError
+
+Validator = Callable[[str], "str | None"]
+
+
+class Prompter(Protocol):
+    """Asks one question at a time; returns None when the operator cancels (Ctrl-C)."""
+
+    def text(self, key: str, message: str, default: str = "", validate: Validator | None = None,
+             help: str = "") -> str | None:
+        """Free text; ``validate`` returns an error message or None."""
+
+    def select(self, key: str, message: str, choices: Sequence[str], default: str | None = None,
+               help: str = "") -> str | None:
+        """One of ``choices``."""
+
+    def confirm(self, key: str, message: str, default: bool = False) -> bool | None:
+        """Yes or no."""
+
+
+class QuestionaryPrompter:
+    """The real prompt layer (questionary); needs an interactive terminal.
+
+    ``input``/``output`` are prompt_toolkit streams (tests drive the real prompts through a pipe).
+    """
+
+    def __init__(self, input: Any = None, output: Any = None) -> None:
+        self._io = {k: v for k, v in (("input", input), ("output", output)) if v is not None}
+
+    def text(self, key: str, message: str, default: str = "", validate: Validator | None = None,
+             help: str = "") -> str | None:
+        import questionary
+
+        def check(value: str) -> bool | str:
+            error = validate(value) if validate else None
+            return True if error is None else error
+
+        return questionary.text(message, default=default, validate=check, instruction=_instruction(help),
+                                **self._io).ask()
+
+    def select(self, key: str, message: str, choices: Sequence[str], default: str | None = None,
+               help: str = "") -> str | None:
+        import questionary
+
+        return questionary.select(message, choices=list(choices), default=default,
+                                  instruction=_instruction(help), **self._io).ask()
+
+    def confirm(self, key: str, message: str, default: bool = False) -> bool | None:
+        import questionary
+
+        return questionary.confirm(message, default=default, **self._io).ask()
+
+
+def _instruction(help_text: str) -> str | None:
+    return f"({help_text})" if help_text else None
+
+
+def make_prompter() -> Prompter:
+    """The prompter ``config init --plain`` uses (InputError without an interactive terminal)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InputError("`gfwizard config init --plain` needs an interactive terminal",
+                         remedy="run it in a terminal, or copy config/organization.example.yaml and edit it")
+    return QuestionaryPrompter()
+
+
+class Outcome(str, Enum):
+    """How a plain init ended."""
+
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class Cancelled(Exception):
+    """The operator pressed Ctrl-C (or a prompt returned None)."""
+
+
+def ask_all(prompter: Prompter, answers: ConfigAnswers, questions: Sequence[Question] = QUESTIONS) -> ConfigAnswers:
+    """Ask every question that applies, in order, updating ``answers``; raises :class:`Cancelled`."""
+    for question in questions:
+        if not question.applies(answers):
+            continue
+        if question.kind == "select":
+            value: object = prompter.select(question.key, question.prompt, question.choices,
+                                            default=answers.display(question.key), help=question.help)
+        elif question.kind == "confirm":
+            value = prompter.confirm(question.key, question.prompt, default=bool(answers.get(question.key)))
+        else:
+            key = question.key
+            value = prompter.text(key, question.prompt, default=answers.display(key), help=question.help,
+                                  validate=lambda v, k=key: validate_answer(k, v, answers))
+            if value is not None:
+                error = validate_answer(key, value, answers)
+                if error is not None:  # a prompter that skipped validation must not sneak a bad value in
+                    raise InputError(f"{question.prompt}: {error}")
+        if value is None:
+            raise Cancelled()
+        answers.set(question.key, value)
+    return answers
+
+
+def load_existing(path: Path, force: bool) -> tuple[str | None, "ConfigAnswers"]:
+    """The existing file's text (None when there is none) and the answers to start from."""
+    from gfwizard.orgconfig import ConfigError, load_config_text
+    from gfwizard.orgconfig_yaml import read_config_text
+
+    if not path.exists():
+        return None, ConfigAnswers()
+    text = read_config_text(path)
+    try:
+        return text, ConfigAnswers.from_config(load_config_text(text, str(path)))
+    except ConfigError as exc:
+        if not force:
+            raise InputError(
+                f"{path} exists but is not a valid organization config:\n"
+                + "\n".join(f"  {p}" for p in exc.problems),
+                remedy="fix it (see `gfwizard config validate`), or pass --force to answer from the defaults "
+                       "(the old file is kept as organization.yaml.bak)",
+            ) from None
+        return text, ConfigAnswers()
+
+
+def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
+                   echo: Callable[[str], None] | None = None) -> Outcome:
+    """Ask, render, show, and write ``path`` only on confirmation. Nothing is written unless WRITTEN."""
+    from pydantic import ValidationError
+
+    from gfwizard.orgconfig import ConfigError, render_config, save_config
+    from gfwizard.orgconfig_save import backup_path
+    from gfwizard.orgconfig_yaml import problems_from_validation
+
+    out = echo or _echo
+    path = Path(path).expanduser()
+    existing, answers = load_existing(path, force)
+    out(f"Answers for {path} (Enter keeps the value in brackets; Ctrl-C stops without writing).")
+    try:
+        ask_all(prompter, answers)
+        try:
+            cfg = build_config(answers)
+        except ValidationError as exc:
+            raise ConfigError("answers", problems_from_validation(exc, "answers")) from None
+        text = render_config(cfg, existing)
+        if existing is not None and text == existing:
+            out(f"{path} already holds this configuration; nothing written.")
+            return Outcome.UNCHANGED
+        out("")
+        out(text.rstrip("\n"))
+        if existing is not None:
+            out("")
+            out(f"Changes to {path}:")
+            out("".join(difflib.unified_diff(existing.splitlines(True), text.splitlines(True),
+                                             fromfile=f"{path} (current)", tofile=f"{path} (new)")).rstrip("\n"))
+        confirmed = prompter.confirm("write", f"Write {path}?", default=True)
+    except (Cancelled, KeyboardInterrupt):
+        out("Cancelled: nothing written.")
+        return Outcome.CANCELLED
+    if confirmed is None:
+        out("Cancelled: nothing written.")
+        return Outcome.CANCELLED
+    if not confirmed:
+        out("Not written.")
+        return Outcome.DECLINED
+    save_config(cfg, path)
+    kept = f" (previous file kept as {backup_path(path)})" if existing is not None else ""
+    out(f"Wrote {path}{kept}. Check it with `gfwizard config validate`.")
+    return Outcome.WRITTEN
+
+
+def _echo(text: str) -> None:
+    import click
+
+    from gfwizard.redact import redact
+
+    click.echo(redact(text))

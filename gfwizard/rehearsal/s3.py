@@ -1,0 +1,258 @@
+"""The rehearsal S3 endpoint: moto's S3 server on 127.0.0.1, standing in for RustFS on honey.
+
+It is a real HTTP service spoken to by real clients (boto3, ``terraform``/``tofu``'s S3 backend).
+Two things are added in front of moto by a thin WSGI middleware:
+
+* **atomic conditional writes.** moto 5.2 answers ``PutObject`` with ``If-None-Match: *`` (and
+  ``If-Match: <etag>``) correctly — 412 ``PreconditionFailed`` when the key exists — but it checks
+  and writes in two steps while serving requests on several threads, so two racing lock writers
+  could both win. The middleware serialises every conditional write, which makes the check-and-put
+  atomic: exactly what the S3 backend's ``use_lockfile`` relies on;
+* **a request log**: ``(time, method, path, status, conditional)`` per request, kept in memory and
+  written as JSON lines to ``log_path`` (``$GFW_WORKSPACE/s3-requests.log`` in a rehearsal
+  workspace). Query strings are not logged: presigned URLs carry credentials there.
+
+moto keeps its buckets in process-wide memory, so every :class:`RehearsalS3` in one process sees
+the same buckets. Tests isolate themselves with fresh bucket names (:func:`fresh_bucket_name`)
+rather than resetting moto. Credentials are random per instance; moto accepts any, the clients
+still sign every request with them. moto is imported only when the server starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from gfwizard.errors import CheckFailure
+from gfwizard.redact import register_secret
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+REGION = "us-east-1"
+#: (connect, read) seconds for every client this module builds.
+CLIENT_TIMEOUTS: tuple[float, float] = (3.0, 15.0)
+
+_CONDITIONAL_METHODS = frozenset({"PUT", "POST", "DELETE"})
+_CONDITIONAL_HEADERS = (("HTTP_IF_NONE_MATCH", "If-None-Match"), ("HTTP_IF_MATCH", "If-Match"))
+
+
+@dataclass(frozen=True)
+class S3Request:
+    """One request the endpoint answered."""
+
+    time: float
+    method: str
+    path: str
+    status: int
+    #: ``"If-None-Match: *"`` / ``"If-Match: <etag>"`` when the request was a conditional write.
+    conditional: str | None = None
+
+
+class S3RequestLog:
+    """Thread-safe in-memory request log, mirrored as JSON lines to a file when one is given."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[S3Request] = []
+        self.path = path
+
+    def record(self, entry: S3Request) -> None:
+        """Append ``entry`` (and write it to the file, if any)."""
+        line = json.dumps(asdict(entry), sort_keys=True)
+        with self._lock:
+            self._entries.append(entry)
+            if self.path is not None:
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every request since the last :meth:`clear`, oldest first, as dicts."""
+        with self._lock:
+            return [asdict(e) for e in self._entries]
+
+    def requests(self) -> list[S3Request]:
+        """Every request since the last :meth:`clear`, as typed values."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        """Forget the in-memory entries (the file keeps its history)."""
+        with self._lock:
+            self._entries.clear()
+
+
+class _ConditionalWriteGuard:
+    """WSGI middleware: serialise conditional writes and log every request."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], log: S3RequestLog) -> None:
+        self._app = app
+        self._log = log
+        self._write_lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "")).upper()
+        conditional = next(
+            (f"{name}: {environ[key]}" for key, name in _CONDITIONAL_HEADERS if environ.get(key)), None
+        )
+        status: list[int] = [0]
+
+        def _start(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = int(status_line.split(" ", 1)[0])
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            if conditional and method in _CONDITIONAL_METHODS:
+                with self._write_lock:
+                    body = self._drain(environ, _start)
+            else:
+                body = self._drain(environ, _start)
+        finally:
+            self._log.record(S3Request(time=time.time(), method=method,
+                                       path=str(environ.get("PATH_INFO", "")),
+                                       status=status[0] or 500, conditional=conditional))
+        return body
+
+    def _drain(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
+        # Fully produce the response here: moto's write happens while it is produced, and the
+        # status must be known before the request is logged.
+        result = self._app(environ, start)
+        try:
+            return list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+
+def fresh_bucket_name(prefix: str = "gfw-rehearsal") -> str:
+    """A bucket name nobody has used in this process (S3 rules: lowercase, 3-63 chars)."""
+    return f"{prefix}-{secrets.token_hex(6)}"[:63]
+
+
+class RehearsalS3:
+    """moto's S3 server on ``127.0.0.1:<random free port>`` with atomic conditional writes.
+
+    Use as a context manager or call :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(self, log_path: Path | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = 0
+        self.region = REGION
+        # Not AWS-shaped on purpose: nobody mistakes these for real keys.
+        self.access_key = "GFWREHEARSAL" + secrets.token_hex(4).upper()
+        self.secret_key = secrets.token_urlsafe(30)
+        self.request_log = S3RequestLog(log_path)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        register_secret(self.access_key, self.secret_key)
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:PORT`` (valid after :meth:`start`)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._server is not None
+
+    def start(self) -> "RehearsalS3":
+        """Bind a free port and serve in a daemon thread; returns ``self``."""
+        if self._server is not None:
+            return self
+        try:
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
+        except ImportError as exc:  # moto is the optional "rehearsal" extra
+            raise CheckFailure(
+                f"the rehearsal S3 endpoint needs moto[server], which is not installed ({exc})",
+                remedy="pip install 'gfwizard[rehearsal]'",
+            ) from exc
+
+        class _QuietHandler(MotoRequestHandler):
+            """Our middleware keeps the request log; werkzeug's per-request stderr line would duplicate it."""
+
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                return None
+
+        app = _ConditionalWriteGuard(DomainDispatcherApplication(create_backend_app), self.request_log)
+        self._server = make_server(self.host, 0, app, threaded=True, request_handler=_QuietHandler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"rehearsal-s3-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port (idempotent)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> "RehearsalS3":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        """The AWS environment a client (boto3, terraform) needs to use this endpoint."""
+        return {
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+        }
+
+    def client(self) -> Any:
+        """A boto3 S3 client for this endpoint: path-style, explicit timeouts, few retries.
+
+        It reads no AWS config or credentials file and no profile: everything it needs is here.
+        """
+        import boto3
+        import botocore.session
+        from botocore.config import Config
+
+        if self._server is None:
+            raise CheckFailure("the rehearsal S3 endpoint is not running", remedy="call RehearsalS3.start() first")
+        # Override where botocore looks for these (no env var, no file) rather than only their values.
+        core = botocore.session.Session(session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        })
+        return boto3.session.Session(botocore_session=core).client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(s3={"addressing_style": "path"}, connect_timeout=CLIENT_TIMEOUTS[0],
+                          read_timeout=CLIENT_TIMEOUTS[1], retries={"max_attempts": 2, "mode": "standard"}),
+        )
+
+    def create_bucket(self, name: str | None = None, versioning: bool = True) -> str:
+        """Create bucket ``name`` (a fresh name when omitted), versioned unless told otherwise."""
+        name = name or fresh_bucket_name()
+        client = self.client()
+        client.create_bucket(Bucket=name)
+        if versioning:
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        return name

@@ -1,0 +1,607 @@
+"""Ordered deploys of the organization's stacks: plan concurrently, gate, confirm, apply in order.
+
+:class:`DeployEngine` is the one engine behind ``gfwizard deploy`` and the TUI:
+
+1. inputs are checked before any process starts (unknown env or stack, dependency cycle, missing
+   stack directory or tfvars: :class:`~gfwizard.errors.InputError`);
+2. backend files are rendered from organization.yaml; every stack is initialised with its backend
+   file (``-reconfigure``: the rendered file is the truth, state is never migrated implicitly) and
+   planned to a saved plan file, with the cluster contract variables and the env's tfvars. Plans of
+   stacks that do not depend on each other run concurrently (bounded); ``show -json`` of each saved
+   plan gives its summary and hash;
+3. before the first apply the gates run (:mod:`gfwizard.gates`) and, without ``assume_yes``, the
+   operator confirms through the injected callback;
+4. saved plans are applied one by one in dependency order; the first failure, lock or interrupt
+   stops the run. In rehearsal each applied twin's outputs are materialised in the rehearsal API.
+
+Everything that happens is an event (:mod:`gfwizard.stacks_events`) and a journal line
+(:mod:`gfwizard.journal`). ``resume`` skips the stacks the last run deployed whose inputs have not
+changed since, and continues at the one that failed, was interrupted or locked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Sequence
+
+from gfwizard import gates as gates_mod
+from gfwizard.checks import Check, all_ok, failed
+from gfwizard.errors import InputError
+from gfwizard.journal import DONE_OUTCOMES, Journal, JournalEntry, LockHolder, new_run_id, now_utc, operator_id
+from gfwizard.layout import Layout, layout_for
+from gfwizard.redact import redact, register_secret
+from gfwizard.stacks_events import (
+    ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
+    LogLine, Phase, PreviousRunUnfinished, ResourceApplied, ResourceApplying, ResourceFailed, RunFinished,
+    RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackNoChanges,
+    StackPlanned, StackPlanning, StackResult, StackSkipped,
+)
+from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
+from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
+from gfwizard.tofu import DEFAULT_GRACE_SECONDS, OutputLine, RunResult, TofuBinary, find_binary, require_lockfile_support
+from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyStart, ChangeSummary, UIEvent
+from gfwizard.tofu_summary import PlanSummary
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+
+EventCallback = Callable[[DeployEvent], None]
+
+
+def dependency_graph(cfg: "OrgConfig") -> dict[str, list[str]]:
+    """``stack -> depends_on`` (InputError on a dependency that is not a stack)."""
+    names = [s.name for s in cfg.stacks]
+    graph: dict[str, list[str]] = {}
+    for spec in cfg.stacks:
+        if spec.name in graph:
+            raise InputError(f"stack {spec.name!r} is listed twice in organization.yaml",
+                             remedy="list each stack once under stacks:")
+        for dep in spec.depends_on:
+            if dep not in names:
+                raise InputError(f"stack {spec.name!r} depends on unknown stack {dep!r} (known: {', '.join(names)})",
+                                 remedy="fix depends_on in organization.yaml")
+        graph[spec.name] = list(spec.depends_on)
+    return graph
+
+
+def stack_order(cfg: "OrgConfig", selected: Sequence[str] | None = None) -> list[str]:
+    """Stack names in dependency order (file order among independent stacks), limited to ``selected``.
+
+    Raises InputError for an unknown selected stack, an unknown dependency or a cycle (naming it).
+    """
+    graph = dependency_graph(cfg)
+    _refuse_cycles(graph)
+    order: list[str] = []
+    pending = list(graph)
+    while pending:
+        ready = next(name for name in pending if all(dep in order for dep in graph[name]))
+        order.append(ready)
+        pending.remove(ready)
+    if selected:
+        unknown = [s for s in selected if s not in graph]
+        if unknown:
+            raise InputError(f"unknown stack {unknown[0]!r} (known: {', '.join(graph)})",
+                             remedy="pass --stack with one of the stacks listed in organization.yaml")
+        wanted = set(selected)
+        order = [s for s in order if s in wanted]
+    return order
+
+
+def _refuse_cycles(graph: Mapping[str, list[str]]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = path[path.index(name):] + [name]
+            raise InputError("stack dependencies form a cycle: " + " -> ".join(cycle),
+                             remedy="remove one of these depends_on entries in organization.yaml")
+        state[name] = 1
+        for dep in graph[name]:
+            visit(dep, path + [name])
+        state[name] = 2
+
+    for name in graph:
+        visit(name, [])
+
+
+@dataclass
+class StackPlan:
+    """One stack's plan in this run."""
+
+    stack: str
+    outcome: str = "not-run"
+    summary: PlanSummary | None = None
+    plan_hash: str | None = None
+    planned: PlannedChange | None = None
+    inputs_hash: str | None = None
+    transcript: Path | None = None
+    error: str | None = None
+    lock: LockHolder | None = None
+    phase: Phase | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True when the stack can be applied (or needs nothing) in this run."""
+        return self.outcome in ("planned", "skipped")
+
+    @property
+    def changes(self) -> bool:
+        """True when applying this plan would change something."""
+        return self.outcome == "planned" and self.summary is not None and self.summary.has_changes
+
+
+class DeployEngine:
+    """Plans and applies the stacks of one environment (see the module docstring)."""
+
+    def __init__(self, cfg: "OrgConfig", env: str, *, layout: Layout | None = None,
+                 stacks: Sequence[str] | None = None, plan_only: bool = False, resume: bool = False,
+                 assume_yes: bool = False, confirm: gates_mod.ConfirmCallback | None = None,
+                 on_event: EventCallback | None = None, concurrency: int = 2, binary: TofuBinary | None = None,
+                 environ: Mapping[str, str] | None = None, gate_runner: gates_mod.GateRunner | None = None,
+                 lock_timeout: str = "0s", grace_seconds: float = DEFAULT_GRACE_SECONDS,
+                 materialise: bool | None = None) -> None:
+        self.cfg = cfg
+        self.env = env
+        self.environment = cfg.environment(env)
+        self.graph = dependency_graph(cfg)
+        self.order = stack_order(cfg, stacks)
+        self.selected = bool(stacks)
+        if concurrency < 1:
+            raise InputError("concurrency must be at least 1", remedy="pass a positive number")
+        if not plan_only and not assume_yes and confirm is None:
+            raise InputError("refusing to apply without a confirmation: nobody can be asked",
+                             remedy="run on a terminal to be asked, or pass --yes (the safety gates still run)")
+        self.layout = layout or layout_for(cfg.cluster.network)
+        self._check_stack_files()
+        self.plan_only, self.resume, self.assume_yes = plan_only, resume, assume_yes
+        self.confirm = confirm
+        self.on_event = on_event
+        self.concurrency = concurrency
+        self.environ = dict(os.environ if environ is None else environ)
+        self.gate_runner = gate_runner
+        self.materialise = cfg.is_rehearsal if materialise is None else materialise
+        self.binary = binary or find_binary(self.environ)
+        if cfg.state.backend == "s3" and cfg.state.s3 is not None and cfg.state.s3.use_lockfile:
+            require_lockfile_support(self.binary)
+        self.journal = Journal(self.layout.journal_file(env))
+        self.run_id = new_run_id()
+        contract = cluster_contract(cfg, self.environ)
+        register_secret(*secret_tf_vars(self.environ))
+        self.workers = {name: StackWorker(
+            name=name, cfg=cfg, env=env, layout=self.layout, tfvars_name=self.environment.tfvars,
+            binary=self.binary, run_id=self.run_id, contract=contract, environ=self.environ,
+            lock_timeout=lock_timeout, grace_seconds=grace_seconds, on_line=self._on_line,
+            on_event=self._on_ui_event) for name in self.order}
+        self._cancelled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._messages: list[str] = []
+        self._resumes: str | None = None
+        self._done_before: dict[str, JournalEntry] = {}
+        self._gates: list[Check] = []
+        self._prepared = False
+
+    # -- public -----------------------------------------------------------------------------------
+
+    async def run(self) -> DeployResult:
+        """Plan every selected stack, then (unless plan-only) gate, confirm and apply in order.
+
+        With ``assume_yes`` a stack is applied as soon as its plan and every earlier apply are done,
+        while later stacks are still planning; otherwise every plan is shown and confirmed first.
+        """
+        self._bind_loop()
+        gate_task: asyncio.Future[list[Check]] | None = None
+        tasks: dict[str, asyncio.Task[StackPlan]] = {}
+        try:
+            self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
+                                  self.plan_only, self._resume_source()))
+            self._report_previous_run()
+            await self._prepare()
+            if not self.plan_only:
+                gate_task = asyncio.ensure_future(self._run_gates())
+            tasks = self._start_plans()
+            if self.plan_only:
+                plans = await self._gather(tasks)
+                result = self._result(plans, {}, None)
+            elif self.assume_yes:
+                applied, outcome = await self._apply_in_order(tasks.__getitem__, gate_task)
+                result = self._result(await self._gather(tasks), applied, outcome)
+            else:
+                result = await self._apply(await self._gather(tasks), gate_task)
+        finally:
+            for task in tasks.values():
+                if not task.done():
+                    task.cancel()
+            if gate_task is not None and not gate_task.done():
+                gate_task.cancel()
+            self.discard()
+        self._emit(RunFinished(result))
+        return result
+
+    async def plan_all(self) -> dict[str, StackPlan]:
+        """The first half of :meth:`run`: render backends, then init + plan + show every selected stack.
+
+        Follow it with :meth:`apply` (or :meth:`discard`) in the same event loop: the saved plans hold
+        variable values in clear text and are deleted by either.
+        """
+        self._bind_loop()
+        await self._prepare()
+        return await self._gather(self._start_plans())
+
+    async def apply(self, plans: Mapping[str, StackPlan]) -> DeployResult:
+        """The second half of :meth:`run`: gate, confirm (unless ``assume_yes``), apply the ready plans in
+        order and stop at the first failure; emits :class:`RunFinished` and deletes the saved plans."""
+        self._bind_loop()
+        try:
+            result = await self._apply(plans, None)
+        finally:
+            self.discard()
+        self._emit(RunFinished(result))
+        return result
+
+    def discard(self) -> None:
+        """Delete this run's saved plans (they hold variable values in clear text)."""
+        for worker in self.workers.values():
+            worker.remove_plan()
+
+    def cancel(self, escalate: bool = False) -> None:
+        """Stop the run: one SIGINT to every running binary (``escalate``: SIGTERM, then SIGKILL).
+
+        Safe to call from a signal handler on the loop or from another thread.
+        """
+        loop = self._loop
+        if loop is not None and self._loop_thread != threading.get_ident():
+            loop.call_soon_threadsafe(self._cancel, escalate)
+        else:
+            self._cancel(escalate)
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    async def _prepare(self) -> None:
+        if self._prepared:
+            return
+        self._prepared = True
+        await self._render_backends()
+        self._prepare_resume()
+        self._warn_unselected_dependencies()
+
+    def _start_plans(self) -> dict[str, "asyncio.Task[StackPlan]"]:
+        sem = asyncio.Semaphore(self.concurrency)
+        provider_lock = asyncio.Lock()
+        tasks: dict[str, asyncio.Task[StackPlan]] = {}
+        for name in self.order:
+            tasks[name] = asyncio.ensure_future(self._plan_stack(name, tasks, sem, provider_lock))
+        return tasks
+
+    async def _gather(self, tasks: Mapping[str, Awaitable[StackPlan]]) -> dict[str, StackPlan]:
+        results = await asyncio.gather(*tasks.values())
+        return dict(zip(tasks.keys(), results))
+
+    async def _plan_stack(self, name: str, tasks: Mapping[str, "asyncio.Task[StackPlan]"], sem: asyncio.Semaphore,
+                          provider_lock: asyncio.Lock) -> StackPlan:
+        worker = self.workers[name]
+        inputs = worker.inputs_hash()
+        previous = self._done_before.get(name)
+        if previous is not None and previous.inputs_hash == inputs:
+            skipped = StackPlan(name, outcome="skipped", summary=previous.summary, plan_hash=previous.plan_hash,
+                                inputs_hash=inputs)
+            self._journal(skipped, "skip", "skipped", started=now_utc(), ended=True)
+            self._emit(StackSkipped(name, f"deployed in run {previous.run_id} with plan {previous.plan_hash or '?'}; "
+                                          "inputs unchanged", previous.plan_hash))
+            return skipped
+        plan = StackPlan(name, inputs_hash=inputs, transcript=worker.transcript)
+        if self._cancelled:
+            return replace(plan, error="cancelled before it started")
+        started, t0 = now_utc(), time.monotonic()
+        self._emit(StackPlanning(name))
+        async with sem:
+            failure = None if self._cancelled else await worker.init(provider_lock)
+        if failure is not None:
+            return self._plan_failed(plan, failure, started)
+        for dep in self.graph[name]:
+            if dep in tasks and not (await tasks[dep]).ready:
+                reason = f"not planned: its dependency {dep} did not plan"
+                self._emit(StackSkipped(name, reason))
+                return replace(plan, error=reason)
+        async with sem:
+            if self._cancelled:
+                return replace(plan, error="cancelled before it started")
+            planned = await worker.plan()
+        if isinstance(planned, StepFailure):
+            return self._plan_failed(plan, planned, started)
+        done = replace(plan, outcome="planned", summary=planned.summary, plan_hash=planned.plan_hash, planned=planned)
+        self._journal(done, "plan", "planned", started=started, ended=True)
+        self._emit(StackPlanned(name, planned.summary, planned.plan_hash, time.monotonic() - t0))
+        return done
+
+    def _plan_failed(self, plan: StackPlan, failure: StepFailure, started: datetime) -> StackPlan:
+        failed_plan = replace(plan, outcome=failure.outcome, error=failure.message, lock=failure.lock,
+                              phase=failure.phase)
+        self._journal(failed_plan, "plan", failure.outcome, started=started, ended=True)
+        self._emit_failure(plan.stack, failure, plan.transcript)
+        return failed_plan
+
+    # -- applying ---------------------------------------------------------------------------------
+
+    async def _apply(self, plans: Mapping[str, StackPlan],
+                     gate_task: "asyncio.Future[list[Check]] | None") -> DeployResult:
+        applicable: list[StackPlan] = []
+        for name in self.order:
+            if not plans[name].ready:
+                break
+            applicable.append(plans[name])
+        changing = [p for p in applicable if p.changes]
+        if changing and not self._cancelled:
+            if not await self._gates_pass(gate_task):
+                return self._result(plans, {}, "gate-failed")
+            if not await self._confirmed(changing):
+                return self._result(plans, {}, "refused")
+
+        async def ready(name: str) -> StackPlan:
+            return plans[name]
+
+        applied, outcome = await self._apply_in_order(ready, None, gated=True)
+        return self._result(plans, applied, outcome)
+
+    async def _apply_in_order(self, plan_of: Callable[[str], Awaitable[StackPlan]],
+                              gate_task: "asyncio.Future[list[Check]] | None",
+                              gated: bool = False) -> tuple[dict[str, StackPlan], str | None]:
+        """Apply each stack as soon as its plan is ready, in order; gate before the first change."""
+        applied: dict[str, StackPlan] = {}
+        for name in self.order:
+            plan = await plan_of(name)
+            if not plan.ready or self._cancelled:
+                break
+            if plan.outcome == "skipped":
+                continue
+            if not plan.changes:
+                applied[name] = await self._no_changes(plan)
+            else:
+                if not gated:
+                    if not await self._gates_pass(gate_task):
+                        return applied, "gate-failed"
+                    gated = True
+                applied[name] = await self._apply_stack(plan)
+            if applied[name].outcome not in ("applied", "no-changes"):
+                break
+        return applied, None
+
+    async def _gates_pass(self, gate_task: "asyncio.Future[list[Check]] | None") -> bool:
+        try:
+            checks = list(await (gate_task if gate_task is not None else self._run_gates()))
+        except Exception as exc:  # noqa: BLE001 - a crashing gate is a failed gate, never a pass
+            checks = [failed("gates", f"the gate checks crashed: {type(exc).__name__}: {redact(str(exc))}",
+                             "run `gfwizard doctor` to see which check breaks, then re-run the deploy")]
+        self._gates = checks
+        ok = all_ok(checks)
+        self._emit(GateChecked(tuple(checks), ok))
+        return ok
+
+    async def _run_gates(self) -> list[Check]:
+        return await asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env)
+
+    async def _confirmed(self, changing: list[StackPlan]) -> bool:
+        if self.assume_yes:
+            return True
+        stacks = [gates_mod.PlannedStack(p.stack, p.summary or PlanSummary(), p.plan_hash or "") for p in changing]
+        request = gates_mod.build_request(self.env, self.environment.require_confirmation, stacks)
+        assert self.confirm is not None
+        if await gates_mod.ask(request, self.confirm):
+            return True
+        why = f"the environment name was not typed as {self.env!r}" if request.typed else "the operator declined"
+        self._emit(ApplyRefused(f"nothing applied: {why}"))
+        return False
+
+    async def _no_changes(self, plan: StackPlan) -> StackPlan:
+        started = now_utc()
+        last = self.journal.last_deploy(plan.stack)
+        if self.materialise and last is not None and last.outcome == "failed" and last.phase == "materialise":
+            failure = await self._materialise(plan.stack, None)
+            if failure is not None:
+                return self._apply_failed(plan, failure, started)
+        self._journal(plan, "apply", "no-changes", started=started, ended=True)
+        self._emit(StackNoChanges(plan.stack))
+        return replace(plan, outcome="no-changes")
+
+    async def _apply_stack(self, plan: StackPlan) -> StackPlan:
+        worker = self.workers[plan.stack]
+        assert plan.planned is not None
+        started, t0 = now_utc(), time.monotonic()
+        self._journal(plan, "apply", "started", started=started, ended=False)
+        self._emit(ApplyStarted(plan.stack, plan.planned.plan_hash, plan.planned.summary))
+        try:
+            result = await worker.apply(plan.planned)
+        except asyncio.CancelledError:
+            self._journal(replace(plan, error="gfwizard was cancelled during apply"), "apply", "interrupted",
+                          started=started, ended=True)
+            raise
+        if isinstance(result, StepFailure):
+            return self._apply_failed(plan, result, started)
+        counts = next((e for e in reversed(result.events) if isinstance(e, ChangeSummary)), None)
+        self._emit(StackApplied(plan.stack, counts.add if counts else 0, counts.change if counts else 0,
+                                counts.remove if counts else 0, time.monotonic() - t0))
+        if self.materialise:
+            failure = await self._materialise(plan.stack, result)
+            if failure is not None:
+                return self._apply_failed(plan, failure, started)
+        done = replace(plan, outcome="applied")
+        self._journal(done, "apply", "applied", started=started, ended=True)
+        return done
+
+    def _apply_failed(self, plan: StackPlan, failure: StepFailure, started: datetime) -> StackPlan:
+        done = replace(plan, outcome=failure.outcome, error=failure.message, lock=failure.lock, phase=failure.phase)
+        self._journal(done, "apply", failure.outcome, started=started, ended=True)
+        self._emit_failure(plan.stack, failure, plan.transcript)
+        return done
+
+    async def _materialise(self, stack: str, applied: RunResult | None) -> StepFailure | None:
+        worker = self.workers[stack]
+        outputs = await worker.outputs(applied)
+        if isinstance(outputs, StepFailure):
+            return outputs
+        summary = await worker.materialise(outputs)
+        if isinstance(summary, StepFailure):
+            return summary
+        self._emit(StackMaterialised(stack, len(summary.namespaces), len(summary.workloads)))
+        return None
+
+    # -- events, journal, results -----------------------------------------------------------------
+
+    def _emit_failure(self, stack: str, failure: StepFailure, transcript: Path | None) -> None:
+        shown = str(transcript) if transcript else None
+        if failure.interrupted:
+            self._emit(StackInterrupted(stack, failure.phase, shown))
+        elif failure.locked:
+            age = failure.lock.age_seconds() if failure.lock else None
+            self._emit(StackLocked(stack, failure.phase, failure.lock, age, redact(failure.remedy)))
+        else:
+            self._emit(StackFailed(stack, failure.phase, redact(failure.message), redact(failure.remedy),
+                                   tuple(redact(d) for d in failure.details), shown))
+
+    def _on_line(self, stack: str, line: OutputLine) -> None:
+        self._emit(LogLine(stack, line.stream, line.text))
+
+    def _on_ui_event(self, stack: str, event: UIEvent) -> None:
+        if isinstance(event, ApplyStart):
+            self._emit(ResourceApplying(stack, event.address, event.action))
+        elif isinstance(event, ApplyComplete):
+            self._emit(ResourceApplied(stack, event.address, event.action, event.elapsed_seconds))
+        elif isinstance(event, ApplyErrored):
+            self._emit(ResourceFailed(stack, event.address, event.action, event.elapsed_seconds))
+
+    def _emit(self, event: DeployEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+
+    def _cancel(self, escalate: bool) -> None:
+        self._cancelled = True
+        for worker in self.workers.values():
+            if escalate:
+                asyncio.ensure_future(worker.escalate())
+            else:
+                worker.interrupt()
+
+    def _check_stack_files(self) -> None:
+        for name in self.order:
+            stack_dir = self.layout.stack_dir(name)
+            if not stack_dir.is_dir():
+                raise InputError(f"stack directory {stack_dir} does not exist",
+                                 remedy="run from a GloriousFlywheel checkout (or set GFW_REPO), or fix stacks: "
+                                        "in organization.yaml")
+            tfvars = self.layout.tfvars_file(name, self.environment.tfvars)
+            if not tfvars.is_file():
+                raise InputError(f"{tfvars} does not exist (environments.{self.env}.tfvars)",
+                                 remedy=f"create it, or fix environments.{self.env}.tfvars in organization.yaml")
+
+    async def _render_backends(self) -> None:
+        from gfwizard.backend import render_backends
+
+        rendered = await asyncio.to_thread(render_backends, self.cfg, self.env, self.layout)
+        changed = tuple(str(f.path) for f in rendered if f.changed)
+        if changed:
+            self._emit(BackendRendered(changed))
+
+    def _resume_source(self) -> str | None:
+        if not self.resume:
+            return None
+        previous = self.journal.last_run()
+        return previous.run_id if previous else None
+
+    def _prepare_resume(self) -> None:
+        if not self.resume:
+            return
+        previous = self.journal.last_run()
+        if previous is None:
+            self._messages.append("nothing to resume: the journal is empty, deploying everything")
+            return
+        self._resumes = previous.run_id
+        self._done_before = {name: e for name, e in previous.applies.items() if e.outcome in DONE_OUTCOMES}
+        if not previous.resumable:
+            self._messages.append(f"run {previous.run_id} finished without a failure: nothing to resume")
+
+    def _report_previous_run(self) -> None:
+        previous = self.journal.last_run()
+        if previous is None:
+            return
+        host = socket.gethostname()
+        for entry in previous.unfinished:
+            alive = entry.operator.endswith("@" + host) and _pid_alive(entry.pid)
+            state = "is still running" if alive else "is gone"
+            self._emit(PreviousRunUnfinished(
+                entry.stack, entry.run_id, entry.started_at.isoformat(), entry.operator, entry.pid, alive,
+                f"apply of {entry.stack} in run {entry.run_id} never recorded an outcome; its process "
+                f"{entry.pid} on {entry.operator} {state}. This run plans it again; a lock still held is "
+                "reported with its holder."))
+
+    def _warn_unselected_dependencies(self) -> None:
+        if not self.selected:
+            return
+        chosen = set(self.order)
+        for name in self.order:
+            for dep in self.graph[name]:
+                if dep in chosen:
+                    continue
+                last = self.journal.last_deploy(dep)
+                if last is None or last.outcome not in DONE_OUTCOMES:
+                    state = f"last outcome {last.outcome} in run {last.run_id}" if last else "never deployed"
+                    self._emit(DependencyWarning(name, dep, f"{name} depends on {dep}, which is not selected and "
+                                                            f"not recorded as deployed in {self.env} ({state})"))
+
+    def _journal(self, plan: StackPlan, action: str, outcome: str, *, started: datetime, ended: bool) -> None:
+        self.journal.append(JournalEntry(
+            run_id=self.run_id, env=self.env, stack=plan.stack, action=action, outcome=outcome,  # type: ignore[arg-type]
+            started_at=started, ended_at=now_utc() if ended else None, plan_hash=plan.plan_hash,
+            inputs_hash=plan.inputs_hash, summary=plan.summary,
+            lock_id=plan.lock.id if plan.lock and plan.lock.id else None, lock=plan.lock,
+            transcript=str(plan.transcript) if plan.transcript else None, error=plan.error, phase=plan.phase,
+            resumes=self._resumes, binary=self.binary.describe(), operator=operator_id(), pid=os.getpid()))
+
+    def _result(self, plans: Mapping[str, StackPlan], applied: Mapping[str, StackPlan],
+                outcome: str | None) -> DeployResult:
+        results: list[StackResult] = []
+        first_bad: str | None = None
+        for name in self.order:
+            plan = applied.get(name) or plans[name]
+            state = plan.outcome
+            if not self.plan_only and name not in applied and state == "planned":
+                state = "not-run"
+            if first_bad is None and state in ("failed", "locked", "interrupted"):
+                first_bad = state
+            results.append(StackResult(name, state, plan.summary, plan.plan_hash,  # type: ignore[arg-type]
+                                       str(plan.transcript) if plan.transcript else None, plan.error, plan.lock))
+        if outcome is None:
+            if first_bad is not None:
+                outcome = first_bad
+            elif self._cancelled:
+                outcome = "interrupted"
+            elif any(r.outcome == "not-run" for r in results):
+                outcome = "failed"
+            else:
+                outcome = "planned" if self.plan_only else "applied"
+        return DeployResult(self.run_id, self.env, outcome, tuple(results), tuple(self._gates),  # type: ignore[arg-type]
+                            str(self.journal.path), self._resumes, tuple(self._messages))
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,91 @@
+"""The inputs of one stack in one environment: the cluster contract variables, and a hash of
+everything that decides what a plan will contain (what ``--resume`` compares)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from gfwizard.paths import expand
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+
+#: Files of a stack directory that decide its plan (``.terraform`` and plans never live there).
+_CODE_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
+#: Environment variables whose values may be secrets in a ``TF_VAR_`` name.
+_SECRETISH = ("token", "password", "passwd", "secret", "key", "credential")
+
+
+@dataclass(frozen=True)
+class ClusterContract:
+    """The contract variables passed to every stack, and extra environment for the providers."""
+
+    k8s_config_path: str
+    cluster_context: str
+    extra_env: tuple[tuple[str, str], ...] = ()
+
+    def var_args(self) -> list[str]:
+        """``-var k8s_config_path=... -var cluster_context=...``."""
+        return ["-var", f"k8s_config_path={self.k8s_config_path}", "-var", f"cluster_context={self.cluster_context}"]
+
+
+def cluster_contract(cfg: "OrgConfig", environ: Mapping[str, str] | None = None) -> ClusterContract:
+    """The kubeconfig and context every stack gets.
+
+    An explicit ``cluster.kubeconfig`` is passed expanded. When it is empty (ambient ``KUBECONFIG``),
+    ``k8s_config_path`` stays empty and ``KUBE_CONFIG_PATHS`` is pointed at ``$KUBECONFIG`` (or
+    ``~/.kube/config``), because the hashicorp providers do not read ``KUBECONFIG`` themselves.
+    """
+    environ = os.environ if environ is None else environ
+    if cfg.cluster.kubeconfig:
+        return ClusterContract(str(expand(cfg.cluster.kubeconfig)), cfg.cluster.context)
+    ambient = environ.get("KUBECONFIG") or str(Path(environ.get("HOME", str(Path.home()))) / ".kube" / "config")
+    return ClusterContract("", cfg.cluster.context, (("KUBE_CONFIG_PATHS", ambient),))
+
+
+def kubeconfig_file(cfg: "OrgConfig", environ: Mapping[str, str] | None = None) -> Path:
+    """The one kubeconfig file the contract names (the first ``KUBECONFIG`` entry when ambient)."""
+    environ = os.environ if environ is None else environ
+    if cfg.cluster.kubeconfig:
+        return expand(cfg.cluster.kubeconfig)
+    entries = [e for e in environ.get("KUBECONFIG", "").split(os.pathsep) if e]
+    return expand(entries[0]) if entries else Path(environ.get("HOME", str(Path.home()))) / ".kube" / "config"
+
+
+def _code_files(stack_dir: Path) -> Iterable[Path]:
+    for path in sorted(stack_dir.rglob("*")):
+        rel = path.relative_to(stack_dir)
+        if ".terraform" in rel.parts:
+            continue
+        if path.is_file() and path.name.endswith(_CODE_SUFFIXES):
+            yield path
+
+
+def inputs_hash(stack_dir: Path, *, backend_file: Path, var_args: Iterable[str],
+                environ: Mapping[str, str] | None = None) -> str:
+    """SHA-256 over the stack's code and tfvars, its backend file, the ``-var`` arguments and every
+    ``TF_VAR_*`` in the environment. Equal hashes mean a new plan would start from the same inputs."""
+    environ = os.environ if environ is None else environ
+    digest = hashlib.sha256()
+
+    def feed(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    for path in _code_files(stack_dir):
+        feed("file:" + path.relative_to(stack_dir).as_posix(), path.read_bytes())
+    feed("backend", backend_file.read_bytes() if backend_file.exists() else b"<missing>")
+    feed("vars", "\0".join(var_args).encode())
+    for name in sorted(k for k in environ if k.startswith("TF_VAR_")):
+        feed("env:" + name, environ[name].encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def secret_tf_vars(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of ``TF_VAR_*`` variables whose names look like secrets (registered with the redactor)."""
+    environ = os.environ if environ is None else environ
+    return [v for k, v in environ.items()
+            if k.startswith("TF_VAR_") and any(word in k.lower() for word in _SECRETISH) and v]

@@ -1,0 +1,283 @@
+"""The steps of one stack in one run: init, plan + ``show -json``, apply of the saved plan, outputs
+and (rehearsal) materialise. :class:`StackWorker` runs them through one :class:`TofuRunner`; the
+engine (:mod:`gfwizard.stacks`) decides the order, writes the journal and emits the events.
+
+A step either returns its result or a :class:`StepFailure` that says whether the stack failed, was
+locked by someone else (holder read from the lock object) or was interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from gfwizard.journal import LockHolder
+from gfwizard.layout import Layout
+from gfwizard.redact import register_secret
+from gfwizard.stacks_events import Phase
+from gfwizard.stacks_inputs import ClusterContract, inputs_hash, kubeconfig_file
+from gfwizard.stacks_locks import is_lock_error, lock_remedy, read_lock_holder
+from gfwizard.tofu import OutputLine, RunResult, TofuBinary, TofuRunner, default_plugin_cache_dir
+from gfwizard.tofu_events import UIEvent
+from gfwizard.tofu_summary import PlanSummary, plan_hash, plan_summary, sensitive_output_values, sensitive_values
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
+    from gfwizard.rehearsal.materialise import MaterialiseSummary
+
+#: Seconds ``init`` and ``show -json`` / ``output -json`` may take before they are interrupted.
+INIT_TIMEOUT = 900.0
+SHOW_TIMEOUT = 300.0
+_TAIL_LINES = 20
+_INIT_STAMP = "gfwizard-init.json"
+_TWIN_OUTPUTS = ("namespaces", "workloads")
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """Why a step did not succeed, and what the operator can do."""
+
+    phase: Phase
+    message: str
+    remedy: str
+    details: tuple[str, ...] = ()
+    interrupted: bool = False
+    locked: bool = False
+    lock: LockHolder | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The journal outcome: ``interrupted``, ``locked`` or ``failed``."""
+        return "interrupted" if self.interrupted else "locked" if self.locked else "failed"
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """A saved plan: what it does, its hash, and the hash of the plan file's bytes."""
+
+    summary: PlanSummary
+    plan_hash: str
+    file_sha256: str
+
+
+@dataclass
+class StackWorker:
+    """Runs the binary for one stack of one run."""
+
+    name: str
+    cfg: "OrgConfig"
+    env: str
+    layout: Layout
+    tfvars_name: str
+    binary: TofuBinary
+    run_id: str
+    contract: ClusterContract
+    environ: Mapping[str, str]
+    lock_timeout: str
+    grace_seconds: float
+    on_line: Callable[[str, OutputLine], None]
+    on_event: Callable[[str, UIEvent], None]
+    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
+    _runner: TofuRunner | None = None
+
+    # -- paths ------------------------------------------------------------------------------------
+
+    @property
+    def dir(self) -> Path:
+        """The stack's code."""
+        return self.layout.stack_dir(self.name)
+
+    @property
+    def tfvars(self) -> Path:
+        """The environment's tfvars file."""
+        return self.layout.tfvars_file(self.name, self.tfvars_name)
+
+    @property
+    def backend(self) -> Path:
+        """The rendered backend file."""
+        return self.layout.backend_file(self.name, self.env, self.cfg.state.backend)
+
+    @property
+    def data_dir(self) -> Path:
+        """``TF_DATA_DIR`` (outside the checkout)."""
+        return self.layout.data_dir(self.env, self.name)
+
+    @property
+    def transcript(self) -> Path:
+        """This run's redacted transcript of the stack."""
+        return self.layout.transcripts_dir(self.env) / f"{self.run_id}-{self.name}.log"
+
+    @property
+    def plan_file(self) -> Path:
+        """This run's saved plan (one per run, so two runs never overwrite each other's plan)."""
+        return self.layout.plan_file(self.env, self.name).with_name(f"{self.run_id}.tfplan")
+
+    def inputs_hash(self) -> str:
+        """Hash of code, tfvars, backend file, contract variables and ``TF_VAR_*``."""
+        return inputs_hash(self.dir, backend_file=self.backend, var_args=self.contract.var_args(),
+                           environ=self.environ)
+
+    # -- process control --------------------------------------------------------------------------
+
+    @property
+    def runner(self) -> TofuRunner:
+        """The stack's runner (created on first use)."""
+        if self._runner is None:
+            environ = {**self.environ, **dict(self.contract.extra_env)}
+            self._runner = TofuRunner(self.binary, cwd=self.dir, data_dir=self.data_dir,
+                                      plugin_cache_dir=default_plugin_cache_dir(), transcript=self.transcript,
+                                      environ=environ, on_line=self._line, grace_seconds=self.grace_seconds)
+        return self._runner
+
+    def interrupt(self) -> None:
+        """One SIGINT to the running binary; no later step of this stack starts."""
+        self.runner.interrupt()
+
+    async def escalate(self) -> None:
+        """SIGTERM, then SIGKILL after the grace period."""
+        await self.runner.cancel(escalate=True)
+
+    def remove_plan(self) -> None:
+        """Delete the saved plan: it holds variable values in clear text."""
+        self.plan_file.unlink(missing_ok=True)
+
+    def _line(self, line: OutputLine) -> None:
+        self.tail.append(line.text)
+        self.on_line(self.name, line)
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    async def init(self, provider_lock: asyncio.Lock) -> StepFailure | None:
+        """``init -reconfigure`` with the rendered backend file, unless this data dir is already
+        initialised for exactly this code, backend file and binary."""
+        stamp = self._init_stamp()
+        stamp_file = self.data_dir / _INIT_STAMP
+        if (self.data_dir / "terraform.tfstate").exists() and stamp_file.exists() \
+                and stamp_file.read_text(encoding="utf-8") == stamp:
+            return None
+        # Provider installs into the shared plugin cache are not safe concurrently: serialise those.
+        needs_lock = any("required_providers" in p.read_text(encoding="utf-8", errors="replace")
+                         for p in self.dir.glob("*.tf"))
+        if needs_lock:
+            await provider_lock.acquire()
+        try:
+            result = await self.runner.run("init", "-input=false", "-reconfigure", "-no-color",
+                                           f"-backend-config={self.backend}", timeout=INIT_TIMEOUT)
+        finally:
+            if needs_lock:
+                provider_lock.release()
+        if not result.ok:
+            return await self.failure("init", result)
+        stamp_file.write_text(stamp, encoding="utf-8")
+        return None
+
+    def _init_stamp(self) -> str:
+        code = hashlib.sha256()
+        for path in sorted(self.dir.glob("*.tf")) + sorted(self.dir.glob(".terraform.lock.hcl")):
+            code.update(path.name.encode() + b"\0" + path.read_bytes())
+        backend = self.backend.read_bytes() if self.backend.exists() else b""
+        return json.dumps({"binary": self.binary.describe(), "backend": hashlib.sha256(backend).hexdigest(),
+                           "code": code.hexdigest()}, sort_keys=True)
+
+    async def plan(self) -> PlannedChange | StepFailure:
+        """Plan to the saved plan file, then summarise it with ``show -json``."""
+        self.plan_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        result = await self.runner.run(
+            "plan", "-input=false", "-json", f"-lock-timeout={self.lock_timeout}", f"-out={self.plan_file}",
+            f"-var-file={self.tfvars}", *self.contract.var_args(), json_stream=True)
+        if not result.ok:
+            return await self.failure("plan", result)
+        shown = await self.runner.run("show", "-json", str(self.plan_file), capture=True, timeout=SHOW_TIMEOUT)
+        if not shown.ok:
+            return await self.failure("show", shown)
+        try:
+            doc = json.loads(shown.stdout)
+        except ValueError:
+            return StepFailure("show", "show -json did not print a plan document",
+                               "re-run; if it persists, check the binary version")
+        register_secret(*sensitive_values(doc))
+        return PlannedChange(plan_summary(doc), plan_hash(doc), file_sha256(self.plan_file) or "")
+
+    async def apply(self, planned: PlannedChange) -> RunResult | StepFailure:
+        """Apply the saved plan, and nothing else: refused when the plan file changed since planning."""
+        if file_sha256(self.plan_file) != planned.file_sha256:
+            return StepFailure("apply", f"the saved plan {self.plan_file} changed after it was planned",
+                               "re-run the deploy to plan again; nothing was applied")
+        self.runner.on_event = lambda ev: self.on_event(self.name, ev)
+        try:
+            result = await self.runner.run("apply", "-input=false", "-json", f"-lock-timeout={self.lock_timeout}",
+                                           str(self.plan_file), json_stream=True)
+        finally:
+            self.runner.on_event = None
+        if not result.ok:
+            return await self.failure("apply", result)
+        return result
+
+    async def outputs(self, applied: RunResult | None = None) -> dict[str, Any] | StepFailure:
+        """The root outputs: from the apply stream when it carried the twin outputs, else ``output -json``."""
+        streamed = applied.outputs if applied is not None else {}
+        if all(isinstance(streamed.get(k), dict) and "value" in streamed[k] for k in _TWIN_OUTPUTS):  # type: ignore[operator]
+            return dict(streamed)
+        result = await self.runner.run("output", "-json", capture=True, timeout=SHOW_TIMEOUT)
+        if not result.ok:
+            return await self.failure("output", result)
+        try:
+            outputs = json.loads(result.stdout or "{}")
+        except ValueError:
+            return StepFailure("output", "output -json did not print JSON", "re-run the deploy")
+        register_secret(*sensitive_output_values(outputs))
+        return outputs
+
+    async def materialise(self, outputs: dict[str, Any]) -> "MaterialiseSummary | StepFailure":
+        """Rehearsal only: create the twin's namespaces and workloads in the rehearsal API."""
+        from gfwizard.errors import GfwError
+        from gfwizard.rehearsal.materialise import materialise_stack, rehearsal_target
+
+        try:
+            target = rehearsal_target(kubeconfig_file(self.cfg, self.environ), self.cfg.cluster.context)
+            return await asyncio.to_thread(materialise_stack, target.server, target.token, target.ca_pem, outputs)
+        except GfwError as exc:
+            return StepFailure("materialise", f"rehearsal materialise failed: {exc.message}",
+                               exc.remedy or "check that the rehearsal API is running, then --resume")
+
+    # -- failures ---------------------------------------------------------------------------------
+
+    async def failure(self, phase: Phase, result: RunResult) -> StepFailure:
+        """Classify a failed run: interrupted, locked (with the holder) or failed (with diagnostics)."""
+        if result.interrupted:
+            return StepFailure(phase, f"{phase} interrupted",
+                               f"re-run `gfwizard deploy --env {self.env} --resume` to continue", interrupted=True)
+        if is_lock_error(result.errors):
+            holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
+            who = (f"held by {holder.who or '?'} ({holder.operation or 'unknown operation'})"
+                   if holder and holder.id else "held by another run")
+            return StepFailure(phase, f"state lock {who}", lock_remedy(self.cfg, self.env, self.name, holder),
+                               locked=True, lock=holder)
+        errors = result.errors
+        if errors:
+            details = tuple(": ".join(p for p in (d.summary, d.detail) if p) + (f" ({d.address})" if d.address else "")
+                            for d in errors)
+            message = f"{phase} failed: {errors[0].summary}"
+        else:
+            details = tuple(self.tail)
+            message = f"{phase} failed (exit {result.returncode})"
+        remedy = (f"read the transcript {self.transcript}, fix the cause, then "
+                  f"`gfwizard deploy --env {self.env} --resume`")
+        errored = self.dir / "errored.tfstate"
+        if phase == "apply" and errored.exists():
+            remedy = (f"the binary could not save state and wrote {errored}: once the backend is reachable, push it "
+                      f"with `{self.binary.name} state push errored.tfstate` in {self.dir}, then --resume")
+        return StepFailure(phase, message, remedy, details=details)
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of a file's bytes, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None

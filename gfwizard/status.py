@@ -1,0 +1,568 @@
+"""Status mode: a read-only view of honey, the stacks, their state and locks, live or as one snapshot.
+
+Everything is read through :class:`~gfwizard.status_readonly.ReadOnlyKube` (GET, plus
+SelfSubjectAccessReview) and :class:`~gfwizard.status_readonly.ReadOnlyState` (S3 GET/HEAD/LIST);
+the journal is read, never appended. Nothing here imports the deploy engine, the IaC runner or the
+backend's writers (``tests/unit/test_status_readonly.py`` checks that in a fresh interpreter).
+
+* :func:`collect_once` — one snapshot: every kind listed once (paged), the API probed, state and
+  locks read, the journal read. ``gfwizard status --once`` prints it.
+* :class:`StatusSource` — the live feed behind the TUI: list-then-watch per kind
+  (:mod:`gfwizard.status_watch`), an API probe every ``refresh_seconds``, state/locks/journal every
+  ``state_refresh_seconds``; :attr:`StatusSource.version` changes whenever something changed, so the
+  UI rebuilds (:meth:`StatusSource.snapshot`) only then. API outages show as ``stale_since``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
+
+from gfwizard.errors import GfwError
+from gfwizard.redact import redact
+from gfwizard.status_assemble import Inputs, assemble, last_applies, pods_of
+from gfwizard.status_model import ClusterStatus, PodRow, StatusSnapshot, Unreadable
+from gfwizard.status_readonly import LineStream, ReadError, ReadOnlyKube, ReadOnlyState, StateObject
+from gfwizard.status_records import event_record, node_record, pod_record, workload_record
+from gfwizard.status_watch import Backoff, KindSpec, KindWatcher
+
+if TYPE_CHECKING:
+    from gfwizard.backend_locks import LockInfo
+    from gfwizard.journal import JournalEntry
+    from gfwizard.orgconfig import OrgConfig
+
+#: Which pane a kind's "could not read" note belongs to.
+PANE_OF = {"nodes": "nodes", "pods": "stacks", "deployments": "stacks", "statefulsets": "stacks",
+           "daemonsets": "stacks", "events": "events"}
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    """Knobs of status mode (the CLI sets the first three)."""
+
+    #: Environments to show (None: all of organization.yaml's).
+    envs: tuple[str, ...] | None = None
+    lock_age_threshold_minutes: float = 30.0
+    #: Seconds between API probes (and the UI's age refresh).
+    refresh_seconds: float = 2.0
+    #: Seconds between reads of the state objects, locks and journal (S3 has no watch).
+    state_refresh_seconds: float = 10.0
+    #: (connect, read) seconds for every API and S3 request.
+    timeouts: tuple[float, float] = (3.0, 10.0)
+    #: Server-side timeout of each watch request (it is then resumed from its resourceVersion).
+    watch_timeout: int = 240
+    page_size: int = 500
+    #: Warning events kept in memory.
+    max_events: int = 300
+    backoff_initial: float = 1.0
+    backoff_cap: float = 30.0
+
+
+def kind_specs(options: StatusOptions) -> list[KindSpec]:
+    """The kinds status lists and watches."""
+    return [
+        KindSpec("nodes", "/api/v1/nodes", node_record, resource="nodes"),
+        KindSpec("pods", "/api/v1/pods", pod_record, resource="pods"),
+        KindSpec("deployments", "/apis/apps/v1/deployments", workload_record("Deployment"),
+                 resource="deployments", group="apps"),
+        KindSpec("statefulsets", "/apis/apps/v1/statefulsets", workload_record("StatefulSet"),
+                 resource="statefulsets", group="apps"),
+        KindSpec("daemonsets", "/apis/apps/v1/daemonsets", workload_record("DaemonSet"),
+                 resource="daemonsets", group="apps"),
+        KindSpec("events", "/api/v1/events", event_record, query={"fieldSelector": "type=Warning"},
+                 resource="events", max_items=options.max_events),
+    ]
+
+
+def load_status_config(config_path: Path) -> "OrgConfig":
+    """Load organization.yaml (raises ``ConfigError``, an InputError, naming file, line and field)."""
+    from gfwizard.orgconfig import load_config
+
+    return load_config(config_path)
+
+
+def resolve_envs(cfg: "OrgConfig", env: str | None) -> tuple[str, ...]:
+    """``(env,)`` after checking it exists (InputError naming the known ones), or every environment."""
+    if env is None:
+        return tuple(cfg.environments)
+    cfg.environment(env)
+    return (env,)
+
+
+def _now(clock: Callable[[], float]) -> datetime:
+    return datetime.fromtimestamp(clock(), timezone.utc)
+
+
+def _normalise_url(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
+# ------------------------------------------------------------------------ the API pane
+class ClusterProbe:
+    """``GET /version`` (reachability, version, round trip) and the kube-system UID (fingerprint)."""
+
+    def __init__(self, cfg: "OrgConfig", kube: ReadOnlyKube | None, kube_error: str = "",
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.kube = kube
+        self.kube_error = kube_error
+        self.clock = clock
+        self.uid: str | None = None
+        self.uid_error: ReadError | None = None
+        self.stale_since: float | None = None
+        self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
+                                    error=kube_error)
+
+    def probe(self) -> ClusterStatus:
+        """Probe once; returns (and keeps) the new :class:`ClusterStatus`."""
+        cfg = self.cfg
+        if self.kube is None:
+            self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
+                                        reachable=False, error=self.kube_error)
+            return self.status
+        started = time.monotonic()
+        try:
+            info = self.kube.get_json("/version")
+            latency = (time.monotonic() - started) * 1000
+        except ReadError as exc:
+            if self.stale_since is None:
+                self.stale_since = self.clock()
+            self.uid = None  # read it again after the outage: the cluster behind the address may differ
+            self.status = self.status.model_copy(update={"reachable": False, "error": exc.message,
+                                                         "latency_ms": None})
+            return self.status
+        self.stale_since = None
+        if self.uid is None:
+            try:
+                ns = self.kube.get_json("/api/v1/namespaces/kube-system")
+                self.uid = str((ns.get("metadata") or {}).get("uid") or "") or None
+                self.uid_error = None
+            except ReadError as exc:
+                self.uid_error = exc
+        state, detail = self._fingerprint()
+        server = self.kube.context_server or self.kube.server
+        self.status = ClusterStatus(
+            server=server, context=cfg.cluster.context, reachable=True,
+            version=str((info or {}).get("gitVersion") or ""), latency_ms=round(latency, 1),
+            fingerprint=state, fingerprint_detail=detail,
+            server_matches_config=_normalise_url(server) == _normalise_url(cfg.cluster.api_server), error="")
+        return self.status
+
+    def _fingerprint(self) -> tuple[Any, str]:
+        pinned = self.cfg.cluster.fingerprint
+        ca = self.kube.ca_sha256 if self.kube is not None else None
+        if pinned is None:
+            return "unpinned", "no fingerprint pinned in organization.yaml (gfwizard validate --pin)"
+        if self.uid is None or ca is None:
+            why = (f"kube-system namespace unreadable ({self.uid_error.message})" if self.uid_error is not None
+                   else "the kubeconfig has no CA certificate" if ca is None else "kube-system UID unknown")
+            return "unknown", why
+        differs = [what for what, want, got in (("kube-system UID", pinned.kube_system_uid, self.uid),
+                                                ("CA sha256", pinned.ca_sha256, ca)) if want.lower() != got.lower()]
+        if differs:
+            return "mismatch", (f"{' and '.join(differs)} differ: pinned {pinned.kube_system_uid} / "
+                                f"{pinned.ca_sha256[:16]}…, actual {self.uid} / {ca[:16]}…")
+        return "match", f"kube-system UID {self.uid}, CA sha256 {ca[:16]}…"
+
+
+# --------------------------------------------------------------- state, locks, journal
+class StateReader:
+    """The state objects, locks and journal of ``envs`` (S3 GET/HEAD/LIST and file reads only)."""
+
+    def __init__(self, cfg: "OrgConfig", envs: Sequence[str], *, environ: Mapping[str, str],
+                 timeouts: tuple[float, float], clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.envs = list(envs)
+        self.environ = dict(environ)
+        self.clock = clock
+        self.states: dict[tuple[str, str], StateObject] = {}
+        self.locks: list["LockInfo"] = []
+        self.applies: dict[tuple[str, str], "JournalEntry"] = {}
+        self.unreadable: list[Unreadable] = []
+        self.stale_since: float | None = None
+        self.stale_reason = ""
+        self._journal_stamp: dict[str, tuple[int, int]] = {}
+        self._journal_cache: dict[str, dict[tuple[str, str], "JournalEntry"]] = {}
+        self.reader: ReadOnlyState | None = None
+        self.setup_error = ""
+        if cfg.state.backend != "s3" or cfg.state.s3 is None:
+            self.setup_error = ("the state backend is the transitional HTTP backend; status reads S3 state only "
+                                "(migrate with gfwizard backend migrate)")
+            return
+        try:
+            self.reader = ReadOnlyState(cfg, environ=self.environ, timeouts=timeouts)
+        except GfwError as exc:
+            self.setup_error = exc.message
+
+    def signature(self) -> tuple[Any, ...]:
+        """What the snapshot shows of this reader (lock ages excluded: they are computed when shown)."""
+        return (tuple(sorted((k, v.exists, v.serial, v.last_modified, v.error) for k, v in self.states.items())),
+                tuple((lk.key, lk.id, lk.created, lk.error) for lk in self.locks),
+                tuple(sorted((k, e.run_id, e.outcome) for k, e in self.applies.items())),
+                tuple(self.unreadable), self.stale_since)
+
+    def poll(self) -> None:
+        """Read everything once (errors become notes, never exceptions)."""
+        unreadable: list[Unreadable] = []
+        failing: list[str] = []
+        if self.reader is None:
+            unreadable.append(Unreadable(pane="stacks", what="state objects", detail=self.setup_error))
+            unreadable.append(Unreadable(pane="locks", what="state locks", detail=self.setup_error))
+        else:
+            states: dict[tuple[str, str], StateObject] = {}
+            for env in self.envs:
+                for stack in self.cfg.stack_order():
+                    obj = self.reader.state(env, stack)
+                    states[(env, stack)] = obj
+                    if obj.error:
+                        unreadable.append(Unreadable(pane="stacks", what=f"state {obj.key}",
+                                                     status=obj.error_status, detail=obj.error))
+                        if obj.error_status is None:
+                            failing.append(obj.error)
+            self.states = states
+            locks: list["LockInfo"] = []
+            for env in self.envs:
+                try:
+                    locks += self.reader.locks(env, now=self.clock())
+                except ReadError as exc:
+                    unreadable.append(Unreadable(pane="locks", what=f"locks of {env}", status=exc.status,
+                                                 detail=exc.message))
+                    if exc.status is None:
+                        failing.append(exc.message)
+                    locks += [lock for lock in self.locks if lock.env == env]  # keep the last known
+            order = {name: i for i, name in enumerate(self.cfg.stack_order())}
+            self.locks = sorted(locks, key=lambda lk: (self.envs.index(lk.env) if lk.env in self.envs else 99,
+                                                       order.get(lk.stack, 99), lk.stack))
+        self.applies = self._journals(unreadable)
+        self.unreadable = unreadable
+        if failing:
+            self.stale_reason = "S3: " + failing[0]
+            if self.stale_since is None:
+                self.stale_since = self.clock()
+        else:
+            self.stale_since = None
+            self.stale_reason = ""
+
+    def _journals(self, unreadable: list[Unreadable]) -> dict[tuple[str, str], "JournalEntry"]:
+        from gfwizard.journal import Journal
+        from gfwizard.layout import layout_for
+
+        layout = layout_for(self.cfg.cluster.network, environ=self.environ)
+        out: dict[tuple[str, str], "JournalEntry"] = {}
+        for env in self.envs:
+            path = layout.journal_file(env)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                self._journal_cache.pop(env, None)
+                continue
+            except OSError as exc:
+                unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
+                continue
+            stamp = (st.st_mtime_ns, st.st_size)
+            if self._journal_stamp.get(env) != stamp:
+                try:
+                    self._journal_cache[env] = last_applies(Journal(path).entries(), env)
+                    self._journal_stamp[env] = stamp
+                except OSError as exc:
+                    unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
+                    continue
+            out.update(self._journal_cache.get(env, {}))
+        return out
+
+
+# ----------------------------------------------------------------------- the live feed
+class StatusFeed(Protocol):
+    """What the status app reads from (a :class:`StatusSource`, or a fixed feed in tests)."""
+
+    @property
+    def version(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def snapshot(self) -> StatusSnapshot: ...
+
+    def refresh_now(self) -> None: ...
+
+    def workload_pods(self, namespace: str, kind: str, name: str) -> list[PodRow]: ...
+
+    def open_logs(self, namespace: str, pod: str, container: str, tail: int = 200) -> LineStream: ...
+
+
+class StatusSource:
+    """The live, read-only view behind the status app (see the module docstring)."""
+
+    def __init__(self, cfg: "OrgConfig", *, config_path: Path | str = "", environ: Mapping[str, str] | None = None,
+                 options: StatusOptions | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.config_path = str(config_path)
+        self.environ = dict(os.environ if environ is None else environ)
+        self.options = options or StatusOptions()
+        self.clock = clock
+        self.envs = list(self.options.envs or cfg.environments)
+        self.kube: ReadOnlyKube | None = None
+        self.kube_error = ""
+        self.watchers: dict[str, KindWatcher] = {}
+        self.denied: list[Unreadable] = []
+        self.logs_allowed: bool | None = None
+        self.probe: ClusterProbe | None = None
+        self.state: StateReader | None = None
+        self._version = 0
+        self._version_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._force_state = False
+        self._thread: threading.Thread | None = None
+        self.started = False
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def version(self) -> int:
+        """Changes whenever anything shown changed."""
+        return self._version
+
+    def _changed(self, _what: str = "") -> None:
+        with self._version_lock:
+            self._version += 1
+
+    def start(self) -> None:
+        """Connect, check permissions, start the watchers and the poller (blocking network I/O: call
+        from a worker thread). Never raises for cluster or S3 problems: they show in the snapshot."""
+        if self.started:
+            return
+        self.started = True
+        opts = self.options
+        try:
+            self.kube = ReadOnlyKube.for_config(self.cfg, environ=self.environ, timeouts=opts.timeouts)
+        except GfwError as exc:
+            self.kube_error = redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
+        self.probe = ClusterProbe(self.cfg, self.kube, self.kube_error, self.clock)
+        self.state = StateReader(self.cfg, self.envs, environ=self.environ, timeouts=opts.timeouts, clock=self.clock)
+        if self.kube is not None:
+            specs = kind_specs(opts)
+            allowed = self._reviews(specs)
+            for spec in specs:
+                if not allowed.get(spec.name, True):
+                    self.denied.append(Unreadable(pane=PANE_OF[spec.name], what=spec.name, status=403,
+                                                  detail=f"RBAC does not allow list/watch {spec.name}"))
+                    continue
+                self.watchers[spec.name] = KindWatcher(
+                    self.kube, spec, on_change=self._changed, page_size=opts.page_size,
+                    watch_timeout=opts.watch_timeout, clock=self.clock,
+                    backoff=Backoff(opts.backoff_initial, opts.backoff_cap)).start()
+        # The first picture is complete: probe, state and the first list of every kind (each bounded
+        # by the request timeouts) before the poller takes over.
+        self.probe.probe()
+        self.state.poll()
+        deadline = time.monotonic() + sum(opts.timeouts) + 5
+        while time.monotonic() < deadline and any(not w.listed and w.error is None for w in self.watchers.values()):
+            time.sleep(0.05)
+        self._changed("started")
+        self._thread = threading.Thread(target=self._poll_loop, name="gfw-status-poll", daemon=True)
+        self._thread.start()
+
+    def _reviews(self, specs: Sequence[KindSpec]) -> dict[str, bool]:
+        """SelfSubjectAccessReviews for list and watch of every kind, and get pods/log."""
+        assert self.kube is not None
+        kube = self.kube
+        checks: list[tuple[str, str, str, str, str]] = []
+        for spec in specs:
+            checks += [(spec.name, "list", spec.resource, spec.group, ""), (spec.name, "watch", spec.resource,
+                                                                              spec.group, "")]
+        checks.append(("logs", "get", "pods", "", "log"))
+
+        def review(item: tuple[str, str, str, str, str]) -> tuple[str, bool | None]:
+            name, verb, resource, group, sub = item
+            try:
+                return name, kube.access_review(verb, resource, group, sub)
+            except GfwError:
+                return name, None  # no answer: find out from the requests themselves
+
+        allowed: dict[str, bool] = {}
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gfw-status-ssar") as pool:
+            for name, ok in pool.map(review, checks):
+                if ok is not None:
+                    allowed[name] = allowed.get(name, True) and ok
+        self.logs_allowed = allowed.pop("logs", None)
+        return allowed
+
+    def _poll_loop(self) -> None:
+        opts = self.options
+        next_state = time.monotonic() + opts.state_refresh_seconds
+        while not self._stop.wait(0):
+            self._wake.wait(opts.refresh_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            before = self.probe.status if self.probe else None
+            if self.probe is not None:
+                self.probe.probe()
+                if self.probe.status != before:
+                    self._changed("cluster")
+            if self.state is not None and (self._force_state or time.monotonic() >= next_state):
+                self._force_state = False
+                before_state = self.state.signature()
+                self.state.poll()
+                next_state = time.monotonic() + opts.state_refresh_seconds
+                if self.state.signature() != before_state:
+                    self._changed("state")
+
+    def refresh_now(self) -> None:
+        """The manual refresh: probe, re-read state/locks/journal and re-list every kind now."""
+        self._force_state = True
+        self._wake.set()
+        for watcher in self.watchers.values():
+            watcher.relist()
+
+    def stop(self) -> None:
+        """Stop every thread and close the connections."""
+        self._stop.set()
+        self._wake.set()
+        for watcher in self.watchers.values():
+            watcher.stop(timeout=0.5)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self.kube is not None:
+            self.kube.close()
+
+    # ------------------------------------------------------------------ reads
+    def _stale(self) -> tuple[datetime | None, str]:
+        candidates: list[tuple[float, str]] = []
+        if self.probe is not None and self.probe.stale_since is not None:
+            candidates.append((self.probe.stale_since, "API: " + (self.probe.status.error or "unreachable")))
+        for w in self.watchers.values():
+            if w.stale_since is not None:
+                candidates.append((w.stale_since, f"API ({w.spec.name}): " + (w.error.message if w.error else "")))
+        if self.state is not None and self.state.stale_since is not None:
+            candidates.append((self.state.stale_since, self.state.stale_reason))
+        if not candidates:
+            return None, ""
+        since, reason = min(candidates)
+        return datetime.fromtimestamp(since, timezone.utc), reason
+
+    def _unreadable(self) -> list[Unreadable]:
+        out = list(self.denied)
+        for name, w in self.watchers.items():
+            if w.unreadable and w.error is not None:
+                out.append(Unreadable(pane=PANE_OF[name], what=name, status=w.error.status, detail=w.error.message))
+        if self.probe is not None and self.probe.uid_error is not None and self.probe.uid_error.status in (401, 403):
+            out.append(Unreadable(pane="cluster", what="namespaces/kube-system", status=self.probe.uid_error.status,
+                                  detail=self.probe.uid_error.message))
+        if self.logs_allowed is False:
+            out.append(Unreadable(pane="stacks", what="pods/log", status=403,
+                                  detail="RBAC does not allow get pods/log"))
+        if self.state is not None:
+            out += self.state.unreadable
+        return out
+
+    def snapshot(self) -> StatusSnapshot:
+        """The current snapshot, built from the caches (no I/O)."""
+        workloads = {}
+        for name in ("deployments", "statefulsets", "daemonsets"):
+            w = self.watchers.get(name)
+            for rec in w.items() if w else ():
+                workloads[(rec.kind, rec.namespace, rec.name)] = rec
+        stale_since, stale_reason = self._stale()
+        state = self.state
+        inputs = Inputs(
+            cluster=self.probe.status if self.probe else ClusterStatus(server=self.cfg.cluster.api_server,
+                                                                       context=self.cfg.cluster.context),
+            nodes=self._items("nodes"), pods=self._items("pods"), workloads=workloads, events=self._items("events"),
+            states=state.states if state else {}, locks=state.locks if state else [],
+            last_applies=state.applies if state else {}, unreadable=self._unreadable(),
+            stale_since=stale_since, stale_reason=stale_reason)
+        return assemble(self.cfg, inputs, envs=self.envs, now=_now(self.clock), config_path=self.config_path,
+                        lock_age_threshold_minutes=self.options.lock_age_threshold_minutes)
+
+    def _items(self, name: str) -> list[Any]:
+        w = self.watchers.get(name)
+        return w.items() if w is not None else []
+
+    def workload_pods(self, namespace: str, kind: str, name: str) -> list[PodRow]:
+        """The pods of one workload (from the pod cache: no I/O)."""
+        return pods_of(self._items("pods"), namespace, kind, name)
+
+    def open_logs(self, namespace: str, pod: str, container: str, tail: int = 200) -> LineStream:
+        """Follow a container's log (GET with ``follow``); raises :class:`ReadError` when denied or down."""
+        if self.kube is None:
+            raise ReadError("unreachable", self.kube_error or "no cluster connection", "check the kubeconfig")
+        return self.kube.open_stream(f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+                                     {"container": container, "tailLines": tail, "follow": "true"},
+                                     read_timeout=300)
+
+
+# ------------------------------------------------------------------------ one snapshot
+def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Mapping[str, str] | None = None,
+                 options: StatusOptions | None = None, clock: Callable[[], float] = time.time) -> StatusSnapshot:
+    """One snapshot: list each kind once (concurrently), probe the API, read state, locks and journal."""
+    options = options or StatusOptions()
+    environ = dict(os.environ if environ is None else environ)
+    envs = list(options.envs or cfg.environments)
+    kube: ReadOnlyKube | None = None
+    kube_error = ""
+    try:
+        kube = ReadOnlyKube.for_config(cfg, environ=environ, timeouts=options.timeouts)
+    except GfwError as exc:
+        kube_error = redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
+    probe = ClusterProbe(cfg, kube, kube_error, clock)
+    state = StateReader(cfg, envs, environ=environ, timeouts=options.timeouts, clock=clock)
+    watchers = {spec.name: KindWatcher(kube, spec, page_size=options.page_size, clock=clock)
+                for spec in kind_specs(options)} if kube is not None else {}
+    unreadable: list[Unreadable] = []
+
+    def list_kind(w: KindWatcher) -> None:
+        try:
+            w.list_once()
+        except ReadError as exc:
+            w.error = exc
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(watchers) + 2, thread_name_prefix="gfw-status-once") as pool:
+            jobs = [pool.submit(list_kind, w) for w in watchers.values()]
+            jobs.append(pool.submit(probe.probe))
+            jobs.append(pool.submit(state.poll))
+            for job in jobs:
+                job.result()
+    finally:
+        if kube is not None:
+            kube.close()
+    for name, w in watchers.items():
+        if w.error is not None:
+            unreadable.append(Unreadable(pane=PANE_OF[name], what=name, status=w.error.status,
+                                         detail=w.error.message))
+    if probe.uid_error is not None and probe.uid_error.status in (401, 403):
+        unreadable.append(Unreadable(pane="cluster", what="namespaces/kube-system", status=probe.uid_error.status,
+                                     detail=probe.uid_error.message))
+    unreadable += state.unreadable
+    workloads = {}
+    for name in ("deployments", "statefulsets", "daemonsets"):
+        if name in watchers:
+            for rec in watchers[name].items():
+                workloads[(rec.kind, rec.namespace, rec.name)] = rec
+
+    def items(name: str) -> list[Any]:
+        return watchers[name].items() if name in watchers else []
+
+    inputs = Inputs(cluster=probe.status, nodes=items("nodes"), pods=items("pods"), workloads=workloads,
+                    events=items("events"), states=state.states, locks=state.locks, last_applies=state.applies,
+                    unreadable=unreadable)
+    return assemble(cfg, inputs, envs=envs, now=_now(clock), config_path=str(config_path),
+                    lock_age_threshold_minutes=options.lock_age_threshold_minutes)
+
+
+def problems_text(snapshot: StatusSnapshot) -> Iterable[str]:
+    """One line per problem, for the human output."""
+    for p in snapshot.problems:
+        yield f"{p.kind}: {p.subject}: {p.detail}"
+
+
+__all__ = ["ClusterProbe", "StateReader", "StatusFeed", "StatusOptions", "StatusSource", "collect_once",
+           "kind_specs", "load_status_config", "problems_text", "resolve_envs"]

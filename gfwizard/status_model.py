@@ -1,0 +1,251 @@
+"""The typed status snapshot: what status mode shows, and what counts as unhealthy.
+
+A :class:`StatusSnapshot` is a plain value: the TUI renders it, ``gfwizard status --once`` prints it
+(``--json``: :meth:`StatusSnapshot.to_json`, keys documented in docs/json-output.md) and
+:attr:`StatusSnapshot.problems` decides the exit code. Times are aware UTC datetimes; ages are
+computed against ``taken_at`` so a snapshot renders the same way whenever it is shown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+FingerprintState = Literal["match", "mismatch", "unpinned", "unknown"]
+ProblemKind = Literal["api-unreachable", "fingerprint-mismatch", "node-not-ready", "workload-below-desired",
+                      "crash-looping", "old-lock"]
+WorkloadSource = Literal["state", "defaults", "none"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ClusterStatus(_Frozen):
+    """The API pane: reachability, version, round trip and identity."""
+
+    server: str = ""
+    context: str = ""
+    reachable: bool = False
+    version: str = ""
+    latency_ms: float | None = None
+    fingerprint: FingerprintState = "unknown"
+    fingerprint_detail: str = ""
+    #: False when the kubeconfig's server differs from ``cluster.api_server`` in organization.yaml.
+    server_matches_config: bool = True
+    error: str = ""
+
+
+class NodeRow(_Frozen):
+    """One node: role, readiness, pressure, taints, and allocatable vs requested."""
+
+    name: str
+    role: str
+    ready: bool
+    pressure: list[str] = Field(default_factory=list)
+    taints: list[str] = Field(default_factory=list)
+    unschedulable: bool = False
+    cpu_allocatable_m: int = 0
+    cpu_requested_m: int = 0
+    memory_allocatable: int = 0
+    memory_requested: int = 0
+    pods: int = 0
+
+
+class WorkloadRow(_Frozen):
+    """One workload of a stack: ready/desired, restarts, crash-looping pods."""
+
+    namespace: str
+    kind: str
+    name: str
+    desired: int
+    ready: int = 0
+    found: bool = False
+    restarts: int = 0
+    crash_looping: list[str] = Field(default_factory=list)
+    pods: int = 0
+
+    @property
+    def below_desired(self) -> bool:
+        """Fewer ready replicas than desired (or missing altogether)."""
+        return self.ready < self.desired or (not self.found and self.desired > 0)
+
+
+class StateRow(_Frozen):
+    """The stack's state object (metadata, serial, lineage), or why it could not be read."""
+
+    key: str
+    exists: bool = False
+    serial: int | None = None
+    lineage: str = ""
+    last_modified: datetime | None = None
+    error: str = ""
+    error_status: int | None = None
+
+
+class ApplyRow(_Frozen):
+    """The stack's last apply in the journal."""
+
+    run_id: str
+    outcome: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    operator: str = ""
+    error: str = ""
+
+
+class StackRow(_Frozen):
+    """One stack in one environment."""
+
+    env: str
+    stack: str
+    role: str = ""
+    #: Where the workload list came from: the state's ``workloads`` output, the documented defaults
+    #: (state unreadable), or nowhere (not applied in this environment).
+    source: WorkloadSource = "none"
+    state: StateRow
+    last_apply: ApplyRow | None = None
+    workloads: list[WorkloadRow] = Field(default_factory=list)
+
+
+class LockRow(_Frozen):
+    """One held state lock."""
+
+    env: str
+    stack: str
+    id: str = ""
+    who: str = ""
+    operation: str = ""
+    created: datetime | None = None
+    age_seconds: float | None = None
+    old: bool = False
+    error: str = ""
+
+
+class EventRow(_Frozen):
+    """One recent Warning event."""
+
+    namespace: str
+    object: str
+    reason: str
+    message: str
+    count: int = 1
+    last_seen: datetime | None = None
+
+
+class Unreadable(_Frozen):
+    """Something status could not read, and why (a pane shows these instead of failing)."""
+
+    pane: str
+    what: str
+    status: int | None = None
+    detail: str = ""
+
+    @property
+    def note(self) -> str:
+        """``could not read: secrets (403)``."""
+        return f"could not read: {self.what}" + (f" ({self.status})" if self.status else "")
+
+
+class PodRow(_Frozen):
+    """One pod of a selected workload."""
+
+    namespace: str
+    name: str
+    node: str = ""
+    phase: str = ""
+    ready: bool = False
+    restarts: int = 0
+    waiting_reason: str = ""
+    containers: list[str] = Field(default_factory=list)
+    created: datetime | None = None
+
+
+class Problem(_Frozen):
+    """One reason the snapshot is unhealthy."""
+
+    kind: ProblemKind
+    subject: str
+    detail: str
+
+
+class StatusSnapshot(_Frozen):
+    """Everything status mode shows at one moment."""
+
+    schema_version: int = SCHEMA_VERSION
+    taken_at: datetime
+    config_path: str = ""
+    read_only: bool = True
+    envs: list[str] = Field(default_factory=list)
+    lock_age_threshold_minutes: float = 30.0
+    #: When the data stopped being live (API or S3 unreachable), or None while it is live.
+    stale_since: datetime | None = None
+    #: What is failing while the data is stale (e.g. ``API: 503 ...``).
+    stale_reason: str = ""
+    cluster: ClusterStatus = Field(default_factory=ClusterStatus)
+    nodes: list[NodeRow] = Field(default_factory=list)
+    stacks: list[StackRow] = Field(default_factory=list)
+    locks: list[LockRow] = Field(default_factory=list)
+    events: list[EventRow] = Field(default_factory=list)
+    unreadable: list[Unreadable] = Field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every unhealthy finding (the exit code of ``status --once`` is 1 when there is one)."""
+        out: list[Problem] = []
+        c = self.cluster
+        if not c.reachable:
+            out.append(Problem(kind="api-unreachable", subject=c.server or "API",
+                               detail=c.error or "the API did not answer"))
+        if c.fingerprint == "mismatch":
+            out.append(Problem(kind="fingerprint-mismatch", subject=c.server or "API", detail=c.fingerprint_detail))
+        for node in self.nodes:
+            if not node.ready:
+                out.append(Problem(kind="node-not-ready", subject=f"node {node.name}",
+                                   detail=f"role {node.role} node {node.name} is not Ready"))
+        for stack in self.stacks:
+            if stack.source != "state":
+                continue
+            for w in stack.workloads:
+                subject = f"{stack.env}/{stack.stack} {w.kind} {w.namespace}/{w.name}"
+                if w.below_desired:
+                    what = f"{w.ready}/{w.desired} ready" if w.found else f"missing (0/{w.desired} ready)"
+                    out.append(Problem(kind="workload-below-desired", subject=subject, detail=what))
+                if w.crash_looping:
+                    out.append(Problem(kind="crash-looping", subject=subject,
+                                       detail="CrashLoopBackOff: " + ", ".join(w.crash_looping)))
+        for lock in self.locks:
+            if lock.old:
+                minutes = (lock.age_seconds or 0) / 60
+                out.append(Problem(kind="old-lock", subject=f"{lock.env}/{lock.stack}",
+                                   detail=f"held by {lock.who or '?'} ({lock.operation or '?'}) for {minutes:.0f} min, "
+                                          f"over the {self.lock_age_threshold_minutes:g} min threshold"))
+        return out
+
+    @property
+    def healthy(self) -> bool:
+        """No problem found."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``--json`` document (stable keys; docs/json-output.md)."""
+        doc = self.model_dump(mode="json")
+        problems = [p.model_dump(mode="json") for p in self.problems]
+        ordered: dict[str, Any] = {
+            "schema_version": doc["schema_version"], "taken_at": doc["taken_at"], "read_only": True,
+            "healthy": not problems, "problems": problems, "stale_since": doc["stale_since"],
+            "stale_reason": doc["stale_reason"],
+            "config_path": doc["config_path"], "envs": doc["envs"],
+            "lock_age_threshold_minutes": doc["lock_age_threshold_minutes"],
+            "cluster": doc["cluster"], "nodes": doc["nodes"], "stacks": doc["stacks"], "locks": doc["locks"],
+            "events": doc["events"],
+            "unreadable": [{**u.model_dump(mode="json"), "note": u.note} for u in self.unreadable],
+        }
+        return ordered
+
+    def notes_for(self, pane: str) -> list[str]:
+        """The ``could not read: ...`` notes of one pane."""
+        return [u.note for u in self.unreadable if u.pane == pane]

@@ -1,0 +1,592 @@
+"""Read-only access for status mode: a Kubernetes client that cannot write and an S3 reader that
+cannot write, both enforced before any byte leaves the process.
+
+:class:`ReadOnlyKube` wraps a ``kubernetes.client.ApiClient``. Every request, whether it comes
+through :meth:`ReadOnlyKube.get_json`, a generated API class given :attr:`ReadOnlyKube.api_client`,
+or the client's REST layer or urllib3 pool reached directly, is checked at three layers (the
+ApiClient, its REST client, its connection pool): anything but ``GET`` raises
+:class:`ReadOnlyViolation` before a connection is opened. The one exception is ``POST`` of a
+SelfSubjectAccessReview, which only asks "may I?" and creates nothing.
+
+:class:`ReadOnlyState` reads the state bucket through a botocore client with two event hooks: the
+operation must be a known read (GetObject, HeadObject, ListObjectsV2, ...) on ``before-call``, and
+the HTTP method must be GET or HEAD on ``before-send``; anything else raises
+:class:`ReadOnlyViolation` before it is sent.
+
+Nothing here imports the deploy engine, the IaC runner or the backend's writers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping
+from urllib.parse import urlsplit
+
+from gfwizard.errors import CheckFailure, SafetyStop
+from gfwizard.redact import redact
+
+if TYPE_CHECKING:
+    from gfwizard.backend_locks import LockInfo
+    from gfwizard.orgconfig import OrgConfig
+
+#: The only non-GET request status mode may send (it creates nothing).
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+#: S3 operations the state reader may call: reads only.
+S3_READ_OPERATIONS: frozenset[str] = frozenset({
+    "GetObject", "HeadObject", "ListObjectsV2", "ListObjects", "HeadBucket", "GetBucketVersioning",
+    "GetBucketLocation", "ListObjectVersions",
+})
+_S3_READ_METHODS = frozenset({"GET", "HEAD"})
+ReadErrorKind = Literal["forbidden", "unauthorized", "gone", "not-found", "unreachable", "timeout", "api"]
+
+
+class ReadOnlyViolation(SafetyStop):
+    """A write was attempted in status mode; it was refused before anything was sent."""
+
+    def __init__(self, method: str, target: str) -> None:
+        super().__init__(
+            f"status mode is read-only: refused {method.upper()} {redact(target)} before sending it",
+            "status never changes anything; make changes outside status mode (gfwizard deploy, kubectl)",
+        )
+        self.method = method.upper()
+        self.target = target
+
+
+class ReadError(CheckFailure):
+    """A read failed: ``kind`` says how (``forbidden`` and ``unauthorized`` carry the HTTP status)."""
+
+    def __init__(self, kind: ReadErrorKind, message: str, remedy: str, status: int | None = None) -> None:
+        super().__init__(redact(message), redact(remedy))
+        self.kind: ReadErrorKind = kind
+        self.status = status
+
+
+def _path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+class _Guard:
+    """Decides whether a Kubernetes request may be sent."""
+
+    def __init__(self, host: str) -> None:
+        base = urlsplit(host).path.rstrip("/")
+        self._ssar = base + SSAR_PATH
+
+    def check(self, method: str, url: str) -> None:
+        verb = str(method).upper()
+        if verb == "GET":
+            return
+        if verb == "POST" and _path_of(url).rstrip("/") == self._ssar:
+            return
+        raise ReadOnlyViolation(verb, _path_of(url) or url)
+
+
+class _GuardedPool:
+    """A urllib3 pool manager that refuses every method the guard refuses."""
+
+    def __init__(self, inner: Any, guard: _Guard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self._guard.check(method, url)
+        return self._inner.request(method, url, *args, **kwargs)
+
+    def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self._guard.check(method, url)
+        return self._inner.urlopen(method, url, *args, **kwargs)
+
+    def clear(self) -> None:
+        self._inner.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("request_encode_url", "request_encode_body", "connection_from_url", "connection_from_host",
+                    "connection_from_context", "connection_from_pool_key"):
+            # Lower-level entry points would bypass the method check: not available here.
+            raise AttributeError(f"{name} is not available on the read-only client")
+        return getattr(self._inner, name)
+
+
+class _GuardedRest:
+    """The ApiClient's REST layer, refusing every method the guard refuses."""
+
+    def __init__(self, inner: Any, guard: _Guard) -> None:
+        self._inner = inner
+        self._guard = guard
+        self.pool_manager = _GuardedPool(inner.pool_manager, guard)
+        inner.pool_manager = self.pool_manager
+        self.configuration = inner.configuration
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self._guard.check(method, url)
+        return self._inner.request(method, url, *args, **kwargs)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _guarded_api_client_class() -> type:
+    from kubernetes.client import ApiClient
+
+    class GuardedApiClient(ApiClient):  # type: ignore[misc, valid-type]
+        """An ApiClient whose every call passes the read-only guard first."""
+
+        _gfw_guard: _Guard
+
+        def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            self._gfw_guard.check(method, url)
+            return super().call_api(method, url, *args, **kwargs)
+
+    return GuardedApiClient
+
+
+class ReadOnlyKube:
+    """The Kubernetes API for status mode: GET (and SelfSubjectAccessReview) only, explicit timeouts.
+
+    ``api_client`` is a ``kubernetes.client.ApiClient`` (built with ``persist_config=False``); its
+    configuration and transport are reused behind the guard. ``timeouts`` is ``(connect, read)``.
+    """
+
+    def __init__(self, api_client: Any, timeouts: tuple[float, float] = (3.0, 10.0)) -> None:
+        guard = _Guard(api_client.configuration.host)
+        cls = _guarded_api_client_class()
+        guarded = cls(configuration=api_client.configuration)
+        guarded.rest_client.close()  # the freshly built pool is never used: the given transport is
+        guarded._gfw_guard = guard
+        guarded.rest_client = _GuardedRest(api_client.rest_client, guard)
+        guarded.default_headers = dict(api_client.default_headers)
+        self._api = guarded
+        self.timeouts = (float(timeouts[0]), float(timeouts[1]))
+        self.server = str(api_client.configuration.host)
+        self._streams: set[Any] = set()
+        self._streams_lock = threading.Lock()
+        #: SHA-256 of the kubeconfig's CA certificate (the fingerprint's second half), when known.
+        self.ca_sha256: str | None = None
+        #: The server the kubeconfig context names.
+        self.context_server: str = self.server
+
+    @classmethod
+    def for_config(cls, cfg: "OrgConfig", *, environ: Mapping[str, str] | None = None,
+                   timeouts: tuple[float, float] = (3.0, 10.0), pool_size: int = 16) -> "ReadOnlyKube":
+        """A read-only client for ``cfg``'s kubeconfig (``cluster.kubeconfig``, else ``$KUBECONFIG``) and context.
+
+        Reads the kubeconfig (never writes it) through :class:`gfwizard.cluster_client.ClusterClient`
+        and builds a private client with a pool big enough for the watches.
+        Raises :class:`gfwizard.cluster_errors.ClusterAccessError` when the context cannot be used.
+        """
+        from kubernetes.client import ApiClient
+
+        from gfwizard.cluster_client import ClusterClient
+
+        shared = ClusterClient.for_context(cfg.cluster.kubeconfig or None, cfg.cluster.context, timeouts, environ)
+        conf = copy.deepcopy(shared.api_client.configuration)
+        conf.connection_pool_maxsize = pool_size
+        conf.retries = 0
+        ro = cls(ApiClient(configuration=conf), timeouts)
+        ro.ca_sha256 = shared.target.ca_sha256
+        ro.context_server = shared.target.server
+        return ro
+
+    @property
+    def api_client(self) -> Any:
+        """The guarded ApiClient (safe to hand to generated API classes: writes raise before I/O)."""
+        return self._api
+
+    # ------------------------------------------------------------------ requests
+    def _call(self, method: str, path: str, query: Mapping[str, Any] | None, timeout: tuple[float, float] | None,
+              body: Any = None) -> Any:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        params = [(k, v) for k, v in (query or {}).items() if v is not None and v != ""]
+        request = self._api.param_serialize(method=method, resource_path=path, query_params=params,
+                                            header_params={"Accept": "application/json",
+                                                           **({"Content-Type": "application/json"} if body else {})},
+                                            body=body, auth_settings=["BearerToken"])
+        started = time.monotonic()
+        try:
+            resp = self._api.call_api(*request, _request_timeout=timeout or self.timeouts)
+        except ApiException as exc:  # raised by the REST layer for some statuses
+            raise self._status_error(exc.status or 0, path, str(exc.body or exc.reason or "")) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise self._transport_error(exc, path, time.monotonic() - started) from None
+        if not 200 <= resp.status <= 299:
+            raw = resp.response
+            try:
+                text = raw.data.decode("utf-8", "replace") if raw is not None else ""
+            finally:
+                raw.release_conn()
+            raise self._status_error(resp.status, path, text)
+        return resp.response
+
+    def request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+        """Send one request (JSON answer). Anything but GET (and a SelfSubjectAccessReview POST) raises
+        :class:`ReadOnlyViolation` before it is sent."""
+        raw = self._call(method, path, query, None, body)
+        try:
+            return json.loads(raw.data or b"null")
+        finally:
+            raw.release_conn()
+
+    def get_json(self, path: str, query: Mapping[str, Any] | None = None,
+                 timeout: tuple[float, float] | None = None) -> Any:
+        """``GET path`` with ``_preload_content=False`` semantics: the raw body is parsed here, once."""
+        raw = self._call("GET", path, query, timeout)
+        try:
+            return json.loads(raw.data or b"null")
+        finally:
+            raw.release_conn()
+
+    def get_text(self, path: str, query: Mapping[str, Any] | None = None) -> str:
+        """``GET path`` returning the body as text (pod logs)."""
+        raw = self._call("GET", path, query, None)
+        try:
+            return (raw.data or b"").decode("utf-8", "replace")
+        finally:
+            raw.release_conn()
+
+    def open_stream(self, path: str, query: Mapping[str, Any] | None = None,
+                    read_timeout: float = 60.0) -> "LineStream":
+        """``GET path`` and return its body as a :class:`LineStream` (watches, followed logs).
+
+        The request is sent (and its status checked) here; lines are read as they arrive.
+        """
+        raw = self._call("GET", path, query, (self.timeouts[0], read_timeout))
+        stream = LineStream(self, raw, path)
+        with self._streams_lock:
+            self._streams.add(stream)
+        return stream
+
+    def _forget(self, stream: "LineStream") -> None:
+        with self._streams_lock:
+            self._streams.discard(stream)
+
+    def close_streams(self) -> None:
+        """Close every open stream (watches, logs): their readers end with :class:`ReadError`."""
+        with self._streams_lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.close()
+
+    def close(self) -> None:
+        """Close the streams and the connection pool."""
+        self.close_streams()
+        self._api.rest_client.close()
+
+    def access_review(self, verb: str, resource: str, group: str = "", subresource: str = "",
+                      namespace: str = "") -> bool:
+        """SelfSubjectAccessReview: may this user ``verb`` ``resource``? (The one allowed POST.)"""
+        attrs: dict[str, str] = {"verb": verb, "resource": resource, "group": group}
+        if subresource:
+            attrs["subresource"] = subresource
+        if namespace:
+            attrs["namespace"] = namespace
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attrs}}
+        answer = self.request("POST", SSAR_PATH, body=body)
+        return bool((answer or {}).get("status", {}).get("allowed"))
+
+    # -------------------------------------------------------------------- errors
+    def _status_error(self, status: int, path: str, body: str) -> ReadError:
+        message = body
+        try:
+            message = str(json.loads(body).get("message") or body)
+        except (ValueError, AttributeError):
+            pass
+        message = message.strip()[:300]
+        if status == 401:
+            return ReadError("unauthorized", f"401 Unauthorized for GET {path}",
+                             "the kubeconfig's credentials expired or are wrong: get a fresh kubeconfig for honey",
+                             status)
+        if status == 403:
+            return ReadError("forbidden", f"403 Forbidden: {message}",
+                             "status needs get/list/watch; ask honey's admin for a read-only role", status)
+        if status == 404:
+            return ReadError("not-found", f"404 Not Found: GET {path}", "the object or API is not there", status)
+        if status == 410:
+            return ReadError("gone", f"410 Gone: {message}", "re-listing", status)
+        return ReadError("api", f"API error {status} for GET {path}: {message}",
+                         "retrying with backoff; if it persists, check honey's API server", status)
+
+    def _transport_error(self, exc: Exception, path: str, elapsed: float) -> ReadError:
+        import urllib3
+
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError,
+                               TimeoutError)) or isinstance(exc, (urllib3.exceptions.TimeoutError,)):
+            return ReadError("timeout", f"{self.server} did not answer GET {path} in time ({elapsed:.1f}s)",
+                             "check the network path to honey (tailscale status) and the API server's health")
+        return ReadError("unreachable", f"cannot reach {self.server}: {type(reason).__name__}: {reason}",
+                         "check that honey's API is up and reachable from here (tailscale status)")
+
+
+class LineStream:
+    """An open streaming GET: iterate for lines (bytes, without the newline); :meth:`close` from any
+    thread ends the iteration with :class:`ReadError` (kind ``unreachable``)."""
+
+    def __init__(self, owner: ReadOnlyKube, raw: Any, path: str) -> None:
+        self._owner = owner
+        self._raw = raw
+        self.path = path
+        self.closed = False
+        self._finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        import urllib3
+
+        buffer = b""
+        started = time.monotonic()
+        try:
+            for chunk in self._raw.stream(65536, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield line
+            if buffer.strip():
+                yield buffer
+            self._finished = True
+        except urllib3.exceptions.HTTPError as exc:
+            if self.closed:
+                raise ReadError("unreachable", f"stream {self.path} closed", "reopened automatically") from None
+            raise self._owner._transport_error(exc, self.path, time.monotonic() - started) from None
+        except (OSError, ValueError, AttributeError) as exc:
+            # A stream closed from another thread while blocked in read.
+            raise ReadError("unreachable", f"stream {self.path} ended: {type(exc).__name__}",
+                            "reopened automatically") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the connection (idempotent, any thread)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._owner._forget(self)
+        # A fully read body leaves a reusable connection; a stream cut short must not go back to the pool.
+        methods = ("release_conn",) if self._finished else ("shutdown", "close")
+        for method in methods:
+            try:
+                getattr(self._raw, method)()
+            except Exception:  # noqa: BLE001 - already closed or never opened
+                pass
+
+    def __enter__(self) -> "LineStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------- S3
+@dataclass(frozen=True)
+class StateObject:
+    """What status shows about one state object. Holds nothing from the state but these fields."""
+
+    key: str
+    exists: bool
+    last_modified: datetime | None = None
+    size: int | None = None
+    serial: int | None = None
+    lineage: str = ""
+    terraform_version: str = ""
+    #: The ``workloads`` output (namespace, kind, name, replicas) when the state has one.
+    workloads: tuple[tuple[str, str, str, int], ...] | None = None
+    error: str = ""
+    error_status: int | None = None
+
+
+def _summarise_state(body: bytes) -> tuple[int | None, str, str, tuple[tuple[str, str, str, int], ...] | None]:
+    doc = json.loads(body)
+    if not isinstance(doc, dict):
+        raise ValueError("not a state document")
+    outputs = doc.get("outputs") or {}
+    workloads_out = outputs.get("workloads") if isinstance(outputs, dict) else None
+    workloads: tuple[tuple[str, str, str, int], ...] | None = None
+    if isinstance(workloads_out, dict) and isinstance(workloads_out.get("value"), list):
+        rows = []
+        for item in workloads_out["value"]:
+            if isinstance(item, dict) and item.get("name"):
+                rows.append((str(item.get("namespace") or ""), str(item.get("kind") or "Deployment"),
+                             str(item["name"]), int(float(item.get("replicas", 1) or 0))))
+        workloads = tuple(rows)
+    serial = doc.get("serial")
+    return (int(serial) if isinstance(serial, (int, float)) else None, str(doc.get("lineage") or ""),
+            str(doc.get("terraform_version") or ""), workloads)
+
+
+class ReadOnlyState:
+    """The state bucket, read-only: GET, HEAD and LIST; anything else raises before it is sent.
+
+    Credentials come from ``environ`` (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``) when given,
+    else from the process environment or profile; never from instance metadata.
+    """
+
+    def __init__(self, cfg: "OrgConfig", *, environ: Mapping[str, str] | None = None,
+                 timeouts: tuple[float, float] = (3.0, 10.0)) -> None:
+        from gfwizard.backend_s3 import s3_target
+
+        self.cfg = cfg
+        self.environ = dict(os.environ if environ is None else environ)
+        self.timeouts = timeouts
+        self.target = s3_target(cfg, self.environ)
+        self._client = self._build_client()
+        self._cache: dict[str, tuple[str, StateObject]] = {}
+
+    def _build_client(self) -> Any:
+        import botocore.session
+        from botocore.config import Config
+
+        session = botocore.session.Session()
+        resolver = session.get_component("credential_provider")
+        for name in ("container-role", "iam-role"):
+            try:
+                resolver.remove(name)
+            except Exception:  # noqa: BLE001 - absent in some botocore versions
+                pass
+        config = Config(
+            connect_timeout=self.timeouts[0], read_timeout=self.timeouts[1],
+            retries={"max_attempts": 1, "mode": "standard"},
+            s3={"addressing_style": "path" if self.target.path_style else "virtual"},
+            signature_version="s3v4",
+            request_checksum_calculation="when_required", response_checksum_validation="when_required",
+        )
+        key_id = self.environ.get("AWS_ACCESS_KEY_ID")
+        secret = self.environ.get("AWS_SECRET_ACCESS_KEY")
+        creds: dict[str, Any] = {}
+        if key_id and secret:
+            creds = {"aws_access_key_id": key_id, "aws_secret_access_key": secret,
+                     "aws_session_token": self.environ.get("AWS_SESSION_TOKEN")}
+        client = session.create_client("s3", region_name=self.target.region, endpoint_url=self.target.endpoint,
+                                       config=config, **creds)
+        client.meta.events.register("before-call.s3", _refuse_non_read_operation)
+        client.meta.events.register("before-send.s3", _refuse_non_read_method)
+        return client
+
+    @property
+    def client(self) -> Any:
+        """The guarded botocore client (a write through it raises :class:`ReadOnlyViolation` before I/O)."""
+        return self._client
+
+    def state_key(self, env: str, stack: str) -> str:
+        """The state object's key for ``env`` and ``stack``."""
+        return self.cfg.state_key(env, stack)
+
+    def state(self, env: str, stack: str) -> StateObject:
+        """The state object of ``env``/``stack``: HEAD-like metadata plus serial, lineage and the
+        ``workloads`` output, read with a conditional GET (unchanged objects are not downloaded again)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from gfwizard.backend_s3 import error_code, explain, http_status
+
+        key = self.state_key(env, stack)
+        cached = self._cache.get(key)
+        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": key}
+        if cached is not None:
+            params["IfNoneMatch"] = cached[0]
+        try:
+            resp = self._client.get_object(**params)
+            body = resp["Body"].read()
+        except ClientError as exc:
+            status = http_status(exc)
+            if status == 304 and cached is not None:
+                return cached[1]
+            code = error_code(exc)
+            if code == "NoSuchKey" or (status == 404 and code in ("", "404")):
+                self._cache.pop(key, None)
+                return StateObject(key=key, exists=False)
+            detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
+            return StateObject(key=key, exists=False, error=detail, error_status=status)
+        except (BotoCoreError, OSError) as exc:
+            detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
+            return StateObject(key=key, exists=False, error=detail)
+        modified = resp.get("LastModified")
+        try:
+            serial, lineage, tf_version, workloads = _summarise_state(body)
+            result = StateObject(key=key, exists=True, last_modified=modified, size=len(body), serial=serial,
+                                 lineage=lineage, terraform_version=tf_version, workloads=workloads)
+        except (ValueError, TypeError):
+            result = StateObject(key=key, exists=True, last_modified=modified, size=len(body),
+                                 error="the state object is not a readable state document")
+        del body
+        etag = str(resp.get("ETag") or "")
+        if etag:
+            self._cache[key] = (etag, result)
+        return result
+
+    def locks(self, env: str, now: float | None = None) -> list["LockInfo"]:
+        """Every ``.tflock`` object under ``{key_prefix}/{env}/`` (LIST, then GET each).
+
+        Raises :class:`ReadError` when the bucket cannot be listed.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from gfwizard.backend_locks import LOCK_SUFFIX, LockInfo, lock_from_json
+        from gfwizard.backend_s3 import error_code, explain, http_status
+
+        prefix = f"{self.target.key_prefix}/{env}/"
+        keys: list[str] = []
+        try:
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"Bucket": self.target.bucket, "Prefix": prefix}
+                if token:
+                    params["ContinuationToken"] = token
+                page = self._client.list_objects_v2(**params)
+                keys += [str(o["Key"]) for o in page.get("Contents") or [] if str(o["Key"]).endswith(LOCK_SUFFIX)]
+                token = page.get("NextContinuationToken")
+                if not page.get("IsTruncated") or not token:
+                    break
+        except (ClientError, BotoCoreError, OSError) as exc:
+            detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")
+            status = http_status(exc)
+            kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if status is None else "api"
+            raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None
+        out: list[LockInfo] = []
+        for key in keys:
+            rest = key[len(prefix):-len(LOCK_SUFFIX)]
+            stack = rest[:-len(".tfstate")] if rest.endswith(".tfstate") else rest
+            try:
+                body = self._client.get_object(Bucket=self.target.bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchKey", "404"):
+                    continue  # released between LIST and GET
+                detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
+                out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
+                                    age=None, error=detail))
+                continue
+            except (BotoCoreError, OSError) as exc:
+                detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
+                out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
+                                    age=None, error=detail))
+                continue
+            out.append(lock_from_json(body, stack=stack, env=env, key=key, now=now))
+        return out
+
+
+def _refuse_non_read_operation(model: Any = None, **_: Any) -> None:
+    name = getattr(model, "name", "")
+    method = str(getattr(model, "http", {}).get("method", "")).upper()
+    if name not in S3_READ_OPERATIONS or method not in _S3_READ_METHODS:
+        raise ReadOnlyViolation(method or "?", f"s3:{name}")
+
+
+def _refuse_non_read_method(request: Any = None, **_: Any) -> None:
+    method = str(getattr(request, "method", "")).upper()
+    if method not in _S3_READ_METHODS:
+        raise ReadOnlyViolation(method, _path_of(str(getattr(request, "url", ""))))
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["LineStream", "ReadError", "ReadOnlyKube", "ReadOnlyState", "ReadOnlyViolation", "SSAR_PATH", "StateObject",
+           "S3_READ_OPERATIONS", "utc_now"]

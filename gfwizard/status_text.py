@@ -1,0 +1,149 @@
+"""Words and tables for a status snapshot: the human output of ``status --once`` and the cell texts
+the status app shows (one formatting, so both say the same thing)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from gfwizard.placement_quantity import format_cpu, format_memory
+from gfwizard.redact import redact
+from gfwizard.status_model import LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow
+
+
+def age(seconds: float | None) -> str:
+    """``42s``, ``5m``, ``3h12m``, ``2d4h`` (``?`` when unknown)."""
+    if seconds is None:
+        return "?"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600}h"
+
+
+def since(at: datetime | None, now: datetime) -> str:
+    """Age of ``at`` relative to ``now``."""
+    return age((now - at).total_seconds()) if at is not None else "?"
+
+
+def clock_time(at: datetime | None) -> str:
+    """``HH:MM:SS`` UTC."""
+    return at.strftime("%H:%M:%SZ") if at is not None else "-"
+
+
+def cpu_pair(row: NodeRow) -> str:
+    """``requested/allocatable`` cpu."""
+    return f"{format_cpu(row.cpu_requested_m)}/{format_cpu(row.cpu_allocatable_m)}"
+
+
+def memory_pair(row: NodeRow) -> str:
+    """``requested/allocatable`` memory."""
+    return f"{format_memory(row.memory_requested)}/{format_memory(row.memory_allocatable)}"
+
+
+def short_taint(taint: str) -> str:
+    """A taint without the well-known ``node-role.kubernetes.io/`` / ``node.kubernetes.io/`` prefixes."""
+    for prefix in ("node-role.kubernetes.io/", "node.kubernetes.io/"):
+        if taint.startswith(prefix):
+            return taint[len(prefix):]
+    return taint
+
+
+def node_state(row: NodeRow) -> str:
+    """``Ready``, ``NotReady``, plus ``,SchedulingDisabled``."""
+    text = "Ready" if row.ready else "NotReady"
+    return text + (",SchedulingDisabled" if row.unschedulable else "")
+
+
+def workload_ready(w: WorkloadRow) -> str:
+    """``1/1`` or ``missing``."""
+    return f"{w.ready}/{w.desired}" if w.found else f"missing (0/{w.desired})"
+
+
+def stack_state(stack: StackRow, now: datetime) -> str:
+    """The state column: ``serial 7, 3m ago`` / ``not applied`` / the error."""
+    st = stack.state
+    if st.error:
+        return "unreadable" + (f" ({st.error_status})" if st.error_status else "")
+    if not st.exists:
+        return "not applied"
+    return f"serial {st.serial if st.serial is not None else '?'}, {since(st.last_modified, now)} ago"
+
+
+def last_apply(stack: StackRow, now: datetime) -> str:
+    """The journal column: ``applied 5m ago`` / ``-``."""
+    a = stack.last_apply
+    if a is None:
+        return "-"
+    return f"{a.outcome} {since(a.ended_at or a.started_at, now)} ago"
+
+
+def lock_age(lock: LockRow) -> str:
+    """The lock's age, flagged when old."""
+    return age(lock.age_seconds) + (" OLD" if lock.old else "")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*headers).rstrip(), *(fmt.format(*row).rstrip() for row in rows)]
+
+
+def render_text(snap: StatusSnapshot) -> str:
+    """The human report of ``gfwizard status --once``."""
+    now = snap.taken_at
+    c = snap.cluster
+    out = [f"READ-ONLY status of {c.context or 'honey'} at {now:%Y-%m-%d %H:%M:%SZ} — "
+           + ("healthy" if snap.healthy else f"UNHEALTHY ({len(snap.problems)} problem(s))")]
+    if snap.stale_since is not None:
+        out.append(f"STALE since {clock_time(snap.stale_since)}: {snap.stale_reason}")
+    out += ["", "API"]
+    if c.reachable:
+        out.append(f"  {c.server}  {c.version}  {c.latency_ms:.0f} ms  fingerprint: {c.fingerprint}"
+                   + ("" if c.server_matches_config else "  (server differs from organization.yaml)"))
+    else:
+        out.append(f"  {c.server}  unreachable: {c.error}")
+    out += ["", "Nodes"]
+    out += ["  " + line for line in _table(
+        ("ROLE", "NODE", "STATUS", "PRESSURE", "TAINTS", "CPU req/alloc", "MEM req/alloc", "PODS"),
+        [(n.role, n.name, node_state(n), ",".join(n.pressure) or "-", ",".join(n.taints) or "-", cpu_pair(n),
+          memory_pair(n), str(n.pods)) for n in snap.nodes])]
+    out += ["", "Stacks"]
+    rows: list[tuple[str, ...]] = []
+    for s in snap.stacks:
+        head = (s.env, s.stack, s.role or "-", stack_state(s, now), last_apply(s, now))
+        if not s.workloads:
+            rows.append((*head, "-", "-", "-", "-"))
+        for i, w in enumerate(s.workloads):
+            cells = (f"{w.kind}/{w.namespace}/{w.name}", workload_ready(w), str(w.restarts),
+                     ",".join(w.crash_looping) or "-")
+            rows.append((*(head if i == 0 else ("", "", "", "", "")), *cells))
+    out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "LAST APPLY", "WORKLOAD", "READY",
+                                            "RESTARTS", "CRASHLOOP"), rows)]
+    out += ["", "State locks"]
+    if snap.locks:
+        out += ["  " + line for line in _table(("ENV", "STACK", "HOLDER", "OPERATION", "AGE", "ID"), [
+            (lk.env, lk.stack, lk.who or "?", lk.operation or "?", lock_age(lk), lk.id or lk.error)
+            for lk in snap.locks])]
+    else:
+        out.append("  none held")
+    out += ["", "Recent warning events"]
+    if snap.events:
+        out += ["  " + line for line in _table(("AGE", "NAMESPACE", "OBJECT", "REASON", "COUNT", "MESSAGE"), [
+            (since(e.last_seen, now), e.namespace, e.object, e.reason, str(e.count), e.message[:80])
+            for e in snap.events[:10]])]
+    else:
+        out.append("  none")
+    if snap.unreadable:
+        out += ["", "Could not read"]
+        out += [f"  [{u.pane}] {u.note}: {u.detail}" for u in snap.unreadable]
+    if snap.problems:
+        out += ["", "Problems"]
+        out += [f"  {p.kind}: {p.subject}: {p.detail}" for p in snap.problems]
+    return redact("\n".join(out))

@@ -1,0 +1,54 @@
+"""The placement pane: nodes by role with capacity, which stack lands where, conflicts in red."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+if TYPE_CHECKING:
+    from gfwizard.placement import PlacementTable
+
+
+class PlacementPane(Vertical):
+    """Renders a :class:`~gfwizard.placement.PlacementTable`."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("Placement", classes="pane-title")
+        yield DataTable(id="placement-roles", cursor_type="none", show_cursor=False)
+        yield DataTable(id="placement-rows", cursor_type="none", show_cursor=False)
+        yield Static("", id="placement-conflicts", classes="pane-foot")
+
+    def on_mount(self) -> None:
+        self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU req/alloc", "Mem req/alloc")
+        self.query_one("#placement-rows", DataTable).add_columns("Stack", "Role", "Lands on")
+
+    def show(self, table: "PlacementTable") -> None:
+        """Replace the pane's content with ``table``."""
+        roles = self.query_one("#placement-roles", DataTable)
+        roles.clear()
+        for role in table.roles:
+            style = "red" if role.conflicts else ""
+            roles.add_row(Text(role.role, style=style), Text(", ".join(role.ready_nodes) or "none", style=style),
+                          f"{role.cpu_requested}/{role.cpu_allocatable}",
+                          f"{role.memory_requested}/{role.memory_allocatable}")
+        rows = self.query_one("#placement-rows", DataTable)
+        rows.clear()
+        for row in table.rows:
+            style = "bold red" if row.conflicts else ""
+            rows.add_row(Text(f"{row.stack}/{row.workload}", style=style), row.role or "-",
+                         Text(", ".join(row.candidates) or "nowhere", style=style))
+        conflicts = table.conflicts()
+        text = Text()
+        for where, conflict in conflicts:
+            text.append(f"✗ {where}: {conflict.detail}\n", style="bold red")
+            text.append(f"  → {conflict.remedy}\n", style="yellow")
+        self.query_one("#placement-conflicts", Static).update(text if conflicts else Text("No conflicts.",
+                                                                                          style="green"))
+
+    def show_error(self, message: str) -> None:
+        """Say why placement could not be computed."""
+        self.query_one("#placement-conflicts", Static).update(Text(message, style="yellow"))

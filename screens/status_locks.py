@@ -1,0 +1,37 @@
+"""The state locks pane: who holds which lock, doing what, since when (old locks in red)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gfwizard.status_model import StatusSnapshot
+from gfwizard.status_text import age
+from screens.status_pane import StatusPane
+from screens.status_table import Row
+
+
+class LocksPane(StatusPane):
+    """Held ``.tflock`` objects of the shown environments."""
+
+    PANE = "locks"
+    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("Holder", "who"), ("Operation", "operation"), ("Age", "age"),
+               ("Lock ID", "id"))
+    EMPTY = "no state lock held"
+
+    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
+        out = super().notes(snap, rows)
+        out.append(f"locks held longer than {snap.lock_age_threshold_minutes:g} min are marked OLD")
+        return out
+
+    def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
+        rows: list[Row] = []
+        for lk in snap.locks:
+            if env is not None and lk.env != env:
+                continue
+            seconds = (now - lk.created).total_seconds() if lk.created else lk.age_seconds
+            old = seconds is not None and seconds > snap.lock_age_threshold_minutes * 60
+            shown_age = (age(seconds) + " OLD", "bold red") if old else age(seconds)
+            rows.append((f"{lk.env}/{lk.stack}/{lk.id}", (lk.env, lk.stack, lk.who or "?",
+                                                          lk.operation.removeprefix("OperationType") or "?",
+                                                          shown_age, lk.id or (lk.error, "red"))))
+        return rows

@@ -1,0 +1,56 @@
+"""The base of every status pane: a line of notes ("could not read: events (403)", stale data) above
+a :class:`~screens.status_table.DiffTable`. Subclasses say which columns and rows a snapshot gives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from gfwizard.redact import redact
+from gfwizard.status_model import StatusSnapshot
+from screens.status_table import DiffTable, Row
+
+
+class StatusPane(Vertical):
+    """One pane of the status app."""
+
+    #: The pane's name in ``Unreadable.pane`` and its tab id.
+    PANE: ClassVar[str] = ""
+    COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
+    EMPTY: ClassVar[str] = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="pane-notes", id=f"{self.PANE}-notes", markup=False)
+        yield DiffTable(self.COLUMNS, id=f"{self.PANE}-table")
+
+    @property
+    def table(self) -> DiffTable:
+        """The pane's table."""
+        return self.query_one(DiffTable)
+
+    def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
+        """The table rows for ``snap`` (``env``: show only that environment, when the pane has any)."""
+        raise NotImplementedError
+
+    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
+        """The lines above the table: what could not be read, and the empty-pane text."""
+        out = snap.notes_for(self.PANE)
+        if not rows and self.EMPTY:
+            out.append(self.EMPTY)
+        return out
+
+    def show(self, snap: StatusSnapshot, now: datetime, env: str | None) -> None:
+        """Render ``snap`` (only changed cells are touched)."""
+        rows = self.rows(snap, now, env)
+        notes = self.notes(snap, rows)
+        notes_widget = self.query_one(".pane-notes", Static)
+        text = redact(" · ".join(notes))
+        if getattr(self, "_notes_text", None) != text:
+            self._notes_text = text
+            notes_widget.update(text)
+            notes_widget.display = bool(text)
+        self.table.sync(rows)

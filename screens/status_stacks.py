@@ -1,0 +1,69 @@
+"""The stacks pane: per environment and stack, the state object (serial, age), the last apply from
+the journal, and each workload's ready/desired, restarts and crash-looping pods. Enter on a
+workload opens its pods and logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual.message import Message
+from textual.widgets import DataTable
+
+from gfwizard.status_model import StatusSnapshot, WorkloadRow
+from gfwizard.status_text import last_apply, stack_state, workload_ready
+from screens.status_pane import StatusPane
+from screens.status_table import Cell, Row
+
+_SOURCE_NOTE = {"defaults": " (expected: state unreadable)"}
+
+
+class StacksPane(StatusPane):
+    """Stacks and their workloads."""
+
+    PANE = "stacks"
+    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("Workload", "workload"), ("Ready", "ready"),
+               ("Restarts", "restarts"), ("CrashLoop", "crash"), ("State", "state"), ("Last apply", "apply"))
+    EMPTY = "no stacks in this environment"
+
+    @dataclass
+    class WorkloadChosen(Message):
+        """The operator pressed Enter on a workload row."""
+
+        env: str
+        stack: str
+        workload: WorkloadRow
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
+
+    def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
+        rows: list[Row] = []
+        workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
+        for s in snap.stacks:
+            if env is not None and s.env != env:
+                continue
+            state: Cell = (stack_state(s, now), "red") if s.state.error else stack_state(s, now)
+            applied = last_apply(s, now)
+            apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
+                "failed", "interrupted", "started", "locked") else applied
+            if not s.workloads:
+                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, "-", "-", "-", "-", state, apply_cell)))
+                continue
+            for w in s.workloads:
+                key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
+                ready: Cell = (workload_ready(w), "bold red" if w.below_desired else "bold green")
+                crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
+                restarts: Cell = (str(w.restarts), "yellow") if w.restarts else "0"
+                label = f"{w.namespace}/{w.name}" + _SOURCE_NOTE.get(s.source, "")
+                rows.append((key, (s.env, s.stack, label, ready, restarts, crash, state, apply_cell)))
+                workloads[key] = (s.env, s.stack, w)
+        self._workloads = workloads
+        return rows
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        chosen = self._workloads.get(str(event.row_key.value))
+        if chosen is not None:
+            self.post_message(self.WorkloadChosen(*chosen))

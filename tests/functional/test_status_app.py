@@ -1,0 +1,205 @@
+"""The status app driven with Pilot against the rehearsal services: it writes nothing whatever is
+pressed, names what a limited user cannot read, survives an API outage (stale marker, recovery),
+re-lists after a 410 on a watch, and redraws only the cells that changed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+import pytest
+
+from gfwizard.rehearsal.workspace import write_kubeconfig
+from gfwizard.status import StatusOptions, StatusSource
+from gfwizard.status_readonly import SSAR_PATH
+from screens.status_app import StatusApp, build_status_app
+from screens.status_banner import ReadOnlyBanner
+from screens.status_table import DiffTable
+from tests.helpers import REPO, tree_digest
+from tests.status_support import FixedFeed, fixed_clock, fixed_snapshot, journal_applied, put_lock, seed_deploy, \
+    twin_outputs
+
+FAST = StatusOptions(refresh_seconds=0.3, state_refresh_seconds=0.3, watch_timeout=2, backoff_initial=0.1,
+                     backoff_cap=0.5, timeouts=(1.0, 3.0))
+
+
+async def _until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"timed out waiting for {what or cond}")
+
+
+def _banner(app: StatusApp) -> str:
+    return getattr(app.screen.query_one(ReadOnlyBanner), "_text", "")
+
+
+def _cells(app: StatusApp, table_id: str) -> str:
+    return " ".join(" ".join(str(c[0] if isinstance(c, tuple) else c) for c in cells)
+                    for cells in app.query_one(f"#{table_id}", DiffTable).shown.values())
+
+
+async def test_no_writes_through_every_pane_and_key(rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"))
+    journal_applied(ws.dir, "dev", "attic")
+    put_lock(ws, "dev", "gitlab-runners", age=timedelta(hours=2))
+    ws.api.request_log.clear()
+    ws.s3.request_log.clear()
+    before = (tree_digest(REPO / "config"), tree_digest(ws.dir), tree_digest(ws.kubeconfig_path))
+
+    app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0, what="first snapshot")
+        await _until(pilot, lambda: "attic-dev/attic" in _cells(app, "stacks-table"), what="attic workload")
+        cycles = app.snapshots_applied
+        for _round in range(2):
+            for key in ("1", "2", "3", "4", "5", "e", "e", "e", "r", "down", "up", "tab", "3"):
+                await pilot.press(key)
+                await pilot.pause(0.15)
+        # Open the attic workload: its pods and their followed log.
+        await pilot.press("3")
+        table = app.query_one("#stacks-table", DiffTable)
+        table.move_cursor(row=list(table.shown).index(next(k for k in table.shown if k.endswith("/attic"))))
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _until(pilot, lambda: len(app.screen.query_one("#pod-log").lines) > 5, what="log lines")
+        for key in ("c", "r", "down", "up", "r"):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen.__class__.__name__ != "WorkloadScreen", what="back")
+        await pilot.press("r")
+        await _until(pilot, lambda: app.snapshots_applied >= cycles + 5, what="several refresh cycles")
+        assert "OLD" in _cells(app, "locks-table") and "live" in _banner(app)
+        await pilot.press("q")
+
+    api = ws.api.request_log.entries()
+    s3 = ws.s3.request_log.entries()
+    writes = [(e["method"], e["path"]) for e in api if e["method"] != "GET" and
+              not (e["method"] == "POST" and e["path"] == SSAR_PATH)]
+    assert writes == []
+    assert any(e["method"] == "POST" and e["path"] == SSAR_PATH for e in api)  # the permission checks ran
+    assert any(e["path"].endswith("/log") for e in api)  # the log was followed
+    assert any("watch=true" in e["query"] for e in api)  # ... and the kinds watched
+    assert [(e["method"], e["path"]) for e in s3 if e["method"] not in ("GET", "HEAD")] == []
+    assert any(e["path"].endswith(".tflock") for e in s3)
+    assert (tree_digest(REPO / "config"), tree_digest(ws.dir), tree_digest(ws.kubeconfig_path)) == before
+
+
+async def test_limited_user_sees_notes_instead_of_failing(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    token = ws.api.set_policy("status-tui-limited", [
+        {"verbs": ["get", "list", "watch"], "apiGroups": ["", "apps"],
+         "resources": ["nodes", "pods", "deployments", "statefulsets", "daemonsets"]},
+        {"verbs": ["get"], "nonResourceURLs": ["*"]},
+    ])
+    write_kubeconfig(ws.kubeconfig_path, server=ws.api.url, ca_pem=ws.api.ca_pem, token=token)
+    ws.api.request_log.clear()
+    app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("5")
+        await _until(pilot, lambda: "could not read: events (403)" in getattr(
+            app.query_one("#events-pane"), "_notes_text", ""), what="events note")
+        assert "could not read: pods/log (403)" in getattr(app.query_one("#stacks-pane"), "_notes_text", "")
+        assert "could not read: namespaces/kube-system (403)" in getattr(app.query_one("#cluster-pane"),
+                                                                         "_notes_text", "")
+        assert "honey" in _cells(app, "nodes-table")
+        await pilot.press("q")
+    # The denied kinds were never requested: the access reviews said no first.
+    assert not [e for e in ws.api.request_log.entries() if e["path"] == "/api/v1/events"]
+
+
+async def test_api_outage_shows_stale_then_recovers(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0 and "live" in _banner(app), what="live")
+        ws.api.faults.set_error(503)
+        try:
+            await _until(pilot, lambda: "STALE since" in _banner(app), what="stale marker")
+            assert "503" in _banner(app) or "unable" in _banner(app)
+            assert app.screen.query_one(ReadOnlyBanner).has_class("stale")
+            await pilot.press("2")  # still responsive while stale
+            await pilot.pause(0.3)
+        finally:
+            ws.api.faults.clear()
+        await _until(pilot, lambda: "live" in _banner(app) and "STALE" not in _banner(app), what="recovery")
+        assert not app.screen.query_one(ReadOnlyBanner).has_class("stale")
+        await pilot.press("q")
+
+
+async def test_watch_410_triggers_a_relist(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
+    source = app.feed
+    assert isinstance(source, StatusSource)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0 and source.watchers["pods"].watches > 0)
+        lists_before = source.watchers["pods"].lists
+        ws.api.request_log.clear()
+        ws.api.faults.set_error(410, count=1, path_prefix="/api/v1/pods")
+        await _until(pilot, lambda: source.watchers["pods"].lists > lists_before, what="re-list")
+        await pilot.press("q")
+    pods = [e for e in ws.api.request_log.entries() if e["path"] == "/api/v1/pods"]
+    kinds = ["watch" if parse_qs(e["query"]).get("watch") == ["true"] else "list" for e in pods]
+    assert kinds[0] == "watch"  # the watch that got 410 Gone (in-stream, as a real server sends it)
+    assert "list" in kinds[1:]
+    assert all(e["method"] == "GET" for e in ws.api.request_log.entries() if e["path"] != SSAR_PATH)
+
+
+async def test_only_changed_cells_are_redrawn() -> None:
+    snap = fixed_snapshot()
+    feed = FixedFeed(snap)
+    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        nodes = app.query_one("#nodes-table", DiffTable)
+        rebuilds, updates = nodes.rebuilds, nodes.cell_updates
+        changed = list(snap.nodes)
+        changed[0] = changed[0].model_copy(update={"pods": 13})
+        feed.set_snapshot(snap.model_copy(update={"nodes": changed}))
+        await _until(pilot, lambda: app.snapshots_applied > 1)
+        assert (nodes.rebuilds, nodes.cell_updates - updates) == (rebuilds, 1)
+        assert nodes.shown["bumble"][5] == "13"
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        assert feed.refreshes == 1
+    assert feed.started and feed.stopped
+
+
+async def test_feed_error_opens_the_error_modal() -> None:
+    class Broken(FixedFeed):
+        def start(self) -> None:
+            raise RuntimeError("kubeconfig loader exploded")
+
+    app = StatusApp(Broken(fixed_snapshot()), clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: bool(app.screen.query("#error-message")), what="error modal")
+        assert "kubeconfig loader exploded" in str(app.screen.query_one("#error-message").render())
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen.__class__.__name__ != "ErrorModal"
+
+
+@pytest.mark.parametrize("size", [(80, 24)])
+async def test_env_filter_is_a_view_filter(size: tuple[int, int]) -> None:
+    app = StatusApp(FixedFeed(fixed_snapshot()), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        stacks = app.query_one("#stacks-table", DiffTable)
+        assert {k.split("/")[0] for k in stacks.shown} == {"dev", "prod"}
+        await pilot.press("e")
+        await asyncio.sleep(0.05)
+        assert app.env_filter == "dev" and {k.split("/")[0] for k in stacks.shown} == {"dev"}
+        await pilot.press("e")
+        assert app.env_filter == "prod" and {k.split("/")[0] for k in stacks.shown} == {"prod"}
+        await pilot.press("e")
+        assert app.env_filter is None

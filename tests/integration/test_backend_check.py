@@ -1,0 +1,247 @@
+"""``check_s3`` / ``lock_probe`` against the rehearsal S3 endpoint (real moto on loopback) and test
+doubles of the endpoint for what moto cannot do (skewed clock, ignored If-None-Match, real auth)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from gfwizard.backend import (C_BUCKET, C_CREDENTIALS, C_ENDPOINT, C_LOCK, C_PREFIX, C_SKEW, C_VERSIONING, check_s3,
+                              credential_source, lock_probe, s3_target)
+from gfwizard.checks import Level
+from gfwizard.errors import InputError
+from gfwizard.rehearsal.s3 import RehearsalS3, fresh_bucket_name
+from tests.backend_doubles import AuthS3, Blackhole, S3Proxy, free_port_endpoint, make_cfg
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def aws_env(s3: RehearsalS3, monkeypatch: pytest.MonkeyPatch) -> RehearsalS3:
+    """The rehearsal S3 credentials in the environment (and no endpoint override)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    return s3
+
+
+def _by_name(checks: list) -> dict:
+    return {c.name: c for c in checks}
+
+
+def _probe_objects(s3: RehearsalS3, bucket: str) -> list:
+    listing = s3.client().list_object_versions(Bucket=bucket, Prefix="gloriousflywheel/.gfwizard-lock-probe/")
+    return [*(listing.get("Versions") or []), *(listing.get("DeleteMarkers") or [])]
+
+
+def test_happy_check_passes_and_removes_the_probe(aws_env: RehearsalS3, s3_bucket: str) -> None:
+    s3 = aws_env
+    s3.request_log.clear()
+    checks = check_s3(make_cfg(s3.endpoint, s3_bucket), "dev")
+    names = [c.name for c in checks]
+    assert names == [C_ENDPOINT, C_SKEW, C_CREDENTIALS, C_BUCKET, C_VERSIONING, C_PREFIX, C_LOCK]
+    assert all(c.level is Level.PASS for c in checks), [(c.name, c.detail) for c in checks]
+    assert "use_lockfile is safe" in _by_name(checks)[C_LOCK].detail
+    assert "environment" in _by_name(checks)[C_CREDENTIALS].detail
+    # The probe really was two conditional puts (201/200 then 412), and nothing is left behind.
+    conditional = [e for e in s3.request_log.entries() if e["conditional"] == "If-None-Match: *"]
+    assert [e["status"] for e in conditional] == [200, 412]
+    assert _probe_objects(s3, s3_bucket) == []
+    # No secret leaks into any message.
+    assert all(s3.secret_key not in c.detail + c.remedy for c in checks)
+
+
+def test_probe_cleans_every_version_on_an_unversioned_bucket_too(aws_env: RehearsalS3) -> None:
+    bucket = aws_env.create_bucket(versioning=False)
+    check = lock_probe(make_cfg(aws_env.endpoint, bucket))
+    assert check.level is Level.PASS
+    assert _probe_objects(aws_env, bucket) == []
+
+
+def test_wrong_endpoint_says_connection_refused(aws_env: RehearsalS3) -> None:
+    endpoint = free_port_endpoint()
+    started = time.monotonic()
+    checks = check_s3(make_cfg(endpoint, "gfw-state"), "dev")
+    assert time.monotonic() - started < 4
+    assert [c.name for c in checks] == [C_ENDPOINT]
+    (check,) = checks
+    assert check.level is Level.FAIL
+    assert f"connection refused by {endpoint}" in check.detail
+    assert "state.s3.endpoint" in check.remedy
+
+
+def test_blackholed_endpoint_times_out_within_the_timeout(aws_env: RehearsalS3) -> None:
+    with Blackhole() as hole:
+        started = time.monotonic()
+        checks = check_s3(make_cfg(hole.endpoint, "gfw-state"), "dev", timeouts=(1.0, 1.0))
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.0 + 1.0
+    assert checks[0].level is Level.FAIL
+    assert "did not answer within 1s (endpoint timeout)" in checks[0].detail
+
+
+def test_missing_bucket_fails_with_remedy_and_creates_nothing(aws_env: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev")
+    bucket_check = _by_name(checks)[C_BUCKET]
+    assert bucket_check.level is Level.FAIL
+    assert f"bucket {bucket!r} does not exist" in bucket_check.detail and "NoSuchBucket" in bucket_check.detail
+    assert "--create-bucket" in bucket_check.remedy
+    assert checks[-1].name == C_BUCKET  # no versioning check, no probe write
+    names = [b["Name"] for b in aws_env.client().list_buckets()["Buckets"]]
+    assert bucket not in names
+
+
+def test_create_bucket_asks_then_creates_with_versioning(aws_env: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    asked: list[str] = []
+    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev", create_bucket=True, enable_versioning=True,
+                      confirm=lambda action: asked.append(action) or True)
+    assert asked == [f"create bucket {bucket!r} at {aws_env.endpoint} (region us-east-1)",
+                     f"enable versioning on bucket {bucket!r} at {aws_env.endpoint}"]
+    assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks]
+    assert aws_env.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_declined_create_creates_nothing(aws_env: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev", create_bucket=True, confirm=lambda action: False)
+    assert "declined" in _by_name(checks)[C_BUCKET].detail
+    assert bucket not in [b["Name"] for b in aws_env.client().list_buckets()["Buckets"]]
+
+
+def test_versioning_off_fails_and_is_left_off(aws_env: RehearsalS3) -> None:
+    bucket = aws_env.create_bucket(versioning=False)
+    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev")
+    versioning = _by_name(checks)[C_VERSIONING]
+    assert versioning.level is Level.FAIL
+    assert "versioning is off (never enabled)" in versioning.detail
+    assert versioning.remedy == "gfwizard backend check --env dev --enable-versioning"
+    assert "Status" not in aws_env.client().get_bucket_versioning(Bucket=bucket)
+    # The other checks still ran: the probe is independent of versioning.
+    assert _by_name(checks)[C_LOCK].level is Level.PASS
+
+
+def test_clock_skew_from_the_endpoint_date_header_fails(aws_env: RehearsalS3, s3_bucket: str) -> None:
+    with S3Proxy(aws_env.endpoint, date_offset=-3600) as proxy:
+        checks = check_s3(make_cfg(proxy.endpoint, s3_bucket), "dev")
+    skew = _by_name(checks)[C_SKEW]
+    assert skew.level is Level.FAIL
+    seconds = re.search(r"clock is (\d+)s ahead of the endpoint's", skew.detail)
+    assert seconds is not None and 3595 <= int(seconds.group(1)) <= 3605, skew.detail
+    assert "sync the clocks" in skew.remedy
+
+
+def test_small_skew_passes(aws_env: RehearsalS3, s3_bucket: str) -> None:
+    with S3Proxy(aws_env.endpoint, date_offset=120) as proxy:
+        checks = check_s3(make_cfg(proxy.endpoint, s3_bucket), "dev")
+    assert _by_name(checks)[C_SKEW].level is Level.PASS
+    assert "behind the endpoint's" in _by_name(checks)[C_SKEW].detail
+
+
+def test_store_ignoring_if_none_match_refuses_use_lockfile(aws_env: RehearsalS3, s3_bucket: str) -> None:
+    with S3Proxy(aws_env.endpoint, strip_if_none_match=True) as proxy:
+        checks = check_s3(make_cfg(proxy.endpoint, s3_bucket), "dev")
+    probe = _by_name(checks)[C_LOCK]
+    assert probe.level is Level.FAIL
+    assert probe.detail.startswith("use_lockfile refused: the store ignored If-None-Match: *")
+    assert "conditional writes" in probe.remedy and "do not deploy" in probe.remedy
+    # The probe and both of its versions are gone even so.
+    assert _probe_objects(aws_env, s3_bucket) == []
+
+
+def test_use_lockfile_off_in_config_is_a_warning(aws_env: RehearsalS3, s3_bucket: str) -> None:
+    check = lock_probe(make_cfg(aws_env.endpoint, s3_bucket, use_lockfile=False))
+    assert check.level is Level.WARN
+    assert "use_lockfile is false" in check.detail
+    assert "use_lockfile: true" in check.remedy
+
+
+def test_no_credentials_fails_before_any_bucket_call(s3: RehearsalS3, s3_bucket: str) -> None:
+    assert credential_source().kind == "none"
+    s3.request_log.clear()
+    checks = check_s3(make_cfg(s3.endpoint, s3_bucket), "dev")
+    creds = _by_name(checks)[C_CREDENTIALS]
+    assert creds.level is Level.FAIL and "no AWS credentials" in creds.detail
+    assert "AWS_ACCESS_KEY_ID" in creds.remedy
+    assert checks[-1].name == C_CREDENTIALS
+    assert [e["method"] for e in s3.request_log.entries()] == ["HEAD"]
+
+
+def test_profile_credentials_are_named_not_shown(s3: RehearsalS3, s3_bucket: str, isolated_home,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = isolated_home / ".aws" / "credentials"
+    creds.parent.mkdir(parents=True)
+    creds.write_text(f"[rustfs]\naws_access_key_id = {s3.access_key}\naws_secret_access_key = {s3.secret_key}\n")
+    monkeypatch.setenv("AWS_PROFILE", "rustfs")
+    source = credential_source()
+    assert source.kind == "profile" and "'rustfs'" in source.detail
+    checks = check_s3(make_cfg(s3.endpoint, s3_bucket), "dev", probe=False)
+    assert all(c.ok for c in checks)
+    assert all(s3.secret_key not in c.detail and s3.access_key not in c.detail for c in checks)
+
+
+@pytest.fixture(scope="module")
+def auth_s3() -> AuthS3:
+    with AuthS3() as store:
+        store.client().create_bucket(Bucket="gfw-auth-state")
+        store.client().put_bucket_versioning(Bucket="gfw-auth-state", VersioningConfiguration={"Status": "Enabled"})
+        yield store
+
+
+def test_authenticated_store_passes_with_the_right_key(auth_s3: AuthS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", auth_s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", auth_s3.secret_key)
+    checks = check_s3(make_cfg(auth_s3.endpoint, "gfw-auth-state"), "dev")
+    assert all(c.level is Level.PASS for c in checks), [(c.name, c.detail) for c in checks]
+
+
+def test_wrong_secret_says_signature_does_not_match(auth_s3: AuthS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", auth_s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "definitely-not-the-secret-key")
+    checks = check_s3(make_cfg(auth_s3.endpoint, "gfw-auth-state"), "dev")
+    creds = checks[-1]
+    assert creds.name == C_CREDENTIALS and creds.level is Level.FAIL
+    assert "signature does not match: the secret access key is wrong" in creds.detail
+    assert "definitely-not-the-secret-key" not in creds.detail + creds.remedy
+
+
+def test_unknown_key_says_invalid_access_key_id(auth_s3: AuthS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "GFWUNKNOWNKEY0000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "whatever-secret-value")
+    checks = check_s3(make_cfg(auth_s3.endpoint, "gfw-auth-state"), "dev")
+    assert checks[-1].name == C_CREDENTIALS
+    assert f"the access key id is unknown to {auth_s3.endpoint}" in checks[-1].detail
+
+
+def test_key_without_permission_says_access_denied(monkeypatch: pytest.MonkeyPatch) -> None:
+    with AuthS3(allow=False) as store:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", store.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", store.secret_key)
+        checks = check_s3(make_cfg(store.endpoint, "gfw-denied-state"), "dev")
+    by = _by_name(checks)
+    assert by[C_CREDENTIALS].level is Level.PASS and "ListBuckets not permitted" in by[C_CREDENTIALS].detail
+    assert by[C_BUCKET].level is Level.FAIL
+    assert by[C_BUCKET].detail.startswith("access denied: the credentials are valid but not allowed")
+
+
+def test_endpoint_override_is_named_and_warned(aws_env: RehearsalS3, s3_bucket: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    configured = free_port_endpoint()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws_env.endpoint)
+    cfg = make_cfg(configured, s3_bucket)
+    target = s3_target(cfg)
+    assert target.endpoint == aws_env.endpoint
+    assert target.endpoint_source == f"AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint {configured})"
+    endpoint = check_s3(cfg, "dev", probe=False)[0]
+    assert endpoint.level is Level.WARN and configured in endpoint.detail
+
+
+def test_unknown_env_and_missing_s3_section_are_input_errors(aws_env: RehearsalS3, s3_bucket: str) -> None:
+    cfg = make_cfg(aws_env.endpoint, s3_bucket)
+    with pytest.raises(InputError, match=r"unknown environment 'staging' \(known: dev\)"):
+        check_s3(cfg, "staging")
+    http_only = cfg.model_copy(update={"state": cfg.state.model_copy(update={"s3": None})})
+    with pytest.raises(InputError, match="no state.s3 section"):
+        check_s3(http_only, "dev")

@@ -1,0 +1,202 @@
+"""``gfwizard backend check|render|locks|migrate`` through the real entry point: output, JSON keys,
+exit codes, and bad input (message asserted, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from gfwizard.orgconfig import save_config
+from gfwizard.rehearsal.httpstate import HttpStateServer
+from gfwizard.rehearsal.s3 import RehearsalS3, fresh_bucket_name
+from tests.backend_doubles import make_cfg
+from tests.helpers import run_cli, tree_digest
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "cli-http-state-password"
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpStateServer]:
+    with HttpStateServer("rehearsal", PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def ws(tmp_path: Path, s3: RehearsalS3, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GFW_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    return tmp_path
+
+
+def _config(ws: Path, s3: RehearsalS3, bucket: str, http: HttpStateServer | None = None) -> Path:
+    cfg = make_cfg(s3.endpoint, bucket, http_address=http.address_template if http else None)
+    return save_config(cfg, ws / "organization.yaml")
+
+
+def test_check_json_happy(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
+    config = _config(ws, s3, s3_bucket)
+    done = run_cli(["backend", "check", "--env", "dev", "--json", "--config", str(config)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) == {"env", "endpoint", "endpoint_source", "bucket", "key_prefix", "credentials", "checks",
+                         "actions", "ok"}
+    assert data["ok"] is True and data["actions"] == [] and data["credentials"]["kind"] == "env"
+    assert data["endpoint"] == s3.endpoint and data["endpoint_source"] == "state.s3.endpoint"
+    assert [c["name"] for c in data["checks"]][-1] == "s3 lock probe"
+    assert s3.secret_key not in done.stdout + done.stderr
+
+
+def test_check_text_missing_bucket_exits_1_and_creates_nothing(ws: Path, s3: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    done = run_cli(["backend", "check", "--env", "dev", "--config", str(config)])
+    assert done.returncode == 1
+    assert f"FAIL  s3 bucket" in done.stdout and "does not exist" in done.stdout
+    assert "remedy: gfwizard backend check --env dev --create-bucket" in done.stdout
+    assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+
+
+def test_check_create_bucket_shows_what_it_does(ws: Path, s3: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--enable-versioning", "--json",
+                    "--config", str(config)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"will create bucket '{bucket}'" in done.stderr
+    assert json.loads(done.stdout)["actions"] == [
+        f"create bucket '{bucket}' at {s3.endpoint} (region us-east-1)",
+        f"enable versioning on bucket '{bucket}' at {s3.endpoint}"]
+    assert s3.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_bad_input_exits_2_and_writes_nothing(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
+    config = _config(ws, s3, s3_bucket)
+    before = tree_digest(ws)
+    unknown = run_cli(["backend", "render", "--env", "qa", "--config", str(config)])
+    assert unknown.returncode == 2
+    assert "unknown environment 'qa' (known: dev)" in unknown.stderr
+    as_json = run_cli(["backend", "check", "--env", "qa", "--json", "--config", str(config)])
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["error"]["message"] == "unknown environment 'qa' (known: dev)"
+    missing = run_cli(["backend", "locks", "--env", "dev", "--config", str(ws / "nope.yaml")])
+    assert missing.returncode == 2 and "config file not found" in missing.stderr
+    no_env = run_cli(["backend", "check", "--config", str(config)])
+    assert no_env.returncode == 2 and "Missing option '--env'" in no_env.stderr
+    assert tree_digest(ws) == before
+
+
+def test_render_twice_then_unchanged(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
+    config = _config(ws, s3, s3_bucket)
+    first = run_cli(["backend", "render", "--env", "dev", "--config", str(config)])
+    assert first.returncode == 0 and "2 file(s) written, 0 unchanged" in first.stdout
+    second = run_cli(["backend", "render", "--env", "dev", "--json", "--config", str(config)])
+    files = json.loads(second.stdout)["files"]
+    assert [(f["stack"], f["kind"], f["changed"]) for f in files] == [("attic", "s3", False),
+                                                                        ("arc-runners", "s3", False)]
+    assert files[0]["path"] == str(ws / "ws" / "backends" / "attic" / "dev.s3.tfbackend")
+
+
+def test_locks_lists_a_lock_object(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
+    config = _config(ws, s3, s3_bucket)
+    lock = {"ID": "5a1b2c3d-0000-4000-8000-000000000001", "Operation": "OperationTypeApply", "Info": "",
+            "Who": "alice@laptop", "Version": "1.11.4", "Created": "2025-01-02T03:04:05.123456789Z",
+            "Path": f"{s3_bucket}/gloriousflywheel/dev/arc-runners.tfstate"}
+    s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate.tflock",
+                           Body=json.dumps(lock).encode())
+    text = run_cli(["backend", "locks", "--env", "dev", "--config", str(config)])
+    assert text.returncode == 0
+    assert "arc-runners" in text.stdout and "OperationTypeApply" in text.stdout and "by alice@laptop" in text.stdout
+    assert "since 2025-01-02T03:04:05+00:00" in text.stdout and lock["ID"] in text.stdout
+    data = json.loads(run_cli(["backend", "locks", "--env", "dev", "--json", "--config", str(config)]).stdout)
+    (entry,) = data["locks"]
+    assert entry["stack"] == "arc-runners" and entry["id"] == lock["ID"] and entry["who"] == "alice@laptop"
+    assert entry["created"].startswith("2025-01-02T03:04:05") and entry["age"] > 0
+
+
+def test_migrate_without_yes_and_without_terminal_refuses(ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                                          http_server: HttpStateServer) -> None:
+    config = _config(ws, s3, s3_bucket, http_server)
+    source = json.dumps({"version": 4, "serial": 2, "lineage": "lin-cli", "resources": []}).encode()
+    http_server.put_state("attic", "dev", source)
+    before = tree_digest(ws)
+    done = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--config", str(config)],
+                   env={"TF_HTTP_PASSWORD": PASSWORD})
+    assert done.returncode == 2
+    assert "without a terminal to ask on it needs --yes" in done.stderr
+    assert tree_digest(ws) == before
+    assert http_server.current_state("attic", "dev") == source and http_server.request_log.entries() == []
+
+
+def test_migrate_yes_json_end_to_end(iac_bin: str, ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                     http_server: HttpStateServer) -> None:
+    config = _config(ws, s3, s3_bucket, http_server)
+    source = json.dumps({"version": 4, "terraform_version": "1.11.4", "serial": 4, "lineage": "lin-cli-2",
+                         "outputs": {"hello": {"value": "world", "type": "string"}}, "resources": []},
+                        indent=2).encode()
+    http_server.put_state("attic", "dev", source)
+    done = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json",
+                    "--config", str(config)], env={"TF_HTTP_PASSWORD": PASSWORD, "GFW_TOFU_BIN": iac_bin})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["outcome"] == "migrated" and report["ok"] is True and report["force_copy"] is True
+    assert f"backup of the source state: {report['backup_path']}" in done.stderr
+    assert Path(report["backup_path"]).read_bytes() == source
+    assert report["source_unchanged"] is True
+    assert report["destination_after"]["content_sha256"] == report["source_before"]["content_sha256"]
+    assert PASSWORD not in done.stdout + done.stderr
+    assert http_server.current_state("attic", "dev") == source
+
+
+def _run_on_pty(args: list[str], answer: bytes, timeout: float = 60) -> tuple[int, str]:
+    """Run ``gfwizard ARGS`` with a pseudo-terminal as stdin/stdout, typing ``answer`` at the prompt."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import REPO
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gfwizard", *args], stdin=slave, stdout=slave, stderr=slave,
+                            cwd=REPO, close_fds=True)
+    os.close(slave)
+    out = b""
+    answered = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if not answered and b"[y/N]" in out:
+                    os.write(master, answer)
+                    answered = True
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=10)
+    finally:
+        os.close(master)
+    return code, out.decode(errors="replace")
+
+
+def test_create_bucket_on_a_terminal_asks_and_a_no_creates_nothing(ws: Path, s3: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    code, out = _run_on_pty(["backend", "check", "--env", "dev", "--create-bucket", "--config", str(config)], b"n\n")
+    assert f"will create bucket '{bucket}'" in out
+    assert f"Create bucket '{bucket}' at {s3.endpoint} (region us-east-1)? [y/N]" in out
+    assert code == 1 and "creating it was declined" in out
+    assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]

@@ -1,0 +1,300 @@
+"""``gfwizard deploy`` with real terraform against the rehearsal S3 and API: full deploy, plan-only,
+no-op re-deploy, resume after a failure, refusals and input errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import REPO, tree_digest
+from tests.integration.test_deploy_support import (
+    ORDER, api_get, deploy, events, journal, make_wrapper, non_get_api_requests, objects, of, repo_copy, state,
+    state_keys, wrapper_log,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_full_dev_deploy_of_the_four_twins(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    checkout = tree_digest(REPO / "tofu")
+    proc = deploy("--env", "dev", "--yes", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    result = evs[-1]
+    assert result["event"] == "result" and result["outcome"] == "applied" and result["exit_code"] == 0
+    assert [(s["stack"], s["outcome"]) for s in result["stacks"]] == [(s, "applied") for s in ORDER]
+    assert [e["stack"] for e in of(evs, "stack_applied")] == ORDER
+    assert [e["stack"] for e in of(evs, "apply_started")] == ORDER
+    gates = of(evs, "gate_checked")
+    assert len(gates) == 1 and gates[0]["ok"]
+    assert {c["name"] for c in gates[0]["checks"]} >= {"server", "fingerprint"}
+    # Gates ran before the first apply.
+    assert evs.index(gates[0]) < evs.index(of(evs, "apply_started")[0])
+    planned = {e["stack"]: e["summary"] for e in of(evs, "stack_planned")}
+    assert planned["arc-runners"]["add"] == 3 and 'terraform_data.namespace["arc-runners-dev"]' in \
+        planned["arc-runners"]["creates"]
+
+    assert state_keys(ws) == set(ORDER)
+    assert not [k for k in objects(ws) if k.endswith(".tflock")], "a lock was left behind"
+    attic = state(ws, "attic")
+    assert {r["name"] for r in attic["resources"]} == {"namespace", "workload"}
+
+    status, deployment = api_get(ws.api, "/apis/apps/v1/namespaces/attic-dev/deployments/attic")
+    assert status == 200
+    assert deployment["spec"]["template"]["spec"]["nodeSelector"] == {"gloriousflywheel.io/role": "bumble"}
+    status, _ = api_get(ws.api, "/api/v1/namespaces/arc-runners-dev")
+    assert status == 200
+    assert [e["stack"] for e in of(evs, "stack_materialised")] == ORDER
+
+    lines = journal(ws)
+    assert [(e["stack"], e["outcome"]) for e in lines if e["action"] == "apply" and e["outcome"] != "started"] == \
+        [(s, "applied") for s in ORDER]
+    assert all(e["plan_hash"].startswith("sha256:") and e["inputs_hash"] for e in lines)
+    for stack in ORDER:
+        transcript = Path(next(s["transcript"] for s in result["stacks"] if s["stack"] == stack))
+        assert transcript.is_file() and "$ terraform apply" in transcript.read_text()
+    assert not list(ws.dir.rglob("*.tfplan")), "saved plans outlive the run"
+    assert tree_digest(REPO / "tofu") == checkout, "the deploy wrote into the checkout"
+
+
+def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothing(
+        rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    assert deploy("--env", "dev", "--yes").returncode == 0
+    before = objects(ws)
+    ws.api.request_log.clear()
+
+    # A pending change (the slow-apply knob adds a resource): plan-only shows it and changes nothing.
+    proc = deploy("--env", "dev", "--plan-only", "--json", env={"TF_VAR_apply_delay_seconds": "1"})
+    assert proc.returncode == 0, proc.stderr
+    evs = events(proc)
+    assert evs[-1]["outcome"] == "planned"
+    assert all(e["summary"]["add"] == 1 for e in of(evs, "stack_planned"))
+    assert not of(evs, "apply_started") and not of(evs, "gate_checked")
+    assert objects(ws) == before
+    assert non_get_api_requests(ws.api) == []
+    run_id = evs[0]["run_id"]
+    assert [(e["stack"], e["action"], e["outcome"]) for e in journal(ws) if e["run_id"] == run_id] and all(
+        e["action"] == "plan" and e["outcome"] == "planned" for e in journal(ws) if e["run_id"] == run_id)
+
+    proc = deploy("--env", "dev", "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    evs = events(proc)
+    for e in of(evs, "stack_planned"):
+        summary = e["summary"]
+        assert (summary["add"], summary["change"], summary["destroy"], summary["replace"]) == (0, 0, 0, 0)
+    assert not of(evs, "apply_started") and not of(evs, "stack_applied")
+    assert [e["stack"] for e in of(evs, "stack_no_changes")] == ORDER
+    assert [s["outcome"] for s in evs[-1]["stacks"]] == ["no-changes"] * 4
+    assert objects(ws) == before
+
+
+def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = rehearsal_workspace
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    tfvars = repo / "tofu" / "rehearsal" / "gitlab-runners" / "dev.tfvars"
+    good = tfvars.read_text()
+    tfvars.write_text(good + "inject_failure = true\n")
+
+    proc = deploy("--env", "dev", "--yes", "--json")
+    assert proc.returncode == 1, proc.stderr
+    evs = events(proc)
+    first_run = evs[0]["run_id"]
+    assert [(s["stack"], s["outcome"]) for s in evs[-1]["stacks"]] == [
+        ("attic", "applied"), ("arc-runners", "applied"), ("gitlab-runners", "failed"),
+        ("runner-dashboard", "not-run")]
+    failure = of(evs, "stack_failed")[0]
+    assert failure["stack"] == "gitlab-runners" and failure["phase"] == "apply"
+    assert any("injected apply failure" in d for d in failure["diagnostics"])
+    assert "--resume" in failure["remedy"]
+    assert state_keys(ws) == {"attic", "arc-runners", "gitlab-runners"}
+    applied_hashes = {e["stack"]: e["plan_hash"] for e in journal(ws) if e["outcome"] == "applied"}
+
+    tfvars.write_text(good)
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert evs[0]["resumes"] == first_run and evs[-1]["resumes"] == first_run
+    skipped = of(evs, "stack_skipped")
+    assert [(e["stack"], e["plan_hash"]) for e in skipped] == [
+        ("attic", applied_hashes["attic"]), ("arc-runners", applied_hashes["arc-runners"])]
+    assert [e["stack"] for e in of(evs, "stack_planning")] == ["gitlab-runners", "runner-dashboard"]
+    assert [e["stack"] for e in of(evs, "apply_started")] == ["gitlab-runners", "runner-dashboard"]
+    assert [(s["stack"], s["outcome"]) for s in evs[-1]["stacks"]] == [
+        ("attic", "skipped"), ("arc-runners", "skipped"), ("gitlab-runners", "applied"),
+        ("runner-dashboard", "applied")]
+    assert state_keys(ws) == set(ORDER)
+    assert {r["name"] for r in state(ws, "gitlab-runners")["resources"]} == {"namespace", "runner_token", "workload"}
+
+
+def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace: Any, iac_bin: str,
+                                                             tmp_path: Path) -> None:
+    ws = rehearsal_workspace
+    text = ws.config_path.read_text()
+    cyclic = text.replace("- {name: attic}", "- {name: attic, depends_on: [runner-dashboard]}", 1)
+    assert cyclic != text
+    ws.config_path.write_text(cyclic)
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "cycle" in proc.stderr and "attic" in proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--env", "qa", "--yes"], "unknown environment 'qa' (known: dev, prod)"),
+    (["--env", "dev", "--yes", "--stack", "atic"], "unknown stack 'atic'"),
+])
+def test_unknown_env_or_stack_is_an_input_error(rehearsal_workspace: Any, iac_bin: str, tmp_path: Path,
+                                                args: list[str], message: str) -> None:
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before = tree_digest(ws.dir, ignore=("api-requests.log",))
+    proc = deploy(*args, env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert wrapper_log(log) == [] and tree_digest(ws.dir, ignore=("api-requests.log",)) == before
+
+
+def test_prod_without_yes_and_without_a_terminal_refuses(rehearsal_workspace: Any, iac_bin: str,
+                                                         tmp_path: Path) -> None:
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    proc = deploy("--env", "prod", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2
+    assert "refusing to apply without --yes: there is no terminal to ask for confirmation" in proc.stderr
+    assert "--yes" in proc.stderr and "fingerprint" in proc.stderr
+    proc = deploy("--env", "prod", "--json", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2 and '"exit_code": 2' in proc.stdout
+    assert wrapper_log(log) == []
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+
+
+def test_a_wrong_fingerprint_stops_before_any_apply_even_with_yes(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    text = ws.config_path.read_text()
+    uid = ws.api.kube_system_uid
+    ws.config_path.write_text(text.replace(uid, "00000000-0000-4000-8000-000000000000"))
+    proc = deploy("--env", "prod", "--yes", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    evs = events(proc)
+    gate = of(evs, "gate_checked")[0]
+    assert not gate["ok"]
+    fingerprint = next(c for c in gate["checks"] if c["name"] == "fingerprint")
+    assert fingerprint["level"] == "fail" and fingerprint["remedy"]
+    assert evs[-1]["outcome"] == "gate-failed" and not of(evs, "apply_started")
+    assert state_keys(ws, "prod") == set()
+
+
+async def test_plan_all_then_apply_is_the_same_run_in_two_halves(rehearsal_workspace: Any, iac_bin: str) -> None:
+    from gfwizard.orgconfig import load_config
+    from gfwizard.stacks import DeployEngine
+    from gfwizard.stacks_events import DeployEvent, RunFinished
+
+    ws = rehearsal_workspace
+    seen: list[DeployEvent] = []
+    engine = DeployEngine(load_config(ws.config_path), "dev", stacks=["attic", "gitlab-runners"], assume_yes=True,
+                          on_event=seen.append)
+    plans = await engine.plan_all()
+    assert [(n, p.outcome, p.summary.add if p.summary else None) for n, p in plans.items()] == [
+        ("attic", "planned", 2), ("gitlab-runners", "planned", 3)]
+    assert all(p.plan_hash and p.planned and engine.workers[n].plan_file.is_file() for n, p in plans.items())
+    assert state_keys(ws) == set(), "planning applied something"
+    result = await engine.apply(plans)
+    assert result.outcome == "applied" and state_keys(ws) == {"attic", "gitlab-runners"}
+    assert isinstance(seen[-1], RunFinished) and seen[-1].result == result
+    assert not any(w.plan_file.exists() for w in engine.workers.values())
+
+
+def test_stack_selection_includes_nothing_else_and_warns_about_undeployed_dependencies(
+        rehearsal_workspace: Any, iac_bin: str) -> None:
+    proc = deploy("--env", "dev", "--stack", "runner-dashboard", "--plan-only", "--json")
+    assert proc.returncode == 0, proc.stderr
+    evs = events(proc)
+    assert evs[0]["stacks"] == ["runner-dashboard"]
+    assert [e["stack"] for e in of(evs, "stack_planned")] == ["runner-dashboard"]
+    warnings = of(evs, "dependency_warning")
+    assert [(w["stack"], w["dependency"]) for w in warnings] == [
+        ("runner-dashboard", "arc-runners"), ("runner-dashboard", "gitlab-runners")]
+    assert "never deployed" in warnings[0]["detail"]
+
+    assert deploy("--env", "dev", "--yes", "--stack", "arc-runners", "--stack", "gitlab-runners",
+                  "--stack", "attic").returncode == 0
+    proc = deploy("--env", "dev", "--stack", "runner-dashboard", "--plan-only", "--json")
+    assert of(events(proc), "dependency_warning") == []
+
+
+def _on_a_terminal(args: list[str], answer: str, prompt: str, timeout: float = 120) -> tuple[int, str]:
+    """Run ``gfwizard deploy ARGS`` on a pseudo-terminal, type ``answer`` at ``prompt``; (exit code, output)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gfwizard", "deploy", *args], cwd=REPO, stdin=slave,
+                            stdout=slave, stderr=slave, env=dict(os.environ), close_fds=True)
+    os.close(slave)
+    output, answered, deadline = b"", False, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        if not answered and prompt.encode() in output:
+            os.write(master, answer.encode() + b"\r")
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), output.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_prod_asks_for_the_typed_name_and_lists_destructive_changes(
+        rehearsal_workspace: Any, iac_bin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = rehearsal_workspace
+    code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "dev", "Type the environment name (prod)")
+    assert code == 1, out
+    assert "nothing applied: the environment name was not typed as 'prod'" in out
+    assert state_keys(ws, "prod") == set()
+
+    code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "prod", "Type the environment name (prod)")
+    assert code == 0, out
+    assert state_keys(ws, "prod") == {"attic"}
+
+    # Nothing to change: nothing is asked.
+    code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "no", "Type the environment name (prod)")
+    assert code == 0 and "no changes" in out and "Type the environment name" not in out
+
+    # Replacing a resource is destructive: it is listed, in red, before the question.
+    monkeypatch.setenv("TF_VAR_apply_delay_seconds", "1")
+    assert deploy("--env", "prod", "--stack", "attic", "--yes").returncode == 0
+    monkeypatch.setenv("TF_VAR_apply_delay_seconds", "2")
+    code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "", "Type the environment name (prod)")
+    assert code == 1, out
+    assert "Destructive changes:" in out and "\x1b[31m  REPLACE  attic: terraform_data.apply_delay[0]" in out
+    assert out.index("Destructive changes:") < out.index("Type the environment name (prod)")
+
+
+def test_on_a_terminal_dev_asks_yes_or_no(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    code, out = _on_a_terminal(["--env", "dev", "--stack", "attic"], "n", "Apply attic to dev?")
+    assert code == 1 and "nothing applied: the operator declined" in out, out
+    assert state_keys(ws) == set()
+    code, out = _on_a_terminal(["--env", "dev", "--stack", "attic"], "y", "Apply attic to dev?")
+    assert code == 0, out
+    assert state_keys(ws) == {"attic"}

@@ -1,0 +1,214 @@
+"""Faults during a deploy, with real terraform: a lock held by another operator, Ctrl-C during a slow
+apply, canary secrets, and the typed confirmation for prod."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gfwizard.gates import ConfirmRequest
+from gfwizard.orgconfig import load_config
+from gfwizard.stacks import DeployEngine
+from gfwizard.stacks_events import DeployEvent, ResourceApplying, StackInterrupted
+from tests.helpers import REPO
+from tests.integration.test_deploy_support import (
+    PREFIX, deploy, events, journal, make_wrapper, objects, of, signals_per_process, state, state_keys,
+    wrapper_log,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_lock_held_by_another_operator_stops_the_rollout_there(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    created = datetime.now(timezone.utc) - timedelta(minutes=7)
+    lock_key = f"{PREFIX}/dev/arc-runners.tfstate.tflock"
+    lock = {"ID": "8d1e6c2a-0b7e-4d6b-9a51-2f0c3e1d9b77", "Operation": "OperationTypeApply", "Info": "",
+            "Who": "alice@alice-laptop", "Version": "1.10.5",
+            "Created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "Path": f"{ws.bucket}/{PREFIX}/dev/arc-runners.tfstate"}
+    # Taken the way the S3 backend takes it: a conditional put of the lock object.
+    ws.s3.client().put_object(Bucket=ws.bucket, Key=lock_key, Body=json.dumps(lock).encode(), IfNoneMatch="*")
+
+    proc = deploy("--env", "dev", "--yes", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    evs = events(proc)
+    locked = of(evs, "stack_locked")
+    assert len(locked) == 1 and locked[0]["stack"] == "arc-runners"
+    assert locked[0]["lock"]["who"] == "alice@alice-laptop" and locked[0]["lock"]["id"] == lock["ID"]
+    assert 7 * 60 - 5 <= locked[0]["age_seconds"] < 9 * 60
+    assert "force-unlock 8d1e6c2a" in locked[0]["remedy"]
+    assert evs[-1]["outcome"] == "locked"
+    assert [(s["stack"], s["outcome"]) for s in evs[-1]["stacks"]] == [
+        ("attic", "applied"), ("arc-runners", "locked"), ("gitlab-runners", "not-run"),
+        ("runner-dashboard", "not-run")]
+    assert state_keys(ws) == {"attic"}, "something was applied after the locked stack"
+    assert lock_key in objects(ws), "another operator's lock must never be touched"
+    entry = next(e for e in journal(ws) if e["stack"] == "arc-runners" and e["outcome"] == "locked")
+    assert entry["lock_id"] == lock["ID"] and entry["lock"]["who"] == "alice@alice-laptop"
+
+    human = deploy("--env", "dev", "--yes")
+    assert human.returncode == 1
+    assert "LOCKED" in human.stdout and "alice@alice-laptop" in human.stdout and "for 7m" in human.stdout
+
+
+def test_ctrl_c_during_a_slow_apply_sends_exactly_one_sigint(rehearsal_workspace: Any, iac_bin: str,
+                                                             tmp_path: Path) -> None:
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    env = {**os.environ, "GFW_TOFU_BIN": str(wrapper), "TF_VAR_apply_delay_seconds": "60"}
+    proc = subprocess.Popen([sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes", "--json"],
+                            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:
+        lines.append(line)
+        event = json.loads(line)
+        if event["event"] == "resource_applying" and event["address"] == "terraform_data.apply_delay[0]":
+            time.sleep(0.3)  # let the provisioner start sleeping
+            proc.send_signal(signal.SIGINT)
+            break
+        assert time.monotonic() < deadline, "the slow apply never started"
+    out, err = proc.communicate(timeout=120)
+    evs = events("".join(lines) + out)
+    assert proc.returncode == 1, err
+    assert evs[-1]["outcome"] == "interrupted"
+    interrupted = of(evs, "stack_interrupted")
+    assert [(e["stack"], e["phase"]) for e in interrupted if e["phase"] == "apply"] == [("attic", "apply")]
+    assert "stopping gracefully" in err
+
+    per_process = signals_per_process(log)
+    apply_pids = {pid for pid, text in wrapper_log(log) if text == "run apply"}
+    assert len(apply_pids) == 1
+    assert per_process[next(iter(apply_pids))] == 1, wrapper_log(log)
+    assert max(per_process.values()) == 1, "a process got more than one SIGINT"
+    assert signals_per_process(log, "SIGTERM") == {}
+
+    assert not [k for k in objects(ws) if k.endswith(".tflock")], "the lock was not released"
+    saved = state(ws, "attic")
+    assert "namespace" in {r["name"] for r in saved["resources"]}, "state of the finished resources was not saved"
+    assert "workload" not in {r["name"] for r in saved["resources"]}
+    attic = [e for e in journal(ws) if e["stack"] == "attic" and e["action"] == "apply"]
+    assert attic[-1]["outcome"] == "interrupted" and attic[-1]["ended_at"]
+    assert state_keys(ws) == {"attic"}
+
+
+async def test_engine_cancel_from_the_event_callback_interrupts_once(rehearsal_workspace: Any, iac_bin: str,
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    monkeypatch.setenv("GFW_TOFU_BIN", str(wrapper))
+    monkeypatch.setenv("TF_VAR_apply_delay_seconds", "60")
+    seen: list[DeployEvent] = []
+    engine: DeployEngine
+
+    def on_event(event: DeployEvent) -> None:
+        seen.append(event)
+        if isinstance(event, ResourceApplying) and event.address == "terraform_data.apply_delay[0]":
+            asyncio.get_running_loop().call_later(0.3, engine.cancel)
+
+    cfg = load_config(ws.config_path)
+    engine = DeployEngine(cfg, "dev", stacks=["attic", "arc-runners"], assume_yes=True, on_event=on_event)
+    result = await engine.run()
+    assert result.outcome == "interrupted" and result.exit_code == 1
+    assert [e.stack for e in seen if isinstance(e, StackInterrupted)] == ["attic"]
+    assert max(signals_per_process(log).values()) == 1
+    assert not [k for k in objects(ws) if k.endswith(".tflock")]
+
+    # Resume completes the rollout.
+    monkeypatch.delenv("TF_VAR_apply_delay_seconds")
+    resumed = await DeployEngine(cfg, "dev", stacks=["attic", "arc-runners"], assume_yes=True, resume=True).run()
+    assert resumed.outcome == "applied"
+    assert [(s.stack, s.outcome) for s in resumed.stacks] == [("attic", "applied"), ("arc-runners", "applied")]
+    assert {r["name"] for r in state(ws, "attic")["resources"]} == {"namespace", "workload"}
+
+
+def test_canary_secrets_never_reach_transcripts_journal_or_json(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    canaries = {"TF_VAR_rehearsal_runner_token": "glrt-CANARYtokenQ7x9Zk2mWp4vN8",
+                "AWS_SECRET_ACCESS_KEY": "canary-aws-Hf83kdL02mQ",
+                "TF_HTTP_PASSWORD": "canary-http-Pw9aZ7xK"}
+    proc = deploy("--env", "dev", "--yes", "--json", env=canaries)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The sensitive variable really reached the stack (and so the plan and the state).
+    runner_token = next(r for r in state(ws, "gitlab-runners")["resources"] if r["name"] == "runner_token")
+    assert canaries["TF_VAR_rehearsal_runner_token"] in json.dumps(runner_token["instances"][0]["attributes"])
+    again = deploy("--env", "dev", "--yes", env=canaries)
+    assert again.returncode == 0
+    written = [p for p in ws.dir.rglob("*") if p.is_file()]
+    state_dir = Path(os.environ["GFW_STATE_DIR"])
+    written += [p for p in state_dir.rglob("*") if p.is_file()] if state_dir.exists() else []
+    assert any(p.suffix == ".log" and "transcripts" in p.parts for p in written)
+    assert any(p.suffix == ".jsonl" for p in written)
+    for value in canaries.values():
+        for text in (proc.stdout, proc.stderr, again.stdout, again.stderr):
+            assert value not in text
+        for path in written:
+            assert value.encode() not in path.read_bytes(), f"{value} leaked into {path}"
+
+
+async def test_prod_needs_the_environment_name_typed(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    cfg = load_config(ws.config_path)
+    asked: list[ConfirmRequest] = []
+
+    def wrong(request: ConfirmRequest) -> str:
+        asked.append(request)
+        return "dev"
+
+    refused = await DeployEngine(cfg, "prod", stacks=["attic"], confirm=wrong).run()
+    assert refused.outcome == "refused" and refused.exit_code == 1
+    assert asked[0].typed and asked[0].env == "prod" and [s.stack for s in asked[0].stacks] == ["attic"]
+    assert state_keys(ws, "prod") == set()
+
+    yes_only = await DeployEngine(cfg, "prod", stacks=["attic"], confirm=lambda request: True).run()
+    assert yes_only.outcome == "refused" and state_keys(ws, "prod") == set()
+
+    applied = await DeployEngine(cfg, "prod", stacks=["attic"], confirm=lambda request: "prod").run()
+    assert applied.outcome == "applied" and state_keys(ws, "prod") == {"attic"}
+
+
+def test_gfwizard_killed_mid_apply_leaves_terraform_to_finish_and_the_next_run_says_so(
+        rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    env = {**os.environ, "TF_VAR_apply_delay_seconds": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes", "--json",
+                             "--stack", "attic"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "resource_applying" and event["address"] == "terraform_data.apply_delay[0]":
+            proc.kill()
+            break
+    proc.wait(timeout=30)
+    killed_run = journal(ws)[-1]
+    assert (killed_run["stack"], killed_run["outcome"]) == ("attic", "started")
+
+    # The orphaned terraform keeps going: it finishes the apply, saves state and releases the lock.
+    deadline = time.monotonic() + 60
+    while "workload" not in {r["name"] for r in (state(ws, "attic")["resources"] if "attic" in state_keys(ws)
+                                                  else [])} or any(k.endswith(".tflock") for k in objects(ws)):
+        assert time.monotonic() < deadline, "terraform did not finish after gfwizard was killed"
+        time.sleep(0.2)
+
+    again = deploy("--env", "dev", "--yes", "--json", "--stack", "attic", "--resume",
+                   env={"TF_VAR_apply_delay_seconds": "3"})
+    assert again.returncode == 0, again.stdout + again.stderr
+    evs = events(again)
+    unfinished = of(evs, "previous_run_unfinished")
+    assert [(e["stack"], e["run_id"], e["process_alive"]) for e in unfinished] == [
+        ("attic", killed_run["run_id"], False)]
+    assert [s["outcome"] for s in evs[-1]["stacks"]] == ["no-changes"]

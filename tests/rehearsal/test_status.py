@@ -1,0 +1,184 @@
+"""``gfwizard status`` against the rehearsal honey and S3: after a rehearsal deploy it shows the
+materialised workloads, the state object, the journal and the locks; exit codes follow health; a
+read-only or limited RBAC user still gets a report naming what it could not read; nothing is written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gfwizard.status import StatusOptions, collect_once, load_status_config
+from gfwizard.rehearsal.workspace import write_kubeconfig
+from tests.helpers import REPO, run_cli, tree_digest
+from tests.status_support import journal_applied, put_lock, seed_deploy, twin_outputs
+
+
+def _api_writes(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(e["method"], e["path"]) for e in entries if e["method"] != "GET"]
+
+
+def _s3_writes(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(e["method"], e["path"]) for e in entries if e["method"] in ("PUT", "POST", "DELETE", "PATCH")]
+
+
+def test_once_after_a_rehearsal_deploy(rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"), serial=5)
+    journal_applied(ws.dir, "dev", "attic")
+    ws.api.request_log.clear()
+    ws.s3.request_log.clear()
+    before = tree_digest(ws.dir), tree_digest(REPO / "config")
+
+    done = run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["healthy"] is True and doc["envs"] == ["dev"] and doc["cluster"]["fingerprint"] == "match"
+    attic = next(s for s in doc["stacks"] if s["stack"] == "attic")
+    assert attic["source"] == "state" and attic["state"]["serial"] == 5 and attic["state"]["exists"]
+    assert attic["last_apply"]["outcome"] == "applied" and attic["last_apply"]["operator"] == "alice@laptop"
+    assert [(w["namespace"], w["name"], w["ready"], w["desired"], w["found"]) for w in attic["workloads"]] == [
+        ("attic-dev", "attic", 1, 1, True)]
+    assert {n["role"] for n in doc["nodes"]} == {"bumble", "sting", "control-plane"}
+    bumble = next(n for n in doc["nodes"] if n["name"] == "bumble")
+    assert bumble["cpu_requested_m"] >= 100  # the materialised attic pod runs there
+    assert all(s["source"] == "none" for s in doc["stacks"] if s["stack"] != "attic")
+
+    assert _api_writes(ws.api.request_log.entries()) == []
+    assert _s3_writes(ws.s3.request_log.entries()) == []
+    assert any(e["method"] == "GET" for e in ws.s3.request_log.entries())
+    assert (tree_digest(ws.dir), tree_digest(REPO / "config")) == before
+
+
+def test_old_lock_makes_it_unhealthy_until_the_threshold_allows_it(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    lock_id = put_lock(ws, "dev", "gitlab-runners", age=timedelta(minutes=90))
+    done = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "old-lock: dev/gitlab-runners" in done.stdout and "bob@ci-runner" in done.stdout
+    assert lock_id in done.stdout and "OLD" in done.stdout
+    relaxed = run_cli(["status", "--once", "--json", "--env", "dev", "--lock-age-threshold", "120"], env=ws.env)
+    assert relaxed.returncode == 0, relaxed.stdout + relaxed.stderr
+    lock = json.loads(relaxed.stdout)["locks"][0]
+    assert (lock["stack"], lock["id"], lock["old"]) == ("gitlab-runners", lock_id, False)
+    assert 89 * 60 < lock["age_seconds"] < 95 * 60
+    # The lock is still there: status never takes, breaks or deletes a lock.
+    assert ws.s3.client().get_object(Bucket=ws.bucket, Key="gloriousflywheel/dev/gitlab-runners.tfstate.tflock")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["status", "--once", "--env", "staging"], "unknown environment 'staging' (known: dev, prod)"),
+    (["status", "--once", "--lock-age-threshold", "0"], "Invalid value for '--lock-age-threshold'"),
+    (["status", "--json"], "--json prints one snapshot: use it with --once"),
+])
+def test_bad_input_exits_2_and_writes_nothing(rehearsal_workspace: Any, args: list[str], message: str) -> None:
+    ws = rehearsal_workspace
+    before = tree_digest(ws.dir)
+    ws.api.request_log.clear()
+    done = run_cli(args, env=ws.env)
+    assert done.returncode == 2 and message in done.stderr, done.stdout + done.stderr
+    assert tree_digest(ws.dir) == before and ws.api.request_log.entries() == []
+
+
+def test_missing_config_is_an_input_error(tmp_path: Path) -> None:
+    done = run_cli(["status", "--once", "--config", str(tmp_path / "nope.yaml")])
+    assert done.returncode == 2 and "nope.yaml" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_readonly_rbac_user_sees_everything(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    write_kubeconfig(ws.kubeconfig_path, server=ws.api.url, ca_pem=ws.api.ca_pem, token=ws.api.readonly_token)
+    snap = collect_once(load_status_config(ws.config_path), config_path=ws.config_path, environ=ws.env,
+                        options=StatusOptions(envs=("dev",)))
+    assert snap.unreadable == [] and snap.cluster.reachable and snap.cluster.fingerprint == "match"
+    assert {n.name for n in snap.nodes} >= {"honey", "bumble", "sting"} and snap.events
+
+
+def test_limited_rbac_user_gets_a_report_naming_what_it_could_not_read(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    token = ws.api.set_policy("status-limited", [
+        {"verbs": ["get", "list", "watch"], "apiGroups": ["", "apps"],
+         "resources": ["nodes", "pods", "deployments", "statefulsets", "daemonsets"]},
+        {"verbs": ["get"], "nonResourceURLs": ["*"]},
+    ])
+    write_kubeconfig(ws.kubeconfig_path, server=ws.api.url, ca_pem=ws.api.ca_pem, token=token)
+    done = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
+    assert done.returncode == 0, done.stdout + done.stderr  # what it could read is healthy
+    assert "could not read: events (403)" in done.stdout
+    assert "could not read: namespaces/kube-system (403)" in done.stdout
+    assert "fingerprint: unknown" in done.stdout
+    doc = json.loads(run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env).stdout)
+    assert {(u["pane"], u["what"], u["status"]) for u in doc["unreadable"]} == {
+        ("events", "events", 403), ("cluster", "namespaces/kube-system", 403)}
+    assert doc["nodes"] and doc["events"] == []
+
+
+def test_unreadable_state_bucket_is_named_not_fatal(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    cfg = load_status_config(ws.config_path)
+    assert cfg.state.s3 is not None
+    cfg = cfg.model_copy(update={"state": cfg.state.model_copy(update={
+        "s3": cfg.state.s3.model_copy(update={"bucket": "gfw-status-no-such-bucket"})})})
+    snap = collect_once(cfg, environ=ws.env, options=StatusOptions(envs=("dev",)))
+    notes = {(u.pane, u.what, u.status) for u in snap.unreadable}
+    assert ("locks", "locks of dev", 404) in notes
+    assert ("stacks", "state gloriousflywheel/dev/attic.tfstate", 404) in notes
+    assert all(s.source == "defaults" for s in snap.stacks)
+    assert snap.cluster.reachable and snap.nodes
+
+
+def test_not_ready_node_exits_1() -> None:
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+
+    with RehearsalEnvironment(nodes=3) as env:
+        assert env.api is not None
+        env.api.add_node("sting-2", "sting", ready=False)
+        done = run_cli(["status", "--once", "--json"], env=env.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    problems = json.loads(done.stdout)["problems"]
+    assert {"kind": "node-not-ready", "subject": "node sting-2",
+            "detail": "role sting node sting-2 is not Ready"} in problems
+
+
+@pytest.mark.integration
+def test_real_twin_apply_then_status_shows_its_workloads(iac_bin: str, rehearsal_workspace: Any, tmp_path: Path,
+                                                          scratch_namespaces: list[str]) -> None:
+    """A rehearsal deploy of the attic twin (real init/apply against the embedded S3), materialised,
+    then status: the stack's state, serial and workload come from what the apply left behind."""
+    from gfwizard.rehearsal.materialise import materialise_with_kubeconfig
+
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    stack = tmp_path / "attic"
+    shutil.copytree(REPO / "tofu" / "rehearsal" / "attic", stack, ignore=shutil.ignore_patterns(".terraform*"))
+    env = {**os.environ, "TF_DATA_DIR": str(tmp_path / "tfdata"), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    backend = [f"-backend-config={k}={v}" for k, v in {
+        "bucket": ws.bucket, "key": "gloriousflywheel/dev/attic.tfstate", "region": "us-east-1",
+        "use_path_style": "true", "use_lockfile": "true", "skip_credentials_validation": "true",
+        "skip_requesting_account_id": "true", "skip_metadata_api_check": "true", "skip_region_validation": "true",
+    }.items()]
+
+    def run(*args: str) -> str:
+        done = subprocess.run([iac_bin, *args], cwd=stack, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    run("init", "-input=false", "-no-color", *backend)
+    run("apply", "-auto-approve", "-input=false", "-no-color", "-var-file=dev.tfvars")
+    materialise_with_kubeconfig(ws.kubeconfig_path, json.loads(run("output", "-json")))
+
+    snap = collect_once(load_status_config(ws.config_path), config_path=ws.config_path, environ=ws.env,
+                        options=StatusOptions(envs=("dev",)))
+    attic = next(s for s in snap.stacks if s.stack == "attic")
+    assert attic.source == "state" and attic.state.exists and (attic.state.serial or 0) >= 1
+    assert [(w.namespace, w.name, w.ready, w.desired) for w in attic.workloads] == [("attic-dev", "attic", 1, 1)]
+    assert not [lk for lk in snap.locks if lk.stack == "attic"]  # the apply released its lock
+    assert snap.healthy

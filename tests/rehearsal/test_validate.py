@@ -1,0 +1,437 @@
+"""Context validation against the rehearsal honey: real TLS, the real Kubernetes client, every
+failure mode of issue 4 with its message asserted and the kubeconfig and organization.yaml proven
+unchanged."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import socket
+import sys
+import textwrap
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+import yaml
+
+from gfwizard.checks import Level
+from gfwizard.cluster import ValidationReport, gate_checks, list_nodes, validate_context
+from gfwizard.cluster_client import close_all
+from gfwizard.orgconfig import OrgConfig, load_config, save_config
+from gfwizard.placement import compute_placement, requests_for
+from gfwizard.rehearsal.workspace import kubeconfig_document, org_config
+from tests.helpers import run_cli, tree_digest
+
+if TYPE_CHECKING:
+    from gfwizard.rehearsal.apiserver import RehearsalAPIServer
+
+FAST = (2.0, 5.0)
+
+
+@dataclass
+class Files:
+    dir: Path
+    kubeconfig: Path
+    config: Path
+
+    def digest(self) -> dict[str, str]:
+        return tree_digest(self.dir)
+
+    def env(self) -> dict[str, str]:
+        return {"KUBECONFIG": str(self.kubeconfig), "GFW_CONFIG": str(self.config)}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients(honey: "RehearsalAPIServer") -> Iterator[None]:
+    close_all()
+    honey.faults.clear()
+    honey.request_log.clear()
+    yield
+    honey.faults.clear()
+    close_all()
+
+
+def write_files(tmp_path: Path, honey: "RehearsalAPIServer", *, server: str | None = None,
+                token: str | None = None, user: dict[str, Any] | None = None, pin: bool = True,
+                api_server: str | None = None, extra_contexts: tuple[str, ...] = (),
+                roles: dict[str, Any] | None = None, comment: bool = False) -> Files:
+    """A kubeconfig and an organization.yaml for ``honey`` (or variations of them)."""
+    directory = tmp_path / "ws"
+    directory.mkdir(parents=True)
+    doc = kubeconfig_document(server=server or honey.url, ca_pem=honey.ca_pem, token=token or honey.admin_token)
+    if user is not None:
+        doc["users"][0]["user"] = user
+    for name in extra_contexts:
+        doc["contexts"].append({"name": name, "context": {"cluster": "honey", "user": doc["users"][0]["name"]}})
+    kube = directory / "kubeconfig-honey.yaml"
+    kube.write_text(yaml.safe_dump(doc, sort_keys=False))
+    cfg = org_config(api_url=api_server or honey.url, kubeconfig_path=kube, s3_endpoint="http://127.0.0.1:9",
+                     bucket="unused-here", fingerprint=(honey.kube_system_uid, honey.ca_sha256) if pin else None)
+    if roles is not None:
+        data = cfg.model_dump()
+        data["placement"]["roles"].update(roles)
+        cfg = OrgConfig.model_validate(data)
+    config = save_config(cfg, directory / "organization.yaml")
+    if comment:
+        config.write_text("# honey, pinned by the operator on first validation\n" + config.read_text())
+    return Files(dir=directory, kubeconfig=kube, config=config)
+
+
+def validate(files: Files, **kwargs: Any) -> ValidationReport:
+    kwargs.setdefault("timeouts", FAST)
+    return validate_context(load_config(files.config), **kwargs)
+
+
+def levels(report: ValidationReport) -> dict[str, str]:
+    return {c.name: c.level.value for c in report.checks}
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(args: list[str], files: Files) -> Result:
+    """``gfwizard ARGS`` in-process (the subprocess path is covered by test_cli_json_output)."""
+    from click.testing import CliRunner
+
+    from gfwizard.cli import cli as entry
+
+    result = CliRunner().invoke(entry, args, env=files.env(), input="", catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the good path ----------------------------------------------------------------------------------
+
+def test_all_checks_pass_for_a_correct_config(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    before = files.digest()
+    report = validate(files)
+    assert levels(report) == {n: "pass" for n in ("kubeconfig", "classification", "server", "network",
+                                                    "credentials", "reachable", "fingerprint", "placement", "rbac")}
+    assert report.ok and report.version and report.server == honey.url
+    assert report.observed_fingerprint is not None
+    assert report.observed_fingerprint.kube_system_uid == honey.kube_system_uid
+    assert report.observed_fingerprint.ca_sha256 == honey.ca_sha256
+    placement = report.check("placement")
+    assert placement is not None and "bumble: bumble" in placement.detail and "sting: sting" in placement.detail
+    writes = [e for e in honey.request_log.entries() if e["method"] != "GET"]
+    assert writes and all(e["method"] == "POST" and e["path"].endswith("/selfsubjectaccessreviews") for e in writes)
+    assert files.digest() == before
+
+
+def test_cli_json_output(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    before = files.digest()
+    out = run_cli(["validate", "--json", "--connect-timeout", "2", "--read-timeout", "5"], env=files.env(), input="")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["ok"] is True and data["pin"] is None
+    assert data["context"] == "honey" and data["kubeconfig"] == [str(files.kubeconfig)]
+    assert data["observed_fingerprint"] == {"kube_system_uid": honey.kube_system_uid, "ca_sha256": honey.ca_sha256}
+    assert [c["name"] for c in data["checks"]][:3] == ["kubeconfig", "classification", "server"]
+    assert set(data["checks"][0]) == {"name", "level", "detail", "remedy"}
+    assert honey.admin_token not in out.stdout + out.stderr
+    assert files.digest() == before
+
+
+def test_gate_checks(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    pinned = write_files(tmp_path / "a", honey)
+    checks = gate_checks(load_config(pinned.config), timeouts=FAST)
+    assert [(c.name, c.level) for c in checks] == [("server", Level.PASS), ("fingerprint", Level.PASS)]
+    unpinned = write_files(tmp_path / "b", honey, pin=False)
+    server, fingerprint = gate_checks(load_config(unpinned.config), timeouts=FAST)
+    assert server.ok and fingerprint.level is Level.FAIL and "not pinned yet" in fingerprint.detail
+    assert "gfwizard validate --pin" in fingerprint.remedy
+
+
+def test_placement_from_live_nodes(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    cfg = load_config(files.config)
+    nodes = list_nodes(cfg, timeouts=FAST)
+    assert {n.name for n in nodes} >= {"honey", "bumble", "sting"} and all(n.ready for n in nodes)
+    table = compute_placement(cfg, nodes, requests_for(cfg))
+    assert table.ok, table.conflicts()
+    assert {r.stack: r.candidates for r in table.rows if r.stack in ("attic", "gitlab-runners")} == {
+        "attic": ["bumble"], "gitlab-runners": ["sting"]}
+
+
+# -- bad input and faults ---------------------------------------------------------------------------
+
+def test_unreachable_api(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    url = f"https://127.0.0.1:{closed_port()}"
+    files = write_files(tmp_path, honey, server=url, api_server=url)
+    before = files.digest()
+    report = validate(files)
+    reachable = report.check("reachable")
+    assert reachable is not None and reachable.level is Level.FAIL
+    assert f"cannot connect to {url}: connection refused" in reachable.detail
+    assert "honey's API server is up" in reachable.remedy
+    for name in ("fingerprint", "placement", "rbac"):
+        check = report.check(name)
+        assert check is not None and check.level is Level.WARN
+        assert check.detail == "skipped: the API server did not answer"
+        assert "fix the 'reachable' check first" in check.remedy
+    out = cli(["validate"], files)
+    assert out.returncode == 1 and "connection refused" in out.stdout and "some checks failed" in out.stdout
+    assert files.digest() == before
+
+
+def test_blackholed_api_fails_within_the_timeout(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    before = files.digest()
+    honey.faults.blackhole(True)
+    try:
+        started = time.monotonic()
+        report = validate(files, timeouts=(1.0, 1.0))
+        elapsed = time.monotonic() - started
+    finally:
+        honey.faults.blackhole(False)
+    assert elapsed < 1.0 + 1.0, f"validation took {elapsed:.2f}s"
+    reachable = report.check("reachable")
+    assert reachable is not None and reachable.level is Level.FAIL
+    assert "did not answer within 1s" in reachable.detail or "timed out after 1s" in reachable.detail
+    assert report.check("fingerprint").level is Level.WARN  # type: ignore[union-attr]
+    assert files.digest() == before
+
+
+def test_wrong_token_is_credentials_rejected(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    from gfwizard.cluster_client import ClusterClient
+
+    files = write_files(tmp_path, honey, token="not-the-right-token-0123456789")
+    before = files.digest()
+    cached = ClusterClient.for_context(str(files.kubeconfig), "honey", FAST)
+    report = validate(files)
+    # A rejected credential is not reused: the next client re-reads the kubeconfig.
+    assert ClusterClient.for_context(str(files.kubeconfig), "honey", FAST).api_client is not cached.api_client
+    creds = report.check("credentials")
+    assert creds is not None and creds.level is Level.FAIL
+    assert f"credentials rejected (401 Unauthorized) by {honey.url} for user 'honey-admin'" in creds.detail
+    assert "token of user 'honey-admin'" in creds.remedy and "invalid or expired" in creds.remedy
+    assert report.check("rbac").detail == "skipped: the API rejected the credentials"  # type: ignore[union-attr]
+    assert "not-the-right-token" not in report.model_dump_json()
+    assert files.digest() == before
+
+
+def test_server_url_mismatch(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    other = f"https://127.0.0.1:{closed_port()}"
+    files = write_files(tmp_path, honey, api_server=other)
+    before = files.digest()
+    report = validate(files)
+    server = report.check("server")
+    assert server is not None and server.level is Level.FAIL
+    assert f"context 'honey' points at {honey.url}, but cluster.api_server is {other}" in server.detail
+    assert "a context with the right name that reaches another server" in server.detail
+    assert not report.ok
+    assert files.digest() == before
+
+
+def test_fingerprint_mismatch_is_a_hard_fail_and_pin_refuses(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey, pin=False)
+    wrong_uid, wrong_ca = str(uuid.uuid4()), "ab" * 32
+    cfg = load_config(files.config).with_fingerprint(wrong_uid, wrong_ca)
+    save_config(cfg, files.config)
+    (files.dir / "organization.yaml.bak").unlink()
+    before = files.digest()
+    report = validate(files)
+    fp = report.check("fingerprint")
+    assert fp is not None and fp.level is Level.FAIL
+    assert "fingerprint mismatch (kube-system UID and CA sha256 differ)" in fp.detail
+    assert f"expected kube-system UID {wrong_uid}, CA sha256 {wrong_ca}" in fp.detail
+    assert f"actual kube-system UID {honey.kube_system_uid}, CA sha256 {honey.ca_sha256}" in fp.detail
+    assert fp.remedy.startswith("stop:")
+    out = cli(["validate", "--pin", "--yes"], files)
+    assert out.returncode == 1
+    assert "pin: refused: refusing to pin: organization.yaml already pins" in out.stdout
+    assert "never overwritten" in out.stdout
+    assert files.digest() == before
+
+
+def test_pin_with_yes_writes_the_fingerprint_keeping_comments(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey, pin=False, comment=True)
+    kube_before = tree_digest(files.kubeconfig)
+    original = files.config.read_text()
+    report = validate(files)
+    fp = report.check("fingerprint")
+    assert fp is not None and fp.level is Level.WARN and "not pinned yet" in fp.detail
+    assert "gfwizard validate --pin" in fp.remedy
+
+    refused = cli(["validate", "--pin"], files)
+    assert refused.returncode == 2 and "--pin needs --yes when there is no terminal" in refused.stderr
+    assert files.config.read_text() == original and not (files.dir / "organization.yaml.bak").exists()
+
+    out = cli(["validate", "--pin", "--yes"], files)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"kube_system_uid: {honey.kube_system_uid}" in out.stdout and "pin: pinned" in out.stdout
+    pinned = load_config(files.config).cluster.fingerprint
+    assert pinned is not None
+    assert (pinned.kube_system_uid, pinned.ca_sha256) == (honey.kube_system_uid, honey.ca_sha256)
+    assert files.config.read_text().startswith("# honey, pinned by the operator on first validation\n")
+    assert (files.dir / "organization.yaml.bak").read_text() == original
+    assert tree_digest(files.kubeconfig) == kube_before
+    again = cli(["validate", "--pin", "--yes", "--json"], files)
+    assert again.returncode == 0 and json.loads(again.stdout)["pin"]["reason"] == "already pinned"
+
+
+def test_missing_role_node(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey, roles={"hornet": {"node_selector": {"gloriousflywheel.io/role": "hornet"}}})
+    before = files.digest()
+    report = validate(files)
+    placement = report.check("placement")
+    assert placement is not None and placement.level is Level.FAIL
+    assert "no Ready node for role 'hornet' (gloriousflywheel.io/role=hornet)" in placement.detail
+    assert "kubectl label node" in placement.remedy
+    assert files.digest() == before
+
+
+def test_rbac_denied_lists_missing_verbs(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey, token=honey.readonly_token)
+    before = files.digest()
+    report = validate(files)
+    rbac = report.check("rbac")
+    assert rbac is not None and rbac.level is Level.FAIL
+    assert "deployments.apps: create, update, patch, delete" in rbac.detail
+    assert "customresourcedefinitions.apiextensions.k8s.io: create, update, patch, delete (for arc-runners)" in rbac.detail
+    assert "autoscalingrunnersets.actions.github.com" in rbac.detail
+    assert "get" not in rbac.detail.split("deployments.apps: ")[1].split(" (")[0]
+    assert "cluster-admin" in rbac.remedy
+    assert files.digest() == before
+
+
+def _plugin(tmp_path: Path, body: str) -> dict[str, Any]:
+    script = tmp_path / "plugin.py"
+    script.write_text(textwrap.dedent(body))
+    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable,
+                     "args": [str(script)]}}
+
+
+def test_exec_plugin_token_is_used(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    user = _plugin(tmp_path, f"""
+        import json, sys
+        print("using cached session", file=sys.stderr)
+        print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                          "status": {{"token": "{honey.admin_token}"}}}}))
+    """)
+    files = write_files(tmp_path, honey, user=user)
+    report = validate(files)
+    creds = report.check("credentials")
+    assert report.ok, report.checks
+    assert creds is not None and "exec plugin" in creds.detail and "using cached session" in creds.detail
+
+
+def test_failing_exec_plugin_stderr_in_detail(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    user = _plugin(tmp_path, """
+        import sys
+        print("error: you must be logged in to the tailnet SSO", file=sys.stderr)
+        sys.exit(1)
+    """)
+    files = write_files(tmp_path, honey, user=user)
+    before = files.digest()
+    report = validate(files)
+    creds = report.check("credentials")
+    assert creds is not None and creds.level is Level.FAIL
+    assert "exited with status 1: error: you must be logged in to the tailnet SSO" in creds.detail
+    assert report.check("reachable").detail == "skipped: no usable credentials for the context"  # type: ignore[union-attr]
+    assert honey.request_log.entries() == []
+    assert files.digest() == before
+
+
+def test_hanging_exec_plugin_times_out(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    user = _plugin(tmp_path, """
+        import sys, time
+        print("opening browser for login", file=sys.stderr, flush=True)
+        time.sleep(120)
+    """)
+    files = write_files(tmp_path, honey, user=user)
+    before = files.digest()
+    started = time.monotonic()
+    report = validate(files, timeouts=(1.0, 1.0))
+    assert time.monotonic() - started < 1.0 + 1.0
+    creds = report.check("credentials")
+    assert creds is not None and creds.level is Level.FAIL
+    assert "did not finish within 1s and was killed" in creds.detail and "opening browser for login" in creds.detail
+    assert files.digest() == before
+
+
+def test_expired_client_certificate(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    import trustme
+
+    expired_on = dt.datetime(2025, 1, 31, 8, 30, tzinfo=dt.timezone.utc)
+    leaf = trustme.CA().issue_cert("operator", not_before=expired_on - dt.timedelta(days=90), not_after=expired_on)
+    user = {"client-certificate-data": base64.b64encode(leaf.cert_chain_pems[0].bytes()).decode(),
+            "client-key-data": base64.b64encode(leaf.private_key_pem.bytes()).decode()}
+    files = write_files(tmp_path, honey, user=user)
+    before = files.digest()
+    report = validate(files)
+    creds = report.check("credentials")
+    assert creds is not None and creds.level is Level.FAIL
+    assert "expired on 2025-01-31 08:30 UTC" in creds.detail
+    assert "fresh kubeconfig" in creds.remedy
+    assert honey.request_log.entries() == []
+    assert files.digest() == before
+
+
+@pytest.mark.parametrize(("context", "text"), [
+    ("tinyland-civo-dev", "is a legacy (Civo-era) context"),
+    ("tinyland/infra:honey-agent", "is a GitLab-agent context"),
+    ("bumble", "named after node role 'bumble'"),
+])
+def test_contexts_that_are_never_deploy_targets(tmp_path: Path, honey: "RehearsalAPIServer", context: str,
+                                                text: str) -> None:
+    files = write_files(tmp_path, honey, extra_contexts=(context,))
+    before = files.digest()
+    report = validate(files, context=context)
+    check = report.check("classification")
+    assert check is not None and check.level is Level.FAIL
+    assert text in check.detail and "the 'honey' context for honey" in check.remedy
+    assert report.check("reachable").detail == (  # type: ignore[union-attr]
+        "skipped: the context is not a deploy target, so it was not contacted")
+    assert honey.request_log.entries() == []
+    out = cli(["validate", "--context", context, "--pin", "--yes"], files)
+    assert out.returncode == 1 and text in out.stdout
+    assert files.digest() == before
+
+
+def _run_on_tty(args: list[str], files: Files, answer: str) -> tuple[int, str]:
+    """Run ``gfwizard ARGS`` with a pseudo-terminal as stdin, typing ``answer`` at the prompt."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.helpers import REPO
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "gfwizard", *args], stdin=follower, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, cwd=REPO, env={**os.environ, **files.env()})
+        os.write(leader, answer.encode())
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return proc.returncode, out
+
+
+def test_pin_on_a_terminal_asks_first(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey, pin=False)
+    before = files.digest()
+    code, out = _run_on_tty(["validate", "--pin"], files, "n\n")
+    assert "Pin this fingerprint? [y/N]" in out and "pin: declined" in out
+    assert code == 0 and files.digest() == before
+    code, out = _run_on_tty(["validate", "--pin"], files, "y\n")
+    assert code == 0 and "pin: pinned" in out
+    pinned = load_config(files.config).cluster.fingerprint
+    assert pinned is not None and pinned.kube_system_uid == honey.kube_system_uid

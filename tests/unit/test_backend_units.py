@@ -1,0 +1,109 @@
+"""Pure pieces of the backend service: endpoint resolution, error explanations, lock parsing and the
+migration's refusal rules. No network."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from gfwizard.backend_locks import lock_from_json, parse_created
+from gfwizard.backend_migrate import _refusal, summarize
+from gfwizard.backend_s3 import explain, s3_target
+from gfwizard.errors import InputError
+from tests.backend_doubles import make_cfg
+
+ENDPOINT = "https://rustfs.honey.ts.net:9000"
+
+
+def _client_error(code: str, status: int = 403) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "GetBucketVersioning")
+
+
+@pytest.fixture
+def target():
+    return s3_target(make_cfg(ENDPOINT, "gloriousflywheel-state", network="tailnet"), environ={})
+
+
+def test_endpoint_resolution_names_its_source() -> None:
+    cfg = make_cfg(ENDPOINT, "state", network="tailnet")
+    assert s3_target(cfg, environ={}).endpoint_source == "state.s3.endpoint"
+    same = s3_target(cfg, environ={"AWS_ENDPOINT_URL_S3": ENDPOINT + "/"})
+    assert same.endpoint == ENDPOINT and same.endpoint_source == "state.s3.endpoint"
+    other = s3_target(cfg, environ={"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000"})
+    assert other.endpoint == "http://127.0.0.1:9000"
+    assert other.endpoint_source == f"AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint {ENDPOINT})"
+    with pytest.raises(InputError, match="is not an http\\(s\\) URL"):
+        s3_target(cfg, environ={"AWS_ENDPOINT_URL_S3": "ftp://x"})
+
+
+@pytest.mark.parametrize(("code", "status", "expected"), [
+    ("NoSuchBucket", 404, "bucket 'gloriousflywheel-state' does not exist at " + ENDPOINT),
+    ("AccessDenied", 403, "access denied: the credentials are valid but not allowed to read"),
+    ("SignatureDoesNotMatch", 403, "signature does not match: the secret access key is wrong"),
+    ("InvalidAccessKeyId", 403, f"the access key id is unknown to {ENDPOINT}"),
+    ("RequestTimeTooSkewed", 403, "the store refused the request: this machine's clock differs"),
+    ("404", 404, "bucket 'gloriousflywheel-state' does not exist"),
+    ("SlowDown", 503, f"{ENDPOINT} answered 503 SlowDown: m"),
+])
+def test_client_errors_get_distinct_plain_messages(target, code: str, status: int, expected: str) -> None:
+    detail, remedy = explain(_client_error(code, status), target=target, env="prod")
+    assert detail.startswith(expected)
+    assert remedy
+    if code == "NoSuchBucket":
+        assert remedy == "create it: gfwizard backend check --env prod --create-bucket"
+
+
+def test_connection_errors_are_told_apart(target) -> None:
+    refused = EndpointConnectionError(endpoint_url=ENDPOINT, error=ConnectionRefusedError(111, "Connection refused"))
+    assert explain(refused, target=target)[0] == f"connection refused by {ENDPOINT}: nothing is listening there"
+    connect = ConnectTimeoutError(endpoint_url=ENDPOINT, error="timed out")
+    assert "did not answer within 3s (endpoint timeout)" in explain(connect, target=target)[0]
+    read = ReadTimeoutError(endpoint_url=ENDPOINT, error="timed out")
+    assert "accepted the connection but did not answer within 10s" in explain(read, target=target)[0]
+
+
+def test_parse_created_handles_nanoseconds_and_garbage() -> None:
+    assert parse_created("2025-01-02T03:04:05.123456789Z") == datetime(2025, 1, 2, 3, 4, 5, 123456,
+                                                                        tzinfo=timezone.utc)
+    assert parse_created("2025-01-02T03:04:05Z") == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert parse_created("yesterday") is None and parse_created(None) is None
+
+
+def test_lock_from_json() -> None:
+    created = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    body = json.dumps({"ID": "abc", "Operation": "OperationTypePlan", "Who": "bob@ci", "Version": "1.10.0",
+                       "Created": "2025-01-02T03:04:05Z", "Info": "note"}).encode()
+    lock = lock_from_json(body, stack="attic", env="dev", key="k.tflock", now=created.timestamp() + 90)
+    assert (lock.id, lock.who, lock.operation, lock.age, lock.info) == ("abc", "bob@ci", "OperationTypePlan", 90.0,
+                                                                        "note")
+    assert lock.to_json()["created"] == "2025-01-02T03:04:05+00:00"
+    broken = lock_from_json(b"{not json", stack="attic", env="dev", key="k.tflock")
+    assert broken.error.startswith("unreadable lock object") and broken.id == ""
+
+
+def _state(serial: int, lineage: str, resources: list | None = None) -> bytes:
+    return json.dumps({"version": 4, "serial": serial, "lineage": lineage, "outputs": {},
+                       "resources": resources if resources is not None else [{"type": "terraform_data"}]}).encode()
+
+
+def test_refusal_rules() -> None:
+    source = summarize(_state(5, "L"))
+    assert _refusal(source, None) == ""
+    assert _refusal(source, summarize(_state(9, "other", resources=[]))).startswith(
+        "the destination holds state of another lineage (other, serial 9)")
+    assert "is higher than the source's" in _refusal(source, summarize(_state(6, "L", resources=[])))
+    assert "same serial 5 but different content" in _refusal(source, summarize(_state(5, "L", resources=[])))
+    assert _refusal(source, summarize(_state(2, "L", resources=[]))) == ""
+    # Same content under a new lineage (what a migration into an empty bucket produces): nothing to do.
+    assert _refusal(source, summarize(_state(1, "fresh"))) == "in-sync"
+
+
+def test_summarize_rejects_non_state() -> None:
+    with pytest.raises(InputError, match="the state is not JSON"):
+        summarize(b"<html>")
+    with pytest.raises(InputError, match="not a JSON object"):
+        summarize(b"[1, 2]")

@@ -1,0 +1,287 @@
+"""The local half of cluster validation: kubeconfig reading and merging, network policy, server
+comparison, exec plugins with deadlines, expired client certificates. No API server involved."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gfwizard.checks import Level
+from gfwizard.cluster_client import ClusterClient, Timeouts, close_all
+from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_exec import run_exec_plugin
+from gfwizard.cluster_kubeconfig import ca_sha256, resolve_context
+from gfwizard.cluster_network import classify_address, network_check, normalise_server, server_check
+from tests.helpers import tree_digest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> Any:
+    close_all()
+    yield
+    close_all()
+
+
+def kubeconfig(path: Path, *, context: str = "honey", server: str = "https://100.113.89.12:6443",
+               user: dict[str, Any] | None = None, cluster_extra: dict[str, Any] | None = None) -> Path:
+    doc = {
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": "honey", "cluster": {"server": server, **(cluster_extra or {})}}],
+        "users": [{"name": "op", "user": user if user is not None else {"token": "tok-123456"}}],
+        "contexts": [{"name": context, "context": {"cluster": "honey", "user": "op"}}],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+# -- network policy -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("address", "kind"), [
+    ("100.113.89.12", "tailnet"), ("100.64.0.1", "tailnet"), ("fd7a:115c:a1e0::1", "tailnet"),
+    ("10.1.2.3", "private"), ("172.20.0.1", "private"), ("192.168.1.10", "private"), ("fd00::1", "private"),
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("8.8.8.8", "public"), ("100.128.0.1", "public"),
+    ("2001:4860::1", "public"),
+])
+def test_address_classes(address: str, kind: str) -> None:
+    assert classify_address(address) == kind
+
+
+@pytest.mark.parametrize(("server", "network", "level", "text"), [
+    ("https://100.113.89.12:6443", "tailnet", Level.PASS, "on the tailnet"),
+    ("https://honey.tail1234.ts.net:6443", "tailnet", Level.PASS, "on the tailnet"),
+    ("https://192.168.1.5:6443", "tailnet", Level.FAIL, "is not on the tailnet"),
+    ("https://192.168.1.5:6443", "private", Level.PASS, "is private"),
+    ("https://100.113.89.12:6443", "private", Level.PASS, "is private"),
+    ("https://8.8.8.8:6443", "tailnet", Level.FAIL, "is a public address"),
+    ("https://8.8.8.8:6443", "private", Level.FAIL, "is a public address"),
+    ("https://127.0.0.1:6443", "tailnet", Level.FAIL, "allowed only in rehearsal"),
+    ("https://localhost:6443", "private", Level.FAIL, "allowed only in rehearsal"),
+    ("https://127.0.0.1:6443", "loopback", Level.PASS, "the rehearsal honey"),
+    ("https://100.113.89.12:6443", "loopback", Level.FAIL, "is not loopback"),
+])
+def test_network_policy(server: str, network: str, level: Level, text: str) -> None:
+    check = network_check(server, network, timeout=1)
+    assert check.level is level and text in check.detail
+    if level is Level.FAIL:
+        assert check.remedy
+
+
+def test_unresolvable_name_fails_with_remedy() -> None:
+    check = network_check("https://no-such-host.invalid:6443", "private", timeout=2)
+    assert check.level is Level.FAIL and "cannot resolve no-such-host.invalid" in check.detail
+
+
+def test_server_comparison_normalises_but_catches_other_servers() -> None:
+    assert normalise_server("HTTPS://Honey.ts.net/") == normalise_server("https://honey.ts.net:443")
+    ok = server_check("https://100.113.89.12:6443/", "https://100.113.89.12:6443", "honey", "k.yaml")
+    assert ok.level is Level.PASS
+    bad = server_check("https://100.113.89.13:6443", "https://100.113.89.12:6443", "honey", "k.yaml")
+    assert bad.level is Level.FAIL
+    assert "points at https://100.113.89.13:6443, but cluster.api_server is https://100.113.89.12:6443" in bad.detail
+
+
+# -- kubeconfig reading -----------------------------------------------------------------------------
+
+def test_merged_kubeconfig_first_file_wins_and_paths_are_absolute(tmp_path: Path) -> None:
+    ca = tmp_path / "a" / "ca.pem"
+    ca.parent.mkdir()
+    import trustme
+
+    authority = trustme.CA()
+    ca.write_bytes(authority.cert_pem.bytes())
+    first = kubeconfig(tmp_path / "a" / "one.yaml", server="https://100.64.0.1:6443",
+                       cluster_extra={"certificate-authority": "ca.pem"})
+    second = kubeconfig(tmp_path / "b" / "two.yaml", server="https://100.64.0.2:6443")
+    target, standalone = resolve_context(f"{first}:{second}", "honey")
+    assert target.server == "https://100.64.0.1:6443"
+    assert target.files == (str(first), str(second))
+    assert standalone["clusters"][0]["cluster"]["certificate-authority"] == str(ca)
+    assert target.ca_sha256 == ca_sha256(authority.cert_pem.bytes()) and len(target.ca_sha256) == 64
+    assert target.auth_kind == "token"
+
+
+def test_missing_context_names_the_known_ones(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "k.yaml")
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        resolve_context(str(path), "bumble")
+    assert err.value.kind == "kubeconfig"
+    assert "context 'bumble' not found" in err.value.message and "contexts there: honey" in err.value.message
+    assert tree_digest(tmp_path) == before
+
+
+def test_missing_explicit_file(tmp_path: Path) -> None:
+    with pytest.raises(ClusterAccessError, match="kubeconfig file not found: .*nope.yaml"):
+        resolve_context(str(tmp_path / "nope.yaml"), "honey")
+
+
+def test_ambient_kubeconfig_list_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = kubeconfig(tmp_path / "k.yaml", context="honey")
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing.yaml'}:{path}")
+    target, _ = resolve_context(None, "honey")
+    assert target.files == (str(path),)
+
+
+# -- exec plugins ---------------------------------------------------------------------------------
+
+def plugin(tmp_path: Path, body: str) -> dict[str, Any]:
+    script = tmp_path / "plugin.py"
+    script.write_text(textwrap.dedent(body))
+    return {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(script)]}
+
+
+def test_exec_plugin_token(tmp_path: Path) -> None:
+    cfg = plugin(tmp_path, """
+        import json, os, sys
+        info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
+        assert info["spec"]["interactive"] is False
+        print("note: cached login", file=sys.stderr)
+        print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                          "status": {"token": "exec-token-abcdef", "expirationTimestamp": "2999-01-01T00:00:00Z"}}))
+    """)
+    cred = run_exec_plugin(cfg, user="op", kubeconfig_file=str(tmp_path / "k.yaml"), cluster=None, timeout=10)
+    assert cred.token == "exec-token-abcdef" and cred.expires and cred.expires.year == 2999
+    assert "cached login" in cred.stderr
+
+
+def test_failing_exec_plugin_shows_its_stderr(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "k.yaml", user={"exec": plugin(tmp_path, """
+        import sys
+        print("error: refresh token expired, run `tinyland-login`", file=sys.stderr)
+        sys.exit(3)
+    """)})
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 5))
+    assert err.value.kind == "exec"
+    assert "exited with status 3" in err.value.message
+    assert "refresh token expired, run `tinyland-login`" in err.value.message
+    assert tree_digest(tmp_path) == before
+
+
+def test_hanging_exec_plugin_is_killed_at_the_deadline(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "k.yaml", user={"exec": plugin(tmp_path, """
+        import subprocess, sys, time
+        print("waiting for browser login...", file=sys.stderr, flush=True)
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # a helper holding our pipes
+        time.sleep(60)
+    """)})
+    before = tree_digest(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(connect=1, read=1.5))
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 1.0, elapsed
+    assert err.value.kind == "exec"
+    assert "did not finish within 1.5s and was killed" in err.value.message
+    assert "waiting for browser login" in err.value.message
+    assert tree_digest(tmp_path) == before
+
+
+def test_missing_exec_command_uses_install_hint(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "k.yaml", user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": "no-such-plugin-xyz",
+        "installHint": "install no-such-plugin-xyz from the tailnet docs"}})
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 2))
+    assert "cannot be started" in err.value.message
+    assert err.value.remedy == "install no-such-plugin-xyz from the tailnet docs"
+
+
+def test_plugin_garbage_output(tmp_path: Path) -> None:
+    cfg = plugin(tmp_path, "print('not json')")
+    with pytest.raises(ClusterAccessError, match="printed no valid ExecCredential"):
+        run_exec_plugin(cfg, user="op", kubeconfig_file=str(tmp_path / "k.yaml"), cluster=None, timeout=10)
+
+
+# -- client certificates --------------------------------------------------------------------------
+
+def test_expired_client_cert_says_when_before_connecting(tmp_path: Path) -> None:
+    import trustme
+
+    authority = trustme.CA()
+    expired_on = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+    leaf = authority.issue_cert("operator", not_before=expired_on - dt.timedelta(days=365), not_after=expired_on)
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    # A server that is never contacted: the check happens before any connection.
+    path = kubeconfig(tmp_path / "k.yaml", server="https://100.64.0.9:6443", user={
+        "client-certificate-data": b64(leaf.cert_chain_pems[0].bytes()),
+        "client-key-data": b64(leaf.private_key_pem.bytes())},
+        cluster_extra={"certificate-authority-data": b64(authority.cert_pem.bytes())})
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 1))
+    assert err.value.kind == "cert-expired"
+    assert "client certificate of user 'op'" in err.value.message
+    assert "expired on 2024-03-01 12:00 UTC" in err.value.message
+    assert tree_digest(tmp_path) == before
+
+
+def test_client_is_reused_and_rebuilt_when_the_file_changes(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "k.yaml", server="https://100.64.0.9:6443")
+    first = ClusterClient.for_context(str(path), "honey", (1, 2))
+    again = ClusterClient.for_context(str(path), "honey", (2, 3))
+    assert first.api_client is again.api_client and again.timeouts.request == (2.0, 3.0)
+    assert first.api_client.configuration.retries == 0
+    kubeconfig(path, server="https://100.64.0.10:6443")
+    import os
+
+    os.utime(path, (time.time() + 5, time.time() + 5))
+    rebuilt = ClusterClient.for_context(str(path), "honey", (1, 2))
+    assert rebuilt.api_client is not first.api_client
+    assert rebuilt.api_client.configuration.host == "https://100.64.0.10:6443"
+
+
+# -- classification -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("context", "server", "level", "text"), [
+    ("honey", "https://100.113.89.12:6443", Level.PASS, "is the deploy target"),
+    ("honey-admin", "https://100.113.89.12:6443", Level.PASS, "is the deploy target"),
+    ("tinyland-civo-dev", "https://74.220.1.1:6443", Level.FAIL, "legacy (Civo-era) context"),
+    ("tinyland/infra:dev", "https://kas.gitlab.com/k8s-proxy", Level.FAIL, "GitLab-agent context"),
+    # Agent-shaped names fail even when pointed at honey's API.
+    ("tinyland/infra:dev", "https://100.113.89.12:6443", Level.FAIL, "GitLab-agent context"),
+    ("sting", "https://100.113.89.12:6443", Level.FAIL, "named after node role 'sting'"),
+    ("minikube", "https://192.168.49.2:8443", Level.WARN, "is neither the configured context"),
+])
+def test_classification(tmp_path: Path, context: str, server: str, level: Level, text: str) -> None:
+    from gfwizard.cluster import classification_check
+    from gfwizard.kubeconfig import discover
+    from tests.unit.test_placement import config
+
+    path = kubeconfig(tmp_path / "k.yaml", context=context, server=server)
+    before = tree_digest(tmp_path)
+    discovery = discover(environ={"KUBECONFIG": str(path)}, home=tmp_path)
+    for found in (None, discovery):
+        check = classification_check(config(), context, "honey", server, found, (str(path),))
+        assert check.level is level and text in check.detail, (found, check)
+        if level is not Level.PASS:
+            assert "'honey' context for honey (https://100.113.89.12:6443)" in check.remedy
+    assert tree_digest(tmp_path) == before
+
+
+def test_exec_plugin_runs_once_per_client_with_ambient_kubeconfig_list(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = tmp_path / "runs.txt"
+    path = kubeconfig(tmp_path / "k.yaml", server="https://100.64.0.9:6443", user={"exec": plugin(tmp_path, f"""
+        import json
+        with open({str(runs)!r}, "a") as fh:
+            fh.write("run\\n")
+        print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                          "status": {{"token": "exec-token-abcdef"}}}}))
+    """)})
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'absent.yaml'}:{path}")
+    first = ClusterClient.for_context(None, "honey", (1, 2))
+    second = ClusterClient.for_context(None, "honey", (1, 2))
+    assert first.api_client is second.api_client
+    assert runs.read_text().count("run") == 1
+    assert first.api_client.configuration.api_key["BearerToken"] == "Bearer exec-token-abcdef"

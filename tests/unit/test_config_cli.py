@@ -1,0 +1,182 @@
+"""``gfwizard config validate|show|init``: exit codes, --json keys, and nothing written on errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gfwizard.cli import cli
+from gfwizard.orgconfig_save import backup_path
+from tests.helpers import run_cli, tree_digest
+from tests.unit.test_orgconfig import edited, example_text
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    return path
+
+
+def test_validate_valid_file(config_file: Path) -> None:
+    result = invoke("config", "validate", str(config_file))
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"{config_file}: valid — organization tinyland, cluster honey (context honey, tailnet)")
+    assert "stacks attic -> arc-runners -> gitlab-runners -> runner-dashboard" in result.stdout
+
+
+def test_validate_json_valid(config_file: Path) -> None:
+    result = invoke("config", "validate", str(config_file), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"path": str(config_file), "valid": True, "problems": []}
+
+
+def test_validate_invalid_lists_problems_and_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("cluster:\n  name: honey", "cluster:\n  name: bumble"))
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1
+    assert f"{path}: invalid (1 problem)" in result.stderr
+    assert f"{path}:15:9: cluster.name: 'bumble' is a node role, not a cluster" in result.stderr
+    assert tree_digest(tmp_path) == before
+
+
+def test_validate_json_problem_keys(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("version: 1", 'version: "one"'))
+    result = invoke("config", "validate", str(path), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert set(report) == {"path", "valid", "problems"}
+    assert report["valid"] is False
+    assert report["problems"] == [{"file": str(path), "line": 6, "column": 10, "field": "version",
+                                   "message": "expected an integer, got the string 'one'"}]
+
+
+def test_validate_malformed_yaml_json(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text("version: 1\ncluster: [honey\n")
+    result = invoke("config", "validate", str(path), "--json")
+    assert result.exit_code == 1
+    problem = json.loads(result.stdout)["problems"][0]
+    assert (problem["line"], problem["column"], problem["field"]) == (3, 1, "")
+    assert problem["message"].startswith("malformed YAML")
+
+
+def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
+    missing = tmp_path / "organization.yaml"
+    result = invoke("config", "validate", str(missing), "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["valid"] is False and report["problems"] == []
+    assert report["error"]["message"] == f"config file not found: {missing}"
+    assert tree_digest(tmp_path) == {}
+    text = invoke("config", "validate", str(missing))
+    assert text.exit_code == 2 and f"error: config file not found: {missing}" in text.stderr
+
+
+def test_validate_directory_exits_2(tmp_path: Path) -> None:
+    result = invoke("config", "validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "is a directory" in result.stderr
+
+
+def test_validate_defaults_to_gfw_config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GFW_CONFIG", str(config_file))
+    assert invoke("config", "validate").exit_code == 0
+    other = config_file.with_name("other.yaml")
+    assert invoke("config", "validate", "--config", str(other)).exit_code == 2
+
+
+def test_validate_through_the_real_entry_point(config_file: Path) -> None:
+    result = run_cli(["config", "validate", str(config_file), "--json"], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["valid"] is True
+
+
+def test_show_json(config_file: Path) -> None:
+    result = invoke("config", "show", "--config", str(config_file), "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert set(report) == {"path", "config", "stack_order", "placement", "state_keys"}
+    assert report["stack_order"] == ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
+    assert report["placement"]["gitlab-runners"] == "sting"
+    assert report["state_keys"]["prod"]["runner-dashboard"] == "gloriousflywheel/prod/runner-dashboard.tfstate"
+    assert report["config"]["environments"]["dev"]["require_confirmation"] is False  # defaults filled in
+    assert report["config"]["cluster"]["fingerprint"] is None
+
+
+def test_show_http_addresses(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("state:\n  backend: s3", "state:\n  backend: http\n  http:\n"
+                           "    address: https://gitlab.example/state/{stack}-{env}"))
+    report = json.loads(invoke("config", "show", "--config", str(path), "--json").stdout)
+    assert report["http_addresses"]["dev"]["attic"] == "https://gitlab.example/state/attic-dev"
+
+
+def test_show_text(config_file: Path) -> None:
+    result = invoke("config", "show", "--config", str(config_file))
+    assert result.exit_code == 0
+    assert "stack order: attic -> arc-runners -> gitlab-runners -> runner-dashboard" in result.stdout
+    assert "  arc-runners: sting (kubernetes.io/hostname=sting)" in result.stdout
+    assert "  prod/attic: gloriousflywheel/prod/attic.tfstate" in result.stdout
+    assert "require_confirmation: false" in result.stdout
+
+
+def test_show_invalid_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("  dev:\n    cluster: honey", "  dev:\n    cluster: tinyland-civo-dev"))
+    before = tree_digest(tmp_path)
+    result = invoke("config", "show", "--config", str(path), "--json")
+    assert result.exit_code == 2
+    assert "legacy compatibility only" in json.loads(result.stdout)["error"]["message"]
+    assert tree_digest(tmp_path) == before
+
+
+def test_init_without_plain_opens_the_wizard_at_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, object]] = []
+    fake = types.ModuleType("screens.launch")
+    fake.run_wizard = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "screens.launch", fake)
+    target = tmp_path / "organization.yaml"
+    result = invoke("config", "init", "--config", str(target))
+    assert result.exit_code == 0
+    assert calls == [{"start_at": "config", "config_path": target}]
+
+
+def test_init_without_wizard_says_use_plain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "screens.launch", None)  # makes the import fail
+    result = invoke("config", "init", "--config", str(tmp_path / "organization.yaml"))
+    assert result.exit_code == 2
+    assert "use `gfwizard config init --plain`" in result.stderr
+    assert tree_digest(tmp_path) == {}
+
+
+def test_init_plain_needs_a_terminal(tmp_path: Path) -> None:
+    result = invoke("config", "init", "--plain", "--config", str(tmp_path / "organization.yaml"))
+    assert result.exit_code == 2
+    assert "needs an interactive terminal" in result.stderr
+    assert tree_digest(tmp_path) == {}
+
+
+def test_init_plain_keeps_backup_via_cli(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard import plain
+    from tests.unit.test_plain_init import FakePrompter
+
+    monkeypatch.setattr(plain, "make_prompter", lambda: FakePrompter({"org_full_name": "Tinyland Inc"}))
+    original = config_file.read_text()
+    result = invoke("config", "init", "--plain", "--config", str(config_file))
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {config_file} (previous file kept as {backup_path(config_file)})" in result.stdout
+    assert backup_path(config_file).read_text() == original
+    assert "full_name: Tinyland Inc" in config_file.read_text()

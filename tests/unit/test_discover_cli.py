@@ -1,0 +1,129 @@
+"""``gfwizard discover [--json]`` through the real entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gfwizard.commands.discover import redact_many
+from gfwizard.redact import register_secret
+from tests.helpers import run_cli, tree_digest
+from tests.unit.test_kubeconfig_helpers import b64, client_cert_pem, kubeconfig, simple
+
+
+def test_no_kubeconfig_at_all_says_so_and_exits_0(isolated_home: Path) -> None:
+    proc = run_cli(["discover"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "No kubeconfig found. Looked in:",
+        "  ~/.kube/config",
+        "  ~/.kube/kubeconfig-*.y*ml",
+        "  ~/.kube/*.y*ml",
+        "Nothing to list; point KUBECONFIG at a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml).",
+    ]
+    assert not (isolated_home / ".kube").exists()
+
+
+def test_json_keys_are_exactly_contexts_files_warnings(isolated_home: Path, tmp_path: Path) -> None:
+    kube = tmp_path / "kube"
+    kube.mkdir()
+    good, bad, missing = kube / "good.yaml", kube / "bad.yaml", kube / "missing.yaml"
+    good.write_text(simple("honey", server="https://100.113.89.12:6443", current="honey",
+                           user={"token": "tok-cli-secret-value-42"}))
+    bad.write_text("clusters: [\n")
+    before = tree_digest(kube)
+    proc = run_cli(["discover", "--json"], env={"KUBECONFIG": os.pathsep.join(map(str, (missing, bad, good)))})
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert list(doc) == ["contexts", "files", "warnings"]
+    assert [list(f) for f in doc["files"]] == [["path", "status", "error"]] * 4
+    assert [(f["path"], f["status"]) for f in doc["files"]] == [
+        (str(missing), "missing"), (str(bad), "invalid"), (str(good), "ok"),
+        (str(isolated_home / ".kube" / "config"), "missing"),
+    ]
+    (ctx,) = doc["contexts"]
+    assert (ctx["name"], ctx["classification"], ctx["current"], ctx["auth"]) == ("honey", "target", True, "token")
+    assert any(w.startswith(f"kubectl refuses to load this KUBECONFIG list: {bad} is invalid") for w in doc["warnings"])
+    assert "tok-cli-secret-value-42" not in proc.stdout
+    assert tree_digest(kube) == before
+
+
+def test_text_table_shows_expiry_exec_and_file_problems(tmp_path: Path) -> None:
+    kube = tmp_path / "kube"
+    kube.mkdir()
+    marker = tmp_path / "ran"
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    plugin.chmod(0o755)
+    pem = client_cert_pem(dt.datetime(2020, 2, 3, tzinfo=dt.timezone.utc))
+    first = kube / "a.yaml"
+    first.write_text(kubeconfig(
+        [("old-admin", "c", "cert"), ("bumble", "c", "ex")],
+        {"c": "https://10.0.0.1:6443"},
+        {"cert": {"client-certificate-data": b64(pem), "client-key-data": "eA=="}, "ex": {"exec": {"command": str(plugin)}}},
+        current="old-admin",
+    ))
+    second = kube / "b.yaml"
+    second.write_text(simple("other", current="other"))
+    empty = kube / "empty.yaml"
+    empty.write_text("")
+    before = tree_digest(kube)
+    proc = run_cli(["discover"], env={"KUBECONFIG": os.pathsep.join(map(str, (first, second, empty)))})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["CONTEXT", "FILE", "SERVER", "AUTH", "CERT", "EXPIRY", "CLASS"]
+    assert lines[1].split() == ["*", "old-admin", str(first), "https://10.0.0.1:6443", "cert", "2020-02-03", "EXPIRED", "other"]
+    assert lines[2].split() == ["bumble", str(first), "https://10.0.0.1:6443", "exec", "(plugin.sh)", "node-role-misuse"]
+    assert f"  old-admin ({first}): client certificate expired 2020-02-03T00:00:00Z" in lines
+    assert f"  empty      {empty}: file is empty" in lines
+    assert any(line.startswith("  - files disagree on current-context: ") for line in lines)
+    assert not marker.exists()
+    assert tree_digest(kube) == before
+
+
+def test_config_option_sets_the_target(tmp_path: Path) -> None:
+    org = tmp_path / "organization.yaml"
+    org.write_text("cluster:\n  context: hive\n  api_server: https://hive.example:6443\n")
+    path = tmp_path / "k.yaml"
+    path.write_text(simple("hive") + "")
+    proc = run_cli(["discover", "--json", "--config", str(org)], env={"KUBECONFIG": str(path)})
+    assert proc.returncode == 0, proc.stderr
+    assert [c["classification"] for c in json.loads(proc.stdout)["contexts"]] == ["target"]
+
+
+def test_redact_many_matches_one_by_one_redaction() -> None:
+    register_secret("registered-secret-value")
+    values = ["plain", "https://u:pw-in-url@host", "Bearer abc.def.ghi", "has registered-secret-value inside",
+              "multi\nline token: xyz", "authorization:", "x" * 30]
+    from gfwizard.redact import redact
+
+    assert redact_many(values) == {v: redact(v) for v in values}
+
+
+_FRAGMENTS = ["token", "password", ":", "=", " ", "\t", "\"", ",", "authorization", "Bearer ", "abc123", "https://",
+              "u:p@", "glpat-", "x" * 20, "AKIA", "ABCDEFGHIJKLMNOP", "-----BEGIN RSA PRIVATE KEY-----",
+              "-----END RSA PRIVATE KEY-----", "[REDACTED]", "ghp_", "registered-secret-value", "\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_FRAGMENTS), max_size=6).map("".join), max_size=8, unique=True))
+def test_redact_many_equals_redact_for_any_values(values: list[str]) -> None:
+    from gfwizard.redact import redact
+
+    register_secret("registered-secret-value")
+    assert redact_many(values) == {v: redact(v) for v in values}
+
+
+def test_json_output_is_redacted(tmp_path: Path) -> None:
+    # A context named like a GitLab token: names are copied from files, so they pass through redact.
+    path = tmp_path / "k.yaml"
+    path.write_text(simple("glpat-abcdefghijklmnop1234"))
+    proc = run_cli(["discover", "--json"], env={"KUBECONFIG": str(path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "glpat-abcdefghijklmnop1234" not in proc.stdout
+    assert [c["name"] for c in json.loads(proc.stdout)["contexts"]] == ["[REDACTED]"]

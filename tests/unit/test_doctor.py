@@ -1,0 +1,90 @@
+"""``gfwizard doctor``: tools, config, cluster and backend in one non-interactive run; exit 1 on any
+fail, 2 on bad input; it never creates a bucket or pins anything, and its one write (the lock probe)
+leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gfwizard.orgconfig import load_config
+from gfwizard.rehearsal.s3 import fresh_bucket_name
+from tests.helpers import run_cli, tree_digest
+
+
+def _doctor(*args: str) -> tuple[int, dict]:
+    done = run_cli(["doctor", "--json", *args])
+    return done.returncode, json.loads(done.stdout)
+
+
+def _section(data: dict, section: str) -> list[dict]:
+    return [c for c in data["checks"] if c["section"] == section]
+
+
+def test_without_a_config_fails_with_remedy_and_skips_the_rest(isolated_home: Path) -> None:
+    code, data = _doctor()
+    assert code == 1 and data["ok"] is False
+    (config,) = _section(data, "config")
+    assert config["level"] == "fail" and "config file not found" in config["detail"]
+    assert "gfwizard config init" in config["remedy"]
+    assert [c["detail"] for c in _section(data, "cluster")] == ["skipped: the config could not be loaded"]
+    tools = {c["name"]: c for c in _section(data, "tools")}
+    assert tools["iac binary"]["level"] in ("pass", "fail")
+    assert "kubectl" in tools and "gfwizard" in tools
+    assert "lock probe" in data["writes"]
+    text = run_cli(["doctor"])
+    assert text.returncode == 1
+    assert "FAIL  config" in text.stdout and "remedy: create it with `gfwizard config init`" in text.stdout
+    assert "note: doctor writes nothing except the S3 lock probe" in text.stdout
+
+
+def test_explicit_missing_config_is_bad_input(tmp_path: Path) -> None:
+    done = run_cli(["doctor", "--config", str(tmp_path / "missing.yaml")])
+    assert done.returncode == 2
+    assert f"--config {tmp_path / 'missing.yaml'}: no such file" in done.stderr
+    assert not (tmp_path / "missing.yaml").exists()
+
+
+def test_invalid_config_lists_its_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "organization.yaml"
+    bad.write_text("version: 1\norganization: {name: tinyland}\n")
+    before = tree_digest(tmp_path)
+    code, data = _doctor("--config", str(bad))
+    assert code == 1
+    (config,) = _section(data, "config")
+    assert config["level"] == "fail" and "problem(s)" in config["detail"] and str(bad) in config["detail"]
+    assert tree_digest(tmp_path) == before
+
+
+def test_rehearsal_doctor_runs_every_section(iac_bin: str, rehearsal_workspace) -> None:
+    ws = rehearsal_workspace
+    config_before = ws.config_path.read_bytes()
+    code, data = _doctor()
+    failures = [c for c in data["checks"] if c["level"] == "fail"]
+    assert code == (1 if failures else 0) and data["ok"] is (not failures)
+    backend = {c["name"]: c for c in _section(data, "backend")}
+    assert all(c["level"] == "pass" for c in backend.values()), backend
+    assert "use_lockfile is safe" in backend["s3 lock probe"]["detail"]
+    assert "s3 state prefix [prod]" in backend  # every environment's prefix, the probe once
+    assert len([n for n in backend if n.startswith("s3 lock probe")]) == 1
+    assert {c["name"] for c in _section(data, "cluster")} >= {"server", "fingerprint", "reachable"}
+    assert "terraform" in {c["name"]: c for c in _section(data, "tools")}["iac binary"]["detail"]
+    listing = ws.s3.client().list_object_versions(Bucket=ws.bucket, Prefix="gloriousflywheel/.gfwizard-lock-probe/")
+    assert not listing.get("Versions") and not listing.get("DeleteMarkers")
+    assert ws.config_path.read_bytes() == config_before  # nothing pinned or rewritten
+    assert ws.s3.secret_key not in json.dumps(data)
+
+
+def test_doctor_backend_section_never_creates_a_missing_bucket(rehearsal_workspace) -> None:
+    from gfwizard.commands.doctor import backend_checks
+
+    ws = rehearsal_workspace
+    cfg = load_config(ws.config_path)
+    bucket = fresh_bucket_name()
+    missing = cfg.model_copy(update={"state": cfg.state.model_copy(
+        update={"s3": cfg.state.s3.model_copy(update={"bucket": bucket})})})
+    checks = {c.name: c for c in backend_checks(missing)}
+    assert checks["s3 bucket"].level.value == "fail" and "--create-bucket" in checks["s3 bucket"].remedy
+    assert checks["s3 bucket [prod]"].level.value == "fail"  # the other environment reports the failure too
+    assert "s3 lock probe" not in checks
+    assert bucket not in [b["Name"] for b in ws.s3.client().list_buckets()["Buckets"]]

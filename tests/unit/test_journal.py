@@ -1,0 +1,94 @@
+"""The run journal: append-only JSON lines, redacted, robust to torn lines, folded into runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from gfwizard.journal import Journal, JournalEntry, LockHolder, new_run_id, operator_id
+from gfwizard.redact import register_secret
+from gfwizard.tofu_summary import PlanSummary
+
+T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def entry(run: str, stack: str, action: str, outcome: str, **kw: object) -> JournalEntry:
+    return JournalEntry(run_id=run, env="dev", stack=stack, action=action, outcome=outcome,  # type: ignore[arg-type]
+                        started_at=T0, **kw)  # type: ignore[arg-type]
+
+
+def test_append_and_read_back(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j" / "dev.jsonl")
+    summary = PlanSummary(add=2, creates=["a", "b"])
+    lock = LockHolder(id="abc-123", who="alice@host", operation="OperationTypeApply", created=T0)
+    journal.append(entry("r1", "attic", "plan", "planned", plan_hash="sha256:1", summary=summary))
+    journal.append(entry("r1", "attic", "apply", "locked", lock=lock, lock_id="abc-123", ended_at=T0))
+    read = journal.entries()
+    assert [e.outcome for e in read] == ["planned", "locked"]
+    assert read[0].summary == summary and read[1].lock == lock and read[1].lock_id == "abc-123"
+    assert oct((tmp_path / "j" / "dev.jsonl").stat().st_mode & 0o777) == "0o600"
+    assert all(json.loads(line) for line in (tmp_path / "j" / "dev.jsonl").read_text().splitlines())
+
+
+def test_entries_are_redacted_on_write(tmp_path: Path) -> None:
+    register_secret("journal-canary-93jd8")
+    journal = Journal(tmp_path / "dev.jsonl")
+    journal.append(entry("r1", "attic", "apply", "failed", error="apply failed: journal-canary-93jd8 token: xyz987abc"))
+    text = (tmp_path / "dev.jsonl").read_text()
+    assert "journal-canary-93jd8" not in text and "xyz987abc" not in text
+    assert "[REDACTED]" in journal.entries()[0].error  # type: ignore[operator]
+
+
+def test_torn_and_foreign_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    with path.open("a") as fh:
+        fh.write('{"run_id": "r1", "stack": "at\n')  # gfwizard killed mid-write
+        fh.write("not json at all\n\n")
+    journal.append(entry("r1", "attic", "apply", "applied"))
+    assert [e.outcome for e in journal.entries()] == ["planned", "applied"]
+    assert journal.skipped_lines == 2
+
+
+def test_missing_journal_is_empty(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "none.jsonl")
+    assert journal.entries() == [] and journal.runs() == [] and journal.last_run() is None
+    assert journal.last_deploy("attic") is None
+
+
+def test_runs_fold_to_the_last_entry_per_stack_and_action(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "dev.jsonl")
+    for e in [entry("r1", "attic", "plan", "planned"), entry("r1", "attic", "apply", "started"),
+              entry("r1", "attic", "apply", "applied"), entry("r1", "arc", "plan", "planned"),
+              entry("r1", "arc", "apply", "started"),
+              entry("r2", "attic", "skip", "skipped"), entry("r2", "arc", "apply", "failed")]:
+        journal.append(e)
+    first, second = journal.runs()
+    assert first.outcome("attic") == "applied" and first.outcome("arc") == "started"
+    assert [e.stack for e in first.unfinished] == ["arc"] and first.resumable
+    assert second.outcome("attic") == "skipped" and second.resumable
+    assert journal.last_run() is not None and journal.last_run().run_id == "r2"  # type: ignore[union-attr]
+    last = journal.last_deploy("attic")
+    assert last is not None and last.outcome == "skipped"
+
+
+def test_completed_run_is_not_resumable(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "dev.jsonl")
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    journal.append(entry("r1", "attic", "apply", "no-changes"))
+    run = journal.last_run()
+    assert run is not None and not run.resumable and run.unfinished == []
+
+
+def test_lock_age() -> None:
+    lock = LockHolder(id="x", created=T0)
+    assert lock.age_seconds(T0 + timedelta(minutes=5)) == 300.0
+    assert LockHolder(id="x").age_seconds() is None
+
+
+def test_run_ids_sort_by_time_and_operator_names_the_host() -> None:
+    a = new_run_id()
+    assert len(a) == len("20250101T120000Z-1a2b3c") and a[8] == "T"
+    assert "@" in operator_id()

@@ -1,0 +1,457 @@
+"""Kubeconfig discovery: bad files are reported and never fatal, kubectl's merge rules, auth kinds,
+certificate expiry, exec plugins never run, and no kubeconfig file is ever written."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from gfwizard.errors import InputError
+from gfwizard.kubeconfig import AuthKind, FileStatus, discover
+from tests.unit.test_kubeconfig_helpers import b64, client_cert_pem, kubeconfig, run_discover, simple
+
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Path:
+    d = tmp_path / "kube"
+    d.mkdir()
+    return d
+
+
+def env_for(*paths: Path) -> dict[str, str]:
+    return {"KUBECONFIG": os.pathsep.join(str(p) for p in paths)}
+
+
+def names(result) -> list[str]:
+    return [c.name for c in result.contexts]
+
+
+def file_info(result, path: Path):
+    return next(f for f in result.files if f.path == str(path))
+
+
+# --- bad input: each reported, never fatal, the other files still listed, nothing written ------------
+
+
+def test_missing_kubeconfig_entry_is_reported_and_others_listed(kube: Path) -> None:
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    missing = kube / "nope.yaml"
+    result = run_discover([kube], env_for(missing, good))
+    info = file_info(result, missing)
+    assert (info.status, info.error) == (FileStatus.MISSING, "no such file")
+    assert names(result) == ["good"]
+    assert not missing.exists()
+
+
+def test_empty_file_is_reported_with_the_python_client_difference(kube: Path) -> None:
+    empty = kube / "empty.yaml"
+    empty.write_text("")
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    result = run_discover([kube], env_for(empty, good))
+    info = file_info(result, empty)
+    assert (info.status, info.error) == (FileStatus.EMPTY, "file is empty")
+    assert names(result) == ["good"]
+    assert any(
+        w.startswith(f"{empty} is empty: kubectl skips it, but the Python kubernetes client refuses the whole "
+                     f"KUBECONFIG list (\"Invalid kube-config. {empty} file is empty\")")
+        for w in result.warnings
+    ), result.warnings
+    assert empty.read_text() == ""
+
+
+def test_comment_only_file_counts_as_empty(kube: Path) -> None:
+    only = kube / "comments.yaml"
+    only.write_text("# nothing here yet\n")
+    result = run_discover([kube], env_for(only))
+    info = file_info(result, only)
+    assert (info.status, info.error) == (FileStatus.EMPTY, "no YAML document (only comments or whitespace)")
+
+
+def test_unparseable_file_reports_line_and_column_and_others_listed(kube: Path) -> None:
+    bad = kube / "bad.yaml"
+    bad.write_text("apiVersion: v1\nclusters: [unclosed\n")
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    result = run_discover([kube], env_for(bad, good))
+    info = file_info(result, bad)
+    assert info.status is FileStatus.INVALID
+    assert info.error.startswith("not valid YAML: line 3, column 1: ")
+    assert names(result) == ["good"]
+    assert (f"kubectl refuses to load this KUBECONFIG list: {bad} is invalid ({info.error}); so does the Python "
+            "kubernetes client. Contexts from the other files are listed anyway") in result.warnings
+    # kubectl would refuse the list, so nothing is visible to it.
+    assert [c.kubectl_visible for c in result.contexts] == [False]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway; see the open() variant below")
+def test_unreadable_file_chmod_000(kube: Path) -> None:
+    locked = kube / "locked.yaml"
+    locked.write_text(simple("locked"))
+    locked.chmod(0)
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    try:
+        result = run_discover([kube / "good.yaml"], env_for(locked, good))
+    finally:
+        locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    info = file_info(result, locked)
+    assert (info.status, info.error) == (FileStatus.UNREADABLE, "Permission denied")
+    assert names(result) == ["good"]
+
+
+def test_unreadable_file_permission_denied_on_open(kube: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests run as root, which reads a chmod 000 file anyway: make open() of that one path fail the
+    # way it does for an ordinary user instead.
+    locked = kube / "locked.yaml"
+    locked.write_text(simple("locked"))
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file) == str(locked):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    result = run_discover([kube], env_for(locked, good))
+    info = file_info(result, locked)
+    assert (info.status, info.error) == (FileStatus.UNREADABLE, "Permission denied")
+    assert names(result) == ["good"]
+    assert any(w.startswith(f"kubectl refuses to load this KUBECONFIG list: {locked} is unreadable (Permission denied)")
+               for w in result.warnings)
+
+
+def test_directory_where_a_file_is_expected_is_unreadable(kube: Path) -> None:
+    folder = kube / "dir.yaml"
+    folder.mkdir()
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    result = run_discover([kube], env_for(folder, good))
+    info = file_info(result, folder)
+    assert (info.status, info.error) == (FileStatus.UNREADABLE, "is a directory, not a file")
+    assert names(result) == ["good"]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("- a\n- b\n", "top level is a list, expected a mapping"),
+        ("kind: Pod\napiVersion: v1\n", "kind 'Pod' is not a kubeconfig (expected kind: Config)"),
+        ("contexts: {a: b}\n", "'contexts' is a dict, expected a list"),
+        (kubeconfig([("x", "c1", "u")], {"c1": "https://a"}, {"u": {}}).replace("clusters:\n", "clusters:\n- name: c1\n  cluster: {server: https://b}\n"),
+         "duplicate cluster name 'c1' (kubectl refuses a file with duplicate names)"),
+    ],
+)
+def test_structurally_wrong_files_are_invalid(kube: Path, text: str, error: str) -> None:
+    bad = kube / "bad.yaml"
+    bad.write_text(text)
+    result = run_discover([kube], env_for(bad))
+    info = file_info(result, bad)
+    assert (info.status, info.error) == (FileStatus.INVALID, error)
+    assert result.contexts == []
+
+
+def test_two_files_with_different_current_context_warn_and_first_wins(kube: Path) -> None:
+    a, b = kube / "a.yaml", kube / "b.yaml"
+    a.write_text(simple("alpha", current="alpha"))
+    b.write_text(simple("beta", current="beta"))
+    result = run_discover([kube], env_for(a, b))
+    assert (
+        f"files disagree on current-context: {a} sets 'alpha', {b} sets 'beta'. kubectl uses 'alpha' from {a} "
+        f"(the first file in KUBECONFIG wins); the Python kubernetes client (KubeConfigMerger) given the same "
+        f"KUBECONFIG would use 'beta' from {b} (the last file wins)"
+    ) in result.warnings
+    assert [(c.name, c.current) for c in result.contexts] == [("alpha", True), ("beta", False)]
+    assert result.current_context == "alpha"
+
+
+def test_current_context_disagreement_with_kubeconfig_unset(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    config = home / ".kube" / "config"
+    config.write_text(simple("main", current="main"))
+    other = home / ".kube" / "kubeconfig-honey.yaml"
+    other.write_text(simple("honey", current="honey"))
+    result = run_discover([home], {}, home=home)
+    assert (
+        f"files disagree on current-context: {config} sets 'main', {other} sets 'honey'. Discovery marks 'main' "
+        f"from {config} current (the first file wins); with KUBECONFIG unset kubectl reads only {config}, which sets 'main'"
+    ) in result.warnings
+    by_name = {c.name: c for c in result.contexts}
+    assert by_name["main"].current and by_name["main"].kubectl_visible
+    assert not by_name["honey"].current and not by_name["honey"].kubectl_visible
+
+
+def test_expired_client_cert_shows_its_expiry(kube: Path) -> None:
+    not_after = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
+    pem = client_cert_pem(not_after)
+    path = kube / "old.yaml"
+    path.write_text(simple("old", user={"client-certificate-data": b64(pem), "client-key-data": b64(b"k" * 200)}))
+    result = run_discover([kube], env_for(path))
+    ctx = result.context("old")
+    assert ctx is not None
+    assert (ctx.auth, ctx.cert_expiry, ctx.cert_expired) == (AuthKind.CERT, "2021-03-04T05:06:07Z", True)
+    assert "client certificate expired 2021-03-04T05:06:07Z" in ctx.problems
+
+
+def test_valid_client_cert_file_relative_to_the_kubeconfig(kube: Path) -> None:
+    not_after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=90)
+    (kube / "certs").mkdir()
+    (kube / "certs" / "admin.crt").write_bytes(client_cert_pem(not_after))
+    path = kube / "fresh.yaml"
+    path.write_text(simple("fresh", user={"client-certificate": "certs/admin.crt", "client-key": "certs/admin.key"}))
+    ctx = run_discover([kube], env_for(path)).context("fresh")
+    assert ctx is not None
+    assert ctx.cert_expiry == not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert ctx.cert_expired is False
+    assert ctx.problems == ()
+
+
+def test_unreadable_certificate_data_is_a_problem_not_a_failure(kube: Path) -> None:
+    path = kube / "junk.yaml"
+    path.write_text(simple("junk", user={"client-certificate-data": b64(b"not a certificate"), "client-key-data": "eA=="}))
+    ctx = run_discover([kube], env_for(path)).context("junk")
+    assert ctx is not None
+    assert ctx.cert_expiry is None
+    assert "client-certificate-data does not hold a readable certificate" in ctx.problems
+
+
+def test_exec_plugin_is_classified_and_never_run(kube: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "plugin-ran"
+    plugin = tmp_path / "credential-plugin"
+    plugin.write_text(f"#!/bin/sh\ntouch {marker}\necho '{{}}'\n")
+    plugin.chmod(0o755)
+    path = kube / "exec.yaml"
+    path.write_text(simple("eks", user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin),
+        "args": ["--secret-arg", "s3cr3t-argument-value"], "env": [{"name": "X", "value": "y"}],
+    }}))
+    result = run_discover([kube], env_for(path))
+    ctx = result.context("eks")
+    assert ctx is not None
+    assert (ctx.auth, ctx.exec_command) == (AuthKind.EXEC, "credential-plugin")
+    assert not marker.exists(), "discovery ran the exec plugin"
+    assert "s3cr3t-argument-value" not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("user", "kind", "command"),
+    [
+        ({"client-certificate-data": "eA==", "client-key-data": "eA=="}, AuthKind.CERT, ""),
+        ({"token": "abcdef0123456789"}, AuthKind.TOKEN, ""),
+        ({"tokenFile": "/var/run/token"}, AuthKind.TOKEN, ""),
+        ({"username": "admin", "password": "hunter2-hunter2"}, AuthKind.BASIC, ""),
+        ({}, AuthKind.NONE, ""),
+        ({"auth-provider": {"name": "oidc", "config": {"id-token": "x"}}}, AuthKind.OIDC, ""),
+        ({"exec": {"command": "kubectl", "args": ["oidc-login", "get-token"]}}, AuthKind.OIDC, "kubectl"),
+        ({"exec": {"command": "/usr/local/bin/kubelogin", "args": ["get-token"]}}, AuthKind.OIDC, "kubelogin"),
+        ({"exec": {"command": "aws", "args": ["eks", "get-token"]}}, AuthKind.EXEC, "aws"),
+        ({"auth-provider": {"name": "gcp"}}, AuthKind.EXEC, "auth-provider:gcp"),
+    ],
+)
+def test_auth_kinds(kube: Path, user: dict, kind: AuthKind, command: str) -> None:
+    path = kube / "u.yaml"
+    path.write_text(simple("ctx", user=user))
+    ctx = run_discover([kube], env_for(path)).context("ctx")
+    assert ctx is not None
+    assert (ctx.auth, ctx.exec_command) == (kind, command)
+
+
+def test_no_secret_values_in_results(kube: Path) -> None:
+    secrets = ["tok-super-secret-0123456789", "hunter2-password-value", "S0VZLURBVEEtU0VDUkVU", "idtoken-secret-xyz"]
+    path = kube / "s.yaml"
+    path.write_text(kubeconfig(
+        [("a", "c", "ua"), ("b", "c", "ub"), ("c", "c", "uc")],
+        {"c": "https://admin:hunter2-password-value@10.1.1.1:6443"},
+        {"ua": {"token": secrets[0]}, "ub": {"username": "u", "password": secrets[1]},
+         "uc": {"client-certificate-data": "eA==", "client-key-data": secrets[2],
+                "auth-provider": {"name": "oidc", "config": {"id-token": secrets[3]}}}},
+    ))
+    result = run_discover([kube], env_for(path))
+    text = repr(result) + repr(result.to_dict())
+    for secret in secrets:
+        assert secret not in text
+    assert result.context("a").server == "https://10.1.1.1:6443"  # type: ignore[union-attr]
+
+
+# --- kubectl's merge rules ------------------------------------------------------------------------
+
+
+def test_first_file_wins_for_contexts_clusters_and_users(kube: Path) -> None:
+    a, b = kube / "a.yaml", kube / "b.yaml"
+    a.write_text(kubeconfig([("shared", "c1", "u1"), ("a-only", "c1", "u1")], {"c1": "https://a.example:6443"},
+                            {"u1": {"token": "aaaaaaaaaaaa"}}))
+    b.write_text(kubeconfig([("shared", "c9", "u2"), ("b-only", "c1", "u2")], {"c1": "https://b.example:6443"},
+                            {"u2": {"exec": {"command": "aws"}}}))
+    result = run_discover([kube], env_for(a, b))
+    winner = result.context("shared")
+    assert winner is not None and (winner.file, winner.server, winner.shadowed_by) == (str(a), "https://a.example:6443", "")
+    hidden = result.context("shared", file=str(b))
+    assert hidden is not None and hidden.shadowed_by == str(a) and not hidden.kubectl_visible
+    b_only = result.context("b-only")
+    # kubectl resolves b's context through the merged clusters: a's c1 wins.
+    assert b_only is not None
+    assert (b_only.server, b_only.cluster_file, b_only.user_file) == ("https://a.example:6443", str(a), str(b))
+    assert f"context 'shared' is defined in {a} and {b}; kubectl uses the one in {a}" in result.warnings
+    assert (f"cluster 'c1' is defined differently in {a} and {b} (server https://a.example:6443 vs "
+            f"https://b.example:6443); kubectl uses the one in {a} for every context that names it, including those "
+            f"in {b}") in result.warnings
+
+
+def test_files_outside_the_merge_set_resolve_on_their_own(tmp_path: Path, kube: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    listed = kube / "listed.yaml"
+    listed.write_text(kubeconfig([("one", "c1", "u1")], {"c1": "https://listed:6443"}, {"u1": {"token": "t" * 12}}))
+    extra = home / ".kube" / "kubeconfig-honey.yaml"
+    extra.write_text(kubeconfig([("honey", "c1", "u1")], {"c1": "https://100.113.89.12:6443"}, {"u1": {"token": "t" * 12}}))
+    result = run_discover([kube, home], env_for(listed), home=home)
+    honey = result.context("honey")
+    assert honey is not None
+    assert (honey.server, honey.kubectl_visible, honey.cluster_file) == ("https://100.113.89.12:6443", False, str(extra))
+    assert result.context("one").kubectl_visible  # type: ignore[union-attr]
+    assert [f.path for f in result.files] == [str(listed), str(home / ".kube" / "config"), str(extra)]
+
+
+def test_home_candidates_order_and_symlink_dedupe(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    kd = home / ".kube"
+    kd.mkdir(parents=True)
+    (kd / "kubeconfig-honey.yaml").write_text(simple("honey"))
+    (kd / "config").symlink_to(kd / "kubeconfig-honey.yaml")
+    (kd / "zeta.yml").write_text(simple("zeta"))
+    (kd / "alpha.yaml").write_text(simple("alpha"))
+    result = run_discover([home], {}, home=home)
+    assert [f.path for f in result.files] == [str(kd / "config"), str(kd / "alpha.yaml"), str(kd / "zeta.yml")]
+    assert names(result) == ["honey", "alpha", "zeta"]
+    assert result.searched == ["~/.kube/config", "~/.kube/kubeconfig-*.y*ml", "~/.kube/*.y*ml"]
+
+
+def test_kubeconfig_unset_and_no_default_file_says_kubectl_sees_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "kubeconfig-honey.yaml").write_text(simple("honey"))
+    result = run_discover([home], {}, home=home)
+    config = home / ".kube" / "config"
+    assert (f"KUBECONFIG is unset and {config} does not exist: kubectl sees none of the 1 context(s) in the other "
+            "~/.kube files; set KUBECONFIG (or pass --kubeconfig) to use them") in result.warnings
+    assert [c.kubectl_visible for c in result.contexts] == [False]
+
+
+def test_tilde_entry_is_expanded_with_a_warning(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "honey.yaml").write_text(simple("honey"))
+    result = run_discover([home], {"KUBECONFIG": "~/honey.yaml"}, home=home)
+    assert any(w.startswith("KUBECONFIG entry '~/honey.yaml' starts with '~': kubectl does not expand it")
+               for w in result.warnings)
+    ctx = result.context("honey")
+    assert ctx is not None and not ctx.kubectl_visible
+
+
+def test_current_context_naming_nothing_warns(kube: Path) -> None:
+    path = kube / "k.yaml"
+    path.write_text(simple("real", current="ghost"))
+    result = run_discover([kube], env_for(path))
+    assert f"current-context 'ghost' (set in {path}) names no context in the merged files" in result.warnings
+    assert not any(c.current for c in result.contexts)
+
+
+def test_context_naming_undefined_cluster_and_user(kube: Path) -> None:
+    path = kube / "k.yaml"
+    path.write_text(kubeconfig([("lost", "nowhere", "nobody")]))
+    ctx = run_discover([kube], env_for(path)).context("lost")
+    assert ctx is not None
+    assert ctx.problems == ("cluster 'nowhere' is not defined", "user 'nobody' is not defined")
+    assert (ctx.server, ctx.auth) == ("", AuthKind.NONE)
+
+
+def test_no_kubeconfig_at_all(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_discover([home], {}, home=home)
+    assert not result.found_any and result.contexts == []
+    assert result.warnings == ["No kubeconfig found; looked in: ~/.kube/config, ~/.kube/kubeconfig-*.y*ml, ~/.kube/*.y*ml"]
+
+
+def test_discover_defaults_read_the_process_environment(kube: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = kube / "env.yaml"
+    path.write_text(simple("from-env"))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    assert [c.name for c in discover().contexts] == ["from-env"]
+
+
+# --- the client helper ----------------------------------------------------------------------------
+
+
+def test_client_target_own_file_or_merge_list(kube: Path) -> None:
+    a, empty, b = kube / "a.yaml", kube / "empty.yaml", kube / "b.yaml"
+    a.write_text(kubeconfig([("self", "c1", "u1")], {"c1": "https://a"}, {"u1": {"token": "t" * 12}}))
+    empty.write_text("")
+    b.write_text(kubeconfig([("cross", "c1", "u2")], {}, {"u2": {"token": "t" * 12}}))
+    result = run_discover([kube], env_for(a, empty, b))
+    assert result.client_target("self") == (str(a), "self")
+    # The empty file is left out: the Python client refuses a list holding one.
+    assert result.client_target("cross") == (os.pathsep.join([str(a), str(b)]), "cross")
+    with pytest.raises(InputError, match=r"no context named 'ghost' was discovered \(known: cross, self\)"):
+        result.client_target("ghost")
+
+
+def test_client_target_for_a_shadowed_definition(kube: Path) -> None:
+    a, b = kube / "a.yaml", kube / "b.yaml"
+    a.write_text(kubeconfig([("dup", "c1", "u1")], {"c1": "https://a"}, {"u1": {"token": "t" * 12}}))
+    b.write_text(kubeconfig([("dup", "c2", "u1")], {"c2": "https://b"}, {}))
+    result = run_discover([kube], env_for(a, b))
+    assert result.client_target("dup") == (str(a), "dup")
+    with pytest.raises(InputError, match=f"context 'dup' in {b} is hidden by the one in {a}"):
+        result.client_target("dup", file=str(b))
+
+
+def test_client_target_refuses_an_unresolvable_context(kube: Path) -> None:
+    path = kube / "k.yaml"
+    path.write_text(kubeconfig([("lost", "nowhere", "nobody")]))
+    result = run_discover([kube], env_for(path))
+    with pytest.raises(InputError, match=f"context 'lost' in {path} names a cluster that no file defines"):
+        result.client_target("lost")
+
+
+def test_client_target_gives_the_python_client_what_kubectl_uses(kube: Path) -> None:
+    from kubernetes.config import new_client_from_config
+
+    a, empty, b = kube / "a.yaml", kube / "empty.yaml", kube / "b.yaml"
+    a.write_text(kubeconfig([("first", "c1", "u1")], {"c1": "https://a.example:6443"}, {"u1": {"token": "t" * 12}},
+                            current="first"))
+    empty.write_text("")
+    # b's context names a1's cluster c1 (a's definition wins) and its own user; b sets its own current-context.
+    b.write_text(kubeconfig([("second", "c1", "u2")], {"c1": "https://b.example:6443"}, {"u2": {"token": "t" * 12}},
+                            current="second"))
+    before = {p: p.read_bytes() for p in (a, empty, b)}
+    result = run_discover([kube], env_for(a, empty, b))
+    config_file, context = result.client_target("second")
+    client = new_client_from_config(config_file=config_file, context=context, persist_config=False)
+    assert client.configuration.host == result.context("second").server == "https://a.example:6443"  # type: ignore[union-attr]
+    assert {p: p.read_bytes() for p in (a, empty, b)} == before
+
+
+def test_many_disagreeing_files_are_summarised(kube: Path) -> None:
+    paths = []
+    for i in range(6):
+        p = kube / f"k{i}.yaml"
+        p.write_text(simple(f"c{i}", current=f"c{i}"))
+        paths.append(p)
+    result = run_discover([kube], env_for(*paths))
+    (warning,) = [w for w in result.warnings if w.startswith("files disagree")]
+    assert warning == (
+        f"files disagree on current-context: {paths[0]} sets 'c0', {paths[1]} sets 'c1', {paths[2]} sets 'c2', "
+        f"{paths[3]} sets 'c3' and 2 more file(s) set one. kubectl uses 'c0' from {paths[0]} (the first file in "
+        f"KUBECONFIG wins); the Python kubernetes client (KubeConfigMerger) given the same KUBECONFIG would use "
+        f"'c5' from {paths[5]} (the last file wins)"
+    )

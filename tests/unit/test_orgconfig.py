@@ -1,0 +1,433 @@
+"""The organization config model and loader: the decision's rules, and every bad input with its
+message, position and proof that nothing was written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gfwizard.errors import InputError
+from gfwizard.orgconfig import ConfigError, OrgConfig, load_config, load_config_text
+from tests.helpers import REPO, tree_digest
+
+EXAMPLE = REPO / "config" / "organization.example.yaml"
+
+
+def example_text() -> str:
+    return EXAMPLE.read_text(encoding="utf-8")
+
+
+def edited(old: str, new: str, text: str | None = None) -> str:
+    text = example_text() if text is None else text
+    assert old in text, f"fixture edit target {old!r} not found"
+    return text.replace(old, new, 1)
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    """Load ``text`` from a file under tmp_path; return the problem lines; assert nothing was written."""
+    path = tmp_path / "organization.yaml"
+    path.write_text(text, encoding="utf-8")
+    before = tree_digest(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert tree_digest(tmp_path) == before
+    assert all(p.file == str(path) for p in info.value.problems)
+    return [str(p).removeprefix(f"{path}:") for p in info.value.problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+# -- the valid example ------------------------------------------------------------------------------
+
+
+def test_example_loads_with_queries() -> None:
+    cfg = load_config(EXAMPLE)
+    assert cfg.stack_order() == ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
+    assert cfg.state_key("prod", "attic") == "gloriousflywheel/prod/attic.tfstate"
+    assert cfg.role_for_stack("arc-runners") == "sting"
+    assert cfg.node_selector_for("attic") == {"kubernetes.io/hostname": "bumble"}
+    assert cfg.environment("prod").require_confirmation is True
+    assert cfg.environment("dev").require_confirmation is False
+    assert cfg.is_rehearsal is False
+
+
+def test_unknown_environment_and_stack_name_the_known_ones() -> None:
+    cfg = load_config(EXAMPLE)
+    with pytest.raises(InputError, match=r"unknown environment 'staging' \(known: dev, prod\)"):
+        cfg.environment("staging")
+    with pytest.raises(InputError, match="unknown stack 'atic'"):
+        cfg.state_key("dev", "atic")
+
+
+def test_stack_order_follows_dependencies_not_file_order() -> None:
+    text = edited("stacks:\n  - name: attic\n", "stacks:\n")
+    text = text.rstrip("\n") + "\n  - name: attic\n"
+    cfg = load_config_text(text)
+    assert cfg.stack_names[-1] == "attic"
+    order = cfg.stack_order()
+    assert order[0] == "attic" and order[-1] == "runner-dashboard"
+
+
+def test_with_fingerprint_pins_and_validates() -> None:
+    cfg = load_config(EXAMPLE)
+    pinned = cfg.with_fingerprint("6F1C2B3A-1111-2222-3333-444455556666", "AB" * 32)
+    assert pinned.cluster.fingerprint is not None
+    assert pinned.cluster.fingerprint.kube_system_uid == "6f1c2b3a-1111-2222-3333-444455556666"
+    assert pinned.cluster.fingerprint.ca_sha256 == "ab" * 32
+    assert cfg.cluster.fingerprint is None
+    with pytest.raises(ValidationError, match="ca_sha256 must be 64 hexadecimal"):
+        cfg.with_fingerprint("6f1c2b3a-1111-2222-3333-444455556666", "not-a-hash")
+
+
+def test_rehearsal_network_is_loopback_only() -> None:
+    text = edited("https://100.113.89.12:6443", "https://127.0.0.1:16443")
+    cfg = load_config_text(edited("network: tailnet", "network: loopback", text))
+    assert cfg.is_rehearsal
+    with pytest.raises(ConfigError, match="'loopback' is the rehearsal network"):
+        load_config_text(edited("network: tailnet", "network: loopback"))
+
+
+def test_http_backend_addresses() -> None:
+    text = edited("state:\n  backend: s3", "state:\n  backend: http\n  http:\n"
+                  "    address: https://gitlab.example/api/v4/projects/7/terraform/state/{stack}-{env}\n"
+                  "    username: deployer")
+    cfg = load_config_text(text)
+    assert cfg.state.http is not None
+    assert cfg.state.http.address_for("dev", "attic").endswith("/state/attic-dev")
+    assert cfg.state.http.lock_address_for("dev", "attic") is None
+
+
+# -- bad input: syntax -------------------------------------------------------------------------------
+
+
+def test_malformed_yaml_reports_line_and_column(tmp_path: Path) -> None:
+    text = "version: 1\norganization: {name: tinyland\ncluster: 3\n"
+    problems = problems_of(tmp_path, text)
+    assert problems == ["3:8: malformed YAML: expected ',' or '}', but got ':' "
+                        "(while parsing a flow mapping started at line 2, column 15)"]
+
+
+def test_tab_indentation_reports_position(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "version: 1\n\tcluster: {}\n")
+    assert problems[0].startswith("2:1: malformed YAML: found character '\\t'")
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, "version: 1\nversion: 1\n") == ["2:1: duplicate key 'version' (the mapping starts at line 1)"]
+
+
+def test_empty_file_is_an_error(tmp_path: Path) -> None:
+    for text in ("", "# only a comment\n"):
+        problems = problems_of(tmp_path, text)
+        assert problems == ["1:1: the file is empty: expected a mapping with version, organization, cluster, "
+                            "placement, state, environments, stacks"]
+
+
+def test_top_level_list_is_an_error(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "- honey\n")
+    assert problems[0].endswith("at the top level, got a list")
+
+
+def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "organization.yaml"
+    with pytest.raises(InputError, match="config file not found") as info:
+        load_config(missing)
+    assert not isinstance(info.value, ConfigError)
+    assert "gfwizard config init" in info.value.remedy
+    assert tree_digest(tmp_path) == {}
+
+
+def test_unreadable_file_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    before = tree_digest(tmp_path)
+
+    def denied(self: Path) -> bytes:  # chmod 000 does not stop root, so deny the read itself
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(InputError, match="cannot read config file .*: Permission denied") as info:
+        load_config(path)
+    assert not isinstance(info.value, ConfigError)
+    monkeypatch.undo()
+    assert tree_digest(tmp_path) == before
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_bytes(b"version: 1\norganization: \xff\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value.problems[0]).endswith(":2:15: the file is not UTF-8 text")
+
+
+# -- bad input: types --------------------------------------------------------------------------------
+
+
+def test_version_as_a_word(tmp_path: Path) -> None:
+    text = edited("version: 1", 'version: "one"')
+    assert problems_of(tmp_path, text) == [f"{line_of(text, 'version:')}:10: version: expected an integer, got the string 'one'"]
+
+
+def test_unsupported_version(tmp_path: Path) -> None:
+    text = edited("version: 1", "version: 2")
+    assert problems_of(tmp_path, text) == [
+        f"{line_of(text, 'version:')}:10: version: unsupported version 2: this gfwizard reads version 1"]
+
+
+def test_list_where_a_map_belongs(tmp_path: Path) -> None:
+    text = edited("organization:\n  name: tinyland\n  full_name: Tinyland", "organization: [tinyland, Tinyland]")
+    assert problems_of(tmp_path, text) == [
+        f"{line_of(text, 'organization:')}:15: organization: expected a mapping (key: value), got a list"]
+
+
+def test_map_where_a_list_belongs(tmp_path: Path) -> None:
+    text = edited("depends_on: [attic]", "depends_on: {attic: true}")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'depends_on: {attic')}:17: stacks[1].depends_on: expected a list, got a mapping"]
+
+
+def test_null_section_points_at_its_key(tmp_path: Path) -> None:
+    text = edited("organization:\n  name: tinyland\n  full_name: Tinyland", "organization:")
+    assert problems_of(tmp_path, text) == [
+        f"{line_of(text, 'organization:')}:1: organization: expected a mapping (key: value), got nothing (null)"]
+
+
+def test_missing_required_fields_are_all_listed(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "version: 1\norganization:\n  name: tinyland\n")
+    assert problems == [
+        "1:1: cluster: required field is missing",
+        "1:1: environments: required field is missing",
+        "1:1: stacks: required field is missing",
+        "1:1: state: required field is missing",
+        "2:1: organization.full_name: required field is missing",
+    ]
+
+
+def test_yaml11_boolean_word_is_rejected_not_coerced(tmp_path: Path) -> None:
+    text = edited("use_lockfile: true ", "use_lockfile: yes  ")
+    problems = problems_of(tmp_path, text)
+    assert problems == [
+        f"{line_of(text, 'use_lockfile')}:19: state.s3.use_lockfile: expected true or false, got the string 'yes': "
+        "YAML 1.2 reads yes/no/on/off as strings (and quoted values are strings), write true or false"]
+
+
+def test_quoted_boolean_is_rejected(tmp_path: Path) -> None:
+    text = edited("require_confirmation: true", 'require_confirmation: "true"')
+    assert "expected true or false, got the string 'true'" in problems_of(tmp_path, text)[0]
+
+
+def test_yaml11_words_are_strings_where_strings_are_expected() -> None:
+    text = edited("name: tinyland", "name: no")
+    text = edited("full_name: Tinyland", "full_name: on", text)
+    cfg = load_config_text(text)
+    assert cfg.organization.name == "no"
+    assert cfg.organization.full_name == "on"
+
+
+def test_yaml11_word_is_not_a_network(tmp_path: Path) -> None:
+    text = edited("network: tailnet", "network: on")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "cluster.network: expected one of 'tailnet', 'private' or 'loopback', got the string 'on'")
+
+
+def test_number_where_a_string_belongs(tmp_path: Path) -> None:
+    text = edited("bucket: gloriousflywheel-state", "bucket: 2024")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "state.s3.bucket: expected a string, got the integer 2024 (quote it to make it a string)")
+
+
+def test_unknown_key_with_suggestion(tmp_path: Path) -> None:
+    text = edited("    bucket:", "    bukcet: spare\n    bucket:")
+    assert problems_of(tmp_path, text) == [
+        f"{line_of(text, 'bukcet')}:5: state.s3.bukcet: unknown key 'bukcet'; did you mean 'bucket'?"]
+
+
+def test_unknown_key_without_close_match_lists_allowed(tmp_path: Path) -> None:
+    text = edited("version: 1", "version: 1\nzebra: 1")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "zebra: unknown key 'zebra' (allowed here: version, organization, cluster, placement, state, environments, stacks)")
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    text = edited("version: 1", 'version: "one"')
+    text = edited("    bucket:", "    bukcet: spare\n    bucket:", text)
+    text = edited("network: tailnet", "network: on", text)
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 3
+    assert [p.split(": ")[1] for p in problems] == ["version", "cluster.network", "state.s3.bukcet"]
+
+
+# -- bad input: the decision's rules ------------------------------------------------------------------
+
+
+def test_bumble_as_the_cluster(tmp_path: Path) -> None:
+    text = edited("cluster:\n  name: honey", "cluster:\n  name: bumble")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'name: bumble')}:9: cluster.name: 'bumble' is a node role, not a cluster: "
+                        "honey is the one cluster, node roles are placement inputs (placement.roles) and never a cluster"]
+
+
+def test_sting_as_the_context(tmp_path: Path) -> None:
+    text = edited("context: honey", "context: sting")
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{line_of(text, 'context: sting')}:12: cluster.context: 'sting' is a node role, not a cluster")
+
+
+def test_custom_role_as_an_environment_cluster(tmp_path: Path) -> None:
+    text = edited("  sting:\n      node_selector: {kubernetes.io/hostname: sting}",
+                  "  sting:\n      node_selector: {kubernetes.io/hostname: sting}\n    wasp:\n"
+                  "      node_selector: {kubernetes.io/hostname: wasp}")
+    text = edited("  prod:\n    cluster: honey", "  prod:\n    cluster: wasp", text)
+    assert "environments.prod.cluster: 'wasp' is a node role, not a cluster" in problems_of(tmp_path, text)[0]
+
+
+def test_legacy_civo_context_as_an_environment_target(tmp_path: Path) -> None:
+    text = edited("  dev:\n    cluster: honey", "  dev:\n    cluster: tinyland-civo-dev")
+    assert problems_of(tmp_path, text) == [
+        f"{line_of(text, 'cluster: tinyland-civo-dev')}:14: environments.dev.cluster: 'tinyland-civo-dev' is a legacy "
+        "context (legacy compatibility only): never a cluster to deploy to"]
+
+
+def test_legacy_context_as_the_context(tmp_path: Path) -> None:
+    text = edited("context: honey", "context: tinyland-civo-dev")
+    assert "cluster.context: 'tinyland-civo-dev' is a legacy context (legacy compatibility only)" in problems_of(tmp_path, text)[0]
+
+
+def test_gitlab_agent_context(tmp_path: Path) -> None:
+    text = edited("context: honey", "context: tinyland/infra:honey-agent")
+    assert "GitLab-agent context (legacy compatibility only)" in problems_of(tmp_path, text)[0]
+
+
+def test_environment_on_another_cluster(tmp_path: Path) -> None:
+    text = edited("  prod:\n    cluster: honey", "  prod:\n    cluster: hive")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "environments.prod.cluster: 'hive' is not the configured cluster: every environment targets the one cluster 'honey'")
+
+
+def test_kubeconfig_named_after_a_node_role(tmp_path: Path) -> None:
+    text = edited("kubeconfig-honey.yaml", "kubeconfig-bumble.yaml")
+    assert "cluster.kubeconfig: the file name points at 'bumble': 'bumble' is a node role, not a cluster" in \
+        problems_of(tmp_path, text)[0]
+
+
+def test_stack_cycle_names_the_cycle(tmp_path: Path) -> None:
+    text = edited("  - name: attic\n", "  - name: attic\n    depends_on: [runner-dashboard]\n")
+    assert problems_of(tmp_path, text) == [
+        f"{line_of(text, 'depends_on: [runner-dashboard]')}:17: stacks[0].depends_on: dependency cycle: "
+        "attic -> runner-dashboard -> arc-runners -> attic"]
+
+
+def test_self_dependency_is_a_cycle(tmp_path: Path) -> None:
+    text = edited("  - name: attic\n", "  - name: attic\n    depends_on: [attic]\n")
+    assert problems_of(tmp_path, text)[0].endswith("dependency cycle: attic -> attic")
+
+
+def test_depends_on_unknown_stack(tmp_path: Path) -> None:
+    text = edited("depends_on: [arc-runners, gitlab-runners]", "depends_on: [arc-runner, gitlab-runners]")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "stacks[3].depends_on[0]: depends on unknown stack 'arc-runner'; did you mean 'arc-runners'?")
+
+
+def test_duplicate_stack(tmp_path: Path) -> None:
+    text = example_text().rstrip("\n") + "\n  - name: attic\n"
+    assert problems_of(tmp_path, text)[0].endswith("stacks[4].name: stack 'attic' is listed twice")
+
+
+def test_placement_names_unknown_stack_and_role(tmp_path: Path) -> None:
+    text = edited("    attic: bumble", "    attik: bumbel")
+    row = line_of(text, "attik")
+    assert problems_of(tmp_path, text) == [
+        f"{row}:5: placement.stacks.attik: unknown stack 'attik'; did you mean 'attic'?",
+        f"{row}:12: placement.stacks.attik: unknown role 'bumbel'; did you mean 'bumble'?",
+    ]
+
+
+def test_backend_section_required(tmp_path: Path) -> None:
+    text = edited("backend: s3", "backend: http")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "state: state.backend is 'http' but state.http is not set (address, ...)")
+
+
+def test_api_server_must_be_https(tmp_path: Path) -> None:
+    text = edited("https://100.113.89.12:6443", "http://100.113.89.12:6443")
+    assert problems_of(tmp_path, text)[0].endswith(
+        "cluster.api_server: api_server must start with https:// (got 'http://100.113.89.12:6443'); "
+        "the Kubernetes API is TLS only")
+
+
+# -- bad input: credentials ---------------------------------------------------------------------------
+
+HINT = "credentials come from the AWS environment/profile or kubeconfig (HTTP state: TF_HTTP_PASSWORD), never this file"
+
+
+def test_secret_looking_field(tmp_path: Path) -> None:
+    text = edited("    region:", "    secret_access_key: wJalrXUtnFEMI\n    region:")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'secret_access_key')}:5: state.s3.secret_access_key: 'secret_access_key' "
+                        f"looks like a credential field: {HINT}; remove it"]
+    assert "wJalrXUtnFEMI" not in " ".join(problems)
+
+
+def test_password_field_in_http_section(tmp_path: Path) -> None:
+    text = edited("state:\n  backend: s3", "state:\n  backend: s3\n  http:\n"
+                  "    address: https://gitlab.example/state/{stack}\n    password: hunter2hunter2")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'password:')}:5: state.http.password: 'password' looks like a credential field: "
+                        f"{HINT}; remove it"]
+
+
+def test_secret_key_inside_a_free_form_map(tmp_path: Path) -> None:
+    text = edited("{kubernetes.io/hostname: bumble}", "{kubernetes.io/hostname: bumble, token: abcdef}")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'token: abcdef')}:55: placement.roles.bumble.node_selector.token: 'token' "
+                        f"looks like a credential field: {HINT}; remove it"]
+
+
+@pytest.mark.parametrize("value,label", [
+    ("glpat-AbCdEfGhIjKlMnOpQrSt", "a GitLab token"),
+    ("AKIAIOSFODNN7EXAMPLE", "an AWS access key id"),
+])
+def test_secret_looking_value(tmp_path: Path, value: str, label: str) -> None:
+    text = edited("full_name: Tinyland", f"full_name: {value}")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'full_name:')}:14: organization.full_name: value looks like a credential "
+                        f"({label}): {HINT}"]
+    assert value not in " ".join(problems)
+
+
+def test_url_with_password(tmp_path: Path) -> None:
+    text = edited("endpoint: http://100.113.89.12:9000", "endpoint: http://admin:hunter22@100.113.89.12:9000")
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"{line_of(text, 'endpoint:')}:15: state.s3.endpoint: value looks like a credential "
+                        f"(a URL with a password): {HINT}"]
+    assert "hunter22" not in problems[0]
+
+
+def test_model_refuses_secrets_built_in_code() -> None:
+    data = load_config(EXAMPLE).model_dump()
+    data["organization"]["full_name"] = "glpat-AbCdEfGhIjKlMnOpQrSt"
+    with pytest.raises(ValidationError, match="looks like a credential"):
+        OrgConfig.model_validate(data)
+
+
+def test_kubeconfig_named_after_a_legacy_context(tmp_path: Path) -> None:
+    text = edited("kubeconfig-honey.yaml", "kubeconfig-tinyland-civo-dev.yaml")
+    assert "cluster.kubeconfig: the file name points at 'tinyland-civo-dev': 'tinyland-civo-dev' is a legacy " \
+           "context (legacy compatibility only)" in problems_of(tmp_path, text)[0]
+
+
+def test_tolerations_follow_kubernetes_rules(tmp_path: Path) -> None:
+    good = edited("      node_selector: {kubernetes.io/hostname: sting}",
+                  "      node_selector: {kubernetes.io/hostname: sting}\n"
+                  "      tolerations:\n        - {key: dedicated, value: ci, effect: NoSchedule}")
+    assert load_config_text(good).placement.roles["sting"].tolerations[0].value == "ci"
+    bad = good.replace("{key: dedicated, value: ci, effect: NoSchedule}", "{operator: Exists, value: ci}")
+    assert problems_of(tmp_path, bad) == [
+        f"{line_of(bad, 'operator: Exists')}:11: placement.roles.sting.tolerations[0]: "
+        "a toleration with operator Exists must not set value"]

@@ -1,0 +1,248 @@
+"""``config init --plain`` with a fake prompt layer: the same file as the wizard, nothing written on Ctrl-C."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+from click.testing import CliRunner
+
+from gfwizard.answers import QUESTIONS, ConfigAnswers, build_config, validate_answer
+from gfwizard.errors import InputError
+from gfwizard.orgconfig import load_config, render_config
+from gfwizard.orgconfig_save import backup_path
+from gfwizard.plain import Outcome, run_plain_init
+from tests.helpers import tree_digest
+from tests.unit.test_orgconfig import example_text
+
+_CANCEL = object()
+
+
+class FakePrompter:
+    """Answers from a dict (anything else: the offered default). ``interrupt_at`` raises KeyboardInterrupt,
+    a value of ``None`` behaves like questionary after Ctrl-C."""
+
+    def __init__(self, answers: dict[str, Any] | None = None, interrupt_at: str | None = None,
+                 confirm_write: bool | None = True) -> None:
+        self.answers = dict(answers or {})
+        self.interrupt_at = interrupt_at
+        self.answers.setdefault("write", confirm_write)
+        self.asked: list[str] = []
+        self.defaults: dict[str, Any] = {}
+
+    def _answer(self, key: str, default: Any) -> Any:
+        self.asked.append(key)
+        self.defaults[key] = default
+        if key == self.interrupt_at:
+            raise KeyboardInterrupt
+        return self.answers.get(key, default)
+
+    def text(self, key: str, message: str, default: str = "", validate: Any = None, help: str = "") -> str | None:
+        value = self._answer(key, default)
+        if value is not None and validate is not None:
+            error = validate(value)
+            assert error is None, f"{key}: {error}"
+        return value
+
+    def select(self, key: str, message: str, choices: Sequence[str], default: str | None = None,
+               help: str = "") -> str | None:
+        value = self._answer(key, default)
+        assert value is None or value in choices
+        return value
+
+    def confirm(self, key: str, message: str, default: bool = False) -> bool | None:
+        return self._answer(key, default)
+
+
+ACME = {
+    "org_name": "acme", "org_full_name": "Acme Corp", "kubeconfig": "", "context": "honey",
+    "api_server": "https://honey.tail1234.ts.net:6443", "network": "tailnet", "backend": "s3",
+    "s3_endpoint": "https://rustfs.tail1234.ts.net", "s3_bucket": "acme-state", "s3_region": "eu-west-1",
+    "s3_key_prefix": "acme/gf", "environments": "dev, staging, prod", "confirm_environments": "staging, prod",
+}
+
+
+def acme_answers() -> ConfigAnswers:
+    answers = ConfigAnswers()
+    for key, value in ACME.items():
+        answers.set(key, value)
+    return answers
+
+
+def test_plain_writes_what_the_wizard_would(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    prompter = FakePrompter(ACME)
+    assert run_plain_init(path, prompter, echo=lambda _: None) is Outcome.WRITTEN
+    assert path.read_text() == render_config(build_config(acme_answers()))
+    cfg = load_config(path)
+    assert cfg.state_key("staging", "attic") == "acme/gf/staging/attic.tfstate"
+    assert [n for n, e in cfg.environments.items() if e.require_confirmation] == ["staging", "prod"]
+    assert cfg.cluster.kubeconfig == ""
+    assert prompter.asked == [q.key for q in QUESTIONS if not q.key.startswith("http_")] + ["write"]
+
+
+def test_plain_http_backend_asks_http_questions(tmp_path: Path) -> None:
+    answers = {"backend": "http", "http_address": "https://gitlab.example/api/v4/projects/9/terraform/state/{stack}-{env}",
+               "http_username": "deployer"}
+    prompter = FakePrompter(answers)
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=lambda _: None) is Outcome.WRITTEN
+    cfg = load_config(tmp_path / "organization.yaml")
+    assert cfg.state.backend == "http" and cfg.state.s3 is None
+    assert cfg.state.http is not None and cfg.state.http.username == "deployer"
+    assert not any(k.startswith("s3_") for k in prompter.asked)
+
+
+def test_plain_over_existing_shows_diff_keeps_comments_and_backup(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    original = example_text()
+    path.write_text(original)
+    out: list[str] = []
+    prompter = FakePrompter({"s3_bucket": "honey-state"})
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.WRITTEN
+    assert prompter.defaults["org_name"] == "tinyland"  # defaults come from the existing file
+    shown = "\n".join(out)
+    assert "-    bucket: gloriousflywheel-state\n+    bucket: honey-state" in shown
+    text = path.read_text()
+    assert "# RustFS S3 API on honey, reached over the tailnet" in text
+    assert text == original.replace("bucket: gloriousflywheel-state", "bucket: honey-state")
+    assert backup_path(path).read_text() == original
+
+
+def test_plain_unchanged_answers_write_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    before = tree_digest(tmp_path)
+    out: list[str] = []
+    prompter = FakePrompter()
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.UNCHANGED
+    assert "write" not in prompter.asked
+    assert "already holds this configuration; nothing written" in out[-1]
+    assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("interrupt_at", ["org_name", "backend", "s3_bucket", "environments", "write"])
+def test_ctrl_c_writes_nothing(tmp_path: Path, interrupt_at: str) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    before = tree_digest(tmp_path)
+    out: list[str] = []
+    prompter = FakePrompter({"org_full_name": "Changed", "s3_bucket": "other-bucket"}, interrupt_at=interrupt_at)
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.CANCELLED
+    assert out[-1] == "Cancelled: nothing written."
+    assert tree_digest(tmp_path) == before
+
+
+def test_prompt_returning_none_is_a_cancel(tmp_path: Path) -> None:
+    prompter = FakePrompter({"context": None})
+    out: list[str] = []
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=out.append) is Outcome.CANCELLED
+    assert tree_digest(tmp_path) == {}
+    prompter = FakePrompter(confirm_write=None)
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=out.append) is Outcome.CANCELLED
+    assert tree_digest(tmp_path) == {}
+
+
+def test_declining_writes_nothing(tmp_path: Path) -> None:
+    out: list[str] = []
+    assert run_plain_init(tmp_path / "organization.yaml", FakePrompter(confirm_write=False),
+                          echo=out.append) is Outcome.DECLINED
+    assert out[-1] == "Not written."
+    assert any(chunk.startswith("# yaml-language-server: $schema=organization.schema.json") for chunk in out)
+    assert tree_digest(tmp_path) == {}
+
+
+def test_ctrl_c_via_cli_exits_130_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard import plain
+    from gfwizard.cli import cli
+
+    monkeypatch.setattr(plain, "make_prompter", lambda: FakePrompter(interrupt_at="api_server"))
+    result = CliRunner().invoke(cli, ["config", "init", "--plain", "--config", str(tmp_path / "organization.yaml")])
+    assert result.exit_code == 130
+    assert "Cancelled: nothing written." in result.stdout
+    assert "Traceback" not in result.output
+    assert tree_digest(tmp_path) == {}
+
+
+def test_invalid_existing_file_needs_force(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text().replace("context: honey", "context: bumble"))
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match="exists but is not a valid organization config") as info:
+        run_plain_init(path, FakePrompter(), echo=lambda _: None)
+    assert "'bumble' is a node role, not a cluster" in info.value.message
+    assert "--force" in info.value.remedy
+    assert tree_digest(tmp_path) == before
+    assert run_plain_init(path, FakePrompter(), force=True, echo=lambda _: None) is Outcome.WRITTEN
+    assert load_config(path).cluster.context == "honey"
+    assert "context: bumble" in backup_path(path).read_text()
+
+
+def test_bad_answers_are_refused_as_typed() -> None:
+    answers = ConfigAnswers()
+    assert validate_answer("context", "bumble", answers) is not None
+    assert "node role, not a cluster" in (validate_answer("context", "sting", answers) or "")
+    assert "legacy compatibility only" in (validate_answer("context", "tinyland-civo-dev", answers) or "")
+    assert "https://" in (validate_answer("api_server", "http://100.113.89.12:6443", answers) or "")
+    assert "GitLab token" in (validate_answer("http_username", "glpat-AbCdEfGhIjKlMnOpQrSt", answers) or "")
+    assert "URL with a password" in (validate_answer("s3_endpoint", "http://u:pw123456@rustfs:9000", answers) or "")
+    assert "not one of the environments" in (validate_answer("confirm_environments", "qa", answers) or "")
+    assert validate_answer("kubeconfig", "~/.kube/kubeconfig-sting.yaml", answers) is not None
+    assert validate_answer("kubeconfig", "", answers) is None
+    assert validate_answer("environments", "dev, prod", answers) is None
+
+
+def test_a_prompter_that_skips_validation_cannot_write_a_bad_value(tmp_path: Path) -> None:
+    class Careless(FakePrompter):
+        def text(self, key: str, message: str, default: str = "", validate: Any = None, help: str = "") -> str | None:
+            return super().text(key, message, default, None, help)
+
+    with pytest.raises(InputError, match="node role, not a cluster"):
+        run_plain_init(tmp_path / "organization.yaml", Careless({"context": "bumble"}), echo=lambda _: None)
+    assert tree_digest(tmp_path) == {}
+
+
+def test_answers_round_trip_an_existing_config() -> None:
+    from gfwizard.orgconfig import load_config_text
+
+    cfg = load_config_text(example_text()).with_fingerprint("6f1c2b3a-1111-2222-3333-444455556666", "ab" * 32)
+    assert build_config(ConfigAnswers.from_config(cfg)) == cfg
+    moved = ConfigAnswers.from_config(cfg)
+    moved.set("api_server", "https://10.0.0.5:6443")
+    assert build_config(moved).cluster.fingerprint is None  # a different API server must be pinned again
+
+
+def test_real_questionary_prompts_through_a_pipe(tmp_path: Path) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gfwizard.plain import QuestionaryPrompter
+
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x15sting\r\x15honey\r")  # Ctrl-U clears the default; 'sting' is refused as typed
+        assert prompter.text("context", "Context", default="x",
+                             validate=lambda v: validate_answer("context", v, ConfigAnswers())) == "honey"
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x1b[B\r")
+        assert prompter.select("backend", "Backend", ["s3", "http"], default="s3") == "http"
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x03")
+        assert prompter.text("org_name", "Organization", default="x") is None  # Ctrl-C
+
+
+def test_real_prompts_accepting_every_default_write_the_example(tmp_path: Path) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gfwizard.orgconfig import load_config_text
+    from gfwizard.plain import QuestionaryPrompter
+
+    path = tmp_path / "organization.yaml"
+    with create_pipe_input() as pipe:
+        pipe.send_text("\r" * 20)
+        outcome = run_plain_init(path, QuestionaryPrompter(input=pipe, output=DummyOutput()), echo=lambda _: None)
+    assert outcome is Outcome.WRITTEN
+    assert load_config(path) == load_config_text(example_text())

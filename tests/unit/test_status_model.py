@@ -1,0 +1,181 @@
+"""The status snapshot: records cut from API objects, the pure assembly, what counts as unhealthy,
+and the documented --json keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gfwizard.backend_locks import LockInfo
+from gfwizard.orgconfig import OrgConfig
+from gfwizard.status_assemble import Inputs, assemble, last_applies, pods_of
+from gfwizard.status_model import ClusterStatus, StatusSnapshot
+from gfwizard.status_readonly import StateObject
+from gfwizard.status_records import event_record, node_record, pod_record, workload_record
+from gfwizard.status_text import render_text
+from tests.status_support import FIXED_NOW, fixed_snapshot
+
+NOW = FIXED_NOW
+
+
+def _cfg() -> OrgConfig:
+    from gfwizard.rehearsal.workspace import org_config
+
+    return org_config(api_url="https://127.0.0.1:6443", kubeconfig_path=Path("/nonexistent/kubeconfig"),
+                      s3_endpoint="http://127.0.0.1:9000", bucket="state", fingerprint=("2f9c8a1e-0000-4000-8000-000000000001", "ab" * 32))
+
+
+def _node(name: str, role: str, *, ready: str = "True", disk: str = "False", taints: Any = None) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": {"gloriousflywheel.io/role": role,
+                                                  **({"node-role.kubernetes.io/control-plane": ""}
+                                                     if role == "control-plane" else {})}},
+            "spec": {"taints": taints or []},
+            "status": {"allocatable": {"cpu": "8", "memory": "32Gi"},
+                       "conditions": [{"type": "Ready", "status": ready}, {"type": "DiskPressure", "status": disk},
+                                      {"type": "MemoryPressure", "status": "False"}]}}
+
+
+def _pod(name: str, node: str, *, owner: tuple[str, str] = ("ReplicaSet", "attic-5f7c9"), template_hash: str = "5f7c9",
+         ready: bool = True, restarts: int = 0, waiting: str = "", phase: str = "Running",
+         cpu: str = "250m", memory: str = "256Mi", namespace: str = "attic-dev") -> dict[str, Any]:
+    state = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
+    return {"metadata": {"name": name, "namespace": namespace, "labels": {"pod-template-hash": template_hash},
+                         "creationTimestamp": "2025-06-01T11:00:00Z",
+                         "ownerReferences": [{"kind": owner[0], "name": owner[1], "controller": True}]},
+            "spec": {"nodeName": node, "containers": [{"name": "main", "resources": {"requests": {
+                "cpu": cpu, "memory": memory}}}, {"name": "sidecar", "resources": {"requests": {"cpu": "50m"}}}]},
+            "status": {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                       "containerStatuses": [{"name": "main", "restartCount": restarts, "state": state}]}}
+
+
+def test_records_keep_only_what_is_shown() -> None:
+    node = node_record(_node("sting", "sting", ready="False", disk="True",
+                             taints=[{"key": "maintenance", "value": "yes", "effect": "NoSchedule"}]))
+    assert (node.ready, node.pressure, node.taints, node.cpu_allocatable_m) == (
+        False, ("DiskPressure",), ("maintenance=yes:NoSchedule",), 8000)
+    pod = pod_record(_pod("attic-5f7c9-abcde", "bumble", restarts=3, waiting="CrashLoopBackOff"))
+    assert (pod.owner_kind, pod.owner_name, pod.cpu_m, pod.memory, pod.restarts, pod.waiting_reason) == (
+        "Deployment", "attic", 300, 256 * 2 ** 20, 3, "CrashLoopBackOff")
+    sts = pod_record(_pod("db-0", "bumble", owner=("StatefulSet", "db"), template_hash=""))
+    assert (sts.owner_kind, sts.owner_name) == ("StatefulSet", "db")
+    dep = workload_record("Deployment")({"metadata": {"name": "attic", "namespace": "attic-dev"},
+                                          "spec": {"replicas": 2}, "status": {"readyReplicas": 1}})
+    ds = workload_record("DaemonSet")({"metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+                                        "status": {"desiredNumberScheduled": 3, "numberReady": 3}})
+    assert (dep.desired, dep.ready, ds.desired, ds.ready) == (2, 1, 3, 3)
+    assert event_record({"type": "Normal", "metadata": {}}) is None
+    ev = event_record({"type": "Warning", "reason": "BackOff", "message": "m", "count": 4,
+                       "involvedObject": {"kind": "Pod", "name": "p"}, "lastTimestamp": "2025-06-01T11:59:00Z",
+                       "metadata": {"namespace": "attic-dev", "name": "p.1"}})
+    assert ev is not None and (ev.object, ev.count) == ("Pod/p", 4)
+
+
+def _inputs(**changes: Any) -> Inputs:
+    nodes = [node_record(_node("bumble", "bumble")), node_record(_node("sting", "sting")),
+             node_record(_node("honey", "control-plane"))]
+    pods = [pod_record(_pod("attic-5f7c9-a", "bumble", restarts=2, waiting="CrashLoopBackOff", ready=False)),
+            pod_record(_pod("attic-5f7c9-b", "bumble")),
+            pod_record(_pod("done", "bumble", phase="Succeeded", owner=("Job", "j"), template_hash=""))]
+    workloads = {("Deployment", "attic-dev", "attic"): workload_record("Deployment")(
+        {"metadata": {"name": "attic", "namespace": "attic-dev"}, "spec": {"replicas": 2},
+         "status": {"readyReplicas": 1}})}
+    states = {("dev", "attic"): StateObject(key="gloriousflywheel/dev/attic.tfstate", exists=True, serial=4,
+                                            last_modified=NOW - timedelta(minutes=5),
+                                            workloads=(("attic-dev", "Deployment", "attic", 2),
+                                                       ("attic-dev", "StatefulSet", "attic-db", 1)))}
+    data: dict[str, Any] = dict(cluster=ClusterStatus(server="https://127.0.0.1:6443", reachable=True,
+                                                      fingerprint="match"),
+                                nodes=nodes, pods=pods, workloads=workloads, states=states)
+    data.update(changes)
+    return Inputs(**data)
+
+
+def test_assemble_sums_requests_maps_pods_and_finds_problems() -> None:
+    snap = assemble(_cfg(), _inputs(), envs=["dev"], now=NOW)
+    assert [(n.name, n.role) for n in snap.nodes] == [("bumble", "bumble"), ("sting", "sting"),
+                                                      ("honey", "control-plane")]
+    bumble = snap.nodes[0]
+    assert (bumble.cpu_requested_m, bumble.pods) == (600, 2)  # the Succeeded pod requests nothing
+    attic = next(s for s in snap.stacks if s.stack == "attic")
+    assert attic.source == "state" and attic.state.serial == 4
+    dep, sts = attic.workloads
+    assert (dep.ready, dep.desired, dep.found, dep.restarts, dep.crash_looping, dep.pods) == (
+        1, 2, True, 2, ["attic-5f7c9-a"], 2)
+    assert (sts.found, sts.desired, sts.ready) == (False, 1, 0)
+    kinds = sorted(p.kind for p in snap.problems)
+    assert kinds == ["crash-looping", "workload-below-desired", "workload-below-desired"]
+    assert not snap.healthy
+    other = [s for s in snap.stacks if s.stack != "attic"]
+    assert all(s.source == "none" and not s.workloads for s in other)
+
+
+def test_not_ready_node_unreachable_api_mismatch_and_old_lock_are_problems() -> None:
+    cfg = _cfg()
+    old = LockInfo(stack="gitlab-runners", env="dev", key="k", id="abc", who="bob@ci", operation="OperationTypeApply",
+                   created=NOW - timedelta(minutes=45), age=None)
+    young = LockInfo(stack="attic", env="dev", key="k2", id="def", who="amy@laptop", operation="OperationTypePlan",
+                     created=NOW - timedelta(minutes=5), age=None)
+    inputs = _inputs(nodes=[node_record(_node("sting", "sting", ready="False"))], pods=[], workloads={}, states={},
+                     locks=[old, young],
+                     cluster=ClusterStatus(server="s", reachable=False, fingerprint="mismatch", error="refused"))
+    snap = assemble(cfg, inputs, envs=["dev"], now=NOW, lock_age_threshold_minutes=30)
+    assert sorted(p.kind for p in snap.problems) == ["api-unreachable", "fingerprint-mismatch", "node-not-ready",
+                                                     "old-lock"]
+    assert [(lk.stack, lk.old) for lk in snap.locks] == [("gitlab-runners", True), ("attic", False)]
+    assert "45 min" in next(p.detail for p in snap.problems if p.kind == "old-lock")
+    relaxed = assemble(cfg, inputs, envs=["dev"], now=NOW, lock_age_threshold_minutes=60)
+    assert "old-lock" not in {p.kind for p in relaxed.problems}
+
+
+def test_unreadable_state_falls_back_to_defaults_without_claiming_unhealthy() -> None:
+    states = {("dev", "attic"): StateObject(key="k", exists=False, error="access denied", error_status=403)}
+    snap = assemble(_cfg(), _inputs(states=states, workloads={}), envs=["dev"], now=NOW)
+    attic = next(s for s in snap.stacks if s.stack == "attic")
+    assert attic.source == "defaults" and attic.workloads and attic.state.error_status == 403
+    assert not [p for p in snap.problems if p.kind == "workload-below-desired"]
+
+
+def test_pods_of_and_last_applies() -> None:
+    pods = [pod_record(_pod("attic-5f7c9-b", "bumble")), pod_record(_pod("attic-5f7c9-a", "bumble")),
+            pod_record(_pod("other", "bumble", owner=("ReplicaSet", "x-1"), template_hash="1"))]
+    assert [p.name for p in pods_of(pods, "attic-dev", "Deployment", "attic")] == ["attic-5f7c9-a", "attic-5f7c9-b"]
+    from gfwizard.journal import JournalEntry
+
+    started = JournalEntry(run_id="r1", env="dev", stack="attic", action="apply", outcome="started", started_at=NOW)
+    done = started.model_copy(update={"outcome": "applied", "ended_at": NOW})
+    plan = started.model_copy(update={"action": "plan", "outcome": "planned", "stack": "arc-runners"})
+    assert {k: v.outcome for k, v in last_applies([started, done, plan], "dev").items()} == {("dev", "attic"): "applied"}
+
+
+def test_json_keys_are_stable_and_documented() -> None:
+    doc = fixed_snapshot().to_json()
+    assert list(doc) == ["schema_version", "taken_at", "read_only", "healthy", "problems", "stale_since",
+                         "stale_reason", "config_path", "envs", "lock_age_threshold_minutes", "cluster", "nodes",
+                         "stacks", "locks", "events", "unreadable"]
+    assert doc["read_only"] is True and doc["healthy"] is False
+    assert set(doc["problems"][0]) == {"kind", "subject", "detail"}
+    assert doc["unreadable"][0]["note"] == "could not read: secrets (403)"
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "json-output.md").read_text()
+    section = documented.split("## `gfwizard status --once --json`", 1)[1]
+    for key in [*doc, *doc["cluster"], *doc["nodes"][0], *doc["stacks"][0], *doc["stacks"][0]["workloads"][0],
+                *doc["locks"][0], *doc["events"][0]]:
+        assert f"`{key}`" in section, f"{key} is not documented in docs/json-output.md"
+
+
+def test_human_report_names_problems_and_unreadable() -> None:
+    text = render_text(fixed_snapshot())
+    assert text.startswith("READ-ONLY status of honey")
+    assert "UNHEALTHY (4 problem(s))" in text
+    assert "node-not-ready: node sting" in text and "old-lock: dev/gitlab-runners" in text
+    assert "could not read: secrets (403)" in text
+    assert "2h00m OLD" in text
+
+
+def test_snapshot_times_are_aware_utc() -> None:
+    with pytest.raises(ValueError):
+        StatusSnapshot(taken_at="not a time")  # type: ignore[arg-type]
+    assert fixed_snapshot().taken_at.tzinfo == timezone.utc
+    assert isinstance(fixed_snapshot().taken_at, datetime)

@@ -1,0 +1,7 @@
+# Same backend contract as tofu/stacks/arc-runners: a partial S3 configuration completed by the rendered
+# <env>.s3.tfbackend (in rehearsal: $GFW_WORKSPACE/backends/arc-runners/<env>.s3.tfbackend).
+terraform {
+  required_version = ">= 1.10.0"
+
+  backend "s3" {}
+}

@@ -1,0 +1,28 @@
+# Rehearsal twin of tofu/stacks/attic: the Nix binary cache server (one Deployment, atticd).
+# Provider-free: it takes the same variables as the real stack and declares, in its outputs, the
+# namespaces and workloads the real stack creates; terraform_data records them in state.
+
+locals {
+  stack = "attic"
+  labels = {
+    "app.kubernetes.io/name"          = "attic"
+    "app.kubernetes.io/component"     = "nix-binary-cache"
+    "app.kubernetes.io/part-of"       = "gloriousflywheel"
+    "app.kubernetes.io/managed-by"    = "opentofu"
+    "gloriousflywheel.io/environment" = var.environment
+  }
+  namespaces = [var.namespace]
+  workloads = [
+    {
+      namespace      = var.namespace
+      kind           = "Deployment"
+      name           = "attic"
+      replicas       = 1
+      node_selector  = var.node_selector
+      labels         = local.labels
+      image          = var.image
+      cpu_request    = var.cpu_request
+      memory_request = var.memory_request
+    },
+  ]
+}

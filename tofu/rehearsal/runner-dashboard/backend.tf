@@ -1,0 +1,7 @@
+# Same backend contract as tofu/stacks/runner-dashboard: a partial S3 configuration completed by the rendered
+# <env>.s3.tfbackend (in rehearsal: $GFW_WORKSPACE/backends/runner-dashboard/<env>.s3.tfbackend).
+terraform {
+  required_version = ">= 1.10.0"
+
+  backend "s3" {}
+}

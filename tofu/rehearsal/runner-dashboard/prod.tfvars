@@ -1,0 +1,9 @@
+# runner-dashboard twin, prod: the real stack's prod.tfvars, with the node selector of the rehearsal placement role
+# (bumble: the rehearsal nodes carry gloriousflywheel.io/role). No secrets here.
+cluster_context = "honey"
+environment     = "prod"
+namespace       = "runner-dashboard"
+node_selector = {
+  "gloriousflywheel.io/role" = "bumble"
+}
+image = "ghcr.io/tinyland-inc/runner-dashboard:latest"
