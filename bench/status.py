@@ -116,6 +116,17 @@ def _trickle(api: Any, per_second: float, stop: threading.Event, counter: list[i
         counter[0] += 1
 
 
+def _wait_listed(api: Any, started: float, timeout: float = 180) -> float:
+    """Seconds from ``started`` until the app watches pods (its list is complete), from the request log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for e in api.request_log.entries():
+            if e["path"] == "/api/v1/pods" and "watch=true" in e["query"] and e["time"] >= started:
+                return float(e["time"] - started)
+        time.sleep(0.2)
+    raise RuntimeError("the status app never started watching pods")
+
+
 def serve(nodes: int, pods: int) -> int:
     """The rehearsal services, in their own process so that the timed children are not forked from a
     process holding 15,000 pods (a forked child inherits its parent's RSS in ``ru_maxrss``).
@@ -201,10 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             listed = float(ask(f"watched {started}"))
             time.sleep(5)  # first snapshot rendered, steady state
-            cpu0, w0 = _cpu_seconds(app.proc.pid), time.monotonic()
+            cpu0, w0, out0 = _cpu_seconds(app.proc.pid), time.monotonic(), app.bytes_out
             ask(f"trickle {args.updates}")
             time.sleep(args.idle)
-            cpu1, w1 = _cpu_seconds(app.proc.pid), time.monotonic()
+            cpu1, w1, out1 = _cpu_seconds(app.proc.pid), time.monotonic(), app.bytes_out
             updates = int(ask("stop"))
             rss_kib = _proc_status(app.proc.pid, "VmHWM")
             alive = app.proc.poll() is None
@@ -213,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu_pct = 100 * (cpu1 - cpu0) / (w1 - w0)
         print(f"live app: pods listed and watched after {listed:.1f}s; peak RSS {rss_kib / 1024:.1f} MiB "
               f"(target <= 250 MB); idle CPU {cpu_pct:.1f}% of one core over {w1 - w0:.0f}s at a 2 s refresh "
-              f"with {updates} pod updates (target <= 15%); still running at the end: {alive}")
+              f"with {updates} pod updates (target <= 15%; it drew {(out1 - out0) / 1024:.0f} KiB to the terminal "
+              f"meanwhile); still running at the end: {alive}")
     finally:
         try:
             ask("quit")

@@ -44,6 +44,7 @@ from gfwizard.stacks_events import (
     StackPlanned, StackPlanning, StackResult, StackSkipped,
 )
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
+from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import DEFAULT_GRACE_SECONDS, OutputLine, RunResult, TofuBinary, find_binary, require_lockfile_support
 from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyStart, ChangeSummary, UIEvent
@@ -54,63 +55,7 @@ if TYPE_CHECKING:
 
 EventCallback = Callable[[DeployEvent], None]
 
-
-def dependency_graph(cfg: "OrgConfig") -> dict[str, list[str]]:
-    """``stack -> depends_on`` (InputError on a dependency that is not a stack)."""
-    names = [s.name for s in cfg.stacks]
-    graph: dict[str, list[str]] = {}
-    for spec in cfg.stacks:
-        if spec.name in graph:
-            raise InputError(f"stack {spec.name!r} is listed twice in organization.yaml",
-                             remedy="list each stack once under stacks:")
-        for dep in spec.depends_on:
-            if dep not in names:
-                raise InputError(f"stack {spec.name!r} depends on unknown stack {dep!r} (known: {', '.join(names)})",
-                                 remedy="fix depends_on in organization.yaml")
-        graph[spec.name] = list(spec.depends_on)
-    return graph
-
-
-def stack_order(cfg: "OrgConfig", selected: Sequence[str] | None = None) -> list[str]:
-    """Stack names in dependency order (file order among independent stacks), limited to ``selected``.
-
-    Raises InputError for an unknown selected stack, an unknown dependency or a cycle (naming it).
-    """
-    graph = dependency_graph(cfg)
-    _refuse_cycles(graph)
-    order: list[str] = []
-    pending = list(graph)
-    while pending:
-        ready = next(name for name in pending if all(dep in order for dep in graph[name]))
-        order.append(ready)
-        pending.remove(ready)
-    if selected:
-        unknown = [s for s in selected if s not in graph]
-        if unknown:
-            raise InputError(f"unknown stack {unknown[0]!r} (known: {', '.join(graph)})",
-                             remedy="pass --stack with one of the stacks listed in organization.yaml")
-        wanted = set(selected)
-        order = [s for s in order if s in wanted]
-    return order
-
-
-def _refuse_cycles(graph: Mapping[str, list[str]]) -> None:
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = path[path.index(name):] + [name]
-            raise InputError("stack dependencies form a cycle: " + " -> ".join(cycle),
-                             remedy="remove one of these depends_on entries in organization.yaml")
-        state[name] = 1
-        for dep in graph[name]:
-            visit(dep, path + [name])
-        state[name] = 2
-
-    for name in graph:
-        visit(name, [])
+__all__ = ["DeployEngine", "EventCallback", "StackPlan", "dependency_graph", "stack_order"]
 
 
 @dataclass

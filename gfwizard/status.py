@@ -558,11 +558,16 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
                     lock_age_threshold_minutes=options.lock_age_threshold_minutes)
 
 
+#: The name docs/architecture.md gives the one-snapshot entry point.
+snapshot = collect_once
+
+
 def problems_text(snapshot: StatusSnapshot) -> Iterable[str]:
     """One line per problem, for the human output."""
     for p in snapshot.problems:
         yield f"{p.kind}: {p.subject}: {p.detail}"
 
 
-__all__ = ["ClusterProbe", "StateReader", "StatusFeed", "StatusOptions", "StatusSource", "collect_once",
-           "kind_specs", "load_status_config", "problems_text", "resolve_envs"]
+__all__ = ["ClusterProbe", "ReadOnlyKube", "ReadOnlyState", "StateReader", "StatusFeed", "StatusOptions",
+           "StatusSource", "collect_once", "kind_specs", "load_status_config", "problems_text", "resolve_envs",
+           "snapshot"]

@@ -282,7 +282,7 @@ class TofuRunner:
         started = time.monotonic()
         result = RunResult(command, shown, returncode=-1, interrupted=False, duration=0.0)
         with self._open_transcript() as transcript, Spool(self.data_dir) as out, Spool(self.data_dir) as err:
-            self._write(transcript, f"$ {self.binary.name} {' '.join(shown)}  # in {self.cwd}")
+            _write(transcript, f"$ {self.binary.name} {' '.join(shown)}  # in {self.cwd}")
             self._proc = await asyncio.create_subprocess_exec(
                 self.binary.path, *args, cwd=str(self.cwd), env=env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=out.write_fd, stderr=err.write_fd, start_new_session=True)
@@ -302,13 +302,13 @@ class TofuRunner:
                 if not pump.done():
                     await asyncio.shield(pump)
             if capture:
-                self._write(transcript, f"[stdout: {len(result.stdout)} characters parsed, not logged: "
+                _write(transcript, f"[stdout: {len(result.stdout)} characters parsed, not logged: "
                                         "it may hold sensitive values]")
             result.returncode = proc.returncode if proc.returncode is not None else -1
             result.interrupted = (self._sigint_sent or self._escalated) and result.returncode != 0
             result.duration = time.monotonic() - started
             note = " (interrupted)" if result.interrupted else ""
-            self._write(transcript, f"[exit {result.returncode} after {result.duration:.1f}s{note}]")
+            _write(transcript, f"[exit {result.returncode} after {result.duration:.1f}s{note}]")
         return result
 
     def interrupt(self) -> bool:
@@ -369,11 +369,6 @@ class TofuRunner:
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             yield fh
 
-    def _write(self, transcript: IO[str] | None, text: str) -> None:
-        if transcript is not None:
-            transcript.write(text + "\n")
-            transcript.flush()
-
 
 class _Stream:
     """Tails a run's two spools: redacts each line, writes the transcript, calls the callbacks."""
@@ -406,7 +401,7 @@ class _Stream:
         for line in err.lines(final):
             got = True
             text = self.runner.redact(line)
-            self.runner._write(self.transcript, f"[stderr] {text}")
+            _write(self.transcript, f"[stderr] {text}")
             if self.runner.on_line:
                 self.runner.on_line(OutputLine("stderr", text))
         if self.capture:
@@ -424,7 +419,7 @@ class _Stream:
         raw_msg = _ui_message(line) if self.json_stream else None
         if raw_msg is None:
             text = runner.redact(line)
-            runner._write(self.transcript, text)
+            _write(self.transcript, text)
             if runner.on_line:
                 runner.on_line(OutputLine("stdout", text))
             return
@@ -432,11 +427,18 @@ class _Stream:
         self.result.events.append(event)
         if raw_msg.get("type") == "outputs" and isinstance(raw_msg.get("outputs"), dict):
             self.result.outputs = dict(raw_msg["outputs"])  # type: ignore[arg-type]
-        runner._write(self.transcript, runner.redact(json.dumps(redact_obj(raw_msg, runner.redact))))
+        _write(self.transcript, runner.redact(json.dumps(redact_obj(raw_msg, runner.redact))))
         if runner.on_line and event.message:
             runner.on_line(OutputLine("stdout", event.message))
         if runner.on_event:
             runner.on_event(event)
+
+
+def _write(transcript: IO[str] | None, text: str) -> None:
+    """One line to the transcript, flushed (a crash must not lose what was already shown)."""
+    if transcript is not None:
+        transcript.write(text + "\n")
+        transcript.flush()
 
 
 def _ui_message(line: str) -> dict[str, object] | None:

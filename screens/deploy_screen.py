@@ -54,6 +54,7 @@ class DeployScreen(StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
     STEP_TITLE = "6 · Deploy"
+    CSS_PATH = "deploy.tcss"
     BINDINGS = [
         Binding("p", "plan_all", "Plan all"),
         Binding("a", "apply_next", "Apply next"),
@@ -107,6 +108,7 @@ class DeployScreen(StepScreen):
         self.done: set[str] = set()
         self.cancel_requests = 0
         self.binary = ""
+        self.plans_consumed = False
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -173,7 +175,7 @@ class DeployScreen(StepScreen):
         engine = DeployEngine(cfg, session.env, layout=layout_for(cfg.cluster.network, repo=session.repo),
                               resume=resume, confirm=self._confirm, on_event=self._on_event,
                               environ=session.environ())
-        self.engine, self.plans, self.done = engine, {}, set()
+        self.engine, self.plans, self.done, self.plans_consumed = engine, {}, set(), False
         self.post_message(self.EngineReady(session.env, list(engine.order), engine.binary.describe()))
 
     def on_deploy_screen_engine_ready(self, message: EngineReady) -> None:
@@ -228,6 +230,8 @@ class DeployScreen(StepScreen):
 
     def on_deploy_screen_plans_ready(self, message: PlansReady) -> None:
         self.plans = message.plans
+        if self.busy == "plan":
+            self.plans_consumed = False
         ready = [p for p in message.plans.values() if p.ready]
         self._status(f"{len(ready)}/{len(message.plans)} stacks planned. a applies the next, A applies all.",
                      len(ready) != len(message.plans))
@@ -242,39 +246,47 @@ class DeployScreen(StepScreen):
 
     def action_apply_next(self) -> None:
         """Apply only the next stack in dependency order (after the engine's gates and consent)."""
-        from gfwizard.stacks import StackPlan
-
-        name = self._next_stack()
-        if name is None:
+        if self._next_stack() is None:
             self.notify("Nothing to apply next: plan first (p), or every stack is done.")
             return
-        plans: dict[str, StackPlan] = {}
-        for stack in self.rows:
-            plan = self.plans[stack]
-            if stack in self.done:
-                plans[stack] = replace(plan, outcome="skipped")
-            elif stack == name:
-                plans[stack] = plan
-            else:
-                plans[stack] = StackPlan(stack)
         self._start("apply")
-        self.run_apply(plans)
+        self.run_apply("next")
 
     def action_apply_all(self) -> None:
         """Apply every planned stack in order; stops at the first failure."""
         if not self.plans:
             self.notify("Plan first (p).")
             return
-        plans = {s: (replace(p, outcome="skipped") if s in self.done else p) for s, p in self.plans.items()}
         self._start("apply")
-        self.run_apply(plans)
+        self.run_apply("all")
+
+    def _plans_for(self, mode: str) -> dict[str, "StackPlan"]:
+        """The plans handed to the engine: done stacks skipped; for "next", everything after it held back."""
+        from gfwizard.stacks import StackPlan
+
+        target = self._next_stack() if mode == "next" else None
+        plans: dict[str, StackPlan] = {}
+        for stack in self.rows:
+            plan = self.plans[stack]
+            if stack in self.done:
+                plans[stack] = replace(plan, outcome="skipped")
+            elif mode == "all" or stack == target:
+                plans[stack] = plan
+            else:
+                plans[stack] = StackPlan(stack)
+        return plans
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
-    def run_apply(self, plans: dict[str, "StackPlan"]) -> None:
-        """Gate, confirm and apply on the engine loop."""
+    def run_apply(self, mode: str) -> None:
+        """Gate, confirm and apply on the engine loop. The engine deletes saved plans after an apply
+        (they hold variable values), so a later apply first plans the remaining stacks again."""
         try:
             assert self.engine is not None
-            self.host.run(self.engine.apply(plans))
+            if self.plans_consumed:
+                self.plans = self.host.run(self.engine.plan_all())
+                self.post_message(self.PlansReady(self.plans))
+            self.plans_consumed = True
+            self.host.run(self.engine.apply(self._plans_for(mode)))
         finally:
             self.post_message(self.ActionFinished("apply"))
 
@@ -326,8 +338,14 @@ class DeployScreen(StepScreen):
     def on_deploy_screen_action_finished(self, message: ActionFinished) -> None:
         self.busy = None
         self.refresh_bindings()
-        if message.action != "plan":
-            self.compute_placement()
+        if message.action == "plan":
+            return
+        self.compute_placement()
+        left = [name for name in self.rows if name not in self.done]
+        if not left:
+            self._status("Every stack is applied. Ctrl+N for the summary.", False)
+        elif not self.query_one("#step-status", Static).has_class("blocked"):
+            self._status(f"Not applied yet: {', '.join(left)}. a applies the next, A the rest.", False)
 
     # ----- events -------------------------------------------------------------------------
     def on_deploy_screen_engine_event(self, message: EngineEvent) -> None:

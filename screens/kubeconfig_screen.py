@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.checklist import cell, fit_widths
 from screens.step import StepScreen
@@ -45,6 +46,7 @@ class KubeconfigScreen(StepScreen):
 
     STEP_TITLE = "2 · Kubeconfig"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    BINDINGS = [Binding("r", "rescan", "Rescan")]
 
     @dataclass
     class DiscoveryFinished(Message):
@@ -74,6 +76,14 @@ class KubeconfigScreen(StepScreen):
 
     def on_mount(self) -> None:
         self._fill_table()
+        self.discover()
+
+    def action_rescan(self) -> None:
+        """Look for kubeconfig files again (after fixing one, or exporting KUBECONFIG elsewhere)."""
+        self.discovery, self.selected = None, None
+        self._set_status("Discovering kubeconfig files…", True)
+        self._fill_table()
+        self.refresh_bindings()
         self.discover()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="kubeconfig")
@@ -200,6 +210,11 @@ class KubeconfigScreen(StepScreen):
         self._show_detail()
         self.refresh_bindings()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The base class opens the error modal; this only keeps the status line honest.
+        if event.state is WorkerState.ERROR and event.worker.group == "kubeconfig":
+            self._set_status("Kubeconfig discovery failed (see the error). r tries again.", True)
+
     def _set_status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
         status.update(text)
@@ -209,7 +224,7 @@ class KubeconfigScreen(StepScreen):
         if self.discovery is None:
             return "Discovery is still running."
         if self.selected is None:
-            return "No context to select: point KUBECONFIG at honey's kubeconfig and come back (Esc, Ctrl+N)."
+            return "No context to select: put honey's kubeconfig in ~/.kube (or KUBECONFIG), then r to rescan."
         cls = self.selected.classification.value
         if cls in NOT_A_TARGET:
             return f"{self.selected.name} cannot be a deploy target: {self.selected.reason or BADGES[cls][0]}."

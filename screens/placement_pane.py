@@ -23,8 +23,8 @@ class PlacementPane(Vertical):
         yield Static("", id="placement-conflicts", classes="pane-foot")
 
     def on_mount(self) -> None:
-        self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU req/alloc", "Mem req/alloc")
-        self.query_one("#placement-rows", DataTable).add_columns("Stack", "Role", "Lands on")
+        self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU", "Mem")
+        self.query_one("#placement-rows", DataTable).add_columns("Stack", "Lands on")
 
     def show(self, table: "PlacementTable") -> None:
         """Replace the pane's content with ``table``."""
@@ -37,10 +37,14 @@ class PlacementPane(Vertical):
                           f"{role.memory_requested}/{role.memory_allocatable}")
         rows = self.query_one("#placement-rows", DataTable)
         rows.clear()
+        per_stack: dict[str, int] = {}
+        for row in table.rows:
+            per_stack[row.stack] = per_stack.get(row.stack, 0) + 1
         for row in table.rows:
             style = "bold red" if row.conflicts else ""
-            rows.add_row(Text(f"{row.stack}/{row.workload}", style=style), row.role or "-",
-                         Text(", ".join(row.candidates) or "nowhere", style=style))
+            name = row.stack if per_stack[row.stack] == 1 else f"{row.stack}/{row.workload}"
+            where = ", ".join(row.candidates) or "nowhere"
+            rows.add_row(Text(name, style=style), Text(f"{where} ({row.role or 'no role'})", style=style))
         conflicts = table.conflicts()
         text = Text()
         for where, conflict in conflicts:

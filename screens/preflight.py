@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.checklist import Checklist
 from screens.step import StepScreen
@@ -78,6 +78,11 @@ class PreflightScreen(StepScreen):
         reason = self.blocked_reason()
         self._status(reason or "Ready. Ctrl+N for Next.", reason is not None)
         self.refresh_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The base class opens the error modal; this only keeps the status line honest.
+        if event.state is WorkerState.ERROR and event.worker.group == "preflight":
+            self._status("The preflight checks could not run (see the error). r runs them again.", True)
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)

@@ -176,7 +176,11 @@ class StatusApp(App[None]):
     # --------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only looking, refreshing and quitting exist here (no screenshot, palette or theme writes)."""
-        return action in READ_ONLY_ACTIONS
+        if action not in READ_ONLY_ACTIONS:
+            return False
+        if action in ("show_pane", "cycle_env") and len(self.screen_stack) > 1:
+            return False  # the panes are behind the workload screen: Esc first
+        return True
 
     def action_refresh(self) -> None:
         """Re-read everything now (re-list every kind, probe the API, re-read state and locks)."""

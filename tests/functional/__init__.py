@@ -9,27 +9,30 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import pytest
 from rich.text import Text
+
+from tests.fixtures.rehearsal import WorkspaceFixture
+from tests.helpers import tree_digest
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
     from textual.widget import Widget
 
+    from gfwizard.rehearsal.apiserver import RehearsalAPIServer
+    from gfwizard.rehearsal.httpstate import HttpStateServer
+    from gfwizard.rehearsal.s3 import RehearsalS3
     from screens.app import WizardApp
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 async def wait_until(pilot: "Pilot[None]", predicate: Callable[[], object], what: str, timeout: float = 20.0) -> None:
-    _t0 = time.monotonic()
     """Let the app run until ``predicate()`` is true; fail naming ``what`` (and the screen) after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.02)
         if predicate():
-            import os
-            if os.environ.get("WUI_TIMING"):
-                print(f"{what}: {time.monotonic() - _t0:.2f}s")
             return
     screen = pilot.app.screen
     status = ""
@@ -72,6 +75,37 @@ async def type_into(pilot: "Pilot[None]", selector: str, text: str) -> None:
     await pilot.pause()
     box.action_end()
     await pilot.press("ctrl+u")
-    await pilot.press(*[{" ": "space", "-": "minus", ".": "full_stop", "/": "slash", ":": "colon",
-                         "_": "underscore"}.get(ch, ch) for ch in text])
+    await pilot.press(*text)
     await pilot.pause()
+
+
+@pytest.fixture
+def unpinned_workspace(tmp_path: Path, honey: "RehearsalAPIServer", s3: "RehearsalS3",
+                       http_state: "HttpStateServer", monkeypatch: pytest.MonkeyPatch) -> WorkspaceFixture:
+    """A rehearsal workspace whose organization.yaml has no fingerprint yet (the wizard pins it)."""
+    from gfwizard.rehearsal.workspace import prepare_workspace
+
+    honey.request_log.clear()
+    honey.faults.clear()
+    files = prepare_workspace(tmp_path / "rehearsal", api=honey, s3=s3, http_state=http_state, pin_fingerprint=False)
+    for key, value in files.env.items():
+        monkeypatch.setenv(key, value)
+    return WorkspaceFixture(dir=files.dir, kubeconfig_path=files.kubeconfig_path, config_path=files.config_path,
+                            env=dict(files.env), bucket=files.bucket, api=honey, s3=s3, http_state=http_state)
+
+
+def make_app(workspace: WorkspaceFixture) -> "WizardApp":
+    """The wizard for ``workspace``, through the same factory the CLI uses."""
+    from screens.launch import build_app
+
+    return build_app(rehearsal=workspace, repo=REPO)  # type: ignore[arg-type]
+
+
+def bucket_exists(workspace: WorkspaceFixture, name: str) -> bool:
+    """Whether the rehearsal S3 endpoint has bucket ``name``."""
+    return name in {b["Name"] for b in workspace.s3.client().list_buckets().get("Buckets", [])}
+
+
+def workspace_files(workspace: WorkspaceFixture) -> dict[str, str]:
+    """Digest of the workspace minus the request logs (which every API call appends to)."""
+    return {k: v for k, v in tree_digest(workspace.dir).items() if not k.endswith("requests.log")}

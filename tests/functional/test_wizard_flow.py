@@ -5,44 +5,29 @@ files in the workspace) → Config (diff, write on confirm, .bak kept)."""
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import REPO, modal_named, on_step, text_of, type_into, wait_until
+from tests.functional import (  # noqa: F401 - unpinned_workspace is a fixture
+    REPO,
+    bucket_exists,
+    make_app,
+    modal_named,
+    on_step,
+    text_of,
+    type_into,
+    unpinned_workspace,
+    wait_until,
+)
 from tests.helpers import tree_digest
 
 if TYPE_CHECKING:
-    from gfwizard.rehearsal.apiserver import RehearsalAPIServer
-    from gfwizard.rehearsal.httpstate import HttpStateServer
-    from gfwizard.rehearsal.s3 import RehearsalS3
+    from textual.pilot import Pilot
+
     from screens.app import WizardApp
 
 
-@pytest.fixture
-def unpinned_workspace(tmp_path: Path, honey: "RehearsalAPIServer", s3: "RehearsalS3",
-                       http_state: "HttpStateServer", monkeypatch: pytest.MonkeyPatch) -> WorkspaceFixture:
-    """A rehearsal workspace whose organization.yaml has no fingerprint yet (the wizard pins it)."""
-    from gfwizard.rehearsal.workspace import prepare_workspace
-
-    honey.request_log.clear()
-    honey.faults.clear()
-    files = prepare_workspace(tmp_path / "rehearsal", api=honey, s3=s3, http_state=http_state, pin_fingerprint=False)
-    for key, value in files.env.items():
-        monkeypatch.setenv(key, value)
-    return WorkspaceFixture(dir=files.dir, kubeconfig_path=files.kubeconfig_path, config_path=files.config_path,
-                            env=dict(files.env), bucket=files.bucket, api=honey, s3=s3, http_state=http_state)
-
-
-def make_app(workspace: WorkspaceFixture) -> "WizardApp":
-    from screens.launch import build_app
-
-    return build_app(rehearsal=workspace, repo=REPO)  # type: ignore[arg-type]
-
-
-async def to_validate(pilot, app: "WizardApp") -> None:  # type: ignore[no-untyped-def]
+async def to_validate(pilot: "Pilot[None]", app: "WizardApp") -> None:
     """Preflight → Kubeconfig (Enter on the highlighted honey row) → Validate."""
     await wait_until(pilot, lambda: on_step(app, "preflight") and app.screen.checks is not None, "preflight checks")
     await pilot.press("ctrl+n")
@@ -53,23 +38,13 @@ async def to_validate(pilot, app: "WizardApp") -> None:  # type: ignore[no-untyp
     await wait_until(pilot, lambda: app.step == "validate", "the validate step")
 
 
-def bucket_exists(workspace: WorkspaceFixture, name: str) -> bool:
-    """Whether the rehearsal S3 endpoint has bucket ``name``."""
-    return name in {b["Name"] for b in workspace.s3.client().list_buckets().get("Buckets", [])}
-
-
-def workspace_files(workspace: WorkspaceFixture) -> dict[str, str]:
-    """Digest of the workspace minus the request logs (which every API call appends to)."""
-    return {k: v for k, v in tree_digest(workspace.dir).items() if not k.endswith("requests.log")}
-
-
 async def test_first_five_steps_pin_create_bucket_render_and_write(unpinned_workspace: WorkspaceFixture) -> None:
     from gfwizard.orgconfig import load_config
 
     ws = unpinned_workspace
     original = ws.config_path.read_bytes()
     repo_before = tree_digest(REPO / "tofu") | tree_digest(REPO / "config")
-    new_bucket = f"gfw-wizard-{secrets.token_hex(4)}"
+    new_bucket = f"gfw-w-{secrets.token_hex(2)}"
     app = make_app(ws)
     async with app.run_test(size=(100, 30)) as pilot:
         await to_validate(pilot, app)

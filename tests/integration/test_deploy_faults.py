@@ -123,7 +123,9 @@ async def test_engine_cancel_from_the_event_callback_interrupts_once(rehearsal_w
     engine = DeployEngine(cfg, "dev", stacks=["attic", "arc-runners"], assume_yes=True, on_event=on_event)
     result = await engine.run()
     assert result.outcome == "interrupted" and result.exit_code == 1
-    assert [e.stack for e in seen if isinstance(e, StackInterrupted)] == ["attic"]
+    # arc-runners may still be planning when the cancel comes: then its plan is interrupted too.
+    assert [e.stack for e in seen if isinstance(e, StackInterrupted) and e.phase == "apply"] == ["attic"]
+    assert {e.stack for e in seen if isinstance(e, StackInterrupted)} <= {"attic", "arc-runners"}
     assert max(signals_per_process(log).values()) == 1
     assert not [k for k in objects(ws) if k.endswith(".tflock")]
 

@@ -1,0 +1,49 @@
+"""Worker errors open the one error modal with message and remedy (redacted), never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from tests.functional import REPO, modal_named, on_step, text_of, wait_until
+
+
+def modal_texts(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every text the error modal shows."""
+    return [text_of(s) for s in app.screen.query(Static)]
+
+
+@pytest.mark.parametrize("error, message, remedy", [
+    ("gfw", "the checkout at /srv/x is unreadable: token=[REDACTED] is in the way", "set GFW_REPO to a GloriousFlywheel checkout"),
+    ("plain", "RuntimeError: kaput: secret=[REDACTED]", "This is unexpected."),
+])
+async def test_a_failing_worker_opens_the_error_modal(error: str, message: str, remedy: str, isolated_home: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import gfwizard.preflight
+    from gfwizard.errors import InputError
+    from screens.launch import build_app
+
+    def boom(repo: Path, config_path: Path) -> list[object]:
+        if error == "gfw":
+            raise InputError("the checkout at /srv/x is unreadable: token=s3cr3t-t0ken-value is in the way",
+                             remedy="set GFW_REPO to a GloriousFlywheel checkout")
+        raise RuntimeError("kaput: secret=hunter2hunter2")
+
+    monkeypatch.setattr(gfwizard.preflight, "run_preflight", boom)
+    app = build_app(config_path=isolated_home / "organization.yaml", repo=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error modal")
+        texts = modal_texts(app)
+        assert message in texts
+        assert any(t.startswith("Remedy: " + remedy) for t in texts), texts
+        shown = "\n".join(texts)
+        assert "Traceback" not in shown and 'File "' not in shown
+        assert "s3cr3t" not in shown and "hunter2" not in shown
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "preflight"), "the modal closed")
+        status = text_of(app.screen.query_one("#step-status"))
+        assert status.startswith("The preflight checks could not run") and app.screen.blocked_reason() is not None
+        await pilot.press("ctrl+n")
+        assert on_step(app, "preflight")

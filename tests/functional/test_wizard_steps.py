@@ -1,0 +1,158 @@
+"""Bad input and declined consent at the Kubeconfig, Backend and Config steps: the reason is shown,
+Next stays blocked, and nothing is written or created."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from tests.fixtures.rehearsal import WorkspaceFixture
+from tests.functional import REPO, bucket_exists, modal_named, on_step, text_of, type_into, wait_until, workspace_files
+from tests.helpers import tree_digest
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+def kubeconfig_with(contexts: dict[str, str], current: str) -> dict[str, object]:
+    """A kubeconfig with one token-auth context per ``name -> server``."""
+    return {
+        "apiVersion": "v1", "kind": "Config", "current-context": current,
+        "clusters": [{"name": n, "cluster": {"server": s}} for n, s in contexts.items()],
+        "users": [{"name": f"{n}-user", "user": {"token": "not-a-real-token"}} for n in contexts],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": f"{n}-user"}} for n in contexts],
+    }
+
+
+async def test_kubeconfig_lists_every_context_and_blocks_non_targets(isolated_home: Path) -> None:
+    from screens.launch import build_app
+
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    (kube / "config").write_text(yaml.safe_dump(kubeconfig_with({
+        "tinyland-civo-dev": "https://74.220.1.1:6443",
+        "group/agents:dev": "https://kas.gitlab.example:443",
+        "bumble": "https://100.113.89.13:6443",
+        "honey": "https://100.113.89.12:6443",
+    }, current="tinyland-civo-dev")))
+    before = tree_digest(kube)
+    config_path = isolated_home / "no-config" / "organization.yaml"
+    app = build_app(config_path=config_path, repo=REPO, start_at="kubeconfig")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig") and app.screen.discovery is not None, "discovery")
+        screen = app.screen
+        classes = {c.name: c.classification.value for c in screen.discovery.contexts}
+        assert classes == {"tinyland-civo-dev": "legacy-civo", "group/agents:dev": "gitlab-agent",
+                           "bumble": "node-role-misuse", "honey": "target"}
+        # The target is preselected even though kubectl's current context is the Civo one, and the
+        # disagreement is spelled out.
+        assert screen.selected.name == "honey" and screen.blocked_reason() is None
+        notes = text_of(screen.query_one("#file-problems"))
+        assert "current-context is 'tinyland-civo-dev', not 'honey'" in notes
+        for name in ("tinyland-civo-dev", "group/agents:dev", "bumble"):
+            row = [c.name for c in screen.discovery.contexts].index(name)
+            screen.query_one("#contexts").move_cursor(row=row)
+            await pilot.pause()
+            assert screen.selected.name == name
+            reason = screen.blocked_reason()
+            assert reason is not None and reason.startswith(f"{name} cannot be a deploy target")
+            assert reason in text_of(screen.query_one("#step-status"))
+            await pilot.press("enter")
+            await pilot.press("ctrl+n")
+            assert on_step(app, "kubeconfig"), f"{name} must not get past the Kubeconfig step"
+        assert app.session.context == "bumble" and not app.session.validated
+    assert tree_digest(kube) == before, "a kubeconfig file was written"
+    assert not config_path.exists()
+
+
+def app_at(ws: WorkspaceFixture, step: str) -> "WizardApp":
+    """The wizard opened at ``step`` with the workspace's config as the draft (what Validate leaves behind)."""
+    from gfwizard.orgconfig import load_config
+    from screens.launch import build_app
+
+    app = build_app(rehearsal=ws, repo=REPO, start_at=step)  # type: ignore[arg-type]
+    app.session.context, app.session.kubeconfig = "honey", str(ws.kubeconfig_path)
+    app.session.draft = app.session.existing_config = load_config(ws.config_path)
+    return app
+
+
+async def test_backend_rejects_a_bad_bucket_name_as_typed(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        before = workspace_files(ws)
+        await type_into(pilot, "#s3_bucket", "Bad_Bucket")
+        error = text_of(app.screen.query_one("#s3_bucket-error"))
+        assert "'Bad_Bucket' is not a valid S3 bucket name" in error
+        assert app.screen.query_one("#s3_bucket-error").display
+        assert app.session.draft.state.s3.bucket == ws.bucket, "an invalid answer reached the draft"
+        assert "s3_bucket: " in text_of(app.screen.query_one("#step-status"))
+        assert app.screen.check_action("render", ()) is False
+        await pilot.press("ctrl+w", "ctrl+n")
+        assert on_step(app, "backend") and not app.session.backend_ready
+        # A valid name clears the error and reaches the draft (checks must run again).
+        await type_into(pilot, "#s3_bucket", "okay")
+        assert not app.screen.query_one("#s3_bucket-error").display
+        assert app.session.draft.state.s3.bucket == "okay" and app.screen.checks is None
+    assert workspace_files(ws) == before, "a rejected answer wrote something"
+
+
+async def test_backend_declined_bucket_creation_creates_and_renders_nothing(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    missing = f"gfw-m-{secrets.token_hex(2)}"
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        before = workspace_files(ws)
+        await type_into(pilot, "#s3_bucket", missing)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the create-bucket dialog")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "backend"), "the dialog closed")
+        bucket = next(c for c in app.screen.checks if c.name == "s3 bucket")
+        assert bucket.level.value == "fail" and "does not exist" in bucket.detail
+        assert text_of(app.screen.query_one("#step-status")) == f"s3 bucket failed: {bucket.remedy}"
+        assert app.screen.check_action("render", ()) is False
+        await pilot.press("ctrl+n")
+        assert on_step(app, "backend")
+    assert not bucket_exists(ws, missing)
+    assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
+
+
+async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixture) -> None:
+    from gfwizard.orgconfig import load_config
+
+    ws = rehearsal_workspace
+    app = app_at(ws, "config")
+    draft = app.session.draft
+    assert draft is not None and draft.state.s3 is not None
+    app.session.draft = draft.model_copy(update={"state": draft.state.model_copy(update={
+        "s3": draft.state.s3.model_copy(update={"key_prefix": "gloriousflywheel-rehearsal"})})})
+    original = ws.config_path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the diff")
+        diff = text_of(app.screen.query_one("#config-diff")).splitlines()
+        assert any(line.startswith("+") and "gloriousflywheel-rehearsal" in line for line in diff)
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "config"), "the dialog closed")
+        await pilot.press("ctrl+n")
+        assert on_step(app, "config") and not app.session.config_written
+        assert ws.config_path.read_bytes() == original
+        assert not ws.config_path.with_name("organization.yaml.bak").exists()
+        # v shows the whole new file instead of the diff.
+        await pilot.press("v")
+        assert "key_prefix: gloriousflywheel-rehearsal" in app.screen.new_text
+        assert "Syntax" in type(app.screen.query_one("#config-diff").content).__name__
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: on_step(app, "config") and app.session.config_written, "the write")
+    assert load_config(ws.config_path).state.s3.key_prefix == "gloriousflywheel-rehearsal"
+    assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == original

@@ -1,0 +1,155 @@
+"""The Validate step: a failing check blocks Next and shows its remedy; pinning needs consent; the UI
+stays responsive while a check hangs until its timeout (the rehearsal API in blackhole mode)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.fixtures.rehearsal import WorkspaceFixture
+from tests.functional import (  # noqa: F401 - unpinned_workspace is a fixture
+    REPO,
+    modal_named,
+    on_step,
+    text_of,
+    unpinned_workspace,
+    wait_until,
+    workspace_files,
+)
+from tests.helpers import tree_digest
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+def validate_app(ws: WorkspaceFixture) -> "WizardApp":
+    """The wizard opened at Validate, with the honey context chosen (as the Kubeconfig step does)."""
+    from screens.launch import build_app
+
+    app = build_app(rehearsal=ws, repo=REPO, start_at="validate")  # type: ignore[arg-type]
+    app.session.context, app.session.kubeconfig = "honey", str(ws.kubeconfig_path)
+    return app
+
+
+def with_api_server(ws: WorkspaceFixture, url: str) -> None:
+    """Point the workspace's organization.yaml at another API server URL (the kubeconfig keeps the real one)."""
+    from gfwizard.orgconfig import load_config, save_config
+
+    cfg = load_config(ws.config_path)
+    save_config(cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"api_server": url})}), ws.config_path)
+
+
+async def test_server_mismatch_fails_blocks_next_and_shows_the_remedy(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    with_api_server(ws, "https://127.0.0.1:1")
+    before = workspace_files(ws)
+    app = validate_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None, "validation")
+        server = app.screen.report.check("server")
+        assert server is not None and server.level.value == "fail"
+        assert "https://127.0.0.1:1" in server.detail and server.remedy
+        status = text_of(app.screen.query_one("#step-status"))
+        assert status.startswith("server failed") and server.remedy[:40] in status
+        # The highlighted row is the failure; its full detail and remedy are on screen below the table.
+        detail = text_of(app.screen.query_one(".check-detail"))
+        assert "FAIL server" in detail and "Remedy: " + server.remedy in detail
+        assert app.screen.check_action("next", ()) is None, "Next is shown disabled"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert on_step(app, "validate"), "a failing check must block Next"
+        assert not app.session.validated
+    assert workspace_files(ws) == before, "a failed validation wrote something"
+
+
+async def test_pin_declined_writes_nothing_and_keeps_next_blocked(unpinned_workspace: WorkspaceFixture) -> None:
+    ws = unpinned_workspace
+    before = workspace_files(ws)
+    app = validate_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the pin consent dialog")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "validate"), "the dialog closed")
+        assert "not pinned" in text_of(app.screen.query_one("#step-status"))
+        assert app.screen.blocked_reason() == "Pin the cluster fingerprint first (p)."
+        assert app.screen.check_action("pin", ()) is True
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert on_step(app, "validate")
+        # p asks again; this time the answer is yes, and the pin goes to the file.
+        await pilot.press("p")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the pin dialog again")
+        assert workspace_files(ws) == before, "nothing may be written before consent"
+        await pilot.press("y")
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None
+                         and app.screen.blocked_reason() is None, "validation after pinning")
+    assert set(tree_digest(ws.dir)) >= {"organization.yaml", "organization.yaml.bak"}
+
+
+def waiting_on_the_network(function: str, module_file: str) -> bool:
+    """True when some thread running ``function`` (of ``module_file``) sits in a socket/TLS call right now."""
+    frames = sys._current_frames()
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or -1)
+        inner = frame
+        while frame is not None:
+            if frame.f_code.co_name == function and frame.f_code.co_filename.endswith(module_file):
+                assert inner is not None
+                return inner.f_code.co_filename.endswith(("ssl.py", "socket.py", "selectors.py"))
+            frame = frame.f_back
+    return False
+
+
+async def test_ui_answers_keys_while_a_check_hangs_until_its_timeout(rehearsal_workspace: WorkspaceFixture,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blackhole mode: the API accepts the connection and never answers. While the validate worker waits
+    for its connect timeout, key presses are handled in well under 100 ms."""
+    from textual.worker import WorkerState
+
+    from screens.checklist import Checklist
+    from screens.validate_screen import ValidateScreen
+
+    handled: list[float] = []
+    original = Checklist.on_data_table_row_highlighted
+
+    def record(self: Checklist, event: Any) -> None:
+        handled.append(time.perf_counter())
+        original(self, event)
+
+    monkeypatch.setattr(Checklist, "on_data_table_row_highlighted", record)
+    ws = rehearsal_workspace
+    app = validate_app(ws)
+    ws.api.faults.blackhole(True)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "validate")
+                             and app.screen.query_one(Checklist).table.row_count == 9, "the pending checks")
+            # Measure while the check really hangs: the worker is blocked in the TLS handshake.
+            await wait_until(pilot, lambda: waiting_on_the_network("validate", "validate_screen.py"),
+                             "the validate worker blocked on the API", timeout=ValidateScreen.TIMEOUTS[0])
+            screen = app.screen
+            assert isinstance(screen, ValidateScreen)
+            table = screen.query_one(Checklist).table
+            worker = next(w for w in app.workers if w.group == "validate")
+            latencies: list[float] = []
+            for expected_row in range(1, 6):
+                handled.clear()
+                sent = time.perf_counter()
+                await pilot.press("down")
+                assert table.cursor_row == expected_row and handled, "the key press was not handled"
+                latencies.append(handled[0] - sent)
+            assert worker.state is WorkerState.RUNNING and screen.report is None, "the check should still hang"
+            assert max(latencies) < 0.1, f"key press latencies while a check hangs: {latencies}"
+            # Then the timeout: reachable fails with a remedy and Next stays blocked.
+            await wait_until(pilot, lambda: screen.report is not None, "the timeout", timeout=ValidateScreen.TIMEOUTS[0] * 4)
+            reachable = screen.report.check("reachable")
+            assert reachable is not None and reachable.level.value == "fail" and reachable.remedy
+            assert "did not answer" in reachable.detail
+            assert text_of(screen.query_one("#step-status")).startswith("reachable failed")
+            assert screen.check_action("next", ()) is None
+    finally:
+        ws.api.faults.blackhole(False)
