@@ -54,6 +54,26 @@ def _alternate(contenders: list[Contender], runs: int) -> list[Series]:
     return series
 
 
+def _validate(env: dict[str, str], nodes: int, pods: int) -> None:
+    """Both contenders do the whole job: status reports every node (and requests summed over every
+    pod), kubectl lists every pod. A status exit code 1 means "unhealthy", never a crash, here."""
+    import json
+
+    done = subprocess.run([venv_console("gfwizard"), "status", "--once", "--json"], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=str(REPO))
+    doc = json.loads(done.stdout)
+    seen = sum(n["pods"] for n in doc["nodes"])
+    if done.returncode not in (0, 1) or len(doc["nodes"]) != nodes or seen < pods * 0.99:
+        raise RuntimeError(f"status did not see the whole cluster: {len(doc['nodes'])} nodes, {seen} pods "
+                           f"(rc {done.returncode}): {done.stderr[-500:]}")
+    out = subprocess.run(["kubectl", "get", "pods", "-A", "-o", "json"], env=env, capture_output=True, timeout=300)
+    listed = len(json.loads(out.stdout)["items"])
+    if listed != pods:
+        raise RuntimeError(f"kubectl listed {listed} pods, expected {pods}")
+    print(f"checked: status saw {len(doc['nodes'])} nodes and {seen} scheduled pods "
+          f"(healthy={doc['healthy']}); kubectl listed {listed} pods")
+
+
 def _proc_status(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -199,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                       env=env, cwd=REPO),
             Contender("kubectl get nodes + get pods -A", ["sh", "-c", kubectl], env=env, cwd=REPO),
         ]
+        _validate(env, hello["nodes"], hello["pods"])
         series = _alternate(contenders, args.runs)
         print()
         print(report(series, baseline="kubectl get nodes + get pods -A"))

@@ -16,7 +16,13 @@
 
 Everything that happens is an event (:mod:`gfwizard.stacks_events`) and a journal line
 (:mod:`gfwizard.journal`). ``resume`` skips the stacks the last run deployed whose inputs have not
-changed since, and continues at the one that failed, was interrupted or locked.
+changed since, and continues at the one that failed, was interrupted or locked. (It compares the
+inputs hash, not the plan hash: a re-plan after an apply is by definition a different plan. The
+plan hash is journaled with every entry and reported for each skipped stack.)
+
+Every plan is made before the first apply, so a stack that read another stack's outputs through
+remote state would plan against the outputs from before this run; the GloriousFlywheel stacks do
+not (dependencies only order the rollout).
 """
 
 from __future__ import annotations

@@ -22,19 +22,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from gfwizard.errors import GfwError
 from gfwizard.redact import redact
-from gfwizard.status_assemble import Inputs, assemble, last_applies, pods_of
+from gfwizard.status_assemble import Inputs, assemble, pods_of
 from gfwizard.status_model import ClusterStatus, PodRow, StatusSnapshot, Unreadable
-from gfwizard.status_readonly import LineStream, ReadError, ReadOnlyKube, ReadOnlyState, StateObject
+from gfwizard.status_probe import ClusterProbe
+from gfwizard.status_readonly import LineStream, ReadError, ReadOnlyKube
 from gfwizard.status_records import event_record, node_record, pod_record, workload_record
+from gfwizard.status_state import ReadOnlyState, StateReader
 from gfwizard.status_watch import Backoff, KindSpec, KindWatcher
 
 if TYPE_CHECKING:
-    from gfwizard.backend_locks import LockInfo
-    from gfwizard.journal import JournalEntry
     from gfwizard.orgconfig import OrgConfig
 
 #: Which pane a kind's "could not read" note belongs to.
@@ -97,185 +97,6 @@ def resolve_envs(cfg: "OrgConfig", env: str | None) -> tuple[str, ...]:
 
 def _now(clock: Callable[[], float]) -> datetime:
     return datetime.fromtimestamp(clock(), timezone.utc)
-
-
-def _normalise_url(url: str) -> str:
-    return url.strip().rstrip("/").lower()
-
-
-# ------------------------------------------------------------------------ the API pane
-class ClusterProbe:
-    """``GET /version`` (reachability, version, round trip) and the kube-system UID (fingerprint)."""
-
-    def __init__(self, cfg: "OrgConfig", kube: ReadOnlyKube | None, kube_error: str = "",
-                 clock: Callable[[], float] = time.time) -> None:
-        self.cfg = cfg
-        self.kube = kube
-        self.kube_error = kube_error
-        self.clock = clock
-        self.uid: str | None = None
-        self.uid_error: ReadError | None = None
-        self.stale_since: float | None = None
-        self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
-                                    error=kube_error)
-
-    def probe(self) -> ClusterStatus:
-        """Probe once; returns (and keeps) the new :class:`ClusterStatus`."""
-        cfg = self.cfg
-        if self.kube is None:
-            self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
-                                        reachable=False, error=self.kube_error)
-            return self.status
-        started = time.monotonic()
-        try:
-            info = self.kube.get_json("/version")
-            latency = (time.monotonic() - started) * 1000
-        except ReadError as exc:
-            if self.stale_since is None:
-                self.stale_since = self.clock()
-            self.uid = None  # read it again after the outage: the cluster behind the address may differ
-            self.status = self.status.model_copy(update={"reachable": False, "error": exc.message,
-                                                         "latency_ms": None})
-            return self.status
-        self.stale_since = None
-        if self.uid is None:
-            try:
-                ns = self.kube.get_json("/api/v1/namespaces/kube-system")
-                self.uid = str((ns.get("metadata") or {}).get("uid") or "") or None
-                self.uid_error = None
-            except ReadError as exc:
-                self.uid_error = exc
-        state, detail = self._fingerprint()
-        server = self.kube.context_server or self.kube.server
-        self.status = ClusterStatus(
-            server=server, context=cfg.cluster.context, reachable=True,
-            version=str((info or {}).get("gitVersion") or ""), latency_ms=round(latency, 1),
-            fingerprint=state, fingerprint_detail=detail,
-            server_matches_config=_normalise_url(server) == _normalise_url(cfg.cluster.api_server), error="")
-        return self.status
-
-    def _fingerprint(self) -> tuple[Any, str]:
-        pinned = self.cfg.cluster.fingerprint
-        ca = self.kube.ca_sha256 if self.kube is not None else None
-        if pinned is None:
-            return "unpinned", "no fingerprint pinned in organization.yaml (gfwizard validate --pin)"
-        if self.uid is None or ca is None:
-            why = (f"kube-system namespace unreadable ({self.uid_error.message})" if self.uid_error is not None
-                   else "the kubeconfig has no CA certificate" if ca is None else "kube-system UID unknown")
-            return "unknown", why
-        differs = [what for what, want, got in (("kube-system UID", pinned.kube_system_uid, self.uid),
-                                                ("CA sha256", pinned.ca_sha256, ca)) if want.lower() != got.lower()]
-        if differs:
-            return "mismatch", (f"{' and '.join(differs)} differ: pinned {pinned.kube_system_uid} / "
-                                f"{pinned.ca_sha256[:16]}…, actual {self.uid} / {ca[:16]}…")
-        return "match", f"kube-system UID {self.uid}, CA sha256 {ca[:16]}…"
-
-
-# --------------------------------------------------------------- state, locks, journal
-class StateReader:
-    """The state objects, locks and journal of ``envs`` (S3 GET/HEAD/LIST and file reads only)."""
-
-    def __init__(self, cfg: "OrgConfig", envs: Sequence[str], *, environ: Mapping[str, str],
-                 timeouts: tuple[float, float], clock: Callable[[], float] = time.time) -> None:
-        self.cfg = cfg
-        self.envs = list(envs)
-        self.environ = dict(environ)
-        self.clock = clock
-        self.states: dict[tuple[str, str], StateObject] = {}
-        self.locks: list["LockInfo"] = []
-        self.applies: dict[tuple[str, str], "JournalEntry"] = {}
-        self.unreadable: list[Unreadable] = []
-        self.stale_since: float | None = None
-        self.stale_reason = ""
-        self._journal_stamp: dict[str, tuple[int, int]] = {}
-        self._journal_cache: dict[str, dict[tuple[str, str], "JournalEntry"]] = {}
-        self.reader: ReadOnlyState | None = None
-        self.setup_error = ""
-        if cfg.state.backend != "s3" or cfg.state.s3 is None:
-            self.setup_error = ("the state backend is the transitional HTTP backend; status reads S3 state only "
-                                "(migrate with gfwizard backend migrate)")
-            return
-        try:
-            self.reader = ReadOnlyState(cfg, environ=self.environ, timeouts=timeouts)
-        except GfwError as exc:
-            self.setup_error = exc.message
-
-    def signature(self) -> tuple[Any, ...]:
-        """What the snapshot shows of this reader (lock ages excluded: they are computed when shown)."""
-        return (tuple(sorted((k, v.exists, v.serial, v.last_modified, v.error) for k, v in self.states.items())),
-                tuple((lk.key, lk.id, lk.created, lk.error) for lk in self.locks),
-                tuple(sorted((k, e.run_id, e.outcome) for k, e in self.applies.items())),
-                tuple(self.unreadable), self.stale_since)
-
-    def poll(self) -> None:
-        """Read everything once (errors become notes, never exceptions)."""
-        unreadable: list[Unreadable] = []
-        failing: list[str] = []
-        if self.reader is None:
-            unreadable.append(Unreadable(pane="stacks", what="state objects", detail=self.setup_error))
-            unreadable.append(Unreadable(pane="locks", what="state locks", detail=self.setup_error))
-        else:
-            states: dict[tuple[str, str], StateObject] = {}
-            for env in self.envs:
-                for stack in self.cfg.stack_order():
-                    obj = self.reader.state(env, stack)
-                    states[(env, stack)] = obj
-                    if obj.error:
-                        unreadable.append(Unreadable(pane="stacks", what=f"state {obj.key}",
-                                                     status=obj.error_status, detail=obj.error))
-                        if obj.error_status is None:
-                            failing.append(obj.error)
-            self.states = states
-            locks: list["LockInfo"] = []
-            for env in self.envs:
-                try:
-                    locks += self.reader.locks(env, now=self.clock())
-                except ReadError as exc:
-                    unreadable.append(Unreadable(pane="locks", what=f"locks of {env}", status=exc.status,
-                                                 detail=exc.message))
-                    if exc.status is None:
-                        failing.append(exc.message)
-                    locks += [lock for lock in self.locks if lock.env == env]  # keep the last known
-            order = {name: i for i, name in enumerate(self.cfg.stack_order())}
-            self.locks = sorted(locks, key=lambda lk: (self.envs.index(lk.env) if lk.env in self.envs else 99,
-                                                       order.get(lk.stack, 99), lk.stack))
-        self.applies = self._journals(unreadable)
-        self.unreadable = unreadable
-        if failing:
-            self.stale_reason = "S3: " + failing[0]
-            if self.stale_since is None:
-                self.stale_since = self.clock()
-        else:
-            self.stale_since = None
-            self.stale_reason = ""
-
-    def _journals(self, unreadable: list[Unreadable]) -> dict[tuple[str, str], "JournalEntry"]:
-        from gfwizard.journal import Journal
-        from gfwizard.layout import layout_for
-
-        layout = layout_for(self.cfg.cluster.network, environ=self.environ)
-        out: dict[tuple[str, str], "JournalEntry"] = {}
-        for env in self.envs:
-            path = layout.journal_file(env)
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                self._journal_cache.pop(env, None)
-                continue
-            except OSError as exc:
-                unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
-                continue
-            stamp = (st.st_mtime_ns, st.st_size)
-            if self._journal_stamp.get(env) != stamp:
-                try:
-                    self._journal_cache[env] = last_applies(Journal(path).entries(), env)
-                    self._journal_stamp[env] = stamp
-                except OSError as exc:
-                    unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
-                    continue
-            out.update(self._journal_cache.get(env, {}))
-        return out
-
 
 # ----------------------------------------------------------------------- the live feed
 class StatusFeed(Protocol):
@@ -562,12 +383,6 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
 snapshot = collect_once
 
 
-def problems_text(snapshot: StatusSnapshot) -> Iterable[str]:
-    """One line per problem, for the human output."""
-    for p in snapshot.problems:
-        yield f"{p.kind}: {p.subject}: {p.detail}"
-
-
 __all__ = ["ClusterProbe", "ReadOnlyKube", "ReadOnlyState", "StateReader", "StatusFeed", "StatusOptions",
-           "StatusSource", "collect_once", "kind_specs", "load_status_config", "problems_text", "resolve_envs",
+           "StatusSource", "collect_once", "kind_specs", "load_status_config", "resolve_envs",
            "snapshot"]

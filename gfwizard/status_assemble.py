@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from gfwizard.backend_locks import LockInfo
     from gfwizard.journal import JournalEntry
     from gfwizard.orgconfig import OrgConfig
-    from gfwizard.status_readonly import StateObject
+    from gfwizard.status_state import StateObject
 
 _ROLE_ORDER_TAIL = ("control-plane", "other")
 _TERMINATED = ("Succeeded", "Failed")

@@ -1,5 +1,5 @@
-"""Read-only access for status mode: a Kubernetes client that cannot write and an S3 reader that
-cannot write, both enforced before any byte leaves the process.
+"""Read-only Kubernetes access for status mode: a client that cannot write, enforced before any byte
+leaves the process (the S3 side is :mod:`gfwizard.status_state`).
 
 :class:`ReadOnlyKube` wraps a ``kubernetes.client.ApiClient``. Every request, whether it comes
 through :meth:`ReadOnlyKube.get_json`, a generated API class given :attr:`ReadOnlyKube.api_client`,
@@ -8,11 +8,6 @@ ApiClient, its REST client, its connection pool): anything but ``GET`` raises
 :class:`ReadOnlyViolation` before a connection is opened. The one exception is ``POST`` of a
 SelfSubjectAccessReview, which only asks "may I?" and creates nothing.
 
-:class:`ReadOnlyState` reads the state bucket through a botocore client with two event hooks: the
-operation must be a known read (GetObject, HeadObject, ListObjectsV2, ...) on ``before-call``, and
-the HTTP method must be GET or HEAD on ``before-send``; anything else raises
-:class:`ReadOnlyViolation` before it is sent.
-
 Nothing here imports the deploy engine, the IaC runner or the backend's writers.
 """
 
@@ -20,11 +15,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping
 from urllib.parse import urlsplit
 
@@ -32,17 +24,10 @@ from gfwizard.errors import CheckFailure, SafetyStop
 from gfwizard.redact import redact
 
 if TYPE_CHECKING:
-    from gfwizard.backend_locks import LockInfo
     from gfwizard.orgconfig import OrgConfig
 
 #: The only non-GET request status mode may send (it creates nothing).
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-#: S3 operations the state reader may call: reads only.
-S3_READ_OPERATIONS: frozenset[str] = frozenset({
-    "GetObject", "HeadObject", "ListObjectsV2", "ListObjects", "HeadBucket", "GetBucketVersioning",
-    "GetBucketLocation", "ListObjectVersions",
-})
-_S3_READ_METHODS = frozenset({"GET", "HEAD"})
 ReadErrorKind = Literal["forbidden", "unauthorized", "gone", "not-found", "unreachable", "timeout", "api"]
 
 
@@ -67,7 +52,8 @@ class ReadError(CheckFailure):
         self.status = status
 
 
-def _path_of(url: str) -> str:
+def path_of(url: str) -> str:
+    """The path of ``url``."""
     return urlsplit(url).path
 
 
@@ -82,9 +68,9 @@ class _Guard:
         verb = str(method).upper()
         if verb == "GET":
             return
-        if verb == "POST" and _path_of(url).rstrip("/") == self._ssar:
+        if verb == "POST" and path_of(url).rstrip("/") == self._ssar:
             return
-        raise ReadOnlyViolation(verb, _path_of(url) or url)
+        raise ReadOnlyViolation(verb, path_of(url) or url)
 
 
 class _GuardedPool:
@@ -318,8 +304,13 @@ class ReadOnlyKube:
         import urllib3
 
         reason = getattr(exc, "reason", None) or exc
+        # Order matters: NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3 2.
+        if isinstance(reason, urllib3.exceptions.NewConnectionError):
+            why = "connection refused" if "refused" in str(reason).lower() else str(reason).split(": ", 1)[-1]
+            return ReadError("unreachable", f"cannot reach {self.server}: {why}",
+                             "check that honey's API is up and reachable from here (tailscale status)")
         if isinstance(reason, (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError,
-                               TimeoutError)) or isinstance(exc, (urllib3.exceptions.TimeoutError,)):
+                               TimeoutError)) or isinstance(exc, urllib3.exceptions.TimeoutError):
             return ReadError("timeout", f"{self.server} did not answer GET {path} in time ({elapsed:.1f}s)",
                              "check the network path to honey (tailscale status) and the API server's health")
         return ReadError("unreachable", f"cannot reach {self.server}: {type(reason).__name__}: {reason}",
@@ -384,209 +375,4 @@ class LineStream:
         self.close()
 
 
-# ---------------------------------------------------------------------------- S3
-@dataclass(frozen=True)
-class StateObject:
-    """What status shows about one state object. Holds nothing from the state but these fields."""
-
-    key: str
-    exists: bool
-    last_modified: datetime | None = None
-    size: int | None = None
-    serial: int | None = None
-    lineage: str = ""
-    terraform_version: str = ""
-    #: The ``workloads`` output (namespace, kind, name, replicas) when the state has one.
-    workloads: tuple[tuple[str, str, str, int], ...] | None = None
-    error: str = ""
-    error_status: int | None = None
-
-
-def _summarise_state(body: bytes) -> tuple[int | None, str, str, tuple[tuple[str, str, str, int], ...] | None]:
-    doc = json.loads(body)
-    if not isinstance(doc, dict):
-        raise ValueError("not a state document")
-    outputs = doc.get("outputs") or {}
-    workloads_out = outputs.get("workloads") if isinstance(outputs, dict) else None
-    workloads: tuple[tuple[str, str, str, int], ...] | None = None
-    if isinstance(workloads_out, dict) and isinstance(workloads_out.get("value"), list):
-        rows = []
-        for item in workloads_out["value"]:
-            if isinstance(item, dict) and item.get("name"):
-                rows.append((str(item.get("namespace") or ""), str(item.get("kind") or "Deployment"),
-                             str(item["name"]), int(float(item.get("replicas", 1) or 0))))
-        workloads = tuple(rows)
-    serial = doc.get("serial")
-    return (int(serial) if isinstance(serial, (int, float)) else None, str(doc.get("lineage") or ""),
-            str(doc.get("terraform_version") or ""), workloads)
-
-
-class ReadOnlyState:
-    """The state bucket, read-only: GET, HEAD and LIST; anything else raises before it is sent.
-
-    Credentials come from ``environ`` (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``) when given,
-    else from the process environment or profile; never from instance metadata.
-    """
-
-    def __init__(self, cfg: "OrgConfig", *, environ: Mapping[str, str] | None = None,
-                 timeouts: tuple[float, float] = (3.0, 10.0)) -> None:
-        from gfwizard.backend_s3 import s3_target
-
-        self.cfg = cfg
-        self.environ = dict(os.environ if environ is None else environ)
-        self.timeouts = timeouts
-        self.target = s3_target(cfg, self.environ)
-        self._client = self._build_client()
-        self._cache: dict[str, tuple[str, StateObject]] = {}
-
-    def _build_client(self) -> Any:
-        import botocore.session
-        from botocore.config import Config
-
-        session = botocore.session.Session()
-        resolver = session.get_component("credential_provider")
-        for name in ("container-role", "iam-role"):
-            try:
-                resolver.remove(name)
-            except Exception:  # noqa: BLE001 - absent in some botocore versions
-                pass
-        config = Config(
-            connect_timeout=self.timeouts[0], read_timeout=self.timeouts[1],
-            retries={"max_attempts": 1, "mode": "standard"},
-            s3={"addressing_style": "path" if self.target.path_style else "virtual"},
-            signature_version="s3v4",
-            request_checksum_calculation="when_required", response_checksum_validation="when_required",
-        )
-        key_id = self.environ.get("AWS_ACCESS_KEY_ID")
-        secret = self.environ.get("AWS_SECRET_ACCESS_KEY")
-        creds: dict[str, Any] = {}
-        if key_id and secret:
-            creds = {"aws_access_key_id": key_id, "aws_secret_access_key": secret,
-                     "aws_session_token": self.environ.get("AWS_SESSION_TOKEN")}
-        client = session.create_client("s3", region_name=self.target.region, endpoint_url=self.target.endpoint,
-                                       config=config, **creds)
-        client.meta.events.register("before-call.s3", _refuse_non_read_operation)
-        client.meta.events.register("before-send.s3", _refuse_non_read_method)
-        return client
-
-    @property
-    def client(self) -> Any:
-        """The guarded botocore client (a write through it raises :class:`ReadOnlyViolation` before I/O)."""
-        return self._client
-
-    def state_key(self, env: str, stack: str) -> str:
-        """The state object's key for ``env`` and ``stack``."""
-        return self.cfg.state_key(env, stack)
-
-    def state(self, env: str, stack: str) -> StateObject:
-        """The state object of ``env``/``stack``: HEAD-like metadata plus serial, lineage and the
-        ``workloads`` output, read with a conditional GET (unchanged objects are not downloaded again)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from gfwizard.backend_s3 import error_code, explain, http_status
-
-        key = self.state_key(env, stack)
-        cached = self._cache.get(key)
-        params: dict[str, Any] = {"Bucket": self.target.bucket, "Key": key}
-        if cached is not None:
-            params["IfNoneMatch"] = cached[0]
-        try:
-            resp = self._client.get_object(**params)
-            body = resp["Body"].read()
-        except ClientError as exc:
-            status = http_status(exc)
-            if status == 304 and cached is not None:
-                return cached[1]
-            code = error_code(exc)
-            if code == "NoSuchKey" or (status == 404 and code in ("", "404")):
-                self._cache.pop(key, None)
-                return StateObject(key=key, exists=False)
-            detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-            return StateObject(key=key, exists=False, error=detail, error_status=status)
-        except (BotoCoreError, OSError) as exc:
-            detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-            return StateObject(key=key, exists=False, error=detail)
-        modified = resp.get("LastModified")
-        try:
-            serial, lineage, tf_version, workloads = _summarise_state(body)
-            result = StateObject(key=key, exists=True, last_modified=modified, size=len(body), serial=serial,
-                                 lineage=lineage, terraform_version=tf_version, workloads=workloads)
-        except (ValueError, TypeError):
-            result = StateObject(key=key, exists=True, last_modified=modified, size=len(body),
-                                 error="the state object is not a readable state document")
-        del body
-        etag = str(resp.get("ETag") or "")
-        if etag:
-            self._cache[key] = (etag, result)
-        return result
-
-    def locks(self, env: str, now: float | None = None) -> list["LockInfo"]:
-        """Every ``.tflock`` object under ``{key_prefix}/{env}/`` (LIST, then GET each).
-
-        Raises :class:`ReadError` when the bucket cannot be listed.
-        """
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from gfwizard.backend_locks import LOCK_SUFFIX, LockInfo, lock_from_json
-        from gfwizard.backend_s3 import error_code, explain, http_status
-
-        prefix = f"{self.target.key_prefix}/{env}/"
-        keys: list[str] = []
-        try:
-            token: str | None = None
-            while True:
-                params: dict[str, Any] = {"Bucket": self.target.bucket, "Prefix": prefix}
-                if token:
-                    params["ContinuationToken"] = token
-                page = self._client.list_objects_v2(**params)
-                keys += [str(o["Key"]) for o in page.get("Contents") or [] if str(o["Key"]).endswith(LOCK_SUFFIX)]
-                token = page.get("NextContinuationToken")
-                if not page.get("IsTruncated") or not token:
-                    break
-        except (ClientError, BotoCoreError, OSError) as exc:
-            detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")
-            status = http_status(exc)
-            kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if status is None else "api"
-            raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None
-        out: list[LockInfo] = []
-        for key in keys:
-            rest = key[len(prefix):-len(LOCK_SUFFIX)]
-            stack = rest[:-len(".tfstate")] if rest.endswith(".tfstate") else rest
-            try:
-                body = self._client.get_object(Bucket=self.target.bucket, Key=key)["Body"].read()
-            except ClientError as exc:
-                if error_code(exc) in ("NoSuchKey", "404"):
-                    continue  # released between LIST and GET
-                detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-                out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
-                                    age=None, error=detail))
-                continue
-            except (BotoCoreError, OSError) as exc:
-                detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-                out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
-                                    age=None, error=detail))
-                continue
-            out.append(lock_from_json(body, stack=stack, env=env, key=key, now=now))
-        return out
-
-
-def _refuse_non_read_operation(model: Any = None, **_: Any) -> None:
-    name = getattr(model, "name", "")
-    method = str(getattr(model, "http", {}).get("method", "")).upper()
-    if name not in S3_READ_OPERATIONS or method not in _S3_READ_METHODS:
-        raise ReadOnlyViolation(method or "?", f"s3:{name}")
-
-
-def _refuse_non_read_method(request: Any = None, **_: Any) -> None:
-    method = str(getattr(request, "method", "")).upper()
-    if method not in _S3_READ_METHODS:
-        raise ReadOnlyViolation(method, _path_of(str(getattr(request, "url", ""))))
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(timezone.utc)
-
-
-__all__ = ["LineStream", "ReadError", "ReadOnlyKube", "ReadOnlyState", "ReadOnlyViolation", "SSAR_PATH", "StateObject",
-           "S3_READ_OPERATIONS", "utc_now"]
+__all__ = ["LineStream", "ReadError", "ReadErrorKind", "ReadOnlyKube", "ReadOnlyViolation", "SSAR_PATH", "path_of"]

@@ -208,6 +208,8 @@ class BackendScreen(StepScreen):
         self.checks = message.checks
         self.query_one(Checklist).show(message.checks)
         self.query_one("#credential-source", Static).update("Credentials: " + message.credential_source)
+        # The results matter more than the form now (at 80x24 they start below the fold).
+        self.query_one(Checklist).scroll_visible(animate=False)
         self._update_status()
         offer = self._offer()
         if offer is not None and self.is_current:
@@ -351,7 +353,8 @@ class BackendScreen(StepScreen):
             return "Run the backend checks (Ctrl+R)."
         failing = [c for c in self.checks if c.level is Level.FAIL]
         if failing:
-            return f"{failing[0].name} failed: {failing[0].remedy}"
+            more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+            return f"{failing[0].name} failed{more}: see its remedy above; fix it, then Ctrl+R runs the checks again."
         if self.rendered is None:
             return "Checks passed. Render the backend files (Ctrl+W)."
         return None

@@ -31,8 +31,10 @@ BADGES: dict[str, tuple[str, str]] = {
     "other": ("other", "dim"),
 }
 NOT_A_TARGET = {"legacy-civo", "gitlab-agent", "node-role-misuse"}
-COLUMNS = (("", 1, 1), ("Context", 7, 12), ("Class", 16, 16), ("Server", 12, 26), ("Auth", 5, 6), ("File", 10, 200))
+COLUMNS = (("", 1, 1), ("Context", 7, 28), ("Class", 16, 16), ("Server", 12, 30), ("Auth", 5, 12), ("File", 10, 200))
 """(label, minimum width, natural width cap) of each table column."""
+#: Below this many columns the File column is left out (the box under the table names the file).
+FILE_COLUMN_MIN_WIDTH = 110
 
 
 def short_path(path: str, home: str | None = None) -> str:
@@ -135,15 +137,16 @@ class KubeconfigScreen(StepScreen):
             rows.append((cell("*" if ctx.current else ""), cell(ctx.name + (" (shadowed)" if ctx.shadowed_by else "")),
                          cell(badge, style), cell(ctx.server or "-"), cell(auth, "red" if ctx.cert_expired else ""),
                          cell(short_path(ctx.file))))
-        natural = [min(cap, max([len(label), *(r[i].cell_len for r in rows)]))
-                   for i, (label, _minimum, cap) in enumerate(COLUMNS)]
         width = table.size.width or self.size.width
-        widths = fit_widths(width - 2, natural, [m for _l, m, _c in COLUMNS]) if width else natural
+        columns = COLUMNS if width >= FILE_COLUMN_MIN_WIDTH else COLUMNS[:-1]
+        natural = [min(cap, max([len(label), *(r[i].cell_len for r in rows)]))
+                   for i, (label, _minimum, cap) in enumerate(columns)]
+        widths = fit_widths(width - 2, natural, [m for _l, m, _c in columns]) if width else natural
         table.clear(columns=True)
-        for (label, _minimum, _cap), col_width in zip(COLUMNS, widths):
+        for (label, _minimum, _cap), col_width in zip(columns, widths):
             table.add_column(label, width=col_width)
         for index, row in enumerate(rows):
-            table.add_row(*row, key=str(index))
+            table.add_row(*row[:len(columns)], key=str(index))
         if rows:
             table.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
         self._show_detail()

@@ -20,6 +20,13 @@ def build_app(*, config_path: Path | None = None, repo: Path | None = None,
         config_path = config_path or Path(rehearsal.config_path)
     session = WizardSession(repo=repo or repo_root(), config_path=config_path or default_config_path(),
                             rehearsal=rehearsal)
+    if start_at in ("backend", "config", "deploy", "done"):
+        # Steps after Validate work on the draft; starting there loads it now, before the UI runs.
+        from gfwizard.draft import load_or_draft
+
+        draft = load_or_draft(session.config_path, kubeconfig=None, context=None)
+        session.draft, session.existing_config = draft.config, draft.existing
+        session.context, session.kubeconfig = draft.config.cluster.context, draft.config.cluster.kubeconfig or None
     return WizardApp(session, start_at=start_at)
 
 

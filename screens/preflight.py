@@ -94,5 +94,5 @@ class PreflightScreen(StepScreen):
             return "Preflight checks are still running."
         failing = [c.name for c in self.checks if not c.ok]
         if failing:
-            return "Fix before continuing: " + ", ".join(failing) + " (remedy above), then r to re-run."
+            return "Fix before continuing: " + ", ".join(failing) + " (see the remedy above), then r re-runs the checks."
         return None

@@ -187,13 +187,12 @@ class ValidateScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def _failure(self) -> str | None:
-        """The first failing check as one sentence (None when nothing failed)."""
+        """The first failing check as one sentence (None when nothing failed); its remedy is on screen."""
         failing = [c for c in self.report.checks if c.level is Level.FAIL] if self.report else []
         if not failing:
             return None
-        first = failing[0]
-        more = f" (+{len(failing) - 1} more failing)" if len(failing) > 1 else ""
-        return f"{first.name} failed{more}: {first.remedy}"
+        more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+        return f"{failing[0].name} failed{more}: see its remedy above; fix it, then r re-runs the checks."
 
     def blocked_reason(self) -> str | None:
         if self.report is None:

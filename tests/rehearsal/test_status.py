@@ -182,3 +182,16 @@ def test_real_twin_apply_then_status_shows_its_workloads(iac_bin: str, rehearsal
     assert [(w.namespace, w.name, w.ready, w.desired) for w in attic.workloads] == [("attic-dev", "attic", 1, 1)]
     assert not [lk for lk in snap.locks if lk.stack == "attic"]  # the apply released its lock
     assert snap.healthy
+
+
+def test_unreachable_api_is_reported_and_exits_1(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    write_kubeconfig(ws.kubeconfig_path, server="https://127.0.0.1:1", ca_pem=ws.api.ca_pem,
+                     token=ws.api.admin_token)
+    done = run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["cluster"]["reachable"] is False and "cannot reach https://127.0.0.1:1" in doc["cluster"]["error"]
+    assert [p["kind"] for p in doc["problems"]] == ["api-unreachable"]
+    assert {u["what"] for u in doc["unreadable"]} >= {"nodes", "pods"}
+    assert ws.api.admin_token not in done.stdout + done.stderr

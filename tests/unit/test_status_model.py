@@ -13,7 +13,7 @@ from gfwizard.backend_locks import LockInfo
 from gfwizard.orgconfig import OrgConfig
 from gfwizard.status_assemble import Inputs, assemble, last_applies, pods_of
 from gfwizard.status_model import ClusterStatus, StatusSnapshot
-from gfwizard.status_readonly import StateObject
+from gfwizard.status_state import StateObject
 from gfwizard.status_records import event_record, node_record, pod_record, workload_record
 from gfwizard.status_text import render_text
 from tests.status_support import FIXED_NOW, fixed_snapshot

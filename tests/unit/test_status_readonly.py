@@ -129,7 +129,7 @@ def test_client_is_built_without_persisting_and_with_timeouts(wrapped: Any) -> N
 def test_s3_hooks_refuse_writes_before_sending() -> None:
     from types import SimpleNamespace
 
-    from gfwizard.status_readonly import _refuse_non_read_method, _refuse_non_read_operation
+    from gfwizard.status_state import _refuse_non_read_method, _refuse_non_read_operation
 
     for name, method in (("PutObject", "PUT"), ("DeleteObject", "DELETE"), ("DeleteObjects", "POST"),
                          ("CopyObject", "PUT"), ("CreateBucket", "PUT"), ("PutBucketVersioning", "PUT"),
