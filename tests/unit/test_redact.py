@@ -1,0 +1,90 @@
+"""The one redaction function: every secret shape the issue lists, registered values, no false hits."""
+
+from __future__ import annotations
+
+import pytest
+
+from gfwizard.redact import MASK, Redactor, SECRET_ENV_VARS
+
+
+@pytest.fixture
+def r() -> Redactor:
+    return Redactor()
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.payload.sig", "eyJhbGciOiJSUzI1NiJ9.payload.sig"),
+        ('curl -H "Authorization: Basic dXNlcjpwYXNzd29yZA==" https://x', "dXNlcjpwYXNzd29yZA=="),
+        ("sending bearer abcDEF123456789._-~+/ to the API", "abcDEF123456789._-~+/"),
+        ("key id AKIAIOSFODNN7EXAMPLE in use", "AKIAIOSFODNN7EXAMPLE"),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ("TF_HTTP_PASSWORD=s3cr3t-value-here", "s3cr3t-value-here"),
+        ("export TF_HTTP_PASSWORD='hunter2hunter2'", "hunter2hunter2"),
+        ("token glpat-AbCdEfGhIjKlMnOpQrSt leaked", "glpat-AbCdEfGhIjKlMnOpQrSt"),
+        ("    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==", "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ=="),
+        ("    token: eyJhbGciOiJSUzI1NiIsImtpZCI6IiJ9", "eyJhbGciOiJSUzI1NiIsImtpZCI6IiJ9"),
+        ('{"token": "abc.def.ghi-jkl", "kind": "x"}', "abc.def.ghi-jkl"),
+        ("https://gitlab-ci-token:p4ssw0rd-xyz@gitlab.com/group/project.git", "p4ssw0rd-xyz"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----", "MIIEow"),
+    ],
+)
+def test_known_secret_shapes_are_masked(r: Redactor, text: str, secret: str) -> None:
+    out = r.redact(text)
+    assert secret not in out
+    assert MASK in out
+
+
+def test_url_keeps_user_and_host_visible(r: Redactor) -> None:
+    out = r.redact("https://deploy:p4ssw0rd-xyz@gitlab.example.com/x")
+    assert out == f"https://deploy:{MASK}@gitlab.example.com/x"
+
+
+def test_registered_values_are_masked_wherever_they_appear(r: Redactor) -> None:
+    r.register("canary-7f3a9b2c1d")
+    assert r.redact("plan: value canary-7f3a9b2c1d; again canary-7f3a9b2c1d") == f"plan: value {MASK}; again {MASK}"
+
+
+def test_longer_registered_values_win_over_their_prefixes(r: Redactor) -> None:
+    r.register("abcdef", "abcdefghijkl")
+    assert r.redact("x abcdefghijkl y") == f"x {MASK} y"
+
+
+def test_short_or_empty_values_are_not_registered(r: Redactor) -> None:
+    r.register("", None, "abc")
+    assert r.redact("abc is a common word") == "abc is a common word"
+
+
+def test_secret_environment_variables_are_registered(r: Redactor) -> None:
+    env = {name: f"value-of-{name.lower()}" for name in SECRET_ENV_VARS}
+    env["HOME"] = "/home/operator"
+    r.register_env(env)
+    text = " ".join(env.values())
+    out = r.redact(text)
+    for name in SECRET_ENV_VARS:
+        assert env[name] not in out
+    assert "/home/operator" in out
+
+
+def test_ordinary_terraform_output_is_left_alone(r: Redactor) -> None:
+    lines = [
+        "Plan: 3 to add, 1 to change, 0 to destroy.",
+        'terraform_data.workload["attic-dev/attic"]: Creation complete after 0s [id=5b1e]',
+        "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.",
+        "token_count = 5 (not a secret key name on its own)",
+    ]
+    assert r.redact_lines(lines) == lines
+
+
+def test_clear_forgets_registered_values(r: Redactor) -> None:
+    r.register("canary-forget-me")
+    r.clear()
+    assert r.redact("canary-forget-me") == "canary-forget-me"
+
+
+def test_redaction_is_idempotent(r: Redactor) -> None:
+    r.register("canary-idem-123")
+    once = r.redact("TF_HTTP_PASSWORD=canary-idem-123 Authorization: Bearer zzz.yyy")
+    assert r.redact(once) == once
