@@ -208,8 +208,20 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
                _client: Any = None) -> Check:
     """Prove the store honours ``If-None-Match: *``: put a probe key twice (expect success, then
     412), then delete the probe and all its versions. Only a pass makes ``use_lockfile`` safe."""
+    from gfwizard.backend_direct import DirectS3, direct_s3, explain_direct
+
     target = s3_target(cfg)
-    client = _client if _client is not None else s3_client(cfg, timeouts=timeouts)
+    # The deploy gates run this before every apply: without botocore when the credentials allow it.
+    client = _client if _client is not None else (direct_s3(target, timeouts=timeouts)
+                                                  or s3_client(cfg, timeouts=timeouts))
+
+    def why(exc: BaseException, **kwargs: Any) -> tuple[str, str]:
+        if isinstance(client, DirectS3):
+            worded = explain_direct(exc, **kwargs)
+            if worded is not None:
+                return worded
+        return explain(exc, **kwargs)
+
     key = f"{target.key_prefix}/{PROBE_DIR}/{uuid.uuid4().hex}"
     body = json.dumps({"who": "gfwizard lock probe", "created": time.time()}).encode()
     refused = "use_lockfile refused"
@@ -223,7 +235,7 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
         if code in ("NotImplemented", "InvalidArgument") or status == 501:
             return failed(C_LOCK, f"{refused}: the store rejected a conditional write ({code or status})",
                           no_lock_remedy)
-        detail, remedy = explain(exc, target=target, timeouts=timeouts, action=f"write under {target.key_prefix}/")
+        detail, remedy = why(exc, target=target, timeouts=timeouts, action=f"write under {target.key_prefix}/")
         return failed(C_LOCK, f"the probe write failed: {detail}", remedy)
     honoured: bool | None = None
     second = ""
@@ -235,7 +247,7 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
         if status in (412, 409) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
             honoured, second = True, f"{status} {code}".strip()
         else:
-            second = explain(exc, target=target, timeouts=timeouts)[0]
+            second = why(exc, target=target, timeouts=timeouts)[0]
     leftover = _delete_all_versions(client, target.bucket, key)
     if honoured is None:
         return failed(C_LOCK, f"the second probe write failed unexpectedly: {second}",

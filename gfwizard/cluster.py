@@ -36,6 +36,7 @@ from gfwizard.errors import SafetyStop
 from gfwizard.redact import redact
 
 if TYPE_CHECKING:
+    from gfwizard.cluster_direct import DirectClient
     from gfwizard.orgconfig import OrgConfig
     from gfwizard.placement import NodeInfo
 
@@ -139,11 +140,21 @@ def classification_check(cfg: "OrgConfig", context: str, cluster: str, server: s
                   f"validate {honey} unless you know this context reaches honey")
 
 
-def _credentials(kubeconfig: str | None, context: str, timeouts: Timeouts) -> tuple[Check, ClusterClient | None]:
+def _credentials(kubeconfig: str | None, context: str, timeouts: Timeouts,
+                 direct_from: "tuple[ContextTarget, dict[str, Any]] | None" = None
+                 ) -> tuple[Check, "ClusterClient | DirectClient | None"]:
+    """The credentials check and a client. ``direct_from`` (the resolved context) allows the light
+    :class:`~gfwizard.cluster_direct.DirectClient` when it supports the context's credentials."""
     import datetime as dt
 
+    from gfwizard.cluster_direct import DirectClient
+
+    client: ClusterClient | DirectClient
     try:
-        client = ClusterClient.for_context(kubeconfig, context, timeouts)
+        if direct_from is not None and DirectClient.supports(*direct_from):
+            client = DirectClient(direct_from[0], direct_from[1], timeouts)
+        else:
+            client = ClusterClient.for_context(kubeconfig, context, timeouts)
     except ClusterAccessError as exc:
         return _access_failure("credentials", exc), None
     t = client.target
@@ -165,15 +176,18 @@ class _Run:
     """One validation run: shared state between the phases."""
 
     def __init__(self, cfg: "OrgConfig", kubeconfig: str | None, context: str, timeouts: Timeouts,
-                 discovery: Any) -> None:
+                 discovery: Any, direct: bool = False) -> None:
         self.cfg = cfg
+        #: The gates only read /version and kube-system: a DirectClient may do that (see cluster_direct).
+        self.direct = direct
+        self.config_dict: dict[str, Any] | None = None
         self.kubeconfig = kubeconfig
         self.context = context
         self.timeouts = timeouts
         self.discovery = discovery
         self.checks: dict[str, Check] = {}
         self.target: ContextTarget | None = None
-        self.client: ClusterClient | None = None
+        self.client: ClusterClient | DirectClient | None = None
         self.version: str | None = None
         self.uid: str | None = None
         self.uid_error: ClusterAccessError | None = None
@@ -191,7 +205,7 @@ class _Run:
     def local(self, gates_only: bool) -> bool:
         """Phase 1. True when the context may be contacted."""
         try:
-            self.target, _ = resolve_context(self.kubeconfig, self.context)
+            self.target, self.config_dict = resolve_context(self.kubeconfig, self.context)
         except ClusterAccessError as exc:
             self.add(_access_failure("kubeconfig", exc))
             return False
@@ -219,7 +233,8 @@ class _Run:
                 self.skip(("credentials", "reachable", "fingerprint", "placement", "rbac"), reasons[cause], cause,
                           strict=gates_only)
                 return False
-        check, self.client = _credentials(self.kubeconfig, self.context, self.timeouts)
+        direct_from = (t, self.config_dict) if self.direct and self.config_dict is not None else None
+        check, self.client = _credentials(self.kubeconfig, self.context, self.timeouts, direct_from)
         self.add(check)
         if not check.ok:
             self.skip(("reachable", "fingerprint", "placement", "rbac"), reasons["credentials"], "credentials",
@@ -279,7 +294,7 @@ class _Run:
         """Phase 3: a Ready node for every role."""
         from gfwizard.placement import fetch_nodes
 
-        assert self.client is not None
+        assert isinstance(self.client, ClusterClient)
         try:
             nodes = fetch_nodes(self.client)
         except ClusterAccessError as exc:
@@ -290,7 +305,7 @@ class _Run:
         """Phase 3: SelfSubjectAccessReviews for what the stacks need."""
         from gfwizard.cluster_rbac import rbac_check
 
-        assert self.client is not None
+        assert isinstance(self.client, ClusterClient)
         try:
             return rbac_check(self.client, [s.name for s in self.cfg.stacks])
         except ClusterAccessError as exc:
@@ -373,9 +388,13 @@ def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context
 
 def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str | None = None,
                 timeouts: "Timeouts | tuple[float, float]" = (3, 10)) -> list[Check]:
-    """The deploy gates: ``server`` and ``fingerprint``. An unpinned or unverifiable fingerprint fails."""
+    """The deploy gates: ``server`` and ``fingerprint``. An unpinned or unverifiable fingerprint fails.
+
+    The two reads they need go through :class:`~gfwizard.cluster_direct.DirectClient` when it handles
+    the context's credentials (token or client certificate), else through the official client.
+    """
     kubeconfig, context = _resolve_args(cfg, kubeconfig, context)
-    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None)
+    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None, direct=True)
     if run.local(gates_only=True) and run.reach(strict=True):
         run.add(run.fingerprint(strict=True))
     out: list[Check] = []

@@ -1,9 +1,9 @@
 """Read one context out of one or more kubeconfig files, without running anything or writing anything.
 
-Files are merged by the Kubernetes client's own ``KubeConfigMerger`` (first file to define a name
-wins, as kubectl does). The chosen context is then cut out into a standalone config dict: its
-cluster and user, with every relative file path made absolute against the file that defined it, so
-the client can be built from the dict alone.
+Files are merged by the rules of the Kubernetes client's ``KubeConfigMerger`` (first file to define
+a name wins, as kubectl does), without importing the client. The chosen context is then cut out into
+a standalone config dict: its cluster and user, with every relative file path made absolute against
+the file that defined it, so the client can be built from the dict alone.
 """
 
 from __future__ import annotations
@@ -68,10 +68,53 @@ def file_stamp(paths: list[str]) -> tuple[float, ...]:
     return tuple(os.stat(p).st_mtime if os.path.exists(p) else -1.0 for p in paths)
 
 
+@dataclass
+class _Node:
+    """A merged kubeconfig value and the file it came from (the shape of the client's ``ConfigNode``)."""
+
+    value: Any
+    path: str
+
+
+class _MergeError(Exception):
+    """What the client's merger raises as ``ConfigException``."""
+
+
+def _merge_files(paths: list[str]) -> _Node:
+    """The Kubernetes client's ``KubeConfigMerger``, step for step, without importing the client (that
+    import alone costs a deploy gate more than the rest of its work): the first file's document is the
+    base; ``clusters``, ``contexts`` and ``users`` are merged by name, the first file to define a name
+    winning; the last ``current-context`` is kept. Odd documents fail the way they fail there."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    merged: _Node | None = None
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            config = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+        if config is None:
+            raise _MergeError(f"Invalid kube-config. {path} file is empty")
+        if merged is None:
+            base = copy.deepcopy(config)
+            for item in ("clusters", "contexts", "users"):
+                base[item] = []
+            merged = _Node(base, path)
+        for item in ("clusters", "contexts", "users"):
+            for new_item in config.get(item, []) or []:
+                for exists in merged.value[item]:
+                    if "name" not in exists.value:
+                        raise _MergeError(f"Invalid kube-config file. Expected key name in {exists.path}/{item}")
+                    if exists.value["name"] == new_item["name"]:
+                        break
+                else:
+                    merged.value[item].append(_Node(new_item, path))
+        if "current-context" in config:
+            merged.value["current-context"] = config["current-context"]
+    return merged  # type: ignore[return-value]  # paths is never empty here
+
+
 def _load_merged(paths: list[str], explicit: bool) -> Any:
     import yaml
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KubeConfigMerger
 
     existing = [p for p in paths if os.path.isfile(p)]
     missing = [p for p in paths if not os.path.isfile(p)]
@@ -80,10 +123,15 @@ def _load_merged(paths: list[str], explicit: bool) -> Any:
             "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}",
             "pass --kubeconfig PATH, set cluster.kubeconfig in organization.yaml, or export KUBECONFIG")
     try:
-        merged = KubeConfigMerger(os.pathsep.join(existing)).config
-    except (yaml.YAMLError, ConfigException, OSError) as exc:
+        merged = _merge_files(existing)
+    except (yaml.YAMLError, _MergeError, OSError, UnicodeDecodeError) as exc:
         raise ClusterAccessError("kubeconfig", f"cannot read kubeconfig {', '.join(existing)}: {exc}",
                                  "fix the YAML of the kubeconfig file (kubectl config view shows what it parses)") from exc
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # The merger indexes whatever the YAML holds: a scalar or list document, a nameless entry.
+        raise ClusterAccessError("kubeconfig", f"kubeconfig {', '.join(existing)} is not a kubeconfig mapping with "
+                                               f"named clusters, contexts and users ({type(exc).__name__}: {exc})",
+                                 "fix the kubeconfig file (kubectl config view shows what it parses)") from exc
     if merged is None:
         raise ClusterAccessError("kubeconfig", f"kubeconfig {', '.join(existing)} holds no configuration",
                                  "point --kubeconfig at honey's kubeconfig")
@@ -96,6 +144,17 @@ def _named(node: Any, section: str, name: str) -> Any | None:
         if isinstance(value, dict) and value.get("name") == name:
             return item
     return None
+
+
+def _mapping(value: Any, what: str, files: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` when it is a mapping (None counts as empty); a hand-edited kubeconfig may hold anything."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ClusterAccessError("kubeconfig", f"{what} in {', '.join(files)} is a {type(value).__name__}, "
+                                               "not a mapping", "fix the kubeconfig file (kubectl config view shows "
+                                                                "what it parses)")
+    return value
 
 
 def _absolutise(entry: dict[str, Any], base: str) -> dict[str, Any]:
@@ -126,7 +185,7 @@ def _read_pem(entry: Mapping[str, Any], key: str) -> tuple[bytes | None, str]:
     if data:
         try:
             return base64.b64decode(data), f"{key}-data"
-        except ValueError:
+        except (ValueError, TypeError):
             return None, f"{key}-data (not base64)"
     path = entry.get(key)
     if path:
@@ -160,28 +219,32 @@ def resolve_context(kubeconfig: str | None, context: str,
     files = tuple(p for p in paths if os.path.isfile(p))
     ctx_node = _named(merged, "contexts", context)
     if ctx_node is None:
-        known = sorted(str((c.value if hasattr(c, "value") else c).get("name")) for c in merged.value.get("contexts") or [])
+        entries = [c.value if hasattr(c, "value") else c for c in merged.value.get("contexts") or []]
+        known = sorted(str(e.get("name")) for e in entries if isinstance(e, dict))
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: {', '.join(known) or 'none'})",
             "pass --context with one of those names, or fix cluster.context / cluster.kubeconfig in organization.yaml")
-    ctx = (ctx_node.value.get("context") or {})
+    ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
     cluster_name = str(ctx.get("cluster") or "")
     cluster_node = _named(merged, "clusters", cluster_name)
-    if cluster_node is None or not (cluster_node.value.get("cluster") or {}).get("server"):
+    cluster_body = _mapping(cluster_node.value.get("cluster"), f"cluster {cluster_name!r}", files) \
+        if cluster_node is not None else {}
+    if not cluster_body.get("server"):
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} names cluster {cluster_name!r}, which has no entry with a server in "
                           f"{', '.join(files)}", "add the cluster entry (server, certificate-authority-data) to the kubeconfig")
     cluster_file = getattr(cluster_node, "path", None) or ctx_file
-    cluster = _absolutise(cluster_node.value["cluster"], os.path.dirname(os.path.abspath(cluster_file)))
+    cluster = _absolutise(cluster_body, os.path.dirname(os.path.abspath(cluster_file)))
     user_name = str(ctx.get("user") or "")
     user_node = _named(merged, "users", user_name) if user_name else None
     user_file = (getattr(user_node, "path", None) or ctx_file) if user_node is not None else ""
-    user = (_absolutise(user_node.value.get("user") or {}, os.path.dirname(os.path.abspath(user_file)))
+    user = (_absolutise(_mapping(user_node.value.get("user"), f"user {user_name!r}", files),
+                        os.path.dirname(os.path.abspath(user_file)))
             if user_node is not None else {})
     ca_pem, ca_source = _read_pem(cluster, "certificate-authority")
     cert_pem, _ = _read_pem(user, "client-certificate")
-    exec_cfg = user.get("exec") or {}
+    exec_cfg = _mapping(user.get("exec"), f"user {user_name!r} exec", files)
     target = ContextTarget(
         context=context, files=files, context_file=ctx_file, cluster_name=cluster_name,
         server=str(cluster["server"]).rstrip("/"), user_name=user_name, user_file=user_file,

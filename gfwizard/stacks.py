@@ -46,13 +46,16 @@ from gfwizard.redact import redact, register_secret
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
     LogLine, Phase, PreviousRunUnfinished, ResourceApplied, ResourceApplying, ResourceFailed, RunFinished,
-    RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackNoChanges,
+    RunNote, RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackNoChanges,
     StackPlanned, StackPlanning, StackResult, StackSkipped,
 )
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
-from gfwizard.tofu import DEFAULT_GRACE_SECONDS, OutputLine, RunResult, TofuBinary, find_binary, require_lockfile_support
+from gfwizard.tofu import (
+    DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
+    find_binary, require_lockfile_support,
+)
 from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyStart, ChangeSummary, UIEvent
 from gfwizard.tofu_summary import PlanSummary
 
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
 
 EventCallback = Callable[[DeployEvent], None]
+_SHOW_OUTSIDE = os.environ.get("GFW_AB_SHOW_OUTSIDE") == "1"  # TEMPORARY A/B
 
 __all__ = ["DeployEngine", "EventCallback", "StackPlan", "dependency_graph", "stack_order"]
 
@@ -221,9 +225,20 @@ class DeployEngine:
         if self._prepared:
             return
         self._prepared = True
+        self._use_cli_config()
         await self._render_backends()
         self._prepare_resume()
         self._warn_unselected_dependencies()
+
+    def _use_cli_config(self) -> None:
+        """One CLI configuration for every run of every stack; a note (once) when gfwizard's own is used."""
+        cli: CliConfig = cli_config(self.environ, plugin_cache_dir=default_plugin_cache_dir())
+        for worker in self.workers.values():
+            worker.cli = cli
+            if worker._runner is not None:
+                worker._runner.cli = cli
+        if cli.note:
+            self._emit(RunNote(redact(cli.note)))
 
     def _start_plans(self) -> dict[str, "asyncio.Task[StackPlan]"]:
         sem = asyncio.Semaphore(self.concurrency)
@@ -252,27 +267,46 @@ class DeployEngine:
         plan = StackPlan(name, inputs_hash=inputs, transcript=worker.transcript)
         if self._cancelled:
             return replace(plan, error="cancelled before it started")
-        started, t0 = now_utc(), time.monotonic()
-        self._emit(StackPlanning(name))
+        # No stack reads another's state, so a stack plans as soon as a slot is free, whatever its
+        # dependencies are doing (they only order the applies). Tasks queue for the slots in apply
+        # order, so the first stack to apply is the first to plan. A dependency that has already
+        # failed to plan makes planning pointless: nothing after it is applied in this run.
         async with sem:
-            failure = None if self._cancelled else await worker.init(provider_lock)
-        if failure is not None:
-            return self._plan_failed(plan, failure, started)
-        for dep in self.graph[name]:
-            if dep in tasks and not (await tasks[dep]).ready:
-                reason = f"not planned: its dependency {dep} did not plan"
+            failed_dep = self._failed_dependency(name, tasks)
+            if failed_dep is not None:
+                reason = f"not planned: its dependency {failed_dep} did not plan"
                 self._emit(StackSkipped(name, reason))
                 return replace(plan, error=reason)
-        async with sem:
             if self._cancelled:
                 return replace(plan, error="cancelled before it started")
-            planned = await worker.plan()
+            started, t0 = now_utc(), time.monotonic()
+            self._emit(StackPlanning(name))
+            planned: PlannedChange | StepFailure | None = None
+            failure = await worker.init(provider_lock)
+            if failure is None and not self._cancelled:
+                failure = await worker.make_plan()
+                if failure is None and not _SHOW_OUTSIDE:
+                    planned = await worker.summarise()
+        if failure is not None:
+            return self._plan_failed(plan, failure, started)
+        if self._cancelled and planned is None:
+            return replace(plan, error="cancelled before it started")
+        if _SHOW_OUTSIDE:
+            planned = await worker.summarise()
         if isinstance(planned, StepFailure):
             return self._plan_failed(plan, planned, started)
         done = replace(plan, outcome="planned", summary=planned.summary, plan_hash=planned.plan_hash, planned=planned)
         self._journal(done, "plan", "planned", started=started, ended=True)
         self._emit(StackPlanned(name, planned.summary, planned.plan_hash, time.monotonic() - t0))
         return done
+
+    def _failed_dependency(self, name: str, tasks: Mapping[str, "asyncio.Task[StackPlan]"]) -> str | None:
+        """A dependency of ``name`` that has already finished planning without a usable plan."""
+        for dep in self.graph[name]:
+            task = tasks.get(dep)
+            if task is not None and task.done() and not task.cancelled() and not task.result().ready:
+                return dep
+        return None
 
     def _plan_failed(self, plan: StackPlan, failure: StepFailure, started: datetime) -> StackPlan:
         failed_plan = replace(plan, outcome=failure.outcome, error=failure.message, lock=failure.lock,

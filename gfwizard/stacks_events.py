@@ -65,6 +65,14 @@ class PreviousRunUnfinished(DeployEvent):
 
 
 @dataclass(frozen=True)
+class RunNote(DeployEvent):
+    """Something about the whole run the operator should know once (e.g. which CLI configuration the
+    binary uses because the one named in the environment does not exist)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class BackendRendered(DeployEvent):
     """Backend files that were (re)written from organization.yaml before init."""
 

@@ -22,7 +22,7 @@ from gfwizard.redact import register_secret
 from gfwizard.stacks_events import Phase
 from gfwizard.stacks_inputs import ClusterContract, inputs_hash, kubeconfig_file
 from gfwizard.stacks_locks import is_lock_error, lock_remedy, read_lock_holder
-from gfwizard.tofu import OutputLine, RunResult, TofuBinary, TofuRunner, default_plugin_cache_dir
+from gfwizard.tofu import CliConfig, OutputLine, RunResult, TofuBinary, TofuRunner, default_plugin_cache_dir
 from gfwizard.tofu_events import UIEvent
 from gfwizard.tofu_summary import PlanSummary, plan_hash, plan_summary, sensitive_output_values, sensitive_values
 
@@ -82,6 +82,8 @@ class StackWorker:
     grace_seconds: float
     on_line: Callable[[str, OutputLine], None]
     on_event: Callable[[str, UIEvent], None]
+    #: The CLI configuration every run of this stack uses (worked out once per engine).
+    cli: CliConfig | None = None
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
     _runner: TofuRunner | None = None
 
@@ -131,7 +133,8 @@ class StackWorker:
             environ = {**self.environ, **dict(self.contract.extra_env)}
             self._runner = TofuRunner(self.binary, cwd=self.dir, data_dir=self.data_dir,
                                       plugin_cache_dir=default_plugin_cache_dir(), transcript=self.transcript,
-                                      environ=environ, on_line=self._line, grace_seconds=self.grace_seconds)
+                                      environ=environ, on_line=self._line, grace_seconds=self.grace_seconds,
+                                      cli=self.cli)
         return self._runner
 
     def interrupt(self) -> None:
@@ -186,12 +189,20 @@ class StackWorker:
 
     async def plan(self) -> PlannedChange | StepFailure:
         """Plan to the saved plan file, then summarise it with ``show -json``."""
+        failure = await self.make_plan()
+        return failure if failure is not None else await self.summarise()
+
+    async def make_plan(self) -> StepFailure | None:
+        """``plan -out`` to this run's saved plan file."""
         self.plan_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         result = await self.runner.run(
             "plan", "-input=false", "-json", f"-lock-timeout={self.lock_timeout}", f"-out={self.plan_file}",
             f"-var-file={self.tfvars}", *self.contract.var_args(), json_stream=True)
-        if not result.ok:
-            return await self.failure("plan", result)
+        return None if result.ok else await self.failure("plan", result)
+
+    async def summarise(self) -> PlannedChange | StepFailure:
+        """``show -json`` of the saved plan: its summary and hash; its sensitive values are registered
+        with the redactor before anything else of this stack is shown or saved."""
         shown = await self.runner.run("show", "-json", str(self.plan_file), capture=True, timeout=SHOW_TIMEOUT)
         if not shown.ok:
             return await self.failure("show", shown)

@@ -3,6 +3,10 @@
 * :func:`find_binary` — ``$GFW_TOFU_BIN``, else ``tofu``, else ``terraform``; the version comes from
   ``version -json``. :func:`require_lockfile_support` refuses binaries older than 1.10 (the S3
   backend's ``use_lockfile`` needs it).
+* :func:`cli_config` — the CLI configuration every run uses: the operator's own file when
+  ``TF_CLI_CONFIG_FILE`` / ``TOFU_CLI_CONFIG_FILE`` names one that exists (or neither is set), else
+  a small file gfwizard writes under its state dir (``plugin_cache_dir`` only), so a variable
+  pointing at a missing file does not put a warning into every run's output.
 * :class:`TofuRunner` — runs one command at a time in its own process group (so a terminal's Ctrl-C
   reaches only gfwizard, which decides what to forward). The binary writes to unlinked spool files,
   not pipes (:mod:`gfwizard.tofu_spool`: a killed gfwizard never takes an apply down with it).
@@ -166,8 +170,78 @@ def default_plugin_cache_dir() -> Path:
     return state_dir() / "plugin-cache"
 
 
-def tofu_environment(base: Mapping[str, str], *, data_dir: Path, plugin_cache_dir: Path) -> dict[str, str]:
-    """The environment of every run: non-interactive, no colour, no checkpoint calls, our data dir."""
+#: The variables naming a CLI configuration file (OpenTofu reads the first, Terraform the second).
+CLI_CONFIG_VARS = ("TOFU_CLI_CONFIG_FILE", "TF_CLI_CONFIG_FILE")
+_OWN_CLI_CONFIG = "cli-config.tfrc"
+
+
+@dataclass(frozen=True)
+class CliConfig:
+    """Which CLI configuration the runs use."""
+
+    #: Variables to set on every run (empty when the operator's configuration is used as it is).
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Said once to the operator when gfwizard wrote and uses its own file; None otherwise.
+    note: str | None = None
+    #: gfwizard's own file, when it is used.
+    path: Path | None = None
+
+
+def cli_config(environ: Mapping[str, str], *, plugin_cache_dir: Path, directory: Path | None = None) -> CliConfig:
+    """The CLI configuration for runs in ``environ``.
+
+    A ``TF_CLI_CONFIG_FILE`` / ``TOFU_CLI_CONFIG_FILE`` that names a readable file, or no such variable,
+    is respected as it is (the binary reads the operator's file, or its default ``~/.terraformrc``).
+    One that names a missing or unreadable file would make the binary print "Unable to open CLI
+    configuration file" into every run: gfwizard then writes its own file (``plugin_cache_dir`` only,
+    under ``directory``, default the state dir), points the variable at it and says so once
+    (:attr:`CliConfig.note`).
+    """
+    missing = [(var, environ[var]) for var in CLI_CONFIG_VARS if environ.get(var) and not _readable_file(environ[var])]
+    if not missing:
+        return CliConfig()
+    names = ", ".join(f"{var}={value}" for var, value in missing)
+    path = (directory or state_dir()) / _OWN_CLI_CONFIG
+    text = ("# Written by gfwizard: the CLI configuration file named in the environment does not exist.\n"
+            f"plugin_cache_dir = {_hcl_string(str(plugin_cache_dir))}\n")
+    try:
+        _write_if_changed(path, text)
+    except OSError as exc:
+        return CliConfig(note=f"{names}: not a readable file, and gfwizard could not write its own CLI configuration "
+                              f"{path} ({exc.strerror}): every run will warn about it")
+    note = (f"{names}: not a readable file, so every run would warn about it; using gfwizard's own CLI configuration "
+            f"{path} (plugin_cache_dir = {plugin_cache_dir}) instead. Create the file, or unset the variable, "
+            "to use your own.")
+    return CliConfig(env={var: str(path) for var, _ in missing}, note=note, path=path)
+
+
+def _readable_file(value: str) -> bool:
+    # Taken as the binary takes it: no ~ expansion, no stripping.
+    return os.path.isfile(value) and os.access(value, os.R_OK)
+
+
+def _hcl_string(value: str) -> str:
+    # The CLI configuration is HCL 1: only backslashes and quotes need escaping (no templates).
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def tofu_environment(base: Mapping[str, str], *, data_dir: Path, plugin_cache_dir: Path,
+                     cli: CliConfig | None = None) -> dict[str, str]:
+    """The environment of every run: non-interactive, no colour, no checkpoint calls, our data dir,
+    the shared plugin cache, and ``cli``'s CLI configuration variables."""
     env = {k: v for k, v in base.items() if not k.startswith("TF_CLI_ARGS")}
     env.update({
         "TF_IN_AUTOMATION": "1",
@@ -177,6 +251,8 @@ def tofu_environment(base: Mapping[str, str], *, data_dir: Path, plugin_cache_di
         "TF_DATA_DIR": str(data_dir),
         "TF_PLUGIN_CACHE_DIR": str(plugin_cache_dir),
     })
+    if cli is not None:
+        env.update(cli.env)
     return env
 
 
@@ -228,7 +304,8 @@ class TofuRunner:
                  transcript: Path | None = None, environ: Mapping[str, str] | None = None,
                  on_line: Callable[[OutputLine], None] | None = None,
                  on_event: Callable[[UIEvent], None] | None = None,
-                 redactor: Redactor | None = None, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> None:
+                 redactor: Redactor | None = None, grace_seconds: float = DEFAULT_GRACE_SECONDS,
+                 cli: CliConfig | None = None) -> None:
         self.binary = binary
         self.cwd = cwd
         self.data_dir = data_dir
@@ -239,6 +316,8 @@ class TofuRunner:
         self.on_event = on_event
         self._redactor = redactor or default_redactor()
         self.grace_seconds = grace_seconds
+        #: The CLI configuration of every run (:func:`cli_config`; worked out on the first run when not given).
+        self.cli = cli
         self._proc: asyncio.subprocess.Process | None = None
         self._sigint_sent = False
         self._escalated = False
@@ -278,7 +357,10 @@ class TofuRunner:
             return RunResult(command, shown, returncode=130, interrupted=True, duration=0.0)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
-        env = tofu_environment(self._environ, data_dir=self.data_dir, plugin_cache_dir=self.plugin_cache_dir)
+        if self.cli is None:
+            self.cli = cli_config(self._environ, plugin_cache_dir=self.plugin_cache_dir)
+        env = tofu_environment(self._environ, data_dir=self.data_dir, plugin_cache_dir=self.plugin_cache_dir,
+                               cli=self.cli)
         started = time.monotonic()
         result = RunResult(command, shown, returncode=-1, interrupted=False, duration=0.0)
         with self._open_transcript() as transcript, Spool(self.data_dir) as out, Spool(self.data_dir) as err:
@@ -385,15 +467,22 @@ class _Stream:
     async def pump(self, proc: asyncio.subprocess.Process, out: Spool, err: Spool) -> None:
         """Read until the process has exited and both spools are drained."""
         delay = _POLL_MIN
-        while True:
-            exited = proc.returncode is not None
-            got = self.drain(out, err, final=exited)
-            if exited:
-                if self.capture:
-                    self.result.stdout = b"".join(self._captured).decode("utf-8", "replace")
-                return
-            await asyncio.sleep(_POLL_MIN if got else delay)
-            delay = _POLL_MIN if got else min(delay * 2, _POLL_MAX)
+        # Polling is for the output of a running process; its exit wakes the pump at once, so a
+        # finished command never waits out a quiet poll interval.
+        exited_future = asyncio.ensure_future(proc.wait())
+        try:
+            while True:
+                exited = proc.returncode is not None
+                got = self.drain(out, err, final=exited)
+                if exited:
+                    if self.capture:
+                        self.result.stdout = b"".join(self._captured).decode("utf-8", "replace")
+                    return
+                await asyncio.wait((exited_future,), timeout=_POLL_MIN if got else delay)
+                delay = _POLL_MIN if got else min(delay * 2, _POLL_MAX)
+        finally:
+            if not exited_future.done():
+                exited_future.cancel()
 
     def drain(self, out: Spool, err: Spool, final: bool) -> bool:
         """Handle everything written so far; True when there was something."""

@@ -47,7 +47,6 @@ class BackendScreen(StepScreen):
     """State backend setup; Next needs passing checks and rendered backend files."""
 
     STEP_TITLE = "4 · State backend"
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     # priority: these keys must work while an Input has focus (Input binds ctrl+w to delete a word).
     BINDINGS = [Binding("ctrl+r", "run_checks", "Run checks", priority=True),
                 Binding("ctrl+w", "render", "Render files", priority=True),
@@ -209,7 +208,7 @@ class BackendScreen(StepScreen):
         self.query_one(Checklist).show(message.checks)
         self.query_one("#credential-source", Static).update("Credentials: " + message.credential_source)
         # The results matter more than the form now (at 80x24 they start below the fold).
-        self.query_one(Checklist).scroll_visible(animate=False)
+        self.call_after_refresh(self.query_one(Checklist).scroll_visible, animate=False)
         self._update_status()
         offer = self._offer()
         if offer is not None and self.is_current:

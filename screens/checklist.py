@@ -115,11 +115,13 @@ class Checklist(Vertical):
         return cell(label, style), cell(check.name), cell(redact(check.detail))
 
     def _rebuild(self, cursor: int) -> None:
+        if not self.size.width:
+            return  # not laid out yet: the first Resize builds the table (once, at the right width)
         table = self.table
         rows = [self._cells(name, check) for name, check in self._rows.items()]
         natural = [4, max([5, *(r[1].cell_len for r in rows)]), max([6, *(r[2].cell_len for r in rows)])]
         # The scrollbar gutter is kept free so a late vertical scrollbar never pushes text off screen.
-        widths = fit_widths(max(self.size.width - 2, 0), natural, [4, 8, 10]) if self.size.width else natural
+        widths = fit_widths(max(self.size.width - 2, 0), natural, [4, 8, 10])
         table.clear(columns=True)
         for (label, key), width in zip((("", "badge"), ("Check", "name"), ("Detail", "detail")), widths):
             table.add_column(label, key=key, width=width)

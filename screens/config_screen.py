@@ -37,7 +37,6 @@ class ConfigScreen(StepScreen):
     """Shows the generated file and what changes; Ctrl+W writes it (atomic, previous kept as .bak)."""
 
     STEP_TITLE = "5 · organization.yaml"
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("ctrl+w", "write", "Write file"), Binding("v", "toggle_view", "Diff/whole file")]
 
     @dataclass

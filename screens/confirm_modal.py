@@ -10,14 +10,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 
-#: Dialog bodies scroll inside a box this tall, so the buttons stay on screen at 80x24.
-BREAKPOINTS = [(0, "-short"), (30, "-tall")]
-
-
 class ConfirmModal(ModalScreen[bool]):
     """Shows what will happen; returns True only on an explicit yes (the Yes button, or y)."""
 
-    VERTICAL_BREAKPOINTS = BREAKPOINTS
     #: Cancel has the focus, so a stray Enter never agrees to anything.
     AUTO_FOCUS = "#confirm-no"
     BINDINGS = [Binding("escape,n", "cancel", "Cancel"), Binding("y", "confirm", "Yes")]
@@ -50,7 +45,6 @@ class ConfirmModal(ModalScreen[bool]):
 class TypedConfirmModal(ModalScreen[bool]):
     """The operator must type ``expected`` (the environment name) to confirm."""
 
-    VERTICAL_BREAKPOINTS = BREAKPOINTS
     AUTO_FOCUS = "#typed-confirm"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

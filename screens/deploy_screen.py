@@ -4,13 +4,17 @@ The engine is the same one ``gfwizard deploy`` uses; it runs on its own loop thr
 (:class:`~screens.engine_host.EngineHost`), reports through events, and asks for consent through a
 callback that opens a modal here. Gates (fingerprint, server, lock probe, typed prod confirmation,
 destroys first in red) are the engine's: the screen cannot skip them.
+
+Workers never touch widgets or the screen's bookkeeping: they post messages, and when they need
+the screen's answer (which plans to hand to the engine) they ask through :meth:`DeployScreen._on_ui`,
+a message answered in order after every engine event posted before it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -19,6 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
 
 from screens.confirm_modal import ConfirmModal, TypedConfirmModal
 from screens.engine_host import EngineHost
@@ -33,7 +38,15 @@ if TYPE_CHECKING:
     from gfwizard.stacks import DeployEngine, StackPlan
     from gfwizard.stacks_events import DeployEvent
 
+T = TypeVar("T")
+
+#: Below this width the placement pane is an overlay, shown and hidden with ``t``.
 NARROW = 110
+#: Row states after which ``r`` (resume) is offered.
+RESUMABLE_STATES = ("failed", "interrupted", "locked", "not planned")
+#: Seconds leaving the step waits for a cancelled run to stop (one SIGINT: the binary saves state
+#: and releases its lock) before the engine loop is closed.
+STOP_WAIT = 30.0
 
 
 def confirm_body(request: "ConfirmRequest") -> Text:
@@ -55,15 +68,23 @@ class DeployScreen(StepScreen):
 
     STEP_TITLE = "6 · Deploy"
     CSS_PATH = "deploy.tcss"
+    # The footer must fit 80 columns: e, f and / are named in the banner instead; actions that do not
+    # apply right now are hidden (check_action), e.g. Cancel while nothing runs.
     BINDINGS = [
-        Binding("p", "plan_all", "Plan all"),
+        Binding("p", "plan_all", "Plan"),
         Binding("a", "apply_next", "Apply next"),
         Binding("A", "apply_all", "Apply all"),
         Binding("c", "cancel", "Cancel"),
         Binding("r", "resume", "Resume"),
-        Binding("e", "switch_env", "Env"),
-        Binding("t", "toggle_placement", "Placement", show=False),
+        Binding("t", "toggle_placement", "Placement"),
+        Binding("e", "switch_env", "Env", show=False),
+        Binding("f", "toggle_follow", "Follow", show=False),
+        Binding("slash", "search", "Search", show=False),
     ]
+    #: False starts neither the engine nor the placement worker: the screen shows only the messages
+    #: posted to it (EngineReady, EngineEvent, PlacementComputed). Snapshot tests use it to paint
+    #: fixed data; nothing else should turn it off.
+    LIVE: ClassVar[bool] = True
 
     @dataclass
     class EngineEvent(Message):
@@ -78,16 +99,12 @@ class DeployScreen(StepScreen):
         env: str
         order: list[str]
         binary: str
-
-    @dataclass
-    class PlansReady(Message):
-        """Every selected stack has a plan (or a reason it has none)."""
-
-        plans: dict[str, "StackPlan"]
+        #: The journal's last run failed, was interrupted or locked, or never finished.
+        resumable: bool = False
 
     @dataclass
     class ActionFinished(Message):
-        """A plan/apply action ended (successfully or not)."""
+        """A plan/apply/resume action ended (successfully or not)."""
 
         action: str
 
@@ -98,99 +115,175 @@ class DeployScreen(StepScreen):
         table: "PlacementTable | None"
         error: str = ""
 
+    @dataclass
+    class UiCall(Message):
+        """A worker asks the screen to run ``fn`` on the UI thread, in order with earlier messages."""
+
+        fn: Callable[[], Any]
+        answer: "concurrent.futures.Future[Any]" = field(default_factory=concurrent.futures.Future)
+
     def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
         super().__init__(session)
         self.host = EngineHost()
         self.engine: "DeployEngine | None" = None
         self.plans: dict[str, "StackPlan"] = {}
         self.rows: dict[str, StackRow] = {}
+        #: Stacks deployed in this step (applied, no changes, unchanged since an earlier run), with the
+        #: row state to show again when a later re-plan finds nothing to do for them.
+        self.done: dict[str, tuple[str, str]] = {}
         self.busy: str | None = None
-        self.done: set[str] = set()
         self.cancel_requests = 0
         self.binary = ""
-        self.plans_consumed = False
+        #: True when the engine holds no saved plans for ``plans`` (none made yet, or an apply deleted
+        #: them: they hold variable values): the next apply plans again first.
+        self.plans_consumed = True
+        #: A cancelled engine starts nothing more: the next action builds a new one.
+        self.spent = False
+        self.resumable = False
+        self._narrow: bool | None = None
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="deploy-banner", classes="deploy-banner")
+        with Horizontal(id="deploy-bar"):
+            yield Static("", id="deploy-banner", classes="deploy-banner")
+            yield Static("e env · f follow · / search ", id="deploy-keys")
         with Horizontal(id="deploy-panes"):
             with Vertical(id="deploy-left"):
                 yield Static("Stacks", classes="pane-title")
                 yield StackList(id="stack-list")
+                yield Static("", id="stack-detail")
                 yield Static("", id="gates", classes="pane-foot")
             yield LogPane(id="log-pane")
             yield PlacementPane(id="placement-pane")
         yield Static("", id="step-status", classes="step-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.log_pane = self.query_one(LogPane)
         self._banner()
-        self.new_engine()
-        self.compute_placement()
         self._layout_for(self.app.size.width)
+        self._status("Starting the deploy engine…", False)
+        if self.LIVE:
+            self.new_engine()
+            self.compute_placement()
 
     def on_resize(self, event: Any) -> None:
         self._layout_for(event.size.width)
+        self.call_after_refresh(self._show_detail)
 
     def _layout_for(self, width: int) -> None:
-        self.query_one("#placement-pane").set_class(width < NARROW, "overlay")
-        if width < NARROW:
-            self.query_one("#placement-pane").display = False
+        narrow = width < NARROW
+        if narrow == self._narrow:
+            return  # keep what the operator toggled with t
+        self._narrow = narrow
+        self.set_class(not narrow, "-wide")
+        self.refresh_bindings()
+        pane = self.query_one(PlacementPane)
+        pane.set_class(narrow, "overlay")
+        pane.display = not narrow
 
     def action_toggle_placement(self) -> None:
-        """Show or hide the placement pane (narrow terminals)."""
-        pane = self.query_one("#placement-pane")
+        """Show or hide the placement pane (an overlay on narrow terminals)."""
+        pane = self.query_one(PlacementPane)
         pane.display = not pane.display
+
+    def action_toggle_follow(self) -> None:
+        """Stop or resume scrolling the log with new lines."""
+        self.log_pane.action_toggle_follow()
+
+    def action_search(self) -> None:
+        """Filter the log (Enter applies, Escape clears)."""
+        self.log_pane.action_search()
 
     def on_unmount(self) -> None:
         engine = self.engine
+        if engine is not None and self.host.busy:
+            # Leaving (or quitting) mid-run: one SIGINT, so the binary saves state and releases its lock.
+            engine.cancel()
+            self.host.wait(STOP_WAIT)
         if engine is not None:
-            for worker in engine.workers.values():
-                worker.remove_plan()
+            engine.discard()
         self.host.close()
 
     def _banner(self) -> None:
         env = self.session.env
-        prod = env == "prod"
-        banner = self.query_one("#deploy-banner", Static)
-        banner.update(f" ENV {env.upper()} · cluster honey" + (" · typed confirmation required" if prod else "")
-                      + (" · REHEARSAL" if self.session.is_rehearsal else ""))
-        banner.set_class(prod, "prod")
+        prod = self.session.draft is not None and self.session.draft.environments.get(env) is not None and \
+            self.session.draft.environments[env].require_confirmation
+        bar = self.query_one("#deploy-bar")
+        self.query_one("#deploy-banner", Static).update(
+            f" ENV {env.upper()} · honey" + (" · typed confirmation" if prod else "")
+            + (" · REHEARSAL" if self.session.is_rehearsal else ""))
+        bar.set_class(env == "prod" or prod, "prod")
 
     # ----- engine lifecycle ---------------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def new_engine(self, resume: bool = False) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
+    def new_engine(self) -> None:
         """Build the engine for the current env, off the UI thread."""
-        self._build_engine(resume)
+        self._build_engine(resume=False)
 
-    def _build_engine(self, resume: bool) -> None:
+    def _build_engine(self, resume: bool) -> "DeployEngine":
         """Build the engine (finds the binary, reads the journal); call from a worker thread."""
         from gfwizard.layout import layout_for
         from gfwizard.orgconfig import load_config
         from gfwizard.stacks import DeployEngine
 
         session = self.session
+        environ = session.environ()
         cfg = load_config(session.config_path)
-        engine = DeployEngine(cfg, session.env, layout=layout_for(cfg.cluster.network, repo=session.repo),
-                              resume=resume, confirm=self._confirm, on_event=self._on_event,
-                              environ=session.environ())
-        self.engine, self.plans, self.done, self.plans_consumed = engine, {}, set(), False
-        self.post_message(self.EngineReady(session.env, list(engine.order), engine.binary.describe()))
+        engine = DeployEngine(cfg, session.env, layout=layout_for(cfg.cluster.network, repo=session.repo,
+                                                                  environ=environ),
+                              resume=resume, confirm=self._confirm, on_event=self._on_event, environ=environ)
+        old, self.engine, self.spent, self.plans_consumed = self.engine, engine, False, True
+        if old is not None:
+            old.discard()
+        last = engine.journal.last_run()
+        self.post_message(self.EngineReady(session.env, list(engine.order), engine.binary.describe(),
+                                           bool(last and last.resumable)))
+        return engine
+
+    def _engine(self) -> "DeployEngine":
+        """The engine to use now (a new one after a cancel); call from a worker thread."""
+        if self.engine is None or self.spent:
+            return self._build_engine(resume=False)
+        return self.engine
 
     def on_deploy_screen_engine_ready(self, message: EngineReady) -> None:
-        self.binary = message.binary
-        self.rows = {name: StackRow(name) for name in message.order}
-        self.query_one(StackList).set_stacks(list(self.rows.values()))
-        self._status(f"{message.binary}. p plans every stack (nothing is applied).", False)
+        self.binary, self.resumable = message.binary, message.resumable
+        if list(self.rows) != message.order:
+            self.rows = {name: StackRow(name) for name in message.order}
+            self.done = {}
+            self.session.deploy_outcomes = {name: "not applied" for name in message.order}
+            self.query_one(StackList).set_stacks(list(self.rows.values()))
+        self.plans = {}
+        hint = " The last run did not finish: r resumes it." if message.resumable else ""
+        self._status(f"{message.binary}. p plans every stack (nothing is applied).{hint}", False)
         self.refresh_bindings()
+
+    def on_deploy_screen_ui_call(self, message: UiCall) -> None:
+        try:
+            message.answer.set_result(message.fn())
+        except BaseException as exc:  # noqa: BLE001 - handed back to the waiting worker, which raises it
+            message.answer.set_exception(exc)
+
+    def _on_ui(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the UI thread after every message posted so far; call from a worker thread."""
+        call = self.UiCall(fn)
+        self.post_message(call)
+        worker = get_current_worker()
+        while True:
+            try:
+                return call.answer.result(timeout=0.2)
+            except concurrent.futures.TimeoutError:
+                if worker.is_cancelled:
+                    raise
 
     # ----- engine callbacks (engine loop thread) ---------------------------------------------
     def _on_event(self, event: "DeployEvent") -> None:
         from gfwizard.stacks_events import LogLine
 
         if isinstance(event, LogLine):
-            self.query_one(LogPane).add_line(event.stack, event.text)
+            self.log_pane.add_line(event.stack, event.text)
         else:
             self.post_message(self.EngineEvent(event))
 
@@ -216,119 +309,149 @@ class DeployScreen(StepScreen):
     def action_plan_all(self) -> None:
         """Init and plan every stack (independent ones concurrently); nothing is applied."""
         self._start("plan")
-        self.plan_all()
+        self.run_plan()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
-    def plan_all(self) -> None:
+    def run_plan(self) -> None:
         """Run the engine's plan_all on its loop."""
         try:
-            assert self.engine is not None
-            plans = self.host.run(self.engine.plan_all())
-            self.post_message(self.PlansReady(plans))
+            self._plan(self._engine())
         finally:
             self.post_message(self.ActionFinished("plan"))
 
-    def on_deploy_screen_plans_ready(self, message: PlansReady) -> None:
-        self.plans = message.plans
-        if self.busy == "plan":
-            self.plans_consumed = False
-        ready = [p for p in message.plans.values() if p.ready]
-        self._status(f"{len(ready)}/{len(message.plans)} stacks planned. a applies the next, A applies all.",
-                     len(ready) != len(message.plans))
+    def _plan(self, engine: "DeployEngine") -> None:
+        plans = self.host.run(engine.plan_all())
+        self._on_ui(lambda: self._accept_plans(plans))
 
-    def _next_stack(self) -> str | None:
+    def _accept_plans(self, plans: dict[str, "StackPlan"]) -> None:
+        """New plans are the truth: a stack done earlier whose plan changes something is not done any more."""
+        self.plans, self.plans_consumed = plans, False
+        for name, plan in plans.items():
+            if name in self.done and plan.changes:
+                del self.done[name]
+        ready = [p for p in plans.values() if p.ready]
+        self._status(f"{len(ready)}/{len(plans)} stacks planned. a applies the next, A applies all.",
+                     len(ready) != len(plans))
+
+    def _next_batch(self) -> list[str]:
+        """What "apply next" hands to the engine: stacks not done yet, up to and including the first
+        whose plan changes something (unchanged ones before it are recorded as such)."""
+        batch: list[str] = []
         for name in self.rows:
             if name in self.done:
                 continue
             plan = self.plans.get(name)
-            return name if plan is not None and plan.ready else None
-        return None
+            if plan is None or not plan.ready:
+                break
+            batch.append(name)
+            if plan.changes:
+                break
+        return batch
+
+    def _can_apply(self) -> bool:
+        """Something is left to apply, and either its plan is ready or an apply will plan first."""
+        if all(name in self.done for name in self.rows):
+            return False
+        return self.plans_consumed or bool(self._next_batch())
 
     def action_apply_next(self) -> None:
         """Apply only the next stack in dependency order (after the engine's gates and consent)."""
-        if self._next_stack() is None:
-            self.notify("Nothing to apply next: plan first (p), or every stack is done.")
-            return
         self._start("apply")
         self.run_apply("next")
 
     def action_apply_all(self) -> None:
         """Apply every planned stack in order; stops at the first failure."""
-        if not self.plans:
-            self.notify("Plan first (p).")
-            return
         self._start("apply")
         self.run_apply("all")
 
-    def _plans_for(self, mode: str) -> dict[str, "StackPlan"]:
-        """The plans handed to the engine: done stacks skipped; for "next", everything after it held back."""
+    def _plans_for(self, mode: str) -> dict[str, "StackPlan"] | None:
+        """The plans handed to the engine (done stacks as skipped; for "next", everything after the
+        batch held back as unplanned), or None when there is nothing to apply."""
         from gfwizard.stacks import StackPlan
 
-        target = self._next_stack() if mode == "next" else None
+        batch = self._next_batch() if mode == "next" else [n for n in self.rows if n not in self.done]
+        if not batch:
+            return None
         plans: dict[str, StackPlan] = {}
         for stack in self.rows:
-            plan = self.plans[stack]
+            plan = self.plans.get(stack) or StackPlan(stack)
             if stack in self.done:
                 plans[stack] = replace(plan, outcome="skipped")
-            elif mode == "all" or stack == target:
-                plans[stack] = plan
             else:
-                plans[stack] = StackPlan(stack)
+                plans[stack] = plan if stack in batch else StackPlan(stack)
         return plans
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
     def run_apply(self, mode: str) -> None:
-        """Gate, confirm and apply on the engine loop. The engine deletes saved plans after an apply
-        (they hold variable values), so a later apply first plans the remaining stacks again."""
+        """Gate, confirm and apply on the engine loop (planning again first when an earlier apply
+        consumed the saved plans: they hold variable values, so the engine deletes them)."""
         try:
-            assert self.engine is not None
-            if self.plans_consumed:
-                self.plans = self.host.run(self.engine.plan_all())
-                self.post_message(self.PlansReady(self.plans))
-            self.plans_consumed = True
-            self.host.run(self.engine.apply(self._plans_for(mode)))
+            self._apply(self._engine(), mode)
         finally:
             self.post_message(self.ActionFinished("apply"))
 
+    def _apply(self, engine: "DeployEngine", mode: str) -> None:
+        if self.plans_consumed:
+            self._plan(engine)
+        plans = self._on_ui(lambda: self._plans_for(mode))
+        if plans is None:
+            self._on_ui(lambda: self._status("Nothing to apply: every stack is applied, or none is planned.", True))
+            return
+        self.plans_consumed = True
+        self.host.run(engine.apply(plans))
+
     def action_cancel(self) -> None:
         """First press: one SIGINT (graceful). Second press: asks, then escalates."""
-        if self.engine is None or self.busy is None:
-            self.notify("Nothing is running.")
+        engine = self.engine
+        if engine is None or self.busy is None:
             return
         self.cancel_requests += 1
+        self.spent = True
         if self.cancel_requests == 1:
-            self.engine.cancel()
-            self._status("Cancelling: one SIGINT sent; waiting for the binary to save state and release the "
-                         "lock. Press c again to force.", True)
+            engine.cancel()
+            self._status("Cancelling: one SIGINT sent; the binary saves state and releases the lock. "
+                         "Press c again to force.", True)
             return
         self.app.push_screen(
             ConfirmModal("Force stop?", "Send SIGTERM, then SIGKILL after a grace period. The state lock may stay "
                          "held and need `force-unlock`; the journal will say so.", "Force stop"),
-            lambda yes: self.engine.cancel(escalate=True) if yes and self.engine else None)
+            lambda yes: engine.cancel(escalate=True) if yes else None)
 
     def action_resume(self) -> None:
-        """Continue a failed or interrupted run: stacks applied with unchanged inputs are skipped."""
+        """Continue a failed or interrupted run: stacks deployed since with unchanged inputs are skipped,
+        the rest is planned and applied (after the gates and consent)."""
         self._start("resume")
         self.run_resume()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
     def run_resume(self) -> None:
-        """A fresh engine with resume on, then plan."""
+        """A fresh engine with resume on, then plan and apply what is left."""
         try:
-            self._build_engine(resume=True)
-            assert self.engine is not None
-            self.post_message(self.PlansReady(self.host.run(self.engine.plan_all())))
+            engine = self._build_engine(resume=True)
+            self._plan(engine)
+            self._apply(engine, "all")
         finally:
             self.post_message(self.ActionFinished("resume"))
 
     def action_switch_env(self) -> None:
-        """Toggle dev/prod (only while nothing runs)."""
+        """Switch to the next environment (only while nothing runs)."""
         envs = list(self.session.draft.environments) if self.session.draft else ["dev", "prod"]
         index = envs.index(self.session.env) if self.session.env in envs else -1
         self.session.env = envs[(index + 1) % len(envs)]
+        self.rows = {}
+        self.query_one(StackList).clear()
+        self.query_one("#gates", Static).update("")
+        self.log_pane.buffers.clear()
+        self.log_pane.transcripts.clear()
+        self.log_pane.selected = None
+        self.log_pane.query_one("#log").clear()
+        self.session.transcripts.clear()
         self._banner()
-        self.query_one(LogPane).buffers.clear()
-        self.new_engine()
+        if self.LIVE:
+            self.spent = True
+            self.engine = None
+            self.refresh_bindings()
+            self.new_engine()
 
     def _start(self, action: str) -> None:
         self.busy, self.cancel_requests = action, 0
@@ -338,9 +461,13 @@ class DeployScreen(StepScreen):
     def on_deploy_screen_action_finished(self, message: ActionFinished) -> None:
         self.busy = None
         self.refresh_bindings()
+        if self.spent and self.cancel_requests:
+            self._status("Cancelled. r resumes (plans again, skips what is applied); p plans afresh.", True)
+            return
+        if message.action != "plan" and self.LIVE:
+            self.compute_placement()
         if message.action == "plan":
             return
-        self.compute_placement()
         left = [name for name in self.rows if name not in self.done]
         if not left:
             self._status("Every stack is applied. Ctrl+N for the summary.", False)
@@ -354,66 +481,72 @@ class DeployScreen(StepScreen):
         event = message.event
         stack = getattr(event, "stack", None)
         row = self.rows.get(stack) if isinstance(stack, str) else None
-        if isinstance(event, ev.StackPlanning) and row:
-            row.state, row.detail = "planning", ""
-            self.query_one(LogPane).set_transcript(event.stack, str(self.engine.workers[event.stack].transcript)
-                                                   if self.engine else "")
-        elif isinstance(event, ev.StackPlanned) and row:
-            s = event.summary
-            row.state, row.detail = "planned", f"+{s.add} ~{s.change} -{s.destroy}" + (
-                f" ±{s.replace}" if s.replace else "")
-            row.total_resources = s.add + s.change + s.destroy + s.replace
-        elif isinstance(event, ev.StackSkipped) and row:
-            row.state, row.detail = "skipped", ""
-            if event.plan_hash:
-                self.done.add(event.stack)
-        elif isinstance(event, ev.ApplyStarted) and row:
-            row.state, row.done_resources = "applying", 0
-        elif isinstance(event, (ev.ResourceApplied, ev.ResourceFailed)) and row:
-            row.done_resources += 1
-        elif isinstance(event, ev.StackApplied) and row:
-            row.state, row.detail = "applied", f"+{event.added} ~{event.changed} -{event.destroyed}"
-            self.done.add(event.stack)
-            self.session.deploy_outcomes[event.stack] = "applied"
-        elif isinstance(event, ev.StackNoChanges) and row:
-            row.state, row.detail = "no changes", ""
-            self.done.add(event.stack)
-            self.session.deploy_outcomes[event.stack] = "no changes"
-        elif isinstance(event, ev.StackFailed) and row:
-            row.state, row.detail = "failed", event.phase
-            self.session.deploy_outcomes[event.stack] = f"failed ({event.phase})"
-            self.query_one(LogPane).add_line(event.stack, f"FAILED in {event.phase}: {event.message}")
-            self.query_one(LogPane).add_line(event.stack, f"remedy: {event.remedy}")
-            self._status(f"{event.stack} failed: {event.message} — {event.remedy}", True)
-        elif isinstance(event, ev.StackLocked) and row:
-            who = event.lock.who if event.lock else "someone"
-            age = f" for {int(event.age_seconds // 60)} min" if event.age_seconds is not None else ""
-            row.state, row.detail = "locked", f"by {who}{age}"
-            self.session.deploy_outcomes[event.stack] = f"locked by {who}"
-            self._status(f"{event.stack} is locked by {who}{age}: {event.remedy}", True)
-        elif isinstance(event, ev.StackInterrupted) and row:
-            row.state, row.detail = "interrupted", event.phase
-            self.session.deploy_outcomes[event.stack] = "interrupted"
+        if row is not None:
+            self._stack_event(row, event)
         elif isinstance(event, ev.GateChecked):
             self._show_gates(event)
         elif isinstance(event, ev.ApplyRefused):
             self._status(event.reason, True)
+        self.refresh_bindings()
+
+    def _stack_event(self, row: StackRow, event: "DeployEvent") -> None:
+        from gfwizard import stacks_events as ev
+
+        outcomes, stack = self.session.deploy_outcomes, row.stack
+        if isinstance(event, ev.StackPlanned) and stack in self.done and not event.summary.has_changes:
+            row.state, row.detail = self.done[stack]  # still deployed: keep showing how
+        else:
+            row.update(event)
+        if isinstance(event, ev.StackPlanning):
+            self.log_pane.set_transcript(stack, self._transcript(stack))
+        elif isinstance(event, (ev.StackApplied, ev.StackNoChanges)) or (
+                isinstance(event, ev.StackSkipped) and event.plan_hash):
+            self.done[stack] = (row.state, row.detail)
+            if outcomes.get(stack) != "applied" or isinstance(event, ev.StackApplied):
+                outcomes[stack] = row.state
+        elif isinstance(event, ev.StackSkipped):
+            self.log_pane.add_line(stack, event.reason)
+        elif isinstance(event, ev.StackFailed):
+            outcomes[stack] = f"failed ({event.phase})"
+            self.log_pane.add_line(stack, f"FAILED in {event.phase}: {event.message}")
+            for detail in event.diagnostics:
+                self.log_pane.add_line(stack, f"  {detail}")
+            self.log_pane.add_line(stack, f"remedy: {event.remedy}")
+            self._status(f"{stack} failed: {event.message} — {event.remedy}", True)
+        elif isinstance(event, ev.StackLocked):
+            outcomes[stack] = f"locked {row.detail}"
+            self.log_pane.add_line(stack, f"LOCKED {row.detail}: {event.remedy}")
+            self._status(f"{stack} is locked {row.detail}: {event.remedy}", True)
+        elif isinstance(event, ev.StackInterrupted):
+            outcomes[stack] = "interrupted"
         elif isinstance(event, ev.PreviousRunUnfinished):
             self.notify(event.detail, title="Previous run unfinished", severity="warning", timeout=20)
-        if row is not None:
-            self.query_one(StackList).update_row(row)
-            transcript = self.engine.workers[row.stack].transcript if self.engine else None
-            if transcript is not None:
-                self.session.transcripts[row.stack] = str(transcript)
-        self.refresh_bindings()
+        elif isinstance(event, ev.DependencyWarning):
+            self.log_pane.add_line(stack, event.detail)
+        self.query_one(StackList).update_row(row)
+        if stack == self.log_pane.selected:
+            self._show_detail()
+        transcript = self._transcript(stack)
+        if transcript:
+            self.session.transcripts[stack] = transcript
+
+    def _transcript(self, stack: str) -> str:
+        """Where ``stack``'s transcript of this run is written (the session's record without an engine)."""
+        if self.engine is not None and stack in self.engine.workers:
+            return str(self.engine.workers[stack].transcript)
+        return self.session.transcripts.get(stack, "")
 
     def _show_gates(self, event: Any) -> None:
         text = Text()
         for check in event.checks:
+            if check.ok and event.ok:
+                continue
             style = {"pass": "green", "warn": "yellow", "fail": "bold red"}[check.level.value]
             text.append(f"{check.level.value.upper():<4} {check.name}\n", style=style)
             if not check.ok:
                 text.append(f"  {check.detail}\n  → {check.remedy}\n", style="red")
+        if event.ok:
+            text.append(f"Gates passed ({', '.join(c.name for c in event.checks)})", style="green")
         self.query_one("#gates", Static).update(text)
         if not event.ok:
             self._status("A safety gate failed: nothing was applied (see the gates under the stack list).", True)
@@ -445,7 +578,18 @@ class DeployScreen(StepScreen):
     # ----- selection, gating --------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "stack-list" and event.row_key.value:
-            self.query_one(LogPane).select(event.row_key.value)
+            self.log_pane.select(event.row_key.value)
+            self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The highlighted stack's whole state, under the list, when its cell is too narrow for it."""
+        table = self.query_one(StackList)
+        stack = self.log_pane.selected
+        row = self.rows.get(stack or "")
+        label = row.label() if row else Text()
+        room = table.size.width - max((len(name) for name in self.rows), default=0) - 4
+        detail = self.query_one("#stack-detail", Static)
+        detail.update(Text.assemble(f"{stack}: ", label) if row and len(label) > room else "")
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
@@ -453,15 +597,18 @@ class DeployScreen(StepScreen):
         status.set_class(blocked, "blocked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        idle = self.busy is None and self.engine is not None
-        if action in ("plan_all", "resume", "switch_env"):
+        # False hides a key from the footer (and ignores it): only what makes sense now is offered.
+        idle = self.busy is None and (self.engine is not None or not self.LIVE)
+        if action in ("plan_all", "switch_env"):
             return idle
-        if action == "apply_next":
-            return idle and self._next_stack() is not None
-        if action == "apply_all":
-            return idle and any(p.ready for s, p in self.plans.items() if s not in self.done)
+        if action == "resume":
+            return idle and (self.resumable or any(r.state in RESUMABLE_STATES for r in self.rows.values()))
+        if action in ("apply_next", "apply_all"):
+            return idle and self._can_apply()
         if action == "cancel":
             return self.busy is not None
+        if action == "toggle_placement":
+            return bool(self._narrow)
         if action == "back":
             return self.busy is None
         return super().check_action(action, parameters)

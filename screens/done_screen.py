@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from screens.step import StepScreen
+
+#: Outcomes that mean the stack is deployed.
+GOOD_OUTCOMES = ("applied", "no changes", "unchanged")
+
+
+def transcript_columns(transcripts: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The directory every transcript is in ("" when they differ) and each stack's path relative to it,
+    so the table stays narrow enough for 80 columns."""
+    paths = [p for p in transcripts.values() if p]
+    if not paths:
+        return "", {}
+    parents = {str(Path(p).parent) for p in paths}
+    if len(parents) != 1:
+        return "", dict(transcripts)
+    return parents.pop() + os.sep, {stack: Path(p).name for stack, p in transcripts.items() if p}
 
 
 class DoneScreen(StepScreen):
@@ -19,24 +37,33 @@ class DoneScreen(StepScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(classes="step-body"):
+        with VerticalScroll(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
             yield Static(f"Environment {self.session.env} on honey"
-                         + (" (rehearsal)" if self.session.is_rehearsal else ""), classes="step-help")
+                         + (" (rehearsal)" if self.session.is_rehearsal else ""), id="done-env", classes="step-help")
             yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="next-steps", classes="step-help")
+            yield Static("", id="transcripts-dir", classes="step-help")
+            yield Static("", id="next-steps")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#summary", DataTable)
         table.add_columns("Stack", "Outcome", "Transcript")
+        directory, names = transcript_columns(self.session.transcripts)
         for stack, outcome in self.session.deploy_outcomes.items():
-            style = "green" if outcome in ("applied", "no changes") else "red"
-            table.add_row(stack, Text(outcome, style=style), self.session.transcripts.get(stack, "-"))
+            style = "green" if outcome.split(" (")[0] in GOOD_OUTCOMES else "bold red"
+            table.add_row(stack, Text(outcome, style=style), names.get(stack, "-"), key=stack)
+        if directory:
+            self.query_one("#transcripts-dir", Static).update(f"Transcripts (redacted) in {directory}")
         config = f" --config {self.session.config_path}" if self.session.is_rehearsal else ""
-        self.query_one("#next-steps", Static).update(
-            f"Next: `gfwizard status{config}` shows the live, read-only view (press s to open it now).\n"
-            f"Re-run `gfwizard deploy --env {self.session.env}{config}` any time: unchanged stacks apply nothing.")
+        text = Text()
+        text.append("Next: ", style="bold")
+        text.append(f"gfwizard status{config}", style="bold cyan")
+        text.append(" is the live, read-only view (s opens it now).\n")
+        text.append("Re-run ")
+        text.append(f"gfwizard deploy --env {self.session.env}{config}", style="cyan")
+        text.append(" any time: unchanged stacks apply nothing.")
+        self.query_one("#next-steps", Static).update(text)
 
     def action_status(self) -> None:
         """Leave the wizard and open the read-only status view."""

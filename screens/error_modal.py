@@ -12,7 +12,6 @@ from textual.widgets import Button, Static
 class ErrorModal(ModalScreen[None]):
     """Shows a message and its remedy; Enter or Escape closes it."""
 
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
 
     def __init__(self, title: str, message: str, remedy: str) -> None:

@@ -47,7 +47,6 @@ class KubeconfigScreen(StepScreen):
     """Lists contexts from every kubeconfig candidate; the highlighted one is the selection."""
 
     STEP_TITLE = "2 · Kubeconfig"
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("r", "rescan", "Rescan")]
 
     @dataclass

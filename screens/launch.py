@@ -39,4 +39,4 @@ def run_wizard(*, start_at: str = "preflight", config_path: Path | None = None,
     if app.return_value == "status":
         from screens.status_app import build_status_app
 
-        build_status_app(app.session.config_path).run()
+        build_status_app(app.session.config_path, app.session.environ()).run()

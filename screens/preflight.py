@@ -27,7 +27,6 @@ class PreflightScreen(StepScreen):
     """Checks the machine before anything else happens."""
 
     STEP_TITLE = "1 · Preflight"
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("r", "rerun", "Re-run checks")]
 
     @dataclass

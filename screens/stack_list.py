@@ -1,16 +1,20 @@
-"""The deploy step's stack list: one row per stack with its live state."""
+"""The deploy step's stack list: one row per stack with its live state, driven by engine events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import DataTable
 
+if TYPE_CHECKING:
+    from gfwizard.stacks_events import DeployEvent
+
 STATE_STYLES = {
-    "pending": "dim", "initialising": "cyan", "planning": "cyan", "planned": "bold", "applying": "bold cyan",
-    "applied": "bold green", "no changes": "green", "skipped": "green", "failed": "bold red",
-    "locked": "bold red", "interrupted": "bold yellow",
+    "pending": "dim", "planning": "cyan", "planned": "bold", "applying": "bold cyan",
+    "applied": "bold green", "no changes": "green", "unchanged": "green", "not planned": "yellow",
+    "failed": "bold red", "locked": "bold red", "interrupted": "bold yellow",
 }
 
 
@@ -25,13 +29,48 @@ class StackRow:
     total_resources: int = 0
 
     def label(self) -> Text:
-        """``planned +2 ~0 -1``, ``applying 3/7``, ``locked by alice``..."""
+        """``planned +2 ~0 -1``, ``applying 3/7``, ``locked by alice for 5 min``..."""
         text = self.state
         if self.state == "applying" and self.total_resources:
-            text = f"applying {self.done_resources}/{self.total_resources}"
+            text = f"applying {min(self.done_resources, self.total_resources)}/{self.total_resources}"
         elif self.detail:
             text = f"{self.state} {self.detail}"
         return Text(text, style=STATE_STYLES.get(self.state, ""))
+
+    def update(self, event: "DeployEvent") -> bool:
+        """Follow one engine event about this stack; True when something the row shows changed."""
+        from gfwizard import stacks_events as ev
+
+        if isinstance(event, ev.StackPlanning):
+            self.state, self.detail = "planning", ""
+        elif isinstance(event, ev.StackPlanned):
+            s = event.summary
+            self.state, self.detail = "planned", f"+{s.add} ~{s.change} -{s.destroy}" + (
+                f" ±{s.replace}" if s.replace else "")
+        elif isinstance(event, ev.StackSkipped):
+            # With a plan hash: deployed earlier with the same inputs (resume). Without: blocked by a dependency.
+            self.state, self.detail = ("unchanged", "") if event.plan_hash else ("not planned", "")
+        elif isinstance(event, ev.ApplyStarted):
+            s = event.summary
+            self.state, self.detail = "applying", ""
+            self.done_resources, self.total_resources = 0, s.add + s.change + s.destroy + s.replace
+        elif isinstance(event, (ev.ResourceApplied, ev.ResourceFailed)):
+            self.done_resources += 1
+        elif isinstance(event, ev.StackApplied):
+            self.state, self.detail = "applied", f"+{event.added} ~{event.changed} -{event.destroyed}"
+        elif isinstance(event, ev.StackNoChanges):
+            self.state, self.detail = "no changes", ""
+        elif isinstance(event, ev.StackFailed):
+            self.state, self.detail = "failed", f"({event.phase})"
+        elif isinstance(event, ev.StackLocked):
+            who = event.lock.who if event.lock and event.lock.who else "another run"
+            age = f" for {int(event.age_seconds // 60)} min" if event.age_seconds is not None else ""
+            self.state, self.detail = "locked", f"by {who}{age}"
+        elif isinstance(event, ev.StackInterrupted):
+            self.state, self.detail = "interrupted", f"({event.phase})"
+        else:
+            return False
+        return True
 
 
 class StackList(DataTable[Text]):
@@ -39,12 +78,14 @@ class StackList(DataTable[Text]):
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_column("Stack", key="stack")
-        self.add_column("State", key="state")
 
     def set_stacks(self, rows: list[StackRow]) -> None:
         """Show ``rows`` (replacing earlier ones)."""
-        self.clear()
+        # The name column gets its final width up front: a header painted while the column was still
+        # growing could stay misaligned.
+        self.clear(columns=True)
+        self.add_column("Stack", key="stack", width=max([5, *(len(row.stack) for row in rows)]))
+        self.add_column("State", key="state")
         for row in rows:
             self.add_row(Text(row.stack), row.label(), key=row.stack)
 

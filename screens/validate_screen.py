@@ -49,7 +49,6 @@ class ValidateScreen(StepScreen):
     """Runs the cluster checks; a failing check blocks Next and shows its remedy."""
 
     STEP_TITLE = "3 · Validate"
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [Binding("r", "rerun", "Re-run checks"), Binding("p", "pin", "Pin fingerprint")]
     #: (connect, read) seconds for every API call of one validation.
     TIMEOUTS: ClassVar[tuple[float, float]] = (3, 10)
@@ -144,8 +143,8 @@ class ValidateScreen(StepScreen):
         target = (f"into {self.session.config_path}\n(atomic write; the previous file is kept as .bak)"
                   if self.session.config_path.is_file() else
                   "into the draft config (written at the Config step, after you have seen it)")
-        body = (f"Pin honey's identity {target}:\n\n  kube-system UID  {fp.kube_system_uid}\n"
-                f"  CA sha256        {fp.ca_sha256}\n\nFrom now on a different cluster behind this "
+        body = (f"Pin honey's identity {target}:\n\nkube-system UID\n  {fp.kube_system_uid}\n"
+                f"CA certificate sha256\n  {fp.ca_sha256}\n\nFrom now on a different cluster behind this "
                 "context is a hard stop before any write.")
         self.app.push_screen(ConfirmModal("Pin the cluster fingerprint?", body, "Pin it"), self._pin_answer)
 

@@ -23,7 +23,7 @@ from gfwizard.commands._common import config_option, echo, handles_errors, json_
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked, LogLine,
-    PreviousRunUnfinished, ResourceApplied, ResourceFailed, RunFinished, RunStarted, StackApplied, StackFailed,
+    PreviousRunUnfinished, ResourceApplied, ResourceFailed, RunFinished, RunNote, RunStarted, StackApplied, StackFailed,
     StackInterrupted, StackLocked, StackMaterialised, StackPlanned, StackSkipped,
 )
 from gfwizard.tofu_events import redact_obj
@@ -134,6 +134,8 @@ class _HumanPrinter(_Printer):
         if isinstance(event, RunStarted):
             mode = "plan only" if event.plan_only else "plan + apply"
             echo(f"deploy {event.env} ({mode}) with {event.binary}: {' → '.join(event.stacks)}", bold=True)
+        elif isinstance(event, RunNote):
+            echo(f"note: {event.message}", err=True, dim=True)
         elif isinstance(event, BackendRendered):
             echo(f"  rendered {len(event.files)} backend file(s)", dim=True)
         elif isinstance(event, (DependencyWarning, PreviousRunUnfinished)):

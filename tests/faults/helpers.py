@@ -107,11 +107,10 @@ def make_wrapper(directory: Path, real: str) -> Wrapper:
 
 
 def repo_copy(directory: Path) -> Path:
-    """A checkout holding only ``tofu/rehearsal`` (+ an empty ``tofu/stacks``): point ``GFW_REPO`` at it."""
+    """A copy of the checkout's ``tofu/`` tree (point ``GFW_REPO`` at it)."""
     root = directory / "checkout"
-    shutil.copytree(REPO / "tofu" / "rehearsal", root / "tofu" / "rehearsal",
-                    ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
-    (root / "tofu" / "stacks").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "tofu", root / "tofu",
+                    ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan", "*.tfbackend"))
     return root
 
 
@@ -302,8 +301,9 @@ def normalised_state(doc: Mapping[str, Any] | None) -> dict[str, Any]:
     for res in doc.get("resources", []):
         for inst in res.get("instances", []):
             key = inst.get("index_key")
-            address = f"{res.get('module', '')}{res['mode']}.{res['type']}.{res['name']}" + (
-                f"[{json.dumps(key)}]" if key is not None else "")
+            address = "".join([f"{res['module']}." if res.get("module") else "",
+                               "data." if res["mode"] == "data" else "", f"{res['type']}.{res['name']}",
+                               f"[{json.dumps(key)}]" if key is not None else ""])
             attrs = {k: v for k, v in (inst.get("attributes") or {}).items() if k != "id"}
             resources[address] = {"attributes": attrs, "status": inst.get("status", ""),
                                   "dependencies": sorted(inst.get("dependencies", []))}

@@ -80,7 +80,9 @@ async def test_no_writes_through_every_pane_and_key(rehearsal_workspace: Any, sc
         await pilot.press("q")
 
     api = ws.api.request_log.entries()
-    s3 = ws.s3.request_log.entries()
+    # Only this workspace's bucket: the S3 server is shared by the session, and a terraform left running by
+    # another test (a fault scenario lets it finish on purpose) may still write to its own bucket.
+    s3 = [e for e in ws.s3.request_log.entries() if e["path"].startswith(f"/{ws.bucket}")]
     writes = [(e["method"], e["path"]) for e in api if e["method"] != "GET" and
               not (e["method"] == "POST" and e["path"] == SSAR_PATH)]
     assert writes == []

@@ -48,6 +48,13 @@ def test_status_workload_screen(snap_compare: Any, size: tuple[int, int]) -> Non
         await _settle(pilot)
         await pilot.press("3")
         await pilot.press("enter")
-        await pilot.pause(0.4)
+        # The pods and the followed log arrive from workers; wait for both (a loaded machine is slow).
+        for _ in range(100):
+            await pilot.pause(0.05)
+            screen = pilot.app.screen
+            if screen.__class__.__name__ == "WorkloadScreen" and screen.pods and \
+                    screen.query_one("#pod-log").line_count >= 2:
+                break
+        await pilot.pause(0.3)
 
     assert snap_compare(_app(), terminal_size=size, run_before=run_before)
