@@ -63,6 +63,18 @@ def confirm_body(request: "ConfirmRequest") -> Text:
     return text
 
 
+def settle_column_widths(table: DataTable[Any]) -> None:
+    """Give ``table``'s columns their final widths now.
+
+    DataTable measures new rows only when it is next idle, without invalidating its cached header
+    line: a header painted in between keeps the old widths (seen under ``App.run``). Measured here,
+    before anything is painted, the header and the rows agree from the first frame.
+    """
+    for key, column in table.columns.items():
+        cells = [cell if isinstance(cell, Text) else Text(str(cell)) for cell in table.get_column(key)]
+        column.content_width = max([column.label.cell_len, *(cell.cell_len for cell in cells)])
+
+
 class DeployScreen(StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
@@ -572,8 +584,10 @@ class DeployScreen(StepScreen):
         pane = self.query_one(PlacementPane)
         if message.table is None:
             pane.show_error(message.error)
-        else:
-            pane.show(message.table)
+            return
+        pane.show(message.table)
+        for table in pane.query(DataTable):
+            settle_column_widths(table)
 
     # ----- selection, gating --------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
