@@ -63,7 +63,6 @@ if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
 
 EventCallback = Callable[[DeployEvent], None]
-_SHOW_OUTSIDE = os.environ.get("GFW_AB_SHOW_OUTSIDE") == "1"  # TEMPORARY A/B
 
 __all__ = ["DeployEngine", "EventCallback", "StackPlan", "dependency_graph", "stack_order"]
 
@@ -270,7 +269,8 @@ class DeployEngine:
         # No stack reads another's state, so a stack plans as soon as a slot is free, whatever its
         # dependencies are doing (they only order the applies). Tasks queue for the slots in apply
         # order, so the first stack to apply is the first to plan. A dependency that has already
-        # failed to plan makes planning pointless: nothing after it is applied in this run.
+        # failed to plan makes planning pointless: nothing after it is applied in this run. The slot
+        # covers init and plan; the short `show -json` runs while the next stack's init starts.
         async with sem:
             failed_dep = self._failed_dependency(name, tasks)
             if failed_dep is not None:
@@ -281,18 +281,14 @@ class DeployEngine:
                 return replace(plan, error="cancelled before it started")
             started, t0 = now_utc(), time.monotonic()
             self._emit(StackPlanning(name))
-            planned: PlannedChange | StepFailure | None = None
             failure = await worker.init(provider_lock)
-            if failure is None and not self._cancelled:
+            if failure is None and self._cancelled:
+                return replace(plan, error="cancelled before it started")
+            if failure is None:
                 failure = await worker.make_plan()
-                if failure is None and not _SHOW_OUTSIDE:
-                    planned = await worker.summarise()
         if failure is not None:
             return self._plan_failed(plan, failure, started)
-        if self._cancelled and planned is None:
-            return replace(plan, error="cancelled before it started")
-        if _SHOW_OUTSIDE:
-            planned = await worker.summarise()
+        planned = await worker.summarise()  # a cancel since the plan makes this an interrupted step
         if isinstance(planned, StepFailure):
             return self._plan_failed(plan, planned, started)
         done = replace(plan, outcome="planned", summary=planned.summary, plan_hash=planned.plan_hash, planned=planned)

@@ -536,8 +536,7 @@ class DeployScreen(StepScreen):
         elif isinstance(event, ev.DependencyWarning):
             self.log_pane.add_line(stack, event.detail)
         self.query_one(StackList).update_row(row)
-        if stack == self.log_pane.selected:
-            self._show_detail()
+        self._show_detail()
         transcript = self._transcript(stack)
         if transcript:
             self.session.transcripts[stack] = transcript
@@ -593,17 +592,17 @@ class DeployScreen(StepScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "stack-list" and event.row_key.value:
             self.log_pane.select(event.row_key.value)
-            self._show_detail()
 
     def _show_detail(self) -> None:
-        """The highlighted stack's whole state, under the list, when its cell is too narrow for it."""
-        table = self.query_one(StackList)
-        stack = self.log_pane.selected
-        row = self.rows.get(stack or "")
-        label = row.label() if row else Text()
-        room = table.size.width - max((len(name) for name in self.rows), default=0) - 4
-        detail = self.query_one("#stack-detail", Static)
-        detail.update(Text.assemble(f"{stack}: ", label) if row and len(label) > room else "")
+        """Under the list, the whole state of every stack whose state cell is too narrow for it."""
+        width = self.query_one(StackList).size.width
+        if not width:  # not laid out yet
+            self.call_after_refresh(self._show_detail)
+            return
+        room = width - max((len(name) for name in self.rows), default=0) - 3  # cell padding
+        cut = [row for row in self.rows.values() if len(row.label()) > room]
+        self.query_one("#stack-detail", Static).update(
+            Text("\n").join(Text.assemble(f"{row.stack}: ", row.label()) for row in cut))
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)

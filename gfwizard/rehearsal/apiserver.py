@@ -50,6 +50,7 @@ from gfwizard.rehearsal.k8s_rest import Rest
 from gfwizard.rehearsal.k8s_seed import seed
 from gfwizard.rehearsal.k8s_store import Store
 from gfwizard.rehearsal.k8s_tls import ServerTLS, generate
+from gfwizard.rehearsal.serving import serve_in_thread
 
 __all__ = ["APIRequest", "Faults", "RehearsalAPIServer", "RequestLog"]
 
@@ -257,9 +258,7 @@ class RehearsalAPIServer:
         self._server = server
         self.port = int(server.server_address[1])
         self._app.server_address = f"{self.host}:{self.port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"rehearsal-api-{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(server, f"rehearsal-api-{self.port}")
         return self
 
     def stop(self) -> None:

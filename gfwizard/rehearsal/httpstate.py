@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from gfwizard.redact import register_secret
+from gfwizard.rehearsal.serving import serve_in_thread, stop_serving
 
 #: The GitLab project id used in rehearsal addresses.
 DEFAULT_PROJECT_ID = 1
@@ -184,21 +185,15 @@ class HttpStateServer:
         server.daemon_threads = True
         self._server = server
         self.port = int(server.server_address[1])
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"rehearsal-httpstate-{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(server, f"rehearsal-httpstate-{self.port}")
         return self
 
     def stop(self) -> None:
         """Stop serving and free the port (idempotent)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        if server is not None:
+            stop_serving(server, thread)
 
     def __enter__(self) -> "HttpStateServer":
         return self.start()

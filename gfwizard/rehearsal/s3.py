@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from gfwizard.errors import CheckFailure
 from gfwizard.redact import register_secret
+from gfwizard.rehearsal.serving import serve_in_thread, stop_serving
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -190,21 +191,15 @@ class RehearsalS3:
         app = _ConditionalWriteGuard(DomainDispatcherApplication(create_backend_app), self.request_log)
         self._server = make_server(self.host, 0, app, threaded=True, request_handler=_QuietHandler)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"rehearsal-s3-{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, f"rehearsal-s3-{self.port}")
         return self
 
     def stop(self) -> None:
         """Stop serving and free the port (idempotent)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        if server is not None:
+            stop_serving(server, thread)
 
     def __enter__(self) -> "RehearsalS3":
         return self.start()
