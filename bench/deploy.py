@@ -7,13 +7,13 @@ per stack, in dependency order, ``init -reconfigure`` with the same backend sett
 with the same variables, ``apply`` of that plan. gfwizard does more than that loop: it renders the
 backend files, runs the gates (cluster server + fingerprint against the rehearsal API, S3 lock
 probe), summarises every plan with ``show -json``, journals, and materialises each twin in the
-rehearsal API; concurrent init/plan of independent stacks and applying while later stacks still
+rehearsal API; concurrent init/plan of the stacks and applying while later stacks still
 plan must pay for that.
 
 Runs alternate (gfwizard, raw, raw, gfwizard, ...) after one untimed warm-up round each; the report
 is each median and the ratio gfwizard / raw (target: <= 0.8).
 
-    .venv/bin/python bench/deploy.py [--runs 7] [--concurrency 2]
+    .venv/bin/python bench/deploy.py [--runs 7] [--concurrency 2] [--timeline]
 
 This is a benchmark, not a test: it asserts nothing about timing (it does fail when a run fails).
 """
@@ -52,6 +52,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per contender (default 7)")
     parser.add_argument("--concurrency", type=int, default=2, help="gfwizard --concurrency (default 2)")
+    parser.add_argument("--timeline", action="store_true",
+                        help="after the timed runs, one more gfwizard run (untimed) printing when each event arrived")
     args = parser.parse_args()
 
     from gfwizard.backend_render import render_s3_text
@@ -117,9 +119,36 @@ def main() -> int:
             for name, values in cpu.items():
                 # The whole process tree (every terraform child included): what the 2 cores must fit.
                 print(f"median CPU s (user+sys, process tree) {name}: {median(values):.2f}")
+            if args.timeline:
+                path, _ = fresh_config("timeline")
+                print(timeline([sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes", "--json",
+                                "--concurrency", str(args.concurrency), "--config", str(path)], base_env))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+_MILESTONES = ("run_started", "stack_planning", "stack_planned", "gate_checked", "apply_started", "stack_applied",
+               "stack_materialised", "result")
+
+
+def timeline(argv: list[str], env: dict[str, str]) -> str:
+    """Seconds from spawn to each milestone event of one ``--json`` run (where a run's time goes)."""
+    import json
+    import subprocess
+    import time
+
+    started = time.perf_counter()
+    rows: list[str] = []
+    with subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            at = time.perf_counter() - started
+            event = json.loads(line)
+            if event.get("event") in _MILESTONES:
+                rows.append(f"{at:6.2f}s  {event['event']:<20} {event.get('stack', '')}".rstrip())
+    return "timeline of one more run (seconds since spawn):\n" + "\n".join(rows)
 
 
 if __name__ == "__main__":

@@ -228,8 +228,9 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
     no_lock_remedy = ("use an S3 store that supports conditional writes (PutObject with If-None-Match: *, as AWS S3 "
                       "and current MinIO/RustFS do), then re-run `gfwizard backend check`; do not deploy until "
                       "the lock probe passes")
+    created: list[str | None] = []  # the version id each successful put answered (None: unversioned)
     try:
-        client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*")
+        created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*").get("VersionId"))
     except Exception as exc:  # noqa: BLE001
         code, status = error_code(exc), http_status(exc)
         if code in ("NotImplemented", "InvalidArgument") or status == 501:
@@ -240,7 +241,7 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
     honoured: bool | None = None
     second = ""
     try:
-        client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*")
+        created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*").get("VersionId"))
         honoured = False
     except Exception as exc:  # noqa: BLE001
         code, status = error_code(exc), http_status(exc)
@@ -248,7 +249,7 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
             honoured, second = True, f"{status} {code}".strip()
         else:
             second = why(exc, target=target, timeouts=timeouts)[0]
-    leftover = _delete_all_versions(client, target.bucket, key)
+    leftover = _delete_all_versions(client, target.bucket, key, created)
     if honoured is None:
         return failed(C_LOCK, f"the second probe write failed unexpectedly: {second}",
                       "check the store's health and re-run `gfwizard backend check`")
@@ -266,19 +267,35 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
     return passed(C_LOCK, detail + " — use_lockfile is safe")
 
 
-def _delete_all_versions(client: Any, bucket: str, key: str) -> str:
-    """Delete every version and delete marker of ``key``; ``""`` when nothing is left, else why."""
-    try:
+def _delete_all_versions(client: Any, bucket: str, key: str, created: list[str | None] | None = None) -> str:
+    """Delete every version and delete marker of ``key``; ``""`` when nothing is left, else why.
+
+    The versions the probe's puts answered with (``created``) are deleted straight away; a listing
+    then proves nothing is left, and whatever it still finds (a store that did not say which version
+    it wrote, an unversioned bucket) is deleted by what the listing says. Listing versions can be slow
+    on a busy bucket: the common case lists once instead of twice.
+    """
+
+    def remaining() -> list[dict[str, Any]]:
         listing = client.list_object_versions(Bucket=bucket, Prefix=key)
-        found = [*(listing.get("Versions") or []), *(listing.get("DeleteMarkers") or [])]
-        for item in found:
-            if item.get("Key") == key:
-                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
-        if not found:
-            client.delete_object(Bucket=bucket, Key=key)
-        again = client.list_object_versions(Bucket=bucket, Prefix=key)
-        rest = [i for i in [*(again.get("Versions") or []), *(again.get("DeleteMarkers") or [])]
+        return [i for i in [*(listing.get("Versions") or []), *(listing.get("DeleteMarkers") or [])]
                 if i.get("Key") == key]
+
+    try:
+        known = [v for v in created or [] if v]
+        for version in known:
+            client.delete_object(Bucket=bucket, Key=key, VersionId=version)
+        if not known or len(known) != len(created or []):
+            found = remaining()
+            for item in found:
+                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+            if not found:
+                client.delete_object(Bucket=bucket, Key=key)
+        rest = remaining()
+        if rest and known:  # something the puts did not name: remove it as the listing says
+            for item in rest:
+                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+            rest = remaining()
     except Exception as exc:  # noqa: BLE001
         return f"removing the probe object failed ({error_code(exc) or type(exc).__name__})"
     return f"{len(rest)} probe version(s) could not be removed" if rest else ""

@@ -110,14 +110,15 @@ class DirectS3:
     # -- the calls -------------------------------------------------------------------------------
 
     def put_object(self, *, Bucket: str, Key: str, Body: bytes, IfNoneMatch: str | None = None) -> dict[str, Any]:
-        """``PutObject`` (``If-None-Match`` as given)."""
+        """``PutObject`` (``If-None-Match`` as given); ``VersionId`` when the store named the version."""
         extra = {"If-None-Match": IfNoneMatch} if IfNoneMatch else {}
-        self._send("PUT", Bucket, Key, {}, Body, extra, "PutObject")
-        return {}
+        _, headers = self._send("PUT", Bucket, Key, {}, Body, extra, "PutObject")
+        version = headers.get("x-amz-version-id")
+        return {"VersionId": version} if version else {}
 
     def list_object_versions(self, *, Bucket: str, Prefix: str) -> dict[str, Any]:
         """``ListObjectVersions`` of ``Prefix`` (first page: the probe has at most a few versions)."""
-        body = self._send("GET", Bucket, "", {"versions": "", "prefix": Prefix}, b"", {}, "ListObjectVersions")
+        body, _ = self._send("GET", Bucket, "", {"versions": "", "prefix": Prefix}, b"", {}, "ListObjectVersions")
         root = ElementTree.fromstring(body)
         out: dict[str, Any] = {}
         for tag, name in (("Version", "Versions"), ("DeleteMarker", "DeleteMarkers")):
@@ -135,11 +136,11 @@ class DirectS3:
     # -- HTTP and SigV4 --------------------------------------------------------------------------
 
     def _send(self, method: str, bucket: str, key: str, query: Mapping[str, str], body: bytes,
-              extra: Mapping[str, str], operation: str) -> bytes:
+              extra: Mapping[str, str], operation: str) -> tuple[bytes, Mapping[str, str]]:
         last: BaseException | None = None
         for _attempt in range(MAX_ATTEMPTS):
             try:
-                status, data = self._once(method, bucket, key, query, body, extra)
+                status, data, headers = self._once(method, bucket, key, query, body, extra)
             except (DirectS3Timeout, ConnectionError) as exc:
                 last = exc
                 continue
@@ -148,12 +149,12 @@ class DirectS3:
                 continue
             if status >= 300:
                 raise _error(status, data, operation)
-            return data
+            return data, headers
         assert last is not None
         raise last
 
     def _once(self, method: str, bucket: str, key: str, query: Mapping[str, str], body: bytes,
-              extra: Mapping[str, str]) -> tuple[int, bytes]:
+              extra: Mapping[str, str]) -> tuple[int, bytes, Mapping[str, str]]:
         if self.target.path_style:
             host, netloc, path = self._endpoint_host, self._endpoint_netloc, f"/{bucket}" + (f"/{key}" if key else "")
         else:
@@ -180,7 +181,8 @@ class DirectS3:
             try:
                 conn.request(method, url, body=body or None, headers=headers)
                 response = conn.getresponse()
-                return response.status, response.read()
+                data = response.read()
+                return response.status, data, {k.lower(): v for k, v in response.getheaders()}
             except TimeoutError:
                 raise DirectS3Timeout(connecting=False) from None
         finally:

@@ -30,24 +30,35 @@ ConfirmCallback = Callable[["ConfirmRequest"], Union[ConfirmAnswer, Awaitable[Co
 
 
 def default_gate_checks(cfg: "OrgConfig", env: str) -> list[Check]:
-    """Cluster ``server`` + ``fingerprint`` checks, then the backend lock probe (S3 state only)."""
+    """Cluster ``server`` + ``fingerprint`` checks, then the backend lock probe (S3 state only).
+
+    The two talk to different services and wait on the network most of the time, so the lock probe
+    runs in a second thread while the cluster is checked; the result lists them in this order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from gfwizard.cluster import gate_checks
 
-    checks: list[Check] = []
-    try:
-        checks.extend(gate_checks(cfg))
-    except GfwError as exc:
-        checks.append(failed("cluster gates", exc.message, exc.remedy or "run `gfwizard validate`"))
-    if cfg.state.backend == "s3":
+    def probe() -> Check:
         from gfwizard.backend import lock_probe
 
         try:
-            checks.append(lock_probe(cfg))
+            return lock_probe(cfg)
         except GfwError as exc:
-            checks.append(failed("lock probe", exc.message, exc.remedy or f"run `gfwizard backend check --env {env}`"))
-    else:
-        checks.append(warned("lock probe", "state.backend is http: locking is the HTTP state server's, not probed",
-                             remedy="move the state to S3 (`gfwizard backend migrate`)"))
+            return failed("lock probe", exc.message, exc.remedy or f"run `gfwizard backend check --env {env}`")
+
+    checks: list[Check] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gfwizard-lock-probe") as pool:
+        probed = pool.submit(probe) if cfg.state.backend == "s3" else None
+        try:
+            checks.extend(gate_checks(cfg))
+        except GfwError as exc:
+            checks.append(failed("cluster gates", exc.message, exc.remedy or "run `gfwizard validate`"))
+        if probed is not None:
+            checks.append(probed.result())
+        else:
+            checks.append(warned("lock probe", "state.backend is http: locking is the HTTP state server's, not probed",
+                                 remedy="move the state to S3 (`gfwizard backend migrate`)"))
     return checks
 
 

@@ -5,12 +5,13 @@
 1. inputs are checked before any process starts (unknown env or stack, dependency cycle, missing
    stack directory or tfvars: :class:`~gfwizard.errors.InputError`);
 2. backend files are rendered from organization.yaml; every stack is initialised with its backend
-   file (``-reconfigure``: the rendered file is the truth, state is never migrated implicitly) and
-   planned to a saved plan file, with the cluster contract variables and the env's tfvars. Plans of
-   stacks that do not depend on each other run concurrently (bounded); ``show -json`` of each saved
-   plan gives its summary and hash;
-3. before the first apply the gates run (:mod:`gfwizard.gates`) and, without ``assume_yes``, the
-   operator confirms through the injected callback;
+   file (``-reconfigure``: the rendered file is the truth, state is never migrated implicitly; skipped
+   when the data dir was initialised for exactly the same backend file, code and binary) and
+   planned to a saved plan file, with the cluster contract variables and the env's tfvars. Plans run
+   concurrently (bounded; no stack reads another's state, so dependencies only order the applies),
+   the first to apply first; ``show -json`` of each saved plan gives its summary and hash;
+3. before the first apply the gates run (:mod:`gfwizard.gates`, in a thread next to the plans) and,
+   without ``assume_yes``, the operator confirms through the injected callback;
 4. saved plans are applied one by one in dependency order; the first failure, lock or interrupt
    stops the run. In rehearsal each applied twin's outputs are materialised in the rehearsal API.
 
@@ -143,6 +144,7 @@ class DeployEngine:
         self._done_before: dict[str, JournalEntry] = {}
         self._gates: list[Check] = []
         self._prepared = False
+        self._warm: asyncio.Future[None] | None = None
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -158,7 +160,7 @@ class DeployEngine:
         try:
             self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
                                   self.plan_only, self._resume_source()))
-            self._report_previous_run()
+            await self._report_previous_run()
             await self._prepare()
             if not self.plan_only:
                 gate_task = asyncio.ensure_future(self._run_gates())
@@ -225,6 +227,9 @@ class DeployEngine:
             return
         self._prepared = True
         self._use_cli_config()
+        if self.materialise and not self.plan_only:
+            # Materialising sits between one apply and the next: load its code while the plans run.
+            self._warm = asyncio.ensure_future(asyncio.to_thread(_import_materialiser))
         await self._render_backends()
         self._prepare_resume()
         self._warn_unselected_dependencies()
@@ -241,6 +246,7 @@ class DeployEngine:
 
     def _start_plans(self) -> dict[str, "asyncio.Task[StackPlan]"]:
         sem = asyncio.Semaphore(self.concurrency)
+        self._head = asyncio.Event()
         provider_lock = asyncio.Lock()
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
         for name in self.order:
@@ -271,6 +277,9 @@ class DeployEngine:
         # order, so the first stack to apply is the first to plan. A dependency that has already
         # failed to plan makes planning pointless: nothing after it is applied in this run. The slot
         # covers init and plan; the short `show -json` runs while the next stack's init starts.
+        _ab = os.environ.get("GFW_AB_HEAD") == "1"
+        if _ab and name != self.order[0]:
+            await self._head.wait()
         async with sem:
             failed_dep = self._failed_dependency(name, tasks)
             if failed_dep is not None:
@@ -281,7 +290,10 @@ class DeployEngine:
                 return replace(plan, error="cancelled before it started")
             started, t0 = now_utc(), time.monotonic()
             self._emit(StackPlanning(name))
-            failure = await worker.init(provider_lock)
+            try:
+                failure = await worker.init(provider_lock)
+            finally:
+                self._head.set()
             if failure is None and self._cancelled:
                 return replace(plan, error="cancelled before it started")
             if failure is None:
@@ -385,7 +397,9 @@ class DeployEngine:
     async def _no_changes(self, plan: StackPlan) -> StackPlan:
         started = now_utc()
         last = self.journal.last_deploy(plan.stack)
-        if self.materialise and last is not None and last.outcome == "failed" and last.phase == "materialise":
+        # The last apply never materialised when it failed, was interrupted or gfwizard was killed after the
+        # binary had applied (its state now says "no changes"): materialise now (idempotent).
+        if self.materialise and last is not None and last.outcome not in DONE_OUTCOMES:
             failure = await self._materialise(plan.stack, None)
             if failure is not None:
                 return self._apply_failed(plan, failure, started)
@@ -513,7 +527,7 @@ class DeployEngine:
         if not previous.resumable:
             self._messages.append(f"run {previous.run_id} finished without a failure: nothing to resume")
 
-    def _report_previous_run(self) -> None:
+    async def _report_previous_run(self) -> None:
         previous = self.journal.last_run()
         if previous is None:
             return
@@ -521,11 +535,34 @@ class DeployEngine:
         for entry in previous.unfinished:
             alive = entry.operator.endswith("@" + host) and _pid_alive(entry.pid)
             state = "is still running" if alive else "is gone"
+            found = await asyncio.to_thread(self._what_happened, entry.stack)
             self._emit(PreviousRunUnfinished(
                 entry.stack, entry.run_id, entry.started_at.isoformat(), entry.operator, entry.pid, alive,
                 f"apply of {entry.stack} in run {entry.run_id} never recorded an outcome; its process "
-                f"{entry.pid} on {entry.operator} {state}. This run plans it again; a lock still held is "
-                "reported with its holder."))
+                f"{entry.pid} on {entry.operator} {state}. {found}"))
+
+    def _what_happened(self, stack: str) -> str:
+        """What the stack's lock and working directory say about an apply that never recorded an outcome."""
+        from gfwizard.stacks_locks import read_lock_holder
+
+        worker = self.workers.get(stack)
+        if worker is not None and worker.errored_state.exists():
+            return (f"Its binary could not save the state and left {worker.errored_state}: this run refuses to "
+                    f"plan {stack} and shows the recovery steps.")
+        if self.cfg.state.backend != "s3":
+            return "This run plans it again; a lock still held is reported with its holder."
+        holder = read_lock_holder(self.cfg, self.env, stack)
+        if holder is None:
+            return ("The state lock is free: the binary finished (or stopped) and released it, so the state holds "
+                    "what it applied. This run plans it again and applies only what is still missing.")
+        if not holder.id:
+            return (f"Its state lock could not be read: `gfwizard backend locks --env {self.env}` shows it. This "
+                    "run plans it again.")
+        age = holder.age_seconds()
+        since = f", taken {age:.0f}s ago" if age is not None else ""
+        return (f"The state lock is still held by {holder.who or '?'} ({holder.operation or '?'}, lock {holder.id}"
+                f"{since}): its binary may still be running. This run reports {stack} as locked until it is "
+                "released.")
 
     def _warn_unselected_dependencies(self) -> None:
         if not self.selected:
@@ -574,6 +611,10 @@ class DeployEngine:
                 outcome = "planned" if self.plan_only else "applied"
         return DeployResult(self.run_id, self.env, outcome, tuple(results), tuple(self._gates),  # type: ignore[arg-type]
                             str(self.journal.path), self._resumes, tuple(self._messages))
+
+
+def _import_materialiser() -> None:
+    import gfwizard.rehearsal.materialise  # noqa: F401 - imported for its side effect: loaded once, early
 
 
 def _pid_alive(pid: int) -> bool:

@@ -50,11 +50,13 @@ def read_lock_holder(cfg: "OrgConfig", env: str, stack: str) -> LockHolder | Non
                       version=info.version, path=key)
 
 
-def lock_remedy(cfg: "OrgConfig", env: str, stack: str, holder: LockHolder | None) -> str:
-    """What the operator can do about a held lock."""
+def lock_remedy(cfg: "OrgConfig", env: str, stack: str, holder: LockHolder | None,
+                unlock_command: str | None = None) -> str:
+    """What the operator can do about a held lock. ``unlock_command``: the exact ``force-unlock`` command
+    line for this stack (binary, data dir, directory), when the caller knows it."""
     if holder is None or not holder.id:
         where = "the state server" if cfg.state.backend == "http" else f"`gfwizard backend locks --env {env}`"
         return (f"wait for the other run to finish and re-run; to see who holds it, check {where}")
+    unlock = f"`{unlock_command}`" if unlock_command else f"`tofu force-unlock {holder.id}` in tofu/stacks/{stack}"
     return (f"wait for {holder.who or 'the holder'} to finish, then re-run `gfwizard deploy --env {env} --resume`; "
-            f"if that run is gone for good, release the lock with `tofu force-unlock {holder.id}` in "
-            f"tofu/stacks/{stack} (after checking nobody is applying)")
+            f"if that run is gone for good, release the lock with {unlock} (after checking nobody is applying)")

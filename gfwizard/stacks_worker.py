@@ -12,6 +12,7 @@ import asyncio
 import collections
 import hashlib
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -36,6 +37,8 @@ SHOW_TIMEOUT = 300.0
 _TAIL_LINES = 20
 _INIT_STAMP = "gfwizard-init.json"
 _TWIN_OUTPUTS = ("namespaces", "workloads")
+#: What the binary writes into its working directory (the stack's code) when it cannot save state.
+ERRORED_STATE = "errored.tfstate"
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,38 @@ class StackWorker:
         """This run's saved plan (one per run, so two runs never overwrite each other's plan)."""
         return self.layout.plan_file(self.env, self.name).with_name(f"{self.run_id}.tfplan")
 
+    @property
+    def errored_state(self) -> Path:
+        """The state an apply could not save, if the binary had to leave it behind."""
+        return self.dir / ERRORED_STATE
+
+    def command(self, *args: str) -> str:
+        """A command line the operator can paste: the binary on this stack's initialised data dir."""
+        return " ".join([f"TF_DATA_DIR={shlex.quote(str(self.data_dir))}", shlex.quote(self.binary.path),
+                         f"-chdir={shlex.quote(str(self.dir))}", *args])
+
+    def errored_state_remedy(self, holder: LockHolder | None) -> str:
+        """The recovery after an apply that could not save its state: runnable steps, in order."""
+        errored = shlex.quote(str(self.errored_state))
+        steps: list[str] = []
+        if holder is not None and holder.id:
+            steps.append(f"release the lock that apply left behind ({holder.who or '?'}, lock {holder.id}) once no "
+                         f"apply of {self.name} runs any more: `{self.command('force-unlock', '-force', holder.id)}`")
+        elif holder is not None:
+            steps.append(f"if `gfwizard backend locks --env {self.env}` lists a lock on {self.name}, release it with "
+                         f"{self.binary.name} force-unlock (see `{self.command('force-unlock', '-help')}`)")
+        steps.append(f"push the state it could not save: `{self.command('state', 'push', errored)}`")
+        steps.append(f"remove the file: `rm {errored}`")
+        steps.append(f"`gfwizard deploy --env {self.env} --resume`")
+        return "once the backend is reachable: " + "; then ".join(steps)
+
+    async def errored_state_failure(self) -> StepFailure:
+        """Refuse to plan over state an earlier apply could not save: a plan now would fork the state."""
+        holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
+        return StepFailure("init", f"{self.errored_state} holds state an earlier apply could not save; planning "
+                                   f"{self.name} now would fork its state, so nothing was run",
+                           self.errored_state_remedy(holder))
+
     def inputs_hash(self) -> str:
         """Hash of code, tfvars, backend file, contract variables and ``TF_VAR_*``."""
         return inputs_hash(self.dir, backend_file=self.backend, var_args=self.contract.var_args(),
@@ -157,12 +192,19 @@ class StackWorker:
 
     async def init(self, provider_lock: asyncio.Lock) -> StepFailure | None:
         """``init -reconfigure`` with the rendered backend file, unless this data dir is already
-        initialised for exactly this code, backend file and binary."""
-        stamp = self._init_stamp()
+        initialised for exactly this code, backend file and binary. Refused while an earlier apply's
+        unsaved state (``errored.tfstate``) waits to be pushed."""
+        if self.errored_state.exists():
+            return await self.errored_state_failure()
+        # The proof of an earlier init with the same inputs is a stamp written after it succeeded (the
+        # binary; hashes of the backend file's bytes and of the *.tf and lock files) next to the data
+        # dir's own backend record. Anything missing or different means init.
         stamp_file = self.data_dir / _INIT_STAMP
         if (self.data_dir / "terraform.tfstate").exists() and stamp_file.exists() \
-                and stamp_file.read_text(encoding="utf-8") == stamp:
+                and stamp_file.read_text(encoding="utf-8") == self._init_stamp():
             return None
+        # An init that fails or is interrupted half-way must never leave a stamp that still matches.
+        stamp_file.unlink(missing_ok=True)
         # Provider installs into the shared plugin cache are not safe concurrently: serialise those.
         needs_lock = any("required_providers" in p.read_text(encoding="utf-8", errors="replace")
                          for p in self.dir.glob("*.tf"))
@@ -176,7 +218,7 @@ class StackWorker:
                 provider_lock.release()
         if not result.ok:
             return await self.failure("init", result)
-        stamp_file.write_text(stamp, encoding="utf-8")
+        stamp_file.write_text(self._init_stamp(), encoding="utf-8")  # after init: it may update the lock file
         return None
 
     def _init_stamp(self) -> str:
@@ -267,7 +309,8 @@ class StackWorker:
             holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
             who = (f"held by {holder.who or '?'} ({holder.operation or 'unknown operation'})"
                    if holder and holder.id else "held by another run")
-            return StepFailure(phase, f"state lock {who}", lock_remedy(self.cfg, self.env, self.name, holder),
+            unlock = self.command("force-unlock", holder.id) if holder and holder.id else None
+            return StepFailure(phase, f"state lock {who}", lock_remedy(self.cfg, self.env, self.name, holder, unlock),
                                locked=True, lock=holder)
         errors = result.errors
         if errors:
@@ -279,10 +322,10 @@ class StackWorker:
             message = f"{phase} failed (exit {result.returncode})"
         remedy = (f"read the transcript {self.transcript}, fix the cause, then "
                   f"`gfwizard deploy --env {self.env} --resume`")
-        errored = self.dir / "errored.tfstate"
-        if phase == "apply" and errored.exists():
-            remedy = (f"the binary could not save state and wrote {errored}: once the backend is reachable, push it "
-                      f"with `{self.binary.name} state push errored.tfstate` in {self.dir}, then --resume")
+        if phase == "apply" and self.errored_state.exists():
+            holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
+            remedy = (f"the binary could not save the state and wrote {self.errored_state}; "
+                      + self.errored_state_remedy(holder))
         return StepFailure(phase, message, remedy, details=details)
 
 

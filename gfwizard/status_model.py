@@ -172,6 +172,37 @@ class Problem(_Frozen):
     detail: str
 
 
+def api_remedy(error: str) -> str:
+    """What to do when the API cannot be read, from the error text (401, 403, no answer, an error status)."""
+    text = error.lower()
+    if "401" in text or "unauthorized" in text:
+        return ("the kubeconfig's credentials were rejected: get a fresh kubeconfig for honey, then run "
+                "`gfwizard validate`")
+    if "403" in text or "forbidden" in text:
+        return "this kubeconfig's user may not read it: ask for read access (get, list, watch), then `gfwizard validate`"
+    if any(word in text for word in ("did not answer", "timed out", "timeout", "refused", "unreachable", "no route",
+                                     "name or service", "connect")):
+        return ("check that honey's API server is up and reachable from here (tailnet connected?); "
+                "`gfwizard validate` shows which check fails; status keeps retrying")
+    return ("the API server answered with an error: check its health (`gfwizard validate`, the control-plane "
+            "logs); status keeps retrying")
+
+
+def problem_remedy(problem: Problem) -> str:
+    """What the operator can do about ``problem`` (status itself never changes anything)."""
+    if problem.kind == "api-unreachable":
+        return api_remedy(problem.detail)
+    if problem.kind == "fingerprint-mismatch":
+        return "stop: this API is not the pinned honey; check the kubeconfig and context, then `gfwizard validate`"
+    if problem.kind == "node-not-ready":
+        return "check the node (`kubectl describe node`); its role's workloads cannot be scheduled there"
+    if problem.kind == "old-lock":
+        env = problem.subject.split("/", 1)[0]
+        return (f"ask the holder whether that run still goes on; `gfwizard backend locks --env {env}` shows the "
+                "lock, and only a run that is gone for good may be force-unlocked")
+    return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
+
+
 class StatusSnapshot(_Frozen):
     """Everything status mode shows at one moment."""
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
-from gfwizard.status_model import LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow
+from gfwizard.status_model import LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow, problem_remedy
 
 
 def age(seconds: float | None) -> str:
@@ -145,5 +145,6 @@ def render_text(snap: StatusSnapshot) -> str:
         out += [f"  [{u.pane}] {u.note}: {u.detail}" for u in snap.unreadable]
     if snap.problems:
         out += ["", "Problems"]
-        out += [f"  {p.kind}: {p.subject}: {p.detail}" for p in snap.problems]
+        for p in snap.problems:
+            out += [f"  {p.kind}: {p.subject}: {p.detail}", f"    remedy: {problem_remedy(p)}"]
     return redact("\n".join(out))

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.confirm_modal import ConfirmModal, TypedConfirmModal
 from screens.engine_host import EngineHost
@@ -342,8 +342,12 @@ class DeployScreen(StepScreen):
             if name in self.done and plan.changes:
                 del self.done[name]
         ready = [p for p in plans.values() if p.ready]
-        self._status(f"{len(ready)}/{len(plans)} stacks planned. a applies the next, A applies all.",
-                     len(ready) != len(plans))
+        stuck = next((n for n, p in plans.items() if not p.ready and n not in self.done), None)
+        if stuck is None:
+            self._status(f"{len(ready)}/{len(plans)} stacks planned. a applies the next, A applies all.", False)
+        elif not self.query_one("#step-status", Static).has_class("blocked"):  # else: the failure says why
+            why = plans[stuck].error or plans[stuck].outcome
+            self._status(f"{stuck} is not planned ({why}): nothing from it on can be applied. r retries.", True)
 
     def _next_batch(self) -> list[str]:
         """What "apply next" hands to the engine: stacks not done yet, up to and including the first
@@ -453,17 +457,27 @@ class DeployScreen(StepScreen):
         self.rows = {}
         self.query_one(StackList).clear()
         self.query_one("#gates", Static).update("")
-        self.log_pane.buffers.clear()
-        self.log_pane.transcripts.clear()
-        self.log_pane.selected = None
-        self.log_pane.query_one("#log").clear()
+        self._clear_log()
         self.session.transcripts.clear()
         self._banner()
         if self.LIVE:
+            if self.engine is not None:
+                self.engine.discard()  # saved plans hold variable values in clear text
             self.spent = True
             self.engine = None
             self.refresh_bindings()
             self.new_engine()
+
+    def _clear_log(self) -> None:
+        """Forget every stack's log lines (they belong to the environment left)."""
+        from screens.logpane import LogView
+
+        pane = self.log_pane
+        pane.buffers.clear()
+        pane.transcripts.clear()
+        pane.selected = None
+        pane.query_one("#log-title", Static).update("Log")
+        pane.query_one(LogView).update(pane.follow, reset=True)
 
     def _start(self, action: str) -> None:
         self.busy, self.cancel_requests = action, 0
@@ -603,6 +617,12 @@ class DeployScreen(StepScreen):
         cut = [row for row in self.rows.values() if len(row.label()) > room]
         self.query_one("#stack-detail", Static).update(
             Text("\n").join(Text.assemble(f"{row.stack}: ", row.label()) for row in cut))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # StepScreen's handler (Textual calls it too: handlers run along the MRO) opens the error modal.
+        if event.state is WorkerState.ERROR and event.worker.group == "deploy" and self.engine is None:
+            self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
+                         "back to this step.", True)
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)

@@ -67,8 +67,8 @@ class KubeconfigScreen(StepScreen):
         yield Header()
         with Vertical(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static("Pick the context that reaches honey (↑/↓), then Enter or Ctrl+N. Nothing is run or "
-                         "written here.", classes="step-help")
+            yield Static("Pick the context that reaches honey (↑/↓), then Enter or Ctrl+N. No exec plugin runs; no "
+                         "kubeconfig is written.", classes="step-help")
             yield DataTable(id="contexts", cursor_type="row", zebra_stripes=True)
             yield Static("", id="context-detail", classes="detail-box")
             yield Static("", id="file-problems", classes="notes")

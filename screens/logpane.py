@@ -34,7 +34,6 @@ from collections import deque
 from typing import Callable, Sequence
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -54,6 +54,12 @@ class ValidateScreen(StepScreen):
     TIMEOUTS: ClassVar[tuple[float, float]] = (3, 10)
 
     @dataclass
+    class ValidationStarted(Message):
+        """The checks that are about to run, in display order."""
+
+        names: tuple[str, ...]
+
+    @dataclass
     class ValidationFinished(Message):
         """The cluster checks came back."""
 
@@ -99,7 +105,7 @@ class ValidateScreen(StepScreen):
         from gfwizard.draft import load_or_draft
 
         # gfwizard.cluster is imported here, not on the UI thread; then the pending rows can be shown.
-        self.app.call_from_thread(self.query_one(Checklist).set_pending, CHECK_ORDER)
+        self.post_message(self.ValidationStarted(tuple(CHECK_ORDER)))
         session = self.session
         if session.draft is None:
             draft = load_or_draft(session.config_path, kubeconfig=session.kubeconfig, context=session.context)
@@ -111,6 +117,10 @@ class ValidateScreen(StepScreen):
                                   timeouts=self.TIMEOUTS)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ValidationFinished(report))
+
+    def on_validate_screen_validation_started(self, message: ValidationStarted) -> None:
+        if self.report is None:
+            self.query_one(Checklist).set_pending(message.names)
 
     def on_validate_screen_validation_finished(self, message: ValidationFinished) -> None:
         self.report = message.report

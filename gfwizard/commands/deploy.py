@@ -44,6 +44,26 @@ from gfwizard.tofu_events import redact_obj
 def deploy(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: bool, resume: bool, concurrency: int,
            as_json: bool, config_path: Path | None) -> None:
     """Plan and apply the stacks of an environment, in dependency order."""
+    # Start-up only allocates objects that live until exit (modules, models, the config): collecting
+    # while it runs would only traverse them again and again. Frozen afterwards, later collections
+    # skip them too.
+    gc.disable()
+    try:
+        engine, printer, confirm = _prepare(env, stacks, plan_only, assume_yes, resume, concurrency, as_json,
+                                            config_path)
+    finally:
+        gc.freeze()
+        gc.enable()
+    result = asyncio.run(_run(engine, printer, confirm))
+    # Everything is written and flushed; spare the exit a full collection of every loaded module's
+    # objects. atexit handlers still run.
+    gc.freeze()
+    sys.exit(result.exit_code)
+
+
+def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: bool, resume: bool, concurrency: int,
+             as_json: bool, config_path: Path | None) -> tuple[Any, "_Printer", "_TerminalConfirm | None"]:
+    """Config, printer, confirmation and engine for one run (input errors raise before anything runs)."""
     from gfwizard.orgconfig import load_config
     from gfwizard.stacks import DeployEngine
 
@@ -58,11 +78,7 @@ def deploy(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: bool,
     confirm = _TerminalConfirm(printer) if (interactive and not assume_yes and not plan_only) else None
     engine = DeployEngine(cfg, env, stacks=list(stacks) or None, plan_only=plan_only, resume=resume,
                           assume_yes=assume_yes, confirm=confirm, on_event=printer.event, concurrency=concurrency)
-    result = asyncio.run(_run(engine, printer, confirm))
-    # Everything is written and flushed; spare the exit a full collection of every loaded module's
-    # objects (the Kubernetes client alone makes that half a second). atexit handlers still run.
-    gc.freeze()
-    sys.exit(result.exit_code)
+    return engine, printer, confirm
 
 
 async def _run(engine: Any, printer: "_Printer", confirm: "_TerminalConfirm | None") -> DeployResult:

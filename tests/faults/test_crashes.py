@@ -96,3 +96,10 @@ def test_killed_while_terraform_still_holds_the_lock_next_start_names_the_holder
     assert {"terraform_data.namespace", "terraform_data.apply_delay", "terraform_data.workload"} <= \
         h.resource_names(versions[-1]["doc"])
     assert not list(checkout.rglob("errored.tfstate"))
+
+    # Once the holder is done, resuming is safe: nothing left to apply, nothing rewritten.
+    last = h.run_deploy(ARGS + ["--resume"], h.Env().with_(TF_VAR_apply_delay_seconds="6"))
+    assert last.proc.returncode == 0, last.stdout[-3000:] + last.stderr[-3000:]
+    assert h.outcomes(last.result) == {"attic": "no-changes"} and not last.of("apply_started")
+    assert [v["version_id"] for v in h.state_versions(client, ws.bucket, h.state_key("dev", "attic"))] == \
+        [v["version_id"] for v in versions]

@@ -112,8 +112,9 @@ LOG = [
 ]
 
 
-async def fill_deploy(pilot: Any) -> None:
-    """Feed the fixed run into the deploy screen and select arc-runners."""
+async def fill_deploy(pilot: Any, busy: bool = True) -> None:
+    """Feed the fixed run into the deploy screen and select arc-runners; ``busy``: the apply is still
+    running (else it has stopped, with the dashboard locked)."""
     from gfwizard.stacks_events import LogLine
     from screens.deploy_screen import DeployScreen
     from screens.stack_list import StackList
@@ -126,11 +127,13 @@ async def fill_deploy(pilot: Any) -> None:
         screen.post_message(DeployScreen.EngineEvent(event))
     screen.post_message(DeployScreen.PlacementComputed(placement()))
     await settle(pilot, lambda: screen.rows and screen.rows["arc-runners"].state == "applying")
-    screen.busy = "apply"
+    screen.busy = "apply" if busy else None
     for line in LOG:
         screen._on_event(LogLine("arc-runners", "stdout", line))
     screen.query_one(StackList).move_cursor(row=1)
-    screen._status("apply running… (c cancels)", False)
+    screen._status("apply running… (c cancels)" if busy else
+                   "runner-dashboard is locked by bob@ci-runner for 12 min: wait for bob@ci-runner to finish, "
+                   "then r resumes", not busy)
     screen.refresh_bindings()
     await settle(pilot, lambda: screen.log_pane.selected == "arc-runners" and screen.log_pane.buffers.get(
         "arc-runners"))
@@ -143,7 +146,7 @@ def test_deploy(snap_compare: Any, size: tuple[int, int]) -> None:
 
 def test_deploy_narrow_placement_overlay(snap_compare: Any) -> None:
     async def run_before(pilot: Any) -> None:
-        await fill_deploy(pilot)
+        await fill_deploy(pilot, busy=False)
         await pilot.press("t")
         await settle(pilot, lambda: pilot.app.screen.query_one("#placement-pane").display)
 

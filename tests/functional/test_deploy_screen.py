@@ -1,0 +1,308 @@
+"""The Deploy step without terraform: the apply confirmation's body, the bounded log pane with follow
+and search, which plans "apply next" hands to the engine, cancel and its escalation, the env switch,
+and a worker error opening the error modal (never a traceback).
+
+Most tests turn ``DeployScreen.LIVE`` off and feed the screen fixed engine events, as the snapshot
+tests do; the error-modal test builds the real engine against a rehearsal workspace.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.fixtures.rehearsal import WorkspaceFixture
+from tests.functional import REPO, modal_named, on_step, text_of, wait_until, workspace_files
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from screens.app import WizardApp
+    from screens.deploy_screen import DeployScreen
+
+ORDER = ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
+CONFIG = Path("/srv/gloriousflywheel/config/organization.yaml")
+
+
+def summary(**counts: Any) -> Any:
+    from gfwizard.tofu_summary import PlanSummary
+
+    return PlanSummary(**counts)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No engine, no placement worker: the screen shows what the test posts."""
+    from screens.deploy_screen import DeployScreen
+
+    monkeypatch.setattr(DeployScreen, "LIVE", False)
+
+
+def offline_app() -> "WizardApp":
+    from screens.launch import build_app
+
+    return build_app(config_path=CONFIG, repo=REPO, start_at="deploy")
+
+
+async def ready(pilot: "Pilot[None]", app: "WizardApp") -> "DeployScreen":
+    """The deploy screen with the four stacks listed."""
+    from screens.deploy_screen import DeployScreen
+
+    await wait_until(pilot, lambda: on_step(app, "deploy"), "the deploy step")
+    screen = app.screen
+    assert isinstance(screen, DeployScreen)
+    screen.post_message(DeployScreen.EngineReady("dev", ORDER, "terraform 1.11.4 (/usr/bin/terraform)"))
+    await wait_until(pilot, lambda: list(screen.rows) == ORDER, "the stack rows")
+    return screen
+
+
+def test_confirm_body_lists_destroys_and_replaces_first_in_red() -> None:
+    from gfwizard.gates import PlannedStack, build_request
+    from screens.deploy_screen import confirm_body
+
+    request = build_request("prod", True, [
+        PlannedStack("attic", summary(add=1, replace=1, creates=["terraform_data.workload[\"a\"]"],
+                                      replaces=["terraform_data.apply_delay[0]"]), "sha256:1"),
+        PlannedStack("arc-runners", summary(destroy=2, deletes=["terraform_data.namespace[\"old\"]",
+                                                                 "terraform_data.workload[\"old\"]"]), "sha256:2"),
+        PlannedStack("gitlab-runners", summary(), "sha256:3"),
+    ])
+    body = confirm_body(request)
+    lines = body.plain.splitlines()
+    assert lines[0] == "DESTROYS AND REPLACES"
+    assert [line.split()[0] for line in lines[1:4]] == ["delete", "delete", "replace"]
+    assert "arc-runners: terraform_data.namespace[\"old\"]" in lines[1]
+    assert "attic: terraform_data.apply_delay[0]" in lines[3]
+    # Every destructive line is red, and they all come before the per-stack counts.
+    red = [body.plain[span.start:span.end] for span in body.spans if "red" in str(span.style)]
+    assert any("DESTROYS AND REPLACES" in text for text in red)
+    for line in lines[1:4]:
+        assert any(line.strip() in text for text in red), line
+    counts = [i for i, line in enumerate(lines) if line.strip().startswith(("attic ", "arc-runners "))]
+    assert counts and min(counts) > 3
+    assert "gitlab-runners" not in body.plain, "a stack without changes is not part of the request"
+    assert lines[-1] == "Environment: prod"
+
+    harmless = confirm_body(build_request("dev", False, [PlannedStack("attic", summary(add=2), "sha256:1")]))
+    assert "DESTROYS" not in harmless.plain and not [s for s in harmless.spans if "red" in str(s.style)]
+    assert "+2 ~0 -0 ±0" in harmless.plain
+
+
+async def test_log_pane_is_bounded_and_follow_and_search_work(offline: None) -> None:
+    from gfwizard.stacks_events import LogLine
+    from screens.logpane import LogView
+    from textual.widgets import Input
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.log_pane
+        total = pane.max_lines * 2 + 345
+
+        def engine_thread() -> None:  # lines arrive from the engine's loop thread
+            for i in range(total):
+                screen._on_event(LogLine("attic", "stdout", f"line {i:05d}"))
+
+        feeder = threading.Thread(target=engine_thread)
+        feeder.start()
+        feeder.join()
+        await wait_until(pilot, lambda: pane.ingested == total, "every line ingested")
+        buffer = pane.buffers["attic"]
+        assert len(buffer) == pane.max_lines, "the buffer grew past max_lines"
+        assert buffer[0] == f"line {total - pane.max_lines:05d}" and buffer[-1] == f"line {total - 1:05d}"
+        log = screen.query_one("#log", LogView)
+        assert len(log.lines) <= pane.max_lines and log.lines[-1] == f"line {total - 1:05d}"
+        await wait_until(pilot, lambda: log.visible_text()[-1:] == [f"line {total - 1:05d}"],
+                         "follow on: the view at the end")
+        assert pane.selected == "attic"
+
+        # f: follow off, and new lines no longer scroll the view.
+        await pilot.press("f")
+        assert pane.follow is False and "follow off" in text_of(screen.query_one("#log-transcript"))
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        screen._on_event(LogLine("attic", "stdout", "line after follow off"))
+        await wait_until(pilot, lambda: log.lines[-1] == "line after follow off", "the new line")
+        assert log.scroll_y == 0
+        await pilot.press("f")
+        assert pane.follow is True
+
+        # /: a filter over the buffered lines; Escape clears it.
+        await pilot.press("slash")
+        box = screen.query_one("#log-search", Input)
+        assert box.display and box.has_focus
+        await pilot.press(*"0999", "enter")
+        await wait_until(pilot, lambda: pane.query_text == "0999", "the filter")
+        assert list(log.lines) == [line for line in buffer if "0999" in line] and len(log.lines) >= 1
+        assert "filter '0999'" in text_of(screen.query_one("#log-transcript"))
+        await pilot.press("slash")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pane.query_text == "", "the cleared filter")
+        assert list(log.lines) == list(buffer)
+
+
+async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: None) -> None:
+    from gfwizard.stacks import StackPlan
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+
+        def planned(stack: str, changes: bool) -> StackPlan:
+            return StackPlan(stack, outcome="planned", summary=summary(add=1) if changes else summary())
+
+        screen._accept_plans({s: planned(s, True) for s in ORDER})
+        plans = screen._plans_for("next")
+        assert plans is not None and [s for s, p in plans.items() if p.ready] == ["attic"]
+        assert [s for s, p in screen._plans_for("all").items() if p.ready] == ORDER
+
+        # attic is done; arc-runners has nothing to do: it rides along (recorded as "no changes").
+        screen.done["attic"] = ("applied", "+1 ~0 -0")
+        screen._accept_plans({"attic": planned("attic", False), "arc-runners": planned("arc-runners", False),
+                              "gitlab-runners": planned("gitlab-runners", True),
+                              "runner-dashboard": planned("runner-dashboard", True)})
+        plans = screen._plans_for("next")
+        assert plans is not None
+        assert {s: p.outcome for s, p in plans.items()} == {
+            "attic": "skipped", "arc-runners": "planned", "gitlab-runners": "planned", "runner-dashboard": "not-run"}
+
+        # A stack done earlier whose new plan changes something is not done any more.
+        screen._accept_plans({s: planned(s, True) for s in ORDER})
+        assert "attic" not in screen.done
+        # Nothing planned after a failed plan: apply next has nothing to take.
+        screen._accept_plans({"attic": StackPlan("attic", outcome="failed"),
+                              **{s: planned(s, True) for s in ORDER[1:]}})
+        assert screen._plans_for("next") is None and screen.check_action("apply_next", ()) is False
+
+
+class RecordingEngine:
+    """Stands in for the engine while an action runs: records cancel requests."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+        self.workers: dict[str, Any] = {}
+
+    def cancel(self, escalate: bool = False) -> None:
+        self.calls.append(escalate)
+
+    def discard(self) -> None:
+        """Nothing was planned."""
+
+
+async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        assert screen.check_action("cancel", ()) is False, "cancel is offered while nothing runs"
+        engine = RecordingEngine()
+        screen.engine = engine  # type: ignore[assignment]
+        screen._start("apply")
+        assert screen.check_action("cancel", ()) is True
+        await pilot.press("c")
+        assert engine.calls == [False] and screen.spent
+        assert "one SIGINT" in text_of(screen.query_one("#step-status"))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the force-stop dialog")
+        assert "SIGKILL" in text_of(app.screen.query_one("#confirm-body"))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the dialog closed")
+        assert engine.calls == [False], "declining the dialog escalated anyway"
+        await pilot.press("c")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the force-stop dialog again")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: engine.calls == [False, True], "the escalation")
+        screen.post_message(screen.ActionFinished("apply"))
+        await wait_until(pilot, lambda: screen.busy is None, "the action finished")
+        assert "Cancelled" in text_of(screen.query_one("#step-status"))
+        assert screen.check_action("cancel", ()) is False
+
+
+async def test_env_switch_changes_the_banner_and_forgets_the_old_env(offline: None) -> None:
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.StackApplied("attic", 1, 0, 0, 1.0)))
+        await wait_until(pilot, lambda: "attic" in screen.done, "attic applied")
+        assert app.session.deploy_outcomes["attic"] == "applied"
+        assert text_of(screen.query_one("#deploy-banner")).startswith(" ENV DEV")
+        await pilot.press("e")
+        assert app.session.env == "prod"
+        banner = text_of(screen.query_one("#deploy-banner"))
+        assert banner.startswith(" ENV PROD") and "typed confirmation" in banner
+        assert screen.query_one("#deploy-bar").has_class("prod")
+        assert screen.rows == {} and screen.log_pane.buffers == {}
+        screen.post_message(screen.EngineReady("prod", ORDER, "terraform"))
+        await wait_until(pilot, lambda: list(screen.rows) == ORDER, "the prod rows")
+        assert screen.done == {} and set(app.session.deploy_outcomes.values()) == {"not applied"}
+        assert screen.blocked_reason() is not None
+
+
+async def test_narrow_terminal_toggles_the_placement_overlay(offline: None) -> None:
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.query_one("#placement-pane")
+        assert pane.has_class("overlay") and not pane.display
+        await pilot.press("t")
+        assert pane.display
+        await pilot.resize_terminal(81, 24)  # a resize that stays narrow keeps the operator's choice
+        await pilot.pause()
+        assert pane.display
+        await pilot.resize_terminal(120, 40)
+        await wait_until(pilot, lambda: not pane.has_class("overlay") and pane.display, "the wide layout")
+        assert screen.check_action("toggle_placement", ()) is False
+        await pilot.resize_terminal(80, 24)
+        await wait_until(pilot, lambda: pane.has_class("overlay") and not pane.display, "the narrow layout")
+
+
+async def test_an_engine_error_opens_the_error_modal_not_a_traceback(
+        rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from screens.launch import build_app
+
+    ws = rehearsal_workspace
+    monkeypatch.setenv("GFW_TOFU_BIN", "/nonexistent/tofu")
+    before = workspace_files(ws)
+    app = build_app(rehearsal=ws, repo=REPO, start_at="deploy")  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error modal")
+        message = text_of(app.screen.query_one("#error-message"))
+        assert message == "GFW_TOFU_BIN='/nonexistent/tofu' is not an executable file"
+        assert text_of(app.screen.query_one("#error-remedy")).startswith("Remedy: point GFW_TOFU_BIN at")
+        assert "Traceback" not in message
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the modal closed")
+        screen = app.screen
+        assert screen.engine is None
+        assert "could not start" in text_of(screen.query_one("#step-status"))
+        for action in ("plan_all", "apply_next", "apply_all", "resume", "cancel"):
+            assert screen.check_action(action, ()) is False, action
+    assert workspace_files(ws) == before, "a failed engine start wrote files"
+
+
+
+async def test_quitting_mid_run_interrupts_the_engine_and_waits_for_it(offline: None) -> None:
+    import asyncio
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        host = screen.host
+        stopped = asyncio.Event()
+
+        class Engine(RecordingEngine):
+            def cancel(self, escalate: bool = False) -> None:
+                super().cancel(escalate)
+                host.loop.call_soon_threadsafe(stopped.set)  # the binary saved state and exited
+
+        engine = Engine()
+        screen.engine = engine  # type: ignore[assignment]
+        run = host.submit(stopped.wait())  # an apply in flight on the engine loop
+        assert host.busy
+        await pilot.press("ctrl+q")
+    assert engine.calls == [False], "leaving mid-run did not send the one interrupt"
+    assert run.done() and not host.busy and host.loop.is_closed()

@@ -1,0 +1,206 @@
+"""The Deploy step with real terraform against the rehearsal S3 endpoint and API, driven by keys:
+prod's typed confirmation (a wrong name applies nothing) and "apply next" applying exactly one stack;
+cancel mid-apply (one SIGINT, lock released, stack interrupted) and resume; a lock held by another
+operator shown as "locked by <who>".
+
+The workspace's organization.yaml keeps two stacks (attic, arc-runners <- attic), which is enough
+for ordering and apply-next, and keeps each test to seconds of terraform.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.fixtures.rehearsal import WorkspaceFixture
+from tests.functional import REPO, modal_named, on_step, text_of, type_into, wait_until
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from screens.app import WizardApp
+    from screens.deploy_screen import DeployScreen
+
+pytestmark = pytest.mark.timeout(180)
+
+STACKS = ["attic", "arc-runners"]
+PREFIX = "gloriousflywheel"
+
+
+@pytest.fixture
+def two_stacks(rehearsal_workspace: WorkspaceFixture, scratch_namespaces: list[str]) -> WorkspaceFixture:
+    """The rehearsal workspace with only attic and arc-runners in organization.yaml; the namespaces
+    their twins materialise in the shared honey are deleted afterwards."""
+    import re
+
+    from gfwizard.orgconfig import OrgConfig, load_config, save_config
+
+    namespace = re.compile(r'^(?:runners_)?namespace\s*=\s*"([^"]+)"', re.M)
+    for stack in STACKS:
+        for tfvars in (REPO / "tofu" / "rehearsal" / stack).glob("*.tfvars"):
+            scratch_namespaces.extend(namespace.findall(tfvars.read_text()))
+    ws = rehearsal_workspace
+    data = load_config(ws.config_path).model_dump()
+    data["stacks"] = [s for s in data["stacks"] if s["name"] in STACKS]
+    data["placement"]["stacks"] = {k: v for k, v in data["placement"]["stacks"].items() if k in STACKS}
+    save_config(OrgConfig.model_validate(data), ws.config_path)
+    return ws
+
+
+def keys(ws: WorkspaceFixture) -> list[str]:
+    """Every object key in the workspace bucket."""
+    client = ws.s3.client()
+    out: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=ws.bucket):
+        out += [o["Key"] for o in page.get("Contents", []) or []]
+    return out
+
+
+def states(ws: WorkspaceFixture, env: str) -> set[str]:
+    """Stacks with a state object in ``env``."""
+    prefix = f"{PREFIX}/{env}/"
+    return {k[len(prefix):-len(".tfstate")] for k in keys(ws) if k.startswith(prefix) and k.endswith(".tfstate")}
+
+
+def locks(ws: WorkspaceFixture) -> list[str]:
+    return [k for k in keys(ws) if k.endswith(".tflock")]
+
+
+def deploy_app(ws: WorkspaceFixture) -> "WizardApp":
+    from screens.launch import build_app
+
+    return build_app(rehearsal=ws, repo=REPO, start_at="deploy")  # type: ignore[arg-type]
+
+
+async def engine_for(pilot: "Pilot[None]", app: "WizardApp", env: str) -> "DeployScreen":
+    """The deploy screen once its engine for ``env`` is ready."""
+    from screens.deploy_screen import DeployScreen
+
+    await wait_until(pilot, lambda: on_step(app, "deploy") and isinstance(app.screen, DeployScreen)
+                     and app.screen.engine is not None and app.screen.engine.env == env
+                     and list(app.screen.rows) == STACKS, f"the {env} engine")
+    return app.screen  # type: ignore[return-value]
+
+
+async def idle(pilot: "Pilot[None]", screen: "DeployScreen", what: str, timeout: float = 90) -> None:
+    await wait_until(pilot, lambda: screen.busy is None, what, timeout=timeout)
+
+
+async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stack(
+        two_stacks: WorkspaceFixture, iac_bin: str) -> None:
+    from textual.widgets import Button
+
+    ws = two_stacks
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("e")
+        screen = await engine_for(pilot, app, "prod")
+        assert text_of(screen.query_one("#deploy-banner")).startswith(" ENV PROD")
+        await pilot.press("p")
+        await idle(pilot, screen, "plan all in prod")
+        assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
+
+        await pilot.press("a")
+        await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation")
+        body = text_of(app.screen.query_one("#confirm-body"))
+        assert "attic" in body and "arc-runners" not in body, "apply next asks for more than one stack"
+        await type_into(pilot, "#typed-confirm", "prd")
+        assert app.screen.query_one("#confirm-yes", Button).disabled
+        await pilot.press("enter")  # a wrong name submitted: nothing happens
+        await pilot.pause(0.2)
+        assert modal_named(app, "TypedConfirmModal")
+        await pilot.press("escape")
+        await idle(pilot, screen, "the refused apply")
+        assert "nothing applied: the environment name was not typed as 'prod'" in text_of(
+            screen.query_one("#step-status"))
+        assert states(ws, "prod") == set() and locks(ws) == []
+        assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
+
+        await pilot.press("a")  # the refused run deleted its saved plans: this plans again, then asks
+        await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation again")
+        await type_into(pilot, "#typed-confirm", "prod")
+        assert not app.screen.query_one("#confirm-yes", Button).disabled
+        await pilot.press("enter")
+        await idle(pilot, screen, "apply next in prod")
+        assert [screen.rows[s].state for s in STACKS] == ["applied", "planned"]
+        assert states(ws, "prod") == {"attic"} and states(ws, "dev") == set() and locks(ws) == []
+        assert app.session.deploy_outcomes == {"attic": "applied", "arc-runners": "not applied"}
+        assert screen.blocked_reason() is not None and screen.check_action("apply_next", ()) is True
+
+
+async def test_cancel_mid_apply_interrupts_once_releases_the_lock_and_resume_completes(
+        two_stacks: WorkspaceFixture, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.faults.helpers import DELAY_ADDRESS, make_wrapper
+
+    ws = two_stacks
+    wrapper = make_wrapper(tmp_path, iac_bin)
+    monkeypatch.setenv("GFW_TOFU_BIN", str(wrapper.path))
+    monkeypatch.setenv("TF_VAR_apply_delay_seconds", "60")
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("A")  # apply all: plans first, then asks
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the apply confirmation", timeout=90)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.rows["attic"].state == "applying" and any(
+            DELAY_ADDRESS in line and "Creating" in line for line in screen.log_pane.buffers.get("attic", ())),
+            "attic sleeping in its apply", timeout=60)
+        assert screen.check_action("cancel", ()) is True
+        await pilot.press("c")
+        await idle(pilot, screen, "the cancelled apply", timeout=60)
+
+        assert screen.rows["attic"].state == "interrupted" and screen.rows["attic"].detail == "(apply)"
+        assert screen.rows["arc-runners"].state == "planned", "a stack after the interrupt was touched"
+        assert app.session.deploy_outcomes["attic"] == "interrupted"
+        assert "Cancelled" in text_of(screen.query_one("#step-status"))
+        applies = wrapper.runs("apply")
+        assert len(applies) == 1
+        assert wrapper.signals("SIGINT") == {applies[0]: 1}, wrapper.lines()
+        assert not wrapper.signals("SIGTERM") and not wrapper.signals("SIGKILL")
+        assert locks(ws) == [], "the state lock was left behind"
+        assert states(ws, "dev") <= {"attic"}
+        assert screen.check_action("resume", ()) is True and screen.check_action("cancel", ()) is False
+
+        monkeypatch.delenv("TF_VAR_apply_delay_seconds")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the resume confirmation", timeout=90)
+        await pilot.press("y")
+        await idle(pilot, screen, "the resumed run")
+        assert [screen.rows[s].state for s in STACKS] == ["applied", "applied"]
+        assert states(ws, "dev") == set(STACKS) and locks(ws) == []
+        assert screen.blocked_reason() is None
+        assert wrapper.signals("SIGINT") == {applies[0]: 1}, "the resumed run was interrupted too"
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: on_step(app, "done"), "the Done step")
+
+
+async def test_a_lock_held_by_another_operator_shows_who_holds_it(two_stacks: WorkspaceFixture, iac_bin: str) -> None:
+    from tests.status_support import put_lock
+
+    ws = two_stacks
+    lock_id = put_lock(ws, "dev", "attic", age=timedelta(minutes=7), who="bob@ci-runner")
+    held = ws.s3.client().get_object(Bucket=ws.bucket, Key=f"{PREFIX}/dev/attic.tfstate.tflock")["Body"].read()
+    app = deploy_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("p")
+        await idle(pilot, screen, "plan all")
+        attic = screen.rows["attic"]
+        assert attic.state == "locked" and attic.label().plain == "locked by bob@ci-runner for 7 min"
+        # The engine plans independent of a dependency still planning; nothing after attic is applied.
+        assert screen.rows["arc-runners"].state in ("planned", "not planned")
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith("attic is locked by bob@ci-runner for 7 min") and lock_id in status
+        # At 80 columns the cell is cut: the whole state is repeated under the list.
+        assert "attic: locked by bob@ci-runner for 7 min" in text_of(screen.query_one("#stack-detail"))
+        assert app.session.deploy_outcomes["attic"] == "locked by bob@ci-runner for 7 min"
+        assert screen.check_action("apply_all", ()) is False and screen.check_action("resume", ()) is True
+        assert screen.blocked_reason() is not None
+    body = ws.s3.client().get_object(Bucket=ws.bucket, Key=f"{PREFIX}/dev/attic.tfstate.tflock")["Body"].read()
+    assert body == held, "someone else's lock was touched"
+    assert states(ws, "dev") == set()
+
