@@ -13,7 +13,7 @@ plan must pay for that.
 Runs alternate (gfwizard, raw, raw, gfwizard, ...) after one untimed warm-up round each; the report
 is each median and the ratio gfwizard / raw (target: <= 0.8).
 
-    .venv/bin/python bench/deploy.py [--runs 7] [--concurrency 2] [--timeline]
+    .venv/bin/python bench/deploy.py [--runs 7] [--concurrency 2] [--plan-latency S] [--timeline]
 
 This is a benchmark, not a test: it asserts nothing about timing (it does fail when a run fails).
 """
@@ -52,6 +52,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per contender (default 7)")
     parser.add_argument("--concurrency", type=int, default=2, help="gfwizard --concurrency (default 2)")
+    parser.add_argument("--plan-latency", type=float, default=0.0, metavar="SECONDS",
+                        help="add this many seconds to every `plan`, for both contenders (a stand-in for providers "
+                             "that refresh against a cluster; default 0: the twins as they are)")
     parser.add_argument("--timeline", action="store_true",
                         help="after the timed runs, one more gfwizard run (untimed) printing when each event arrived")
     args = parser.parse_args()
@@ -66,13 +69,19 @@ def main() -> int:
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="gfw-bench-deploy-"))
     counter = {"n": 0}
+    if args.plan_latency > 0:
+        wrapper = tmp / "bin" / "terraform"
+        wrapper.parent.mkdir(parents=True)
+        wrapper.write_text(f'#!/bin/sh\n[ "$1" = plan ] && sleep {args.plan_latency:g}\nexec "{tofu}" "$@"\n')
+        wrapper.chmod(0o755)
+        tofu = str(wrapper)
     try:
         with RehearsalEnvironment(workspace=tmp / "ws", keep=True) as rehearsal:
             base_cfg = load_config(rehearsal.config_path)
             base_env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CLI_ARGS", "GFW_"))}
             base_env.update(rehearsal.env)
             base_env.update({"GFW_STATE_DIR": str(tmp / "state"), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1",
-                             "GFW_REPO": str(REPO)})
+                             "GFW_REPO": str(REPO), "GFW_TOFU_BIN": tofu})
 
             def fresh_config(tag: str) -> tuple[Path, object]:
                 counter["n"] += 1
@@ -114,7 +123,8 @@ def main() -> int:
                     cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             print(f"machine: {machine_note()}")
             print(f"binary: {tofu}; stacks: {', '.join(STACKS)}; runs: {args.runs} each, alternating, "
-                  f"fresh state keys per run; gfwizard --concurrency {args.concurrency}")
+                  f"fresh state keys per run; gfwizard --concurrency {args.concurrency}"
+                  + (f"; +{args.plan_latency:g}s per plan" if args.plan_latency > 0 else ""))
             print(report(list(series.values()), baseline="raw init/plan/apply loop"))
             for name, values in cpu.items():
                 # The whole process tree (every terraform child included): what the 2 cores must fit.

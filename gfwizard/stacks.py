@@ -9,7 +9,8 @@
    when the data dir was initialised for exactly the same backend file, code and binary) and
    planned to a saved plan file, with the cluster contract variables and the env's tfvars. Plans run
    concurrently (bounded; no stack reads another's state, so dependencies only order the applies),
-   the first to apply first; ``show -json`` of each saved plan gives its summary and hash;
+   the first to apply first and with a head start (its init runs alone); ``show -json`` of each
+   saved plan gives its summary and hash;
 3. before the first apply the gates run (:mod:`gfwizard.gates`, in a thread next to the plans) and,
    without ``assume_yes``, the operator confirms through the injected callback;
 4. saved plans are applied one by one in dependency order; the first failure, lock or interrupt
@@ -245,20 +246,31 @@ class DeployEngine:
             self._emit(RunNote(redact(cli.note)))
 
     def _start_plans(self) -> dict[str, "asyncio.Task[StackPlan]"]:
-        sem = asyncio.Semaphore(self.concurrency)
-        self._head = asyncio.Event()
-        provider_lock = asyncio.Lock()
+        slots = _PlanSlots(asyncio.Semaphore(self.concurrency), asyncio.Lock(), asyncio.Event())
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
         for name in self.order:
-            tasks[name] = asyncio.ensure_future(self._plan_stack(name, tasks, sem, provider_lock))
+            tasks[name] = asyncio.ensure_future(self._plan_stack(name, tasks, slots))
         return tasks
 
     async def _gather(self, tasks: Mapping[str, Awaitable[StackPlan]]) -> dict[str, StackPlan]:
         results = await asyncio.gather(*tasks.values())
         return dict(zip(tasks.keys(), results))
 
-    async def _plan_stack(self, name: str, tasks: Mapping[str, "asyncio.Task[StackPlan]"], sem: asyncio.Semaphore,
-                          provider_lock: asyncio.Lock) -> StackPlan:
+    async def _plan_stack(self, name: str, tasks: Mapping[str, "asyncio.Task[StackPlan]"],
+                          slots: "_PlanSlots") -> StackPlan:
+        lead = name == self.order[0]
+        try:
+            if not lead:
+                # The first stack to apply heads the critical path: its init runs alone, then the
+                # others start (they are needed only once the applies before them are done).
+                await slots.lead_initialised.wait()
+            return await self._plan_in_slot(name, tasks, slots.plans, slots.providers, slots.lead_initialised)
+        finally:
+            if lead:
+                slots.lead_initialised.set()
+
+    async def _plan_in_slot(self, name: str, tasks: Mapping[str, "asyncio.Task[StackPlan]"], sem: asyncio.Semaphore,
+                            provider_lock: asyncio.Lock, lead_initialised: asyncio.Event) -> StackPlan:
         worker = self.workers[name]
         inputs = worker.inputs_hash()
         previous = self._done_before.get(name)
@@ -277,9 +289,6 @@ class DeployEngine:
         # order, so the first stack to apply is the first to plan. A dependency that has already
         # failed to plan makes planning pointless: nothing after it is applied in this run. The slot
         # covers init and plan; the short `show -json` runs while the next stack's init starts.
-        _ab = os.environ.get("GFW_AB_HEAD") == "1"
-        if _ab and name != self.order[0]:
-            await self._head.wait()
         async with sem:
             failed_dep = self._failed_dependency(name, tasks)
             if failed_dep is not None:
@@ -290,10 +299,8 @@ class DeployEngine:
                 return replace(plan, error="cancelled before it started")
             started, t0 = now_utc(), time.monotonic()
             self._emit(StackPlanning(name))
-            try:
-                failure = await worker.init(provider_lock)
-            finally:
-                self._head.set()
+            failure = await worker.init(provider_lock)
+            lead_initialised.set()  # (the lead's; already set for every other stack)
             if failure is None and self._cancelled:
                 return replace(plan, error="cancelled before it started")
             if failure is None:
@@ -611,6 +618,18 @@ class DeployEngine:
                 outcome = "planned" if self.plan_only else "applied"
         return DeployResult(self.run_id, self.env, outcome, tuple(results), tuple(self._gates),  # type: ignore[arg-type]
                             str(self.journal.path), self._resumes, tuple(self._messages))
+
+
+@dataclass(frozen=True)
+class _PlanSlots:
+    """What the plan tasks of one run share."""
+
+    #: Bounds the init + plan of concurrent stacks.
+    plans: asyncio.Semaphore
+    #: Serialises provider installs into the shared plugin cache.
+    providers: asyncio.Lock
+    #: Set once the first stack's init is done (or it will not run).
+    lead_initialised: asyncio.Event
 
 
 def _import_materialiser() -> None:

@@ -76,10 +76,8 @@ def reference_states(tmp_path_factory: pytest.TempPathFactory, honey: Any, s3: A
     return reference
 
 
-@pytest.fixture
-def reaper() -> Iterator[list[int]]:
-    """Process-group ids a test started; any still alive afterwards are killed (no orphan outlives a test)."""
-    groups: list[int] = []
-    yield groups
-    for pid in groups:
-        h.kill_group(pid)
+@pytest.fixture(autouse=True)
+def no_leftover_deploys() -> Iterator[None]:
+    """A deploy a failing test left running is stopped (gracefully first) before the next test."""
+    yield
+    h.stop_leftovers()

@@ -118,6 +118,10 @@ def repo_copy(directory: Path) -> Path:
 # gfwizard deploy as a subprocess, read event by event
 
 
+#: Every deploy process a test started (stopped at teardown if a failing test left one running).
+STARTED: list["DeployProcess"] = []
+
+
 class DeployProcess:
     """``gfwizard deploy ... --json`` in its own session; stdout JSON events are read on a thread."""
 
@@ -126,6 +130,7 @@ class DeployProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "gfwizard", *self.args], cwd=str(cwd), env=dict(env),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, start_new_session=True)
+        STARTED.append(self)
         self.events: list[dict[str, Any]] = []
         self.stdout_lines: list[str] = []
         self._queue: "queue.Queue[dict[str, Any] | None]" = queue.Queue()
@@ -464,12 +469,19 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60, 
         time.sleep(every)
 
 
-def kill_group(pid: int) -> None:
-    """SIGKILL the process group ``pid`` leads (leftovers of a test), ignoring a gone group."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def stop_leftovers() -> None:
+    """Stop deploys a failed test left running: one SIGINT (gfwizard then stops terraform gracefully,
+    saving state and releasing the lock), SIGKILL only if that does not end it within 60 s."""
+    while STARTED:
+        proc = STARTED.pop().proc
+        if proc.poll() is not None:
+            continue
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 @dataclass

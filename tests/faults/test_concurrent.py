@@ -16,7 +16,7 @@ from tests.faults import helpers as h
 
 pytestmark = pytest.mark.integration
 
-DELAY = "8"
+DELAY = "10"
 
 
 def test_second_operator_sees_the_holder_applies_nothing_then_replans_clean(

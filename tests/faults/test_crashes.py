@@ -74,11 +74,11 @@ def test_killed_while_terraform_still_holds_the_lock_next_start_names_the_holder
         run: int, rehearsal_workspace: Any, iac_bin: str, checkout: Path) -> None:
     ws = rehearsal_workspace
     client = ws.s3.client()
-    _kill_mid_apply("6")
+    _kill_mid_apply("10")
     killed = _unfinished(ws)
     assert h.lock_objects(client, ws.bucket), "the orphaned apply should still hold the lock"
 
-    nxt = h.run_deploy(ARGS + ["--resume"], h.Env().with_(TF_VAR_apply_delay_seconds="6"))
+    nxt = h.run_deploy(ARGS + ["--resume"], h.Env().with_(TF_VAR_apply_delay_seconds="10"))
     assert nxt.proc.returncode == 1, nxt.stdout[-3000:] + nxt.stderr[-3000:]
     [report] = nxt.of("previous_run_unfinished")
     assert (report["stack"], report["run_id"], report["process_alive"]) == ("attic", killed["run_id"], False)
@@ -98,7 +98,7 @@ def test_killed_while_terraform_still_holds_the_lock_next_start_names_the_holder
     assert not list(checkout.rglob("errored.tfstate"))
 
     # Once the holder is done, resuming is safe: nothing left to apply, nothing rewritten.
-    last = h.run_deploy(ARGS + ["--resume"], h.Env().with_(TF_VAR_apply_delay_seconds="6"))
+    last = h.run_deploy(ARGS + ["--resume"], h.Env().with_(TF_VAR_apply_delay_seconds="10"))
     assert last.proc.returncode == 0, last.stdout[-3000:] + last.stderr[-3000:]
     assert h.outcomes(last.result) == {"attic": "no-changes"} and not last.of("apply_started")
     assert [v["version_id"] for v in h.state_versions(client, ws.bucket, h.state_key("dev", "attic"))] == \
