@@ -3,6 +3,8 @@
 Gates (never skipped, not even with ``--yes``): the cluster's ``server`` and ``fingerprint`` checks
 (:func:`gfwizard.cluster.gate_checks`; an unpinned fingerprint fails) and, for S3 state, the backend
 lock probe (:func:`gfwizard.backend.lock_probe`). A failing gate stops the run before the first apply.
+Both run without the Kubernetes client and botocore where the credentials allow it
+(:mod:`gfwizard.cluster_direct`, :mod:`gfwizard.backend_direct`): same checks, a fraction of the CPU.
 
 Confirmation: without ``--yes`` the engine asks through an injected callback (the CLI prompts on a
 terminal, the TUI opens a modal). An environment with ``require_confirmation`` (prod) needs its name
