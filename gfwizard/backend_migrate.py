@@ -231,6 +231,10 @@ def _iac_env(data_dir: Path, username: str | None, password: str) -> dict[str, s
     env.update(TF_DATA_DIR=str(data_dir), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_HTTP_PASSWORD=password)
     if username:
         env["TF_HTTP_USERNAME"] = username
+    # A TF_CLI_CONFIG_FILE naming a missing file would put a warning into every line of the transcript.
+    from gfwizard.tofu import cli_config, default_plugin_cache_dir
+
+    env.update(cli_config(env, plugin_cache_dir=default_plugin_cache_dir()).env)
     return env
 
 

@@ -513,6 +513,8 @@ class DeployScreen(StepScreen):
             self._show_gates(event)
         elif isinstance(event, ev.ApplyRefused):
             self._status(event.reason, True)
+        elif isinstance(event, ev.RunNote):
+            self.notify(event.message, title="Note", timeout=15)
         self.refresh_bindings()
 
     def _stack_event(self, row: StackRow, event: "DeployEvent") -> None:
@@ -589,7 +591,8 @@ class DeployScreen(StepScreen):
         try:
             nodes = list_nodes(cfg, kubeconfig=self.session.kubeconfig, context=self.session.context)
         except GfwError as exc:
-            self.post_message(self.PlacementComputed(None, f"nodes could not be read: {exc.message}"))
+            remedy = f" — {exc.remedy}" if exc.remedy else ""
+            self.post_message(self.PlacementComputed(None, f"nodes could not be read: {exc.message}{remedy}"))
             return
         self.post_message(self.PlacementComputed(compute_placement(cfg, nodes, requests_for(cfg))))
 
