@@ -6,11 +6,40 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["tests.fixtures.rehearsal"]
+
+# Loopback only: this process and (through PYTHONPATH) every Python subprocess refuse any other
+# address and record the attempt; pytest_sessionfinish fails the run when anything was recorded.
+_NETGUARD_DIR = str(Path(__file__).resolve().parent / "netguard")
+sys.path.insert(0, _NETGUARD_DIR)
+import netguard  # noqa: E402,F401
+
+os.environ.setdefault("GFW_NETGUARD_LOG", os.path.join(tempfile.gettempdir(), f"gfw-netguard-{os.getpid()}.log"))
+_NETGUARD_LOG = os.environ["GFW_NETGUARD_LOG"]
+_PYTHONPATH = os.pathsep.join(p for p in (_NETGUARD_DIR, os.environ.get("PYTHONPATH", "")) if p)
+os.environ["PYTHONPATH"] = _PYTHONPATH
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any test process tried to reach a non-loopback address."""
+    if hasattr(session.config, "workerinput"):
+        return  # the controller reads the shared log once, at the very end
+    try:
+        attempts = Path(_NETGUARD_LOG).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return
+    Path(_NETGUARD_LOG).unlink(missing_ok=True)
+    if attempts:
+        print(f"\nnetwork guard: {len(attempts)} connection attempt(s) to non-loopback addresses:")
+        for line in attempts[:20]:
+            print("  " + line)
+        session.exitstatus = 1
 
 _ISOLATED_PREFIXES = ("AWS_", "KUBE", "GFW_", "TF_", "XDG_", "GITLAB_", "GL_", "CI_JOB_TOKEN", "GH_", "GITHUB_TOKEN")
 
@@ -30,6 +59,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("TF_IN_AUTOMATION", "1")
     monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
+    monkeypatch.setenv("GFW_NETGUARD_LOG", _NETGUARD_LOG)
+    monkeypatch.setenv("PYTHONPATH", _PYTHONPATH)
     return home
 
 
