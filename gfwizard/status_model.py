@@ -8,6 +8,8 @@ computed against ``taken_at`` so a snapshot renders the same way whenever it is 
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from typing import Any, Literal
 
@@ -175,10 +177,11 @@ class Problem(_Frozen):
 def api_remedy(error: str) -> str:
     """What to do when the API cannot be read, from the error text (401, 403, no answer, an error status)."""
     text = error.lower()
-    if "401" in text or "unauthorized" in text:
+    # Status codes as whole words: "127.0.0.1:40331" must not read as a 403.
+    if re.search(r"\b401\b", text) or "unauthorized" in text:
         return ("the kubeconfig's credentials were rejected: get a fresh kubeconfig for honey, then run "
                 "`gfwizard validate`")
-    if "403" in text or "forbidden" in text:
+    if re.search(r"\b403\b", text) or "forbidden" in text:
         return "this kubeconfig's user may not read it: ask for read access (get, list, watch), then `gfwizard validate`"
     if any(word in text for word in ("did not answer", "timed out", "timeout", "refused", "unreachable", "no route",
                                      "name or service", "connect")):

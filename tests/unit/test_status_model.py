@@ -179,3 +179,12 @@ def test_snapshot_times_are_aware_utc() -> None:
         StatusSnapshot(taken_at="not a time")  # type: ignore[arg-type]
     assert fixed_snapshot().taken_at.tzinfo == timezone.utc
     assert isinstance(fixed_snapshot().taken_at, datetime)
+
+
+def test_api_remedy_reads_status_codes_as_whole_words() -> None:
+    from gfwizard.status_model import api_remedy
+
+    timeout = api_remedy("https://127.0.0.1:40331 did not answer GET /version in time (3.0s)")
+    assert "up and reachable" in timeout
+    assert "read access" in api_remedy("GET /api/v1/events: 403 Forbidden")
+    assert "credentials were rejected" in api_remedy("https://127.0.0.1:40199: 401 Unauthorized")
