@@ -36,7 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable
 
-from gfwizard.backend_render import render_http_text, render_s3_text, write_if_changed
+from gfwizard.atomic import write_if_changed
+from gfwizard.backend_render import render_http_text, render_s3_text
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, s3_client, s3_target
 from gfwizard.checks import Check, failed, passed, warned
 from gfwizard.errors import CheckFailure, InputError

@@ -9,12 +9,11 @@ their content changes, so re-rendering an unchanged config leaves every file (an
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gfwizard.atomic import write_if_changed
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -80,29 +79,6 @@ def render_http_text(cfg: "OrgConfig", env: str, stack: str) -> str:
     if spec.username:
         lines.append(f"username       = {_hcl(spec.username)}")
     return "\n".join(lines) + "\n"
-
-
-def write_if_changed(path: Path, text: str, mode: int = 0o644) -> bool:
-    """Atomically write ``text`` to ``path`` unless it already holds exactly that; True when written."""
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
 
 
 def planned_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[tuple[str, str, Path, str]]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 from gfwizard import __version__
+from gfwizard.atomic import atomic_write
 from gfwizard.kubeconfig_files import FileStatus, FileSummary, StatKey, memo_get, memo_put, read_summary, stat_key
 
 CACHE_ENV = "GFW_DISCOVER_CACHE"
@@ -81,14 +81,8 @@ class DiskCache:
                 del self.entries[path]
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-summaries.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    json.dump({"version": self.version, "entries": self.entries}, fh, separators=(",", ":"))
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            atomic_write(self.path, json.dumps({"version": self.version, "entries": self.entries},
+                                               separators=(",", ":")), 0o600, sync_dir=False)
         except OSError:
             pass
         self.dirty = False

@@ -162,7 +162,7 @@ def stale_files(repo: Path) -> list[Path]:
 
 def write_generated(repo: Path) -> list[Path]:
     """Write the generated files that changed; returns the paths written."""
-    from gfwizard.orgconfig_save import atomic_write
+    from gfwizard.atomic import atomic_write
 
     written = []
     for path in stale_files(repo):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gfwizard.atomic import atomic_write
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -373,29 +373,3 @@ def save_config(cfg: "OrgConfig", path: Path | str) -> Path:
     return path
 
 
-def atomic_write(target: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``target`` with ``data`` atomically: temp file in the same directory, fsync, rename."""
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)

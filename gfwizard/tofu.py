@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterator, Mapping
 
+from gfwizard.atomic import write_if_changed
 from gfwizard.errors import CheckFailure, InputError
 from gfwizard.paths import state_dir
 from gfwizard.redact import Redactor, default_redactor
@@ -148,10 +149,7 @@ def _disk_cache_put(key: tuple[str, int, int], binary: TofuBinary) -> None:
         if not isinstance(data, dict):
             data = {}
         data[key[0]] = {"mtime_ns": key[1], "size": key[2], "name": binary.name, "version": binary.version}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        write_if_changed(path, json.dumps(data, sort_keys=True))
     except OSError:
         pass  # a cache that cannot be written only costs the next run one `version -json`
 
@@ -205,7 +203,7 @@ def cli_config(environ: Mapping[str, str], *, plugin_cache_dir: Path, directory:
     text = ("# Written by gfwizard: the CLI configuration file named in the environment does not exist.\n"
             f"plugin_cache_dir = {_hcl_string(str(plugin_cache_dir))}\n")
     try:
-        _write_if_changed(path, text)
+        write_if_changed(path, text)
     except OSError as exc:
         return CliConfig(note=f"{names}: not a readable file, and gfwizard could not write its own CLI configuration "
                               f"{path} ({exc.strerror}): every run will warn about it")
@@ -224,18 +222,6 @@ def _hcl_string(value: str) -> str:
     # The CLI configuration is HCL 1: only backslashes and quotes need escaping (no templates).
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def tofu_environment(base: Mapping[str, str], *, data_dir: Path, plugin_cache_dir: Path,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gfwizard.atomic import atomic_write
 from gfwizard.errors import InputError
 from gfwizard.layout import WORKSPACE_ENV
 from gfwizard.paths import CONFIG_ENV
@@ -93,14 +94,7 @@ def kubeconfig_document(*, server: str, ca_pem: bytes, token: str) -> dict[str, 
 def write_private_file(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically with mode 0600 (never readable by others, even briefly)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, 0o600, sync_dir=False)  # the temp file is created 0600 too
     return path
 
 
