@@ -52,7 +52,12 @@ class StepScreen(Screen[None]):
         self.wizard.next_step()
 
     def action_back(self) -> None:
-        """Go back one step."""
+        """Go back one step; inside a text field, Escape only leaves the field."""
+        from textual.widgets import Input
+
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+            return
         self.wizard.previous_step()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

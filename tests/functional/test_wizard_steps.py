@@ -157,3 +157,18 @@ async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixt
         await wait_until(pilot, lambda: on_step(app, "config") and app.session.config_written, "the write")
     assert load_config(ws.config_path).state.s3.key_prefix == "gloriousflywheel-rehearsal"
     assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == original
+
+
+async def test_escape_in_a_form_field_leaves_the_field_not_the_step(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        app.screen.query_one("#s3_bucket").focus()
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert on_step(app, "backend"), "Escape in a field went back a step"
+        assert app.screen.focused is None or app.screen.focused.id != "s3_bucket"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "validate"), "back to Validate")
