@@ -7,68 +7,33 @@ from __future__ import annotations
 import json
 import shutil
 import ssl
-import stat
 import subprocess
-import sys
-import textwrap
 import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tests import tofu_wrapper
 from tests.helpers import REPO, run_cli
 
 ORDER = ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
 PREFIX = "gloriousflywheel"
 
-WRAPPER = textwrap.dedent('''\
-    #!{python}
-    """Stands in for terraform: logs each run and each signal, forwards signals to the real binary."""
-    import os, signal, subprocess, sys
-
-    def note(text):
-        with open({log!r}, "a") as fh:
-            fh.write(f"{{os.getpid()}} {{text}}\\n")
-
-    command = sys.argv[1] if len(sys.argv) > 1 else ""
-    note("run " + command)
-    child = subprocess.Popen([{real!r}, *sys.argv[1:]], start_new_session=True)
-
-    def forward(sig, frame):
-        note(signal.Signals(sig).name + " " + command)
-        try:
-            os.killpg(child.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    code = child.wait()
-    sys.exit(code if code >= 0 else 128 - code)
-''')
-
-
 def make_wrapper(tmp_path: Path, real: str) -> tuple[Path, Path]:
-    """A ``terraform`` wrapper script and its log file."""
-    log = tmp_path / "tofu-wrapper.log"
-    path = tmp_path / "wrapper-bin" / "terraform"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(WRAPPER.format(python=sys.executable, log=str(log), real=real))
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path, log
+    """A ``terraform`` wrapper script and its log file (see :mod:`tests.tofu_wrapper`)."""
+    wrapper = tofu_wrapper.make_wrapper(tmp_path, real)
+    return wrapper.path, wrapper.log
 
 
 def wrapper_log(log: Path) -> list[tuple[int, str]]:
     """``(pid, text)`` per logged line."""
-    if not log.exists():
-        return []
-    return [(int(pid), text) for pid, text in (line.split(" ", 1) for line in log.read_text().splitlines())]
+    return tofu_wrapper.Wrapper(log, log).lines()
 
 
 def signals_per_process(log: Path, name: str = "SIGINT") -> Counter[int]:
     """How many times each wrapper process received ``name``."""
-    return Counter(pid for pid, text in wrapper_log(log) if text.startswith(name))
+    return tofu_wrapper.Wrapper(log, log).signals(name)
 
 
 def deploy(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
