@@ -10,11 +10,14 @@ an SVG. Regenerate after an intended change with
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.snapshots import settle
+
+PAINT_PAUSE = 0.2  # the deploy panes need a little longer to paint than the wizard steps
 
 if TYPE_CHECKING:
     from gfwizard.gates import ConfirmRequest
@@ -46,16 +49,6 @@ def wizard(step: str) -> "WizardApp":
     app = build_app(config_path=CONFIG, repo=REPO, start_at=step)
     app.session.context, app.session.kubeconfig = "honey", "/home/operator/.kube/kubeconfig-honey.yaml"
     return app
-
-
-async def settle(pilot: Any, ready: Callable[[], object]) -> None:
-    """Wait (bounded) until ``ready()``, then for the screen to finish painting."""
-    deadline = time.monotonic() + 20
-    while not ready() and time.monotonic() < deadline:
-        await pilot.pause(0.05)
-    assert ready(), f"screen never became ready: {pilot.app.screen!r}"
-    await pilot.pause(0.2)
-    await pilot.wait_for_scheduled_animations()
 
 
 def placement() -> "PlacementTable":
@@ -126,7 +119,7 @@ async def fill_deploy(pilot: Any, busy: bool = True) -> None:
     for event in deploy_events():
         screen.post_message(DeployScreen.EngineEvent(event))
     screen.post_message(DeployScreen.PlacementComputed(placement()))
-    await settle(pilot, lambda: screen.rows and screen.rows["arc-runners"].state == "applying")
+    await settle(pilot, lambda: screen.rows and screen.rows["arc-runners"].state == "applying", PAINT_PAUSE)
     screen.busy = "apply" if busy else None
     for line in LOG:
         screen._on_event(LogLine("arc-runners", "stdout", line))
@@ -136,7 +129,7 @@ async def fill_deploy(pilot: Any, busy: bool = True) -> None:
                    "then r resumes", not busy)
     screen.refresh_bindings()
     await settle(pilot, lambda: screen.log_pane.selected == "arc-runners" and screen.log_pane.buffers.get(
-        "arc-runners"))
+        "arc-runners"), PAINT_PAUSE)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=ids)
@@ -148,7 +141,7 @@ def test_deploy_narrow_placement_overlay(snap_compare: Any) -> None:
     async def run_before(pilot: Any) -> None:
         await fill_deploy(pilot, busy=False)
         await pilot.press("t")
-        await settle(pilot, lambda: pilot.app.screen.query_one("#placement-pane").display)
+        await settle(pilot, lambda: pilot.app.screen.query_one("#placement-pane").display, PAINT_PAUSE)
 
     assert snap_compare(wizard("deploy"), terminal_size=(80, 24), run_before=run_before)
 
@@ -180,7 +173,7 @@ def test_prod_typed_confirmation(snap_compare: Any, size: tuple[int, int]) -> No
         await fill_deploy(pilot)
         pilot.app.push_screen(TypedConfirmModal("Apply to prod?", confirm_body(prod_request()), "prod"))
         await settle(pilot, lambda: type(pilot.app.screen).__name__ == "TypedConfirmModal"
-                     and bool(pilot.app.screen.query(Button)))
+                     and bool(pilot.app.screen.query(Button)), PAINT_PAUSE)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -193,6 +186,6 @@ def test_done(snap_compare: Any, size: tuple[int, int]) -> None:
     app.session.transcripts.update(TRANSCRIPTS)
 
     async def run_before(pilot: Any) -> None:
-        await settle(pilot, lambda: pilot.app.screen.query_one("#summary").row_count == 4)
+        await settle(pilot, lambda: pilot.app.screen.query_one("#summary").row_count == 4, PAINT_PAUSE)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -9,11 +9,12 @@ temp path, time or UID reaches an SVG. Regenerate after an intended change with
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.snapshots import settle
 
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
@@ -42,16 +43,6 @@ def wizard(step: str, draft: "OrgConfig | None" = None) -> "WizardApp":
     app.session.context, app.session.kubeconfig = "honey", "/home/operator/.kube/kubeconfig-honey.yaml"
     app.session.draft = draft
     return app
-
-
-async def settle(pilot: Any, ready: Callable[[], object]) -> None:
-    """Wait (bounded) until ``ready()``, then for the screen to finish painting."""
-    deadline = time.monotonic() + 20
-    while not ready() and time.monotonic() < deadline:
-        await pilot.pause(0.05)
-    assert ready(), f"screen never became ready: {pilot.app.screen!r}"
-    await pilot.pause(0.1)
-    await pilot.wait_for_scheduled_animations()
 
 
 def preflight_checks() -> list[Any]:
