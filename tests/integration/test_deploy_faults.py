@@ -101,7 +101,10 @@ def test_ctrl_c_during_a_slow_apply_sends_exactly_one_sigint(rehearsal_workspace
     assert "workload" not in {r["name"] for r in saved["resources"]}
     attic = [e for e in journal(ws) if e["stack"] == "attic" and e["action"] == "apply"]
     assert attic[-1]["outcome"] == "interrupted" and attic[-1]["ended_at"]
-    assert state_keys(ws) == {"attic"}
+    # Nothing after attic was applied. A plan still running when the SIGINT arrives may have its state
+    # persisted by terraform on the way out (an empty state object, no resources): that is not an apply.
+    assert "attic" in state_keys(ws)
+    assert {k for k in state_keys(ws) - {"attic"} if state(ws, k)["resources"]} == set()
 
 
 async def test_engine_cancel_from_the_event_callback_interrupts_once(rehearsal_workspace: Any, iac_bin: str,
