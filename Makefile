@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[test]'
+	# An editable install compiles nothing, and with PYTHONDONTWRITEBYTECODE set every start would.
+	$(BIN)/python -m compileall -q gfwizard screens >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -119,6 +119,18 @@ def alternate(contenders: Sequence[Contender], runs: int, warmup: int = 1) -> li
     return series
 
 
+def ensure_bytecode() -> str:
+    """Compile gfwizard's own modules to bytecode, as installing a package does, and say so.
+
+    An editable install leaves that to the first import, and with ``PYTHONDONTWRITEBYTECODE`` set
+    (as on this machine) every run would compile every module again: a cost no installed copy has.
+    """
+    import compileall
+
+    ok = all([compileall.compile_dir(str(REPO / package), quiet=2) for package in ("gfwizard", "screens")])
+    return "bytecode: gfwizard and screens compiled" + ("" if ok else " (some modules failed to compile)")
+
+
 def machine_note() -> str:
     """CPU model, core count, memory, OS, Python and the current load average, on one line."""
     cpu = platform.processor() or platform.machine()
