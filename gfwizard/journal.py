@@ -82,6 +82,26 @@ class JournalEntry(BaseModel):
     pid: int = 0
 
 
+def _still_ends_with(fh: "object", state: _ReadState) -> bool:
+    """True when the bytes before ``state.offset`` are those read last time (no rewrite in place)."""
+    if not state.tail:
+        return True
+    fh.seek(state.offset - len(state.tail))  # type: ignore[attr-defined]
+    return bool(fh.read(len(state.tail)) == state.tail)  # type: ignore[attr-defined]
+
+
+def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None:
+    """Parse the JSON lines of ``data`` into ``out``; count the unreadable ones in ``state.skipped``."""
+    for raw in data.split(b"\n"):
+        line = raw.decode("utf-8", errors="replace")
+        if not line.strip():
+            continue
+        try:
+            out.append(JournalEntry.model_validate_json(line))
+        except (ValidationError, ValueError):
+            state.skipped += 1
+
+
 def now_utc() -> datetime:
     """The current time in UTC."""
     return datetime.now(timezone.utc)
@@ -126,12 +146,36 @@ class RunRecord:
         return any(e.outcome in RESUMABLE_OUTCOMES for e in [*self.applies.values(), *self.plans.values()])
 
 
+@dataclass
+class _ReadState:
+    """What :meth:`Journal.entries` has parsed of one file: its complete lines up to ``offset``."""
+
+    dev: int
+    ino: int
+    offset: int = 0
+    #: The bytes just before ``offset``: a file rewritten in place no longer ends its read part with them.
+    tail: bytes = b""
+    entries: list[JournalEntry] = field(default_factory=list)
+    skipped: int = 0
+
+
+#: How many bytes before the parsed offset are compared to notice a journal rewritten in place.
+_TAIL_CHECK = 256
+
+
 class Journal:
-    """The append-only journal file of one environment."""
+    """The append-only journal file of one environment.
+
+    Reads are incremental: the entries parsed so far are kept, and a later read parses only the
+    lines appended since (by this process or another one), so a long history is parsed once per
+    process, not once per question. A file replaced, truncated or rewritten in place is read again
+    from the start.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.skipped_lines = 0
+        self._read: _ReadState | None = None
 
     def append(self, entry: JournalEntry) -> None:
         """Append ``entry`` as one redacted JSON line (created 0600, flushed to disk)."""
@@ -147,19 +191,32 @@ class Journal:
 
     def entries(self) -> list[JournalEntry]:
         """Every readable entry, oldest first (unreadable lines are counted in :attr:`skipped_lines`)."""
-        self.skipped_lines = 0
-        if not self.path.exists():
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            self._read = None
+            self.skipped_lines = 0
             return []
-        out: list[JournalEntry] = []
-        with self.path.open(encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    out.append(JournalEntry.model_validate_json(line))
-                except (ValidationError, ValueError):
-                    self.skipped_lines += 1
-        return out
+        with fh:
+            st = os.fstat(fh.fileno())
+            state = self._read
+            if state is None or (state.dev, state.ino) != (st.st_dev, st.st_ino) or st.st_size < state.offset \
+                    or not _still_ends_with(fh, state):
+                state = self._read = _ReadState(st.st_dev, st.st_ino)
+            fh.seek(state.offset)
+            data = fh.read()
+        # Only complete lines are kept: the last one may still be being written (or was torn by a
+        # kill); it is parsed for this answer and again, whole, once its newline arrives.
+        complete = data.rfind(b"\n") + 1
+        if complete:
+            _parse_into(data[:complete], state.entries, state)
+            state.offset += complete
+            state.tail = (state.tail + data[:complete])[-_TAIL_CHECK:]
+        partial: list[JournalEntry] = []
+        pending = _ReadState(state.dev, state.ino)
+        _parse_into(data[complete:], partial, pending)
+        self.skipped_lines = state.skipped + pending.skipped
+        return [*state.entries, *partial]
 
     def runs(self) -> list[RunRecord]:
         """Runs in the order they started, each with the last entry per stack and action."""

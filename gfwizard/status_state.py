@@ -21,7 +21,7 @@ from gfwizard.status_readonly import ReadError, ReadErrorKind, ReadOnlyViolation
 
 if TYPE_CHECKING:
     from gfwizard.backend_locks import LockInfo
-    from gfwizard.journal import JournalEntry
+    from gfwizard.journal import Journal, JournalEntry
     from gfwizard.orgconfig import OrgConfig
 
 #: S3 operations the state reader may call: reads only.
@@ -246,6 +246,8 @@ class StateReader:
         self.stale_reason = ""
         self._journal_stamp: dict[str, tuple[int, int]] = {}
         self._journal_cache: dict[str, dict[tuple[str, str], "JournalEntry"]] = {}
+        #: One reader per env: each re-read parses only what was appended since the last one.
+        self._journal_readers: dict[str, "Journal"] = {}
         self.reader: ReadOnlyState | None = None
         self.setup_error = ""
         if cfg.state.backend != "s3" or cfg.state.s3 is None:
@@ -325,7 +327,8 @@ class StateReader:
             stamp = (st.st_mtime_ns, st.st_size)
             if self._journal_stamp.get(env) != stamp:
                 try:
-                    self._journal_cache[env] = last_applies(Journal(path).entries(), env)
+                    journal = self._journal_readers.setdefault(env, Journal(path))
+                    self._journal_cache[env] = last_applies(journal.entries(), env)
                     self._journal_stamp[env] = stamp
                 except OSError as exc:
                     unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))

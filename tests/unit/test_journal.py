@@ -92,3 +92,91 @@ def test_run_ids_sort_by_time_and_operator_names_the_host() -> None:
     a = new_run_id()
     assert len(a) == len("20250101T120000Z-1a2b3c") and a[8] == "T"
     assert "@" in operator_id()
+
+
+def _full_read(path: Path) -> tuple[list[JournalEntry], int]:
+    """The oracle: every line of the file parsed from scratch, unreadable ones counted."""
+    entries: list[JournalEntry] = []
+    skipped = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+        if not line.strip():
+            continue
+        try:
+            entries.append(JournalEntry.model_validate_json(line))
+        except ValueError:
+            skipped += 1
+    return entries, skipped
+
+
+def test_incremental_reads_equal_a_full_read_after_every_kind_of_write(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    writes = [
+        lambda: journal.append(entry("r1", "attic", "plan", "planned")),
+        lambda: Journal(path).append(entry("r1", "attic", "apply", "started")),  # another writer
+        lambda: path.open("a").write('{"run_id": "r1", "sta'),  # a write in progress (no newline yet)
+        lambda: path.open("a").write('ck": "x"}\n'),  # ... finished: one unreadable line
+        lambda: journal.append(entry("r1", "attic", "apply", "applied")),
+        lambda: path.open("a").write("\n\nnot json\n"),
+        lambda: journal.append(entry("r2", "arc-runners", "plan", "planned")),
+    ]
+    for i, write in enumerate(writes):
+        write()
+        got = journal.entries()
+        expected, skipped = _full_read(path)
+        assert got == expected, f"after write {i}"
+        assert journal.skipped_lines == skipped, f"after write {i}"
+    assert [e.outcome for e in journal.entries()] == ["planned", "started", "applied", "planned"]
+    assert journal.skipped_lines == 2
+    assert journal.last_run().run_id == "r2"  # type: ignore[union-attr]
+
+
+def test_a_journal_replaced_truncated_or_rewritten_in_place_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    for stack in ("attic", "arc-runners", "gitlab-runners"):
+        journal.append(entry("r1", stack, "plan", "planned"))
+    assert len(journal.entries()) == 3
+
+    other = tmp_path / "other.jsonl"  # replaced by another file (a restore from backup)
+    Journal(other).append(entry("r9", "attic", "apply", "applied"))
+    other.replace(path)
+    assert [(e.run_id, e.outcome) for e in journal.entries()] == [("r9", "applied")]
+
+    with path.open("w"):  # truncated
+        pass
+    assert journal.entries() == [] and journal.skipped_lines == 0
+
+    for stack in ("attic", "arc-runners"):
+        journal.append(entry("r2", stack, "plan", "planned"))
+    assert len(journal.entries()) == 2
+    # Rewritten in place (same inode), longer than before: a hand edit, say.
+    lines = path.read_text().splitlines()
+    rewritten = [line.replace('"r2"', '"r3"') for line in lines] + [lines[0].replace('"r2"', '"r3"')]
+    with path.open("r+") as fh:
+        fh.write("\n".join(rewritten) + "\n")
+    assert [e.run_id for e in journal.entries()] == ["r3", "r3", "r3"]
+    assert journal.entries() == _full_read(path)[0]
+
+
+def test_a_long_history_is_parsed_once_per_process(tmp_path: Path, monkeypatch: object) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    lines = [entry(f"r{i:03d}", "attic", "apply", "applied").model_dump_json() for i in range(300)]
+    path.write_text("\n".join(lines) + "\n")
+    parsed: list[str] = []
+    real = JournalEntry.model_validate_json
+
+    def counting(data: str, **kw: object) -> JournalEntry:
+        parsed.append(data)
+        return real(data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(JournalEntry, "model_validate_json", counting)  # type: ignore[attr-defined]
+    assert journal.last_run().run_id == "r299"  # type: ignore[union-attr]
+    assert len(parsed) == 300
+    journal.last_run()
+    journal.last_deploy("attic")
+    assert len(parsed) == 300  # nothing new: nothing parsed again
+    journal.append(entry("r300", "attic", "apply", "failed"))
+    assert journal.last_deploy("attic").outcome == "failed"  # type: ignore[union-attr]
+    assert len(parsed) == 301  # only the appended line
