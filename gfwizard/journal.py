@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -82,26 +82,6 @@ class JournalEntry(BaseModel):
     pid: int = 0
 
 
-def _still_ends_with(fh: "object", state: _ReadState) -> bool:
-    """True when the bytes before ``state.offset`` are those read last time (no rewrite in place)."""
-    if not state.tail:
-        return True
-    fh.seek(state.offset - len(state.tail))  # type: ignore[attr-defined]
-    return bool(fh.read(len(state.tail)) == state.tail)  # type: ignore[attr-defined]
-
-
-def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None:
-    """Parse the JSON lines of ``data`` into ``out``; count the unreadable ones in ``state.skipped``."""
-    for raw in data.split(b"\n"):
-        line = raw.decode("utf-8", errors="replace")
-        if not line.strip():
-            continue
-        try:
-            out.append(JournalEntry.model_validate_json(line))
-        except (ValidationError, ValueError):
-            state.skipped += 1
-
-
 def now_utc() -> datetime:
     """The current time in UTC."""
     return datetime.now(timezone.utc)
@@ -161,6 +141,26 @@ class _ReadState:
 
 #: How many bytes before the parsed offset are compared to notice a journal rewritten in place.
 _TAIL_CHECK = 256
+
+
+def _still_ends_with(fh: BinaryIO, state: _ReadState) -> bool:
+    """True when the bytes before ``state.offset`` are those read last time (no rewrite in place)."""
+    if not state.tail:
+        return True
+    fh.seek(state.offset - len(state.tail))
+    return fh.read(len(state.tail)) == state.tail
+
+
+def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None:
+    """Parse the JSON lines of ``data`` into ``out``; count the unreadable ones in ``state.skipped``."""
+    for raw in data.split(b"\n"):
+        line = raw.decode("utf-8", errors="replace")
+        if not line.strip():
+            continue
+        try:
+            out.append(JournalEntry.model_validate_json(line))
+        except (ValidationError, ValueError):
+            state.skipped += 1
 
 
 class Journal:
