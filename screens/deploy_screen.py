@@ -344,7 +344,13 @@ class DeployScreen(StepScreen):
         ready = [p for p in plans.values() if p.ready]
         stuck = next((n for n, p in plans.items() if not p.ready and n not in self.done), None)
         if stuck is None:
-            self._status(f"{len(ready)}/{len(plans)} stacks planned. a applies the next, A applies all.", False)
+            changing = sum(1 for p in ready if p.changes)
+            if changing:
+                self._status(f"{len(ready)}/{len(plans)} stacks planned, {changing} with changes. "
+                             "a applies the next, A applies all.", False)
+            else:
+                self._status(f"{len(ready)}/{len(plans)} stacks planned: nothing to change. A records them as up to "
+                             "date (nothing is applied).", False)
         elif not self.query_one("#step-status", Static).has_class("blocked"):  # else: the failure says why
             why = plans[stuck].error or plans[stuck].outcome
             self._status(f"{stuck} is not planned ({why}): nothing from it on can be applied. r retries.", True)

@@ -45,8 +45,8 @@ class StackRow:
             self.state, self.detail = "planning", ""
         elif isinstance(event, ev.StackPlanned):
             s = event.summary
-            self.state, self.detail = "planned", f"+{s.add} ~{s.change} -{s.destroy}" + (
-                f" ±{s.replace}" if s.replace else "")
+            counts = f"+{s.add} ~{s.change} -{s.destroy}" + (f" ±{s.replace}" if s.replace else "")
+            self.state, self.detail = "planned", counts if s.has_changes else "(no changes)"
         elif isinstance(event, ev.StackSkipped):
             # With a plan hash: deployed earlier with the same inputs (resume). Without: blocked by a dependency.
             self.state, self.detail = ("unchanged", "") if event.plan_hash else ("not planned", "")

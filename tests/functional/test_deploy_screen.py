@@ -158,6 +158,8 @@ async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: Non
         plans = screen._plans_for("next")
         assert plans is not None and [s for s, p in plans.items() if p.ready] == ["attic"]
         assert [s for s, p in screen._plans_for("all").items() if p.ready] == ORDER
+        assert text_of(screen.query_one("#step-status")) == (
+            "4/4 stacks planned, 4 with changes. a applies the next, A applies all.")
 
         # attic is done; arc-runners has nothing to do: it rides along (recorded as "no changes").
         screen.done["attic"] = ("applied", "+1 ~0 -0")
@@ -168,6 +170,12 @@ async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: Non
         assert plans is not None
         assert {s: p.outcome for s, p in plans.items()} == {
             "attic": "skipped", "arc-runners": "planned", "gitlab-runners": "planned", "runner-dashboard": "not-run"}
+        assert "4/4 stacks planned, 2 with changes." in text_of(screen.query_one("#step-status"))
+
+        # Nothing changes anywhere: the status says so instead of offering to apply.
+        screen._accept_plans({s: planned(s, False) for s in ORDER})
+        assert text_of(screen.query_one("#step-status")) == (
+            "4/4 stacks planned: nothing to change. A records them as up to date (nothing is applied).")
 
         # A stack done earlier whose new plan changes something is not done any more.
         screen._accept_plans({s: planned(s, True) for s in ORDER})
@@ -190,6 +198,17 @@ class RecordingEngine:
 
     def discard(self) -> None:
         """Nothing was planned."""
+
+
+def test_a_plan_without_changes_reads_no_changes_in_the_stack_list() -> None:
+    from gfwizard.stacks_events import StackPlanned
+    from screens.stack_list import StackRow
+
+    row = StackRow("attic")
+    assert row.update(StackPlanned("attic", summary(), "sha256:1", 0.1))
+    assert row.label().plain == "planned (no changes)"
+    assert row.update(StackPlanned("attic", summary(add=2, destroy=1), "sha256:2", 0.1))
+    assert row.label().plain == "planned +2 ~0 -1"
 
 
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
