@@ -13,6 +13,7 @@ import getpass
 import json
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -176,6 +177,7 @@ class Journal:
         self.path = path
         self.skipped_lines = 0
         self._read: _ReadState | None = None
+        self._reading = threading.Lock()  # the read state is shared: one reader at a time
 
     def append(self, entry: JournalEntry) -> None:
         """Append ``entry`` as one redacted JSON line (created 0600, flushed to disk)."""
@@ -191,6 +193,10 @@ class Journal:
 
     def entries(self) -> list[JournalEntry]:
         """Every readable entry, oldest first (unreadable lines are counted in :attr:`skipped_lines`)."""
+        with self._reading:
+            return self._entries()
+
+    def _entries(self) -> list[JournalEntry]:
         try:
             fh = self.path.open("rb")
         except FileNotFoundError:

@@ -180,3 +180,27 @@ def test_a_long_history_is_parsed_once_per_process(tmp_path: Path, monkeypatch: 
     journal.append(entry("r300", "attic", "apply", "failed"))
     assert journal.last_deploy("attic").outcome == "failed"  # type: ignore[union-attr]
     assert len(parsed) == 301  # only the appended line
+
+
+def test_readers_in_several_threads_share_one_journal_safely(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    lines = [entry(f"r{i:03d}", "attic", "apply", "applied").model_dump_json() for i in range(400)]
+    path.write_text("\n".join(lines) + "\n")
+    seen: list[int] = []
+    start = threading.Barrier(4)
+
+    def read() -> None:
+        start.wait()
+        for _ in range(5):
+            seen.append(len(journal.entries()))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    for thread in readers:
+        thread.join()
+    assert seen == [400] * 20  # never a half-parsed or doubled list
+    assert journal.entries() == _full_read(path)[0]
