@@ -91,6 +91,12 @@ def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothin
     assert [s["outcome"] for s in evs[-1]["stacks"]] == ["no-changes"] * 4
     assert objects(ws) == before
 
+    # The human summary says so too.
+    proc = deploy("--env", "dev", "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert "result: applied, nothing changed (run " in proc.stdout
+    assert objects(ws) == before
+
 
 def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
