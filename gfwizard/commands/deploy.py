@@ -214,7 +214,7 @@ class _HumanPrinter(_Printer):
         for message in result.messages:
             echo(message, fg="yellow")
         colour = "green" if result.exit_code == 0 else "red"
-        quiet = result.outcome == "applied" and result.stacks and all(
+        quiet = result.outcome == "applied" and bool(result.stacks) and all(
             row.outcome in ("no-changes", "skipped") for row in result.stacks)
         outcome = f"{result.outcome}, nothing changed" if quiet else result.outcome
         echo(f"result: {outcome} (run {result.run_id}; journal {result.journal})", fg=colour, bold=True)
