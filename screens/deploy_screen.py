@@ -348,6 +348,9 @@ class DeployScreen(StepScreen):
             if changing:
                 self._status(f"{len(ready)}/{len(plans)} stacks planned, {changing} with changes. "
                              "a applies the next, A applies all.", False)
+            elif all(name in self.done for name in self.rows):
+                self._status(f"{len(ready)}/{len(plans)} stacks planned: nothing to change, every stack is applied. "
+                             "Ctrl+N for the summary.", False)
             else:
                 self._status(f"{len(ready)}/{len(plans)} stacks planned: nothing to change. A records them as up to "
                              "date (nothing is applied).", False)

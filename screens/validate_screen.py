@@ -128,7 +128,8 @@ class ValidateScreen(StepScreen):
         self.session.validated = self.blocked_reason() is None
         failure = self._failure()
         if failure is None and self._pin_needed():
-            self._status("Fingerprint not pinned yet: press p to pin it (you will be asked).", True)
+            self._status("Fingerprint not pinned yet: answer the pin dialog (Cancel keeps Next blocked; p asks "
+                         "again).", True)
             self.action_pin()
         else:
             self._status(failure or "All checks passed. Ctrl+N for Next.", failure is not None)

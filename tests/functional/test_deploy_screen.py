@@ -176,6 +176,14 @@ async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: Non
         screen._accept_plans({s: planned(s, False) for s in ORDER})
         assert text_of(screen.query_one("#step-status")) == (
             "4/4 stacks planned: nothing to change. A records them as up to date (nothing is applied).")
+        assert screen.check_action("apply_all", ()) is True
+
+        # Every stack applied in this session and still up to date: nothing is offered but the summary.
+        screen.done.update({s: ("applied", "+1 ~0 -0") for s in ORDER})
+        screen._accept_plans({s: planned(s, False) for s in ORDER})
+        assert text_of(screen.query_one("#step-status")) == (
+            "4/4 stacks planned: nothing to change, every stack is applied. Ctrl+N for the summary.")
+        assert screen.check_action("apply_all", ()) is False and screen.blocked_reason() is None
 
         # A stack done earlier whose new plan changes something is not done any more.
         screen._accept_plans({s: planned(s, True) for s in ORDER})
