@@ -146,6 +146,7 @@ class DeployEngine:
         self._gates: list[Check] = []
         self._prepared = False
         self._warm: asyncio.Future[None] | None = None
+        self._observer_error: Exception | None = None
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -182,6 +183,7 @@ class DeployEngine:
                 gate_task.cancel()
             self.discard()
         self._emit(RunFinished(result))
+        self._raise_observer_error()
         return result
 
     async def plan_all(self) -> dict[str, StackPlan]:
@@ -192,7 +194,11 @@ class DeployEngine:
         """
         self._bind_loop()
         await self._prepare()
-        return await self._gather(self._start_plans())
+        plans = await self._gather(self._start_plans())
+        if self._observer_error is not None:
+            self.discard()
+            self._raise_observer_error()
+        return plans
 
     async def apply(self, plans: Mapping[str, StackPlan]) -> DeployResult:
         """The second half of :meth:`run`: gate, confirm (unless ``assume_yes``), apply the ready plans in
@@ -203,6 +209,7 @@ class DeployEngine:
         finally:
             self.discard()
         self._emit(RunFinished(result))
+        self._raise_observer_error()
         return result
 
     def discard(self) -> None:
@@ -481,8 +488,20 @@ class DeployEngine:
             self._emit(ResourceFailed(stack, event.address, event.action, event.elapsed_seconds))
 
     def _emit(self, event: DeployEvent) -> None:
-        if self.on_event is not None:
+        if self.on_event is None:
+            return
+        try:
             self.on_event(event)
+        except Exception as exc:  # noqa: BLE001 - kept and raised once the run is journaled
+            # An observer that breaks (a closed pipe, a bug in a printer) must not cut a rollout
+            # short between an apply and its journal entry; the error surfaces when the run is over.
+            if self._observer_error is None:
+                self._observer_error = exc
+
+    def _raise_observer_error(self) -> None:
+        error, self._observer_error = self._observer_error, None
+        if error is not None:
+            raise error
 
     def _bind_loop(self) -> None:
         self._loop = asyncio.get_running_loop()

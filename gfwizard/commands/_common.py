@@ -65,16 +65,48 @@ def to_jsonable(obj: Any) -> Any:
 
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as redacted JSON on stdout."""
-    click.echo(redact(json.dumps(to_jsonable(obj), indent=2, sort_keys=False, default=str)))
+    write(redact(json.dumps(to_jsonable(obj), indent=2, sort_keys=False, default=str)))
 
 
 def echo(text: str = "", err: bool = False, **style: Any) -> None:
     """Print redacted text (styled when ``style`` is given and the stream is a terminal)."""
-    text = redact(text)
-    if style:
-        click.secho(text, err=err, **style)
-    else:
-        click.echo(text, err=err)
+    write(redact(text), err=err, **style)
+
+
+#: The streams (False: stdout, True: stderr) whose reader went away; nothing more is written to them.
+_closed: set[bool] = set()
+
+
+def write(text: str = "", err: bool = False, **style: Any) -> None:
+    """Print ``text`` as it is; a closed pipe (``| head``, a killed ``tee``) silences that stream
+    instead of raising, so a command in the middle of a deploy still finishes and journals its run."""
+    if err in _closed:
+        return
+    try:
+        if style:
+            click.secho(text, err=err, **style)
+        else:
+            click.echo(text, err=err)
+    except BrokenPipeError:
+        _silence(err)
+
+
+def _silence(err: bool) -> None:
+    """Point a stream whose reader is gone at /dev/null (the exit's own flush would fail again) and
+    say so once on the other stream."""
+    import os
+
+    _closed.add(err)
+    stream = sys.stderr if err else sys.stdout
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind it: nothing is left to flush into a pipe
+        pass
+    if not err:
+        write("note: stdout was closed; the command goes on without printing (a deploy still journals "
+              "every outcome and keeps its transcripts)", err=True)
 
 
 def handles_errors(f: F) -> F:

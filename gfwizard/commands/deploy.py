@@ -19,7 +19,9 @@ from typing import Any
 
 import click
 
-from gfwizard.commands._common import config_option, echo, handles_errors, json_option, resolve_config_path, to_jsonable
+from gfwizard.commands._common import (
+    config_option, echo, handles_errors, json_option, resolve_config_path, to_jsonable, write,
+)
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked, LogLine,
@@ -128,7 +130,7 @@ class _JsonPrinter(_Printer):
             data = {"event": "result", **to_jsonable(event.result), "exit_code": event.result.exit_code}
         else:
             data = {"event": event.kind, **to_jsonable(event)}
-        click.echo(json.dumps(redact_obj(data), separators=(",", ":"), default=str))
+        write(json.dumps(redact_obj(data), separators=(",", ":"), default=str))
 
     def note(self, text: str) -> None:
         echo(text, err=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gfwizard.commands._common import config_option, echo, handles_errors, json_option, resolve_config_path
+from gfwizard.commands._common import config_option, echo, handles_errors, json_option, resolve_config_path, write
 
 _COLUMNS = ("", "CONTEXT", "FILE", "SERVER", "AUTH", "CERT EXPIRY", "CLASS")
 
@@ -77,7 +77,7 @@ def _emit_json(doc: dict[str, Any]) -> None:
     changed = any(k != v for k, v in redacted.items())
     strings.update(redacted)
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(rebuild(doc) if changed else doc, indent=indent))
+    write(json.dumps(rebuild(doc) if changed else doc, indent=indent))
 
 
 def redact_many(values: list[str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gfwizard.commands._common import echo, handles_errors, json_option
+from gfwizard.commands._common import echo, handles_errors, json_option, write
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -87,17 +87,17 @@ def _summary(env: "RehearsalEnvironment") -> dict[str, Any]:
 def _print_services(env: "RehearsalEnvironment", as_json: bool, note: str | None) -> None:
     # Deliberately not redacted: these rehearsal-only credentials are what --serve is for.
     if as_json:
-        click.echo(json.dumps(_summary(env), indent=2))
+        write(json.dumps(_summary(env), indent=2))
         return
     if note:
-        click.echo(f"# {note}")
-    click.echo(f"# gfwizard rehearsal: honey at {env.api.url if env.api else '?'}, "
+        write(f"# {note}")
+    write(f"# gfwizard rehearsal: honey at {env.api.url if env.api else '?'}, "
                f"S3 at {env.s3.endpoint if env.s3 else '?'}, workspace {env.dir}")
     for line in export_lines(env.env):
-        click.echo(line)
-    click.echo("# things to try in a shell with these exports:")
+        write(line)
+    write("# things to try in a shell with these exports:")
     for line in things_to_try():
-        click.echo(f"#   {line}")
+        write(f"#   {line}")
 
 
 class _StopSignals:

@@ -19,10 +19,10 @@ import pytest
 from gfwizard.gates import ConfirmRequest
 from gfwizard.orgconfig import load_config
 from gfwizard.stacks import DeployEngine
-from gfwizard.stacks_events import DeployEvent, ResourceApplying, StackInterrupted
+from gfwizard.stacks_events import DeployEvent, ResourceApplying, StackInterrupted, StackPlanned
 from tests.helpers import REPO
 from tests.integration.test_deploy_support import (
-    PREFIX, deploy, events, journal, make_wrapper, objects, of, signals_per_process, state, state_keys,
+    ORDER, PREFIX, deploy, events, journal, make_wrapper, objects, of, signals_per_process, state, state_keys,
     wrapper_log,
 )
 
@@ -217,3 +217,47 @@ def test_gfwizard_killed_mid_apply_leaves_terraform_to_finish_and_the_next_run_s
     assert [(e["stack"], e["run_id"], e["process_alive"]) for e in unfinished] == [
         ("attic", killed_run["run_id"], False)]
     assert [s["outcome"] for s in evs[-1]["stacks"]] == ["no-changes"]
+
+
+def test_a_closed_stdout_does_not_cut_the_rollout_short(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # `gfwizard deploy | tee log` and Ctrl-C (tee dies), or `| head -1`: the reader goes away mid-run.
+    ws = rehearsal_workspace
+    for as_json, delay in ((False, "1"), (True, "0.5")):  # a new delay: the second run has changes too
+        env = {**os.environ, "TF_VAR_apply_delay_seconds": delay}
+        proc = subprocess.Popen([sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes",
+                                 *(["--json"] if as_json else [])], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        assert first, "nothing printed before the pipe was closed"
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=180) == 0, stderr
+        assert "stdout was closed" in stderr
+        assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+        run_id = max(e["run_id"] for e in journal(ws))
+        outcomes = {e["stack"]: e["outcome"] for e in journal(ws) if e["run_id"] == run_id and e["action"] == "apply"}
+        assert outcomes == {s: "applied" for s in ORDER}, outcomes
+    assert state_keys(ws) == set(ORDER)
+    assert not [k for k in objects(ws) if k.endswith(".tflock")]
+
+
+async def test_an_observer_that_breaks_does_not_stop_the_rollout(rehearsal_workspace: Any, iac_bin: str) -> None:
+    ws = rehearsal_workspace
+
+    class PrinterBug(RuntimeError):
+        pass
+
+    def on_event(event: DeployEvent) -> None:
+        if isinstance(event, StackPlanned):
+            raise PrinterBug(f"cannot print {event.stack}")
+
+    engine = DeployEngine(load_config(ws.config_path), "dev", stacks=["attic", "arc-runners"], assume_yes=True,
+                          on_event=on_event)
+    with pytest.raises(PrinterBug, match="cannot print attic"):
+        await engine.run()
+    # The error surfaced only after the run was over: both stacks applied and journaled.
+    assert state_keys(ws) == {"attic", "arc-runners"}
+    applies = [(e["stack"], e["outcome"]) for e in journal(ws) if e["action"] == "apply" and e["outcome"] != "started"]
+    assert applies == [("attic", "applied"), ("arc-runners", "applied")]
+    assert not any(w.plan_file.exists() for w in engine.workers.values())
