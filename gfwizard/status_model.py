@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 FingerprintState = Literal["match", "mismatch", "unpinned", "unknown"]
 ProblemKind = Literal["api-unreachable", "fingerprint-mismatch", "node-not-ready", "workload-below-desired",
-                      "crash-looping", "old-lock"]
+                      "crash-looping", "old-lock", "state-unreachable"]
 WorkloadSource = Literal["state", "defaults", "none"]
 
 
@@ -145,6 +145,8 @@ class Unreadable(_Frozen):
     what: str
     status: int | None = None
     detail: str = ""
+    #: The store did not answer at all (refused, timed out, 5xx): an outage, not a permission.
+    outage: bool = False
 
     @property
     def note(self) -> str:
@@ -203,6 +205,9 @@ def problem_remedy(problem: Problem) -> str:
         env = problem.subject.split("/", 1)[0]
         return (f"ask the holder whether that run still goes on; `gfwizard backend locks --env {env}` shows the "
                 "lock, and only a run that is gone for good may be force-unlocked")
+    if problem.kind == "state-unreachable":
+        return ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
+                "state is safe in the versioned bucket, and no deploy can run until it answers")
     return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
 
 
@@ -251,6 +256,10 @@ class StatusSnapshot(_Frozen):
                 if w.crash_looping:
                     out.append(Problem(kind="crash-looping", subject=subject,
                                        detail="CrashLoopBackOff: " + ", ".join(w.crash_looping)))
+        outage = next((u for u in self.unreadable if u.outage), None)
+        if outage is not None:
+            out.append(Problem(kind="state-unreachable", subject="S3 state bucket",
+                               detail=f"{outage.note}: {outage.detail}"))
         for lock in self.locks:
             if lock.old:
                 minutes = (lock.age_seconds or 0) / 60

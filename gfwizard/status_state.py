@@ -46,6 +46,8 @@ class StateObject:
     workloads: tuple[tuple[str, str, str, int], ...] | None = None
     error: str = ""
     error_status: int | None = None
+    #: The store did not answer (refused, timed out, 5xx), as opposed to refusing this reader.
+    unreachable: bool = False
 
 
 def _summarise_state(body: bytes) -> tuple[int | None, str, str, tuple[tuple[str, str, str, int], ...] | None]:
@@ -148,10 +150,11 @@ class ReadOnlyState:
                 self._cache.pop(key, None)
                 return StateObject(key=key, exists=False)
             detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-            return StateObject(key=key, exists=False, error=detail, error_status=status)
+            return StateObject(key=key, exists=False, error=detail, error_status=status,
+                               unreachable=status is not None and status >= 500)
         except (BotoCoreError, OSError) as exc:
             detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-            return StateObject(key=key, exists=False, error=detail)
+            return StateObject(key=key, exists=False, error=detail, unreachable=_no_answer(exc))
         modified = resp.get("LastModified")
         try:
             serial, lineage, tf_version, workloads = _summarise_state(body)
@@ -192,7 +195,8 @@ class ReadOnlyState:
         except (ClientError, BotoCoreError, OSError) as exc:
             detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")
             status = http_status(exc)
-            kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if status is None else "api"
+            kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if (
+                _no_answer(exc) or (status or 0) >= 500) else "api"
             raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None
         out: list[LockInfo] = []
         for key in keys:
@@ -281,7 +285,8 @@ class StateReader:
                     states[(env, stack)] = obj
                     if obj.error:
                         unreadable.append(Unreadable(pane="stacks", what=f"state {obj.key}",
-                                                     status=obj.error_status, detail=obj.error))
+                                                     status=obj.error_status, detail=obj.error,
+                                                     outage=obj.unreachable))
                         if obj.error_status is None:
                             failing.append(obj.error)
             self.states = states
@@ -291,7 +296,7 @@ class StateReader:
                     locks += self.reader.locks(env, now=self.clock())
                 except ReadError as exc:
                     unreadable.append(Unreadable(pane="locks", what=f"locks of {env}", status=exc.status,
-                                                 detail=exc.message))
+                                                 detail=exc.message, outage=exc.kind == "unreachable"))
                     if exc.status is None:
                         failing.append(exc.message)
                     locks += [lock for lock in self.locks if lock.env == env]  # keep the last known
@@ -335,3 +340,12 @@ class StateReader:
                     continue
             out.update(self._journal_cache.get(env, {}))
         return out
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """True when the store never answered (connection refused or reset, timeout, TLS failure), as opposed
+    to an answer this reader cannot use (no credentials, a bad parameter)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(exc, (BotoConnectionError, HTTPClientError, OSError))

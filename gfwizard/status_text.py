@@ -59,6 +59,10 @@ def node_state(row: NodeRow) -> str:
     return text + (",SchedulingDisabled" if row.unschedulable else "")
 
 
+#: What a workload row adds to its name when the list did not come from the state object.
+SOURCE_NOTE = {"defaults": " (expected: state unreadable)"}
+
+
 def workload_ready(w: WorkloadRow) -> str:
     """``1/1`` or ``missing``."""
     return f"{w.ready}/{w.desired}" if w.found else f"missing (0/{w.desired})"
@@ -99,13 +103,16 @@ def render_text(snap: StatusSnapshot) -> str:
     """The human report of ``gfwizard status --once``."""
     now = snap.taken_at
     c = snap.cluster
-    out = [f"READ-ONLY status of {c.context or 'honey'} at {now:%Y-%m-%d %H:%M:%SZ} — "
-           + ("healthy" if snap.healthy else f"UNHEALTHY ({len(snap.problems)} problem(s))")]
+    verdict = "healthy" if snap.healthy else f"UNHEALTHY ({len(snap.problems)} problem(s))"
+    if snap.healthy and snap.unreadable:
+        verdict += f" as far as could be read ({len(snap.unreadable)} read(s) failed, see 'Could not read')"
+    out = [f"READ-ONLY status of {c.context or 'honey'} at {now:%Y-%m-%d %H:%M:%SZ} — {verdict}"]
     if snap.stale_since is not None:
         out.append(f"STALE since {clock_time(snap.stale_since)}: {snap.stale_reason}")
     out += ["", "API"]
     if c.reachable:
-        out.append(f"  {c.server}  {c.version}  {c.latency_ms:.0f} ms  fingerprint: {c.fingerprint}"
+        latency = f"{c.latency_ms:.0f} ms" if c.latency_ms is not None else "? ms"
+        out.append(f"  {c.server}  {c.version}  {latency}  fingerprint: {c.fingerprint}"
                    + ("" if c.server_matches_config else "  (server differs from organization.yaml)"))
     else:
         out.append(f"  {c.server}  unreachable: {c.error}")
@@ -121,8 +128,8 @@ def render_text(snap: StatusSnapshot) -> str:
         if not s.workloads:
             rows.append((*head, "-", "-", "-", "-"))
         for i, w in enumerate(s.workloads):
-            cells = (f"{w.kind}/{w.namespace}/{w.name}", workload_ready(w), str(w.restarts),
-                     ",".join(w.crash_looping) or "-")
+            cells = (f"{w.kind}/{w.namespace}/{w.name}{SOURCE_NOTE.get(s.source, '')}", workload_ready(w),
+                     str(w.restarts), ",".join(w.crash_looping) or "-")
             rows.append((*(head if i == 0 else ("", "", "", "", "")), *cells))
     out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "LAST APPLY", "WORKLOAD", "READY",
                                             "RESTARTS", "CRASHLOOP"), rows)]
@@ -131,6 +138,8 @@ def render_text(snap: StatusSnapshot) -> str:
         out += ["  " + line for line in _table(("ENV", "STACK", "HOLDER", "OPERATION", "AGE", "ID"), [
             (lk.env, lk.stack, lk.who or "?", lk.operation or "?", lock_age(lk), lk.id or lk.error)
             for lk in snap.locks])]
+    elif snap.notes_for("locks"):
+        out.append("  unknown: the locks could not be listed (see 'Could not read')")
     else:
         out.append("  none held")
     out += ["", "Recent warning events"]
@@ -138,6 +147,8 @@ def render_text(snap: StatusSnapshot) -> str:
         out += ["  " + line for line in _table(("AGE", "NAMESPACE", "OBJECT", "REASON", "COUNT", "MESSAGE"), [
             (since(e.last_seen, now), e.namespace, e.object, e.reason, str(e.count), e.message[:80])
             for e in snap.events[:10]])]
+    elif snap.notes_for("events"):
+        out.append("  unknown: the events could not be read (see 'Could not read')")
     else:
         out.append("  none")
     if snap.unreadable:

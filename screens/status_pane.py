@@ -39,7 +39,7 @@ class StatusPane(Vertical):
     def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
         """The lines above the table: what could not be read, and the empty-pane text."""
         out = snap.notes_for(self.PANE)
-        if not rows and self.EMPTY:
+        if not rows and self.EMPTY and not out:  # an empty table after a failed read says nothing
             out.append(self.EMPTY)
         return out
 

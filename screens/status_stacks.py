@@ -11,12 +11,9 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from gfwizard.status_model import StatusSnapshot, WorkloadRow
-from gfwizard.status_text import last_apply, stack_state, workload_ready
+from gfwizard.status_text import SOURCE_NOTE, last_apply, stack_state, workload_ready
 from screens.status_pane import StatusPane
 from screens.status_table import Cell, Row
-
-_SOURCE_NOTE = {"defaults": " (expected: state unreadable)"}
-
 
 class StacksPane(StatusPane):
     """Stacks and their workloads."""
@@ -56,7 +53,7 @@ class StacksPane(StatusPane):
                 ready: Cell = (workload_ready(w), "bold red" if w.below_desired else "bold green")
                 crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
                 restarts: Cell = (str(w.restarts), "yellow") if w.restarts else "0"
-                label = f"{w.namespace}/{w.name}" + _SOURCE_NOTE.get(s.source, "")
+                label = f"{w.namespace}/{w.name}" + SOURCE_NOTE.get(s.source, "")
                 rows.append((key, (s.env, s.stack, label, ready, restarts, crash, state, apply_cell)))
                 workloads[key] = (s.env, s.stack, w)
         self._workloads = workloads

@@ -109,6 +109,8 @@ async def test_limited_user_sees_notes_instead_of_failing(rehearsal_workspace: A
         await pilot.press("5")
         await _until(pilot, lambda: "could not read: events (403)" in getattr(
             app.query_one("#events-pane"), "_notes_text", ""), what="events note")
+        # A read that failed is not an empty pane.
+        assert "no recent warning events" not in getattr(app.query_one("#events-pane"), "_notes_text", "")
         assert "could not read: pods/log (403)" in getattr(app.query_one("#stacks-pane"), "_notes_text", "")
         assert "could not read: namespaces/kube-system (403)" in getattr(app.query_one("#cluster-pane"),
                                                                          "_notes_text", "")

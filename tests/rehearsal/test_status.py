@@ -135,6 +135,39 @@ def test_unreadable_state_bucket_is_named_not_fatal(rehearsal_workspace: Any) ->
     assert snap.cluster.reachable and snap.nodes
 
 
+def test_a_state_store_that_does_not_answer_is_a_problem_not_an_empty_pane(
+        rehearsal_workspace: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.backend_doubles import free_port_endpoint
+
+    ws = rehearsal_workspace
+    text = ws.config_path.read_text()
+    endpoint = ws.s3.endpoint
+    assert endpoint in text
+    config = tmp_path / "s3-down.yaml"
+    config.write_text(text.replace(endpoint, free_port_endpoint()))
+    env = {k: v for k, v in ws.env.items() if k != "AWS_ENDPOINT_URL_S3"}
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)  # it would win over the config's endpoint
+    before = tree_digest(ws.dir), config.read_bytes()
+    ws.api.request_log.clear()
+
+    done = run_cli(["status", "--once", "--json", "--env", "dev", "--config", str(config)], env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    problem = next(p for p in doc["problems"] if p["kind"] == "state-unreachable")
+    assert problem["subject"] == "S3 state bucket" and "connection refused" in problem["detail"]
+    assert {(u["pane"], u["outage"]) for u in doc["unreadable"]} == {("stacks", True), ("locks", True)}
+    assert doc["locks"] == [] and all(s["source"] == "defaults" for s in doc["stacks"])
+
+    human = run_cli(["status", "--once", "--env", "dev", "--config", str(config)], env=env)
+    assert human.returncode == 1
+    assert "UNHEALTHY (1 problem(s))" in human.stdout and "none held" not in human.stdout
+    assert "unknown: the locks could not be listed" in human.stdout
+    assert "Deployment/attic/attic (expected: state unreadable)" in human.stdout
+    assert "remedy: the state store (RustFS on honey)" in human.stdout
+    assert (tree_digest(ws.dir), config.read_bytes()) == before
+    assert _api_writes(ws.api.request_log.entries()) == []
+
+
 def test_not_ready_node_exits_1() -> None:
     from gfwizard.rehearsal.workspace import RehearsalEnvironment
 

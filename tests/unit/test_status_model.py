@@ -188,3 +188,18 @@ def test_api_remedy_reads_status_codes_as_whole_words() -> None:
     assert "up and reachable" in timeout
     assert "read access" in api_remedy("GET /api/v1/events: 403 Forbidden")
     assert "credentials were rejected" in api_remedy("https://127.0.0.1:40199: 401 Unauthorized")
+
+
+def test_a_state_store_outage_is_one_problem_and_a_refusal_is_none() -> None:
+    from gfwizard.status_model import Unreadable
+
+    refused = [Unreadable(pane="locks", what="locks of dev", status=403, detail="AccessDenied")]
+    snap = assemble(_cfg(), _inputs(unreadable=refused), envs=["dev"], now=NOW)
+    assert "state-unreachable" not in {p.kind for p in snap.problems}
+    down = [Unreadable(pane="stacks", what=f"state k{i}", detail="connection refused", outage=True) for i in range(4)]
+    down.append(Unreadable(pane="locks", what="locks of dev", detail="connection refused", outage=True))
+    snap = assemble(_cfg(), _inputs(unreadable=down, locks=[]), envs=["dev"], now=NOW)
+    assert [(p.kind, p.detail) for p in snap.problems if p.kind == "state-unreachable"] == [
+        ("state-unreachable", "could not read: state k0: connection refused")]
+    text = render_text(snap)
+    assert "unknown: the locks could not be listed" in text and "none held" not in text
