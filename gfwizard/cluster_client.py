@@ -276,7 +276,8 @@ class ClusterClient:
             return ClusterAccessError("unreachable", f"cannot connect to {server}: {why}",
                                       "check that honey's API server is up and reachable from here (tailscale "
                                       "status; curl -k " + server + "/version)")
-        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+        if isinstance(reason, urllib3.exceptions.ConnectTimeoutError) or (
+                isinstance(reason, urllib3.exceptions.ReadTimeoutError) and _timed_out_connecting(reason)):
             return ClusterAccessError("timeout", f"connecting to {server} timed out after {self.timeouts.connect:g}s",
                                       "check the tailnet (tailscale status) and that honey's API is up; "
                                       "raise --connect-timeout on a slow link")
@@ -345,3 +346,16 @@ def close_all() -> None:
             entry.api.close()
         except Exception:  # closing is best effort
             pass
+
+
+def _timed_out_connecting(exc: BaseException) -> bool:
+    """True for a timeout urllib3 reports as a read timeout although it happened while connecting: a
+    TLS handshake that never completes runs under the connect timeout, but urllib3 raises
+    ``ReadTimeoutError`` for it. The socket timeout it wraps says where it was raised."""
+    cause = exc.__cause__ or exc.__context__
+    tb = cause.__traceback__ if cause is not None else None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "_validate_conn":
+            return True
+        tb = tb.tb_next
+    return False

@@ -435,3 +435,39 @@ def test_pin_on_a_terminal_asks_first(tmp_path: Path, honey: "RehearsalAPIServer
     assert code == 0 and "pin: pinned" in out
     pinned = load_config(files.config).cluster.fingerprint
     assert pinned is not None and pinned.kube_system_uid == honey.kube_system_uid
+
+
+def test_an_api_that_never_finishes_the_tls_handshake_is_a_connect_timeout(tmp_path: Path,
+                                                                             honey: "RehearsalAPIServer") -> None:
+    # TCP is accepted, TLS never answered: the connect timeout bounds it, and the message says so.
+    import threading
+
+    held: list[socket.socket] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+
+        def accept() -> None:
+            try:
+                while True:
+                    held.append(listener.accept()[0])
+            except OSError:
+                return
+
+        threading.Thread(target=accept, daemon=True).start()
+        server = f"https://127.0.0.1:{port}"
+        files = write_files(tmp_path, honey, server=server, api_server=server)
+        before = files.digest()
+        started = time.monotonic()
+        report = validate(files, timeouts=(1.0, 5.0))
+        elapsed = time.monotonic() - started
+    for conn in held:
+        conn.close()
+    reachable = report.check("reachable")
+    assert reachable is not None and reachable.level is Level.FAIL
+    assert f"connecting to {server} timed out after 1s" in reachable.detail, reachable.detail
+    assert "--connect-timeout" in reachable.remedy and "--read-timeout" not in reachable.remedy
+    assert elapsed < 5.0, f"validation took {elapsed:.2f}s"
+    assert files.digest() == before
