@@ -546,12 +546,15 @@ class DeployEngine:
             return
         previous = self.journal.last_run()
         if previous is None:
-            self._messages.append("nothing to resume: the journal is empty, deploying everything")
+            self._messages.append("nothing to resume: the journal is empty, so this is a normal deploy of every "
+                                  "selected stack")
             return
         self._resumes = previous.run_id
         self._done_before = {name: e for name, e in previous.applies.items() if e.outcome in DONE_OUTCOMES}
         if not previous.resumable:
-            self._messages.append(f"run {previous.run_id} finished without a failure: nothing to resume")
+            self._messages.append(f"run {previous.run_id} finished without a failure: nothing to resume, so this is a "
+                                  "normal deploy in which the stacks that run deployed with unchanged inputs are "
+                                  "skipped")
 
     async def _report_previous_run(self) -> None:
         previous = self.journal.last_run()

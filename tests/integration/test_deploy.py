@@ -137,6 +137,18 @@ def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
     assert state_keys(ws) == set(ORDER)
     assert {r["name"] for r in state(ws, "gitlab-runners")["resources"]} == {"namespace", "runner_token", "workload"}
 
+    # Resuming a run that finished says there is nothing to resume, and what it does instead: a
+    # deploy in which only the stack whose inputs changed since that run is planned.
+    finished = evs[0]["run_id"]
+    tfvars.write_text(good + 'runner_image_tag = "alpine-v18.0.99"\n')
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert evs[-1]["messages"] == [
+        f"run {finished} finished without a failure: nothing to resume, so this is a normal deploy in which the "
+        "stacks that run deployed with unchanged inputs are skipped"]
+    assert [e["stack"] for e in of(evs, "apply_started")] == ["gitlab-runners"]
+
 
 def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace: Any, iac_bin: str,
                                                              tmp_path: Path) -> None:
