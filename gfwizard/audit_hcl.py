@@ -145,9 +145,11 @@ def check_tf(ctx: AuditContext, path: Path, text: str, labelled: bool, facts: St
 
 
 def _terraform_block(ctx: AuditContext, path: Path, node: Node, labelled: bool, facts: StackFacts | None) -> None:
-    if facts is not None:
-        for b in node.blocks("backend"):
+    for b in node.blocks("backend"):
+        if facts is not None:
             facts.backends.append((b.labels[0] if b.labels else "?", path, b.line, labelled))
+        _backend_credentials(ctx, path, b)
+    if facts is not None:
         for b in node.blocks("cloud"):
             facts.backends.append(("cloud", path, b.line, labelled))
     for rp in node.blocks("required_providers"):
@@ -203,6 +205,24 @@ def _kubeconfig_value(ctx: AuditContext, path: Path, line: int, value: str, labe
     elif "civo" in tokens:
         ctx.add(3, path, line, f"Civo kubeconfig {value!r} as a primary input", labelled=labelled,
                 rule="c3.civo-kubeconfig")
+
+
+def _backend_credentials(ctx: AuditContext, path: Path, block: Node) -> None:
+    """A credential written into a backend block fails criterion 1 whatever the backend, labelled or not."""
+    for attr in _walk(block.children):
+        if attr.kind != "attribute":
+            continue
+        if attr.name in _SECRET_KEYS:
+            ctx.add(1, path, attr.line, f"credential {attr.name!r} written in the backend block",
+                    rule="c1.backend-credential")
+            continue
+        for s in _strings(attr.value):
+            hits = [h for h in shell_hits(ctx, s, credentials=True, claims=False) if h.rule in _TOKEN_RULES]
+            ctx.add_hits(hits, path, attr.line)
+
+
+#: The criterion-1 rules that mean a token itself is in the text (not only a reference to the old path).
+_TOKEN_RULES = {"c1.glpat", "c1.gitlab-pat"}
 
 
 def check_stack(ctx: AuditContext, stack_dir: Path, facts: StackFacts) -> None:

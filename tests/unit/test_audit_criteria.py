@@ -51,6 +51,29 @@ def test_criterion_1_rendered_backend_files(tmp_path: Path) -> None:
     assert rows(root, Severity.LEGACY) == {(1, "tofu/stacks/app/dev.http.tfbackend", 3)}
 
 
+def test_criterion_1_credentials_written_into_a_backend_block(tmp_path: Path) -> None:
+    root = write_checkout(tmp_path, {
+        "tofu/stacks/app/backend.tf": 'terraform {\n  backend "s3" {\n    bucket     = "state"\n'
+                                      '    access_key = "AKIAIOSFODNN7EXAMPLE"\n'
+                                      '    secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+                                      '    assume_role {\n      session_token = "x"\n    }\n  }\n}\n',
+        "tofu/stacks/app/providers.tf": PROVIDERS,
+        "tofu/stacks/app/variables.tf": VARIABLES,
+        "tofu/stacks/old/backend.tf": 'terraform {\n  backend "http" {\n'
+                                      '    address = "https://state.example/old"\n'
+                                      '    username = "ci"\n    lock_method = "glpat-abcdefghijklmnop"\n  }\n}\n',
+    })
+    findings = {(f.criterion, f.file, f.line, f.rule) for f in audit(root).findings
+                if f.severity is Severity.FAIL}
+    assert {(1, "tofu/stacks/app/backend.tf", 4, "c1.backend-credential"),
+            (1, "tofu/stacks/app/backend.tf", 5, "c1.backend-credential"),
+            (1, "tofu/stacks/app/backend.tf", 7, "c1.backend-credential"),
+            (1, "tofu/stacks/old/backend.tf", 5, "c1.glpat")} <= findings
+    # The S3 stack itself is fine apart from the credentials: no other finding for it.
+    assert {row for row in findings if row[1].startswith("tofu/stacks/app/")} == {
+        (1, "tofu/stacks/app/backend.tf", line, "c1.backend-credential") for line in (4, 5, 7)}
+
+
 def test_criterion_2_kubeconfig_contract(tmp_path: Path) -> None:
     root = write_checkout(tmp_path, {
         "tofu/stacks/app/providers.tf": PROVIDERS + """
