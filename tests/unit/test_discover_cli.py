@@ -127,3 +127,18 @@ def test_json_output_is_redacted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "glpat-abcdefghijklmnop1234" not in proc.stdout
     assert [c["name"] for c in json.loads(proc.stdout)["contexts"]] == ["[REDACTED]"]
+
+
+def test_a_named_config_that_does_not_exist_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "k.yaml"
+    path.write_text(simple("honey"))
+    missing = tmp_path / "typo" / "organization.yaml"
+    before = tree_digest(tmp_path)
+    proc = run_cli(["discover", "--json", "--config", str(missing)], env={"KUBECONFIG": str(path)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["warnings"][0] == f"{missing} does not exist; classifying with the defaults"
+    assert tree_digest(tmp_path) == before and not missing.parent.exists()
+    # The default location may be missing quietly (a fresh machine).
+    quiet = run_cli(["discover", "--json"], env={"KUBECONFIG": str(path), "GFW_CONFIG": ""}, cwd=tmp_path)
+    assert not [w for w in json.loads(quiet.stdout)["warnings"] if "classifying with the defaults" in w]
+
