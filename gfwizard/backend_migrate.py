@@ -258,7 +258,8 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
     password = os.environ.get("TF_HTTP_PASSWORD") or ""
     if not password:
         raise InputError("TF_HTTP_PASSWORD is not set: it is the HTTP state server's password/token",
-                         remedy="export TF_HTTP_PASSWORD=... (it is never written to a file or printed)")
+                         remedy="set TF_HTTP_PASSWORD in this shell's environment to the state server's token "
+                                "(it is never written to a file or printed)")
     register_secret(password)
     username = os.environ.get("TF_HTTP_USERNAME") or http.username
     address = http.address_for(env, stack)

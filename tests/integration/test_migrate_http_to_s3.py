@@ -259,8 +259,12 @@ def test_missing_password_is_input_error_and_writes_nothing(s3: RehearsalS3, s3_
     source = _seed_source(http_server)
     cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template)
     before = tree_digest(setup)
-    with pytest.raises(InputError, match="TF_HTTP_PASSWORD is not set"):
+    with pytest.raises(InputError, match="TF_HTTP_PASSWORD is not set") as raised:
         migrate_http_to_s3(cfg, "dev", "attic", layout_for("loopback"), binary="terraform")
+    # The remedy survives redaction as written (a `NAME=...` placeholder would read `[REDACTED]`).
+    from gfwizard.redact import redact
+
+    assert redact(raised.value.remedy) == raised.value.remedy and "TF_HTTP_PASSWORD" in raised.value.remedy
     assert tree_digest(setup) == before
     assert _state(http_server) == source and http_server.request_log.entries() == []
 
