@@ -330,8 +330,9 @@ def fingerprint_check(cfg: "OrgConfig", observed: ObservedFingerprint, strict: b
                                        ("CA sha256", pinned.ca_sha256, observed.ca_sha256)) if a != b.lower()]
     if not differs:
         return passed("fingerprint", f"matches the pinned fingerprint ({shown})")
+    verb = "differ" if len(differs) > 1 else "differs"
     return failed("fingerprint",
-                  f"fingerprint mismatch ({' and '.join(differs)} differ): expected kube-system UID "
+                  f"fingerprint mismatch ({' and '.join(differs)} {verb}): expected kube-system UID "
                   f"{pinned.kube_system_uid}, CA sha256 {pinned.ca_sha256} (pinned in organization.yaml); "
                   f"actual kube-system UID {observed.kube_system_uid}, CA sha256 {observed.ca_sha256}",
                   "stop: this context reaches a different cluster than the one pinned, or honey was rebuilt. Check "
@@ -400,7 +401,8 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
     out: list[Check] = []
     for name in ("server", "fingerprint"):
         check = run.checks.get(name)
-        if check is None:
+        if check is None or check.detail.startswith("skipped: "):
+            # The deploy shows only the gates: name the real cause and its remedy, not a check it never shows.
             cause = next((c for c in ("kubeconfig", "network", "credentials", "reachable")
                           if c in run.checks and not run.checks[c].ok), "kubeconfig")
             check = _clean(failed(name, f"not verified: {run.checks[cause].detail}" if cause in run.checks else

@@ -121,7 +121,8 @@ def _load_merged(paths: list[str], explicit: bool) -> Any:
     if not existing or (explicit and missing):
         raise ClusterAccessError(
             "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}",
-            "pass --kubeconfig PATH, set cluster.kubeconfig in organization.yaml, or export KUBECONFIG")
+            "set cluster.kubeconfig in organization.yaml or export KUBECONFIG (`gfwizard validate` also takes "
+            "--kubeconfig PATH)")
     try:
         merged = _merge_files(existing)
     except (yaml.YAMLError, _MergeError, OSError, UnicodeDecodeError) as exc:
