@@ -75,6 +75,9 @@ class BackendScreen(StepScreen):
         super().__init__(session)
         self.checks: list[Check] | None = None
         self.rendered: list["RenderedFile"] | None = None
+        #: Fields whose shown value is invalid (key -> error): the draft still holds the last valid
+        #: value, so nothing may be checked, rendered or carried on until they are fixed.
+        self.invalid: dict[str, str] = {}
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -145,13 +148,19 @@ class BackendScreen(StepScreen):
         from gfwizard.answers import build_config, validate_answer
 
         answers = self._answers()
-        if str(answers.get(key) or "") == value:
-            return  # not a change (Textual also reports the initial values)
-        error = validate_answer(key, value, answers)
+        unchanged = str(answers.get(key) or "") == value  # Textual also reports the initial values
+        error = None if unchanged else validate_answer(key, value, answers)
         if key != "backend":
             shown = self.query_one(f"#{key}-error", Static)
             shown.update(error or "")
             shown.set_class(bool(error), "-shown")
+        was_invalid = self.invalid.pop(key, None) is not None
+        if error:
+            self.invalid[key] = error
+        if unchanged:
+            if was_invalid:  # back to the value the draft holds
+                self._update_status()
+            return
         # Results of a run still in flight describe the old values: drop them.
         self.workers.cancel_group(self, "backend")
         self.checks, self.rendered, self.session.backend_ready = None, None, False
@@ -174,6 +183,9 @@ class BackendScreen(StepScreen):
     # ----- checks -------------------------------------------------------------------------
     def action_run_checks(self, create_bucket: bool = False, enable_versioning: bool = False) -> None:
         """Run the backend checks for the current form values."""
+        if self.invalid:
+            self._update_status()
+            return
         self.checks, self.rendered = None, None
         self.query_one(Checklist).set_pending(S3_CHECKS if self._kind() == "s3" else ["http backend"])
         self._status("Checking the state backend…", True)
@@ -235,6 +247,9 @@ class BackendScreen(StepScreen):
     # ----- rendering ----------------------------------------------------------------------
     def action_render(self) -> None:
         """Show which backend files will be written, then write them on consent."""
+        if self.invalid:
+            self._update_status()
+            return
         from gfwizard.backend import planned_backends
 
         cfg = self.session.draft
@@ -341,6 +356,8 @@ class BackendScreen(StepScreen):
         status.set_class(blocked, "blocked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("run_checks", "render", "migrate") and self.invalid:
+            return False  # the form holds an invalid value: nothing to check or write yet
         if action == "migrate":
             return bool(self.session.extras.get("http_state_stacks"))
         if action == "render":
@@ -348,6 +365,9 @@ class BackendScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def blocked_reason(self) -> str | None:
+        if self.invalid:
+            key, error = next(iter(self.invalid.items()))
+            return f"{key}: {error} (fix it: the checks and the files use only valid values)"
         if self.checks is None:
             return "Run the backend checks (Ctrl+R)."
         failing = [c for c in self.checks if c.level is Level.FAIL]

@@ -101,6 +101,38 @@ async def test_backend_rejects_a_bad_bucket_name_as_typed(rehearsal_workspace: W
     assert workspace_files(ws) == before, "a rejected answer wrote something"
 
 
+async def test_backend_never_checks_or_renders_an_old_value_while_an_invalid_one_is_shown(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        before = workspace_files(ws)
+        box = app.screen.query_one("#s3_bucket")
+        box.focus()
+        await pilot.pause()
+        box.action_end()
+        await pilot.press("X")  # shown: '<bucket>X', invalid; the draft keeps '<bucket>'
+        await pilot.pause()
+        assert app.screen.invalid and app.session.draft.state.s3.bucket == ws.bucket
+        for key in ("run_checks", "render", "next"):
+            assert not app.screen.check_action(key, ()), key
+        await pilot.press("ctrl+r", "ctrl+n")
+        app.screen.action_render()  # as from the command palette
+        await pilot.pause(0.3)
+        assert box.value == ws.bucket + "X", box.value
+        assert app.screen.checks is None and app.screen.rendered is None and not app.session.backend_ready
+        assert "s3_bucket: " in text_of(app.screen.query_one("#step-status"))
+        assert on_step(app, "backend") and not modal_named(app, "ConfirmModal")
+        # Back to the valid value the draft holds: the error goes, the checks are offered again.
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert not app.screen.invalid and not app.screen.query_one("#s3_bucket-error").display
+        assert text_of(app.screen.query_one("#step-status")) == "Run the backend checks (Ctrl+R)."
+        assert app.screen.check_action("run_checks", ())
+    assert workspace_files(ws) == before, "an invalid answer led to a write"
+
+
 async def test_backend_declined_bucket_creation_creates_and_renders_nothing(
         rehearsal_workspace: WorkspaceFixture) -> None:
     ws = rehearsal_workspace
