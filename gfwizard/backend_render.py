@@ -97,6 +97,19 @@ def planned_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[tuple
     return out
 
 
+def backends_to_write(cfg: "OrgConfig", env: str, layout: "Layout") -> list[Path]:
+    """The backend files :func:`render_backends` would create or change for ``env`` (what to ask about)."""
+    out: list[Path] = []
+    for _stack, _kind, path, text in planned_backends(cfg, env, layout):
+        try:
+            same = path.read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            out.append(path)
+    return out
+
+
 def render_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[RenderedFile]:
     """Render every stack's backend file(s) for ``env``: ``<env>.s3.tfbackend`` when ``state.s3`` is
     set and ``<env>.http.tfbackend`` when ``state.http`` is set. Everything is validated before the

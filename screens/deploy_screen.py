@@ -145,6 +145,8 @@ class DeployScreen(StepScreen):
         self.done: dict[str, tuple[str, str]] = {}
         self.busy: str | None = None
         self.cancel_requests = 0
+        #: Why the last action stopped before it started (the operator declined writing backend files).
+        self.declined = ""
         self.binary = ""
         #: True when the engine holds no saved plans for ``plans`` (none made yet, or an apply deleted
         #: them: they hold variable values): the next apply plans again first.
@@ -331,9 +333,41 @@ class DeployScreen(StepScreen):
         finally:
             self.post_message(self.ActionFinished("plan"))
 
-    def _plan(self, engine: "DeployEngine") -> None:
+    def _plan(self, engine: "DeployEngine") -> bool:
+        """Plan every stack on the engine's loop; False when the operator declined the backend files."""
+        if not self._backend_files_consented(engine):
+            return False
         plans = self.host.run(engine.plan_all())
         self._on_ui(lambda: self._accept_plans(plans))
+        return True
+
+    def _backend_files_consented(self, engine: "DeployEngine") -> bool:
+        """Planning renders the env's backend files first: ask before any of them is created or changed
+        (the Backend step asked only for its own env); call from a worker thread."""
+        from gfwizard.backend_render import backends_to_write
+        from screens.backend_screen import files_summary
+
+        pending = backends_to_write(engine.cfg, engine.env, engine.layout)
+        if not pending:
+            return True
+        answer: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        body = (f"Planning {engine.env} renders its backend files first. These will be written (no credentials "
+                "in them; unchanged files are left alone):\n" + files_summary(pending))
+        self.app.call_from_thread(lambda: self.app.push_screen(
+            ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"),
+            lambda ok: answer.set_result(bool(ok))))
+        worker = get_current_worker()
+        while True:
+            try:
+                consented = answer.result(timeout=0.2)
+                break
+            except concurrent.futures.TimeoutError:
+                if worker.is_cancelled:
+                    return False
+        if not consented:
+            self.declined = f"Not planned: {engine.env}'s backend files were not written. p asks again."
+            self._on_ui(lambda: self._status(self.declined, True))
+        return consented
 
     def _accept_plans(self, plans: dict[str, "StackPlan"]) -> None:
         """New plans are the truth: a stack done earlier whose plan changes something is not done any more."""
@@ -416,8 +450,8 @@ class DeployScreen(StepScreen):
             self.post_message(self.ActionFinished("apply"))
 
     def _apply(self, engine: "DeployEngine", mode: str) -> None:
-        if self.plans_consumed:
-            self._plan(engine)
+        if self.plans_consumed and not self._plan(engine):
+            return
         plans = self._on_ui(lambda: self._plans_for(mode))
         if plans is None:
             self._on_ui(lambda: self._status("Nothing to apply: every stack is applied, or none is planned.", True))
@@ -453,8 +487,8 @@ class DeployScreen(StepScreen):
         """A fresh engine with resume on, then plan and apply what is left."""
         try:
             engine = self._build_engine(resume=True)
-            self._plan(engine)
-            self._apply(engine, "all")
+            if self._plan(engine):
+                self._apply(engine, "all")
         finally:
             self.post_message(self.ActionFinished("resume"))
 
@@ -489,7 +523,7 @@ class DeployScreen(StepScreen):
         pane.query_one(LogView).update(pane.follow, reset=True)
 
     def _start(self, action: str) -> None:
-        self.busy, self.cancel_requests = action, 0
+        self.busy, self.cancel_requests, self.declined = action, 0, ""
         self._status(f"{action} running… (c cancels)", False)
         self.refresh_bindings()
 
@@ -501,7 +535,7 @@ class DeployScreen(StepScreen):
             return
         if message.action != "plan" and self.LIVE:
             self.compute_placement()
-        if message.action == "plan":
+        if message.action == "plan" or self.declined:
             return
         left = [name for name in self.rows if name not in self.done]
         if not left:

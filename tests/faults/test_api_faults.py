@@ -249,7 +249,10 @@ async def test_deploy_step_gates_blackholed_answer_keys_then_show_the_remedy(
         run: int, rehearsal_workspace: Any, iac_bin: str, checkout: Path) -> None:
     from screens.launch import build_app
 
+    from tests.functional import backends_rendered
+
     ws = rehearsal_workspace
+    backends_rendered(ws)  # as the Backend step leaves them
     app = build_app(rehearsal=ws, repo=checkout, start_at="deploy")  # type: ignore[arg-type]
     try:
         async with app.run_test(size=(100, 36)) as pilot:  # narrow: the placement pane is an overlay (t)

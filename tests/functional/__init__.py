@@ -109,3 +109,16 @@ def bucket_exists(workspace: WorkspaceFixture, name: str) -> bool:
 def workspace_files(workspace: WorkspaceFixture) -> dict[str, str]:
     """Digest of the workspace minus the request logs (which every API call appends to)."""
     return {k: v for k, v in tree_digest(workspace.dir).items() if not k.endswith("requests.log")}
+
+
+def backends_rendered(workspace: WorkspaceFixture, env: str = "dev") -> None:
+    """Write ``env``'s backend files as the Backend step leaves them, for tests that start at Deploy
+    (planning an env whose files are missing or stale asks first)."""
+    import os
+
+    from gfwizard.backend import render_backends
+    from gfwizard.layout import layout_for
+    from gfwizard.orgconfig import load_config
+
+    cfg = load_config(workspace.config_path)
+    render_backends(cfg, env, layout_for(cfg.cluster.network, repo=REPO, environ={**os.environ, **workspace.env}))

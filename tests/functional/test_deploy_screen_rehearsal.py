@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import REPO, modal_named, on_step, text_of, type_into, wait_until
+from tests.functional import (
+    REPO, backends_rendered, modal_named, on_step, text_of, type_into, wait_until, workspace_files,
+)
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -72,6 +74,7 @@ def locks(ws: WorkspaceFixture) -> list[str]:
 def deploy_app(ws: WorkspaceFixture) -> "WizardApp":
     from screens.launch import build_app
 
+    backends_rendered(ws)  # as the Backend step leaves them
     return build_app(rehearsal=ws, repo=REPO, start_at="deploy")  # type: ignore[arg-type]
 
 
@@ -100,9 +103,29 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         await pilot.press("e")
         screen = await engine_for(pilot, app, "prod")
         assert text_of(screen.query_one("#deploy-banner")).startswith(" ENV PROD")
+        before = workspace_files(ws)
+        assert screen.engine is not None
+        prod_files = {screen.engine.layout.backend_file(s, "prod", "s3") for s in STACKS}
+        assert all(str(path).startswith(str(ws.dir)) for path in prod_files)
+        assert not any(path.exists() for path in prod_files), "prod's backend files exist before anyone asked"
+
+        # Planning prod renders prod's backend files: asked first; declining writes and plans nothing.
         await pilot.press("p")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the backend files dialog")
+        body = text_of(app.screen.query_one("#confirm-body"))
+        assert "Planning prod renders its backend files first" in body and "prod.s3.tfbackend" in body
+        await pilot.press("escape")
+        await idle(pilot, screen, "the declined plan")
+        assert text_of(screen.query_one("#step-status")) == (
+            "Not planned: prod's backend files were not written. p asks again.")
+        assert workspace_files(ws) == before and [screen.rows[s].state for s in STACKS] == ["pending", "pending"]
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the backend files dialog again")
+        await pilot.press("y")
         await idle(pilot, screen, "plan all in prod")
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
+        assert all(path.is_file() for path in prod_files)
 
         await pilot.press("a")
         await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation")
