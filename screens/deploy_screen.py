@@ -379,7 +379,10 @@ class DeployScreen(StepScreen):
         stuck = next((n for n, p in plans.items() if not p.ready and n not in self.done), None)
         if stuck is None:
             changing = sum(1 for p in ready if p.changes)
-            if changing:
+            if self.busy in ("apply", "resume"):
+                # Planned again as part of an apply: that apply goes on, so nothing is offered yet.
+                self._status(f"{len(ready)}/{len(plans)} stacks planned; {self.busy} continues… (c cancels)", False)
+            elif changing:
                 self._status(f"{len(ready)}/{len(plans)} stacks planned, {changing} with changes. "
                              "a applies the next, A applies all.", False)
             elif all(name in self.done for name in self.rows):
@@ -539,6 +542,8 @@ class DeployScreen(StepScreen):
             return
         left = [name for name in self.rows if name not in self.done]
         if not left:
+            self.resumable = False  # the run that needed resuming is complete
+            self.refresh_bindings()
             self._status("Every stack is applied. Ctrl+N for the summary.", False)
         elif not self.query_one("#step-status", Static).has_class("blocked"):
             self._status(f"Not applied yet: {', '.join(left)}. a applies the next, A the rest.", False)
@@ -596,9 +601,8 @@ class DeployScreen(StepScreen):
             self.log_pane.add_line(stack, event.detail)
         self.query_one(StackList).update_row(row)
         self._show_detail()
-        transcript = self._transcript(stack)
-        if transcript:
-            self.session.transcripts[stack] = transcript
+        if isinstance(event, ev.StackPlanning):  # the binary runs: this run's transcript will exist
+            self.session.transcripts[stack] = self._transcript(stack)
 
     def _transcript(self, stack: str) -> str:
         """Where ``stack``'s transcript of this run is written (the session's record without an engine)."""

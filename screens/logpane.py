@@ -64,6 +64,8 @@ class LogView(ScrollView, can_focus=True):
         self._source = source
         self._width = 0
         self._cache: dict[str, str] = {}
+        #: Whether the view keeps to the end (the pane's follow mode), also when it is resized.
+        self.following = True
 
     @property
     def lines(self) -> Sequence[str]:
@@ -83,7 +85,7 @@ class LogView(ScrollView, can_focus=True):
             if len(self._cache) >= REDACTED_CACHE:
                 self._cache.clear()
             cached = self._cache[line] = "".join(
-                ch if ch >= " " or ch == "\t" else "�" for ch in redact(line)).expandtabs()
+                ch if ch >= " " or ch == "\t" else " " if ch in "\r\n" else "�" for ch in redact(line)).expandtabs()
         return cached
 
     def update(self, follow: bool, new_widths: int = 0, reset: bool = False) -> None:
@@ -93,10 +95,16 @@ class LogView(ScrollView, can_focus=True):
             self._cache.clear()
         self._width = max(self._width, new_widths)
         self.virtual_size = Size(self._width, len(self._source()))
+        self.following = follow
         if follow:
             # Deferred: a new virtual size only allows scrolling once the scrollbars are laid out.
             self.scroll_end(animate=False, x_axis=False)
         self.refresh()
+
+    def on_resize(self) -> None:
+        # A smaller window must not hide the newest lines while following.
+        if self.following:
+            self.scroll_end(animate=False, x_axis=False)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -247,6 +255,7 @@ class LogPane(Vertical):
     def action_toggle_follow(self) -> None:
         """Stop or resume scrolling with new lines."""
         self.follow = not self.follow
+        self.query_one(LogView).following = self.follow
         if self.follow:
             self.query_one(LogView).update(True)
         self._show_footer()

@@ -185,6 +185,13 @@ async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: Non
             "4/4 stacks planned: nothing to change, every stack is applied. Ctrl+N for the summary.")
         assert screen.check_action("apply_all", ()) is False and screen.blocked_reason() is None
 
+        # Plans made by an apply in progress (it plans again first) offer nothing: that apply goes on.
+        screen.done.clear()
+        screen.busy = "apply"
+        screen._accept_plans({s: planned(s, True) for s in ORDER})
+        assert text_of(screen.query_one("#step-status")) == "4/4 stacks planned; apply continues… (c cancels)"
+        screen.busy = None
+
         # A stack done earlier whose new plan changes something is not done any more.
         screen._accept_plans({s: planned(s, True) for s in ORDER})
         assert "attic" not in screen.done

@@ -197,6 +197,9 @@ async def test_cancel_mid_apply_interrupts_once_releases_the_lock_and_resume_com
         assert states(ws, "dev") == set(STACKS) and locks(ws) == []
         assert screen.blocked_reason() is None
         assert wrapper.signals("SIGINT") == {applies[0]: 1}, "the resumed run was interrupted too"
+        # Nothing is left to resume, and the Done step will link transcripts that exist.
+        assert screen.check_action("resume", ()) is False
+        assert all(Path(app.session.transcripts[s]).is_file() for s in STACKS), app.session.transcripts
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "done"), "the Done step")
 

@@ -115,3 +115,26 @@ async def test_the_deploy_screen_may_clear_the_buffers() -> None:
             "attic: terraform_data.app[501]: Creating...",
             "attic: terraform_data.app[502]: Creating...",
         ]
+
+
+async def test_a_smaller_window_keeps_the_tail_in_view_while_following() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        pane = app.query_one(LogPane)
+        view = pane.query_one(LogView)
+        feed(pane, "attic", 45)
+        last = "attic: terraform_data.app[44]: Creating..."
+        await wait_until(pilot, lambda: view.visible_text()[-1:] == [last], "the view to follow the tail")
+        await pilot.resize_terminal(80, 14)
+        await wait_until(pilot, lambda: view.visible_text()[-1:] == [last], "the tail after the resize")
+        # Multi-line messages (terraform's `Interrupt received.\nPlease wait...`) read as one line.
+        pane.add_line("attic", "Interrupt received.\nPlease wait for Terraform to exit")
+        await wait_until(pilot, lambda: view.visible_text()[-1:] == [
+            "Interrupt received. Please wait for Terraform to exit"], "the joined line")
+        # With follow off, a resize leaves the view where the operator put it.
+        view.focus()
+        await pilot.press("f")
+        view.scroll_home(animate=False)
+        await pilot.resize_terminal(90, 12)
+        await pilot.pause(0.2)
+        assert round(view.scroll_offset.y) == 0
