@@ -113,10 +113,21 @@ class ValidateScreen(StepScreen):
         else:
             # Back at Kubeconfig the operator may have picked another context: keep every other answer.
             session.draft = with_context(session.draft, session.kubeconfig, session.context)
-        report = validate_context(session.draft, kubeconfig=session.kubeconfig, context=session.context,
-                                  timeouts=self.TIMEOUTS)
+        report = validate_context(self._as_configured(session.draft), kubeconfig=session.kubeconfig,
+                                  context=session.context, timeouts=self.TIMEOUTS)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ValidationFinished(report))
+
+    def _as_configured(self, draft: "OrgConfig") -> "OrgConfig":
+        """``draft`` with the context the config names (or the honey default), not the operator's pick:
+        the draft follows the pick, so classifying against it would call any context the target."""
+        from gfwizard.answers import ConfigAnswers
+
+        existing = self.session.existing_config
+        target = existing.cluster.context if existing is not None else ConfigAnswers().context
+        if draft.cluster.context == target:
+            return draft
+        return draft.model_copy(update={"cluster": draft.cluster.model_copy(update={"context": target})})
 
     def on_validate_screen_validation_started(self, message: ValidationStarted) -> None:
         if self.report is None:

@@ -154,3 +154,27 @@ async def test_ui_answers_keys_while_a_check_hangs_until_its_timeout(rehearsal_w
             assert screen.check_action("next", ()) is None
     finally:
         ws.api.faults.blackhole(False)
+
+
+async def test_a_picked_context_that_is_not_the_configured_one_is_not_called_the_target(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    import yaml
+
+    ws = rehearsal_workspace
+    doc = yaml.safe_load(ws.kubeconfig_path.read_text())
+    doc["clusters"].append({"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:1"}})
+    doc["contexts"].append({"name": "other-cluster", "context": {"cluster": "elsewhere",
+                                                                 "user": doc["users"][0]["name"]}})
+    ws.kubeconfig_path.write_text(yaml.safe_dump(doc))
+    before = workspace_files(ws)
+    app = validate_app(ws)
+    app.session.context = "other-cluster"  # picked at the Kubeconfig step
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None, "validation")
+        classification = app.screen.report.check("classification")
+        assert classification is not None and classification.level.value == "warn", classification
+        assert "is the deploy target" not in classification.detail
+        assert app.screen.report.check("server").level.value == "fail"
+        assert app.session.draft.cluster.context == "other-cluster", "the draft follows the pick"
+        assert not app.session.validated
+    assert workspace_files(ws) == before
