@@ -211,6 +211,10 @@ class DeployScreen(StepScreen):
         self.log_pane.action_search()
 
     def on_unmount(self) -> None:
+        from screens.session import DeployView
+
+        # The next visit (Back from Done, Next from Config) starts with what this one finished.
+        self.session.deploy_view = DeployView(self.session.env, dict(self.done))
         engine = self.engine
         if engine is not None and self.host.busy:
             # Leaving (or quitting) mid-run: one SIGINT, so the binary saves state and releases its lock.
@@ -267,11 +271,22 @@ class DeployScreen(StepScreen):
         if list(self.rows) != message.order:
             self.rows = {name: StackRow(name) for name in message.order}
             self.done = {}
+            outcomes = self.session.deploy_outcomes
             self.session.deploy_outcomes = {name: "not applied" for name in message.order}
+            view = self.session.deploy_view
+            if view is not None and view.env == message.env:  # back on this step: what was finished stays
+                for name, (state, detail) in view.done.items():
+                    if name in self.rows:
+                        self.rows[name].state, self.rows[name].detail = state, detail
+                        self.done[name] = (state, detail)
+                        self.session.deploy_outcomes[name] = outcomes.get(name, state)
             self.query_one(StackList).set_stacks(list(self.rows.values()))
         self.plans = {}
         hint = " The last run did not finish: r resumes it." if message.resumable else ""
-        self._status(f"{message.binary}. p plans every stack (nothing is applied).{hint}", False)
+        if self.rows and all(name in self.done for name in self.rows):
+            self._status("Every stack is applied. Ctrl+N for the summary (p plans again).", False)
+        else:
+            self._status(f"{message.binary}. p plans every stack (nothing is applied).{hint}", False)
         self.refresh_bindings()
 
     def on_deploy_screen_ui_call(self, message: UiCall) -> None:

@@ -41,6 +41,7 @@ from textual.containers import Vertical
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from gfwizard.redact import redact
@@ -141,6 +142,8 @@ class LogPane(Vertical):
         self.selected: str | None = None
         self.follow = True
         self.query_text = ""
+        #: What had focus when ``/`` opened the search box (it gets focus back).
+        self._before_search: Widget | None = None
         self._matches: deque[str] = deque(maxlen=max_lines)
         self._pending: dict[str, list[str]] = {}
         self._received = 0
@@ -263,8 +266,15 @@ class LogPane(Vertical):
     def action_search(self) -> None:
         """Open the search box."""
         box = self.query_one("#log-search", Input)
+        self._before_search = self.app.focused
         box.display = True
         box.focus()
+
+    def _end_search(self) -> None:
+        """Back to where the operator was before ``/`` (the stack list keeps its arrow keys)."""
+        before, self._before_search = self._before_search, None
+        target = before if before is not None and before.is_attached and before.focusable else self.query_one(LogView)
+        target.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "log-search":
@@ -272,13 +282,20 @@ class LogPane(Vertical):
             event.input.display = False
             self._refilter()
             self._show_footer()
-            self.query_one(LogView).focus()
+            self._end_search()
 
     def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
         box = self.query_one("#log-search", Input)
-        if event.key == "escape" and box.has_focus:
+        if event.key != "escape":
+            return
+        if box.has_focus:
             event.stop()
             box.value, box.display, self.query_text = "", False, ""
             self._refilter()
             self._show_footer()
-            self.query_one(LogView).focus()
+            self._end_search()
+        elif self.query_text:  # Escape on the filtered log clears the filter before it goes back a step
+            event.stop()
+            box.value, self.query_text = "", ""
+            self._refilter()
+            self._show_footer()

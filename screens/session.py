@@ -12,6 +12,15 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class DeployView:
+    """What the Deploy step had finished when the operator left it, shown again on coming back."""
+
+    env: str
+    #: stack -> (state, detail) of every stack applied, unchanged or up to date in that visit.
+    done: dict[str, tuple[str, str]]
+
+
+@dataclass
 class WizardSession:
     """The operator's answers and the services' results, shared by every step screen."""
 
@@ -28,6 +37,7 @@ class WizardSession:
     config_written: bool = False
     deploy_outcomes: dict[str, str] = field(default_factory=dict)
     transcripts: dict[str, str] = field(default_factory=dict)
+    deploy_view: DeployView | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def environ(self) -> dict[str, str]:

@@ -131,6 +131,11 @@ async def test_log_pane_is_bounded_and_follow_and_search_work(offline: None) -> 
         assert pane.follow is True
 
         # /: a filter over the buffered lines; Escape clears it.
+        from screens.stack_list import StackList
+
+        stack_list = screen.query_one(StackList)
+        stack_list.focus()
+        await pilot.pause()
         await pilot.press("slash")
         box = screen.query_one("#log-search", Input)
         assert box.display and box.has_focus
@@ -138,10 +143,18 @@ async def test_log_pane_is_bounded_and_follow_and_search_work(offline: None) -> 
         await wait_until(pilot, lambda: pane.query_text == "0999", "the filter")
         assert list(log.lines) == [line for line in buffer if "0999" in line] and len(log.lines) >= 1
         assert "filter '0999'" in text_of(screen.query_one("#log-transcript"))
+        assert stack_list.has_focus, "after a search the arrow keys pick stacks again"
         await pilot.press("slash")
         await pilot.press("escape")
         await wait_until(pilot, lambda: pane.query_text == "", "the cleared filter")
-        assert list(log.lines) == list(buffer)
+        assert list(log.lines) == list(buffer) and stack_list.has_focus
+        # Escape on the filtered log clears the filter; only the next one goes back a step.
+        await pilot.press("slash", *"0999", "enter")
+        await wait_until(pilot, lambda: pane.query_text == "0999", "the filter again")
+        log.focus()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: pane.query_text == "", "the filter cleared by Escape")
+        assert on_step(app, "deploy")
 
 
 async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: None) -> None:

@@ -202,6 +202,14 @@ async def test_cancel_mid_apply_interrupts_once_releases_the_lock_and_resume_com
         assert all(Path(app.session.transcripts[s]).is_file() for s in STACKS), app.session.transcripts
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "done"), "the Done step")
+        # Back from Done: the Deploy step still shows what was applied, and Next still works.
+        await pilot.press("escape")
+        back = await engine_for(pilot, app, "dev")
+        assert back is not screen and [back.rows[s].state for s in STACKS] == ["applied", "applied"]
+        assert back.blocked_reason() is None and app.session.deploy_outcomes == {s: "applied" for s in STACKS}
+        assert text_of(back.query_one("#step-status")).startswith("Every stack is applied.")
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: on_step(app, "done"), "the Done step again")
 
 
 async def test_a_lock_held_by_another_operator_shows_who_holds_it(two_stacks: WorkspaceFixture, iac_bin: str) -> None:
