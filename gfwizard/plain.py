@@ -168,7 +168,7 @@ def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
             out(f"Changes to {path}:")
             out("".join(difflib.unified_diff(existing.splitlines(True), text.splitlines(True),
                                              fromfile=f"{path} (current)", tofile=f"{path} (new)")).rstrip("\n"))
-        confirmed = prompter.confirm("write", f"Write {path}?", default=True)
+        confirmed = prompter.confirm("write", f"Write {path}?", default=False)
     except (Cancelled, KeyboardInterrupt):
         out("Cancelled: nothing written.")
         return Outcome.CANCELLED

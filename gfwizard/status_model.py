@@ -176,6 +176,24 @@ class Problem(_Frozen):
     detail: str
 
 
+def api_failure(error: str) -> str:
+    """What kind of failure the API read was, from the error text: ``credentials rejected``, ``read
+    refused``, ``unreachable`` or ``error`` (an answer with an error status)."""
+    text = error.lower()
+    if re.search(r"\b401\b", text) or "unauthorized" in text:
+        return "credentials rejected"
+    if re.search(r"\b403\b", text) or "forbidden" in text:
+        return "read refused"
+    if any(word in text for word in _NO_ANSWER):
+        return "unreachable"
+    return "error"
+
+
+#: Words of an error text that mean the API never answered.
+_NO_ANSWER = ("did not answer", "timed out", "timeout", "refused", "unreachable", "no route", "name or service",
+              "connect")
+
+
 def api_remedy(error: str) -> str:
     """What to do when the API cannot be read, from the error text (401, 403, no answer, an error status)."""
     text = error.lower()
@@ -185,8 +203,7 @@ def api_remedy(error: str) -> str:
                 "`gfwizard validate`")
     if re.search(r"\b403\b", text) or "forbidden" in text:
         return "this kubeconfig's user may not read it: ask for read access (get, list, watch), then `gfwizard validate`"
-    if any(word in text for word in ("did not answer", "timed out", "timeout", "refused", "unreachable", "no route",
-                                     "name or service", "connect")):
+    if any(word in text for word in _NO_ANSWER):
         return ("check that honey's API server is up and reachable from here (tailnet connected?); "
                 "`gfwizard validate` shows which check fails; status keeps retrying")
     return ("the API server answered with an error: check its health (`gfwizard validate`, the control-plane "

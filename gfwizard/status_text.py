@@ -8,7 +8,9 @@ from typing import Sequence
 
 from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
-from gfwizard.status_model import LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow, problem_remedy
+from gfwizard.status_model import (
+    LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow, api_failure, problem_remedy,
+)
 
 
 def age(seconds: float | None) -> str:
@@ -115,7 +117,7 @@ def render_text(snap: StatusSnapshot) -> str:
         out.append(f"  {c.server}  {c.version}  {latency}  fingerprint: {c.fingerprint}"
                    + ("" if c.server_matches_config else "  (server differs from organization.yaml)"))
     else:
-        out.append(f"  {c.server}  unreachable: {c.error}")
+        out.append(f"  {c.server}  {api_failure(c.error)}: {c.error}")
     out += ["", "Nodes"]
     out += ["  " + line for line in _table(
         ("ROLE", "NODE", "STATUS", "PRESSURE", "TAINTS", "CPU req/alloc", "MEM req/alloc", "PODS"),

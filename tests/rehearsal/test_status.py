@@ -228,3 +228,14 @@ def test_unreachable_api_is_reported_and_exits_1(rehearsal_workspace: Any) -> No
     assert [p["kind"] for p in doc["problems"]] == ["api-unreachable"]
     assert {u["what"] for u in doc["unreadable"]} >= {"nodes", "pods"}
     assert ws.api.admin_token not in done.stdout + done.stderr
+
+
+def test_the_live_view_without_a_terminal_refuses_and_names_once(rehearsal_workspace: Any) -> None:
+    ws = rehearsal_workspace
+    before = tree_digest(ws.dir)
+    ws.api.request_log.clear()
+    done = run_cli(["status", "--config", str(ws.config_path)], env=ws.env, input="")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "error: the live status view needs a terminal (stdin and stdout)" in done.stderr
+    assert "gfwizard status --once" in done.stderr and "\x1b[" not in done.stdout
+    assert tree_digest(ws.dir) == before and ws.api.request_log.entries() == []

@@ -240,9 +240,17 @@ def test_real_prompts_accepting_every_default_write_the_example(tmp_path: Path) 
     from gfwizard.orgconfig import load_config_text
     from gfwizard.plain import QuestionaryPrompter
 
+    from gfwizard.answers import QUESTIONS, ConfigAnswers
+
     path = tmp_path / "organization.yaml"
+    asked = sum(1 for q in QUESTIONS if q.applies(ConfigAnswers()))  # every default applies the same ones
+    # Enter at every question and at "Write …?": the write prompt's default is No, so nothing is written.
     with create_pipe_input() as pipe:
-        pipe.send_text("\r" * 20)
+        pipe.send_text("\r" * (asked + 1))
+        outcome = run_plain_init(path, QuestionaryPrompter(input=pipe, output=DummyOutput()), echo=lambda _: None)
+    assert outcome is Outcome.DECLINED and not path.exists()
+    with create_pipe_input() as pipe:
+        pipe.send_text("\r" * asked + "y")
         outcome = run_plain_init(path, QuestionaryPrompter(input=pipe, output=DummyOutput()), echo=lambda _: None)
     assert outcome is Outcome.WRITTEN
     assert load_config(path) == load_config_text(example_text())

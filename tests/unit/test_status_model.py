@@ -203,3 +203,18 @@ def test_a_state_store_outage_is_one_problem_and_a_refusal_is_none() -> None:
         ("state-unreachable", "could not read: state k0: connection refused")]
     text = render_text(snap)
     assert "unknown: the locks could not be listed" in text and "none held" not in text
+
+
+def test_the_api_line_says_what_kind_of_failure_it_was() -> None:
+    from gfwizard.status_model import api_failure
+
+    assert api_failure("GET /version: 401 Unauthorized") == "credentials rejected"
+    assert api_failure("GET /api/v1/nodes: 403 Forbidden") == "read refused"
+    assert api_failure("https://127.0.0.1:40331 did not answer GET /version in time (3.0s)") == "unreachable"
+    assert api_failure("connection refused by https://127.0.0.1:1") == "unreachable"
+    assert api_failure("API error 500 from https://127.0.0.1:6443: boom") == "error"
+    snap = fixed_snapshot()
+    bad = snap.model_copy(update={"cluster": snap.cluster.model_copy(update={
+        "reachable": False, "error": "GET /version: 401 Unauthorized"})})
+    assert "credentials rejected: GET /version: 401 Unauthorized" in render_text(bad)
+    assert "unreachable: GET /version" not in render_text(bad)
