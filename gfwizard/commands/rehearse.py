@@ -92,7 +92,7 @@ def _print_services(env: "RehearsalEnvironment", as_json: bool, note: str | None
     if note:
         write(f"# {note}")
     write(f"# gfwizard rehearsal: honey at {env.api.url if env.api else '?'}, "
-               f"S3 at {env.s3.endpoint if env.s3 else '?'}, workspace {env.dir}")
+          f"S3 at {env.s3.endpoint if env.s3 else '?'}, workspace {env.dir}")
     for line in export_lines(env.env):
         write(line)
     write("# things to try in a shell with these exports:")
