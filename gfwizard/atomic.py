@@ -43,14 +43,20 @@ def write_if_changed(target: Path, data: bytes | str, mode: int = 0o644) -> bool
     Creates missing parent directories. Returns True when the file was written.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        if target.read_bytes() == payload:
-            return False
-    except OSError:
-        pass
+    if holds(target, payload):
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, payload, mode)
     return True
+
+
+def holds(target: Path, data: bytes | str) -> bool:
+    """True when ``target`` exists and holds exactly ``data`` (what :func:`write_if_changed` would skip)."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        return target.read_bytes() == payload
+    except OSError:
+        return False
 
 
 def _sweep_stale_temps(target: Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gfwizard.atomic import write_if_changed
+from gfwizard.atomic import holds, write_if_changed
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -99,15 +99,7 @@ def planned_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[tuple
 
 def backends_to_write(cfg: "OrgConfig", env: str, layout: "Layout") -> list[Path]:
     """The backend files :func:`render_backends` would create or change for ``env`` (what to ask about)."""
-    out: list[Path] = []
-    for _stack, _kind, path, text in planned_backends(cfg, env, layout):
-        try:
-            same = path.read_text(encoding="utf-8") == text
-        except (OSError, UnicodeDecodeError):
-            same = False
-        if not same:
-            out.append(path)
-    return out
+    return [path for _stack, _kind, path, text in planned_backends(cfg, env, layout) if not holds(path, text)]
 
 
 def render_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[RenderedFile]:
