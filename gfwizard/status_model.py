@@ -180,6 +180,7 @@ def api_failure(error: str) -> str:
     """What kind of failure the API read was, from the error text: ``credentials rejected``, ``read
     refused``, ``unreachable`` or ``error`` (an answer with an error status)."""
     text = error.lower()
+    # Status codes as whole words: "127.0.0.1:40331" must not read as a 403.
     if re.search(r"\b401\b", text) or "unauthorized" in text:
         return "credentials rejected"
     if re.search(r"\b403\b", text) or "forbidden" in text:
@@ -193,21 +194,22 @@ def api_failure(error: str) -> str:
 _NO_ANSWER = ("did not answer", "timed out", "timeout", "refused", "unreachable", "no route", "name or service",
               "connect")
 
+#: What to do about each kind of :func:`api_failure`.
+_API_REMEDIES = {
+    "credentials rejected": ("the kubeconfig's credentials were rejected: get a fresh kubeconfig for honey, then run "
+                             "`gfwizard validate`"),
+    "read refused": ("this kubeconfig's user may not read it: ask for read access (get, list, watch), then "
+                     "`gfwizard validate`"),
+    "unreachable": ("check that honey's API server is up and reachable from here (tailnet connected?); "
+                    "`gfwizard validate` shows which check fails; status keeps retrying"),
+    "error": ("the API server answered with an error: check its health (`gfwizard validate`, the control-plane "
+              "logs); status keeps retrying"),
+}
+
 
 def api_remedy(error: str) -> str:
     """What to do when the API cannot be read, from the error text (401, 403, no answer, an error status)."""
-    text = error.lower()
-    # Status codes as whole words: "127.0.0.1:40331" must not read as a 403.
-    if re.search(r"\b401\b", text) or "unauthorized" in text:
-        return ("the kubeconfig's credentials were rejected: get a fresh kubeconfig for honey, then run "
-                "`gfwizard validate`")
-    if re.search(r"\b403\b", text) or "forbidden" in text:
-        return "this kubeconfig's user may not read it: ask for read access (get, list, watch), then `gfwizard validate`"
-    if any(word in text for word in _NO_ANSWER):
-        return ("check that honey's API server is up and reachable from here (tailnet connected?); "
-                "`gfwizard validate` shows which check fails; status keeps retrying")
-    return ("the API server answered with an error: check its health (`gfwizard validate`, the control-plane "
-            "logs); status keeps retrying")
+    return _API_REMEDIES[api_failure(error)]
 
 
 def problem_remedy(problem: Problem) -> str:
