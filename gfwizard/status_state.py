@@ -150,11 +150,10 @@ class ReadOnlyState:
                 self._cache.pop(key, None)
                 return StateObject(key=key, exists=False)
             detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-            return StateObject(key=key, exists=False, error=detail, error_status=status,
-                               unreachable=status is not None and status >= 500)
+            return StateObject(key=key, exists=False, error=detail, error_status=status, unreachable=_store_down(exc))
         except (BotoCoreError, OSError) as exc:
             detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
-            return StateObject(key=key, exists=False, error=detail, unreachable=_no_answer(exc))
+            return StateObject(key=key, exists=False, error=detail, unreachable=_store_down(exc))
         modified = resp.get("LastModified")
         try:
             serial, lineage, tf_version, workloads = _summarise_state(body)
@@ -195,8 +194,7 @@ class ReadOnlyState:
         except (ClientError, BotoCoreError, OSError) as exc:
             detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")
             status = http_status(exc)
-            kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if (
-                _no_answer(exc) or (status or 0) >= 500) else "api"
+            kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if _store_down(exc) else "api"
             raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None
         out: list[LockInfo] = []
         for key in keys:
@@ -342,10 +340,12 @@ class StateReader:
         return out
 
 
-def _no_answer(exc: BaseException) -> bool:
-    """True when the store never answered (connection refused or reset, timeout, TLS failure), as opposed
-    to an answer this reader cannot use (no credentials, a bad parameter)."""
+def _store_down(exc: BaseException) -> bool:
+    """True when the store never answered (connection refused or reset, timeout, TLS failure) or answered
+    with a 5xx, as opposed to refusing this reader (403, no credentials, a bad parameter)."""
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError
 
-    return isinstance(exc, (BotoConnectionError, HTTPClientError, OSError))
+    from gfwizard.backend_s3 import http_status
+
+    return isinstance(exc, (BotoConnectionError, HTTPClientError, OSError)) or (http_status(exc) or 0) >= 500
