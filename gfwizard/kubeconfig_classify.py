@@ -142,11 +142,12 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def load_target_hint(path: Path) -> tuple[TargetHint, str]:
+def load_target_hint(path: Path, *, named: bool = False) -> tuple[TargetHint, str]:
     """The hint read from ``organization.yaml`` at ``path``, and a warning ("" when none).
 
-    A missing file gives the defaults silently; an unreadable or malformed one gives the
-    defaults and says why. Values of the wrong type are ignored one by one.
+    A missing file gives the defaults, silently unless the operator ``named`` the path (then it is
+    a typo worth a warning); an unreadable or malformed one gives the defaults and says why. Values
+    of the wrong type are ignored one by one.
     """
     import yaml
 
@@ -155,7 +156,7 @@ def load_target_hint(path: Path) -> tuple[TargetHint, str]:
         with open(path, "rb") as fh:
             doc = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
     except FileNotFoundError:
-        return TargetHint(), ""
+        return TargetHint(), f"{path} does not exist; classifying with the defaults" if named else ""
     except OSError as exc:
         return TargetHint(), f"could not read {path} ({exc.strerror or exc}); classifying with the defaults"
     except yaml.YAMLError as exc:

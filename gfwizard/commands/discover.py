@@ -30,11 +30,8 @@ def discover(as_json: bool, config_path: Path | None) -> None:
     from gfwizard.kubeconfig import discover as run_discovery
     from gfwizard.kubeconfig_classify import load_target_hint
 
-    path = resolve_config_path(config_path)
-    hint, hint_warning = load_target_hint(path)
-    if config_path is not None and not hint_warning and not path.exists():
-        # Only the default may be missing quietly (a fresh machine): a path the operator named is a typo.
-        hint_warning = f"{path} does not exist; classifying with the defaults"
+    # Only the default may be missing quietly (a fresh machine): a path the operator named is a typo.
+    hint, hint_warning = load_target_hint(resolve_config_path(config_path), named=config_path is not None)
     result = run_discovery(target=hint)
     if hint_warning:
         result.warnings.insert(0, hint_warning)
