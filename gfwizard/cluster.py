@@ -186,6 +186,8 @@ class _Run:
         self.timeouts = timeouts
         self.discovery = discovery
         self.checks: dict[str, Check] = {}
+        #: Checks not run because an earlier one failed (their ``skipped: ...`` rows are in ``checks``).
+        self.skipped: set[str] = set()
         self.target: ContextTarget | None = None
         self.client: ClusterClient | DirectClient | None = None
         self.version: str | None = None
@@ -201,6 +203,7 @@ class _Run:
             if name not in self.checks:
                 level = Level.FAIL if strict and name == "fingerprint" else Level.WARN
                 self.add(_skipped(name, because, cause, level))
+                self.skipped.add(name)
 
     def local(self, gates_only: bool) -> bool:
         """Phase 1. True when the context may be contacted."""
@@ -401,7 +404,7 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
     out: list[Check] = []
     for name in ("server", "fingerprint"):
         check = run.checks.get(name)
-        if check is None or check.detail.startswith("skipped: "):
+        if check is None or name in run.skipped:
             # The deploy shows only the gates: name the real cause and its remedy, not a check it never shows.
             cause = next((c for c in ("kubeconfig", "network", "credentials", "reachable")
                           if c in run.checks and not run.checks[c].ok), "kubeconfig")
