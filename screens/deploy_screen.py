@@ -75,6 +75,18 @@ def settle_column_widths(table: DataTable[Any]) -> None:
         column.content_width = max([column.label.cell_len, *(cell.cell_len for cell in cells)])
 
 
+def _wait(answer: "concurrent.futures.Future[T]") -> T:
+    """``answer``'s result, waited for in a worker thread; once the worker is cancelled the wait ends
+    with ``TimeoutError`` (nobody is left to take the result)."""
+    worker = get_current_worker()
+    while True:
+        try:
+            return answer.result(timeout=0.2)
+        except concurrent.futures.TimeoutError:
+            if worker.is_cancelled:
+                raise
+
+
 class DeployScreen(StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
@@ -299,13 +311,7 @@ class DeployScreen(StepScreen):
         """Run ``fn`` on the UI thread after every message posted so far; call from a worker thread."""
         call = self.UiCall(fn)
         self.post_message(call)
-        worker = get_current_worker()
-        while True:
-            try:
-                return call.answer.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if worker.is_cancelled:
-                    raise
+        return _wait(call.answer)
 
     # ----- engine callbacks (engine loop thread) ---------------------------------------------
     def _on_event(self, event: "DeployEvent") -> None:
@@ -371,14 +377,7 @@ class DeployScreen(StepScreen):
         self.app.call_from_thread(lambda: self.app.push_screen(
             ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"),
             lambda ok: answer.set_result(bool(ok))))
-        worker = get_current_worker()
-        while True:
-            try:
-                consented = answer.result(timeout=0.2)
-                break
-            except concurrent.futures.TimeoutError:
-                if worker.is_cancelled:
-                    return False
+        consented = _wait(answer)
         if not consented:
             self.declined = f"Not planned: {engine.env}'s backend files were not written. p asks again."
             self._on_ui(lambda: self._status(self.declined, True))
