@@ -288,14 +288,14 @@ class LogPane(Vertical):
         box = self.query_one("#log-search", Input)
         if event.key != "escape":
             return
-        if box.has_focus:
-            event.stop()
-            box.value, box.display, self.query_text = "", False, ""
-            self._refilter()
-            self._show_footer()
+        searching = box.has_focus
+        if not searching and not self.query_text:
+            return
+        # In the box, or on a filtered log: Escape clears the filter before it may go back a step.
+        event.stop()
+        box.value, self.query_text = "", ""
+        self._refilter()
+        self._show_footer()
+        if searching:
+            box.display = False
             self._end_search()
-        elif self.query_text:  # Escape on the filtered log clears the filter before it goes back a step
-            event.stop()
-            box.value, self.query_text = "", ""
-            self._refilter()
-            self._show_footer()
