@@ -222,6 +222,13 @@ class DeployScreen(StepScreen):
         """Filter the log (Enter applies, Escape clears)."""
         self.log_pane.action_search()
 
+    def action_back(self) -> None:
+        """Escape clears an active log filter first, wherever the focus is; then it goes back a step."""
+        if self.log_pane.query_text:
+            self.log_pane.clear_filter()
+            return
+        super().action_back()
+
     def on_unmount(self) -> None:
         from screens.session import DeployView
 

@@ -288,14 +288,14 @@ class LogPane(Vertical):
         box = self.query_one("#log-search", Input)
         if event.key != "escape":
             return
-        searching = box.has_focus
-        if not searching and not self.query_text:
-            return
-        # In the box, or on a filtered log: Escape clears the filter before it may go back a step.
-        event.stop()
-        box.value, self.query_text = "", ""
+        if box.has_focus:
+            event.stop()
+            box.display = False
+            self.clear_filter()
+            self._end_search()
+
+    def clear_filter(self) -> None:
+        """Show every line again (Escape in the search box, or on the Deploy step while a filter is on)."""
+        self.query_one("#log-search", Input).value, self.query_text = "", ""
         self._refilter()
         self._show_footer()
-        if searching:
-            box.display = False
-            self._end_search()

@@ -148,13 +148,14 @@ async def test_log_pane_is_bounded_and_follow_and_search_work(offline: None) -> 
         await pilot.press("escape")
         await wait_until(pilot, lambda: pane.query_text == "", "the cleared filter")
         assert list(log.lines) == list(buffer) and stack_list.has_focus
-        # Escape on the filtered log clears the filter; only the next one goes back a step.
-        await pilot.press("slash", *"0999", "enter")
-        await wait_until(pilot, lambda: pane.query_text == "0999", "the filter again")
-        log.focus()
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: pane.query_text == "", "the filter cleared by Escape")
-        assert on_step(app, "deploy")
+        # Escape while a filter is on clears it, from the stack list or the log; only the next one goes back.
+        for focused in (stack_list, log):
+            await pilot.press("slash", *"0999", "enter")
+            await wait_until(pilot, lambda: pane.query_text == "0999", "the filter again")
+            focused.focus()
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: pane.query_text == "", "the filter cleared by Escape")
+            assert on_step(app, "deploy") and list(log.lines) == list(buffer)
 
 
 async def test_apply_next_takes_exactly_the_next_stack_that_changes(offline: None) -> None:
