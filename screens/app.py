@@ -57,6 +57,8 @@ class WizardApp(App[str]):
         self.session = session
         self.start_at = start_at
         self.step = start_at
+        #: A quit confirmation is open: the next Ctrl+Q quits without asking again.
+        self._quit_asked = False
         mode = "REHEARSAL" if session.is_rehearsal else "honey"
         self.sub_title = f"{mode} · {session.config_path}"
 
@@ -84,6 +86,23 @@ class WizardApp(App[str]):
         index = STEP_NAMES.index(self.step)
         if index > 0:
             self.goto(STEP_NAMES[index - 1])
+
+    async def action_quit(self) -> None:
+        """Quit; while a step has work in flight that quitting would interrupt, ask first (Ctrl+Q twice quits)."""
+        from screens.confirm_modal import ConfirmModal
+
+        warning = next((w for w in (getattr(s, "quit_warning", lambda: None)() for s in self.screen_stack) if w), None)
+        if warning is None or self._quit_asked:
+            self.exit()
+            return
+        self._quit_asked = True
+
+        def answered(yes: bool | None) -> None:
+            self._quit_asked = False
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmModal("Quit now?", warning + "\n\nCtrl+Q again also quits.", "Quit"), answered)
 
     def show_error(self, error: BaseException, title: str = "Something went wrong") -> None:
         """Open the error modal for ``error`` (message and remedy, never a traceback)."""

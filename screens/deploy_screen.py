@@ -167,6 +167,8 @@ class DeployScreen(StepScreen):
         self.spent = False
         self.resumable = False
         self._narrow: bool | None = None
+        #: The open "Force stop?" dialog, closed when the run ends before the operator answers.
+        self._force_modal: ConfirmModal | None = None
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -495,10 +497,16 @@ class DeployScreen(StepScreen):
             self._status("Cancelling: one SIGINT sent; the binary saves state and releases the lock. "
                          "Press c again to force.", True)
             return
-        self.app.push_screen(
-            ConfirmModal("Force stop?", "Send SIGTERM, then SIGKILL after a grace period. The state lock may stay "
-                         "held and need `force-unlock`; the journal will say so.", "Force stop"),
-            lambda yes: engine.cancel(escalate=True) if yes else None)
+        self._force_modal = ConfirmModal(
+            "Force stop?", "Send SIGTERM, then SIGKILL after a grace period. The state lock may stay held and need "
+            "`force-unlock`; the journal will say so.", "Force stop")
+
+        def answered(yes: bool | None) -> None:
+            self._force_modal = None
+            if yes and self.busy is not None:  # the run may have ended while the dialog was open
+                engine.cancel(escalate=True)
+
+        self.app.push_screen(self._force_modal, answered)
 
     def action_resume(self) -> None:
         """Continue a failed or interrupted run: stacks deployed since with unchanged inputs are skipped,
@@ -553,6 +561,8 @@ class DeployScreen(StepScreen):
 
     def on_deploy_screen_action_finished(self, message: ActionFinished) -> None:
         self.busy = None
+        if self._force_modal is not None:  # nothing left to force: the run ended on the first interrupt
+            self._force_modal.dismiss(False)
         self.refresh_bindings()
         if self.spent and self.cancel_requests:
             self._status("Cancelled. r resumes (plans again, skips what is applied); p plans afresh.", True)
@@ -716,6 +726,18 @@ class DeployScreen(StepScreen):
         if action == "back":
             return self.busy is None
         return super().check_action(action, parameters)
+
+    def quit_warning(self) -> str | None:
+        if self.busy is None and not self.host.busy:
+            return None
+        what = {"plan": "A plan", "apply": "An apply", "resume": "A resume"}.get(self.busy or "", "A deploy run")
+        what += " is running"
+        if self.busy == "plan":
+            return (f"{what} on {self.session.env}. Quitting sends it one SIGINT and waits for the binary to "
+                    "stop and release the state lock; nothing is applied.")
+        return (f"{what} on {self.session.env}. Quitting sends one SIGINT: the binary finishes the resource in "
+                "progress, saves state and releases the lock, and no later stack is applied. "
+                "Next time, r on this step resumes where it stopped.")
 
     def blocked_reason(self) -> str | None:
         if self.busy is not None:

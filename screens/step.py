@@ -36,6 +36,10 @@ class StepScreen(Screen[None]):
         """Why Next is not allowed yet, or None when it is."""
         return None
 
+    def quit_warning(self) -> str | None:
+        """What quitting now would interrupt (the app asks first), or None when nothing would be."""
+        return None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next" and self.blocked_reason() is not None:
             return None

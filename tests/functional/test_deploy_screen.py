@@ -268,6 +268,23 @@ async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(off
         assert screen.check_action("cancel", ()) is False
 
 
+async def test_a_force_stop_dialog_left_open_when_the_run_ends_closes_and_escalates_nothing(offline: None) -> None:
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        engine = RecordingEngine()
+        screen.engine = engine  # type: ignore[assignment]
+        screen._start("apply")
+        await pilot.press("c", "c")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the force-stop dialog")
+        screen.post_message(screen.ActionFinished("apply"))  # the first SIGINT was enough
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the dialog closed by the run's end")
+        await pilot.press("y")  # a late answer meets the deploy screen, where y is no key
+        await pilot.pause()
+        assert engine.calls == [False], "a run that had ended was force-stopped"
+        assert "Cancelled" in text_of(screen.query_one("#step-status"))
+
+
 async def test_env_switch_changes_the_banner_and_forgets_the_old_env(offline: None) -> None:
     from gfwizard import stacks_events as ev
 
@@ -333,24 +350,63 @@ async def test_an_engine_error_opens_the_error_modal_not_a_traceback(
 
 
 
-async def test_quitting_mid_run_interrupts_the_engine_and_waits_for_it(offline: None) -> None:
+def _run_in_flight(screen: "DeployScreen") -> tuple[RecordingEngine, Any]:
+    """An engine whose apply runs on the engine loop until it is cancelled (the binary then saves state
+    and exits); returns the engine and the run's future."""
     import asyncio
 
+    host = screen.host
+    stopped = asyncio.Event()
+
+    class Engine(RecordingEngine):
+        def cancel(self, escalate: bool = False) -> None:
+            super().cancel(escalate)
+            host.loop.call_soon_threadsafe(stopped.set)
+
+    engine = Engine()
+    screen.engine = engine  # type: ignore[assignment]
+    run = host.submit(stopped.wait())
+    screen._start("apply")
+    return engine, run
+
+
+async def test_quitting_mid_apply_asks_first_and_a_no_keeps_the_run_going(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot, app)
-        host = screen.host
-        stopped = asyncio.Event()
-
-        class Engine(RecordingEngine):
-            def cancel(self, escalate: bool = False) -> None:
-                super().cancel(escalate)
-                host.loop.call_soon_threadsafe(stopped.set)  # the binary saved state and exited
-
-        engine = Engine()
-        screen.engine = engine  # type: ignore[assignment]
-        run = host.submit(stopped.wait())  # an apply in flight on the engine loop
-        assert host.busy
+        engine, run = _run_in_flight(screen)
         await pilot.press("ctrl+q")
-    assert engine.calls == [False], "leaving mid-run did not send the one interrupt"
-    assert run.done() and not host.busy and host.loop.is_closed()
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question")
+        body = text_of(app.screen.query_one("#confirm-body"))
+        assert body.startswith("An apply is running on dev. Quitting sends one SIGINT"), body
+        assert "no later stack is applied" in body
+        await pilot.press("n")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the question closed")
+        assert app.is_running and engine.calls == [] and not run.done(), "declining quit touched the run"
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question again")
+        await pilot.press("y")
+    assert engine.calls == [False], "quitting mid-run did not send the one interrupt"
+    assert run.done() and not screen.host.busy and screen.host.loop.is_closed()
+
+
+async def test_ctrl_q_twice_quits_mid_run_with_one_interrupt(offline: None) -> None:
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        engine, run = _run_in_flight(screen)
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question")
+        await pilot.press("ctrl+q")
+    assert engine.calls == [False] and run.done() and screen.host.loop.is_closed()
+
+
+async def test_ctrl_q_with_nothing_running_quits_without_asking(offline: None) -> None:
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        assert screen.quit_warning() is None
+        assert app.return_code is None
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0 and not modal_named(app, "ConfirmModal")
