@@ -78,6 +78,8 @@ class JournalEntry(BaseModel):
     phase: str | None = None
     #: The run this one resumed, for ``skip`` entries and every entry of a resumed run.
     resumes: str | None = None
+    #: The stacks the run was limited to (``--stack``), in dependency order; absent when it covered every stack.
+    selection: tuple[str, ...] | None = None
     binary: str = ""
     operator: str = ""
     pid: int = 0
@@ -110,6 +112,8 @@ class RunRecord:
     started_at: datetime
     plans: dict[str, JournalEntry] = field(default_factory=dict)
     applies: dict[str, JournalEntry] = field(default_factory=dict)
+    #: The stacks the run was limited to, or None when it covered every stack.
+    selection: tuple[str, ...] | None = None
 
     def outcome(self, stack: str) -> str | None:
         """The stack's deploy outcome in this run: its apply/skip entry, else its plan entry."""
@@ -228,7 +232,7 @@ class Journal:
         """Runs in the order they started, each with the last entry per stack and action."""
         records: dict[str, RunRecord] = {}
         for entry in self.entries():
-            record = records.setdefault(entry.run_id, RunRecord(entry.run_id, entry.started_at))
+            record = records.setdefault(entry.run_id, RunRecord(entry.run_id, entry.started_at, selection=entry.selection))
             if entry.action == "plan":
                 record.plans[entry.stack] = entry
             else:

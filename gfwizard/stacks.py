@@ -110,13 +110,18 @@ class DeployEngine:
         self.environment = cfg.environment(env)
         self.graph = dependency_graph(cfg)
         self.order = stack_order(cfg, stacks)
-        self.selected = bool(stacks)
         if concurrency < 1:
             raise InputError("concurrency must be at least 1", remedy="pass a positive number")
         if not plan_only and not assume_yes and confirm is None:
             raise InputError("refusing to apply without a confirmation: nobody can be asked",
                              remedy="run on a terminal to be asked, or pass --yes (the safety gates still run)")
         self.layout = layout or layout_for(cfg.cluster.network)
+        self.journal = Journal(self.layout.journal_file(env))
+        #: A resume without ``stacks`` continues the resumed run's selection: (its run id, its stacks).
+        self._resumed_selection: tuple[str, tuple[str, ...]] | None = None
+        if resume and not stacks:
+            stacks = self._previous_selection()
+        self.selected = bool(stacks)
         self._check_stack_files()
         self.plan_only, self.resume, self.assume_yes = plan_only, resume, assume_yes
         self.confirm = confirm
@@ -128,7 +133,6 @@ class DeployEngine:
         self.binary = binary or find_binary(self.environ)
         if cfg.state.backend == "s3" and cfg.state.s3 is not None and cfg.state.s3.use_lockfile:
             require_lockfile_support(self.binary)
-        self.journal = Journal(self.layout.journal_file(env))
         self.run_id = new_run_id()
         contract = cluster_contract(cfg, self.environ)
         register_secret(*secret_tf_vars(self.environ))
@@ -535,6 +539,22 @@ class DeployEngine:
         if changed:
             self._emit(BackendRendered(changed))
 
+    def _previous_selection(self) -> list[str] | None:
+        """The stacks the run a resume continues was limited to (None: it covered every stack); sets
+        :attr:`order` to them."""
+        previous = self.journal.last_run()
+        if previous is None or not previous.selection:
+            return None
+        try:
+            self.order = stack_order(self.cfg, previous.selection)
+        except InputError as exc:
+            raise InputError(f"run {previous.run_id}, which --resume continues, selected "
+                             f"{', '.join(previous.selection)}: {exc.message}",
+                             remedy="pass --stack for each stack to deploy (with --resume, only those are "
+                                    "considered)") from exc
+        self._resumed_selection = (previous.run_id, tuple(self.order))
+        return self.order
+
     def _resume_source(self) -> str | None:
         if not self.resume:
             return None
@@ -551,6 +571,9 @@ class DeployEngine:
             return
         self._resumes = previous.run_id
         self._done_before = {name: e for name, e in previous.applies.items() if e.outcome in DONE_OUTCOMES}
+        if self._resumed_selection is not None:
+            self._messages.append(f"run {previous.run_id} was limited to {', '.join(self._resumed_selection[1])}: "
+                                  "so is this resume (pass --stack to choose other stacks)")
         if not previous.resumable:
             self._messages.append(f"run {previous.run_id} finished without a failure: nothing to resume, so this is a "
                                   "normal deploy in which the stacks that run deployed with unchanged inputs are "
@@ -614,7 +637,8 @@ class DeployEngine:
             inputs_hash=plan.inputs_hash, summary=plan.summary,
             lock_id=plan.lock.id if plan.lock and plan.lock.id else None, lock=plan.lock,
             transcript=str(plan.transcript) if plan.transcript else None, error=plan.error, phase=plan.phase,
-            resumes=self._resumes, binary=self.binary.describe(), operator=operator_id(), pid=os.getpid()))
+            resumes=self._resumes, selection=tuple(self.order) if self.selected else None,
+            binary=self.binary.describe(), operator=operator_id(), pid=os.getpid()))
 
     def _result(self, plans: Mapping[str, StackPlan], applied: Mapping[str, StackPlan],
                 outcome: str | None) -> DeployResult:

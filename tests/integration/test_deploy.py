@@ -316,3 +316,55 @@ def test_on_a_terminal_dev_asks_yes_or_no(rehearsal_workspace: Any, iac_bin: str
     code, out = _on_a_terminal(["--env", "dev", "--stack", "attic"], "y", "Apply attic to dev?")
     assert code == 0, out
     assert state_keys(ws) == {"attic"}
+
+
+def test_resume_without_stack_continues_the_stacks_the_resumed_run_selected(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = rehearsal_workspace
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    tfvars = repo / "tofu" / "rehearsal" / "gitlab-runners" / "dev.tfvars"
+    good = tfvars.read_text()
+    tfvars.write_text(good + "inject_failure = true\n")
+    proc = deploy("--env", "dev", "--yes", "--json", "--stack", "gitlab-runners", "--stack", "attic")
+    assert proc.returncode == 1, proc.stderr
+    first_run = events(proc)[0]["run_id"]
+    assert state_keys(ws) == {"attic", "gitlab-runners"}
+
+    tfvars.write_text(good)
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert evs[0]["stacks"] == ["attic", "gitlab-runners"], "the resume left the resumed run's selection"
+    assert evs[-1]["messages"] == [
+        f"run {first_run} was limited to attic, gitlab-runners: so is this resume (pass --stack to choose other "
+        "stacks)"]
+    assert [e["stack"] for e in of(evs, "apply_started")] == ["gitlab-runners"]
+    assert state_keys(ws) == {"attic", "gitlab-runners"}, "the resume deployed a stack nobody selected"
+    resumed = [e for e in journal(ws) if e["run_id"] == evs[0]["run_id"]]
+    assert resumed and all(e["selection"] == ["attic", "gitlab-runners"] for e in resumed)
+
+    # An explicit --stack still wins over the resumed run's selection.
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json", "--stack", "arc-runners")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert events(proc)[0]["stacks"] == ["arc-runners"]
+    assert state_keys(ws) == {"attic", "gitlab-runners", "arc-runners"}
+
+
+def test_resume_of_a_run_whose_selected_stack_is_gone_is_an_input_error(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path) -> None:
+    ws = rehearsal_workspace
+    proc = deploy("--env", "dev", "--plan-only", "--stack", "runner-dashboard")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = ws.config_path.read_text()
+    renamed = text.replace("runner-dashboard", "dashboard")
+    assert renamed != text
+    ws.config_path.write_text(renamed)
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    proc = deploy("--env", "dev", "--yes", "--resume", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "which --resume continues, selected runner-dashboard: unknown stack 'runner-dashboard'" in proc.stderr
+    assert "pass --stack for each stack to deploy" in proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
