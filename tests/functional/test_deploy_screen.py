@@ -240,6 +240,27 @@ def test_a_plan_without_changes_reads_no_changes_in_the_stack_list() -> None:
     assert row.label().plain == "planned +2 ~0 -1"
 
 
+async def test_done_links_only_the_transcripts_of_stacks_whose_binary_ran(offline: None, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        engine = RecordingEngine()
+        engine.workers = {name: SimpleNamespace(transcript=tmp_path / f"run-{name}.log") for name in ORDER}
+        screen.engine = engine  # type: ignore[assignment]
+        # A resume: attic and arc-runners are unchanged since the run that deployed them (no binary
+        # runs, no transcript is written); gitlab-runners is planned again.
+        screen.post_message(screen.EngineEvent(ev.StackSkipped("attic", "deployed in run r1", "sha256:a")))
+        screen.post_message(screen.EngineEvent(ev.StackSkipped("arc-runners", "deployed in run r1", "sha256:b")))
+        screen.post_message(screen.EngineEvent(ev.StackPlanning("gitlab-runners")))
+        await wait_until(pilot, lambda: "gitlab-runners" in app.session.transcripts, "the planning event")
+        assert app.session.transcripts == {"gitlab-runners": str(tmp_path / "run-gitlab-runners.log")}
+        assert set(screen.done) == {"attic", "arc-runners"}
+
+
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
