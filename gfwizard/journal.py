@@ -232,7 +232,8 @@ class Journal:
         """Runs in the order they started, each with the last entry per stack and action."""
         records: dict[str, RunRecord] = {}
         for entry in self.entries():
-            record = records.setdefault(entry.run_id, RunRecord(entry.run_id, entry.started_at, selection=entry.selection))
+            record = records.setdefault(entry.run_id,
+                                        RunRecord(entry.run_id, entry.started_at, selection=entry.selection))
             if entry.action == "plan":
                 record.plans[entry.stack] = entry
             else:

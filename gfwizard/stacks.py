@@ -540,10 +540,10 @@ class DeployEngine:
             self._emit(BackendRendered(changed))
 
     def _previous_selection(self) -> list[str] | None:
-        """The stacks the run a resume continues was limited to (None: it covered every stack); sets
-        :attr:`order` to them."""
+        """The stacks the unfinished run a resume continues was limited to (None: it covered every stack,
+        or it finished, so there is nothing to continue); sets :attr:`order` to them."""
         previous = self.journal.last_run()
-        if previous is None or not previous.selection:
+        if previous is None or not previous.selection or not previous.resumable:
             return None
         try:
             self.order = stack_order(self.cfg, previous.selection)

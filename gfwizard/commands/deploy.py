@@ -151,7 +151,8 @@ class _HumanPrinter(_Printer):
     def event(self, event: DeployEvent) -> None:  # noqa: C901 - one branch per event type
         if isinstance(event, RunStarted):
             mode = "plan only" if event.plan_only else "plan + apply"
-            echo(f"deploy {event.env} ({mode}) with {event.binary}: {' → '.join(event.stacks)}", bold=True)
+            resuming = f", resuming run {event.resumes}" if event.resumes else ""
+            echo(f"deploy {event.env} ({mode}{resuming}) with {event.binary}: {' → '.join(event.stacks)}", bold=True)
         elif isinstance(event, RunNote):
             echo(f"note: {event.message}", err=True, dim=True)
         elif isinstance(event, BackendRendered):

@@ -344,18 +344,38 @@ def test_resume_without_stack_continues_the_stacks_the_resumed_run_selected(
     resumed = [e for e in journal(ws) if e["run_id"] == evs[0]["run_id"]]
     assert resumed and all(e["selection"] == ["attic", "gitlab-runners"] for e in resumed)
 
-    # An explicit --stack still wins over the resumed run's selection.
-    proc = deploy("--env", "dev", "--yes", "--resume", "--json", "--stack", "arc-runners")
+    # An explicit --stack wins over the resumed run's selection.
+    tfvars.write_text(good + "inject_failure = true\n")
+    proc = deploy("--env", "dev", "--yes", "--json", "--stack", "gitlab-runners")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    failed_run = events(proc)[0]["run_id"]
+    tfvars.write_text(good)
+    proc = deploy("--env", "dev", "--yes", "--resume", "--stack", "arc-runners")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert events(proc)[0]["stacks"] == ["arc-runners"]
+    header = proc.stdout.splitlines()[0]
+    assert header.startswith(f"deploy dev (plan + apply, resuming run {failed_run}) with ") and \
+        header.endswith(": arc-runners"), header
     assert state_keys(ws) == {"attic", "gitlab-runners", "arc-runners"}
+
+    # A limited run that finished leaves nothing to continue: the resume is a normal deploy of every
+    # stack, skipping those that run deployed with unchanged inputs.
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert evs[0]["stacks"] == ORDER
+    assert [e["stack"] for e in of(evs, "stack_skipped")] == ["arc-runners"]
+    assert state_keys(ws) == set(ORDER)
 
 
 def test_resume_of_a_run_whose_selected_stack_is_gone_is_an_input_error(
-        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path) -> None:
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
-    proc = deploy("--env", "dev", "--plan-only", "--stack", "runner-dashboard")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    tfvars = repo / "tofu" / "rehearsal" / "runner-dashboard" / "dev.tfvars"
+    tfvars.write_text(tfvars.read_text() + "inject_failure = true\n")
+    proc = deploy("--env", "dev", "--yes", "--stack", "runner-dashboard")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
     text = ws.config_path.read_text()
     renamed = text.replace("runner-dashboard", "dashboard")
     assert renamed != text
