@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 from gfwizard.errors import GfwError
 from gfwizard.redact import redact
 from gfwizard.status_assemble import Inputs, assemble, pods_of
-from gfwizard.status_model import ClusterStatus, PodRow, StatusSnapshot, Unreadable
+from gfwizard.status_model import NO_CLIENT, ClusterStatus, PodRow, StatusSnapshot, Unreadable
 from gfwizard.status_probe import ClusterProbe
 from gfwizard.status_readonly import LineStream, ReadError, ReadOnlyKube
 from gfwizard.status_records import event_record, node_record, pod_record, workload_record
@@ -62,6 +62,11 @@ class StatusOptions:
     max_events: int = 300
     backoff_initial: float = 1.0
     backoff_cap: float = 30.0
+
+
+def not_listed(why: str) -> list[Unreadable]:
+    """One "could not read" entry per listed kind, when there is no API client to list them with."""
+    return [Unreadable(pane=pane, what=name, detail=why) for name, pane in PANE_OF.items()]
 
 
 def kind_specs(options: StatusOptions) -> list[KindSpec]:
@@ -164,7 +169,7 @@ class StatusSource:
         try:
             self.kube = ReadOnlyKube.for_config(self.cfg, environ=self.environ, timeouts=opts.timeouts)
         except GfwError as exc:
-            self.kube_error = redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
+            self.kube_error = NO_CLIENT + redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
         self.probe = ClusterProbe(self.cfg, self.kube, self.kube_error, self.clock)
         self.state = StateReader(self.cfg, self.envs, environ=self.environ, timeouts=opts.timeouts, clock=self.clock)
         if self.kube is not None:
@@ -271,8 +276,11 @@ class StatusSource:
 
     def _unreadable(self) -> list[Unreadable]:
         out = list(self.denied)
+        if self.started and self.kube is None:
+            out += not_listed(self.kube_error)
         for name, w in self.watchers.items():
-            if w.unreadable and w.error is not None:
+            # A kind listed before keeps showing its last list (marked stale); one never listed is unknown.
+            if (w.unreadable or not w.listed) and w.error is not None:
                 out.append(Unreadable(pane=PANE_OF[name], what=name, status=w.error.status, detail=w.error.message))
         if self.probe is not None and self.probe.uid_error is not None and self.probe.uid_error.status in (401, 403):
             out.append(Unreadable(pane="cluster", what="namespaces/kube-system", status=self.probe.uid_error.status,
@@ -332,7 +340,7 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
     try:
         kube = ReadOnlyKube.for_config(cfg, environ=environ, timeouts=options.timeouts)
     except GfwError as exc:
-        kube_error = redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
+        kube_error = NO_CLIENT + redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
     probe = ClusterProbe(cfg, kube, kube_error, clock)
     state = StateReader(cfg, envs, environ=environ, timeouts=options.timeouts, clock=clock)
     watchers = {spec.name: KindWatcher(kube, spec, page_size=options.page_size, clock=clock)
@@ -362,6 +370,8 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
     if probe.uid_error is not None and probe.uid_error.status in (401, 403):
         unreadable.append(Unreadable(pane="cluster", what="namespaces/kube-system", status=probe.uid_error.status,
                                      detail=probe.uid_error.message))
+    if kube is None:
+        unreadable += not_listed(kube_error)
     unreadable += state.unreadable
     workloads = {}
     for name in ("deployments", "statefulsets", "daemonsets"):

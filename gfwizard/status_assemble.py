@@ -91,14 +91,19 @@ def _default_workloads(stack: str) -> tuple[tuple[str, str, str, int], ...]:
     return tuple((w.namespace, w.kind, w.name, w.replicas) for w in default_requests(stack))
 
 
+#: The list each workload kind comes from (what an ``Unreadable`` entry names).
+_LIST_OF = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+
 def _workload_row(spec: tuple[str, str, str, int], workloads: Mapping[tuple[str, str, str], WorkloadRec],
-                  pods: list[PodRec]) -> WorkloadRow:
+                  pods: list[PodRec], not_listed: set[str]) -> WorkloadRow:
     namespace, kind, name, replicas = spec
     rec = workloads.get((kind, namespace, name))
     crash = sorted(p.name for p in pods if p.waiting_reason == "CrashLoopBackOff")
     return WorkloadRow(namespace=namespace, kind=kind, name=name,
                        desired=rec.desired if rec is not None else replicas,
                        ready=rec.ready if rec is not None else 0, found=rec is not None,
+                       known=rec is not None or _LIST_OF.get(kind, "") not in not_listed,
                        restarts=sum(p.restarts for p in pods), crash_looping=crash, pods=len(pods))
 
 
@@ -138,6 +143,7 @@ def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: date
         key = (p.namespace, p.owner_kind, p.owner_name)
         if key in wanted:
             by_owner[key].append(p)
+    not_listed = {u.what for u in inputs.unreadable}
     stacks: list[StackRow] = []
     for env, stack, source, specs, state in plan:
         state_row = StateRow(key=state.key if state else cfg.state_key(env, stack),
@@ -145,7 +151,7 @@ def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: date
                              lineage=state.lineage if state else "",
                              last_modified=state.last_modified if state else None,
                              error=state.error if state else "", error_status=state.error_status if state else None)
-        rows = [_workload_row(s, inputs.workloads, by_owner.get((s[0], s[1], s[2]), [])) for s in specs]
+        rows = [_workload_row(s, inputs.workloads, by_owner.get((s[0], s[1], s[2]), []), not_listed) for s in specs]
         stacks.append(StackRow(env=env, stack=stack, role=cfg.role_for_stack(stack) or "", source=source,
                                state=state_row, last_apply=_apply_row(inputs.last_applies.get((env, stack))),
                                workloads=rows))

@@ -66,14 +66,16 @@ class WorkloadRow(_Frozen):
     desired: int
     ready: int = 0
     found: bool = False
+    #: False when its kind could not be listed: whether it exists, and how ready it is, is unknown.
+    known: bool = True
     restarts: int = 0
     crash_looping: list[str] = Field(default_factory=list)
     pods: int = 0
 
     @property
     def below_desired(self) -> bool:
-        """Fewer ready replicas than desired (or missing altogether)."""
-        return self.ready < self.desired or (not self.found and self.desired > 0)
+        """Fewer ready replicas than desired (or missing altogether); never claimed when unknown."""
+        return self.known and (self.ready < self.desired or (not self.found and self.desired > 0))
 
 
 class StateRow(_Frozen):
@@ -176,9 +178,16 @@ class Problem(_Frozen):
     detail: str
 
 
+#: How status starts the error text when it could not even build an API client (kubeconfig unusable).
+NO_CLIENT = "no API client: "
+
+
 def api_failure(error: str) -> str:
-    """What kind of failure the API read was, from the error text: ``credentials rejected``, ``read
-    refused``, ``unreachable`` or ``error`` (an answer with an error status)."""
+    """What kind of failure the API read was, from the error text: ``kubeconfig unusable`` (no client
+    could be built: nothing was contacted), ``credentials rejected``, ``read refused``, ``unreachable``
+    or ``error`` (an answer with an error status)."""
+    if error.startswith(NO_CLIENT):
+        return "kubeconfig unusable"
     text = error.lower()
     # Status codes as whole words: "127.0.0.1:40331" must not read as a 403.
     if re.search(r"\b401\b", text) or "unauthorized" in text:
@@ -196,6 +205,9 @@ _NO_ANSWER = ("did not answer", "timed out", "timeout", "refused", "unreachable"
 
 #: What to do about each kind of :func:`api_failure`.
 _API_REMEDIES = {
+    "kubeconfig unusable": ("fix the kubeconfig and context organization.yaml names (cluster.kubeconfig, "
+                            "cluster.context): `gfwizard discover` lists what this machine has, `gfwizard validate` "
+                            "checks it"),
     "credentials rejected": ("the kubeconfig's credentials were rejected: get a fresh kubeconfig for honey, then run "
                              "`gfwizard validate`"),
     "read refused": ("this kubeconfig's user may not read it: ask for read access (get, list, watch), then "

@@ -66,7 +66,9 @@ SOURCE_NOTE = {"defaults": " (expected: state unreadable)"}
 
 
 def workload_ready(w: WorkloadRow) -> str:
-    """``1/1`` or ``missing``."""
+    """``1/1``, ``missing (0/1)``, or ``unknown`` when its kind could not be listed."""
+    if not w.known:
+        return "unknown"
     return f"{w.ready}/{w.desired}" if w.found else f"missing (0/{w.desired})"
 
 
@@ -119,10 +121,13 @@ def render_text(snap: StatusSnapshot) -> str:
     else:
         out.append(f"  {c.server}  {api_failure(c.error)}: {c.error}")
     out += ["", "Nodes"]
-    out += ["  " + line for line in _table(
-        ("ROLE", "NODE", "STATUS", "PRESSURE", "TAINTS", "CPU req/alloc", "MEM req/alloc", "PODS"),
-        [(n.role, n.name, node_state(n), ",".join(n.pressure) or "-", ",".join(n.taints) or "-", cpu_pair(n),
-          memory_pair(n), str(n.pods)) for n in snap.nodes])]
+    if not snap.nodes and snap.notes_for("nodes"):
+        out.append("  unknown: the nodes could not be read (see 'Could not read')")
+    else:
+        out += ["  " + line for line in _table(
+            ("ROLE", "NODE", "STATUS", "PRESSURE", "TAINTS", "CPU req/alloc", "MEM req/alloc", "PODS"),
+            [(n.role, n.name, node_state(n), ",".join(n.pressure) or "-", ",".join(n.taints) or "-", cpu_pair(n),
+              memory_pair(n), str(n.pods)) for n in snap.nodes])]
     out += ["", "Stacks"]
     rows: list[tuple[str, ...]] = []
     for s in snap.stacks:

@@ -50,7 +50,8 @@ class StacksPane(StatusPane):
                 continue
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
-                ready: Cell = (workload_ready(w), "bold red" if w.below_desired else "bold green")
+                ready: Cell = (workload_ready(w), "yellow" if not w.known else
+                               "bold red" if w.below_desired else "bold green")
                 crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
                 restarts: Cell = (str(w.restarts), "yellow") if w.restarts else "0"
                 label = f"{w.namespace}/{w.name}" + SOURCE_NOTE.get(s.source, "")

@@ -139,6 +139,28 @@ async def test_api_outage_shows_stale_then_recovers(rehearsal_workspace: Any) ->
         await pilot.press("q")
 
 
+async def test_a_view_started_during_an_api_outage_says_unknown_not_missing(
+        rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"))
+    ws.api.faults.set_error(503)
+    app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: "attic-dev/attic" in _cells(app, "stacks-table"), what="attic workload")
+            cells = _cells(app, "stacks-table")
+            assert "unknown" in cells and "missing" not in cells, cells
+            snap = app.feed.snapshot()
+            assert [p.kind for p in snap.problems] == ["api-unreachable"], snap.problems
+            assert snap.notes_for("nodes") and not snap.nodes
+            ws.api.faults.clear()
+            await _until(pilot, lambda: "1/1" in _cells(app, "stacks-table"), what="the workload once listed")
+            await pilot.press("q")
+    finally:
+        ws.api.faults.clear()
+
+
 async def test_watch_410_triggers_a_relist(rehearsal_workspace: Any) -> None:
     ws = rehearsal_workspace
     app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)

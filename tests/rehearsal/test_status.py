@@ -230,6 +230,53 @@ def test_unreachable_api_is_reported_and_exits_1(rehearsal_workspace: Any) -> No
     assert ws.api.admin_token not in done.stdout + done.stderr
 
 
+def _seeded_attic(ws: Any, scratch_namespaces: list[str]) -> None:
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"), serial=5)
+
+
+def test_an_unreachable_api_claims_no_workload_missing_and_no_pane_empty(
+        rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    ws = rehearsal_workspace
+    _seeded_attic(ws, scratch_namespaces)
+    write_kubeconfig(ws.kubeconfig_path, server="https://127.0.0.1:1", ca_pem=ws.api.ca_pem,
+                     token=ws.api.admin_token)
+    before = tree_digest(ws.dir)
+    done = run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert [p["kind"] for p in doc["problems"]] == ["api-unreachable"], doc["problems"]
+    attic = next(s for s in doc["stacks"] if s["stack"] == "attic")
+    assert attic["source"] == "state"
+    assert [(w["name"], w["found"], w["known"]) for w in attic["workloads"]] == [("attic", False, False)]
+
+    text = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
+    assert text.returncode == 1
+    out = text.stdout
+    assert "Nodes\n  unknown: the nodes could not be read (see 'Could not read')" in out
+    assert "Deployment/attic-dev/attic  unknown" in out and "missing" not in out
+    assert "unknown: the events could not be read" in out
+    assert tree_digest(ws.dir) == before
+
+
+def test_an_unusable_kubeconfig_names_it_and_contacts_nothing(
+        rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    ws = rehearsal_workspace
+    _seeded_attic(ws, scratch_namespaces)
+    ws.kubeconfig_path.write_text("apiVersion: v1\nclusters: [\n")
+    ws.api.request_log.clear()
+    before = tree_digest(ws.dir)
+    done = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert "kubeconfig unusable: no API client: " in out
+    assert "api-unreachable:" in out and "remedy: fix the kubeconfig and context organization.yaml names" in out
+    assert "workload-below-desired" not in out and "Deployment/attic-dev/attic  unknown" in out
+    assert "[nodes] could not read: nodes: no API client: " in out
+    assert ws.api.request_log.entries() == [], "the API was contacted"
+    assert tree_digest(ws.dir) == before
+
+
 def test_the_live_view_without_a_terminal_refuses_and_names_once(rehearsal_workspace: Any) -> None:
     ws = rehearsal_workspace
     before = tree_digest(ws.dir)
