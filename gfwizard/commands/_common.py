@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -78,8 +79,9 @@ _closed: set[bool] = set()
 
 
 def write(text: str = "", err: bool = False, **style: Any) -> None:
-    """Print ``text`` as it is; a closed pipe (``| head``, a killed ``tee``) silences that stream
-    instead of raising, so a command in the middle of a deploy still finishes and journals its run."""
+    """Print ``text`` as it is; a closed pipe (``| head``, a killed ``tee``) or a terminal that hung up
+    silences that stream instead of raising, so a command in the middle of a deploy still finishes and
+    journals its run."""
     if err in _closed:
         return
     try:
@@ -87,7 +89,10 @@ def write(text: str = "", err: bool = False, **style: Any) -> None:
             click.secho(text, err=err, **style)
         else:
             click.echo(text, err=err)
-    except BrokenPipeError:
+    except OSError as exc:
+        # EPIPE: the reader of a pipe is gone; EIO: the terminal hung up (a closed window, a dropped SSH).
+        if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
+            raise
         _silence(err)
 
 

@@ -90,25 +90,34 @@ async def _run(engine: Any, printer: "_Printer", confirm: "_TerminalConfirm | No
     def on_interrupt() -> None:
         nonlocal interrupts
         interrupts += 1
+        # Cancel first: saying so may fail (a terminal that hung up), stopping may not.
         if interrupts == 1:
+            engine.cancel()
             printer.note("interrupt: stopping gracefully (the binary finishes what is in flight, saves state and "
                          "releases the lock); press Ctrl-C again to force")
-            engine.cancel()
         else:
-            printer.note("second interrupt: terminating the binary (SIGTERM, then SIGKILL)")
             engine.cancel(escalate=True)
+            printer.note("second interrupt: terminating the binary (SIGTERM, then SIGKILL)")
+
+    def on_hangup() -> None:
+        # The terminal (or SSH session) went away: stop as gracefully as a first Ctrl-C, so the binary
+        # saves state and releases its lock and the run is journaled. A hangup never escalates: the
+        # shell may send one after an interrupt that is still being honoured.
+        if interrupts == 0:
+            on_interrupt()
 
     def install() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_interrupt)
 
     install()
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     if confirm is not None:
         confirm.bind(loop, install)
     try:
         return await engine.run()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
 

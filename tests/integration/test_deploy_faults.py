@@ -107,6 +107,40 @@ def test_ctrl_c_during_a_slow_apply_sends_exactly_one_sigint(rehearsal_workspace
     assert {k for k in state_keys(ws) - {"attic"} if state(ws, k)["resources"]} == set()
 
 
+def test_a_terminal_hangup_during_a_slow_apply_stops_like_one_ctrl_c(rehearsal_workspace: Any, iac_bin: str,
+                                                                      tmp_path: Path) -> None:
+    """The operator's terminal closes (window closed, SSH dropped) mid-apply: SIGHUP, then every write
+    to the terminal fails with EIO. The run still stops gracefully and is journaled."""
+    import pty
+
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    env = {**os.environ, "GFW_TOFU_BIN": str(wrapper), "TF_VAR_apply_delay_seconds": "60"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes", "--json"],
+                            cwd=REPO, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    with os.fdopen(master, "rb", buffering=0) as terminal:
+        while b'"address":"terraform_data.apply_delay[0]"' not in seen:
+            assert time.monotonic() < deadline and proc.poll() is None, seen.decode(errors="replace")[-2000:]
+            seen += terminal.read(65536)
+        time.sleep(0.3)  # let the provisioner start sleeping
+        proc.send_signal(signal.SIGHUP)
+    # The terminal is gone: whatever gfwizard writes now fails with EIO.
+    assert proc.wait(timeout=120) == 1
+
+    apply_pids = {pid for pid, text in wrapper_log(log) if text == "run apply"}
+    assert len(apply_pids) == 1
+    assert signals_per_process(log)[next(iter(apply_pids))] == 1, wrapper_log(log)
+    assert max(signals_per_process(log).values()) == 1, "a process got more than one SIGINT"
+    assert signals_per_process(log, "SIGTERM") == {}
+    assert not [k for k in objects(ws) if k.endswith(".tflock")], "the lock was not released"
+    attic = [e for e in journal(ws) if e["stack"] == "attic" and e["action"] == "apply"]
+    assert attic[-1]["outcome"] == "interrupted" and attic[-1]["ended_at"]
+
+
 async def test_engine_cancel_from_the_event_callback_interrupts_once(rehearsal_workspace: Any, iac_bin: str,
                                                                      tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
