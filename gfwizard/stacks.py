@@ -53,6 +53,7 @@ from gfwizard.stacks_events import (
 )
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
+from gfwizard.stacks_plans import pid_alive
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
@@ -585,7 +586,7 @@ class DeployEngine:
             return
         host = socket.gethostname()
         for entry in previous.unfinished:
-            alive = entry.operator.endswith("@" + host) and _pid_alive(entry.pid)
+            alive = entry.operator.endswith("@" + host) and pid_alive(entry.pid)
             state = "is still running" if alive else "is gone"
             found = await asyncio.to_thread(self._what_happened, entry.stack)
             self._emit(PreviousRunUnfinished(
@@ -680,15 +681,3 @@ class _PlanSlots:
 
 def _import_materialiser() -> None:
     import gfwizard.rehearsal.materialise  # noqa: F401 - imported for its side effect: loaded once, early
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

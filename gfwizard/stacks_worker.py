@@ -23,6 +23,7 @@ from gfwizard.redact import register_secret
 from gfwizard.stacks_events import Phase
 from gfwizard.stacks_inputs import ClusterContract, inputs_hash, kubeconfig_file
 from gfwizard.stacks_locks import is_lock_error, lock_remedy, read_lock_holder
+from gfwizard.stacks_plans import plan_name, private_dir, sweep_stale_plans
 from gfwizard.tofu import CliConfig, OutputLine, RunResult, TofuBinary, TofuRunner, default_plugin_cache_dir
 from gfwizard.tofu_events import UIEvent
 from gfwizard.tofu_summary import PlanSummary, plan_hash, plan_summary, sensitive_output_values, sensitive_values
@@ -120,7 +121,7 @@ class StackWorker:
     @property
     def plan_file(self) -> Path:
         """This run's saved plan (one per run, so two runs never overwrite each other's plan)."""
-        return self.layout.plan_file(self.env, self.name).with_name(f"{self.run_id}.tfplan")
+        return self.layout.plan_file(self.env, self.name).with_name(plan_name(self.run_id))
 
     @property
     def errored_state(self) -> Path:
@@ -236,10 +237,12 @@ class StackWorker:
 
     async def make_plan(self) -> StepFailure | None:
         """``plan -out`` to this run's saved plan file."""
-        self.plan_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        sweep_stale_plans(private_dir(self.plan_file.parent), keep=self.plan_file)
         result = await self.runner.run(
             "plan", "-input=false", "-json", f"-lock-timeout={self.lock_timeout}", f"-out={self.plan_file}",
             f"-var-file={self.tfvars}", *self.contract.var_args(), json_stream=True)
+        if self.plan_file.exists():
+            self.plan_file.chmod(0o600)  # the directory already keeps others out; the file does too
         return None if result.ok else await self.failure("plan", result)
 
     async def summarise(self) -> PlannedChange | StepFailure:

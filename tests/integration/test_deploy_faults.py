@@ -295,3 +295,33 @@ async def test_an_observer_that_breaks_does_not_stop_the_rollout(rehearsal_works
     applies = [(e["stack"], e["outcome"]) for e in journal(ws) if e["action"] == "apply" and e["outcome"] != "started"]
     assert applies == [("attic", "applied"), ("arc-runners", "applied")]
     assert not any(w.plan_file.exists() for w in engine.workers.values())
+
+
+async def test_saved_plans_are_private_and_a_killed_runs_plan_is_swept(rehearsal_workspace: Any, iac_bin: str) -> None:
+    """Plans hold variable values in clear text: 0600 files in 0700 directories while they exist; the
+    next plan removes one a killed run left behind, and keeps one whose run is still alive."""
+    ws = rehearsal_workspace
+    canary = "glrt-CANARYplanQ7x9Zk2mWp4vN8"
+    plan_dir = ws.dir / "work" / "dev" / "gitlab-runners"
+    plan_dir.mkdir(parents=True)
+    plan_dir.chmod(0o755)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    abandoned = plan_dir / f"20261206T000000Z-aaaaaa-p{dead.pid}.tfplan"
+    abandoned.write_text(canary)
+    live = plan_dir / f"20261206T000000Z-bbbbbb-p{os.getppid()}.tfplan"
+    live.write_text("another run's plan, still needed")
+
+    engine = DeployEngine(load_config(ws.config_path), "dev", stacks=["gitlab-runners"], assume_yes=True,
+                          environ={**os.environ, "TF_VAR_rehearsal_runner_token": canary})
+    plans = await engine.plan_all()
+    try:
+        assert plans["gitlab-runners"].ready
+        mine = engine.workers["gitlab-runners"].plan_file
+        assert mine.parent == plan_dir and mine.stat().st_mode & 0o777 == 0o600
+        assert plan_dir.stat().st_mode & 0o777 == 0o700
+        assert not abandoned.exists(), "the killed run's plan (with its secret) was left behind"
+        assert live.exists(), "a live run's plan was removed"
+    finally:
+        engine.discard()
+    assert sorted(p.name for p in plan_dir.glob("*.tfplan")) == [live.name]

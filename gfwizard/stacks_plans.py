@@ -1,0 +1,62 @@
+"""Saved plan files: they hold variable values in clear text, so they live in private directories,
+are named after the process that made them, and a run removes those whose process is gone (a run
+that was killed never deleted its own)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+#: ``<run id>-p<pid>.tfplan``: whose process made the plan.
+_OWNER = re.compile(r"-p(\d+)\.tfplan$")
+#: A plan file named without its process (an older gfwizard) counts as abandoned after this long.
+UNOWNED_AGE_SECONDS = 3600.0
+
+
+def plan_name(run_id: str, pid: int | None = None) -> str:
+    """The file name of a run's saved plan."""
+    return f"{run_id}-p{os.getpid() if pid is None else pid}.tfplan"
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with ``pid`` exists on this machine (it may belong to another user)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) and make ``path`` itself 0700, also when it existed before."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def sweep_stale_plans(directory: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Delete the saved plans in ``directory`` whose process is gone (never ``keep``); returns them."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    for path in directory.glob("*.tfplan"):
+        if path == keep:
+            continue
+        owner = _OWNER.search(path.name)
+        try:
+            if owner is not None:
+                if pid_alive(int(owner.group(1))):
+                    continue
+            elif now - path.stat().st_mtime < UNOWNED_AGE_SECONDS:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue  # its own run removed it meanwhile
+        removed.append(path)
+    return removed
