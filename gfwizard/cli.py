@@ -44,6 +44,21 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; with ``--json``, a usage error is the documented ``{"error": ...}`` object too."""
+        wants_json = "--json" in [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if not wants_json:
+                raise
+            from gfwizard.commands._common import emit_json
+
+            where = exc.ctx.command_path if exc.ctx is not None else "gfwizard"
+            emit_json({"error": {"message": exc.format_message(), "remedy": f"see `{where} --help`",
+                                 "exit_code": exc.exit_code}})
+            ctx.exit(exc.exit_code)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
         with formatter.section("Commands"):

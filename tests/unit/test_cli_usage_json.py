@@ -1,0 +1,36 @@
+"""With ``--json``, a usage error (bad flag, missing option, unknown command) is the documented
+``{"error": {message, remedy, exit_code}}`` object on stdout, exit 2, and nothing is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, run_cli, tree_digest
+
+
+@pytest.mark.parametrize("args,message,where", [
+    (["status", "--json"], "--json prints one snapshot: use it with --once", "gfwizard status"),
+    (["backend", "check", "--json"], "Missing option '--env'.", "gfwizard backend check"),
+    (["deploy", "--env", "dev", "--json", "--concurrency", "0"],
+     "Invalid value for '--concurrency': 0 is not in the range 1<=x<=8.", "gfwizard deploy"),
+    (["nosuch", "--json"], "No such command 'nosuch'.", "gfwizard"),
+])
+def test_a_usage_error_with_json_is_the_error_object(tmp_path: Path, args: list[str], message: str,
+                                                      where: str) -> None:
+    state = tmp_path / "state"
+    before = tree_digest(REPO / "config")
+    done = run_cli(args, env={"GFW_STATE_DIR": str(state)}, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json.loads(done.stdout) == {"error": {"message": message, "remedy": f"see `{where} --help`",
+                                                 "exit_code": 2}}
+    assert not state.exists() and list(tmp_path.iterdir()) == []
+    assert tree_digest(REPO / "config") == before
+
+
+def test_without_json_a_usage_error_stays_clicks_usage_text(tmp_path: Path) -> None:
+    done = run_cli(["backend", "check"], cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Usage: gfwizard backend check" in done.stderr and "Missing option '--env'." in done.stderr
