@@ -35,12 +35,18 @@ _MAX_BYTES = 2_000_000
 
 
 def audit(path: Path) -> AuditReport:
-    """Audit the checkout at ``path``. Raises :class:`InputError` when it is not a directory."""
+    """Audit the checkout at ``path``. Raises :class:`InputError` when it is not a directory, or holds
+    no file the audit reads (an empty or unrelated directory must not pass every criterion)."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise InputError(f"{root} is not a directory; nothing was audited",
                          remedy="pass the root of a GloriousFlywheel checkout (the directory holding tofu/)")
     root = root.resolve()
+    files = list(surface_files(root))
+    if not files:
+        raise InputError(f"{root} holds no deployment-surface file (stacks, tfvars, backend files, config, "
+                         "workflows, recipes, scripts or docs): nothing was audited",
+                         remedy="pass the root of a GloriousFlywheel checkout (the directory holding tofu/)")
     target = read_target(root, DEFAULT_CLUSTER, DEFAULT_ENVIRONMENTS, DEFAULT_ROLES)
     ctx = AuditContext(root=root, target_cluster=target.cluster, target_context=target.context,
                        environments=target.environments, roles=target.roles,
@@ -50,7 +56,7 @@ def audit(path: Path) -> AuditReport:
                 f"{DEFAULT_CLUSTER!r}", info=True, rule="c4.no-config")
     stacks: dict[Path, StackFacts] = {}
     unparsed: set[Path] = set()
-    for file, kind in surface_files(root):
+    for file, kind in files:
         stack_dir = _stack_dir(root, file)
         if stack_dir is not None:
             stacks.setdefault(stack_dir, StackFacts())

@@ -111,7 +111,24 @@ def test_a_file_is_not_a_checkout(tmp_path: Path) -> None:
     assert tree_digest(tmp_path) == before
 
 
-def test_an_empty_directory_has_nothing_to_fail(tmp_path: Path) -> None:
+def test_a_directory_without_any_surface_file_is_an_input_error_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a checkout\n")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "main.tf").write_text("# skipped directory\n")
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match="holds no deployment-surface file"):
+        audit(tmp_path)
+    result = run_cli(["audit", str(tmp_path), "--json"])
+    assert result.returncode == 2, result.stdout + result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["message"] == (f"{tmp_path.resolve()} holds no deployment-surface file (stacks, tfvars, backend "
+                                "files, config, workflows, recipes, scripts or docs): nothing was audited")
+    assert "the directory holding tofu/" in error["remedy"]
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_checkout_without_stacks_or_config_says_so(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# docs only\n")
     report = audit(tmp_path)
     assert report.ok
     assert {(f.rule, f.severity) for f in report.findings} == {("c4.no-config", Severity.INFO),
