@@ -59,7 +59,7 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
     except InputError as exc:
         if as_json:
             emit_json({"path": str(target), "valid": False, "problems": [],
-                       "error": {"message": exc.message, "remedy": exc.remedy}})
+                       "error": {"message": exc.message, "remedy": exc.remedy, "exit_code": EXIT_INPUT}})
         else:
             echo(f"error: {exc.message}", err=True, fg="red")
             if exc.remedy:

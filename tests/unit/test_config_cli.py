@@ -80,6 +80,7 @@ def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["valid"] is False and report["problems"] == []
     assert report["error"]["message"] == f"config file not found: {missing}"
+    assert report["error"]["exit_code"] == 2 and "config init" in report["error"]["remedy"]
     assert tree_digest(tmp_path) == {}
     text = invoke("config", "validate", str(missing))
     assert text.exit_code == 2 and f"error: config file not found: {missing}" in text.stderr
