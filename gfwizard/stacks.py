@@ -599,8 +599,10 @@ class DeployEngine:
         from gfwizard.stacks_locks import read_lock_holder
 
         worker = self.workers.get(stack)
-        if worker is not None and worker.errored_state.exists():
-            return (f"Its binary could not save the state and left {worker.errored_state}: this run refuses to "
+        left = next((f for f in (worker.errored_state, worker.unclaimed_errored_state) if f.exists()), None) \
+            if worker is not None else None
+        if left is not None:
+            return (f"Its binary could not save the state and left {left}: this run refuses to "
                     f"plan {stack} and shows the recovery steps.")
         if self.cfg.state.backend != "s3":
             return "This run plans it again; a lock still held is reported with its holder."

@@ -13,6 +13,8 @@ import collections
 import hashlib
 import json
 import shlex
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -125,8 +127,28 @@ class StackWorker:
 
     @property
     def errored_state(self) -> Path:
-        """The state an apply could not save, if the binary had to leave it behind."""
+        """The state an apply of this env could not save, once claimed from the stack directory (where
+        the binary writes it): private to this env and stack, outside the checkout."""
+        return self.data_dir.parent / ERRORED_STATE
+
+    @property
+    def unclaimed_errored_state(self) -> Path:
+        """Where the binary leaves state it could not save: the stack directory, shared by every env."""
         return self.dir / ERRORED_STATE
+
+    def claim_errored_state(self, since: float) -> bool:
+        """Move a state file the binary left in the stack directory since ``since`` (epoch seconds) to
+        this env's place; False when there is none, it is older, or this env already has one."""
+        stray = self.unclaimed_errored_state
+        try:
+            if stray.stat().st_mtime < since - 1 or self.errored_state.exists():
+                return False
+        except FileNotFoundError:
+            return False
+        private_dir(self.errored_state.parent)
+        shutil.move(str(stray), str(self.errored_state))
+        self.errored_state.chmod(0o600)  # a state holds secrets in clear text
+        return True
 
     def command(self, *args: str) -> str:
         """A command line the operator can paste: the binary on this stack's initialised data dir."""
@@ -147,6 +169,26 @@ class StackWorker:
         steps.append(f"remove the file: `rm {errored}`")
         steps.append(f"`gfwizard deploy --env {self.env} --resume`")
         return "once the backend is reachable: " + "; then ".join(steps)
+
+    def unclaimed_errored_state_failure(self) -> StepFailure:
+        """Refuse to plan while a state file nobody claimed sits in the stack directory: it may be any
+        environment's, so pushing it anywhere (or planning over it) could fork or overwrite a state."""
+        stray = self.unclaimed_errored_state
+        try:
+            lineage = str(json.loads(stray.read_text(encoding="utf-8")).get("lineage") or "")
+        except (OSError, ValueError, AttributeError):
+            lineage = ""
+        places = "; ".join(f"{env}: `mkdir -p {where} && mv {shlex.quote(str(stray))} {where}/`"
+                           for env in self.cfg.environments
+                           for where in [shlex.quote(str(self.layout.data_dir(env, self.name).parent))])
+        which = (f"its lineage is {lineage}: the environment whose {self.name} state has that lineage "
+                 "(`gfwizard status --once --json`, stacks[].state.lineage) is its owner"
+                 if lineage else "it records no lineage: compare its resources with each environment's state")
+        return StepFailure("init", f"{stray} holds state an apply could not save, and no gfwizard run claimed it for "
+                                   f"an environment (the run was killed, or the binary outlived it); planning "
+                                   f"{self.name} in any environment now could fork that state, so nothing was run",
+                           f"find the environment it belongs to ({which}), then move it there — {places} — and run "
+                           "the deploy again: it then shows how to push it")
 
     async def errored_state_failure(self) -> StepFailure:
         """Refuse to plan over state an earlier apply could not save: a plan now would fork the state."""
@@ -197,6 +239,8 @@ class StackWorker:
         unsaved state (``errored.tfstate``) waits to be pushed."""
         if self.errored_state.exists():
             return await self.errored_state_failure()
+        if self.unclaimed_errored_state.exists():
+            return self.unclaimed_errored_state_failure()
         # The proof of an earlier init with the same inputs is a stamp written after it succeeded (the
         # binary; hashes of the backend file's bytes and of the *.tf and lock files) next to the data
         # dir's own backend record. Anything missing or different means init.
@@ -265,11 +309,15 @@ class StackWorker:
             return StepFailure("apply", f"the saved plan {self.plan_file} changed after it was planned",
                                "re-run the deploy to plan again; nothing was applied")
         self.runner.on_event = lambda ev: self.on_event(self.name, ev)
+        started = time.time()
         try:
             result = await self.runner.run("apply", "-input=false", "-json", f"-lock-timeout={self.lock_timeout}",
                                            str(self.plan_file), json_stream=True)
         finally:
             self.runner.on_event = None
+            # State the binary could not save lands in the stack directory, shared by every env: it is
+            # this env's, so it moves to this env's place before anything else can read it as its own.
+            self.claim_errored_state(started)
         if not result.ok:
             return await self.failure("apply", result)
         return result

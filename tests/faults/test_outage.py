@@ -46,7 +46,8 @@ def test_s3_outage_mid_apply_keeps_the_previous_state_and_recovery_steps_work(
     ws = rehearsal_workspace
     client = ws.s3.client()
     key = h.state_key("dev", "attic")
-    errored = checkout / "tofu" / "rehearsal" / "attic" / "errored.tfstate"
+    errored = ws.dir / "work" / "dev" / "attic" / "errored.tfstate"  # claimed for dev, out of the checkout
+    stray = checkout / "tofu" / "rehearsal" / "attic" / "errored.tfstate"
     proxy = _through_proxy(ws, monkeypatch)
     try:
         first = h.run_deploy(ARGS, h.Env().with_())
@@ -66,6 +67,7 @@ def test_s3_outage_mid_apply_keeps_the_previous_state_and_recovery_steps_work(
         assert str(errored) in failed["remedy"] and "state push" in failed["remedy"], failed["remedy"]
         assert "--resume" in failed["remedy"]
         assert errored.is_file(), "terraform did not keep the unsaved state"
+        assert errored.stat().st_mode & 0o777 == 0o600 and not stray.exists()
         proxy.restore()
 
         # Versioning kept the previous version; the current object is that version, readable.

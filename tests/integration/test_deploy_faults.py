@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -325,3 +326,41 @@ async def test_saved_plans_are_private_and_a_killed_runs_plan_is_swept(rehearsal
     finally:
         engine.discard()
     assert sorted(p.name for p in plan_dir.glob("*.tfplan")) == [live.name]
+
+
+def test_a_state_file_nobody_claimed_blocks_every_env_until_it_is_given_to_one(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """errored.tfstate in the (shared) stack directory, left by a run that was killed: it may be any
+    environment's, so no environment plans over it, and the remedy says how to hand it to its owner."""
+    from tests.integration.test_deploy_support import repo_copy
+
+    ws = rehearsal_workspace
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    stray = repo / "tofu" / "rehearsal" / "attic" / "errored.tfstate"
+    stray.write_text(json.dumps({"version": 4, "lineage": "5f0c1e2a-lineage", "serial": 3, "resources": []}))
+    content = stray.read_bytes()
+    bucket = objects(ws)
+    for env in ("dev", "prod"):
+        proc = deploy("--env", env, "--plan-only", "--json", "--stack", "attic")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        [failed] = of(events(proc), "stack_failed")
+        assert failed["message"].startswith(f"{stray} holds state an apply could not save, and no gfwizard run "
+                                            "claimed it for an environment")
+        assert "its lineage is 5f0c1e2a-lineage" in failed["remedy"]
+        dev_dir, prod_dir = ws.dir / "work" / "dev" / "attic", ws.dir / "work" / "prod" / "attic"
+        assert f"dev: `mkdir -p {dev_dir} && mv {stray} {dev_dir}/`" in failed["remedy"]
+        assert f"prod: `mkdir -p {prod_dir} && mv {stray} {prod_dir}/`" in failed["remedy"]
+        assert not of(events(proc), "stack_planned")
+    assert stray.read_bytes() == content and objects(ws) == bucket
+
+    # Handed to dev (the command from the remedy): dev now shows the push steps, prod plans again.
+    command = re.search(r"dev: `([^`]+)`", failed["remedy"])
+    assert command is not None
+    subprocess.run(["bash", "-c", command.group(1)], check=True)
+    assert not stray.exists() and (dev_dir / "errored.tfstate").read_bytes() == content
+    dev = deploy("--env", "dev", "--plan-only", "--json", "--stack", "attic")
+    [failed] = of(events(dev), "stack_failed")
+    assert "state push" in failed["remedy"] and "work/dev/attic/errored.tfstate" in failed["remedy"]
+    prod = deploy("--env", "prod", "--plan-only", "--json", "--stack", "attic")
+    assert prod.returncode == 0, prod.stdout + prod.stderr
