@@ -14,6 +14,8 @@ botocore is imported only inside the functions that talk to S3.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from gfwizard.backend_checks import (
     C_BUCKET,
     C_CREDENTIALS,
@@ -40,9 +42,22 @@ from gfwizard.backend_s3 import (
     s3_target,
 )
 
+
+
+def http_credential_source(environ: Mapping[str, str], username_in_config: bool = False) -> str:
+    """Where the HTTP backend's credentials come from (never their values): what the wizard shows."""
+    have_user = bool(environ.get("TF_HTTP_USERNAME")) or username_in_config
+    if environ.get("TF_HTTP_PASSWORD") and have_user:
+        return ("environment (TF_HTTP_PASSWORD, and TF_HTTP_USERNAME or state.http.username); "
+                "never written to a file")
+    missing = [n for n, ok in (("TF_HTTP_USERNAME (or state.http.username)", have_user),
+                               ("TF_HTTP_PASSWORD", bool(environ.get("TF_HTTP_PASSWORD")))) if not ok]
+    return f"not set: export {' and '.join(missing)} before the first init (they never go into a file)"
+
+
 __all__ = [
     "C_BUCKET", "C_CREDENTIALS", "C_ENDPOINT", "C_LOCK", "C_PREFIX", "C_SKEW", "C_VERSIONING", "DEFAULT_TIMEOUTS",
     "MAX_SKEW_SECONDS", "ConfirmFn", "CredentialSource", "LockInfo", "MigrationReport", "RenderedFile", "S3Target",
-    "StateSummary", "check_s3", "credential_source", "explain", "list_locks", "lock_probe", "migrate_http_to_s3",
+    "StateSummary", "check_s3", "credential_source", "explain", "http_credential_source", "list_locks", "lock_probe", "migrate_http_to_s3",
     "planned_backends", "render_backends", "render_http_text", "render_s3_text", "s3_client", "s3_target",
 ]

@@ -150,22 +150,24 @@ class WorkloadRequest(BaseModel):
 
 
 #: Used when a stack's outputs are not available (nothing applied yet): the workloads and default
-#: requests the stacks declare (tofu/rehearsal/<stack> mirrors them), with the prod namespaces.
-#: docs/operator-guide.md lists them.
+#: requests the stacks declare (tofu/rehearsal/<stack> mirrors them), with the prod namespaces; a name
+#: holding ``{environment}`` is named per environment by its stack. docs/operator-guide.md lists them.
 DEFAULT_WORKLOADS: dict[str, tuple[tuple[str, str, WorkloadKind, int, str, str], ...]] = {
     # stack: ((namespace, name, kind, replicas, cpu, memory), ...)
     "attic": (("attic", "attic", "Deployment", 1, "250m", "256Mi"),),
-    "arc-runners": (("arc-systems", "arc-gha-rs-controller", "Deployment", 1, "100m", "128Mi"),),
+    "arc-runners": (("arc-systems", "arc-{environment}-gha-rs-controller", "Deployment", 1, "100m", "128Mi"),),
     "gitlab-runners": (("gitlab-runners", "gitlab-runner", "Deployment", 1, "100m", "128Mi"),),
     "runner-dashboard": (("runner-dashboard", "runner-dashboard", "Deployment", 1, "50m", "64Mi"),),
 }
 _GENERIC = ("", "", "Deployment", 1, "100m", "128Mi")
 
 
-def default_requests(stack: str) -> list[WorkloadRequest]:
-    """The documented default workloads of ``stack`` (one generic workload for unknown stacks)."""
+def default_requests(stack: str, *, namespace: str | None = None, environment: str = "prod") -> list[WorkloadRequest]:
+    """The documented default workloads of ``stack`` (one generic workload for unknown stacks), in
+    ``environment`` and, when given, in the stack's ``namespace`` (its tfvars' ``namespace``)."""
     rows = DEFAULT_WORKLOADS.get(stack, (_GENERIC,))
-    return [WorkloadRequest(stack=stack, namespace=ns or stack, name=name or stack, kind=kind, replicas=replicas,
+    return [WorkloadRequest(stack=stack, namespace=namespace or ns or stack,
+                            name=(name or stack).format(environment=environment), kind=kind, replicas=replicas,
                             cpu_request=cpu, memory_request=mem)
             for ns, name, kind, replicas, cpu, mem in rows]
 

@@ -409,7 +409,8 @@ class DeployEngine:
         assert self.confirm is not None
         if await gates_mod.ask(request, self.confirm):
             return True
-        why = f"the environment name was not typed as {self.env!r}" if request.typed else "the operator declined"
+        why = (f"the confirmation was cancelled, or {self.env!r} was not typed" if request.typed
+               else "the operator declined")
         self._emit(ApplyRefused(f"nothing applied: {why}"))
         return False
 

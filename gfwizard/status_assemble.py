@@ -50,6 +50,8 @@ class Inputs:
     states: Mapping[tuple[str, str], "StateObject"] = field(default_factory=dict)
     locks: Sequence["LockInfo"] = ()
     last_applies: Mapping[tuple[str, str], "JournalEntry"] = field(default_factory=dict)
+    #: ``(env, stack) -> workloads`` expected when the state cannot be read (default: the documented defaults).
+    expected: Mapping[tuple[str, str], tuple[tuple[str, str, str, int], ...]] = field(default_factory=dict)
     unreadable: Sequence[Unreadable] = ()
     stale_since: datetime | None = None
     stale_reason: str = ""
@@ -126,7 +128,7 @@ def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: date
             if state is not None and state.exists and state.workloads is not None:
                 source, specs = "state", state.workloads
             elif state is not None and state.error:
-                source, specs = "defaults", _default_workloads(stack)
+                source, specs = "defaults", inputs.expected.get((env, stack)) or _default_workloads(stack)
             else:
                 source, specs = "none", ()
             plan.append((env, stack, source, specs, state))

@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from gfwizard.errors import GfwError
+from gfwizard.layout import layout_for
 from gfwizard.status_assemble import last_applies
+from gfwizard.status_expected import expected_workloads
 from gfwizard.status_model import Unreadable
 from gfwizard.status_readonly import ReadError, ReadErrorKind, ReadOnlyViolation, path_of
 
@@ -252,6 +254,8 @@ class StateReader:
         self._journal_readers: dict[str, "Journal"] = {}
         self.reader: ReadOnlyState | None = None
         self.setup_error = ""
+        #: What each stack's workloads would be, for when its state cannot be read (the checkout's tfvars).
+        self.expected = expected_workloads(cfg, self.envs, layout_for(cfg.cluster.network, environ=self.environ))
         if cfg.state.backend != "s3" or cfg.state.s3 is None:
             self.setup_error = ("the state backend is the transitional HTTP backend; status reads S3 state only "
                                 "(migrate with gfwizard backend migrate)")

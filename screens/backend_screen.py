@@ -195,13 +195,15 @@ class BackendScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="backend")
     def run_checks(self, create_bucket: bool, enable_versioning: bool) -> None:
         """The S3 checks, including the lock probe (its one write: a probe object, deleted again)."""
-        from gfwizard.backend import check_s3, credential_source
+        from gfwizard.backend import check_s3, credential_source, http_credential_source
         from gfwizard.checks import warned
 
         cfg = self.session.draft
         assert cfg is not None
-        source = credential_source()
+        source = credential_source().detail
         if cfg.state.backend == "http":
+            http = cfg.state.http
+            source = http_credential_source(self.session.environ(), bool(http and http.username))
             checks = [warned("http backend", "the generic HTTP backend is the transitional, legacy-current path; "
                              "gfwizard does not probe it (the first `init` will)",
                              "prefer S3 on honey; migrate with `gfwizard backend migrate` when ready")]
@@ -211,7 +213,7 @@ class BackendScreen(StepScreen):
                               enable_versioning=enable_versioning, confirm=lambda _what: True)
         if get_current_worker().is_cancelled:
             return
-        self.post_message(self.ChecksFinished(checks, source.detail))
+        self.post_message(self.ChecksFinished(checks, source))
         if cfg.state.http is not None:
             self._look_for_http_state()
 

@@ -592,7 +592,8 @@ class DeployScreen(StepScreen):
             self._show_gates(event)
         elif isinstance(event, ev.ApplyRefused):
             self._status(event.reason, True)
-        elif isinstance(event, ev.RunNote):
+        elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
+            self.session.notes_shown.add(event.message)
             self.notify(event.message, title="Note", timeout=15)
         self.refresh_bindings()
 

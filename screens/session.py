@@ -38,6 +38,8 @@ class WizardSession:
     deploy_outcomes: dict[str, str] = field(default_factory=dict)
     transcripts: dict[str, str] = field(default_factory=dict)
     deploy_view: DeployView | None = None
+    #: Engine notes already shown (the same note comes with every engine build; it is shown once).
+    notes_shown: set[str] = field(default_factory=set)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def environ(self) -> dict[str, str]:

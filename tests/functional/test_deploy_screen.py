@@ -261,6 +261,23 @@ async def test_done_links_only_the_transcripts_of_stacks_whose_binary_ran(offlin
         assert set(screen.done) == {"attic", "arc-runners"}
 
 
+async def test_an_engine_note_is_shown_once_per_session_not_per_engine_build(offline: None) -> None:
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        shown: list[str] = []
+        screen.notify = lambda message, **_: shown.append(message)  # type: ignore[method-assign]
+        note = "TF_CLI_CONFIG_FILE=/root/.terraformrc: not a readable file"
+        for _ in range(3):  # plan, apply, resume: one engine each, the same note each time
+            screen.post_message(screen.EngineEvent(ev.RunNote(note)))
+        screen.post_message(screen.EngineEvent(ev.RunNote("another note")))
+        await wait_until(pilot, lambda: len(shown) == 2, "the notes")
+        await pilot.pause()
+        assert shown == [note, "another note"]
+
+
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -138,7 +138,7 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         assert modal_named(app, "TypedConfirmModal")
         await pilot.press("escape")
         await idle(pilot, screen, "the refused apply")
-        assert "nothing applied: the environment name was not typed as 'prod'" in text_of(
+        assert "nothing applied: the confirmation was cancelled, or 'prod' was not typed" in text_of(
             screen.query_one("#step-status"))
         assert states(ws, "prod") == set() and locks(ws) == []
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]

@@ -204,3 +204,20 @@ async def test_escape_in_a_form_field_leaves_the_field_not_the_step(rehearsal_wo
         assert app.screen.focused is None or app.screen.focused.id != "s3_bucket"
         await pilot.press("escape")
         await wait_until(pilot, lambda: on_step(app, "validate"), "back to Validate")
+
+
+async def test_backend_in_http_mode_names_the_http_credentials_not_aws(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        assert "AWS_ACCESS_KEY_ID" in text_of(app.screen.query_one("#credential-source"))
+        await pilot.click("#kind-http")
+        await pilot.press("ctrl+r")  # the kind changed: the checks run again
+        await wait_until(pilot, lambda: "TF_HTTP_PASSWORD" in text_of(app.screen.query_one("#credential-source")),
+                         "the HTTP credentials line")
+        shown = text_of(app.screen.query_one("#credential-source"))
+        assert "AWS" not in shown
+        for name in ("TF_HTTP_PASSWORD", "AWS_SECRET_ACCESS_KEY"):
+            value = app.session.environ().get(name)
+            assert not value or value not in shown

@@ -287,7 +287,7 @@ def test_on_a_terminal_prod_asks_for_the_typed_name_and_lists_destructive_change
     ws = rehearsal_workspace
     code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "dev", "Type the environment name (prod)")
     assert code == 1, out
-    assert "nothing applied: the environment name was not typed as 'prod'" in out
+    assert "nothing applied: the confirmation was cancelled, or 'prod' was not typed" in out
     assert state_keys(ws, "prod") == set()
 
     code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "prod", "Type the environment name (prod)")

@@ -133,6 +133,14 @@ def test_unreadable_state_bucket_is_named_not_fatal(rehearsal_workspace: Any) ->
     assert ("stacks", "state gloriousflywheel/dev/attic.tfstate", 404) in notes
     assert all(s.source == "defaults" for s in snap.stacks)
     assert snap.cluster.reachable and snap.nodes
+    # The expected workloads are named as each stack names them in dev (its dev.tfvars), not as in prod.
+    assert {s.stack: [(w.namespace, w.name) for w in s.workloads] for s in snap.stacks} == {
+        "attic": [("attic-dev", "attic")], "arc-runners": [("arc-systems-dev", "arc-dev-gha-rs-controller")],
+        "gitlab-runners": [("gitlab-runners-dev", "gitlab-runner")],
+        "runner-dashboard": [("runner-dashboard-dev", "runner-dashboard")]}
+    prod = collect_once(cfg, environ=ws.env, options=StatusOptions(envs=("prod",)))
+    assert [(w.namespace, w.name) for s in prod.stacks if s.stack == "arc-runners" for w in s.workloads] == [
+        ("arc-systems", "arc-prod-gha-rs-controller")]
 
 
 def test_a_state_store_that_does_not_answer_is_a_problem_not_an_empty_pane(

@@ -170,7 +170,7 @@ def test_requests_from_tofu_outputs_and_defaults() -> None:
     assert requests_from_outputs("attic", {}) == []
     by_stack = requests_for(config(), {"attic": outputs, "arc-runners": {}})
     assert [x.name for x in by_stack["attic"]] == ["attic-db"]
-    assert [x.name for x in by_stack["arc-runners"]] == [row[1] for row in DEFAULT_WORKLOADS["arc-runners"]]
+    assert [x.name for x in by_stack["arc-runners"]] == [row[1].format(environment="prod") for row in DEFAULT_WORKLOADS["arc-runners"]]
     assert [x.name for x in default_requests("custom")] == ["custom"]
 
 
