@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -31,6 +31,8 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.confirm_label} (y)", id="confirm-yes", variant="warning")
                 yield Button("Cancel", id="confirm-no", variant="primary")
+        # The dialog's own keys, over the step's (which do nothing while it is open).
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes")
@@ -64,6 +66,7 @@ class TypedConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply", id="confirm-yes", variant="error", disabled=True)
                 yield Button("Cancel", id="confirm-no", variant="primary")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#confirm-yes", Button).disabled = event.value != self.expected

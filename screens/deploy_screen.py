@@ -231,11 +231,19 @@ class DeployScreen(StepScreen):
             return
         super().action_back()
 
-    def on_unmount(self) -> None:
+    def _remember(self) -> None:
+        """Keep what this environment reached: the next visit (Back from Done, Next from Config, or
+        switching back to it) starts with it."""
         from screens.session import DeployView
 
-        # The next visit (Back from Done, Next from Config) starts with what this one finished.
-        self.session.deploy_view = DeployView(self.session.env, dict(self.done))
+        stopped = {name: (row.state, row.detail) for name, row in self.rows.items()
+                   if row.state in RESUMABLE_STATES and name not in self.done}
+        self.session.deploy_views[self.session.env] = DeployView(
+            self.session.env, dict(self.done), stopped, dict(self.session.deploy_outcomes),
+            dict(self.session.transcripts))
+
+    def on_unmount(self) -> None:
+        self._remember()
         engine = self.engine
         if engine is not None and self.host.busy:
             # Leaving (or quitting) mid-run: one SIGINT, so the binary saves state and releases its lock.
@@ -290,17 +298,23 @@ class DeployScreen(StepScreen):
     def on_deploy_screen_engine_ready(self, message: EngineReady) -> None:
         self.binary, self.resumable = message.binary, message.resumable
         if list(self.rows) != message.order:
+            if self.rows and message.env == self.session.env:
+                self._remember()  # a resume narrowed to a selection: keep what this visit reached so far
             self.rows = {name: StackRow(name) for name in message.order}
             self.done = {}
-            outcomes = self.session.deploy_outcomes
             self.session.deploy_outcomes = {name: "not applied" for name in message.order}
-            view = self.session.deploy_view
-            if view is not None and view.env == message.env:  # back on this step: what was finished stays
-                for name, (state, detail) in view.done.items():
+            view = self.session.deploy_views.get(message.env)
+            if view is not None:  # back on this step or this env: what was reached stays
+                for name, (state, detail) in [*view.done.items(), *view.stopped.items()]:
                     if name in self.rows:
                         self.rows[name].state, self.rows[name].detail = state, detail
-                        self.done[name] = (state, detail)
-                        self.session.deploy_outcomes[name] = outcomes.get(name, state)
+                        if name in view.done:
+                            self.done[name] = (state, detail)
+                        self.session.deploy_outcomes[name] = view.outcomes.get(name, state)
+                for name, path in view.transcripts.items():
+                    if name in self.rows:
+                        self.session.transcripts[name] = path
+                        self.log_pane.set_transcript(name, path)
             self.query_one(StackList).set_stacks(list(self.rows.values()))
         self.plans = {}
         hint = " The last run did not finish: r resumes it." if message.resumable else ""
@@ -339,15 +353,26 @@ class DeployScreen(StepScreen):
 
         def ask() -> None:
             body = confirm_body(request)
+            self._waiting_for_answer()
             if request.typed:
                 modal: Any = TypedConfirmModal(f"Apply to {request.env}?", body, request.env)
-                self.app.push_screen(modal, lambda ok: answer.set_result(request.env if ok else ""))
+                self.app.push_screen(modal, lambda ok: answer.set_result(self._answered(request.env if ok else "")))
             else:
                 self.app.push_screen(ConfirmModal(f"Apply to {request.env}?", body, "Apply"),
-                                     lambda ok: answer.set_result(bool(ok)))
+                                     lambda ok: answer.set_result(self._answered(bool(ok))))
 
         self.app.call_from_thread(ask)
         return asyncio.wrap_future(answer)
+
+    def _waiting_for_answer(self) -> None:
+        """A dialog asks before anything is written: the step waits for it, nothing runs meanwhile."""
+        self._status("Waiting for your answer in the dialog (nothing runs until then).", False)
+
+    def _answered(self, answer: T) -> T:
+        """After a yes, the action goes on (a no is reported by whoever asked)."""
+        if answer and self.busy is not None:
+            self._status(f"{self.busy} running… (c cancels)", False)
+        return answer
 
     # ----- actions ------------------------------------------------------------------------
     def action_plan_all(self) -> None:
@@ -383,9 +408,12 @@ class DeployScreen(StepScreen):
         answer: concurrent.futures.Future[bool] = concurrent.futures.Future()
         body = (f"Planning {engine.env} renders its backend files first. These will be written (no credentials "
                 "in them; unchanged files are left alone):\n" + files_summary(pending))
-        self.app.call_from_thread(lambda: self.app.push_screen(
-            ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"),
-            lambda ok: answer.set_result(bool(ok))))
+        def ask() -> None:
+            self._waiting_for_answer()
+            self.app.push_screen(ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"),
+                                 lambda ok: answer.set_result(self._answered(bool(ok))))
+
+        self.app.call_from_thread(ask)
         consented = _wait(answer)
         if not consented:
             self.declined = f"Not planned: {engine.env}'s backend files were not written. p asks again."
@@ -528,6 +556,7 @@ class DeployScreen(StepScreen):
         """Switch to the next environment (only while nothing runs)."""
         envs = list(self.session.draft.environments) if self.session.draft else ["dev", "prod"]
         index = envs.index(self.session.env) if self.session.env in envs else -1
+        self._remember()
         self.session.env = envs[(index + 1) % len(envs)]
         self.rows = {}
         self.query_one(StackList).clear()

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class ErrorModal(ModalScreen[None]):
@@ -28,6 +28,7 @@ class ErrorModal(ModalScreen[None]):
                 if self.remedy:
                     yield Static("Remedy: " + self.remedy, id="error-remedy", markup=False)
             yield Button("Close", id="error-close", variant="error")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)

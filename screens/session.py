@@ -13,11 +13,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class DeployView:
-    """What the Deploy step had finished when the operator left it, shown again on coming back."""
+    """What the Deploy step had reached in one environment when the operator left it (Back, Next, or
+    switching environment), shown again on coming back."""
 
     env: str
-    #: stack -> (state, detail) of every stack applied, unchanged or up to date in that visit.
+    #: stack -> (state, detail) of every stack applied, unchanged or up to date.
     done: dict[str, tuple[str, str]]
+    #: stack -> (state, detail) of stacks that stopped (failed, interrupted, locked, not planned).
+    stopped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: stack -> outcome, as the Done step lists it.
+    outcomes: dict[str, str] = field(default_factory=dict)
+    #: stack -> transcript path of its last run in this environment.
+    transcripts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,7 +44,8 @@ class WizardSession:
     config_written: bool = False
     deploy_outcomes: dict[str, str] = field(default_factory=dict)
     transcripts: dict[str, str] = field(default_factory=dict)
-    deploy_view: DeployView | None = None
+    #: env -> what the Deploy step had reached there.
+    deploy_views: dict[str, DeployView] = field(default_factory=dict)
     #: Engine notes already shown (the same note comes with every engine build; it is shown once).
     notes_shown: set[str] = field(default_factory=set)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -345,6 +345,45 @@ async def test_env_switch_changes_the_banner_and_forgets_the_old_env(offline: No
         assert screen.blocked_reason() is not None
 
 
+async def test_switching_back_to_an_env_shows_what_it_reached_there(offline: None, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        engine = RecordingEngine()
+        engine.workers = {name: SimpleNamespace(transcript=tmp_path / f"dev-{name}.log") for name in ORDER}
+        screen.engine = engine  # type: ignore[assignment]
+        for stack in ("attic", "arc-runners", "gitlab-runners"):
+            screen.post_message(screen.EngineEvent(ev.StackPlanning(stack)))
+        screen.post_message(screen.EngineEvent(ev.StackApplied("attic", 1, 0, 0, 1.0)))
+        screen.post_message(screen.EngineEvent(ev.StackApplied("arc-runners", 1, 0, 0, 1.0)))
+        screen.post_message(screen.EngineEvent(ev.StackFailed("gitlab-runners", "apply", "apply failed: boom",
+                                                              "fix it, then r")))
+        await wait_until(pilot, lambda: screen.rows["gitlab-runners"].state == "failed", "the dev rows")
+        dev_rows = {name: (row.state, row.detail) for name, row in screen.rows.items()}
+        dev_outcomes = dict(app.session.deploy_outcomes)
+
+        await pilot.press("e")
+        screen.engine = None
+        screen.post_message(screen.EngineReady("prod", ORDER, "terraform"))
+        await wait_until(pilot, lambda: list(screen.rows) == ORDER, "the prod rows")
+        assert {row.state for row in screen.rows.values()} == {"pending"} and app.session.transcripts == {}
+
+        await pilot.press("e")
+        assert app.session.env == "dev"
+        screen.post_message(screen.EngineReady("dev", ORDER, "terraform", True))
+        await wait_until(pilot, lambda: list(screen.rows) == ORDER, "the dev rows again")
+        assert {name: (row.state, row.detail) for name, row in screen.rows.items()} == dev_rows
+        assert set(screen.done) == {"attic", "arc-runners"}
+        assert app.session.deploy_outcomes == dev_outcomes
+        assert app.session.transcripts == {s: str(tmp_path / f"dev-{s}.log")
+                                           for s in ("attic", "arc-runners", "gitlab-runners")}
+        assert screen.check_action("resume", ()) is True
+
+
 async def test_narrow_terminal_toggles_the_placement_overlay(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -131,6 +131,11 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation")
         body = text_of(app.screen.query_one("#confirm-body"))
         assert "attic" in body and "arc-runners" not in body, "apply next asks for more than one stack"
+        # The step says it waits for the dialog (not "running… c cancels"), and the dialog shows its own keys.
+        assert text_of(screen.query_one("#step-status")) == \
+            "Waiting for your answer in the dialog (nothing runs until then)."
+        from textual.widgets import Footer
+        assert app.screen.query(Footer), "the dialog shows the step's keys instead of its own"
         await type_into(pilot, "#typed-confirm", "prd")
         assert app.screen.query_one("#confirm-yes", Button).disabled
         await pilot.press("enter")  # a wrong name submitted: nothing happens
