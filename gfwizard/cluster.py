@@ -217,7 +217,8 @@ class _Run:
                                       f"{t.server}, user {t.user_name!r} ({t.auth_kind} auth)"))
         where = t.context_file
         jobs: dict[str, Callable[[], Check]] = {
-            "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where),
+            "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where,
+                                           self.cfg.cluster.context),
             "network": lambda: network_check(t.server, self.cfg.cluster.network, self.timeouts.connect),
         }
         if not gates_only:

@@ -118,10 +118,16 @@ def normalise_server(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-def server_check(server: str, expected: str, context: str, kubeconfig: str) -> Check:
+def server_check(server: str, expected: str, context: str, kubeconfig: str,
+                 configured_context: str | None = None) -> Check:
     """The context's server must be the configured ``cluster.api_server``."""
     if normalise_server(server) == normalise_server(expected):
         return passed("server", f"context {context!r} points at {server}, the configured api_server")
+    if configured_context is not None and context != configured_context:
+        # Another context altogether (a legacy one, say): repointing it would be the wrong fix.
+        return failed("server", f"context {context!r} points at {server}, not at honey's api_server {expected}",
+                      f"validate the configured context {configured_context!r} (--context {configured_context}); "
+                      f"{context!r} is not honey")
     return failed("server", f"context {context!r} points at {server}, but cluster.api_server is {expected}: "
                             "a context with the right name that reaches another server",
                   f"use a kubeconfig whose {context!r} context points at {expected} (fix the cluster's server in "

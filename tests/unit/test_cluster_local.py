@@ -87,6 +87,15 @@ def test_server_comparison_normalises_but_catches_other_servers() -> None:
     bad = server_check("https://100.113.89.13:6443", "https://100.113.89.12:6443", "honey", "k.yaml")
     assert bad.level is Level.FAIL
     assert "points at https://100.113.89.13:6443, but cluster.api_server is https://100.113.89.12:6443" in bad.detail
+    assert "fix the cluster's server in k.yaml" in bad.remedy
+    # Another context (a legacy one): the remedy is the configured context, never repointing this one.
+    legacy = server_check("https://74.220.1.1:6443", "https://100.113.89.12:6443", "tinyland-civo-dev", "k.yaml",
+                          "honey")
+    assert legacy.level is Level.FAIL
+    assert legacy.detail == ("context 'tinyland-civo-dev' points at https://74.220.1.1:6443, not at honey's "
+                             "api_server https://100.113.89.12:6443")
+    assert legacy.remedy == "validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is not honey"
+    assert "fix the cluster's server" not in legacy.remedy
 
 
 # -- kubeconfig reading -----------------------------------------------------------------------------
