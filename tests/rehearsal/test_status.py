@@ -83,7 +83,9 @@ def test_bad_input_exits_2_and_writes_nothing(rehearsal_workspace: Any, args: li
     before = tree_digest(ws.dir)
     ws.api.request_log.clear()
     done = run_cli(args, env=ws.env)
-    assert done.returncode == 2 and message in done.stderr, done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    # With --json the usage error is the JSON error object on stdout; otherwise the message is on stderr.
+    assert message in (json.loads(done.stdout)["error"]["message"] if "--json" in args else done.stderr)
     assert tree_digest(ws.dir) == before and ws.api.request_log.entries() == []
 
 
@@ -170,7 +172,7 @@ def test_a_state_store_that_does_not_answer_is_a_problem_not_an_empty_pane(
     assert human.returncode == 1
     assert "UNHEALTHY (1 problem(s))" in human.stdout and "none held" not in human.stdout
     assert "unknown: the locks could not be listed" in human.stdout
-    assert "Deployment/attic/attic (expected: state unreadable)" in human.stdout
+    assert "Deployment/attic-dev/attic (expected: state unreadable)" in human.stdout
     assert "remedy: the state store (RustFS on honey)" in human.stdout
     assert (tree_digest(ws.dir), config.read_bytes()) == before
     assert _api_writes(ws.api.request_log.entries()) == []
