@@ -338,12 +338,17 @@ class DeployScreen(StepScreen):
 
     # ----- engine callbacks (engine loop thread) ---------------------------------------------
     def _on_event(self, event: "DeployEvent") -> None:
-        from gfwizard.stacks_events import LogLine
+        from gfwizard.stacks_events import LogLine, StackPlanning
 
         if isinstance(event, LogLine):
             self.log_pane.add_line(event.stack, event.text)
-        else:
-            self.post_message(self.EngineEvent(event))
+            return
+        if isinstance(event, StackPlanning) and self.log_pane.has_lines(event.stack):
+            # Queued from the engine's thread, so it lands before the new run's first line.
+            from datetime import datetime
+
+            self.log_pane.add_line(event.stack, f"──── planned again at {datetime.now():%H:%M:%S} ────")
+        self.post_message(self.EngineEvent(event))
 
     def _confirm(self, request: "ConfirmRequest") -> Any:
         """Asked by the engine before the first apply; opens the modal on the UI thread."""
@@ -620,7 +625,9 @@ class DeployScreen(StepScreen):
         elif isinstance(event, ev.GateChecked):
             self._show_gates(event)
         elif isinstance(event, ev.ApplyRefused):
-            self._status(event.reason, True)
+            pending = any(name not in self.done for name in self.rows)
+            self._status(f"{event.reason}." + (" Apply every stack first (or Escape to go back)." if pending else ""),
+                         True)
         elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
             self.session.notes_shown.add(event.message)
             self.notify(event.message, title="Note", timeout=15)

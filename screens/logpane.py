@@ -189,6 +189,11 @@ class LogPane(Vertical):
             if len(pending) > 2 * self.max_lines:
                 del pending[:-self.max_lines]  # they would age out of the buffer unseen
 
+    def has_lines(self, stack: str) -> bool:
+        """True when ``stack`` has shown or queued lines (thread-safe)."""
+        with self._lock:
+            return bool(self._pending.get(stack)) or bool(self.buffers.get(stack))
+
     def add_lines(self, stack: str, lines: list[str]) -> None:
         """Queue many lines for ``stack`` (thread-safe)."""
         with self._lock:

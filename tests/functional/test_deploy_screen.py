@@ -278,6 +278,28 @@ async def test_an_engine_note_is_shown_once_per_session_not_per_engine_build(off
         assert shown == [note, "another note"]
 
 
+async def test_a_stack_planned_again_gets_a_separator_before_its_new_lines(offline: None) -> None:
+    from gfwizard.stacks_events import LogLine, StackPlanning
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+
+        def engine_thread() -> None:  # events and lines arrive from the engine's loop thread, in order
+            screen._on_event(StackPlanning("attic"))
+            screen._on_event(LogLine("attic", "stdout", "first plan"))
+            screen._on_event(StackPlanning("attic"))
+            screen._on_event(LogLine("attic", "stdout", "second plan"))
+
+        worker = threading.Thread(target=engine_thread)
+        worker.start()
+        worker.join()
+        await wait_until(pilot, lambda: "second plan" in screen.log_pane.buffers.get("attic", ()), "the lines")
+        lines = list(screen.log_pane.buffers["attic"])
+        assert lines[0] == "first plan" and lines[2] == "second plan", lines
+        assert lines[1].startswith("──── planned again at ") and len(lines) == 3
+
+
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -143,8 +143,9 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         assert modal_named(app, "TypedConfirmModal")
         await pilot.press("escape")
         await idle(pilot, screen, "the refused apply")
-        assert "nothing applied: the confirmation was cancelled, or 'prod' was not typed" in text_of(
-            screen.query_one("#step-status"))
+        refused = text_of(screen.query_one("#step-status"))
+        assert "nothing applied: the confirmation was cancelled, or 'prod' was not typed" in refused
+        assert refused.endswith("Apply every stack first (or Escape to go back)."), refused
         assert states(ws, "prod") == set() and locks(ws) == []
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
 
