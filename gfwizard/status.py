@@ -271,8 +271,11 @@ class StatusSource:
             candidates.append((self.state.stale_since, self.state.stale_reason))
         if not candidates:
             return None, ""
-        since, reason = min(candidates)
-        return datetime.fromtimestamp(since, timezone.utc), reason
+        # Since the first failure; why: the first failing read of the API and of the state store each.
+        api = [c for c in candidates if c[1].startswith("API")]
+        rest = [c for c in candidates if not c[1].startswith("API")]
+        reason = "; ".join(min(group)[1] for group in (api, rest) if group)
+        return datetime.fromtimestamp(min(candidates)[0], timezone.utc), reason
 
     def _unreadable(self) -> list[Unreadable]:
         out = list(self.denied)

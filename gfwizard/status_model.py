@@ -224,6 +224,15 @@ def api_remedy(error: str) -> str:
     return _API_REMEDIES[api_failure(error)]
 
 
+_STATE_REMEDY = ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
+                 "state is safe in the versioned bucket, and no deploy can run until it answers")
+
+
+def stale_remedy(reason: str) -> str:
+    """What to do while the data is stale, for each failing source of ``reason`` (``API …; S3: …``)."""
+    return "; ".join(api_remedy(part) if part.startswith("API") else _STATE_REMEDY for part in reason.split("; "))
+
+
 def problem_remedy(problem: Problem) -> str:
     """What the operator can do about ``problem`` (status itself never changes anything)."""
     if problem.kind == "api-unreachable":
@@ -237,8 +246,7 @@ def problem_remedy(problem: Problem) -> str:
         return (f"ask the holder whether that run still goes on; `gfwizard backend locks --env {env}` shows the "
                 "lock, and only a run that is gone for good may be force-unlocked")
     if problem.kind == "state-unreachable":
-        return ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
-                "state is safe in the versioned bucket, and no deploy can run until it answers")
+        return _STATE_REMEDY
     return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from textual.widgets import Static
 
 from gfwizard.redact import redact
-from gfwizard.status_model import StatusSnapshot, api_remedy
+from gfwizard.status_model import StatusSnapshot, stale_remedy
 from gfwizard.status_text import clock_time, since
 
 
@@ -23,7 +23,7 @@ class ReadOnlyBanner(Static):
             parts.append("connecting…")
         elif snap.stale_since is not None:
             parts.append(f"STALE since {clock_time(snap.stale_since)} ({since(snap.stale_since, now)} ago), "
-                         f"retrying: {snap.stale_reason} · remedy: {api_remedy(snap.stale_reason)}")
+                         f"retrying: {snap.stale_reason} · remedy: {stale_remedy(snap.stale_reason)}")
         else:
             count = len(snap.problems)
             parts.append("live · " + ("healthy" if not count else f"{count} problem{'s' if count > 1 else ''}"))

@@ -218,3 +218,34 @@ def test_the_api_line_says_what_kind_of_failure_it_was() -> None:
         "reachable": False, "error": "GET /version: 401 Unauthorized"})})
     assert "credentials rejected: GET /version: 401 Unauthorized" in render_text(bad)
     assert "unreachable: GET /version" not in render_text(bad)
+
+
+def test_stale_remedy_names_what_to_do_for_each_failing_source() -> None:
+    from gfwizard.status_model import stale_remedy
+
+    both = stale_remedy("API (events): cannot reach https://127.0.0.1:1: connection refused; "
+                        "S3: could not connect to the endpoint URL")
+    assert both.startswith("check that honey's API server is up and reachable from here")
+    assert both.endswith("the state store (RustFS on honey) or the way to it is down: check its pods and the "
+                         "endpoint; state is safe in the versioned bucket, and no deploy can run until it answers")
+    only_s3 = stale_remedy("S3: could not connect to the endpoint URL")
+    assert only_s3.startswith("the state store (RustFS on honey)") and "API server" not in only_s3
+
+
+def test_stale_reason_names_the_api_and_the_state_store_when_both_fail() -> None:
+    from types import SimpleNamespace
+
+    from gfwizard.status import StatusSource, load_status_config
+    from tests.helpers import REPO
+
+    source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
+    source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
+    source.watchers = {"events": SimpleNamespace(stale_since=90.0, error=SimpleNamespace(message="refused"),  # type: ignore[dict-item]
+                                                 spec=SimpleNamespace(name="events"))}
+    source.state = SimpleNamespace(stale_since=95.0, stale_reason="S3: could not connect")  # type: ignore[assignment]
+    since, reason = source._stale()
+    assert since is not None and since.timestamp() == 90.0
+    assert reason == "API (events): refused; S3: could not connect"
+    source.watchers = {}
+    source.probe = None
+    assert source._stale()[1] == "S3: could not connect"
