@@ -11,9 +11,10 @@ REPO_ENV = "GFW_REPO"
 
 
 def repo_root(start: Path | None = None) -> Path:
-    """The GloriousFlywheel checkout: ``$GFW_REPO``, else the nearest parent holding ``tofu/stacks``.
+    """The GloriousFlywheel checkout: ``$GFW_REPO``, else the nearest parent holding ``tofu/stacks``,
+    else the checkout gfwizard itself runs from (an editable install).
 
-    Falls back to the current directory when no parent looks like a checkout.
+    Falls back to the current directory when none looks like a checkout.
     """
     if os.environ.get(REPO_ENV):
         return Path(os.environ[REPO_ENV]).expanduser().resolve()
@@ -21,6 +22,9 @@ def repo_root(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / "tofu" / "stacks").is_dir():
             return candidate
+    own = Path(__file__).resolve().parent.parent
+    if (own / "tofu" / "stacks").is_dir():
+        return own
     return here
 
 

@@ -51,3 +51,16 @@ def test_discover_and_config_validate_stay_light(tmp_path) -> None:
         loaded = _cli_imports(args)
         bad = sorted(m for m in loaded if m.startswith(heavy))
         assert bad == [], f"gfwizard {' '.join(args)} imported {bad[:10]}"
+
+
+def test_the_checkout_is_found_from_anywhere_when_gfwizard_runs_from_one(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gfwizard.paths import REPO_ENV, repo_root
+    from tests.helpers import REPO
+
+    monkeypatch.delenv(REPO_ENV, raising=False)
+    assert repo_root(tmp_path) == REPO.resolve(), "outside any checkout, gfwizard's own checkout is the repo"
+    other = tmp_path / "other"
+    (other / "tofu" / "stacks").mkdir(parents=True)
+    assert repo_root(other / "tofu") == other, "a checkout around the working directory comes first"
+    monkeypatch.setenv(REPO_ENV, str(tmp_path))
+    assert repo_root(other) == tmp_path.resolve()
