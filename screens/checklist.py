@@ -8,7 +8,7 @@ warning), so the remedy that matters is on screen without a key press.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from textual.events import Resize
 from textual.widgets import DataTable, Static
 
 from gfwizard.redact import redact
+from screens.key_hints import with_keys
 
 if TYPE_CHECKING:
     from gfwizard.checks import Check
@@ -60,9 +61,11 @@ class Checklist(Vertical):
     Checklist > .check-detail { height: auto; max-height: 7; padding: 0 1; margin: 1 0 0 0; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, key_hints: Mapping[str, str] | None = None) -> None:
         super().__init__(id=id)
         self._rows: dict[str, "Check | None"] = {}
+        #: CLI command -> the step's key that does the same (shown first in remedies).
+        self.key_hints: Mapping[str, str] = key_hints or {}
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, classes="check-table")
@@ -147,7 +150,7 @@ class Checklist(Vertical):
         text.append(": " + redact(check.detail))
         if check.remedy:
             text.append("\nRemedy: ", style="bold yellow")
-            text.append(redact(check.remedy))
+            text.append(redact(with_keys(check.remedy, self.key_hints)))
         detail.update(text)
         detail.display = True
 

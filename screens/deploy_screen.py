@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.confirm_modal import ConfirmModal, TypedConfirmModal
 from screens.engine_host import EngineHost
+from screens.key_hints import with_keys
 from screens.logpane import LogPane
 from screens.placement_pane import PlacementPane
 from screens.stack_list import StackList, StackRow
@@ -655,12 +656,14 @@ class DeployScreen(StepScreen):
             self.log_pane.add_line(stack, f"FAILED in {event.phase}: {event.message}")
             for detail in event.diagnostics:
                 self.log_pane.add_line(stack, f"  {detail}")
-            self.log_pane.add_line(stack, f"remedy: {event.remedy}")
-            self._status(f"{stack} failed: {event.message} — {event.remedy}", True)
+            remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
+            self.log_pane.add_line(stack, f"remedy: {remedy}")
+            self._status(f"{stack} failed: {event.message} — {remedy}", True)
         elif isinstance(event, ev.StackLocked):
             outcomes[stack] = f"locked {row.detail}"
-            self.log_pane.add_line(stack, f"LOCKED {row.detail}: {event.remedy}")
-            self._status(f"{stack} is locked {row.detail}: {event.remedy}", True)
+            remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
+            self.log_pane.add_line(stack, f"LOCKED {row.detail}: {remedy}")
+            self._status(f"{stack} is locked {row.detail}: {remedy}", True)
         elif isinstance(event, ev.StackInterrupted):
             outcomes[stack] = "interrupted"
         elif isinstance(event, ev.PreviousRunUnfinished):

@@ -81,7 +81,7 @@ class ValidateScreen(StepScreen):
             yield Static(self.STEP_TITLE, classes="step-title")
             yield Static(f"Context {self.session.context or '(from organization.yaml)'!r} against the configured "
                          "cluster. Read-only: nothing is written to the cluster.", classes="step-help")
-            yield Checklist(id="validate-checks")
+            yield Checklist(id="validate-checks", key_hints={"gfwizard validate --pin": "p"})
         yield Static("Validating…", id="step-status", classes="step-status")
         yield Footer()
 

@@ -300,6 +300,20 @@ async def test_a_stack_planned_again_gets_a_separator_before_its_new_lines(offli
         assert lines[1].startswith("──── planned again at ") and len(lines) == 3
 
 
+async def test_a_failure_remedy_offers_the_key_before_the_command(offline: None) -> None:
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.StackFailed(
+            "attic", "apply", "apply failed: boom", "read the transcript, fix the cause, then "
+            "`gfwizard deploy --env dev --resume`")))
+        await wait_until(pilot, lambda: screen.rows["attic"].state == "failed", "the failure")
+        assert text_of(screen.query_one("#step-status")).endswith(
+            "then press r (or `gfwizard deploy --env dev --resume`)")
+
+
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
