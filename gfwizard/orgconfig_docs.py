@@ -64,9 +64,10 @@ error (write `true`), while `name: no` is the string `"no"`. Quoted values are a
 _COMMANDS = """\
 ## Commands
 
-- `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed as
-  `file:line:col: field.path: message`), 2 missing or unreadable file. `--json` keys: `path`, `valid`,
-  `problems` (`file`, `line`, `column`, `field`, `message`), and `error` (`message`, `remedy`) on exit 2.
+- `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed on stdout
+  as `file:line:col: field.path: message`), 2 missing or unreadable file (the error on stderr). `--json`
+  keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), and `error`
+  (`message`, `remedy`, `exit_code`) on exit 2.
 - `gfwizard config show [--config PATH] [--json]`: the effective config with defaults filled in, the
   stack order, the placement and the state key of each environment and stack. `--json` keys: `path`,
   `config`, `stack_order`, `placement` (stack: role or null), `state_keys` (env: stack: key), and

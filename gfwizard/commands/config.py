@@ -76,11 +76,12 @@ def _report_invalid(target: Path, exc: Any, as_json: bool) -> None:
     if as_json:
         emit_json({"path": str(target), "valid": False, "problems": [p.to_json() for p in exc.problems]})
         return
+    # The report is this command's result, on stdout like a valid one's (exit 1 says it failed).
     count = len(exc.problems)
-    echo(f"{target}: invalid ({count} problem{'s' if count != 1 else ''})", err=True, fg="red")
+    echo(f"{target}: invalid ({count} problem{'s' if count != 1 else ''})", fg="red")
     for problem in exc.problems:
-        echo(str(problem), err=True)
-    echo(f"remedy: {exc.remedy}", err=True)
+        echo(str(problem))
+    echo(f"remedy: {exc.remedy}")
 
 
 def _summary(cfg: "OrgConfig") -> str:

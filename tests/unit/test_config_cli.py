@@ -46,8 +46,8 @@ def test_validate_invalid_lists_problems_and_exits_1(tmp_path: Path) -> None:
     before = tree_digest(tmp_path)
     result = invoke("config", "validate", str(path))
     assert result.exit_code == 1
-    assert f"{path}: invalid (1 problem)" in result.stderr
-    assert f"{path}:15:9: cluster.name: 'bumble' is a node role, not a cluster" in result.stderr
+    assert f"{path}: invalid (1 problem)" in result.stdout
+    assert f"{path}:15:9: cluster.name: 'bumble' is a node role, not a cluster" in result.stdout
     assert tree_digest(tmp_path) == before
 
 
