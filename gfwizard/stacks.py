@@ -577,9 +577,9 @@ class DeployEngine:
             self._messages.append(f"run {previous.run_id} was limited to {', '.join(self._resumed_selection[1])}: "
                                   "so is this resume (pass --stack to choose other stacks)")
         if not previous.resumable:
-            self._messages.append(f"run {previous.run_id} finished without a failure: nothing to resume, so this is a "
-                                  "normal deploy in which the stacks that run deployed with unchanged inputs are "
-                                  "skipped")
+            self._messages.append(f"run {previous.run_id} ended without a failure or an interruption: nothing to "
+                                  "resume, so this is a normal deploy in which the stacks that run deployed with "
+                                  "unchanged inputs are skipped")
 
     async def _report_previous_run(self) -> None:
         previous = self.journal.last_run()

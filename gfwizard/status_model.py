@@ -250,6 +250,11 @@ def problem_remedy(problem: Problem) -> str:
     return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
 
 
+def _duration(seconds: float) -> str:
+    """``42 s`` under two minutes, else whole minutes (``95 min``)."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 class StatusSnapshot(_Frozen):
     """Everything status mode shows at one moment."""
 
@@ -301,10 +306,10 @@ class StatusSnapshot(_Frozen):
                                detail=f"{outage.note}: {outage.detail}"))
         for lock in self.locks:
             if lock.old:
-                minutes = (lock.age_seconds or 0) / 60
                 out.append(Problem(kind="old-lock", subject=f"{lock.env}/{lock.stack}",
-                                   detail=f"held by {lock.who or '?'} ({lock.operation or '?'}) for {minutes:.0f} min, "
-                                          f"over the {self.lock_age_threshold_minutes:g} min threshold"))
+                                   detail=f"held by {lock.who or '?'} ({lock.operation or '?'}) for "
+                                          f"{_duration(lock.age_seconds or 0)}, over the "
+                                          f"{_duration(self.lock_age_threshold_minutes * 60)} threshold"))
         return out
 
     @property

@@ -145,8 +145,8 @@ def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     evs = events(proc)
     assert evs[-1]["messages"] == [
-        f"run {finished} finished without a failure: nothing to resume, so this is a normal deploy in which the "
-        "stacks that run deployed with unchanged inputs are skipped"]
+        f"run {finished} ended without a failure or an interruption: nothing to resume, so this is a normal "
+        "deploy in which the stacks that run deployed with unchanged inputs are skipped"]
     assert [e["stack"] for e in of(evs, "apply_started")] == ["gitlab-runners"]
 
 

@@ -125,7 +125,11 @@ def test_not_ready_node_unreachable_api_mismatch_and_old_lock_are_problems() -> 
     assert sorted(p.kind for p in snap.problems) == ["api-unreachable", "fingerprint-mismatch", "node-not-ready",
                                                      "old-lock"]
     assert [(lk.stack, lk.old) for lk in snap.locks] == [("gitlab-runners", True), ("attic", False)]
-    assert "45 min" in next(p.detail for p in snap.problems if p.kind == "old-lock")
+    assert next(p.detail for p in snap.problems if p.kind == "old-lock").endswith(
+        "for 45 min, over the 30 min threshold")
+    tiny = assemble(cfg, inputs, envs=["dev"], now=NOW, lock_age_threshold_minutes=0.05)
+    assert next(p.detail for p in tiny.problems if p.kind == "old-lock").endswith(
+        "for 45 min, over the 3 s threshold"), "a threshold under a minute read as '0.05 min'"
     relaxed = assemble(cfg, inputs, envs=["dev"], now=NOW, lock_age_threshold_minutes=60)
     assert "old-lock" not in {p.kind for p in relaxed.problems}
 
