@@ -145,9 +145,12 @@ class StackWorker:
                 return False
         except FileNotFoundError:
             return False
-        private_dir(self.errored_state.parent)
-        shutil.move(str(stray), str(self.errored_state))
-        self.errored_state.chmod(0o600)  # a state holds secrets in clear text
+        try:
+            private_dir(self.errored_state.parent)
+            shutil.move(str(stray), str(self.errored_state))
+            self.errored_state.chmod(0o600)  # a state holds secrets in clear text
+        except OSError:
+            return False  # left where it is: every env refuses to plan over it, naming it
         return True
 
     def command(self, *args: str) -> str:
