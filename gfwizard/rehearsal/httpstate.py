@@ -336,6 +336,10 @@ def _make_handler(server: HttpStateServer) -> type[BaseHTTPRequestHandler]:
 
         def _reply(self, status: int, payload: bytes, user: str | None, *,
                    extra: dict[str, str] | None = None, close: bool = False) -> None:
+            # Recorded before the answer leaves: whoever got an answer finds its request in the log.
+            server.request_log.record(HttpStateRequest(time=time.time(), method=self.command,
+                                                       path=urlsplit(self.path).path, user=user,
+                                                       status=int(status)))
             self.send_response(status)
             if payload:
                 self.send_header("Content-Type", "application/json")
@@ -349,9 +353,6 @@ def _make_handler(server: HttpStateServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if payload and status != HTTPStatus.NO_CONTENT:
                 self.wfile.write(payload)
-            server.request_log.record(HttpStateRequest(time=time.time(), method=self.command,
-                                                       path=urlsplit(self.path).path, user=user,
-                                                       status=int(status)))
 
         do_GET = do_POST = do_PUT = do_DELETE = do_LOCK = do_UNLOCK = _serve
 
