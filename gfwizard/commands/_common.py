@@ -26,6 +26,19 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
 
 
+#: The ``--config`` this process was given, if any: commands it prints for the operator to run carry it.
+_explicit_config: Path | None = None
+#: The commands that read organization.yaml (and so take ``--config``).
+_CONFIG_COMMANDS = r"(?:validate|deploy|status|doctor|discover|backend (?:check|render|locks|migrate)|config (?:validate|show))"
+
+
+def _remember_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    global _explicit_config
+    if value is not None:
+        _explicit_config = value
+    return value
+
+
 def config_option(f: F) -> F:
     """Add ``--config PATH`` (default ``$GFW_CONFIG`` or ``config/organization.yaml``)."""
     return click.option(
@@ -33,8 +46,39 @@ def config_option(f: F) -> F:
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
+        callback=_remember_config,
         help="organization.yaml to read (default: $GFW_CONFIG or config/organization.yaml).",
     )(f)
+
+
+def with_config(text: str) -> str:
+    """``text`` with every backticked gfwizard command that reads organization.yaml given the
+    ``--config`` this process was run with (a remedy followed as printed acts on the same config)."""
+    if _explicit_config is None or "`gfwizard " not in text:
+        return text
+    import re
+    import shlex
+
+    flag = f" --config {shlex.quote(str(_explicit_config))}"
+
+    def add(match: "re.Match[str]") -> str:
+        command = match.group(1)
+        return match.group(0) if "--config" in command else f"`gfwizard {command}{flag}`"
+
+    return re.sub(rf"`gfwizard ({_CONFIG_COMMANDS}(?: [^`]*)?)`", add, text)
+
+
+def with_config_obj(obj: Any) -> Any:
+    """:func:`with_config` applied to every string of a JSON-ready value."""
+    if _explicit_config is None:
+        return obj
+    if isinstance(obj, str):
+        return with_config(obj)
+    if isinstance(obj, dict):
+        return {k: with_config_obj(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [with_config_obj(v) for v in obj]
+    return obj
 
 
 def resolve_config_path(config_path: Path | None) -> Path:
@@ -66,12 +110,13 @@ def to_jsonable(obj: Any) -> Any:
 
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as redacted JSON on stdout."""
-    write(redact(json.dumps(to_jsonable(obj), indent=2, sort_keys=False, default=str)))
+    write(redact(json.dumps(with_config_obj(to_jsonable(obj)), indent=2, sort_keys=False, default=str)))
 
 
 def echo(text: str = "", err: bool = False, **style: Any) -> None:
-    """Print redacted text (styled when ``style`` is given and the stream is a terminal)."""
-    write(redact(text), err=err, **style)
+    """Print redacted text (styled when ``style`` is given and the stream is a terminal); commands in
+    it carry this process's ``--config``."""
+    write(redact(with_config(text)), err=err, **style)
 
 
 #: The streams (False: stdout, True: stderr) whose reader went away; nothing more is written to them.

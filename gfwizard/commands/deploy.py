@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from gfwizard.commands._common import (
-    config_option, echo, handles_errors, json_option, resolve_config_path, to_jsonable, write,
+    config_option, echo, handles_errors, json_option, resolve_config_path, to_jsonable, with_config_obj, write,
 )
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
@@ -139,7 +139,7 @@ class _JsonPrinter(_Printer):
             data = {"event": "result", **to_jsonable(event.result), "exit_code": event.result.exit_code}
         else:
             data = {"event": event.kind, **to_jsonable(event)}
-        write(json.dumps(redact_obj(data), separators=(",", ":"), default=str))
+        write(json.dumps(redact_obj(with_config_obj(data)), separators=(",", ":"), default=str))
 
     def note(self, text: str) -> None:
         echo(text, err=True)

@@ -156,6 +156,11 @@ def test_gate_checks(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     server, fingerprint = gate_checks(load_config(unpinned.config), timeouts=FAST)
     assert server.ok and fingerprint.level is Level.FAIL and "not pinned yet" in fingerprint.detail
     assert "gfwizard validate --pin" in fingerprint.remedy
+    # Run with --config, the printed remedy pins into that config, not the default one.
+    out = run_cli(["validate", "--config", str(unpinned.config), "--connect-timeout", "2", "--read-timeout", "5"],
+                  env={"KUBECONFIG": str(unpinned.kubeconfig), "GFW_CONFIG": ""}, input="")
+    assert out.returncode == 0, out.stdout + out.stderr  # unpinned is a warning for validate
+    assert f"`gfwizard validate --pin --config {unpinned.config}`" in out.stdout, out.stdout
 
 
 def test_placement_from_live_nodes(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
