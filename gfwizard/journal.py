@@ -80,6 +80,8 @@ class JournalEntry(BaseModel):
     resumes: str | None = None
     #: The stacks the run was limited to (``--stack``), in dependency order; absent when it covered every stack.
     selection: tuple[str, ...] | None = None
+    #: The run only planned (``--plan-only``): a preview, never the run a resume continues.
+    plan_only: bool = False
     binary: str = ""
     operator: str = ""
     pid: int = 0
@@ -114,6 +116,7 @@ class RunRecord:
     applies: dict[str, JournalEntry] = field(default_factory=dict)
     #: The stacks the run was limited to, or None when it covered every stack.
     selection: tuple[str, ...] | None = None
+    plan_only: bool = False
 
     def outcome(self, stack: str) -> str | None:
         """The stack's deploy outcome in this run: its apply/skip entry, else its plan entry."""
@@ -124,6 +127,14 @@ class RunRecord:
     def unfinished(self) -> list[JournalEntry]:
         """Applies that started and never recorded an outcome (gfwizard was killed)."""
         return [e for e in self.applies.values() if e.outcome == "started"]
+
+    @property
+    def attempted(self) -> bool:
+        """True when the run set out to deploy: it reached an apply (or skip), or a stack failed, was
+        interrupted or locked. A preview (``--plan-only``) or a run whose applies were declined did not."""
+        if self.plan_only:
+            return False
+        return bool(self.applies) or any(e.outcome in RESUMABLE_OUTCOMES for e in self.plans.values())
 
     @property
     def resumable(self) -> bool:
@@ -232,8 +243,9 @@ class Journal:
         """Runs in the order they started, each with the last entry per stack and action."""
         records: dict[str, RunRecord] = {}
         for entry in self.entries():
-            record = records.setdefault(entry.run_id,
-                                        RunRecord(entry.run_id, entry.started_at, selection=entry.selection))
+            record = records.setdefault(entry.run_id, RunRecord(entry.run_id, entry.started_at,
+                                                                selection=entry.selection, plan_only=entry.plan_only))
+            record.selection = record.selection or entry.selection
             if entry.action == "plan":
                 record.plans[entry.stack] = entry
             else:
@@ -244,6 +256,11 @@ class Journal:
         """The most recent run, or None for an empty journal."""
         runs = self.runs()
         return runs[-1] if runs else None
+
+    def last_attempt(self) -> RunRecord | None:
+        """The most recent run that set out to deploy (what ``--resume`` continues): previews and runs
+        whose applies were declined are passed over."""
+        return next((run for run in reversed(self.runs()) if run.attempted), None)
 
     def last_deploy(self, stack: str) -> JournalEntry | None:
         """The most recent apply/skip entry of ``stack`` in any run."""

@@ -544,7 +544,7 @@ class DeployEngine:
     def _previous_selection(self) -> list[str] | None:
         """The stacks the unfinished run a resume continues was limited to (None: it covered every stack,
         or it finished, so there is nothing to continue); sets :attr:`order` to them."""
-        previous = self.journal.last_run()
+        previous = self.journal.last_attempt()
         if previous is None or not previous.selection or not previous.resumable:
             return None
         try:
@@ -560,18 +560,18 @@ class DeployEngine:
     def _resume_source(self) -> str | None:
         if not self.resume:
             return None
-        previous = self.journal.last_run()
-        return previous.run_id if previous else None
+        previous = self.journal.last_attempt()
+        return previous.run_id if previous is not None and previous.resumable else None
 
     def _prepare_resume(self) -> None:
         if not self.resume:
             return
-        previous = self.journal.last_run()
+        previous = self.journal.last_attempt()
         if previous is None:
-            self._messages.append("nothing to resume: the journal is empty, so this is a normal deploy of every "
-                                  "selected stack")
+            self._messages.append("nothing to resume: no run has set out to deploy yet (previews and declined runs "
+                                  "do not count), so this is a normal deploy of every selected stack")
             return
-        self._resumes = previous.run_id
+        self._resumes = previous.run_id if previous.resumable else None
         self._done_before = {name: e for name, e in previous.applies.items() if e.outcome in DONE_OUTCOMES}
         if self._resumed_selection is not None:
             self._messages.append(f"run {previous.run_id} was limited to {', '.join(self._resumed_selection[1])}: "
@@ -641,7 +641,7 @@ class DeployEngine:
             inputs_hash=plan.inputs_hash, summary=plan.summary,
             lock_id=plan.lock.id if plan.lock and plan.lock.id else None, lock=plan.lock,
             transcript=str(plan.transcript) if plan.transcript else None, error=plan.error, phase=plan.phase,
-            resumes=self._resumes, selection=tuple(self.order) if self.selected else None,
+            resumes=self._resumes, selection=tuple(self.order) if self.selected else None, plan_only=self.plan_only,
             binary=self.binary.describe(), operator=operator_id(), pid=os.getpid()))
 
     def _result(self, plans: Mapping[str, StackPlan], applied: Mapping[str, StackPlan],

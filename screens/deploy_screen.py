@@ -285,7 +285,7 @@ class DeployScreen(StepScreen):
         old, self.engine, self.spent, self.plans_consumed = self.engine, engine, False, True
         if old is not None:
             old.discard()
-        last = engine.journal.last_run()
+        last = engine.journal.last_attempt()
         self.post_message(self.EngineReady(session.env, list(engine.order), engine.binary.describe(),
                                            bool(last and last.resumable)))
         return engine

@@ -388,3 +388,26 @@ def test_resume_of_a_run_whose_selected_stack_is_gone_is_an_input_error(
     assert "pass --stack for each stack to deploy" in proc.stderr
     assert wrapper_log(log) == [], "a terraform process was spawned"
     assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+
+
+def test_a_preview_after_a_failure_does_not_become_the_run_a_resume_continues(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = rehearsal_workspace
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    tfvars = repo / "tofu" / "rehearsal" / "arc-runners" / "dev.tfvars"
+    good = tfvars.read_text()
+    tfvars.write_text(good + "inject_failure = true\n")
+    proc = deploy("--env", "dev", "--yes", "--json", "--stack", "arc-runners")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    failed_run = events(proc)[0]["run_id"]
+    tfvars.write_text(good)
+
+    preview = deploy("--env", "dev", "--plan-only", "--json", "--stack", "attic")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert evs[0]["resumes"] == failed_run and evs[0]["stacks"] == ["arc-runners"]
+    assert [e["stack"] for e in of(evs, "apply_started")] == ["arc-runners"]
+    assert state_keys(ws) == {"arc-runners"}, "the resume deployed stacks the failed run never selected"

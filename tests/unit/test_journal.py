@@ -82,6 +82,24 @@ def test_completed_run_is_not_resumable(tmp_path: Path) -> None:
     assert run is not None and not run.resumable and run.unfinished == []
 
 
+def test_resume_continues_the_last_run_that_set_out_to_deploy(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "dev.jsonl")
+    journal.append(entry("r1", "attic", "apply", "applied"))
+    journal.append(entry("r1", "arc-runners", "apply", "failed", selection=("attic", "arc-runners")))
+    journal.append(entry("r2", "attic", "plan", "planned", plan_only=True))  # a preview
+    journal.append(entry("r3", "attic", "plan", "planned"))  # its apply was declined
+    journal.append(entry("r3", "arc-runners", "plan", "planned"))
+    assert journal.last_run().run_id == "r3"  # type: ignore[union-attr]
+    attempt = journal.last_attempt()
+    assert attempt is not None and attempt.run_id == "r1" and attempt.resumable
+    assert attempt.selection == ("attic", "arc-runners")
+    journal.append(entry("r4", "gitlab-runners", "plan", "locked"))  # stopped at a lock while planning
+    assert journal.last_attempt().run_id == "r4"  # type: ignore[union-attr]
+    journal.append(entry("r5", "gitlab-runners", "plan", "failed", plan_only=True))  # a failed preview
+    assert journal.last_attempt().run_id == "r4"  # type: ignore[union-attr]
+    assert Journal(tmp_path / "none.jsonl").last_attempt() is None
+
+
 def test_lock_age() -> None:
     lock = LockHolder(id="x", created=T0)
     assert lock.age_seconds(T0 + timedelta(minutes=5)) == 300.0
