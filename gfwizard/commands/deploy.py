@@ -109,9 +109,9 @@ async def _run(engine: Any, printer: "_Printer", confirm: "_TerminalConfirm | No
     def install() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_interrupt)
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
 
     install()
-    loop.add_signal_handler(signal.SIGHUP, on_hangup)
     if confirm is not None:
         confirm.bind(loop, install)
     try:
@@ -242,6 +242,13 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+_PROMPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _decline(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class _TerminalConfirm:
     """Asks on the terminal: destructive changes first, in red; prod needs the env name typed."""
 
@@ -259,11 +266,12 @@ class _TerminalConfirm:
             echo("Destructive changes:", err=True, fg="red", bold=True)
             for change in request.destructive:
                 echo(f"  {change.action.upper():<8} {change.stack}: {change.address}", err=True, fg="red")
-        # While reading input, Ctrl-C must abort the prompt (the loop's handler cannot run during it).
+        # While reading input the loop's handlers cannot run: Ctrl-C, SIGTERM or a hangup declines
+        # instead (nothing runs yet; the saved plans are deleted on the way out).
         if self._loop is not None:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _PROMPT_SIGNALS:
                 self._loop.remove_signal_handler(sig)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(sig, _decline)
         try:
             if request.typed:
                 return str(click.prompt(request.prompt, default="", show_default=False, err=True))
