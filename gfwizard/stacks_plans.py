@@ -33,6 +33,27 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def process_started_at(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), from ``/proc``; None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        ticks = float(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime, counted after "(comm)"
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _owner_alive(pid: int, plan: Path) -> bool:
+    """True when the process that wrote ``plan`` still runs: ``pid`` is alive and was not started after
+    the plan was written (a pid the system handed to a newer process since does not count)."""
+    if not pid_alive(pid):
+        return False
+    started = process_started_at(pid)
+    return started is None or started <= plan.stat().st_mtime + 1
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and its parents) and make ``path`` itself 0700, also when it existed before."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -51,7 +72,7 @@ def sweep_stale_plans(directory: Path, keep: Path, now: float | None = None) -> 
         owner = _OWNER.search(path.name)
         try:
             if owner is not None:
-                if pid_alive(int(owner.group(1))):
+                if _owner_alive(int(owner.group(1)), path):
                     continue
             elif now - path.stat().st_mtime < UNOWNED_AGE_SECONDS:
                 continue

@@ -53,3 +53,24 @@ def test_the_sweep_removes_only_plans_whose_process_is_gone(tmp_path: Path) -> N
     dead_mine = tmp_path / plan_name("run-x", pid=_dead_pid())
     dead_mine.write_text("plan")
     assert sweep_stale_plans(tmp_path, keep=dead_mine, now=now) == [], "the run's own plan was swept"
+
+
+def test_a_pid_handed_to_a_newer_process_does_not_keep_a_killed_runs_plan(tmp_path: Path) -> None:
+    import time
+
+    from gfwizard.stacks_plans import process_started_at
+
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = process_started_at(newer.pid)
+        assert started is not None and abs(started - time.time()) < 30
+        reused = tmp_path / plan_name("run-killed", pid=newer.pid)
+        reused.write_text("plan of a run killed before this process existed")
+        os.utime(reused, (started - 60, started - 60))
+        live = tmp_path / plan_name("run-live", pid=newer.pid)
+        live.write_text("plan written by this process")
+        assert sweep_stale_plans(tmp_path, keep=tmp_path / "none.tfplan") == [reused]
+        assert live.exists()
+    finally:
+        newer.kill()
+        newer.wait()
