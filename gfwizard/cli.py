@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The subcommands of the command groups (for naming the right ``--help`` in a usage error).
+_SUBCOMMANDS = {"backend": ("check", "render", "locks", "migrate"), "config": ("init", "validate", "show")}
+
+
 class LazyGroup(click.Group):
     """A click group that imports a command's module only when the command is invoked."""
 
@@ -46,15 +50,23 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; with ``--json``, a usage error is the documented ``{"error": ...}`` object too."""
-        wants_json = "--json" in [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            if not wants_json:
+            if "--json" not in args:
                 raise
             from gfwizard.commands._common import emit_json
 
-            where = exc.ctx.command_path if exc.ctx is not None else "gfwizard"
+            if exc.ctx is not None and exc.ctx.parent is not None:
+                where = exc.ctx.command_path
+            else:  # raised while the command's own options were parsed: name it from the arguments
+                words = [a for a in args if not a.startswith("-")][:2]
+                where = "gfwizard"
+                if words and words[0] in COMMANDS:
+                    where += f" {words[0]}"
+                    if len(words) > 1 and words[1] in _SUBCOMMANDS.get(words[0], ()):
+                        where += f" {words[1]}"
             emit_json({"error": {"message": exc.format_message(), "remedy": f"see `{where} --help`",
                                  "exit_code": exc.exit_code}})
             ctx.exit(exc.exit_code)

@@ -17,6 +17,9 @@ from tests.helpers import REPO, run_cli, tree_digest
     (["deploy", "--env", "dev", "--json", "--concurrency", "0"],
      "Invalid value for '--concurrency': 0 is not in the range 1<=x<=8.", "gfwizard deploy"),
     (["nosuch", "--json"], "No such command 'nosuch'.", "gfwizard"),
+    (["deploy", "--env", "dev", "--json", "--concurrency"], "Option '--concurrency' requires an argument.",
+     "gfwizard deploy"),
+    (["backend", "check", "--json", "--env"], "Option '--env' requires an argument.", "gfwizard backend check"),
 ])
 def test_a_usage_error_with_json_is_the_error_object(tmp_path: Path, args: list[str], message: str,
                                                       where: str) -> None:
