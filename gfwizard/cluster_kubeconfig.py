@@ -224,7 +224,8 @@ def resolve_context(kubeconfig: str | None, context: str,
         known = sorted(str(e.get("name")) for e in entries if isinstance(e, dict))
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: {', '.join(known) or 'none'})",
-            "pass --context with one of those names, or fix cluster.context / cluster.kubeconfig in organization.yaml")
+            "set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
+            "`gfwizard validate --context NAME` checks one first")
     ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
     cluster_name = str(ctx.get("cluster") or "")

@@ -106,6 +106,7 @@ def _workload_row(spec: tuple[str, str, str, int], workloads: Mapping[tuple[str,
                        desired=rec.desired if rec is not None else replicas,
                        ready=rec.ready if rec is not None else 0, found=rec is not None,
                        known=rec is not None or _LIST_OF.get(kind, "") not in not_listed,
+                       pods_known="pods" not in not_listed,
                        restarts=sum(p.restarts for p in pods), crash_looping=crash, pods=len(pods))
 
 

@@ -68,6 +68,8 @@ class WorkloadRow(_Frozen):
     found: bool = False
     #: False when its kind could not be listed: whether it exists, and how ready it is, is unknown.
     known: bool = True
+    #: False when the pods could not be listed: ``restarts``, ``crash_looping`` and ``pods`` say nothing.
+    pods_known: bool = True
     restarts: int = 0
     crash_looping: list[str] = Field(default_factory=list)
     pods: int = 0

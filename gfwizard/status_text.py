@@ -136,7 +136,7 @@ def render_text(snap: StatusSnapshot) -> str:
             rows.append((*head, "-", "-", "-", "-"))
         for i, w in enumerate(s.workloads):
             cells = (f"{w.kind}/{w.namespace}/{w.name}{SOURCE_NOTE.get(s.source, '')}", workload_ready(w),
-                     str(w.restarts), ",".join(w.crash_looping) or "-")
+                     str(w.restarts) if w.pods_known else "?", ",".join(w.crash_looping) or "-")
             rows.append((*(head if i == 0 else ("", "", "", "", "")), *cells))
     out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "LAST APPLY", "WORKLOAD", "READY",
                                             "RESTARTS", "CRASHLOOP"), rows)]

@@ -53,7 +53,8 @@ class StacksPane(StatusPane):
                 ready: Cell = (workload_ready(w), "yellow" if not w.known else
                                "bold red" if w.below_desired else "bold green")
                 crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
-                restarts: Cell = (str(w.restarts), "yellow") if w.restarts else "0"
+                restarts: Cell = ("?", "yellow") if not w.pods_known else \
+                    (str(w.restarts), "yellow") if w.restarts else "0"
                 label = f"{w.namespace}/{w.name}" + SOURCE_NOTE.get(s.source, "")
                 rows.append((key, (s.env, s.stack, label, ready, restarts, crash, state, apply_cell)))
                 workloads[key] = (s.env, s.stack, w)

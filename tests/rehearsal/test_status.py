@@ -258,13 +258,14 @@ def test_an_unreachable_api_claims_no_workload_missing_and_no_pane_empty(
     assert [p["kind"] for p in doc["problems"]] == ["api-unreachable"], doc["problems"]
     attic = next(s for s in doc["stacks"] if s["stack"] == "attic")
     assert attic["source"] == "state"
-    assert [(w["name"], w["found"], w["known"]) for w in attic["workloads"]] == [("attic", False, False)]
+    assert [(w["name"], w["found"], w["known"], w["pods_known"]) for w in attic["workloads"]] == [
+        ("attic", False, False, False)]
 
     text = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
     assert text.returncode == 1
     out = text.stdout
     assert "Nodes\n  unknown: the nodes could not be read (see 'Could not read')" in out
-    assert "Deployment/attic-dev/attic  unknown" in out and "missing" not in out
+    assert "Deployment/attic-dev/attic  unknown  ?" in out and "missing" not in out
     assert "unknown: the events could not be read" in out
     assert tree_digest(ws.dir) == before
 
