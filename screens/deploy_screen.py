@@ -170,6 +170,12 @@ class DeployScreen(StepScreen):
         self._narrow: bool | None = None
         #: The open "Force stop?" dialog, closed when the run ends before the operator answers.
         self._force_modal: ConfirmModal | None = None
+        #: The running action was force-stopped (SIGTERM/SIGKILL): its lock may be left behind.
+        self.escalated = False
+        #: stack -> (title, message, remedy) of its last failure or lock, shown whole on Enter.
+        self.failures: dict[str, tuple[str, str, str]] = {}
+        #: Questions a worker or the engine waits on -> the answer that means no.
+        self._asking: dict[concurrent.futures.Future[Any], Any] = {}
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -245,6 +251,7 @@ class DeployScreen(StepScreen):
 
     def on_unmount(self) -> None:
         self._remember()
+        self._decline_open_questions()
         engine = self.engine
         if engine is not None and self.host.busy:
             # Leaving (or quitting) mid-run: one SIGINT, so the binary saves state and releases its lock.
@@ -317,6 +324,7 @@ class DeployScreen(StepScreen):
                         self.session.transcripts[name] = path
                         self.log_pane.set_transcript(name, path)
             self.query_one(StackList).set_stacks(list(self.rows.values()))
+            self._show_detail()
         self.plans = {}
         hint = " The last run did not finish: r resumes it." if message.resumable else ""
         if self.rows and all(name in self.done for name in self.rows):
@@ -355,30 +363,42 @@ class DeployScreen(StepScreen):
         """Asked by the engine before the first apply; opens the modal on the UI thread."""
         import asyncio
 
-        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def ask() -> None:
-            body = confirm_body(request)
-            self._waiting_for_answer()
-            if request.typed:
-                modal: Any = TypedConfirmModal(f"Apply to {request.env}?", body, request.env)
-                self.app.push_screen(modal, lambda ok: answer.set_result(self._answered(request.env if ok else "")))
-            else:
-                self.app.push_screen(ConfirmModal(f"Apply to {request.env}?", body, "Apply"),
-                                     lambda ok: answer.set_result(self._answered(bool(ok))))
-
-        self.app.call_from_thread(ask)
+        body = confirm_body(request)
+        if request.typed:
+            answer = self._ask(TypedConfirmModal(f"Apply to {request.env}?", body, request.env),
+                               lambda ok: request.env if ok else "", declined="")
+        else:
+            answer = self._ask(ConfirmModal(f"Apply to {request.env}?", body, "Apply"), bool, declined=False)
         return asyncio.wrap_future(answer)
 
-    def _waiting_for_answer(self) -> None:
-        """A dialog asks before anything is written: the step waits for it, nothing runs meanwhile."""
-        self._status("Waiting for your answer in the dialog (nothing runs until then).", False)
+    def _ask(self, modal: Any, convert: Callable[[Any], T], declined: T) -> "concurrent.futures.Future[T]":
+        """Open ``modal`` from a worker or the engine's thread; its answer (``convert``-ed) comes back in the
+        future. The step waits for it and nothing runs meanwhile; leaving the step answers ``declined``."""
+        answer: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._asking[answer] = declined
 
-    def _answered(self, answer: T) -> T:
-        """After a yes, the action goes on (a no is reported by whoever asked)."""
-        if answer and self.busy is not None:
-            self._status(f"{self.busy} running… (c cancels)", False)
+        def answered(value: Any) -> None:
+            self._asking.pop(answer, None)
+            result = convert(value)
+            if result and self.busy is not None:  # a no is reported by whoever asked
+                self._status(f"{self.busy} running… (c cancels)", False)
+            if not answer.done():
+                answer.set_result(result)
+
+        def ask() -> None:
+            self._status("Waiting for your answer in the dialog (nothing runs until then).", False)
+            self.app.push_screen(modal, answered)
+
+        self.app.call_from_thread(ask)
         return answer
+
+    def _decline_open_questions(self) -> None:
+        """Leaving the step (or quitting) with a dialog open answers it with its no: the worker or engine
+        waiting for it goes on (and refuses) instead of waiting for ever."""
+        for answer, declined in list(self._asking.items()):
+            if not answer.done():
+                answer.set_result(declined)
+        self._asking.clear()
 
     # ----- actions ------------------------------------------------------------------------
     def action_plan_all(self) -> None:
@@ -411,16 +431,10 @@ class DeployScreen(StepScreen):
         pending = backends_to_write(engine.cfg, engine.env, engine.layout)
         if not pending:
             return True
-        answer: concurrent.futures.Future[bool] = concurrent.futures.Future()
         body = (f"Planning {engine.env} renders its backend files first. These will be written (no credentials "
                 "in them; unchanged files are left alone):\n" + files_summary(pending))
-        def ask() -> None:
-            self._waiting_for_answer()
-            self.app.push_screen(ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"),
-                                 lambda ok: answer.set_result(self._answered(bool(ok))))
-
-        self.app.call_from_thread(ask)
-        consented = _wait(answer)
+        consented = _wait(self._ask(ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"), bool,
+                                    declined=False))
         if not consented:
             self.declined = f"Not planned: {engine.env}'s backend files were not written. p asks again."
             self._on_ui(lambda: self._status(self.declined, True))
@@ -538,6 +552,7 @@ class DeployScreen(StepScreen):
         def answered(yes: bool | None) -> None:
             self._force_modal = None
             if yes and self.busy is not None:  # the run may have ended while the dialog was open
+                self.escalated = True
                 engine.cancel(escalate=True)
 
         self.app.push_screen(self._force_modal, answered)
@@ -566,6 +581,7 @@ class DeployScreen(StepScreen):
         self.session.env = envs[(index + 1) % len(envs)]
         self.rows = {}
         self.query_one(StackList).clear()
+        self.query_one("#stack-detail", Static).update("")
         self.query_one("#gates", Static).update("")
         self._clear_log()
         self.session.transcripts.clear()
@@ -590,7 +606,7 @@ class DeployScreen(StepScreen):
         pane.query_one(LogView).update(pane.follow, reset=True)
 
     def _start(self, action: str) -> None:
-        self.busy, self.cancel_requests, self.declined = action, 0, ""
+        self.busy, self.cancel_requests, self.declined, self.escalated = action, 0, "", False
         self._status(f"{action} running… (c cancels)", False)
         self.refresh_bindings()
 
@@ -600,7 +616,12 @@ class DeployScreen(StepScreen):
             self._force_modal.dismiss(False)
         self.refresh_bindings()
         if self.spent and self.cancel_requests:
-            self._status("Cancelled. r resumes (plans again, skips what is applied); p plans afresh.", True)
+            if self.escalated:
+                self._status(f"Force-stopped: the binary was killed, so its state lock may still be held (`gfwizard "
+                             f"backend locks --env {self.session.env}` shows it). r resumes and names any holder.",
+                             True)
+            else:
+                self._status("Cancelled. r resumes (plans again, skips what is applied); p plans afresh.", True)
             return
         if message.action != "plan" and self.LIVE:
             self.compute_placement()
@@ -627,8 +648,8 @@ class DeployScreen(StepScreen):
             self._show_gates(event)
         elif isinstance(event, ev.ApplyRefused):
             pending = any(name not in self.done for name in self.rows)
-            self._status(f"{event.reason}." + (" Apply every stack first (or Escape to go back)." if pending else ""),
-                         True)
+            self._status(f"{event.reason}." + (" Next needs every stack applied (a or A asks again; Escape goes "
+                                               "back)." if pending else ""), True)
         elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
             self.session.notes_shown.add(event.message)
             self.notify(event.message, title="Note", timeout=15)
@@ -658,12 +679,14 @@ class DeployScreen(StepScreen):
                 self.log_pane.add_line(stack, f"  {detail}")
             remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
             self.log_pane.add_line(stack, f"remedy: {remedy}")
-            self._status(f"{stack} failed: {event.message} — {remedy}", True)
+            self.failures[stack] = (f"{stack} failed in {event.phase}", event.message, remedy)
+            self._status(f"{stack} failed: {event.message} (Enter on {stack} shows it whole) — {remedy}", True)
         elif isinstance(event, ev.StackLocked):
             outcomes[stack] = f"locked {row.detail}"
             remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
             self.log_pane.add_line(stack, f"LOCKED {row.detail}: {remedy}")
-            self._status(f"{stack} is locked {row.detail}: {remedy}", True)
+            self.failures[stack] = (f"{stack} is locked", f"{stack}'s state lock is held {row.detail}.", remedy)
+            self._status(f"{stack} is locked {row.detail} (Enter on {stack} shows the way out whole): {remedy}", True)
         elif isinstance(event, ev.StackInterrupted):
             outcomes[stack] = "interrupted"
         elif isinstance(event, ev.PreviousRunUnfinished):
@@ -672,7 +695,10 @@ class DeployScreen(StepScreen):
             self.log_pane.add_line(stack, event.detail)
         self.query_one(StackList).update_row(row)
         self._show_detail()
-        if isinstance(event, ev.StackPlanning):  # the binary runs: this run's transcript will exist
+        # The transcript Done links: the run that decided the stack's outcome. A stack already deployed
+        # and only planned again keeps the one of the run that deployed it.
+        if isinstance(event, (ev.StackApplied, ev.StackNoChanges, ev.StackFailed, ev.StackLocked,
+                              ev.StackInterrupted)) or (isinstance(event, ev.StackPlanning) and stack not in self.done):
             self.session.transcripts[stack] = self._transcript(stack)
 
     def _transcript(self, stack: str) -> str:
@@ -728,6 +754,17 @@ class DeployScreen(StepScreen):
         if event.data_table.id == "stack-list" and event.row_key.value:
             self.log_pane.select(event.row_key.value)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a stack that failed or is locked: its message and remedy whole, in a dialog (the
+        status line and the log cut long commands such as a force-unlock)."""
+        stack = event.row_key.value if event.data_table.id == "stack-list" else None
+        if stack in self.failures and self.rows.get(stack) is not None and \
+                self.rows[stack].state in ("failed", "locked"):
+            from screens.error_modal import ErrorModal
+
+            title, message, remedy = self.failures[stack]
+            self.app.push_screen(ErrorModal(title, message, remedy))
+
     def _show_detail(self) -> None:
         """Under the list, the whole state of every stack whose state cell is too narrow for it."""
         width = self.query_one(StackList).size.width
@@ -768,8 +805,8 @@ class DeployScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def quit_warning(self) -> str | None:
-        if self.busy is None and not self.host.busy:
-            return None
+        if (self.busy is None and not self.host.busy) or self._asking:
+            return None  # nothing runs (a dialog waiting for an answer is declined on the way out)
         what = {"plan": "A plan", "apply": "An apply", "resume": "A resume"}.get(self.busy or "", "A deploy run")
         what += " is running"
         if self.busy == "plan":

@@ -259,6 +259,15 @@ async def test_done_links_only_the_transcripts_of_stacks_whose_binary_ran(offlin
         await wait_until(pilot, lambda: "gitlab-runners" in app.session.transcripts, "the planning event")
         assert app.session.transcripts == {"gitlab-runners": str(tmp_path / "run-gitlab-runners.log")}
         assert set(screen.done) == {"attic", "arc-runners"}
+        # A deployed stack planned again by a later run keeps the transcript of the run that deployed it.
+        screen.post_message(screen.EngineEvent(ev.StackApplied("gitlab-runners", 1, 0, 0, 1.0)))
+        await wait_until(pilot, lambda: "gitlab-runners" in screen.done, "gitlab-runners applied")
+        engine.workers = {name: SimpleNamespace(transcript=tmp_path / f"later-{name}.log") for name in ORDER}
+        screen.post_message(screen.EngineEvent(ev.StackPlanning("gitlab-runners")))
+        screen.post_message(screen.EngineEvent(ev.StackPlanning("runner-dashboard")))
+        await wait_until(pilot, lambda: "runner-dashboard" in app.session.transcripts, "the later planning")
+        assert app.session.transcripts["gitlab-runners"] == str(tmp_path / "run-gitlab-runners.log")
+        assert app.session.transcripts["runner-dashboard"] == str(tmp_path / "later-runner-dashboard.log")
 
 
 async def test_an_engine_note_is_shown_once_per_session_not_per_engine_build(offline: None) -> None:
@@ -312,6 +321,15 @@ async def test_a_failure_remedy_offers_the_key_before_the_command(offline: None)
         await wait_until(pilot, lambda: screen.rows["attic"].state == "failed", "the failure")
         assert text_of(screen.query_one("#step-status")).endswith(
             "then press r (or `gfwizard deploy --env dev --resume`)")
+        # Enter on the failed stack shows the message and the remedy whole.
+        screen.query_one("#stack-list").focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the failure in full")
+        assert text_of(app.screen.query_one("#error-message")) == "apply failed: boom"
+        assert text_of(app.screen.query_one("#error-remedy")) == (
+            "Remedy: read the transcript, fix the cause, then press r (or `gfwizard deploy --env dev --resume`)")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step")
 
 
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
@@ -338,7 +356,9 @@ async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(off
         await wait_until(pilot, lambda: engine.calls == [False, True], "the escalation")
         screen.post_message(screen.ActionFinished("apply"))
         await wait_until(pilot, lambda: screen.busy is None, "the action finished")
-        assert "Cancelled" in text_of(screen.query_one("#step-status"))
+        assert text_of(screen.query_one("#step-status")).startswith(
+            "Force-stopped: the binary was killed, so its state lock may still be held (`gfwizard backend locks "
+            "--env dev` shows it)")
         assert screen.check_action("cancel", ()) is False
 
 
@@ -398,7 +418,15 @@ async def test_switching_back_to_an_env_shows_what_it_reached_there(offline: Non
         screen.post_message(screen.EngineEvent(ev.StackApplied("arc-runners", 1, 0, 0, 1.0)))
         screen.post_message(screen.EngineEvent(ev.StackFailed("gitlab-runners", "apply", "apply failed: boom",
                                                               "fix it, then r")))
-        await wait_until(pilot, lambda: screen.rows["gitlab-runners"].state == "failed", "the dev rows")
+        from gfwizard.journal import LockHolder
+
+        screen.post_message(screen.EngineEvent(ev.StackLocked(
+            "runner-dashboard", "plan", LockHolder(id="l-1", who="alice@a-very-long-hostname.example"), 300.0,
+            "wait for alice")))
+        await wait_until(pilot, lambda: screen.rows["gitlab-runners"].state == "failed"
+                         and screen.rows["runner-dashboard"].state == "locked", "the dev rows")
+        await pilot.pause()
+        assert "runner-dashboard: locked by alice@" in text_of(screen.query_one("#stack-detail"))
         dev_rows = {name: (row.state, row.detail) for name, row in screen.rows.items()}
         dev_outcomes = dict(app.session.deploy_outcomes)
 
@@ -407,16 +435,19 @@ async def test_switching_back_to_an_env_shows_what_it_reached_there(offline: Non
         screen.post_message(screen.EngineReady("prod", ORDER, "terraform"))
         await wait_until(pilot, lambda: list(screen.rows) == ORDER, "the prod rows")
         assert {row.state for row in screen.rows.values()} == {"pending"} and app.session.transcripts == {}
+        await pilot.pause()
+        assert text_of(screen.query_one("#stack-detail")) == "", "dev's lock shown under prod"
 
         await pilot.press("e")
         assert app.session.env == "dev"
         screen.post_message(screen.EngineReady("dev", ORDER, "terraform", True))
         await wait_until(pilot, lambda: list(screen.rows) == ORDER, "the dev rows again")
         assert {name: (row.state, row.detail) for name, row in screen.rows.items()} == dev_rows
+        await pilot.pause()
+        assert "runner-dashboard: locked by alice@" in text_of(screen.query_one("#stack-detail"))
         assert set(screen.done) == {"attic", "arc-runners"}
         assert app.session.deploy_outcomes == dev_outcomes
-        assert app.session.transcripts == {s: str(tmp_path / f"dev-{s}.log")
-                                           for s in ("attic", "arc-runners", "gitlab-runners")}
+        assert app.session.transcripts == {s: str(tmp_path / f"dev-{s}.log") for s in ORDER}
         assert screen.check_action("resume", ()) is True
 
 

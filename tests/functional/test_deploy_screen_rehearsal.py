@@ -145,7 +145,7 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         await idle(pilot, screen, "the refused apply")
         refused = text_of(screen.query_one("#step-status"))
         assert "nothing applied: the confirmation was cancelled, or 'prod' was not typed" in refused
-        assert refused.endswith("Apply every stack first (or Escape to go back)."), refused
+        assert refused.endswith("Next needs every stack applied (a or A asks again; Escape goes back)."), refused
         assert states(ws, "prod") == set() and locks(ws) == []
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
 
@@ -244,3 +244,25 @@ async def test_a_lock_held_by_another_operator_shows_who_holds_it(two_stacks: Wo
     assert body == held, "someone else's lock was touched"
     assert states(ws, "dev") == set()
 
+
+
+async def test_quitting_with_the_apply_question_open_declines_it_and_exits(
+        two_stacks: WorkspaceFixture, iac_bin: str) -> None:
+    import time
+
+    ws = two_stacks
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("p")
+        await idle(pilot, screen, "plan all")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the apply question")
+        assert screen.quit_warning() is None, "quitting is said to interrupt a run while only a question waits"
+        started = time.monotonic()
+        await pilot.press("ctrl+q")
+    assert time.monotonic() - started < 20, "quitting waited for an answer nobody could give"
+    assert app.return_code == 0
+    assert not screen.host.busy and screen.host.loop.is_closed()
+    assert states(ws, "dev") == set() and locks(ws) == []
+    assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plans were left behind"
