@@ -81,6 +81,15 @@ def _skipped(name: str, because: str, cause: str, level: Level = Level.WARN) -> 
                  remedy=f"fix the {cause!r} check first, then run `gfwizard validate` again")
 
 
+def _for_target(check: Check, context: str, configured: str) -> Check:
+    """A failing check of a context other than the configured one: its remedy is that context, never
+    a change to honey's settings or to this context (a legacy one, say)."""
+    if check.ok or context == configured:
+        return check
+    return check.model_copy(update={"remedy": f"validate the configured context {configured!r} (--context "
+                                              f"{configured}); {context!r} is not honey"})
+
+
 def _access_failure(name: str, exc: ClusterAccessError) -> Check:
     return failed(name, exc.message, exc.remedy or "see the detail")
 
@@ -219,7 +228,8 @@ class _Run:
         jobs: dict[str, Callable[[], Check]] = {
             "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where,
                                            self.cfg.cluster.context),
-            "network": lambda: network_check(t.server, self.cfg.cluster.network, self.timeouts.connect),
+            "network": lambda: _for_target(network_check(t.server, self.cfg.cluster.network, self.timeouts.connect),
+                                           t.context, self.cfg.cluster.context),
         }
         if not gates_only:
             jobs["classification"] = lambda: classification_check(self.cfg, t.context, t.cluster_name, t.server,

@@ -294,3 +294,17 @@ def test_exec_plugin_runs_once_per_client_with_ambient_kubeconfig_list(tmp_path:
     assert first.api_client is second.api_client
     assert runs.read_text().count("run") == 1
     assert first.api_client.configuration.api_key["BearerToken"] == "Bearer exec-token-abcdef"
+
+
+def test_a_failing_check_of_another_context_points_at_the_configured_one() -> None:
+    from gfwizard.cluster import _for_target
+    from gfwizard.cluster_network import network_check
+
+    public = network_check("https://74.220.1.2:6443", "tailnet")
+    assert public.level is Level.FAIL and "use honey's tailnet address" in public.remedy
+    legacy = _for_target(public, "tinyland-civo-dev", "honey")
+    assert legacy.detail == public.detail and legacy.level is Level.FAIL
+    assert legacy.remedy == "validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is not honey"
+    assert _for_target(public, "honey", "honey") is public, "the configured context keeps its own remedy"
+    fine = network_check("https://100.113.89.12:6443", "tailnet")
+    assert _for_target(fine, "tinyland-civo-dev", "honey") is fine
