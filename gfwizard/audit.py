@@ -47,6 +47,12 @@ def audit(path: Path) -> AuditReport:
         raise InputError(f"{root} holds no deployment-surface file (stacks, tfvars, backend files, config, "
                          "workflows, recipes, scripts or docs): nothing was audited",
                          remedy="pass the root of a GloriousFlywheel checkout (the directory holding tofu/)")
+    if not (root / "tofu" / "stacks").is_dir():
+        # Criterion 1 is about the stacks: without them every criterion would "pass" a directory that is
+        # not the checkout (a parent directory, another repository).
+        raise InputError(f"{root} has no tofu/stacks directory, so it is not a GloriousFlywheel checkout: nothing "
+                         "was audited", remedy="pass the root of a GloriousFlywheel checkout (the directory holding "
+                                               "tofu/stacks)")
     target = read_target(root, DEFAULT_CLUSTER, DEFAULT_ENVIRONMENTS, DEFAULT_ROLES)
     ctx = AuditContext(root=root, target_cluster=target.cluster, target_context=target.context,
                        environments=target.environments, roles=target.roles,

@@ -127,8 +127,22 @@ def test_a_directory_without_any_surface_file_is_an_input_error_not_a_pass(tmp_p
     assert tree_digest(tmp_path) == before
 
 
-def test_a_checkout_without_stacks_or_config_says_so(tmp_path: Path) -> None:
-    (tmp_path / "README.md").write_text("# docs only\n")
+def test_a_directory_without_tofu_stacks_is_not_a_checkout(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# another repository\n")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match="has no tofu/stacks directory, so it is not a GloriousFlywheel checkout"):
+        audit(tmp_path)
+    result = run_cli(["audit", str(tmp_path)])
+    assert result.returncode == 2 and "not a GloriousFlywheel checkout" in result.stderr
+    assert "ok: every criterion passes" not in result.stdout
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_checkout_whose_stacks_directory_is_empty_says_so(tmp_path: Path) -> None:
+    (tmp_path / "tofu" / "stacks").mkdir(parents=True)
+    (tmp_path / "README.md").write_text("# a checkout being set up\n")
     report = audit(tmp_path)
     assert report.ok
     assert {(f.rule, f.severity) for f in report.findings} == {("c4.no-config", Severity.INFO),
