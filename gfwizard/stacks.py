@@ -290,7 +290,9 @@ class DeployEngine:
             skipped = StackPlan(name, outcome="skipped", summary=previous.summary, plan_hash=previous.plan_hash,
                                 inputs_hash=inputs)
             self._journal(skipped, "skip", "skipped", started=now_utc(), ended=True)
-            self._emit(StackSkipped(name, f"deployed in run {previous.run_id} with plan {previous.plan_hash or '?'}; "
+            # A skip entry means that run found it deployed already (by an earlier one), with these inputs.
+            how = "deployed" if previous.outcome != "skipped" else "found deployed (unchanged)"
+            self._emit(StackSkipped(name, f"{how} in run {previous.run_id} with plan {previous.plan_hash or '?'}; "
                                           "inputs unchanged", previous.plan_hash))
             return skipped
         plan = StackPlan(name, inputs_hash=inputs, transcript=worker.transcript)

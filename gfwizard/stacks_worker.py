@@ -181,7 +181,7 @@ class StackWorker:
             lineage = str(json.loads(stray.read_text(encoding="utf-8")).get("lineage") or "")
         except (OSError, ValueError, AttributeError):
             lineage = ""
-        places = "; ".join(f"{env}: `mkdir -p {where} && mv {shlex.quote(str(stray))} {where}/`"
+        places = "; ".join(f"{env}: `mkdir -p {where} && mv -n {shlex.quote(str(stray))} {where}/`"
                            for env in self.cfg.environments
                            for where in [shlex.quote(str(self.layout.data_dir(env, self.name).parent))])
         which = (f"its lineage is {lineage}: the environment whose {self.name} state has that lineage "

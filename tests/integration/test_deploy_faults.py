@@ -349,8 +349,8 @@ def test_a_state_file_nobody_claimed_blocks_every_env_until_it_is_given_to_one(
                                             "claimed it for an environment")
         assert "its lineage is 5f0c1e2a-lineage" in failed["remedy"]
         dev_dir, prod_dir = ws.dir / "work" / "dev" / "attic", ws.dir / "work" / "prod" / "attic"
-        assert f"dev: `mkdir -p {dev_dir} && mv {stray} {dev_dir}/`" in failed["remedy"]
-        assert f"prod: `mkdir -p {prod_dir} && mv {stray} {prod_dir}/`" in failed["remedy"]
+        assert f"dev: `mkdir -p {dev_dir} && mv -n {stray} {dev_dir}/`" in failed["remedy"]
+        assert f"prod: `mkdir -p {prod_dir} && mv -n {stray} {prod_dir}/`" in failed["remedy"]
         assert not of(events(proc), "stack_planned")
     assert stray.read_bytes() == content and objects(ws) == bucket
 
