@@ -58,6 +58,7 @@ def http_credential_source(environ: Mapping[str, str], username_in_config: bool 
 __all__ = [
     "C_BUCKET", "C_CREDENTIALS", "C_ENDPOINT", "C_LOCK", "C_PREFIX", "C_SKEW", "C_VERSIONING", "DEFAULT_TIMEOUTS",
     "MAX_SKEW_SECONDS", "ConfirmFn", "CredentialSource", "LockInfo", "MigrationReport", "RenderedFile", "S3Target",
-    "StateSummary", "check_s3", "credential_source", "explain", "http_credential_source", "list_locks", "lock_probe", "migrate_http_to_s3",
+    "StateSummary", "check_s3", "credential_source", "explain", "http_credential_source", "list_locks", "lock_probe",
+    "migrate_http_to_s3",
     "planned_backends", "render_backends", "render_http_text", "render_s3_text", "s3_client", "s3_target",
 ]

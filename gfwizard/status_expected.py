@@ -24,7 +24,8 @@ def tfvars_strings(text: str) -> dict[str, str]:
     return {n.name: n.value for n in nodes if n.kind == "attribute" and isinstance(n.value, str)}
 
 
-def expected_workloads(cfg: "OrgConfig", envs: Sequence[str], layout: "Layout") -> dict[tuple[str, str], tuple[Spec, ...]]:
+def expected_workloads(cfg: "OrgConfig", envs: Sequence[str],
+                       layout: "Layout") -> dict[tuple[str, str], tuple[Spec, ...]]:
     """``(env, stack) -> workloads`` from the defaults and each stack's tfvars for that env."""
     from gfwizard.placement import default_requests
 

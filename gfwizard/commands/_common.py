@@ -29,7 +29,8 @@ def json_option(f: F) -> F:
 #: The ``--config`` this process was given, if any: commands it prints for the operator to run carry it.
 _explicit_config: Path | None = None
 #: The commands that read organization.yaml (and so take ``--config``).
-_CONFIG_COMMANDS = r"(?:validate|deploy|status|doctor|discover|backend (?:check|render|locks|migrate)|config (?:validate|show))"
+_CONFIG_COMMANDS = (r"(?:validate|deploy|status|doctor|discover|backend (?:check|render|locks|migrate)"
+                    r"|config (?:validate|show))")
 
 
 def _remember_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

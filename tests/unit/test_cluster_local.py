@@ -94,7 +94,8 @@ def test_server_comparison_normalises_but_catches_other_servers() -> None:
     assert legacy.level is Level.FAIL
     assert legacy.detail == ("context 'tinyland-civo-dev' points at https://74.220.1.1:6443, not at honey's "
                              "api_server https://100.113.89.12:6443")
-    assert legacy.remedy == "validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is not honey"
+    assert legacy.remedy == ("validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is "
+                             "not honey")
     assert "fix the cluster's server" not in legacy.remedy
 
 
@@ -304,7 +305,8 @@ def test_a_failing_check_of_another_context_points_at_the_configured_one() -> No
     assert public.level is Level.FAIL and "use honey's tailnet address" in public.remedy
     legacy = _for_target(public, "tinyland-civo-dev", "honey")
     assert legacy.detail == public.detail and legacy.level is Level.FAIL
-    assert legacy.remedy == "validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is not honey"
+    assert legacy.remedy == ("validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is "
+                             "not honey")
     assert _for_target(public, "honey", "honey") is public, "the configured context keeps its own remedy"
     fine = network_check("https://100.113.89.12:6443", "tailnet")
     assert _for_target(fine, "tinyland-civo-dev", "honey") is fine
