@@ -171,6 +171,10 @@ def _guess_mapping_indent(text: str) -> int:
     return min(indents) if indents else 2
 
 
+#: Characters that start a YAML indicator: a string starting with one is always quoted.
+_INDICATORS = frozenset("?:-,[]{}#&*!|>'\"%@`")
+
+
 def _flow(path: tuple[Any, ...]) -> bool:
     return any(len(p) == len(path) and all(a == "*" or a == b for a, b in zip(p, path)) for p in FLOW_PATHS)
 
@@ -179,10 +183,12 @@ def _node(value: Any, path: tuple[Any, ...]) -> Any:
     """A new ruamel node for plain ``value`` (flow style where :data:`FLOW_PATHS` says so)."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    if isinstance(value, str) and value.lower() in _YAML11_SPECIAL:
+    if isinstance(value, str) and (value.lower() in _YAML11_SPECIAL or value[:1] in _INDICATORS):
         from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-        return SingleQuotedScalarString(value)  # readers still on YAML 1.1 (PyYAML) must see a string
+        # Readers still on YAML 1.1 (PyYAML) must see a string; and ruamel emits e.g. `?0` plain in a
+        # flow mapping, where its own parser reads `?` as a key indicator.
+        return SingleQuotedScalarString(value)
     if isinstance(value, dict):
         node: Any = CommentedMap()
         for key, item in value.items():

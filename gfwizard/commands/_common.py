@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -178,3 +179,45 @@ def handles_errors(f: F) -> F:
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def read_line(prompt: str) -> str:
+    """One line typed on the terminal (EOFError when it is closed). A signal during the wait raises
+    from its handler whichever thread the kernel delivered it to: a blocking read would only wake for
+    one delivered to this thread, so the wait is a select() that the signal wakeup fd also ends."""
+    import os
+    import select
+
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    previous = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    try:
+        write(prompt, err=True, nl=False)
+        while True:
+            ready, _, _ = select.select([sys.stdin, wake_r], [], [])
+            if wake_r in ready:
+                os.read(wake_r, 64)  # the handler has run (or runs now, in this thread) and raised
+                continue
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\r\n")
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def ask_yes_no(question: str) -> bool:
+    """``question [y/N]`` on the terminal (default no). Ctrl-C or a closed terminal aborts, as with
+    click's own prompt; unlike it, the wait ends whichever thread the signal was delivered to."""
+    while True:
+        try:
+            answer = read_line(f"{question} [y/N]: ").strip().lower()
+        except (KeyboardInterrupt, EOFError):
+            echo("", err=True)
+            raise click.Abort() from None
+        if answer in ("y", "yes", "n", "no", ""):
+            return answer in ("y", "yes")
+        echo("Error: invalid input", err=True)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, config_option, echo, emit_json, handles_errors,
-                                       json_option, resolve_config_path)
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, config_option, echo, emit_json,
+                                       handles_errors, json_option, resolve_config_path)
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def _confirmer(yes: bool, as_json: bool, done: list[str]) -> Callable[[str], boo
     def confirm(action: str) -> bool:
         echo(f"will {action}", err=as_json, bold=True)
         if not yes and sys.stdin.isatty():
-            if not click.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True):
+            if not ask_yes_no(f"{action[0].upper()}{action[1:]}?"):
                 return False
         done.append(action)
         return True
@@ -183,14 +183,13 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
         if not sys.stdin.isatty():
             raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
                              remedy=f"re-run with --yes: gfwizard backend migrate --env {env} --stack {stack} --yes")
-        if not click.confirm(f"Migrate {stack} ({env}) state from {source} to {dest}?", default=False, err=True):
+        if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
             echo("not migrated: declined", err=True)
             sys.exit(EXIT_CHECK_FAILED)
 
     def confirm_overwrite(question: str) -> bool:
         echo(f"will {question}", err=as_json, bold=True)
-        return yes or (sys.stdin.isatty() and click.confirm(f"{question[0].upper()}{question[1:]}?",
-                                                           default=False, err=True))
+        return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
 
     report = migrate_http_to_s3(
         cfg, env, stack, layout_for(cfg.cluster.network), confirm_overwrite=confirm_overwrite, timeout=timeout,

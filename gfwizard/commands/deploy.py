@@ -20,7 +20,8 @@ from typing import Any
 import click
 
 from gfwizard.commands._common import (
-    config_option, echo, handles_errors, json_option, resolve_config_path, to_jsonable, with_config_obj, write,
+    config_option, echo, handles_errors, json_option, read_line, resolve_config_path, to_jsonable, with_config_obj,
+    write,
 )
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
@@ -274,9 +275,14 @@ class _TerminalConfirm:
                 signal.signal(sig, _decline)
         try:
             if request.typed:
-                return str(click.prompt(request.prompt, default="", show_default=False, err=True))
-            return bool(click.confirm(request.prompt, default=False, err=True))
-        except (click.Abort, KeyboardInterrupt, EOFError):
+                return read_line(f"{request.prompt}: ")
+            while True:
+                answer = read_line(f"{request.prompt} [y/N]: ").strip().lower()
+                if answer in ("y", "yes", "n", "no", ""):
+                    return answer in ("y", "yes")
+                echo("Error: invalid input", err=True)
+        except (KeyboardInterrupt, EOFError, OSError):  # OSError: the terminal went away while reading
+            echo("", err=True)
             return False
         finally:
             if self._reinstall is not None:

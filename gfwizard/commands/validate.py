@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, config_option, echo, emit_json, handles_errors,
-                                       json_option, resolve_config_path)
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, config_option, echo, emit_json,
+                                       handles_errors, json_option, resolve_config_path)
 from gfwizard.errors import GfwError, InputError
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
             if not sys.stdin.isatty():
                 raise InputError("--pin needs --yes when there is no terminal to ask on",
                                  "re-run with --pin --yes after reading what will be written")
-            if not click.confirm("Pin this fingerprint?", default=False, err=True):
+            if not ask_yes_no("Pin this fingerprint?"):
                 return report, {"path": str(config_path), "written": False, "reason": "declined"}
     _, written = pin_fingerprint(cfg, config_path, observed)  # SafetyStop when another fingerprint is pinned
     if not written:

@@ -229,6 +229,19 @@ def test_yaml11_words_are_quoted_for_older_readers() -> None:
     assert yaml.safe_load(rendered)["organization"] == {"name": "no", "full_name": "on"}
 
 
+@pytest.mark.parametrize("full_name", ["?0", ":x", "-y", "@z", "%w", "`v", "? spaced"])
+def test_a_value_starting_with_a_yaml_indicator_renders_quoted_and_loads_back(full_name: str) -> None:
+    """Found by the property test below: ruamel emitted `?0` plain inside the flow mapping of
+    `organization`, where its own parser reads `?` as a key indicator (a crash on save)."""
+    cfg = load_config(EXAMPLE)
+    data = cfg.model_dump()
+    data["organization"]["full_name"] = full_name
+    changed = type(cfg).model_validate(data)
+    text = render_config(changed)
+    assert load_config_text(text) == changed
+    assert load_config_text(render_config(changed, example_text())) == changed
+
+
 def _variant_strategy():  # type: ignore[no-untyped-def]
     from hypothesis import strategies as st
 
