@@ -238,7 +238,8 @@ class HttpSpec(_Section):
     """Generic HTTP state (transitional, legacy-current). The password comes from `TF_HTTP_PASSWORD`."""
 
     address: str
-    """State URL; may contain `{stack}` and `{env}`, e.g. `https://gitlab.example/api/v4/projects/1/terraform/state/{stack}-{env}`."""
+    """State URL; must contain `{stack}` and `{env}` (one state per stack and environment), e.g.
+    `https://gitlab.example/api/v4/projects/1/terraform/state/{stack}-{env}`."""
     lock_address: str | None = None
     """Lock URL (same placeholders); unset means the backend default."""
     unlock_address: str | None = None

@@ -78,6 +78,12 @@ def _check_url_parts(value: str, parts: Any, what: str) -> None:
         raise ValueError(f"{what} must not carry a user name (user@host); {CREDENTIALS_HINT}")
     if not parts.hostname:
         raise ValueError(f"{what} has no host (got {value!r})")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{what} must not contain spaces or control characters (got {value!r})")
+    if not re.fullmatch(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]", parts.netloc.rsplit(":", 1)[0]
+                        if not parts.netloc.startswith("[") else parts.netloc.split("]")[0] + "]"):
+        raise ValueError(f"{what} has an invalid host {parts.hostname!r} (letters, digits, '.' and '-', or an IP "
+                         f"address; got {value!r})")
     try:
         parts.port
     except ValueError:
@@ -134,6 +140,10 @@ def check_http_address(value: str, what: str) -> str:
     unknown = sorted(placeholders - {"stack", "env"})
     if unknown:
         raise ValueError(f"{what} may only use the placeholders {{stack}} and {{env}} (found {{{unknown[0]}}})")
+    missing = [name for name in ("stack", "env") if name not in placeholders]
+    if missing:
+        raise ValueError(f"{what} must contain {{stack}} and {{env}} (missing {{{missing[0]}}}): without them "
+                         "stacks or environments would share one state")
     check_http_url(value.replace("{stack}", "stack").replace("{env}", "env"), what)
     return value
 

@@ -376,7 +376,7 @@ def test_secret_looking_field(tmp_path: Path) -> None:
 
 def test_password_field_in_http_section(tmp_path: Path) -> None:
     text = edited("state:\n  backend: s3", "state:\n  backend: s3\n  http:\n"
-                  "    address: https://gitlab.example/state/{stack}\n    password: hunter2hunter2")
+                  "    address: https://gitlab.example/state/{stack}-{env}\n    password: hunter2hunter2")
     problems = problems_of(tmp_path, text)
     assert problems == [f"{line_of(text, 'password:')}:5: state.http.password: 'password' looks like a credential field: "
                         f"{HINT}; remove it"]
@@ -431,3 +431,29 @@ def test_tolerations_follow_kubernetes_rules(tmp_path: Path) -> None:
     assert problems_of(tmp_path, bad) == [
         f"{line_of(bad, 'operator: Exists')}:11: placement.roles.sting.tolerations[0]: "
         "a toleration with operator Exists must not set value"]
+
+
+@pytest.mark.parametrize("address,message", [
+    ("https://gitlab.example/api/v4/projects/1/terraform/state/fixed",
+     "state.http.address: address must contain {stack} and {env} (missing {stack}): without them stacks or "
+     "environments would share one state"),
+    ("https://gitlab.example/api/v4/projects/1/terraform/state/{stack}",
+     "state.http.address: address must contain {stack} and {env} (missing {env}): without them stacks or "
+     "environments would share one state"),
+    ("http://bad host/state/{stack}-{env}",
+     "state.http.address: address must not contain spaces or control characters (got "
+     "'http://bad host/state/stack-env')"),
+])
+def test_an_http_address_that_would_share_or_break_a_state_is_rejected(tmp_path: Path, address: str,
+                                                                         message: str) -> None:
+    text = edited("state:\n  backend: s3", f"state:\n  backend: s3\n  http:\n    address: {address}")
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1 and problems[0].endswith(message), problems
+
+
+def test_an_s3_endpoint_with_a_space_is_rejected_before_any_tool_uses_it(tmp_path: Path) -> None:
+    text = example_text()
+    endpoint = next(line for line in text.splitlines() if line.strip().startswith("endpoint:"))
+    bad = text.replace(endpoint, endpoint.split("endpoint:")[0] + "endpoint: 'http://bad host:99'")
+    problems = problems_of(tmp_path, bad)
+    assert len(problems) == 1 and "endpoint must not contain spaces or control characters" in problems[0], problems
