@@ -116,6 +116,11 @@ class DeployEngine:
         if not plan_only and not assume_yes and confirm is None:
             raise InputError("refusing to apply without a confirmation: nobody can be asked",
                              remedy="run on a terminal to be asked, or pass --yes (the safety gates still run)")
+        if cfg.state.backend != "s3":
+            raise InputError(f"state.backend is {cfg.state.backend!r}, but the stacks declare backend \"s3\" "
+                             "(their backend.tf): they deploy onto S3 state only; HTTP state is what migrates to it",
+                             remedy=f"migrate each stack (`gfwizard backend migrate --env {env} --stack STACK`, or "
+                                    "Ctrl+T in the wizard's State backend step), then set state.backend: s3")
         self.layout = layout or layout_for(cfg.cluster.network)
         self.journal = Journal(self.layout.journal_file(env))
         #: A resume without ``stacks`` continues the resumed run's selection: (its run id, its stacks).

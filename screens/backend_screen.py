@@ -115,7 +115,8 @@ class BackendScreen(StepScreen):
         return ConfigAnswers.from_config(self.session.draft)
 
     def _kind(self) -> str:
-        return "http" if self.query_one("#kind-http", RadioButton).value else "s3"
+        button = self.query("#kind-http").first(RadioButton) if self.query("#kind-http") else None
+        return "http" if button is not None and button.value else "s3"
 
     def _show_form(self) -> None:
         http = self._kind() == "http"
@@ -367,6 +368,9 @@ class BackendScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def blocked_reason(self) -> str | None:
+        if self._kind() == "http":
+            return ("HTTP state is the migration source only: the stacks deploy onto S3 state (backend \"s3\"). "
+                    "Ctrl+T migrates it (when some is found); choose S3 on honey to go on.")
         if self.invalid:
             key, error = next(iter(self.invalid.items()))
             return f"{key}: {error} (fix it: the checks and the files use only valid values)"

@@ -221,3 +221,8 @@ async def test_backend_in_http_mode_names_the_http_credentials_not_aws(rehearsal
         for name in ("TF_HTTP_PASSWORD", "AWS_SECRET_ACCESS_KEY"):
             value = app.session.environ().get(name)
             assert not value or value not in shown
+        # HTTP state is what migrates to S3: the stacks cannot deploy onto it, so Next stays blocked.
+        reason = app.screen.blocked_reason()
+        assert reason is not None and reason.startswith("HTTP state is the migration source only")
+        await pilot.press("ctrl+n")
+        assert on_step(app, "backend")

@@ -450,3 +450,20 @@ def test_a_hangup_or_sigterm_at_the_prompt_declines_and_leaves_no_plan(
     assert state_keys(ws) == set()
     assert [e["action"] for e in journal(ws)] == ["plan"], "something past the plan was journaled"
     assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plan (variable values in clear text) was left"
+
+
+def test_an_http_state_backend_is_refused_before_anything_runs(rehearsal_workspace: Any, iac_bin: str,
+                                                                tmp_path: Path) -> None:
+    ws = rehearsal_workspace
+    text = ws.config_path.read_text()
+    http = text.replace("  backend: s3\n", "  backend: http\n", 1)  # its http section is already there
+    assert http != text
+    ws.config_path.write_text(http)
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "state.backend is 'http', but the stacks declare backend \"s3\"" in proc.stderr
+    assert "gfwizard backend migrate --env dev --stack STACK" in proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
