@@ -53,6 +53,12 @@ class ConfigScreen(StepScreen):
         path: Path
         changed: bool
 
+    @dataclass
+    class ChangedOnDisk(Message):
+        """organization.yaml changed on disk after its diff was shown: nothing was written."""
+
+        path: Path
+
     def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
         super().__init__(session)
         self.new_text: str | None = None
@@ -132,8 +138,19 @@ class ConfigScreen(StepScreen):
         assert self.session.draft is not None
         path = self.session.config_path
         before = path.read_bytes() if path.is_file() else None
+        if (before.decode("utf-8", "replace") if before is not None else None) != self.old_text:
+            # Someone changed the file after the diff was shown: writing now would replace what they
+            # wrote with something the operator never saw.
+            self.post_message(self.ChangedOnDisk(path))
+            return
         save_config(self.session.draft, path)
         self.post_message(self.ConfigWritten(path, path.read_bytes() != before))
+
+    def on_config_screen_changed_on_disk(self, message: ChangedOnDisk) -> None:
+        self.notify(f"{message.path} changed on disk since the diff was shown: nothing was written. The diff "
+                    "now compares with the file as it is; Ctrl+W writes that.", title="Not written",
+                    severity="warning", timeout=15)
+        self.render_config()
 
     def on_config_screen_config_written(self, message: ConfigWritten) -> None:
         self.session.config_written = True

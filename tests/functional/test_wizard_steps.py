@@ -191,6 +191,37 @@ async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixt
     assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == original
 
 
+async def test_a_file_changed_on_disk_after_the_diff_is_not_overwritten(rehearsal_workspace: WorkspaceFixture) -> None:
+    from gfwizard.orgconfig import load_config
+
+    ws = rehearsal_workspace
+    app = app_at(ws, "config")
+    draft = app.session.draft
+    assert draft is not None and draft.state.s3 is not None
+    app.session.draft = draft.model_copy(update={"state": draft.state.model_copy(update={
+        "s3": draft.state.s3.model_copy(update={"key_prefix": "gloriousflywheel-rehearsal"})})})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the diff")
+        # Someone edits the file while the diff is on screen.
+        edited = ws.config_path.read_text().replace("full_name: ", "full_name: EXTERNAL ", 1)
+        ws.config_path.write_text(edited)
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen.old_text == edited, "the diff against the file as it is")
+        assert ws.config_path.read_text() == edited, "a change never shown was written over"
+        assert not app.session.config_written
+        assert not ws.config_path.with_name("organization.yaml.bak").exists()
+        # Now the diff compares with the edited file, so what the write would undo is on screen.
+        diff = text_of(app.screen.query_one("#config-diff")).splitlines()
+        assert any(line.startswith("-") and "EXTERNAL" in line for line in diff), diff
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog again")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.config_written, "the write")
+    assert load_config(ws.config_path).state.s3.key_prefix == "gloriousflywheel-rehearsal"
+
+
 async def test_escape_in_a_form_field_leaves_the_field_not_the_step(rehearsal_workspace: WorkspaceFixture) -> None:
     ws = rehearsal_workspace
     app = app_at(ws, "backend")
