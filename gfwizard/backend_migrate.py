@@ -239,6 +239,11 @@ def _iac_env(data_dir: Path, username: str | None, password: str) -> dict[str, s
     return env
 
 
+def backup_dir(layout: "Layout", env: str) -> Path:
+    """Where a migration keeps each source state before anything else (the workspace in a rehearsal)."""
+    return layout.work_root / "backups" / env
+
+
 def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *,
                        confirm_overwrite: ConfirmFn | None = None, binary: str | None = None,
                        timeout: float = 600.0, on_line: Callable[[str], None] | None = None,
@@ -277,7 +282,7 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
         raise CheckFailure(f"the state at {address} holds no resources and no outputs: nothing to migrate "
                            "(nothing was written)",
                            remedy="set state.backend: s3; the stack starts from an empty S3 state")
-    backup = write_backup(layout.work_root / "backups" / env, stack, env, source_bytes)
+    backup = write_backup(backup_dir(layout, env), stack, env, source_bytes)
     if on_backup is not None:
         on_backup(backup)
     report = MigrationReport(stack=stack, env=env, source=address, destination=destination, backup_path=backup,

@@ -309,14 +309,15 @@ class BackendScreen(StepScreen):
 
     def action_migrate(self) -> None:
         """Migrate every stack that still has HTTP state, after showing the backup location."""
-        from gfwizard.paths import state_dir
-
         stacks = self.session.extras.get("http_state_stacks") or []
         if not stacks:
             self.notify("No HTTP state found to migrate.")
             return
+        from gfwizard.backend_migrate import backup_dir
+
+        backups = backup_dir(self._layout(), self.session.env)
         body = (f"Migrate {', '.join(stacks)} ({self.session.env}) from the HTTP backend to S3.\n"
-                f"A backup of each source state is kept under {state_dir() / 'backups'} first; the source "
+                f"A backup of each source state is kept under {backups} first; the source "
                 "is never modified, and a destination with another lineage is refused.")
         self.app.push_screen(ConfirmModal("Migrate state to S3?", body, "Migrate"),
                              lambda yes: self.migrate(stacks) if yes else None)

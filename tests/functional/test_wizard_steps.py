@@ -257,3 +257,20 @@ async def test_backend_in_http_mode_names_the_http_credentials_not_aws(rehearsal
         assert reason is not None and reason.startswith("HTTP state is the migration source only")
         await pilot.press("ctrl+n")
         assert on_step(app, "backend")
+
+
+async def test_the_migrate_dialog_names_where_the_backups_really_go(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        before = workspace_files(ws)
+        app.session.extras["http_state_stacks"] = ["attic"]
+        app.screen.refresh_bindings()
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
+        body = text_of(app.screen.query_one("#confirm-body"))
+        assert f"kept under {ws.dir / 'backups' / 'dev'} first" in body, body
+        await pilot.press("n")
+        await wait_until(pilot, lambda: on_step(app, "backend"), "the dialog closed")
+    assert workspace_files(ws) == before
