@@ -440,6 +440,11 @@ def _semantic_issues(cfg: OrgConfig) -> list[Issue]:
     if cluster.network == "loopback" and not rules.is_loopback_host(host):
         issues.append(Issue(("cluster", "network"),
                             f"'loopback' is the rehearsal network, but api_server's host {host!r} is not a loopback address"))
+    kind = rules.ip_kind(host)
+    if kind == "public":
+        issues.append(Issue(("cluster", "api_server"),
+                            f"{host} is a public address: honey's API is private ({cluster.network}) and never "
+                            "reached over the internet; use its tailnet or LAN address"))
 
     for name, env in cfg.environments.items():
         _slug_issue(issues, ("environments", name), name, "environment name")

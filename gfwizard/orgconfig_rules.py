@@ -92,6 +92,24 @@ def _check_url_parts(value: str, parts: Any, what: str) -> None:
         raise ValueError(f"{what} must not have a query or fragment (got {value!r})")
 
 
+def ip_kind(host: str) -> str | None:
+    """``tailnet`` (100.64.0.0/10), ``private``, ``loopback`` or ``public`` for an IP literal; None for a
+    name (it would need DNS, which validating a file never does)."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if ip.version == 4 and ip in ipaddress.ip_network("100.64.0.0/10"):
+        return "tailnet"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_private or ip.is_link_local:
+        return "private"
+    return "public"
+
+
 def url_host(value: str) -> str:
     """The host of a URL ('' when there is none)."""
     try:

@@ -134,8 +134,15 @@ class BackendScreen(StepScreen):
     # ----- editing ------------------------------------------------------------------------
     @on(RadioSet.Changed, "#backend-kind")
     def _kind_changed(self) -> None:
+        from gfwizard.backend import http_credential_source
+
         self._show_form()
         self._apply_edit("backend", self._kind())
+        # The credentials line follows the kind at once (the HTTP one reads only the environment).
+        http = self.session.draft.state.http if self.session.draft is not None else None
+        self.query_one("#credential-source", Static).update(
+            "Credentials: " + (http_credential_source(self.session.environ(), bool(http and http.username))
+                               if self._kind() == "http" else "Ctrl+R checks where the AWS credentials come from"))
 
     @on(Input.Changed, ".form-input")
     def _field_changed(self, event: Input.Changed) -> None:

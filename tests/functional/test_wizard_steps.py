@@ -244,6 +244,8 @@ async def test_backend_in_http_mode_names_the_http_credentials_not_aws(rehearsal
         await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
         assert "AWS_ACCESS_KEY_ID" in text_of(app.screen.query_one("#credential-source"))
         await pilot.click("#kind-http")
+        await wait_until(pilot, lambda: "TF_HTTP_PASSWORD" in text_of(app.screen.query_one("#credential-source")),
+                         "the credentials line following the switch at once")
         await pilot.press("ctrl+r")  # the kind changed: the checks run again
         await wait_until(pilot, lambda: "TF_HTTP_PASSWORD" in text_of(app.screen.query_one("#credential-source")),
                          "the HTTP credentials line")

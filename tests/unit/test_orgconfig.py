@@ -457,3 +457,12 @@ def test_an_s3_endpoint_with_a_space_is_rejected_before_any_tool_uses_it(tmp_pat
     bad = text.replace(endpoint, endpoint.split("endpoint:")[0] + "endpoint: 'http://bad host:99'")
     problems = problems_of(tmp_path, bad)
     assert len(problems) == 1 and "endpoint must not contain spaces or control characters" in problems[0], problems
+
+
+def test_a_public_api_server_is_rejected(tmp_path: Path) -> None:
+    text = example_text()
+    server = next(line for line in text.splitlines() if line.strip().startswith("api_server:"))
+    bad = text.replace(server, server.split("api_server:")[0] + "api_server: https://8.8.8.8:6443")
+    problems = problems_of(tmp_path, bad)
+    assert any("cluster.api_server: 8.8.8.8 is a public address: honey's API is private" in p for p in problems), \
+        problems
