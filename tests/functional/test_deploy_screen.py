@@ -229,6 +229,16 @@ class RecordingEngine:
         """Nothing was planned."""
 
 
+def transcript_engine(screen: "DeployScreen", tmp_path: Path, prefix: str) -> RecordingEngine:
+    """A stand-in engine on ``screen`` whose stacks write ``<prefix>-<stack>.log`` transcripts."""
+    from types import SimpleNamespace
+
+    engine = RecordingEngine()
+    engine.workers = {name: SimpleNamespace(transcript=tmp_path / f"{prefix}-{name}.log") for name in ORDER}
+    screen.engine = engine  # type: ignore[assignment]
+    return engine
+
+
 def test_a_plan_without_changes_reads_no_changes_in_the_stack_list() -> None:
     from gfwizard.stacks_events import StackPlanned
     from screens.stack_list import StackRow
@@ -248,9 +258,7 @@ async def test_done_links_only_the_transcripts_of_stacks_whose_binary_ran(offlin
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot, app)
-        engine = RecordingEngine()
-        engine.workers = {name: SimpleNamespace(transcript=tmp_path / f"run-{name}.log") for name in ORDER}
-        screen.engine = engine  # type: ignore[assignment]
+        engine = transcript_engine(screen, tmp_path, "run")
         # A resume: attic and arc-runners are unchanged since the run that deployed them (no binary
         # runs, no transcript is written); gitlab-runners is planned again.
         screen.post_message(screen.EngineEvent(ev.StackSkipped("attic", "deployed in run r1", "sha256:a")))
@@ -402,16 +410,12 @@ async def test_env_switch_changes_the_banner_and_forgets_the_old_env(offline: No
 
 
 async def test_switching_back_to_an_env_shows_what_it_reached_there(offline: None, tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
     from gfwizard import stacks_events as ev
 
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot, app)
-        engine = RecordingEngine()
-        engine.workers = {name: SimpleNamespace(transcript=tmp_path / f"dev-{name}.log") for name in ORDER}
-        screen.engine = engine  # type: ignore[assignment]
+        engine = transcript_engine(screen, tmp_path, "dev")
         for stack in ("attic", "arc-runners", "gitlab-runners"):
             screen.post_message(screen.EngineEvent(ev.StackPlanning(stack)))
         screen.post_message(screen.EngineEvent(ev.StackApplied("attic", 1, 0, 0, 1.0)))
@@ -514,7 +518,9 @@ def _run_in_flight(screen: "DeployScreen") -> tuple[RecordingEngine, Any]:
     return engine, run
 
 
-async def test_quitting_mid_apply_asks_first_and_a_no_keeps_the_run_going(offline: None) -> None:
+@pytest.mark.parametrize("quit_key", ["y", "ctrl+q"])
+async def test_quitting_mid_apply_asks_first_a_no_keeps_the_run_and_y_or_ctrl_q_quits(offline: None,
+                                                                                      quit_key: str) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot, app)
@@ -529,20 +535,9 @@ async def test_quitting_mid_apply_asks_first_and_a_no_keeps_the_run_going(offlin
         assert app.is_running and engine.calls == [] and not run.done(), "declining quit touched the run"
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question again")
-        await pilot.press("y")
+        await pilot.press(quit_key)  # y, or Ctrl+Q a second time
     assert engine.calls == [False], "quitting mid-run did not send the one interrupt"
     assert run.done() and not screen.host.busy and screen.host.loop.is_closed()
-
-
-async def test_ctrl_q_twice_quits_mid_run_with_one_interrupt(offline: None) -> None:
-    app = offline_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await ready(pilot, app)
-        engine, run = _run_in_flight(screen)
-        await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question")
-        await pilot.press("ctrl+q")
-    assert engine.calls == [False] and run.done() and screen.host.loop.is_closed()
 
 
 async def test_ctrl_q_with_nothing_running_quits_without_asking(offline: None) -> None:

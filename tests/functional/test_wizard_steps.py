@@ -157,15 +157,21 @@ async def test_backend_declined_bucket_creation_creates_and_renders_nothing(
     assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
 
 
-async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixture) -> None:
-    from gfwizard.orgconfig import load_config
-
-    ws = rehearsal_workspace
+def config_app_with_new_prefix(ws: WorkspaceFixture) -> "WizardApp":
+    """The wizard at the Config step, its draft's state key prefix changed (a diff to write)."""
     app = app_at(ws, "config")
     draft = app.session.draft
     assert draft is not None and draft.state.s3 is not None
     app.session.draft = draft.model_copy(update={"state": draft.state.model_copy(update={
         "s3": draft.state.s3.model_copy(update={"key_prefix": "gloriousflywheel-rehearsal"})})})
+    return app
+
+
+async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixture) -> None:
+    from gfwizard.orgconfig import load_config
+
+    ws = rehearsal_workspace
+    app = config_app_with_new_prefix(ws)
     original = ws.config_path.read_bytes()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the diff")
@@ -195,11 +201,7 @@ async def test_a_file_changed_on_disk_after_the_diff_is_not_overwritten(rehearsa
     from gfwizard.orgconfig import load_config
 
     ws = rehearsal_workspace
-    app = app_at(ws, "config")
-    draft = app.session.draft
-    assert draft is not None and draft.state.s3 is not None
-    app.session.draft = draft.model_copy(update={"state": draft.state.model_copy(update={
-        "s3": draft.state.s3.model_copy(update={"key_prefix": "gloriousflywheel-rehearsal"})})})
+    app = config_app_with_new_prefix(ws)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the diff")
         # Someone edits the file while the diff is on screen.

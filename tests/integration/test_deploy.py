@@ -17,6 +17,17 @@ from tests.integration.test_deploy_support import (
 pytestmark = pytest.mark.integration
 
 
+def failing_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stack: str) -> tuple[Path, str]:
+    """A repo copy (``GFW_REPO``) whose ``stack`` fails to apply in dev; returns its dev.tfvars and the
+    good text to write back."""
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    tfvars = repo / "tofu" / "rehearsal" / stack / "dev.tfvars"
+    good = tfvars.read_text()
+    tfvars.write_text(good + "inject_failure = true\n")
+    return tfvars, good
+
+
 def test_full_dev_deploy_of_the_four_twins(rehearsal_workspace: Any, iac_bin: str) -> None:
     ws = rehearsal_workspace
     checkout = tree_digest(REPO / "tofu")
@@ -101,11 +112,7 @@ def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothin
 def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
-    repo = repo_copy(tmp_path)
-    monkeypatch.setenv("GFW_REPO", str(repo))
-    tfvars = repo / "tofu" / "rehearsal" / "gitlab-runners" / "dev.tfvars"
-    good = tfvars.read_text()
-    tfvars.write_text(good + "inject_failure = true\n")
+    tfvars, good = failing_stack(tmp_path, monkeypatch, "gitlab-runners")
 
     proc = deploy("--env", "dev", "--yes", "--json")
     assert proc.returncode == 1, proc.stderr
@@ -321,11 +328,7 @@ def test_on_a_terminal_dev_asks_yes_or_no(rehearsal_workspace: Any, iac_bin: str
 def test_resume_without_stack_continues_the_stacks_the_resumed_run_selected(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
-    repo = repo_copy(tmp_path)
-    monkeypatch.setenv("GFW_REPO", str(repo))
-    tfvars = repo / "tofu" / "rehearsal" / "gitlab-runners" / "dev.tfvars"
-    good = tfvars.read_text()
-    tfvars.write_text(good + "inject_failure = true\n")
+    tfvars, good = failing_stack(tmp_path, monkeypatch, "gitlab-runners")
     proc = deploy("--env", "dev", "--yes", "--json", "--stack", "gitlab-runners", "--stack", "attic")
     assert proc.returncode == 1, proc.stderr
     first_run = events(proc)[0]["run_id"]
@@ -370,10 +373,7 @@ def test_resume_without_stack_continues_the_stacks_the_resumed_run_selected(
 def test_resume_of_a_run_whose_selected_stack_is_gone_is_an_input_error(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
-    repo = repo_copy(tmp_path)
-    monkeypatch.setenv("GFW_REPO", str(repo))
-    tfvars = repo / "tofu" / "rehearsal" / "runner-dashboard" / "dev.tfvars"
-    tfvars.write_text(tfvars.read_text() + "inject_failure = true\n")
+    failing_stack(tmp_path, monkeypatch, "runner-dashboard")
     proc = deploy("--env", "dev", "--yes", "--stack", "runner-dashboard")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     text = ws.config_path.read_text()
@@ -393,11 +393,7 @@ def test_resume_of_a_run_whose_selected_stack_is_gone_is_an_input_error(
 def test_a_preview_after_a_failure_does_not_become_the_run_a_resume_continues(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
-    repo = repo_copy(tmp_path)
-    monkeypatch.setenv("GFW_REPO", str(repo))
-    tfvars = repo / "tofu" / "rehearsal" / "arc-runners" / "dev.tfvars"
-    good = tfvars.read_text()
-    tfvars.write_text(good + "inject_failure = true\n")
+    tfvars, good = failing_stack(tmp_path, monkeypatch, "arc-runners")
     proc = deploy("--env", "dev", "--yes", "--json", "--stack", "arc-runners")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     failed_run = events(proc)[0]["run_id"]
