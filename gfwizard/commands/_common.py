@@ -187,7 +187,14 @@ def read_line(prompt: str) -> str:
     one delivered to this thread, so the wait is a select() that the signal wakeup fd also ends."""
     import os
     import select
+    import threading
 
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets a wakeup fd
+        write(prompt, err=True, nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
