@@ -254,8 +254,7 @@ class StateReader:
         self._journal_readers: dict[str, "Journal"] = {}
         self.reader: ReadOnlyState | None = None
         self.setup_error = ""
-        #: What each stack's workloads would be, for when its state cannot be read (the checkout's tfvars).
-        self.expected = expected_workloads(cfg, self.envs, layout_for(cfg.cluster.network, environ=self.environ))
+        self._expected: dict[tuple[str, str], Any] | None = None
         if cfg.state.backend != "s3" or cfg.state.s3 is None:
             self.setup_error = ("the state backend is the transitional HTTP backend; status reads S3 state only "
                                 "(migrate with gfwizard backend migrate)")
@@ -264,6 +263,17 @@ class StateReader:
             self.reader = ReadOnlyState(cfg, environ=self.environ, timeouts=timeouts)
         except GfwError as exc:
             self.setup_error = exc.message
+
+    @property
+    def expected(self) -> dict[tuple[str, str], Any]:
+        """What each stack's workloads would be where its state could not be read (from the checkout's
+        tfvars, parsed once and only when some state is unreadable; ``{}`` otherwise)."""
+        if not any(state.error for state in self.states.values()):
+            return {}
+        if self._expected is None:
+            self._expected = expected_workloads(self.cfg, self.envs,
+                                                layout_for(self.cfg.cluster.network, environ=self.environ))
+        return self._expected
 
     def signature(self) -> tuple[Any, ...]:
         """What the snapshot shows of this reader (lock ages excluded: they are computed when shown)."""
