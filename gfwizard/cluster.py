@@ -31,7 +31,7 @@ from gfwizard.checks import Check, Level, failed, passed, warned
 from gfwizard.cluster_client import ClusterClient, Timeouts
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.cluster_kubeconfig import ContextTarget, resolve_context
-from gfwizard.cluster_network import network_check, server_check
+from gfwizard.cluster_network import network_check, other_context_remedy, server_check
 from gfwizard.errors import SafetyStop
 from gfwizard.redact import redact
 
@@ -86,8 +86,7 @@ def _for_target(check: Check, context: str, configured: str) -> Check:
     a change to honey's settings or to this context (a legacy one, say)."""
     if check.ok or context == configured:
         return check
-    return check.model_copy(update={"remedy": f"validate the configured context {configured!r} (--context "
-                                              f"{configured}); {context!r} is not honey"})
+    return check.model_copy(update={"remedy": other_context_remedy(context, configured)})
 
 
 def _access_failure(name: str, exc: ClusterAccessError) -> Check:

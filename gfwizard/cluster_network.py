@@ -118,6 +118,11 @@ def normalise_server(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}:{port}{parts.path.rstrip('/')}"
 
 
+def other_context_remedy(context: str, configured: str) -> str:
+    """The remedy of a failing check of a context that is not the configured one: validate that one."""
+    return f"validate the configured context {configured!r} (--context {configured}); {context!r} is not honey"
+
+
 def server_check(server: str, expected: str, context: str, kubeconfig: str,
                  configured_context: str | None = None) -> Check:
     """The context's server must be the configured ``cluster.api_server``."""
@@ -126,8 +131,7 @@ def server_check(server: str, expected: str, context: str, kubeconfig: str,
     if configured_context is not None and context != configured_context:
         # Another context altogether (a legacy one, say): repointing it would be the wrong fix.
         return failed("server", f"context {context!r} points at {server}, not at honey's api_server {expected}",
-                      f"validate the configured context {configured_context!r} (--context {configured_context}); "
-                      f"{context!r} is not honey")
+                      other_context_remedy(context, configured_context))
     return failed("server", f"context {context!r} points at {server}, but cluster.api_server is {expected}: "
                             "a context with the right name that reaches another server",
                   f"use a kubeconfig whose {context!r} context points at {expected} (fix the cluster's server in "

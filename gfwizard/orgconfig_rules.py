@@ -93,21 +93,14 @@ def _check_url_parts(value: str, parts: Any, what: str) -> None:
 
 
 def ip_kind(host: str) -> str | None:
-    """``tailnet`` (100.64.0.0/10), ``private``, ``loopback`` or ``public`` for an IP literal; None for a
-    name (it would need DNS, which validating a file never does)."""
-    import ipaddress
+    """``loopback``, ``tailnet``, ``private`` or ``public`` for an IP literal (the validate network check's
+    classes); None for a name (it would need DNS, which validating a file never does)."""
+    from gfwizard.cluster_network import classify_address
 
     try:
-        ip = ipaddress.ip_address(host.strip("[]"))
+        return classify_address(host.strip("[]"))
     except ValueError:
         return None
-    if ip.version == 4 and ip in ipaddress.ip_network("100.64.0.0/10"):
-        return "tailnet"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_private or ip.is_link_local:
-        return "private"
-    return "public"
 
 
 def url_host(value: str) -> str:
