@@ -17,6 +17,8 @@ from typing import Mapping
 from gfwizard.paths import repo_root, state_dir
 
 WORKSPACE_ENV = "GFW_WORKSPACE"
+#: What terraform/tofu name the state an apply could not save (written to their working directory).
+ERRORED_STATE = "errored.tfstate"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Layout:
     def data_dir(self, env: str, stack: str) -> Path:
         """``TF_DATA_DIR`` for this env and stack (keeps ``.terraform`` out of the checkout)."""
         return self.work_root / "work" / env / stack / ".terraform"
+
+    def errored_state(self, env: str, stack: str) -> Path:
+        """Where state an apply of this env and stack could not save is kept once claimed (the binary
+        writes it into the stack directory, which every env shares)."""
+        return self.work_root / "work" / env / stack / ERRORED_STATE
 
     def plan_file(self, env: str, stack: str) -> Path:
         """Where the saved plan of this env and stack is written."""

@@ -137,7 +137,7 @@ class DeployEngine:
         self.gate_runner = gate_runner
         self.materialise = cfg.is_rehearsal if materialise is None else materialise
         self.binary = binary or find_binary(self.environ)
-        if cfg.state.backend == "s3" and cfg.state.s3 is not None and cfg.state.s3.use_lockfile:
+        if cfg.state.s3 is not None and cfg.state.s3.use_lockfile:
             require_lockfile_support(self.binary)
         self.run_id = new_run_id()
         contract = cluster_contract(cfg, self.environ)
@@ -612,8 +612,6 @@ class DeployEngine:
         if left is not None:
             return (f"Its binary could not save the state and left {left}: this run refuses to "
                     f"plan {stack} and shows the recovery steps.")
-        if self.cfg.state.backend != "s3":
-            return "This run plans it again; a lock still held is reported with its holder."
         holder = read_lock_holder(self.cfg, self.env, stack)
         if holder is None:
             return ("The state lock is free: the binary finished (or stopped) and released it, so the state holds "

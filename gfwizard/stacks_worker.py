@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from gfwizard.journal import LockHolder
-from gfwizard.layout import Layout
+from gfwizard.layout import ERRORED_STATE, Layout
 from gfwizard.redact import register_secret
 from gfwizard.stacks_events import Phase
 from gfwizard.stacks_inputs import ClusterContract, inputs_hash, kubeconfig_file
@@ -40,8 +40,6 @@ SHOW_TIMEOUT = 300.0
 _TAIL_LINES = 20
 _INIT_STAMP = "gfwizard-init.json"
 _TWIN_OUTPUTS = ("namespaces", "workloads")
-#: What the binary writes into its working directory (the stack's code) when it cannot save state.
-ERRORED_STATE = "errored.tfstate"
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,7 @@ class StackWorker:
     def errored_state(self) -> Path:
         """The state an apply of this env could not save, once claimed from the stack directory (where
         the binary writes it): private to this env and stack, outside the checkout."""
-        return self.data_dir.parent / ERRORED_STATE
+        return self.layout.errored_state(self.env, self.name)
 
     @property
     def unclaimed_errored_state(self) -> Path:
@@ -183,7 +181,7 @@ class StackWorker:
             lineage = ""
         places = "; ".join(f"{env}: `mkdir -p {where} && mv -n {shlex.quote(str(stray))} {where}/`"
                            for env in self.cfg.environments
-                           for where in [shlex.quote(str(self.layout.data_dir(env, self.name).parent))])
+                           for where in [shlex.quote(str(self.layout.errored_state(env, self.name).parent))])
         which = (f"its lineage is {lineage}: the environment whose {self.name} state has that lineage "
                  "(`gfwizard status --once --json`, stacks[].state.lineage) is its owner"
                  if lineage else "it records no lineage: compare its resources with each environment's state")

@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 from gfwizard.commands._common import (
-    config_option, echo, handles_errors, json_option, read_line, resolve_config_path, to_jsonable, with_config_obj,
-    write,
+    ask_yes_no, config_option, echo, handles_errors, json_option, read_line, resolve_config_path, to_jsonable,
+    with_config_obj, write,
 )
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
@@ -276,11 +276,9 @@ class _TerminalConfirm:
         try:
             if request.typed:
                 return read_line(f"{request.prompt}: ")
-            while True:
-                answer = read_line(f"{request.prompt} [y/N]: ").strip().lower()
-                if answer in ("y", "yes", "n", "no", ""):
-                    return answer in ("y", "yes")
-                echo("Error: invalid input", err=True)
+            return ask_yes_no(request.prompt)
+        except click.Abort:  # Ctrl-C, a signal or a closed terminal at the yes/no question
+            return False
         except (KeyboardInterrupt, EOFError, OSError):  # OSError: the terminal went away while reading
             echo("", err=True)
             return False
