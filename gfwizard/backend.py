@@ -43,7 +43,6 @@ from gfwizard.backend_s3 import (
 )
 
 
-
 def http_credential_source(environ: Mapping[str, str], username_in_config: bool = False) -> str:
     """Where the HTTP backend's credentials come from (never their values): what the wizard shows."""
     have_user = bool(environ.get("TF_HTTP_USERNAME")) or username_in_config

@@ -115,8 +115,15 @@ class BackendScreen(StepScreen):
         return ConfigAnswers.from_config(self.session.draft)
 
     def _kind(self) -> str:
-        button = self.query("#kind-http").first(RadioButton) if self.query("#kind-http") else None
+        button = next(iter(self.query("#kind-http").results(RadioButton)), None)  # None before compose
         return "http" if button is not None and button.value else "s3"
+
+    def _http_credentials(self) -> str:
+        """Where the HTTP backend's credentials come from (the environment only: no I/O)."""
+        from gfwizard.backend import http_credential_source
+
+        http = self.session.draft.state.http if self.session.draft is not None else None
+        return http_credential_source(self.session.environ(), bool(http and http.username))
 
     def _show_form(self) -> None:
         http = self._kind() == "http"
@@ -134,15 +141,12 @@ class BackendScreen(StepScreen):
     # ----- editing ------------------------------------------------------------------------
     @on(RadioSet.Changed, "#backend-kind")
     def _kind_changed(self) -> None:
-        from gfwizard.backend import http_credential_source
-
         self._show_form()
         self._apply_edit("backend", self._kind())
         # The credentials line follows the kind at once (the HTTP one reads only the environment).
-        http = self.session.draft.state.http if self.session.draft is not None else None
         self.query_one("#credential-source", Static).update(
-            "Credentials: " + (http_credential_source(self.session.environ(), bool(http and http.username))
-                               if self._kind() == "http" else "Ctrl+R checks where the AWS credentials come from"))
+            "Credentials: " + (self._http_credentials() if self._kind() == "http"
+                               else "Ctrl+R checks where the AWS credentials come from"))
 
     @on(Input.Changed, ".form-input")
     def _field_changed(self, event: Input.Changed) -> None:
@@ -203,19 +207,18 @@ class BackendScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="backend")
     def run_checks(self, create_bucket: bool, enable_versioning: bool) -> None:
         """The S3 checks, including the lock probe (its one write: a probe object, deleted again)."""
-        from gfwizard.backend import check_s3, credential_source, http_credential_source
+        from gfwizard.backend import check_s3, credential_source
         from gfwizard.checks import warned
 
         cfg = self.session.draft
         assert cfg is not None
-        source = credential_source().detail
         if cfg.state.backend == "http":
-            http = cfg.state.http
-            source = http_credential_source(self.session.environ(), bool(http and http.username))
+            source = self._http_credentials()
             checks = [warned("http backend", "the generic HTTP backend is the transitional, legacy-current path; "
                              "gfwizard does not probe it (the first `init` will)",
                              "prefer S3 on honey; migrate with `gfwizard backend migrate` when ready")]
         else:
+            source = credential_source().detail
             # Consent for create/enable was given in the dialog before this run was started.
             checks = check_s3(cfg, self.session.env, create_bucket=create_bucket,
                               enable_versioning=enable_versioning, confirm=lambda _what: True)
