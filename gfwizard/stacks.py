@@ -42,7 +42,9 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Sequence
 from gfwizard import gates as gates_mod
 from gfwizard.checks import Check, all_ok, failed
 from gfwizard.errors import InputError
-from gfwizard.journal import DONE_OUTCOMES, Journal, JournalEntry, LockHolder, new_run_id, now_utc, operator_id
+from gfwizard.journal import (
+    DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
+)
 from gfwizard.layout import Layout, layout_for
 from gfwizard.redact import redact, register_secret
 from gfwizard.stacks_events import (
@@ -123,6 +125,8 @@ class DeployEngine:
                                     "Ctrl+T in the wizard's State backend step), then set state.backend: s3")
         self.layout = layout or layout_for(cfg.cluster.network)
         self.journal = Journal(self.layout.journal_file(env))
+        #: The run a resume continues, read once: its selection, its deployed stacks and its id agree.
+        self._previous: RunRecord | None = self.journal.last_attempt() if resume else None
         #: A resume without ``stacks`` continues the resumed run's selection: (its run id, its stacks).
         self._resumed_selection: tuple[str, tuple[str, ...]] | None = None
         if resume and not stacks:
@@ -551,7 +555,7 @@ class DeployEngine:
     def _previous_selection(self) -> list[str] | None:
         """The stacks the unfinished run a resume continues was limited to (None: it covered every stack,
         or it finished, so there is nothing to continue); sets :attr:`order` to them."""
-        previous = self.journal.last_attempt()
+        previous = self._previous
         if previous is None or not previous.selection or not previous.resumable:
             return None
         try:
@@ -567,13 +571,13 @@ class DeployEngine:
     def _resume_source(self) -> str | None:
         if not self.resume:
             return None
-        previous = self.journal.last_attempt()
+        previous = self._previous
         return previous.run_id if previous is not None and previous.resumable else None
 
     def _prepare_resume(self) -> None:
         if not self.resume:
             return
-        previous = self.journal.last_attempt()
+        previous = self._previous
         if previous is None:
             self._messages.append("nothing to resume: no run has set out to deploy yet (previews and declined runs "
                                   "do not count), so this is a normal deploy of every selected stack")
