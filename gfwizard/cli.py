@@ -4,7 +4,7 @@ so ``gfwizard discover`` never pays for Textual, boto3 or the Kubernetes client.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -48,6 +48,21 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the group's own options; with ``--json``, a usage error there is a JSON error object too
+        (``gfwizard --json`` puts the option before any command)."""
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if "--json" not in given:
+                raise
+            remedy = "see `gfwizard --help`"
+            if isinstance(exc, click.NoSuchOption) and exc.option_name == "--json":
+                remedy = ("--json is an option of each command: put it after the command "
+                          "(e.g. `gfwizard status --once --json`); " + remedy)
+            _emit_usage_error(ctx, exc, remedy)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; with ``--json``, a usage error is the documented ``{"error": ...}`` object too."""
         args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
@@ -56,8 +71,6 @@ class LazyGroup(click.Group):
         except click.UsageError as exc:
             if "--json" not in args:
                 raise
-            from gfwizard.commands._common import emit_json
-
             if exc.ctx is not None and exc.ctx.parent is not None:
                 where = exc.ctx.command_path
             else:  # raised while the command's own options were parsed: name it from the arguments
@@ -67,14 +80,20 @@ class LazyGroup(click.Group):
                     where += f" {words[0]}"
                     if len(words) > 1 and words[1] in _SUBCOMMANDS.get(words[0], ()):
                         where += f" {words[1]}"
-            emit_json({"error": {"message": exc.format_message(), "remedy": f"see `{where} --help`",
-                                 "exit_code": exc.exit_code}})
-            ctx.exit(exc.exit_code)
+            _emit_usage_error(ctx, exc, f"see `{where} --help`")
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _emit_usage_error(ctx: click.Context, exc: click.UsageError, remedy: str) -> NoReturn:
+    """Print ``exc`` as the documented JSON error object and exit with its code."""
+    from gfwizard.commands._common import emit_json
+
+    emit_json({"error": {"message": exc.format_message(), "remedy": remedy, "exit_code": exc.exit_code}})
+    ctx.exit(exc.exit_code)
 
 
 def _unavailable(name: str, help_text: str) -> click.Command:

@@ -37,3 +37,23 @@ def test_without_json_a_usage_error_stays_clicks_usage_text(tmp_path: Path) -> N
     done = run_cli(["backend", "check"], cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert "Usage: gfwizard backend check" in done.stderr and "Missing option '--env'." in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--json"], ["--json", "status", "--once"]])
+def test_json_before_the_command_is_an_error_object_that_says_where_it_goes(tmp_path: Path, args: list[str]) -> None:
+    state = tmp_path / "state"
+    before = tree_digest(REPO / "config")
+    done = run_cli(args, env={"GFW_STATE_DIR": str(state)}, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["message"].startswith("No such option '--json'.") and error["exit_code"] == 2
+    assert error["remedy"].startswith("--json is an option of each command: put it after the command")
+    assert not state.exists() and list(tmp_path.iterdir()) == []
+    assert tree_digest(REPO / "config") == before
+
+
+def test_another_group_option_error_with_json_names_the_help_only(tmp_path: Path) -> None:
+    done = run_cli(["--bogus", "status", "--once", "--json"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {"error": {"message": "No such option '--bogus'.",
+                                                 "remedy": "see `gfwizard --help`", "exit_code": 2}}
