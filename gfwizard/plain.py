@@ -52,20 +52,29 @@ class QuestionaryPrompter:
             error = validate(value) if validate else None
             return True if error is None else error
 
-        return questionary.text(message, default=default, validate=check, instruction=_instruction(help),
-                                **self._io).ask()
+        return _ask(questionary.text(message, default=default, validate=check, instruction=_instruction(help),
+                                     **self._io))
 
     def select(self, key: str, message: str, choices: Sequence[str], default: str | None = None,
                help: str = "") -> str | None:
         import questionary
 
-        return questionary.select(message, choices=list(choices), default=default,
-                                  instruction=_instruction(help), **self._io).ask()
+        return _ask(questionary.select(message, choices=list(choices), default=default,
+                                       instruction=_instruction(help), **self._io))
 
     def confirm(self, key: str, message: str, default: bool = False) -> bool | None:
         import questionary
 
-        return questionary.confirm(message, default=default, **self._io).ask()
+        return _ask(questionary.confirm(message, default=default, **self._io))
+
+
+def _ask(question: Any) -> Any:
+    """The answer, or None when the operator cancelled: Ctrl-C, or Ctrl-D (end of input) on an empty
+    line, which questionary lets through as EOFError."""
+    try:
+        return question.ask()
+    except EOFError:
+        return None
 
 
 def _instruction(help_text: str) -> str | None:

@@ -231,6 +231,31 @@ def test_real_questionary_prompts_through_a_pipe(tmp_path: Path) -> None:
         prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
         pipe.send_text("\x03")
         assert prompter.text("org_name", "Organization", default="x") is None  # Ctrl-C
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x15\x04")  # Ctrl-D on an emptied line: end of input, a cancel too
+        assert prompter.text("org_name", "Organization", default="x") is None
+
+
+def test_ctrl_d_at_a_real_prompt_cancels_writes_nothing_and_exits_130(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gfwizard import plain
+    from gfwizard.cli import cli
+    from gfwizard.plain import QuestionaryPrompter
+
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    before = tree_digest(tmp_path)
+    with create_pipe_input() as pipe:
+        pipe.send_text("\r\x15\x04")  # keep the first answer, then end of input on an emptied line
+        monkeypatch.setattr(plain, "make_prompter", lambda: QuestionaryPrompter(input=pipe, output=DummyOutput()))
+        result = CliRunner().invoke(cli, ["config", "init", "--plain", "--config", str(path)])
+    assert result.exit_code == 130, result.output
+    assert "Cancelled: nothing written." in result.stdout and "Aborted" not in result.output
+    assert tree_digest(tmp_path) == before
 
 
 def test_real_prompts_accepting_every_default_write_the_example(tmp_path: Path) -> None:
