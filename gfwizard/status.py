@@ -261,14 +261,7 @@ class StatusSource:
 
     # ------------------------------------------------------------------ reads
     def _stale(self) -> tuple[datetime | None, str]:
-        candidates: list[tuple[float, str]] = []
-        if self.probe is not None and self.probe.stale_since is not None:
-            candidates.append((self.probe.stale_since, "API: " + (self.probe.status.error or "unreachable")))
-        for w in self.watchers.values():
-            if w.stale_since is not None:
-                candidates.append((w.stale_since, f"API ({w.spec.name}): " + (w.error.message if w.error else "")))
-        if self.state is not None and self.state.stale_since is not None:
-            candidates.append((self.state.stale_since, self.state.stale_reason))
+        candidates = [(since, reason) for since, reason, _pane in self._stale_sources()]
         if not candidates:
             return None, ""
         # Since the first failure; why: the first failing read of the API and of the state store each.
@@ -276,6 +269,26 @@ class StatusSource:
         rest = [c for c in candidates if not c[1].startswith("API")]
         reason = "; ".join(min(group)[1] for group in (api, rest) if group)
         return datetime.fromtimestamp(min(candidates)[0], timezone.utc), reason
+
+    def _stale_panes(self) -> dict[str, datetime]:
+        """Pane -> since when a source it shows has been failing (its rows are the last ones read)."""
+        out: dict[str, float] = {}
+        for since, _reason, pane in self._stale_sources():
+            out[pane] = min(since, out.get(pane, since))
+        return {pane: datetime.fromtimestamp(since, timezone.utc) for pane, since in out.items()}
+
+    def _stale_sources(self) -> list[tuple[float, str, str]]:
+        """(since, reason, pane) of every failing source; the state store feeds two panes."""
+        out: list[tuple[float, str, str]] = []
+        if self.probe is not None and self.probe.stale_since is not None:
+            out.append((self.probe.stale_since, "API: " + (self.probe.status.error or "unreachable"), "cluster"))
+        for w in self.watchers.values():
+            if w.stale_since is not None:
+                out.append((w.stale_since, f"API ({w.spec.name}): " + (w.error.message if w.error else ""),
+                            PANE_OF[w.spec.name]))
+        if self.state is not None and self.state.stale_since is not None:
+            out += [(self.state.stale_since, self.state.stale_reason, pane) for pane in ("stacks", "locks")]
+        return out
 
     def _unreadable(self) -> list[Unreadable]:
         out = list(self.denied)
@@ -311,7 +324,7 @@ class StatusSource:
             states=state.states if state else {}, locks=state.locks if state else [],
             last_applies=state.applies if state else {}, expected=state.expected if state else {},
             unreadable=self._unreadable(),
-            stale_since=stale_since, stale_reason=stale_reason)
+            stale_since=stale_since, stale_reason=stale_reason, stale_panes=self._stale_panes())
         return assemble(self.cfg, inputs, envs=self.envs, now=_now(self.clock), config_path=self.config_path,
                         lock_age_threshold_minutes=self.options.lock_age_threshold_minutes)
 

@@ -55,6 +55,8 @@ class Inputs:
     unreadable: Sequence[Unreadable] = ()
     stale_since: datetime | None = None
     stale_reason: str = ""
+    #: Pane -> since when a source it shows has been failing.
+    stale_panes: Mapping[str, datetime] = field(default_factory=dict)
 
 
 def parse_time(value: str) -> datetime | None:
@@ -168,7 +170,8 @@ def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: date
     events = sorted(inputs.events, key=lambda e: e.last_seen, reverse=True)[:MAX_EVENTS]
     return StatusSnapshot(
         taken_at=now, config_path=config_path, envs=list(envs), lock_age_threshold_minutes=lock_age_threshold_minutes,
-        stale_since=inputs.stale_since, stale_reason=inputs.stale_reason, cluster=inputs.cluster, nodes=_nodes(cfg, inputs.nodes, per_node),
+        stale_since=inputs.stale_since, stale_reason=inputs.stale_reason, stale_panes=dict(inputs.stale_panes),
+        cluster=inputs.cluster, nodes=_nodes(cfg, inputs.nodes, per_node),
         stacks=stacks, locks=locks,
         events=[EventRow(namespace=e.namespace, object=e.object, reason=e.reason, message=e.message, count=e.count,
                          last_seen=parse_time(e.last_seen)) for e in events],

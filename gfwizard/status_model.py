@@ -270,6 +270,9 @@ class StatusSnapshot(_Frozen):
     stale_since: datetime | None = None
     #: What is failing while the data is stale (e.g. ``API: 503 ...``).
     stale_reason: str = ""
+    #: Pane -> since when a source it shows has been failing: its rows are the last ones read (the
+    #: live view says so above them; not part of the ``--json`` document, whose one read is never stale).
+    stale_panes: dict[str, datetime] = Field(default_factory=dict)
     cluster: ClusterStatus = Field(default_factory=ClusterStatus)
     nodes: list[NodeRow] = Field(default_factory=list)
     stacks: list[StackRow] = Field(default_factory=list)

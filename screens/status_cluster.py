@@ -17,6 +17,7 @@ class ClusterPane(StatusPane):
 
     PANE = "cluster"
     COLUMNS = (("Check", "check"), ("Value", "value"))
+    MARKS_STALE = False  # its "stale since" row says it
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
         c = snap.cluster

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot
+from gfwizard.status_text import clock_time, since
 from screens.status_table import DiffTable, Row
 
 
@@ -22,6 +23,8 @@ class StatusPane(Vertical):
     PANE: ClassVar[str] = ""
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
     EMPTY: ClassVar[str] = ""
+    #: Whether a failing source is said above the table (the cluster pane says it in a row instead).
+    MARKS_STALE: ClassVar[bool] = True
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-notes", id=f"{self.PANE}-notes", markup=False)
@@ -47,7 +50,12 @@ class StatusPane(Vertical):
         """Render ``snap`` (only changed cells are touched)."""
         rows = self.rows(snap, now, env)
         notes = self.notes(snap, rows)
+        stale = snap.stale_panes.get(self.PANE) if self.MARKS_STALE else None
+        if stale is not None:
+            notes.insert(0, f"STALE since {clock_time(stale)} ({since(stale, now)} ago): these are the last rows "
+                            "read, not live")
         notes_widget = self.query_one(".pane-notes", Static)
+        notes_widget.set_class(stale is not None, "stale")
         text = redact(" · ".join(notes))
         if getattr(self, "_notes_text", None) != text:
             self._notes_text = text

@@ -39,6 +39,10 @@ def _banner(app: StatusApp) -> str:
     return getattr(app.screen.query_one(ReadOnlyBanner), "_text", "")
 
 
+def _notes(app: StatusApp, pane: str) -> str:
+    return str(getattr(app.query_one(f"#{pane}-pane"), "_notes_text", ""))
+
+
 def _cells(app: StatusApp, table_id: str) -> str:
     return " ".join(" ".join(str(c[0] if isinstance(c, tuple) else c) for c in cells)
                     for cells in app.query_one(f"#{table_id}", DiffTable).shown.values())
@@ -131,11 +135,19 @@ async def test_api_outage_shows_stale_then_recovers(rehearsal_workspace: Any) ->
             assert "503" in _banner(app) or "unable" in _banner(app)
             assert app.screen.query_one(ReadOnlyBanner).has_class("stale")
             await pilot.press("2")  # still responsive while stale
+            # The panes fed by the API say that their rows are the last ones read; S3 still answers.
+            await _until(pilot, lambda: "STALE since" in _notes(app, "nodes"), what="the nodes pane marked stale")
+            assert "these are the last rows read, not live" in _notes(app, "nodes")
+            assert app.query_one("#nodes-notes").has_class("stale")
+            assert "honey" in _cells(app, "nodes-table")  # the last rows stay
+            assert "STALE" not in _notes(app, "locks") and "STALE" not in _notes(app, "cluster")
             await pilot.pause(0.3)
         finally:
             ws.api.faults.clear()
         await _until(pilot, lambda: "live" in _banner(app) and "STALE" not in _banner(app), what="recovery")
         assert not app.screen.query_one(ReadOnlyBanner).has_class("stale")
+        await _until(pilot, lambda: "STALE" not in _notes(app, "nodes"), what="the nodes pane live again")
+        assert not app.query_one("#nodes-notes").has_class("stale")
         await pilot.press("q")
 
 

@@ -253,3 +253,25 @@ def test_stale_reason_names_the_api_and_the_state_store_when_both_fail() -> None
     source.watchers = {}
     source.probe = None
     assert source._stale()[1] == "S3: could not connect"
+
+
+def test_each_pane_is_stale_since_the_first_failure_of_a_source_it_shows() -> None:
+    from types import SimpleNamespace
+
+    from gfwizard.status import StatusSource, load_status_config
+    from tests.helpers import REPO
+
+    def watcher(name: str, since: float | None) -> SimpleNamespace:
+        return SimpleNamespace(stale_since=since, error=SimpleNamespace(message="refused"), spec=SimpleNamespace(name=name))
+
+    source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
+    assert source._stale_panes() == {}
+    source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
+    source.watchers = {"events": watcher("events", 90.0), "pods": watcher("pods", 120.0),  # type: ignore[dict-item]
+                       "deployments": watcher("deployments", 110.0), "nodes": watcher("nodes", None)}
+    source.state = SimpleNamespace(stale_since=95.0, stale_reason="S3: could not connect")  # type: ignore[assignment]
+    panes = {pane: at.timestamp() for pane, at in source._stale_panes().items()}
+    # nodes still answer: not stale; the stacks pane shows workloads (API) and state (S3): the earliest.
+    assert panes == {"cluster": 100.0, "events": 90.0, "stacks": 95.0, "locks": 95.0}
+    source.state = None
+    assert {p: at.timestamp() for p, at in source._stale_panes().items()}["stacks"] == 110.0
