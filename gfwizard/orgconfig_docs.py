@@ -75,8 +75,8 @@ _COMMANDS = """\
 - `gfwizard config init [--plain] [--config PATH] [--force]`: the wizard's Config step, or with
   `--plain` the same questions as plain prompts. Shows the file and a diff against the existing one and
   writes only on confirmation (atomically; the previous file is kept as `organization.yaml.bak`;
-  comments and key order survive). Ctrl-C writes nothing and exits 130. `--force` starts from the
-  defaults when the existing file is invalid.
+  comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer, writes nothing and exits
+  130. `--force` starts from the defaults when the existing file is invalid.
 """
 
 
