@@ -363,9 +363,12 @@ class DeployEngine:
                 break
             applicable.append(plans[name])
         changing = [p for p in applicable if p.changes]
-        if changing and not self._cancelled:
+        # Gated even when nothing changes: an unchanged stack is reported deployed (and, in a rehearsal,
+        # materialised), which must not happen on a cluster that is not the pinned one.
+        if any(p.outcome != "skipped" for p in applicable) and not self._cancelled:
             if not await self._gates_pass(gate_task):
                 return self._result(plans, {}, "gate-failed")
+        if changing and not self._cancelled:
             if not await self._confirmed(changing):
                 return self._result(plans, {}, "refused")
 
@@ -378,7 +381,8 @@ class DeployEngine:
     async def _apply_in_order(self, plan_of: Callable[[str], Awaitable[StackPlan]],
                               gate_task: "asyncio.Future[list[Check]] | None",
                               gated: bool = False) -> tuple[dict[str, StackPlan], str | None]:
-        """Apply each stack as soon as its plan is ready, in order; gate before the first change."""
+        """Apply each stack as soon as its plan is ready, in order; gate before the first stack that is
+        applied or reported unchanged."""
         applied: dict[str, StackPlan] = {}
         for name in self.order:
             plan = await plan_of(name)
@@ -386,13 +390,13 @@ class DeployEngine:
                 break
             if plan.outcome == "skipped":
                 continue
+            if not gated:
+                if not await self._gates_pass(gate_task):
+                    return applied, "gate-failed"
+                gated = True
             if not plan.changes:
                 applied[name] = await self._no_changes(plan)
             else:
-                if not gated:
-                    if not await self._gates_pass(gate_task):
-                        return applied, "gate-failed"
-                    gated = True
                 applied[name] = await self._apply_stack(plan)
             if applied[name].outcome not in ("applied", "no-changes"):
                 break

@@ -100,6 +100,9 @@ def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothin
     assert not of(evs, "apply_started") and not of(evs, "stack_applied")
     assert [e["stack"] for e in of(evs, "stack_no_changes")] == ORDER
     assert [s["outcome"] for s in evs[-1]["stacks"]] == ["no-changes"] * 4
+    # Nothing to apply is still gated: "deployed" is only said of the pinned cluster.
+    gates = of(evs, "gate_checked")
+    assert len(gates) == 1 and gates[0]["ok"] and evs.index(gates[0]) < evs.index(of(evs, "stack_no_changes")[0])
     assert objects(ws) == before
 
     # The human summary says so too.
@@ -107,6 +110,20 @@ def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothin
     assert proc.returncode == 0, proc.stderr
     assert "result: applied, nothing changed (run " in proc.stdout
     assert objects(ws) == before
+
+    # Another cluster answering (the pinned kube-system UID differs): no "nothing changed" success, the
+    # gate fails, and nothing is reported deployed, materialised or journaled as applied.
+    text = ws.config_path.read_text()
+    ws.config_path.write_text(text.replace(ws.api.kube_system_uid, "00000000-0000-4000-8000-000000000000"))
+    entries = len(journal(ws))
+    ws.api.request_log.clear()
+    proc = deploy("--env", "dev", "--yes", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert evs[-1]["outcome"] == "gate-failed" and not of(evs, "stack_no_changes")
+    assert not of(evs, "gate_checked")[0]["ok"]
+    assert not [e for e in journal(ws)[entries:] if e["action"] == "apply"]
+    assert objects(ws) == before and non_get_api_requests(ws.api) == []
 
 
 def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
