@@ -26,12 +26,13 @@ from gfwizard.tofu_events import redact_obj
 from gfwizard.tofu_summary import PlanSummary
 
 Action = Literal["plan", "apply", "skip"]
-Outcome = Literal["started", "planned", "applied", "no-changes", "failed", "interrupted", "locked", "skipped"]
+Outcome = Literal["started", "planned", "applied", "no-changes", "failed", "interrupted", "locked", "skipped",
+                  "gate-failed"]
 
 #: Outcomes after which a stack counts as deployed (resume skips it when its inputs are unchanged).
 DONE_OUTCOMES: frozenset[str] = frozenset({"applied", "no-changes", "skipped"})
-#: Outcomes a resume continues at.
-RESUMABLE_OUTCOMES: frozenset[str] = frozenset({"failed", "interrupted", "locked", "started"})
+#: Outcomes a resume continues at (``gate-failed``: a safety gate stopped the run before this stack).
+RESUMABLE_OUTCOMES: frozenset[str] = frozenset({"failed", "interrupted", "locked", "started", "gate-failed"})
 
 
 class LockHolder(BaseModel):
@@ -138,7 +139,7 @@ class RunRecord:
 
     @property
     def resumable(self) -> bool:
-        """True when some stack failed, was interrupted, locked or never finished."""
+        """True when some stack failed, was interrupted, locked, stopped by a gate or never finished."""
         return any(e.outcome in RESUMABLE_OUTCOMES for e in [*self.applies.values(), *self.plans.values()])
 
 

@@ -365,8 +365,10 @@ class DeployEngine:
         changing = [p for p in applicable if p.changes]
         # Gated even when nothing changes: an unchanged stack is reported deployed (and, in a rehearsal,
         # materialised), which must not happen on a cluster that is not the pinned one.
-        if any(p.outcome != "skipped" for p in applicable) and not self._cancelled:
+        first = next((p for p in applicable if p.outcome != "skipped"), None)
+        if first is not None and not self._cancelled:
             if not await self._gates_pass(gate_task):
+                self._journal_gate_failure(first)
                 return self._result(plans, {}, "gate-failed")
         if changing and not self._cancelled:
             if not await self._confirmed(changing):
@@ -392,6 +394,7 @@ class DeployEngine:
                 continue
             if not gated:
                 if not await self._gates_pass(gate_task):
+                    self._journal_gate_failure(plan)
                     return applied, "gate-failed"
                 gated = True
             if not plan.changes:
@@ -412,6 +415,12 @@ class DeployEngine:
         ok = all_ok(checks)
         self._emit(GateChecked(tuple(checks), ok))
         return ok
+
+    def _journal_gate_failure(self, plan: StackPlan) -> None:
+        """Journal where a failed gate stopped the run, so that ``--resume`` continues there."""
+        failing = ", ".join(c.name for c in self._gates if not c.ok) or "gates"
+        self._journal(replace(plan, error=f"not applied: a safety gate failed ({failing})"), "apply", "gate-failed",
+                      started=now_utc(), ended=True)
 
     async def _run_gates(self) -> list[Check]:
         return await asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env)

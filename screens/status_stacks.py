@@ -44,7 +44,7 @@ class StacksPane(StatusPane):
             state: Cell = (stack_state(s, now), "red") if s.state.error else stack_state(s, now)
             applied = last_apply(s, now)
             apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
-                "failed", "interrupted", "started", "locked") else applied
+                "failed", "interrupted", "started", "locked", "gate-failed") else applied
             if not s.workloads:
                 rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, "-", "-", "-", "-", state, apply_cell)))
                 continue

@@ -122,7 +122,8 @@ def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothin
     evs = events(proc)
     assert evs[-1]["outcome"] == "gate-failed" and not of(evs, "stack_no_changes")
     assert not of(evs, "gate_checked")[0]["ok"]
-    assert not [e for e in journal(ws)[entries:] if e["action"] == "apply"]
+    assert [(e["stack"], e["outcome"]) for e in journal(ws)[entries:] if e["action"] == "apply"] == [
+        ("attic", "gate-failed")]
     assert objects(ws) == before and non_get_api_requests(ws.api) == []
 
 
@@ -233,6 +234,16 @@ def test_a_wrong_fingerprint_stops_before_any_apply_even_with_yes(rehearsal_work
     assert fingerprint["level"] == "fail" and fingerprint["remedy"]
     assert evs[-1]["outcome"] == "gate-failed" and not of(evs, "apply_started")
     assert state_keys(ws, "prod") == set()
+    # Journaled where it stopped, so a resume (once the right cluster answers) continues this run.
+    stopped = [e for e in journal(ws, "prod") if e["run_id"] == evs[0]["run_id"] and e["action"] == "apply"]
+    assert [(e["stack"], e["outcome"]) for e in stopped] == [("attic", "gate-failed")]
+    assert "a safety gate failed (fingerprint)" in stopped[0]["error"]
+    ws.config_path.write_text(text)
+    proc = deploy("--env", "prod", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    resumed = events(proc)
+    assert resumed[0]["resumes"] == evs[0]["run_id"] and resumed[-1]["outcome"] == "applied"
+    assert not [m for m in resumed[-1]["messages"] if "nothing to resume" in m]
 
 
 async def test_plan_all_then_apply_is_the_same_run_in_two_halves(rehearsal_workspace: Any, iac_bin: str) -> None:
