@@ -8,6 +8,7 @@ from typing import Sequence
 
 from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
+from gfwizard.textsafe import printable
 from gfwizard.status_model import (
     LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow, api_failure, problem_remedy,
 )
@@ -96,6 +97,7 @@ def lock_age(lock: LockRow) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    rows = [[printable(c) for c in row] for row in rows]  # cells come from the API, the bucket, the state
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
@@ -112,14 +114,14 @@ def render_text(snap: StatusSnapshot) -> str:
         verdict += f" as far as could be read ({len(snap.unreadable)} read(s) failed, see 'Could not read')"
     out = [f"READ-ONLY status of {c.context or 'honey'} at {now:%Y-%m-%d %H:%M:%SZ} — {verdict}"]
     if snap.stale_since is not None:
-        out.append(f"STALE since {clock_time(snap.stale_since)}: {snap.stale_reason}")
+        out.append(f"STALE since {clock_time(snap.stale_since)}: {printable(snap.stale_reason)}")
     out += ["", "API"]
     if c.reachable:
         latency = f"{c.latency_ms:.0f} ms" if c.latency_ms is not None else "? ms"
-        out.append(f"  {c.server}  {c.version}  {latency}  fingerprint: {c.fingerprint}"
+        out.append(f"  {c.server}  {printable(c.version)}  {latency}  fingerprint: {c.fingerprint}"
                    + ("" if c.server_matches_config else "  (server differs from organization.yaml)"))
     else:
-        out.append(f"  {c.server}  {api_failure(c.error)}: {c.error}")
+        out.append(f"  {c.server}  {api_failure(c.error)}: {printable(c.error or '')}")
     out += ["", "Nodes"]
     if not snap.nodes and snap.notes_for("nodes"):
         out.append("  unknown: the nodes could not be read (see 'Could not read')")
@@ -160,9 +162,10 @@ def render_text(snap: StatusSnapshot) -> str:
         out.append("  none")
     if snap.unreadable:
         out += ["", "Could not read"]
-        out += [f"  [{u.pane}] {u.note}: {u.detail}" for u in snap.unreadable]
+        out += [f"  [{u.pane}] {printable(u.note)}: {printable(u.detail)}" for u in snap.unreadable]
     if snap.problems:
         out += ["", "Problems"]
         for p in snap.problems:
-            out += [f"  {p.kind}: {p.subject}: {p.detail}", f"    remedy: {problem_remedy(p)}"]
+            out += [f"  {p.kind}: {printable(p.subject)}: {printable(p.detail)}",
+                    f"    remedy: {printable(problem_remedy(p))}"]
     return redact("\n".join(out))

@@ -11,6 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from gfwizard.redact import redact
+from gfwizard.textsafe import printable_lines
 from screens.session import WizardSession
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     from gfwizard.errors import GfwError
 
     if isinstance(error, GfwError):
-        return redact(error.message), redact(error.remedy or "")
-    text = redact(f"{type(error).__name__}: {error}")
+        return printable_lines(redact(error.message)), printable_lines(redact(error.remedy or ""))
+    text = printable_lines(redact(f"{type(error).__name__}: {error}"))
     return text, "This is unexpected. The details were written to the UI log; please report it."
 
 

@@ -17,6 +17,7 @@ from textual.events import Resize
 from textual.widgets import DataTable, Static
 
 from gfwizard.redact import redact
+from gfwizard.textsafe import printable, printable_lines
 from screens.key_hints import with_keys
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class Checklist(Vertical):
         if check is None:
             return cell("…", "dim"), cell(name), cell("pending", "dim")
         label, style = _BADGES[check.level.value]
-        return cell(label, style), cell(check.name), cell(redact(check.detail))
+        return cell(label, style), cell(check.name), cell(printable(redact(check.detail)))
 
     def _rebuild(self, cursor: int) -> None:
         if not self.size.width:
@@ -147,10 +148,10 @@ class Checklist(Vertical):
         text = Text()
         text.append(f"{label} ", style=style)
         text.append(check.name, style="bold")
-        text.append(": " + redact(check.detail))
+        text.append(": " + printable_lines(redact(check.detail)))
         if check.remedy:
             text.append("\nRemedy: ", style="bold yellow")
-            text.append(redact(with_keys(check.remedy, self.key_hints)))
+            text.append(printable_lines(redact(with_keys(check.remedy, self.key_hints))))
         detail.update(text)
         detail.display = True
 

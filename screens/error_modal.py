@@ -8,6 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
+from gfwizard.textsafe import printable_lines
+
 
 class ErrorModal(ModalScreen[None]):
     """Shows a message and its remedy; Enter or Escape closes it."""
@@ -17,8 +19,9 @@ class ErrorModal(ModalScreen[None]):
     def __init__(self, title: str, message: str, remedy: str) -> None:
         super().__init__()
         self.title_text = title
-        self.message = message
-        self.remedy = remedy
+        # Messages quote servers and the binary: shown, never obeyed by the terminal.
+        self.message = printable_lines(message)
+        self.remedy = printable_lines(remedy)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-dialog", classes="dialog"):

@@ -86,7 +86,8 @@ class LogView(ScrollView, can_focus=True):
             if len(self._cache) >= REDACTED_CACHE:
                 self._cache.clear()
             cached = self._cache[line] = "".join(
-                ch if ch >= " " or ch == "\t" else " " if ch in "\r\n" else "�" for ch in redact(line)).expandtabs()
+                ch if ch == "\t" or " " <= ch < "\x7f" or ch > "\x9f" else " " if ch in "\r\n" else "�"
+                for ch in redact(line)).expandtabs()
         return cached
 
     def update(self, follow: bool, new_widths: int = 0, reset: bool = False) -> None:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import DataTable
 
+from gfwizard.textsafe import printable
+
 if TYPE_CHECKING:
     from gfwizard.stacks_events import DeployEvent
 
@@ -63,7 +65,7 @@ class StackRow:
         elif isinstance(event, ev.StackFailed):
             self.state, self.detail = "failed", f"({event.phase})"
         elif isinstance(event, ev.StackLocked):
-            who = event.lock.who if event.lock and event.lock.who else "another run"
+            who = printable(event.lock.who) if event.lock and event.lock.who else "another run"
             age = f" for {int(event.age_seconds // 60)} min" if event.age_seconds is not None else ""
             self.state, self.detail = "locked", f"by {who}{age}"
         elif isinstance(event, ev.StackInterrupted):

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot, stale_remedy
 from gfwizard.status_text import clock_time, since
+from gfwizard.textsafe import printable
 
 
 class ReadOnlyBanner(Static):
@@ -27,7 +28,7 @@ class ReadOnlyBanner(Static):
         else:
             count = len(snap.problems)
             parts.append("live · " + ("healthy" if not count else f"{count} problem{'s' if count > 1 else ''}"))
-        text = redact(" · ".join(parts))
+        text = printable(redact(" · ".join(parts)))
         if getattr(self, "_text", None) != text:
             self._text = text
             self.update(text)

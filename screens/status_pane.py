@@ -13,6 +13,7 @@ from textual.widgets import Static
 from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot
 from gfwizard.status_text import clock_time, since
+from gfwizard.textsafe import printable
 from screens.status_table import DiffTable, Row
 
 
@@ -56,7 +57,7 @@ class StatusPane(Vertical):
                             "read, not live")
         notes_widget = self.query_one(".pane-notes", Static)
         notes_widget.set_class(stale is not None, "stale")
-        text = redact(" · ".join(notes))
+        text = printable(redact(" · ".join(notes)))
         if getattr(self, "_notes_text", None) != text:
             self._notes_text = text
             notes_widget.update(text)

@@ -9,15 +9,18 @@ from typing import Sequence, Union
 from rich.text import Text
 from textual.widgets import DataTable
 
+from gfwizard.textsafe import printable
+
 #: A cell: plain text, or ``(text, rich style)``.
 Cell = Union[str, tuple[str, str]]
 Row = tuple[str, Sequence[Cell]]
 
 
 def _render(cell: Cell) -> Text:
+    # Cells hold what the API, the bucket and the state say: never let them drive the terminal.
     if isinstance(cell, tuple):
-        return Text(cell[0], style=cell[1])
-    return Text(cell)
+        return Text(printable(cell[0]), style=cell[1])
+    return Text(printable(cell))
 
 
 class DiffTable(DataTable[Text]):

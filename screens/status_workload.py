@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Log, Static
 
 from gfwizard.errors import GfwError
 from gfwizard.redact import redact
+from gfwizard.textsafe import printable, printable_log
 from gfwizard.status_model import PodRow, WorkloadRow
 from gfwizard.status_text import since, workload_ready
 from screens.status_banner import ReadOnlyBanner
@@ -138,7 +139,7 @@ class WorkloadScreen(Screen[None]):
             stream = self.feed.open_logs(namespace, pod, container, tail=LOG_TAIL)
         except GfwError as exc:
             note = f"could not read: pods/log ({exc.status})" if getattr(exc, "status", None) else exc.message
-            self.post_message(self.LogsUnavailable(pod, redact(note)))
+            self.post_message(self.LogsUnavailable(pod, printable(redact(note))))
             return
         with self._stream_lock:
             self._stream = stream
@@ -146,7 +147,7 @@ class WorkloadScreen(Screen[None]):
         flushed = time.monotonic()
         try:
             for line in stream:
-                batch.append(redact(line.decode("utf-8", "replace")))
+                batch.append(printable_log(redact(line.decode("utf-8", "replace"))))
                 if time.monotonic() - flushed >= _FLUSH_SECONDS or len(batch) >= 200:
                     self.post_message(self.LogLines(pod, batch))
                     batch, flushed = [], time.monotonic()

@@ -14,6 +14,7 @@ import click
 
 from gfwizard.errors import GfwError
 from gfwizard.redact import redact
+from gfwizard.textsafe import printable_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,8 +118,9 @@ def emit_json(obj: Any) -> None:
 
 def echo(text: str = "", err: bool = False, **style: Any) -> None:
     """Print redacted text (styled when ``style`` is given and the stream is a terminal); commands in
-    it carry this process's ``--config``."""
-    write(redact(with_config(text)), err=err, **style)
+    it carry this process's ``--config``; control characters other than newline and tab are shown
+    escaped (text from outside never drives the terminal)."""
+    write(printable_lines(redact(with_config(text))), err=err, **style)
 
 
 #: The streams (False: stdout, True: stderr) whose reader went away; nothing more is written to them.

@@ -11,6 +11,7 @@ import click
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, config_option, echo, emit_json,
                                        handles_errors, json_option, resolve_config_path)
 from gfwizard.errors import InputError
+from gfwizard.textsafe import printable
 
 if TYPE_CHECKING:
     from gfwizard.checks import Check
@@ -147,12 +148,13 @@ def locks(env: str, config_path: Path | None, as_json: bool) -> None:
     if not held:
         echo(f"no state locks held in {env!r}")
     for lock in held:
+        # Every field but the stack name is read from the lock object: anyone who can write to the bucket wrote it.
         if lock.error:
-            echo(f"  {lock.stack:<18} {lock.key}: {lock.error}", fg="yellow")
+            echo(f"  {lock.stack:<18} {printable(lock.key)}: {printable(lock.error)}", fg="yellow")
             continue
         since = lock.created.isoformat(timespec="seconds") if lock.created else "?"
-        echo(f"  {lock.stack:<18} {lock.operation or '?':<22} by {lock.who or '?'} since {since} "
-             f"({_age(lock.age)} ago)  ID {lock.id}")
+        echo(f"  {lock.stack:<18} {printable(lock.operation or '?'):<22} by {printable(lock.who or '?')} since {since} "
+             f"({_age(lock.age)} ago)  ID {printable(lock.id or '')}")
     sys.exit(EXIT_OK)
 
 

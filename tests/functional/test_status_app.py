@@ -241,3 +241,34 @@ async def test_env_filter_is_a_view_filter(size: tuple[int, int]) -> None:
         assert app.env_filter == "prod" and {k.split("/")[0] for k in stacks.shown} == {"prod"}
         await pilot.press("e")
         assert app.env_filter is None
+
+
+async def test_hostile_text_from_the_cluster_and_the_bucket_is_shown_escaped() -> None:
+    from gfwizard.status_model import EventRow
+    from tests.status_support import _Lines
+
+    hostile = "ok\x1b[2J\x1b[32mALL HEALTHY\x1b[0m\nfake line"
+    snap = fixed_snapshot()
+    snap = snap.model_copy(update={
+        "events": [EventRow(namespace="attic-dev", object="Pod/attic-7d9f-x2", reason="BackOff", message=hostile,
+                            count=1, last_seen=snap.taken_at)],
+        "locks": [snap.locks[0].model_copy(update={"who": "eve\x1b[31mRED\x1b[0m"})]})
+
+    class ColourfulLogs(FixedFeed):
+        def open_logs(self, namespace: str, pod: str, container: str, tail: int = 200) -> _Lines:
+            return _Lines([b"\x1b[32mINFO\x1b[0m started \x1b[2Jcleared?"])
+
+    app = StatusApp(ColourfulLogs(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        events = app.query_one("#events-table", DiffTable)
+        shown = [events.get_cell_at((row, col)).plain for row in range(events.row_count)
+                 for col in range(len(events.columns))]
+        assert "ok\\x1b[2J\\x1b[32mALL HEALTHY\\x1b[0m\\nfake line" in shown
+        locks = app.query_one("#locks-table", DiffTable)
+        assert "eve\\x1b[31mRED\\x1b[0m" in [locks.get_cell_at((0, col)).plain for col in range(len(locks.columns))]
+        await pilot.press("3")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _until(pilot, lambda: len(app.screen.query_one("#pod-log").lines) > 0, what="log lines")
+        assert list(app.screen.query_one("#pod-log").lines) == ["INFO started cleared?"]

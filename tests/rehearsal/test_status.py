@@ -297,3 +297,24 @@ def test_the_live_view_without_a_terminal_refuses_and_names_once(rehearsal_works
     assert "error: the live status view needs a terminal (stdin and stdout)" in done.stderr
     assert "gfwizard status --once" in done.stderr and "\x1b[" not in done.stdout
     assert tree_digest(ws.dir) == before and ws.api.request_log.entries() == []
+
+
+def test_hostile_event_and_lock_text_is_shown_escaped_by_status_and_backend_locks(rehearsal_workspace: Any) -> None:
+    from gfwizard.rehearsal import k8s_objects as ko
+
+    ws = rehearsal_workspace
+    hostile = "ok\x1b[2J\x1b[32mALL HEALTHY\x1b[0m\nfake line"
+    node = ws.api.store.get("nodes", "", "sting").obj
+    ws.api.store.put("events", ko.event(node, "Injected", hostile, type_="Warning", namespace="default"))
+    put_lock(ws, "dev", "gitlab-runners", age=timedelta(minutes=5), who="eve\x1b[31mRED\x1b[0m\nFAKE LINE: all clear")
+    before = tree_digest(ws.dir)
+    for args in (["status", "--once", "--env", "dev"], ["backend", "locks", "--env", "dev"]):
+        done = run_cli(args, env=ws.env)
+        assert "\x1b" not in done.stdout + done.stderr, args
+        assert not [line for line in done.stdout.splitlines() if line.startswith(("fake line", "FAKE LINE"))], args
+        assert "eve\\x1b[31mRED\\x1b[0m\\nFAKE LINE: all clear" in done.stdout, (args, done.stdout)
+    assert "ok\\x1b[2J\\x1b[32mALL HEALTHY" in run_cli(["status", "--once"], env=ws.env).stdout
+    # The JSON keeps the values (JSON escapes control characters itself).
+    doc = json.loads(run_cli(["backend", "locks", "--env", "dev", "--json"], env=ws.env).stdout)
+    assert doc["locks"][0]["who"] == "eve\x1b[31mRED\x1b[0m\nFAKE LINE: all clear"
+    assert tree_digest(ws.dir) == before
