@@ -32,7 +32,7 @@ EXPORT_ORDER = (
     "KUBECONFIG", "GFW_CONFIG", "GFW_WORKSPACE", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_EC2_METADATA_DISABLED", "GFW_HTTP_STATE_URL", "GFW_HTTP_STATE_ADDRESS", "GFW_HTTP_STATE_USERNAME",
-    "GFW_HTTP_STATE_PASSWORD",
+    "GFW_HTTP_STATE_PASSWORD", "TF_HTTP_USERNAME", "TF_HTTP_PASSWORD",
 )
 _STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
@@ -49,7 +49,7 @@ def things_to_try() -> list[str]:
         "gfwizard status --once",
         "tail -f \"$GFW_WORKSPACE/api-requests.log\"  # every request the API answered",
         "TF_HTTP_PASSWORD=\"$GFW_HTTP_STATE_PASSWORD\" gfwizard backend migrate --env dev --stack attic"
-        "  # HTTP -> S3 rehearsal",
+        "  # HTTP -> S3 (state to move: start with --legacy-http-state)",
     ]
 
 
@@ -193,10 +193,13 @@ def _serve(env: "RehearsalEnvironment", env_file: _EnvFile, as_json: bool, note:
 @click.option("--workspace", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Use this new or empty directory as the workspace (default: a temp directory).")
 @click.option("--keep", is_flag=True, help="Keep the workspace (logs, kubeconfig, organization.yaml) at shutdown.")
+@click.option("--legacy-http-state", is_flag=True,
+              help="Start with dev deployed on the HTTP (GitLab-style) state server, as before the move to S3, "
+                   "to rehearse the migration (needs tofu or terraform; exports TF_HTTP_USERNAME/PASSWORD).")
 @json_option
 @handles_errors
 def rehearse(serve: bool, nodes: int, pods: int, env_file: Path | None, workspace: Path | None,
-             keep: bool, as_json: bool) -> None:
+             keep: bool, legacy_http_state: bool, as_json: bool) -> None:
     """The wizard against an embedded rehearsal honey + S3 on 127.0.0.1 (nothing real is touched)."""
     from gfwizard.rehearsal.workspace import RehearsalEnvironment
 
@@ -209,6 +212,7 @@ def rehearse(serve: bool, nodes: int, pods: int, env_file: Path | None, workspac
     if run_wizard is not None:
         with env:
             try:
+                _seed(env, legacy_http_state)
                 written.write(env)
                 _run_wizard_in(env, run_wizard)
             finally:
@@ -218,8 +222,18 @@ def rehearse(serve: bool, nodes: int, pods: int, env_file: Path | None, workspac
     note = None if serve else "the wizard UI is not installed in this build; serving the rehearsal instead"
     with _StopSignals() as signals:
         with env:
+            _seed(env, legacy_http_state)
             _serve(env, written, as_json, note, signals)
     _said_stopped(env)
+
+
+def _seed(env: "RehearsalEnvironment", legacy_http_state: bool) -> None:
+    if not legacy_http_state:
+        return
+    echo("deploying dev onto the HTTP state server (--legacy-http-state)…", err=True)
+    seeded = env.seed_legacy_http_state("dev")
+    echo(f"dev is on HTTP state: {', '.join(s.stack for s in seeded)} (workloads running); move it to S3 with the "
+         "Backend step's Ctrl+T or `gfwizard backend migrate --env dev --stack STACK`", err=True)
 
 
 def _run_wizard_in(env: "RehearsalEnvironment", run_wizard: Any) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
     from gfwizard.rehearsal.apiserver import RehearsalAPIServer
     from gfwizard.rehearsal.httpstate import HttpStateServer
+    from gfwizard.rehearsal.legacy_state import LegacyStack
     from gfwizard.rehearsal.s3 import RehearsalS3
 
 CLUSTER = "honey"
@@ -291,6 +292,18 @@ class RehearsalEnvironment:
             self.stop()
             raise
         return self
+
+    def seed_legacy_http_state(self, environment: str = "dev") -> list["LegacyStack"]:
+        """Deploy every stack of ``environment`` onto the HTTP state server, as an environment not yet
+        moved to S3 (:mod:`gfwizard.rehearsal.legacy_state`), and add ``TF_HTTP_USERNAME`` and
+        ``TF_HTTP_PASSWORD`` (what ``backend migrate`` and the Backend step read) to :attr:`env`."""
+        from gfwizard.rehearsal.legacy_state import seed_legacy_http_state
+
+        files = self._require()
+        assert self.http_state is not None
+        seeded = seed_legacy_http_state(self, environment=environment)
+        files.env.update(TF_HTTP_USERNAME=self.http_state.username, TF_HTTP_PASSWORD=self.http_state.password)
+        return seeded
 
     def stop(self) -> None:
         """Stop every server (ports freed) and remove the workspace unless kept (idempotent)."""
