@@ -147,11 +147,11 @@ def _bucket_check(client: Any, target: S3Target, env: str, timeouts: tuple[float
     if not create:
         return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist at {target.endpoint} (NoSuchBucket); "
                                 "nothing was created",
-                      remedy=f"gfwizard backend check --env {env} --create-bucket --enable-versioning")
+                      remedy=f"`gfwizard backend check --env {env} --create-bucket --enable-versioning`")
     action = f"create bucket {target.bucket!r} at {target.endpoint} (region {target.region})"
     if confirm is not None and not confirm(action):
         return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist; creating it was declined",
-                      remedy=f"gfwizard backend check --env {env} --create-bucket, and confirm")
+                      remedy=f"`gfwizard backend check --env {env} --create-bucket`, and confirm")
     try:
         kwargs: dict[str, Any] = {"Bucket": target.bucket}
         if target.region != "us-east-1":
@@ -175,11 +175,11 @@ def _versioning_check(client: Any, target: S3Target, env: str, timeouts: tuple[f
     state = "suspended" if status == "Suspended" else "off (never enabled)"
     off = f"versioning is {state} on {target.bucket!r}: an overwritten or deleted state cannot be recovered"
     if not enable:
-        return failed(C_VERSIONING, off, remedy=f"gfwizard backend check --env {env} --enable-versioning")
+        return failed(C_VERSIONING, off, remedy=f"`gfwizard backend check --env {env} --enable-versioning`")
     action = f"enable versioning on bucket {target.bucket!r} at {target.endpoint}"
     if confirm is not None and not confirm(action):
         return failed(C_VERSIONING, off + "; enabling it was declined",
-                      remedy=f"gfwizard backend check --env {env} --enable-versioning, and confirm")
+                      remedy=f"`gfwizard backend check --env {env} --enable-versioning`, and confirm")
     try:
         client.put_bucket_versioning(Bucket=target.bucket, VersioningConfiguration={"Status": "Enabled"})
     except Exception as exc:  # noqa: BLE001
@@ -200,7 +200,7 @@ def _prefix_check(client: Any, target: S3Target, env: str, timeouts: tuple[float
     except Exception as exc:  # noqa: BLE001
         detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action=f"list {prefix}")
         return failed(C_PREFIX, detail, remedy)
-    held = f", {locks} lock(s) held (gfwizard backend locks --env {env})" if locks else ""
+    held = f", {locks} lock(s) held (`gfwizard backend locks --env {env}`)" if locks else ""
     return passed(C_PREFIX, f"s3://{target.bucket}/{prefix}: {states} state file(s){held}")
 
 

@@ -205,7 +205,7 @@ def explain_os_error(exc: BaseException, endpoint: str, timeouts: tuple[float, f
 #: S3 error code -> (what it means, what to do). ``{bucket}``/``{endpoint}`` are filled in.
 _CLIENT_ERRORS: dict[str, tuple[str, str]] = {
     "NoSuchBucket": ("bucket {bucket!r} does not exist at {endpoint}",
-                     "create it: gfwizard backend check --env {env} --create-bucket"),
+                     "create it: `gfwizard backend check --env {env} --create-bucket`"),
     "AccessDenied": ("access denied: the credentials are valid but not allowed to {action} on bucket {bucket!r}",
                      "grant the key s3:GetObject/PutObject/DeleteObject/ListBucket (and GetBucketVersioning) "
                      "on the bucket, or use a key that has them"),

@@ -71,7 +71,7 @@ class ClusterProbe:
         pinned = self.cfg.cluster.fingerprint
         ca = self.kube.ca_sha256 if self.kube is not None else None
         if pinned is None:
-            return "unpinned", "no fingerprint pinned in organization.yaml (gfwizard validate --pin)"
+            return "unpinned", "no fingerprint pinned in organization.yaml (`gfwizard validate --pin`)"
         if self.uid is None or ca is None:
             why = (f"kube-system namespace unreadable ({self.uid_error.message})" if self.uid_error is not None
                    else "the kubeconfig has no CA certificate" if ca is None else "kube-system UID unknown")

@@ -37,7 +37,7 @@ class ReadOnlyViolation(SafetyStop):
     def __init__(self, method: str, target: str) -> None:
         super().__init__(
             f"status mode is read-only: refused {method.upper()} {redact(target)} before sending it",
-            "status never changes anything; make changes outside status mode (gfwizard deploy, kubectl)",
+            "status never changes anything; make changes outside status mode (`gfwizard deploy`, kubectl)",
         )
         self.method = method.upper()
         self.target = target

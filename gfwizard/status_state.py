@@ -257,7 +257,7 @@ class StateReader:
         self._expected: dict[tuple[str, str], Any] | None = None
         if cfg.state.backend != "s3" or cfg.state.s3 is None:
             self.setup_error = ("the state backend is the transitional HTTP backend; status reads S3 state only "
-                                "(migrate with gfwizard backend migrate)")
+                                "(migrate with `gfwizard backend migrate`)")
             return
         try:
             self.reader = ReadOnlyState(cfg, environ=self.environ, timeouts=timeouts)

@@ -64,6 +64,15 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_remembered_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no ``--config`` remembered: in-process CLI runs set a module global that
+    would otherwise add one test's config to the next test's remedies."""
+    from gfwizard.commands import _common
+
+    monkeypatch.setattr(_common, "_explicit_config", None)
+
+
 def iac_binary() -> str | None:
     """The IaC binary tests use: $GFW_TOFU_BIN, tofu, or terraform."""
     return os.environ.get("GFW_TOFU_BIN") or shutil.which("tofu") or shutil.which("terraform")

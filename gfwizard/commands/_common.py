@@ -31,14 +31,20 @@ def json_option(f: F) -> F:
 #: The ``--config`` this process was given, if any: commands it prints for the operator to run carry it.
 _explicit_config: Path | None = None
 #: The commands that read organization.yaml (and so take ``--config``).
-_CONFIG_COMMANDS = (r"(?:validate|deploy|status|doctor|discover|backend (?:check|render|locks|migrate)"
-                    r"|config (?:validate|show))")
+_CONFIG_COMMANDS = (r"(?:validate|deploy|status|doctor|discover|wizard|backend (?:check|render|locks|migrate)"
+                    r"|config (?:init|validate|show))")
+
+
+def remember_config(path: Path) -> None:
+    """Make ``path`` the config every command this process prints carries (``--config``, or the PATH
+    argument of ``config validate``)."""
+    global _explicit_config
+    _explicit_config = path
 
 
 def _remember_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    global _explicit_config
     if value is not None:
-        _explicit_config = value
+        remember_config(value)
     return value
 
 
@@ -56,7 +62,10 @@ def config_option(f: F) -> F:
 
 def with_config(text: str) -> str:
     """``text`` with every backticked gfwizard command that reads organization.yaml given the
-    ``--config`` this process was run with (a remedy followed as printed acts on the same config)."""
+    ``--config`` this process was run with (a remedy followed as printed acts on the same config).
+
+    Only backticked commands are rewritten, so every message that names a command backticks it
+    (tests/unit/test_remedy_config.py checks the sources for bare ones)."""
     if _explicit_config is None or "`gfwizard " not in text:
         return text
     import re
@@ -66,7 +75,9 @@ def with_config(text: str) -> str:
 
     def add(match: "re.Match[str]") -> str:
         command = match.group(1)
-        return match.group(0) if "--config" in command else f"`gfwizard {command}{flag}`"
+        if "--config" in command or "--help" in command:  # --help reads no config
+            return match.group(0)
+        return f"`gfwizard {command}{flag}`"
 
     return re.sub(rf"`gfwizard ({_CONFIG_COMMANDS}(?: [^`]*)?)`", add, text)
 

@@ -184,7 +184,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     if not yes:
         if not sys.stdin.isatty():
             raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
-                             remedy=f"re-run with --yes: gfwizard backend migrate --env {env} --stack {stack} --yes")
+                             remedy=f"re-run with --yes: `gfwizard backend migrate --env {env} --stack {stack} --yes`")
         if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
             echo("not migrated: declined", err=True)
             sys.exit(EXIT_CHECK_FAILED)

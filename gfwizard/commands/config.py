@@ -21,6 +21,7 @@ from gfwizard.commands._common import (
     emit_json,
     handles_errors,
     json_option,
+    remember_config,
     resolve_config_path,
 )
 
@@ -50,6 +51,8 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
     from gfwizard.errors import InputError
     from gfwizard.orgconfig import ConfigError, load_config
 
+    if path is not None:
+        remember_config(path)  # "run `gfwizard config validate` again" must check this file, not the default
     target = path if path is not None else resolve_config_path(config_path)
     try:
         cfg = load_config(target)
@@ -170,6 +173,6 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
 
     from gfwizard import plain as plain_mode
 
-    outcome = plain_mode.run_plain_init(target, plain_mode.make_prompter(), force=force)
+    outcome = plain_mode.run_plain_init(target, plain_mode.make_prompter(), force=force, echo=echo)
     if outcome is plain_mode.Outcome.CANCELLED:
         sys.exit(EXIT_CANCELLED)

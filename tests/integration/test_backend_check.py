@@ -117,7 +117,7 @@ def test_versioning_off_fails_and_is_left_off(aws_env: RehearsalS3) -> None:
     versioning = _by_name(checks)[C_VERSIONING]
     assert versioning.level is Level.FAIL
     assert "versioning is off (never enabled)" in versioning.detail
-    assert versioning.remedy == "gfwizard backend check --env dev --enable-versioning"
+    assert versioning.remedy == "`gfwizard backend check --env dev --enable-versioning`"
     assert "Status" not in aws_env.client().get_bucket_versioning(Bucket=bucket)
     # The other checks still ran: the probe is independent of versioning.
     assert _by_name(checks)[C_LOCK].level is Level.PASS

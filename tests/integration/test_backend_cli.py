@@ -58,7 +58,8 @@ def test_check_text_missing_bucket_exits_1_and_creates_nothing(ws: Path, s3: Reh
     done = run_cli(["backend", "check", "--env", "dev", "--config", str(config)])
     assert done.returncode == 1
     assert f"FAIL  s3 bucket" in done.stdout and "does not exist" in done.stdout
-    assert "remedy: gfwizard backend check --env dev --create-bucket" in done.stdout
+    want = f"`gfwizard backend check --env dev --create-bucket --enable-versioning --config {config}`"
+    assert f"remedy: {want}" in done.stdout
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
 
 

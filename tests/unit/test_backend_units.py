@@ -54,7 +54,7 @@ def test_client_errors_get_distinct_plain_messages(target, code: str, status: in
     assert detail.startswith(expected)
     assert remedy
     if code == "NoSuchBucket":
-        assert remedy == "create it: gfwizard backend check --env prod --create-bucket"
+        assert remedy == "create it: `gfwizard backend check --env prod --create-bucket`"
 
 
 def test_connection_errors_are_told_apart(target) -> None:

@@ -159,7 +159,7 @@ def test_init_without_wizard_says_use_plain(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "screens.launch", None)  # makes the import fail
     result = invoke("config", "init", "--config", str(tmp_path / "organization.yaml"))
     assert result.exit_code == 2
-    assert "use `gfwizard config init --plain`" in result.stderr
+    assert f"use `gfwizard config init --plain --config {tmp_path / 'organization.yaml'}`" in result.stderr
     assert tree_digest(tmp_path) == {}
 
 
