@@ -87,10 +87,13 @@ def planned_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[tuple
     kinds = [k for k, spec in (("s3", cfg.state.s3), ("http", cfg.state.http)) if spec is not None]
     out: list[tuple[str, str, Path, str]] = []
     for stack in cfg.stack_order():
-        if layout.backend_root is None and not layout.stack_dir(stack).is_dir():
+        # A rehearsal renders into the workspace, but it deploys the twin, so a stack without one is
+        # refused as firmly as on honey (rendering it would only fail later, in deploy).
+        if not layout.stack_dir(stack).is_dir():
+            where = (f"a rehearsal deploys the provider-free twins in {layout.stacks_root}: add one for {stack!r}"
+                     if layout.rehearsal else "run from a GloriousFlywheel checkout (or set GFW_REPO)")
             raise InputError(f"stack directory {layout.stack_dir(stack)} does not exist; nothing was rendered",
-                             remedy="run from a GloriousFlywheel checkout (or set GFW_REPO), or fix stacks: "
-                                    "in organization.yaml")
+                             remedy=f"{where}, or fix stacks: in organization.yaml")
         for kind in kinds:
             text = render_s3_text(cfg, env, stack) if kind == "s3" else render_http_text(cfg, env, stack)
             out.append((stack, kind, layout.backend_file(stack, env, kind), text))

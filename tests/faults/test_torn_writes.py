@@ -33,7 +33,8 @@ WRITER = textwrap.dedent('''\
 
     what, target, docs = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
     cfgs = [OrgConfig.model_validate(d) for d in docs]
-    layout = layout_for("loopback", repo=target, environ={"GFW_WORKSPACE": str(target)})
+    # The checkout's rehearsal twins (render refuses a stack without one); every write goes to the workspace.
+    layout = layout_for("loopback", environ={"GFW_WORKSPACE": str(target)})
 
     def write(cfg):
         if what == "config":
@@ -82,7 +83,7 @@ def _expected(what: str, tmp_path: Path, docs: list[dict[str, object]]) -> dict[
         if what == "config":
             out.setdefault("organization.yaml", set()).add(render_config(cfg).encode())
         else:
-            layout = layout_for("loopback", repo=tmp_path, environ={"GFW_WORKSPACE": str(tmp_path / "w")})
+            layout = layout_for("loopback", repo=REPO, environ={"GFW_WORKSPACE": str(tmp_path / "w")})
             for _, _, path, text in planned_backends(cfg, "dev", layout):
                 out.setdefault(path.relative_to(tmp_path / "w").as_posix(), set()).add(text.encode())
     return out

@@ -120,6 +120,28 @@ def test_locks_lists_a_lock_object(ws: Path, s3: RehearsalS3, s3_bucket: str) ->
     assert entry["created"].startswith("2025-01-02T03:04:05") and entry["age"] > 0
 
 
+def test_render_a_stack_without_a_rehearsal_twin_exits_2_and_writes_nothing(ws: Path, s3: RehearsalS3,
+                                                                            s3_bucket: str) -> None:
+    config = _config(ws, s3, s3_bucket)
+    assert run_cli(["backend", "render", "--env", "dev", "--config", str(config)]).returncode == 0
+    grown = ws / "grown.yaml"
+    grown.write_text(config.read_text().replace(s3_bucket, fresh_bucket_name())
+                     .replace("  - {name: arc-runners", "  - {name: zzz-new}\n  - {name: arc-runners"))
+    before = tree_digest(ws)
+    twin = Path(__file__).resolve().parents[2] / "tofu" / "rehearsal"
+    message = f"stack directory {twin / 'zzz-new'} does not exist; nothing was rendered"
+    remedy = (f"a rehearsal deploys the provider-free twins in {twin}: add one for 'zzz-new', or fix stacks: in "
+              "organization.yaml")
+    text = run_cli(["backend", "render", "--env", "dev", "--config", str(grown)])
+    assert text.returncode == 2
+    assert text.stderr.splitlines() == [f"error: {message}", f"remedy: {remedy}"]
+    done = run_cli(["backend", "render", "--env", "dev", "--json", "--config", str(grown)])
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {"error": {"message": message, "remedy": remedy, "exit_code": 2}}
+    assert tree_digest(ws) == before
+    assert not (ws / "ws" / "backends" / "zzz-new").exists()
+
+
 def test_migrate_without_yes_and_without_terminal_refuses(ws: Path, s3: RehearsalS3, s3_bucket: str,
                                                           http_server: HttpStateServer) -> None:
     config = _config(ws, s3, s3_bucket, http_server)

@@ -115,6 +115,8 @@ def test_rehearsal_layout_writes_into_the_workspace_only(tmp_path: Path, checkou
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = tmp_path / "ws"
     monkeypatch.setenv("GFW_WORKSPACE", str(workspace))
+    for stack in ("attic", "arc-runners"):
+        (checkout / "tofu" / "rehearsal" / stack).mkdir(parents=True)
     before = tree_digest(checkout / "tofu")
     files = render_backends(make_cfg("http://127.0.0.1:9000", "b-rehearsal"), "dev", layout_for("loopback",
                                                                                              repo=checkout))
@@ -136,6 +138,26 @@ def test_missing_stack_directory_writes_nothing(real_layout: Layout, checkout: P
     with pytest.raises(InputError, match=r"stack directory .*runner-dashboard does not exist; nothing was rendered"):
         render_backends(cfg, "dev", real_layout)
     assert tree_digest(checkout) == before
+
+
+def test_rehearsal_stack_without_a_twin_writes_nothing(tmp_path: Path, checkout: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = tmp_path / "ws"
+    monkeypatch.setenv("GFW_WORKSPACE", str(workspace))
+    for stack in ("attic", "arc-runners"):
+        (checkout / "tofu" / "rehearsal" / stack).mkdir(parents=True)
+    layout = layout_for("loopback", repo=checkout)
+    render_backends(make_cfg("http://127.0.0.1:9000", "b-old"), "dev", layout)
+    before = tree_digest(tmp_path)
+    cfg = make_cfg("http://127.0.0.1:9000", "b-new", stacks=("attic", "arc-runners", "zzz-new"))
+    with pytest.raises(InputError) as raised:
+        render_backends(cfg, "dev", layout)
+    assert raised.value.message == (f"stack directory {checkout / 'tofu' / 'rehearsal' / 'zzz-new'} does not exist; "
+                                    "nothing was rendered")
+    assert raised.value.remedy == (f"a rehearsal deploys the provider-free twins in {checkout / 'tofu' / 'rehearsal'}: "
+                                   "add one for 'zzz-new', or fix stacks: in organization.yaml")
+    assert tree_digest(tmp_path) == before  # the other stacks' files keep the old bucket
+    assert not (workspace / "backends" / "zzz-new").exists()
 
 
 def test_template_characters_are_escaped() -> None:
