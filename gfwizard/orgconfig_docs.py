@@ -76,7 +76,8 @@ _COMMANDS = """\
   `--plain` the same questions as plain prompts. Shows the file and a diff against the existing one and
   writes only on confirmation (atomically; the previous file is kept as `organization.yaml.bak`;
   comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer, writes nothing and exits
-  130. `--force` starts from the defaults when the existing file is invalid.
+  130. `--force` starts from the defaults when the existing file is invalid. Both ways need a terminal:
+  without one `config init` exits 2 and writes nothing.
 """
 
 

@@ -95,6 +95,20 @@ def with_config_obj(obj: Any) -> Any:
     return obj
 
 
+def has_terminal() -> bool:
+    """Whether stdin and stdout are both terminals (a full-screen view needs both)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def require_terminal(what: str, remedy: str) -> None:
+    """Raise an input error (exit 2) naming ``what`` unless :func:`has_terminal`: without one a
+    full-screen view would wait forever for keys nobody can type."""
+    if not has_terminal():
+        from gfwizard.errors import InputError
+
+        raise InputError(f"{what} needs a terminal (stdin and stdout)", remedy=remedy)
+
+
 def resolve_config_path(config_path: Path | None) -> Path:
     """The ``--config`` value, or the default when it was not given."""
     from gfwizard.paths import default_config_path

@@ -22,6 +22,7 @@ from gfwizard.commands._common import (
     handles_errors,
     json_option,
     remember_config,
+    require_terminal,
     resolve_config_path,
 )
 
@@ -155,13 +156,18 @@ def effective_report(cfg: "OrgConfig", path: Path) -> dict[str, Any]:
 def init(plain: bool, config_path: Path | None, force: bool) -> None:
     """Create or update organization.yaml (wizard, or --plain prompts).
 
-    Without --plain, opens the wizard at its Config step; --plain asks the same questions.
+    Without --plain, opens the wizard at its Config step; --plain asks the same questions. Both need
+    a terminal (exit 2 without one).
     Shows the file (and a diff against the existing one) and writes only on confirmation,
     atomically, keeping the previous file as organization.yaml.bak. Ctrl-C (or Ctrl-D on an empty
     answer) writes nothing (exit 130).
     """
     target = resolve_config_path(config_path)
     if not plain:
+        require_terminal("config init without --plain opens the full-screen wizard, which",
+                         remedy="run it in a terminal (`gfwizard config init --plain` asks the same questions with "
+                                "plain prompts, also in a terminal), or copy config/organization.example.yaml, edit "
+                                "it and check it with `gfwizard config validate`")
         try:
             from screens.launch import run_wizard
         except ImportError as exc:

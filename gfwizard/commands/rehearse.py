@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gfwizard.commands._common import echo, handles_errors, json_option, write
+from gfwizard.commands._common import echo, handles_errors, json_option, require_terminal, write
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -200,11 +200,18 @@ def _serve(env: "RehearsalEnvironment", env_file: _EnvFile, as_json: bool, note:
 @handles_errors
 def rehearse(serve: bool, nodes: int, pods: int, env_file: Path | None, workspace: Path | None,
              keep: bool, legacy_http_state: bool, as_json: bool) -> None:
-    """The wizard against an embedded rehearsal honey + S3 on 127.0.0.1 (nothing real is touched)."""
+    """The wizard against an embedded rehearsal honey + S3 on 127.0.0.1 (nothing real is touched).
+
+    The wizard needs a terminal (exit 2 without one); --serve does not.
+    """
     from gfwizard.rehearsal.workspace import RehearsalEnvironment
 
     _check_env_file(env_file)
     run_wizard = None if serve else _wizard_launcher()
+    if run_wizard is not None:  # before anything starts or is written
+        require_terminal("the rehearsal wizard",
+                         remedy="run `gfwizard rehearse` in a terminal, or start only the services with "
+                                "`gfwizard rehearse --serve` and run the commands it prints")
     # The wizard lets the operator pin the fingerprint (with consent); --serve pins it for CLI use.
     env = RehearsalEnvironment(workspace=workspace, nodes=nodes, pods=pods, keep=keep,
                                pin_fingerprint=run_wizard is None)

@@ -190,6 +190,7 @@ def test_without_serve_the_wizard_runs_against_a_live_rehearsal(monkeypatch: pyt
                                                                  tmp_path: Path) -> None:
     from click.testing import CliRunner
 
+    from gfwizard.commands import _common
     from gfwizard.commands import rehearse as command
 
     seen: dict[str, object] = {}
@@ -202,6 +203,7 @@ def test_without_serve_the_wizard_runs_against_a_live_rehearsal(monkeypatch: pyt
         seen["urls"] = [rehearsal.api.url, rehearsal.s3.endpoint]  # type: ignore[attr-defined]
 
     monkeypatch.setattr(command, "_wizard_launcher", lambda: fake_wizard)
+    monkeypatch.setattr(_common, "has_terminal", lambda: True)
     before = os.environ.get("KUBECONFIG")
     env_file = tmp_path / "r.env"
     result = CliRunner().invoke(command.rehearse, ["--env-file", str(env_file)])

@@ -144,6 +144,14 @@ def test_show_invalid_exits_2(tmp_path: Path) -> None:
     assert tree_digest(tmp_path) == before
 
 
+@pytest.fixture
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard.commands import _common
+
+    monkeypatch.setattr(_common, "has_terminal", lambda: True)
+
+
+@pytest.mark.usefixtures("on_a_terminal")
 def test_init_without_plain_opens_the_wizard_at_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, object]] = []
     fake = types.ModuleType("screens.launch")
@@ -155,6 +163,7 @@ def test_init_without_plain_opens_the_wizard_at_config(tmp_path: Path, monkeypat
     assert calls == [{"start_at": "config", "config_path": target}]
 
 
+@pytest.mark.usefixtures("on_a_terminal")
 def test_init_without_wizard_says_use_plain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "screens.launch", None)  # makes the import fail
     result = invoke("config", "init", "--config", str(tmp_path / "organization.yaml"))
