@@ -46,6 +46,7 @@ from gfwizard.redact import redact, register_secret
 if TYPE_CHECKING:
     from gfwizard.layout import Layout
     from gfwizard.orgconfig import OrgConfig
+    from gfwizard.tofu import CliConfig
 
 ConfirmFn = Callable[[str], bool]
 #: Seconds to wait after the one SIGINT before the process group is killed.
@@ -90,6 +91,8 @@ class MigrationReport:
     transcript: Path | None = None
     checks: list[Check] = field(default_factory=list)
     ok: bool = False
+    #: Things the operator should know once, e.g. that gfwizard's own CLI configuration was used.
+    notes: list[str] = field(default_factory=list)
 
 
 def summarize(data: bytes) -> StateSummary:
@@ -226,7 +229,8 @@ def _interrupt(proc: subprocess.Popen[str]) -> None:
         proc.wait(timeout=5)
 
 
-def _iac_env(data_dir: Path, username: str | None, password: str) -> dict[str, str]:
+def _iac_env(data_dir: Path, username: str | None, password: str) -> "tuple[dict[str, str], CliConfig]":
+    """The IaC runs' environment, and the CLI configuration it uses (its note says when it is gfwizard's own)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("TF_DATA_DIR", "TF_WORKSPACE", "TF_CLI_ARGS", "TF_CLI_ARGS_init", "TF_INPUT")}
     env.update(TF_DATA_DIR=str(data_dir), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_HTTP_PASSWORD=password)
@@ -235,8 +239,16 @@ def _iac_env(data_dir: Path, username: str | None, password: str) -> dict[str, s
     # A TF_CLI_CONFIG_FILE naming a missing file would put a warning into every line of the transcript.
     from gfwizard.tofu import cli_config, default_plugin_cache_dir
 
-    env.update(cli_config(env, plugin_cache_dir=default_plugin_cache_dir()).env)
-    return env
+    cache = default_plugin_cache_dir()
+    cli = cli_config(env, plugin_cache_dir=cache)
+    if cli.path is not None:
+        # gfwizard's own file names the cache; a binary that cannot open it prints an error into every run.
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the run still works without a cache; its error then says which directory
+    env.update(cli.env)
+    return env, cli
 
 
 def backup_dir(layout: "Layout", env: str) -> Path:
@@ -247,8 +259,11 @@ def backup_dir(layout: "Layout", env: str) -> Path:
 def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *,
                        confirm_overwrite: ConfirmFn | None = None, binary: str | None = None,
                        timeout: float = 600.0, on_line: Callable[[str], None] | None = None,
-                       on_backup: Callable[[Path], None] | None = None) -> MigrationReport:
+                       on_backup: Callable[[Path], None] | None = None,
+                       on_note: Callable[[str], None] | None = None) -> MigrationReport:
     """Migrate ``stack``'s state in ``env`` from ``state.http`` to ``state.s3`` (see the module doc).
+
+    ``on_note`` hears each of the report's ``notes`` (redacted) when it arises, before the IaC runs.
 
     Raises InputError for bad input and CheckFailure when the source cannot be read (nothing written
     then). From the backup on, every outcome — refused or failed included — is a report.
@@ -316,7 +331,7 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
             report.remedy = "re-run and confirm (or pass --yes)"
             return _finish(report, address, username, password, client, target.bucket, key)
 
-    _run_migration(report, cfg, env, stack, layout, iac, username, password, timeout, on_line)
+    _run_migration(report, cfg, env, stack, layout, iac, username, password, timeout, on_line, on_note)
     return _finish(report, address, username, password, client, target.bucket, key)
 
 
@@ -339,7 +354,7 @@ def _refusal(source: StateSummary, dest: StateSummary | None) -> str:
 
 def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: str, layout: "Layout", iac: str,
                    username: str | None, password: str, timeout: float,
-                   on_line: Callable[[str], None] | None) -> None:
+                   on_line: Callable[[str], None] | None, on_note: Callable[[str], None] | None = None) -> None:
     http_file = layout.backend_file(stack, env, "http")
     s3_file = layout.backend_file(stack, env, "s3")
     write_if_changed(http_file, render_http_text(cfg, env, stack))
@@ -350,11 +365,17 @@ def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: s
     transcript_path = layout.transcripts_dir(env) / f"migrate-{stack}-{stamp}.log"
     transcript_path.parent.mkdir(parents=True, exist_ok=True)
     report.transcript = transcript_path
-    run_env = _iac_env(scratch / "tfdata", username, password)
+    run_env, cli = _iac_env(scratch / "tfdata", username, password)
     main_tf = scratch / "main.tf"
     started = time.monotonic()
     try:
         with transcript_path.open("w", encoding="utf-8") as transcript:
+            if cli.note:
+                note = redact(cli.note)
+                report.notes.append(note)
+                transcript.write(f"# note: {note}\n")
+                if on_note is not None:
+                    on_note(note)
             main_tf.write_text('terraform {\n  backend "http" {}\n}\n', encoding="utf-8")
             code, tail = _run([iac, "init", "-input=false", "-no-color", f"-backend-config={http_file}"],
                               cwd=scratch, env=run_env, transcript=transcript, timeout=timeout, on_line=on_line)

@@ -341,7 +341,8 @@ class BackendScreen(StepScreen):
         assert cfg is not None
         layout = self._layout()
         for stack in stacks:
-            report = migrate_http_to_s3(cfg, self.session.env, stack, layout)
+            report = migrate_http_to_s3(cfg, self.session.env, stack, layout,
+                                        on_note=lambda note: self.app.call_from_thread(self.notify, note, timeout=15))
             self.app.call_from_thread(self.notify, f"{stack}: {report.outcome} — {report.detail} "
                                       f"(backup: {report.backup_path})", timeout=15,
                                       severity="information" if report.ok else "error")

@@ -196,6 +196,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     report = migrate_http_to_s3(
         cfg, env, stack, layout_for(cfg.cluster.network), confirm_overwrite=confirm_overwrite, timeout=timeout,
         on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
+        on_note=lambda note: echo(f"note: {note}", err=True),
         on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
     )
     if as_json:

@@ -4,6 +4,7 @@ exit codes, and bad input (message asserted, nothing written)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -174,6 +175,34 @@ def test_migrate_yes_json_end_to_end(iac_bin: str, ws: Path, s3: RehearsalS3, s3
     assert report["destination_after"]["content_sha256"] == report["source_before"]["content_sha256"]
     assert PASSWORD not in done.stdout + done.stderr
     assert http_server.current_state("attic", "dev") == source
+
+
+def test_migrate_with_a_missing_cli_config_and_a_fresh_state_dir_says_so_and_runs_clean(
+        iac_bin: str, ws: Path, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer) -> None:
+    config = _config(ws, s3, s3_bucket, http_server)
+    fresh, missing = ws / "fresh-state", ws / "no-such.tfrc"
+    note = (f"TF_CLI_CONFIG_FILE={missing}: not a readable file, so every run would warn about it; using gfwizard's "
+            f"own CLI configuration {fresh / 'cli-config.tfrc'} (plugin_cache_dir = {fresh / 'plugin-cache'}) "
+            "instead. Create the file, or unset the variable, to use your own.")
+    env = {"TF_HTTP_PASSWORD": PASSWORD, "GFW_TOFU_BIN": iac_bin, "GFW_STATE_DIR": str(fresh),
+           "TF_CLI_CONFIG_FILE": str(missing)}
+    for stack, as_json in (("attic", False), ("arc-runners", True)):
+        shutil.rmtree(fresh, ignore_errors=True)
+        http_server.put_state(stack, "dev", json.dumps({
+            "version": 4, "terraform_version": "1.11.4", "serial": 2, "lineage": f"lin-{stack}",
+            "outputs": {"hello": {"value": "world", "type": "string"}}, "resources": []}).encode())
+        done = run_cli(["backend", "migrate", "--env", "dev", "--stack", stack, "--yes", "--config", str(config),
+                        *(["--json"] if as_json else [])], env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"note: {note}" in done.stderr.splitlines()
+        transcript = next((ws / "ws" / "transcripts" / "dev").glob(f"migrate-{stack}-*.log")).read_text()
+        assert transcript.splitlines()[0] == f"# note: {note}"
+        for output in (done.stdout, done.stderr, transcript):
+            assert "plugin cache dir" not in output and "problems with the CLI configuration" not in output
+        if as_json:
+            assert json.loads(done.stdout)["notes"] == [note]
+        assert (fresh / "plugin-cache").is_dir()
+    assert not missing.exists()  # the operator's own file is never created
 
 
 def _run_on_pty(args: list[str], answer: bytes, timeout: float = 60) -> tuple[int, str]:
