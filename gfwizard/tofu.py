@@ -81,8 +81,12 @@ _VERSION_CACHE: dict[tuple[str, int, int], TofuBinary] = {}
 _DISK_CACHE_NAME = "binaries.json"
 
 
-def find_binary(environ: Mapping[str, str] | None = None) -> TofuBinary:
-    """The binary to run: ``$GFW_TOFU_BIN``, else ``tofu``, else ``terraform`` on PATH."""
+def find_binary(environ: Mapping[str, str] | None = None, *, save_cache: bool = True) -> TofuBinary:
+    """The binary to run: ``$GFW_TOFU_BIN``, else ``tofu``, else ``terraform`` on PATH.
+
+    Its version is remembered in the state dir (``binaries.json``) unless ``save_cache`` is False
+    (a command that promises to write nothing still reads the cache).
+    """
     environ = os.environ if environ is None else environ
     configured = environ.get(BIN_ENV, "").strip()
     path_var = environ.get("PATH")
@@ -96,10 +100,10 @@ def find_binary(environ: Mapping[str, str] | None = None) -> TofuBinary:
         if found is None:
             raise CheckFailure("neither tofu nor terraform was found on PATH",
                                remedy=f"install OpenTofu >= 1.10 (or Terraform >= 1.10), or set {BIN_ENV}")
-    return _probe(found)
+    return _probe(found, save_cache=save_cache)
 
 
-def _probe(path: str) -> TofuBinary:
+def _probe(path: str, *, save_cache: bool = True) -> TofuBinary:
     """The binary's version from ``version -json``, cached per (path, mtime, size) in memory and on disk."""
     st = os.stat(path)
     key = (path, st.st_mtime_ns, st.st_size)
@@ -128,7 +132,8 @@ def _probe(path: str) -> TofuBinary:
     name = "tofu" if "tofu" in Path(path).name else "terraform"
     binary = TofuBinary(path=path, name=name, version=version)
     _VERSION_CACHE[key] = binary
-    _disk_cache_put(key, binary)
+    if save_cache:
+        _disk_cache_put(key, binary)
     return binary
 
 

@@ -45,7 +45,7 @@ def tool_checks() -> "list[Check]":
     try:
         from gfwizard.tofu import find_binary, require_lockfile_support
 
-        binary = find_binary()
+        binary = find_binary(save_cache=False)  # doctor's one write is the lock probe
         try:
             require_lockfile_support(binary)
         except GfwError as exc:

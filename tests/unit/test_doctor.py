@@ -38,6 +38,18 @@ def test_without_a_config_fails_with_remedy_and_skips_the_rest(isolated_home: Pa
     assert "note: doctor writes nothing except the S3 lock probe" in text.stdout
 
 
+def test_doctor_leaves_the_state_dir_alone(isolated_home: Path) -> None:
+    import os
+
+    state = Path(os.environ["GFW_STATE_DIR"])
+    before = tree_digest(isolated_home)
+    code, data = _doctor()
+    assert code == 1 and data["writes"] == ("doctor writes nothing except the S3 lock probe: one object under "
+                                            "<key_prefix>/.gfwizard-lock-probe/, deleted again with its versions")
+    assert not (state / "binaries.json").exists()  # not even the binary-version cache
+    assert tree_digest(isolated_home) == before
+
+
 def test_explicit_missing_config_is_bad_input(tmp_path: Path) -> None:
     done = run_cli(["doctor", "--config", str(tmp_path / "missing.yaml")])
     assert done.returncode == 2
