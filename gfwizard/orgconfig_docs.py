@@ -74,10 +74,10 @@ _COMMANDS = """\
   `http_addresses` (env: stack: address) with the http backend.
 - `gfwizard config init [--plain] [--config PATH] [--force]`: the wizard's Config step, or with
   `--plain` the same questions as plain prompts. Shows the file and a diff against the existing one and
-  writes only on confirmation (atomically; the previous file is kept as `organization.yaml.bak`;
-  comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer, writes nothing and exits
-  130. `--force` starts from the defaults when the existing file is invalid. Both ways need a terminal:
-  without one `config init` exits 2 and writes nothing.
+  writes only on confirmation (atomically; the previous file is kept next to it with `.bak` added, e.g.
+  `organization.yaml.bak`; comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer,
+  writes nothing and exits 130. `--force` starts from the defaults when the existing file is invalid.
+  Both ways need a terminal: without one `config init` exits 2 and writes nothing.
 """
 
 

@@ -129,6 +129,7 @@ def ask_all(prompter: Prompter, answers: ConfigAnswers, questions: Sequence[Ques
 def load_existing(path: Path, force: bool) -> tuple[str | None, "ConfigAnswers"]:
     """The existing file's text (None when there is none) and the answers to start from."""
     from gfwizard.orgconfig import ConfigError, load_config_text
+    from gfwizard.orgconfig_save import backup_path
     from gfwizard.orgconfig_yaml import read_config_text
 
     if not path.exists():
@@ -142,7 +143,7 @@ def load_existing(path: Path, force: bool) -> tuple[str | None, "ConfigAnswers"]
                 f"{path} exists but is not a valid organization config:\n"
                 + "\n".join(f"  {p}" for p in exc.problems),
                 remedy="fix it (see `gfwizard config validate`), or pass --force to answer from the defaults "
-                       "(the old file is kept as organization.yaml.bak)",
+                       f"(the old file is kept as {backup_path(path)})",
             ) from None
         return text, ConfigAnswers()
 

@@ -159,8 +159,8 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
     Without --plain, opens the wizard at its Config step; --plain asks the same questions. Both need
     a terminal (exit 2 without one).
     Shows the file (and a diff against the existing one) and writes only on confirmation,
-    atomically, keeping the previous file as organization.yaml.bak. Ctrl-C (or Ctrl-D on an empty
-    answer) writes nothing (exit 130).
+    atomically, keeping the previous file as PATH.bak (organization.yaml.bak). Ctrl-C (or Ctrl-D
+    on an empty answer) writes nothing (exit 130).
     """
     target = resolve_config_path(config_path)
     if not plain:

@@ -178,6 +178,18 @@ def test_invalid_existing_file_needs_force(tmp_path: Path) -> None:
     assert "context: bumble" in backup_path(path).read_text()
 
 
+def test_force_remedy_names_the_real_backup(tmp_path: Path) -> None:
+    path = tmp_path / "configs" / "honey-prod.yaml"
+    path.parent.mkdir()
+    path.write_text(example_text().replace("context: honey", "context: bumble"))
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError) as info:
+        run_plain_init(path, FakePrompter(), echo=lambda _: None)
+    assert info.value.remedy == ("fix it (see `gfwizard config validate`), or pass --force to answer from the "
+                                 f"defaults (the old file is kept as {tmp_path / 'configs' / 'honey-prod.yaml.bak'})")
+    assert tree_digest(tmp_path) == before
+
+
 def test_bad_answers_are_refused_as_typed() -> None:
     answers = ConfigAnswers()
     assert validate_answer("context", "bumble", answers) is not None
