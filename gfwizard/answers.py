@@ -141,6 +141,8 @@ class Question:
     choices: tuple[str, ...] = ()
     help: str = ""
     when: Callable[[ConfigAnswers], bool] | None = None
+    reads: tuple[str, ...] = ()
+    """Earlier questions this one's rules compare against: asked again with it when its answer conflicts."""
 
     def applies(self, answers: ConfigAnswers) -> bool:
         """Whether this question is asked given the answers so far."""
@@ -163,7 +165,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("context", "Kubeconfig context for the cluster", help="the honey context; never bumble, sting or a Civo context"),
     Question("api_server", "Cluster API server URL", help="https://, e.g. https://100.113.89.12:6443"),
     Question("network", "How the API is reached", "select", ("tailnet", "private", "loopback"),
-             help="loopback is the embedded rehearsal honey"),
+             help="loopback is the embedded rehearsal honey", reads=("api_server",)),
     Question("backend", "OpenTofu state backend", "select", ("s3", "http"),
              help="s3 (target: RustFS on honey) or http (transitional)"),
     Question("s3_endpoint", "S3 endpoint URL", when=_s3, help="credentials come from the AWS environment/profile"),
@@ -213,6 +215,13 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
             raise ValueError(reason)
     elif key == "api_server":
         rules.check_api_server(value)
+        reason = rules.public_api_server_reason(value, answers.network)
+        if reason:
+            raise ValueError(reason)
+    elif key == "network":
+        reason = rules.loopback_network_reason(answers.api_server, value)
+        if reason:
+            raise ValueError(reason)
     elif key == "s3_endpoint":
         rules.check_http_url(value, "endpoint")
     elif key == "s3_bucket":
@@ -234,6 +243,31 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
         unknown = [n for n in values if n not in answers.environments]
         if unknown:
             raise ValueError(f"{unknown[0]!r} is not one of the environments ({', '.join(answers.environments)})")
+
+
+#: The question each config field's value comes from (fields not listed come from the base config).
+_FIELD_QUESTIONS: dict[str, str] = {
+    "organization.name": "org_name", "organization.full_name": "org_full_name",
+    "cluster.kubeconfig": "kubeconfig", "cluster.context": "context", "cluster.api_server": "api_server",
+    "cluster.network": "network", "state.backend": "backend",
+    "state.s3.endpoint": "s3_endpoint", "state.s3.bucket": "s3_bucket", "state.s3.region": "s3_region",
+    "state.s3.key_prefix": "s3_key_prefix", "state.http.address": "http_address",
+    "state.http.lock_address": "http_lock_address", "state.http.unlock_address": "http_unlock_address",
+    "state.http.username": "http_username", "environments": "environments",
+}
+
+
+def questions_for(field_path: str) -> list[Question]:
+    """The questions to ask again when the config rejects ``field_path`` (e.g. ``cluster.network``): the
+    one that answered it and the earlier ones its rule reads, in asking order; [] when no question did."""
+    parts = field_path.replace("[", ".[").split(".")
+    key = next((_FIELD_QUESTIONS[".".join(parts[:n])] for n in range(len(parts), 0, -1)
+                if ".".join(parts[:n]) in _FIELD_QUESTIONS), None)
+    if key is None:
+        return []
+    by_key = {q.key: q for q in QUESTIONS}
+    keys = {key, *by_key[key].reads}
+    return [q for q in QUESTIONS if q.key in keys]
 
 
 # -- building -----------------------------------------------------------------------------------------

@@ -436,15 +436,12 @@ def _semantic_issues(cfg: OrgConfig) -> list[Issue]:
         reason = rules.misuse(stem, "cluster", roles, legacy)
         if reason and stem not in (cluster.name, cluster.context):
             issues.append(Issue(("cluster", "kubeconfig"), f"the file name points at {stem!r}: {reason}"))
-    host = rules.url_host(cluster.api_server)
-    if cluster.network == "loopback" and not rules.is_loopback_host(host):
-        issues.append(Issue(("cluster", "network"),
-                            f"'loopback' is the rehearsal network, but api_server's host {host!r} is not a loopback address"))
-    kind = rules.ip_kind(host)
-    if kind == "public":
-        issues.append(Issue(("cluster", "api_server"),
-                            f"{host} is a public address: honey's API is private ({cluster.network}) and never "
-                            "reached over the internet; use its tailnet or LAN address"))
+    reason = rules.loopback_network_reason(cluster.api_server, cluster.network)
+    if reason:
+        issues.append(Issue(("cluster", "network"), reason))
+    reason = rules.public_api_server_reason(cluster.api_server, cluster.network)
+    if reason:
+        issues.append(Issue(("cluster", "api_server"), reason))
 
     for name, env in cfg.environments.items():
         _slug_issue(issues, ("environments", name), name, "environment name")

@@ -53,8 +53,9 @@ Beyond the types in the tables, a config is rejected when:
   environment/profile or the kubeconfig (HTTP state: `TF_HTTP_PASSWORD`), never this file;
 - a key is unknown (the error suggests the closest known key);
 - `state.backend` is `s3` without `state.s3`, or `http` without `state.http`;
-- `cluster.api_server` is not `https://`; `cluster.network` is `loopback` (the rehearsal) but the API
-  server is not a loopback address; `version` is not `1`.
+- `cluster.api_server` is not `https://`, or its host is a public IP address (honey's API is never reached
+  over the internet); `cluster.network` is `loopback` (the rehearsal) but the API server is not a
+  loopback address; `version` is not `1`.
 
 Types are strict: YAML 1.2 reads `yes`, `no`, `on` and `off` as strings, so `use_lockfile: yes` is an
 error (write `true`), while `name: no` is the string `"no"`. Quoted values are always strings.
@@ -73,8 +74,11 @@ _COMMANDS = """\
   `config`, `stack_order`, `placement` (stack: role or null), `state_keys` (env: stack: key), and
   `http_addresses` (env: stack: address) with the http backend.
 - `gfwizard config init [--plain] [--config PATH] [--force]`: the wizard's Config step, or with
-  `--plain` the same questions as plain prompts. Shows the file and a diff against the existing one and
-  writes only on confirmation (atomically; the previous file is kept next to it with `.bak` added, e.g.
+  `--plain` the same questions as plain prompts. Each answer is checked as it is typed, with the rules
+  above; a choice that conflicts with an earlier answer (network `loopback` for an API server that is
+  not a loopback address) is shown with the reason, and the questions involved are asked again, every
+  other answer kept. Shows the file and a diff against the existing one and writes only on
+  confirmation (atomically; the previous file is kept next to it with `.bak` added, e.g.
   `organization.yaml.bak`; comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer,
   writes nothing and exits 130. `--force` starts from the defaults when the existing file is invalid.
   Both ways need a terminal: without one `config init` exits 2 and writes nothing.

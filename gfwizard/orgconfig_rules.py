@@ -116,6 +116,25 @@ def is_loopback_host(host: str) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
+def public_api_server_reason(api_server: str, network: str) -> str | None:
+    """Why ``api_server`` cannot be honey's API because its host is a public IP address (None when it is not
+    one); ``network`` is the configured ``cluster.network``, named in the message."""
+    host = url_host(api_server)
+    if ip_kind(host) != "public":
+        return None
+    return (f"{host} is a public address: honey's API is private ({network}) and never reached over the "
+            "internet; use its tailnet or LAN address")
+
+
+def loopback_network_reason(api_server: str, network: str) -> str | None:
+    """Why ``network`` does not fit ``api_server`` (None when it does): ``loopback`` is only for the rehearsal,
+    whose API server is a loopback address."""
+    host = url_host(api_server)
+    if network != "loopback" or is_loopback_host(host):
+        return None
+    return f"'loopback' is the rehearsal network, but api_server's host {host!r} is not a loopback address"
+
+
 def check_bucket(value: str) -> str:
     """``value`` if it is a valid S3 bucket name, else ValueError."""
     if not _BUCKET.match(value) or ".." in value:

@@ -12,10 +12,13 @@ import difflib
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
-from gfwizard.answers import QUESTIONS, ConfigAnswers, Question, build_config, validate_answer
+from gfwizard.answers import QUESTIONS, ConfigAnswers, Question, build_config, questions_for, validate_answer
 from gfwizard.errors import InputError
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
 
 Validator = Callable[[str], "str | None"]
 
@@ -102,28 +105,68 @@ class Cancelled(Exception):
     """The operator pressed Ctrl-C (or a prompt returned None)."""
 
 
-def ask_all(prompter: Prompter, answers: ConfigAnswers, questions: Sequence[Question] = QUESTIONS) -> ConfigAnswers:
-    """Ask every question that applies, in order, updating ``answers``; raises :class:`Cancelled`."""
-    for question in questions:
+def ask_all(prompter: Prompter, answers: ConfigAnswers, questions: Sequence[Question] = QUESTIONS,
+            echo: Callable[[str], None] | None = None) -> ConfigAnswers:
+    """Ask every question that applies, in order, updating ``answers``; raises :class:`Cancelled`.
+
+    Each answer is checked with the config's own rules. A choice that conflicts with an earlier answer
+    (``loopback`` for a tailnet API server) is shown with the reason and asked again together with the
+    earlier question(s) it conflicts with, so either can change.
+    """
+    out = echo or _echo
+    by_key = {q.key: q for q in QUESTIONS}
+    pending = list(questions)
+    while pending:
+        question = pending.pop(0)
         if not question.applies(answers):
             continue
+        key = question.key
         if question.kind == "select":
-            value: object = prompter.select(question.key, question.prompt, question.choices,
-                                            default=answers.display(question.key), help=question.help)
+            value: object = prompter.select(key, question.prompt, question.choices,
+                                            default=answers.display(key), help=question.help)
         elif question.kind == "confirm":
-            value = prompter.confirm(question.key, question.prompt, default=bool(answers.get(question.key)))
+            value = prompter.confirm(key, question.prompt, default=bool(answers.get(key)))
         else:
-            key = question.key
             value = prompter.text(key, question.prompt, default=answers.display(key), help=question.help,
                                   validate=lambda v, k=key: validate_answer(k, v, answers))
-            if value is not None:
-                error = validate_answer(key, value, answers)
-                if error is not None:  # a prompter that skipped validation must not sneak a bad value in
-                    raise InputError(f"{question.prompt}: {error}")
         if value is None:
             raise Cancelled()
-        answers.set(question.key, value)
+        error = validate_answer(key, value, answers)
+        if error is not None:
+            if question.kind == "text":  # a prompter that skipped validation must not sneak a bad value in
+                raise InputError(f"{question.prompt}: {error}")
+            again = [by_key[k] for k in question.reads] + [question]
+            out(f"{question.prompt}: {error}. Asking again: " + ", ".join(q.prompt for q in again) + ".")
+            pending[:0] = again
+            continue
+        answers.set(key, value)
     return answers
+
+
+def _answers_to_config(prompter: Prompter, answers: ConfigAnswers, out: Callable[[str], None]) -> "OrgConfig":
+    """Ask every question, then build the config; a cross-field rule that still fails is shown and the
+    questions behind it asked again (every other answer kept) until the answers make a valid config."""
+    from pydantic import ValidationError
+
+    from gfwizard.orgconfig_yaml import problems_from_validation
+
+    pending: Sequence[Question] = QUESTIONS
+    while True:
+        ask_all(prompter, answers, pending, echo=out)
+        try:
+            return build_config(answers)
+        except ValidationError as exc:
+            problems = problems_from_validation(exc, "answers")
+        again = [q for q in QUESTIONS if any(q in questions_for(p.field_path) for p in problems)]
+        shown = "\n".join(f"  {p.field_path}: {p.message}" for p in problems)
+        if not again or any(not questions_for(p.field_path) for p in problems):
+            raise InputError(f"the answers do not make a valid organization config:\n{shown}",
+                             remedy="nothing was written; these fields come from the existing file, not from a "
+                                    "question: fix it (reference: docs/config-reference.md), then run "
+                                    "`gfwizard config init --plain` again")
+        out(f"These answers do not fit together:\n{shown}")
+        out("Asking again: " + ", ".join(q.prompt for q in again) + " (every other answer is kept).")
+        pending = again
 
 
 def load_existing(path: Path, force: bool) -> tuple[str | None, "ConfigAnswers"]:
@@ -151,22 +194,15 @@ def load_existing(path: Path, force: bool) -> tuple[str | None, "ConfigAnswers"]
 def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
                    echo: Callable[[str], None] | None = None) -> Outcome:
     """Ask, render, show, and write ``path`` only on confirmation. Nothing is written unless WRITTEN."""
-    from pydantic import ValidationError
-
-    from gfwizard.orgconfig import ConfigError, render_config, save_config
+    from gfwizard.orgconfig import render_config, save_config
     from gfwizard.orgconfig_save import backup_path
-    from gfwizard.orgconfig_yaml import problems_from_validation
 
     out = echo or _echo
     path = Path(path).expanduser()
     existing, answers = load_existing(path, force)
     out(f"Answers for {path} (Enter keeps the value in brackets; Ctrl-C stops without writing).")
     try:
-        ask_all(prompter, answers)
-        try:
-            cfg = build_config(answers)
-        except ValidationError as exc:
-            raise ConfigError("answers", problems_from_validation(exc, "answers")) from None
+        cfg = _answers_to_config(prompter, answers, out)
         text = render_config(cfg, existing)
         if existing is not None and text == existing:
             out(f"{path} already holds this configuration; nothing written.")

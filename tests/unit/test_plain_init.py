@@ -21,7 +21,9 @@ _CANCEL = object()
 
 class FakePrompter:
     """Answers from a dict (anything else: the offered default). ``interrupt_at`` raises KeyboardInterrupt,
-    a value of ``None`` behaves like questionary after Ctrl-C."""
+    a value of ``None`` behaves like questionary after Ctrl-C. A list holds the answers to successive
+    askings of one question (then the default); like questionary, a text answer its validator refuses is recorded in
+    ``refused`` and the next one in the list is typed instead."""
 
     def __init__(self, answers: dict[str, Any] | None = None, interrupt_at: str | None = None,
                  confirm_write: bool | None = True) -> None:
@@ -30,19 +32,27 @@ class FakePrompter:
         self.answers.setdefault("write", confirm_write)
         self.asked: list[str] = []
         self.defaults: dict[str, Any] = {}
+        self.refused: dict[str, list[str]] = {}
+
+    def _next(self, key: str, default: Any) -> Any:
+        value = self.answers.get(key, default)
+        if isinstance(value, list):
+            return value.pop(0) if value else default  # then Enter: the offered default
+        return value
 
     def _answer(self, key: str, default: Any) -> Any:
         self.asked.append(key)
         self.defaults[key] = default
         if key == self.interrupt_at:
             raise KeyboardInterrupt
-        return self.answers.get(key, default)
+        return self._next(key, default)
 
     def text(self, key: str, message: str, default: str = "", validate: Any = None, help: str = "") -> str | None:
         value = self._answer(key, default)
-        if value is not None and validate is not None:
-            error = validate(value)
-            assert error is None, f"{key}: {error}"
+        while value is not None and validate is not None and (error := validate(value)) is not None:
+            self.refused.setdefault(key, []).append(error)
+            assert isinstance(self.answers.get(key), list) and self.answers[key], f"{key}: {error}"
+            value = self._next(key, default)
         return value
 
     def select(self, key: str, message: str, choices: Sequence[str], default: str | None = None,
@@ -291,3 +301,99 @@ def test_real_prompts_accepting_every_default_write_the_example(tmp_path: Path) 
         outcome = run_plain_init(path, QuestionaryPrompter(input=pipe, output=DummyOutput()), echo=lambda _: None)
     assert outcome is Outcome.WRITTEN
     assert load_config(path) == load_config_text(example_text())
+
+
+PUBLIC = ("8.8.8.8 is a public address: honey's API is private (tailnet) and never reached over the internet; "
+          "use its tailnet or LAN address")
+NOT_LOOPBACK = "'loopback' is the rehearsal network, but api_server's host '100.113.89.12' is not a loopback address"
+
+
+def test_a_public_api_server_is_refused_as_typed_and_the_rest_is_kept(tmp_path: Path) -> None:
+    assert validate_answer("api_server", "https://8.8.8.8:6443", ConfigAnswers()) == PUBLIC
+    path = tmp_path / "organization.yaml"
+    prompter = FakePrompter({"org_name": "acme", "api_server": ["https://8.8.8.8:6443", "https://100.100.1.1:6443"]},
+                            confirm_write=False)
+    out: list[str] = []
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.DECLINED
+    assert prompter.refused == {"api_server": [PUBLIC]}
+    assert "  api_server: https://100.100.1.1:6443\n" in out[2] and "{name: acme, " in out[2]
+    assert tree_digest(tmp_path) == {}
+
+
+def test_loopback_for_a_tailnet_api_server_is_shown_and_both_asked_again(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    prompter = FakePrompter({"org_name": "acme", "network": ["loopback", "loopback"],
+                             "api_server": ["https://100.113.89.12:6443", "https://127.0.0.1:6443"]},
+                            confirm_write=False)
+    out: list[str] = []
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.DECLINED
+    assert out[1] == (f"How the API is reached: {NOT_LOOPBACK}. Asking again: Cluster API server URL, "
+                      "How the API is reached.")
+    assert tree_digest(tmp_path) == {}
+    assert prompter.asked[4:8] == ["api_server", "network", "api_server", "network"]
+    assert prompter.asked.count("org_name") == 1
+    assert validate_answer("network", "loopback", ConfigAnswers()) == NOT_LOOPBACK
+    assert validate_answer("network", "loopback", ConfigAnswers(api_server="https://127.0.0.1:6443")) is None
+
+    prompter = FakePrompter({"org_name": "acme", "network": ["loopback", "tailnet"]})
+    assert run_plain_init(path, prompter, echo=lambda _: None) is Outcome.WRITTEN
+    cfg = load_config(path)
+    assert (cfg.organization.name, cfg.cluster.network, cfg.cluster.api_server) == (
+        "acme", "tailnet", "https://100.113.89.12:6443")
+
+
+def test_a_rule_failing_after_all_answers_asks_its_questions_again(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard import plain
+
+    # A cross-field rule the per-answer checks do not know yet: the built config is the last word.
+    monkeypatch.setattr(plain, "validate_answer", lambda key, value, answers: None)
+    path = tmp_path / "organization.yaml"
+    prompter = FakePrompter({"org_name": "acme", "s3_bucket": "acme-state", "network": ["loopback", "private"],
+                             "api_server": ["https://100.113.89.12:6443", "https://10.0.0.5:6443"]})
+    out: list[str] = []
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.WRITTEN
+    assert out[1] == f"These answers do not fit together:\n  cluster.network: {NOT_LOOPBACK}"
+    assert out[2] == ("Asking again: Cluster API server URL, How the API is reached (every other answer is kept).")
+    first = [q.key for q in QUESTIONS if not q.key.startswith("http_")]
+    assert prompter.asked == first + ["api_server", "network", "write"]
+    cfg = load_config(path)
+    assert (cfg.organization.name, cfg.state.s3.bucket if cfg.state.s3 else None) == ("acme", "acme-state")
+    assert (cfg.cluster.api_server, cfg.cluster.network) == ("https://10.0.0.5:6443", "private")
+
+
+def test_real_prompts_refuse_a_public_api_server_and_ask_loopback_again(tmp_path: Path) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gfwizard.plain import QuestionaryPrompter
+
+    path = tmp_path / "organization.yaml"
+    down2 = "\x1b[B\x1b[B\r"  # tailnet -> private -> loopback
+    keys = ("\r" * 4 + "\x15https://8.8.8.8:6443\r" + "\x15https://100.64.0.1:6443\r" + down2
+            + "\x15https://127.0.0.1:6443\r" + down2 + "\r" * 7 + "y")
+    out: list[str] = []
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        outcome = run_plain_init(path, QuestionaryPrompter(input=pipe, output=DummyOutput()), echo=out.append)
+    assert outcome is Outcome.WRITTEN, out
+    assert out[1].startswith("How the API is reached: 'loopback' is the rehearsal network, but api_server's host "
+                             "'100.64.0.1' is not a loopback address. Asking again:")
+    cfg = load_config(path)
+    assert (cfg.cluster.api_server, cfg.cluster.network, cfg.organization.name) == (
+        "https://127.0.0.1:6443", "loopback", "tinyland")
+
+
+def test_cli_public_api_server_then_decline_exits_0_and_writes_nothing(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard import plain
+    from gfwizard.cli import cli
+
+    prompter = FakePrompter({"api_server": ["https://8.8.8.8:6443", "https://100.64.0.9:6443"],
+                             "network": ["loopback", "tailnet"]}, confirm_write=False)
+    monkeypatch.setattr(plain, "make_prompter", lambda: prompter)
+    result = CliRunner().invoke(cli, ["config", "init", "--plain", "--config", str(tmp_path / "organization.yaml")])
+    assert result.exit_code == 0, result.output
+    assert prompter.refused == {"api_server": [PUBLIC]}
+    assert "Not written." in result.stdout and "error:" not in result.output
+    assert tree_digest(tmp_path) == {}
