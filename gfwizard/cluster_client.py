@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.cluster_exec import ExecCredential, run_exec_plugin
-from gfwizard.cluster_kubeconfig import ContextTarget, file_stamp, kubeconfig_paths, resolve_context
+from gfwizard.cluster_kubeconfig import (ContextTarget, file_stamp, kubeconfig_paths, resolve_context,
+                                        unauthorized_remedy)
 from gfwizard.redact import register_secret
 
 T = TypeVar("T")
@@ -247,11 +248,7 @@ class ClusterClient:
         t = self.target
         message = _status_message(exc)
         if exc.status == 401:
-            remedy = {
-                "exec": f"log in again with the exec plugin ({t.exec_command}) and retry",
-                "cert": f"the client certificate of user {t.user_name!r} is not accepted: get a fresh kubeconfig for honey",
-            }.get(t.auth_kind, f"the token of user {t.user_name!r} in {t.user_file} is invalid or expired: "
-                               "get a fresh kubeconfig for honey")
+            remedy = unauthorized_remedy(t)
             return ClusterAccessError("unauthorized", f"credentials rejected (401 Unauthorized) by {t.server} for user "
                                                       f"{t.user_name!r} ({t.auth_kind} auth)", remedy, status=401)
         if exc.status == 403:

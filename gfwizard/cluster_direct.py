@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from gfwizard.cluster_client import Timeouts, _check_cert
 from gfwizard.cluster_errors import ClusterAccessError
-from gfwizard.cluster_kubeconfig import ContextTarget
+from gfwizard.cluster_kubeconfig import ContextTarget, unauthorized_remedy
 from gfwizard.redact import register_secret
 
 #: User entry keys this client implements; any other key means the official client decides.
@@ -152,10 +152,7 @@ class DirectClient:
         except (ValueError, AttributeError):
             message = reason or ""
         if status == 401:
-            remedy = (f"the client certificate of user {t.user_name!r} is not accepted: get a fresh kubeconfig for honey"
-                      if t.auth_kind == "cert" else
-                      f"the token of user {t.user_name!r} in {t.user_file} is invalid or expired: "
-                      "get a fresh kubeconfig for honey")
+            remedy = unauthorized_remedy(t)
             return ClusterAccessError("unauthorized", f"credentials rejected (401 Unauthorized) by {t.server} for user "
                                                       f"{t.user_name!r} ({t.auth_kind} auth)", remedy, status=401)
         if status == 403:

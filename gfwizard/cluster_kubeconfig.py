@@ -147,6 +147,26 @@ def _named(node: Any, section: str, name: str) -> Any | None:
     return None
 
 
+def _names(node: Any, section: str) -> str:
+    """The names defined in one section of the merged kubeconfig, for a message ('none' when empty)."""
+    entries = [item.value if hasattr(item, "value") else item for item in node.value.get(section) or []]
+    return ", ".join(sorted(str(e.get("name")) for e in entries if isinstance(e, dict))) or "none"
+
+
+def unauthorized_remedy(target: ContextTarget) -> str:
+    """What to do when the API answers 401 for ``target``'s user (the same words from every client)."""
+    where = target.user_file or target.context_file
+    if target.auth_kind == "exec":
+        return f"log in again with the exec plugin ({target.exec_command}) and retry"
+    if target.auth_kind == "cert":
+        return f"the client certificate of user {target.user_name!r} is not accepted: get a fresh kubeconfig for honey"
+    if target.auth_kind == "none":
+        who = f"user {target.user_name!r} in {where} has" if target.user_name else \
+            f"context {target.context!r} in {where} names no user, so it has"
+        return f"{who} no credentials (no token, client certificate or exec plugin): get a fresh kubeconfig for honey"
+    return f"the token of user {target.user_name!r} in {where} is invalid or expired: get a fresh kubeconfig for honey"
+
+
 def _mapping(value: Any, what: str, files: tuple[str, ...]) -> dict[str, Any]:
     """``value`` when it is a mapping (None counts as empty); a hand-edited kubeconfig may hold anything."""
     if value is None:
@@ -213,33 +233,48 @@ def resolve_context(kubeconfig: str | None, context: str,
     """Find ``context`` in the kubeconfig files; return what they say and a standalone config dict.
 
     Raises :class:`ClusterAccessError` (kind ``kubeconfig``) when a file, the context, its cluster
-    or its user is missing, naming what is there instead.
+    or the user it names is missing, naming what is there instead (kubectl refuses such a context too).
+    A context that names no user is read as anonymous.
     """
     paths = kubeconfig_paths(kubeconfig, environ)
     merged = _load_merged(paths, explicit=bool(kubeconfig))
     files = tuple(p for p in paths if os.path.isfile(p))
     ctx_node = _named(merged, "contexts", context)
     if ctx_node is None:
-        entries = [c.value if hasattr(c, "value") else c for c in merged.value.get("contexts") or []]
-        known = sorted(str(e.get("name")) for e in entries if isinstance(e, dict))
         raise ClusterAccessError(
-            "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: {', '.join(known) or 'none'})",
+            "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: "
+                          f"{_names(merged, 'contexts')})",
             "set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
             "`gfwizard validate --context NAME` checks one first")
     ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
     cluster_name = str(ctx.get("cluster") or "")
-    cluster_node = _named(merged, "clusters", cluster_name)
-    cluster_body = _mapping(cluster_node.value.get("cluster"), f"cluster {cluster_name!r}", files) \
-        if cluster_node is not None else {}
+    cluster_node = _named(merged, "clusters", cluster_name) if cluster_name else None
+    if cluster_node is None:
+        # kubectl refuses such a context ("cluster ... was not found"); never guess a server for it.
+        named = f"names cluster {cluster_name!r}, which has no entry" if cluster_name else "names no cluster"
+        raise ClusterAccessError(
+            "kubeconfig", f"context {context!r} in {ctx_file} {named} in {', '.join(files)} "
+                          f"(clusters there: {_names(merged, 'clusters')})",
+            f"add the cluster entry {cluster_name or 'honey'!r} (server, certificate-authority-data) to {ctx_file}, "
+            "or point the context at one of the clusters there")
+    cluster_file = getattr(cluster_node, "path", None) or ctx_file
+    cluster_body = _mapping(cluster_node.value.get("cluster"), f"cluster {cluster_name!r}", files)
     if not cluster_body.get("server"):
         raise ClusterAccessError(
-            "kubeconfig", f"context {context!r} names cluster {cluster_name!r}, which has no entry with a server in "
-                          f"{', '.join(files)}", "add the cluster entry (server, certificate-authority-data) to the kubeconfig")
-    cluster_file = getattr(cluster_node, "path", None) or ctx_file
+            "kubeconfig", f"context {context!r} names cluster {cluster_name!r}, whose entry in {cluster_file} has no "
+                          "server", f"add honey's server URL to cluster {cluster_name!r} in {cluster_file}")
     cluster = _absolutise(cluster_body, os.path.dirname(os.path.abspath(cluster_file)))
     user_name = str(ctx.get("user") or "")
     user_node = _named(merged, "users", user_name) if user_name else None
+    if user_name and user_node is None:
+        # kubectl refuses such a context (user "..." was not found); the Python client would send the
+        # requests without credentials instead.
+        raise ClusterAccessError(
+            "kubeconfig", f"context {context!r} in {ctx_file} names user {user_name!r}, which has no entry in "
+                          f"{', '.join(files)} (users there: {_names(merged, 'users')})",
+            f"add the user entry {user_name!r} (its token, client certificate or exec plugin) to {ctx_file}, or get "
+            "a fresh kubeconfig for honey")
     user_file = (getattr(user_node, "path", None) or ctx_file) if user_node is not None else ""
     user = (_absolutise(_mapping(user_node.value.get("user"), f"user {user_name!r}", files),
                         os.path.dirname(os.path.abspath(user_file)))

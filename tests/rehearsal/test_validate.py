@@ -476,3 +476,46 @@ def test_an_api_that_never_finishes_the_tls_handshake_is_a_connect_timeout(tmp_p
     assert "--connect-timeout" in reachable.remedy and "--read-timeout" not in reachable.remedy
     assert elapsed < 5.0, f"validation took {elapsed:.2f}s"
     assert files.digest() == before
+
+
+@pytest.mark.parametrize(("section", "detail", "remedy"), [
+    ("users", "context 'honey' in {kube} names user 'honey-admin', which has no entry in {kube} (users there: none)",
+     "add the user entry 'honey-admin' (its token, client certificate or exec plugin) to {kube}, or get a fresh "
+     "kubeconfig for honey"),
+    ("clusters", "context 'honey' in {kube} names cluster 'honey', which has no entry in {kube} (clusters there: none)",
+     "add the cluster entry 'honey' (server, certificate-authority-data) to {kube}, or point the context at one of "
+     "the clusters there"),
+])
+def test_a_context_whose_user_or_cluster_entry_is_missing_fails_and_contacts_nothing(
+        tmp_path: Path, honey: "RehearsalAPIServer", section: str, detail: str, remedy: str) -> None:
+    files = write_files(tmp_path, honey)
+    doc = yaml.safe_load(files.kubeconfig.read_text())
+    doc[section] = []  # kubectl refuses this context: user (cluster) "honey-..." was not found
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = files.digest()
+    report = validate(files)
+    check = report.check("kubeconfig")
+    assert check is not None and check.level is Level.FAIL
+    assert check.detail == detail.format(kube=files.kubeconfig)
+    assert check.remedy == remedy.format(kube=files.kubeconfig)
+    assert report.check("credentials").detail == (  # type: ignore[union-attr]
+        "skipped: the context could not be read from the kubeconfig")
+    gates = gate_checks(load_config(files.config), timeouts=FAST)  # what a deploy checks first
+    assert [(c.level, c.detail) for c in gates] == [
+        (Level.FAIL, f"not verified: {detail.format(kube=files.kubeconfig)}")] * 2
+    out = cli(["validate"], files)
+    assert out.returncode == 1 and detail.format(kube=files.kubeconfig) in out.stdout
+    assert honey.request_log.entries() == []
+    assert files.digest() == before
+
+
+def test_a_user_without_credentials_is_named_with_its_file_when_rejected(tmp_path: Path,
+                                                                          honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey, user={})
+    before = files.digest()
+    creds = validate(files).check("credentials")
+    assert creds is not None and creds.level is Level.FAIL
+    assert creds.detail == f"credentials rejected (401 Unauthorized) by {honey.url} for user 'honey-admin' (none auth)"
+    assert creds.remedy == (f"user 'honey-admin' in {files.kubeconfig} has no credentials (no token, client "
+                            "certificate or exec plugin): get a fresh kubeconfig for honey")
+    assert files.digest() == before
