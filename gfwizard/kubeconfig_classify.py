@@ -13,6 +13,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from gfwizard.orgconfig_rules import role_in, role_pattern
+
 DEFAULT_CONTEXT = "honey"
 DEFAULT_API_SERVER = "https://100.113.89.12:6443"
 DEFAULT_LEGACY = ("tinyland-civo-dev",)
@@ -48,7 +50,7 @@ class TargetHint:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_server_key", server_key(self.api_server))
-        object.__setattr__(self, "_roles_re", _role_pattern(self.roles))
+        object.__setattr__(self, "_roles_re", role_pattern(self.roles))
 
 
 def split_server(server: str) -> tuple[str, str, str]:
@@ -78,21 +80,6 @@ def server_key(server: str) -> str:
     return f"{scheme}://{netloc}{path}" if scheme else path
 
 
-def _role_pattern(roles: tuple[str, ...]) -> re.Pattern[str] | None:
-    names = sorted({r.lower() for r in roles if r}, key=len, reverse=True)
-    if not names:
-        return None
-    # A role counts as a whole word: "bumble", "bumble-admin", "admin@bumble"; not "bumblebee".
-    return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![a-z0-9])")
-
-
-def _is_role(name: str, pattern: re.Pattern[str] | None) -> str:
-    if not name or pattern is None:
-        return ""
-    found = pattern.search(name.lower())
-    return found.group(1) if found else ""
-
-
 def _gitlab_server(host: str, path: str) -> bool:
     return host == "kas.gitlab.com" or host.startswith("kas.") or "/-/kubernetes-agent" in path or path.startswith("/k8s-proxy")
 
@@ -116,7 +103,7 @@ def classify(context: str, cluster: str, server: str, hint: TargetHint) -> tuple
     """
     if context in hint.legacy_contexts or cluster in hint.legacy_contexts:
         return Classification.LEGACY_CIVO, "listed in cluster.legacy_contexts"
-    role = _is_role(context, hint._roles_re) or _is_role(cluster, hint._roles_re)
+    role = role_in(context, hint._roles_re) or role_in(cluster, hint._roles_re)
     if role:
         return Classification.NODE_ROLE_MISUSE, f"named after node role {role!r}: a node inside honey, not a cluster"
     if context == hint.context:

@@ -42,7 +42,8 @@ Beyond the types in the tables, a config is rejected when:
 - an environment's `cluster` is not `cluster.name`: every environment targets the one cluster;
 - a node role (any key of `placement.roles`, and always `bumble` and `sting`) is used as `cluster.name`,
   `cluster.context`, an environment's `cluster`, or the name of the kubeconfig file
-  ("node role, not a cluster");
+  ("node role, not a cluster"), in any case and as a whole word of the name (`Bumble`, `bumble-admin`,
+  `admin@sting`; not `bumblebee`), as the kubeconfig classifier of `gfwizard discover` and `validate` does;
 - a legacy context (`cluster.legacy_contexts`, `tinyland-civo-dev`, any Civo-named or GitLab-agent
   shaped context) is used in one of those places ("legacy compatibility only");
 - `placement.stacks` names a stack not in `stacks`, or a role not in `placement.roles`;

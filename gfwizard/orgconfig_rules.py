@@ -201,11 +201,34 @@ def is_gitlab_agent_context(name: str) -> bool:
     return bool(_GITLAB_AGENT.match(name))
 
 
+def role_pattern(roles: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern that finds one of ``roles`` as a whole word of a lower-cased name (None without roles)."""
+    names = sorted({r.lower() for r in roles if r}, key=len, reverse=True)
+    if not names:
+        return None
+    # A role counts as a whole word: "bumble", "Bumble ", "bumble-admin", "admin@bumble"; not "bumblebee".
+    return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![a-z0-9])")
+
+
+def role_in(name: str, pattern: re.Pattern[str] | None) -> str:
+    """The node role ``name`` is named after (see :func:`role_pattern`), or ''."""
+    if not name or pattern is None:
+        return ""
+    found = pattern.search(name.lower())
+    return found.group(1) if found else ""
+
+
 def misuse(name: str, what: str, roles: Iterable[str], legacy: Iterable[str]) -> str | None:
-    """Why ``name`` cannot be the ``what`` (a cluster, a context), or None when it may."""
-    if name in WELL_KNOWN_ROLES or name in set(roles):
+    """Why ``name`` cannot be the ``what`` (a cluster, a context), or None when it may.
+
+    Node roles are found the way the kubeconfig classifier finds them (whole word, any case), so a
+    name this accepts is never refused later as a node role by ``gfwizard validate``.
+    """
+    role = role_in(name, role_pattern(WELL_KNOWN_ROLES | set(roles)))
+    if role:
+        called = "is a node role" if name.strip().lower() == role else f"is named after node role {role!r}"
         return (
-            f"{name!r} is a node role, not a cluster: honey is the one cluster, node roles are placement "
+            f"{name!r} {called}, not a cluster: honey is the one cluster, node roles are placement "
             f"inputs (placement.roles) and never a {what}"
         )
     if is_legacy_name(name, legacy):

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from gfwizard.cli import cli
 from gfwizard.orgconfig_save import backup_path
 from tests.helpers import run_cli, tree_digest
-from tests.unit.test_orgconfig import edited, example_text
+from tests.unit.test_orgconfig import edited, example_text, line_of
 
 
 def invoke(*args: str) -> Result:
@@ -190,3 +190,23 @@ def test_init_plain_keeps_backup_via_cli(config_file: Path, monkeypatch: pytest.
     assert f"Wrote {config_file} (previous file kept as {backup_path(config_file)})" in result.stdout
     assert backup_path(config_file).read_text() == original
     assert "full_name: Tinyland Inc" in config_file.read_text()
+
+
+@pytest.mark.parametrize(("context", "called"), [
+    ("Bumble", "is a node role"),
+    ('"bumble "', "is a node role"),
+    ("STING", "is a node role"),
+    ("bumble-admin", "is named after node role 'bumble'"),
+])
+def test_validate_refuses_a_node_role_context_in_any_case_or_spacing(tmp_path: Path, context: str,
+                                                                     called: str) -> None:
+    path = tmp_path / "organization.yaml"
+    text = edited("context: honey", f"context: {context}")
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1
+    shown = context.strip('"')
+    assert f"{path}:{line_of(text, f'context: {context}')}:12: cluster.context: {shown!r} {called}, not a cluster: honey is the one cluster, node roles " \
+           "are placement inputs (placement.roles) and never a context" in result.stdout
+    assert tree_digest(tmp_path) == before

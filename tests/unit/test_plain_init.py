@@ -397,3 +397,25 @@ def test_cli_public_api_server_then_decline_exits_0_and_writes_nothing(tmp_path:
     assert prompter.refused == {"api_server": [PUBLIC]}
     assert "Not written." in result.stdout and "error:" not in result.output
     assert tree_digest(tmp_path) == {}
+
+
+@pytest.mark.parametrize("typed", ["Bumble", "bumble ", " STING", "bumble-admin"])
+def test_a_node_role_context_is_refused_in_any_case_or_spacing(tmp_path: Path, typed: str) -> None:
+    from gfwizard.kubeconfig_classify import Classification, TargetHint, classify
+
+    reason = validate_answer("context", typed, ConfigAnswers())
+    assert reason is not None and reason.startswith(f"{typed!r} is ") and ", not a cluster: honey is the one " in reason
+    # The kubeconfig classifier that `gfwizard validate` uses says the same of this name.
+    assert classify(typed, "honey", "https://100.113.89.12:6443", TargetHint())[0] is Classification.NODE_ROLE_MISUSE
+    prompter = FakePrompter({"context": [typed, "honey"]}, confirm_write=False)
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=lambda _: None) is Outcome.DECLINED
+    assert prompter.refused == {"context": [reason]}
+    assert tree_digest(tmp_path) == {}
+
+
+@pytest.mark.parametrize("name", ["honey", "bumblebee", "honey-admin", "stingray", "Honey"])
+def test_names_that_only_resemble_a_node_role_are_accepted_by_both_rules(name: str) -> None:
+    from gfwizard.kubeconfig_classify import Classification, TargetHint, classify
+
+    assert validate_answer("context", name, ConfigAnswers()) is None
+    assert classify(name, "honey", "https://100.113.89.12:6443", TargetHint())[0] is not Classification.NODE_ROLE_MISUSE
