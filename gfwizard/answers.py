@@ -226,8 +226,8 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
         rules.check_http_url(value, "endpoint")
     elif key == "s3_bucket":
         rules.check_bucket(value)
-    elif key == "s3_region" and (not value.strip() or " " in value):
-        raise ValueError("region must be a non-empty name without spaces")
+    elif key == "s3_region":
+        rules.check_region(value)
     elif key == "s3_key_prefix":
         rules.check_key_prefix(value)
     elif key == "http_address":

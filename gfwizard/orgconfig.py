@@ -224,9 +224,7 @@ class S3Spec(_Section):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not value.strip() or " " in value:
-            raise ValueError(f"region {value!r} must be a non-empty name without spaces")
-        return value
+        return rules.check_region(value)
 
     @field_validator("key_prefix")
     @classmethod

@@ -52,6 +52,8 @@ Beyond the types in the tables, a config is rejected when:
 - any key looks like a credential (`password`, `token`, `secret`, `access_key`, ...) or any value looks
   like one (`glpat-...`, `AKIA...`, a URL with a password, a private key): credentials come from the AWS
   environment/profile or the kubeconfig (HTTP state: `TF_HTTP_PASSWORD`), never this file;
+- a name (organization, environment, stack, role) or the bucket is not entirely of its allowed characters,
+  or the region, key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
 - a key is unknown (the error suggests the closest known key);
 - `state.backend` is `s3` without `state.s3`, or `http` without `state.http`;
 - `cluster.api_server` is not `https://`, or its host is a public IP address (honey's API is never reached

@@ -21,8 +21,10 @@ CREDENTIALS_HINT = (
     "never this file"
 )
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Used with fullmatch only: "$" also matches before a final newline, so "dev\n" would pass as a name.
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# Its "$" only widens a refusal (the kubeconfig classifier's twin pattern has the same one).
 _GITLAB_AGENT = re.compile(r"^[^\s:]+/[^\s:]+:[^\s:]+$")
 
 _SECRET_KEY_WORDS = (
@@ -45,7 +47,7 @@ _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def check_slug(value: str, what: str) -> str:
     """``value`` if it is a lowercase DNS-label name (a-z, 0-9, '-'), else ValueError naming ``what``."""
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise ValueError(
             f"{what} {value!r} must be a lowercase name of letters, digits and '-' (1-63 characters, "
             "starting and ending with a letter or digit)"
@@ -78,7 +80,7 @@ def _check_url_parts(value: str, parts: Any, what: str) -> None:
         raise ValueError(f"{what} must not carry a user name (user@host); {CREDENTIALS_HINT}")
     if not parts.hostname:
         raise ValueError(f"{what} has no host (got {value!r})")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if _has_space_or_control(value):
         raise ValueError(f"{what} must not contain spaces or control characters (got {value!r})")
     if not re.fullmatch(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]", parts.netloc.rsplit(":", 1)[0]
                         if not parts.netloc.startswith("[") else parts.netloc.split("]")[0] + "]"):
@@ -137,19 +139,30 @@ def loopback_network_reason(api_server: str, network: str) -> str | None:
 
 def check_bucket(value: str) -> str:
     """``value`` if it is a valid S3 bucket name, else ValueError."""
-    if not _BUCKET.match(value) or ".." in value:
+    if not _BUCKET.fullmatch(value) or ".." in value:
         raise ValueError(
             f"bucket {value!r} is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.' and '-')"
         )
     return value
 
 
+def _has_space_or_control(value: str) -> bool:
+    return any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
+def check_region(value: str) -> str:
+    """``value`` if it is a usable S3 region name (non-empty, no whitespace or control characters), else ValueError."""
+    if not value or _has_space_or_control(value):
+        raise ValueError(f"region {value!r} must be a non-empty name without spaces or control characters")
+    return value
+
+
 def check_key_prefix(value: str) -> str:
     """``value`` if it is a usable state key prefix, else ValueError."""
-    if not value or value.startswith("/") or value.endswith("/") or "//" in value or " " in value:
+    if not value or value.startswith("/") or value.endswith("/") or "//" in value or _has_space_or_control(value):
         raise ValueError(
-            f"key_prefix {value!r} must be non-empty, without spaces, and not start or end with '/' "
-            "(state keys are {key_prefix}/{env}/{stack}.tfstate)"
+            f"key_prefix {value!r} must be non-empty, without spaces or control characters, and not start or end "
+            "with '/' (state keys are {key_prefix}/{env}/{stack}.tfstate)"
         )
     return value
 
@@ -157,7 +170,8 @@ def check_key_prefix(value: str) -> str:
 def check_tfvars(value: str) -> str:
     """``value`` if it is a relative ``*.tfvars`` / ``*.tfvars.json`` path inside the stack dir, else ValueError."""
     path = PurePosixPath(value)
-    if not value.endswith((".tfvars", ".tfvars.json")) or path.is_absolute() or ".." in path.parts:
+    if (not value.endswith((".tfvars", ".tfvars.json")) or path.is_absolute() or ".." in path.parts
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)):
         raise ValueError(
             f"tfvars {value!r} must be a relative *.tfvars or *.tfvars.json file inside the stack directory"
         )

@@ -8,6 +8,7 @@ unknown keys (with a "did you mean" hint), the decision's cross-field rules and 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
 from dataclasses import dataclass
@@ -69,8 +70,8 @@ def field_path(loc: Iterable[Any]) -> str:
             out += f"[{part}]"
         elif re.fullmatch(r"[A-Za-z0-9_\-]+", str(part)):
             out += f".{part}" if out else str(part)
-        else:
-            out += f'["{part}"]'
+        else:  # JSON quoting: a key holding a quote or a newline stays on one line, unambiguous
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
     return out
 
 

@@ -210,3 +210,50 @@ def test_validate_refuses_a_node_role_context_in_any_case_or_spacing(tmp_path: P
     assert f"{path}:{line_of(text, f'context: {context}')}:12: cluster.context: {shown!r} {called}, not a cluster: honey is the one cluster, node roles " \
            "are placement inputs (placement.roles) and never a context" in result.stdout
     assert tree_digest(tmp_path) == before
+
+
+_NAME_RULE = "must be a lowercase name of letters, digits and '-' (1-63 characters, starting and ending with a letter or digit)"
+
+
+@pytest.mark.parametrize(("old", "new", "problem"), [
+    ("  name: tinyland\n", '  name: "tinyland\\n"\n',
+     f"organization.name: organization name 'tinyland\\n' {_NAME_RULE}"),
+    ("  dev:\n", '  "dev\\n":\n', f"environments[\"dev\\n\"]: environment name 'dev\\n' {_NAME_RULE}"),
+    ("  - name: attic\n", '  - name: "attic\\n"\n', f"stacks[0].name: stack name 'attic\\n' {_NAME_RULE}"),
+    ("bucket: gloriousflywheel-state", 'bucket: "gloriousflywheel-state\\n"',
+     "state.s3.bucket: bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name (3-63 characters: "
+     "lowercase letters, digits, '.' and '-')"),
+    ("region: us-east-1", 'region: "us-east-1\\n"',
+     "state.s3.region: region 'us-east-1\\n' must be a non-empty name without spaces or control characters"),
+    ("key_prefix: gloriousflywheel ", 'key_prefix: "gloriousflywheel\\t" ',
+     "state.s3.key_prefix: key_prefix 'gloriousflywheel\\t' must be non-empty, without spaces or control "
+     "characters, and not start or end with '/' (state keys are {key_prefix}/{env}/{stack}.tfstate)"),
+    ("tfvars: dev.tfvars", 'tfvars: "dev\\n.tfvars"',
+     "environments.dev.tfvars: tfvars 'dev\\n.tfvars' must be a relative *.tfvars or *.tfvars.json file inside "
+     "the stack directory"),
+])
+def test_a_trailing_newline_or_control_character_is_not_a_valid_name(tmp_path: Path, old: str, new: str,
+                                                                      problem: str) -> None:
+    path = tmp_path / "organization.yaml"
+    text = edited(old, new)
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1
+    assert f"{path}: invalid (1 problem)\n" in result.stdout
+    assert f"{path}:{line_of(text, new.strip())}:" in result.stdout and f": {problem}\n" in result.stdout
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_bucket_with_a_newline_never_reaches_a_backend_file(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    for stack in ("attic", "arc-runners", "gitlab-runners", "runner-dashboard"):
+        (checkout / "tofu" / "stacks" / stack).mkdir(parents=True)
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("bucket: gloriousflywheel-state", 'bucket: "gloriousflywheel-state\\n"'))
+    before = tree_digest(tmp_path)
+    result = CliRunner().invoke(cli, ["backend", "render", "--env", "dev", "--config", str(path)],
+                                env={"GFW_REPO": str(checkout)})
+    assert result.exit_code == 2, result.output
+    assert "state.s3.bucket: bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name" in result.output
+    assert tree_digest(tmp_path) == before

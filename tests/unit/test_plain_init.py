@@ -419,3 +419,14 @@ def test_names_that_only_resemble_a_node_role_are_accepted_by_both_rules(name: s
 
     assert validate_answer("context", name, ConfigAnswers()) is None
     assert classify(name, "honey", "https://100.113.89.12:6443", TargetHint())[0] is not Classification.NODE_ROLE_MISUSE
+
+
+@pytest.mark.parametrize(("key", "value", "start"), [
+    ("org_name", "tinyland\n", "organization name 'tinyland\\n' must be a lowercase name"),
+    ("s3_bucket", "gloriousflywheel-state\n", "bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name"),
+    ("s3_region", "us-east-1\t", "region 'us-east-1\\t' must be a non-empty name without spaces or control"),
+    ("s3_key_prefix", "gloriousflywheel\n", "key_prefix 'gloriousflywheel\\n' must be non-empty, without spaces"),
+])
+def test_answers_with_a_trailing_newline_or_tab_are_refused(key: str, value: str, start: str) -> None:
+    assert (validate_answer(key, value, ConfigAnswers()) or "").startswith(start)
+    assert validate_answer(key, value.rstrip(), ConfigAnswers()) is None
