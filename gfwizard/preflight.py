@@ -18,9 +18,23 @@ STACKS = ("attic", "arc-runners", "gitlab-runners", "runner-dashboard")
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
-def _binary_version(binary: str, args: list[str], timeout: float = 10.0) -> str | None:
+def kubectl_env() -> dict[str, str]:
+    """The environment for asking kubectl its own version: no kubeconfig and no in-cluster config.
+
+    ``kubectl version --client`` still asks the current context's server for its version, which would
+    contact whatever cluster the ambient kubeconfig names (and run its credential plugin) before any
+    context was chosen or validated.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
+    env["KUBECONFIG"] = os.devnull
+    return env
+
+
+def _binary_version(binary: str, args: list[str], timeout: float = 10.0,
+                    env: dict[str, str] | None = None) -> str | None:
     try:
-        out = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, check=False)
+        out = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, check=False,
+                             env=env, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION_RE.search(out.stdout or out.stderr or "")
@@ -56,7 +70,7 @@ def kubectl_check() -> Check:
     if not path:
         return warned("kubectl", "kubectl not found (optional)",
                       "Install kubectl to inspect honey by hand; the wizard does not need it.")
-    version = _binary_version(path, ["version", "--client"]) or "unknown version"
+    version = _binary_version(path, ["version", "--client"], env=kubectl_env()) or "unknown version"
     return passed("kubectl", f"{version} ({path})")
 
 

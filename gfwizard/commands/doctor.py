@@ -66,10 +66,11 @@ def tool_checks() -> "list[Check]":
 
 def _kubectl_version(path: str) -> "Check":
     from gfwizard.checks import passed, warned
+    from gfwizard.preflight import kubectl_env
 
     try:
         out = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True,
-                             timeout=KUBECTL_TIMEOUT, stdin=subprocess.DEVNULL)
+                             timeout=KUBECTL_TIMEOUT, stdin=subprocess.DEVNULL, env=kubectl_env())
         version = json.loads(out.stdout or "{}").get("clientVersion", {}).get("gitVersion", "")
     except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
         return warned("kubectl", f"{path} did not report its version ({type(exc).__name__})",
