@@ -119,6 +119,12 @@ def parse_yaml(text: str, file: str = "<text>") -> Any:
         raise ConfigError(file, [ConfigProblem(file, line, column, "", _yaml_message(exc))]) from None
     except YAMLError as exc:
         raise ConfigError(file, [ConfigProblem(file, 1, 1, "", redact(f"malformed YAML: {exc}"))]) from None
+    except TypeError:
+        # ruamel builds a complex key (``? [a, b]`` or ``?`` followed by a mapping) and cannot hash it.
+        line = next((n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "?"
+                     or raw.lstrip().startswith(("? ", "?\t"))), 1)
+        raise ConfigError(file, [ConfigProblem(file, line, 1, "", "a mapping key that is itself a list or a mapping "
+                                               "(a `?` complex key): keys must be plain names")]) from None
 
 
 def _yaml_message(exc: Any) -> str:

@@ -120,6 +120,13 @@ def test_duplicate_key(tmp_path: Path) -> None:
     assert problems_of(tmp_path, "version: 1\nversion: 1\n") == ["2:1: duplicate key 'version' (the mapping starts at line 1)"]
 
 
+def test_a_complex_key_is_a_located_problem_not_a_crash(tmp_path: Path) -> None:
+    # ruamel cannot hash a list or mapping used as a key; it raised TypeError out of the loader.
+    text = "version: 1\ncluster:\n? \n  name: honey\n  legacy_contexts: [tinyland-civo-dev]\n"
+    assert problems_of(tmp_path, text) == [
+        "3:1: a mapping key that is itself a list or a mapping (a `?` complex key): keys must be plain names"]
+
+
 def test_empty_file_is_an_error(tmp_path: Path) -> None:
     for text in ("", "# only a comment\n"):
         problems = problems_of(tmp_path, text)
