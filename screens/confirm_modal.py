@@ -22,6 +22,8 @@ class ConfirmModal(ModalScreen[bool]):
         self.title_text = title
         self.body = body
         self.confirm_label = confirm_label
+        #: The question no longer applies (:meth:`withdraw`): any answer is a no.
+        self.withdrawn = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -35,13 +37,28 @@ class ConfirmModal(ModalScreen[bool]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
+        self._answer(event.button.id == "confirm-yes")
 
     def action_confirm(self) -> None:
-        self.dismiss(True)
+        self._answer(True)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self._answer(False)
+
+    def withdraw(self) -> None:
+        """The question no longer applies: close with a no, now if this dialog is on top, else as soon as
+        the dialogs opened over it have closed."""
+        self.withdrawn = True
+        self._answer(False)
+
+    def on_screen_resume(self) -> None:
+        if self.withdrawn:
+            self._answer(False)
+
+    def _answer(self, yes: bool) -> None:
+        # Screen.dismiss pops whichever screen is on top: only the dialog on top may close itself.
+        if self.is_active:
+            self.dismiss(yes and not self.withdrawn)
 
 
 class TypedConfirmModal(ModalScreen[bool]):

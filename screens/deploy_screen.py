@@ -545,17 +545,18 @@ class DeployScreen(StepScreen):
             self._status("Cancelling: one SIGINT sent; the binary saves state and releases the lock. "
                          "Press c again to force.", True)
             return
-        self._force_modal = ConfirmModal(
+        modal = self._force_modal = ConfirmModal(
             "Force stop?", "Send SIGTERM, then SIGKILL after a grace period. The state lock may stay held and need "
             "`force-unlock`; the journal will say so.", "Force stop")
 
         def answered(yes: bool | None) -> None:
-            self._force_modal = None
+            if self._force_modal is modal:
+                self._force_modal = None
             if yes and self.busy is not None:  # the run may have ended while the dialog was open
                 self.escalated = True
                 engine.cancel(escalate=True)
 
-        self.app.push_screen(self._force_modal, answered)
+        self.app.push_screen(modal, answered)
 
     def action_resume(self) -> None:
         """Continue a failed or interrupted run: stacks deployed since with unchanged inputs are skipped,
@@ -613,7 +614,8 @@ class DeployScreen(StepScreen):
     def on_deploy_screen_action_finished(self, message: ActionFinished) -> None:
         self.busy = None
         if self._force_modal is not None:  # nothing left to force: the run ended on the first interrupt
-            self._force_modal.dismiss(False)
+            self._force_modal.withdraw()  # maybe under the quit question: closes once uncovered
+            self._force_modal = None
         self.refresh_bindings()
         if self.spent and self.cancel_requests:
             if self.escalated:

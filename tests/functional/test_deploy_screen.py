@@ -549,3 +549,48 @@ async def test_ctrl_q_with_nothing_running_quits_without_asking(offline: None) -
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert app.return_code == 0 and not modal_named(app, "ConfirmModal")
+
+
+@pytest.mark.parametrize("answer", ["n", "y"])
+async def test_a_run_ending_under_the_quit_question_closes_the_force_stop_dialog_not_the_question(
+        offline: None, answer: str) -> None:
+    """Force stop? open, Ctrl+Q opens Quit now? over it, then the run ends on the first SIGINT: the
+    force-stop dialog closes (once uncovered), the quit question stays and still answers."""
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        engine, run = _run_in_flight(screen)
+        await pilot.press("c", "c")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the force-stop dialog")
+        force = app.screen
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal") and app.screen is not force,
+                         "the quit question over it")
+        question = app.screen
+        assert question.title_text == "Quit now?"  # type: ignore[attr-defined]
+        screen.post_message(screen.ActionFinished("apply"))  # the first SIGINT was enough
+        await wait_until(pilot, lambda: screen.busy is None, "the run's end")
+        await pilot.pause()
+        assert app.screen is question, "the run's end closed the quit question instead of the force-stop dialog"
+        await pilot.press(answer)
+        if answer == "y":
+            await wait_until(pilot, lambda: app.return_code is not None, "the quit")
+        else:
+            await wait_until(pilot, lambda: on_step(app, "deploy"), "both dialogs closed")
+            assert force not in app.screen_stack and app.is_running
+            assert app._quit_asked is False, "the quit question's answer was lost"
+            await pilot.press("y")  # no dialog left to take it
+            await pilot.pause()
+            # A later run asks again before quitting.
+            engine2, run2 = _run_in_flight(screen)
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question for the next run")
+            assert app.is_running and engine2.calls == []
+            await pilot.press("n")
+            await wait_until(pilot, lambda: on_step(app, "deploy"), "the question closed")
+            screen.engine.cancel()  # type: ignore[union-attr]
+            await wait_until(pilot, lambda: run2.done(), "the second run's end")
+            screen.post_message(screen.ActionFinished("apply"))
+            await wait_until(pilot, lambda: screen.busy is None, "the second run finished")
+    assert engine.calls == [False], "a run that had ended was force-stopped"
+    assert app.return_code == (0 if answer == "y" else None), "the wizard crashed"
