@@ -31,12 +31,17 @@ def build_app(*, config_path: Path | None = None, repo: Path | None = None,
 
 
 def run_wizard(*, start_at: str = "preflight", config_path: Path | None = None,
-               rehearsal: "RehearsalEnvironment | None" = None) -> None:
+               rehearsal: "RehearsalEnvironment | None" = None) -> int:
     """Run the wizard in this terminal until the operator quits; its Done step may hand over to the
-    read-only status view."""
+    read-only status view. Returns the exit code: 0 after a quit, non-zero when the UI crashed."""
     app = build_app(config_path=config_path, rehearsal=rehearsal, start_at=start_at)
     app.run()
+    if app.return_code:
+        return app.return_code
     if app.return_value == "status":
         from screens.status_app import build_status_app
 
-        build_status_app(app.session.config_path, app.session.environ()).run()
+        status = build_status_app(app.session.config_path, app.session.environ())
+        status.run()
+        return status.return_code or 0
+    return 0

@@ -15,6 +15,7 @@ import json
 import os
 import shlex
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,10 +222,12 @@ def rehearse(serve: bool, nodes: int, pods: int, env_file: Path | None, workspac
             try:
                 _seed(env, legacy_http_state)
                 written.write(env)
-                _run_wizard_in(env, run_wizard)
+                code = _run_wizard_in(env, run_wizard)
             finally:
                 written.remove()
         _said_stopped(env)
+        if code:
+            sys.exit(code)
         return
     note = None if serve else "the wizard UI is not installed in this build; serving the rehearsal instead"
     with _StopSignals() as signals:
@@ -243,12 +246,13 @@ def _seed(env: "RehearsalEnvironment", legacy_http_state: bool) -> None:
          "Backend step's Ctrl+T or `gfwizard backend migrate --env dev --stack STACK`", err=True)
 
 
-def _run_wizard_in(env: "RehearsalEnvironment", run_wizard: Any) -> None:
+def _run_wizard_in(env: "RehearsalEnvironment", run_wizard: Any) -> int:
+    """Run the wizard with the rehearsal's environment; its exit code (non-zero when the UI crashed)."""
     # The wizard's core services (and the tofu it spawns) read the rehearsal's environment.
     saved = dict(os.environ)
     os.environ.update(env.env)
     try:
-        run_wizard(rehearsal=env)
+        return int(run_wizard(rehearsal=env) or 0)
     finally:
         os.environ.clear()
         os.environ.update(saved)

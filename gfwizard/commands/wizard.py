@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -29,4 +30,4 @@ def wizard(config_path: Path | None, start_at: str) -> None:
     require_terminal("the wizard", remedy=NO_TERMINAL_REMEDY)
     from screens.launch import run_wizard  # the UI loads only here
 
-    run_wizard(start_at=start_at, config_path=resolve_config_path(config_path))
+    sys.exit(run_wizard(start_at=start_at, config_path=resolve_config_path(config_path)))

@@ -47,3 +47,20 @@ async def test_a_failing_worker_opens_the_error_modal(error: str, message: str, 
         assert status.startswith("The preflight checks could not run") and app.screen.blocked_reason() is not None
         await pilot.press("ctrl+n")
         assert on_step(app, "preflight")
+
+
+def test_a_crash_of_the_ui_exits_non_zero(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug outside a worker ends the app with Textual's traceback: the command must not exit 0."""
+    from click.testing import CliRunner
+
+    from gfwizard.cli import cli
+    from screens.app import WizardApp
+
+    def crash(self: WizardApp) -> None:
+        raise RuntimeError("a bug in the UI")
+
+    run = WizardApp.run
+    monkeypatch.setattr(WizardApp, "on_mount", crash)
+    monkeypatch.setattr(WizardApp, "run", lambda self, **kwargs: run(self, headless=True, **kwargs))
+    result = CliRunner().invoke(cli, ["wizard", "--config", str(isolated_home / "organization.yaml")])
+    assert result.exit_code == 1, result.output

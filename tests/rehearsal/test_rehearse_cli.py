@@ -215,3 +215,22 @@ def test_without_serve_the_wizard_runs_against_a_live_rehearsal(monkeypatch: pyt
     assert not env_file.exists()
     assert not any(_port_open(u) for u in seen["urls"])  # type: ignore[union-attr]
     assert not Path(seen["env"]["GFW_WORKSPACE"]).exists()  # type: ignore[index]
+
+
+def test_a_wizard_that_crashed_makes_rehearse_exit_non_zero_after_cleaning_up(monkeypatch: pytest.MonkeyPatch,
+                                                                              tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gfwizard.commands import rehearse as command
+
+    seen: dict[str, str] = {}
+
+    def crashed_wizard(*, rehearsal: object) -> int:
+        seen["workspace"] = rehearsal.env["GFW_WORKSPACE"]  # type: ignore[attr-defined]
+        return 1
+
+    monkeypatch.setattr(command, "_wizard_launcher", lambda: crashed_wizard)
+    result = CliRunner().invoke(command.rehearse, ["--env-file", str(tmp_path / "r.env")])
+    assert result.exit_code == 1, result.output
+    assert "rehearsal stopped" in result.output
+    assert not Path(seen["workspace"]).exists() and not (tmp_path / "r.env").exists()
