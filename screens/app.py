@@ -15,6 +15,7 @@ from gfwizard.textsafe import printable_lines
 from screens.session import WizardSession
 
 if TYPE_CHECKING:
+    from screens.confirm_modal import ConfirmModal
     from screens.step import StepScreen
 
 log = logging.getLogger("gfwizard.ui")
@@ -30,6 +31,10 @@ STEPS: dict[str, str] = {
     "done": "screens.done_screen:DoneScreen",
 }
 STEP_NAMES = tuple(STEPS)
+#: The quit question's last line, whatever it warns about.
+QUIT_AGAIN = "\n\nCtrl+Q again also quits."
+#: The quit question once the run it warned about has ended before the operator answered.
+NOTHING_RUNS = "The run this question warned about has ended: nothing runs now, so quitting interrupts nothing."
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:
@@ -60,6 +65,8 @@ class WizardApp(App[str]):
         self.step = start_at
         #: A quit confirmation is open: the next Ctrl+Q quits without asking again.
         self._quit_asked = False
+        #: The open quit confirmation, kept up to date by :meth:`quit_warning_changed`.
+        self._quit_modal: "ConfirmModal | None" = None
         mode = "REHEARSAL" if session.is_rehearsal else "honey"
         self.sub_title = f"{mode} · {session.config_path}"
 
@@ -92,18 +99,31 @@ class WizardApp(App[str]):
         """Quit; while a step has work in flight that quitting would interrupt, ask first (Ctrl+Q twice quits)."""
         from screens.confirm_modal import ConfirmModal
 
-        warning = next((w for w in (getattr(s, "quit_warning", lambda: None)() for s in self.screen_stack) if w), None)
+        warning = self._quit_warning()
         if warning is None or self._quit_asked:
             self.exit()
             return
         self._quit_asked = True
+        modal = self._quit_modal = ConfirmModal("Quit now?", warning + QUIT_AGAIN, "Quit")
 
         def answered(yes: bool | None) -> None:
             self._quit_asked = False
+            if self._quit_modal is modal:
+                self._quit_modal = None
             if yes:
                 self.exit()
 
-        self.push_screen(ConfirmModal("Quit now?", warning + "\n\nCtrl+Q again also quits.", "Quit"), answered)
+        self.push_screen(modal, answered)
+
+    def _quit_warning(self) -> str | None:
+        """What quitting now would interrupt, from the first step screen that says so."""
+        return next((w for w in (getattr(s, "quit_warning", lambda: None)() for s in self.screen_stack) if w), None)
+
+    def quit_warning_changed(self) -> None:
+        """Work in flight ended (or changed): an open quit question stops warning about what is gone. It stays
+        open, so the operator's Ctrl+Q still gets its answer and nothing quits unasked."""
+        if self._quit_modal is not None:
+            self._quit_modal.set_body((self._quit_warning() or NOTHING_RUNS) + QUIT_AGAIN)
 
     def show_error(self, error: BaseException, title: str = "Something went wrong") -> None:
         """Open the error modal for ``error`` (message and remedy, never a traceback)."""

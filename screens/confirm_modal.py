@@ -45,6 +45,12 @@ class ConfirmModal(ModalScreen[bool]):
     def action_cancel(self) -> None:
         self._answer(False)
 
+    def set_body(self, body: str | Text) -> None:
+        """Replace what the dialog says; the question and its buttons stay."""
+        self.body = body
+        if self.is_mounted:
+            self.query_one("#confirm-body", Static).update(body)
+
     def withdraw(self) -> None:
         """The question no longer applies: close with a no, now if this dialog is on top, else as soon as
         the dialogs opened over it have closed."""

@@ -616,6 +616,7 @@ class DeployScreen(StepScreen):
         if self._force_modal is not None:  # nothing left to force: the run ended on the first interrupt
             self._force_modal.withdraw()  # maybe under the quit question: closes once uncovered
             self._force_modal = None
+        self.wizard.quit_warning_changed()
         self.refresh_bindings()
         if self.spent and self.cancel_requests:
             if self.escalated:

@@ -594,3 +594,32 @@ async def test_a_run_ending_under_the_quit_question_closes_the_force_stop_dialog
             await wait_until(pilot, lambda: screen.busy is None, "the second run finished")
     assert engine.calls == [False], "a run that had ended was force-stopped"
     assert app.return_code == (0 if answer == "y" else None), "the wizard crashed"
+
+
+async def test_the_quit_question_stops_warning_about_a_run_that_has_ended(offline: None) -> None:
+    """Quit now? asked during a plan, then the plan ends before the answer: the question stays (the
+    operator asked to quit) but no longer says a plan is running; n keeps the wizard, Ctrl+Q then quits."""
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        engine, run = _run_in_flight(screen)
+        screen.busy = "plan"
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question")
+        question = app.screen
+        assert text_of(question.query_one("#confirm-body")).startswith("A plan is running on dev.")
+        engine.cancel()  # the plan ends on its own (here: stopped) while the question is open
+        await wait_until(pilot, lambda: run.done(), "the run's end")
+        screen.post_message(screen.ActionFinished("plan"))
+        await wait_until(pilot, lambda: screen.busy is None, "the action finished")
+        await pilot.pause()
+        assert app.screen is question, "the operator's quit question vanished"
+        body = text_of(question.query_one("#confirm-body"))
+        assert "running" not in body and "SIGINT" not in body, body
+        assert body.startswith("The run this question warned about has ended: nothing runs now"), body
+        await pilot.press("n")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the question closed")
+        assert app.is_running
+        await pilot.press("ctrl+q")  # nothing runs: no question
+        await pilot.pause()
+        assert app.return_code == 0
