@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from gfwizard.gates import ConfirmRequest
     from gfwizard.placement import PlacementTable
     from gfwizard.stacks import DeployEngine, StackPlan
-    from gfwizard.stacks_events import DeployEvent
+    from gfwizard.stacks_events import DeployEvent, GateChecked
 
 T = TypeVar("T")
 
@@ -105,6 +105,7 @@ class DeployScreen(StepScreen):
         Binding("e", "switch_env", "Env", show=False),
         Binding("f", "toggle_follow", "Follow", show=False),
         Binding("slash", "search", "Search", show=False),
+        Binding("g", "show_gates", "Gates", show=False),
     ]
     #: False starts neither the engine nor the placement worker: the screen shows only the messages
     #: posted to it (EngineReady, EngineEvent, PlacementComputed). Snapshot tests use it to paint
@@ -174,6 +175,8 @@ class DeployScreen(StepScreen):
         self.escalated = False
         #: stack -> (title, message, remedy) of its last failure or lock, shown whole on Enter.
         self.failures: dict[str, tuple[str, str, str]] = {}
+        #: The last safety-gate results; the pane under the stacks has room for a summary only, g shows them whole.
+        self.gates: "GateChecked | None" = None
         #: Questions a worker or the engine waits on -> the answer that means no.
         self._asking: dict[concurrent.futures.Future[Any], Any] = {}
 
@@ -584,6 +587,7 @@ class DeployScreen(StepScreen):
         self.query_one(StackList).clear()
         self.query_one("#stack-detail", Static).update("")
         self.query_one("#gates", Static).update("")
+        self.gates = None
         self._clear_log()
         self.session.transcripts.clear()
         self._banner()
@@ -710,20 +714,40 @@ class DeployScreen(StepScreen):
             return str(self.engine.workers[stack].transcript)
         return self.session.transcripts.get(stack, "")
 
-    def _show_gates(self, event: Any) -> None:
+    def _show_gates(self, event: "GateChecked") -> None:
+        """A short summary under the stacks (it must fit a 36-column pane at 80x24); g shows every check whole."""
+        self.gates = event
         text = Text()
-        for check in event.checks:
-            if check.ok and event.ok:
-                continue
-            style = {"pass": "green", "warn": "yellow", "fail": "bold red"}[check.level.value]
-            text.append(f"{check.level.value.upper():<4} {check.name}\n", style=style)
-            if not check.ok:
-                text.append(f"  {check.detail}\n  → {check.remedy}\n", style="red")
         if event.ok:
-            text.append(f"Gates passed ({', '.join(c.name for c in event.checks)})", style="green")
+            text.append("Gates passed", style="green")
+        else:
+            text.append("Gates failed", style="bold red")
+        text.append(" · g: details")
+        for check in event.checks:
+            if check.level.value != "pass":
+                style = "yellow" if check.ok else "bold red"
+                text.append(f"\n{check.level.value.upper():<4} {check.name}", style=style)
         self.query_one("#gates", Static).update(text)
+        self.refresh_bindings()
         if not event.ok:
-            self._status("A safety gate failed: nothing was applied (see the gates under the stack list).", True)
+            failing = ", ".join(check.name for check in event.checks if not check.ok)
+            self._status(f"A safety gate failed ({failing}): nothing was applied. g shows each gate's detail and "
+                         "remedy.", True)
+
+    def action_show_gates(self) -> None:
+        """Every safety gate of the last apply, with its detail and remedy, in a dialog."""
+        from screens.error_modal import ErrorModal
+
+        if self.gates is None:
+            return
+        title = "Safety gates passed" if self.gates.ok else "A safety gate failed: nothing was applied"
+        parts: list[str] = []
+        for check in self.gates.checks:
+            part = f"{check.level.value.upper()} {check.name}" + (f": {check.detail}" if check.detail else "")
+            if check.remedy and check.level.value != "pass":
+                part += f"\n  Remedy: {check.remedy}"
+            parts.append(part)
+        self.app.push_screen(ErrorModal(title, "\n\n".join(parts), ""))
 
     # ----- placement ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="placement")
@@ -759,7 +783,8 @@ class DeployScreen(StepScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a stack that failed or is locked: its message and remedy whole, in a dialog (the
-        status line and the log cut long commands such as a force-unlock)."""
+        status line and the log cut long commands such as a force-unlock). Enter on another stack after a
+        safety gate failed: the gates whole (the run stopped before that stack)."""
         stack = event.row_key.value if event.data_table.id == "stack-list" else None
         if stack in self.failures and self.rows.get(stack) is not None and \
                 self.rows[stack].state in ("failed", "locked"):
@@ -767,6 +792,8 @@ class DeployScreen(StepScreen):
 
             title, message, remedy = self.failures[stack]
             self.app.push_screen(ErrorModal(title, message, remedy))
+        elif stack is not None and self.gates is not None and not self.gates.ok:
+            self.action_show_gates()  # the run stopped before this stack: the gates say why
 
     def _show_detail(self) -> None:
         """Under the list, the whole state of every stack whose state cell is too narrow for it."""
@@ -803,6 +830,8 @@ class DeployScreen(StepScreen):
             return self.busy is not None
         if action == "toggle_placement":
             return bool(self._narrow)
+        if action == "show_gates":
+            return self.gates is not None
         if action == "back":
             return self.busy is None
         return super().check_action(action, parameters)

@@ -623,3 +623,55 @@ async def test_the_quit_question_stops_warning_about_a_run_that_has_ended(offlin
         await pilot.press("ctrl+q")  # nothing runs: no question
         await pilot.pause()
         assert app.return_code == 0
+
+
+async def test_a_failed_gate_is_readable_whole_at_80x24(offline: None) -> None:
+    """The pane under the stacks has room for a summary only: g (or Enter on a stack) shows every
+    gate's detail and remedy, and the status line says so."""
+    from gfwizard import stacks_events as ev
+    from gfwizard.checks import failed, passed
+    from screens.stack_list import StackList
+
+    detail = ("the probe write failed: could not connect to the endpoint URL http://127.0.0.1:37181 after 5 "
+              "attempts (connection refused)")
+    remedy = "start the S3 endpoint (RustFS on honey), then re-run `gfwizard backend check --env dev`"
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        assert screen.check_action("show_gates", ()) is False, "g offered before any gate ran"
+        screen.post_message(screen.EngineEvent(ev.GateChecked(
+            (passed("server", "https://127.0.0.1:6443 is the pinned api_server"), passed("fingerprint", "matches"),
+             failed("s3 lock probe", detail, remedy)), False)))
+        await wait_until(pilot, lambda: screen.gates is not None, "the gate results")
+        await pilot.pause()
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith("A safety gate failed (s3 lock probe): nothing was applied.")
+        assert "g shows each gate's detail and remedy" in status
+        gates = screen.query_one("#gates")
+        left = screen.query_one("#deploy-left")
+        assert gates.region.bottom <= left.region.bottom and gates.region.height == len(text_of(gates).splitlines())
+        assert text_of(gates).splitlines() == ["Gates failed · g: details", "FAIL s3 lock probe"]
+
+        await pilot.press("g")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the gates dialog")
+        shown = text_of(app.screen.query_one("#error-message"))
+        assert f"FAIL s3 lock probe: {detail}\n  Remedy: {remedy}" in shown
+        assert shown.startswith("PASS server: https://127.0.0.1:6443 is the pinned api_server")
+        assert "PASS fingerprint: matches" in shown
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step")
+
+        # Enter on a stack the run stopped before shows the same.
+        screen.query_one(StackList).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the gates dialog from the stack list")
+        assert text_of(app.screen.query_one("#error-message")) == shown
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step again")
+
+        # Passed gates: one short line, nothing cut.
+        screen.post_message(screen.EngineEvent(ev.GateChecked(
+            (passed("server"), passed("fingerprint"), passed("s3 lock probe")), True)))
+        await wait_until(pilot, lambda: screen.gates is not None and screen.gates.ok, "the passed gates")
+        await pilot.pause()
+        assert text_of(screen.query_one("#gates")) == "Gates passed · g: details"
