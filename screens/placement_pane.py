@@ -1,7 +1,9 @@
-"""The placement pane: nodes by role with capacity, which stack lands where, conflicts in red."""
+"""The placement pane: nodes by role with capacity, which stack lands where, conflicts in red; marked
+as not live when the nodes cannot be read any more."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,11 +15,18 @@ if TYPE_CHECKING:
     from gfwizard.placement import PlacementTable
 
 
+PANE_TITLE = "Placement"
+
+
 class PlacementPane(Vertical):
-    """Renders a :class:`~gfwizard.placement.PlacementTable`."""
+    """Renders a :class:`~gfwizard.placement.PlacementTable`; when nodes cannot be read any more, the last
+    tables stay, marked as not live (class ``-stale``)."""
+
+    #: When the tables shown were computed from live nodes (None: never).
+    read_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Placement", classes="pane-title")
+        yield Static(PANE_TITLE, id="placement-title", classes="pane-title")
         yield DataTable(id="placement-roles", cursor_type="none", show_cursor=False)
         yield DataTable(id="placement-rows", cursor_type="none", show_cursor=False)
         yield Static("", id="placement-conflicts", classes="pane-foot")
@@ -27,7 +36,10 @@ class PlacementPane(Vertical):
         self.query_one("#placement-rows", DataTable).add_columns("Stack", "Lands on")
 
     def show(self, table: "PlacementTable") -> None:
-        """Replace the pane's content with ``table``."""
+        """Replace the pane's content with ``table`` (live)."""
+        self.read_at = datetime.now()
+        self.remove_class("-stale")
+        self.query_one("#placement-title", Static).update(PANE_TITLE)
         roles = self.query_one("#placement-roles", DataTable)
         roles.clear()
         for role in table.roles:
@@ -54,5 +66,13 @@ class PlacementPane(Vertical):
                                                                                           style="green"))
 
     def show_error(self, message: str) -> None:
-        """Say why placement could not be computed."""
-        self.query_one("#placement-conflicts", Static).update(Text(message, style="yellow"))
+        """Say why placement could not be computed; tables from an earlier read stay, marked as not live."""
+        foot = Text(message, style="yellow")
+        if self.read_at is not None:
+            self.add_class("-stale")
+            self.query_one("#placement-title", Static).update(
+                Text.assemble(f"{PANE_TITLE} · ", ("last known, NOT LIVE", "bold yellow")))
+            foot = Text.assemble(("Not live: ", "bold yellow"), foot, (
+                f"\nThe tables above are the last known placement, read at {self.read_at:%H:%M:%S}; "
+                "conflicts since then are not shown.", "yellow"))
+        self.query_one("#placement-conflicts", Static).update(foot)

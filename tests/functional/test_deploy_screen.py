@@ -675,3 +675,41 @@ async def test_a_failed_gate_is_readable_whole_at_80x24(offline: None) -> None:
         await wait_until(pilot, lambda: screen.gates is not None and screen.gates.ok, "the passed gates")
         await pilot.pause()
         assert text_of(screen.query_one("#gates")) == "Gates passed · g: details"
+
+
+async def test_placement_tables_are_marked_not_live_when_nodes_cannot_be_read(offline: None) -> None:
+    from gfwizard.answers import ConfigAnswers, build_config
+    from gfwizard.placement import NodeInfo, compute_placement, requests_for
+    from screens.placement_pane import PlacementPane
+    from textual.widgets import DataTable
+
+    cfg = build_config(ConfigAnswers())
+    nodes = [NodeInfo(name=name, labels={"kubernetes.io/hostname": name}, cpu_allocatable_m=8000,
+                      memory_allocatable=16 * 1024 ** 3, ready=True) for name in ("honey", "bumble", "sting")]
+    table = compute_placement(cfg, nodes, requests_for(cfg))
+    app = offline_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.query_one(PlacementPane)
+        title, foot = pane.query_one(".pane-title"), pane.query_one("#placement-conflicts")
+
+        # Never read: only the reason, nothing to mark.
+        screen.post_message(screen.PlacementComputed(None, "nodes could not be read: connection refused"))
+        await wait_until(pilot, lambda: "connection refused" in text_of(foot), "the first error")
+        assert text_of(foot) == "nodes could not be read: connection refused" and text_of(title) == "Placement"
+
+        screen.post_message(screen.PlacementComputed(table))
+        await wait_until(pilot, lambda: text_of(foot) == "No conflicts.", "the live placement")
+        counts = [t.row_count for t in pane.query(DataTable)]
+        assert all(counts) and not pane.has_class("-stale")
+
+        screen.post_message(screen.PlacementComputed(None, "nodes could not be read: connection refused"))
+        await wait_until(pilot, lambda: "connection refused" in text_of(foot), "the later error")
+        assert text_of(title) == "Placement · last known, NOT LIVE"
+        assert text_of(foot).startswith("Not live: nodes could not be read: connection refused\n"
+                                        "The tables above are the last known placement, read at ")
+        assert pane.has_class("-stale") and [t.row_count for t in pane.query(DataTable)] == counts
+
+        screen.post_message(screen.PlacementComputed(table))  # readable again: live again
+        await wait_until(pilot, lambda: text_of(foot) == "No conflicts.", "the live placement again")
+        assert text_of(title) == "Placement" and not pane.has_class("-stale")
