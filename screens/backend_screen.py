@@ -102,7 +102,7 @@ class BackendScreen(StepScreen):
             yield Static("Credentials: …", id="credential-source", classes="step-help")
             yield Checklist(id="backend-checks")
         yield Static("", id="step-status", classes="step-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._show_form()

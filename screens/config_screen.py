@@ -74,7 +74,7 @@ class ConfigScreen(StepScreen):
             with VerticalScroll(id="config-view"):
                 yield Static("Rendering…", id="config-diff")
         yield Static("", id="step-status", classes="step-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.render_config()

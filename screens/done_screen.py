@@ -44,7 +44,7 @@ class DoneScreen(StepScreen):
             yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
             yield Static("", id="transcripts-dir", classes="step-help")
             yield Static("", id="next-steps")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#summary", DataTable)

@@ -73,7 +73,7 @@ class KubeconfigScreen(StepScreen):
             yield Static("", id="context-detail", classes="detail-box")
             yield Static("", id="file-problems", classes="notes")
         yield Static("Discovering kubeconfig files…", id="step-status", classes="step-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._fill_table()

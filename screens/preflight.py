@@ -47,7 +47,7 @@ class PreflightScreen(StepScreen):
                          classes="step-help")
             yield Checklist(id="preflight-checks")
         yield Static("Checking…", id="step-status", classes="step-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         # Paint first: the checks (and the imports they need) start once the screen is up.

@@ -21,6 +21,9 @@ class StepScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+n", "next", "Next"),
         Binding("escape", "back", "Back"),
+        # The app's Ctrl+Q, named here so that the footer lists it before the step's own keys: on a narrow
+        # terminal those are cut, never Quit. Priority, as the app's, so that it wins over the app's (hidden).
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),
     ]
 
     def __init__(self, session: WizardSession) -> None:

@@ -83,7 +83,7 @@ class ValidateScreen(StepScreen):
                          "cluster. Read-only: nothing is written to the cluster.", classes="step-help")
             yield Checklist(id="validate-checks", key_hints={"gfwizard validate --pin": "p"})
         yield Static("Validating…", id="step-status", classes="step-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.action_rerun()

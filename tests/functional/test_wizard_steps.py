@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 import yaml
 
 from tests.fixtures.rehearsal import WorkspaceFixture
@@ -278,3 +279,42 @@ async def test_the_migrate_dialog_names_where_the_backups_really_go(rehearsal_wo
         await pilot.press("n")
         await wait_until(pilot, lambda: on_step(app, "backend"), "the dialog closed")
     assert workspace_files(ws) == before
+
+
+def footer_keys(screen: object) -> list[tuple[str, str, int]]:
+    """The footer's keys on ``screen``: (key, description, right edge), in order."""
+    from textual.widgets._footer import FooterKey
+
+    return [(k.key, k.description, k.region.right) for k in screen.query(FooterKey)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("step", ["preflight", "kubeconfig", "validate", "backend", "config", "deploy", "done"])
+async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_workspace: WorkspaceFixture,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    step: str) -> None:
+    """No command-palette item takes the room, and Quit comes before the step's own keys, which are what
+    a narrow terminal cuts."""
+    from screens.deploy_screen import DeployScreen
+    from screens.step import StepScreen
+
+    monkeypatch.setattr(DeployScreen, "LIVE", False)
+    app = app_at(rehearsal_workspace, step)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await wait_until(pilot, lambda: app.step == step and isinstance(app.screen, (StepScreen,)), "the step")
+        screen = app.screen
+        if step == "deploy":  # the widest footer: every stack planned, apply offered
+            from gfwizard.stacks import StackPlan
+            from gfwizard.tofu_summary import PlanSummary
+
+            order = ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
+            screen.post_message(DeployScreen.EngineReady("dev", order, "terraform"))
+            await wait_until(pilot, lambda: list(screen.rows) == order, "the stack rows")
+            screen._accept_plans({s: StackPlan(s, outcome="planned", summary=PlanSummary(add=1)) for s in order})
+            screen.refresh_bindings()
+        await pilot.pause(0.3)
+        keys = footer_keys(screen)
+        assert keys and not screen.query(".-command-palette"), keys
+        quit_key = [k for k in keys if k[0] == "ctrl+q"]
+        assert quit_key and quit_key[0][2] <= 60, f"Quit is cut at 60 columns: {keys}"
+        before_quit = keys[:keys.index(quit_key[0])]
+        assert {k[0] for k in before_quit} <= {"ctrl+n", "escape"}, f"step keys before Quit: {keys}"
