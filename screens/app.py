@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import logging
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from gfwizard.redact import redact
@@ -15,6 +15,8 @@ from gfwizard.textsafe import printable_lines
 from screens.session import WizardSession
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from screens.confirm_modal import ConfirmModal
     from screens.step import StepScreen
 
@@ -124,6 +126,11 @@ class WizardApp(App[str]):
         open, so the operator's Ctrl+Q still gets its answer and nothing quits unasked."""
         if self._quit_modal is not None:
             self._quit_modal.set_body((self._quit_warning() or NOTHING_RUNS) + QUIT_AGAIN)
+
+    def get_system_commands(self, screen: "Screen") -> Iterable[SystemCommand]:
+        """Textual's palette commands but Screenshot, which writes a file without asking (and, over a step,
+        only fails)."""
+        return [command for command in super().get_system_commands(screen) if command.title != "Screenshot"]
 
     def show_error(self, error: BaseException, title: str = "Something went wrong") -> None:
         """Open the error modal for ``error`` (message and remedy, never a traceback)."""

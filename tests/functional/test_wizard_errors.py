@@ -64,3 +64,27 @@ def test_a_crash_of_the_ui_exits_non_zero(isolated_home: Path, monkeypatch: pyte
     monkeypatch.setattr(WizardApp, "run", lambda self, **kwargs: run(self, headless=True, **kwargs))
     result = CliRunner().invoke(cli, ["wizard", "--config", str(isolated_home / "organization.yaml")])
     assert result.exit_code == 1, result.output
+
+
+async def test_the_palette_offers_no_screenshot(isolated_home: Path) -> None:
+    """Screenshot from the palette only failed over a step, and elsewhere wrote a file without asking."""
+    from textual.command import CommandList, CommandPalette
+
+    from screens.launch import build_app
+
+    app = build_app(config_path=isolated_home / "organization.yaml", repo=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "preflight"), "the first step")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Screenshot" not in titles and {"Quit", "Keys"} <= set(titles), titles
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"scree")
+        await pilot.pause(0.5)
+        listed = app.screen.query_one(CommandList)
+        prompts = [str(getattr(listed.get_option_at_index(i).prompt, "plain", listed.get_option_at_index(i).prompt))
+                   for i in range(listed.option_count)]
+        assert not [p for p in prompts if "Screenshot" in p], prompts
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "preflight"), "the palette closed")
+    assert not list(isolated_home.rglob("*.svg")) and not list(Path.cwd().glob("gfwizard_*.svg"))
