@@ -294,13 +294,18 @@ class StateReader:
             for env in self.envs:
                 for stack in self.cfg.stack_order():
                     obj = self.reader.state(env, stack)
-                    states[(env, stack)] = obj
                     if obj.error:
                         unreadable.append(Unreadable(pane="stacks", what=f"state {obj.key}",
                                                      status=obj.error_status, detail=obj.error,
                                                      outage=obj.unreachable))
-                        if obj.error_status is None:
+                        if obj.error_status is None or obj.unreachable:
                             failing.append(obj.error)
+                            # While the store is down the last object read stays (the pane is marked
+                            # stale): an outage says nothing about what was applied.
+                            last = self.states.get((env, stack))
+                            if last is not None and not last.error:
+                                obj = last
+                    states[(env, stack)] = obj
             self.states = states
             locks: list["LockInfo"] = []
             for env in self.envs:
@@ -309,7 +314,7 @@ class StateReader:
                 except ReadError as exc:
                     unreadable.append(Unreadable(pane="locks", what=f"locks of {env}", status=exc.status,
                                                  detail=exc.message, outage=exc.kind == "unreachable"))
-                    if exc.status is None:
+                    if exc.status is None or exc.kind == "unreachable":
                         failing.append(exc.message)
                     locks += [lock for lock in self.locks if lock.env == env]  # keep the last known
             order = {name: i for i, name in enumerate(self.cfg.stack_order())}

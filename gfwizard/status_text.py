@@ -66,11 +66,18 @@ def node_state(row: NodeRow) -> str:
 SOURCE_NOTE = {"defaults": " (expected: state unreadable)"}
 
 
-def workload_ready(w: WorkloadRow) -> str:
-    """``1/1``, ``missing (0/1)``, or ``unknown`` when its kind could not be listed."""
+def workload_ready(w: WorkloadRow, source: str = "state") -> str:
+    """``1/1``, ``missing (0/1)``, or ``unknown`` when its kind could not be listed.
+
+    A workload of the documented defaults (``source`` ``defaults``: the state could not be read) that
+    is not in the cluster reads ``not found``, never ``missing``: without the state nobody knows
+    whether it should exist.
+    """
     if not w.known:
         return "unknown"
-    return f"{w.ready}/{w.desired}" if w.found else f"missing (0/{w.desired})"
+    if w.found:
+        return f"{w.ready}/{w.desired}"
+    return "not found" if source == "defaults" else f"missing (0/{w.desired})"
 
 
 def stack_state(stack: StackRow, now: datetime) -> str:
@@ -137,8 +144,9 @@ def render_text(snap: StatusSnapshot) -> str:
         if not s.workloads:
             rows.append((*head, "-", "-", "-", "-"))
         for i, w in enumerate(s.workloads):
-            cells = (f"{w.kind}/{w.namespace}/{w.name}{SOURCE_NOTE.get(s.source, '')}", workload_ready(w),
-                     str(w.restarts) if w.pods_known else "?", ",".join(w.crash_looping) or "-")
+            cells = (f"{w.kind}/{w.namespace}/{w.name}{SOURCE_NOTE.get(s.source, '')}",
+                     workload_ready(w, s.source), str(w.restarts) if w.pods_known else "?",
+                     ",".join(w.crash_looping) or "-")
             rows.append((*(head if i == 0 else ("", "", "", "", "")), *cells))
     out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "LAST APPLY", "WORKLOAD", "READY",
                                             "RESTARTS", "CRASHLOOP"), rows)]

@@ -50,8 +50,8 @@ class StacksPane(StatusPane):
                 continue
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
-                ready: Cell = (workload_ready(w), "yellow" if not w.known else
-                               "bold red" if w.below_desired else "bold green")
+                ready: Cell = (workload_ready(w, s.source), "yellow" if not w.known or (
+                    s.source == "defaults" and not w.found) else "bold red" if w.below_desired else "bold green")
                 crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
                 restarts: Cell = ("?", "yellow") if not w.pods_known else \
                     (str(w.restarts), "yellow") if w.restarts else "0"

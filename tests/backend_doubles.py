@@ -28,12 +28,13 @@ class S3Proxy:
     ignores conditional writes), shift the ``Date`` header by ``date_offset`` seconds, hold
     requests matching ``hold_when(method, path)`` until :attr:`release` is set and then drop them
     (never forwarded), or answer those
-    matching ``fail_when(method, path)`` with 403 AccessDenied."""
+    matching ``fail_when(method, path)`` with 403 AccessDenied (``fail_status=503``: a store that is down)."""
 
     def __init__(self, upstream: str, *, strip_if_none_match: bool = False, date_offset: float = 0.0,
                  hold_when: Callable[[str, str], bool] | None = None,
-                 fail_when: Callable[[str, str], bool] | None = None) -> None:
+                 fail_when: Callable[[str, str], bool] | None = None, fail_status: int = 403) -> None:
         self.upstream = urlsplit(upstream)
+        self.fail_status = fail_status
         self.strip_if_none_match = strip_if_none_match
         self.date_offset = date_offset
         self.hold_when = hold_when
@@ -85,9 +86,11 @@ class S3Proxy:
                     self.close_connection = True
                     return
                 if proxy.fail_when is not None and proxy.fail_when(self.command, self.path):
-                    payload = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-                               b'<Message>Access Denied (test double)</Message></Error>')
-                    self.send_response(403)
+                    code, text = ((b"AccessDenied", b"Access Denied") if proxy.fail_status == 403 else
+                                  (b"ServiceUnavailable", b"Service Unavailable"))
+                    payload = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>' + code + b'</Code>'
+                               b'<Message>' + text + b' (test double)</Message></Error>')
+                    self.send_response(proxy.fail_status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()

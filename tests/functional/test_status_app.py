@@ -5,6 +5,7 @@ re-lists after a 410 on a watch, and redraws only the cells that changed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import timedelta
 from typing import Any, Callable
@@ -171,6 +172,35 @@ async def test_a_view_started_during_an_api_outage_says_unknown_not_missing(
             await pilot.press("q")
     finally:
         ws.api.faults.clear()
+
+
+async def test_a_state_store_outage_keeps_the_last_known_state(
+        rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    from tests.backend_doubles import S3Proxy
+
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"), serial=1)
+    down = threading.Event()
+    proxy = S3Proxy(ws.s3.endpoint, fail_when=lambda *_: down.is_set(), fail_status=503).__enter__()
+    try:
+        app = build_status_app(ws.config_path, {**ws.env, "AWS_ENDPOINT_URL_S3": proxy.endpoint}, options=FAST,
+                               tick_seconds=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: "serial 1" in _cells(app, "stacks-table"), what="the dev state")
+            await pilot.press("3")
+            down.set()  # the store answers 503 to everything
+            await _until(pilot, lambda: "STALE since" in _notes(app, "stacks"), what="the stacks pane marked stale")
+            await _until(pilot, lambda: app.feed.snapshot().unreadable and app.snapshots_applied > 2)
+            await pilot.pause(0.5)
+            cells = _cells(app, "stacks-table")
+            # dev keeps its last known state; prod, never applied, is still not applied (not "missing").
+            assert "serial 1" in cells and "1/1" in cells and "not applied" in cells, cells
+            assert "missing" not in cells and "unreadable" not in cells and "expected" not in cells, cells
+            assert [p.kind for p in app.feed.snapshot().problems] == ["state-unreachable"]
+            await pilot.press("q")
+    finally:
+        proxy.__exit__()
 
 
 async def test_watch_410_triggers_a_relist(rehearsal_workspace: Any) -> None:

@@ -275,3 +275,68 @@ def test_each_pane_is_stale_since_the_first_failure_of_a_source_it_shows() -> No
     assert panes == {"cluster": 100.0, "events": 90.0, "stacks": 95.0, "locks": 95.0}
     source.state = None
     assert {p: at.timestamp() for p, at in source._stale_panes().items()}["stacks"] == 110.0
+
+
+class _StubStore:
+    """A ReadOnlyState stand-in: answers from ``objects`` until ``down`` is set, then like a dead store."""
+
+    def __init__(self, objects: dict[tuple[str, str], StateObject]) -> None:
+        self.objects = objects
+        self.down = False
+
+    def state(self, env: str, stack: str) -> StateObject:
+        key = f"gloriousflywheel/{env}/{stack}.tfstate"
+        if self.down:
+            return StateObject(key=key, exists=False, unreachable=True,
+                               error="connection refused by http://127.0.0.1:1: nothing is listening there")
+        return self.objects.get((env, stack), StateObject(key=key, exists=False))
+
+    def locks(self, env: str, now: float | None = None) -> list[LockInfo]:
+        from gfwizard.status_readonly import ReadError
+
+        if self.down:
+            raise ReadError("unreachable", "cannot list the locks: connection refused", "check the store")
+        return []
+
+
+def test_a_state_store_outage_keeps_the_last_known_state_and_claims_nothing_missing() -> None:
+    from gfwizard.status_state import StateReader
+
+    cfg = _cfg()
+    clock = [NOW.timestamp()]
+    reader = StateReader(cfg, ["dev", "prod"], environ={}, timeouts=(1.0, 1.0), clock=lambda: clock[0])
+    attic = StateObject(key="gloriousflywheel/dev/attic.tfstate", exists=True, serial=1,
+                        last_modified=NOW - timedelta(seconds=16),
+                        workloads=(("attic-dev", "Deployment", "attic", 1),))
+    store = _StubStore({("dev", "attic"): attic})
+    reader.reader = store  # type: ignore[assignment]
+    reader.poll()
+    assert reader.stale_since is None
+    store.down = True
+    clock[0] += 15
+    reader.poll()
+    assert reader.stale_since is not None and reader.stale_reason.startswith("S3: connection refused")
+    assert reader.states[("dev", "attic")] is attic  # the last known object, not an error
+    assert not reader.states[("prod", "attic")].error and not reader.states[("prod", "attic")].exists
+    workloads = {("Deployment", "attic-dev", "attic"): workload_record("Deployment")(
+        {"metadata": {"name": "attic", "namespace": "attic-dev"}, "spec": {"replicas": 1},
+         "status": {"readyReplicas": 1}})}
+    snap = assemble(cfg, _inputs(states=reader.states, workloads=workloads, pods=[], expected=reader.expected,
+                                 unreadable=reader.unreadable), envs=["dev", "prod"], now=NOW)
+    rows = {(s.env, s.stack): s for s in snap.stacks}
+    assert rows[("dev", "attic")].source == "state" and rows[("dev", "attic")].state.serial == 1
+    assert all(rows[("prod", stack)].source == "none" for stack in cfg.stack_order())
+    text = render_text(snap)
+    assert "missing" not in text and "expected: state unreadable" not in text, text
+    assert "serial 1, 16s ago" in text and "not applied" in text
+    assert [p.kind for p in snap.problems] == ["state-unreachable"]
+
+
+def test_default_workloads_not_in_the_cluster_read_not_found_never_missing() -> None:
+    states = {("prod", stack): StateObject(key=f"gloriousflywheel/prod/{stack}.tfstate", exists=False,
+                                           unreachable=True, error="connection refused")
+              for stack in _cfg().stack_order()}
+    snap = assemble(_cfg(), _inputs(states=states, workloads={}, pods=[]), envs=["prod"], now=NOW)
+    assert all(s.source == "defaults" and s.workloads for s in snap.stacks)
+    text = render_text(snap)
+    assert "missing" not in text and "not found" in text, text
