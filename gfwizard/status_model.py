@@ -151,6 +151,8 @@ class Unreadable(_Frozen):
     detail: str = ""
     #: The store did not answer at all (refused, timed out, 5xx): an outage, not a permission.
     outage: bool = False
+    #: What to do, when the cause is a setting rather than a failed request (shown with ``detail``).
+    remedy: str = ""
 
     @property
     def note(self) -> str:
@@ -339,5 +341,6 @@ class StatusSnapshot(_Frozen):
         return ordered
 
     def notes_for(self, pane: str) -> list[str]:
-        """The ``could not read: ...`` notes of one pane."""
-        return [u.note for u in self.unreadable if u.pane == pane]
+        """The ``could not read: ...`` notes of one pane (with why and what to do when a setting is the cause)."""
+        return [u.note + (f": {u.detail} — {u.remedy}" if u.remedy else "")
+                for u in self.unreadable if u.pane == pane]

@@ -253,16 +253,24 @@ class StateReader:
         #: One reader per env: each re-read parses only what was appended since the last one.
         self._journal_readers: dict[str, "Journal"] = {}
         self.reader: ReadOnlyState | None = None
+        #: Why no state can be read at all (a setting, not a failed request), and what to do about it.
         self.setup_error = ""
+        self.setup_remedy = ""
         self._expected: dict[tuple[str, str], Any] | None = None
-        if cfg.state.backend != "s3" or cfg.state.s3 is None:
-            self.setup_error = ("the state backend is the transitional HTTP backend; status reads S3 state only "
-                                "(migrate with `gfwizard backend migrate`)")
+        if cfg.state.backend != "s3":
+            self.setup_error = (f"organization.yaml sets state.backend: {cfg.state.backend} (the transitional "
+                                "backend); status reads the state from S3 only")
+            self.setup_remedy = ("move each stack's state to S3 with `gfwizard backend migrate --env <env> --stack "
+                                 "<stack>` (state.s3 configured), then set state.backend: s3")
+            return
+        if cfg.state.s3 is None:
+            self.setup_error = "organization.yaml has no state.s3 section; status reads the state from S3 only"
+            self.setup_remedy = "add state.s3 (endpoint, bucket, region, key_prefix) or run `gfwizard config init`"
             return
         try:
             self.reader = ReadOnlyState(cfg, environ=self.environ, timeouts=timeouts)
         except GfwError as exc:
-            self.setup_error = exc.message
+            self.setup_error, self.setup_remedy = exc.message, exc.remedy or ""
 
     @property
     def expected(self) -> dict[tuple[str, str], Any]:
@@ -287,8 +295,14 @@ class StateReader:
         unreadable: list[Unreadable] = []
         failing: list[str] = []
         if self.reader is None:
-            unreadable.append(Unreadable(pane="stacks", what="state objects", detail=self.setup_error))
-            unreadable.append(Unreadable(pane="locks", what="state locks", detail=self.setup_error))
+            unreadable.append(Unreadable(pane="stacks", what="state objects", detail=self.setup_error,
+                                         remedy=self.setup_remedy))
+            unreadable.append(Unreadable(pane="locks", what="state locks", detail=self.setup_error,
+                                         remedy=self.setup_remedy))
+            # Every stack's state is unreadable (so its expected workloads are shown), not "not applied".
+            self.states = {(env, stack): StateObject(key=self.cfg.state_key(env, stack), exists=False,
+                                                     error=self.setup_error)
+                           for env in self.envs for stack in self.cfg.stack_order()}
         else:
             states: dict[tuple[str, str], StateObject] = {}
             for env in self.envs:

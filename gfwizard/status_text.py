@@ -170,7 +170,8 @@ def render_text(snap: StatusSnapshot) -> str:
         out.append("  none")
     if snap.unreadable:
         out += ["", "Could not read"]
-        out += [f"  [{u.pane}] {printable(u.note)}: {printable(u.detail)}" for u in snap.unreadable]
+        out += [f"  [{u.pane}] {printable(u.note)}: {printable(u.detail)}"
+                + (f"\n    remedy: {printable(u.remedy)}" if u.remedy else "") for u in snap.unreadable]
     if snap.problems:
         out += ["", "Problems"]
         for p in snap.problems:

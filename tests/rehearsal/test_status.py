@@ -145,6 +145,30 @@ def test_unreadable_state_bucket_is_named_not_fatal(rehearsal_workspace: Any) ->
         ("arc-systems", "arc-prod-gha-rs-controller")]
 
 
+def test_http_state_backend_reads_as_state_unreadable_and_names_the_migration(
+        rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"))
+    text = ws.config_path.read_text()
+    assert "  backend: s3\n" in text
+    ws.config_path.write_text(text.replace("  backend: s3\n", "  backend: http\n", 1))
+
+    done = run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env)
+    doc = json.loads(done.stdout)
+    # Not "nothing applied": the state could not be read, so the expected workloads are shown.
+    assert {s["source"] for s in doc["stacks"]} == {"defaults"}, doc["stacks"]
+    for stack in doc["stacks"]:
+        assert "state.backend: http" in stack["state"]["error"] and "S3" in stack["state"]["error"]
+    attic = next(s for s in doc["stacks"] if s["stack"] == "attic")
+    assert [(w["name"], w["found"], w["ready"]) for w in attic["workloads"]] == [("attic", True, 1)]
+    entry = next(u for u in doc["unreadable"] if u["pane"] == "stacks")
+    assert "gfwizard backend migrate" in entry["remedy"] and "state.backend: http" in entry["detail"]
+    human = run_cli(["status", "--once", "--env", "dev"], env=ws.env).stdout
+    assert "not applied" not in human and "remedy: move each stack's state to S3" in human, human
+    assert "unreadable" in human
+
+
 def test_a_state_store_that_does_not_answer_is_a_problem_not_an_empty_pane(
         rehearsal_workspace: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.backend_doubles import free_port_endpoint
