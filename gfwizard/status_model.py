@@ -232,6 +232,18 @@ _STATE_REMEDY = ("the state store (RustFS on honey) or the way to it is down: ch
                  "state is safe in the versioned bucket, and no deploy can run until it answers")
 
 
+def stale_sources(reason: str) -> str:
+    """What is failing, in a few words, from a stale reason (``API unreachable, S3 not answering``)."""
+    parts = []
+    for part in reason.split("; ") if reason else []:
+        kind = api_failure(part)
+        text = ("API " + ("answering with errors" if kind == "error" else kind) if part.startswith("API")
+                else "S3 not answering")
+        if text not in parts:
+            parts.append(text)
+    return ", ".join(parts) or "a source not answering"
+
+
 def stale_remedy(reason: str) -> str:
     """What to do while the data is stale, for each failing source of ``reason`` (``API …; S3: …``)."""
     return "; ".join(api_remedy(part) if part.startswith("API") else _STATE_REMEDY for part in reason.split("; "))
@@ -341,6 +353,23 @@ class StatusSnapshot(_Frozen):
         return ordered
 
     def notes_for(self, pane: str) -> list[str]:
-        """The ``could not read: ...`` notes of one pane (with why and what to do when a setting is the cause)."""
-        return [u.note + (f": {u.detail} — {u.remedy}" if u.remedy else "")
-                for u in self.unreadable if u.pane == pane]
+        """The ``could not read: ...`` notes of one pane, one per cause: reads that failed the same way
+        are said once (``could not read: 8 state objects (not answering)``, ``could not read: pods,
+        deployments (403)``); with why and what to do when a setting is the cause."""
+        groups: dict[tuple[str, int | None, bool, str, str], list[Unreadable]] = {}
+        for u in self.unreadable:
+            if u.pane != pane:
+                continue
+            per_object = u.what.startswith("state ") and not u.remedy
+            key = ("state" if per_object else "kind", u.status, u.outage, u.remedy, u.detail if u.remedy else "")
+            groups.setdefault(key, []).append(u)
+        out = []
+        for (category, status, outage, remedy, detail), entries in groups.items():
+            if len(entries) == 1:
+                out.append(entries[0].note + (f": {detail} — {remedy}" if remedy else ""))
+                continue
+            what = f"{len(entries)} state objects" if category == "state" else ", ".join(u.what for u in entries)
+            why = f" ({status})" if status else (" (S3 not answering)" if category == "state" else
+                                                 " (not answering)") if outage else ""
+            out.append(f"could not read: {what}{why}" + (f": {detail} — {remedy}" if remedy else ""))
+        return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gfwizard.status_model import StatusSnapshot
-from gfwizard.status_text import clock_time
+from gfwizard.status_model import StatusSnapshot, stale_remedy
+from gfwizard.status_text import clock_time, since
 from screens.status_pane import StatusPane
 from screens.status_table import Cell, Row
 
@@ -18,6 +18,15 @@ class ClusterPane(StatusPane):
     PANE = "cluster"
     COLUMNS = (("Check", "check"), ("Value", "value"))
     MARKS_STALE = False  # its "stale since" row says it
+
+    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
+        out = super().notes(snap, rows)
+        if snap.stale_since is not None:
+            # The banner only names what fails; the whole reason and remedy are here, wrapped, not in a cell.
+            now = snap.taken_at
+            out[:0] = [f"STALE since {clock_time(snap.stale_since)} ({since(snap.stale_since, now)} ago), retrying: "
+                       f"{snap.stale_reason}", f"remedy: {stale_remedy(snap.stale_reason)}"]
+        return out
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
         c = snap.cluster

@@ -133,7 +133,9 @@ async def test_api_outage_shows_stale_then_recovers(rehearsal_workspace: Any) ->
         ws.api.faults.set_error(503)
         try:
             await _until(pilot, lambda: "STALE since" in _banner(app), what="stale marker")
-            assert "503" in _banner(app) or "unable" in _banner(app)
+            assert "API answering with errors" in _banner(app)
+            # The banner names what fails; the reason itself is in the API pane.
+            assert "503" in _notes(app, "cluster") or "unable" in _notes(app, "cluster")
             assert app.screen.query_one(ReadOnlyBanner).has_class("stale")
             await pilot.press("2")  # still responsive while stale
             # The panes fed by the API say that their rows are the last ones read; S3 still answers.
@@ -141,7 +143,7 @@ async def test_api_outage_shows_stale_then_recovers(rehearsal_workspace: Any) ->
             assert "these are the last rows read, not live" in _notes(app, "nodes")
             assert app.query_one("#nodes-notes").has_class("stale")
             assert "honey" in _cells(app, "nodes-table")  # the last rows stay
-            assert "STALE" not in _notes(app, "locks") and "STALE" not in _notes(app, "cluster")
+            assert "STALE" not in _notes(app, "locks")
             await pilot.pause(0.3)
         finally:
             ws.api.faults.clear()
@@ -302,3 +304,38 @@ async def test_hostile_text_from_the_cluster_and_the_bucket_is_shown_escaped() -
         await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
         await _until(pilot, lambda: len(app.screen.query_one("#pod-log").lines) > 0, what="log lines")
         assert list(app.screen.query_one("#pod-log").lines) == ["INFO started cleared?"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_an_outage_of_both_sources_leaves_room_for_the_rows(size: tuple[int, int]) -> None:
+    from gfwizard.status_model import Unreadable
+    from tests.status_support import FIXED_NOW
+
+    since = FIXED_NOW - timedelta(seconds=14)
+    api = "API (events): cannot reach https://127.0.0.1:41567: connection refused"
+    s3 = "S3: connection refused by http://127.0.0.1:43549: nothing is listening there"
+    states = [Unreadable(pane="stacks", what=f"state gloriousflywheel/{env}/{stack}.tfstate", outage=True,
+                         detail="connection refused by http://127.0.0.1:43549: nothing is listening there")
+              for env in ("dev", "prod") for stack in ("attic", "arc-runners", "gitlab-runners", "runner-dashboard")]
+    locks = [Unreadable(pane="locks", what=f"locks of {env}", outage=True, detail="connection refused")
+             for env in ("dev", "prod")]
+    snap = fixed_snapshot(stale_since=since, stale_reason=f"{api}; {s3}", unreadable=states + locks,
+                          stale_panes={pane: since for pane in ("nodes", "stacks", "locks", "events")})
+    app = StatusApp(FixedFeed(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        banner = app.query_one("#banner", ReadOnlyBanner)
+        assert banner.size.height <= 2, _banner(app)
+        assert "API unreachable, S3 not answering" in _banner(app)
+        # The whole reason and remedy stay readable in the API pane.
+        cluster = _notes(app, "cluster")
+        assert api in cluster and s3 in cluster and "remedy: check that honey's API server" in cluster
+        assert "the state store (RustFS on honey)" in cluster
+        await pilot.press("3")
+        await pilot.pause(0.1)
+        notes = _notes(app, "stacks")
+        assert notes.count("could not read") == 1 and "could not read: 8 state objects (S3 not answering)" in notes
+        assert "could not read: locks of dev, locks of prod (not answering)" in _notes(app, "locks")
+        table = app.query_one("#stacks-table", DiffTable)
+        # Every stack row of the fixed snapshot (3) is on screen, with room to spare.
+        assert table.size.height >= 8 and table.region.bottom <= size[1] - 1, (table.size, table.region)
