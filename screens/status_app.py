@@ -171,6 +171,9 @@ class StatusApp(App[None]):
             pane.show(snap, now, self.env_filter)
         for banner in self.screen.query(ReadOnlyBanner):
             banner.show(snap, now, self.env_filter)
+        refresh_title = getattr(self.screen, "refresh_title", None)  # the workload screen, when open
+        if callable(refresh_title):
+            refresh_title()
         self.snapshots_applied += 1
 
     # --------------------------------------------------------------- actions

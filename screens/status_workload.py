@@ -75,13 +75,35 @@ class WorkloadScreen(Screen[None]):
         self.following: tuple[str, str] | None = None
         self._stream: "LineStream | None" = None
         self._stream_lock = threading.Lock()
+        #: Where the workload list came from (``state``, ``defaults``), for how a missing object reads.
+        self.source = "state"
+        self._shown_title = ""
+
+    def _title(self) -> str:
+        w = self.workload
+        return (f"{self.env}/{self.stack} · {w.kind} {w.namespace}/{w.name} · "
+                f"{workload_ready(w, self.source)} ready")
+
+    def refresh_title(self) -> None:
+        """Take the workload's ready/desired from the app's latest snapshot and redraw the title."""
+        snap = getattr(self.app, "last_snapshot", None)
+        w = self.workload
+        for stack in snap.stacks if snap is not None else ():
+            if (stack.env, stack.stack) != (self.env, self.stack):
+                continue
+            found = next((x for x in stack.workloads if (x.kind, x.namespace, x.name) == (w.kind, w.namespace,
+                                                                                           w.name)), None)
+            if found is not None:
+                self.workload, self.source = found, stack.source
+        text = self._title()
+        if text != self._shown_title:
+            self._shown_title = text
+            self.query_one("#workload-title", Static).update(text)
 
     def compose(self) -> ComposeResult:
-        w = self.workload
         yield Header()
         yield ReadOnlyBanner("", id="banner", classes="banner-readonly", markup=False)
-        yield Static(f"{self.env}/{self.stack} · {w.kind} {w.namespace}/{w.name} · {workload_ready(w)} ready",
-                     classes="pane-title", markup=False)
+        yield Static(self._title(), id="workload-title", classes="pane-title", markup=False)
         yield DiffTable(self.POD_COLUMNS, id="pods-table")
         yield Static("log: select a pod", id="log-title", classes="pane-notes", markup=False)
         yield Log(max_lines=500, id="pod-log", auto_scroll=True)
@@ -90,6 +112,7 @@ class WorkloadScreen(Screen[None]):
     def on_mount(self) -> None:
         banner = self.query_one(ReadOnlyBanner)
         banner.show(getattr(self.app, "last_snapshot", None), self._now(), None)
+        self.refresh_title()
         self.load_pods()
         self.set_interval(1.0, self.load_pods)
 
@@ -105,6 +128,7 @@ class WorkloadScreen(Screen[None]):
 
     def on_workload_screen_pods_loaded(self, message: PodsLoaded) -> None:
         self.pods = message.pods
+        self.refresh_title()
         now = self._now()
         rows: list[Row] = []
         for p in message.pods:

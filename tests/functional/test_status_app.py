@@ -339,3 +339,26 @@ async def test_an_outage_of_both_sources_leaves_room_for_the_rows(size: tuple[in
         table = app.query_one("#stacks-table", DiffTable)
         # Every stack row of the fixed snapshot (3) is on screen, with room to spare.
         assert table.size.height >= 8 and table.region.bottom <= size[1] - 1, (table.size, table.region)
+
+
+async def test_the_workload_title_follows_new_snapshots() -> None:
+    from textual.widgets import Static
+
+    snap = fixed_snapshot()
+    feed = FixedFeed(snap)
+    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+
+        def title() -> str:
+            return str(app.screen.query_one(".pane-title", Static).render())
+
+        assert "dev/attic · Deployment attic-dev/attic · 0/1 ready" in title()
+        stacks = list(snap.stacks)
+        scaled = stacks[0].workloads[0].model_copy(update={"desired": 3, "ready": 3})
+        stacks[0] = stacks[0].model_copy(update={"workloads": [scaled]})
+        feed.set_snapshot(snap.model_copy(update={"stacks": stacks}))
+        await _until(pilot, lambda: "attic-dev/attic · 3/3 ready" in title(), what=f"the new count, not {title()}")
