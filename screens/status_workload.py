@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
 from gfwizard.errors import GfwError
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from gfwizard.status_readonly import LineStream
 
 LOG_TAIL = 200
+LOG_MAX_LINES = 500
 _FLUSH_SECONDS = 0.25
 
 
@@ -40,6 +42,8 @@ class WorkloadScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("c", "next_container", "Container"),
     ]
+    #: Seconds before the first try to follow a broken log again, and the most between two tries.
+    RESUME_SECONDS: tuple[float, float] = (2.0, 30.0)
     POD_COLUMNS = (("Pod", "pod"), ("Node", "node"), ("Phase", "phase"), ("Ready", "ready"),
                    ("Restarts", "restarts"), ("Waiting", "waiting"), ("Age", "age"))
 
@@ -50,18 +54,34 @@ class WorkloadScreen(Screen[None]):
         pods: list[PodRow]
 
     @dataclass
-    class LogLines(Message):
-        """New log lines of the followed pod."""
-
-        pod: str
-        lines: list[str]
-
-    @dataclass
     class LogsUnavailable(Message):
         """The followed pod's log could not be read."""
 
         pod: str
         note: str
+        #: Which follow this was (a newer one makes it moot).
+        generation: int = 0
+        #: Worth trying again (the API did not answer), as opposed to a refusal (403).
+        retry: bool = False
+
+    @dataclass
+    class LogResumed(Message):
+        """The log stream is open again after it had stopped."""
+
+        pod: str
+        container: str
+        generation: int
+
+    @dataclass
+    class LogStopped(Message):
+        """The followed log stream stopped without being closed here."""
+
+        pod: str
+        container: str
+        reason: str
+        generation: int
+        #: It broke (API gone, connection cut), as opposed to ending (the container stopped).
+        broken: bool
 
     def __init__(self, feed: "StatusFeed", env: str, stack: str, workload: WorkloadRow,
                  clock: Callable[[], float] = time.time) -> None:
@@ -78,6 +98,14 @@ class WorkloadScreen(Screen[None]):
         #: Where the workload list came from (``state``, ``defaults``), for how a missing object reads.
         self.source = "state"
         self._shown_title = ""
+        #: Counts follows, so a message or line from a stream replaced since is ignored.
+        self._generation = 0
+        #: The follow whose lines the log shows (lags :attr:`_generation` while a resume connects).
+        self._shown_generation = 0
+        self._pending: list[tuple[int, str]] = []
+        self._pending_lock = threading.Lock()
+        self._resume_failures = 0
+        self._resume_timer: Timer | None = None
 
     def _title(self) -> str:
         w = self.workload
@@ -106,7 +134,7 @@ class WorkloadScreen(Screen[None]):
         yield Static(self._title(), id="workload-title", classes="pane-title", markup=False)
         yield DiffTable(self.POD_COLUMNS, id="pods-table")
         yield Static("log: select a pod", id="log-title", classes="pane-notes", markup=False)
-        yield Log(max_lines=500, id="pod-log", auto_scroll=True)
+        yield Log(max_lines=LOG_MAX_LINES, id="pod-log", auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -115,6 +143,7 @@ class WorkloadScreen(Screen[None]):
         self.refresh_title()
         self.load_pods()
         self.set_interval(1.0, self.load_pods)
+        self.set_interval(_FLUSH_SECONDS, self._flush_log)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), timezone.utc)
@@ -148,47 +177,126 @@ class WorkloadScreen(Screen[None]):
             self._follow(pod, 0)
 
     # ------------------------------------------------------------------ logs
-    def _follow(self, pod: PodRow, container_index: int) -> None:
+    def _follow(self, pod: PodRow, container_index: int, *, resuming: bool = False) -> None:
         container = pod.containers[container_index % len(pod.containers)] if pod.containers else ""
         self.following = (pod.name, container)
         self._close_stream()
-        self.query_one("#pod-log", Log).clear()
-        self.query_one("#log-title", Static).update(f"log of {pod.name}/{container} (following, read-only)")
-        self.follow_logs(pod.namespace, pod.name, container)
+        self._cancel_resume()
+        if not resuming:
+            self._resume_failures = 0
+        self._generation += 1
+        if not resuming:  # a resume keeps the last lines on screen until the stream is open again
+            self._shown_generation = self._generation
+            self.query_one("#pod-log", Log).clear()
+            self.query_one("#log-title", Static).update(f"log of {pod.name}/{container} (following, read-only)")
+        self.follow_logs(pod.namespace, pod.name, container, self._generation, resuming)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs")
-    def follow_logs(self, namespace: str, pod: str, container: str) -> None:
-        """Stream the pod's log into the log view (lines batched every quarter second)."""
+    def follow_logs(self, namespace: str, pod: str, container: str, generation: int = 0,
+                    resuming: bool = False) -> None:
+        """Stream the pod's log into the log view (lines batched every quarter second); say when and
+        why the stream stopped, unless it was closed here (another pod or container, or leaving)."""
         try:
             stream = self.feed.open_logs(namespace, pod, container, tail=LOG_TAIL)
         except GfwError as exc:
-            note = f"could not read: pods/log ({exc.status})" if getattr(exc, "status", None) else exc.message
-            self.post_message(self.LogsUnavailable(pod, printable(redact(note))))
+            status = getattr(exc, "status", None)
+            note = f"could not read: pods/log ({status})" if status else exc.message
+            self.post_message(self.LogsUnavailable(pod, printable(redact(note)), generation,
+                                                   retry=getattr(exc, "kind", "") not in ("forbidden", "unauthorized")
+                                                   and status not in (401, 403, 404)))
             return
         with self._stream_lock:
             self._stream = stream
-        batch: list[str] = []
-        flushed = time.monotonic()
+        if resuming:
+            self.post_message(self.LogResumed(pod, container, generation))
+        reason, broken = "", False
         try:
             for line in stream:
-                batch.append(printable_log(redact(line.decode("utf-8", "replace"))))
-                if time.monotonic() - flushed >= _FLUSH_SECONDS or len(batch) >= 200:
-                    self.post_message(self.LogLines(pod, batch))
-                    batch, flushed = [], time.monotonic()
-        except GfwError:
-            pass  # closed because the selection changed or the screen closed
+                # Collected here, written by the UI's flush timer: a line before a quiet spell shows too.
+                with self._pending_lock:
+                    self._pending.append((generation, printable_log(redact(line.decode("utf-8", "replace")))))
+                    if len(self._pending) > 4 * LOG_MAX_LINES:  # the UI is behind: it shows the last ones only
+                        del self._pending[:-LOG_MAX_LINES]
+        except GfwError as exc:
+            reason, broken = exc.message, True
         finally:
-            if batch:
-                self.post_message(self.LogLines(pod, batch))
             stream.close()
+        with self._stream_lock:
+            closed_here = self._stream is not stream
+            if not closed_here:
+                self._stream = None
+        if not closed_here:
+            self.post_message(self.LogStopped(pod, container, printable(redact(reason)), generation, broken))
 
-    def on_workload_screen_log_lines(self, message: LogLines) -> None:
-        if self.following is not None and self.following[0] == message.pod:
-            self.query_one("#pod-log", Log).write_lines(message.lines)
+    def _flush_log(self) -> None:
+        """Write the lines collected since the last flush (those of the current follow only)."""
+        with self._pending_lock:
+            if self._shown_generation != self._generation:
+                return  # a resumed stream's lines wait until the old ones are cleared
+            pending, self._pending = self._pending, []
+        lines = [line for generation, line in pending if generation == self._generation]
+        if lines:
+            self.query_one("#pod-log", Log).write_lines(lines)
 
     def on_workload_screen_logs_unavailable(self, message: LogsUnavailable) -> None:
-        if self.following is not None and self.following[0] == message.pod:
-            self.query_one("#log-title", Static).update(f"log of {message.pod}: {message.note}")
+        if self.following is None or self.following[0] != message.pod or message.generation != self._generation:
+            return
+        note = f"log of {message.pod}: {message.note}"
+        if message.retry:
+            note += f" · retrying in {self._schedule_resume():.0f} s (r: now)"
+        self.query_one("#log-title", Static).update(note)
+
+    def on_workload_screen_log_resumed(self, message: LogResumed) -> None:
+        if message.generation != self._generation:
+            return
+        self._shown_generation = message.generation
+        self.query_one("#pod-log", Log).clear()  # the tail is read again: what was shown would be doubled
+        self._flush_log()
+        self.query_one("#log-title", Static).update(
+            f"log of {message.pod}/{message.container} (following again, read-only)")
+
+    def on_workload_screen_log_stopped(self, message: LogStopped) -> None:
+        if self.following is None or self.following[0] != message.pod or message.generation != self._generation:
+            return
+        self._flush_log()
+        at = self._now().strftime("%H:%M:%SZ")
+        where = f"log of {message.pod}/{message.container}"
+        pod = next((p for p in self.pods if p.name == message.pod), None)
+        running = pod is not None and pod.phase == "Running" and not pod.waiting_reason
+        if message.broken or running:
+            # An operator expects the follow to come back by itself, as the panes do; an API that goes
+            # away may also end the stream cleanly, so a running pod's log is followed again too.
+            why = message.reason or "the API closed the stream"
+            self.query_one("#log-title", Static).update(
+                f"{where}: STOPPED at {at}: {why} · resuming in {self._schedule_resume():.0f} s (r: now)")
+        else:
+            self.query_one("#log-title", Static).update(
+                f"{where}: the stream ended at {at} (the container stopped) · r reconnects")
+
+    def _schedule_resume(self) -> float:
+        """Follow the same container again after a capped, growing delay; returns the delay."""
+        first, cap = self.RESUME_SECONDS
+        delay = min(cap, first * 2 ** self._resume_failures)
+        self._resume_failures += 1
+        self._cancel_resume()
+        self._resume_timer = self.set_timer(delay, self._resume)
+        return delay
+
+    def _cancel_resume(self) -> None:
+        if self._resume_timer is not None:
+            self._resume_timer.stop()
+            self._resume_timer = None
+
+    def _resume(self) -> None:
+        self._resume_timer = None
+        if self.following is None:
+            return
+        pod = next((p for p in self.pods if p.name == self.following[0]), None)
+        if pod is None:
+            self.query_one("#log-title", Static).update(f"log of {self.following[0]}: the pod is gone")
+            return
+        index = pod.containers.index(self.following[1]) if self.following[1] in pod.containers else 0
+        self._follow(pod, index, resuming=True)
 
     def _close_stream(self) -> None:
         with self._stream_lock:
@@ -221,4 +329,5 @@ class WorkloadScreen(Screen[None]):
             self._follow(pod, index + 1)
 
     def on_unmount(self) -> None:
+        self._cancel_resume()
         self._close_stream()

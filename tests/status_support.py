@@ -95,6 +95,11 @@ class FixedFeed:
         self.started = self.stopped = False
         self.refreshes = 0
         self.log_requests: list[tuple[str, str, str]] = []
+        #: How each opened log stream goes on after its lines: ``"follow"`` (stays open until closed, like a
+        #: live follow), ``"end"`` (ends), or an exception it raises (the connection broke).
+        self.log_end: Any = "follow"
+        #: Raised by :meth:`open_logs` instead of opening a stream, while set.
+        self.open_error: Exception | None = None
 
     def set_snapshot(self, snapshot: StatusSnapshot) -> None:
         """Serve ``snapshot`` from now on (the version changes)."""
@@ -118,20 +123,34 @@ class FixedFeed:
 
     def open_logs(self, namespace: str, pod: str, container: str, tail: int = 200) -> "_Lines":
         self.log_requests.append((namespace, pod, container))
-        return _Lines([b'level=INFO seq=1 msg="starting main"', b'level=WARN seq=2 msg="upstream slow"'])
+        if self.open_error is not None:
+            raise self.open_error
+        return _Lines([b'level=INFO seq=1 msg="starting main"', b'level=WARN seq=2 msg="upstream slow"'],
+                      self.log_end)
 
 
 class _Lines:
-    """A finished log stream."""
+    """A log stream: its lines, then open until closed, ended, or broken (see ``FixedFeed.log_end``)."""
 
-    def __init__(self, lines: list[bytes]) -> None:
+    def __init__(self, lines: list[bytes], end: Any = "follow") -> None:
+        import threading
+
         self._lines = lines
+        self._end = end
+        self._closed = threading.Event()
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._lines)
+        from gfwizard.status_readonly import ReadError
+
+        yield from self._lines
+        if isinstance(self._end, BaseException):
+            raise self._end
+        if self._end == "follow":
+            self._closed.wait(30)
+            raise ReadError("unreachable", "stream closed", "reopened automatically")
 
     def close(self) -> None:
-        return None
+        self._closed.set()
 
 
 # ----------------------------------------------------------------- rehearsal deploy seeding

@@ -362,3 +362,85 @@ async def test_the_workload_title_follows_new_snapshots() -> None:
         stacks[0] = stacks[0].model_copy(update={"workloads": [scaled]})
         feed.set_snapshot(snap.model_copy(update={"stacks": stacks}))
         await _until(pilot, lambda: "attic-dev/attic · 3/3 ready" in title(), what=f"the new count, not {title()}")
+
+
+async def test_a_broken_log_stream_says_so_and_resumes_when_the_api_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Static
+
+    from gfwizard.status_readonly import ReadError
+    from screens.status_workload import WorkloadScreen
+
+    monkeypatch.setattr(WorkloadScreen, "RESUME_SECONDS", (0.3, 0.6), raising=False)
+    feed = FixedFeed(fixed_snapshot())
+    feed.log_end = ReadError("unreachable", "cannot reach https://127.0.0.1:1: connection reset", "retry")
+    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+
+        def title() -> str:
+            return str(app.screen.query_one("#log-title", Static).render())
+
+        # The stream broke: no "(following, read-only)" any more, but when, why, and that it comes back.
+        feed.open_error = ReadError("unreachable", "cannot reach https://127.0.0.1:1: connection refused", "retry")
+        await _until(pilot, lambda: "STOPPED" in title() or "connection refused" in title(), what="the stop")
+        assert "following" not in title() and "r: now" in title(), title()
+        await _until(pilot, lambda: "connection refused" in title() and "retrying in" in title(),
+                     what=f"a failed retry, not {title()}")
+        assert app.screen.query_one("#pod-log").line_count == 2  # the last lines stay while it retries
+        tries = len(feed.log_requests)
+        feed.open_error, feed.log_end = None, "follow"  # the API answers again
+        await _until(pilot, lambda: "(following again, read-only)" in title(),
+                     what=f"the resumed follow, not {title()}")
+        assert len(feed.log_requests) > tries
+        await _until(pilot, lambda: app.screen.query_one("#pod-log").line_count >= 2, what="the log again")
+        n = len(feed.log_requests)
+        await pilot.pause(1.0)
+        assert len(feed.log_requests) == n, "a live follow is not reopened"
+
+
+async def test_a_log_stream_that_ends_says_it_ended() -> None:
+    from textual.widgets import Static
+
+    feed = FixedFeed(fixed_snapshot())
+    feed.log_end = "end"
+    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        log_title = app.screen.query_one("#log-title", Static)
+        await _until(pilot, lambda: "the stream ended" in str(log_title.render()), what="the end")
+        assert "r reconnects" in str(log_title.render()) and "following" not in str(log_title.render())
+        await pilot.press("r")
+        await _until(pilot, lambda: len(feed.log_requests) >= 2, what="the reconnect")
+
+
+async def test_a_running_pods_log_that_ends_is_followed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Static
+
+    from gfwizard.status_model import PodRow
+    from screens.status_workload import WorkloadScreen
+
+    # A killed API server may end the stream cleanly: the pod still runs, so its log is followed again.
+    monkeypatch.setattr(WorkloadScreen, "RESUME_SECONDS", (0.3, 0.6), raising=False)
+    pod = PodRow(namespace="attic-dev", name="attic-7d9f-x2", node="bumble", phase="Running", ready=True,
+                 containers=["main"])
+    feed = FixedFeed(fixed_snapshot(), pods=[pod])
+    feed.log_end = "end"
+    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        log_title = app.screen.query_one("#log-title", Static)
+        await _until(pilot, lambda: "STOPPED" in str(log_title.render()), what="the stop")
+        assert "the API closed the stream" in str(log_title.render())
+        feed.log_end = "follow"
+        await _until(pilot, lambda: len(feed.log_requests) >= 2 and "(following again, read-only)" in str(
+            log_title.render()), what="the resumed follow")
