@@ -10,7 +10,7 @@ from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
 from gfwizard.textsafe import printable
 from gfwizard.status_model import (
-    LockRow, NodeRow, StackRow, StatusSnapshot, WorkloadRow, api_failure, problem_remedy,
+    LockRow, NodeRow, Problem, StackRow, StatusSnapshot, WorkloadRow, api_failure, problem_remedy,
 )
 
 
@@ -101,6 +101,28 @@ def last_apply(stack: StackRow, now: datetime) -> str:
 def lock_age(lock: LockRow) -> str:
     """The lock's age, flagged when old."""
     return age(lock.age_seconds) + (" OLD" if lock.old else "")
+
+
+#: The status app's pane (its key and tab label) that shows each kind of problem.
+PROBLEM_PANE = {"api-unreachable": "1 API", "fingerprint-mismatch": "1 API", "node-not-ready": "2 Nodes",
+                "workload-below-desired": "3 Stacks", "crash-looping": "3 Stacks", "old-lock": "4 Locks",
+                "state-unreachable": "4 Locks"}
+
+
+def problem_brief(problem: Problem) -> str:
+    """A few words naming ``problem`` (``old lock dev/gitlab-runners``, ``dev/attic 0/1 ready``)."""
+    if problem.kind == "api-unreachable":
+        return f"API {api_failure(problem.detail)}"
+    if problem.kind == "fingerprint-mismatch":
+        return "fingerprint mismatch"
+    if problem.kind == "node-not-ready":
+        return f"{problem.subject} not Ready"
+    if problem.kind in ("workload-below-desired", "crash-looping"):
+        stack = problem.subject.split(" ", 1)[0]
+        return f"{stack} " + (problem.detail if problem.kind == "workload-below-desired" else "crash-looping")
+    if problem.kind == "old-lock":
+        return f"old lock {problem.subject}"
+    return "S3 state unreachable"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

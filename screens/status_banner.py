@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot, stale_sources
-from gfwizard.status_text import clock_time, since
+from gfwizard.status_text import PROBLEM_PANE, clock_time, problem_brief, since
 from gfwizard.textsafe import printable
 
 
@@ -30,12 +30,32 @@ class ReadOnlyBanner(Static):
         elif snap.stale_since is not None:
             parts.append(f"STALE since {clock_time(snap.stale_since)} ({since(snap.stale_since, now)} ago): "
                          f"{stale_sources(snap.stale_reason)}, retrying · see 1 API")
+        elif snap.healthy:
+            parts.append("live · healthy")
         else:
-            count = len(snap.problems)
-            parts.append("live · " + ("healthy" if not count else f"{count} problem{'s' if count > 1 else ''}"))
+            parts = ["READ-ONLY", *parts[1:], "live"]
+            parts.append(self._problems(snap, budget=2 * (self._width() - 2) - 12 - len(" · ".join(parts))))
         text = printable(redact(" · ".join(parts)))
         if getattr(self, "_text", None) != text:
             self._text = text
             self.update(text)
         self.set_class(snap is not None and snap.stale_since is not None, "stale")
         self.set_class(snap is not None and snap.stale_since is None and not snap.healthy, "unhealthy")
+
+    def _width(self) -> int:
+        width = self.size.width or (self.app.size.width if self.is_attached else 0)
+        return max(40, width or 80)
+
+    @staticmethod
+    def _problems(snap: StatusSnapshot, budget: int) -> str:
+        """``2 problems: node sting not Ready, old lock dev/gitlab-runners · see 2 Nodes, 4 Locks``, made
+        shorter (the first and how many more; only the count) until it fits ``budget`` characters."""
+        problems = snap.problems
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        see = "see " + ", ".join(dict.fromkeys(PROBLEM_PANE[p.kind] for p in problems))
+        briefs = list(dict.fromkeys(problem_brief(p) for p in problems))
+        choices = [f"{count}: {', '.join(briefs)} · {see}"]
+        if len(briefs) > 1:
+            choices.append(f"{count}: {briefs[0]} and {len(briefs) - 1} more · {see}")
+        choices.append(f"{count} · {see}")
+        return next((text for text in choices if len(text) <= budget), choices[-1])

@@ -14,8 +14,10 @@ class LocksPane(StatusPane):
     """Held ``.tflock`` objects of the shown environments."""
 
     PANE = "locks"
-    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("Holder", "who"), ("Operation", "operation"), ("Age", "age"),
-               ("Lock ID", "id"))
+    # Age (OLD) and the lock id (what force-unlock takes) first: at 80 columns they must not sit to the
+    # right of a long holder name.
+    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("Age", "age"), ("Lock ID", "id"), ("Operation", "operation"),
+               ("Holder", "who"))
     EMPTY = "no state lock held"
 
     def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
@@ -31,7 +33,7 @@ class LocksPane(StatusPane):
             seconds = (now - lk.created).total_seconds() if lk.created else lk.age_seconds
             old = seconds is not None and seconds > snap.lock_age_threshold_minutes * 60
             shown_age = (age(seconds) + " OLD", "bold red") if old else age(seconds)
-            rows.append((f"{lk.env}/{lk.stack}/{lk.id}", (lk.env, lk.stack, lk.who or "?",
+            rows.append((f"{lk.env}/{lk.stack}/{lk.id}", (lk.env, lk.stack, shown_age, lk.id or (lk.error, "red"),
                                                           lk.operation.removeprefix("OperationType") or "?",
-                                                          shown_age, lk.id or (lk.error, "red"))))
+                                                          lk.who or "?")))
         return rows

@@ -444,3 +444,38 @@ async def test_a_running_pods_log_that_ends_is_followed_again(monkeypatch: pytes
         feed.log_end = "follow"
         await _until(pilot, lambda: len(feed.log_requests) >= 2 and "(following again, read-only)" in str(
             log_title.render()), what="the resumed follow")
+
+
+async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_columns() -> None:
+    snap = fixed_snapshot()
+    lock = snap.locks[0].model_copy(update={"who": "jenkins-agent-7f9c2d@build-runner-pool-03.ci.internal.example"})
+    healthy_stacks = [s for s in snap.stacks if s.stack != "attic" or s.env != "dev"]
+    snap = snap.model_copy(update={"locks": [lock], "stacks": healthy_stacks,
+                                   "nodes": [n.model_copy(update={"ready": True}) for n in snap.nodes]})
+    assert [p.kind for p in snap.problems] == ["old-lock"]
+    app = StatusApp(FixedFeed(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        assert "1 problem: old lock dev/gitlab-runners" in _banner(app) and "see 4 Locks" in _banner(app)
+        assert app.query_one("#banner", ReadOnlyBanner).size.height <= 2
+        await pilot.press("4")
+        await pilot.pause(0.1)
+        table = app.query_one("#locks-table", DiffTable)
+        right = 0
+        ends = {}
+        for column in table.ordered_columns:
+            right += column.get_render_width(table)
+            ends[str(column.key.value)] = right
+        # Age (with OLD) and the lock id are on screen without scrolling right.
+        assert ends["age"] <= table.size.width and ends["id"] <= table.size.width, (ends, table.size)
+        assert "2h00m OLD" in _cells(app, "locks-table")
+
+
+async def test_many_problems_keep_the_banner_to_two_lines() -> None:
+    app = StatusApp(FixedFeed(fixed_snapshot()), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        banner = _banner(app)
+        assert banner.startswith("READ-ONLY · live · 4 problems: node sting not Ready"), banner
+        assert "see 2 Nodes, 3 Stacks, 4 Locks" in banner
+        assert app.query_one("#banner", ReadOnlyBanner).size.height <= 2
