@@ -59,7 +59,10 @@ def test_a_crash_of_the_ui_exits_non_zero(isolated_home: Path, monkeypatch: pyte
     def crash(self: WizardApp) -> None:
         raise RuntimeError("a bug in the UI")
 
+    import gfwizard.commands._common as common
+
     run = WizardApp.run
+    monkeypatch.setattr(common, "has_terminal", lambda: True)  # the headless app below stands in for one
     monkeypatch.setattr(WizardApp, "on_mount", crash)
     monkeypatch.setattr(WizardApp, "run", lambda self, **kwargs: run(self, headless=True, **kwargs))
     result = CliRunner().invoke(cli, ["wizard", "--config", str(isolated_home / "organization.yaml")])
