@@ -98,10 +98,10 @@ class BackendScreen(StepScreen):
                             yield Label(label, classes="form-label")
                             yield Input(str(getattr(answers, key) or ""), id=key, classes="form-input",
                                         compact=True)
-                        yield Static("", id=f"{key}-error", classes="form-error")
-            yield Static("Credentials: …", id="credential-source", classes="step-help")
+                        yield Static("", id=f"{key}-error", classes="form-error", markup=False)
+            yield Static("Credentials: …", id="credential-source", classes="step-help", markup=False)
             yield Checklist(id="backend-checks")
-        yield Static("", id="step-status", classes="step-status")
+        yield Static("", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -342,9 +342,10 @@ class BackendScreen(StepScreen):
         layout = self._layout()
         for stack in stacks:
             report = migrate_http_to_s3(cfg, self.session.env, stack, layout,
-                                        on_note=lambda note: self.app.call_from_thread(self.notify, note, timeout=15))
+                                        on_note=lambda note: self.app.call_from_thread(self.notify, note, timeout=15,
+                                                                                       markup=False))
             self.app.call_from_thread(self.notify, f"{stack}: {report.outcome} — {report.detail} "
-                                      f"(backup: {report.backup_path})", timeout=15,
+                                      f"(backup: {report.backup_path})", timeout=15, markup=False,
                                       severity="information" if report.ok else "error")
 
     # ----- gating -------------------------------------------------------------------------

@@ -70,7 +70,7 @@ class Checklist(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, classes="check-table")
-        yield Static("", classes="check-detail")
+        yield Static("", classes="check-detail", markup=False)
 
     @property
     def table(self) -> DataTable[Text]:

@@ -73,7 +73,7 @@ class ConfigScreen(StepScreen):
                          classes="step-help")
             with VerticalScroll(id="config-view"):
                 yield Static("Rendering…", id="config-diff")
-        yield Static("", id="step-status", classes="step-status")
+        yield Static("", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -149,13 +149,13 @@ class ConfigScreen(StepScreen):
     def on_config_screen_changed_on_disk(self, message: ChangedOnDisk) -> None:
         self.notify(f"{message.path} changed on disk since the diff was shown: nothing was written. The diff "
                     "now compares with the file as it is; Ctrl+W writes that.", title="Not written",
-                    severity="warning", timeout=15)
+                    severity="warning", timeout=15, markup=False)
         self.render_config()
 
     def on_config_screen_config_written(self, message: ConfigWritten) -> None:
         self.session.config_written = True
         self.session.existing_config = self.session.draft
-        self.notify(f"Wrote {message.path}" if message.changed else f"{message.path} unchanged")
+        self.notify(f"Wrote {message.path}" if message.changed else f"{message.path} unchanged", markup=False)
         self.render_config()
 
     def _status(self, text: str, blocked: bool) -> None:

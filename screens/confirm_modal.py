@@ -83,7 +83,7 @@ class TypedConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog dialog-danger"):
             yield Static(self.title_text, classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(self.body, id="confirm-body")
+                yield Static(self.body, id="confirm-body", markup=False)
             yield Static(f"Type {self.expected!r} to apply:", classes="dialog-prompt")
             yield Input(placeholder=self.expected, id="typed-confirm")
             with Horizontal(classes="dialog-buttons"):

@@ -184,17 +184,17 @@ class DeployScreen(StepScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="deploy-bar"):
-            yield Static("", id="deploy-banner", classes="deploy-banner")
+            yield Static("", id="deploy-banner", classes="deploy-banner", markup=False)
             yield Static("e env · f follow · / search ", id="deploy-keys")
         with Horizontal(id="deploy-panes"):
             with Vertical(id="deploy-left"):
                 yield Static("Stacks", classes="pane-title")
                 yield StackList(id="stack-list")
-                yield Static("", id="stack-detail")
-                yield Static("", id="gates", classes="pane-foot")
+                yield Static("", id="stack-detail", markup=False)
+                yield Static("", id="gates", classes="pane-foot", markup=False)
             yield LogPane(id="log-pane")
             yield PlacementPane(id="placement-pane")
-        yield Static("", id="step-status", classes="step-status")
+        yield Static("", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -659,7 +659,7 @@ class DeployScreen(StepScreen):
                                                "back)." if pending else ""), True)
         elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
             self.session.notes_shown.add(event.message)
-            self.notify(event.message, title="Note", timeout=15)
+            self.notify(event.message, title="Note", timeout=15, markup=False)
         self.refresh_bindings()
 
     def _stack_event(self, row: StackRow, event: "DeployEvent") -> None:
@@ -697,7 +697,7 @@ class DeployScreen(StepScreen):
         elif isinstance(event, ev.StackInterrupted):
             outcomes[stack] = "interrupted"
         elif isinstance(event, ev.PreviousRunUnfinished):
-            self.notify(event.detail, title="Previous run unfinished", severity="warning", timeout=20)
+            self.notify(event.detail, title="Previous run unfinished", severity="warning", timeout=20, markup=False)
         elif isinstance(event, ev.DependencyWarning):
             self.log_pane.add_line(stack, event.detail)
         self.query_one(StackList).update_row(row)

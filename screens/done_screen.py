@@ -42,8 +42,8 @@ class DoneScreen(StepScreen):
             yield Static(f"Environment {self.session.env} on honey"
                          + (" (rehearsal)" if self.session.is_rehearsal else ""), id="done-env", classes="step-help")
             yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="transcripts-dir", classes="step-help")
-            yield Static("", id="next-steps")
+            yield Static("", id="transcripts-dir", classes="step-help", markup=False)
+            yield Static("", id="next-steps", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -70,9 +70,9 @@ class KubeconfigScreen(StepScreen):
             yield Static("Pick the context that reaches honey (↑/↓), then Enter or Ctrl+N. No exec plugin runs; no "
                          "kubeconfig is written.", classes="step-help")
             yield DataTable(id="contexts", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="context-detail", classes="detail-box")
-            yield Static("", id="file-problems", classes="notes")
-        yield Static("Discovering kubeconfig files…", id="step-status", classes="step-status")
+            yield Static("", id="context-detail", classes="detail-box", markup=False)
+            yield Static("", id="file-problems", classes="notes", markup=False)
+        yield Static("Discovering kubeconfig files…", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

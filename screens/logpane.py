@@ -154,10 +154,10 @@ class LogPane(Vertical):
         self.ingested = 0
 
     def compose(self) -> ComposeResult:
-        yield Static("Log", id="log-title", classes="pane-title")
+        yield Static("Log", id="log-title", classes="pane-title", markup=False)
         yield LogView(self._shown, id="log")
         yield Input(placeholder="search (Enter to apply, Escape to clear)", id="log-search")
-        yield Static("", id="log-transcript", classes="pane-foot")
+        yield Static("", id="log-transcript", classes="pane-foot", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#log-search", Input).display = False

@@ -26,10 +26,10 @@ class PlacementPane(Vertical):
     read_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(PANE_TITLE, id="placement-title", classes="pane-title")
+        yield Static(PANE_TITLE, id="placement-title", classes="pane-title", markup=False)
         yield DataTable(id="placement-roles", cursor_type="none", show_cursor=False)
         yield DataTable(id="placement-rows", cursor_type="none", show_cursor=False)
-        yield Static("", id="placement-conflicts", classes="pane-foot")
+        yield Static("", id="placement-conflicts", classes="pane-foot", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU", "Mem")

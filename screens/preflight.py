@@ -46,7 +46,7 @@ class PreflightScreen(StepScreen):
             yield Static("Checking this machine: tools, the checkout, an existing organization.yaml.",
                          classes="step-help")
             yield Checklist(id="preflight-checks")
-        yield Static("Checking…", id="step-status", classes="step-status")
+        yield Static("Checking…", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

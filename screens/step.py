@@ -54,7 +54,7 @@ class StepScreen(Screen[None]):
         """Go to the next step, or say why not."""
         reason = self.blocked_reason()
         if reason is not None:
-            self.notify(reason, title="Not yet", severity="warning")
+            self.notify(reason, title="Not yet", severity="warning", markup=False)
             return
         self.wizard.next_step()
 

@@ -82,7 +82,7 @@ class ValidateScreen(StepScreen):
             yield Static(f"Context {self.session.context or '(from organization.yaml)'!r} against the configured "
                          "cluster. Read-only: nothing is written to the cluster.", classes="step-help")
             yield Checklist(id="validate-checks", key_hints={"gfwizard validate --pin": "p"})
-        yield Static("Validating…", id="step-status", classes="step-status")
+        yield Static("Validating…", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -193,7 +193,8 @@ class ValidateScreen(StepScreen):
         self.post_message(self.FingerprintPinned(written))
 
     def on_validate_screen_fingerprint_pinned(self, message: FingerprintPinned) -> None:
-        self.notify("Fingerprint pinned" + (f" in {self.session.config_path}" if message.written else " in the draft"))
+        self.notify("Fingerprint pinned" + (f" in {self.session.config_path}" if message.written else " in the draft"),
+                    markup=False)
         self.action_rerun()
 
     # ----- gating -------------------------------------------------------------------------------

@@ -340,6 +340,21 @@ async def test_a_failure_remedy_offers_the_key_before_the_command(offline: None)
         await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step")
 
 
+async def test_a_failure_message_with_brackets_is_shown_as_written_not_as_markup(offline: None) -> None:
+    from gfwizard import stacks_events as ev
+
+    # terraform quotes addresses and ids in brackets; Textual markup would eat them, or raise on some.
+    message = 'apply failed: terraform_data.workload["attic-dev/attic"] [id=d1a] [link=file:///etc] [/] [bold]x'
+    app = offline_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.StackFailed("attic", "apply", message, "fix it, then r")))
+        await wait_until(pilot, lambda: screen.rows["attic"].state == "failed", "the failure")
+        await pilot.pause()
+        assert message in text_of(screen.query_one("#step-status"))
+        assert app.return_code is None and on_step(app, "deploy")
+
+
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
