@@ -30,6 +30,9 @@ class ReadOnlyBanner(Static):
         elif snap.stale_since is not None:
             parts.append(f"STALE since {clock_time(snap.stale_since)} ({since(snap.stale_since, now)} ago): "
                          f"{stale_sources(snap.stale_reason)}, retrying · see 1 API")
+        elif snap.healthy and snap.unreadable:
+            # Nothing unhealthy was seen, but not everything could be read: say so, as --once does.
+            parts.append(f"live · healthy as far as could be read ({len(snap.unreadable)} read(s) failed)")
         elif snap.healthy:
             parts.append("live · healthy")
         else:

@@ -479,3 +479,16 @@ async def test_many_problems_keep_the_banner_to_two_lines() -> None:
         assert banner.startswith("READ-ONLY · live · 4 problems: node sting not Ready"), banner
         assert "see 2 Nodes, 3 Stacks, 4 Locks" in banner
         assert app.query_one("#banner", ReadOnlyBanner).size.height <= 2
+
+
+async def test_healthy_with_failed_reads_says_as_far_as_could_be_read() -> None:
+    snap = fixed_snapshot()
+    snap = fixed_snapshot(nodes=snap.nodes[:1], stacks=[], locks=[])  # nothing unhealthy; events still 403
+    assert snap.healthy and snap.unreadable
+    app = StatusApp(FixedFeed(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        assert "live · healthy as far as could be read (1 read(s) failed)" in _banner(app)
+        feed_snap = snap.model_copy(update={"unreadable": []})
+        app.feed.set_snapshot(feed_snap)  # type: ignore[attr-defined]
+        await _until(pilot, lambda: _banner(app).endswith("live · healthy"), what="plain healthy")
