@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input, Label, RadioButton, RadioSet,
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gfwizard.checks import Check, Level
+from gfwizard.commands._common import with_config
 from screens.checklist import Checklist
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
@@ -368,7 +369,7 @@ class BackendScreen(StepScreen):
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
-        status.update(text)
+        status.update(with_config(text))  # a command it names acts on this session's config
         status.set_class(blocked, "blocked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

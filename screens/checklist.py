@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import DataTable, Static
 
+from gfwizard.commands._common import with_config
 from gfwizard.redact import redact
 from gfwizard.textsafe import printable, printable_lines
 from screens.key_hints import with_keys
@@ -151,7 +152,7 @@ class Checklist(Vertical):
         text.append(": " + printable_lines(redact(check.detail)))
         if check.remedy:
             text.append("\nRemedy: ", style="bold yellow")
-            text.append(printable_lines(redact(with_keys(check.remedy, self.key_hints))))
+            text.append(printable_lines(redact(with_config(with_keys(check.remedy, self.key_hints)))))
         detail.update(text)
         detail.display = True
 

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from gfwizard.commands._common import with_config
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
 
@@ -160,7 +161,7 @@ class ConfigScreen(StepScreen):
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
-        status.update(text)
+        status.update(with_config(text))  # a command it names acts on this session's config
         status.set_class(blocked, "blocked")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from gfwizard.commands._common import with_config
 from screens.confirm_modal import ConfirmModal, TypedConfirmModal
 from screens.engine_host import EngineHost
 from screens.key_hints import with_keys
@@ -814,7 +815,7 @@ class DeployScreen(StepScreen):
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
-        status.update(text)
+        status.update(with_config(text))  # a command it names acts on this session's config
         status.set_class(blocked, "blocked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -8,6 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
+from gfwizard.commands._common import with_config
 from gfwizard.textsafe import printable_lines
 
 
@@ -20,8 +21,8 @@ class ErrorModal(ModalScreen[None]):
         super().__init__()
         self.title_text = title
         # Messages quote servers and the binary: shown, never obeyed by the terminal.
-        self.message = printable_lines(message)
-        self.remedy = printable_lines(remedy)
+        self.message = printable_lines(with_config(message))
+        self.remedy = printable_lines(with_config(remedy))
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-dialog", classes="dialog"):

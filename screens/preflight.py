@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from gfwizard.commands._common import with_config
 from screens.checklist import Checklist
 from screens.step import StepScreen
 
@@ -85,7 +86,7 @@ class PreflightScreen(StepScreen):
 
     def _status(self, text: str, blocked: bool) -> None:
         status = self.query_one("#step-status", Static)
-        status.update(text)
+        status.update(with_config(text))  # a command it names acts on this session's config
         status.set_class(blocked, "blocked")
 
     def blocked_reason(self) -> str | None:

@@ -355,6 +355,22 @@ async def test_a_failure_message_with_brackets_is_shown_as_written_not_as_markup
         assert app.return_code is None and on_step(app, "deploy")
 
 
+async def test_a_remedy_in_the_status_line_carries_the_wizards_config(offline: None,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import gfwizard.commands._common as common
+    from gfwizard import stacks_events as ev
+
+    monkeypatch.setattr(common, "_explicit_config", Path("/srv/other/organization.yaml"))
+    app = offline_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.StackFailed(
+            "attic", "apply", "apply failed: boom", "fix it, then `gfwizard deploy --env dev --resume`")))
+        await wait_until(pilot, lambda: screen.rows["attic"].state == "failed", "the failure")
+        assert "`gfwizard deploy --env dev --resume --config /srv/other/organization.yaml`" in text_of(
+            screen.query_one("#step-status"))
+
+
 async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -57,3 +57,17 @@ def test_wizard_error_texts_are_escaped_but_keep_their_lines() -> None:
     assert describe_error(RuntimeError("x\x1b]0;title\x07"))[0] == "RuntimeError: x\\x1b]0;title\\x07"
     modal = ErrorModal("t", "a\x1b[2Jb\nc", "r\x9b")
     assert (modal.message, modal.remedy) == ("a\\x1b[2Jb\nc", "r\\x9b")
+
+
+def test_wizard_remedies_carry_the_config_the_wizard_was_started_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    import gfwizard.commands._common as common
+    from screens.error_modal import ErrorModal
+
+    monkeypatch.setattr(common, "_explicit_config", Path("/srv/other/organization.yaml"))
+    modal = ErrorModal("t", "run `gfwizard validate` first", "then `gfwizard deploy --env dev --resume`")
+    assert modal.message == "run `gfwizard validate --config /srv/other/organization.yaml` first"
+    assert modal.remedy == "then `gfwizard deploy --env dev --resume --config /srv/other/organization.yaml`"
+    monkeypatch.setattr(common, "_explicit_config", None)
+    assert ErrorModal("t", "run `gfwizard validate` first", "").message == "run `gfwizard validate` first"
