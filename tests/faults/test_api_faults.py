@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.faults import helpers as h
-from tests.functional import on_step, text_of, wait_until
+from tests.functional import modal_named, on_step, text_of, wait_until
 from tests.helpers import REPO, tree_digest
 
 pytestmark = pytest.mark.integration
@@ -273,9 +273,12 @@ async def test_deploy_step_gates_blackholed_answer_keys_then_show_the_remedy(
             assert time.monotonic() - pressed < 2.5
             await wait_until(pilot, lambda: screen.busy is None, "the gates to give up", timeout=60)
             gates = text_of(screen.query_one("#gates"))
-            assert "FAIL" in gates and "→" in gates, gates
+            assert gates.startswith("Gates failed · g: details") and "FAIL" in gates, gates
             assert "safety gate failed" in text_of(screen.query_one("#step-status")).lower()
             assert not screen.done, "something was applied although a gate failed"
+            await pilot.press("g")  # every gate whole, the remedy included
+            await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the gates dialog")
+            assert "Remedy: " in text_of(app.screen.query_one("#error-message"))
     finally:
         ws.api.faults.clear()
     assert h.current_state(ws.s3.client(), ws.bucket, "dev", "attic") is None

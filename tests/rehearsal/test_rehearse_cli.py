@@ -230,6 +230,7 @@ def test_a_wizard_that_crashed_makes_rehearse_exit_non_zero_after_cleaning_up(mo
         return 1
 
     monkeypatch.setattr(command, "_wizard_launcher", lambda: crashed_wizard)
+    monkeypatch.setattr(command, "require_terminal", lambda *args, **kwargs: None)  # the fake wizard needs none
     result = CliRunner().invoke(command.rehearse, ["--env-file", str(tmp_path / "r.env")])
     assert result.exit_code == 1, result.output
     assert "rehearsal stopped" in result.output
