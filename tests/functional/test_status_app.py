@@ -40,6 +40,13 @@ def _banner(app: StatusApp) -> str:
     return getattr(app.screen.query_one(ReadOnlyBanner), "_text", "")
 
 
+async def _open_first_workload(pilot: Any, app: StatusApp) -> None:
+    """From the Stacks pane, Enter on the first workload row: its workload screen."""
+    await pilot.press("3")
+    await pilot.press("enter")
+    await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+
+
 def _notes(app: StatusApp, pane: str) -> str:
     return str(getattr(app.query_one(f"#{pane}-pane"), "_notes_text", ""))
 
@@ -299,9 +306,7 @@ async def test_hostile_text_from_the_cluster_and_the_bucket_is_shown_escaped() -
         assert "ok\\x1b[2J\\x1b[32mALL HEALTHY\\x1b[0m\\nfake line" in shown
         locks = app.query_one("#locks-table", DiffTable)
         assert "eve\\x1b[31mRED\\x1b[0m" in [locks.get_cell_at((0, col)).plain for col in range(len(locks.columns))]
-        await pilot.press("3")
-        await pilot.press("enter")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _open_first_workload(pilot, app)
         await _until(pilot, lambda: len(app.screen.query_one("#pod-log").lines) > 0, what="log lines")
         assert list(app.screen.query_one("#pod-log").lines) == ["INFO started cleared?"]
 
@@ -349,9 +354,7 @@ async def test_the_workload_title_follows_new_snapshots() -> None:
     app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
-        await pilot.press("3")
-        await pilot.press("enter")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _open_first_workload(pilot, app)
 
         def title() -> str:
             return str(app.screen.query_one(".pane-title", Static).render())
@@ -377,9 +380,7 @@ async def test_a_broken_log_stream_says_so_and_resumes_when_the_api_answers(
     app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
-        await pilot.press("3")
-        await pilot.press("enter")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _open_first_workload(pilot, app)
 
         def title() -> str:
             return str(app.screen.query_one("#log-title", Static).render())
@@ -410,9 +411,7 @@ async def test_a_log_stream_that_ends_says_it_ended() -> None:
     app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
-        await pilot.press("3")
-        await pilot.press("enter")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _open_first_workload(pilot, app)
         log_title = app.screen.query_one("#log-title", Static)
         await _until(pilot, lambda: "the stream ended" in str(log_title.render()), what="the end")
         assert "r reconnects" in str(log_title.render()) and "following" not in str(log_title.render())
@@ -435,9 +434,7 @@ async def test_a_running_pods_log_that_ends_is_followed_again(monkeypatch: pytes
     app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
-        await pilot.press("3")
-        await pilot.press("enter")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+        await _open_first_workload(pilot, app)
         log_title = app.screen.query_one("#log-title", Static)
         await _until(pilot, lambda: "STOPPED" in str(log_title.render()), what="the stop")
         assert "the API closed the stream" in str(log_title.render())

@@ -111,12 +111,18 @@ def test_changed_config_rewrites_atomically(real_layout: Layout) -> None:
     assert leftovers == []
 
 
-def test_rehearsal_layout_writes_into_the_workspace_only(tmp_path: Path, checkout: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def _rehearsal_workspace(tmp_path: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A rehearsal workspace (``GFW_WORKSPACE``) and twins for attic and arc-runners in ``checkout``."""
     workspace = tmp_path / "ws"
     monkeypatch.setenv("GFW_WORKSPACE", str(workspace))
     for stack in ("attic", "arc-runners"):
         (checkout / "tofu" / "rehearsal" / stack).mkdir(parents=True)
+    return workspace
+
+
+def test_rehearsal_layout_writes_into_the_workspace_only(tmp_path: Path, checkout: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = _rehearsal_workspace(tmp_path, checkout, monkeypatch)
     before = tree_digest(checkout / "tofu")
     files = render_backends(make_cfg("http://127.0.0.1:9000", "b-rehearsal"), "dev", layout_for("loopback",
                                                                                              repo=checkout))
@@ -142,10 +148,7 @@ def test_missing_stack_directory_writes_nothing(real_layout: Layout, checkout: P
 
 def test_rehearsal_stack_without_a_twin_writes_nothing(tmp_path: Path, checkout: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace = tmp_path / "ws"
-    monkeypatch.setenv("GFW_WORKSPACE", str(workspace))
-    for stack in ("attic", "arc-runners"):
-        (checkout / "tofu" / "rehearsal" / stack).mkdir(parents=True)
+    workspace = _rehearsal_workspace(tmp_path, checkout, monkeypatch)
     layout = layout_for("loopback", repo=checkout)
     render_backends(make_cfg("http://127.0.0.1:9000", "b-old"), "dev", layout)
     before = tree_digest(tmp_path)
