@@ -15,7 +15,6 @@ from textual.widgets import Footer, Header, Input, Label, RadioButton, RadioSet,
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gfwizard.checks import Check, Level
-from gfwizard.commands._common import with_config
 from screens.checklist import Checklist
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
@@ -366,11 +365,6 @@ class BackendScreen(StepScreen):
         else:
             self._status(reason, True)
         self.refresh_bindings()
-
-    def _status(self, text: str, blocked: bool) -> None:
-        status = self.query_one("#step-status", Static)
-        status.update(with_config(text))  # a command it names acts on this session's config
-        status.set_class(blocked, "blocked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("run_checks", "render", "migrate") and self.invalid:

@@ -16,7 +16,6 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gfwizard.commands._common import with_config
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
 
@@ -158,11 +157,6 @@ class ConfigScreen(StepScreen):
         self.session.existing_config = self.session.draft
         self.notify(f"Wrote {message.path}" if message.changed else f"{message.path} unchanged", markup=False)
         self.render_config()
-
-    def _status(self, text: str, blocked: bool) -> None:
-        status = self.query_one("#step-status", Static)
-        status.update(with_config(text))  # a command it names acts on this session's config
-        status.set_class(blocked, "blocked")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base class opens the error modal; this only keeps the status line honest.

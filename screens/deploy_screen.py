@@ -25,7 +25,6 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gfwizard.commands._common import with_config
 from screens.confirm_modal import ConfirmModal, TypedConfirmModal
 from screens.engine_host import EngineHost
 from screens.key_hints import with_keys
@@ -812,11 +811,6 @@ class DeployScreen(StepScreen):
         if event.state is WorkerState.ERROR and event.worker.group == "deploy" and self.engine is None:
             self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
                          "back to this step.", True)
-
-    def _status(self, text: str, blocked: bool) -> None:
-        status = self.query_one("#step-status", Static)
-        status.update(with_config(text))  # a command it names acts on this session's config
-        status.set_class(blocked, "blocked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a key from the footer (and ignores it): only what makes sense now is offered.

@@ -82,7 +82,7 @@ class KubeconfigScreen(StepScreen):
     def action_rescan(self) -> None:
         """Look for kubeconfig files again (after fixing one, or exporting KUBECONFIG elsewhere)."""
         self.discovery, self.selected = None, None
-        self._set_status("Discovering kubeconfig files…", True)
+        self._status("Discovering kubeconfig files…", True)
         self._fill_table()
         self.refresh_bindings()
         self.discover()
@@ -120,7 +120,7 @@ class KubeconfigScreen(StepScreen):
         if message.discovery.contexts:
             self._select(message.discovery.contexts[cursor])
         else:
-            self._set_status("No kubeconfig context found. Looked in: " + ", ".join(message.discovery.searched), True)
+            self._status("No kubeconfig context found. Looked in: " + ", ".join(message.discovery.searched), True)
         table.focus()
         self.refresh_bindings()
 
@@ -208,19 +208,14 @@ class KubeconfigScreen(StepScreen):
             self.session.validated = False
         self.session.context, self.session.kubeconfig = ctx.name, kubeconfig
         reason = self.blocked_reason()
-        self._set_status(reason or f"Selected {ctx.name}. Enter or Ctrl+N for Next.", reason is not None)
+        self._status(reason or f"Selected {ctx.name}. Enter or Ctrl+N for Next.", reason is not None)
         self._show_detail()
         self.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base class opens the error modal; this only keeps the status line honest.
         if event.state is WorkerState.ERROR and event.worker.group == "kubeconfig":
-            self._set_status("Kubeconfig discovery failed (see the error). r tries again.", True)
-
-    def _set_status(self, text: str, blocked: bool) -> None:
-        status = self.query_one("#step-status", Static)
-        status.update(text)
-        status.set_class(blocked, "blocked")
+            self._status("Kubeconfig discovery failed (see the error). r tries again.", True)
 
     def blocked_reason(self) -> str | None:
         if self.discovery is None:

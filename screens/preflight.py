@@ -13,7 +13,6 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gfwizard.commands._common import with_config
 from screens.checklist import Checklist
 from screens.step import StepScreen
 
@@ -83,11 +82,6 @@ class PreflightScreen(StepScreen):
         # The base class opens the error modal; this only keeps the status line honest.
         if event.state is WorkerState.ERROR and event.worker.group == "preflight":
             self._status("The preflight checks could not run (see the error). r runs them again.", True)
-
-    def _status(self, text: str, blocked: bool) -> None:
-        status = self.query_one("#step-status", Static)
-        status.update(with_config(text))  # a command it names acts on this session's config
-        status.set_class(blocked, "blocked")
 
     def blocked_reason(self) -> str | None:
         if self.checks is None:

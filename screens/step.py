@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from gfwizard.commands._common import with_config
 from screens.session import WizardSession
 
 if TYPE_CHECKING:
@@ -38,6 +40,13 @@ class StepScreen(Screen[None]):
     def blocked_reason(self) -> str | None:
         """Why Next is not allowed yet, or None when it is."""
         return None
+
+    def _status(self, text: str, blocked: bool) -> None:
+        """Show ``text`` in the step's status line (``#step-status``); ``blocked`` styles it as a stop.
+        A gfwizard command it names carries the config this session was started with."""
+        status = self.query_one("#step-status", Static)
+        status.update(with_config(text))
+        status.set_class(blocked, "blocked")
 
     def quit_warning(self) -> str | None:
         """What quitting now would interrupt (the app asks first), or None when nothing would be."""

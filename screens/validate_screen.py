@@ -15,7 +15,6 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gfwizard.checks import Level
-from gfwizard.commands._common import with_config
 from screens.checklist import Checklist
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
@@ -199,11 +198,6 @@ class ValidateScreen(StepScreen):
         self.action_rerun()
 
     # ----- gating -------------------------------------------------------------------------------
-    def _status(self, text: str, blocked: bool) -> None:
-        status = self.query_one("#step-status", Static)
-        status.update(with_config(text))  # a command it names acts on this session's config
-        status.set_class(blocked, "blocked")
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pin":
             return self._pin_needed()
