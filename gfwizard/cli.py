@@ -25,10 +25,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-#: The subcommands of the command groups (for naming the right ``--help`` in a usage error).
-_SUBCOMMANDS = {"backend": ("check", "render", "locks", "migrate"), "config": ("init", "validate", "show")}
-
-
 class LazyGroup(click.Group):
     """A click group that imports a command's module only when the command is invoked."""
 
@@ -78,7 +74,8 @@ class LazyGroup(click.Group):
                 where = "gfwizard"
                 if words and words[0] in COMMANDS:
                     where += f" {words[0]}"
-                    if len(words) > 1 and words[1] in _SUBCOMMANDS.get(words[0], ()):
+                    group = self.get_command(ctx, words[0])
+                    if len(words) > 1 and isinstance(group, click.Group) and words[1] in group.commands:
                         where += f" {words[1]}"
             _emit_usage_error(ctx, exc, f"see `{where} --help`")
 
