@@ -100,8 +100,8 @@ def _run(binary: str, args: list[str], cwd: Path, env: Mapping[str, str], stack:
         raise InputError(f"seeding the legacy HTTP state of {stack}: `{args[0]}` took over {STEP_TIMEOUT:g} s",
                          remedy="start the rehearsal again, or without --legacy-http-state") from None
     if done.returncode != 0:
-        tail = redact((done.stderr or done.stdout).strip().splitlines()[-1] if (done.stderr or done.stdout).strip()
-                      else f"exit {done.returncode}")
+        output = (done.stderr or done.stdout).strip()
+        tail = redact(output.splitlines()[-1] if output else f"exit {done.returncode}")
         raise InputError(f"seeding the legacy HTTP state of {stack}: `{args[0]}` failed: {tail}",
                          remedy="start the rehearsal again, or without --legacy-http-state")
     return done.stdout
