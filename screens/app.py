@@ -11,7 +11,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from gfwizard.redact import redact
-from gfwizard.textsafe import printable_lines
 from screens.session import WizardSession
 
 if TYPE_CHECKING:
@@ -44,8 +43,8 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     from gfwizard.errors import GfwError
 
     if isinstance(error, GfwError):
-        return printable_lines(redact(error.message)), printable_lines(redact(error.remedy or ""))
-    text = printable_lines(redact(f"{type(error).__name__}: {error}"))
+        return redact(error.message), redact(error.remedy or "")
+    text = redact(f"{type(error).__name__}: {error}")
     return text, "This is unexpected. The details were written to the UI log; please report it."
 
 
