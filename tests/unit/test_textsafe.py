@@ -53,7 +53,8 @@ def test_wizard_error_texts_are_escaped_but_keep_their_lines() -> None:
     from screens.error_modal import ErrorModal
 
     # Every error dialog (both apps' show_error) shows describe_error's texts through ErrorModal, which escapes.
-    shown = ErrorModal("t", *describe_error(CheckFailure("the server said:\nboom\x1b[2J", remedy="retry\x1b[31m later")))
+    error = CheckFailure("the server said:\nboom\x1b[2J", remedy="retry\x1b[31m later")
+    shown = ErrorModal("t", *describe_error(error))
     assert (shown.message, shown.remedy) == ("the server said:\nboom\\x1b[2J", "retry\\x1b[31m later")
     assert ErrorModal("t", *describe_error(RuntimeError("x\x1b]0;title\x07"))).message == \
         "RuntimeError: x\\x1b]0;title\\x07"
