@@ -239,14 +239,7 @@ def _iac_env(data_dir: Path, username: str | None, password: str) -> "tuple[dict
     # A TF_CLI_CONFIG_FILE naming a missing file would put a warning into every line of the transcript.
     from gfwizard.tofu import cli_config, default_plugin_cache_dir
 
-    cache = default_plugin_cache_dir()
-    cli = cli_config(env, plugin_cache_dir=cache)
-    if cli.path is not None:
-        # gfwizard's own file names the cache; a binary that cannot open it prints an error into every run.
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass  # the run still works without a cache; its error then says which directory
+    cli = cli_config(env, plugin_cache_dir=default_plugin_cache_dir())
     env.update(cli.env)
     return env, cli
 

@@ -197,8 +197,8 @@ def cli_config(environ: Mapping[str, str], *, plugin_cache_dir: Path, directory:
     is respected as it is (the binary reads the operator's file, or its default ``~/.terraformrc``).
     One that names a missing or unreadable file would make the binary print "Unable to open CLI
     configuration file" into every run: gfwizard then writes its own file (``plugin_cache_dir`` only,
-    under ``directory``, default the state dir), points the variable at it and says so once
-    (:attr:`CliConfig.note`).
+    under ``directory``, default the state dir; the cache directory is created), points the variable
+    at it and says so once (:attr:`CliConfig.note`).
     """
     missing = [(var, environ[var]) for var in CLI_CONFIG_VARS if environ.get(var) and not _readable_file(environ[var])]
     if not missing:
@@ -212,6 +212,11 @@ def cli_config(environ: Mapping[str, str], *, plugin_cache_dir: Path, directory:
     except OSError as exc:
         return CliConfig(note=f"{names}: not a readable file, and gfwizard could not write its own CLI configuration "
                               f"{path} ({exc.strerror}): every run will warn about it")
+    try:
+        # The file names the cache: a binary that cannot open it prints an error into every run.
+        plugin_cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # the runs still work without a cache; their error then says which directory
     note = (f"{names}: not a readable file, so every run would warn about it; using gfwizard's own CLI configuration "
             f"{path} (plugin_cache_dir = {plugin_cache_dir}) instead. Create the file, or unset the variable, "
             "to use your own.")
