@@ -15,9 +15,9 @@ from gfwizard.commands._common import (
     emit_json,
     handles_errors,
     json_option,
+    require_terminal,
     resolve_config_path,
 )
-from gfwizard.errors import InputError
 
 
 @click.command()
@@ -42,9 +42,8 @@ def status(once: bool, as_json: bool, config_path: Path | None, env: str | None,
     options = StatusOptions(envs=resolve_envs(cfg, env), lock_age_threshold_minutes=lock_age,
                             refresh_seconds=refresh)
     if not once:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise InputError("the live status view needs a terminal (stdin and stdout)",
-                             remedy="use `gfwizard status --once` (add --json for a machine-readable snapshot)")
+        require_terminal("the live status view",
+                         remedy="use `gfwizard status --once` (add --json for a machine-readable snapshot)")
         from screens.status_app import run_status_app  # the UI loads only here
 
         run_status_app(path, options=options)
