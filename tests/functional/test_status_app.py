@@ -40,6 +40,11 @@ def _banner(app: StatusApp) -> str:
     return getattr(app.screen.query_one(ReadOnlyBanner), "_text", "")
 
 
+def _fixed_app(feed: FixedFeed, **options: Any) -> StatusApp:
+    """The status app over ``feed`` for both environments, on the fixed clock, ticking fast."""
+    return StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, **options)
+
+
 async def _open_first_workload(pilot: Any, app: StatusApp) -> None:
     """From the Stacks pane, Enter on the first workload row: its workload screen."""
     await pilot.press("3")
@@ -234,7 +239,7 @@ async def test_watch_410_triggers_a_relist(rehearsal_workspace: Any) -> None:
 async def test_only_changed_cells_are_redrawn() -> None:
     snap = fixed_snapshot()
     feed = FixedFeed(snap)
-    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         nodes = app.query_one("#nodes-table", DiffTable)
@@ -268,7 +273,7 @@ async def test_feed_error_opens_the_error_modal() -> None:
 
 @pytest.mark.parametrize("size", [(80, 24)])
 async def test_env_filter_is_a_view_filter(size: tuple[int, int]) -> None:
-    app = StatusApp(FixedFeed(fixed_snapshot()), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    app = _fixed_app(FixedFeed(fixed_snapshot()))
     async with app.run_test(size=size) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         stacks = app.query_one("#stacks-table", DiffTable)
@@ -297,7 +302,7 @@ async def test_hostile_text_from_the_cluster_and_the_bucket_is_shown_escaped() -
         def open_logs(self, namespace: str, pod: str, container: str, tail: int = 200) -> _Lines:
             return _Lines([b"\x1b[32mINFO\x1b[0m started \x1b[2Jcleared?"])
 
-    app = StatusApp(ColourfulLogs(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    app = _fixed_app(ColourfulLogs(snap))
     async with app.run_test(size=(160, 40)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         events = app.query_one("#events-table", DiffTable)
@@ -326,7 +331,7 @@ async def test_an_outage_of_both_sources_leaves_room_for_the_rows(size: tuple[in
              for env in ("dev", "prod")]
     snap = fixed_snapshot(stale_since=since, stale_reason=f"{api}; {s3}", unreadable=states + locks,
                           stale_panes={pane: since for pane in ("nodes", "stacks", "locks", "events")})
-    app = StatusApp(FixedFeed(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    app = _fixed_app(FixedFeed(snap))
     async with app.run_test(size=size) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         banner = app.query_one("#banner", ReadOnlyBanner)
@@ -351,7 +356,7 @@ async def test_the_workload_title_follows_new_snapshots() -> None:
 
     snap = fixed_snapshot()
     feed = FixedFeed(snap)
-    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         await _open_first_workload(pilot, app)
@@ -377,7 +382,7 @@ async def test_a_broken_log_stream_says_so_and_resumes_when_the_api_answers(
     monkeypatch.setattr(WorkloadScreen, "RESUME_SECONDS", (0.3, 0.6), raising=False)
     feed = FixedFeed(fixed_snapshot())
     feed.log_end = ReadError("unreachable", "cannot reach https://127.0.0.1:1: connection reset", "retry")
-    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         await _open_first_workload(pilot, app)
@@ -408,7 +413,7 @@ async def test_a_log_stream_that_ends_says_it_ended() -> None:
 
     feed = FixedFeed(fixed_snapshot())
     feed.log_end = "end"
-    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         await _open_first_workload(pilot, app)
@@ -431,7 +436,7 @@ async def test_a_running_pods_log_that_ends_is_followed_again(monkeypatch: pytes
                  containers=["main"])
     feed = FixedFeed(fixed_snapshot(), pods=[pod])
     feed.log_end = "end"
-    app = StatusApp(feed, envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05, age_refresh_seconds=3600)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         await _open_first_workload(pilot, app)
@@ -450,7 +455,7 @@ async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_co
     snap = snap.model_copy(update={"locks": [lock], "stacks": healthy_stacks,
                                    "nodes": [n.model_copy(update={"ready": True}) for n in snap.nodes]})
     assert [p.kind for p in snap.problems] == ["old-lock"]
-    app = StatusApp(FixedFeed(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    app = _fixed_app(FixedFeed(snap))
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         assert "1 problem: old lock dev/gitlab-runners" in _banner(app) and "see 4 Locks" in _banner(app)
@@ -469,7 +474,7 @@ async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_co
 
 
 async def test_many_problems_keep_the_banner_to_two_lines() -> None:
-    app = StatusApp(FixedFeed(fixed_snapshot()), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    app = _fixed_app(FixedFeed(fixed_snapshot()))
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         banner = _banner(app)
@@ -482,7 +487,7 @@ async def test_healthy_with_failed_reads_says_as_far_as_could_be_read() -> None:
     snap = fixed_snapshot()
     snap = fixed_snapshot(nodes=snap.nodes[:1], stacks=[], locks=[])  # nothing unhealthy; events still 403
     assert snap.healthy and snap.unreadable
-    app = StatusApp(FixedFeed(snap), envs=["dev", "prod"], clock=fixed_clock, tick_seconds=0.05)
+    app = _fixed_app(FixedFeed(snap))
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         assert "live · healthy as far as could be read (1 read(s) failed)" in _banner(app)
