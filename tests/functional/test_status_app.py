@@ -252,6 +252,7 @@ async def test_only_changed_cells_are_redrawn() -> None:
         assert (nodes.rebuilds, nodes.cell_updates - updates) == (rebuilds, 1)
         assert nodes.shown["bumble"][5] == "13"
         await pilot.press("r")
+        await _until(pilot, lambda: feed.refreshes >= 1, what="the refresh")
         await pilot.pause(0.1)
         assert feed.refreshes == 1
     assert feed.started and feed.stopped
@@ -267,8 +268,7 @@ async def test_feed_error_opens_the_error_modal() -> None:
         await _until(pilot, lambda: bool(app.screen.query("#error-message")), what="error modal")
         assert "kubeconfig loader exploded" in str(app.screen.query_one("#error-message").render())
         await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert app.screen.__class__.__name__ != "ErrorModal"
+        await _until(pilot, lambda: app.screen.__class__.__name__ != "ErrorModal", what="the modal dismissed")
 
 
 @pytest.mark.parametrize("size", [(80, 24)])
@@ -342,11 +342,12 @@ async def test_an_outage_of_both_sources_leaves_room_for_the_rows(size: tuple[in
         assert api in cluster and s3 in cluster and "remedy: check that honey's API server" in cluster
         assert "the state store (RustFS on honey)" in cluster
         await pilot.press("3")
-        await pilot.pause(0.1)
+        table = app.query_one("#stacks-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "stacks" and table.size.height > 0,
+                     what="the stacks pane laid out")
         notes = _notes(app, "stacks")
         assert notes.count("could not read") == 1 and "could not read: 8 state objects (S3 not answering)" in notes
         assert "could not read: locks of dev, locks of prod (not answering)" in _notes(app, "locks")
-        table = app.query_one("#stacks-table", DiffTable)
         # Every stack row of the fixed snapshot (3) is on screen, with room to spare.
         assert table.size.height >= 8 and table.region.bottom <= size[1] - 1, (table.size, table.region)
 
@@ -461,8 +462,9 @@ async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_co
         assert "1 problem: old lock dev/gitlab-runners" in _banner(app) and "see 4 Locks" in _banner(app)
         assert app.query_one("#banner", ReadOnlyBanner).size.height <= 2
         await pilot.press("4")
-        await pilot.pause(0.1)
         table = app.query_one("#locks-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "locks" and table.size.width > 0,
+                     what="the locks pane laid out")
         right = 0
         ends = {}
         for column in table.ordered_columns:

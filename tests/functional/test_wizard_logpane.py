@@ -108,7 +108,8 @@ async def test_the_deploy_screen_may_clear_the_buffers() -> None:
         pane.buffers.clear()  # what the deploy screen does before a new run
         feed(pane, "attic", 3, start=500)
         await wait_until(pilot, lambda: pane.ingested == 23, "the new lines")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: "[500]" in "".join(pane.query_one(LogView).visible_text()[:1]),
+                         "the new lines shown")
         assert list(pane.buffers["attic"])[0].startswith("attic: terraform_data.app[500]")
         assert pane.query_one(LogView).visible_text()[:3] == [
             "attic: terraform_data.app[500]: Creating... token=[REDACTED]",

@@ -15,6 +15,8 @@ from tests.functional import REPO, bucket_exists, modal_named, on_step, text_of,
 from tests.helpers import tree_digest
 
 if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
     from screens.app import WizardApp
 
 
@@ -288,6 +290,22 @@ def footer_keys(screen: object) -> list[tuple[str, str, int]]:
     return [(k.key, k.description, k.region.right) for k in screen.query(FooterKey)]  # type: ignore[attr-defined]
 
 
+async def settled_footer_keys(pilot: Pilot[None], screen: object) -> list[tuple[str, str, int]]:
+    """The footer's keys once it has settled: a step's worker ending rebuilds the footer (it is empty for a
+    moment, then laid out), so read until two reads a little apart agree and Quit is laid out."""
+    last: list[tuple[str, str, int]] = []
+
+    def settled() -> bool:
+        nonlocal last
+        keys = footer_keys(screen)
+        agreed = keys == last and any(k[0] == "ctrl+q" and k[2] > 0 for k in keys)
+        last = keys
+        return agreed
+
+    await wait_until(pilot, settled, "the footer to settle with Quit in it")
+    return last
+
+
 @pytest.mark.parametrize("step", ["preflight", "kubeconfig", "validate", "backend", "config", "deploy", "done"])
 async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_workspace: WorkspaceFixture,
                                                                     monkeypatch: pytest.MonkeyPatch,
@@ -311,9 +329,8 @@ async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_wo
             await wait_until(pilot, lambda: list(screen.rows) == order, "the stack rows")
             screen._accept_plans({s: StackPlan(s, outcome="planned", summary=PlanSummary(add=1)) for s in order})
             screen.refresh_bindings()
-        await pilot.pause(0.3)
-        keys = footer_keys(screen)
-        assert keys and not screen.query(".-command-palette"), keys
+        keys = await settled_footer_keys(pilot, screen)
+        assert not screen.query(".-command-palette"), keys
         quit_key = [k for k in keys if k[0] == "ctrl+q"]
         assert quit_key and quit_key[0][2] <= 60, f"Quit is cut at 60 columns: {keys}"
         before_quit = keys[:keys.index(quit_key[0])]
