@@ -50,7 +50,8 @@ class Inputs:
     states: Mapping[tuple[str, str], "StateObject"] = field(default_factory=dict)
     locks: Sequence["LockInfo"] = ()
     last_applies: Mapping[tuple[str, str], "JournalEntry"] = field(default_factory=dict)
-    #: ``(env, stack) -> workloads`` expected when the state cannot be read (default: the documented defaults).
+    #: ``(env, stack) -> workloads`` expected when the state cannot be read (default: the documented defaults),
+    #: or is missing (to see whether the stack's workloads run anyway); every environment of the config.
     expected: Mapping[tuple[str, str], tuple[tuple[str, str, str, int], ...]] = field(default_factory=dict)
     unreadable: Sequence[Unreadable] = ()
     stale_since: datetime | None = None
@@ -95,6 +96,27 @@ def _default_workloads(stack: str) -> tuple[tuple[str, str, str, int], ...]:
     return tuple((w.namespace, w.kind, w.name, w.replicas) for w in default_requests(stack))
 
 
+def _runs_untracked(env: str, stack: str, inputs: Inputs) -> bool:
+    """Whether a workload ``stack`` would create in ``env`` runs although ``env`` has no state for it (its
+    state is elsewhere, e.g. still on the GitLab HTTP backend, or lost).
+
+    A workload labelled with another environment is not this one's. An unlabelled one counts only when no
+    other environment's copy of the stack would have the same namespace and name (without the checkout's
+    tfvars, dev and prod expect the same names)."""
+    specs = inputs.expected.get((env, stack))
+    if not specs:
+        return False
+    elsewhere = {spec[:3] for (other, name), other_specs in inputs.expected.items()
+                 if name == stack and other != env for spec in other_specs}
+    for namespace, kind, name, _ in specs:
+        rec = inputs.workloads.get((kind, namespace, name))
+        if rec is None:
+            continue
+        if rec.environment == env or (not rec.environment and (namespace, kind, name) not in elsewhere):
+            return True
+    return False
+
+
 #: The list each workload kind comes from (what an ``Unreadable`` entry names).
 _LIST_OF = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
@@ -132,6 +154,8 @@ def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: date
                 source, specs = "state", state.workloads
             elif state is not None and state.error:
                 source, specs = "defaults", inputs.expected.get((env, stack)) or _default_workloads(stack)
+            elif state is not None and _runs_untracked(env, stack, inputs):
+                source, specs = "untracked", inputs.expected[(env, stack)]
             else:
                 source, specs = "none", ()
             plan.append((env, stack, source, specs, state))

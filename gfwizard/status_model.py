@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 FingerprintState = Literal["match", "mismatch", "unpinned", "unknown"]
 ProblemKind = Literal["api-unreachable", "fingerprint-mismatch", "node-not-ready", "workload-below-desired",
-                      "crash-looping", "old-lock", "state-unreachable"]
-WorkloadSource = Literal["state", "defaults", "none"]
+                      "crash-looping", "old-lock", "state-unreachable", "running-without-state"]
+WorkloadSource = Literal["state", "defaults", "untracked", "none"]
 
 
 class _Frozen(BaseModel):
@@ -110,7 +110,8 @@ class StackRow(_Frozen):
     stack: str
     role: str = ""
     #: Where the workload list came from: the state's ``workloads`` output, the documented defaults
-    #: (state unreadable), or nowhere (not applied in this environment).
+    #: (state unreadable), the defaults again where there is no state yet some of them run (untracked),
+    #: or nowhere (not applied in this environment).
     source: WorkloadSource = "none"
     state: StateRow
     last_apply: ApplyRow | None = None
@@ -263,6 +264,11 @@ def problem_remedy(problem: Problem) -> str:
                 "lock, and only a run that is gone for good may be force-unlocked")
     if problem.kind == "state-unreachable":
         return _STATE_REMEDY
+    if problem.kind == "running-without-state":
+        env, _, stack = problem.subject.partition("/")
+        return (f"do not deploy {stack} in {env} yet: without its state an apply would create it all again. If "
+                f"its state is still on the GitLab HTTP backend, move it: `gfwizard backend migrate --env {env} "
+                f"--stack {stack}`; if it is lost, import the resources before any apply")
     return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
 
 
@@ -309,6 +315,10 @@ class StatusSnapshot(_Frozen):
                 out.append(Problem(kind="node-not-ready", subject=f"node {node.name}",
                                    detail=f"role {node.role} node {node.name} is not Ready"))
         for stack in self.stacks:
+            if stack.source == "untracked":
+                running = ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in stack.workloads if w.found)
+                out.append(Problem(kind="running-without-state", subject=f"{stack.env}/{stack.stack}",
+                                   detail=f"no state object {stack.state.key} in S3, yet {running} runs"))
             if stack.source != "state":
                 continue
             for w in stack.workloads:

@@ -15,6 +15,8 @@ from gfwizard.placement_quantity import cpu_millis, memory_bytes
 
 _intern = sys.intern
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+#: The label every stack (and rehearsal twin) puts on its workloads, naming the environment.
+ENVIRONMENT_LABEL = "gloriousflywheel.io/environment"
 PRESSURE_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")
 
 
@@ -73,6 +75,8 @@ class WorkloadRec(NamedTuple):
     name: str
     desired: int
     ready: int
+    #: Its ``gloriousflywheel.io/environment`` label (every stack sets it): whose workload it is.
+    environment: str = ""
 
 
 class EventRec(NamedTuple):
@@ -176,8 +180,11 @@ def workload_record(kind: str) -> Any:
             replicas = spec.get("replicas")
             desired = int(1 if replicas is None else replicas)
             ready = int(status.get("readyReplicas") or 0)
+        labels = meta.get("labels") or {}
+        environment = labels.get(ENVIRONMENT_LABEL) if isinstance(labels, Mapping) else None
         return WorkloadRec(kind=kind, namespace=_intern(str(meta.get("namespace") or "")),
-                           name=str(meta.get("name") or ""), desired=desired, ready=ready)
+                           name=str(meta.get("name") or ""), desired=desired, ready=ready,
+                           environment=_intern(str(environment or "")))
 
     return record
 

@@ -274,12 +274,13 @@ class StateReader:
 
     @property
     def expected(self) -> dict[tuple[str, str], Any]:
-        """What each stack's workloads would be where its state could not be read (from the checkout's
-        tfvars, parsed once and only when some state is unreadable; ``{}`` otherwise)."""
-        if not any(state.error for state in self.states.values()):
+        """What each stack's workloads would be, in every environment of the config (from the checkout's
+        tfvars, parsed once and only when some state is unreadable or missing; ``{}`` otherwise): shown
+        where the state cannot be read, and looked for where there is no state."""
+        if all(state.exists and not state.error for state in self.states.values()):
             return {}
         if self._expected is None:
-            self._expected = expected_workloads(self.cfg, self.envs,
+            self._expected = expected_workloads(self.cfg, list(self.cfg.environments),
                                                 layout_for(self.cfg.cluster.network, environ=self.environ))
         return self._expected
 

@@ -63,7 +63,7 @@ def node_state(row: NodeRow) -> str:
 
 
 #: What a workload row adds to its name when the list did not come from the state object.
-SOURCE_NOTE = {"defaults": " (expected: state unreadable)"}
+SOURCE_NOTE = {"defaults": " (expected: state unreadable)", "untracked": " (no state)"}
 
 
 def workload_ready(w: WorkloadRow, source: str = "state") -> str:
@@ -77,7 +77,7 @@ def workload_ready(w: WorkloadRow, source: str = "state") -> str:
         return "unknown"
     if w.found:
         return f"{w.ready}/{w.desired}"
-    return "not found" if source == "defaults" else f"missing (0/{w.desired})"
+    return "not found" if source in ("defaults", "untracked") else f"missing (0/{w.desired})"
 
 
 def stack_state(stack: StackRow, now: datetime) -> str:
@@ -85,6 +85,8 @@ def stack_state(stack: StackRow, now: datetime) -> str:
     st = stack.state
     if st.error:
         return "unreadable" + (f" ({st.error_status})" if st.error_status else "")
+    if stack.source == "untracked":
+        return "NO STATE, yet running"
     if not st.exists:
         return "not applied"
     return f"serial {st.serial if st.serial is not None else '?'}, {since(st.last_modified, now)} ago"
@@ -106,7 +108,7 @@ def lock_age(lock: LockRow) -> str:
 #: The status app's pane (its key and tab label) that shows each kind of problem.
 PROBLEM_PANE = {"api-unreachable": "1 API", "fingerprint-mismatch": "1 API", "node-not-ready": "2 Nodes",
                 "workload-below-desired": "3 Stacks", "crash-looping": "3 Stacks", "old-lock": "4 Locks",
-                "state-unreachable": "4 Locks"}
+                "state-unreachable": "4 Locks", "running-without-state": "3 Stacks"}
 
 
 def problem_brief(problem: Problem) -> str:
@@ -122,6 +124,8 @@ def problem_brief(problem: Problem) -> str:
         return f"{stack} " + (problem.detail if problem.kind == "workload-below-desired" else "crash-looping")
     if problem.kind == "old-lock":
         return f"old lock {problem.subject}"
+    if problem.kind == "running-without-state":
+        return f"{problem.subject} runs without state"
     return "S3 state unreachable"
 
 

@@ -10,10 +10,12 @@ from datetime import datetime
 from textual.message import Message
 from textual.widgets import DataTable
 
+from gfwizard.commands._common import with_config
 from gfwizard.status_model import StatusSnapshot, WorkloadRow
 from gfwizard.status_text import SOURCE_NOTE, last_apply, stack_state, workload_ready
 from screens.status_pane import StatusPane
 from screens.status_table import Cell, Row
+
 
 class StacksPane(StatusPane):
     """Stacks and their workloads."""
@@ -41,7 +43,8 @@ class StacksPane(StatusPane):
         for s in snap.stacks:
             if env is not None and s.env != env:
                 continue
-            state: Cell = (stack_state(s, now), "red") if s.state.error else stack_state(s, now)
+            state: Cell = (stack_state(s, now), "bold red" if s.source == "untracked" else "red") \
+                if s.state.error or s.source == "untracked" else stack_state(s, now)
             applied = last_apply(s, now)
             apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
                 "failed", "interrupted", "started", "locked", "gate-failed") else applied
@@ -51,7 +54,7 @@ class StacksPane(StatusPane):
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
                 ready: Cell = (workload_ready(w, s.source), "yellow" if not w.known or (
-                    s.source == "defaults" and not w.found) else "bold red" if w.below_desired else "bold green")
+                    s.source in ("defaults", "untracked") and not w.found) else "bold red" if w.below_desired else "bold green")
                 crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
                 restarts: Cell = ("?", "yellow") if not w.pods_known else \
                     (str(w.restarts), "yellow") if w.restarts else "0"
@@ -60,6 +63,17 @@ class StacksPane(StatusPane):
                 workloads[key] = (s.env, s.stack, w)
         self._workloads = workloads
         return rows
+
+    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
+        """What could not be read, then one line naming the stacks that run without state, and what to do."""
+        out = super().notes(snap, rows)
+        untracked = [f"{s.env}/{s.stack}" for s in snap.stacks if s.source == "untracked"]
+        if untracked:
+            out.append(with_config(
+                f"NO STATE, yet running: {', '.join(untracked)} — deploy none of them yet (an apply without the "
+                "state would create it all again); if their state is still on the GitLab HTTP backend, move it with "
+                "`gfwizard backend migrate --env <env> --stack <stack>`"))
+        return out
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

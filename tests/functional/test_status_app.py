@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
@@ -496,3 +497,27 @@ async def test_healthy_with_failed_reads_says_as_far_as_could_be_read() -> None:
         feed_snap = snap.model_copy(update={"unreadable": []})
         app.feed.set_snapshot(feed_snap)  # type: ignore[attr-defined]
         await _until(pilot, lambda: _banner(app).endswith("live · healthy"), what="plain healthy")
+
+
+async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard.commands import _common
+    from gfwizard.status_model import StackRow, StateRow, WorkloadRow
+
+    monkeypatch.setattr(_common, "_explicit_config", Path("/srv/gf/org.yaml"))
+    snap = fixed_snapshot()
+    untracked = StackRow(env="dev", stack="gitlab-runners", role="sting", source="untracked",
+                         state=StateRow(key="gloriousflywheel/dev/gitlab-runners.tfstate", exists=False),
+                         workloads=[WorkloadRow(namespace="gitlab-runners-dev", kind="Deployment", name="gitlab-runner",
+                                                desired=1, ready=1, found=True, pods=1)])
+    snap = snap.model_copy(update={"stacks": [*snap.stacks, untracked]})
+    app = _fixed_app(FixedFeed(snap))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        assert _notes(app, "stacks") == (
+            "NO STATE, yet running: dev/gitlab-runners — deploy none of them yet (an apply without the state would "
+            "create it all again); if their state is still on the GitLab HTTP backend, move it with "
+            "`gfwizard backend migrate --env <env> --stack <stack> --config /srv/gf/org.yaml`")
+        cells = _cells(app, "stacks-table")
+        assert "gitlab-runners-dev/gitlab-runner (no state)" in cells and "NO STATE, yet running" in cells
+        assert "5 problems" in _banner(app)  # the fixed four, and this one

@@ -23,6 +23,17 @@ def _state_keys(env: RehearsalEnvironment) -> list[str]:
     return sorted(o["Key"] for o in listed.get("Contents", []))
 
 
+def _status(environ: dict[str, str]) -> dict[str, object]:
+    """``status --once --json``: each environment's stack sources, and the problems (kind, subject)."""
+    run = run_cli(["status", "--once", "--json"], env=environ)
+    assert run.returncode == 1, run.stdout + run.stderr  # unhealthy: some stack runs without state
+    doc = json.loads(run.stdout)
+    out: dict[str, object] = {env: {s["stack"]: s["source"] for s in doc["stacks"] if s["env"] == env}
+                              for env in ("dev", "prod")}
+    out["problems"] = [(p["kind"], p["subject"]) for p in doc["problems"]]
+    return out
+
+
 def test_dev_is_deployed_on_http_state_then_migrates_and_deploys_unchanged(tmp_path: Path, iac_bin: str) -> None:
     checkout = tree_digest(REPO / "tofu")
     with RehearsalEnvironment(workspace=tmp_path / "ws") as env:
@@ -40,9 +51,17 @@ def test_dev_is_deployed_on_http_state_then_migrates_and_deploys_unchanged(tmp_p
         assert tree_digest(REPO / "tofu") == checkout
 
         cli_env = {**env.env, "GFW_TOFU_BIN": iac_bin}
+        # Status reads S3: before the migration dev runs without state there, which it says (not "not applied").
+        before = _status(cli_env)
+        assert before["dev"] == {stack: "untracked" for stack in STACKS}, before
+        assert before["prod"] == {stack: "none" for stack in STACKS}, before
+        assert before["problems"] == [("running-without-state", f"dev/{stack}") for stack in STACKS]
         migrated = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes"], env=cli_env)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         assert "gloriousflywheel/dev/attic.tfstate" in _state_keys(env)
+        after = _status(cli_env)
+        assert after["dev"] == {**{stack: "untracked" for stack in STACKS}, "attic": "state"}, after
+        assert ("running-without-state", "dev/attic") not in after["problems"]
         done = run_cli(["deploy", "--env", "dev", "--stack", "attic", "--yes", "--json"], env=cli_env)
         assert done.returncode == 0, done.stdout + done.stderr
         result = json.loads(done.stdout.splitlines()[-1])
