@@ -156,6 +156,50 @@ def write_backup(directory: Path, stack: str, env: str, data: bytes) -> Path:
     raise CheckFailure(f"cannot create a backup file in {directory}", remedy="clean up old backups")
 
 
+def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None) -> list[str]:
+    """The stacks of ``env`` whose HTTP state still has to move to S3 (read-only: GETs on both sides).
+
+    A stack counts when its HTTP state holds resources or outputs and the S3 object does not hold the
+    same content (missing, or different: ``backend migrate`` then copies, asks or refuses). A stack
+    whose state was migrated already (the HTTP copy stays, untouched) does not. Needs
+    ``TF_HTTP_PASSWORD``; without it, or without ``state.http``, nothing can be looked at: ``[]``.
+    An HTTP read that fails skips the stack; an S3 read that fails counts it (``backend migrate`` on
+    either says why).
+    """
+    environ = dict(os.environ) if environ is None else environ
+    http = cfg.state.http
+    password = environ.get("TF_HTTP_PASSWORD", "")
+    if http is None or not password:
+        return []
+    username = environ.get("TF_HTTP_USERNAME") or http.username
+    client: Any = None
+    pending: list[str] = []
+    for stack in cfg.stack_order():
+        try:
+            data = fetch_http_state(http.address_for(env, stack), username, password)
+            source = summarize(data) if data is not None else None
+        except Exception:  # noqa: BLE001 - a lookup, not an action: `backend migrate` reports the failure itself
+            continue
+        if source is None or (source.resources == 0 and source.outputs == 0):
+            continue  # nothing there to carry over (migrate refuses such a state too)
+        try:
+            client = client or s3_client(cfg, environ=environ)
+            dest = _read_destination(client, s3_target(cfg, environ).bucket, cfg.state_key(env, stack))
+        except Exception:  # noqa: BLE001 - unknown destination: the migration itself reads it and explains
+            dest = None
+        if dest is None or _content_digest(dest) != source.content_sha256:
+            pending.append(stack)
+    return pending
+
+
+def _content_digest(data: bytes) -> str | None:
+    """The content digest of ``data`` when it is a state (None when it is not)."""
+    try:
+        return summarize(data).content_sha256
+    except InputError:
+        return None
+
+
 def _read_destination(client: Any, bucket: str, key: str) -> bytes | None:
     try:
         return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -325,7 +369,11 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
             return _finish(report, address, username, password, client, target.bucket, key)
 
     _run_migration(report, cfg, env, stack, layout, iac, username, password, timeout, on_line, on_note)
-    return _finish(report, address, username, password, client, target.bucket, key)
+    report = _finish(report, address, username, password, client, target.bucket, key)
+    if report.outcome == "migrated" and cfg.state.backend == "s3":
+        report.detail = (f"migrated {report.source} → {report.destination}; state.backend is s3 already: the next "
+                         "deploy uses it")
+    return report
 
 
 def _refusal(source: StateSummary, dest: StateSummary | None) -> str:

@@ -67,7 +67,7 @@ class BackendScreen(StepScreen):
 
     @dataclass
     class HttpStateFound(Message):
-        """Stacks that still have state on the HTTP backend (migration candidates)."""
+        """Stacks whose HTTP state is not in S3 yet (migration candidates; empty when none is left)."""
 
         stacks: list[str]
 
@@ -291,30 +291,22 @@ class BackendScreen(StepScreen):
 
     # ----- migration ----------------------------------------------------------------------
     def _look_for_http_state(self) -> None:
-        """Stacks with state still on the HTTP backend (read-only GETs; needs TF_HTTP_PASSWORD)."""
-        from gfwizard.backend_migrate import fetch_http_state
+        """Post the stacks whose HTTP state is not in S3 yet (read-only GETs; needs TF_HTTP_PASSWORD)."""
+        from gfwizard.backend_migrate import pending_migrations
 
         cfg = self.session.draft
-        environ = self.session.environ()
-        password = environ.get("TF_HTTP_PASSWORD", "")
-        if cfg is None or cfg.state.http is None or not password or cfg.state.backend != "s3":
+        if cfg is None or cfg.state.http is None or cfg.state.backend != "s3":
             return
-        found: list[str] = []
-        for stack in cfg.stack_order():
-            try:
-                data = fetch_http_state(cfg.state.http.address_for(self.session.env, stack),
-                                        environ.get("TF_HTTP_USERNAME") or cfg.state.http.username, password)
-            except Exception:  # noqa: BLE001 - no HTTP state is the normal case; the checks say the rest
-                continue
-            if data:
-                found.append(stack)
-        if found:
-            self.post_message(self.HttpStateFound(found))
+        self.post_message(self.HttpStateFound(pending_migrations(cfg, self.session.env, self.session.environ())))
 
     def on_backend_screen_http_state_found(self, message: HttpStateFound) -> None:
+        had = self.session.extras.get("http_state_stacks")
         self.session.extras["http_state_stacks"] = message.stacks
-        self.notify("State still on the HTTP backend for: " + ", ".join(message.stacks) +
-                    ". Ctrl+T migrates it to S3.", timeout=10)
+        if message.stacks:
+            self.notify("State on the HTTP backend not yet in S3 for: " + ", ".join(message.stacks) +
+                        ". Ctrl+T migrates it.", timeout=10)
+        elif had:
+            self.notify("Every stack's HTTP state is in S3 now.")
         self.refresh_bindings()
 
     def action_migrate(self) -> None:
@@ -347,6 +339,7 @@ class BackendScreen(StepScreen):
             self.app.call_from_thread(self.notify, f"{stack}: {report.outcome} — {report.detail} "
                                       f"(backup: {report.backup_path})", timeout=15, markup=False,
                                       severity="information" if report.ok else "error")
+        self._look_for_http_state()  # what is left to migrate (Ctrl+T goes once nothing is)
 
     # ----- gating -------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

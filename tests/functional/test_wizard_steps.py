@@ -335,3 +335,54 @@ async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_wo
         assert quit_key and quit_key[0][2] <= 60, f"Quit is cut at 60 columns: {keys}"
         before_quit = keys[:keys.index(quit_key[0])]
         assert {k[0] for k in before_quit} <= {"ctrl+n", "escape"}, f"step keys before Quit: {keys}"
+
+
+def _drop_http_state(ws: WorkspaceFixture, stack: str) -> None:
+    """DELETE ``stack``'s dev state on the session's HTTP state server (its API, with its credentials)."""
+    import base64
+    import urllib.request
+
+    request = urllib.request.Request(ws.http_state.address_for(stack, "dev"), method="DELETE")
+    token = base64.b64encode(f"{ws.http_state.username}:{ws.http_state.password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - the rehearsal server on 127.0.0.1
+        pass
+
+
+async def test_the_backend_step_offers_only_http_state_not_yet_in_s3(rehearsal_workspace: WorkspaceFixture,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from gfwizard.orgconfig import load_config
+
+    ws = rehearsal_workspace
+    monkeypatch.setenv("TF_HTTP_USERNAME", ws.http_state.username)
+    monkeypatch.setenv("TF_HTTP_PASSWORD", ws.http_state.password)
+    states = {stack: {"version": 4, "serial": 2, "lineage": f"lin-{stack}", "outputs": {},
+                      "resources": [{"mode": "managed", "type": "terraform_data", "name": "app", "instances": []}]}
+              for stack in ("attic", "arc-runners")}
+    for stack, state in states.items():
+        ws.http_state.put_state(stack, "dev", json.dumps(state).encode())
+    cfg = load_config(ws.config_path)
+    client = ws.s3.client()
+    # attic was migrated already: S3 holds its content (the binary gave it a new lineage); its HTTP copy stays.
+    client.put_object(Bucket=ws.bucket, Key=cfg.state_key("dev", "attic"),
+                      Body=json.dumps({**states["attic"], "lineage": "lin-new", "serial": 1}).encode())
+    try:
+        app = app_at(ws, "backend")
+        async with app.run_test(size=(120, 40)) as pilot:
+            offered = "State on the HTTP backend not yet in S3 for: arc-runners. Ctrl+T migrates it."
+            await wait_until(pilot, lambda: offered in [n.message for n in app._notifications], "the lookup")
+            assert app.session.extras["http_state_stacks"] == ["arc-runners"]
+            assert app.screen.check_action("migrate", ())
+            # Once arc-runners' content is in S3 too (as a migration leaves it), nothing is offered any more.
+            client.put_object(Bucket=ws.bucket, Key=cfg.state_key("dev", "arc-runners"),
+                              Body=json.dumps(states["arc-runners"]).encode())
+            app.screen.run_worker(app.screen._look_for_http_state, thread=True)
+            await wait_until(pilot, lambda: "Every stack's HTTP state is in S3 now." in [
+                n.message for n in app._notifications], "the second lookup")
+            assert app.session.extras["http_state_stacks"] == [] and not app.screen.check_action("migrate", ())
+    finally:
+        for stack in states:
+            _drop_http_state(ws, stack)
+    assert all(ws.http_state.current_state(stack, "dev") is None for stack in states)

@@ -58,6 +58,7 @@ def test_dev_is_deployed_on_http_state_then_migrates_and_deploys_unchanged(tmp_p
         assert before["problems"] == [("running-without-state", f"dev/{stack}") for stack in STACKS]
         migrated = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes"], env=cli_env)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        assert "state.backend is s3 already: the next deploy uses it" in migrated.stdout, migrated.stdout
         assert "gloriousflywheel/dev/attic.tfstate" in _state_keys(env)
         after = _status(cli_env)
         assert after["dev"] == {**{stack: "untracked" for stack in STACKS}, "attic": "state"}, after
