@@ -48,9 +48,10 @@ class BackendScreen(StepScreen):
 
     STEP_TITLE = "4 · State backend"
     # priority: these keys must work while an Input has focus (Input binds ctrl+w to delete a word).
-    BINDINGS = [Binding("ctrl+r", "run_checks", "Run checks", priority=True),
-                Binding("ctrl+w", "render", "Render files", priority=True),
-                Binding("ctrl+t", "migrate", "Migrate HTTP state", priority=True)]
+    # Short labels: all three fit beside Next, Back and Quit in a 60-column footer.
+    BINDINGS = [Binding("ctrl+r", "run_checks", "Check", priority=True, tooltip="Run the state backend checks"),
+                Binding("ctrl+w", "render", "Render", priority=True, tooltip="Render the backend files"),
+                Binding("ctrl+t", "migrate", "Migrate", priority=True, tooltip="Migrate HTTP state to S3")]
 
     @dataclass
     class ChecksFinished(Message):

@@ -329,12 +329,19 @@ async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_wo
             await wait_until(pilot, lambda: list(screen.rows) == order, "the stack rows")
             screen._accept_plans({s: StackPlan(s, outcome="planned", summary=PlanSummary(add=1)) for s in order})
             screen.refresh_bindings()
+        if step == "backend":  # the widest footer: checks passed, HTTP state to migrate
+            await wait_until(pilot, lambda: screen.checks is not None, "the backend checks")
+            app.session.extras["http_state_stacks"] = ["attic"]
+            screen.refresh_bindings()
+            await wait_until(pilot, lambda: "ctrl+t" in [k[0] for k in footer_keys(screen)], "Migrate offered")
         keys = await settled_footer_keys(pilot, screen)
         assert not screen.query(".-command-palette"), keys
         quit_key = [k for k in keys if k[0] == "ctrl+q"]
         assert quit_key and quit_key[0][2] <= 60, f"Quit is cut at 60 columns: {keys}"
         before_quit = keys[:keys.index(quit_key[0])]
         assert {k[0] for k in before_quit} <= {"ctrl+n", "escape"}, f"step keys before Quit: {keys}"
+        if step == "backend":
+            assert [k[0] for k in keys if k[2] > 60] == [], f"cut at 60 columns: {keys}"
 
 
 def _drop_http_state(ws: WorkspaceFixture, stack: str) -> None:
