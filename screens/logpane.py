@@ -45,6 +45,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from gfwizard.redact import redact
+from gfwizard.textsafe import printable_log
 
 FLUSH_INTERVAL = 1 / 15
 #: GIL switch interval while a pane is mounted (see the module docstring).
@@ -80,14 +81,16 @@ class LogView(ScrollView, can_focus=True):
         return [self.redacted(lines[i]) for i in range(top, min(len(lines), top + self.size.height))]
 
     def redacted(self, line: str) -> str:
-        """``line`` redacted (cached), tabs expanded, control characters dropped."""
+        """``line`` redacted (cached), its line breaks made spaces, and made safe to paint
+        (:func:`gfwizard.textsafe.printable_log`: colour sequences dropped, tabs expanded, other
+        controls and bidi overrides shown escaped)."""
         cached = self._cache.get(line)
         if cached is None:
             if len(self._cache) >= REDACTED_CACHE:
                 self._cache.clear()
-            cached = self._cache[line] = "".join(
-                ch if ch == "\t" or " " <= ch < "\x7f" or ch > "\x9f" else " " if ch in "\r\n" else "�"
-                for ch in redact(line)).expandtabs()
+            # A message of several lines (`Interrupt received.\nPlease wait…`) reads as one.
+            joined = redact(line).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+            cached = self._cache[line] = printable_log(joined)
         return cached
 
     def update(self, follow: bool, new_widths: int = 0, reset: bool = False) -> None:

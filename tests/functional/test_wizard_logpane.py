@@ -139,3 +139,16 @@ async def test_a_smaller_window_keeps_the_tail_in_view_while_following() -> None
         await pilot.resize_terminal(90, 12)
         await pilot.pause(0.2)
         assert round(view.scroll_offset.y) == 0
+
+
+async def test_control_characters_and_bidi_overrides_are_painted_inert() -> None:
+    """A line from outside (an API error, a resource name) cannot drive the terminal or reorder the text."""
+    app = PaneApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        pane = app.query_one(LogPane)
+        pane.add_line("attic", "attic: \x1b[31mError\x1b[0m: name \u202eevil\u202c\x07 at\tcol")
+        await wait_until(pilot, lambda: pane.ingested == 1, "the line")
+        await wait_until(pilot, lambda: bool(pane.query_one(LogView).visible_text()), "the line shown")
+        [shown] = pane.query_one(LogView).visible_text()
+        assert shown.startswith("attic: Error: name \\u202eevil\\u202c\\x07 at ") and shown.endswith(" col"), shown
+        assert shown.isprintable(), shown  # no escape, bell, tab or override left to reach the terminal
