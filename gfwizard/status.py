@@ -298,9 +298,8 @@ class StatusSource:
             # A kind listed before keeps showing its last list (marked stale); one never listed is unknown.
             if (w.unreadable or not w.listed) and w.error is not None:
                 out.append(Unreadable(pane=PANE_OF[name], what=name, status=w.error.status, detail=w.error.message))
-        if self.probe is not None and self.probe.uid_error is not None and self.probe.uid_error.status in (401, 403):
-            out.append(Unreadable(pane="cluster", what="namespaces/kube-system", status=self.probe.uid_error.status,
-                                  detail=self.probe.uid_error.message))
+        if self.probe is not None:
+            out += _uid_unreadable(self.probe)
         if self.logs_allowed is False:
             out.append(Unreadable(pane="stacks", what="pods/log", status=403,
                                   detail="RBAC does not allow get pods/log"))
@@ -310,11 +309,7 @@ class StatusSource:
 
     def snapshot(self) -> StatusSnapshot:
         """The current snapshot, built from the caches (no I/O)."""
-        workloads = {}
-        for name in ("deployments", "statefulsets", "daemonsets"):
-            w = self.watchers.get(name)
-            for rec in w.items() if w else ():
-                workloads[(rec.kind, rec.namespace, rec.name)] = rec
+        workloads = _workload_index(self.watchers)
         stale_since, stale_reason = self._stale()
         state = self.state
         inputs = Inputs(
@@ -343,6 +338,24 @@ class StatusSource:
         return self.kube.open_stream(f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
                                      {"container": container, "tailLines": tail, "follow": "true"},
                                      read_timeout=300)
+
+
+def _workload_index(watchers: Mapping[str, KindWatcher]) -> dict[tuple[str, str, str], Any]:
+    """``(kind, namespace, name) -> record`` of every listed Deployment, StatefulSet and DaemonSet."""
+    index = {}
+    for name in ("deployments", "statefulsets", "daemonsets"):
+        w = watchers.get(name)
+        for rec in w.items() if w is not None else ():
+            index[(rec.kind, rec.namespace, rec.name)] = rec
+    return index
+
+
+def _uid_unreadable(probe: ClusterProbe) -> list[Unreadable]:
+    """The API pane's note when the kube-system namespace (the fingerprint's UID) was refused."""
+    error = probe.uid_error
+    if error is None or error.status not in (401, 403):
+        return []
+    return [Unreadable(pane="cluster", what="namespaces/kube-system", status=error.status, detail=error.message)]
 
 
 # ------------------------------------------------------------------------ one snapshot
@@ -384,17 +397,11 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
         if w.error is not None:
             unreadable.append(Unreadable(pane=PANE_OF[name], what=name, status=w.error.status,
                                          detail=w.error.message))
-    if probe.uid_error is not None and probe.uid_error.status in (401, 403):
-        unreadable.append(Unreadable(pane="cluster", what="namespaces/kube-system", status=probe.uid_error.status,
-                                     detail=probe.uid_error.message))
+    unreadable += _uid_unreadable(probe)
     if kube is None:
         unreadable += not_listed(kube_error)
     unreadable += state.unreadable
-    workloads = {}
-    for name in ("deployments", "statefulsets", "daemonsets"):
-        if name in watchers:
-            for rec in watchers[name].items():
-                workloads[(rec.kind, rec.namespace, rec.name)] = rec
+    workloads = _workload_index(watchers)
 
     def items(name: str) -> list[Any]:
         return watchers[name].items() if name in watchers else []
