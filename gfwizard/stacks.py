@@ -123,6 +123,8 @@ class DeployEngine:
                              "(their backend.tf): they deploy onto S3 state only; HTTP state is what migrates to it",
                              remedy=f"migrate each stack (`gfwizard backend migrate --env {env} --stack STACK`, or "
                                     "Ctrl+T in the wizard's State backend step), then set state.backend: s3")
+        self.environ = dict(os.environ if environ is None else environ)
+        _check_state_endpoint(cfg, self.environ)
         self.layout = layout or layout_for(cfg.cluster.network)
         self.journal = Journal(self.layout.journal_file(env))
         #: The run a resume continues, read once: its selection, its deployed stacks and its id agree.
@@ -137,7 +139,6 @@ class DeployEngine:
         self.confirm = confirm
         self.on_event = on_event
         self.concurrency = concurrency
-        self.environ = dict(os.environ if environ is None else environ)
         self.gate_runner = gate_runner
         self.materialise = cfg.is_rehearsal if materialise is None else materialise
         self.binary = binary or find_binary(self.environ)
@@ -702,6 +703,21 @@ class _PlanSlots:
     providers: asyncio.Lock
     #: Set once the first stack's init is done (or it will not run).
     lead_initialised: asyncio.Event
+
+
+def _check_state_endpoint(cfg: "OrgConfig", environ: Mapping[str, str]) -> None:
+    """Refuse an ``AWS_ENDPOINT_URL_S3`` that differs from ``state.s3.endpoint``: the binary writes the
+    state and its locks where the rendered backend files say (the configured endpoint), while the gates'
+    lock probe and the lock reads would go to the variable's, so they would vouch for another store."""
+    from gfwizard.backend_s3 import ENDPOINT_ENV, s3_target
+
+    target = s3_target(cfg, environ)
+    if target.config_endpoint and target.endpoint != target.config_endpoint:
+        raise InputError(f"{ENDPOINT_ENV} is {target.endpoint}, but state.s3.endpoint is {target.config_endpoint}: "
+                         "the binary would write the state and its locks to the second (the backend files name it) "
+                         "while the deploy's lock probe and lock reads went to the first",
+                         remedy=f"unset {ENDPOINT_ENV} in this shell, or set state.s3.endpoint to it in "
+                                "organization.yaml")
 
 
 def _import_materialiser() -> None:

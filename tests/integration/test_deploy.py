@@ -491,3 +491,23 @@ def test_an_http_state_backend_is_refused_before_anything_runs(rehearsal_workspa
     assert "gfwizard backend migrate --env dev --stack STACK" in proc.stderr
     assert wrapper_log(log) == [], "a terraform process was spawned"
     assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+
+
+def test_an_s3_endpoint_variable_other_than_the_configured_one_is_refused(rehearsal_workspace: Any, iac_bin: str,
+                                                                          tmp_path: Path) -> None:
+    """The binary writes to state.s3.endpoint (the backend files name it); the gates and lock reads would
+    follow AWS_ENDPOINT_URL_S3, so a run with both, differing, would vouch for another store."""
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    elsewhere = "http://127.0.0.1:9"
+    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper), "AWS_ENDPOINT_URL_S3": elsewhere})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (f"AWS_ENDPOINT_URL_S3 is {elsewhere}, but state.s3.endpoint is {ws.env['AWS_ENDPOINT_URL_S3']}: the "
+            "binary would write the state and its locks to the second") in proc.stderr, proc.stderr
+    assert "unset AWS_ENDPOINT_URL_S3 in this shell, or set state.s3.endpoint to it" in proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+    # The same value as the config (what the rehearsal exports) is no conflict.
+    same = deploy("--env", "dev", "--plan-only", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert same.returncode == 0, same.stdout + same.stderr
