@@ -159,6 +159,7 @@ class DeployEngine:
         self._resumes: str | None = None
         self._done_before: dict[str, JournalEntry] = {}
         self._gates: list[Check] = []
+        self._gate_task: asyncio.Future[list[Check]] | None = None
         self._prepared = False
         self._warm: asyncio.Future[None] | None = None
         self._observer_error: Exception | None = None
@@ -179,12 +180,14 @@ class DeployEngine:
                                   self.plan_only, self._resume_source()))
             await self._report_previous_run()
             await self._prepare()
-            if not self.plan_only:
-                gate_task = asyncio.ensure_future(self._run_gates())
+            # The gates run beside the plans (a plan-only run too: a preview of the wrong cluster is no
+            # preview); once they fail, no further stack starts planning.
+            gate_task = self._gate_task = asyncio.ensure_future(self._run_gates())
             tasks = self._start_plans()
             if self.plan_only:
                 plans = await self._gather(tasks)
-                result = self._result(plans, {}, None)
+                gated = await self._gates_pass(gate_task)
+                result = self._result(plans, {}, None if gated else "gate-failed")
             elif self.assume_yes:
                 applied, outcome = await self._apply_in_order(tasks.__getitem__, gate_task)
                 result = self._result(await self._gather(tasks), applied, outcome)
@@ -314,6 +317,10 @@ class DeployEngine:
         # failed to plan makes planning pointless: nothing after it is applied in this run. The slot
         # covers init and plan; the short `show -json` runs while the next stack's init starts.
         async with sem:
+            if self._gates_failed():
+                reason = "not planned: the deploy gates failed (see the gates)"
+                self._emit(StackSkipped(name, reason))
+                return replace(plan, error=reason)
             failed_dep = self._failed_dependency(name, tasks)
             if failed_dep is not None:
                 reason = f"not planned: its dependency {failed_dep} did not plan"
@@ -338,6 +345,15 @@ class DeployEngine:
         self._journal(done, "plan", "planned", started=started, ended=True)
         self._emit(StackPlanned(name, planned.summary, planned.plan_hash, time.monotonic() - t0))
         return done
+
+    def _gates_failed(self) -> bool:
+        """Whether this run's gates have finished and did not pass (a crash counts as a failure)."""
+        task = self._gate_task
+        if task is None or not task.done():
+            return False
+        if task.cancelled() or task.exception() is not None:
+            return True
+        return not all_ok(task.result())
 
     def _failed_dependency(self, name: str, tasks: Mapping[str, "asyncio.Task[StackPlan]"]) -> str | None:
         """A dependency of ``name`` that has already finished planning without a usable plan."""

@@ -84,7 +84,8 @@ def test_plan_only_changes_nothing_and_a_redeploy_without_changes_applies_nothin
     evs = events(proc)
     assert evs[-1]["outcome"] == "planned"
     assert all(e["summary"]["add"] == 1 for e in of(evs, "stack_planned"))
-    assert not of(evs, "apply_started") and not of(evs, "gate_checked")
+    # The gates run for a preview too (a plan of the wrong cluster is no preview); they pass here.
+    assert not of(evs, "apply_started") and [e["ok"] for e in of(evs, "gate_checked")] == [True]
     assert objects(ws) == before
     assert non_get_api_requests(ws.api) == []
     run_id = evs[0]["run_id"]
@@ -238,6 +239,11 @@ def test_a_wrong_fingerprint_stops_before_any_apply_even_with_yes(rehearsal_work
     stopped = [e for e in journal(ws, "prod") if e["run_id"] == evs[0]["run_id"] and e["action"] == "apply"]
     assert [(e["stack"], e["outcome"]) for e in stopped] == [("attic", "gate-failed")]
     assert "a safety gate failed (fingerprint)" in stopped[0]["error"]
+    # A preview of that cluster is refused the same way.
+    preview = deploy("--env", "prod", "--plan-only")
+    assert preview.returncode == 1, preview.stdout + preview.stderr
+    assert "result: gate-failed" in preview.stdout and "fingerprint" in preview.stdout, preview.stdout
+    assert state_keys(ws, "prod") == set()
     ws.config_path.write_text(text)
     proc = deploy("--env", "prod", "--yes", "--resume", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -511,3 +517,27 @@ def test_an_s3_endpoint_variable_other_than_the_configured_one_is_refused(rehear
     # The same value as the config (what the rehearsal exports) is no conflict.
     same = deploy("--env", "dev", "--plan-only", env={"GFW_TOFU_BIN": str(wrapper)})
     assert same.returncode == 0, same.stdout + same.stderr
+
+
+async def test_once_the_gates_fail_no_further_stack_starts_planning(rehearsal_workspace: Any, iac_bin: str) -> None:
+    """A plan of the wrong cluster is no preview: a plan-only run is gated too, and stops planning."""
+    from gfwizard.checks import failed
+    from gfwizard.orgconfig import load_config
+    from gfwizard.stacks import DeployEngine
+    from gfwizard.stacks_events import DeployEvent, GateChecked, StackSkipped
+
+    ws = rehearsal_workspace
+    wrong = [failed("fingerprint", "fingerprint mismatch: kube-system UID differs", "run `gfwizard validate`")]
+    for plan_only in (True, False):
+        seen: list[DeployEvent] = []
+        engine = DeployEngine(load_config(ws.config_path), "dev", plan_only=plan_only, assume_yes=True, concurrency=1,
+                              on_event=seen.append, gate_runner=lambda _cfg, _env: wrong)
+        result = await engine.run()
+        assert result.outcome == "gate-failed", (plan_only, result)
+        # The first stack was already planning when the gates answered; none started after that.
+        assert result.stacks[0].error is None, result.stacks[0]
+        skipped = [e.stack for e in seen if isinstance(e, StackSkipped)]
+        assert skipped == ORDER[1:], (plan_only, skipped)
+        assert [e.ok for e in seen if isinstance(e, GateChecked)] == [False]
+        assert {r.error for r in result.stacks[1:]} == {"not planned: the deploy gates failed (see the gates)"}
+    assert state_keys(ws) == set()
