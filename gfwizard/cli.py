@@ -87,9 +87,9 @@ class LazyGroup(click.Group):
 
 def _emit_usage_error(ctx: click.Context, exc: click.UsageError, remedy: str) -> NoReturn:
     """Print ``exc`` as the documented JSON error object and exit with its code."""
-    from gfwizard.commands._common import emit_json
+    from gfwizard.commands._common import emit_error_json
 
-    emit_json({"error": {"message": exc.format_message(), "remedy": remedy, "exit_code": exc.exit_code}})
+    emit_error_json(exc.format_message(), remedy, exc.exit_code)
     ctx.exit(exc.exit_code)
 
 

@@ -136,9 +136,17 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def emit_json(obj: Any) -> None:
-    """Print ``obj`` as redacted JSON on stdout."""
-    write(redact(json.dumps(with_config_obj(to_jsonable(obj)), indent=2, sort_keys=False, default=str)))
+def emit_json(obj: Any, *, compact: bool = False) -> None:
+    """Print ``obj`` as redacted JSON on stdout (``compact``: on one line, as the error object is, so a
+    consumer reading a stream line by line, such as ``deploy --json``'s, gets it whole)."""
+    text = json.dumps(with_config_obj(to_jsonable(obj)), indent=None if compact else 2,
+                      separators=(",", ":") if compact else None, sort_keys=False, default=str)
+    write(redact(text))
+
+
+def emit_error_json(message: str, remedy: str | None, exit_code: int) -> None:
+    """The common ``{"error": {message, remedy, exit_code}}`` object, on one line."""
+    emit_json({"error": {"message": message, "remedy": remedy, "exit_code": exit_code}}, compact=True)
 
 
 def echo(text: str = "", err: bool = False, **style: Any) -> None:
@@ -198,7 +206,7 @@ def handles_errors(f: F) -> F:
         except GfwError as exc:
             as_json = bool(kwargs.get("as_json"))
             if as_json:
-                emit_json({"error": {"message": exc.message, "remedy": exc.remedy, "exit_code": exc.exit_code}})
+                emit_error_json(exc.message, exc.remedy, exc.exit_code)
             else:
                 echo(f"error: {exc.message}", err=True, fg="red")
                 if exc.remedy:

@@ -29,6 +29,7 @@ def test_a_usage_error_with_json_is_the_error_object(tmp_path: Path, args: list[
     assert done.returncode == 2, done.stdout + done.stderr
     assert json.loads(done.stdout) == {"error": {"message": message, "remedy": f"see `{where} --help`",
                                                  "exit_code": 2}}
+    assert done.stdout.count("\n") == 1, "the error object is one line (a stream reader gets it whole)"
     assert not state.exists() and list(tmp_path.iterdir()) == []
     assert tree_digest(REPO / "config") == before
 
@@ -57,3 +58,20 @@ def test_another_group_option_error_with_json_names_the_help_only(tmp_path: Path
     assert done.returncode == 2
     assert json.loads(done.stdout) == {"error": {"message": "No such option '--bogus'.",
                                                  "remedy": "see `gfwizard --help`", "exit_code": 2}}
+
+
+def test_an_input_error_of_the_deploy_stream_is_one_line(tmp_path: Path) -> None:
+    """``deploy --json`` is one object per line; its input errors are too (the docs promise the only line)."""
+    from gfwizard.orgconfig import save_config
+    from gfwizard.rehearsal.workspace import org_config
+
+    config = tmp_path / "organization.yaml"  # loopback addresses only: nothing real is ever contacted
+    save_config(org_config(api_url="https://127.0.0.1:6443", kubeconfig_path=tmp_path / "kubeconfig",
+                           s3_endpoint="http://127.0.0.1:9000", bucket="state"), config)
+    done = run_cli(["deploy", "--env", "staging", "--json", "--config", str(config)],
+                   env={"GFW_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stdout.splitlines()
+    error = json.loads(line)["error"]
+    assert error["exit_code"] == 2 and "staging" in error["message"], error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["organization.yaml"]
