@@ -56,6 +56,7 @@ from gfwizard.stacks_events import (
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.stacks_plans import pid_alive
+from gfwizard.stacks_runlock import RunLock
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
@@ -127,6 +128,7 @@ class DeployEngine:
         _check_state_endpoint(cfg, self.environ)
         self.layout = layout or layout_for(cfg.cluster.network)
         self.journal = Journal(self.layout.journal_file(env))
+        self._run_lock = RunLock(self.layout.journal_file(env).with_name(f"{env}.lock"), env)
         #: The run a resume continues, read once: its selection, its deployed stacks and its id agree.
         self._previous: RunRecord | None = self.journal.last_attempt() if resume else None
         #: A resume without ``stacks`` continues the resumed run's selection: (its run id, its stacks).
@@ -175,6 +177,7 @@ class DeployEngine:
         self._bind_loop()
         gate_task: asyncio.Future[list[Check]] | None = None
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
+        self._run_lock.acquire(self.run_id)
         try:
             self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
                                   self.plan_only, self._resume_source()))
@@ -211,8 +214,13 @@ class DeployEngine:
         variable values in clear text and are deleted by either.
         """
         self._bind_loop()
-        await self._prepare()
-        plans = await self._gather(self._start_plans())
+        self._run_lock.acquire(self.run_id)
+        try:
+            await self._prepare()
+            plans = await self._gather(self._start_plans())
+        except BaseException:
+            self.discard()
+            raise
         if self._observer_error is not None:
             self.discard()
             self._raise_observer_error()
@@ -222,6 +230,7 @@ class DeployEngine:
         """The second half of :meth:`run`: gate, confirm (unless ``assume_yes``), apply the ready plans in
         order and stop at the first failure; emits :class:`RunFinished` and deletes the saved plans."""
         self._bind_loop()
+        self._run_lock.acquire(self.run_id)
         try:
             result = await self._apply(plans, None)
         finally:
@@ -231,9 +240,11 @@ class DeployEngine:
         return result
 
     def discard(self) -> None:
-        """Delete this run's saved plans (they hold variable values in clear text)."""
+        """Delete this run's saved plans (they hold variable values in clear text) and let the next run of
+        the environment in."""
         for worker in self.workers.values():
             worker.remove_plan()
+        self._run_lock.release()
 
     def cancel(self, escalate: bool = False) -> None:
         """Stop the run: one SIGINT to every running binary (``escalate``: SIGTERM, then SIGKILL).

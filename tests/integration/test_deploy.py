@@ -3,6 +3,7 @@ no-op re-deploy, resume after a failure, refusals and input errors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,7 @@ def test_prod_without_yes_and_without_a_terminal_refuses(rehearsal_workspace: An
     assert "refusing to apply without --yes: there is no terminal to ask for confirmation" in proc.stderr
     assert "--yes" in proc.stderr and "fingerprint" in proc.stderr
     proc = deploy("--env", "prod", "--json", env={"GFW_TOFU_BIN": str(wrapper)})
-    assert proc.returncode == 2 and '"exit_code": 2' in proc.stdout
+    assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["exit_code"] == 2, proc.stdout
     assert wrapper_log(log) == []
     assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 

@@ -364,3 +364,34 @@ def test_a_state_file_nobody_claimed_blocks_every_env_until_it_is_given_to_one(
     assert "state push" in failed["remedy"] and "work/dev/attic/errored.tfstate" in failed["remedy"]
     prod = deploy("--env", "prod", "--plan-only", "--json", "--stack", "attic")
     assert prod.returncode == 0, prod.stdout + prod.stderr
+
+
+def test_a_second_deploy_of_the_environment_is_refused_while_one_runs(rehearsal_workspace: Any, iac_bin: str) -> None:
+    """Two runs would share the environment's data directories and journal: the second is refused before it
+    writes anything, naming the first; once the first ends the next run goes ahead."""
+    ws = rehearsal_workspace
+    env = {**os.environ, "TF_VAR_apply_delay_seconds": "4"}
+    first = subprocess.Popen([sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes", "--json",
+                              "--stack", "attic"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert first.stdout is not None
+        run_id = ""
+        for line in first.stdout:
+            event = json.loads(line)
+            run_id = run_id or event.get("run_id", "")
+            if event["event"] == "resource_applying" and event["address"] == "terraform_data.apply_delay[0]":
+                break
+        entries = len(journal(ws))
+        second = deploy("--env", "dev", "--plan-only")
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert (f"another gfwizard deploy of dev is running on this machine (run {run_id}, pid {first.pid} on "
+                in second.stderr), second.stderr
+        assert "wait for it to end (or stop it where it runs), then run this again" in second.stderr
+        assert len(journal(ws)) == entries, "the refused run journaled"
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    third = deploy("--env", "dev", "--plan-only")
+    assert third.returncode == 0, third.stdout + third.stderr

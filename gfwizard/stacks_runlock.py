@@ -1,0 +1,80 @@
+"""One deploy of an environment at a time on this machine.
+
+Two runs of one environment would share its data directories (the binary's ``TF_DATA_DIR``: backend
+settings, saved plans) and its journal; the state lock only serialises their writes to the state.
+So a run holds an exclusive ``flock`` on ``<journal dir>/<env>.lock`` from its first plan until it
+ends. The kernel drops the lock when the process dies, so a killed run never leaves it held; the
+file itself is left in place (removing a lock file races with the next run opening it). It holds
+who holds it (run id, pid, host, start time), which the refusal names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+from gfwizard.errors import CheckFailure
+
+
+class RunLock:
+    """The exclusive lock of one environment's deploys (reentrant for the run that holds it)."""
+
+    def __init__(self, path: Path, env: str) -> None:
+        self.path = path
+        self.env = env
+        self._file: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this run holds the lock."""
+        return self._file is not None
+
+    def acquire(self, run_id: str) -> None:
+        """Take the lock for ``run_id`` or raise :class:`CheckFailure` naming the run that holds it."""
+        import fcntl
+
+        if self._file is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = os.fdopen(fd, "r+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _describe(handle.read())
+            handle.close()
+            raise CheckFailure(
+                f"another gfwizard deploy of {self.env} is running on this machine ({holder}): two runs would share "
+                "its data directories and journal",
+                remedy="wait for it to end (or stop it where it runs), then run this again") from None
+        except BaseException:
+            handle.close()
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        """Let the next run in (closing the file drops the ``flock``)."""
+        handle, self._file = self._file, None
+        if handle is not None:
+            handle.close()
+
+
+def _describe(text: str) -> str:
+    """``run R, pid P on H since T`` from the lock file's content (what can be read of it)."""
+    try:
+        holder = json.loads(text)
+    except ValueError:
+        return "holder unknown"
+    if not isinstance(holder, dict):
+        return "holder unknown"
+    return (f"run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
+            f"since {holder.get('started', '?')}")
