@@ -41,8 +41,11 @@ def _binary_version(binary: str, args: list[str], timeout: float = 10.0,
     return ".".join(match.groups()) if match else None
 
 
-def iac_check() -> Check:
-    """The IaC binary: ``$GFW_TOFU_BIN``, else ``tofu``, else ``terraform``; use_lockfile needs >= 1.10."""
+def iac_check(*, required: bool = True) -> Check:
+    """The IaC binary: ``$GFW_TOFU_BIN``, else ``tofu``, else ``terraform``; use_lockfile needs >= 1.10.
+
+    ``required=False`` (a rehearsal) makes a missing binary a warning: only the deploy step needs it.
+    """
     override = os.environ.get("GFW_TOFU_BIN")
     candidates = [override] if override else ["tofu", "terraform"]
     for name in candidates:
@@ -60,6 +63,10 @@ def iac_check() -> Check:
                           "Install OpenTofu >= 1.10 or Terraform >= 1.10.")
         return passed("IaC binary", label)
     wanted = override or "tofu or terraform"
+    if not required:
+        return warned("IaC binary", f"{wanted} not found on PATH: the deploy step needs it",
+                      "Install terraform >= 1.10 or tofu (or set GFW_TOFU_BIN) before the deploy step; "
+                      "the other steps work without it.")
     return failed("IaC binary", f"{wanted} not found on PATH",
                   "Install OpenTofu (preferred) or Terraform >= 1.10, or set GFW_TOFU_BIN.")
 
@@ -91,6 +98,6 @@ def config_check(config_path: Path) -> Check:
                   "Nothing to do: the Config step writes it after showing it to you.")
 
 
-def run_preflight(repo: Path, config_path: Path) -> list[Check]:
-    """All preflight checks, in display order."""
-    return [iac_check(), kubectl_check(), repo_check(repo), config_check(config_path)]
+def run_preflight(repo: Path, config_path: Path, *, rehearsal: bool = False) -> list[Check]:
+    """All preflight checks, in display order; a ``rehearsal`` can be walked without the IaC binary."""
+    return [iac_check(required=not rehearsal), kubectl_check(), repo_check(repo), config_check(config_path)]

@@ -809,8 +809,20 @@ class DeployScreen(StepScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # StepScreen's handler (Textual calls it too: handlers run along the MRO) opens the error modal.
         if event.state is WorkerState.ERROR and event.worker.group == "deploy" and self.engine is None:
-            self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
-                         "back to this step.", True)
+            from gfwizard.errors import GfwError
+            from screens.app import describe_error
+
+            error = event.worker.error
+            if isinstance(error, GfwError):
+                # Shown in the step too (the modal goes away): nothing is planned until this is fixed.
+                message, remedy = describe_error(error)
+                remedy = remedy.rstrip(". ")
+                fix = remedy[:1].upper() + remedy[1:] if remedy else "Fix it"
+                self._status(f"The deploy engine could not start, so nothing can be planned: {message}. "
+                             f"{fix}, then Escape and come back to this step.", True)
+            else:
+                self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
+                             "back to this step.", True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a key from the footer (and ignores it): only what makes sense now is offered.

@@ -67,7 +67,7 @@ class PreflightScreen(StepScreen):
         """Run the preflight checks off the UI thread."""
         from gfwizard.preflight import run_preflight
 
-        checks = run_preflight(self.session.repo, self.session.config_path)
+        checks = run_preflight(self.session.repo, self.session.config_path, rehearsal=self.session.is_rehearsal)
         if not get_current_worker().is_cancelled:
             self.post_message(self.PreflightFinished(checks))
 

@@ -25,7 +25,7 @@ async def test_a_failing_worker_opens_the_error_modal(error: str, message: str, 
     from gfwizard.errors import InputError
     from screens.launch import build_app
 
-    def boom(repo: Path, config_path: Path) -> list[object]:
+    def boom(repo: Path, config_path: Path, **kwargs: object) -> list[object]:
         if error == "gfw":
             raise InputError("the checkout at /srv/x is unreadable: token=s3cr3t-t0ken-value is in the way",
                              remedy="set GFW_REPO to a GloriousFlywheel checkout")

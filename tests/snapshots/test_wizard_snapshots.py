@@ -150,7 +150,7 @@ def fixed_core(monkeypatch: pytest.MonkeyPatch) -> None:
     from gfwizard.backend_s3 import CredentialSource
     from gfwizard.kubeconfig import TargetHint
 
-    monkeypatch.setattr(gfwizard.preflight, "run_preflight", lambda repo, config_path: preflight_checks())
+    monkeypatch.setattr(gfwizard.preflight, "run_preflight", lambda repo, config_path, **kwargs: preflight_checks())
     monkeypatch.setattr(gfwizard.kubeconfig, "load_target_hint", lambda path: (TargetHint(), ""))
     monkeypatch.setattr(gfwizard.kubeconfig, "discover", lambda **kwargs: discovery())
     monkeypatch.setattr(gfwizard.backend, "check_s3", lambda cfg, env, **kwargs: backend_checks())
@@ -258,7 +258,7 @@ def test_error_modal(snap_compare: Any, monkeypatch: pytest.MonkeyPatch, size: t
     import gfwizard.preflight
     from gfwizard.errors import InputError
 
-    def unreadable(repo: Path, config_path: Path) -> list[Any]:
+    def unreadable(repo: Path, config_path: Path, **kwargs: Any) -> list[Any]:
         raise InputError(f"{CONFIG} exists but is not a valid organization config:\n"
                          "  organization.yaml:7:3 cluster.network: 'internet' is not one of tailnet, private, loopback",
                          remedy="fix it (see `gfwizard config validate`), or pass --force to answer from the defaults")
