@@ -25,7 +25,9 @@ def discover(as_json: bool, config_path: Path | None) -> None:
     """List kubeconfig contexts: file, server, auth, cert expiry, classification, current marker.
 
     Looks at every KUBECONFIG entry, the cluster.kubeconfig of organization.yaml, ~/.kube/config,
-    ~/.kube/kubeconfig-*.y*ml and ~/.kube/*.y*ml. Never runs exec plugins, never writes a file.
+    ~/.kube/kubeconfig-*.y*ml and ~/.kube/*.y*ml. Never runs exec plugins and never writes a kubeconfig:
+    its one write is its summary cache, $GFW_STATE_DIR/cache/kubeconfig-summaries.json (no credentials in it;
+    GFW_DISCOVER_CACHE=0 skips it).
     """
     from gfwizard.kubeconfig import discover as run_discovery
     from gfwizard.kubeconfig_classify import load_target_hint

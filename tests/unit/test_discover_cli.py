@@ -142,3 +142,18 @@ def test_a_named_config_that_does_not_exist_is_a_warning(tmp_path: Path) -> None
     quiet = run_cli(["discover", "--json"], env={"KUBECONFIG": str(path), "GFW_CONFIG": ""}, cwd=tmp_path)
     assert not [w for w in json.loads(quiet.stdout)["warnings"] if "classifying with the defaults" in w]
 
+
+
+def test_help_names_the_one_file_discover_writes_and_a_run_writes_only_it(isolated_home: Path, tmp_path: Path) -> None:
+    helptext = "".join(run_cli(["discover", "--help"]).stdout.split())  # click wraps lines, even at a hyphen
+    assert "neverwritesafile" not in helptext
+    assert "neverwritesakubeconfig" in helptext
+    assert "$GFW_STATE_DIR/cache/kubeconfig-summaries.json" in helptext
+    path = tmp_path / "k.yaml"
+    path.write_text(simple("honey"))
+    before, home_before = tree_digest(tmp_path), tree_digest(isolated_home)
+    proc = run_cli(["discover", "--json"], env={"KUBECONFIG": str(path)})
+    assert proc.returncode == 0, proc.stderr
+    assert tree_digest(tmp_path) == before
+    written = set(tree_digest(isolated_home)) - set(home_before)
+    assert written == {".local/state/gfwizard/cache/kubeconfig-summaries.json"}
