@@ -69,8 +69,7 @@ class ConfigScreen(StepScreen):
         yield Header()
         with Vertical(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static(f"{self.session.config_path} (never holds a secret). Review it, then Ctrl+W writes it.",
-                         classes="step-help")
+            yield Static(self._help(identical=False), id="config-help", classes="step-help", markup=False)
             with VerticalScroll(id="config-view"):
                 yield Static("Rendering…", id="config-diff")
         yield Static("", id="step-status", classes="step-status", markup=False)
@@ -78,6 +77,12 @@ class ConfigScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.render_config()
+
+    def _help(self, identical: bool) -> str:
+        """The line under the title: what Ctrl+W would do, or that there is nothing to write."""
+        if identical:
+            return f"{self.session.config_path} already holds this (never a secret); nothing to write."
+        return f"{self.session.config_path} (never holds a secret). Review it, then Ctrl+W writes it."
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="config")
     def render_config(self) -> None:
@@ -93,6 +98,7 @@ class ConfigScreen(StepScreen):
 
     def on_config_screen_rendered(self, message: Rendered) -> None:
         self.new_text, self.old_text = message.new_text, message.old_text
+        self.query_one("#config-help", Static).update(self._help(message.old_text == message.new_text))
         if message.old_text == message.new_text:
             self.session.config_written = True
             self._status(f"{self.session.config_path} is already up to date. Ctrl+N for Next.", False)

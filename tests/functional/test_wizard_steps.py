@@ -180,6 +180,8 @@ async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixt
         await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the diff")
         diff = text_of(app.screen.query_one("#config-diff")).splitlines()
         assert any(line.startswith("+") and "gloriousflywheel-rehearsal" in line for line in diff)
+        assert text_of(app.screen.query_one("#config-help")) == (
+            f"{ws.config_path} (never holds a secret). Review it, then Ctrl+W writes it.")
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
         await pilot.press("escape")
@@ -196,8 +198,29 @@ async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixt
         await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
         await pilot.press("y")
         await wait_until(pilot, lambda: on_step(app, "config") and app.session.config_written, "the write")
+        await wait_until(pilot, lambda: "nothing to write" in text_of(app.screen.query_one("#config-help")),
+                         "the help line after the write")
     assert load_config(ws.config_path).state.s3.key_prefix == "gloriousflywheel-rehearsal"
     assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == original
+
+
+async def test_config_already_identical_says_there_is_nothing_to_write(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    app = app_at(ws, "config")
+    before = workspace_files(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the render")
+        screen = app.screen
+        assert screen.new_text == screen.old_text
+        assert text_of(screen.query_one("#config-help")) == (
+            f"{ws.config_path} already holds this (never a secret); nothing to write.")
+        assert text_of(screen.query_one("#step-status")) == f"{ws.config_path} is already up to date. Ctrl+N for Next."
+        assert screen.check_action("write", ()) is False and screen.check_action("toggle_view", ()) is False
+        assert screen.blocked_reason() is None
+        await pilot.press("ctrl+w")
+        await pilot.pause()
+        assert on_step(app, "config")
+    assert workspace_files(ws) == before
 
 
 async def test_a_file_changed_on_disk_after_the_diff_is_not_overwritten(rehearsal_workspace: WorkspaceFixture) -> None:
