@@ -178,8 +178,9 @@ def render_text(snap: StatusSnapshot) -> str:
                                             "RESTARTS", "CRASHLOOP"), rows)]
     out += ["", "State locks"]
     if snap.locks:
-        out += ["  " + line for line in _table(("ENV", "STACK", "HOLDER", "OPERATION", "AGE", "ID"), [
-            (lk.env, lk.stack, lk.who or "?", lk.operation or "?", lock_age(lk), lk.id or lk.error)
+        # The live pane's order: age and lock id (what force-unlock takes) before a holder name of any length.
+        out += ["  " + line for line in _table(("ENV", "STACK", "AGE", "ID", "OPERATION", "HOLDER"), [
+            (lk.env, lk.stack, lock_age(lk), lk.id or lk.error, lk.operation or "?", lk.who or "?")
             for lk in snap.locks])]
     elif snap.notes_for("locks"):
         out.append("  unknown: the locks could not be listed (see 'Could not read')")

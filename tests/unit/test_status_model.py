@@ -176,6 +176,12 @@ def test_human_report_names_problems_and_unreadable() -> None:
     assert "node-not-ready: node sting" in text and "old-lock: dev/gitlab-runners" in text
     assert "could not read: secrets (403)" in text
     assert "2h00m OLD" in text
+    # The lock columns come in the live pane's order: age and id before a holder name of any length.
+    lines = text.splitlines()
+    header = lines.index("State locks") + 1
+    assert lines[header].split() == ["ENV", "STACK", "AGE", "ID", "OPERATION", "HOLDER"]
+    assert lines[header + 1].split() == ["dev", "gitlab-runners", "2h00m", "OLD", "4b9f0c1e-1d2e-4a7b-9c3d-2e1f0a9b8c7d",
+                                         "OperationTypeApply", "bob@ci-runner"]
 
 
 def test_snapshot_times_are_aware_utc() -> None:
