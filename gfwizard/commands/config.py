@@ -47,7 +47,7 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
 
     PATH defaults to --config, $GFW_CONFIG, then config/organization.yaml. Exit 0 when valid, 1 when invalid (every problem listed as file:line:col: field: message),
     2 when the file is missing or unreadable. --json keys: path, valid, problems
-    [{file, line, column, field, message}] (and error {message, remedy} on exit 2).
+    [{file, line, column, field, message}] (and error {message, remedy, exit_code} on exit 2).
     """
     from gfwizard.errors import InputError
     from gfwizard.orgconfig import ConfigError, load_config

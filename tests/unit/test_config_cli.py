@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 from pathlib import Path
@@ -84,6 +85,11 @@ def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
     assert tree_digest(tmp_path) == {}
     text = invoke("config", "validate", str(missing))
     assert text.exit_code == 2 and f"error: config file not found: {missing}" in text.stderr
+    # --help names exactly the error object's keys.
+    helptext = "".join(invoke("config", "validate", "--help").stdout.split())
+    named = re.search(r"error\{([^}]*)\}onexit2", helptext)
+    assert named is not None, helptext
+    assert named.group(1).split(",") == list(report["error"])
 
 
 def test_validate_directory_exits_2(tmp_path: Path) -> None:
