@@ -5,7 +5,8 @@ backend files, CI workflows, organization configs, Justfiles/Makefiles/scripts a
 each with the right parser (python-hcl2, PyYAML; text only for recipes and Markdown) and reports one
 :class:`~gfwizard.audit_model.Finding` per problem. A file that does not parse is a criterion-0
 finding, never a crash. Files explicitly labelled legacy compatibility are reported as
-``legacy-labelled`` and do not fail.
+``legacy-labelled`` and do not fail; the primary deploy path (the stacks, README, quick-start, the
+root Justfile/Makefile, the deploy workflow) is never labelled as a whole file.
 
 Rule identifiers (the ``rule`` of each finding) are listed in docs/json-output.md.
 """

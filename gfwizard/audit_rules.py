@@ -247,32 +247,71 @@ def role_hits(ctx: AuditContext, text: str) -> list[Hit]:
     return hits
 
 
+#: the explicit label: a comment (or heading) whose text *starts with* "legacy compatibility"; a comment
+#: that merely mentions legacy behaviour somewhere in a sentence labels nothing.
 _LABEL = re.compile(r"legacy[\s_-]+compatib", re.I)
-#: rendered transitional backend files say "Transitional (legacy-current)" in their header.
-_BACKEND_LABEL = re.compile(r"legacy[\s_-]+(?:compatib|current)", re.I)
-_COMMENT = ("#", "//", "/*", "<!--")
+#: rendered transitional backend files carry gfwizard's "Transitional (legacy-current)" header.
+_BACKEND_LABEL = re.compile(r"legacy[\s_-]+compatib|transitional \(legacy-current\)", re.I)
+_COMMENT_LEADER = re.compile(r"^(?:#+|//+|/\*+|<!--)\s*")
+#: a name (job id, recipe) or heading labelled legacy: its first word is "legacy" (``legacy-migrate``,
+#: ``Legacy-current access``); ``no-legacy-apply`` is not labelled.
+_LEGACY_FIRST_WORD = re.compile(r"legacy(?![a-z0-9])", re.I)
+#: the primary deploy path: never labelled legacy as a whole file, whatever its comments say.
+_PRIMARY_FILES = {"README.md", "docs/quick-start.md", "Justfile", "justfile", ".justfile", "Makefile",
+                  "makefile", "GNUmakefile"}
+_PRIMARY_WORKFLOW = re.compile(r"\.github/workflows/deploy\.ya?ml")
+_GFWIZARD_DEPLOY = re.compile(r"\bgfwizard\s+deploy\b")
+
+
+def is_label_comment(line: str, label: re.Pattern[str] = _LABEL) -> bool:
+    """True when ``line`` is a comment whose text starts with the legacy label ("# legacy compatibility: …")."""
+    stripped = line.strip()
+    leader = _COMMENT_LEADER.match(stripped)
+    return bool(leader) and label.match(stripped[leader.end():]) is not None
+
+
+def primary_surface(rel: str, text: str, kind: str = "") -> bool:
+    """True for a file on the primary deploy path, which no label downgrades as a whole: everything under
+    ``tofu/stacks/`` (rendered ``.tfbackend`` files aside), README, quick-start, the root Justfile or
+    Makefile, and the deploy workflow (``.github/workflows/deploy.yml`` or any workflow running
+    ``gfwizard deploy``)."""
+    if rel.startswith("tofu/stacks/"):
+        return kind != "tfbackend"
+    if rel in _PRIMARY_FILES or _PRIMARY_WORKFLOW.fullmatch(rel):
+        return True
+    return kind in ("github", "gitlab") and _GFWIZARD_DEPLOY.search(text) is not None
 
 
 def labelled_file(rel: str, text: str, kind: str = "") -> bool:
-    """A file explicitly labelled legacy: under a ``legacy*`` path, or a header comment (one of its
-    first 15 lines) saying "legacy compatibility". Rendered ``.tfbackend`` files may say
-    "legacy-current"; a Markdown file is labelled by an HTML comment or a title saying legacy.
-    Prose that merely mentions legacy behaviour does not label a whole file."""
+    """A file explicitly labelled legacy: under a ``legacy*`` path, or with a header comment (one of its
+    first 15 lines) that starts with "legacy compatibility". Rendered ``.tfbackend`` files may carry
+    gfwizard's "Transitional (legacy-current)" header; a Markdown file is labelled by an HTML comment
+    starting with "legacy compatibility" or a title starting with the word legacy. Prose that merely
+    mentions legacy behaviour does not label a whole file, and no label applies to a primary surface
+    (:func:`primary_surface`)."""
+    if primary_surface(rel, text, kind):
+        return False
     if any(part.lower().startswith("legacy") for part in rel.split("/")):
         return True
     label = _BACKEND_LABEL if kind == "tfbackend" else _LABEL
     for line in text.splitlines()[:15]:
         stripped = line.strip()
         if kind == "markdown":
-            if stripped.startswith("<!--") and _LABEL.search(stripped):
+            if stripped.startswith("<!--") and is_label_comment(stripped):
                 return True
             if stripped.startswith("# "):
-                return mentions_legacy(stripped)
-        elif stripped.startswith(_COMMENT) and label.search(stripped):
+                return labelled_name(stripped[2:])
+        elif is_label_comment(stripped, label):
             return True
     return False
 
 
+def labelled_name(name: str) -> bool:
+    """True when a job id, recipe name or heading labels itself legacy: its first word is "legacy"."""
+    return _LEGACY_FIRST_WORD.match(name.strip().lstrip("@")) is not None
+
+
 def mentions_legacy(text: str) -> bool:
-    """True when a line or heading labels itself legacy."""
+    """True when a Markdown line says legacy (such a line labels only itself)."""
     return "legacy" in text.lower()
+

@@ -1,8 +1,9 @@
 """The audit's text reader: Justfiles, Makefiles, shell scripts and Markdown, line by line.
 
 Only these are read as text (HCL and YAML have parsers). Comment lines of Justfiles, Makefiles and
-scripts are skipped: the audit judges what runs. A recipe whose name or preceding comment says
-"legacy", and a Markdown section whose heading (or line) says "legacy", is labelled legacy.
+scripts are skipped: the audit judges what runs. A recipe whose name starts with the word "legacy" or
+whose preceding comment starts with "legacy compatibility", a Markdown section whose heading starts
+with the word "legacy", and a Markdown line that says "legacy", are labelled legacy.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gfwizard.audit_rules import AuditContext, context_hits, mentions_legacy, shell_hits
+from gfwizard.audit_rules import (AuditContext, context_hits, is_label_comment, labelled_name, mentions_legacy,
+                                  shell_hits)
 
 _RECIPE = re.compile(r"^@?([A-Za-z0-9_.-]+)(?:\s+[^:=]*)?:(?!=)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -27,11 +29,11 @@ def check_recipes(ctx: AuditContext, path: Path, text: str, labelled: bool) -> N
         if not stripped:
             continue
         if stripped.startswith("#"):
-            comment_labelled = comment_labelled or mentions_legacy(stripped)
+            comment_labelled = comment_labelled or is_label_comment(stripped)
             continue
         if not line[0].isspace():
             header = _RECIPE.match(line)
-            recipe_labelled = bool(header) and (comment_labelled or mentions_legacy(header.group(1)))
+            recipe_labelled = bool(header) and (comment_labelled or labelled_name(header.group(1)))
             line_labelled = recipe_labelled or comment_labelled
             comment_labelled = False
         else:
@@ -57,7 +59,8 @@ def check_markdown(ctx: AuditContext, path: Path, text: str, labelled: bool, pri
             level = len(heading.group(1))
             headings = {lvl: t for lvl, t in headings.items() if lvl < level}
             headings[level] = heading.group(2)
-        section_labelled = any(mentions_legacy(t) for t in headings.values())
+        # A primary document's title would label all of it: only its sections can be labelled.
+        section_labelled = any(labelled_name(t) for lvl, t in headings.items() if lvl > 1 or not primary)
         hits = shell_hits(ctx, line, credentials=primary, claims=False)
         code = [line] if in_fence else _INLINE_CODE.findall(line)
         for snippet in code:

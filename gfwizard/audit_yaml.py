@@ -13,7 +13,7 @@ from typing import Iterator
 
 import yaml
 
-from gfwizard.audit_rules import CONTEXT_CLAIMS, AuditContext, shell_hits
+from gfwizard.audit_rules import CONTEXT_CLAIMS, AuditContext, labelled_name, shell_hits
 
 _CONTEXT_KEY = re.compile(r"(?:^|_)(?:kube_?)?context$|^cluster_context$", re.I)
 _DEPLOY = re.compile(r"\bgfwizard\s+deploy\b|\b(?:tofu|terraform)\b(?:\s+-\S+)*\s+(?:plan|apply)\b|"
@@ -99,7 +99,7 @@ def check_workflow(ctx: AuditContext, path: Path, text: str, labelled: bool, fla
             job_of[id(node)] = (job_id, env)
     for key, node, parent_key in _scalars(root):
         job_id, env = job_of.get(id(node), ("", None))
-        lab = labelled or "legacy" in job_id.lower()
+        lab = labelled or labelled_name(job_id)
         _scalar_rules(ctx, src, node, key, parent_key, env, lab)
     if flavour == "github":
         _dispatch_inputs(ctx, src, root, labelled)
@@ -198,11 +198,12 @@ def _deploy_without_kubeconfig(ctx: AuditContext, src: Source, root: yaml.Node, 
             if _SETS_KUBECONFIG.search(text) and ("GITHUB_ENV" in text or "export KUBECONFIG" in text):
                 ready = True
                 step_ready = True
+            job_labelled = labelled or labelled_name(job_id)
             m = _DEPLOY.search(text)
             if m and not step_ready:
                 ctx.add(2, src.path, src.line_of(run_node, m.group(0)),
                         f"{m.group(0)!r} runs without KUBECONFIG pointing at a kubeconfig file",
-                        labelled=labelled or "legacy" in job_id.lower(), rule="c2.deploy-without-kubeconfig")
+                        labelled=job_labelled, rule="c2.deploy-without-kubeconfig")
 
 
 def _runs(job: yaml.Node, flavour: str) -> Iterator[tuple[yaml.ScalarNode, yaml.Node | None]]:
