@@ -6,7 +6,8 @@ each with the right parser (python-hcl2, PyYAML; text only for recipes and Markd
 :class:`~gfwizard.audit_model.Finding` per problem. A file that does not parse is a criterion-0
 finding, never a crash. Files explicitly labelled legacy compatibility are reported as
 ``legacy-labelled`` and do not fail; the primary deploy path (the stacks, README, quick-start, the
-root Justfile/Makefile, the deploy workflow) is never labelled as a whole file.
+root Justfile/Makefile, the deploy workflow) is never labelled as a whole file. Every file read, and
+every dotenv file, is also searched for committed credential literals, which fail labelled or not.
 
 Rule identifiers (the ``rule`` of each finding) are listed in docs/json-output.md.
 """
@@ -14,12 +15,14 @@ Rule identifiers (the ``rule`` of each finding) are listed in docs/json-output.m
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
 from gfwizard.audit_hcl import HclError, StackFacts, check_stack, check_tf, check_tfbackend, check_tfvars
 from gfwizard.audit_model import CRITERIA, TARGETS, AuditReport, Finding, Severity
-from gfwizard.audit_rules import DEFAULT_CLUSTER, DEFAULT_ENVIRONMENTS, DEFAULT_ROLES, AuditContext, labelled_file
+from gfwizard.audit_rules import (DEFAULT_CLUSTER, DEFAULT_ENVIRONMENTS, DEFAULT_ROLES, AuditContext, labelled_file,
+                                  secret_literals)
 from gfwizard.audit_text import check_markdown, check_recipes
 from gfwizard.audit_yaml import YamlError, check_config, check_workflow, read_target
 from gfwizard.errors import InputError
@@ -30,6 +33,11 @@ __all__ = ["CRITERIA", "TARGETS", "AuditReport", "Finding", "Severity", "audit",
 SKIP_DIRS = {".git", ".venv", "venv", ".tox", "node_modules", ".terraform", "__pycache__", "tests",
              "build", "dist", "site-packages"}
 _VISIBLE_HIDDEN = {".github", ".gitlab"}
+#: hidden directories of tools and editors: never walked.
+_TOOL_STATE_DIRS = {".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".nox", ".direnv", ".cache",
+                    ".idea", ".vscode"}
+#: dotenv-style files: read for committed credentials only.
+_DOTENV = re.compile(r"\.env(?:rc)?|\.env\..+|.+\.env")
 _RECIPE_NAMES = {"justfile", ".justfile", "makefile", "gnumakefile"}
 _PRIMARY_DOCS = {"README.md", "docs/quick-start.md"}
 _MAX_BYTES = 2_000_000
@@ -90,6 +98,16 @@ def _check_file(ctx: AuditContext, file: Path, kind: str, facts: StackFacts | No
         return False
     rel = ctx.rel(file)
     labelled = labelled_file(rel, text, kind)
+    parsed = _run_rules(ctx, file, text, kind, labelled, facts, rel)
+    # A committed credential fails wherever it sits, labelled or not, parsed or not.
+    for line, shown in secret_literals(text):
+        ctx.add_secret(file, line, shown)
+    return parsed
+
+
+def _run_rules(ctx: AuditContext, file: Path, text: str, kind: str, labelled: bool, facts: StackFacts | None,
+               rel: str) -> bool:
+    """The rules of ``kind``; False when the file does not parse or a rule trips over it."""
     try:
         if kind == "tf":
             check_tf(ctx, file, text, labelled, facts)
@@ -105,6 +123,7 @@ def _check_file(ctx: AuditContext, file: Path, kind: str, facts: StackFacts | No
             check_recipes(ctx, file, text, labelled)
         elif kind == "markdown":
             check_markdown(ctx, file, text, labelled, primary=_primary_doc(rel))
+        # "dotenv" files are read for committed credentials only (see _check_file)
     except (HclError, YamlError) as exc:
         ctx.add(0, file, exc.line, f"does not parse: {exc}", rule="c0.parse")
         return False
@@ -126,9 +145,8 @@ def surface_files(root: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _keep_dir(name: str) -> bool:
-    if name in SKIP_DIRS or name.endswith(".egg-info"):
-        return False
-    return not name.startswith(".") or name in _VISIBLE_HIDDEN
+    # Other hidden directories (.ci, .devcontainer) are walked too, but only for dotenv files (see _kind).
+    return name not in SKIP_DIRS and name not in _TOOL_STATE_DIRS and not name.endswith(".egg-info")
 
 
 def _kind(file: Path, root: Path) -> str | None:
@@ -136,6 +154,10 @@ def _kind(file: Path, root: Path) -> str | None:
     name = file.name
     lower = name.lower()
     parts = rel.split("/")
+    if _DOTENV.fullmatch(lower):
+        return "dotenv"
+    if any(p.startswith(".") and p not in _VISIBLE_HIDDEN for p in parts[:-1]):
+        return None
     if lower.endswith(".tf"):
         return "tf"
     if lower.endswith(".tfvars"):

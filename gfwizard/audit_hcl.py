@@ -266,6 +266,11 @@ def check_tfvars(ctx: AuditContext, path: Path, text: str, labelled: bool) -> No
             ctx.add(3, path, node.line, f"Civo-era input {node.name!r}", labelled=labelled, rule="c3.civo-tfvars")
         elif key in _KUBECONFIG_KEYS and isinstance(node.value, str):
             _kubeconfig_value(ctx, path, node.line, node.value, labelled)
+            if node.value.strip():
+                ctx.add(2, path, node.line, f"{node.name} = {node.value!r} hard-coded in tfvars",
+                        target="the kubeconfig contract: gfwizard passes -var k8s_config_path=<the configured "
+                               "kubeconfig> at plan/apply; tfvars never name a kubeconfig file",
+                        labelled=labelled, rule="c2.kubeconfig-in-tfvars")
         for s in _strings(node.value):
             ctx.add_hits(shell_hits(ctx, s, credentials=True, claims=False), path, node.line, labelled=labelled)
 

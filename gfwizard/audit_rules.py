@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from gfwizard.audit_model import TARGETS, Finding, Severity
+from gfwizard.redact import MASK, redact, secret_spans
 
 DEFAULT_CLUSTER = "honey"
 DEFAULT_ENVIRONMENTS = ("dev", "prod")
@@ -78,6 +79,18 @@ class AuditContext:
             return
         self._findings[key] = Finding(criterion=criterion, file=file, line=line, found=found,
                                       target=target or self.target(criterion), severity=severity, rule=rule)
+
+    def add_secret(self, path: Path | str, line: int, shown: str) -> None:
+        """Record a committed credential literal (criterion 1, always failing, labelled or not). It replaces
+        another finding on the same line, unless that one already says a credential is written there."""
+        file = self.rel(path)
+        key = (1, file, line)
+        existing = self._findings.get(key)
+        if existing is not None and existing.severity is Severity.FAIL and existing.rule in _LITERAL_RULES:
+            return
+        self._findings[key] = Finding(criterion=1, file=file, line=line,
+                                      found=f"credential literal committed: {shown}", target=SECRET_TARGET,
+                                      severity=Severity.FAIL, rule="c1.secret-literal")
 
     def add_hits(self, hits: Iterable[Hit], path: Path | str, line: int, *, labelled: bool = False) -> None:
         """Record every hit at one line."""
@@ -315,3 +328,38 @@ def mentions_legacy(text: str) -> bool:
     """True when a Markdown line says legacy (such a line labels only itself)."""
     return "legacy" in text.lower()
 
+
+# -- committed credentials ------------------------------------------------------------------------
+
+#: rules whose finding already says a credential is written in the file; a secret literal on the same
+#: line does not replace them.
+_LITERAL_RULES = {"c1.backend-credential", "c1.glpat", "c1.secret-literal"}
+_REFERENCE = re.compile(r"^(?:var|local|data|module|each|secrets|vars|env|inputs|matrix|steps|needs)\.|\(", re.I)
+#: a variable, template or metavariable (``$X``, ``${X}``, ``<token>``, ``{{ x }}``, ``YOUR_TOKEN``): not a value.
+_TEMPLATE = re.compile(r"^(?:\$|<|\{|\[|%)|\$\{|\{\{|^[A-Z][A-Z_]*$")
+_NOT_A_VALUE = {"true", "false", "null", "none", "yes", "no"}
+#: characters of elided examples (``********``, ``xxxx...``): a value made of them is not a credential.
+_FILLER = set("*.x-_•…")
+_TOKEN_PREFIX = re.compile(r"^[a-z]+[-_]")  # glpat-, ghp_: an elided example keeps its prefix
+SECRET_TARGET = ("credentials come from the environment or the CI secret store at run time, never from a "
+                 "committed file; remove it and rotate the credential")
+
+
+def secret_literals(text: str) -> list[tuple[int, str]]:
+    """``(line, redacted line)`` for every credential literal in ``text``: a value of a known token shape
+    or of a secret-named key (the patterns of :mod:`gfwizard.redact`), not a reference or placeholder."""
+    lines = text.split("\n")
+    found: dict[int, str] = {}
+    for start, end in secret_spans(text):
+        value = text[start:end].strip().strip("\"'`").rstrip(".,;:)\"'`")
+        if len(value) < 8 or value.lower() in _NOT_A_VALUE or MASK in value or _TEMPLATE.search(value) \
+                or _REFERENCE.search(value) or len(set(_TOKEN_PREFIX.sub("", value)) - _FILLER) < 2:
+            continue
+        number = text.count("\n", 0, start) + 1
+        if number in found or number > len(lines):
+            continue
+        shown = redact(lines[number - 1].strip())
+        if value in shown:  # belt and braces: the value itself is never shown
+            shown = shown.replace(value, MASK)
+        found[number] = shown if len(shown) <= 100 else shown[:99] + "…"
+    return sorted(found.items())

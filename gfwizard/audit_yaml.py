@@ -18,6 +18,10 @@ from gfwizard.audit_rules import CONTEXT_CLAIMS, AuditContext, labelled_name, sh
 _CONTEXT_KEY = re.compile(r"(?:^|_)(?:kube_?)?context$|^cluster_context$", re.I)
 _DEPLOY = re.compile(r"\bgfwizard\s+deploy\b|\b(?:tofu|terraform)\b(?:\s+-\S+)*\s+(?:plan|apply)\b|"
                      r"\bjust\s+(?:tofu-plan|tofu-apply|deploy)\b")
+#: OpenTofu/Terraform changing real infrastructure directly, not through ``gfwizard deploy``.
+_DIRECT_APPLY = re.compile(r"\b(?:tofu|terraform)\b(?:\s+-\S+)*\s+(?:apply|destroy)\b")
+_DIRECT_APPLY_TARGET = ("CI deploys only through the operator's contract: `gfwizard deploy --env <env>` (its gates, "
+                        "the kubeconfig contract and S3 state), never OpenTofu/Terraform apply on its own")
 _SETS_KUBECONFIG = re.compile(r"\bKUBECONFIG=")
 _GITLAB_RESERVED = {"stages", "variables", "include", "default", "workflow", "image", "services",
                     "before_script", "after_script", "cache", "spec"}
@@ -199,6 +203,11 @@ def _deploy_without_kubeconfig(ctx: AuditContext, src: Source, root: yaml.Node, 
                 ready = True
                 step_ready = True
             job_labelled = labelled or labelled_name(job_id)
+            direct = _DIRECT_APPLY.search(text)
+            if direct:
+                ctx.add(2, src.path, src.line_of(run_node, direct.group(0)),
+                        f"{direct.group(0)!r} applies directly in CI, bypassing `gfwizard deploy`",
+                        target=_DIRECT_APPLY_TARGET, labelled=job_labelled, rule="c2.ci-direct-apply")
             m = _DEPLOY.search(text)
             if m and not step_ready:
                 ctx.add(2, src.path, src.line_of(run_node, m.group(0)),

@@ -85,6 +85,27 @@ def _redact_keyvals(text: str, lowered: str) -> str:
     return "".join(out)
 
 
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every value in ``text`` that :meth:`Redactor.redact` masks by pattern (known
+    token shapes and secret-named keys; registered run-time values aside), in order.
+
+    The audit uses this to find credential literals committed to a checkout; a span may still be a
+    placeholder such as ``${{ secrets.X }}`` (the caller judges that).
+    """
+    spans: list[tuple[int, int]] = []
+    for pattern, repl, _ in _PATTERNS:
+        for m in pattern.finditer(text):
+            # a replacement that keeps \\1 (and \\3) keeps those groups: the secret lies between them
+            start = m.end(1) if repl.startswith("\\1") else m.start()
+            end = m.start(3) if repl.endswith("\\3") else m.end()
+            if end > start:
+                spans.append((start, end))
+    keyval = _KEYVAL if len(text.lower()) == len(text) else _KEYVAL_ANYCASE
+    for m in keyval.finditer(text.lower() if keyval is _KEYVAL else text):
+        spans.append(m.span(2))
+    return sorted(set(spans))
+
+
 class Redactor:
     """Replaces secrets in text. Thread-safe; registered values apply to every later call."""
 
