@@ -48,7 +48,7 @@ class RunLock:
             holder = _describe(handle.read())
             handle.close()
             raise CheckFailure(
-                f"another gfwizard deploy of {self.env} is running on this machine ({holder}): two runs would share "
+                f"another deploy run of {self.env} is running on this machine ({holder}): two runs would share "
                 "its data directories and journal",
                 remedy="wait for it to end (or stop it where it runs), then run this again") from None
         except BaseException:

@@ -29,7 +29,7 @@ def test_a_second_run_is_refused_naming_the_first_until_it_ends(tmp_path: Path) 
     with pytest.raises(CheckFailure) as refused:
         second.acquire("run-2")
     assert refused.value.message.startswith(
-        f"another gfwizard deploy of dev is running on this machine (run run-1, pid {os.getpid()} on ")
+        f"another deploy run of dev is running on this machine (run run-1, pid {os.getpid()} on ")
     assert refused.value.remedy == "wait for it to end (or stop it where it runs), then run this again"
     assert not second.held and json.loads(path.read_text())["run_id"] == "run-1", "the refused run wrote"
     first.release()
