@@ -246,15 +246,20 @@ class BackendScreen(StepScreen):
         cfg = self.session.draft
         if not self.checks or cfg is None or cfg.state.s3 is None or cfg.state.backend != "s3":
             return None
+        from gfwizard.backend_s3 import s3_target
+
         by_name = {c.name: c for c in self.checks}
         bucket, versioning = by_name.get("s3 bucket"), by_name.get("s3 versioning")
+        # Name the endpoint the write really goes to: AWS_ENDPOINT_URL_S3 overrides state.s3.endpoint.
+        target = s3_target(cfg, self.session.environ())
+        where = f"at {target.endpoint} (endpoint from {target.endpoint_source})"
         if bucket is not None and bucket.level is Level.FAIL and "does not exist" in bucket.detail:
             return ("Create the state bucket?",
-                    f"Create bucket {cfg.state.s3.bucket!r} at {cfg.state.s3.endpoint}, with versioning on.\n"
+                    f"Create bucket {target.bucket!r} {where}, with versioning on.\n"
                     "Nothing else is written.", {"create_bucket": True, "enable_versioning": True})
         if versioning is not None and versioning.level is not Level.PASS:
             return ("Turn on bucket versioning?",
-                    f"Enable versioning on {cfg.state.s3.bucket!r}, so every state write keeps the previous "
+                    f"Enable versioning on {target.bucket!r} {where}, so every state write keeps the previous "
                     "version.", {"enable_versioning": True})
         return None
 

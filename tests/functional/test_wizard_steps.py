@@ -160,6 +160,29 @@ async def test_backend_declined_bucket_creation_creates_and_renders_nothing(
     assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
 
 
+async def test_the_create_bucket_dialog_names_the_endpoint_the_bucket_is_created_at(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    """AWS_ENDPOINT_URL_S3 overrides state.s3.endpoint: the dialog names the override, where the write goes."""
+    ws = rehearsal_workspace
+    override = ws.env["AWS_ENDPOINT_URL_S3"].rstrip("/")
+    configured = "http://192.0.2.10:9000"  # TEST-NET: never contacted, the override wins
+    missing = f"gfw-m-{secrets.token_hex(2)}"
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        await type_into(pilot, "#s3_endpoint", configured)
+        await type_into(pilot, "#s3_bucket", missing)
+        assert app.session.draft.state.s3.endpoint == configured
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the create-bucket dialog")
+        body = text_of(app.screen.query_one("#confirm-body"))
+        assert f"Create bucket {missing!r} at {override} (endpoint from AWS_ENDPOINT_URL_S3" in body, body
+        assert configured not in body.split("(endpoint from")[0], body
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "backend"), "the dialog closed")
+    assert not bucket_exists(ws, missing)
+
+
 def config_app_with_new_prefix(ws: WorkspaceFixture) -> "WizardApp":
     """The wizard at the Config step, its draft's state key prefix changed (a diff to write)."""
     app = app_at(ws, "config")
