@@ -8,7 +8,8 @@ reachable, the same cluster as last time, with the nodes and permissions the sta
    expired, exec plugin ran within its deadline);
 2. ``reachable``: ``GET /version`` and the kube-system namespace (a 401 here fails ``credentials``);
 3. remote: ``fingerprint`` (kube-system UID + CA hash vs the pinned one), ``placement`` (a Ready node
-   per role), ``rbac`` (SelfSubjectAccessReviews).
+   per role), ``rbac`` (SelfSubjectAccessReviews). ``placement`` and ``rbac`` run only when the
+   cluster's identity is verified (TLS checks the server and the fingerprint can be established).
 
 A context that is not a deploy target, or whose address breaks the network policy, is never
 contacted (no credentials are sent to it). When a phase fails, the checks that depend on it are
@@ -303,6 +304,21 @@ class _Run:
         self.observed = ObservedFingerprint(kube_system_uid=self.uid, ca_sha256=ca)
         return fingerprint_check(self.cfg, self.observed, strict=strict)
 
+    def unverified_identity(self) -> str | None:
+        """Why the cluster's identity is not verified (None when it is): TLS that does not check the
+        server, or a fingerprint that cannot be established. Phase 2 must have run."""
+        assert self.target is not None
+        t = self.target
+        if t.insecure_skip_tls_verify:
+            return f"insecure-skip-tls-verify is set for cluster {t.cluster_name!r}, so TLS does not check the server"
+        if not t.server.lower().startswith("https://"):
+            return f"{t.server} is not https, so nothing checks the server"
+        if t.ca_sha256 is None:
+            return f"cluster {t.cluster_name!r} has no certificate-authority, so its CA cannot be fingerprinted"
+        if self.uid_error is not None:
+            return "the kube-system namespace could not be read, so its UID is unknown"
+        return None
+
     def placement(self) -> Check:
         """Phase 3: a Ready node for every role."""
         from gfwizard.placement import fetch_nodes
@@ -390,10 +406,17 @@ def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context
     kubeconfig, context = _resolve_args(cfg, kubeconfig, context)
     run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery)
     if run.local(gates_only=False) and run.reach(strict=False):
+        unverified = run.unverified_identity()
+        # Node names and ~100 access reviews (each with the credentials) only for a cluster known to be honey.
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="gfwizard-check") as pool:
-            futures = [pool.submit(run.fingerprint, False), pool.submit(run.placement), pool.submit(run.rbac)]
+            futures = [pool.submit(run.fingerprint, False)]
+            if not unverified:
+                futures += [pool.submit(run.placement), pool.submit(run.rbac)]
             for future in futures:
                 run.add(future.result())
+        if unverified:
+            run.skip(("placement", "rbac"), f"the cluster's identity is not verified ({unverified}); "
+                                            "no further requests were sent", "fingerprint")
     elif "kubeconfig" in run.checks and not run.checks["kubeconfig"].ok:
         run.skip(("classification", "server", "network", "credentials", "reachable", "fingerprint", "placement",
                   "rbac"), "the context could not be read from the kubeconfig", "kubeconfig")

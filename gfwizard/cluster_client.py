@@ -137,6 +137,8 @@ def _build(target: ContextTarget, config_dict: dict[str, Any], timeouts: Timeout
     from kubernetes.config.kube_config import new_client_from_config_dict
 
     _check_cert(target)
+    if target.insecure_skip_tls_verify:
+        _quiet_insecure_tls_warning()
     user = config_dict["users"][0]["user"]
     register_secret(user.get("token"), user.get("password"))
     expires: dt.datetime | None = None
@@ -160,6 +162,16 @@ def _build(target: ContextTarget, config_dict: dict[str, Any], timeouts: Timeout
         raise ClusterAccessError("kubeconfig", f"cannot build a client for context {target.context!r}: {exc}",
                                  f"fix the entries of context {target.context!r} in {target.context_file}") from exc
     return _Entry(api=api, target=target, stamp=stamp, expires=expires, exec_stderr=stderr)
+
+
+def _quiet_insecure_tls_warning() -> None:
+    """Silence urllib3's InsecureRequestWarning: it would be printed once per request (over a hundred
+    in one validation), and the ``fingerprint`` check already reports insecure-skip-tls-verify."""
+    import warnings
+
+    import urllib3
+
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 
 
 def _fresh(entry: _Entry, paths: list[str]) -> bool:

@@ -519,3 +519,31 @@ def test_a_user_without_credentials_is_named_with_its_file_when_rejected(tmp_pat
     assert creds.remedy == (f"user 'honey-admin' in {files.kubeconfig} has no credentials (no token, client "
                             "certificate or exec plugin): get a fresh kubeconfig for honey")
     assert files.digest() == before
+
+
+def test_an_unverified_tls_context_gets_no_placement_or_rbac_requests_and_no_warning_flood(
+        tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    # insecure-skip-tls-verify: anyone on the path could be answering, so only the identity reads run.
+    files = write_files(tmp_path, honey)
+    doc = yaml.safe_load(files.kubeconfig.read_text())
+    cluster = doc["clusters"][0]["cluster"]
+    del cluster["certificate-authority-data"]
+    cluster["insecure-skip-tls-verify"] = True
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = files.digest()
+    out = run_cli(["validate", "--json", "--connect-timeout", "2", "--read-timeout", "5"], env=files.env(), input="")
+    assert out.returncode == 1, out.stderr
+    assert "InsecureRequestWarning" not in out.stderr, out.stderr
+    checks = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
+    assert checks["reachable"]["level"] == "pass"
+    assert checks["fingerprint"]["level"] == "fail" and "insecure-skip-tls-verify is set" in checks["fingerprint"]["detail"]
+    for name in ("placement", "rbac"):
+        assert checks[name]["level"] == "warn"
+        assert checks[name]["detail"] == (
+            "skipped: the cluster's identity is not verified (insecure-skip-tls-verify is set for cluster 'honey', "
+            "so TLS does not check the server); no further requests were sent"), checks[name]
+        assert checks[name]["remedy"] == "fix the 'fingerprint' check first, then run `gfwizard validate` again"
+    paths = [e["path"] for e in honey.request_log.entries()]
+    assert not any(p.endswith("/selfsubjectaccessreviews") or p.startswith("/api/v1/nodes") for p in paths), paths
+    assert files.digest() == before
+
