@@ -18,6 +18,10 @@ from typing import Any, Mapping
 
 from gfwizard.kubeconfig_auth import UserSummary, summarise_user
 
+#: Larger files are reported as too large, not read (a real kubeconfig is a few KiB; this bounds memory).
+MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024
+TOO_LARGE = f"is larger than {MAX_KUBECONFIG_BYTES // (1024 * 1024)} MiB, more than any kubeconfig needs; not read"
+
 #: The patterns searched under the home directory, in order.
 HOME_PATTERNS = ("~/.kube/config", "~/.kube/kubeconfig-*.y*ml", "~/.kube/*.y*ml")
 
@@ -167,9 +171,26 @@ def stat_key(path: str) -> tuple[StatKey | None, FileSummary | None]:
         return None, FileSummary(FileStatus.MISSING, "no such file")
     except OSError as exc:
         return None, FileSummary(FileStatus.UNREADABLE, exc.strerror or str(exc))
-    if stat.S_ISDIR(st.st_mode):
-        return None, FileSummary(FileStatus.UNREADABLE, "is a directory, not a file")
+    problem = _not_readable(st)
+    if problem:
+        return None, FileSummary(FileStatus.UNREADABLE, problem)
     return (os.path.realpath(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev), None
+
+
+def _not_readable(st: os.stat_result) -> str:
+    """Why a file with this stat is not read ("" when it is): only regular files up to the size cap."""
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(mode):
+        # A FIFO would block the read forever and a device like /dev/zero never ends: never opened.
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+                else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a special file")
+        return f"is {kind}, not a regular file; not read"
+    if st.st_size > MAX_KUBECONFIG_BYTES:
+        return TOO_LARGE
+    return ""
 
 
 def memo_get(key: StatKey) -> FileSummary | None:
@@ -194,14 +215,21 @@ def read_summary(path: str) -> FileSummary:
     from gfwizard.kubeconfig_yaml import load_yaml
 
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused by the fstat below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as fh:
+            problem = _not_readable(os.fstat(fd))
+            if problem:
+                return FileSummary(FileStatus.UNREADABLE, problem)
+            data = fh.read(MAX_KUBECONFIG_BYTES + 1)  # the file may have grown since it was stat'ed
     except FileNotFoundError:
         return FileSummary(FileStatus.MISSING, "no such file")
     except IsADirectoryError:
         return FileSummary(FileStatus.UNREADABLE, "is a directory, not a file")
     except OSError as exc:
         return FileSummary(FileStatus.UNREADABLE, exc.strerror or str(exc))
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        return FileSummary(FileStatus.UNREADABLE, TOO_LARGE)
     if not data.strip():
         return FileSummary(FileStatus.EMPTY, "file is empty")
     try:

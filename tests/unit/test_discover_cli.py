@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -51,6 +52,30 @@ def test_json_keys_are_exactly_contexts_files_warnings(isolated_home: Path, tmp_
     assert any(w.startswith(f"kubectl refuses to load this KUBECONFIG list: {bad} is invalid") for w in doc["warnings"])
     assert "tok-cli-secret-value-42" not in proc.stdout
     assert tree_digest(kube) == before
+
+
+def test_a_fifo_device_or_huge_file_in_kubeconfig_is_reported_not_read(isolated_home: Path, tmp_path: Path) -> None:
+    # A FIFO would block the read forever and /dev/zero never ends: neither is opened for reading.
+    kube = tmp_path / "kube"
+    kube.mkdir()
+    fifo, huge, good = kube / "fifo.yaml", kube / "huge.yaml", kube / "good.yaml"
+    os.mkfifo(fifo)
+    with open(huge, "wb") as fh:  # sparse: 16 MiB + 1 byte without writing them
+        fh.truncate(16 * 1024 * 1024 + 1)
+    good.write_text(simple("honey", server="https://100.113.89.12:6443", current="honey"))
+    before = tree_digest(kube)
+    entries = (fifo, Path("/dev/zero"), huge, good)
+    proc = run_cli(["discover", "--json"], env={"KUBECONFIG": os.pathsep.join(map(str, entries))}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(f["path"], f["status"], f["error"]) for f in doc["files"][:4]] == [
+        (str(fifo), "unreadable", "is a FIFO (named pipe), not a regular file; not read"),
+        ("/dev/zero", "unreadable", "is a character device, not a regular file; not read"),
+        (str(huge), "unreadable", "is larger than 16 MiB, more than any kubeconfig needs; not read"),
+        (str(good), "ok", ""),
+    ]
+    assert [c["name"] for c in doc["contexts"]] == ["honey"]
+    assert tree_digest(kube) == before and stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def test_text_table_shows_expiry_exec_and_file_problems(tmp_path: Path) -> None:

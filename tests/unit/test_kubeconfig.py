@@ -3,7 +3,6 @@ certificate expiry, exec plugins never run, and no kubeconfig file is ever writt
 
 from __future__ import annotations
 
-import builtins
 import datetime as dt
 import os
 import stat
@@ -113,14 +112,14 @@ def test_unreadable_file_permission_denied_on_open(kube: Path, monkeypatch: pyte
     locked.write_text(simple("locked"))
     good = kube / "good.yaml"
     good.write_text(simple("good"))
-    real_open = builtins.open
+    real_open = os.open
 
     def guarded_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
         if str(file) == str(locked):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
     result = run_discover([kube], env_for(locked, good))
     info = file_info(result, locked)
     assert (info.status, info.error) == (FileStatus.UNREADABLE, "Permission denied")
