@@ -51,9 +51,11 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
         raise CheckFailure(f"refusing to pin: the context failed {', '.join(blockers)}, so what it reaches may not "
                            "be honey", "fix those checks first")
     if cfg.cluster.fingerprint is None:
+        # With the question, on its stream (stderr): stdout may be redirected, and the operator must see
+        # what the answer agrees to.
         echo(f"--pin will write into {config_path} (previous file kept as {config_path.name}.bak):\n"
              f"  cluster.fingerprint.kube_system_uid: {observed.kube_system_uid}\n"
-             f"  cluster.fingerprint.ca_sha256: {observed.ca_sha256}", err=as_json)
+             f"  cluster.fingerprint.ca_sha256: {observed.ca_sha256}", err=as_json or not yes)
         if not yes:
             if not sys.stdin.isatty():
                 raise InputError("--pin needs --yes when there is no terminal to ask on",

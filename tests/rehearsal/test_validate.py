@@ -442,6 +442,35 @@ def test_pin_on_a_terminal_asks_first(tmp_path: Path, honey: "RehearsalAPIServer
     assert pinned is not None and pinned.kube_system_uid == honey.kube_system_uid
 
 
+def test_pin_shows_what_it_writes_next_to_the_question_when_stdout_is_redirected(
+        tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    import os
+    import pty
+    import subprocess
+
+    from tests.helpers import REPO
+
+    files = write_files(tmp_path, honey, pin=False)
+    before = files.digest()
+    leader, follower = pty.openpty()
+    try:  # stdin on a terminal, stdout redirected (as in `gfwizard validate --pin > file`)
+        proc = subprocess.Popen([sys.executable, "-m", "gfwizard", "validate", "--pin"], stdin=follower,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                                env={**os.environ, **files.env()})
+        os.write(leader, b"n\n")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    preview = (f"--pin will write into {files.config} (previous file kept as organization.yaml.bak):\n"
+               f"  cluster.fingerprint.kube_system_uid: {honey.kube_system_uid}\n"
+               f"  cluster.fingerprint.ca_sha256: {honey.ca_sha256}\n"
+               "Pin this fingerprint? [y/N]: ")
+    assert preview in err, err
+    assert "--pin will write" not in out and "pin: declined" in out
+    assert proc.returncode == 0 and files.digest() == before
+
+
 def test_an_api_that_never_finishes_the_tls_handshake_is_a_connect_timeout(tmp_path: Path,
                                                                              honey: "RehearsalAPIServer") -> None:
     # TCP is accepted, TLS never answered: the connect timeout bounds it, and the message says so.
