@@ -21,6 +21,7 @@ unpinned or unverifiable fingerprint counting as a failure.
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,8 +32,9 @@ from pydantic import BaseModel, Field
 from gfwizard.checks import Check, Level, failed, passed, warned
 from gfwizard.cluster_client import ClusterClient, Timeouts
 from gfwizard.cluster_errors import ClusterAccessError
-from gfwizard.cluster_kubeconfig import ContextTarget, resolve_context
-from gfwizard.cluster_network import network_check, other_context_remedy, server_check
+from gfwizard.cluster_kubeconfig import CONFIG_ORIGIN, ContextTarget, kubeconfig_paths, resolve_context
+from gfwizard.cluster_network import (network_check, normalise_server, other_context_remedy,
+                                      same_cluster_server_remedy, server_check, wrong_context_remedy)
 from gfwizard.errors import SafetyStop
 from gfwizard.redact import redact
 
@@ -150,7 +152,7 @@ def classification_check(cfg: "OrgConfig", context: str, cluster: str, server: s
 
 
 def _credentials(kubeconfig: str | None, context: str, timeouts: Timeouts,
-                 direct_from: "tuple[ContextTarget, dict[str, Any]] | None" = None
+                 direct_from: "tuple[ContextTarget, dict[str, Any]] | None" = None, origin: str = ""
                  ) -> tuple[Check, "ClusterClient | DirectClient | None"]:
     """The credentials check and a client. ``direct_from`` (the resolved context) allows the light
     :class:`~gfwizard.cluster_direct.DirectClient` when it supports the context's credentials."""
@@ -163,7 +165,7 @@ def _credentials(kubeconfig: str | None, context: str, timeouts: Timeouts,
         if direct_from is not None and DirectClient.supports(*direct_from):
             client = DirectClient(direct_from[0], direct_from[1], timeouts)
         else:
-            client = ClusterClient.for_context(kubeconfig, context, timeouts)
+            client = ClusterClient.for_context(kubeconfig, context, timeouts, origin=origin)
     except ClusterAccessError as exc:
         return _access_failure("credentials", exc), None
     t = client.target
@@ -185,8 +187,10 @@ class _Run:
     """One validation run: shared state between the phases."""
 
     def __init__(self, cfg: "OrgConfig", kubeconfig: str | None, context: str, timeouts: Timeouts,
-                 discovery: Any, direct: bool = False) -> None:
+                 discovery: Any, direct: bool = False, origin: str = "") -> None:
         self.cfg = cfg
+        #: Where ``kubeconfig`` came from (see ``resolve_context``).
+        self.origin = origin
         #: The gates only read /version and kube-system: a DirectClient may do that (see cluster_direct).
         self.direct = direct
         self.config_dict: dict[str, Any] | None = None
@@ -217,7 +221,7 @@ class _Run:
     def local(self, gates_only: bool) -> bool:
         """Phase 1. True when the context may be contacted."""
         try:
-            self.target, self.config_dict = resolve_context(self.kubeconfig, self.context)
+            self.target, self.config_dict = resolve_context(self.kubeconfig, self.context, origin=self.origin)
         except ClusterAccessError as exc:
             self.add(_access_failure("kubeconfig", exc))
             return False
@@ -228,8 +232,7 @@ class _Run:
         jobs: dict[str, Callable[[], Check]] = {
             "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where,
                                            self.cfg.cluster.context),
-            "network": lambda: _for_target(network_check(t.server, self.cfg.cluster.network, self.timeouts.connect),
-                                           t.context, self.cfg.cluster.context),
+            "network": lambda: _for_target(self._network(), t.context, self.cfg.cluster.context),
         }
         if not gates_only:
             jobs["classification"] = lambda: classification_check(self.cfg, t.context, t.cluster_name, t.server,
@@ -248,13 +251,34 @@ class _Run:
                           strict=gates_only)
                 return False
         direct_from = (t, self.config_dict) if self.direct and self.config_dict is not None else None
-        check, self.client = _credentials(self.kubeconfig, self.context, self.timeouts, direct_from)
+        check, self.client = _credentials(self.kubeconfig, self.context, self.timeouts, direct_from, self.origin)
         self.add(check)
         if not check.ok:
             self.skip(("reachable", "fingerprint", "placement", "rbac"), reasons["credentials"], "credentials",
                       strict=gates_only)
             return False
         return True
+
+    def _network(self) -> Check:
+        """The network check; when the context also points away from ``cluster.api_server``, the context is
+        the likely cause, and the remedy says so before suggesting a different ``cluster.network``."""
+        assert self.target is not None
+        t = self.target
+        check = network_check(t.server, self.cfg.cluster.network, self.timeouts.connect)
+        if check.ok or normalise_server(t.server) == normalise_server(self.cfg.cluster.api_server):
+            return check
+        return check.model_copy(update={"remedy": wrong_context_remedy(
+            t.context, t.context_file, t.server, self.cfg.cluster.api_server, len(t.files) > 1, check.remedy)})
+
+    def reconcile_server(self) -> None:
+        """A failed ``server`` check of a context whose fingerprint matches the pinned one reaches honey at
+        another address: say that, not that the context is another cluster."""
+        server, fingerprint = self.checks.get("server"), self.checks.get("fingerprint")
+        if (self.target is None or server is None or server.ok or fingerprint is None
+                or fingerprint.level is not Level.PASS or self.cfg.cluster.fingerprint is None):
+            return
+        self.add(server.model_copy(update={"remedy": same_cluster_server_remedy(
+            self.target.server, self.cfg.cluster.api_server, self.target.context, self.cfg.cluster.context)}))
 
     def reach(self, strict: bool) -> bool:
         """Phase 2: /version and the kube-system namespace. True when the API answered with our credentials."""
@@ -343,7 +367,9 @@ class _Run:
     def report(self) -> ValidationReport:
         ordered = [self.checks[n] for n in CHECK_ORDER if n in self.checks]
         t = self.target
-        return ValidationReport(context=self.context, kubeconfig=list(t.files) if t else [],
+        # Without a target (the context could not be resolved) the files were still read: name them.
+        files = list(t.files) if t else [p for p in kubeconfig_paths(self.kubeconfig) if os.path.isfile(p)]
+        return ValidationReport(context=self.context, kubeconfig=files,
                                 server=t.server if t else None, version=self.version,
                                 observed_fingerprint=self.observed, checks=ordered)
 
@@ -392,8 +418,10 @@ def roles_check(cfg: "OrgConfig", nodes: list["NodeInfo"]) -> Check:
     return passed("placement", "; ".join(found))
 
 
-def _resolve_args(cfg: "OrgConfig", kubeconfig: str | None, context: str | None) -> tuple[str | None, str]:
-    return (kubeconfig or cfg.cluster.kubeconfig or None), (context or cfg.cluster.context)
+def _resolve_args(cfg: "OrgConfig", kubeconfig: str | None, context: str | None) -> tuple[str | None, str, str]:
+    """(kubeconfig, context, origin of the kubeconfig): the arguments win over organization.yaml."""
+    origin = "" if kubeconfig or not cfg.cluster.kubeconfig else CONFIG_ORIGIN
+    return (kubeconfig or cfg.cluster.kubeconfig or None), (context or cfg.cluster.context), origin
 
 
 def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str | None = None,
@@ -403,8 +431,8 @@ def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context
 
     ``discovery`` is an optional ``kubeconfig.discover()`` result whose classification is used.
     """
-    kubeconfig, context = _resolve_args(cfg, kubeconfig, context)
-    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery)
+    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
+    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery, origin=origin)
     if run.local(gates_only=False) and run.reach(strict=False):
         unverified = run.unverified_identity()
         # Node names and ~100 access reviews (each with the credentials) only for a cluster known to be honey.
@@ -417,6 +445,7 @@ def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context
         if unverified:
             run.skip(("placement", "rbac"), f"the cluster's identity is not verified ({unverified}); "
                                             "no further requests were sent", "fingerprint")
+        run.reconcile_server()
     elif "kubeconfig" in run.checks and not run.checks["kubeconfig"].ok:
         run.skip(("classification", "server", "network", "credentials", "reachable", "fingerprint", "placement",
                   "rbac"), "the context could not be read from the kubeconfig", "kubeconfig")
@@ -430,10 +459,11 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
     The two reads they need go through :class:`~gfwizard.cluster_direct.DirectClient` when it handles
     the context's credentials (token or client certificate), else through the official client.
     """
-    kubeconfig, context = _resolve_args(cfg, kubeconfig, context)
-    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None, direct=True)
+    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
+    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None, direct=True, origin=origin)
     if run.local(gates_only=True) and run.reach(strict=True):
         run.add(run.fingerprint(strict=True))
+        run.reconcile_server()
     out: list[Check] = []
     for name in ("server", "fingerprint"):
         check = run.checks.get(name)
@@ -455,8 +485,8 @@ def list_nodes(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str 
     """The live nodes of the configured context (raises :class:`ClusterAccessError`)."""
     from gfwizard.placement import fetch_nodes
 
-    kubeconfig, context = _resolve_args(cfg, kubeconfig, context)
-    return fetch_nodes(ClusterClient.for_context(kubeconfig, context, timeouts))
+    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
+    return fetch_nodes(ClusterClient.for_context(kubeconfig, context, timeouts, origin=origin))
 
 
 def pin_fingerprint(cfg: "OrgConfig", config_path: Path, observed: ObservedFingerprint) -> tuple["OrgConfig", bool]:

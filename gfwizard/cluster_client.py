@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TypeVar
 
 from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_network import reach_hint
 from gfwizard.cluster_exec import ExecCredential, run_exec_plugin
 from gfwizard.cluster_kubeconfig import (ContextTarget, file_stamp, kubeconfig_paths, resolve_context,
                                         unauthorized_remedy)
@@ -200,12 +201,12 @@ class ClusterClient:
     @classmethod
     def for_context(cls, kubeconfig: str | None, context: str,
                     timeouts: "Timeouts | tuple[float, float] | None" = None,
-                    environ: Mapping[str, str] | None = None) -> "ClusterClient":
+                    environ: Mapping[str, str] | None = None, origin: str = "") -> "ClusterClient":
         """The client of ``context`` in ``kubeconfig`` (``None``: ``$KUBECONFIG`` or ~/.kube/config).
 
         Reuses the cached client unless a kubeconfig file changed or exec credentials expire. Raises
         :class:`ClusterAccessError` for a missing file/context, an expired client certificate or a
-        failing/hanging exec plugin.
+        failing/hanging exec plugin. ``origin``: see :func:`~gfwizard.cluster_kubeconfig.resolve_context`.
         """
         t = Timeouts.of(timeouts)
         paths = kubeconfig_paths(kubeconfig, environ)
@@ -215,7 +216,7 @@ class ClusterClient:
         if entry is not None and _fresh(entry, paths):
             return cls(entry, t)
         stamp = file_stamp(paths)  # before reading: a change while we build means a rebuild next time
-        target, config_dict = resolve_context(kubeconfig, context, environ)
+        target, config_dict = resolve_context(kubeconfig, context, environ, origin)
         entry = _build(target, config_dict, t, stamp)
         with _cache_lock:
             _cache[key] = entry
@@ -283,12 +284,12 @@ class ClusterClient:
             text = str(reason)
             why = "connection refused" if "refused" in text.lower() else text.split(": ", 1)[-1]
             return ClusterAccessError("unreachable", f"cannot connect to {server}: {why}",
-                                      "check that honey's API server is up and reachable from here (tailscale "
-                                      "status; curl -k " + server + "/version)")
+                                      f"check that honey's API server is up and reachable from here "
+                                      f"({reach_hint(server)}; curl -k {server}/version)")
         if isinstance(reason, urllib3.exceptions.ConnectTimeoutError) or (
                 isinstance(reason, urllib3.exceptions.ReadTimeoutError) and _timed_out_connecting(reason)):
             return ClusterAccessError("timeout", f"connecting to {server} timed out after {self.timeouts.connect:g}s",
-                                      "check the tailnet (tailscale status) and that honey's API is up; "
+                                      f"check the network path ({reach_hint(server)}) and that honey's API is up; "
                                       "raise --connect-timeout on a slow link")
         if isinstance(reason, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
             return ClusterAccessError("timeout", f"{server} accepted the connection but did not answer within "

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from gfwizard.cluster_client import Timeouts, _check_cert
 from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_network import reach_hint
 from gfwizard.cluster_kubeconfig import ContextTarget, unauthorized_remedy
 from gfwizard.redact import register_secret
 
@@ -172,7 +173,7 @@ class DirectClient:
             if connecting:
                 return ClusterAccessError("timeout", f"connecting to {server} timed out after "
                                                      f"{self.timeouts.connect:g}s",
-                                          "check the tailnet (tailscale status) and that honey's API is up; "
+                                          f"check the network path ({reach_hint(server)}) and that honey's API is up; "
                                           "raise --connect-timeout on a slow link")
             return ClusterAccessError("timeout", f"{server} accepted the connection but did not answer within "
                                                  f"{self.timeouts.read:g}s (read timeout)",
@@ -185,8 +186,8 @@ class DirectClient:
         if connecting and isinstance(exc, OSError):
             why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (exc.strerror or str(exc))
             return ClusterAccessError("unreachable", f"cannot connect to {server}: {why}",
-                                      "check that honey's API server is up and reachable from here (tailscale "
-                                      "status; curl -k " + server + "/version)")
+                                      f"check that honey's API server is up and reachable from here "
+                                      f"({reach_hint(server)}; curl -k {server}/version)")
         return ClusterAccessError("unreachable", f"request to {server} failed after {elapsed:.1f}s: {exc}",
                                   "check the network path to honey's API server")
 

@@ -56,6 +56,10 @@ def ca_sha256(pem: bytes) -> str:
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
 
+#: ``origin`` of a kubeconfig path taken from ``cluster.kubeconfig`` in organization.yaml.
+CONFIG_ORIGIN = "cluster.kubeconfig"
+
+
 def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
     """The kubeconfig files to merge: ``kubeconfig`` (may be a ``:``-list), else ``$KUBECONFIG``, else ~/.kube/config."""
     environ = os.environ if environ is None else environ
@@ -113,7 +117,20 @@ def _merge_files(paths: list[str]) -> _Node:
     return merged  # type: ignore[return-value]  # paths is never empty here
 
 
-def _load_merged(paths: list[str], explicit: bool) -> Any:
+def missing_file_remedy(missing: list[str], explicit: bool, origin: str = "") -> str:
+    """What to do about kubeconfig files that do not exist, by where their names came from."""
+    named = ", ".join(missing)
+    if explicit and origin == CONFIG_ORIGIN:
+        # KUBECONFIG is not read while cluster.kubeconfig is set: exporting it cannot be the fix.
+        return (f"cluster.kubeconfig in organization.yaml names {named}, which does not exist: fix cluster.kubeconfig, "
+                "or empty it to use KUBECONFIG (ignored while cluster.kubeconfig is set)")
+    if explicit:
+        return f"{named} does not exist: point at an existing kubeconfig file (e.g. ~/.kube/kubeconfig-honey.yaml)"
+    return ("set cluster.kubeconfig in organization.yaml or export KUBECONFIG (`gfwizard validate` also takes "
+            "--kubeconfig PATH)")
+
+
+def _load_merged(paths: list[str], explicit: bool, origin: str = "") -> Any:
     import yaml
 
     existing = [p for p in paths if os.path.isfile(p)]
@@ -121,8 +138,7 @@ def _load_merged(paths: list[str], explicit: bool) -> Any:
     if not existing or (explicit and missing):
         raise ClusterAccessError(
             "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}",
-            "set cluster.kubeconfig in organization.yaml or export KUBECONFIG (`gfwizard validate` also takes "
-            "--kubeconfig PATH)")
+            missing_file_remedy(missing or paths, explicit, origin))
     try:
         merged = _merge_files(existing)
     except (yaml.YAMLError, _MergeError, OSError, UnicodeDecodeError) as exc:
@@ -228,16 +244,17 @@ def _not_after(pem: bytes | None) -> dt.datetime | None:
         return None
 
 
-def resolve_context(kubeconfig: str | None, context: str,
-                    environ: Mapping[str, str] | None = None) -> tuple[ContextTarget, dict[str, Any]]:
+def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, str] | None = None,
+                    origin: str = "") -> tuple[ContextTarget, dict[str, Any]]:
     """Find ``context`` in the kubeconfig files; return what they say and a standalone config dict.
 
     Raises :class:`ClusterAccessError` (kind ``kubeconfig``) when a file, the context, its cluster
     or the user it names is missing, naming what is there instead (kubectl refuses such a context too).
-    A context that names no user is read as anonymous.
+    A context that names no user is read as anonymous. ``origin`` is where ``kubeconfig`` came from
+    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``), so a missing file gets the right remedy.
     """
     paths = kubeconfig_paths(kubeconfig, environ)
-    merged = _load_merged(paths, explicit=bool(kubeconfig))
+    merged = _load_merged(paths, explicit=bool(kubeconfig), origin=origin)
     files = tuple(p for p in paths if os.path.isfile(p))
     ctx_node = _named(merged, "contexts", context)
     if ctx_node is None:

@@ -136,3 +136,43 @@ def server_check(server: str, expected: str, context: str, kubeconfig: str,
                             "a context with the right name that reaches another server",
                   f"use a kubeconfig whose {context!r} context points at {expected} (fix the cluster's server in "
                   f"{kubeconfig}), or correct cluster.api_server in organization.yaml if honey's address changed")
+
+
+def same_cluster_server_remedy(server: str, expected: str, context: str, configured_context: str) -> str:
+    """The ``server`` remedy when the fingerprint proves the context reaches honey, at another address."""
+    other = f"use the context that names it (--context {configured_context})" if context != configured_context else \
+        "point the context's cluster at it"
+    return (f"the fingerprint matches, so {context!r} reaches honey, but at {server}, not at cluster.api_server "
+            f"{expected}: {other}, or set cluster.api_server to {server} if that is how honey is to be reached")
+
+
+def wrong_context_remedy(context: str, context_file: str, server: str, expected: str, merged: bool,
+                         network_remedy: str) -> str:
+    """The ``network`` remedy when the context also points away from ``cluster.api_server``: the context
+    (or the kubeconfig that defines it) is the likely cause, the network setting only second."""
+    order = (f"; with several kubeconfig files the first to define {context!r} wins, so reorder KUBECONFIG or "
+             "drop that file" if merged else "")
+    return (f"likely the context: {context!r} in {context_file} points at {server}, not at cluster.api_server "
+            f"{expected}; fix its server there or use the kubeconfig that names {expected}{order}. "
+            f"If the context is right: {network_remedy}")
+
+
+def reach_hint(server: str) -> str:
+    """What to check on the way to ``server``, by the kind of address it names (no name lookup)."""
+    host = (urlsplit(server).hostname or "").lower().rstrip(".")
+    if host == "localhost":
+        kind: str = "loopback"
+    elif host.endswith(".ts.net"):
+        kind = "tailnet"
+    else:
+        try:
+            kind = classify_address(host)
+        except ValueError:
+            kind = "name"
+    if kind == "loopback":
+        return "is the rehearsal still running? `gfwizard rehearse --serve` starts one"
+    if kind == "tailnet":
+        return "tailscale status"
+    if kind == "private":
+        return "the LAN route to honey"
+    return "tailscale status, or the LAN route to honey"

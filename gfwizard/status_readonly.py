@@ -169,8 +169,10 @@ class ReadOnlyKube:
         from kubernetes.client import ApiClient
 
         from gfwizard.cluster_client import ClusterClient
+        from gfwizard.cluster_kubeconfig import CONFIG_ORIGIN
 
-        shared = ClusterClient.for_context(cfg.cluster.kubeconfig or None, cfg.cluster.context, timeouts, environ)
+        shared = ClusterClient.for_context(cfg.cluster.kubeconfig or None, cfg.cluster.context, timeouts, environ,
+                                           CONFIG_ORIGIN)
         conf = copy.deepcopy(shared.api_client.configuration)
         conf.connection_pool_maxsize = pool_size
         conf.retries = 0

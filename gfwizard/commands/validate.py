@@ -3,6 +3,7 @@ fingerprint (``--pin``) with explicit consent."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,12 +22,33 @@ _MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL",
 
 
 def _print_report(report: "ValidationReport") -> None:
-    echo(f"context {report.context!r} ({', '.join(report.kubeconfig) or 'no kubeconfig read'})", bold=True)
+    echo(f"context {report.context!r} ({', '.join(report.kubeconfig) or 'no kubeconfig file found'})", bold=True)
     for check in report.checks:
         label, colour = _MARK[check.level.value]
         echo(f"  {label}  {check.name:<15} {check.detail}", fg=colour)
         if check.level.value != "pass" and check.remedy and not check.detail.startswith("skipped:"):
             echo(f"        {'':<15} remedy: {check.remedy}")
+
+
+def _check_flags(context: str | None, kubeconfig: str | None) -> None:
+    """Input errors in --context / --kubeconfig (exit 2), before anything is read or contacted."""
+    from gfwizard.cluster_kubeconfig import kubeconfig_paths
+
+    if context is not None and not context.strip():
+        raise InputError("--context is empty", "give a context name (`gfwizard discover` lists them), or leave "
+                                               "--context out to validate cluster.context")
+    if kubeconfig is None:
+        return
+    paths = kubeconfig_paths(kubeconfig)
+    if not paths:
+        raise InputError("--kubeconfig is empty", "give a kubeconfig file, or leave --kubeconfig out to use "
+                                                  "cluster.kubeconfig / KUBECONFIG")
+    for path in paths:
+        if not os.path.isfile(path):
+            what = "does not exist" if not os.path.exists(path) else "is not a regular file"
+            raise InputError(f"--kubeconfig {path}: the file {what}",
+                             "pass --kubeconfig an existing kubeconfig file (e.g. ~/.kube/kubeconfig-honey.yaml), or "
+                             "leave --kubeconfig out to use cluster.kubeconfig / KUBECONFIG")
 
 
 def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: bool, as_json: bool
@@ -96,6 +118,7 @@ def validate(context: str | None, kubeconfig: str | None, config_path: Path | No
     from gfwizard.cluster_client import Timeouts
     from gfwizard.orgconfig import load_config
 
+    _check_flags(context, kubeconfig)
     path = resolve_config_path(config_path)
     cfg = load_config(path)
     report = validate_context(cfg, kubeconfig=kubeconfig, context=context,

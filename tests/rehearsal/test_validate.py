@@ -185,6 +185,9 @@ def test_unreachable_api(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     assert reachable is not None and reachable.level is Level.FAIL
     assert f"cannot connect to {url}: connection refused" in reachable.detail
     assert "honey's API server is up" in reachable.remedy
+    # network: loopback is the rehearsal: the remedy says so, not `tailscale status`.
+    assert "is the rehearsal still running? `gfwizard rehearse --serve` starts one" in reachable.remedy
+    assert "tailscale" not in reachable.remedy
     for name in ("fingerprint", "placement", "rbac"):
         check = report.check(name)
         assert check is not None and check.level is Level.WARN
@@ -534,6 +537,7 @@ def test_a_context_whose_user_or_cluster_entry_is_missing_fails_and_contacts_not
         (Level.FAIL, f"not verified: {detail.format(kube=files.kubeconfig)}")] * 2
     out = cli(["validate"], files)
     assert out.returncode == 1 and detail.format(kube=files.kubeconfig) in out.stdout
+    assert out.stdout.splitlines()[0] == f"context 'honey' ({files.kubeconfig})"  # the file was read
     assert honey.request_log.entries() == []
     assert files.digest() == before
 
@@ -576,3 +580,80 @@ def test_an_unverified_tls_context_gets_no_placement_or_rbac_requests_and_no_war
     assert not any(p.endswith("/selfsubjectaccessreviews") or p.startswith("/api/v1/nodes") for p in paths), paths
     assert files.digest() == before
 
+
+
+def test_a_context_that_reaches_honey_at_another_address_is_told_so_not_that_it_is_another_cluster(
+        tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    doc = yaml.safe_load(files.kubeconfig.read_text())
+    local = honey.url.replace("127.0.0.1", "localhost")
+    doc["clusters"].append({"name": "honey-localhost", "cluster": {**doc["clusters"][0]["cluster"], "server": local}})
+    doc["contexts"].append({"name": "honey-localhost",
+                            "context": {"cluster": "honey-localhost", "user": doc["users"][0]["name"]}})
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = files.digest()
+    report = validate(files, context="honey-localhost")
+    assert report.check("fingerprint").level is Level.PASS  # type: ignore[union-attr]
+    server = report.check("server")
+    assert server is not None and server.level is Level.FAIL
+    assert server.remedy == (f"the fingerprint matches, so 'honey-localhost' reaches honey, but at {local}, not at "
+                             f"cluster.api_server {honey.url}: use the context that names it (--context honey), or "
+                             f"set cluster.api_server to {local} if that is how honey is to be reached")
+    assert files.digest() == before
+
+
+def test_a_network_failure_of_a_misdirected_context_names_the_context_first(tmp_path: Path,
+                                                                           honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    shadow = files.dir / "a.yaml"
+    shadow.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "clusters": [{"name": "honey", "cluster": {"server": "https://10.0.0.5:6443"}}],
+        "users": [{"name": "u", "user": {"token": "not-a-real-token"}}],
+        "contexts": [{"name": "honey", "context": {"cluster": "honey", "user": "u"}}]}))
+    before = files.digest()
+    report = validate(files, kubeconfig=f"{shadow}:{files.kubeconfig}")
+    network = report.check("network")
+    assert network is not None and network.level is Level.FAIL
+    assert network.remedy.startswith(
+        f"likely the context: 'honey' in {shadow} points at https://10.0.0.5:6443, not at cluster.api_server "
+        f"{honey.url}; fix its server there or use the kubeconfig that names {honey.url}; with several kubeconfig "
+        "files the first to define 'honey' wins, so reorder KUBECONFIG or drop that file. If the context is right: "
+        "loopback is only for the embedded rehearsal"), network.remedy
+    assert honey.request_log.entries() == [] and files.digest() == before
+
+
+@pytest.mark.parametrize(("args", "error", "remedy"), [
+    (["--kubeconfig", "{dir}/missing.yaml"], "error: --kubeconfig {dir}/missing.yaml: the file does not exist",
+     "remedy: pass --kubeconfig an existing kubeconfig file (e.g. ~/.kube/kubeconfig-honey.yaml), or leave "
+     "--kubeconfig out to use cluster.kubeconfig / KUBECONFIG"),
+    (["--kubeconfig", "{dir}"], "error: --kubeconfig {dir}: the file is not a regular file",
+     "remedy: pass --kubeconfig an existing kubeconfig file"),
+    (["--context", ""], "error: --context is empty",
+     "remedy: give a context name (`gfwizard discover` lists them), or leave --context out to validate "
+     "cluster.context"),
+])
+def test_bad_validate_flags_are_input_errors(tmp_path: Path, honey: "RehearsalAPIServer", args: list[str],
+                                             error: str, remedy: str) -> None:
+    files = write_files(tmp_path, honey)
+    before = files.digest()
+    out = cli(["validate", "--pin", "--yes", *[a.format(dir=files.dir) for a in args]], files)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert error.format(dir=files.dir) in out.stderr and remedy in out.stderr, out.stderr
+    assert honey.request_log.entries() == [] and files.digest() == before
+
+
+def test_a_missing_cluster_kubeconfig_says_to_fix_it_not_to_export_kubeconfig(
+        tmp_path: Path, honey: "RehearsalAPIServer", monkeypatch: pytest.MonkeyPatch) -> None:
+    files = write_files(tmp_path, honey)
+    monkeypatch.setenv("KUBECONFIG", str(files.kubeconfig))  # exported, and ignored: cluster.kubeconfig wins
+    cfg = load_config(files.config)
+    missing = files.dir / "nope.yaml"
+    broken = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"kubeconfig": str(missing)})})
+    before = files.digest()
+    remedy = (f"cluster.kubeconfig in organization.yaml names {missing}, which does not exist: fix "
+              "cluster.kubeconfig, or empty it to use KUBECONFIG (ignored while cluster.kubeconfig is set)")
+    check = validate_context(broken, timeouts=FAST).check("kubeconfig")
+    assert check is not None and (check.detail, check.remedy) == (f"kubeconfig file not found: {missing}", remedy)
+    gates = gate_checks(broken, timeouts=FAST)  # what `deploy` shows
+    assert [(c.detail, c.remedy) for c in gates] == [(f"not verified: kubeconfig file not found: {missing}", remedy)] * 2
+    assert honey.request_log.entries() == [] and files.digest() == before
