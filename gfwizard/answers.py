@@ -224,6 +224,9 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
             raise ValueError(reason)
     elif key == "s3_endpoint":
         rules.check_http_url(value, "endpoint")
+        reason = rules.public_endpoint_reason(value, answers.network)
+        if reason:
+            raise ValueError(reason)
     elif key == "s3_bucket":
         rules.check_bucket(value)
     elif key == "s3_region":

@@ -199,11 +199,11 @@ class S3Spec(_Section):
     )
 
     endpoint: str
-    """S3 API endpoint URL (http:// or https://), e.g. RustFS on honey."""
+    """S3 API endpoint URL (http:// or https://), e.g. RustFS on honey; never a public IP address."""
     bucket: str
     """Bucket holding the state of every environment and stack."""
-    region: str = "us-east-1"
-    """Region passed to the S3 client (RustFS accepts any; `us-east-1` is conventional)."""
+    region: str = Field(default="us-east-1", json_schema_extra={"pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"})
+    """Region passed to the S3 client: lowercase letters, digits and '-' (RustFS accepts any; `us-east-1` is conventional)."""
     key_prefix: str = "gloriousflywheel"
     """Prefix of every state key: `{key_prefix}/{env}/{stack}.tfstate`."""
     use_lockfile: bool = True
@@ -440,6 +440,10 @@ def _semantic_issues(cfg: OrgConfig) -> list[Issue]:
     reason = rules.public_api_server_reason(cluster.api_server, cluster.network)
     if reason:
         issues.append(Issue(("cluster", "api_server"), reason))
+    if cfg.state.s3 is not None:
+        reason = rules.public_endpoint_reason(cfg.state.s3.endpoint, cluster.network)
+        if reason:
+            issues.append(Issue(("state", "s3", "endpoint"), reason))
 
     for name, env in cfg.environments.items():
         _slug_issue(issues, ("environments", name), name, "environment name")

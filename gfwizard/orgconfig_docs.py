@@ -53,12 +53,16 @@ Beyond the types in the tables, a config is rejected when:
   like one (`glpat-...`, `AKIA...`, a URL with a password, a private key): credentials come from the AWS
   environment/profile or the kubeconfig (HTTP state: `TF_HTTP_PASSWORD`), never this file;
 - a name (organization, environment, stack, role) or the bucket is not entirely of its allowed characters,
-  or the region, key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
+  or the key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
+- `state.s3.region` is not a region name of lowercase letters, digits and `-` (e.g. `us-east-1`; RustFS
+  accepts any region, so this only refuses URLs, spaces, capitals and other characters);
 - a key is unknown (the error suggests the closest known key);
 - `state.backend` is `s3` without `state.s3`, or `http` without `state.http`;
 - `cluster.api_server` is not `https://`, or its host is a public IP address (honey's API is never reached
   over the internet); `cluster.network` is `loopback` (the rehearsal) but the API server is not a
-  loopback address; `version` is not `1`.
+  loopback address; `state.s3.endpoint`'s host is a public IP address (the state lives on honey and is
+  never reached over the internet; as for the API server, a name such as `rustfs.honey.ts.net` is not
+  resolved by the file check); `version` is not `1`.
 
 Types are strict: YAML 1.2 reads `yes`, `no`, `on` and `off` as strings, so `use_lockfile: yes` is an
 error (write `true`), while `name: no` is the string `"no"`. Quoted values are always strings.

@@ -23,6 +23,7 @@ CREDENTIALS_HINT = (
 
 # Used with fullmatch only: "$" also matches before a final newline, so "dev\n" would pass as a name.
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # Its "$" only widens a refusal (the kubeconfig classifier's twin pattern has the same one).
 _GITLAB_AGENT = re.compile(r"^[^\s:]+/[^\s:]+:[^\s:]+$")
@@ -121,10 +122,21 @@ def is_loopback_host(host: str) -> bool:
 def public_api_server_reason(api_server: str, network: str) -> str | None:
     """Why ``api_server`` cannot be honey's API because its host is a public IP address (None when it is not
     one); ``network`` is the configured ``cluster.network``, named in the message."""
-    host = url_host(api_server)
+    return _public_host_reason(api_server, "honey's API", network)
+
+
+def public_endpoint_reason(endpoint: str, network: str) -> str | None:
+    """Why ``state.s3.endpoint`` cannot be the state store (RustFS on honey) because its host is a public IP
+    address (None when it is not one); the same rule as :func:`public_api_server_reason`."""
+    return _public_host_reason(endpoint, "the state store (RustFS on honey)", network)
+
+
+def _public_host_reason(url: str, what: str, network: str) -> str | None:
+    # Only IP literals are judged: a name would need DNS, which validating a file never does.
+    host = url_host(url)
     if ip_kind(host) != "public":
         return None
-    return (f"{host} is a public address: honey's API is private ({network}) and never reached over the "
+    return (f"{host} is a public address: {what} is private ({network}) and never reached over the "
             "internet; use its tailnet or LAN address")
 
 
@@ -151,9 +163,11 @@ def _has_space_or_control(value: str) -> bool:
 
 
 def check_region(value: str) -> str:
-    """``value`` if it is a usable S3 region name (non-empty, no whitespace or control characters), else ValueError."""
-    if not value or _has_space_or_control(value):
-        raise ValueError(f"region {value!r} must be a non-empty name without spaces or control characters")
+    """``value`` if it looks like a region name (lowercase letters, digits and '-', e.g. ``us-east-1``), else
+    ValueError. RustFS accepts any region, so this is kept permissive; it refuses URLs, spaces and capitals."""
+    if not _REGION.fullmatch(value):
+        raise ValueError(f"region {value!r} must be a region name of lowercase letters, digits and '-' "
+                         "(1-63 characters, e.g. us-east-1), not a URL")
     return value
 
 

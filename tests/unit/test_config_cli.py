@@ -230,7 +230,8 @@ _NAME_RULE = "must be a lowercase name of letters, digits and '-' (1-63 characte
      "state.s3.bucket: bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name (3-63 characters: "
      "lowercase letters, digits, '.' and '-')"),
     ("region: us-east-1", 'region: "us-east-1\\n"',
-     "state.s3.region: region 'us-east-1\\n' must be a non-empty name without spaces or control characters"),
+     "state.s3.region: region 'us-east-1\\n' must be a region name of lowercase letters, digits and '-' "
+     "(1-63 characters, e.g. us-east-1), not a URL"),
     ("key_prefix: gloriousflywheel ", 'key_prefix: "gloriousflywheel\\t" ',
      "state.s3.key_prefix: key_prefix 'gloriousflywheel\\t' must be non-empty, without spaces or control "
      "characters, and not start or end with '/' (state keys are {key_prefix}/{env}/{stack}.tfstate)"),
@@ -262,4 +263,17 @@ def test_a_bucket_with_a_newline_never_reaches_a_backend_file(tmp_path: Path) ->
                                 env={"GFW_REPO": str(checkout)})
     assert result.exit_code == 2, result.output
     assert "state.s3.bucket: bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name" in result.output
+    assert tree_digest(tmp_path) == before
+
+
+def test_validate_reports_a_public_s3_endpoint(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    text = edited("endpoint: http://100.113.89.12:9000", "endpoint: http://8.8.8.8:9000")
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1
+    assert (f"{path}:{line_of(text, 'endpoint:')}:15: state.s3.endpoint: 8.8.8.8 is a public address: the state "
+            "store (RustFS on honey) is private (tailnet) and never reached over the internet; use its tailnet or "
+            "LAN address\n") in result.stdout
     assert tree_digest(tmp_path) == before

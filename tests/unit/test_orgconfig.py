@@ -473,3 +473,37 @@ def test_a_public_api_server_is_rejected(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, bad)
     assert any("cluster.api_server: 8.8.8.8 is a public address: honey's API is private" in p for p in problems), \
         problems
+
+
+def _with_endpoint(endpoint: str) -> str:
+    text = example_text()
+    line = next(line for line in text.splitlines() if line.strip().startswith("endpoint:"))
+    return text.replace(line, line.split("endpoint:")[0] + f"endpoint: {endpoint}")
+
+
+def test_a_public_s3_endpoint_is_rejected_like_a_public_api_server(tmp_path: Path) -> None:
+    bad = _with_endpoint("http://8.8.8.8:9000")
+    assert problems_of(tmp_path, bad) == [
+        f"{line_of(bad, 'endpoint:')}:15: state.s3.endpoint: 8.8.8.8 is a public address: the state store (RustFS on "
+        "honey) is private (tailnet) and never reached over the internet; use its tailnet or LAN address"]
+
+
+@pytest.mark.parametrize("endpoint", ["https://rustfs.honey.ts.net:9000", "http://192.168.1.20:9000",
+                                      "http://127.0.0.1:9000", "http://[fd7a:115c:a1e0::1]:9000"])
+def test_a_tailnet_private_loopback_or_named_s3_endpoint_is_accepted(endpoint: str) -> None:
+    # Names are not resolved by the file check (as for api_server); `gfwizard doctor` and the backend
+    # check reach the endpoint itself.
+    assert load_config_text(_with_endpoint(endpoint)).state.s3.endpoint == endpoint  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("region", ["http://127.0.0.1:37531", "US-EAST-1", "us east 1", "us_east_1", "-us-east-1", ""])
+def test_a_region_that_is_not_a_region_name_is_rejected(tmp_path: Path, region: str) -> None:
+    bad = edited("region: us-east-1", f"region: {region!r}".replace("''", '""'))
+    assert problems_of(tmp_path, bad) == [
+        f"{line_of(bad, 'region:')}:13: state.s3.region: region {region!r} must be a region name of lowercase "
+        "letters, digits and '-' (1-63 characters, e.g. us-east-1), not a URL"]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "garage", "local1"])
+def test_region_names_are_accepted(region: str) -> None:
+    assert load_config_text(edited("region: us-east-1", f"region: {region}")).state.s3.region == region  # type: ignore[union-attr]

@@ -424,9 +424,29 @@ def test_names_that_only_resemble_a_node_role_are_accepted_by_both_rules(name: s
 @pytest.mark.parametrize(("key", "value", "start"), [
     ("org_name", "tinyland\n", "organization name 'tinyland\\n' must be a lowercase name"),
     ("s3_bucket", "gloriousflywheel-state\n", "bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name"),
-    ("s3_region", "us-east-1\t", "region 'us-east-1\\t' must be a non-empty name without spaces or control"),
+    ("s3_region", "us-east-1\t", "region 'us-east-1\\t' must be a region name of lowercase letters, digits and"),
     ("s3_key_prefix", "gloriousflywheel\n", "key_prefix 'gloriousflywheel\\n' must be non-empty, without spaces"),
 ])
 def test_answers_with_a_trailing_newline_or_tab_are_refused(key: str, value: str, start: str) -> None:
     assert (validate_answer(key, value, ConfigAnswers()) or "").startswith(start)
     assert validate_answer(key, value.rstrip(), ConfigAnswers()) is None
+
+
+PUBLIC_STATE = ("8.8.8.8 is a public address: the state store (RustFS on honey) is private (tailnet) and never "
+                "reached over the internet; use its tailnet or LAN address")
+BAD_REGION = ("region 'http://127.0.0.1:37531' must be a region name of lowercase letters, digits and '-' "
+              "(1-63 characters, e.g. us-east-1), not a URL")
+
+
+def test_a_public_s3_endpoint_and_a_url_region_are_refused_as_typed(tmp_path: Path) -> None:
+    assert validate_answer("s3_endpoint", "http://8.8.8.8:9000", ConfigAnswers()) == PUBLIC_STATE
+    assert validate_answer("s3_endpoint", "https://rustfs.honey.ts.net:9000", ConfigAnswers()) is None
+    assert validate_answer("s3_region", "http://127.0.0.1:37531", ConfigAnswers()) == BAD_REGION
+    path = tmp_path / "organization.yaml"
+    prompter = FakePrompter({"s3_endpoint": ["http://8.8.8.8:9000", "http://100.100.1.2:9000"],
+                             "s3_region": ["http://127.0.0.1:37531", "eu-west-1"]}, confirm_write=False)
+    out: list[str] = []
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.DECLINED
+    assert prompter.refused == {"s3_endpoint": [PUBLIC_STATE], "s3_region": [BAD_REGION]}
+    assert "endpoint: http://100.100.1.2:9000" in out[2] and "region: eu-west-1" in out[2]
+    assert tree_digest(tmp_path) == {}
