@@ -40,13 +40,13 @@ class SemanticErrors(ValueError):
 
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = issues
-        super().__init__("; ".join(f"{_dotted(i.loc)}: {i.message}" for i in issues))
+        super().__init__("; ".join(f"{_dotted(i.loc, i.at_key)}: {i.message}" for i in issues))
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    from gfwizard.orgconfig_yaml import field_path
+def _dotted(loc: tuple[Any, ...], at_key: bool = False) -> str:
+    from gfwizard.orgconfig_yaml import field_path, shown_loc
 
-    return field_path(loc)
+    return field_path(shown_loc(loc, at_key))
 
 
 class _Section(BaseModel):

@@ -41,7 +41,7 @@ _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b"), "an AWS access key id"),
     (re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:[^\s@/]+@"), "a URL with a password"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\."), "a bearer token (JWT)"),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\."), "a JSON Web Token (JWT)"),
     (re.compile(r"(?i)^\s*(?:bearer|basic)\s+\S{8,}"), "an Authorization header value"),
 )
 
@@ -267,10 +267,15 @@ def misuse(name: str, what: str, roles: Iterable[str], legacy: Iterable[str]) ->
 
 
 def secret_key_reason(key: str) -> str | None:
-    """A message when a mapping key names a credential, else None."""
+    """A message when a mapping key names a credential, else None.
+
+    The message names the key itself: it is shown under the path of the mapping that holds the key (see
+    :func:`gfwizard.orgconfig_yaml.shown_loc`), since ``state.http.password: ...`` reads as a secret
+    assignment to the output redactor, which would mask the message's first word.
+    """
     compact = re.sub(r"[^a-z0-9]", "", key.lower())
     if compact in _SECRET_KEY_EXACT or any(word in compact for word in _SECRET_KEY_WORDS):
-        return f"{key!r} looks like a credential field: {CREDENTIALS_HINT}; remove it"
+        return f"key {key!r} looks like a credential field: {CREDENTIALS_HINT}; remove it"
     return None
 
 

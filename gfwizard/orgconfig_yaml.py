@@ -161,16 +161,18 @@ def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":
                                                f"at the top level, got {describe(to_plain(doc))}")])
     data = to_plain(doc)
     problems: list[ConfigProblem] = []
-    secret_keys: set[str] = set()
+    secret_keys: set[tuple[int, int]] = set()
     for loc, at_key, message in secret_findings(data):
-        problems.append(_problem(file, doc, loc, message, at_key=at_key))
+        problem = _problem(file, doc, loc, message, at_key=at_key)
+        problems.append(problem)
         if at_key:
-            secret_keys.add(field_path(loc))
+            secret_keys.add((problem.line, problem.column))
     try:
         cfg = OrgConfig.model_validate(data)
     except ValidationError as exc:
         for problem in problems_from_validation(exc, file, doc):
-            if not (problem.field_path in secret_keys and problem.message.startswith("unknown key")):
+            # A credential-named key is reported once, as a credential, not also as an unknown key.
+            if not ((problem.line, problem.column) in secret_keys and problem.message.startswith("unknown key")):
                 problems.append(problem)
     else:
         if not problems:
@@ -228,7 +230,21 @@ def problems_from_validation(exc: "ValidationError", file: str, doc: Any = None)
 def _problem(file: str, doc: Any, loc: tuple[Any, ...], message: str, *, at_key: bool = False,
              missing: bool = False) -> ConfigProblem:
     line, column = locate(doc, loc, at_key=at_key, missing=missing) if doc is not None else (0, 0)
-    return ConfigProblem(file, line, column, field_path(loc), redact(message))
+    return ConfigProblem(file, line, column, field_path(shown_loc(loc, at_key)), redact(message))
+
+
+def shown_loc(loc: tuple[Any, ...], at_key: bool) -> tuple[Any, ...]:
+    """The field path a problem is shown under: for a credential-named key, the mapping that holds it.
+
+    ``state.http.password: key 'password' ...`` would read as ``password: <secret>`` to the redactor every
+    output passes through, which masks the message's first word; ``state.http: key 'password' ...`` does
+    not (the message names the key, and line:col still point at it).
+    """
+    from gfwizard.orgconfig_rules import secret_key_reason
+
+    if at_key and loc and secret_key_reason(str(loc[-1])) is not None:
+        return loc[:-1]
+    return loc
 
 
 def locate(doc: Any, loc: tuple[Any, ...], *, at_key: bool = False, missing: bool = False) -> tuple[int, int]:

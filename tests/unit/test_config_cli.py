@@ -277,3 +277,30 @@ def test_validate_reports_a_public_s3_endpoint(tmp_path: Path) -> None:
             "store (RustFS on honey) is private (tailnet) and never reached over the internet; use its tailnet or "
             "LAN address\n") in result.stdout
     assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize(("old", "new", "shown"), [
+    ("state:\n  backend: s3", "state:\n  backend: s3\n  http:\n    address: https://gitlab.example/state/{stack}-{env}\n"
+     "    password: hunter2hunter2", "state.http: key 'password' looks like a credential field: "),
+    ("  context: honey\n", "  context: honey\n  token: abc\n", "cluster: key 'token' looks like a credential field: "),
+    ("version: 1\n", "version: 1\npassword: hunter2hunter2\n", "key 'password' looks like a credential field: "),
+    ("full_name: Tinyland", "full_name: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlc2ln",
+     "organization.full_name: value looks like a credential (a JSON Web Token (JWT)): "),
+])
+def test_validate_text_output_names_the_credential_field_after_redaction(tmp_path: Path, old: str, new: str,
+                                                                         shown: str) -> None:
+    path = tmp_path / "organization.yaml"
+    text = edited(old, new)
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1
+    needle = new.strip().splitlines()[-1].strip()
+    line = line_of(text, needle)
+    column = next(raw for raw in text.splitlines() if needle in raw).index(needle) + 1
+    if "full_name" in needle:
+        column += len("full_name: ")
+    assert f"{path}:{line}:{column}: {shown}" in result.stdout, result.stdout
+    assert "[REDACTED]" not in result.stdout
+    assert "hunter2hunter2" not in result.stdout and "eyJzdWIiOiJhZG1pbiJ9" not in result.stdout
+    assert tree_digest(tmp_path) == before

@@ -376,7 +376,7 @@ HINT = "credentials come from the AWS environment/profile or kubeconfig (HTTP st
 def test_secret_looking_field(tmp_path: Path) -> None:
     text = edited("    region:", "    secret_access_key: wJalrXUtnFEMI\n    region:")
     problems = problems_of(tmp_path, text)
-    assert problems == [f"{line_of(text, 'secret_access_key')}:5: state.s3.secret_access_key: 'secret_access_key' "
+    assert problems == [f"{line_of(text, 'secret_access_key')}:5: state.s3: key 'secret_access_key' "
                         f"looks like a credential field: {HINT}; remove it"]
     assert "wJalrXUtnFEMI" not in " ".join(problems)
 
@@ -385,14 +385,14 @@ def test_password_field_in_http_section(tmp_path: Path) -> None:
     text = edited("state:\n  backend: s3", "state:\n  backend: s3\n  http:\n"
                   "    address: https://gitlab.example/state/{stack}-{env}\n    password: hunter2hunter2")
     problems = problems_of(tmp_path, text)
-    assert problems == [f"{line_of(text, 'password:')}:5: state.http.password: 'password' looks like a credential field: "
+    assert problems == [f"{line_of(text, 'password:')}:5: state.http: key 'password' looks like a credential field: "
                         f"{HINT}; remove it"]
 
 
 def test_secret_key_inside_a_free_form_map(tmp_path: Path) -> None:
     text = edited("{kubernetes.io/hostname: bumble}", "{kubernetes.io/hostname: bumble, token: abcdef}")
     problems = problems_of(tmp_path, text)
-    assert problems == [f"{line_of(text, 'token: abcdef')}:55: placement.roles.bumble.node_selector.token: 'token' "
+    assert problems == [f"{line_of(text, 'token: abcdef')}:55: placement.roles.bumble.node_selector: key 'token' "
                         f"looks like a credential field: {HINT}; remove it"]
 
 
