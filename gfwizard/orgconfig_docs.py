@@ -53,7 +53,8 @@ Beyond the types in the tables, a config is rejected when:
   like one (`glpat-...`, `AKIA...`, a URL with a password, a private key): credentials come from the AWS
   environment/profile or the kubeconfig (HTTP state: `TF_HTTP_PASSWORD`), never this file (a
   credential-named key is reported under the mapping that holds it, at the key's line and column:
-  `state.http: key 'password' looks like a credential field`);
+  `state.http: key 'password' looks like a credential field`); a comment that holds one (`# AKIA...`) is
+  reported at the comment's line and column, without the comment: comments are committed too;
 - a name (organization, environment, stack, role) or the bucket is not entirely of its allowed characters,
   or the key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
 - `state.s3.region` is not a region name of lowercase letters, digits and `-` (e.g. `us-east-1`; RustFS

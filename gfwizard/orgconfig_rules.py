@@ -34,6 +34,8 @@ _SECRET_KEY_WORDS = (
 )
 _SECRET_KEY_EXACT = frozenset({"pwd", "pat", "auth"})
 
+_HEADER_VALUE = "an Authorization header value"
+
 _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|gloas)-[A-Za-z0-9_\-]{16,}"), "a GitLab token"),
     (re.compile(r"\bGR1348941[A-Za-z0-9_\-]{16,}"), "a GitLab runner token"),
@@ -42,7 +44,7 @@ _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:[^\s@/]+@"), "a URL with a password"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\."), "a JSON Web Token (JWT)"),
-    (re.compile(r"(?i)^\s*(?:bearer|basic)\s+\S{8,}"), "an Authorization header value"),
+    (re.compile(r"(?i)^\s*(?:bearer|basic)\s+\S{8,}"), _HEADER_VALUE),
 )
 
 
@@ -281,14 +283,29 @@ def secret_key_reason(key: str) -> str | None:
 
 def secret_value_reason(value: str) -> str | None:
     """A message when a string value looks like a credential, else None (the value is never echoed)."""
+    label = _secret_label(value, prose=False)
+    return None if label is None else f"value looks like a credential ({label}): {CREDENTIALS_HINT}"
+
+
+def secret_comment_reason(comment: str) -> str | None:
+    """A message when a YAML comment looks like it holds a credential, else None (the comment is never echoed).
+
+    The same detection as :func:`secret_value_reason`, except the Authorization-header shape: a comment
+    is prose, and "Basic settings" is not a credential.
+    """
+    label = _secret_label(comment, prose=True)
+    if label is None:
+        return None
+    return f"comment looks like a credential ({label}): comments are committed with the file; {CREDENTIALS_HINT}; remove it"
+
+
+def _secret_label(text: str, *, prose: bool) -> str | None:
     for pattern, label in _SECRET_VALUES:
-        if pattern.search(value):
-            return f"value looks like a credential ({label}): {CREDENTIALS_HINT}"
+        if not (prose and label == _HEADER_VALUE) and pattern.search(text):
+            return label
     from gfwizard.redact import redact
 
-    if redact(value) != value:
-        return f"value looks like a credential (it matches a secret pattern): {CREDENTIALS_HINT}"
-    return None
+    return "it matches a secret pattern" if redact(text) != text else None
 
 
 def secret_findings(data: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], bool, str]]:

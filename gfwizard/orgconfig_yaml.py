@@ -160,7 +160,7 @@ def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":
         raise ConfigError(file, [ConfigProblem(file, 1, 1, "", f"expected a mapping with {', '.join(TOP_LEVEL_KEYS)} "
                                                f"at the top level, got {describe(to_plain(doc))}")])
     data = to_plain(doc)
-    problems: list[ConfigProblem] = []
+    problems: list[ConfigProblem] = comment_secret_problems(text, file)
     secret_keys: set[tuple[int, int]] = set()
     for loc, at_key, message in secret_findings(data):
         problem = _problem(file, doc, loc, message, at_key=at_key)
@@ -178,6 +178,53 @@ def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":
         if not problems:
             return cfg
     raise ConfigError(file, _unique_sorted(problems))
+
+
+def comment_secret_problems(text: str, file: str = "<text>") -> list[ConfigProblem]:
+    """A problem at each comment of ``text`` that looks like it holds a credential (file:line:col of its ``#``).
+
+    The file never holds a secret, and its comments are committed with it. ``text`` must be YAML that
+    :func:`parse_yaml` accepted: comments are found by ruamel's scanner, so a ``#`` inside a quoted or
+    block scalar is not taken for a comment (values are checked as values).
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import CommentToken
+
+    from gfwizard.orgconfig_rules import secret_comment_reason
+
+    found: list[tuple[int, str]] = []  # (scanner's line of the comment token, one comment line)
+
+    def collect(node: Any) -> None:
+        if isinstance(node, CommentToken):
+            found.extend((node.start_mark.line, piece.strip()) for piece in node.value.splitlines()
+                         if piece.strip().startswith("#"))
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                collect(item)
+
+    try:
+        for token in YAML(typ="rt").scan(text):
+            collect(getattr(token, "_comment", None))
+    except YAMLError:
+        return []  # parse_yaml reports malformed YAML with its position
+    lines = [raw.rstrip() for raw in text.splitlines()]
+    problems: list[ConfigProblem] = []
+    used: set[int] = set()
+    for token_line, comment in found:
+        reason = secret_comment_reason(comment.lstrip("#"))
+        if reason is None:
+            continue
+        # The token's mark can sit a line early (a comment after a blank line), so look from there on.
+        index = next((i for i in range(max(token_line - 1, 0), len(lines))
+                      if i not in used and lines[i].endswith(comment)), None)
+        if index is None:
+            line, column = token_line + 1, 1
+        else:
+            used.add(index)
+            line, column = index + 1, len(lines[index]) - len(comment) + 1
+        problems.append(ConfigProblem(file, line, column, "", redact(reason)))
+    return problems
 
 
 def _unique_sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:

@@ -304,3 +304,20 @@ def test_validate_text_output_names_the_credential_field_after_redaction(tmp_pat
     assert "[REDACTED]" not in result.stdout
     assert "hunter2hunter2" not in result.stdout and "eyJzdWIiOiJhZG1pbiJ9" not in result.stdout
     assert tree_digest(tmp_path) == before
+
+
+def test_validate_reports_a_secret_in_a_comment_at_its_position_without_printing_it(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    text = edited("    region: us-east-1", "    region: us-east-1  # AKIAIOSFODNN7EXAMPLE "
+                  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1
+    assert (f"{path}:{line_of(text, 'AKIA')}:24: comment looks like a credential (an AWS access key id): comments "
+            "are committed with the file; ") in result.stdout
+    report = json.loads(invoke("config", "validate", str(path), "--json").stdout)
+    assert [(p["line"], p["column"], p["field"]) for p in report["problems"]] == [(line_of(text, "AKIA"), 24, "")]
+    for output in (result.stdout, json.dumps(report)):
+        assert "AKIAIOSFODNN7EXAMPLE" not in output and "wJalrXUtnFEMI" not in output
+    assert tree_digest(tmp_path) == before

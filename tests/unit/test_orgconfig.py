@@ -507,3 +507,23 @@ def test_a_region_that_is_not_a_region_name_is_rejected(tmp_path: Path, region: 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "garage", "local1"])
 def test_region_names_are_accepted(region: str) -> None:
     assert load_config_text(edited("region: us-east-1", f"region: {region}")).state.s3.region == region  # type: ignore[union-attr]
+
+
+COMMENT_HINT = f"comments are committed with the file; {HINT}; remove it"
+
+
+def test_a_secret_in_a_comment_is_a_located_problem_that_never_shows_it(tmp_path: Path) -> None:
+    text = edited("    region: us-east-1", "    region: us-east-1  # AKIAIOSFODNN7EXAMPLE "
+                  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    text = edited("# Deploy order follows depends_on.", "# Deploy order follows depends_on.\n\n"
+                  "  # old: glpat-AbCdEfGhIjKlMnOpQrSt", text)
+    problems = problems_of(tmp_path, text)
+    assert problems == [
+        f"{line_of(text, 'AKIA')}:24: comment looks like a credential (an AWS access key id): {COMMENT_HINT}",
+        f"{line_of(text, 'glpat-')}:3: comment looks like a credential (a GitLab token): {COMMENT_HINT}"]
+    assert not any(s in " ".join(problems) for s in ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "glpat-"))
+
+
+def test_comments_without_secrets_and_hashes_inside_values_are_not_comment_problems() -> None:
+    text = edited("  full_name: Tinyland", '  full_name: "Tinyland # Basic settings"  # Basic settings: no credentials here')
+    assert load_config_text(text).organization.full_name == "Tinyland # Basic settings"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gfwizard.errors import InputError
-from gfwizard.orgconfig import load_config, load_config_text, render_config, save_config
+from gfwizard.orgconfig import ConfigError, load_config, load_config_text, render_config, save_config
 from gfwizard.orgconfig_save import SCHEMA_LINE, backup_path
 from tests.helpers import tree_digest
 from tests.unit.test_orgconfig import EXAMPLE, edited, example_text
@@ -147,7 +147,9 @@ def test_refuses_to_write_when_a_comment_holds_a_credential(tmp_path: Path) -> N
     path = tmp_path / "organization.yaml"
     path.write_text(example_text() + "# old token: glpat-AbCdEfGhIjKlMnOpQrSt\n")
     before = tree_digest(tmp_path)
-    cfg = load_config(path).with_fingerprint(UID, SHA)
+    with pytest.raises(ConfigError, match="comment looks like a credential"):  # loading refuses it too
+        load_config(path)
+    cfg = load_config(EXAMPLE).with_fingerprint(UID, SHA)
     with pytest.raises(InputError, match="refusing to write organization.yaml.*GitLab token"):
         save_config(cfg, path)
     assert tree_digest(tmp_path) == before
