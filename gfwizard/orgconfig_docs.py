@@ -59,6 +59,9 @@ Beyond the types in the tables, a config is rejected when:
   or the key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
 - `state.s3.region` is not a region name of lowercase letters, digits and `-` (e.g. `us-east-1`; RustFS
   accepts any region, so this only refuses URLs, spaces, capitals and other characters);
+- a URL (`cluster.api_server`, `state.s3.endpoint`, the `state.http` addresses) holds a user name,
+  password, space, query or fragment; messages show a URL's query or fragment as `?…` / `#…` (it may hold
+  a token) and an HTTP address's `{stack}` and `{env}` as written;
 - a key is unknown (the error suggests the closest known key);
 - `state.backend` is `s3` without `state.s3`, or `http` without `state.http`;
 - `cluster.api_server` is not `https://`, or its host is a public IP address (honey's API is never reached

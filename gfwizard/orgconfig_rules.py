@@ -62,39 +62,48 @@ def check_api_server(value: str) -> str:
     """``value`` if it is an ``https://host[:port]`` URL, else ValueError."""
     parts = urlsplit(value)
     if parts.scheme != "https":
-        raise ValueError(f"api_server must start with https:// (got {value!r}); the Kubernetes API is TLS only")
-    _check_url_parts(value, parts, "api_server")
+        raise ValueError(f"api_server must start with https:// (got {shown_url(value)!r}); the Kubernetes API is "
+                         "TLS only")
+    _check_url_parts(value, parts, "api_server", shown_url(value))
     return value
 
 
-def check_http_url(value: str, what: str) -> str:
-    """``value`` if it is an ``http://`` or ``https://`` URL without credentials, else ValueError."""
+def check_http_url(value: str, what: str, shown: str | None = None) -> str:
+    """``value`` if it is an ``http://`` or ``https://`` URL without credentials, else ValueError; messages
+    show ``shown`` (default ``value``) without its query or fragment (see :func:`shown_url`)."""
+    shown = shown_url(value if shown is None else shown)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{what} must be an http:// or https:// URL (got {value!r})")
-    _check_url_parts(value, parts, what)
+        raise ValueError(f"{what} must be an http:// or https:// URL (got {shown!r})")
+    _check_url_parts(value, parts, what, shown)
     return value
 
 
-def _check_url_parts(value: str, parts: Any, what: str) -> None:
+def shown_url(value: str) -> str:
+    """``value`` as a message may show it: a query or fragment (which may hold a token) becomes ``?…`` / ``#…``."""
+    cut = min((i for i in (value.find("?"), value.find("#")) if i >= 0), default=-1)
+    return value if cut < 0 else value[:cut + 1] + "…"
+
+
+def _check_url_parts(value: str, parts: Any, what: str, shown: str) -> None:
     if parts.password is not None:
         raise ValueError(secret_value_reason(value) or f"{what} must not carry a password; {CREDENTIALS_HINT}")
     if parts.username is not None:
         raise ValueError(f"{what} must not carry a user name (user@host); {CREDENTIALS_HINT}")
     if not parts.hostname:
-        raise ValueError(f"{what} has no host (got {value!r})")
+        raise ValueError(f"{what} has no host (got {shown!r})")
     if _has_space_or_control(value):
-        raise ValueError(f"{what} must not contain spaces or control characters (got {value!r})")
+        raise ValueError(f"{what} must not contain spaces or control characters (got {shown!r})")
     if not re.fullmatch(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]", parts.netloc.rsplit(":", 1)[0]
                         if not parts.netloc.startswith("[") else parts.netloc.split("]")[0] + "]"):
         raise ValueError(f"{what} has an invalid host {parts.hostname!r} (letters, digits, '.' and '-', or an IP "
-                         f"address; got {value!r})")
+                         f"address; got {shown!r})")
     try:
         parts.port
     except ValueError:
-        raise ValueError(f"{what} has an invalid port (got {value!r})") from None
+        raise ValueError(f"{what} has an invalid port (got {shown!r})") from None
     if parts.query or parts.fragment:
-        raise ValueError(f"{what} must not have a query or fragment (got {value!r})")
+        raise ValueError(f"{what} must not have a query or fragment (got {shown!r}); remove it")
 
 
 def ip_kind(host: str) -> str | None:
@@ -204,7 +213,7 @@ def check_http_address(value: str, what: str) -> str:
     if missing:
         raise ValueError(f"{what} must contain {{stack}} and {{env}} (missing {{{missing[0]}}}): without them "
                          "stacks or environments would share one state")
-    check_http_url(value.replace("{stack}", "stack").replace("{env}", "env"), what)
+    check_http_url(value.replace("{stack}", "stack").replace("{env}", "env"), what, shown=value)
     return value
 
 

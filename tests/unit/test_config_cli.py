@@ -321,3 +321,21 @@ def test_validate_reports_a_secret_in_a_comment_at_its_position_without_printing
     for output in (result.stdout, json.dumps(report)):
         assert "AKIAIOSFODNN7EXAMPLE" not in output and "wJalrXUtnFEMI" not in output
     assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("tail,shown", [("?private_token=hunter2supersecretvalue", "?…"),
+                                        ("#pw=hunter2supersecretvalue", "#…")])
+def test_validate_and_doctor_never_echo_an_address_query(tmp_path: Path, tail: str, shown: str) -> None:
+    path = tmp_path / "organization.yaml"
+    address = "https://gitlab.example/api/v4/projects/1/terraform/state/{stack}-{env}"
+    text = edited("state:\n  backend: s3", f"state:\n  backend: s3\n  http:\n    address: {address}{tail}")
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    message = f"state.http.address: address must not have a query or fragment (got '{address}{shown}'); remove it"
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1 and f"{path}:{line_of(text, '    address: ')}:14: {message}\n" in result.stdout
+    doctor = run_cli(["doctor", "--config", str(path)])
+    assert doctor.returncode == 1 and message in doctor.stdout
+    for output in (result.stdout, doctor.stdout, doctor.stderr):
+        assert "hunter2supersecretvalue" not in output
+    assert tree_digest(tmp_path) == before

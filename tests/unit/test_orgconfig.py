@@ -449,13 +449,23 @@ def test_tolerations_follow_kubernetes_rules(tmp_path: Path) -> None:
      "environments would share one state"),
     ("http://bad host/state/{stack}-{env}",
      "state.http.address: address must not contain spaces or control characters (got "
-     "'http://bad host/state/stack-env')"),
+     "'http://bad host/state/{stack}-{env}')"),
+    ("https://gitlab.example/state/{stack}-{env}?private_token=hunter2supersecretvalue",
+     "state.http.address: address must not have a query or fragment (got "
+     "'https://gitlab.example/state/{stack}-{env}?…'); remove it"),
+    ("https://gitlab.example/state/{stack}-{env}#pw=hunter2supersecretvalue",
+     "state.http.address: address must not have a query or fragment (got "
+     "'https://gitlab.example/state/{stack}-{env}#…'); remove it"),
+    ("http://bad host/state/{stack}-{env}?private_token=hunter2supersecretvalue",
+     "state.http.address: address must not contain spaces or control characters (got "
+     "'http://bad host/state/{stack}-{env}?…')"),
 ])
 def test_an_http_address_that_would_share_or_break_a_state_is_rejected(tmp_path: Path, address: str,
                                                                          message: str) -> None:
     text = edited("state:\n  backend: s3", f"state:\n  backend: s3\n  http:\n    address: {address}")
     problems = problems_of(tmp_path, text)
     assert len(problems) == 1 and problems[0].endswith(message), problems
+    assert "hunter2supersecretvalue" not in problems[0]
 
 
 def test_an_s3_endpoint_with_a_space_is_rejected_before_any_tool_uses_it(tmp_path: Path) -> None:

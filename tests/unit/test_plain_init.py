@@ -450,3 +450,11 @@ def test_a_public_s3_endpoint_and_a_url_region_are_refused_as_typed(tmp_path: Pa
     assert prompter.refused == {"s3_endpoint": [PUBLIC_STATE], "s3_region": [BAD_REGION]}
     assert "endpoint: http://100.100.1.2:9000" in out[2] and "region: eu-west-1" in out[2]
     assert tree_digest(tmp_path) == {}
+
+
+def test_an_http_address_query_is_refused_as_typed_without_echoing_it() -> None:
+    answers = ConfigAnswers(backend="http")
+    reason = validate_answer("http_address", "https://gitlab.example/state/{stack}-{env}?private_token=hunter2secret",
+                             answers)
+    assert reason == ("address must not have a query or fragment (got 'https://gitlab.example/state/{stack}-{env}?…'); "
+                      "remove it")
