@@ -31,6 +31,9 @@ Outcome = Literal["started", "planned", "applied", "no-changes", "failed", "inte
 
 #: Outcomes after which a stack counts as deployed (resume skips it when its inputs are unchanged).
 DONE_OUTCOMES: frozenset[str] = frozenset({"applied", "no-changes", "skipped"})
+#: Apply outcomes that changed nothing (a safety gate stopped the run first; another run held the state lock):
+#: they say nothing about what is deployed.
+NOTHING_APPLIED_OUTCOMES: frozenset[str] = frozenset({"gate-failed", "locked"})
 #: Outcomes a resume continues at (``gate-failed``: a safety gate stopped the run before this stack).
 RESUMABLE_OUTCOMES: frozenset[str] = frozenset({"failed", "interrupted", "locked", "started", "gate-failed"})
 
@@ -267,5 +270,18 @@ class Journal:
         """The most recent apply/skip entry of ``stack`` in any run."""
         for entry in reversed(self.entries()):
             if entry.stack == stack and entry.action != "plan":
+                return entry
+        return None
+
+    def last_known_deploy(self, stack: str) -> JournalEntry | None:
+        """The most recent apply/skip entry of ``stack`` that says what is deployed: applies that changed
+        nothing (:data:`NOTHING_APPLIED_OUTCOMES`, with their ``started`` entry) are passed over."""
+        nothing_applied: set[str] = set()
+        for entry in reversed(self.entries()):
+            if entry.stack != stack or entry.action == "plan":
+                continue
+            if entry.outcome in NOTHING_APPLIED_OUTCOMES:
+                nothing_applied.add(entry.run_id)
+            elif not (entry.outcome == "started" and entry.run_id in nothing_applied):
                 return entry
         return None

@@ -678,7 +678,8 @@ class DeployEngine:
             for dep in self.graph[name]:
                 if dep in chosen:
                     continue
-                last = self.journal.last_deploy(dep)
+                # A failed gate or a held lock applied nothing: the entry before it says what is deployed.
+                last = self.journal.last_known_deploy(dep)
                 if last is None or last.outcome not in DONE_OUTCOMES:
                     state = f"last outcome {last.outcome} in run {last.run_id}" if last else "never deployed"
                     self._emit(DependencyWarning(name, dep, f"{name} depends on {dep}, which is not selected and "

@@ -291,6 +291,21 @@ def test_stack_selection_includes_nothing_else_and_warns_about_undeployed_depend
     assert of(events(proc), "dependency_warning") == []
 
 
+def test_a_failed_gate_does_not_make_a_deployed_dependency_look_undeployed(rehearsal_workspace: Any,
+                                                                          iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    assert deploy("--env", "dev", "--yes", "--stack", "attic").returncode == 0
+    text = ws.config_path.read_text()
+    ws.config_path.write_text(text.replace(ws.api.kube_system_uid, "00000000-0000-4000-8000-000000000000"))
+    proc = deploy("--env", "dev", "--yes", "--stack", "attic", "--json")
+    assert proc.returncode == 1 and events(proc)[-1]["outcome"] == "gate-failed", proc.stdout + proc.stderr
+    ws.config_path.write_text(text)
+
+    proc = deploy("--env", "dev", "--plan-only", "--json", "--stack", "arc-runners", "--stack", "gitlab-runners")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert of(events(proc), "dependency_warning") == []
+
+
 def _on_a_terminal(args: list[str], answer: str, prompt: str, timeout: float = 120) -> tuple[int, str]:
     """Run ``gfwizard deploy ARGS`` on a pseudo-terminal, type ``answer`` at ``prompt``; (exit code, output)."""
     import os

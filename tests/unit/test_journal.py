@@ -222,3 +222,23 @@ def test_readers_in_several_threads_share_one_journal_safely(tmp_path: Path) -> 
         thread.join()
     assert seen == [400] * 20  # never a half-parsed or doubled list
     assert journal.entries() == _full_read(path)[0]
+
+
+def test_last_known_deploy_passes_over_applies_that_changed_nothing(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "dev.jsonl")
+    journal.append(entry("r1", "attic", "apply", "started"))
+    journal.append(entry("r1", "attic", "apply", "applied"))
+    journal.append(entry("r2", "attic", "apply", "gate-failed"))
+    journal.append(entry("r3", "attic", "apply", "started"))
+    journal.append(entry("r3", "attic", "apply", "locked"))
+    journal.append(entry("r4", "attic", "plan", "failed"))
+    assert journal.last_deploy("attic").outcome == "locked"  # type: ignore[union-attr]
+    known = journal.last_known_deploy("attic")
+    assert known is not None and (known.run_id, known.outcome) == ("r1", "applied")
+    # A failed apply may have changed something: it is what is known.
+    journal.append(entry("r5", "attic", "apply", "started"))
+    journal.append(entry("r5", "attic", "apply", "failed"))
+    journal.append(entry("r6", "attic", "apply", "gate-failed"))
+    assert (journal.last_known_deploy("attic").run_id, journal.last_known_deploy("attic").outcome) == (  # type: ignore[union-attr]
+        "r5", "failed")
+    assert journal.last_known_deploy("arc-runners") is None
