@@ -399,8 +399,14 @@ class DeployEngine:
                 self._journal_gate_failure(first)
                 return self._result(plans, {}, "gate-failed")
         if changing and not self._cancelled:
-            if not await self._confirmed(changing):
-                return self._result(plans, {}, "refused")
+            refusal = await self._confirmed(changing)
+            if refusal is not None:
+                # A stack that failed (or was locked or interrupted) is the more important fact: the run
+                # ends with its outcome, and the refusal is one of the messages.
+                bad = next((plans[n].outcome for n in self.order if plans[n].outcome in _BAD_OUTCOMES), None)
+                if bad is not None:
+                    self._messages.append(refusal)
+                return self._result(plans, {}, bad or "refused")
 
         async def ready(name: str) -> StackPlan:
             return plans[name]
@@ -453,18 +459,20 @@ class DeployEngine:
     async def _run_gates(self) -> list[Check]:
         return await asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env)
 
-    async def _confirmed(self, changing: list[StackPlan]) -> bool:
+    async def _confirmed(self, changing: list[StackPlan]) -> str | None:
+        """None when the applies may go ahead, else why not (also emitted as :class:`ApplyRefused`)."""
         if self.assume_yes:
-            return True
+            return None
         stacks = [gates_mod.PlannedStack(p.stack, p.summary or PlanSummary(), p.plan_hash or "") for p in changing]
         request = gates_mod.build_request(self.env, self.environment.require_confirmation, stacks)
         assert self.confirm is not None
         if await gates_mod.ask(request, self.confirm):
-            return True
+            return None
         why = (f"the confirmation was cancelled, or {self.env!r} was not typed" if request.typed
                else "the operator declined")
-        self._emit(ApplyRefused(f"nothing applied: {why}"))
-        return False
+        reason = f"nothing applied: {why}"
+        self._emit(ApplyRefused(reason))
+        return reason
 
     async def _no_changes(self, plan: StackPlan) -> StackPlan:
         started = now_utc()
@@ -704,7 +712,7 @@ class DeployEngine:
             state = plan.outcome
             if not self.plan_only and name not in applied and state == "planned":
                 state = "not-run"
-            if first_bad is None and state in ("failed", "locked", "interrupted"):
+            if first_bad is None and state in _BAD_OUTCOMES:
                 first_bad = state
             results.append(StackResult(name, state, plan.summary, plan.plan_hash,  # type: ignore[arg-type]
                                        str(plan.transcript) if plan.transcript else None, plan.error, plan.lock))
@@ -719,6 +727,10 @@ class DeployEngine:
                 outcome = "planned" if self.plan_only else "applied"
         return DeployResult(self.run_id, self.env, outcome, tuple(results), tuple(self._gates),  # type: ignore[arg-type]
                             str(self.journal.path), self._resumes, tuple(self._messages))
+
+
+#: Stack outcomes that end a run with the same outcome (the first one, in apply order).
+_BAD_OUTCOMES = ("failed", "locked", "interrupted")
 
 
 @dataclass(frozen=True)

@@ -306,6 +306,16 @@ def test_a_failed_gate_does_not_make_a_deployed_dependency_look_undeployed(rehea
     assert of(events(proc), "dependency_warning") == []
 
 
+def _table(out: str) -> dict[str, list[str]]:
+    """The rows of the human result table: stack -> [outcome, changes] (ANSI colours removed)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    rows = text[text.rindex("STACK "):].splitlines()[1:]
+    return {line[:18].strip(): [c for c in (line[19:31].strip(), line[32:48].strip()) if c]
+            for line in rows if line[:18].strip() in ORDER}
+
+
 def _on_a_terminal(args: list[str], answer: str, prompt: str, timeout: float = 120) -> tuple[int, str]:
     """Run ``gfwizard deploy ARGS`` on a pseudo-terminal, type ``answer`` at ``prompt``; (exit code, output)."""
     import os
@@ -373,6 +383,24 @@ def test_on_a_terminal_dev_asks_yes_or_no(rehearsal_workspace: Any, iac_bin: str
     code, out = _on_a_terminal(["--env", "dev", "--stack", "attic"], "y", "Apply attic to dev?")
     assert code == 0, out
     assert state_keys(ws) == {"attic"}
+
+
+def test_on_a_terminal_a_refusal_after_a_failed_plan_ends_failed(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = rehearsal_workspace
+    repo = repo_copy(tmp_path)
+    monkeypatch.setenv("GFW_REPO", str(repo))
+    (repo / "tofu" / "rehearsal" / "runner-dashboard" / "broken.tf").write_text(
+        'output "broken" {\n  value = var.no_such_variable\n}\n')
+    code, out = _on_a_terminal(["--env", "dev"], "n", "to dev?")
+    assert code == 1, out
+    assert "nothing applied: the operator declined" in out
+    assert _table(out) == {"attic": ["not-run", "+2 ~0 -0 ±0"], "arc-runners": ["not-run", "+3 ~0 -0 ±0"],
+                           "gitlab-runners": ["not-run", "+3 ~0 -0 ±0"], "runner-dashboard": ["failed"]}, out
+    assert "result: failed (run " in out and "result: refused" not in out, out
+    # The refusal is among the result's messages, after the table.
+    assert out.index("result: failed") > out.rindex("nothing applied: the operator declined") > out.index("STACK")
+    assert state_keys(ws) == set()
 
 
 def test_resume_without_stack_continues_the_stacks_the_resumed_run_selected(
