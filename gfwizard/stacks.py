@@ -627,19 +627,24 @@ class DeployEngine:
         if not self.resume:
             return
         previous = self._previous
+        # Said as a note as soon as it is known (before any plan or question) and kept in the result's messages.
+        notes: list[str] = []
         if previous is None:
-            self._messages.append("nothing to resume: no run has set out to deploy yet (previews and declined runs "
-                                  "do not count), so this is a normal deploy of every selected stack")
-            return
-        self._resumes = previous.run_id if previous.resumable else None
-        self._done_before = {name: e for name, e in previous.applies.items() if e.outcome in DONE_OUTCOMES}
-        if self._resumed_selection is not None:
-            self._messages.append(f"run {previous.run_id} was limited to {', '.join(self._resumed_selection[1])}: "
-                                  "so is this resume (pass --stack to choose other stacks)")
-        if not previous.resumable:
-            self._messages.append(f"run {previous.run_id} ended without a failure or an interruption: nothing to "
-                                  "resume, so this is a normal deploy in which the stacks that run deployed with "
-                                  "unchanged inputs are skipped")
+            notes.append("nothing to resume: no run has set out to deploy yet (previews and declined runs "
+                         "do not count), so this is a normal deploy of every selected stack")
+        else:
+            self._resumes = previous.run_id if previous.resumable else None
+            self._done_before = {name: e for name, e in previous.applies.items() if e.outcome in DONE_OUTCOMES}
+            if self._resumed_selection is not None:
+                notes.append(f"run {previous.run_id} was limited to {', '.join(self._resumed_selection[1])}: "
+                             "so is this resume (pass --stack to choose other stacks)")
+            if not previous.resumable:
+                notes.append(f"run {previous.run_id} ended without a failure or an interruption: nothing to "
+                             "resume, so this is a normal deploy in which the stacks that run deployed with "
+                             "unchanged inputs are skipped")
+        for note in notes:
+            self._messages.append(note)
+            self._emit(RunNote(note))
 
     async def _report_previous_run(self) -> None:
         previous = self.journal.last_run()

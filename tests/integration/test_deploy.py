@@ -403,6 +403,28 @@ def test_on_a_terminal_a_refusal_after_a_failed_plan_ends_failed(
     assert state_keys(ws) == set()
 
 
+def test_nothing_to_resume_is_said_before_planning_and_before_the_question(rehearsal_workspace: Any,
+                                                                         iac_bin: str) -> None:
+    proc = deploy("--env", "dev", "--yes", "--stack", "attic", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    finished = events(proc)[0]["run_id"]
+    said = (f"run {finished} ended without a failure or an interruption: nothing to resume, so this is a normal "
+            "deploy in which the stacks that run deployed with unchanged inputs are skipped")
+
+    proc = deploy("--env", "dev", "--plan-only", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    notes = [e for e in of(evs, "run_note") if "nothing to resume" in e["message"]]
+    assert [e["message"] for e in notes] == [said]
+    assert evs.index(notes[0]) < evs.index(of(evs, "stack_planning")[0])
+    assert evs[-1]["messages"] == [said]
+
+    code, out = _on_a_terminal(["--env", "dev", "--resume"], "n", "to dev?")
+    assert code == 1, out
+    assert f"note: {said}" in out
+    assert out.index(f"note: {said}") < out.index("planned") < out.index("to dev? [y/N]"), out
+
+
 def test_resume_without_stack_continues_the_stacks_the_resumed_run_selected(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
