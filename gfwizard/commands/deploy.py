@@ -219,8 +219,11 @@ class _HumanPrinter(_Printer):
         echo("")
         echo(f"{'STACK':<{self.width}} {'OUTCOME':<12} {'CHANGES':<16} PLAN", bold=True)
         for row in result.stacks:
-            changes = _counts(row.summary) if row.summary and row.summary.has_changes else (
-                "none" if row.summary else "")
+            if row.outcome == "skipped":
+                changes = "-"  # its summary is the earlier deploy's: counts here would read as this run's
+            else:
+                changes = _counts(row.summary) if row.summary and row.summary.has_changes else (
+                    "none" if row.summary else "")
             plan = (row.plan_hash or "")[:19]
             colour = {"failed": "red", "locked": "red", "interrupted": "yellow"}.get(row.outcome)
             echo(f"{row.stack:<{self.width}} {row.outcome:<12} {changes:<16} {plan}", fg=colour)

@@ -161,6 +161,8 @@ def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
     assert [(s["stack"], s["outcome"]) for s in evs[-1]["stacks"]] == [
         ("attic", "skipped"), ("arc-runners", "skipped"), ("gitlab-runners", "applied"),
         ("runner-dashboard", "applied")]
+    # A skipped stack's summary is the earlier deploy's (what was applied then).
+    assert [s["summary"]["add"] for s in evs[-1]["stacks"][:2]] == [2, 3]
     assert state_keys(ws) == set(ORDER)
     assert {r["name"] for r in state(ws, "gitlab-runners")["resources"]} == {"namespace", "runner_token", "workload"}
 
@@ -401,6 +403,17 @@ def test_on_a_terminal_a_refusal_after_a_failed_plan_ends_failed(
     # The refusal is among the result's messages, after the table.
     assert out.index("result: failed") > out.rindex("nothing applied: the operator declined") > out.index("STACK")
     assert state_keys(ws) == set()
+
+
+def test_the_table_shows_no_counts_for_a_skipped_stack(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tfvars, good = failing_stack(tmp_path, monkeypatch, "arc-runners")
+    assert deploy("--env", "dev", "--yes", "--stack", "attic", "--stack", "arc-runners").returncode == 1
+    tfvars.write_text(good)
+    proc = deploy("--env", "dev", "--yes", "--resume")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _table(proc.stdout) == {"attic": ["skipped", "-"], "arc-runners": ["applied", "+1 ~0 -1 ±0"]}, \
+        proc.stdout
 
 
 def test_nothing_to_resume_is_said_before_planning_and_before_the_question(rehearsal_workspace: Any,
