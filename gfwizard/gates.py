@@ -122,9 +122,34 @@ def answer_approves(request: ConfirmRequest, answer: ConfirmAnswer) -> bool:
     return answer is True
 
 
-async def ask(request: ConfirmRequest, confirm: ConfirmCallback) -> bool:
-    """Ask through ``confirm`` (sync or async) and check the answer."""
+#: How much of a wrong typed answer a refusal repeats.
+_SHOWN_ANSWER = 40
+
+
+def refusal(request: ConfirmRequest, answer: ConfirmAnswer) -> str:
+    """Why ``answer`` does not approve ``request``, e.g. ``'Prod' is not 'prod' (…)`` (it repeats only what
+    was typed, made printable and cut short; the confirmation is no secret)."""
+    from gfwizard.textsafe import printable
+
+    if not request.typed:
+        return "the operator declined"
+    if not isinstance(answer, str):
+        return "the confirmation was cancelled"
+    typed = answer.strip()
+    if not typed:
+        return f"nothing was typed ({request.env!r} applies)"
+    shown = printable(typed if len(typed) <= _SHOWN_ANSWER else typed[:_SHOWN_ANSWER] + "…")
+    return f"'{shown}' is not {request.env!r} (type the environment name exactly to apply)"
+
+
+async def answer_of(request: ConfirmRequest, confirm: ConfirmCallback) -> ConfirmAnswer:
+    """Ask through ``confirm`` (sync or async) and return its answer unchecked."""
     answer = confirm(request)
     if inspect.isawaitable(answer):
         answer = await answer
-    return answer_approves(request, answer)  # type: ignore[arg-type]
+    return answer  # type: ignore[return-value]
+
+
+async def ask(request: ConfirmRequest, confirm: ConfirmCallback) -> bool:
+    """Ask through ``confirm`` (sync or async) and check the answer."""
+    return answer_approves(request, await answer_of(request, confirm))

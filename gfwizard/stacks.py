@@ -466,11 +466,10 @@ class DeployEngine:
         stacks = [gates_mod.PlannedStack(p.stack, p.summary or PlanSummary(), p.plan_hash or "") for p in changing]
         request = gates_mod.build_request(self.env, self.environment.require_confirmation, stacks)
         assert self.confirm is not None
-        if await gates_mod.ask(request, self.confirm):
+        answer = await gates_mod.answer_of(request, self.confirm)
+        if gates_mod.answer_approves(request, answer):
             return None
-        why = (f"the confirmation was cancelled, or {self.env!r} was not typed" if request.typed
-               else "the operator declined")
-        reason = f"nothing applied: {why}"
+        reason = redact(f"nothing applied: {gates_mod.refusal(request, answer)}")
         self._emit(ApplyRefused(reason))
         return reason
 

@@ -368,8 +368,9 @@ class DeployScreen(StepScreen):
 
         body = confirm_body(request)
         if request.typed:
+            # The dialog only closes with the exact name or a cancel: a cancel is said as one, not as a wrong name.
             answer = self._ask(TypedConfirmModal(f"Apply to {request.env}?", body, request.env),
-                               lambda ok: request.env if ok else "", declined="")
+                               lambda ok: request.env if ok else False, declined=False)
         else:
             answer = self._ask(ConfirmModal(f"Apply to {request.env}?", body, "Apply"), bool, declined=False)
         return asyncio.wrap_future(answer)

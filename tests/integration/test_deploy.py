@@ -354,10 +354,15 @@ def _on_a_terminal(args: list[str], answer: str, prompt: str, timeout: float = 1
 def test_on_a_terminal_prod_asks_for_the_typed_name_and_lists_destructive_changes(
         rehearsal_workspace: Any, iac_bin: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = rehearsal_workspace
-    code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "dev", "Type the environment name (prod)")
-    assert code == 1, out
-    assert "nothing applied: the confirmation was cancelled, or 'prod' was not typed" in out
-    assert state_keys(ws, "prod") == set()
+    for typed in ("dev", "Prod"):
+        code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], typed, "Type the environment name (prod)")
+        assert code == 1, out
+        assert f"nothing applied: '{typed}' is not 'prod' (type the environment name exactly to apply)" in out, out
+        assert "result: refused" in out and state_keys(ws, "prod") == set()
+    # Ctrl-D (end of input) at the question cancels, and is said so.
+    code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "\x04", "Type the environment name (prod)")
+    assert code == 1 and "nothing applied: the confirmation was cancelled" in out, out
+    assert state_keys(ws, "prod") == set() and not [e for e in journal(ws, "prod") if e["action"] != "plan"]
 
     code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "prod", "Type the environment name (prod)")
     assert code == 0, out
@@ -373,6 +378,7 @@ def test_on_a_terminal_prod_asks_for_the_typed_name_and_lists_destructive_change
     monkeypatch.setenv("TF_VAR_apply_delay_seconds", "2")
     code, out = _on_a_terminal(["--env", "prod", "--stack", "attic"], "", "Type the environment name (prod)")
     assert code == 1, out
+    assert "nothing applied: nothing was typed ('prod' applies)" in out, out
     assert "Destructive changes:" in out and "\x1b[31m  REPLACE  attic: terraform_data.apply_delay[0]" in out
     assert out.index("Destructive changes:") < out.index("Type the environment name (prod)")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gfwizard.gates import ConfirmRequest, PlannedStack, answer_approves, ask, build_request
+from gfwizard.gates import ConfirmRequest, PlannedStack, answer_approves, ask, build_request, refusal
 from gfwizard.orgconfig import OrgConfig
 from gfwizard.stacks_inputs import cluster_contract, inputs_hash, kubeconfig_file, secret_tf_vars
 from gfwizard.stacks_locks import is_lock_error
@@ -37,6 +37,19 @@ def test_request_lists_changing_stacks_and_destructive_changes_deletes_first() -
 def test_answers(typed: bool, answer: object, ok: bool) -> None:
     request = ConfirmRequest(env="prod", typed=typed, stacks=(), destructive=())
     assert answer_approves(request, answer) is ok  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("typed", "answer", "why"), [
+    (True, "Prod", "'Prod' is not 'prod' (type the environment name exactly to apply)"),
+    (True, " dev \n", "'dev' is not 'prod' (type the environment name exactly to apply)"),
+    (True, "x" * 50, f"'{'x' * 40}…' is not 'prod' (type the environment name exactly to apply)"),
+    (True, "pr\x1b[2Jod", "'pr\\x1b[2Jod' is not 'prod' (type the environment name exactly to apply)"),
+    (True, "  ", "nothing was typed ('prod' applies)"),
+    (True, False, "the confirmation was cancelled"),
+    (False, False, "the operator declined")])
+def test_a_refusal_says_why(typed: bool, answer: object, why: str) -> None:
+    request = ConfirmRequest(env="prod", typed=typed, stacks=(), destructive=())
+    assert refusal(request, answer) == why  # type: ignore[arg-type]
 
 
 def test_ask_accepts_sync_and_async_callbacks() -> None:
