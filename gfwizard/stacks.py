@@ -583,6 +583,12 @@ class DeployEngine:
     def _check_stack_files(self) -> None:
         for name in self.order:
             stack_dir = self.layout.stack_dir(name)
+            if not stack_dir.is_dir() and self.layout.rehearsal:
+                # A rehearsal deploys the provider-free twin: the checkout is not what is missing.
+                raise InputError(f"stack {name!r} has no rehearsal twin: {stack_dir} does not exist; nothing was run",
+                                 remedy=f"a rehearsal deploys the provider-free twins in {self.layout.stacks_root}: "
+                                        f"add one for {name!r}, or leave it out (`gfwizard deploy --env {self.env} "
+                                        "--stack STACK` for each other stack), or fix stacks: in organization.yaml")
             if not stack_dir.is_dir():
                 raise InputError(f"stack directory {stack_dir} does not exist",
                                  remedy="run from a GloriousFlywheel checkout (or set GFW_REPO), or fix stacks: "

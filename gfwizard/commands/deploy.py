@@ -15,7 +15,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import click
 
@@ -71,6 +71,7 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     from gfwizard.stacks import DeployEngine
 
     cfg = load_config(resolve_config_path(config_path))
+    _check_selection(cfg, env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
     interactive = sys.stdin.isatty()
     if not plan_only and not assume_yes and not interactive:
         cfg.environment(env)
@@ -82,6 +83,48 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     engine = DeployEngine(cfg, env, stacks=list(stacks) or None, plan_only=plan_only, resume=resume,
                           assume_yes=assume_yes, confirm=confirm, on_event=printer.event, concurrency=concurrency)
     return engine, printer, confirm
+
+
+def _command(env: str, stacks: Sequence[str], *, plan_only: bool, assume_yes: bool, resume: bool) -> str:
+    """The ``gfwizard deploy`` command line for these choices, backticked (what a remedy tells the operator
+    to run)."""
+    flags = [f"--stack {s}" for s in stacks]
+    flags += [flag for flag, on in (("--plan-only", plan_only), ("--yes", assume_yes), ("--resume", resume)) if on]
+    return f"`gfwizard deploy --env {' '.join([env, *flags])}`"
+
+
+def _check_selection(cfg: Any, env: str, stacks: Sequence[str], *, plan_only: bool, assume_yes: bool,
+                     resume: bool) -> None:
+    """Refuse an unknown environment or stack before anything runs, naming the valid ones and the command
+    that would work (a node role passed as a stack is said to be one)."""
+    import difflib
+
+    def command(env: str, stacks: Sequence[str]) -> str:
+        return _command(env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
+
+    envs = list(cfg.environments)
+    if env not in cfg.environments:
+        guess = (difflib.get_close_matches(env, envs, n=1) or envs)[0]
+        raise InputError(f"unknown environment {env!r} (known: {', '.join(envs)})",
+                         remedy=f"pass one of {', '.join(envs)}, e.g. {command(guess, stacks)}")
+    known = [spec.name for spec in cfg.stacks]
+    for name in stacks:
+        if name in known:
+            continue
+        if name in cfg.placement.roles:
+            placed = [s for s in known if cfg.placement.stacks.get(s) == name]
+            on_it = f"; stacks placed on it: {', '.join(placed)}" if placed else ""
+            rest = [s for s in stacks if s != name and s in known]
+            raise InputError(f"{name!r} is a node role (placement.roles), not a stack{on_it} "
+                             f"(stacks: {', '.join(known)})",
+                             remedy=f"pass --stack with stack names, e.g. {command(env, rest + placed or known[:1])}")
+        guess = difflib.get_close_matches(name, known, n=1)
+        fixed = [guess[0] if s == name else s for s in stacks if s in known or s == name] if guess else \
+            [s for s in stacks if s in known] or known[:1]
+        hint = f"did you mean {guess[0]!r}? " if guess else ""
+        raise InputError(f"unknown stack {name!r} (known: {', '.join(known)})",
+                         remedy=f"{hint}pass --stack with one of the stacks in organization.yaml, e.g. "
+                                f"{command(env, fixed)}")
 
 
 async def _run(engine: Any, printer: "_Printer", confirm: "_TerminalConfirm | None") -> DeployResult:

@@ -195,18 +195,50 @@ def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace
     assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--env", "qa", "--yes"], "unknown environment 'qa' (known: dev, prod)"),
-    (["--env", "dev", "--yes", "--stack", "atic"], "unknown stack 'atic'"),
+@pytest.mark.parametrize("args,message,remedy", [
+    (["--env", "qa", "--yes"], "unknown environment 'qa' (known: dev, prod)",
+     "remedy: pass one of dev, prod, e.g. `gfwizard deploy --env dev --yes`"),
+    (["--env", "dve", "--plan-only", "--stack", "attic"], "unknown environment 'dve' (known: dev, prod)",
+     "remedy: pass one of dev, prod, e.g. `gfwizard deploy --env dev --stack attic --plan-only`"),
+    (["--env", "dev", "--yes", "--stack", "arc-runners", "--stack", "atic"],
+     "unknown stack 'atic' (known: attic, arc-runners, gitlab-runners, runner-dashboard)",
+     "remedy: did you mean 'attic'? pass --stack with one of the stacks in organization.yaml, e.g. "
+     "`gfwizard deploy --env dev --stack arc-runners --stack attic --yes`"),
+    (["--env", "dev", "--yes", "--stack", "zzz"], "unknown stack 'zzz' (known: attic, arc-runners, ",
+     "e.g. `gfwizard deploy --env dev --stack attic --yes`"),
+    (["--env", "dev", "--yes", "--stack", "bumble"],
+     "'bumble' is a node role (placement.roles), not a stack; stacks placed on it: attic, runner-dashboard "
+     "(stacks: attic, arc-runners, gitlab-runners, runner-dashboard)",
+     "remedy: pass --stack with stack names, e.g. `gfwizard deploy --env dev --stack attic --stack "
+     "runner-dashboard --yes`"),
 ])
 def test_unknown_env_or_stack_is_an_input_error(rehearsal_workspace: Any, iac_bin: str, tmp_path: Path,
-                                                args: list[str], message: str) -> None:
+                                                args: list[str], message: str, remedy: str) -> None:
     ws = rehearsal_workspace
     wrapper, log = make_wrapper(tmp_path, iac_bin)
     before = tree_digest(ws.dir, ignore=("api-requests.log",))
     proc = deploy(*args, env={"GFW_TOFU_BIN": str(wrapper)})
-    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and message in proc.stderr and remedy in proc.stderr, proc.stderr
     assert wrapper_log(log) == [] and tree_digest(ws.dir, ignore=("api-requests.log",)) == before
+
+
+def test_a_stack_without_a_rehearsal_twin_is_said_to_have_none(rehearsal_workspace: Any, iac_bin: str,
+                                                               tmp_path: Path) -> None:
+    ws = rehearsal_workspace
+    text = ws.config_path.read_text()
+    extra = text.replace("  - {name: attic}\n", "  - {name: attic}\n  - {name: extra}\n", 1)
+    assert extra != text
+    ws.config_path.write_text(extra)
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    twins = REPO / "tofu" / "rehearsal"
+    assert f"stack 'extra' has no rehearsal twin: {twins / 'extra'} does not exist; nothing was run" in proc.stderr
+    assert f"a rehearsal deploys the provider-free twins in {twins}: add one for 'extra'" in proc.stderr
+    assert "GloriousFlywheel checkout" not in proc.stderr, proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 
 
 def test_prod_without_yes_and_without_a_terminal_refuses(rehearsal_workspace: Any, iac_bin: str,
