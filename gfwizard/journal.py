@@ -157,6 +157,9 @@ class _ReadState:
     tail: bytes = b""
     entries: list[JournalEntry] = field(default_factory=list)
     skipped: int = 0
+    #: How many lines (complete or not) have been parsed, and the 1-based numbers of the unreadable ones.
+    lines: int = 0
+    unreadable: list[int] = field(default_factory=list)
 
 
 #: How many bytes before the parsed offset are compared to notice a journal rewritten in place.
@@ -172,8 +175,13 @@ def _still_ends_with(fh: BinaryIO, state: _ReadState) -> bool:
 
 
 def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None:
-    """Parse the JSON lines of ``data`` into ``out``; count the unreadable ones in ``state.skipped``."""
-    for raw in data.split(b"\n"):
+    """Parse the JSON lines of ``data`` into ``out``; count the unreadable ones in ``state.skipped`` and
+    note their line numbers (``data`` starts at line ``state.lines + 1``)."""
+    raws = data.split(b"\n")
+    if data.endswith(b"\n"):
+        raws.pop()  # the empty remainder after the last newline is no line
+    for raw in raws:
+        state.lines += 1
         line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             continue
@@ -181,6 +189,7 @@ def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None
             out.append(JournalEntry.model_validate_json(line))
         except (ValidationError, ValueError):
             state.skipped += 1
+            state.unreadable.append(state.lines)
 
 
 class Journal:
@@ -195,6 +204,9 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.skipped_lines = 0
+        #: The line numbers (1-based) of the unreadable complete lines (a last line still being written is not
+        #: among them).
+        self.unreadable_lines: list[int] = []
         self._read: _ReadState | None = None
         self._reading = threading.Lock()  # the read state is shared: one reader at a time
 
@@ -221,6 +233,7 @@ class Journal:
         except FileNotFoundError:
             self._read = None
             self.skipped_lines = 0
+            self.unreadable_lines = []
             return []
         with fh:
             st = os.fstat(fh.fileno())
@@ -238,9 +251,10 @@ class Journal:
             state.offset += complete
             state.tail = (state.tail + data[:complete])[-_TAIL_CHECK:]
         partial: list[JournalEntry] = []
-        pending = _ReadState(state.dev, state.ino)
+        pending = _ReadState(state.dev, state.ino, lines=state.lines)
         _parse_into(data[complete:], partial, pending)
         self.skipped_lines = state.skipped + pending.skipped
+        self.unreadable_lines = list(state.unreadable)
         return [*state.entries, *partial]
 
     def runs(self) -> list[RunRecord]:

@@ -270,6 +270,7 @@ class DeployEngine:
         await self._render_backends()
         self._prepare_resume()
         self._warn_unselected_dependencies()
+        self._note_unreadable_journal()
 
     def _use_cli_config(self) -> None:
         """One CLI configuration for every run of every stack; a note (once) when gfwizard's own is used."""
@@ -688,6 +689,19 @@ class DeployEngine:
                 f"{since}): its binary may still be running. This run reports {stack} as locked until it is "
                 "released.")
 
+    def _note_unreadable_journal(self) -> None:
+        """Say once per run that journal lines were skipped (a torn line after a crash, a hand edit): the run
+        goes on with the readable ones, but resume and the dependency warnings know only what those say."""
+        self.journal.entries()
+        bad = self.journal.unreadable_lines
+        if not bad:
+            return
+        shown = ", ".join(str(n) for n in bad[:_SHOWN_LINES]) + (", …" if len(bad) > _SHOWN_LINES else "")
+        lines = "line" if len(bad) == 1 else "lines"
+        note = f"journal {self.journal.path}: {len(bad)} unreadable {lines} skipped ({lines} {shown})"
+        self._messages.append(note)
+        self._emit(RunNote(note))
+
     def _warn_unselected_dependencies(self) -> None:
         if not self.selected:
             return
@@ -739,6 +753,8 @@ class DeployEngine:
                             str(self.journal.path), self._resumes, tuple(self._messages))
 
 
+#: How many unreadable journal line numbers a note lists.
+_SHOWN_LINES = 10
 #: Stack outcomes that end a run with the same outcome (the first one, in apply order).
 _BAD_OUTCOMES = ("failed", "locked", "interrupted")
 

@@ -179,6 +179,28 @@ def test_resume_after_a_failure_in_stack_three_starts_at_stack_three(
     assert [e["stack"] for e in of(evs, "apply_started")] == ["gitlab-runners"]
 
 
+def test_unreadable_journal_lines_are_noted_once_and_never_fail_the_run(rehearsal_workspace: Any,
+                                                                       iac_bin: str) -> None:
+    ws = rehearsal_workspace
+    assert deploy("--env", "dev", "--yes", "--stack", "attic").returncode == 0
+    path = ws.dir / "journal" / "dev.jsonl"
+    good = len(path.read_bytes().splitlines())
+    with path.open("ab") as fh:
+        fh.write(b'{"run_id": "r1", "stack": "att\n')
+        fh.write(b"\x00\xff\xfe garbage \x9c\n")
+    proc = deploy("--env", "dev", "--yes", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    said = f"journal {path}: 2 unreadable lines skipped (lines {good + 1}, {good + 2})"
+    assert [e["message"] for e in of(evs, "run_note") if e["message"].startswith("journal ")] == [said]
+    assert evs.index(of(evs, "run_note")[-1]) < evs.index(of(evs, "stack_planning")[0])
+    assert said in evs[-1]["messages"] and evs[-1]["outcome"] == "applied"
+    assert [(s["stack"], s["outcome"]) for s in evs[-1]["stacks"]][0] == ("attic", "skipped")
+
+    human = deploy("--env", "dev", "--yes", "--stack", "attic")
+    assert human.returncode == 0 and human.stderr.count(f"note: {said}") == 1, human.stderr
+
+
 def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace: Any, iac_bin: str,
                                                              tmp_path: Path) -> None:
     ws = rehearsal_workspace

@@ -49,7 +49,7 @@ def test_torn_and_foreign_lines_are_skipped_and_counted(tmp_path: Path) -> None:
         fh.write("not json at all\n\n")
     journal.append(entry("r1", "attic", "apply", "applied"))
     assert [e.outcome for e in journal.entries()] == ["planned", "applied"]
-    assert journal.skipped_lines == 2
+    assert journal.skipped_lines == 2 and journal.unreadable_lines == [2, 3]
 
 
 def test_missing_journal_is_empty(tmp_path: Path) -> None:
@@ -114,16 +114,24 @@ def test_run_ids_sort_by_time_and_operator_names_the_host() -> None:
 
 def _full_read(path: Path) -> tuple[list[JournalEntry], int]:
     """The oracle: every line of the file parsed from scratch, unreadable ones counted."""
+    entries, unreadable = _full_read_numbered(path)
+    return entries, len(unreadable)
+
+
+def _full_read_numbered(path: Path, complete_only: bool = False) -> tuple[list[JournalEntry], list[int]]:
+    """The oracle, with the line numbers of the unreadable lines (``complete_only``: ending in a newline)."""
     entries: list[JournalEntry] = []
-    skipped = 0
-    for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+    unreadable: list[int] = []
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             entries.append(JournalEntry.model_validate_json(line))
         except ValueError:
-            skipped += 1
-    return entries, skipped
+            if not (complete_only and number == len(lines)):
+                unreadable.append(number)
+    return entries, unreadable
 
 
 def test_incremental_reads_equal_a_full_read_after_every_kind_of_write(tmp_path: Path) -> None:
@@ -144,8 +152,9 @@ def test_incremental_reads_equal_a_full_read_after_every_kind_of_write(tmp_path:
         expected, skipped = _full_read(path)
         assert got == expected, f"after write {i}"
         assert journal.skipped_lines == skipped, f"after write {i}"
+        assert journal.unreadable_lines == _full_read_numbered(path, complete_only=True)[1], f"after write {i}"
     assert [e.outcome for e in journal.entries()] == ["planned", "started", "applied", "planned"]
-    assert journal.skipped_lines == 2
+    assert journal.skipped_lines == 2 and journal.unreadable_lines == [3, 7]
     assert journal.last_run().run_id == "r2"  # type: ignore[union-attr]
 
 
