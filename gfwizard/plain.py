@@ -51,12 +51,17 @@ class QuestionaryPrompter:
              help: str = "") -> str | None:
         import questionary
 
-        def check(value: str) -> bool | str:
-            error = validate(value) if validate else None
-            return True if error is None else error
-
-        return _ask(questionary.text(message, default=default, validate=check, instruction=_instruction(help),
-                                     **self._io))
+        current = default
+        while True:
+            value = _ask(questionary.text(message, default=current, instruction=_instruction(help), **self._io))
+            error = validate(value) if validate and value is not None else None
+            if error is None:
+                return value
+            # Said whole above the question asked again (with the answer kept for editing): questionary's
+            # own validation line is one row, and these messages (what is wrong, what to do) are longer.
+            output = {"output": self._io["output"]} if "output" in self._io else {}
+            questionary.print(f"✗ {error}", style="fg:ansired", **output)
+            current = value
 
     def select(self, key: str, message: str, choices: Sequence[str], default: str | None = None,
                help: str = "") -> str | None:

@@ -458,3 +458,24 @@ def test_an_http_address_query_is_refused_as_typed_without_echoing_it() -> None:
                              answers)
     assert reason == ("address must not have a query or fragment (got 'https://gitlab.example/state/{stack}-{env}?…'); "
                       "remove it")
+
+
+def test_a_refused_answer_is_said_whole_and_asked_again_with_it_kept(tmp_path: Path) -> None:
+    """questionary's validation line is one row (cut at the terminal's width): the full message is printed
+    above the question asked again, with the refused answer there to edit."""
+    import io
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.plain_text import PlainTextOutput
+
+    from gfwizard.plain import QuestionaryPrompter
+
+    long_error = "8.8.8.8 is a public address: " + "the state store is private and never reached over the internet " * 3
+    printed = io.StringIO()
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=PlainTextOutput(printed))
+        pipe.send_text("\x15http://8.8.8.8:9000\r" + "\x7f" * len("8.8.8.8:9000") + "100.64.0.9:9000\r")
+        answer = prompter.text("s3_endpoint", "S3 endpoint", default="x",
+                               validate=lambda v: long_error if "8.8.8.8" in v else None)
+    assert answer == "http://100.64.0.9:9000"  # the refused answer was kept: only its host was retyped
+    assert f"✗ {long_error}" in printed.getvalue()
