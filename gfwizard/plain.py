@@ -208,6 +208,11 @@ def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
     out(f"Answers for {path} (Enter keeps the value in brackets; Ctrl-C stops without writing).")
     try:
         cfg = _answers_to_config(prompter, answers, out)
+        pinned = answers.base.cluster.fingerprint if answers.base is not None else None
+        if pinned is not None and cfg.cluster.fingerprint is None:
+            out(f"Note: the pinned fingerprint (kube-system UID {pinned.kube_system_uid}) is dropped: it was pinned "
+                "for the old API server or cluster name. Pin the new one with `gfwizard validate --pin` before a "
+                "deploy (the deploy gates refuse an unpinned cluster).")
         text = render_config(cfg, existing)
         if existing is not None and text == existing:
             out(f"{path} already holds this configuration; nothing written.")

@@ -479,3 +479,27 @@ def test_a_refused_answer_is_said_whole_and_asked_again_with_it_kept(tmp_path: P
                                validate=lambda v: long_error if "8.8.8.8" in v else None)
     assert answer == "http://100.64.0.9:9000"  # the refused answer was kept: only its host was retyped
     assert f"✗ {long_error}" in printed.getvalue()
+
+
+def test_a_new_api_server_says_the_pinned_fingerprint_is_dropped(tmp_path: Path) -> None:
+    from gfwizard.orgconfig import Fingerprint, load_config, save_config
+
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    uid = "2f9c8a1e-0000-4000-8000-000000000001"
+    cfg = load_config(path)
+    fingerprint = Fingerprint(kube_system_uid=uid, ca_sha256="ab" * 32)
+    pinned = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"fingerprint": fingerprint})})
+    save_config(pinned, path)
+    pinned_text = path.read_text()
+    out: list[str] = []
+    prompter = FakePrompter({"api_server": "https://100.64.0.7:6443"})
+    assert run_plain_init(path, prompter, echo=out.append) is Outcome.WRITTEN
+    assert (f"Note: the pinned fingerprint (kube-system UID {uid}) is dropped: it was pinned for the old API server "
+            "or cluster name. Pin the new one with `gfwizard validate --pin` before a deploy") in "\n".join(out)
+    assert load_config(path).cluster.fingerprint is None
+    # The same server: the pin is kept and nothing is said about it.
+    out.clear()
+    path.write_text(pinned_text)
+    assert run_plain_init(path, FakePrompter({"s3_bucket": "honey-state"}), echo=out.append) is Outcome.WRITTEN
+    assert "is dropped" not in "\n".join(out) and load_config(path).cluster.fingerprint == fingerprint
