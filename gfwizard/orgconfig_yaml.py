@@ -193,6 +193,10 @@ def comment_secret_problems(text: str, file: str = "<text>") -> list[ConfigProbl
 
     from gfwizard.orgconfig_rules import secret_comment_reason
 
+    # Cheap first pass (every load runs this): only a text where something after a '#' looks like a
+    # credential is scanned for its real comments (a '#' inside a value is no comment).
+    if not any(secret_comment_reason(line.split("#", 1)[1]) for line in text.splitlines() if "#" in line):
+        return []
     found: list[tuple[int, str]] = []  # (scanner's line of the comment token, one comment line)
 
     def collect(node: Any) -> None:
