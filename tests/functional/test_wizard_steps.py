@@ -165,7 +165,7 @@ async def test_the_create_bucket_dialog_names_the_endpoint_the_bucket_is_created
     """AWS_ENDPOINT_URL_S3 overrides state.s3.endpoint: the dialog names the override, where the write goes."""
     ws = rehearsal_workspace
     override = ws.env["AWS_ENDPOINT_URL_S3"].rstrip("/")
-    configured = "http://192.0.2.10:9000"  # TEST-NET: never contacted, the override wins
+    configured = "http://10.255.0.10:9000"  # a private address never contacted: the override wins
     missing = f"gfw-m-{secrets.token_hex(2)}"
     app = app_at(ws, "backend")
     async with app.run_test(size=(80, 24)) as pilot:

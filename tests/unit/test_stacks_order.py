@@ -99,7 +99,7 @@ def test_missing_stack_directory_or_tfvars(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("GFW_TOFU_BIN", str(tmp_path / "no-such-binary"))
     monkeypatch.setenv("GFW_REPO", str(tmp_path / "repo"))
     cfg = config([{"name": "attic"}])
-    with pytest.raises(InputError, match=r"stack directory .*tofu/rehearsal/attic does not exist"):
+    with pytest.raises(InputError, match=r"stack 'attic' has no rehearsal twin: .*tofu/rehearsal/attic does not exist"):
         DeployEngine(cfg, "dev", plan_only=True)
     (tmp_path / "repo" / "tofu" / "rehearsal" / "attic").mkdir(parents=True)
     with pytest.raises(InputError, match=r"attic/dev.tfvars does not exist \(environments.dev.tfvars\)"):
