@@ -213,7 +213,10 @@ class _HumanPrinter(_Printer):
         elif isinstance(event, (DependencyWarning, PreviousRunUnfinished)):
             echo(f"warning: {event.detail}", err=True, fg="yellow")
         elif isinstance(event, StackSkipped):
-            self.line(event.stack, "skipped", event.reason, dim=True)
+            # A skip found deployed names the earlier deploy's plan; one that was never planned reads as the
+            # result table says it (not-run), so the two never disagree.
+            never_planned = event.reason.startswith("not planned")
+            self.line(event.stack, "not-run" if never_planned else "skipped", event.reason, dim=True)
         elif isinstance(event, StackPlanned):
             detail = _counts(event.summary) if event.summary.has_changes else "no changes"
             destructive = event.summary.destroy or event.summary.replace
