@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
 
 from gfwizard.atomic import write_if_changed
 from gfwizard.backend_render import render_http_text, render_s3_text
@@ -156,15 +156,15 @@ def write_backup(directory: Path, stack: str, env: str, data: bytes) -> Path:
     raise CheckFailure(f"cannot create a backup file in {directory}", remedy="clean up old backups")
 
 
-def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None) -> list[str]:
-    """The stacks of ``env`` whose HTTP state still has to move to S3 (read-only: GETs on both sides).
+def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None,
+                       stacks: "Sequence[str] | None" = None) -> list[str]:
+    """The stacks of ``env`` (or of ``stacks``) whose state is still only on the HTTP backend: their HTTP
+    state holds resources or outputs, and S3 has no state object for them yet (read-only: GETs and HEADs).
 
-    A stack counts when its HTTP state holds resources or outputs and the S3 object does not hold the
-    same content (missing, or different: ``backend migrate`` then copies, asks or refuses). A stack
-    whose state was migrated already (the HTTP copy stays, untouched) does not. Needs
-    ``TF_HTTP_PASSWORD``; without it, or without ``state.http``, nothing can be looked at: ``[]``.
-    An HTTP read that fails skips the stack; an S3 read that fails counts it (``backend migrate`` on
-    either says why).
+    Once S3 holds a state object the stack has moved (a migration leaves the HTTP copy untouched, and
+    later deploys change only S3), so it no longer counts. Needs ``TF_HTTP_PASSWORD``; without it, or
+    without ``state.http``, nothing can be looked at: ``[]``. An HTTP read that fails skips the stack; an
+    S3 read that fails counts it (``backend migrate`` on either says why).
     """
     environ = dict(os.environ) if environ is None else environ
     http = cfg.state.http
@@ -174,7 +174,7 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
     username = environ.get("TF_HTTP_USERNAME") or http.username
     client: Any = None
     pending: list[str] = []
-    for stack in cfg.stack_order():
+    for stack in (cfg.stack_order() if stacks is None else stacks):
         try:
             data = fetch_http_state(http.address_for(env, stack), username, password)
             source = summarize(data) if data is not None else None
@@ -184,20 +184,23 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
             continue  # nothing there to carry over (migrate refuses such a state too)
         try:
             client = client or s3_client(cfg, environ=environ)
-            dest = _read_destination(client, s3_target(cfg, environ).bucket, cfg.state_key(env, stack))
+            in_s3 = _exists(client, s3_target(cfg, environ).bucket, cfg.state_key(env, stack))
         except Exception:  # noqa: BLE001 - unknown destination: the migration itself reads it and explains
-            dest = None
-        if dest is None or _content_digest(dest) != source.content_sha256:
+            in_s3 = False
+        if not in_s3:
             pending.append(stack)
     return pending
 
 
-def _content_digest(data: bytes) -> str | None:
-    """The content digest of ``data`` when it is a state (None when it is not)."""
+def _exists(client: Any, bucket: str, key: str) -> bool:
+    """Whether ``key`` exists (HEAD; a 404 is False, any other failure raises)."""
     try:
-        return summarize(data).content_sha256
-    except InputError:
-        return None
+        client.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return False
+        raise
+    return True
 
 
 def _read_destination(client: Any, bucket: str, key: str) -> bytes | None:

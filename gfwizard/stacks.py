@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Sequence
 
 from gfwizard import gates as gates_mod
-from gfwizard.checks import Check, all_ok, failed
+from gfwizard.checks import Check, all_ok, failed, passed
 from gfwizard.errors import InputError
 from gfwizard.journal import (
     DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
@@ -458,7 +458,29 @@ class DeployEngine:
                       started=now_utc(), ended=True)
 
     async def _run_gates(self) -> list[Check]:
-        return await asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env)
+        gates, migration = await asyncio.gather(
+            asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env),
+            asyncio.to_thread(self._migration_check))
+        return [*gates, *migration]
+
+    def _migration_check(self) -> list[Check]:
+        """A gate on the stacks of this run whose state is still only on the HTTP backend (looked at with
+        ``state.http`` and ``TF_HTTP_PASSWORD`` only): deploying one would create it again on empty S3
+        state, and its migration would then refuse the S3 object that deploy wrote."""
+        if self.cfg.state.http is None or not self.environ.get("TF_HTTP_PASSWORD"):
+            return []
+        from gfwizard.backend_migrate import pending_migrations
+
+        pending = pending_migrations(self.cfg, self.env, self.environ, stacks=self.order)
+        if not pending:
+            return [passed("state migration", "no stack of this run has its state only on the HTTP backend")]
+        them = "it" if len(pending) == 1 else "them"
+        more = " (then each other one)" if len(pending) > 1 else ""
+        return [failed("state migration",
+                       f"the state of {', '.join(pending)} in {self.env} is still only on the GitLab HTTP backend: "
+                       f"deploying now would create {them} again on empty S3 state and break the migration",
+                       f"migrate first: `gfwizard backend migrate --env {self.env} --stack {pending[0]}`{more}, "
+                       "or Ctrl+T in the wizard's State backend step")]
 
     async def _confirmed(self, changing: list[StackPlan]) -> str | None:
         """None when the applies may go ahead, else why not (also emitted as :class:`ApplyRefused`)."""

@@ -56,6 +56,17 @@ def test_dev_is_deployed_on_http_state_then_migrates_and_deploys_unchanged(tmp_p
         assert before["dev"] == {stack: "untracked" for stack in STACKS}, before
         assert before["prod"] == {stack: "none" for stack in STACKS}, before
         assert before["problems"] == [("running-without-state", f"dev/{stack}") for stack in STACKS]
+        # A deploy before the migration would create attic again on empty S3 state: a gate stops it first.
+        early = run_cli(["deploy", "--env", "dev", "--stack", "attic", "--yes", "--json"], env=cli_env)
+        assert early.returncode == 1, early.stdout + early.stderr
+        events = [json.loads(line) for line in early.stdout.splitlines()]
+        gate = next(e for e in events if e["event"] == "gate_checked")
+        migration = next(c for c in gate["checks"] if c["name"] == "state migration")
+        assert migration["level"] == "fail" and migration["detail"] == (
+            "the state of attic in dev is still only on the GitLab HTTP backend: deploying now would create it "
+            "again on empty S3 state and break the migration")
+        assert "`gfwizard backend migrate --env dev --stack attic`" in migration["remedy"]
+        assert events[-1]["outcome"] == "gate-failed" and _state_keys(env) == []
         migrated = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes"], env=cli_env)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         assert "state.backend is s3 already: the next deploy uses it" in migrated.stdout, migrated.stdout
@@ -67,6 +78,8 @@ def test_dev_is_deployed_on_http_state_then_migrates_and_deploys_unchanged(tmp_p
         assert done.returncode == 0, done.stdout + done.stderr
         result = json.loads(done.stdout.splitlines()[-1])
         assert [(s["stack"], s["outcome"]) for s in result["stacks"]] == [("attic", "no-changes")]
+        gate = next(json.loads(line) for line in done.stdout.splitlines() if '"gate_checked"' in line)
+        assert [c["level"] for c in gate["checks"] if c["name"] == "state migration"] == ["pass"]
     assert tree_digest(REPO / "tofu") == checkout
 
 

@@ -38,34 +38,29 @@ def _objects(s3: RehearsalS3, bucket: str) -> dict[str, str]:
     return {o["Key"]: o["ETag"] for o in listed.get("Contents", [])}
 
 
-def test_only_stacks_whose_content_is_not_in_s3_are_pending(s3: RehearsalS3, s3_bucket: str,
-                                                            http_server: HttpStateServer) -> None:
+def test_only_stacks_with_http_state_and_no_s3_state_are_pending(s3: RehearsalS3, s3_bucket: str,
+                                                                 http_server: HttpStateServer) -> None:
     cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=STACKS)
     environ = {"TF_HTTP_PASSWORD": PASSWORD}
     migrated = _state("lin-a", 4, resources=2)
     http_server.put_state("attic", "dev", migrated)
     http_server.put_state("arc-runners", "dev", _state("lin-b", 2, resources=1))
     http_server.put_state("gitlab-runners", "dev", _state("lin-c", 1, resources=0))  # empty: nothing to carry
-    # attic was migrated: the binary wrote the same content under a new lineage and serial.
-    same_content = json.loads(migrated)
-    same_content.update(lineage="lin-new", serial=1)
+    # attic was migrated, then deployed from S3: S3 holds other content now, and is what counts.
     client = s3.client()
-    client.put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate", Body=json.dumps(same_content).encode())
+    client.put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate", Body=_state("lin-new", 3, 5))
     before = _objects(s3, s3_bucket)
     http_server.request_log.clear()
 
     assert pending_migrations(cfg, "dev", environ) == ["arc-runners"]
-    # arc-runners' S3 object with other content (an older copy) is still pending: migrate decides.
-    client.put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=_state("lin-b", 1, 0))
-    assert pending_migrations(cfg, "dev", environ) == ["arc-runners"]
-    # A stack whose S3 object is not a state at all is pending too (migrate refuses it and says why).
-    client.put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate", Body=b"not json")
-    assert pending_migrations(cfg, "dev", environ) == ["attic", "arc-runners"]
-    client.put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate", Body=json.dumps(same_content).encode())
+    assert pending_migrations(cfg, "dev", environ, stacks=["attic"]) == []  # only what is asked about is read
+    assert pending_migrations(cfg, "prod", environ) == []  # no HTTP state in prod
+    client.put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=_state("lin-b", 2, 1))
+    assert pending_migrations(cfg, "dev", environ) == []
     client.delete_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate")
-    # Read-only on both sides: GETs only, the S3 objects and HTTP states as they were.
+    # Read-only on both sides: GETs only on the HTTP server, the S3 objects and HTTP states as they were.
     assert {e["method"] for e in http_server.request_log.entries()} == {"GET"}
-    assert {k for k in _objects(s3, s3_bucket)} == set(before)
+    assert set(_objects(s3, s3_bucket)) == set(before)
     assert http_server.current_state("attic", "dev") == migrated
 
 
