@@ -177,7 +177,7 @@ class DeployEngine:
         self._bind_loop()
         gate_task: asyncio.Future[list[Check]] | None = None
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
-        self._run_lock.acquire(self.run_id)
+        self._run_lock.acquire(self.run_id, "gfwizard deploy")
         try:
             self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
                                   self.plan_only, self._resume_source()))
@@ -214,7 +214,7 @@ class DeployEngine:
         variable values in clear text and are deleted by either.
         """
         self._bind_loop()
-        self._run_lock.acquire(self.run_id)
+        self._run_lock.acquire(self.run_id, _STEPWISE)
         try:
             await self._prepare()
             plans = await self._gather(self._start_plans())
@@ -230,7 +230,7 @@ class DeployEngine:
         """The second half of :meth:`run`: gate, confirm (unless ``assume_yes``), apply the ready plans in
         order and stop at the first failure; emits :class:`RunFinished` and deletes the saved plans."""
         self._bind_loop()
-        self._run_lock.acquire(self.run_id)
+        self._run_lock.acquire(self.run_id, _STEPWISE)
         try:
             result = await self._apply(plans, None)
         finally:
@@ -775,6 +775,8 @@ class DeployEngine:
                             str(self.journal.path), self._resumes, tuple(self._messages))
 
 
+#: What holds the run lock of a run planned and applied in two halves (the wizard's Deploy step).
+_STEPWISE = "the wizard's Deploy step"
 #: How many unreadable journal line numbers a note lists.
 _SHOWN_LINES = 10
 #: Stack outcomes that end a run with the same outcome (the first one, in apply order).

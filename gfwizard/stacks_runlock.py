@@ -33,8 +33,9 @@ class RunLock:
         """Whether this run holds the lock."""
         return self._file is not None
 
-    def acquire(self, run_id: str) -> None:
-        """Take the lock for ``run_id`` or raise :class:`CheckFailure` naming the run that holds it."""
+    def acquire(self, run_id: str, holder: str = "") -> None:
+        """Take the lock for ``run_id`` (``holder``: what runs it, e.g. ``gfwizard deploy``) or raise
+        :class:`CheckFailure` naming the run that holds it."""
         import fcntl
 
         if self._file is not None:
@@ -50,13 +51,14 @@ class RunLock:
             raise CheckFailure(
                 f"another deploy run of {self.env} is running on this machine ({holder}): two runs would share "
                 "its data directories and journal",
-                remedy="wait for it to end (or stop it where it runs), then run this again") from None
+                remedy="wait for it to end (or stop it where it runs), then try again; the wizard's Deploy step "
+                       "holds it from its first plan until its apply ends or the step is left") from None
         except BaseException:
             handle.close()
             raise
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+        handle.write(json.dumps({"run_id": run_id, "holder": holder, "pid": os.getpid(), "host": socket.gethostname(),
                                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
         handle.flush()
         self._file = handle
@@ -76,5 +78,6 @@ def _describe(text: str) -> str:
         return "holder unknown"
     if not isinstance(holder, dict):
         return "holder unknown"
-    return (f"run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
+    what = f"{holder['holder']}: " if isinstance(holder.get("holder"), str) and holder["holder"] else ""
+    return (f"{what}run {holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
             f"since {holder.get('started', '?')}")

@@ -158,6 +158,8 @@ class DeployScreen(StepScreen):
         #: row state to show again when a later re-plan finds nothing to do for them.
         self.done: dict[str, tuple[str, str]] = {}
         self.busy: str | None = None
+        #: The last action started (plan, apply, resume): what a worker error stopped.
+        self._action: str | None = None
         self.cancel_requests = 0
         #: Why the last action stopped before it started (the operator declined writing backend files).
         self.declined = ""
@@ -613,6 +615,7 @@ class DeployScreen(StepScreen):
 
     def _start(self, action: str) -> None:
         self.busy, self.cancel_requests, self.declined, self.escalated = action, 0, "", False
+        self._action = action
         self._status(f"{action} running… (c cancels)", False)
         self.refresh_bindings()
 
@@ -824,6 +827,21 @@ class DeployScreen(StepScreen):
             else:
                 self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
                              "back to this step.", True)
+        elif event.state is WorkerState.ERROR and event.worker.group == "deploy" and self._action is not None:
+            from gfwizard.errors import GfwError
+            from screens.app import describe_error
+
+            # The action ended on an error before its own status could be said (e.g. another run of the
+            # environment holds its lock): say so here, or the line would still read "running…".
+            error = event.worker.error
+            what = self._action.capitalize()
+            if isinstance(error, GfwError):
+                message, remedy = describe_error(error)
+                remedy = remedy.rstrip(". ")
+                fix = remedy[:1].upper() + remedy[1:] if remedy else "Fix it"
+                self._status(f"{what} stopped: {message}. {fix} (p plans again).", True)
+            else:
+                self._status(f"{what} stopped on an error (see the error); p plans again once it is fixed.", True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a key from the footer (and ignores it): only what makes sense now is offered.

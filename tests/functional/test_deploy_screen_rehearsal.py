@@ -266,3 +266,33 @@ async def test_quitting_with_the_apply_question_open_declines_it_and_exits(
     assert not screen.host.busy and screen.host.loop.is_closed()
     assert states(ws, "dev") == set() and locks(ws) == []
     assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plans were left behind"
+
+
+async def test_a_plan_refused_by_another_run_of_the_environment_says_so_and_p_retries(
+        two_stacks: WorkspaceFixture, iac_bin: str) -> None:
+    from gfwizard.stacks_runlock import RunLock
+
+    ws = two_stacks
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        assert screen.engine is not None
+        other = RunLock(screen.engine.journal.path.with_name("dev.lock"), "dev")
+        other.acquire("20261207T000000Z-other1")  # as a `gfwizard deploy` in another shell would
+        try:
+            await pilot.press("p")
+            await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error")
+            await pilot.press("escape")
+            await idle(pilot, screen, "the refused plan")
+            status = text_of(screen.query_one("#step-status"))
+            assert status.startswith("Plan stopped: another deploy run of dev is running on this machine "
+                                     "(run 20261207T000000Z-other1, pid "), status
+            assert status.endswith("Wait for it to end (or stop it where it runs), then try again; the wizard's "
+                                   "Deploy step holds it from its first plan until its apply ends or the step is "
+                                   "left (p plans again)."), status
+            assert "running…" not in status and keys(ws) == []
+        finally:
+            other.release()
+        await pilot.press("p")
+        await idle(pilot, screen, "the plan once the other run ended")
+        assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]

@@ -385,9 +385,9 @@ def test_a_second_deploy_of_the_environment_is_refused_while_one_runs(rehearsal_
         entries = len(journal(ws))
         second = deploy("--env", "dev", "--plan-only")
         assert second.returncode == 1, second.stdout + second.stderr
-        assert (f"another deploy run of dev is running on this machine (run {run_id}, pid {first.pid} on "
-                in second.stderr), second.stderr
-        assert "wait for it to end (or stop it where it runs), then run this again" in second.stderr
+        assert "another deploy run of dev is running on this machine (" in second.stderr, second.stderr
+        assert "wait for it to end (or stop it where it runs), then try again" in second.stderr
+        assert f"(gfwizard deploy: run {run_id}, pid {first.pid} on " in second.stderr, second.stderr
         assert len(journal(ws)) == entries, "the refused run journaled"
         assert first.wait(timeout=120) == 0
     finally:

@@ -21,16 +21,19 @@ from tests.helpers import REPO
 def test_a_second_run_is_refused_naming_the_first_until_it_ends(tmp_path: Path) -> None:
     path = tmp_path / "journal" / "dev.lock"
     first, second = RunLock(path, "dev"), RunLock(path, "dev")
-    first.acquire("run-1")
-    first.acquire("run-1")  # the holder's own run takes it again (plan, then apply)
+    first.acquire("run-1", "the wizard's Deploy step")
+    first.acquire("run-1", "the wizard's Deploy step")  # the holder's own run takes it again (plan, then apply)
     assert first.held and path.stat().st_mode & 0o777 == 0o600
     holder = json.loads(path.read_text())
     assert (holder["run_id"], holder["pid"]) == ("run-1", os.getpid())
     with pytest.raises(CheckFailure) as refused:
         second.acquire("run-2")
     assert refused.value.message.startswith(
-        f"another deploy run of dev is running on this machine (run run-1, pid {os.getpid()} on ")
-    assert refused.value.remedy == "wait for it to end (or stop it where it runs), then run this again"
+        f"another deploy run of dev is running on this machine (the wizard's Deploy step: run run-1, pid {os.getpid()} "
+        "on ")
+    assert refused.value.remedy == ("wait for it to end (or stop it where it runs), then try again; the wizard's "
+                                    "Deploy step holds it from its first plan until its apply ends or the step is "
+                                    "left")
     assert not second.held and json.loads(path.read_text())["run_id"] == "run-1", "the refused run wrote"
     first.release()
     second.acquire("run-2")
