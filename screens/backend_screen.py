@@ -313,7 +313,7 @@ class BackendScreen(StepScreen):
                         ". Ctrl+T migrates it.", timeout=10)
         elif had:
             self.notify("Every stack's HTTP state is in S3 now.")
-        self.refresh_bindings()
+        self._update_status()
 
     def action_migrate(self) -> None:
         """Migrate every stack that still has HTTP state, after showing the backup location."""
@@ -332,19 +332,36 @@ class BackendScreen(StepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="migrate")
     def migrate(self, stacks: list[str]) -> None:
-        """Run the HTTP → S3 migration, one stack at a time."""
+        """Run the HTTP → S3 migration, one stack at a time; then one summary (per-stack notifications
+        piled past the screen's edge at 80x24)."""
         from gfwizard.backend import migrate_http_to_s3
+        from gfwizard.backend_migrate import backup_dir
 
         cfg = self.session.draft
         assert cfg is not None
         layout = self._layout()
-        for stack in stacks:
-            report = migrate_http_to_s3(cfg, self.session.env, stack, layout,
-                                        on_note=lambda note: self.app.call_from_thread(self.notify, note, timeout=15,
-                                                                                       markup=False))
-            self.app.call_from_thread(self.notify, f"{stack}: {report.outcome} — {report.detail} "
-                                      f"(backup: {report.backup_path})", timeout=15, markup=False,
-                                      severity="information" if report.ok else "error")
+        notes: set[str] = set()
+
+        def note(text: str) -> None:
+            if text not in notes:  # the same note (e.g. which CLI configuration is used) comes per stack
+                notes.add(text)
+                self.app.call_from_thread(self.notify, text, timeout=15, markup=False)
+
+        done: list[str] = []
+        problems: list[str] = []
+        for i, stack in enumerate(stacks, 1):
+            self.app.call_from_thread(self._status, f"Migrating {stack} ({i}/{len(stacks)})…", True)
+            report = migrate_http_to_s3(cfg, self.session.env, stack, layout, on_note=note)
+            if report.ok:
+                done.append(f"{stack} ({report.outcome})")
+            else:
+                problems.append(f"{stack}: {report.outcome} — {report.detail}"
+                                + (f" Remedy: {report.remedy}" if report.remedy else ""))
+        summary = "; ".join(
+            ([f"Migrated to S3: {', '.join(done)}"] if done else []) + problems)
+        summary += f". Backups of the HTTP states: {backup_dir(layout, self.session.env)}."
+        self.app.call_from_thread(self.notify, summary, timeout=30, markup=False,
+                                  severity="error" if problems else "information")
         self._look_for_http_state()  # what is left to migrate (Ctrl+T goes once nothing is)
 
     # ----- gating -------------------------------------------------------------------------
@@ -357,12 +374,17 @@ class BackendScreen(StepScreen):
     def _update_status(self) -> None:
         reason = self.blocked_reason()
         self.session.backend_ready = reason is None
+        pending = self.session.extras.get("http_state_stacks") or []
+        # Said until migrated (a notification goes away): the deploy gate stops these stacks until then.
+        waiting = (f" The state of {', '.join(pending)} is still only on the HTTP backend: Ctrl+T migrates it "
+                   "(until then the deploy gate stops those stacks)." if pending else "")
         if reason is None:
             assert self.rendered is not None
             where = ", ".join(sorted({str(f.path.parent.parent) for f in self.rendered}))
-            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}. Ctrl+N for Next.", False)
+            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}. Ctrl+N for Next.{waiting}",
+                         bool(pending))
         else:
-            self._status(reason, True)
+            self._status(reason + waiting, True)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
