@@ -49,7 +49,9 @@ class StacksPane(StatusPane):
             apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
                 "failed", "interrupted", "started", "locked", "gate-failed") else applied
             if not s.workloads:
-                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, "-", "-", "-", "-", state, apply_cell)))
+                # The State column is off-screen below ~120 columns: say why there is no workload where it shows.
+                why: Cell = ("(not applied)", "dim") if not s.state.exists and not s.state.error else "-"
+                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, why, "-", "-", "-", state, apply_cell)))
                 continue
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
