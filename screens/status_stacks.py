@@ -36,8 +36,10 @@ class StacksPane(StatusPane):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
+        self._env: str | None = None
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
+        self._env = env  # the notes follow the same filter
         rows: list[Row] = []
         workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
         for s in snap.stacks:
@@ -69,12 +71,16 @@ class StacksPane(StatusPane):
     def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
         """What could not be read, then one line naming the stacks that run without state, and what to do."""
         out = super().notes(snap, rows)
-        untracked = [f"{s.env}/{s.stack}" for s in snap.stacks if s.source == "untracked"]
+        untracked = [s for s in snap.stacks if s.source == "untracked" and self._env in (None, s.env)]
         if untracked:
+            envs = {s.env for s in untracked}
+            env = next(iter(envs)) if len(envs) == 1 else "<env>"
+            stack = untracked[0].stack if len(untracked) == 1 else "<stack>"
+            each = "" if len(untracked) == 1 else " for each"
             out.append(with_config(
-                f"NO STATE, yet running: {', '.join(untracked)} — deploy none of them yet (an apply without the "
-                "state would create it all again); if their state is still on the GitLab HTTP backend, move it with "
-                "`gfwizard backend migrate --env <env> --stack <stack>`"))
+                f"NO STATE, yet running: {', '.join(f'{s.env}/{s.stack}' for s in untracked)} — deploy none of "
+                "them yet (an apply without the state would create it all again); if their state is still on the "
+                f"GitLab HTTP backend, move it with `gfwizard backend migrate --env {env} --stack {stack}`{each}"))
         return out
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -517,7 +517,15 @@ async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatc
         assert _notes(app, "stacks") == (
             "NO STATE, yet running: dev/gitlab-runners — deploy none of them yet (an apply without the state would "
             "create it all again); if their state is still on the GitLab HTTP backend, move it with "
-            "`gfwizard backend migrate --env <env> --stack <stack> --config /srv/gf/org.yaml`")
+            "`gfwizard backend migrate --env dev --stack gitlab-runners --config /srv/gf/org.yaml`")
         cells = _cells(app, "stacks-table")
         assert "gitlab-runners-dev/gitlab-runner (no state)" in cells and "NO STATE, yet running" in cells
         assert "5 problems" in _banner(app)  # the fixed four, and this one
+        # The view filtered to prod: dev's stacks are not named there.
+        for _ in range(3):  # all → dev → prod
+            if app.env_filter == "prod":
+                break
+            await pilot.press("e")
+            await pilot.pause()
+        assert app.env_filter == "prod"
+        await _until(pilot, lambda: "NO STATE" not in _notes(app, "stacks"), what="the prod view's notes")
