@@ -65,10 +65,10 @@ def iac_check(*, required: bool = True) -> Check:
     wanted = override or "tofu or terraform"
     if not required:
         return warned("IaC binary", f"{wanted} not found on PATH: the deploy step needs it",
-                      "Install terraform >= 1.10 or tofu (or set GFW_TOFU_BIN) before the deploy step; "
-                      "the other steps work without it.")
+                      "Install OpenTofu or Terraform >= 1.10 on PATH (or set GFW_TOFU_BIN before starting "
+                      "gfwizard) before the deploy step; the other steps work without it.")
     return failed("IaC binary", f"{wanted} not found on PATH",
-                  "Install OpenTofu (preferred) or Terraform >= 1.10, or set GFW_TOFU_BIN.")
+                  "Install OpenTofu or Terraform >= 1.10 on PATH (or set GFW_TOFU_BIN before starting gfwizard).")
 
 
 def kubectl_check() -> Check:

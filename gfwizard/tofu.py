@@ -99,7 +99,7 @@ def find_binary(environ: Mapping[str, str] | None = None, *, save_cache: bool = 
         found = shutil.which("tofu", path=path_var) or shutil.which("terraform", path=path_var)
         if found is None:
             raise CheckFailure("neither tofu nor terraform was found on PATH",
-                               remedy=f"install OpenTofu >= 1.10 (or Terraform >= 1.10), or set {BIN_ENV}")
+                               remedy=f"install OpenTofu or Terraform >= 1.10 on PATH (or set {BIN_ENV} before starting gfwizard)")
     return _probe(found, save_cache=save_cache)
 
 

@@ -33,7 +33,8 @@ async def test_a_rehearsal_without_the_binary_warns_and_walks_on(
         check = iac_check(app)
         assert check.level.value == "warn"
         assert check.detail == "tofu or terraform not found on PATH: the deploy step needs it"
-        assert check.remedy.startswith("Install terraform >= 1.10 or tofu (or set GFW_TOFU_BIN)")
+        assert check.remedy.startswith("Install OpenTofu or Terraform >= 1.10 on PATH (or set GFW_TOFU_BIN before "
+                                       "starting gfwizard) before the deploy step")
         assert text_of(app.screen.query_one("#step-status")) == "Ready. Ctrl+N for Next."
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "kubeconfig"), "the kubeconfig step")
@@ -70,8 +71,8 @@ async def test_the_rehearsal_deploy_step_without_the_binary_refuses_to_plan(
         screen = app.screen
         assert text_of(screen.query_one("#step-status")) == (
             "The deploy engine could not start, so nothing can be planned: neither tofu nor terraform was found "
-            "on PATH. Install OpenTofu >= 1.10 (or Terraform >= 1.10), or set GFW_TOFU_BIN, then Escape and come "
-            "back to this step.")
+            "on PATH. Install OpenTofu or Terraform >= 1.10 on PATH (or set GFW_TOFU_BIN before starting gfwizard), "
+            "then Escape and come back to this step.")
         assert screen.check_action("plan_all", ()) is False
         await pilot.press("p")
         await pilot.pause()
