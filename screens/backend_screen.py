@@ -326,7 +326,7 @@ class BackendScreen(StepScreen):
         backups = backup_dir(self._layout(), self.session.env)
         body = (f"Migrate {', '.join(stacks)} ({self.session.env}) from the HTTP backend to S3.\n"
                 f"A backup of each source state is kept under {backups} first; the source "
-                "is never modified, and a destination with another lineage is refused.")
+                "is never modified, and a destination that already holds other state is never overwritten.")
         self.app.push_screen(ConfirmModal("Migrate state to S3?", body, "Migrate"),
                              lambda yes: self.migrate(stacks) if yes else None)
 
