@@ -190,6 +190,11 @@ class DeployEngine:
             if self.plan_only:
                 plans = await self._gather(tasks)
                 gated = await self._gates_pass(gate_task)
+                planned = [name for name, plan in plans.items() if plan.outcome == "planned"]
+                if not gated and planned:
+                    self._messages.append(f"the plans of {', '.join(planned)} were made while the gates were being "
+                                          "checked, and the gates failed: they show what the binary saw on a "
+                                          "cluster that is not the pinned honey, not what a deploy would do")
                 result = self._result(plans, {}, None if gated else "gate-failed")
             elif self.assume_yes:
                 applied, outcome = await self._apply_in_order(tasks.__getitem__, gate_task)
