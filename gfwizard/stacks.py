@@ -177,7 +177,7 @@ class DeployEngine:
         self._bind_loop()
         gate_task: asyncio.Future[list[Check]] | None = None
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
-        self._run_lock.acquire(self.run_id, "gfwizard deploy")
+        self._run_lock.acquire(self.run_id, _WHOLE_RUN)
         try:
             self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
                                   self.plan_only, self._resume_source()))
@@ -780,7 +780,9 @@ class DeployEngine:
                             str(self.journal.path), self._resumes, tuple(self._messages))
 
 
-#: What holds the run lock of a run planned and applied in two halves (the wizard's Deploy step).
+#: What holds the run lock of a whole run (the deploy command) and of one planned and applied in two
+#: halves (the wizard's Deploy step).
+_WHOLE_RUN = "a deploy from the command line"
 _STEPWISE = "the wizard's Deploy step"
 #: How many unreadable journal line numbers a note lists.
 _SHOWN_LINES = 10

@@ -387,7 +387,7 @@ def test_a_second_deploy_of_the_environment_is_refused_while_one_runs(rehearsal_
         assert second.returncode == 1, second.stdout + second.stderr
         assert "another deploy run of dev is running on this machine (" in second.stderr, second.stderr
         assert "wait for it to end (or stop it where it runs), then try again" in second.stderr
-        assert f"(gfwizard deploy: run {run_id}, pid {first.pid} on " in second.stderr, second.stderr
+        assert f"(a deploy from the command line: run {run_id}, pid {first.pid} on " in second.stderr, second.stderr
         assert len(journal(ws)) == entries, "the refused run journaled"
         assert first.wait(timeout=120) == 0
     finally:
