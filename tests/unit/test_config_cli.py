@@ -241,15 +241,9 @@ _NAME_RULE = "must be a lowercase name of letters, digits and '-' (1-63 characte
 ])
 def test_a_trailing_newline_or_control_character_is_not_a_valid_name(tmp_path: Path, old: str, new: str,
                                                                       problem: str) -> None:
-    path = tmp_path / "organization.yaml"
-    text = edited(old, new)
-    path.write_text(text)
-    before = tree_digest(tmp_path)
-    result = invoke("config", "validate", str(path))
-    assert result.exit_code == 1
+    path, text, result = _validated(tmp_path, old, new)
     assert f"{path}: invalid (1 problem)\n" in result.stdout
     assert f"{path}:{line_of(text, new.strip())}:" in result.stdout and f": {problem}\n" in result.stdout
-    assert tree_digest(tmp_path) == before
 
 
 def test_a_bucket_with_a_newline_never_reaches_a_backend_file(tmp_path: Path) -> None:
@@ -266,17 +260,23 @@ def test_a_bucket_with_a_newline_never_reaches_a_backend_file(tmp_path: Path) ->
     assert tree_digest(tmp_path) == before
 
 
-def test_validate_reports_a_public_s3_endpoint(tmp_path: Path) -> None:
+def _validated(tmp_path: Path, old: str, new: str) -> tuple[Path, str, Result]:
+    """``config validate`` of the example with ``old`` replaced by ``new``: invalid (exit 1), nothing written."""
     path = tmp_path / "organization.yaml"
-    text = edited("endpoint: http://100.113.89.12:9000", "endpoint: http://8.8.8.8:9000")
+    text = edited(old, new)
     path.write_text(text)
     before = tree_digest(tmp_path)
     result = invoke("config", "validate", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.stdout
+    assert tree_digest(tmp_path) == before
+    return path, text, result
+
+
+def test_validate_reports_a_public_s3_endpoint(tmp_path: Path) -> None:
+    path, text, result = _validated(tmp_path, "endpoint: http://100.113.89.12:9000", "endpoint: http://8.8.8.8:9000")
     assert (f"{path}:{line_of(text, 'endpoint:')}:15: state.s3.endpoint: 8.8.8.8 is a public address: the state "
             "store (RustFS on honey) is private (tailnet) and never reached over the internet; use its tailnet or "
             "LAN address\n") in result.stdout
-    assert tree_digest(tmp_path) == before
 
 
 @pytest.mark.parametrize(("old", "new", "shown"), [
@@ -289,12 +289,7 @@ def test_validate_reports_a_public_s3_endpoint(tmp_path: Path) -> None:
 ])
 def test_validate_text_output_names_the_credential_field_after_redaction(tmp_path: Path, old: str, new: str,
                                                                          shown: str) -> None:
-    path = tmp_path / "organization.yaml"
-    text = edited(old, new)
-    path.write_text(text)
-    before = tree_digest(tmp_path)
-    result = invoke("config", "validate", str(path))
-    assert result.exit_code == 1
+    path, text, result = _validated(tmp_path, old, new)
     needle = new.strip().splitlines()[-1].strip()
     line = line_of(text, needle)
     column = next(raw for raw in text.splitlines() if needle in raw).index(needle) + 1
@@ -303,17 +298,12 @@ def test_validate_text_output_names_the_credential_field_after_redaction(tmp_pat
     assert f"{path}:{line}:{column}: {shown}" in result.stdout, result.stdout
     assert "[REDACTED]" not in result.stdout
     assert "hunter2hunter2" not in result.stdout and "eyJzdWIiOiJhZG1pbiJ9" not in result.stdout
-    assert tree_digest(tmp_path) == before
 
 
 def test_validate_reports_a_secret_in_a_comment_at_its_position_without_printing_it(tmp_path: Path) -> None:
-    path = tmp_path / "organization.yaml"
-    text = edited("    region: us-east-1", "    region: us-east-1  # AKIAIOSFODNN7EXAMPLE "
-                  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    path.write_text(text)
+    path, text, result = _validated(tmp_path, "    region: us-east-1", "    region: us-east-1  # AKIAIOSFODNN7EXAMPLE "
+                                    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     before = tree_digest(tmp_path)
-    result = invoke("config", "validate", str(path))
-    assert result.exit_code == 1
     assert (f"{path}:{line_of(text, 'AKIA')}:24: comment looks like a credential (an AWS access key id): comments "
             "are committed with the file; ") in result.stdout
     report = json.loads(invoke("config", "validate", str(path), "--json").stdout)
