@@ -87,7 +87,8 @@ _COMMANDS = """\
   `config`, `stack_order`, `placement` (stack: role or null), `state_keys` (env: stack: key), and
   `http_addresses` (env: stack: address) with the http backend.
 - `gfwizard config init [--plain] [--config PATH] [--force]`: the wizard's Config step, or with
-  `--plain` the same questions as plain prompts. Each answer is checked as it is typed, with the rules
+  `--plain` every field as a plain prompt (the wizard takes the context, API server and network from
+  its Kubeconfig and Validate steps; `--plain` asks them). Each answer is checked as it is typed, with the rules
   above; a choice that conflicts with an earlier answer (network `loopback` for an API server that is
   not a loopback address) is shown with the reason, and the questions involved are asked again, every
   other answer kept. Shows the file and a diff against the existing one and writes only on
@@ -198,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     args = [a for a in args if a != "--check"]
+    if any(a.startswith("-") for a in args) or len(args) > 1:  # e.g. --help: never taken for a repo path
+        print("usage: python -m gfwizard.orgconfig_docs [--check] [REPO]", file=sys.stderr)
+        return 2
     repo = Path(args[0]) if args else repo_root()
     if check:
         stale = stale_files(repo)

@@ -156,7 +156,8 @@ def effective_report(cfg: "OrgConfig", path: Path) -> dict[str, Any]:
 def init(plain: bool, config_path: Path | None, force: bool) -> None:
     """Create or update organization.yaml (wizard, or --plain prompts).
 
-    Without --plain, opens the wizard at its Config step; --plain asks the same questions. Both need
+    Without --plain, opens the wizard at its Config step; --plain asks every field as a plain prompt
+    (the wizard takes the context, API server and network from its earlier steps). Both need
     a terminal (exit 2 without one).
     Shows the file (and a diff against the existing one) and writes only on confirmation,
     atomically, keeping the previous file as PATH.bak (organization.yaml.bak). Ctrl-C (or Ctrl-D
@@ -165,8 +166,8 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
     target = resolve_config_path(config_path)
     if not plain:
         require_terminal("config init without --plain opens the full-screen wizard, which",
-                         remedy="run it in a terminal (`gfwizard config init --plain` asks the same questions with "
-                                "plain prompts, also in a terminal), or copy config/organization.example.yaml, edit "
+                         remedy="run it in a terminal (`gfwizard config init --plain` asks every field as a plain "
+                                "prompt, also in a terminal), or copy config/organization.example.yaml, edit "
                                 "it and check it with `gfwizard config validate`")
         try:
             from screens.launch import run_wizard

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from gfwizard.answers import ConfigAnswers, build_config
 from gfwizard.orgconfig import OrgConfig, load_config, schema_json
 from gfwizard.orgconfig_docs import REGENERATE_COMMAND, main, reference_markdown, stale_files
@@ -74,3 +76,12 @@ def test_example_is_honey_shaped() -> None:
 
 def test_default_answers_build_the_example() -> None:
     assert build_config(ConfigAnswers()) == load_config(EXAMPLE)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["a", "b"]])
+def test_an_option_or_a_second_path_is_a_usage_error_that_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert "usage: python -m gfwizard.orgconfig_docs [--check] [REPO]" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [], "an option was taken for a repo path and written into"
