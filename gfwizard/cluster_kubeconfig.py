@@ -81,7 +81,28 @@ class _Node:
 
 
 class _MergeError(Exception):
-    """What the client's merger raises as ``ConfigException``."""
+    """What the client's merger raises as ``ConfigException`` (``remedy``: what to do, when known)."""
+
+    def __init__(self, message: str, remedy: str = "") -> None:
+        super().__init__(message)
+        self.remedy = remedy
+
+
+def _refuse_duplicate_names(config: Any, path: str) -> None:
+    """A file that names one cluster, context or user twice: the Python client keeps the first, but
+    kubectl and the stacks' providers (client-go) refuse the whole file, so the deploy would fail."""
+    if not isinstance(config, dict):
+        return
+    for item in ("clusters", "contexts", "users"):
+        seen: set[str] = set()
+        for entry in config.get(item) or []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name in seen:
+                raise _MergeError(f"{path} names {item[:-1]} {name!r} twice: kubectl and the stacks' providers "
+                                  "(client-go) refuse such a file",
+                                  remedy=f"remove or rename one of the two {item[:-1]} entries {name!r} in {path}")
+            if isinstance(name, str):
+                seen.add(name)
 
 
 def _merge_files(paths: list[str]) -> _Node:
@@ -103,6 +124,7 @@ def _merge_files(paths: list[str]) -> _Node:
             for item in ("clusters", "contexts", "users"):
                 base[item] = []
             merged = _Node(base, path)
+        _refuse_duplicate_names(config, path)
         for item in ("clusters", "contexts", "users"):
             for new_item in config.get(item, []) or []:
                 for exists in merged.value[item]:
@@ -143,6 +165,7 @@ def _load_merged(paths: list[str], explicit: bool, origin: str = "") -> Any:
         merged = _merge_files(existing)
     except (yaml.YAMLError, _MergeError, OSError, UnicodeDecodeError) as exc:
         raise ClusterAccessError("kubeconfig", f"cannot read kubeconfig {', '.join(existing)}: {exc}",
+                                 getattr(exc, "remedy", "") or
                                  "fix the YAML of the kubeconfig file (kubectl config view shows what it parses)") from exc
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
         # The merger indexes whatever the YAML holds: a scalar or list document, a nameless entry.

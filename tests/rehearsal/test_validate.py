@@ -657,3 +657,23 @@ def test_a_missing_cluster_kubeconfig_says_to_fix_it_not_to_export_kubeconfig(
     gates = gate_checks(broken, timeouts=FAST)  # what `deploy` shows
     assert [(c.detail, c.remedy) for c in gates] == [(f"not verified: kubeconfig file not found: {missing}", remedy)] * 2
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+@pytest.mark.parametrize("section", ["contexts", "clusters", "users"])
+def test_a_kubeconfig_naming_an_entry_twice_fails_and_contacts_nothing(tmp_path: Path, honey: "RehearsalAPIServer",
+                                                                       section: str) -> None:
+    """The Python client would keep the first entry, but kubectl and the stacks' providers (client-go)
+    refuse the whole file: validating it must not pass what the deploy would then fail on."""
+    files = write_files(tmp_path, honey)
+    doc = yaml.safe_load(files.kubeconfig.read_text())
+    doc[section].append(dict(doc[section][0]))
+    name = doc[section][0]["name"]
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    honey.request_log.clear()
+    before = files.digest()
+    check = validate(files).check("kubeconfig")
+    assert check is not None and check.level is Level.FAIL
+    assert (f"{files.kubeconfig} names {section[:-1]} {name!r} twice: kubectl and the stacks' providers (client-go) "
+            "refuse such a file") in check.detail
+    assert check.remedy == f"remove or rename one of the two {section[:-1]} entries {name!r} in {files.kubeconfig}"
+    assert honey.request_log.entries() == [] and files.digest() == before
