@@ -811,37 +811,24 @@ class DeployScreen(StepScreen):
             Text("\n").join(Text.assemble(f"{row.stack}: ", row.label()) for row in cut))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # StepScreen's handler (Textual calls it too: handlers run along the MRO) opens the error modal.
-        if event.state is WorkerState.ERROR and event.worker.group == "deploy" and self.engine is None:
-            from gfwizard.errors import GfwError
-            from screens.app import describe_error
-
-            error = event.worker.error
-            if isinstance(error, GfwError):
-                # Shown in the step too (the modal goes away): nothing is planned until this is fixed.
-                message, remedy = describe_error(error)
-                remedy = remedy.rstrip(". ")
-                fix = remedy[:1].upper() + remedy[1:] if remedy else "Fix it"
-                self._status(f"The deploy engine could not start, so nothing can be planned: {message}. "
-                             f"{fix}, then Escape and come back to this step.", True)
-            else:
+        # StepScreen's handler (Textual calls it too: handlers run along the MRO) opens the error modal;
+        # this says it in the step too (the modal goes away), or the line would still read "running…".
+        if event.state is not WorkerState.ERROR or event.worker.group != "deploy":
+            return
+        said = _said(event.worker.error)
+        if self.engine is None:  # nothing is planned until this is fixed
+            if said is None:
                 self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
                              "back to this step.", True)
-        elif event.state is WorkerState.ERROR and event.worker.group == "deploy" and self._action is not None:
-            from gfwizard.errors import GfwError
-            from screens.app import describe_error
-
-            # The action ended on an error before its own status could be said (e.g. another run of the
-            # environment holds its lock): say so here, or the line would still read "running…".
-            error = event.worker.error
-            what = self._action.capitalize()
-            if isinstance(error, GfwError):
-                message, remedy = describe_error(error)
-                remedy = remedy.rstrip(". ")
-                fix = remedy[:1].upper() + remedy[1:] if remedy else "Fix it"
-                self._status(f"{what} stopped: {message}. {fix} (p plans again).", True)
             else:
+                self._status(f"The deploy engine could not start, so nothing can be planned: {said[0]}. "
+                             f"{said[1]}, then Escape and come back to this step.", True)
+        elif self._action is not None:  # e.g. another run of the environment holds its lock
+            what = self._action.capitalize()
+            if said is None:
                 self._status(f"{what} stopped on an error (see the error); p plans again once it is fixed.", True)
+            else:
+                self._status(f"{what} stopped: {said[0]}. {said[1]} (p plans again).", True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a key from the footer (and ignores it): only what makes sense now is offered.
@@ -880,3 +867,15 @@ class DeployScreen(StepScreen):
         if not self.rows or any(name not in self.done for name in self.rows):
             return "Apply every stack first (or Escape to go back)."
         return None
+
+
+def _said(error: BaseException | None) -> tuple[str, str] | None:
+    """A gfwizard error as (message, remedy starting with a capital, no final stop); None for others."""
+    from gfwizard.errors import GfwError
+    from screens.app import describe_error
+
+    if not isinstance(error, GfwError):
+        return None
+    message, remedy = describe_error(error)
+    remedy = remedy.rstrip(". ")
+    return message, (remedy[:1].upper() + remedy[1:] if remedy else "Fix it")
