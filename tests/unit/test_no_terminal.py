@@ -61,8 +61,8 @@ def test_config_init_without_plain_and_without_a_terminal_exits_2(watched: "dict
     assert code == 2 and out == ""
     assert err.splitlines() == [
         "error: config init without --plain opens the full-screen wizard, which needs a terminal (stdin and stdout)",
-        f"remedy: run it in a terminal (`gfwizard config init --plain --config {config}` asks the same questions "
-        "with plain prompts, also in a terminal), or copy config/organization.example.yaml, edit it and check it "
+        f"remedy: run it in a terminal (`gfwizard config init --plain --config {config}` asks every field as a "
+        "plain prompt, also in a terminal), or copy config/organization.example.yaml, edit it and check it "
         f"with `gfwizard config validate --config {config}`"]
     assert not config.exists() and _digests(watched) == before
 
