@@ -91,7 +91,7 @@ def _endpoint_check(target: S3Target, timeouts: tuple[float, float]) -> tuple[Ch
         return failed(C_ENDPOINT, detail, remedy), None, sent
     received = time.time()
     detail = f"{where} answered HTTP {answer.status}"
-    if target.config_endpoint and target.endpoint != target.config_endpoint:
+    if target.overrides_config:
         return (warned(C_ENDPOINT, detail + "; the rendered backend files use state.s3.endpoint "
                        f"{target.config_endpoint}, so terraform talks to a different endpoint than this check",
                        remedy="unset AWS_ENDPOINT_URL_S3 or make state.s3.endpoint match it"),

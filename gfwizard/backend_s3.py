@@ -46,6 +46,12 @@ class S3Target:
     path_style: bool
     use_lockfile: bool
 
+    @property
+    def overrides_config(self) -> bool:
+        """True when ``AWS_ENDPOINT_URL_S3`` replaces a configured endpoint: gfwizard's own S3 calls go to
+        ``endpoint``, while the binary uses ``config_endpoint`` (the rendered backend files name it)."""
+        return bool(self.config_endpoint) and self.endpoint != self.config_endpoint
+
 
 @dataclass(frozen=True)
 class CredentialSource:

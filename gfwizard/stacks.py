@@ -809,7 +809,7 @@ def _check_state_endpoint(cfg: "OrgConfig", environ: Mapping[str, str]) -> None:
     from gfwizard.backend_s3 import ENDPOINT_ENV, s3_target
 
     target = s3_target(cfg, environ)
-    if target.config_endpoint and target.endpoint != target.config_endpoint:
+    if target.overrides_config:
         raise InputError(f"{ENDPOINT_ENV} is {target.endpoint}, but state.s3.endpoint is {target.config_endpoint}: "
                          "the binary would write the state and its locks to the second (the backend files name it) "
                          "while the deploy's lock probe and lock reads went to the first",
