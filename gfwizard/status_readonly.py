@@ -305,18 +305,21 @@ class ReadOnlyKube:
     def _transport_error(self, exc: Exception, path: str, elapsed: float) -> ReadError:
         import urllib3
 
+        from gfwizard.cluster_network import reach_hint
+
         reason = getattr(exc, "reason", None) or exc
         # Order matters: NewConnectionError (refused, DNS) subclasses ConnectTimeoutError in urllib3 2.
         if isinstance(reason, urllib3.exceptions.NewConnectionError):
             why = "connection refused" if "refused" in str(reason).lower() else str(reason).split(": ", 1)[-1]
             return ReadError("unreachable", f"cannot reach {self.server}: {why}",
-                             "check that honey's API is up and reachable from here (tailscale status)")
+                             f"check that honey's API is up and reachable from here ({reach_hint(self.server)})")
         if isinstance(reason, (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError,
                                TimeoutError)) or isinstance(exc, urllib3.exceptions.TimeoutError):
             return ReadError("timeout", f"{self.server} did not answer GET {path} in time ({elapsed:.1f}s)",
-                             "check the network path to honey (tailscale status) and the API server's health")
+                             f"check the network path to honey ({reach_hint(self.server)}) and the API server's "
+                             "health")
         return ReadError("unreachable", f"cannot reach {self.server}: {type(reason).__name__}: {reason}",
-                         "check that honey's API is up and reachable from here (tailscale status)")
+                         f"check that honey's API is up and reachable from here ({reach_hint(self.server)})")
 
 
 class LineStream:
