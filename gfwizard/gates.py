@@ -150,8 +150,3 @@ async def answer_of(request: ConfirmRequest, confirm: ConfirmCallback) -> Confir
     if inspect.isawaitable(answer):
         answer = await answer
     return answer  # type: ignore[return-value]
-
-
-async def ask(request: ConfirmRequest, confirm: ConfirmCallback) -> bool:
-    """Ask through ``confirm`` (sync or async) and check the answer."""
-    return answer_approves(request, await answer_of(request, confirm))

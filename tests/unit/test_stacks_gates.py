@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gfwizard.gates import ConfirmRequest, PlannedStack, answer_approves, ask, build_request, refusal
+from gfwizard.gates import ConfirmRequest, PlannedStack, answer_approves, answer_of, build_request, refusal
 from gfwizard.orgconfig import OrgConfig
 from gfwizard.stacks_inputs import cluster_contract, inputs_hash, kubeconfig_file, secret_tf_vars
 from gfwizard.stacks_locks import is_lock_error
@@ -52,15 +52,18 @@ def test_a_refusal_says_why(typed: bool, answer: object, why: str) -> None:
     assert refusal(request, answer) == why  # type: ignore[arg-type]
 
 
-def test_ask_accepts_sync_and_async_callbacks() -> None:
+def test_asking_accepts_sync_and_async_callbacks() -> None:
     request = ConfirmRequest(env="prod", typed=True, stacks=(), destructive=())
 
     async def typed_async(req: ConfirmRequest) -> str:
         return req.env
 
-    assert asyncio.run(ask(request, lambda req: "prod"))
-    assert asyncio.run(ask(request, typed_async))
-    assert not asyncio.run(ask(request, lambda req: True))
+    def approved(confirm: object) -> bool:
+        return answer_approves(request, asyncio.run(answer_of(request, confirm)))  # type: ignore[arg-type]
+
+    assert approved(lambda req: "prod")
+    assert approved(typed_async)
+    assert not approved(lambda req: True)
 
 
 def cfg(kubeconfig: str) -> OrgConfig:
