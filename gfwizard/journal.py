@@ -156,7 +156,6 @@ class _ReadState:
     #: The bytes just before ``offset``: a file rewritten in place no longer ends its read part with them.
     tail: bytes = b""
     entries: list[JournalEntry] = field(default_factory=list)
-    skipped: int = 0
     #: How many lines (complete or not) have been parsed, and the 1-based numbers of the unreadable ones.
     lines: int = 0
     unreadable: list[int] = field(default_factory=list)
@@ -175,8 +174,8 @@ def _still_ends_with(fh: BinaryIO, state: _ReadState) -> bool:
 
 
 def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None:
-    """Parse the JSON lines of ``data`` into ``out``; count the unreadable ones in ``state.skipped`` and
-    note their line numbers (``data`` starts at line ``state.lines + 1``)."""
+    """Parse the JSON lines of ``data`` into ``out``; note the line numbers of the unreadable ones in
+    ``state.unreadable`` (``data`` starts at line ``state.lines + 1``)."""
     raws = data.split(b"\n")
     if data.endswith(b"\n"):
         raws.pop()  # the empty remainder after the last newline is no line
@@ -188,7 +187,6 @@ def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None
         try:
             out.append(JournalEntry.model_validate_json(line))
         except (ValidationError, ValueError):
-            state.skipped += 1
             state.unreadable.append(state.lines)
 
 
@@ -253,7 +251,7 @@ class Journal:
         partial: list[JournalEntry] = []
         pending = _ReadState(state.dev, state.ino, lines=state.lines)
         _parse_into(data[complete:], partial, pending)
-        self.skipped_lines = state.skipped + pending.skipped
+        self.skipped_lines = len(state.unreadable) + len(pending.unreadable)
         self.unreadable_lines = list(state.unreadable)
         return [*state.entries, *partial]
 
