@@ -19,8 +19,8 @@ class ClusterPane(StatusPane):
     COLUMNS = (("Check", "check"), ("Value", "value"))
     MARKS_STALE = False  # its "stale since" row says it
 
-    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
-        out = super().notes(snap, rows)
+    def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
+        out = super().notes(snap, rows, env)
         if snap.stale_since is not None:
             # The banner only names what fails; the whole reason and remedy are here, wrapped, not in a cell.
             now = snap.taken_at

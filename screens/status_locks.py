@@ -20,8 +20,8 @@ class LocksPane(StatusPane):
                ("Holder", "who"))
     EMPTY = "no state lock held"
 
-    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
-        out = super().notes(snap, rows)
+    def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
+        out = super().notes(snap, rows, env)
         out.append(f"locks held longer than {snap.lock_age_threshold_minutes:g} min are marked OLD")
         return out
 

@@ -40,8 +40,9 @@ class StatusPane(Vertical):
         """The table rows for ``snap`` (``env``: show only that environment, when the pane has any)."""
         raise NotImplementedError
 
-    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
-        """The lines above the table: what could not be read, and the empty-pane text."""
+    def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
+        """The lines above the table: what could not be read, and the empty-pane text (``env``: the view's
+        environment filter, as for :meth:`rows`)."""
         out = snap.notes_for(self.PANE)
         if not rows and self.EMPTY and not out:  # an empty table after a failed read says nothing
             out.append(self.EMPTY)
@@ -50,7 +51,7 @@ class StatusPane(Vertical):
     def show(self, snap: StatusSnapshot, now: datetime, env: str | None) -> None:
         """Render ``snap`` (only changed cells are touched)."""
         rows = self.rows(snap, now, env)
-        notes = self.notes(snap, rows)
+        notes = self.notes(snap, rows, env)
         stale = snap.stale_panes.get(self.PANE) if self.MARKS_STALE else None
         if stale is not None:
             notes.insert(0, f"STALE since {clock_time(stale)} ({since(stale, now)} ago): these are the last rows "

@@ -36,10 +36,8 @@ class StacksPane(StatusPane):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
-        self._env: str | None = None
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
-        self._env = env  # the notes follow the same filter
         rows: list[Row] = []
         workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
         for s in snap.stacks:
@@ -68,10 +66,10 @@ class StacksPane(StatusPane):
         self._workloads = workloads
         return rows
 
-    def notes(self, snap: StatusSnapshot, rows: list[Row]) -> list[str]:
+    def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
         """What could not be read, then one line naming the stacks that run without state, and what to do."""
-        out = super().notes(snap, rows)
-        untracked = [s for s in snap.stacks if s.source == "untracked" and self._env in (None, s.env)]
+        out = super().notes(snap, rows, env)
+        untracked = [s for s in snap.stacks if s.source == "untracked" and env in (None, s.env)]
         if untracked:
             envs = {s.env for s in untracked}
             env = next(iter(envs)) if len(envs) == 1 else "<env>"
