@@ -316,7 +316,9 @@ async def test_the_migrate_dialog_names_where_the_backups_really_go(rehearsal_wo
     ws = rehearsal_workspace
     app = app_at(ws, "backend")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        # Every worker done, the look for HTTP state too: its answer would replace the pending list below.
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None
+                         and all(w.is_finished for w in app.workers), "backend checks")
         before = workspace_files(ws)
         app.session.extras["http_state_stacks"] = ["attic"]
         app.screen.refresh_bindings()
@@ -376,7 +378,9 @@ async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_wo
             screen._accept_plans({s: StackPlan(s, outcome="planned", summary=PlanSummary(add=1)) for s in order})
             screen.refresh_bindings()
         if step == "backend":  # the widest footer: checks passed, HTTP state to migrate
-            await wait_until(pilot, lambda: screen.checks is not None, "the backend checks")
+            # Every worker done, the look for HTTP state too: its answer would replace the pending list below.
+            await wait_until(pilot, lambda: screen.checks is not None and all(w.is_finished for w in app.workers),
+                             "the backend checks")
             app.session.extras["http_state_stacks"] = ["attic"]
             screen.refresh_bindings()
             await wait_until(pilot, lambda: "ctrl+t" in [k[0] for k in footer_keys(screen)], "Migrate offered")
