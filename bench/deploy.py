@@ -12,7 +12,9 @@ pay for that.
 Two scenarios (``--scenario``, default both):
 
 * ``first-deploy``: every run gets fresh state keys (a new ``key_prefix``), so every run initialises
-  every stack and creates all 10 resources;
+  every stack and creates all 10 resources; before each gfwizard run (untimed) the workloads the
+  earlier runs materialised are deleted from the rehearsal API, as on a honey that never ran them
+  (with them running and no state, the ``running without state`` gate rightly stops the deploy);
 * ``redeploy``: a release. One state location for every run of both contenders; before every run
   each stack's ``dev.tfvars`` gets a new version (attic and runner-dashboard ``image``, arc-runners
   ``arc_chart_version``, gitlab-runners ``runner_image_tag``; in a copy of ``tofu/`` that both use),
@@ -108,6 +110,39 @@ class Bench:
                 (backends / f"{stack}.s3.tfbackend").write_text(render_s3_text(cfg, "dev", stack))
         return backends
 
+    def forget_workloads(self) -> None:
+        """Delete every namespace the twins' materialised workloads live in (all but the seeded ones) and
+        wait until they are gone: a first deploy onto a honey where nothing of the stacks runs."""
+        import json
+        import ssl
+        import time
+        import urllib.error
+        import urllib.request
+
+        api = self.rehearsal.api  # type: ignore[attr-defined]
+        context = ssl.create_default_context(cadata=api.ca_pem.decode("ascii"))
+
+        def call(method: str, path: str) -> dict:
+            request = urllib.request.Request(f"{api.url}{path}", method=method,
+                                             headers={"Authorization": f"Bearer {api.admin_token}"})
+            try:
+                with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+                    return json.loads(answer.read() or b"{}")
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+                return {}
+
+        names = [str(item["metadata"]["name"]) for item in call("GET", "/api/v1/namespaces").get("items", [])]
+        names = [n for n in names if n not in ("default", "kube-node-lease", "kube-public", "kube-system")]
+        for name in names:
+            call("DELETE", f"/api/v1/namespaces/{name}")
+        deadline = time.monotonic() + 30
+        while any(call("GET", f"/api/v1/namespaces/{name}") for name in names):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the rehearsal namespaces {names} were not deleted within 30 s")
+            time.sleep(0.05)
+
     def gfwizard_argv(self, config: Path, *extra: str) -> list[str]:
         """``python -m gfwizard deploy --env dev --yes`` on ``config``."""
         return [sys.executable, "-m", "gfwizard", "deploy", "--env", "dev", "--yes", *extra,
@@ -134,6 +169,7 @@ def first_deploy(bench: Bench) -> Scenario:
 
     def gfw() -> RunResult:
         path, _, _ = fresh("gfw")
+        bench.forget_workloads()
         return run_timed(Contender(GFW, bench.gfwizard_argv(path), env=bench.base_env, cwd=REPO))
 
     def raw() -> RunResult:
@@ -143,6 +179,7 @@ def first_deploy(bench: Bench) -> Scenario:
 
     def timeline_run() -> tuple[list[str], dict[str, str]]:
         path, _, _ = fresh("timeline")
+        bench.forget_workloads()
         return bench.gfwizard_argv(path, "--json"), bench.base_env
 
     return gfw, raw, timeline_run

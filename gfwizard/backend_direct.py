@@ -1,5 +1,5 @@
-"""The deploy gate's lock probe calls (conditional put, list versions, delete) signed with SigV4 by
-hand, without botocore.
+"""The deploy gates' S3 calls (the lock probe's conditional put, list versions and delete; the HEAD of
+state objects) signed with SigV4 by hand, without botocore.
 
 The probe runs before every apply; importing botocore and building an S3 client costs more CPU than
 the three small requests it makes. :func:`direct_s3` returns a :class:`DirectS3` only where it signs
@@ -24,12 +24,15 @@ import os
 import re
 import ssl
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, MAX_ATTEMPTS, S3Target, explain_client_error, explain_os_error
 from gfwizard.redact import register_secret
+
+if TYPE_CHECKING:
+    from gfwizard.orgconfig import OrgConfig
 
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 _S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -90,8 +93,17 @@ def direct_s3(target: S3Target, *, timeouts: tuple[float, float] = DEFAULT_TIMEO
     return DirectS3(target, _Credentials(access, secret, token), timeouts, context)
 
 
+def state_reader(cfg: "OrgConfig", environ: Mapping[str, str] | None = None,
+                 timeouts: tuple[float, float] = DEFAULT_TIMEOUTS) -> Any:
+    """A client for reads of ``cfg``'s state bucket: a :class:`DirectS3` where it may sign, else botocore's."""
+    from gfwizard.backend_s3 import s3_client, s3_target
+
+    return (direct_s3(s3_target(cfg, environ), timeouts=timeouts, environ=environ)
+            or s3_client(cfg, timeouts=timeouts, environ=environ))
+
+
 class DirectS3:
-    """The three S3 calls of the lock probe, with botocore's method names and result shapes."""
+    """The S3 calls of the deploy gates, with botocore's method names and result shapes."""
 
     def __init__(self, target: S3Target, credentials: _Credentials, timeouts: tuple[float, float],
                  context: ssl.SSLContext | None) -> None:
@@ -127,6 +139,11 @@ class DirectS3:
             if items:
                 out[name] = items
         return out
+
+    def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        """``HeadObject``: raises :class:`DirectS3Error` with code ``404`` when ``Key`` does not exist."""
+        _, headers = self._send("HEAD", Bucket, Key, {}, b"", {}, "HeadObject")
+        return {"ContentLength": int(headers.get("content-length") or 0)}
 
     def delete_object(self, *, Bucket: str, Key: str, VersionId: str | None = None) -> dict[str, Any]:
         """``DeleteObject`` (one version when ``VersionId`` is given)."""

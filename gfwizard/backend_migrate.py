@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
 
 from gfwizard.atomic import write_if_changed
 from gfwizard.backend_render import render_http_text, render_s3_text
-from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, s3_client, s3_target
+from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, object_exists, s3_client, s3_target
 from gfwizard.checks import Check, failed, passed, warned
 from gfwizard.errors import CheckFailure, InputError
 from gfwizard.redact import redact, register_secret
@@ -171,6 +171,8 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
     password = environ.get("TF_HTTP_PASSWORD", "")
     if http is None or not password:
         return []
+    from gfwizard.backend_direct import state_reader
+
     username = environ.get("TF_HTTP_USERNAME") or http.username
     client: Any = None
     pending: list[str] = []
@@ -183,24 +185,13 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
         if source is None or (source.resources == 0 and source.outputs == 0):
             continue  # nothing there to carry over (migrate refuses such a state too)
         try:
-            client = client or s3_client(cfg, environ=environ)
-            in_s3 = _exists(client, s3_target(cfg, environ).bucket, cfg.state_key(env, stack))
+            client = client or state_reader(cfg, environ)
+            in_s3 = object_exists(client, s3_target(cfg, environ).bucket, cfg.state_key(env, stack))
         except Exception:  # noqa: BLE001 - unknown destination: the migration itself reads it and explains
             in_s3 = False
         if not in_s3:
             pending.append(stack)
     return pending
-
-
-def _exists(client: Any, bucket: str, key: str) -> bool:
-    """Whether ``key`` exists (HEAD; a 404 is False, any other failure raises)."""
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-    except Exception as exc:
-        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-            return False
-        raise
-    return True
 
 
 def _read_destination(client: Any, bucket: str, key: str) -> bytes | None:

@@ -284,6 +284,18 @@ def error_code(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Code") or "")
 
 
+def object_exists(client: Any, bucket: str, key: str) -> bool:
+    """Whether ``key`` exists (``head_object`` of a botocore client or a ``DirectS3``; a 404 is False,
+    any other failure raises)."""
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return False
+        raise
+    return True
+
+
 def http_status(exc: BaseException) -> int | None:
     """The HTTP status of a ``ClientError`` (None for anything else)."""
     response = getattr(exc, "response", None)

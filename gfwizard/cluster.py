@@ -25,7 +25,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from pydantic import BaseModel, Field
 
@@ -477,6 +477,29 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
         elif name == "fingerprint" and check.level is not Level.PASS:
             check = check.model_copy(update={"level": Level.FAIL, "remedy": check.remedy or PIN_REMEDY})
         out.append(check)
+    return out
+
+
+def workload_environments(cfg: "OrgConfig", keys: "Iterable[tuple[str, str, str]]", *,
+                          kubeconfig: str | None = None, context: str | None = None,
+                          timeouts: "Timeouts | tuple[float, float]" = (3, 10)) -> dict[tuple[str, str, str], str]:
+    """For each ``(kind, namespace, name)`` of ``keys`` that exists on the configured context: its
+    ``gloriousflywheel.io/environment`` label (``""`` when it has none). GETs only, one per key; call it
+    once the gates have verified the cluster's identity. Raises :class:`ClusterAccessError`."""
+    from gfwizard.cluster_direct import DirectClient
+    from gfwizard.status_records import ENVIRONMENT_LABEL
+
+    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
+    target, config_dict = resolve_context(kubeconfig, context, origin=origin)
+    limits = Timeouts.of(timeouts)
+    client: ClusterClient | DirectClient = (
+        DirectClient(target, config_dict, limits) if DirectClient.supports(target, config_dict)
+        else ClusterClient.for_context(kubeconfig, context, limits, origin=origin))
+    out: dict[tuple[str, str, str], str] = {}
+    for kind, namespace, name in keys:
+        labels = client.workload_labels(kind, namespace, name)
+        if labels is not None:
+            out[(kind, namespace, name)] = labels.get(ENVIRONMENT_LABEL, "")
     return out
 
 

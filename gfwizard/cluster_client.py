@@ -326,6 +326,23 @@ class ClusterClient:
         nodes = self.call(CoreV1Api(self.api_client).list_node)
         return [self.api_client.sanitize_for_serialization(n) for n in nodes.items]
 
+    def workload_labels(self, kind: str, namespace: str, name: str) -> dict[str, str] | None:
+        """The labels of one apps/v1 workload, None when it does not exist."""
+        from kubernetes.client import AppsV1Api
+
+        api = AppsV1Api(self.api_client)
+        read = {"Deployment": api.read_namespaced_deployment, "StatefulSet": api.read_namespaced_stateful_set,
+                "DaemonSet": api.read_namespaced_daemon_set}.get(kind)
+        if read is None:
+            raise ValueError(f"not an apps/v1 workload kind: {kind!r}")
+        try:
+            obj = self.call(read, name, namespace)
+        except ClusterAccessError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(obj.metadata.labels or {})
+
     def access_review(self, verb: str, resource: str, group: str = "", namespace: str | None = None
                       ) -> tuple[bool, str]:
         """SelfSubjectAccessReview: may this user ``verb`` ``resource``? Returns (allowed, reason)."""

@@ -27,7 +27,7 @@ import socket
 import ssl
 import time
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from gfwizard.cluster_client import Timeouts, _check_cert
 from gfwizard.cluster_errors import ClusterAccessError
@@ -40,6 +40,18 @@ _USER_KEYS = frozenset({"token", "client-certificate", "client-certificate-data"
 #: Cluster entry keys this client implements.
 _CLUSTER_KEYS = frozenset({"server", "certificate-authority", "certificate-authority-data", "extensions"})
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+#: apps/v1 workload kind -> its resource (the workloads the stacks create).
+WORKLOAD_PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+
+def workload_path(kind: str, namespace: str, name: str) -> str:
+    """The API path of one apps/v1 workload (a ValueError for another kind)."""
+    plural = WORKLOAD_PLURALS.get(kind)
+    if plural is None:
+        raise ValueError(f"not an apps/v1 workload kind: {kind!r}")
+    return f"/apis/apps/v1/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
 
 
 class DirectClient:
@@ -96,6 +108,17 @@ class DirectClient:
             raise ClusterAccessError("api", f"the kube-system namespace from {self.target.server} has no UID",
                                      "retry; if it persists, check the API server's health")
         return uid
+
+    def workload_labels(self, kind: str, namespace: str, name: str) -> dict[str, str] | None:
+        """The labels of one apps/v1 workload (``kind`` as in :data:`WORKLOAD_PLURALS`), None when it does not exist."""
+        try:
+            doc = self._get(workload_path(kind, namespace, name))
+        except ClusterAccessError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        labels = (doc.get("metadata") or {}).get("labels") or {}
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -463,29 +463,47 @@ class DeployEngine:
                       started=now_utc(), ended=True)
 
     async def _run_gates(self) -> list[Check]:
-        gates, migration = await asyncio.gather(
+        gates, (migration, stateless) = await asyncio.gather(
             asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env),
-            asyncio.to_thread(self._migration_check))
-        return [*gates, *migration]
+            asyncio.to_thread(self._state_checks))
+        checks = [*gates, *migration]
+        if isinstance(stateless, Check):
+            checks.append(stateless)
+        elif all(c.ok for c in checks):
+            # Workloads are read only from a cluster whose identity the gates have just verified.
+            from gfwizard.stacks_untracked import untracked_check
 
-    def _migration_check(self) -> list[Check]:
+            checks.append(await asyncio.to_thread(untracked_check, self.cfg, self.env, stateless, self.layout))
+        return checks
+
+    def _state_checks(self) -> tuple[list[Check], "list[str] | Check"]:
+        """The ``state migration`` gate, and the stacks of the run without state in S3 that it did not already
+        stop (for the ``running without state`` gate; a failed check when S3 could not be asked)."""
+        from gfwizard.stacks_untracked import stateless_stacks
+
+        migration, pending = self._migration_check()
+        stateless = stateless_stacks(self.cfg, self.env, [s for s in self.order if s not in pending], self.environ)
+        return migration, stateless
+
+    def _migration_check(self) -> tuple[list[Check], list[str]]:
         """A gate on the stacks of this run whose state is still only on the HTTP backend (looked at with
         ``state.http`` and ``TF_HTTP_PASSWORD`` only): deploying one would create it again on empty S3
-        state, and its migration would then refuse the S3 object that deploy wrote."""
+        state, and its migration would then refuse the S3 object that deploy wrote. Returns the gate (none when
+        nothing could be looked at) and those stacks."""
         if self.cfg.state.http is None or not self.environ.get("TF_HTTP_PASSWORD"):
-            return []
+            return [], []
         from gfwizard.backend_migrate import pending_migrations
 
         pending = pending_migrations(self.cfg, self.env, self.environ, stacks=self.order)
         if not pending:
-            return [passed("state migration", "no stack of this run has its state only on the HTTP backend")]
+            return [passed("state migration", "no stack of this run has its state only on the HTTP backend")], []
         them = "it" if len(pending) == 1 else "them"
         more = " (then each other one)" if len(pending) > 1 else ""
         return [failed("state migration",
                        f"the state of {', '.join(pending)} in {self.env} is still only on the GitLab HTTP backend: "
                        f"deploying now would create {them} again on empty S3 state and break the migration",
                        f"migrate first: `gfwizard backend migrate --env {self.env} --stack {pending[0]}`{more}, "
-                       "or Ctrl+T in the wizard's State backend step")]
+                       "or Ctrl+T in the wizard's State backend step")], pending
 
     async def _confirmed(self, changing: list[StackPlan]) -> str | None:
         """None when the applies may go ahead, else why not (also emitted as :class:`ApplyRefused`)."""

@@ -97,24 +97,14 @@ def _default_workloads(stack: str) -> tuple[tuple[str, str, str, int], ...]:
 
 
 def _runs_untracked(env: str, stack: str, inputs: Inputs) -> bool:
-    """Whether a workload ``stack`` would create in ``env`` runs although ``env`` has no state for it (its
-    state is elsewhere, e.g. still on the GitLab HTTP backend, or lost).
+    """Whether a workload ``stack`` would create in ``env`` runs although ``env`` has no state for it."""
+    from gfwizard.status_expected import untracked_workloads
 
-    A workload labelled with another environment is not this one's. An unlabelled one counts only when no
-    other environment's copy of the stack would have the same namespace and name (without the checkout's
-    tfvars, dev and prod expect the same names)."""
-    specs = inputs.expected.get((env, stack))
-    if not specs:
-        return False
-    elsewhere = {spec[:3] for (other, name), other_specs in inputs.expected.items()
-                 if name == stack and other != env for spec in other_specs}
-    for namespace, kind, name, _ in specs:
-        rec = inputs.workloads.get((kind, namespace, name))
-        if rec is None:
-            continue
-        if rec.environment == env or (not rec.environment and (namespace, kind, name) not in elsewhere):
-            return True
-    return False
+    def environment_of(key: tuple[str, str, str]) -> str | None:
+        rec = inputs.workloads.get(key)
+        return None if rec is None else (rec.environment or "")
+
+    return bool(untracked_workloads(env, stack, inputs.expected, environment_of))
 
 
 #: The list each workload kind comes from (what an ``Unreadable`` entry names).

@@ -117,6 +117,8 @@ class _ErrorRule:
     status: int
     remaining: int | None
     path_prefix: str
+    #: The methods affected; empty: every method.
+    methods: tuple[str, ...] = ()
 
 
 class Faults:
@@ -131,8 +133,10 @@ class Faults:
         #: Seconds added before every request is answered.
         self.latency = float(latency)
 
-    def set_error(self, status: int, count: int | None = None, path_prefix: str = "") -> None:
-        """Answer requests whose path starts with ``path_prefix`` with ``status`` (a Status body).
+    def set_error(self, status: int, count: int | None = None, path_prefix: str = "",
+                  methods: tuple[str, ...] = ()) -> None:
+        """Answer requests whose path starts with ``path_prefix`` (and whose method is one of ``methods``,
+        when given) with ``status`` (a Status body).
 
         ``count`` requests are affected, or every one until :meth:`clear` when None. Injected
         errors come before authentication. A 410 on a watch request arrives, as from a real
@@ -143,13 +147,13 @@ class Faults:
         if count is not None and count < 1:
             raise ValueError(f"count must be at least 1 (or None for until cleared), not {count}")
         with self._lock:
-            self._rules.append(_ErrorRule(int(status), count, path_prefix))
+            self._rules.append(_ErrorRule(int(status), count, path_prefix, tuple(m.upper() for m in methods)))
 
-    def take(self, path: str) -> int | None:
-        """The status to inject for a request to ``path`` (consuming one use), or None."""
+    def take(self, path: str, method: str = "GET") -> int | None:
+        """The status to inject for a ``method`` request to ``path`` (consuming one use), or None."""
         with self._lock:
             for rule in self._rules:
-                if path.startswith(rule.path_prefix):
+                if path.startswith(rule.path_prefix) and (not rule.methods or method.upper() in rule.methods):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                         if rule.remaining <= 0:
@@ -158,7 +162,7 @@ class Faults:
         return None
 
     def pending(self) -> list[dict[str, Any]]:
-        """The injected errors still in force: ``{status, remaining, path_prefix}``."""
+        """The injected errors still in force: ``{status, remaining, path_prefix, methods}``."""
         with self._lock:
             return [asdict(r) for r in self._rules]
 

@@ -160,7 +160,7 @@ class Handler(StreamsMixin, BaseHTTPRequestHandler):
             latency = faults.latency
             if latency > 0:
                 time.sleep(latency)
-            injected = faults.take(self._path)
+            injected = faults.take(self._path, self.command or "GET")
             if injected is not None:
                 self._injected(injected, query)
                 return

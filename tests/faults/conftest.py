@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.faults import helpers as h
+from tests.fixtures.rehearsal import drop_deployed_namespaces
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,6 +63,9 @@ def reference_states(tmp_path_factory: pytest.TempPathFactory, honey: Any, s3: A
     def reference(stacks: tuple[str, ...], **tf_vars: str) -> dict[str, Any]:
         key = (stacks, tuple(sorted(tf_vars.items())))
         if key not in cache:
+            # The test's own deploy runs in honey; a fresh bucket beside it would be stopped by the
+            # "running without state" gate. Its workloads are created again by the reference run.
+            drop_deployed_namespaces(honey)
             directory = tmp_path_factory.mktemp("reference")
             files = prepare_workspace(directory / "rehearsal", api=honey, s3=s3)
             env = {**os.environ, **files.env, "GFW_REPO": str(h.repo_copy(directory))}

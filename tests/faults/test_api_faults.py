@@ -150,7 +150,8 @@ def test_api_500_while_materialising_fails_with_a_remedy_and_resume_recovers(
         run: int, rehearsal_workspace: Any, iac_bin: str, checkout: Path, scratch_namespaces: list[str]) -> None:
     ws = rehearsal_workspace
     scratch_namespaces.append("attic-dev")
-    ws.api.faults.set_error(500, path_prefix="/apis/apps/v1/namespaces/attic-dev")
+    # Writes only: the deploy gate reads attic's workload there first (it does not run yet: a first deploy).
+    ws.api.faults.set_error(500, path_prefix="/apis/apps/v1/namespaces/attic-dev", methods=("POST", "PUT"))
     args = ["--env", "dev", "--yes", "--json", "--stack", "attic"]
     failed = h.run_deploy(args, dict(os.environ))
     ws.api.faults.clear()

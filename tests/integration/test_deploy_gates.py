@@ -89,6 +89,25 @@ def test_the_gates_pass_without_importing_the_kubernetes_client_or_botocore(rehe
     assert seen["kubernetes"] is False and seen["botocore"] is False
 
 
+def test_the_engines_state_gates_of_a_first_deploy_need_neither_client_library(rehearsal_workspace: Any,
+                                                                               iac_bin: str) -> None:
+    """On a first deploy the engine also HEADs each state object and GETs the stacks' workloads (the
+    ``running without state`` gate), and with TF_HTTP_PASSWORD looks for HTTP state: all on the light paths."""
+    ws = rehearsal_workspace
+    code = ("import asyncio, json, sys\nfrom gfwizard.orgconfig import load_config\nfrom gfwizard.stacks import "
+            f"DeployEngine\nengine = DeployEngine(load_config({str(ws.config_path)!r}), 'dev', plan_only=True)\n"
+            "checks = asyncio.run(engine._run_gates())\n"
+            "print(json.dumps({'checks': [[c.name, c.level.value, c.detail] for c in checks], "
+            "'kubernetes': 'kubernetes' in sys.modules, 'botocore': 'botocore' in sys.modules}))")
+    seen = in_fresh_interpreter(code)
+    names = [n for n, _, _ in seen["checks"]]
+    assert names[:3] == ["server", "fingerprint", C_LOCK] and names[-1] == "running without state", seen["checks"]
+    assert {level for _, level, _ in seen["checks"]} == {"pass"}, seen["checks"]
+    assert seen["checks"][-1][2].startswith("attic, arc-runners, gitlab-runners, runner-dashboard have no state in "
+                                            "S3 for dev yet, and nothing of them runs on honey")
+    assert seen["kubernetes"] is False and seen["botocore"] is False
+
+
 def test_a_fingerprint_mismatch_still_stops_the_gate(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     config = files_for(tmp_path, honey, fingerprint=("00000000-0000-0000-0000-000000000000", "ab" * 32))
     server, fingerprint = gate_checks(load_config(config), timeouts=FAST)

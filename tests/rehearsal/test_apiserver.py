@@ -544,8 +544,19 @@ def test_injected_errors_latency_and_request_log(api: RehearsalAPIServer) -> Non
         with pytest.raises(k8s.ApiException) as info:
             core.list_namespace(_request_timeout=TIMEOUT)
         assert info.value.status == 401
-    assert api.faults.pending() == [{"status": 401, "remaining": None, "path_prefix": ""}]
+    assert api.faults.pending() == [{"status": 401, "remaining": None, "path_prefix": "", "methods": ()}]
     api.faults.clear()
+    # An error for some methods only: the reads go through.
+    api.faults.set_error(503, path_prefix="/api/v1/namespaces", methods=("post",))
+    assert len(core.list_namespace(_request_timeout=TIMEOUT).items) >= 4
+    with pytest.raises(k8s.ApiException) as info:
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="never-made")),
+                              _request_timeout=TIMEOUT)
+    assert info.value.status == 503
+    assert api.faults.pending() == [{"status": 503, "remaining": None, "path_prefix": "/api/v1/namespaces",
+                                     "methods": ("POST",)}]
+    api.faults.clear()
+    assert all(ns.metadata.name != "never-made" for ns in core.list_namespace(_request_timeout=TIMEOUT).items)
     api.faults.latency = 0.3
     started = time.monotonic()
     core.list_namespace(_request_timeout=TIMEOUT)
@@ -554,7 +565,7 @@ def test_injected_errors_latency_and_request_log(api: RehearsalAPIServer) -> Non
     with pytest.raises(ValueError, match="4xx or 5xx"):
         api.faults.set_error(200)
     entries = api.request_log.entries()
-    assert [e["status"] for e in entries] == [500, 500, 200, 200, 401, 401, 200]
+    assert [e["status"] for e in entries] == [500, 500, 200, 200, 401, 401, 200, 503, 200, 200]
     assert all(set(e) == {"time", "method", "path", "query", "user", "status"} for e in entries)
     assert entries[2]["user"] == "admin" and entries[0]["user"] is None
     assert api.request_log.path is not None

@@ -1,0 +1,93 @@
+"""The ``running without state`` deploy gate: a stack of the run with no state object in S3 for the
+environment while its workloads run on honey for that environment.
+
+Applying such a stack would create again, from empty state, what already runs: with the real providers
+the apply fails part-way on "already exists" and leaves a state that manages part of what runs. The
+state is then elsewhere (still on the GitLab HTTP backend: the ``state migration`` gate sees that only
+when ``TF_HTTP_PASSWORD`` is exported) or lost (the object was deleted).
+
+Read-only: one HEAD per stack of the run; then, only for the stacks without state and only once the
+cluster gates have verified honey's identity, one GET per workload such a stack would create.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from gfwizard.checks import Check, failed, passed
+
+if TYPE_CHECKING:
+    from gfwizard.layout import Layout
+    from gfwizard.orgconfig import OrgConfig
+
+#: The gate's name, as the deploy shows it.
+NAME = "running without state"
+
+
+def stateless_stacks(cfg: "OrgConfig", env: str, stacks: Sequence[str], environ: Mapping[str, str],
+                     *, client: Any = None) -> list[str] | Check:
+    """The stacks of ``stacks`` with no state object for ``env`` (one HEAD each), or a failed check
+    saying why the store could not be asked."""
+    from gfwizard.backend_direct import DirectS3, explain_direct, state_reader
+    from gfwizard.backend_s3 import explain, object_exists, s3_target
+
+    target = s3_target(cfg, environ)
+    missing: list[str] = []
+    for stack in stacks:
+        key = cfg.state_key(env, stack)
+        try:
+            client = client or state_reader(cfg, environ)
+            if not object_exists(client, target.bucket, key):
+                missing.append(stack)
+        except Exception as exc:  # noqa: BLE001 - worded for the operator; a look that failed never passes
+            worded = explain_direct(exc, target=target, env=env, action=f"read {key}") \
+                if isinstance(client, DirectS3) else None
+            detail, remedy = worded or explain(exc, target=target, env=env, action=f"read {key}")
+            return failed(NAME, f"could not look whether {stack} has state in {env}: {detail}", remedy)
+    return missing
+
+
+def untracked_check(cfg: "OrgConfig", env: str, stateless: Sequence[str], layout: "Layout",
+                    *, environments: Any = None) -> Check:
+    """The gate for the stacks of the run that have no state (``stateless``): it fails when a workload
+    one of them would create already runs for ``env`` (:func:`~gfwizard.status_expected.untracked_workloads`).
+
+    ``environments(keys)`` reads the running workloads (default: :func:`gfwizard.cluster.workload_environments`).
+    """
+    from gfwizard.cluster_errors import ClusterAccessError
+    from gfwizard.status_expected import expected_workloads, untracked_workloads
+
+    if not stateless:
+        return passed(NAME, f"every stack of this run has its state in S3 for {env}")
+    expected = expected_workloads(cfg, list(cfg.environments), layout)
+    keys = sorted({(kind, ns, name) for stack in stateless for ns, kind, name, _ in expected.get((env, stack), ())})
+    if environments is None:
+        from gfwizard.cluster import workload_environments
+
+        def environments(wanted: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+            return workload_environments(cfg, wanted)
+    try:
+        running: Mapping[tuple[str, str, str], str] = environments(keys)
+    except ClusterAccessError as exc:
+        return failed(NAME, f"could not look whether the workloads of {', '.join(stateless)} already run: "
+                            f"{exc.message}", exc.remedy)
+    found = {stack: untracked_workloads(env, stack, expected, running.get) for stack in stateless}
+    found = {stack: workloads for stack, workloads in found.items() if workloads}
+    if not found:
+        them = "it" if len(stateless) == 1 else "them"
+        return passed(NAME, f"{', '.join(stateless)} {'has' if len(stateless) == 1 else 'have'} no state in S3 for "
+                            f"{env} yet, and nothing of {them} runs on honey (a first deploy)")
+    stacks = list(found)
+    shown = "; ".join(f"{stack}: " + ", ".join(f"{kind} {ns}/{name}" for ns, kind, name in workloads)
+                      for stack, workloads in found.items())
+    target = cfg.state.s3
+    bucket = f" in bucket {target.bucket}" if target is not None else ""
+    verb = "has" if len(stacks) == 1 else "have"
+    more = " (then each other one)" if len(stacks) > 1 else ""
+    return failed(
+        NAME,
+        f"{', '.join(stacks)} {verb} no state in S3 for {env}, yet {'its' if len(stacks) == 1 else 'their'} "
+        f"workloads run on honey ({shown}): applying would create them again from empty state",
+        f"if the state is still on the GitLab HTTP backend, export TF_HTTP_PASSWORD and run "
+        f"`gfwizard backend migrate --env {env} --stack {stacks[0]}`{more}; if it was deleted, restore the previous "
+        f"version of {cfg.state_key(env, stacks[0])}{bucket}; `gfwizard status --env {env}` shows what runs")
