@@ -37,7 +37,7 @@ from gfwizard.tofu_events import redact_obj
 @click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable); nothing else is included.")
 @click.option("--plan-only", is_flag=True, help="Plan and summarise; apply nothing (the gates still run).")
 @click.option("--yes", "assume_yes", is_flag=True,
-              help="Do not ask for confirmation. Never skips the gates (cluster fingerprint, lock probe).")
+              help="Do not ask for confirmation. Never skips the gates (cluster fingerprint, lock probe, state checks).")
 @click.option("--resume", is_flag=True, help="Skip stacks the last run deployed (inputs unchanged); continue at the failed one.")
 @click.option("--concurrency", type=click.IntRange(1, 8), default=2, show_default=True,
               help="How many stacks plan at once (applies follow depends_on, one at a time).")
