@@ -268,7 +268,8 @@ def problem_remedy(problem: Problem) -> str:
         env, _, stack = problem.subject.partition("/")
         return (f"do not deploy {stack} in {env} yet: without its state an apply would create it all again. If "
                 f"its state is still on the GitLab HTTP backend, move it: `gfwizard backend migrate --env {env} "
-                f"--stack {stack}`; if it is lost, import the resources before any apply")
+                f"--stack {stack}`; if it was deleted, restore the previous version of its state object (the bucket is "
+                f"versioned) or import the resources before any apply (`gfwizard deploy` stops it until then)")
     return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
 
 

@@ -62,6 +62,7 @@ def test_a_labelled_workload_of_this_environment_without_state_is_a_problem_with
     assert problem.detail == "no state object gloriousflywheel/dev/attic.tfstate in S3, yet Deployment attic-dev/attic runs"
     assert "`gfwizard backend migrate --env dev --stack attic`" in problem_remedy(problem)
     assert problem_remedy(problem).startswith("do not deploy attic in dev yet")
+    assert "restore the previous version of its state object" in problem_remedy(problem)
     assert problem_brief(problem) == "dev/attic runs without state"
     text = render_text(snap)
     assert "NO STATE, yet running" in text and "Deployment/attic-dev/attic (no state)" in text
