@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
+from gfwizard import kubeconfig_env
 from gfwizard.kubeconfig_auth import UserSummary, summarise_user
 
 #: Larger files are reported as too large, not read (a real kubeconfig is a few KiB; this bounds memory).
@@ -41,7 +42,9 @@ class Candidate:
     """One file discovery reads, where it came from, and whether kubectl would read it too."""
 
     path: str
-    #: "KUBECONFIG", "organization.yaml" (cluster.kubeconfig) or "~/.kube".
+    #: "KUBECONFIG", "organization.yaml" (cluster.kubeconfig) or "~/.kube". A "KUBECONFIG" candidate outside
+    #: the merge set is the home-expanded reading of an entry written with a literal "~" (kubectl reads the
+    #: entry unexpanded: that is the candidate in the merge set).
     source: str
     #: Part of the set merged with kubectl's first-file-wins rules.
     in_merge: bool
@@ -112,12 +115,13 @@ def _abs(path: str) -> str:
 def list_candidates(environ: Mapping[str, str], home: str, extra: str = "") -> tuple[list[Candidate], list[str]]:
     """Candidate files in discovery order (deduplicated by real path) and the places searched.
 
-    Order: each ``KUBECONFIG`` entry, then ``extra`` (the configured kubeconfig), then
+    Order: each ``KUBECONFIG`` entry as kubectl reads it (see :mod:`gfwizard.kubeconfig_env`), the
+    home-expanded file of each entry starting with ``~``, then ``extra`` (the configured kubeconfig), then
     ``~/.kube/config``, ``~/.kube/kubeconfig-*.y*ml``, ``~/.kube/*.y*ml`` (each glob sorted).
     With ``KUBECONFIG`` set the merge set is its entries; unset, it is the ``~/.kube`` set.
     """
     env_value = environ.get("KUBECONFIG", "")
-    entries = [e for e in env_value.split(os.pathsep) if e]
+    entries = kubeconfig_env.entries(env_value)
     use_env = bool(entries)
     out: list[Candidate] = []
     seen: set[str] = set()
@@ -132,15 +136,17 @@ def list_candidates(environ: Mapping[str, str], home: str, extra: str = "") -> t
         out.append(Candidate(path, source, in_merge, kubectl_reads, raw or path))
 
     def expand(entry: str) -> str:
-        if entry == "~" or entry.startswith("~" + os.sep):
-            return home + entry[1:]
-        return os.path.expanduser(entry)
+        return kubeconfig_env.expand_home(entry, home)
 
     for entry in entries:
-        expanded = expand(entry)
         searched.append(entry)
-        # kubectl does not expand "~" in KUBECONFIG (the Python client does): see kubeconfig.py.
-        add(expanded, "KUBECONFIG", True, not entry.startswith("~"), entry)
+        # Read as kubectl reads it: nothing expanded, so a quoted '~' is a directory under the current one.
+        add(kubeconfig_env.kubectl_path(entry), "KUBECONFIG", True, True, entry)
+    for entry in entries:
+        if entry.startswith("~"):
+            # The file such an entry was meant to name: listed, but outside the merge set (kubectl never reads
+            # it through this entry). Added after every entry, so one that names it outright keeps it merged.
+            add(expand(entry), "KUBECONFIG", False, False, entry)
     if extra:
         expanded = expand(os.path.expandvars(extra))
         searched.append(extra)

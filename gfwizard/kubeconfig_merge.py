@@ -8,7 +8,8 @@ and refuses the whole list when one file cannot be read or parsed.
 The Python Kubernetes client (v37, ``kube_config.KubeConfigMerger``) differs in ways checked here
 against its source: it lets the *last* file that sets ``current-context`` win, it refuses the whole
 list when a file is empty ("Invalid kube-config. <path> file is empty"), and it expands ``~`` in
-``KUBECONFIG`` entries, which kubectl does not.
+``KUBECONFIG`` entries, which kubectl does not (discovery merges what kubectl reads, and lists the
+expanded file outside the merge set with a warning).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gfwizard.kubeconfig_auth import UserSummary
+from gfwizard.kubeconfig_env import TildeEntry, kubectl_path
 from gfwizard.kubeconfig_files import Candidate, ClusterSummary, FileStatus, FileSummary
 
 
@@ -49,13 +51,9 @@ def merge(candidates: list[Candidate], summaries: list[FileSummary], env_set: bo
     currents: list[tuple[str, str]] = []
     kubectl_current: str | None = None
     for cand, summ in zip(candidates, summaries):
-        if cand.source == "KUBECONFIG" and cand.raw.startswith("~"):
-            out.warnings.append(
-                f"KUBECONFIG entry {cand.raw!r} starts with '~': kubectl does not expand it (it looks for a "
-                f"directory literally named '~'), the Python kubernetes client expands it to {cand.path}; "
-                "write the full path"
-            )
         if not cand.in_merge:
+            if cand.source == "KUBECONFIG":
+                out.warnings.append(_tilde_warning(cand))
             continue
         if summ.status in (FileStatus.INVALID, FileStatus.UNREADABLE) and cand.kubectl_reads:
             out.kubectl_ok = False
@@ -83,6 +81,13 @@ def merge(candidates: list[Candidate], summaries: list[FileSummary], env_set: bo
     if not env_set:
         _unset_warnings(out, candidates, summaries)
     return out
+
+
+def _tilde_warning(cand: Candidate) -> str:
+    """The home-expanded reading of a ``~`` entry: what kubectl reads instead, and what to do."""
+    tilde = TildeEntry(cand.raw, kubectl_path(cand.raw), cand.path)
+    return (f"{tilde.problem()} (the Python kubernetes client expands it); contexts from {cand.path} are listed, "
+            f"but kubectl does not see them and none of them is current; {tilde.remedy()}")
 
 
 def _python_client_on(summ: FileSummary) -> str:

@@ -182,3 +182,33 @@ def test_help_names_the_one_file_discover_writes_and_a_run_writes_only_it(isolat
     assert tree_digest(tmp_path) == before
     written = set(tree_digest(isolated_home)) - set(home_before)
     assert written == {".local/state/gfwizard/cache/kubeconfig-summaries.json"}
+
+
+def test_a_quoted_tilde_in_kubeconfig_is_not_current_and_says_what_to_do(isolated_home: Path, tmp_path: Path) -> None:
+    # KUBECONFIG='~/.kube/kubeconfig-honey.yaml' (quoted): kubectl reads ./~/.kube/... and sees no context.
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    meant = kube / "kubeconfig-honey.yaml"
+    meant.write_text(simple("honey", server="https://100.113.89.12:6443", current="honey",
+                            user={"token": "tok-tilde-secret-value-7"}))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    before = (tree_digest(kube), tree_digest(cwd))
+    proc = run_cli(["discover", "--json"], env={"KUBECONFIG": "~/.kube/kubeconfig-honey.yaml"}, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    literal = cwd / "~" / ".kube" / "kubeconfig-honey.yaml"
+    assert [(f["path"], f["status"]) for f in doc["files"][:2]] == [(str(literal), "missing"), (str(meant), "ok")]
+    (ctx,) = doc["contexts"]
+    assert (ctx["name"], ctx["file"], ctx["current"], ctx["kubectl_visible"]) == ("honey", str(meant), False, False)
+    (warning,) = [w for w in doc["warnings"] if "'~'" in w]
+    assert warning.startswith("KUBECONFIG entry '~/.kube/kubeconfig-honey.yaml' starts with '~', which kubectl does "
+                              f"not expand: it reads {literal} (which does not exist), not {meant}")
+    assert warning.endswith(f"write the entry without '~' ({meant}), or let the shell expand it: export "
+                            "KUBECONFIG=\"$HOME/.kube/kubeconfig-honey.yaml\" (a '~' inside quotes is not expanded)")
+    assert "tok-tilde-secret-value-7" not in proc.stdout + proc.stderr
+    assert (tree_digest(kube), tree_digest(cwd)) == before and not (cwd / "~").exists()
+    text = run_cli(["discover"], env={"KUBECONFIG": "~/.kube/kubeconfig-honey.yaml"}, cwd=cwd)
+    assert text.returncode == 0, text.stderr
+    row = next(line for line in text.stdout.splitlines() if " honey " in line)
+    assert not row.startswith("*"), text.stdout

@@ -345,15 +345,104 @@ def test_kubeconfig_unset_and_no_default_file_says_kubectl_sees_nothing(tmp_path
     assert [c.kubectl_visible for c in result.contexts] == [False]
 
 
-def test_tilde_entry_is_expanded_with_a_warning(tmp_path: Path) -> None:
+def test_tilde_entry_is_read_as_kubectl_reads_it_and_its_file_listed_outside_the_merge(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # KUBECONFIG='~/honey.yaml' (quoted, so the shell left the ~): kubectl reads ./~/honey.yaml under the
+    # current directory and sees nothing; honey.yaml's contexts are listed, but none is current or visible.
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    (home / "honey.yaml").write_text(simple("honey", current="honey"))
+    result = run_discover([home, cwd], {"KUBECONFIG": "~/honey.yaml"}, home=home)
+    literal = cwd / "~" / "honey.yaml"
+    assert [(f.path, f.status) for f in result.files[:2]] == [
+        (str(literal), FileStatus.MISSING), (str(home / "honey.yaml"), FileStatus.OK)]
+    ctx = result.context("honey")
+    assert ctx is not None and (ctx.current, ctx.kubectl_visible, ctx.shadowed_by) == (False, False, "")
+    assert result.current_context is None and result.merged_files == []
+    assert (f"KUBECONFIG entry '~/honey.yaml' starts with '~', which kubectl does not expand: it reads {literal} "
+            f"(which does not exist), not {home / 'honey.yaml'} (the Python kubernetes client expands it); contexts "
+            f"from {home / 'honey.yaml'} are listed, but kubectl does not see them and none of them is current; write "
+            f"the entry without '~' ({home / 'honey.yaml'}), or let the shell expand it: export "
+            "KUBECONFIG=\"$HOME/honey.yaml\" (a '~' inside quotes is not expanded)") in result.warnings
+    assert not literal.exists() and not (cwd / "~").exists()
+
+
+def test_tilde_entry_neither_shadows_nor_sets_the_current_context_of_a_later_entry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # kubectl (checked with 1.32): KUBECONFIG='~/a.yaml:/abs/b.yaml' lists only b.yaml's contexts, b's current.
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    a, b = home / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(simple("honey", server="https://10.0.0.1:6443", current="honey"))
+    b.write_text(kubeconfig([("honey", "b", "b"), ("other", "b", "b")], {"b": "https://10.0.0.2:6443"},
+                            {"b": {"token": "t" * 12}}, current="other"))
+    result = run_discover([home, cwd, b], {"KUBECONFIG": f"~/a.yaml{os.pathsep}{b}"}, home=home)
+    assert result.current_context == "other" and result.merged_files == [str(b)]
+    assert [(c.name, c.file, c.current, c.kubectl_visible, c.shadowed_by) for c in result.contexts] == [
+        ("honey", str(b), False, True, ""), ("other", str(b), True, True, ""), ("honey", str(a), False, False, "")]
+    assert result.context("honey").file == str(b)
+    assert not any("disagree on current-context" in w for w in result.warnings), result.warnings
+    assert sum("starts with '~'" in w for w in result.warnings) == 1
+
+
+def test_tilde_entry_reads_a_directory_named_tilde_under_the_current_one_like_kubectl(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    (cwd / "~").mkdir(parents=True)
+    home.mkdir()
+    monkeypatch.chdir(cwd)
+    (home / "k.yaml").write_text(simple("meant", current="meant"))
+    (cwd / "~" / "k.yaml").write_text(simple("literal", current="literal"))
+    result = run_discover([home, cwd], {"KUBECONFIG": "~/k.yaml"}, home=home)
+    assert result.current_context == "literal"
+    assert [(c.name, c.current, c.kubectl_visible) for c in result.contexts] == [
+        ("literal", True, True), ("meant", False, False)]
+    assert any(w.startswith(f"KUBECONFIG entry '~/k.yaml' starts with '~', which kubectl does not expand: it reads "
+                            f"{cwd / '~' / 'k.yaml'} (a different file), not {home / 'k.yaml'}") for w in result.warnings)
+
+
+def test_tilde_entry_for_a_file_also_named_outright_keeps_it_merged_without_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / "honey.yaml").write_text(simple("honey"))
-    result = run_discover([home], {"KUBECONFIG": "~/honey.yaml"}, home=home)
-    assert any(w.startswith("KUBECONFIG entry '~/honey.yaml' starts with '~': kubectl does not expand it")
-               for w in result.warnings)
+    monkeypatch.chdir(tmp_path)
+    (home / "k.yaml").write_text(simple("honey", current="honey"))
+    result = run_discover([home], {"KUBECONFIG": f"~/k.yaml{os.pathsep}{home / 'k.yaml'}"}, home=home)
     ctx = result.context("honey")
-    assert ctx is not None and not ctx.kubectl_visible
+    assert ctx is not None and ctx.current and ctx.kubectl_visible
+    assert not any("starts with '~'" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("value", ["~/a.yaml", "~/a.yaml:{b}", "{b}:~/a.yaml", "~/a.yaml:~/b.yaml", ":", "rel.yaml"])
+def test_kubectl_sees_the_contexts_and_current_context_discovery_says_it_sees(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("needs kubectl on PATH")
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    (home / "a.yaml").write_text(simple("from-a", current="from-a"))
+    (home / "b.yaml").write_text(simple("from-b", current="from-b"))
+    (cwd / "rel.yaml").write_text(simple("from-rel", current="from-rel"))
+    env = {"KUBECONFIG": value.format(b=home / "b.yaml").replace(":", os.pathsep)}
+    result = run_discover([home, cwd], env, home=home)
+    run = {"env": {"PATH": os.environ.get("PATH", ""), "HOME": str(home), **env}, "cwd": cwd,
+           "capture_output": True, "text": True, "timeout": 60}
+    listed = subprocess.run([kubectl, "config", "get-contexts", "-o", "name"], **run)
+    current = subprocess.run([kubectl, "config", "current-context"], **run)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(c.name for c in result.contexts if c.kubectl_visible) == sorted(listed.stdout.split())
+    assert result.current_context == (current.stdout.strip() if current.returncode == 0 else None)
+    assert [c.name for c in result.contexts if c.current] == ([current.stdout.strip()] if current.returncode == 0 else [])
 
 
 def test_current_context_naming_nothing_warns(kube: Path) -> None:
