@@ -226,8 +226,11 @@ class _Run:
             self.add(_access_failure("kubeconfig", exc))
             return False
         t = self.target
-        self.add(passed("kubeconfig", f"context {t.context!r} in {t.context_file}: cluster {t.cluster_name!r} at "
-                                      f"{t.server}, user {t.user_name!r} ({t.auth_kind} auth)"))
+        found = (f"context {t.context!r} in {t.context_file}: cluster {t.cluster_name!r} at {t.server}, "
+                 f"user {t.user_name!r} ({t.auth_kind} auth)")
+        note, remedy = t.unexpanded_note()
+        # Found the way kubectl finds it, but maybe not in the file the operator meant: say which was skipped.
+        self.add(warned("kubeconfig", f"{found}; {note}", remedy) if note else passed("kubeconfig", found))
         where = t.context_file
         jobs: dict[str, Callable[[], Check]] = {
             "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where,

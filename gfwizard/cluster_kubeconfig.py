@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, tilde_entries
 from gfwizard.paths import expand
 
 _PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
@@ -40,6 +41,13 @@ class ContextTarget:
     insecure_skip_tls_verify: bool
     client_cert_not_after: dt.datetime | None
     exec_command: str | None
+    #: ``KUBECONFIG`` entries written with a literal ``~``: kubectl (and so this resolution) did not read
+    #: the file they were meant to name.
+    unexpanded: tuple[TildeEntry, ...] = ()
+
+    def unexpanded_note(self) -> tuple[str, str]:
+        """``(detail, remedy)`` about :attr:`unexpanded` (empty strings when there is none)."""
+        return tilde_note(self.unexpanded)
 
     @property
     def ca_sha256(self) -> str | None:
@@ -61,10 +69,22 @@ CONFIG_ORIGIN = "cluster.kubeconfig"
 
 
 def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The kubeconfig files to merge: ``kubeconfig`` (may be a ``:``-list), else ``$KUBECONFIG``, else ~/.kube/config."""
+    """The kubeconfig files to merge: ``kubeconfig`` (may be a ``:``-list; ``~`` and ``$VAR`` expanded, as
+    gfwizard's own setting), else ``$KUBECONFIG`` read exactly as kubectl reads it (nothing expanded,
+    relative to the current directory: see :mod:`gfwizard.kubeconfig_env`), else ~/.kube/config."""
     environ = os.environ if environ is None else environ
-    raw = kubeconfig or environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
-    return [str(expand(p)) for p in raw.split(os.pathsep) if p]
+    if kubeconfig:
+        return [str(expand(p)) for p in kubeconfig.split(os.pathsep) if p]
+    if environ.get("KUBECONFIG"):
+        return [kubectl_path(entry) for entry in entries(environ["KUBECONFIG"])]
+    return [str(Path.home() / ".kube" / "config")]
+
+
+def tilde_note(tildes: tuple[TildeEntry, ...] | list[TildeEntry]) -> tuple[str, str]:
+    """``(detail, remedy)`` for ``KUBECONFIG`` entries written with a literal ``~`` ("" when none)."""
+    if not tildes:
+        return "", ""
+    return "; ".join(t.problem() for t in tildes), "; ".join(t.remedy() for t in tildes)
 
 
 def file_stamp(paths: list[str]) -> tuple[float, ...]:
@@ -152,15 +172,16 @@ def missing_file_remedy(missing: list[str], explicit: bool, origin: str = "") ->
             "--kubeconfig PATH)")
 
 
-def _load_merged(paths: list[str], explicit: bool, origin: str = "") -> Any:
+def _load_merged(paths: list[str], explicit: bool, origin: str = "", tildes: tuple[TildeEntry, ...] = ()) -> Any:
     import yaml
 
     existing = [p for p in paths if os.path.isfile(p)]
     missing = [p for p in paths if not os.path.isfile(p)]
     if not existing or (explicit and missing):
+        note, remedy = tilde_note(tildes)
         raise ClusterAccessError(
-            "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}",
-            missing_file_remedy(missing or paths, explicit, origin))
+            "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}" + (f" ({note})" if note else ""),
+            remedy or missing_file_remedy(missing or paths, explicit, origin))
     try:
         merged = _merge_files(existing)
     except (yaml.YAMLError, _MergeError, OSError, UnicodeDecodeError) as exc:
@@ -276,16 +297,20 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     A context that names no user is read as anonymous. ``origin`` is where ``kubeconfig`` came from
     (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``), so a missing file gets the right remedy.
     """
+    environ = os.environ if environ is None else environ
     paths = kubeconfig_paths(kubeconfig, environ)
-    merged = _load_merged(paths, explicit=bool(kubeconfig), origin=origin)
+    # Entries written with a literal '~' are read as kubectl reads them; say so wherever it matters.
+    tildes = () if kubeconfig else tuple(tilde_entries(environ))
+    merged = _load_merged(paths, explicit=bool(kubeconfig), origin=origin, tildes=tildes)
     files = tuple(p for p in paths if os.path.isfile(p))
     ctx_node = _named(merged, "contexts", context)
     if ctx_node is None:
+        note, remedy = tilde_note(tildes)
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: "
-                          f"{_names(merged, 'contexts')})",
-            "set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
-            "`gfwizard validate --context NAME` checks one first")
+                          f"{_names(merged, 'contexts')})" + (f"; {note}" if note else ""),
+            remedy or "set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
+                      "`gfwizard validate --context NAME` checks one first")
     ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
     cluster_name = str(ctx.get("cluster") or "")
@@ -328,7 +353,7 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
         auth_kind=_auth_kind(user), ca_pem=ca_pem,
         ca_source=f"{ca_source} of cluster {cluster_name!r} in {cluster_file}" if ca_source else "",
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
-        client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"),
+        client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"), unexpanded=tildes,
     )
     standalone = {
         "apiVersion": "v1", "kind": "Config", "current-context": context,

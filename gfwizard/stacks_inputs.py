@@ -37,23 +37,34 @@ def cluster_contract(cfg: "OrgConfig", environ: Mapping[str, str] | None = None)
     """The kubeconfig and context every stack gets.
 
     An explicit ``cluster.kubeconfig`` is passed expanded. When it is empty (ambient ``KUBECONFIG``),
-    ``k8s_config_path`` stays empty and ``KUBE_CONFIG_PATHS`` is pointed at ``$KUBECONFIG`` (or
-    ``~/.kube/config``), because the hashicorp providers do not read ``KUBECONFIG`` themselves.
+    ``k8s_config_path`` stays empty and ``KUBE_CONFIG_PATHS`` is pointed at the files kubectl reads for
+    ``$KUBECONFIG`` (or ``~/.kube/config``), because the hashicorp providers do not read ``KUBECONFIG``
+    themselves. Each entry is passed as kubectl reads it, made absolute: the providers would expand a
+    literal ``~`` that kubectl and the deploy gates do not, and tofu runs in the stack's directory, where a
+    relative entry names another file.
     """
     environ = os.environ if environ is None else environ
     if cfg.cluster.kubeconfig:
         return ClusterContract(str(expand(cfg.cluster.kubeconfig)), cfg.cluster.context)
-    ambient = environ.get("KUBECONFIG") or str(Path(environ.get("HOME", str(Path.home()))) / ".kube" / "config")
-    return ClusterContract("", cfg.cluster.context, (("KUBE_CONFIG_PATHS", ambient),))
+    return ClusterContract("", cfg.cluster.context, (("KUBE_CONFIG_PATHS", os.pathsep.join(_ambient(environ))),))
+
+
+def _ambient(environ: Mapping[str, str]) -> list[str]:
+    """The files kubectl reads with this environment: ``$KUBECONFIG``'s entries, else ``~/.kube/config``."""
+    from gfwizard.kubeconfig_env import entries, kubectl_path
+
+    if environ.get("KUBECONFIG"):
+        return [kubectl_path(entry) for entry in entries(environ["KUBECONFIG"])]
+    return [str(Path(environ.get("HOME", str(Path.home()))) / ".kube" / "config")]
 
 
 def kubeconfig_file(cfg: "OrgConfig", environ: Mapping[str, str] | None = None) -> Path:
-    """The one kubeconfig file the contract names (the first ``KUBECONFIG`` entry when ambient)."""
+    """The one kubeconfig file the contract names (the first ``KUBECONFIG`` entry, as kubectl reads it, when ambient)."""
     environ = os.environ if environ is None else environ
     if cfg.cluster.kubeconfig:
         return expand(cfg.cluster.kubeconfig)
-    entries = [e for e in environ.get("KUBECONFIG", "").split(os.pathsep) if e]
-    return expand(entries[0]) if entries else Path(environ.get("HOME", str(Path.home()))) / ".kube" / "config"
+    ambient = _ambient(environ)
+    return Path(ambient[0]) if ambient else Path(environ.get("HOME", str(Path.home()))) / ".kube" / "config"
 
 
 def _code_files(stack_dir: Path) -> Iterable[Path]:

@@ -677,3 +677,74 @@ def test_a_kubeconfig_naming_an_entry_twice_fails_and_contacts_nothing(tmp_path:
             "refuse such a file") in check.detail
     assert check.remedy == f"remove or rename one of the two {section[:-1]} entries {name!r} in {files.kubeconfig}"
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+def _ambient(files: Files) -> OrgConfig:
+    """``files``' organization.yaml with ``cluster.kubeconfig`` emptied: the ambient KUBECONFIG is read."""
+    cfg = load_config(files.config)
+    return cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"kubeconfig": ""})})
+
+
+def test_a_quoted_tilde_in_kubeconfig_is_read_as_kubectl_reads_it_and_contacts_nothing(
+        tmp_path: Path, honey: "RehearsalAPIServer", monkeypatch: pytest.MonkeyPatch) -> None:
+    # KUBECONFIG='~/.kube/kubeconfig-honey.yaml' (quoted, so the shell left the ~): kubectl reads
+    # ./~/.kube/kubeconfig-honey.yaml and finds no context; validate and the deploy gates must not pass.
+    files = write_files(tmp_path, honey)
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    (home / ".kube").mkdir(parents=True)
+    cwd.mkdir()
+    meant = home / ".kube" / "kubeconfig-honey.yaml"
+    meant.write_text(files.kubeconfig.read_text())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("KUBECONFIG", "~/.kube/kubeconfig-honey.yaml")
+    before = (files.digest(), tree_digest(home), tree_digest(cwd))
+    literal = cwd / "~" / ".kube" / "kubeconfig-honey.yaml"
+    detail = (f"kubeconfig file not found: {literal} (KUBECONFIG entry '~/.kube/kubeconfig-honey.yaml' starts with "
+              f"'~', which kubectl does not expand: it reads {literal} (which does not exist), not {meant})")
+    remedy = (f"write the entry without '~' ({meant}), or let the shell expand it: export "
+              "KUBECONFIG=\"$HOME/.kube/kubeconfig-honey.yaml\" (a '~' inside quotes is not expanded)")
+    report = validate_context(_ambient(files), timeouts=FAST)
+    check = report.check("kubeconfig")
+    assert check is not None and (check.level, check.detail, check.remedy) == (Level.FAIL, detail, remedy)
+    assert not report.ok and report.kubeconfig == []
+    gates = gate_checks(_ambient(files), timeouts=FAST)  # what `deploy` shows
+    assert [(c.level, c.detail, c.remedy) for c in gates] == [(Level.FAIL, f"not verified: {detail}", remedy)] * 2
+    assert honey.request_log.entries() == []
+    assert (files.digest(), tree_digest(home), tree_digest(cwd)) == before and not (cwd / "~").exists()
+
+
+def test_a_quoted_tilde_entry_next_to_another_file_names_what_kubectl_skipped(
+        tmp_path: Path, honey: "RehearsalAPIServer", monkeypatch: pytest.MonkeyPatch) -> None:
+    files = write_files(tmp_path, honey)
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    (home / "other.yaml").write_text(files.kubeconfig.read_text())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    note = (f"KUBECONFIG entry '~/other.yaml' starts with '~', which kubectl does not expand: it reads "
+            f"{cwd / '~' / 'other.yaml'} (which does not exist), not {home / 'other.yaml'}")
+    remedy = (f"write the entry without '~' ({home / 'other.yaml'}), or let the shell expand it: export "
+              "KUBECONFIG=\"$HOME/other.yaml\" (a '~' inside quotes is not expanded)")
+    # The context is in the other entry, as kubectl finds it: a warning names the skipped entry.
+    monkeypatch.setenv("KUBECONFIG", f"~/other.yaml:{files.kubeconfig}")
+    before = (files.digest(), tree_digest(home), tree_digest(cwd))
+    report = validate_context(_ambient(files), timeouts=FAST)
+    check = report.check("kubeconfig")
+    assert check is not None and check.level is Level.WARN and check.remedy == remedy
+    assert check.detail.startswith(f"context 'honey' in {files.kubeconfig}: ") and check.detail.endswith(f"; {note}")
+    assert report.ok and report.kubeconfig == [str(files.kubeconfig)]
+    # The context is in no file kubectl reads: the error says which entry was not read and why.
+    empty = files.dir / "empty-of-honey.yaml"
+    doc = kubeconfig_document(server=honey.url, ca_pem=honey.ca_pem, token="t")
+    doc["contexts"][0]["name"] = doc["current-context"] = "elsewhere"
+    empty.write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("KUBECONFIG", f"~/other.yaml:{empty}")
+    honey.request_log.clear()
+    before = (files.digest(), tree_digest(home), tree_digest(cwd))
+    check = validate_context(_ambient(files), timeouts=FAST).check("kubeconfig")
+    assert check is not None and check.level is Level.FAIL and check.remedy == remedy
+    assert check.detail == f"context 'honey' not found in {empty} (contexts there: elsewhere); {note}"
+    assert honey.request_log.entries() == []
+    assert (files.digest(), tree_digest(home), tree_digest(cwd)) == before

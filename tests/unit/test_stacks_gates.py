@@ -92,6 +92,17 @@ def test_contract_with_the_ambient_kubeconfig_points_the_providers_at_it() -> No
     assert cluster_contract(cfg(""), {"HOME": "/h"}).extra_env == (("KUBE_CONFIG_PATHS", "/h/.kube/config"),)
 
 
+def test_contract_hands_the_providers_the_files_kubectl_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The providers expand a literal '~' that kubectl (and the deploy gates) do not, and tofu runs in the stack's
+    # directory: each entry goes over as kubectl reads it, absolute, so all of them read the same files.
+    monkeypatch.chdir(tmp_path)
+    env = {"KUBECONFIG": "~/.kube/a.yaml:rel.yaml::/abs/b.yaml:rel.yaml", "HOME": "/h"}
+    contract = cluster_contract(cfg(""), env)
+    assert contract.extra_env == (("KUBE_CONFIG_PATHS", f"{tmp_path}/~/.kube/a.yaml:{tmp_path}/rel.yaml:/abs/b.yaml"),)
+    assert kubeconfig_file(cfg(""), env) == tmp_path / "~" / ".kube" / "a.yaml"
+    assert not (tmp_path / "~").exists()
+
+
 def test_inputs_hash_follows_code_tfvars_backend_vars_and_tf_var(tmp_path: Path) -> None:
     stack = tmp_path / "attic"
     (stack / ".terraform").mkdir(parents=True)
