@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
-from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, tilde_entries
+from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
 from gfwizard.paths import expand
 
 _PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
@@ -301,6 +301,8 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     paths = kubeconfig_paths(kubeconfig, environ)
     # Entries written with a literal '~' are read as kubectl reads them; say so wherever it matters.
     tildes = () if kubeconfig else tuple(tilde_entries(environ))
+    if not paths and not kubeconfig:
+        raise ClusterAccessError("kubeconfig", *no_file_note(environ.get("KUBECONFIG", "")))
     merged = _load_merged(paths, explicit=bool(kubeconfig), origin=origin, tildes=tildes)
     files = tuple(p for p in paths if os.path.isfile(p))
     ctx_node = _named(merged, "contexts", context)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from gfwizard import kubeconfig_env
 from gfwizard.errors import InputError
 from gfwizard.kubeconfig_auth import AuthKind, UserSummary, cert_expiry_from_file, is_expired
 from gfwizard.kubeconfig_classify import Classification, TargetHint, classify, load_target_hint, server_key
@@ -197,6 +198,8 @@ def discover(
     summaries = _summaries(candidates, environ)
     result = Discovery(searched=searched, target=hint)
     result.files = [FileInfo(c.path, s.status, s.error) for c, s in zip(candidates, summaries)]
+    if environ.get("KUBECONFIG") and not kubeconfig_env.entries(environ["KUBECONFIG"]):
+        result.warnings.append("; ".join(kubeconfig_env.no_file_note(environ["KUBECONFIG"])))
     if not result.found_any:
         result.warnings.append("No kubeconfig found; looked in: " + ", ".join(searched))
     for c, s in zip(candidates, summaries):

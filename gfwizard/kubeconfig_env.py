@@ -49,6 +49,15 @@ def entries(value: str) -> list[str]:
     return out
 
 
+def no_file_note(value: str) -> tuple[str, str]:
+    """``(problem, remedy)`` for a ``KUBECONFIG`` that is set but names no file (``":"``): kubectl then reads
+    nothing at all."""
+    return (f"KUBECONFIG is set to {value!r}, which names no file: kubectl then reads no kubeconfig at all (it does "
+            "not fall back to ~/.kube/config)",
+            "set KUBECONFIG to a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml), or unset it to use "
+            "~/.kube/config")
+
+
 def kubectl_path(entry: str) -> str:
     """The file kubectl reads for one entry: nothing expanded, relative to the current directory."""
     return os.path.normpath(os.path.abspath(entry))

@@ -122,7 +122,8 @@ def list_candidates(environ: Mapping[str, str], home: str, extra: str = "") -> t
     """
     env_value = environ.get("KUBECONFIG", "")
     entries = kubeconfig_env.entries(env_value)
-    use_env = bool(entries)
+    # Set at all, KUBECONFIG replaces ~/.kube/config for kubectl, even when it names no file (KUBECONFIG=":").
+    use_env = bool(env_value)
     out: list[Candidate] = []
     seen: set[str] = set()
     searched: list[str] = []

@@ -141,6 +141,36 @@ def test_ambient_kubeconfig_list_is_used(tmp_path: Path, monkeypatch: pytest.Mon
     assert target.files == (str(path),)
 
 
+def test_kubeconfig_set_to_no_file_is_named_not_reported_as_an_empty_file_list(tmp_path: Path) -> None:
+    kubeconfig(tmp_path / ".kube" / "config")  # kubectl does not fall back to it while KUBECONFIG is set
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        resolve_context(None, "honey", {"KUBECONFIG": ":", "HOME": str(tmp_path)})
+    assert (err.value.kind, err.value.message, err.value.remedy) == (
+        "kubeconfig", "KUBECONFIG is set to ':', which names no file: kubectl then reads no kubeconfig at all (it does "
+        "not fall back to ~/.kube/config)",
+        "set KUBECONFIG to a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml), or unset it to use "
+        "~/.kube/config")
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_relative_or_tilde_kubeconfig_entry_is_read_from_the_current_directory_like_kubectl(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    kubeconfig(home / "k.yaml")
+    path = kubeconfig(cwd / "rel.yaml")
+    monkeypatch.chdir(cwd)
+    before = tree_digest(tmp_path)
+    target, _ = resolve_context(None, "honey", {"KUBECONFIG": "~/k.yaml:rel.yaml", "HOME": str(home)})
+    assert target.files == (str(path),) and [t.entry for t in target.unexpanded] == ["~/k.yaml"]
+    assert target.unexpanded_note() == (
+        f"KUBECONFIG entry '~/k.yaml' starts with '~', which kubectl does not expand: it reads {cwd / '~' / 'k.yaml'} "
+        f"(which does not exist), not {home / 'k.yaml'}",
+        f"write the entry without '~' ({home / 'k.yaml'}), or let the shell expand it: export "
+        "KUBECONFIG=\"$HOME/k.yaml\" (a '~' inside quotes is not expanded)")
+    assert tree_digest(tmp_path) == before
+
+
 # -- exec plugins ---------------------------------------------------------------------------------
 
 def plugin(tmp_path: Path, body: str) -> dict[str, Any]:

@@ -417,7 +417,8 @@ def test_tilde_entry_for_a_file_also_named_outright_keeps_it_merged_without_a_wa
     assert not any("starts with '~'" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("value", ["~/a.yaml", "~/a.yaml:{b}", "{b}:~/a.yaml", "~/a.yaml:~/b.yaml", ":", "rel.yaml"])
+@pytest.mark.parametrize("value", ["~/a.yaml", "~/a.yaml:{b}", "{b}:~/a.yaml", "~/a.yaml:~/b.yaml", ":", "::",
+                                   "rel.yaml", ""])
 def test_kubectl_sees_the_contexts_and_current_context_discovery_says_it_sees(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     import shutil
@@ -433,6 +434,8 @@ def test_kubectl_sees_the_contexts_and_current_context_discovery_says_it_sees(
     (home / "a.yaml").write_text(simple("from-a", current="from-a"))
     (home / "b.yaml").write_text(simple("from-b", current="from-b"))
     (cwd / "rel.yaml").write_text(simple("from-rel", current="from-rel"))
+    (home / ".kube").mkdir()
+    (home / ".kube" / "config").write_text(simple("from-default", current="from-default"))
     env = {"KUBECONFIG": value.format(b=home / "b.yaml").replace(":", os.pathsep)}
     result = run_discover([home, cwd], env, home=home)
     run = {"env": {"PATH": os.environ.get("PATH", ""), "HOME": str(home), **env}, "cwd": cwd,
@@ -443,6 +446,21 @@ def test_kubectl_sees_the_contexts_and_current_context_discovery_says_it_sees(
     assert sorted(c.name for c in result.contexts if c.kubectl_visible) == sorted(listed.stdout.split())
     assert result.current_context == (current.stdout.strip() if current.returncode == 0 else None)
     assert [c.name for c in result.contexts if c.current] == ([current.stdout.strip()] if current.returncode == 0 else [])
+
+
+def test_kubeconfig_set_to_no_file_reads_nothing_like_kubectl_and_says_so(tmp_path: Path) -> None:
+    # KUBECONFIG=":" (set, naming no file): kubectl reads no kubeconfig, not even ~/.kube/config.
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text(simple("default", current="default"))
+    result = run_discover([home], {"KUBECONFIG": os.pathsep}, home=home)
+    ctx = result.context("default")
+    assert ctx is not None and (ctx.current, ctx.kubectl_visible) == (False, False)
+    assert result.current_context is None and result.merged_files == []
+    assert result.warnings[0] == (
+        f"KUBECONFIG is set to '{os.pathsep}', which names no file: kubectl then reads no kubeconfig at all (it does "
+        "not fall back to ~/.kube/config); set KUBECONFIG to a kubeconfig file (for honey: "
+        "~/.kube/kubeconfig-honey.yaml), or unset it to use ~/.kube/config")
 
 
 def test_current_context_naming_nothing_warns(kube: Path) -> None:
