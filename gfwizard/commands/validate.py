@@ -39,7 +39,8 @@ def _check_flags(context: str | None, kubeconfig: str | None) -> None:
                                                "--context out to validate cluster.context")
     if kubeconfig is None:
         return
-    paths = kubeconfig_paths(kubeconfig)
+    # Checked before kubeconfig_paths: given "", it would fall back to KUBECONFIG without a word.
+    paths = kubeconfig_paths(kubeconfig) if kubeconfig.strip(os.pathsep + " ") else []
     if not paths:
         raise InputError("--kubeconfig is empty", "give a kubeconfig file, or leave --kubeconfig out to use "
                                                   "cluster.kubeconfig / KUBECONFIG")

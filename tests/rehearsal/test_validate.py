@@ -628,6 +628,10 @@ def test_a_network_failure_of_a_misdirected_context_names_the_context_first(tmp_
      "--kubeconfig out to use cluster.kubeconfig / KUBECONFIG"),
     (["--kubeconfig", "{dir}"], "error: --kubeconfig {dir}: the file is not a regular file",
      "remedy: pass --kubeconfig an existing kubeconfig file"),
+    (["--kubeconfig", ""], "error: --kubeconfig is empty",
+     "remedy: give a kubeconfig file, or leave --kubeconfig out to use cluster.kubeconfig / KUBECONFIG"),
+    (["--kubeconfig", ":"], "error: --kubeconfig is empty", "remedy: give a kubeconfig file"),
+    (["--kubeconfig", " "], "error: --kubeconfig is empty", "remedy: give a kubeconfig file"),
     (["--context", ""], "error: --context is empty",
      "remedy: give a context name (`gfwizard discover` lists them), or leave --context out to validate "
      "cluster.context"),
