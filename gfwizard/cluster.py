@@ -187,10 +187,11 @@ class _Run:
     """One validation run: shared state between the phases."""
 
     def __init__(self, cfg: "OrgConfig", kubeconfig: str | None, context: str, timeouts: Timeouts,
-                 discovery: Any, direct: bool = False, origin: str = "") -> None:
+                 discovery: Any, direct: bool = False, origin: str = "", context_origin: str = "") -> None:
         self.cfg = cfg
-        #: Where ``kubeconfig`` came from (see ``resolve_context``).
+        #: Where ``kubeconfig`` and ``context`` came from (see ``resolve_context``).
         self.origin = origin
+        self.context_origin = context_origin
         #: The gates only read /version and kube-system: a DirectClient may do that (see cluster_direct).
         self.direct = direct
         self.config_dict: dict[str, Any] | None = None
@@ -221,7 +222,8 @@ class _Run:
     def local(self, gates_only: bool) -> bool:
         """Phase 1. True when the context may be contacted."""
         try:
-            self.target, self.config_dict = resolve_context(self.kubeconfig, self.context, origin=self.origin)
+            self.target, self.config_dict = resolve_context(self.kubeconfig, self.context, origin=self.origin,
+                                                            context_origin=self.context_origin)
         except ClusterAccessError as exc:
             self.add(_access_failure("kubeconfig", exc))
             return False
@@ -428,14 +430,17 @@ def _resolve_args(cfg: "OrgConfig", kubeconfig: str | None, context: str | None)
 
 
 def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str | None = None,
-                     timeouts: "Timeouts | tuple[float, float]" = (3, 10), discovery: Any = None) -> ValidationReport:
+                     timeouts: "Timeouts | tuple[float, float]" = (3, 10), discovery: Any = None,
+                     context_origin: str = "") -> ValidationReport:
     """Validate ``context`` (default ``cluster.context``) of ``kubeconfig`` (default ``cluster.kubeconfig``,
     then ``$KUBECONFIG``) against ``cfg``. Never raises for cluster problems: they are failed checks.
 
-    ``discovery`` is an optional ``kubeconfig.discover()`` result whose classification is used.
+    ``discovery`` is an optional ``kubeconfig.discover()`` result whose classification is used;
+    ``context_origin`` says where ``context`` came from (see ``resolve_context``).
     """
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
-    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery, origin=origin)
+    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery, origin=origin,
+               context_origin=context_origin)
     if run.local(gates_only=False) and run.reach(strict=False):
         unverified = run.unverified_identity()
         # Node names and ~100 access reviews (each with the credentials) only for a cluster known to be honey.

@@ -66,6 +66,8 @@ def ca_sha256(pem: bytes) -> str:
 
 #: ``origin`` of a kubeconfig path taken from ``cluster.kubeconfig`` in organization.yaml.
 CONFIG_ORIGIN = "cluster.kubeconfig"
+#: ``context_origin`` of a context the operator named on the command line.
+CONTEXT_FLAG = "--context"
 
 
 def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -289,13 +291,14 @@ def _not_after(pem: bytes | None) -> dt.datetime | None:
 
 
 def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, str] | None = None,
-                    origin: str = "") -> tuple[ContextTarget, dict[str, Any]]:
+                    origin: str = "", context_origin: str = "") -> tuple[ContextTarget, dict[str, Any]]:
     """Find ``context`` in the kubeconfig files; return what they say and a standalone config dict.
 
     Raises :class:`ClusterAccessError` (kind ``kubeconfig``) when a file, the context, its cluster
     or the user it names is missing, naming what is there instead (kubectl refuses such a context too).
     A context that names no user is read as anonymous. ``origin`` is where ``kubeconfig`` came from
-    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``), so a missing file gets the right remedy.
+    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``), so a missing file gets the right remedy;
+    ``context_origin`` likewise for ``context`` (:data:`CONTEXT_FLAG` when the operator passed it).
     """
     environ = os.environ if environ is None else environ
     paths = kubeconfig_paths(kubeconfig, environ)
@@ -311,8 +314,10 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: "
                           f"{_names(merged, 'contexts')})" + (f"; {note}" if note else ""),
-            remedy or "set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
-                      "`gfwizard validate --context NAME` checks one first")
+            remedy or (f"pass {CONTEXT_FLAG} one of those names (`gfwizard discover` lists every context and its "
+                       f"file), or leave {CONTEXT_FLAG} out to validate cluster.context" if context_origin == CONTEXT_FLAG
+                       else "set cluster.context in organization.yaml to one of those names (or fix "
+                            "cluster.kubeconfig); `gfwizard validate --context NAME` checks one first"))
     ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
     cluster_name = str(ctx.get("cluster") or "")

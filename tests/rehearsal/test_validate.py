@@ -752,3 +752,20 @@ def test_a_quoted_tilde_entry_next_to_another_file_names_what_kubectl_skipped(
     assert check.detail == f"context 'honey' not found in {empty} (contexts there: elsewhere); {note}"
     assert honey.request_log.entries() == []
     assert (files.digest(), tree_digest(home), tree_digest(cwd)) == before
+
+
+def test_an_unknown_context_is_fixed_where_it_was_named(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    # `--context hony` is a typo on the command line: the remedy is the flag, not organization.yaml.
+    files = write_files(tmp_path, honey)
+    before = files.digest()
+    out = cli(["validate", "--context", "hony"], files)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"FAIL  kubeconfig      context 'hony' not found in {files.kubeconfig} (contexts there: honey)" in out.stdout
+    assert ("remedy: pass --context one of those names (`gfwizard discover` lists every context and its file), or "
+            "leave --context out to validate cluster.context") in out.stdout, out.stdout
+    # The same name from cluster.context is fixed in organization.yaml.
+    cfg = load_config(files.config)
+    typo = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"context": "hony"})})
+    check = validate_context(typo, timeouts=FAST).check("kubeconfig")
+    assert check is not None and check.remedy.startswith("set cluster.context in organization.yaml to one of those")
+    assert honey.request_log.entries() == [] and files.digest() == before
