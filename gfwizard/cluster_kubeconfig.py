@@ -186,6 +186,14 @@ def _load_merged(paths: list[str], explicit: bool, origin: str = "", tildes: tup
             remedy or missing_file_remedy(missing or paths, explicit, origin))
     try:
         merged = _merge_files(existing)
+    except yaml.MarkedYAMLError as exc:
+        # One line naming the file at fault (the error's own text spreads the position over several lines).
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{mark.name}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}" if mark else \
+            f"{', '.join(existing)}: not valid YAML"
+        raise ClusterAccessError("kubeconfig", f"cannot read kubeconfig {where}: {exc.problem or exc.context}",
+                                 "fix the YAML of the kubeconfig file (kubectl config view shows what it parses)"
+                                 ) from exc
     except (yaml.YAMLError, _MergeError, OSError, UnicodeDecodeError) as exc:
         raise ClusterAccessError("kubeconfig", f"cannot read kubeconfig {', '.join(existing)}: {exc}",
                                  getattr(exc, "remedy", "") or

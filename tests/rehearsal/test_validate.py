@@ -769,3 +769,24 @@ def test_an_unknown_context_is_fixed_where_it_was_named(tmp_path: Path, honey: "
     check = validate_context(typo, timeouts=FAST).check("kubeconfig")
     assert check is not None and check.remedy.startswith("set cluster.context in organization.yaml to one of those")
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+def test_a_kubeconfig_that_is_not_yaml_is_named_on_one_line_with_its_position(tmp_path: Path,
+                                                                             honey: "RehearsalAPIServer") -> None:
+    files = write_files(tmp_path, honey)
+    text = files.kubeconfig.read_text()
+    broken = text.replace(f"token: {honey.admin_token}", f"token: {honey.admin_token}: \"oops")
+    assert broken != text
+    files.kubeconfig.write_text(broken)
+    line = next(n for n, row in enumerate(broken.splitlines(), start=1) if "oops" in row)
+    before = files.digest()
+    out = cli(["validate", "--json"], files)
+    assert out.returncode == 1, out.stdout + out.stderr
+    check = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "kubeconfig")
+    assert check["level"] == "fail"
+    assert check["detail"].startswith(f"cannot read kubeconfig {files.kubeconfig}: not valid YAML at line {line}, "
+                                      "column "), check["detail"]
+    assert check["detail"].endswith(": mapping values are not allowed in this context") and "\n" not in check["detail"]
+    assert check["remedy"] == "fix the YAML of the kubeconfig file (kubectl config view shows what it parses)"
+    assert honey.admin_token not in out.stdout + out.stderr
+    assert honey.request_log.entries() == [] and files.digest() == before
