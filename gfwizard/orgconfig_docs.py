@@ -79,7 +79,8 @@ _COMMANDS = """\
 ## Commands
 
 - `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed on stdout
-  as `file:line:col: field.path: message`), 2 missing or unreadable file (the error on stderr). `--json`
+  as `file:line:col: field.path: message`), 2 missing or unreadable file, or a PATH and a `--config`
+  naming two different files (the error on stderr). `--json`
   keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), and `error`
   (`message`, `remedy`, `exit_code`) on exit 2.
 - `gfwizard config show [--config PATH] [--json]`: the effective config with defaults filled in, the

@@ -6,6 +6,7 @@ boto3 or Textual); the wizard is imported only by ``config init`` without ``--pl
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
     """Check organization.yaml and list every problem.
 
     PATH defaults to --config, $GFW_CONFIG, then config/organization.yaml. Exit 0 when valid, 1 when invalid (every problem listed as file:line:col: field: message),
-    2 when the file is missing or unreadable. --json keys: path, valid, problems
+    2 when the file is missing or unreadable (or PATH and --config name two different files). --json keys: path, valid, problems
     [{file, line, column, field, message}] (and error {message, remedy, exit_code} on exit 2).
     """
     from gfwizard.errors import InputError
@@ -56,6 +57,11 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
         remember_config(path)  # "run `gfwizard config validate` again" must check this file, not the default
     target = path if path is not None else resolve_config_path(config_path)
     try:
+        if path is not None and config_path is not None and path.resolve() != config_path.resolve():
+            # Checking one of the two would report on a file the operator may not have meant: check neither.
+            raise InputError(f"PATH {path} and --config {config_path} name two different files; nothing was checked",
+                             f"name the file to check once, as PATH or with --config (e.g. "
+                             f"`gfwizard config validate --config {shlex.quote(str(path))}`)")
         cfg = load_config(target)
     except ConfigError as exc:
         _report_invalid(target, exc, as_json)

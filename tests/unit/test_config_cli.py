@@ -105,6 +105,26 @@ def test_validate_defaults_to_gfw_config(config_file: Path, monkeypatch: pytest.
     assert invoke("config", "validate", "--config", str(other)).exit_code == 2
 
 
+def test_validate_refuses_a_path_and_a_different_config(config_file: Path, tmp_path: Path) -> None:
+    # PATH won silently: `config validate good.yaml --config broken.yaml` said "valid" about the file not meant.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\ncluster: [honey\n")
+    before = tree_digest(tmp_path)
+    text = invoke("config", "validate", str(config_file), "--config", str(broken))
+    assert text.exit_code == 2 and text.stdout == ""
+    assert text.stderr.splitlines() == [
+        f"error: PATH {config_file} and --config {broken} name two different files; nothing was checked",
+        f"remedy: name the file to check once, as PATH or with --config (e.g. `gfwizard config validate --config "
+        f"{config_file}`)"]
+    as_json = json.loads(invoke("config", "validate", str(config_file), "--config", str(broken), "--json").stdout)
+    assert (as_json["valid"], as_json["problems"], as_json["error"]["exit_code"]) == (False, [], 2)
+    assert as_json["error"]["message"].endswith("name two different files; nothing was checked")
+    # The same file twice (however spelt) is no conflict.
+    same = invoke("config", "validate", str(config_file), "--config", str(tmp_path / "." / config_file.name))
+    assert same.exit_code == 0, same.output
+    assert tree_digest(tmp_path) == before
+
+
 def test_validate_through_the_real_entry_point(config_file: Path) -> None:
     result = run_cli(["config", "validate", str(config_file), "--json"], timeout=60)
     assert result.returncode == 0, result.stderr
