@@ -32,8 +32,12 @@ def discover(as_json: bool, config_path: Path | None) -> None:
     from gfwizard.kubeconfig import discover as run_discovery
     from gfwizard.kubeconfig_classify import load_target_hint
 
-    # Only the default may be missing quietly (a fresh machine): a path the operator named is a typo.
-    hint, hint_warning = load_target_hint(resolve_config_path(config_path), named=config_path is not None)
+    from gfwizard.paths import CONFIG_ENV
+
+    # Only the default may be missing quietly (a fresh machine): a path the operator named (--config, or
+    # $GFW_CONFIG) is a typo.
+    named = config_path is not None or bool(os.environ.get(CONFIG_ENV))
+    hint, hint_warning = load_target_hint(resolve_config_path(config_path), named=named)
     result = run_discovery(target=hint)
     if hint_warning:
         result.warnings.insert(0, hint_warning)

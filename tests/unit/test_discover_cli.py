@@ -163,6 +163,11 @@ def test_a_named_config_that_does_not_exist_is_a_warning(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["warnings"][0] == f"{missing} does not exist; classifying with the defaults"
     assert tree_digest(tmp_path) == before and not missing.parent.exists()
+    # $GFW_CONFIG is named by the operator too: classifying against honey's defaults is said.
+    from_env = run_cli(["discover", "--json"], env={"KUBECONFIG": str(path), "GFW_CONFIG": str(missing)})
+    assert from_env.returncode == 0, from_env.stderr
+    assert json.loads(from_env.stdout)["warnings"][0] == f"{missing} does not exist; classifying with the defaults"
+    assert tree_digest(tmp_path) == before and not missing.parent.exists()
     # The default location may be missing quietly (a fresh machine).
     quiet = run_cli(["discover", "--json"], env={"KUBECONFIG": str(path), "GFW_CONFIG": ""}, cwd=tmp_path)
     assert not [w for w in json.loads(quiet.stdout)["warnings"] if "classifying with the defaults" in w]
