@@ -60,11 +60,28 @@ def export_lines(env: dict[str, str]) -> list[str]:
     return [f"export {name}={shlex.quote(env[name])}" for name in names]
 
 
+#: The first line of every ``--env-file``: a file that starts with it may be replaced (a rehearsal's leftover).
+ENV_FILE_HEADER = "# gfwizard rehearsal (rehearsal-only credentials)\n"
+
+
 def _check_env_file(env_file: Path | None) -> None:
     if env_file is None:
         return
     if env_file.is_dir():
         raise InputError(f"--env-file {env_file} is a directory", remedy="pass a file path, e.g. --env-file rehearsal.env")
+    if env_file.exists() or env_file.is_symlink():
+        # The file is replaced now and deleted at shutdown: someone's own file would be lost.
+        ours = False
+        if env_file.is_file() and not env_file.is_symlink():
+            try:
+                with env_file.open("rb") as fh:
+                    ours = fh.read(len(ENV_FILE_HEADER)) == ENV_FILE_HEADER.encode()
+            except OSError:
+                pass
+        if not ours:
+            raise InputError(f"--env-file {env_file} already exists and is not a rehearsal env file; nothing was "
+                             "started", remedy="pass a new path (the file is written when the services start and "
+                                               "removed when they stop), or move the existing file away first")
     if not env_file.parent.is_dir():
         raise InputError(f"--env-file {env_file}: directory {env_file.parent} does not exist; nothing was started",
                          remedy="create the directory first or choose another path")
@@ -154,7 +171,7 @@ class _EnvFile:
 
         if self.path is None:
             return
-        text = "# gfwizard rehearsal (rehearsal-only credentials)\n" + "\n".join(export_lines(env.env)) + "\n"
+        text = ENV_FILE_HEADER + "\n".join(export_lines(env.env)) + "\n"
         try:
             write_private_file(self.path, text)
         except OSError as exc:
@@ -190,7 +207,7 @@ def _serve(env: "RehearsalEnvironment", env_file: _EnvFile, as_json: bool, note:
               help="Extra pods spread over the nodes (scale rehearsals).")
 @click.option("--env-file", type=click.Path(path_type=Path), default=None,
               help="Also write the export lines to this file, for other shells (mode 0600; removed at shutdown "
-                   "unless --keep).")
+                   "unless --keep; an existing file is refused unless an earlier rehearsal wrote it).")
 @click.option("--workspace", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Use this new or empty directory as the workspace (default: a temp directory).")
 @click.option("--keep", is_flag=True, help="Keep the workspace (logs, kubeconfig, organization.yaml) at shutdown.")

@@ -235,3 +235,43 @@ def test_a_wizard_that_crashed_makes_rehearse_exit_non_zero_after_cleaning_up(mo
     assert result.exit_code == 1, result.output
     assert "rehearsal stopped" in result.output
     assert not Path(seen["workspace"]).exists() and not (tmp_path / "r.env").exists()
+
+
+@pytest.mark.parametrize("kind", ["own file", "symlink", "directory"])
+def test_an_env_file_that_is_not_a_rehearsal_one_is_refused_and_kept(tmp_path: Path, kind: str) -> None:
+    # The env file is replaced at start and deleted at shutdown: an existing file of the operator's was lost.
+    env_file = tmp_path / "precious.env"
+    if kind == "directory":
+        env_file.mkdir()
+        (env_file / "inside").write_text("mine\n")
+    elif kind == "symlink":
+        (tmp_path / "target.env").write_text("export MINE=1\n")
+        env_file.symlink_to(tmp_path / "target.env")
+    else:
+        env_file.write_text("export PRECIOUS=1\n# my own settings\n")
+    before = tree_digest(tmp_path)
+    result = run_cli(["rehearse", "--serve", "--env-file", str(env_file), "--workspace", str(tmp_path / "ws")],
+                     timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    if kind == "directory":
+        assert f"error: --env-file {env_file} is a directory" in result.stderr
+        assert "remedy: pass a file path, e.g. --env-file rehearsal.env" in result.stderr
+    else:
+        assert (f"error: --env-file {env_file} already exists and is not a rehearsal env file; nothing was started"
+                in result.stderr), result.stderr
+        assert ("remedy: pass a new path (the file is written when the services start and removed when they stop), "
+                "or move the existing file away first") in result.stderr
+    assert result.stdout == "" and not (tmp_path / "ws").exists()
+    assert tree_digest(tmp_path) == before and (env_file.is_symlink() or kind != "symlink")
+
+
+def test_a_leftover_rehearsal_env_file_is_replaced_and_removed(served_processes: list[Served], tmp_path: Path) -> None:
+    env_file = tmp_path / "rehearsal.env"
+    env_file.write_text("# gfwizard rehearsal (rehearsal-only credentials)\nexport KUBECONFIG=/gone/kubeconfig\n")
+    served = Served(["--serve", "--env-file", str(env_file)])
+    served_processes.append(served)
+    exports = _exports(served.read_until(lambda line: line.startswith("# things to try")))
+    assert _exports(env_file.read_text().splitlines()) == exports
+    code, _took, stderr = served.stop(signal.SIGTERM)
+    assert code == 0, stderr
+    assert not env_file.exists()
