@@ -43,6 +43,28 @@ def state_dir() -> Path:
     return Path(base) / "gfwizard"
 
 
+def require_state_dir() -> Path:
+    """:func:`state_dir`, created when missing; an input error naming where it came from when it cannot be
+    used (a file in the way, no permission), so a command that needs it stops before it runs anything."""
+    from gfwizard.errors import InputError
+
+    path = state_dir()
+    source = (f"${STATE_DIR_ENV}" if os.environ.get(STATE_DIR_ENV) else
+              "$XDG_STATE_HOME" if os.environ.get("XDG_STATE_HOME") else "the default")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        problem = "" if os.access(path, os.W_OK | os.X_OK) else "not writable"
+    except FileExistsError:
+        problem = "it is a file, not a directory"
+    except OSError as exc:  # a file further up ("Not a directory"), no permission, a read-only file system
+        problem = exc.strerror or str(exc)
+    if problem:
+        raise InputError(f"the gfwizard state directory {path} (from {source}) cannot be used: {problem}; nothing "
+                         "was run", f"point {STATE_DIR_ENV} at a writable directory (plans, transcripts, journals and "
+                                    "the provider cache go there), or unset it to use ~/.local/state/gfwizard")
+    return path
+
+
 def expand(path: str | Path) -> Path:
     """Expand ``~`` and environment variables in a user-supplied path."""
     return Path(os.path.expandvars(os.path.expanduser(str(path))))

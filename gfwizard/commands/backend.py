@@ -172,6 +172,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     destination with another lineage or a higher serial, `init -migrate-state`, then compare."""
     from gfwizard.backend import migrate_http_to_s3, s3_target
     from gfwizard.layout import layout_for
+    from gfwizard.paths import require_state_dir
 
     cfg = _load(config_path)
     cfg.environment(env)
@@ -179,6 +180,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     if cfg.state.http is None:
         raise InputError("state.http is not configured: there is no HTTP state to migrate from",
                          remedy="add state.http to organization.yaml")
+    require_state_dir()  # the source state's backup and the IaC binary's files go there
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
     if not yes:

@@ -4,7 +4,7 @@ The scripting and CI path onto the same engine the wizard uses (:class:`gfwizard
 Human output is a compact progress log and a per-stack table; ``--json`` prints one JSON object per
 line per event and a final ``{"event": "result", ...}``. Exit 0 when everything planned/applied,
 1 when a stack failed, was locked or interrupted, or a gate failed, 2 on input errors (unknown env
-or stack, dependency cycle, an apply that nobody can confirm).
+or stack, dependency cycle, an apply that nobody can confirm, an unusable state directory).
 """
 
 from __future__ import annotations
@@ -70,8 +70,11 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     from gfwizard.orgconfig import load_config
     from gfwizard.stacks import DeployEngine
 
+    from gfwizard.paths import require_state_dir
+
     cfg = load_config(resolve_config_path(config_path))
     _check_selection(cfg, env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
+    require_state_dir()  # plans, transcripts and the provider cache: a traceback mid-run otherwise
     interactive = sys.stdin.isatty()
     if not plan_only and not assume_yes and not interactive:
         cfg.environment(env)

@@ -157,6 +157,22 @@ def test_migrate_without_yes_and_without_terminal_refuses(ws: Path, s3: Rehearsa
     assert http_server.current_state("attic", "dev") == source and http_server.request_log.entries() == []
 
 
+def test_migrate_with_an_unusable_state_dir_exits_2_and_touches_nothing(ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                                                        http_server: HttpStateServer) -> None:
+    config = _config(ws, s3, s3_bucket, http_server)
+    blocker = ws / "state-file"
+    blocker.write_text("not a directory\n")
+    before = tree_digest(ws)
+    done = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json", "--config", str(config)],
+                   env={"GFW_STATE_DIR": str(blocker), "TF_HTTP_PASSWORD": PASSWORD})
+    assert done.returncode == 2, done.stdout + done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["message"] == (f"the gfwizard state directory {blocker} (from $GFW_STATE_DIR) cannot be used: it is "
+                                "a file, not a directory; nothing was run")
+    assert error["remedy"].startswith("point GFW_STATE_DIR at a writable directory")
+    assert tree_digest(ws) == before and http_server.request_log.entries() == []
+
+
 def test_migrate_yes_json_end_to_end(iac_bin: str, ws: Path, s3: RehearsalS3, s3_bucket: str,
                                      http_server: HttpStateServer) -> None:
     config = _config(ws, s3, s3_bucket, http_server)
