@@ -95,7 +95,8 @@ _COMMANDS = """\
   other answer kept. Shows the file and a diff against the existing one and writes only on
   confirmation (atomically; the previous file is kept next to it with `.bak` added, e.g.
   `organization.yaml.bak`; comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer,
-  writes nothing and exits 130. `--force` starts from the defaults when the existing file is invalid.
+  writes nothing and exits 130. `--force` (with `--plain`) starts from the defaults when the existing file
+  is invalid; without `--plain` it is refused (exit 2): the wizard never starts over an invalid file.
   Both ways need a terminal: without one `config init` exits 2 and writes nothing.
 """
 

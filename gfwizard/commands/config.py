@@ -157,7 +157,8 @@ def effective_report(cfg: "OrgConfig", path: Path) -> dict[str, Any]:
 @click.option("--plain", is_flag=True, help="Ask with plain prompts (questionary) instead of the full-screen wizard.")
 @config_option
 @click.option("--force", is_flag=True,
-              help="Start from the defaults when the existing file is invalid (it is kept as .bak when written).")
+              help="With --plain: start from the defaults when the existing file is invalid (it is kept as .bak "
+                   "when written).")
 @handles_errors
 def init(plain: bool, config_path: Path | None, force: bool) -> None:
     """Create or update organization.yaml (wizard, or --plain prompts).
@@ -170,6 +171,14 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
     on an empty answer) writes nothing (exit 130).
     """
     target = resolve_config_path(config_path)
+    if force and not plain:
+        from gfwizard.errors import InputError
+
+        # The wizard refuses an invalid file whatever --force says: taking it silently would read as done.
+        raise InputError("--force works with --plain only: the full-screen wizard does not start from the defaults "
+                         "over an invalid file; nothing was started",
+                         f"use `gfwizard config init --plain --force` (the old file is kept as {target.name}.bak), or "
+                         "fix the file (see `gfwizard config validate`) and run `gfwizard config init`")
     if not plain:
         require_terminal("config init without --plain opens the full-screen wizard, which",
                          remedy="run it in a terminal (`gfwizard config init --plain` asks every field as a plain "

@@ -178,6 +178,27 @@ def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("on_a_terminal")
+def test_init_force_without_plain_is_refused_not_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wizard refused the invalid file anyway, with a remedy that never said --force needs --plain.
+    calls: list[dict[str, object]] = []
+    fake = types.ModuleType("screens.launch")
+    fake.run_wizard = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "screens.launch", fake)
+    target = tmp_path / "organization.yaml"
+    target.write_text(edited("version: 1", 'version: "one"'))
+    before = tree_digest(tmp_path)
+    result = invoke("config", "init", "--force", "--config", str(target))
+    assert result.exit_code == 2 and calls == []
+    assert result.stderr.splitlines() == [
+        "error: --force works with --plain only: the full-screen wizard does not start from the defaults over an "
+        "invalid file; nothing was started",
+        f"remedy: use `gfwizard config init --plain --force --config {target}` (the old file is kept as "
+        "organization.yaml.bak), or fix the file (see `gfwizard config validate --config "
+        f"{target}`) and run `gfwizard config init --config {target}`"]
+    assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.usefixtures("on_a_terminal")
 def test_init_without_plain_opens_the_wizard_at_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, object]] = []
     fake = types.ModuleType("screens.launch")
