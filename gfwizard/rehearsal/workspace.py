@@ -266,7 +266,12 @@ class RehearsalEnvironment:
                 raise InputError(f"rehearsal workspace {target} is not empty; nothing was written",
                                  remedy="pass a new or empty directory, or omit it for a temp directory")
         else:
-            target.mkdir(parents=True, mode=0o700)
+            try:
+                target.mkdir(parents=True, mode=0o700)
+            except OSError as exc:  # a file further up, no permission, a read-only file system
+                raise InputError(f"cannot create rehearsal workspace {target}: {exc.strerror or exc}; nothing was "
+                                 "started", remedy="pass a new or empty directory in a writable place, or omit "
+                                                   "--workspace for a temp directory") from None
             self._created_dir = True
         return target.resolve()
 

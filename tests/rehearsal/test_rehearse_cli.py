@@ -166,6 +166,18 @@ def test_non_empty_workspace_is_refused(tmp_path: Path) -> None:
     assert tree_digest(tmp_path) == before
 
 
+def test_a_workspace_that_cannot_be_created_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine\n")
+    before = tree_digest(tmp_path)
+    result = run_cli(["rehearse", "--serve", "--workspace", str(blocker / "ws")], timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: cannot create rehearsal workspace {blocker / 'ws'}: Not a directory; nothing was started",
+        "remedy: pass a new or empty directory in a writable place, or omit --workspace for a temp directory"]
+    assert result.stdout == "" and tree_digest(tmp_path) == before
+
+
 def test_bad_node_count_is_a_usage_error() -> None:
     result = run_cli(["rehearse", "--serve", "--nodes", "0"], timeout=60)
     assert result.returncode == 2 and "--nodes" in result.stderr
