@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from gfwizard.paths import repo_root, state_dir
+from gfwizard.paths import repo_root, require_dir, require_state_dir, state_dir
 
 WORKSPACE_ENV = "GFW_WORKSPACE"
 #: What terraform/tofu name the state an apply could not save (written to their working directory).
@@ -79,3 +79,16 @@ def layout_for(network: str, *, repo: Path | None = None, environ: Mapping[str, 
                       backend_root=work / "backends", rehearsal=True)
     return Layout(repo=root, stacks_root=root / "tofu" / "stacks", work_root=state_dir(),
                   backend_root=None, rehearsal=False)
+
+
+def require_work_root(network: str, environ: Mapping[str, str] | None = None, *, iac: bool = True) -> None:
+    """Stop with an input error, before anything runs, when a directory that work on a cluster on ``network``
+    writes into cannot be used: the state dir (``iac``: the IaC binary's provider cache and CLI configuration
+    live there), and a rehearsal's work root (``$GFW_WORKSPACE``, else under the state dir)."""
+    environ = os.environ if environ is None else environ
+    if network == "loopback" and environ.get(WORKSPACE_ENV):
+        require_dir(Path(environ[WORKSPACE_ENV]), "the rehearsal workspace", f"${WORKSPACE_ENV}",
+                    f"point {WORKSPACE_ENV} at the running rehearsal's workspace (`gfwizard rehearse --serve` prints "
+                    "its exports), or unset it")
+    if iac or network == "loopback":
+        require_state_dir()

@@ -43,14 +43,12 @@ def state_dir() -> Path:
     return Path(base) / "gfwizard"
 
 
-def require_state_dir() -> Path:
-    """:func:`state_dir`, created when missing; an input error naming where it came from when it cannot be
-    used (a file in the way, no permission), so a command that needs it stops before it runs anything."""
+def require_dir(path: Path, what: str, source: str, remedy: str) -> Path:
+    """``path`` as a writable directory, created when missing; an :class:`InputError` naming ``what`` it is,
+    where it came from (``source``) and why it cannot be used (a file in the way, no permission), so a
+    command that needs it stops before it runs anything."""
     from gfwizard.errors import InputError
 
-    path = state_dir()
-    source = (f"${STATE_DIR_ENV}" if os.environ.get(STATE_DIR_ENV) else
-              "$XDG_STATE_HOME" if os.environ.get("XDG_STATE_HOME") else "the default")
     try:
         path.mkdir(parents=True, exist_ok=True)
         problem = "" if os.access(path, os.W_OK | os.X_OK) else "not writable"
@@ -59,10 +57,17 @@ def require_state_dir() -> Path:
     except OSError as exc:  # a file further up ("Not a directory"), no permission, a read-only file system
         problem = exc.strerror or str(exc)
     if problem:
-        raise InputError(f"the gfwizard state directory {path} (from {source}) cannot be used: {problem}; nothing "
-                         "was run", f"point {STATE_DIR_ENV} at a writable directory (plans, transcripts, journals and "
-                                    "the provider cache go there), or unset it to use ~/.local/state/gfwizard")
+        raise InputError(f"{what} {path} (from {source}) cannot be used: {problem}; nothing was run", remedy)
     return path
+
+
+def require_state_dir() -> Path:
+    """:func:`state_dir` as a writable directory (see :func:`require_dir`)."""
+    source = (f"${STATE_DIR_ENV}" if os.environ.get(STATE_DIR_ENV) else
+              "$XDG_STATE_HOME" if os.environ.get("XDG_STATE_HOME") else "the default")
+    return require_dir(state_dir(), "the gfwizard state directory", source,
+                       f"point {STATE_DIR_ENV} at a writable directory (plans, transcripts, journals and the provider "
+                       "cache go there), or unset it to use ~/.local/state/gfwizard")
 
 
 def expand(path: str | Path) -> Path:

@@ -108,9 +108,11 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
 def render(env: str, config_path: Path | None, as_json: bool) -> None:
     """Write each stack's partial backend file(s) for ENV (no credentials; unchanged files are left alone)."""
     from gfwizard.backend import render_backends
-    from gfwizard.layout import layout_for
+    from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
+    cfg.environment(env)
+    require_work_root(cfg.cluster.network, iac=False)  # a rehearsal renders into its workspace
     files = render_backends(cfg, env, layout_for(cfg.cluster.network))
     if as_json:
         emit_json({"env": env, "files": [{"stack": f.stack, "kind": f.kind, "path": str(f.path), "changed": f.changed}
@@ -171,8 +173,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     """Migrate one stack's state in ENV from the HTTP backend to S3: back up the source, refuse a
     destination with another lineage or a higher serial, `init -migrate-state`, then compare."""
     from gfwizard.backend import migrate_http_to_s3, s3_target
-    from gfwizard.layout import layout_for
-    from gfwizard.paths import require_state_dir
+    from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
     cfg.environment(env)
@@ -180,7 +181,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     if cfg.state.http is None:
         raise InputError("state.http is not configured: there is no HTTP state to migrate from",
                          remedy="add state.http to organization.yaml")
-    require_state_dir()  # the source state's backup and the IaC binary's files go there
+    require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
     if not yes:

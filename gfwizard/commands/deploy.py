@@ -70,11 +70,11 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     from gfwizard.orgconfig import load_config
     from gfwizard.stacks import DeployEngine
 
-    from gfwizard.paths import require_state_dir
+    from gfwizard.layout import require_work_root
 
     cfg = load_config(resolve_config_path(config_path))
     _check_selection(cfg, env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
-    require_state_dir()  # plans, transcripts and the provider cache: a traceback mid-run otherwise
+    require_work_root(cfg.cluster.network)  # plans, transcripts, the provider cache: a traceback mid-run otherwise
     interactive = sys.stdin.isatty()
     if not plan_only and not assume_yes and not interactive:
         cfg.environment(env)

@@ -93,6 +93,22 @@ def test_bad_input_exits_2_and_writes_nothing(ws: Path, s3: RehearsalS3, s3_buck
     assert tree_digest(ws) == before
 
 
+def test_render_into_an_unusable_rehearsal_workspace_exits_2_without_a_traceback(ws: Path, s3: RehearsalS3,
+                                                                                  s3_bucket: str) -> None:
+    config = _config(ws, s3, s3_bucket)
+    blocker = ws / "not-a-dir"
+    blocker.write_text("mine\n")
+    before = tree_digest(ws)
+    done = run_cli(["backend", "render", "--env", "dev", "--config", str(config)], env={"GFW_WORKSPACE": str(blocker)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: the rehearsal workspace {blocker} (from $GFW_WORKSPACE) cannot be used: it is a file, not a "
+        "directory; nothing was run",
+        "remedy: point GFW_WORKSPACE at the running rehearsal's workspace (`gfwizard rehearse --serve` prints its "
+        "exports), or unset it"]
+    assert tree_digest(ws) == before
+
+
 def test_render_twice_then_unchanged(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
     config = _config(ws, s3, s3_bucket)
     first = run_cli(["backend", "render", "--env", "dev", "--config", str(config)])

@@ -244,23 +244,24 @@ def test_unknown_env_or_stack_is_an_input_error(rehearsal_workspace: Any, iac_bi
     assert wrapper_log(log) == [] and tree_digest(ws.dir, ignore=("api-requests.log",)) == before
 
 
-@pytest.mark.parametrize("where", ["file", "under a file"])
+@pytest.mark.parametrize("var,where", [("GFW_STATE_DIR", "file"), ("GFW_STATE_DIR", "under a file"),
+                                       ("GFW_WORKSPACE", "file")])
 def test_an_unusable_state_dir_is_an_input_error_before_anything_runs(rehearsal_workspace: Any, iac_bin: str,
-                                                                      tmp_path: Path, where: str) -> None:
-    # It was a traceback from the first plan (mkdir of the provider cache), after the backend files were rendered.
+                                                                      tmp_path: Path, var: str, where: str) -> None:
+    # It was a traceback from the first plan (mkdir of the provider cache, or of the journal in the workspace),
+    # after the backend files were rendered.
     ws = rehearsal_workspace
     blocker = tmp_path / "state-file"
     blocker.write_text("not a directory\n")
     state = blocker if where == "file" else blocker / "gfwizard"
     wrapper, log = make_wrapper(tmp_path, iac_bin)
     before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
-    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper), "GFW_STATE_DIR": str(state)})
+    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper), var: str(state)})
     assert proc.returncode == 2, proc.stdout + proc.stderr
     problem = "it is a file, not a directory" if where == "file" else "Not a directory"
-    assert (f"error: the gfwizard state directory {state} (from $GFW_STATE_DIR) cannot be used: {problem}; nothing "
-            "was run") in proc.stderr, proc.stderr
-    assert ("remedy: point GFW_STATE_DIR at a writable directory (plans, transcripts, journals and the provider cache "
-            "go there), or unset it to use ~/.local/state/gfwizard") in proc.stderr
+    what = "the gfwizard state directory" if var == "GFW_STATE_DIR" else "the rehearsal workspace"
+    assert f"error: {what} {state} (from ${var}) cannot be used: {problem}; nothing was run" in proc.stderr, proc.stderr
+    assert f"remedy: point {var} at " in proc.stderr
     assert "Traceback" not in proc.stderr and wrapper_log(log) == []
     assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
     assert blocker.read_text() == "not a directory\n"
