@@ -61,7 +61,8 @@ def backend() -> None:
 
 @backend.command(name="check")
 @env_option
-@click.option("--create-bucket", is_flag=True, help="Create the state bucket if it does not exist (shows and asks first).")
+@click.option("--create-bucket", is_flag=True,
+              help="Create the state bucket if it does not exist (shows and asks first; without a terminal, needs --yes).")
 @click.option("--enable-versioning", is_flag=True, help="Enable bucket versioning if it is off (shows and asks first).")
 @click.option("--yes", is_flag=True, help="Do what --create-bucket/--enable-versioning need without asking.")
 @click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
@@ -80,6 +81,12 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
 
     cfg = _load(config_path)
     cfg.environment(env)
+    if (create_bucket or enable_versioning) and not yes and not sys.stdin.isatty():
+        flags = " ".join(f for f, on in (("--create-bucket", create_bucket), ("--enable-versioning", enable_versioning))
+                         if on)
+        raise InputError(f"{flags} write to the store; without a terminal to ask on, they need --yes "
+                         "(nothing was checked or created)",
+                         remedy=f"re-run with --yes: `gfwizard backend check --env {env} {flags} --yes`")
     target = s3_target(cfg)
     source = credential_source()
     if not as_json:

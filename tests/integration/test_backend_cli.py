@@ -67,7 +67,19 @@ def test_check_text_missing_bucket_exits_1_and_creates_nothing(ws: Path, s3: Reh
 def test_check_create_bucket_shows_what_it_does(ws: Path, s3: RehearsalS3) -> None:
     bucket = fresh_bucket_name()
     config = _config(ws, s3, bucket)
-    done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--enable-versioning", "--json",
+    before = tree_digest(ws)
+    refused = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--enable-versioning", "--json",
+                       "--config", str(config)])
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert json.loads(refused.stdout)["error"] == {
+        "exit_code": 2,
+        "message": "--create-bucket --enable-versioning write to the store; without a terminal to ask on, they need "
+                   "--yes (nothing was checked or created)",
+        "remedy": "re-run with --yes: `gfwizard backend check --env dev --create-bucket --enable-versioning --yes "
+                  f"--config {config}`"}
+    assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    assert tree_digest(ws) == before
+    done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--enable-versioning", "--yes", "--json",
                     "--config", str(config)])
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"will create bucket '{bucket}'" in done.stderr
