@@ -289,7 +289,8 @@ async def test_an_observer_that_breaks_does_not_stop_the_rollout(rehearsal_works
 
     engine = DeployEngine(load_config(ws.config_path), "dev", stacks=["attic", "arc-runners"], assume_yes=True,
                           on_event=on_event)
-    with pytest.raises(PrinterBug, match="cannot print attic"):
+    # The plans run side by side: whichever is reported first breaks the observer first.
+    with pytest.raises(PrinterBug, match="^cannot print (attic|arc-runners)$"):
         await engine.run()
     # The error surfaced only after the run was over: both stacks applied and journaled.
     assert state_keys(ws) == {"attic", "arc-runners"}
