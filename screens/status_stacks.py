@@ -21,8 +21,10 @@ class StacksPane(StatusPane):
     """Stacks and their workloads."""
 
     PANE = "stacks"
-    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("Workload", "workload"), ("Ready", "ready"),
-               ("Restarts", "restarts"), ("CrashLoop", "crash"), ("State", "state"), ("Last apply", "apply"))
+    # State and Ready before the workload's name, so both fit in 80 columns (``NO STATE, yet running``,
+    # ``missing (0/1)``) whatever its length: a long name is what gets cut. ``status --once`` has the same order.
+    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("State", "state"), ("Ready", "ready"), ("Workload", "workload"),
+               ("Restarts", "restarts"), ("CrashLoop", "crash"), ("Last apply", "apply"))
     EMPTY = "no stacks in this environment"
 
     @dataclass
@@ -48,10 +50,8 @@ class StacksPane(StatusPane):
             applied = last_apply(s, now)
             apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
                 "failed", "interrupted", "started", "locked", "gate-failed") else applied
-            if not s.workloads:
-                # The State column is off-screen below ~120 columns: say why there is no workload where it shows.
-                why: Cell = ("(not applied)", "dim") if not s.state.exists and not s.state.error else "-"
-                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, why, "-", "-", "-", state, apply_cell)))
+            if not s.workloads:  # the State cell next to it says why (not applied, unreadable)
+                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, state, "-", "-", "-", "-", apply_cell)))
                 continue
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
@@ -61,7 +61,7 @@ class StacksPane(StatusPane):
                 restarts: Cell = ("?", "yellow") if not w.pods_known else \
                     (str(w.restarts), "yellow") if w.restarts else "0"
                 label = f"{w.namespace}/{w.name}" + SOURCE_NOTE.get(s.source, "")
-                rows.append((key, (s.env, s.stack, label, ready, restarts, crash, state, apply_cell)))
+                rows.append((key, (s.env, s.stack, state, ready, label, restarts, crash, apply_cell)))
                 workloads[key] = (s.env, s.stack, w)
         self._workloads = workloads
         return rows

@@ -529,3 +529,36 @@ async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatc
             await pilot.pause()
         assert app.env_filter == "prod"
         await _until(pilot, lambda: "NO STATE" not in _notes(app, "stacks"), what="the prod view's notes")
+
+
+async def test_the_state_and_readiness_of_each_stack_are_on_screen_at_80_columns() -> None:
+    """An operator in an incident has 80 columns: a stack's State (``NO STATE, yet running``) and its workload's
+    Ready come before a workload name of any length, which is what gets cut."""
+    from gfwizard.status_model import StackRow, StateRow, WorkloadRow
+
+    snap = fixed_snapshot()
+    untracked = StackRow(env="dev", stack="gitlab-runners", role="sting", source="untracked",
+                         state=StateRow(key="gloriousflywheel/dev/gitlab-runners.tfstate", exists=False),
+                         workloads=[WorkloadRow(namespace="gitlab-runners-dev", kind="Deployment", name="gitlab-runner",
+                                                desired=1, ready=1, found=True, pods=1)])
+    app = _fixed_app(FixedFeed(snap.model_copy(update={"stacks": [*snap.stacks, untracked]})))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        table = app.query_one("#stacks-table", DiffTable)
+
+        def visible() -> list[str]:
+            """The table's lines as the terminal shows them (what is right of column 80 is not there)."""
+            return [table.render_line(y).text for y in range(table.size.height)]
+
+        # A stack name shown whole: the columns have their widths (a name cut to "Stack"'s width before).
+        await _until(pilot, lambda: app.query_one("#panes").active == "stacks" and table.region.right <= 80
+                     and any("gitlab-runners" in line for line in visible()), what="the stacks laid out")
+        lines = visible()
+        assert lines[0].split()[:5] == ["Env", "Stack", "State", "Ready", "Workload"], lines[0]
+        row = {tuple(line.split()[:2]): " ".join(line.split()) for line in lines[1:] if line.strip()}
+        assert row[("dev", "gitlab-runners")].startswith("dev gitlab-runners NO STATE, yet running 1/1 "), lines
+        assert row[("dev", "attic")].startswith("dev attic serial 7, 30m ago 0/1 attic-dev/attic"), lines
+        assert row[("dev", "arc-runners")].startswith("dev arc-runners serial 3, 3h00m ago 1/1 arc-systems-dev/"), lines
+        assert row[("prod", "attic")].startswith("prod attic not applied - -"), lines
+        await pilot.press("q")

@@ -289,7 +289,7 @@ def test_an_unreachable_api_claims_no_workload_missing_and_no_pane_empty(
     assert text.returncode == 1
     out = text.stdout
     assert "Nodes\n  unknown: the nodes could not be read (see 'Could not read')" in out
-    assert "Deployment/attic-dev/attic  unknown  ?" in out and "missing" not in out
+    assert "unknown  Deployment/attic-dev/attic  ?" in out and "missing" not in out
     assert "unknown: the events could not be read" in out
     assert tree_digest(ws.dir) == before
 
@@ -306,7 +306,7 @@ def test_an_unusable_kubeconfig_names_it_and_contacts_nothing(
     out = done.stdout
     assert "kubeconfig unusable: no API client: " in out
     assert "api-unreachable:" in out and "remedy: fix the kubeconfig and context organization.yaml names" in out
-    assert "workload-below-desired" not in out and "Deployment/attic-dev/attic  unknown" in out
+    assert "workload-below-desired" not in out and "unknown  Deployment/attic-dev/attic" in out
     assert "[nodes] could not read: nodes: no API client: " in out
     assert ws.api.request_log.entries() == [], "the API was contacted"
     assert tree_digest(ws.dir) == before

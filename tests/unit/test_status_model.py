@@ -3,6 +3,7 @@ and the documented --json keys."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,20 @@ def test_human_report_names_problems_and_unreadable() -> None:
     assert lines[header].split() == ["ENV", "STACK", "AGE", "ID", "OPERATION", "HOLDER"]
     assert lines[header + 1].split() == ["dev", "gitlab-runners", "2h00m", "OLD", "4b9f0c1e-1d2e-4a7b-9c3d-2e1f0a9b8c7d",
                                          "OperationTypeApply", "bob@ci-runner"]
+
+
+def test_human_report_lists_stacks_in_the_live_panes_order() -> None:
+    from screens.status_stacks import StacksPane
+
+    lines = render_text(fixed_snapshot()).splitlines()
+    header = lines.index("Stacks") + 1
+    # The live pane's columns, and the role after the stack: the state and readiness before a name of any length.
+    live = [label.upper() for label, _ in StacksPane.COLUMNS]
+    assert live[:3] == ["ENV", "STACK", "STATE"]
+    assert re.split(r"\s{2,}", lines[header].strip()) == [*live[:2], "ROLE", *live[2:]]
+    assert lines[header + 1].split() == ["dev", "attic", "bumble", "serial", "7,", "30m", "ago", "0/1",
+                                         "Deployment/attic-dev/attic", "14", "attic-7d9f-x2", "applied", "30m", "ago"]
+    assert lines[header + 3].split() == ["prod", "attic", "bumble", "not", "applied", "-", "-", "-", "-", "-"]
 
 
 def test_snapshot_times_are_aware_utc() -> None:
