@@ -719,7 +719,7 @@ class DeployScreen(StepScreen):
         return self.session.transcripts.get(stack, "")
 
     def _show_gates(self, event: "GateChecked") -> None:
-        """A short summary under the stacks (it must fit a 36-column pane at 80x24); g shows every check whole."""
+        """A short summary under the stacks (it must fit the 40-column pane); g shows every check whole."""
         self.gates = event
         text = Text()
         if event.ok:

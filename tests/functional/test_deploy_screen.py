@@ -250,6 +250,29 @@ def test_a_plan_without_changes_reads_no_changes_in_the_stack_list() -> None:
     assert row.label().plain == "planned +2 ~0 -1"
 
 
+async def test_a_plan_summary_is_whole_in_its_row_at_80x24(offline: None) -> None:
+    """Every kind of change planned, next to the longest stack name: the row shows each count (a cut ``-1``
+    or ``±1`` would hide a destroy), so nothing is left to repeat under the list."""
+    from gfwizard import stacks_events as ev
+    from screens.stack_list import StackList
+
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        for stack in ORDER:
+            screen.post_message(screen.EngineEvent(ev.StackPlanned(
+                stack, summary(add=2, change=1, destroy=1, replace=1), f"sha256:{stack}", 0.1)))
+        table = screen.query_one(StackList)
+        whole = "planned +2 ~1 -1 ±1"
+        # The rows are planned and the State column measured for them (it grows on the next idle).
+        await wait_until(pilot, lambda: all(row.label().plain == whole for row in screen.rows.values())
+                         and table.columns["state"].content_width >= len(whole), "the plan summaries")
+        visible = [table.render_line(y).text for y in range(table.size.height)]
+        shown = {line.split()[0]: " ".join(line.split()[1:]) for line in visible[1:] if line.strip()}
+        assert shown == {stack: whole for stack in ORDER}, visible
+        await wait_until(pilot, lambda: text_of(screen.query_one("#stack-detail")) == "", "no state repeated")
+
+
 async def test_done_links_only_the_transcripts_of_stacks_whose_binary_ran(offline: None, tmp_path: Path) -> None:
     from types import SimpleNamespace
 
