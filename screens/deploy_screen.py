@@ -93,12 +93,13 @@ class DeployScreen(StepScreen):
 
     STEP_TITLE = "6 · Deploy"
     CSS_PATH = "deploy.tcss"
-    # The footer must fit 80 columns: e, f and / are named in the banner instead; actions that do not
-    # apply right now are hidden (check_action), e.g. Cancel while nothing runs.
+    # The footer must fit 80 columns, and keep t at 60: e, f and / are named in the banner instead, A in the
+    # status line once plans are ready ("a applies the next, A applies all"); every key is in the keys help.
+    # Actions that do not apply right now are hidden (check_action), e.g. Cancel while nothing runs.
     BINDINGS = [
         Binding("p", "plan_all", "Plan"),
         Binding("a", "apply_next", "Apply next"),
-        Binding("A", "apply_all", "Apply all"),
+        Binding("A", "apply_all", "Apply all", show=False),
         Binding("c", "cancel", "Cancel"),
         Binding("r", "resume", "Resume"),
         Binding("t", "toggle_placement", "Placement"),

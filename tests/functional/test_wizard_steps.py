@@ -390,8 +390,15 @@ async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_wo
         assert quit_key and quit_key[0][2] <= 60, f"Quit is cut at 60 columns: {keys}"
         before_quit = keys[:keys.index(quit_key[0])]
         assert {k[0] for k in before_quit} <= {"ctrl+n", "escape"}, f"step keys before Quit: {keys}"
-        if step == "backend":
+        if step in ("backend", "deploy"):
             assert [k[0] for k in keys if k[2] > 60] == [], f"cut at 60 columns: {keys}"
+        if step == "deploy":  # the placement overlay's toggle, as the plan and apply keys, fits
+            assert {"p", "a", "t"} <= {k[0] for k in keys}, keys
+            # Apply all is left out of the footer, not out of reach: the status line names it, the keys help
+            # (Ctrl+P, Keys: the screen's active bindings) lists it, and the key works.
+            assert "A applies all" in text_of(screen.query_one("#step-status"))
+            assert screen.active_bindings["A"].binding.action == "apply_all"
+            assert screen.check_action("apply_all", ()) is True
 
 
 def _drop_http_state(ws: WorkspaceFixture, stack: str) -> None:
