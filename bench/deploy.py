@@ -187,6 +187,7 @@ def first_deploy(bench: Bench) -> Scenario:
 
 def redeploy(bench: Bench) -> Scenario:
     """One state location for every run of both contenders; every run a new release of every stack."""
+    bench.forget_workloads()  # the first-deploy scenario's workloads: this state location starts empty
     path, cfg = bench.config("bench/redeploy", "redeploy")
     backends = bench.backends(cfg, "redeploy")
     checkout = bench.tmp / "checkout"
