@@ -177,13 +177,19 @@ def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_common, "has_terminal", lambda: True)
 
 
-@pytest.mark.usefixtures("on_a_terminal")
-def test_init_force_without_plain_is_refused_not_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The wizard refused the invalid file anyway, with a remedy that never said --force needs --plain.
+def fake_wizard(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Stand in for the full-screen wizard; returns the list its calls' arguments are appended to."""
     calls: list[dict[str, object]] = []
     fake = types.ModuleType("screens.launch")
     fake.run_wizard = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "screens.launch", fake)
+    return calls
+
+
+@pytest.mark.usefixtures("on_a_terminal")
+def test_init_force_without_plain_is_refused_not_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wizard refused the invalid file anyway, with a remedy that never said --force needs --plain.
+    calls = fake_wizard(monkeypatch)
     target = tmp_path / "organization.yaml"
     target.write_text(edited("version: 1", 'version: "one"'))
     before = tree_digest(tmp_path)
@@ -200,10 +206,7 @@ def test_init_force_without_plain_is_refused_not_ignored(tmp_path: Path, monkeyp
 
 @pytest.mark.usefixtures("on_a_terminal")
 def test_init_without_plain_opens_the_wizard_at_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict[str, object]] = []
-    fake = types.ModuleType("screens.launch")
-    fake.run_wizard = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "screens.launch", fake)
+    calls = fake_wizard(monkeypatch)
     target = tmp_path / "organization.yaml"
     result = invoke("config", "init", "--config", str(target))
     assert result.exit_code == 0

@@ -345,14 +345,20 @@ def test_kubeconfig_unset_and_no_default_file_says_kubectl_sees_nothing(tmp_path
     assert [c.kubectl_visible for c in result.contexts] == [False]
 
 
-def test_tilde_entry_is_read_as_kubectl_reads_it_and_its_file_listed_outside_the_merge(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # KUBECONFIG='~/honey.yaml' (quoted, so the shell left the ~): kubectl reads ./~/honey.yaml under the
-    # current directory and sees nothing; honey.yaml's contexts are listed, but none is current or visible.
+def home_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A home directory and a different current directory (entered) under ``tmp_path``."""
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     home.mkdir()
     cwd.mkdir()
     monkeypatch.chdir(cwd)
+    return home, cwd
+
+
+def test_tilde_entry_is_read_as_kubectl_reads_it_and_its_file_listed_outside_the_merge(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # KUBECONFIG='~/honey.yaml' (quoted, so the shell left the ~): kubectl reads ./~/honey.yaml under the
+    # current directory and sees nothing; honey.yaml's contexts are listed, but none is current or visible.
+    home, cwd = home_and_cwd(tmp_path, monkeypatch)
     (home / "honey.yaml").write_text(simple("honey", current="honey"))
     result = run_discover([home, cwd], {"KUBECONFIG": "~/honey.yaml"}, home=home)
     literal = cwd / "~" / "honey.yaml"
@@ -372,10 +378,7 @@ def test_tilde_entry_is_read_as_kubectl_reads_it_and_its_file_listed_outside_the
 def test_tilde_entry_neither_shadows_nor_sets_the_current_context_of_a_later_entry(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # kubectl (checked with 1.32): KUBECONFIG='~/a.yaml:/abs/b.yaml' lists only b.yaml's contexts, b's current.
-    home, cwd = tmp_path / "home", tmp_path / "cwd"
-    home.mkdir()
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
+    home, cwd = home_and_cwd(tmp_path, monkeypatch)
     a, b = home / "a.yaml", tmp_path / "b.yaml"
     a.write_text(simple("honey", server="https://10.0.0.1:6443", current="honey"))
     b.write_text(kubeconfig([("honey", "b", "b"), ("other", "b", "b")], {"b": "https://10.0.0.2:6443"},
@@ -427,10 +430,7 @@ def test_kubectl_sees_the_contexts_and_current_context_discovery_says_it_sees(
     kubectl = shutil.which("kubectl")
     if not kubectl:
         pytest.skip("needs kubectl on PATH")
-    home, cwd = tmp_path / "home", tmp_path / "cwd"
-    home.mkdir()
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
+    home, cwd = home_and_cwd(tmp_path, monkeypatch)
     (home / "a.yaml").write_text(simple("from-a", current="from-a"))
     (home / "b.yaml").write_text(simple("from-b", current="from-b"))
     (cwd / "rel.yaml").write_text(simple("from-rel", current="from-rel"))
