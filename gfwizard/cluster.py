@@ -212,6 +212,14 @@ class _Run:
     def add(self, check: Check) -> None:
         self.checks[check.name] = _clean(check)
 
+    def close_direct(self) -> None:
+        """Close a :class:`~gfwizard.cluster_direct.DirectClient`'s kept connection (the official client's
+        pool is cached and reused)."""
+        from gfwizard.cluster_direct import DirectClient
+
+        if isinstance(self.client, DirectClient):
+            self.client.close()
+
     def skip(self, names: tuple[str, ...], because: str, cause: str, strict: bool = False) -> None:
         for name in names:
             if name not in self.checks:
@@ -469,9 +477,12 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
     """
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
     run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None, direct=True, origin=origin)
-    if run.local(gates_only=True) and run.reach(strict=True):
-        run.add(run.fingerprint(strict=True))
-        run.reconcile_server()
+    try:
+        if run.local(gates_only=True) and run.reach(strict=True):
+            run.add(run.fingerprint(strict=True))
+            run.reconcile_server()
+    finally:
+        run.close_direct()
     out: list[Check] = []
     for name in ("server", "fingerprint"):
         check = run.checks.get(name)
@@ -504,10 +515,14 @@ def workload_environments(cfg: "OrgConfig", keys: "Iterable[tuple[str, str, str]
         DirectClient(target, config_dict, limits) if DirectClient.supports(target, config_dict)
         else ClusterClient.for_context(kubeconfig, context, limits, origin=origin))
     out: dict[tuple[str, str, str], str] = {}
-    for kind, namespace, name in keys:
-        labels = client.workload_labels(kind, namespace, name)
-        if labels is not None:
-            out[(kind, namespace, name)] = labels.get(ENVIRONMENT_LABEL, "")
+    try:
+        for kind, namespace, name in keys:
+            labels = client.workload_labels(kind, namespace, name)
+            if labels is not None:
+                out[(kind, namespace, name)] = labels.get(ENVIRONMENT_LABEL, "")
+    finally:
+        if isinstance(client, DirectClient):
+            client.close()
     return out
 
 

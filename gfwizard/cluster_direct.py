@@ -1,5 +1,6 @@
-"""The deploy gates' two reads of the Kubernetes API (``GET /version`` and the ``kube-system``
-namespace) over one verified TLS connection, without the official client.
+"""The deploy gates' reads of the Kubernetes API (``GET /version``, the ``kube-system`` namespace, and
+the workloads of stacks without state) over one verified, kept-alive TLS connection, without the
+official client.
 
 The gates run before every apply, and importing and building the official client costs more CPU
 than the rest of a rehearsal deploy's own work. Two authenticated GETs need none of it: this module
@@ -72,6 +73,20 @@ class DirectClient:
         self._host = parts.hostname or ""
         self._port = parts.port or 443
         self._base = parts.path.rstrip("/")
+        #: The connection kept alive between GETs (one TLS handshake for all of a gate's reads).
+        self._conn: http.client.HTTPSConnection | None = None
+
+    def close(self) -> None:
+        """Close the kept connection (a later GET opens a new one)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "DirectClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @staticmethod
     def supports(target: ContextTarget, config_dict: Mapping[str, Any], environ: Mapping[str, str] | None = None
@@ -137,26 +152,27 @@ class DirectClient:
 
     def _get(self, path: str) -> dict[str, Any]:
         started = time.monotonic()
-        conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeouts.connect,
-                                           context=self._context)
-        try:
-            try:
-                conn.connect()  # TCP and the TLS handshake, under the connect timeout
-            except (OSError, ssl.SSLError) as exc:
-                raise self._transport_error(exc, connecting=True, elapsed=time.monotonic() - started) from None
-            assert conn.sock is not None
-            conn.sock.settimeout(self.timeouts.read)
-            headers = {"Accept": "application/json", "User-Agent": "gfwizard"}
-            if self._token:
-                headers["Authorization"] = f"Bearer {self._token}"
+        headers = {"Accept": "application/json", "User-Agent": "gfwizard"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        while True:
+            kept = self._conn is not None
+            conn = self._conn or self._connect(started)
             try:
                 conn.request("GET", self._base + path, headers=headers)
                 response = conn.getresponse()
                 body = response.read()
-            except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self.close()
+                if kept:  # the server closed the idle kept connection: a GET may go once more, on a new one
+                    continue
                 raise self._transport_error(exc, connecting=False, elapsed=time.monotonic() - started) from None
-        finally:
-            conn.close()
+            except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+                self.close()
+                raise self._transport_error(exc, connecting=False, elapsed=time.monotonic() - started) from None
+            if response.will_close:
+                self.close()
+            break
         if response.status != 200:
             raise self._api_error(response.status, response.reason, body)
         try:
@@ -167,6 +183,20 @@ class DirectClient:
             raise ClusterAccessError("api", f"{self.target.server}{path} did not answer with a JSON object",
                                      "retry; if it persists, check the API server's health")
         return doc
+
+    def _connect(self, started: float) -> http.client.HTTPSConnection:
+        """A new connection (TCP and the TLS handshake under the connect timeout), kept as ``_conn``."""
+        conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeouts.connect,
+                                           context=self._context)
+        try:
+            conn.connect()
+        except (OSError, ssl.SSLError) as exc:
+            conn.close()
+            raise self._transport_error(exc, connecting=True, elapsed=time.monotonic() - started) from None
+        assert conn.sock is not None
+        conn.sock.settimeout(self.timeouts.read)
+        self._conn = conn
+        return conn
 
     def _api_error(self, status: int, reason: str, body: bytes) -> ClusterAccessError:
         # The same kinds, texts and remedies as ClusterClient._api_error.

@@ -108,6 +108,93 @@ def test_the_engines_state_gates_of_a_first_deploy_need_neither_client_library(r
     assert seen["kubernetes"] is False and seen["botocore"] is False
 
 
+def _connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the TLS connections made in this process (``host:port`` per connect)."""
+    import http.client
+
+    made: list[str] = []
+    connect = http.client.HTTPSConnection.connect
+
+    def counted(self: http.client.HTTPSConnection) -> None:
+        made.append(f"{self.host}:{self.port}")
+        connect(self)
+
+    monkeypatch.setattr(http.client.HTTPSConnection, "connect", counted)
+    return made
+
+
+def test_the_gates_reads_share_one_kept_alive_connection(rehearsal_workspace: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard.cluster import workload_environments
+
+    ws = rehearsal_workspace
+    cfg = load_config(ws.config_path)
+    made = _connections(monkeypatch)
+    server, fingerprint = gate_checks(cfg, timeouts=FAST)
+    assert server.ok and fingerprint.level is Level.PASS
+    api = ws.api.url.removeprefix("https://")
+    assert made == [api], "/version and the kube-system namespace each opened a connection"
+    keys = [("Deployment", "attic-dev", "attic"), ("StatefulSet", "attic-dev", "attic-db"),
+            ("DaemonSet", "kube-system", "nope")]
+    assert workload_environments(cfg, keys, timeouts=FAST) == {}
+    assert made == [api, api]
+
+
+class _ClosingAPI:
+    """A TLS API that answers each connection's first GET as HTTP/1.1 (so the client keeps it) and then
+    closes it without a word, as a server does with an idle kept-alive connection."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        import trustme
+
+        self.ca = trustme.CA()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ca.issue_cert("127.0.0.1").configure_cert(ctx)
+        self.accepted = 0
+        api = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                api.accepted += 1
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                data = json.dumps({"gitVersion": "v1.31.0", "major": "1", "minor": "31"}).encode()
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                                 + str(len(data)).encode() + b"\r\n\r\n" + data)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_once(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    from gfwizard.cluster_client import Timeouts
+    from gfwizard.cluster_direct import DirectClient
+    from gfwizard.cluster_kubeconfig import resolve_context
+
+    api = _ClosingAPI()
+    try:
+        config = files_for(tmp_path, honey, server=api.url, ca_pem=api.ca.cert_pem.bytes())
+        cfg = load_config(config)
+        target, config_dict = resolve_context(cfg.cluster.kubeconfig, cfg.cluster.context)
+        with DirectClient(target, config_dict, Timeouts.of(FAST)) as client:
+            assert [client.version()["gitVersion"] for _ in range(3)] == ["v1.31.0"] * 3
+        assert api.accepted == 3  # each GET found its kept connection closed and opened one new one
+    finally:
+        api.close()
+
+
 def test_a_fingerprint_mismatch_still_stops_the_gate(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     config = files_for(tmp_path, honey, fingerprint=("00000000-0000-0000-0000-000000000000", "ab" * 32))
     server, fingerprint = gate_checks(load_config(config), timeouts=FAST)
