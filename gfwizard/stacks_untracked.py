@@ -12,7 +12,7 @@ cluster gates have verified honey's identity, one GET per workload such a stack 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from gfwizard.checks import Check, failed, passed
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 #: The gate's name, as the deploy shows it.
 NAME = "running without state"
+#: ``(kind, namespace, name)`` of a workload.
+WorkloadKey = tuple[str, str, str]
+#: Reads which of the given workloads run: key -> their environment label ("" when unlabelled).
+WorkloadReader = Callable[[Sequence[WorkloadKey]], Mapping[WorkloadKey, str]]
 
 
 def stateless_stacks(cfg: "OrgConfig", env: str, stacks: Sequence[str], environ: Mapping[str, str],
@@ -48,7 +52,7 @@ def stateless_stacks(cfg: "OrgConfig", env: str, stacks: Sequence[str], environ:
 
 
 def untracked_check(cfg: "OrgConfig", env: str, stateless: Sequence[str], layout: "Layout",
-                    *, environments: Any = None) -> Check:
+                    *, environments: WorkloadReader | None = None) -> Check:
     """The gate for the stacks of the run that have no state (``stateless``): it fails when a workload
     one of them would create already runs for ``env`` (:func:`~gfwizard.status_expected.untracked_workloads`).
 
@@ -64,10 +68,10 @@ def untracked_check(cfg: "OrgConfig", env: str, stateless: Sequence[str], layout
     if environments is None:
         from gfwizard.cluster import workload_environments
 
-        def environments(wanted: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+        def environments(wanted: Sequence[WorkloadKey]) -> Mapping[WorkloadKey, str]:
             return workload_environments(cfg, wanted)
     try:
-        running: Mapping[tuple[str, str, str], str] = environments(keys)
+        running = environments(keys)
     except ClusterAccessError as exc:
         return failed(NAME, f"could not look whether the workloads of {', '.join(stateless)} already run: "
                             f"{exc.message}", exc.remedy)
