@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from gfwizard.commands._common import (
     EXIT_CHECK_FAILED,
@@ -28,7 +29,8 @@ from gfwizard.commands._common import (
 @click.option("--lock-age-threshold", "lock_age", type=click.FloatRange(min=0, min_open=True), default=30.0,
               show_default=True, metavar="MIN", help="Minutes after which a held state lock counts as old.")
 @click.option("--refresh", "refresh", type=click.FloatRange(min=0.5, max=3600), default=2.0, show_default=True,
-              metavar="SECONDS", help="Live view: seconds between API probes and age updates.")
+              metavar="SECONDS", help="Live view only (refused with --once): seconds between API probes and age "
+                                       "updates.")
 @handles_errors
 def status(once: bool, as_json: bool, config_path: Path | None, env: str | None, lock_age: float,
            refresh: float) -> None:
@@ -37,6 +39,15 @@ def status(once: bool, as_json: bool, config_path: Path | None, env: str | None,
 
     if as_json and not once:
         raise click.UsageError("--json prints one snapshot: use it with --once")
+    if once and click.get_current_context().get_parameter_source("refresh") is not ParameterSource.DEFAULT:
+        from gfwizard.errors import InputError
+
+        # Taking it silently would read as "probing every N seconds" while one snapshot is printed.
+        raise InputError("--refresh works with the live view only: --once prints one snapshot and exits; nothing "
+                         "was probed",
+                         "drop --refresh for one snapshot (`gfwizard status --once`), or drop --once for the live "
+                         "view (`gfwizard status --refresh SECONDS`); to watch without a terminal, repeat "
+                         "`gfwizard status --once` (e.g. with watch -n SECONDS)")
     path = resolve_config_path(config_path)
     cfg = load_status_config(path)
     options = StatusOptions(envs=resolve_envs(cfg, env), lock_age_threshold_minutes=lock_age,

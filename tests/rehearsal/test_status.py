@@ -77,16 +77,26 @@ def test_old_lock_makes_it_unhealthy_until_the_threshold_allows_it(rehearsal_wor
     (["status", "--once", "--env", "staging"], "unknown environment 'staging' (known: dev, prod)"),
     (["status", "--once", "--lock-age-threshold", "0"], "Invalid value for '--lock-age-threshold'"),
     (["status", "--json"], "--json prints one snapshot: use it with --once"),
+    (["status", "--once", "--refresh", "5"],
+     "--refresh works with the live view only: --once prints one snapshot and exits; nothing was probed"),
+    (["status", "--once", "--json", "--refresh", "2"],
+     "--refresh works with the live view only: --once prints one snapshot and exits; nothing was probed"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(rehearsal_workspace: Any, args: list[str], message: str) -> None:
     ws = rehearsal_workspace
     before = tree_digest(ws.dir)
     ws.api.request_log.clear()
+    ws.s3.request_log.clear()
     done = run_cli(args, env=ws.env)
     assert done.returncode == 2, done.stdout + done.stderr
     # With --json the usage error is the JSON error object on stdout; otherwise the message is on stderr.
     assert message in (json.loads(done.stdout)["error"]["message"] if "--json" in args else done.stderr)
     assert tree_digest(ws.dir) == before and ws.api.request_log.entries() == []
+    assert ws.s3.request_log.entries() == []
+    if "--refresh" in args:  # the remedy names both ways out; the same object with --json
+        remedy = (json.loads(done.stdout)["error"]["remedy"] if "--json" in args else done.stderr)
+        assert "drop --refresh for one snapshot (`gfwizard status --once`)" in remedy
+        assert "drop --once for the live view (`gfwizard status --refresh SECONDS`)" in remedy
 
 
 def test_missing_config_is_an_input_error(tmp_path: Path) -> None:
