@@ -209,7 +209,8 @@ def _serve(env: "RehearsalEnvironment", env_file: _EnvFile, as_json: bool, note:
               help="Also write the export lines to this file, for other shells (mode 0600; removed at shutdown "
                    "unless --keep; an existing file is refused unless an earlier rehearsal wrote it).")
 @click.option("--workspace", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Use this new or empty directory as the workspace (default: a temp directory).")
+              help="Use this new or empty directory as the workspace (default: a temp directory). Its parent must "
+                   "exist; at shutdown a new one is removed, an empty one emptied (unless --keep).")
 @click.option("--keep", is_flag=True, help="Keep the workspace (logs, kubeconfig, organization.yaml) at shutdown.")
 @click.option("--legacy-http-state", is_flag=True,
               help="Start with dev deployed on the HTTP (GitLab-style) state server, as before the move to S3, "

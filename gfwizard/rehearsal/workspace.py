@@ -200,8 +200,9 @@ def prepare_workspace(directory: Path, *, api: "RehearsalAPIServer", s3: "Rehear
 class RehearsalEnvironment:
     """The whole rehearsal: API server, S3 endpoint, HTTP state server and a workspace.
 
-    ``workspace`` None means a new temp directory. A given directory must be empty or absent; it is
-    emptied (or removed, if this environment created it) on :meth:`stop` unless ``keep`` is True.
+    ``workspace`` None means a new temp directory. A given directory must be empty or absent, and its
+    parent must exist (no parents are created); it is emptied (or removed, if this environment created
+    it) on :meth:`stop` unless ``keep`` is True.
     :attr:`dir` keeps naming the workspace after :meth:`stop`.
     """
 
@@ -266,8 +267,13 @@ class RehearsalEnvironment:
                 raise InputError(f"rehearsal workspace {target} is not empty; nothing was written",
                                  remedy="pass a new or empty directory, or omit it for a temp directory")
         else:
+            if not target.parent.exists():
+                # Only the workspace itself is removed at shutdown: parents made for it would be left behind.
+                raise InputError(f"rehearsal workspace {target}: directory {target.parent} does not exist; nothing "
+                                 "was started", remedy="create the directory first, pass a workspace in an existing "
+                                                       "directory, or omit --workspace for a temp directory")
             try:
-                target.mkdir(parents=True, mode=0o700)
+                target.mkdir(mode=0o700)
             except OSError as exc:  # a file further up, no permission, a read-only file system
                 raise InputError(f"cannot create rehearsal workspace {target}: {exc.strerror or exc}; nothing was "
                                  "started", remedy="pass a new or empty directory in a writable place, or omit "

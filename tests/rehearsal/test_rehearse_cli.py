@@ -178,6 +178,25 @@ def test_a_workspace_that_cannot_be_created_is_refused_without_a_traceback(tmp_p
     assert result.stdout == "" and tree_digest(tmp_path) == before
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_workspace_whose_parent_does_not_exist_is_refused_and_nothing_is_created(tmp_path: Path,
+                                                                                  as_json: bool) -> None:
+    # Only the workspace is removed at shutdown: parents created for it would be left behind, so none are.
+    target = tmp_path / "a" / "b" / "ws"
+    before = tree_digest(tmp_path)
+    result = run_cli(["rehearse", "--serve", *(["--json"] if as_json else []), "--workspace", str(target)],
+                     timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = f"rehearsal workspace {target}: directory {target.parent} does not exist; nothing was started"
+    remedy = ("create the directory first, pass a workspace in an existing directory, or omit --workspace for a temp "
+              "directory")
+    if as_json:
+        assert json.loads(result.stdout)["error"] == {"message": message, "remedy": remedy, "exit_code": 2}
+    else:
+        assert result.stderr.splitlines() == [f"error: {message}", f"remedy: {remedy}"] and result.stdout == ""
+    assert tree_digest(tmp_path) == before and not (tmp_path / "a").exists()
+
+
 def test_bad_node_count_is_a_usage_error() -> None:
     result = run_cli(["rehearse", "--serve", "--nodes", "0"], timeout=60)
     assert result.returncode == 2 and "--nodes" in result.stderr
