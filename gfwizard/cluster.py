@@ -431,22 +431,25 @@ def roles_check(cfg: "OrgConfig", nodes: list["NodeInfo"]) -> Check:
     return passed("placement", "; ".join(found))
 
 
-def _resolve_args(cfg: "OrgConfig", kubeconfig: str | None, context: str | None) -> tuple[str | None, str, str]:
-    """(kubeconfig, context, origin of the kubeconfig): the arguments win over organization.yaml."""
-    origin = "" if kubeconfig or not cfg.cluster.kubeconfig else CONFIG_ORIGIN
+def _resolve_args(cfg: "OrgConfig", kubeconfig: str | None, context: str | None,
+                  kubeconfig_origin: str = "") -> tuple[str | None, str, str]:
+    """(kubeconfig, context, origin of the kubeconfig): the arguments win over organization.yaml.
+    ``kubeconfig_origin`` is the origin of a given ``kubeconfig`` (e.g. :data:`KUBECONFIG_FLAG`)."""
+    origin = kubeconfig_origin if kubeconfig else ("" if not cfg.cluster.kubeconfig else CONFIG_ORIGIN)
     return (kubeconfig or cfg.cluster.kubeconfig or None), (context or cfg.cluster.context), origin
 
 
 def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str | None = None,
                      timeouts: "Timeouts | tuple[float, float]" = (3, 10), discovery: Any = None,
-                     context_origin: str = "") -> ValidationReport:
+                     context_origin: str = "", kubeconfig_origin: str = "") -> ValidationReport:
     """Validate ``context`` (default ``cluster.context``) of ``kubeconfig`` (default ``cluster.kubeconfig``,
     then ``$KUBECONFIG``) against ``cfg``. Never raises for cluster problems: they are failed checks.
 
     ``discovery`` is an optional ``kubeconfig.discover()`` result whose classification is used;
-    ``context_origin`` says where ``context`` came from (see ``resolve_context``).
+    ``context_origin`` and ``kubeconfig_origin`` say where ``context`` and ``kubeconfig`` came from (see
+    ``resolve_context``).
     """
-    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
+    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context, kubeconfig_origin)
     run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery, origin=origin,
                context_origin=context_origin)
     if run.local(gates_only=False) and run.reach(strict=False):

@@ -68,6 +68,8 @@ def ca_sha256(pem: bytes) -> str:
 CONFIG_ORIGIN = "cluster.kubeconfig"
 #: ``context_origin`` of a context the operator named on the command line.
 CONTEXT_FLAG = "--context"
+#: ``origin`` of a kubeconfig path the operator named on the command line.
+KUBECONFIG_FLAG = "--kubeconfig"
 
 
 def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -298,6 +300,20 @@ def _not_after(pem: bytes | None) -> dt.datetime | None:
         return None
 
 
+def _unknown_context_remedy(context: str, origin: str, context_origin: str) -> str:
+    """Where to fix a context that is not in the kubeconfig: where its name, or the file, was given."""
+    if context_origin == CONTEXT_FLAG:
+        return (f"pass {CONTEXT_FLAG} one of those names (`gfwizard discover` lists every context and its file), or "
+                f"leave {CONTEXT_FLAG} out to validate cluster.context")
+    if origin == KUBECONFIG_FLAG:
+        # The file came from the command line: organization.yaml's cluster.kubeconfig was not read at all.
+        return (f"pass {KUBECONFIG_FLAG} a file that has context {context!r} (`gfwizard discover` lists every context "
+                f"and its file), pick one of those names with {CONTEXT_FLAG} NAME, or leave {KUBECONFIG_FLAG} out to "
+                "use cluster.kubeconfig / KUBECONFIG")
+    return ("set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
+            "`gfwizard validate --context NAME` checks one first")
+
+
 def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, str] | None = None,
                     origin: str = "", context_origin: str = "") -> tuple[ContextTarget, dict[str, Any]]:
     """Find ``context`` in the kubeconfig files; return what they say and a standalone config dict.
@@ -305,7 +321,8 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     Raises :class:`ClusterAccessError` (kind ``kubeconfig``) when a file, the context, its cluster
     or the user it names is missing, naming what is there instead (kubectl refuses such a context too).
     A context that names no user is read as anonymous. ``origin`` is where ``kubeconfig`` came from
-    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``), so a missing file gets the right remedy;
+    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``, :data:`KUBECONFIG_FLAG` for the flag), so a missing
+    file or context gets the right remedy;
     ``context_origin`` likewise for ``context`` (:data:`CONTEXT_FLAG` when the operator passed it).
     """
     environ = os.environ if environ is None else environ
@@ -322,10 +339,7 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: "
                           f"{_names(merged, 'contexts')})" + (f"; {note}" if note else ""),
-            remedy or (f"pass {CONTEXT_FLAG} one of those names (`gfwizard discover` lists every context and its "
-                       f"file), or leave {CONTEXT_FLAG} out to validate cluster.context" if context_origin == CONTEXT_FLAG
-                       else "set cluster.context in organization.yaml to one of those names (or fix "
-                            "cluster.kubeconfig); `gfwizard validate --context NAME` checks one first"))
+            remedy or _unknown_context_remedy(context, origin, context_origin))
     ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
     cluster_name = str(ctx.get("cluster") or "")

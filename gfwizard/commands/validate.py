@@ -117,7 +117,7 @@ def validate(context: str | None, kubeconfig: str | None, config_path: Path | No
     """
     from gfwizard.cluster import validate_context
     from gfwizard.cluster_client import Timeouts
-    from gfwizard.cluster_kubeconfig import CONTEXT_FLAG
+    from gfwizard.cluster_kubeconfig import CONTEXT_FLAG, KUBECONFIG_FLAG
     from gfwizard.orgconfig import load_config
 
     _check_flags(context, kubeconfig)
@@ -125,7 +125,8 @@ def validate(context: str | None, kubeconfig: str | None, config_path: Path | No
     cfg = load_config(path)
     report = validate_context(cfg, kubeconfig=kubeconfig, context=context,
                               timeouts=Timeouts(connect=connect_timeout, read=read_timeout),
-                              context_origin=CONTEXT_FLAG if context is not None else "")
+                              context_origin=CONTEXT_FLAG if context is not None else "",
+                              kubeconfig_origin=KUBECONFIG_FLAG if kubeconfig is not None else "")
     pinned: dict[str, Any] | None = None
     if not as_json:
         _print_report(report)

@@ -771,6 +771,31 @@ def test_an_unknown_context_is_fixed_where_it_was_named(tmp_path: Path, honey: "
     assert honey.request_log.entries() == [] and files.digest() == before
 
 
+def test_a_context_missing_from_the_kubeconfig_flag_file_is_fixed_with_the_flag(tmp_path: Path,
+                                                                               honey: "RehearsalAPIServer") -> None:
+    # `--kubeconfig FILE` replaced cluster.kubeconfig for this run: the remedy is the flag, not organization.yaml.
+    files = write_files(tmp_path, honey)
+    other = tmp_path / "other.yaml"
+    doc = kubeconfig_document(server=honey.url, ca_pem=honey.ca_pem, token="t")
+    doc["contexts"][0]["name"] = doc["current-context"] = "elsewhere"
+    other.write_text(yaml.safe_dump(doc))
+    before = (files.digest(), other.read_bytes())
+    honey.request_log.clear()
+    out = cli(["validate", "--kubeconfig", str(other)], files)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"FAIL  kubeconfig      context 'honey' not found in {other} (contexts there: elsewhere)" in out.stdout
+    assert ("remedy: pass --kubeconfig a file that has context 'honey' (`gfwizard discover` lists every context and "
+            "its file), pick one of those names with --context NAME, or leave --kubeconfig out to use "
+            "cluster.kubeconfig / KUBECONFIG") in out.stdout, out.stdout
+    assert "set cluster.context in organization.yaml" not in out.stdout
+    # With --context too, the remedy is the context flag (the name typed is the likelier typo).
+    out = cli(["validate", "--kubeconfig", str(other), "--context", "hony", "--json"], files)
+    assert out.returncode == 1, out.stdout + out.stderr
+    check = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "kubeconfig")
+    assert check["remedy"].startswith("pass --context one of those names")
+    assert honey.request_log.entries() == [] and (files.digest(), other.read_bytes()) == before
+
+
 def test_a_kubeconfig_that_is_not_yaml_is_named_on_one_line_with_its_position(tmp_path: Path,
                                                                              honey: "RehearsalAPIServer") -> None:
     files = write_files(tmp_path, honey)
