@@ -108,12 +108,20 @@ def _check_selection(cfg: Any, env: str, stacks: Sequence[str], *, plan_only: bo
     envs = list(cfg.environments)
     if env not in cfg.environments:
         guess = (difflib.get_close_matches(env, envs, n=1) or envs)[0]
-        raise InputError(f"unknown environment {env!r} (known: {', '.join(envs)})",
+        # An empty value (`--env "$ENV"` with ENV unset) is named as such, not as an unknown name ''.
+        what = "--env is empty: an environment name is needed" if not env.strip() else \
+            f"unknown environment {env!r}"
+        raise InputError(f"{what} (known: {', '.join(envs)})" + ("; nothing was run" if not env.strip() else ""),
                          remedy=f"pass one of {', '.join(envs)}, e.g. {command(guess, stacks)}")
     known = [spec.name for spec in cfg.stacks]
     for name in stacks:
         if name in known:
             continue
+        if not name.strip():
+            named = [s for s in stacks if s in known]
+            raise InputError(f"--stack is empty: a stack name is needed (stacks: {', '.join(known)}); nothing was run",
+                             remedy=f"pass --stack with one of the stacks in organization.yaml, e.g. "
+                                    f"{command(env, named or known[:1])}, or leave --stack out for every stack")
         if name in cfg.placement.roles:
             placed = [s for s in known if cfg.placement.stacks.get(s) == name]
             on_it = f"; stacks placed on it: {', '.join(placed)}" if placed else ""

@@ -218,6 +218,35 @@ def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace
 
 
 @pytest.mark.parametrize("args,message,remedy", [
+    (["--env", "dev", "--yes", "--stack", ""],
+     "error: --stack is empty: a stack name is needed (stacks: attic, arc-runners, gitlab-runners, runner-dashboard); "
+     "nothing was run",
+     "remedy: pass --stack with one of the stacks in organization.yaml, e.g. `gfwizard deploy --env dev --stack attic "
+     "--yes`, or leave --stack out for every stack"),
+    (["--env", "dev", "--plan-only", "--stack", "gitlab-runners", "--stack", " "],
+     "error: --stack is empty: a stack name is needed",
+     "e.g. `gfwizard deploy --env dev --stack gitlab-runners --plan-only`, or leave --stack out for every stack"),
+    (["--env", "", "--yes"], "error: --env is empty: an environment name is needed (known: dev, prod); nothing was run",
+     "remedy: pass one of dev, prod, e.g. `gfwizard deploy --env dev --yes`"),
+])
+def test_an_empty_stack_or_env_is_named_as_empty_and_nothing_runs(rehearsal_workspace: Any, iac_bin: str,
+                                                                   tmp_path: Path, args: list[str], message: str,
+                                                                   remedy: str) -> None:
+    # `--stack "$STACK"` with STACK unset: "unknown stack ''" read like a bug; the value is said to be empty.
+    ws = rehearsal_workspace
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    ws.api.request_log.clear()
+    proc = deploy(*args, env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and remedy in proc.stderr, proc.stderr
+    assert "unknown stack ''" not in proc.stderr and "Traceback" not in proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert ws.api.request_log.entries() == [], "the cluster was contacted"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+
+
+@pytest.mark.parametrize("args,message,remedy", [
     (["--env", "qa", "--yes"], "unknown environment 'qa' (known: dev, prod)",
      "remedy: pass one of dev, prod, e.g. `gfwizard deploy --env dev --yes`"),
     (["--env", "dve", "--plan-only", "--stack", "attic"], "unknown environment 'dve' (known: dev, prod)",
