@@ -350,7 +350,8 @@ class StatusSnapshot(_Frozen):
     def to_json(self) -> dict[str, Any]:
         """The documented ``--json`` document (stable keys; docs/json-output.md)."""
         doc = self.model_dump(mode="json")
-        problems = [p.model_dump(mode="json") for p in self.problems]
+        # Each problem with what to do about it, as the text output prints it under the problem.
+        problems = [{**p.model_dump(mode="json"), "remedy": problem_remedy(p)} for p in self.problems]
         ordered: dict[str, Any] = {
             "schema_version": doc["schema_version"], "taken_at": doc["taken_at"], "read_only": True,
             "healthy": not problems, "problems": problems, "stale_since": doc["stale_since"],

@@ -221,8 +221,9 @@ def test_not_ready_node_exits_1() -> None:
         done = run_cli(["status", "--once", "--json"], env=env.env)
     assert done.returncode == 1, done.stdout + done.stderr
     problems = json.loads(done.stdout)["problems"]
-    assert {"kind": "node-not-ready", "subject": "node sting-2",
-            "detail": "role sting node sting-2 is not Ready"} in problems
+    assert {"kind": "node-not-ready", "subject": "node sting-2", "detail": "role sting node sting-2 is not Ready",
+            "remedy": "check the node (`kubectl describe node`); its role's workloads cannot be scheduled there"} \
+        in problems
 
 
 @pytest.mark.integration

@@ -161,7 +161,11 @@ def test_json_keys_are_stable_and_documented() -> None:
                          "stale_reason", "config_path", "envs", "lock_age_threshold_minutes", "cluster", "nodes",
                          "stacks", "locks", "events", "unreadable"]
     assert doc["read_only"] is True and doc["healthy"] is False
-    assert set(doc["problems"][0]) == {"kind", "subject", "detail"}
+    assert set(doc["problems"][0]) == {"kind", "subject", "detail", "remedy"}
+    # Every problem says what to do, in JSON too (a paging bot gets the same remedy the text prints).
+    assert all(p["remedy"] for p in doc["problems"])
+    lock = next(p for p in doc["problems"] if p["kind"] == "old-lock")
+    assert lock["remedy"].startswith("ask the holder whether that run still goes on; `gfwizard backend locks --env dev`")
     assert doc["unreadable"][0]["note"] == "could not read: secrets (403)"
     documented = (Path(__file__).resolve().parents[2] / "docs" / "json-output.md").read_text()
     section = documented.split("## `gfwizard status --once --json`", 1)[1]
