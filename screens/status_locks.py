@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gfwizard.status_model import StatusSnapshot
+from gfwizard.status_model import StatusSnapshot, problem_remedy
 from gfwizard.status_text import age
 from screens.status_pane import StatusPane
 from screens.status_table import Row
@@ -23,6 +23,11 @@ class LocksPane(StatusPane):
     def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
         out = super().notes(snap, rows, env)
         out.append(f"locks held longer than {snap.lock_age_threshold_minutes:g} min are marked OLD")
+        # The holder is the last column (cut at 80 columns) and the table has no remedy: say both for each
+        # old lock, wrapped, above the table.
+        for p in snap.problems:
+            if p.kind == "old-lock" and (env is None or p.subject.split("/", 1)[0] == env):
+                out.append(f"OLD {p.subject}: {p.detail}; remedy: {problem_remedy(p)}")
         return out
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
