@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
-from gfwizard.redact import redact, register_secret
+from gfwizard.redact import is_secret_name, redact, register_secret
 
 _STDERR_TAIL = 1500
 
@@ -44,6 +44,24 @@ def _parse_time(value: str) -> dt.datetime | None:
         return None
 
 
+def register_plugin_secrets(args: list[str], env_items: list[tuple[str, str]]) -> None:
+    """Register the credentials a kubeconfig hands its exec plugin — the values of secret-named ``env``
+    entries (``VAULT_TOKEN``, ``AWS_SECRET_ACCESS_KEY``) and of secret-named flags (``--token X``,
+    ``--client-secret=X``) — so a plugin that echoes them on stderr does not put them in an error."""
+    values = [value for name, value in env_items if is_secret_name(name)]
+    for i, arg in enumerate(args):
+        if not arg.startswith("-"):
+            continue
+        flag, eq, value = arg.partition("=")
+        if not is_secret_name(flag):
+            continue
+        if eq:
+            values.append(value)
+        elif i + 1 < len(args) and not args[i + 1].startswith("-"):
+            values.append(args[i + 1])
+    register_secret(*values)
+
+
 def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: str,
                     cluster: Mapping[str, Any] | None, timeout: float) -> ExecCredential:
     """Run the plugin described by a kubeconfig user's ``exec`` block and return its credential.
@@ -58,8 +76,9 @@ def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: 
         raise ClusterAccessError("exec", f"exec plugin of {where} has no command", "set users[].user.exec.command")
     args = [command, *[str(a) for a in exec_cfg.get("args") or []]]
     env = dict(os.environ)
-    for item in exec_cfg.get("env") or []:
-        env[str(item["name"])] = str(item["value"])
+    env_items = [(str(item["name"]), str(item["value"])) for item in exec_cfg.get("env") or []]
+    env.update(env_items)
+    register_plugin_secrets(args[1:], env_items)
     info: dict[str, Any] = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
     if exec_cfg.get("provideClusterInfo") and cluster is not None:
         info["spec"]["cluster"] = dict(cluster)

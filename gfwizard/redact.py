@@ -29,6 +29,16 @@ SECRET_ENV_VARS: tuple[str, ...] = (
     "KUBE_TOKEN",
 )
 
+#: Words that make a variable, flag or field name a secret's name (``VAULT_TOKEN``, ``--client-secret``).
+SECRET_NAME_WORDS: tuple[str, ...] = ("token", "password", "passwd", "secret", "key", "credential")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether ``name`` (an environment variable, a command-line flag, a field) names a secret."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_NAME_WORDS)
+
+
 _KEYVAL_NAMES = (
     r"client-key-data|client_key_data|token|id-token|id_token|refresh-token|refresh_token|password|passwd|"
     r"secret|secret[_-]?access[_-]?key|aws_secret_access_key|aws_session_token|session[_-]?token|"

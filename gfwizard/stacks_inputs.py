@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from gfwizard.paths import expand
+from gfwizard.redact import is_secret_name
 
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 #: Files of a stack directory that decide its plan (``.terraform`` and plans never live there).
 _CODE_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
 #: Environment variables whose values may be secrets in a ``TF_VAR_`` name.
-_SECRETISH = ("token", "password", "passwd", "secret", "key", "credential")
 
 
 @dataclass(frozen=True)
@@ -99,4 +99,4 @@ def secret_tf_vars(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of ``TF_VAR_*`` variables whose names look like secrets (registered with the redactor)."""
     environ = os.environ if environ is None else environ
     return [v for k, v in environ.items()
-            if k.startswith("TF_VAR_") and any(word in k.lower() for word in _SECRETISH) and v]
+            if k.startswith("TF_VAR_") and is_secret_name(k) and v]

@@ -340,3 +340,23 @@ def test_a_failing_check_of_another_context_points_at_the_configured_one() -> No
     assert _for_target(public, "honey", "honey") is public, "the configured context keeps its own remedy"
     fine = network_check("https://100.113.89.12:6443", "tailnet")
     assert _for_target(fine, "tinyland-civo-dev", "honey") is fine
+
+
+def test_exec_plugin_echoing_its_credentials_does_not_leak_them(tmp_path: Path) -> None:
+    """A plugin that fails and echoes the credentials the kubeconfig handed it (a secret-named env entry,
+    a secret-named flag) on stderr: the error keeps the plugin's words but not those values."""
+    env_secret, flag_secret, eq_secret = "CanaryVaultTok7731", "CanaryFlagTok8842", "CanaryClientSec9953"
+    cfg = plugin(tmp_path, """
+        import os, sys
+        print(f"login failed for {os.environ['VAULT_TOKEN']} with {sys.argv[2]} and {sys.argv[3]}", file=sys.stderr)
+        sys.exit(4)
+    """)
+    cfg["args"] = [*cfg["args"], "--token", flag_secret, f"--client-secret={eq_secret}"]
+    cfg["env"] = [{"name": "VAULT_TOKEN", "value": env_secret}, {"name": "VAULT_ADDR", "value": "https://vault.ts.net"}]
+    path = kubeconfig(tmp_path / "k.yaml", user={"exec": cfg})
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 5))
+    message = err.value.message
+    assert "exited with status 4" in message and "login failed for" in message
+    for canary in (env_secret, flag_secret, eq_secret):
+        assert canary not in message + err.value.remedy, message
