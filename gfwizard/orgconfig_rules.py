@@ -80,9 +80,15 @@ def check_http_url(value: str, what: str, shown: str | None = None) -> str:
 
 
 def shown_url(value: str) -> str:
-    """``value`` as a message may show it: a query or fragment (which may hold a token) becomes ``?…`` / ``#…``."""
+    """``value`` as a message may show it: a query or fragment (which may hold a token) becomes ``?…`` / ``#…``,
+    and user information before the host (``user:password@``, or a token as the user name) becomes ``…@``."""
     cut = min((i for i in (value.find("?"), value.find("#")) if i >= 0), default=-1)
-    return value if cut < 0 else value[:cut + 1] + "…"
+    shown = value if cut < 0 else value[:cut + 1] + "…"
+    scheme_end = shown.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else 0
+    authority_end = min((i for i in (shown.find("/", start), shown.find("?", start)) if i >= 0), default=len(shown))
+    at = shown.rfind("@", start, authority_end)
+    return shown if at < 0 else shown[:start] + "…" + shown[at:]
 
 
 def _check_url_parts(value: str, parts: Any, what: str, shown: str) -> None:

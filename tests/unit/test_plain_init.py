@@ -460,6 +460,30 @@ def test_an_http_address_query_is_refused_as_typed_without_echoing_it() -> None:
                       "remove it")
 
 
+@pytest.mark.parametrize(("key", "typed", "shown"), [
+    ("s3_endpoint", "s3://CanaryUrlTok4471@100.100.1.2:9000", "s3://…@100.100.1.2:9000"),
+    ("api_server", "http://CanaryUrlTok4472@100.113.89.12:6443", "http://…@100.113.89.12:6443"),
+    ("http_address", "ftp://CanaryUrlTok4473@gitlab.example/state/{stack}-{env}",
+     "ftp://…@gitlab.example/state/{stack}-{env}"),
+])
+def test_a_refused_url_answer_never_echoes_its_credentials(key: str, typed: str, shown: str) -> None:
+    """The plain prompt prints a refusal as it is (no redactor between): a URL refused for its scheme is
+    shown without the token (or user:password) before its host, and the message still says what is wrong."""
+    reason = validate_answer(key, typed, ConfigAnswers(backend="http"))
+    assert reason is not None and "Canary" not in reason, reason
+    assert f"(got {shown!r})" in reason
+
+
+def test_a_url_shown_in_a_message_drops_user_information() -> None:
+    from gfwizard.orgconfig_rules import check_http_url, shown_url
+
+    assert shown_url("ftp://operator:CanaryUrlPw4474@100.100.1.2:9000/x?t=1") == "ftp://…@100.100.1.2:9000/x?…"
+    assert shown_url("https://100.113.89.12:6443/a@b") == "https://100.113.89.12:6443/a@b"  # an @ in the path
+    with pytest.raises(ValueError) as err:
+        check_http_url("ftp://operator:CanaryUrlPw4474@100.100.1.2:9000", "endpoint")
+    assert str(err.value) == "endpoint must be an http:// or https:// URL (got 'ftp://…@100.100.1.2:9000')"
+
+
 def test_a_refused_answer_is_said_whole_and_asked_again_with_it_kept(tmp_path: Path) -> None:
     """questionary's validation line is one row (cut at the terminal's width): the full message is printed
     above the question asked again, with the refused answer there to edit."""
