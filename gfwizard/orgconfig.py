@@ -250,6 +250,15 @@ class HttpSpec(_Section):
     def _address(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else rules.check_http_address(value, info.field_name)
 
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is not None and ":" in value:  # never echoed: what follows the ':' would be a password
+            raise ValueError("a basic-auth user name cannot contain ':' (what follows it would be a password, "
+                             "and the password comes from TF_HTTP_PASSWORD, never this file); keep the user name "
+                             "only")
+        return value
+
     def address_for(self, env: str, stack: str) -> str:
         """``address`` with ``{env}`` and ``{stack}`` filled in."""
         return _fill(self.address, env, stack)

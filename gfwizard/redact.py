@@ -20,6 +20,7 @@ SECRET_ENV_VARS: tuple[str, ...] = (
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "TF_HTTP_PASSWORD",
+    "GFW_HTTP_STATE_PASSWORD",
     "GITLAB_TOKEN",
     "GITLAB_PAT",
     "GL_TOKEN",

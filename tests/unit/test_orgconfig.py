@@ -416,6 +416,16 @@ def test_url_with_password(tmp_path: Path) -> None:
     assert "hunter22" not in problems[0]
 
 
+def test_http_user_name_holding_a_password(tmp_path: Path) -> None:
+    text = edited("state:\n  backend: s3", "state:\n  backend: s3\n  http:\n"
+                  "    address: https://gitlab.example/state/{stack}-{env}\n    username: deployer:Hunter2Canary")
+    problems = problems_of(tmp_path, text)  # (it asserts that nothing was written)
+    assert problems == [f"{line_of(text, 'username:')}:15: state.http.username: a basic-auth user name cannot contain "
+                        "':' (what follows it would be a password, and the password comes from TF_HTTP_PASSWORD, "
+                        "never this file); keep the user name only"]
+    assert "Hunter2Canary" not in " ".join(problems)
+
+
 def test_model_refuses_secrets_built_in_code() -> None:
     data = load_config(EXAMPLE).model_dump()
     data["organization"]["full_name"] = "glpat-AbCdEfGhIjKlMnOpQrSt"

@@ -66,6 +66,8 @@ def test_secret_environment_variables_are_registered(r: Redactor) -> None:
     for name in SECRET_ENV_VARS:
         assert env[name] not in out
     assert "/home/operator" in out
+    # `rehearse --serve` exports the rehearsal HTTP state's password under this name.
+    assert "GFW_HTTP_STATE_PASSWORD" in SECRET_ENV_VARS
 
 
 def test_ordinary_terraform_output_is_left_alone(r: Redactor) -> None:
