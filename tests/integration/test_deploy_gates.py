@@ -140,7 +140,21 @@ def test_the_gates_reads_share_one_kept_alive_connection(rehearsal_workspace: An
     assert made == [api, api]
 
 
-class _ClosingAPI:
+class _TLSServer:
+    """A test server on 127.0.0.1 served over TLS on a daemon thread: ``url``, ``close()``."""
+
+    def serve(self, server: Any, ctx: ssl.SSLContext) -> None:
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        self.server = server
+        self.url = f"https://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _ClosingAPI(_TLSServer):
     """A TLS API that answers each connection's first GET as HTTP/1.1 (so the client keeps it) and then
     closes it without a word, as a server does with an idle kept-alive connection."""
 
@@ -168,14 +182,7 @@ class _ClosingAPI:
             daemon_threads = True
             allow_reuse_address = True
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Server(("127.0.0.1", 0), Handler), ctx)
 
 
 def test_a_kept_connection_the_server_closed_is_replaced_once(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
@@ -263,7 +270,7 @@ def test_failures_read_as_the_official_clients_do(tmp_path: Path, honey: "Rehear
     assert tree_digest(tmp_path) == before
 
 
-class _CertAPI:
+class _CertAPI(_TLSServer):
     """A TLS API that requires a client certificate (signed by ``client_ca``) and serves the two reads."""
 
     def __init__(self) -> None:
@@ -296,15 +303,9 @@ class _CertAPI:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self.serve(server, ctx)
 
 
 def test_client_certificate_auth_over_the_direct_client(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
