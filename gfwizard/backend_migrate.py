@@ -171,6 +171,7 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
     password = environ.get("TF_HTTP_PASSWORD", "")
     if http is None or not password:
         return []
+    register_secret(password)  # ``environ`` may be the wizard's session, not this process's environment
     from gfwizard.backend_direct import state_reader
 
     username = environ.get("TF_HTTP_USERNAME") or http.username

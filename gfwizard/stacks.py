@@ -46,7 +46,7 @@ from gfwizard.journal import (
     DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
 )
 from gfwizard.layout import Layout, layout_for
-from gfwizard.redact import redact, register_secret
+from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
     LogLine, Phase, PreviousRunUnfinished, ResourceApplied, ResourceApplying, ResourceFailed, RunFinished,
@@ -148,6 +148,9 @@ class DeployEngine:
             require_lockfile_support(self.binary)
         self.run_id = new_run_id()
         contract = cluster_contract(cfg, self.environ)
+        # The environment may be the caller's (the wizard's session), not this process's, which the redactor
+        # registered at import.
+        register_env_secrets(self.environ)
         register_secret(*secret_tf_vars(self.environ))
         self.workers = {name: StackWorker(
             name=name, cfg=cfg, env=env, layout=self.layout, tfvars_name=self.environment.tfvars,

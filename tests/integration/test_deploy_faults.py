@@ -396,3 +396,16 @@ def test_a_second_deploy_of_the_environment_is_refused_while_one_runs(rehearsal_
             first.kill()
     third = deploy("--env", "dev", "--plan-only")
     assert third.returncode == 0, third.stdout + third.stderr
+
+
+def test_the_engine_redacts_the_secrets_of_the_environment_it_was_given(rehearsal_workspace: Any,
+                                                                          iac_bin: str) -> None:
+    # The wizard hands the engine its session's environment, which this process's redactor never saw.
+    from gfwizard.redact import redact
+
+    ws = rehearsal_workspace
+    canary = "EngineOnlyCanary4Mv8Rt"  # no token shape: only its registration can hide it
+    DeployEngine(load_config(ws.config_path), "dev", plan_only=True,
+                 environ={**os.environ, "TF_HTTP_PASSWORD": canary, "AWS_SESSION_TOKEN": canary + "x"})
+    assert canary not in redact(f"Error: 401 from the state server for {canary}")
+    assert canary + "x" not in redact(f"signed with {canary}x")

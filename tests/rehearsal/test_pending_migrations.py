@@ -75,3 +75,14 @@ def test_without_the_password_or_http_state_nothing_is_looked_at(s3: RehearsalS3
     assert pending_migrations(no_http, "dev", {"TF_HTTP_PASSWORD": PASSWORD}) == []
     # A wrong password: every HTTP read is refused, so no stack is offered (migrate would say why).
     assert pending_migrations(cfg, "dev", {"TF_HTTP_PASSWORD": "wrong"}) == []
+
+
+def test_the_password_it_was_given_is_redacted_from_then_on(s3: RehearsalS3, s3_bucket: str,
+                                                              http_server: HttpStateServer) -> None:
+    # The wizard passes its session's environment, which this process's redactor never saw at import.
+    from gfwizard.redact import redact
+
+    canary = "SessionOnlyCanary7Qx2Zp"  # no token shape: only its registration can hide it
+    cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=STACKS)
+    assert pending_migrations(cfg, "dev", {"TF_HTTP_PASSWORD": canary}, stacks=[]) == []
+    assert canary not in redact(f"the state server answered 401 for {canary}")
