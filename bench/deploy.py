@@ -111,37 +111,9 @@ class Bench:
         return backends
 
     def forget_workloads(self) -> None:
-        """Delete every namespace the twins' materialised workloads live in (all but the seeded ones) and
-        wait until they are gone: a first deploy onto a honey where nothing of the stacks runs."""
-        import json
-        import ssl
-        import time
-        import urllib.error
-        import urllib.request
-
-        api = self.rehearsal.api  # type: ignore[attr-defined]
-        context = ssl.create_default_context(cadata=api.ca_pem.decode("ascii"))
-
-        def call(method: str, path: str) -> dict:
-            request = urllib.request.Request(f"{api.url}{path}", method=method,
-                                             headers={"Authorization": f"Bearer {api.admin_token}"})
-            try:
-                with urllib.request.urlopen(request, context=context, timeout=10) as answer:
-                    return json.loads(answer.read() or b"{}")
-            except urllib.error.HTTPError as exc:
-                if exc.code != 404:
-                    raise
-                return {}
-
-        names = [str(item["metadata"]["name"]) for item in call("GET", "/api/v1/namespaces").get("items", [])]
-        names = [n for n in names if n not in ("default", "kube-node-lease", "kube-public", "kube-system")]
-        for name in names:
-            call("DELETE", f"/api/v1/namespaces/{name}")
-        deadline = time.monotonic() + 30
-        while any(call("GET", f"/api/v1/namespaces/{name}") for name in names):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the rehearsal namespaces {names} were not deleted within 30 s")
-            time.sleep(0.05)
+        """A first deploy onto a honey where nothing of the stacks runs: the namespaces earlier runs
+        materialised are deleted (and waited for)."""
+        self.rehearsal.api.drop_deployed_namespaces()  # type: ignore[attr-defined]
 
     def gfwizard_argv(self, config: Path, *extra: str) -> list[str]:
         """``python -m gfwizard deploy --env dev --yes`` on ``config``."""

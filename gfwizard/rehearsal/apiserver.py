@@ -47,7 +47,7 @@ from gfwizard.rehearsal.k8s_http import APIHTTPServer
 from gfwizard.rehearsal.k8s_kinds import STORED
 from gfwizard.rehearsal.k8s_rbac import ADMIN_RULES, READONLY_RULES, validate_rules
 from gfwizard.rehearsal.k8s_rest import Rest
-from gfwizard.rehearsal.k8s_seed import seed
+from gfwizard.rehearsal.k8s_seed import LOAD_NAMESPACE, SYSTEM_NAMESPACES, seed
 from gfwizard.rehearsal.k8s_store import Store
 from gfwizard.rehearsal.k8s_tls import ServerTLS, generate
 from gfwizard.rehearsal.serving import serve_in_thread
@@ -338,6 +338,43 @@ class RehearsalAPIServer:
     def compact(self) -> int:
         """Forget watch history (like an etcd compaction): older resourceVersions now get 410 Gone."""
         return self.store.compact()
+
+    def delete_namespace(self, name: str) -> None:
+        """DELETE namespace ``name`` (and everything in it) through this server's API, as its admin, so the
+        namespace controller empties it as on a real cluster; one already gone is fine."""
+        import ssl
+        import urllib.error
+        import urllib.request
+        from urllib.parse import quote
+
+        context = ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
+        request = urllib.request.Request(f"{self.url}/api/v1/namespaces/{quote(name, safe='')}", method="DELETE",
+                                         headers={"Authorization": f"Bearer {self.admin_token}"})
+        try:
+            urllib.request.urlopen(request, context=context, timeout=10).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+
+    def drop_deployed_namespaces(self, timeout: float = 30.0) -> list[str]:
+        """Delete every namespace the server did not start with (the system ones, and ``load`` of the ``pods``
+        knob), and everything
+        in them, and wait until they are gone: a honey on which nothing was deployed. Returns their names."""
+        import time
+
+        def names() -> set[str]:
+            return {str((stored.obj.get("metadata") or {}).get("name") or "")
+                    for stored in self.store.all("namespaces")} - {"", LOAD_NAMESPACE, *SYSTEM_NAMESPACES}
+
+        dropped = sorted(names())
+        for name in dropped:
+            self.delete_namespace(name)
+        deadline = time.monotonic() + timeout
+        while names() & set(dropped):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"namespaces {sorted(names() & set(dropped))} were not deleted within {timeout:g}s")
+            time.sleep(0.02)
+        return dropped
 
     def add_node(self, name: str, role: str, *, labels: Mapping[str, str] | None = None,
                  taints: Iterable[Mapping[str, Any]] | None = None, ready: bool = True) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.faults import helpers as h
-from tests.fixtures.rehearsal import drop_deployed_namespaces
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,7 +64,7 @@ def reference_states(tmp_path_factory: pytest.TempPathFactory, honey: Any, s3: A
         if key not in cache:
             # The test's own deploy runs in honey; a fresh bucket beside it would be stopped by the
             # "running without state" gate. Its workloads are created again by the reference run.
-            drop_deployed_namespaces(honey)
+            honey.drop_deployed_namespaces()
             directory = tmp_path_factory.mktemp("reference")
             files = prepare_workspace(directory / "rehearsal", api=honey, s3=s3)
             env = {**os.environ, **files.env, "GFW_REPO": str(h.repo_copy(directory))}

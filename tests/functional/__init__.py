@@ -85,12 +85,10 @@ def unpinned_workspace(tmp_path: Path, honey: "RehearsalAPIServer", s3: "Rehears
     """A rehearsal workspace whose organization.yaml has no fingerprint yet (the wizard pins it)."""
     from gfwizard.rehearsal.workspace import prepare_workspace
 
-    from tests.fixtures.rehearsal import drop_deployed_namespaces
-
     honey.request_log.clear()
     honey.faults.clear()
     # As rehearsal_workspace does: earlier tests' workloads would run without state in this fresh bucket.
-    drop_deployed_namespaces(honey)
+    honey.drop_deployed_namespaces()
     files = prepare_workspace(tmp_path / "rehearsal", api=honey, s3=s3, http_state=http_state, pin_fingerprint=False)
     for key, value in files.env.items():
         monkeypatch.setenv(key, value)

@@ -642,3 +642,25 @@ def test_stop_frees_the_port_and_ends_streams(tmp_path: Path) -> None:
     assert [(e["path"], e["status"]) for e in logged] == [("/api/v1/nodes", 200), ("/api/v1/pods", 200)]
     with pytest.raises(ValueError, match="must not be negative"):
         RehearsalAPIServer(nodes=-1)
+
+
+
+def test_drop_deployed_namespaces_leaves_the_namespaces_the_server_started_with(api: RehearsalAPIServer) -> None:
+    from kubernetes import client as k8s
+
+    from gfwizard.rehearsal.k8s_seed import SYSTEM_NAMESPACES
+
+    core, apps = k8s.CoreV1Api(client(api)), k8s.AppsV1Api(client(api))
+    for name in ("deployed-a", "deployed-b"):
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)), _request_timeout=TIMEOUT)
+    apps.create_namespaced_deployment("deployed-a", {
+        "metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                                              "template": {"metadata": {"labels": {"app": "web"}},
+                                                           "spec": {"containers": [{"name": "c", "image": "x"}]}}}},
+        _request_timeout=TIMEOUT)
+    dropped = api.drop_deployed_namespaces()
+    assert {"deployed-a", "deployed-b"} <= set(dropped) and not set(dropped) & set(SYSTEM_NAMESPACES)
+    assert {ns.metadata.name for ns in core.list_namespace(_request_timeout=TIMEOUT).items} == set(SYSTEM_NAMESPACES)
+    assert not [d for d in apps.list_deployment_for_all_namespaces(_request_timeout=TIMEOUT).items
+                if d.metadata.namespace == "deployed-a"]
+    assert api.drop_deployed_namespaces() == []
