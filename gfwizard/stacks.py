@@ -472,7 +472,7 @@ class DeployEngine:
         checks = [*gates, *migration]
         if isinstance(stateless, Check):
             checks.append(stateless)
-        elif all(c.ok for c in checks):
+        elif all_ok(checks):
             # Workloads are read only from a cluster whose identity the gates have just verified.
             from gfwizard.stacks_untracked import untracked_check
 
@@ -484,12 +484,15 @@ class DeployEngine:
         stop (for the ``running without state`` gate; a failed check when S3 could not be asked)."""
         from gfwizard.stacks_untracked import stateless_stacks
 
-        migration, pending = self._migration_check()
-        stateless = stateless_stacks(self.cfg, self.env, [s for s in self.order if s not in pending], self.environ)
-        return migration, stateless
+        stateless = stateless_stacks(self.cfg, self.env, self.order, self.environ)
+        if isinstance(stateless, Check):
+            return self._migration_check(self.order)[0], stateless
+        # Only a stack without S3 state can be waiting for its migration: no HTTP read for the others.
+        migration, pending = self._migration_check(stateless)
+        return migration, [s for s in stateless if s not in pending]
 
-    def _migration_check(self) -> tuple[list[Check], list[str]]:
-        """A gate on the stacks of this run whose state is still only on the HTTP backend (looked at with
+    def _migration_check(self, stacks: Sequence[str]) -> tuple[list[Check], list[str]]:
+        """A gate on those of ``stacks`` whose state is still only on the HTTP backend (looked at with
         ``state.http`` and ``TF_HTTP_PASSWORD`` only): deploying one would create it again on empty S3
         state, and its migration would then refuse the S3 object that deploy wrote. Returns the gate (none when
         nothing could be looked at) and those stacks."""
@@ -497,7 +500,7 @@ class DeployEngine:
             return [], []
         from gfwizard.backend_migrate import pending_migrations
 
-        pending = pending_migrations(self.cfg, self.env, self.environ, stacks=self.order)
+        pending = pending_migrations(self.cfg, self.env, self.environ, stacks=stacks)
         if not pending:
             return [passed("state migration", "no stack of this run has its state only on the HTTP backend")], []
         them = "it" if len(pending) == 1 else "them"
