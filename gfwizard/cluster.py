@@ -151,6 +151,26 @@ def classification_check(cfg: "OrgConfig", context: str, cluster: str, server: s
                   f"validate {honey} unless you know this context reaches honey")
 
 
+def _client(kubeconfig: str | None, context: str, timeouts: Timeouts,
+            direct_from: "tuple[ContextTarget, dict[str, Any]] | None", origin: str) -> "ClusterClient | DirectClient":
+    """A client for the context: the light :class:`~gfwizard.cluster_direct.DirectClient` when ``direct_from``
+    (the resolved context) is given and it supports the credentials, else the official client (cached)."""
+    from gfwizard.cluster_direct import DirectClient
+
+    if direct_from is not None and DirectClient.supports(*direct_from):
+        return DirectClient(direct_from[0], direct_from[1], timeouts)
+    return ClusterClient.for_context(kubeconfig, context, timeouts, origin=origin)
+
+
+def _close_direct(client: "ClusterClient | DirectClient | None") -> None:
+    """Close a :class:`~gfwizard.cluster_direct.DirectClient`'s kept connection (the official client's pool
+    is cached and reused)."""
+    from gfwizard.cluster_direct import DirectClient
+
+    if isinstance(client, DirectClient):
+        client.close()
+
+
 def _credentials(kubeconfig: str | None, context: str, timeouts: Timeouts,
                  direct_from: "tuple[ContextTarget, dict[str, Any]] | None" = None, origin: str = ""
                  ) -> tuple[Check, "ClusterClient | DirectClient | None"]:
@@ -158,14 +178,8 @@ def _credentials(kubeconfig: str | None, context: str, timeouts: Timeouts,
     :class:`~gfwizard.cluster_direct.DirectClient` when it supports the context's credentials."""
     import datetime as dt
 
-    from gfwizard.cluster_direct import DirectClient
-
-    client: ClusterClient | DirectClient
     try:
-        if direct_from is not None and DirectClient.supports(*direct_from):
-            client = DirectClient(direct_from[0], direct_from[1], timeouts)
-        else:
-            client = ClusterClient.for_context(kubeconfig, context, timeouts, origin=origin)
+        client = _client(kubeconfig, context, timeouts, direct_from, origin)
     except ClusterAccessError as exc:
         return _access_failure("credentials", exc), None
     t = client.target
@@ -211,14 +225,6 @@ class _Run:
 
     def add(self, check: Check) -> None:
         self.checks[check.name] = _clean(check)
-
-    def close_direct(self) -> None:
-        """Close a :class:`~gfwizard.cluster_direct.DirectClient`'s kept connection (the official client's
-        pool is cached and reused)."""
-        from gfwizard.cluster_direct import DirectClient
-
-        if isinstance(self.client, DirectClient):
-            self.client.close()
 
     def skip(self, names: tuple[str, ...], because: str, cause: str, strict: bool = False) -> None:
         for name in names:
@@ -485,7 +491,7 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
             run.add(run.fingerprint(strict=True))
             run.reconcile_server()
     finally:
-        run.close_direct()
+        _close_direct(run.client)
     out: list[Check] = []
     for name in ("server", "fingerprint"):
         check = run.checks.get(name)
@@ -508,15 +514,11 @@ def workload_environments(cfg: "OrgConfig", keys: "Iterable[tuple[str, str, str]
     """For each ``(kind, namespace, name)`` of ``keys`` that exists on the configured context: its
     ``gloriousflywheel.io/environment`` label (``""`` when it has none). GETs only, one per key; call it
     once the gates have verified the cluster's identity. Raises :class:`ClusterAccessError`."""
-    from gfwizard.cluster_direct import DirectClient
     from gfwizard.status_records import ENVIRONMENT_LABEL
 
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
-    target, config_dict = resolve_context(kubeconfig, context, origin=origin)
-    limits = Timeouts.of(timeouts)
-    client: ClusterClient | DirectClient = (
-        DirectClient(target, config_dict, limits) if DirectClient.supports(target, config_dict)
-        else ClusterClient.for_context(kubeconfig, context, limits, origin=origin))
+    client = _client(kubeconfig, context, Timeouts.of(timeouts), resolve_context(kubeconfig, context, origin=origin),
+                     origin)
     out: dict[tuple[str, str, str], str] = {}
     try:
         for kind, namespace, name in keys:
@@ -524,8 +526,7 @@ def workload_environments(cfg: "OrgConfig", keys: "Iterable[tuple[str, str, str]
             if labels is not None:
                 out[(kind, namespace, name)] = labels.get(ENVIRONMENT_LABEL, "")
     finally:
-        if isinstance(client, DirectClient):
-            client.close()
+        _close_direct(client)
     return out
 
 
