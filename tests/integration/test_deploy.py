@@ -4,6 +4,7 @@ no-op re-deploy, resume after a failure, refusals and input errors."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,29 @@ def failing_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stack: str) -
     good = tfvars.read_text()
     tfvars.write_text(good + "inject_failure = true\n")
     return tfvars, good
+
+
+def edit_config(ws: Any, old: str, new: str) -> None:
+    """Replace the first ``old`` in the workspace's organization.yaml with ``new`` (which must be there)."""
+    text = ws.config_path.read_text()
+    edited = text.replace(old, new, 1)
+    assert edited != text, f"{old!r} is not in {ws.config_path}"
+    ws.config_path.write_text(edited)
+
+
+def refused(ws: Any, tmp_path: Path, iac_bin: str, *args: str,
+            env: dict[str, str] | None = None) -> "subprocess.CompletedProcess[str]":
+    """``gfwizard deploy ARGS`` through a logging wrapper binary, asserting an input error before anything
+    ran: exit 2, no traceback, no terraform process, the workspace and the bucket as they were."""
+    wrapper, log = make_wrapper(tmp_path, iac_bin)
+    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
+    ws.api.request_log.clear()
+    proc = deploy(*args, env={"GFW_TOFU_BIN": str(wrapper), **(env or {})})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
+    return proc
 
 
 def test_full_dev_deploy_of_the_four_twins(rehearsal_workspace: Any, iac_bin: str) -> None:
@@ -204,17 +228,9 @@ def test_unreadable_journal_lines_are_noted_once_and_never_fail_the_run(rehearsa
 def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace: Any, iac_bin: str,
                                                              tmp_path: Path) -> None:
     ws = rehearsal_workspace
-    text = ws.config_path.read_text()
-    cyclic = text.replace("- {name: attic}", "- {name: attic, depends_on: [runner-dashboard]}", 1)
-    assert cyclic != text
-    ws.config_path.write_text(cyclic)
-    wrapper, log = make_wrapper(tmp_path, iac_bin)
-    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
-    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper)})
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    edit_config(ws, "- {name: attic}", "- {name: attic, depends_on: [runner-dashboard]}")
+    proc = refused(ws, tmp_path, iac_bin, "--env", "dev", "--yes")
     assert "cycle" in proc.stderr and "attic" in proc.stderr
-    assert wrapper_log(log) == [], "a terraform process was spawned"
-    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 
 
 @pytest.mark.parametrize("args,message,remedy", [
@@ -234,16 +250,10 @@ def test_an_empty_stack_or_env_is_named_as_empty_and_nothing_runs(rehearsal_work
                                                                    remedy: str) -> None:
     # `--stack "$STACK"` with STACK unset: "unknown stack ''" read like a bug; the value is said to be empty.
     ws = rehearsal_workspace
-    wrapper, log = make_wrapper(tmp_path, iac_bin)
-    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
-    ws.api.request_log.clear()
-    proc = deploy(*args, env={"GFW_TOFU_BIN": str(wrapper)})
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    proc = refused(ws, tmp_path, iac_bin, *args)
     assert message in proc.stderr and remedy in proc.stderr, proc.stderr
-    assert "unknown stack ''" not in proc.stderr and "Traceback" not in proc.stderr
-    assert wrapper_log(log) == [], "a terraform process was spawned"
+    assert "unknown stack ''" not in proc.stderr
     assert ws.api.request_log.entries() == [], "the cluster was contacted"
-    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 
 
 @pytest.mark.parametrize("args,message,remedy", [
@@ -265,12 +275,8 @@ def test_an_empty_stack_or_env_is_named_as_empty_and_nothing_runs(rehearsal_work
 ])
 def test_unknown_env_or_stack_is_an_input_error(rehearsal_workspace: Any, iac_bin: str, tmp_path: Path,
                                                 args: list[str], message: str, remedy: str) -> None:
-    ws = rehearsal_workspace
-    wrapper, log = make_wrapper(tmp_path, iac_bin)
-    before = tree_digest(ws.dir, ignore=("api-requests.log",))
-    proc = deploy(*args, env={"GFW_TOFU_BIN": str(wrapper)})
-    assert proc.returncode == 2 and message in proc.stderr and remedy in proc.stderr, proc.stderr
-    assert wrapper_log(log) == [] and tree_digest(ws.dir, ignore=("api-requests.log",)) == before
+    proc = refused(rehearsal_workspace, tmp_path, iac_bin, *args)
+    assert message in proc.stderr and remedy in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("var,where", [("GFW_STATE_DIR", "file"), ("GFW_STATE_DIR", "under a file"),
@@ -283,36 +289,23 @@ def test_an_unusable_state_dir_is_an_input_error_before_anything_runs(rehearsal_
     blocker = tmp_path / "state-file"
     blocker.write_text("not a directory\n")
     state = blocker if where == "file" else blocker / "gfwizard"
-    wrapper, log = make_wrapper(tmp_path, iac_bin)
-    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
-    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper), var: str(state)})
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    proc = refused(ws, tmp_path, iac_bin, "--env", "dev", "--yes", env={var: str(state)})
     problem = "it is a file, not a directory" if where == "file" else "Not a directory"
     what = "the gfwizard state directory" if var == "GFW_STATE_DIR" else "the rehearsal workspace"
     assert f"error: {what} {state} (from ${var}) cannot be used: {problem}; nothing was run" in proc.stderr, proc.stderr
     assert f"remedy: point {var} at " in proc.stderr
-    assert "Traceback" not in proc.stderr and wrapper_log(log) == []
-    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
     assert blocker.read_text() == "not a directory\n"
 
 
 def test_a_stack_without_a_rehearsal_twin_is_said_to_have_none(rehearsal_workspace: Any, iac_bin: str,
                                                                tmp_path: Path) -> None:
     ws = rehearsal_workspace
-    text = ws.config_path.read_text()
-    extra = text.replace("  - {name: attic}\n", "  - {name: attic}\n  - {name: extra}\n", 1)
-    assert extra != text
-    ws.config_path.write_text(extra)
-    wrapper, log = make_wrapper(tmp_path, iac_bin)
-    before, bucket = tree_digest(ws.dir, ignore=("api-requests.log",)), objects(ws)
-    proc = deploy("--env", "dev", "--yes", env={"GFW_TOFU_BIN": str(wrapper)})
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    edit_config(ws, "  - {name: attic}\n", "  - {name: attic}\n  - {name: extra}\n")
+    proc = refused(ws, tmp_path, iac_bin, "--env", "dev", "--yes")
     twins = REPO / "tofu" / "rehearsal"
     assert f"stack 'extra' has no rehearsal twin: {twins / 'extra'} does not exist; nothing was run" in proc.stderr
     assert f"a rehearsal deploys the provider-free twins in {twins}: add one for 'extra'" in proc.stderr
     assert "GloriousFlywheel checkout" not in proc.stderr, proc.stderr
-    assert wrapper_log(log) == [], "a terraform process was spawned"
-    assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 
 
 def test_prod_without_yes_and_without_a_terminal_refuses(rehearsal_workspace: Any, iac_bin: str,
