@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
 from gfwizard.paths import expand
+from gfwizard.x509_der import first_certificate_der, not_valid_after
 
 _PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
@@ -56,12 +57,8 @@ class ContextTarget:
 
 
 def ca_sha256(pem: bytes) -> str:
-    """Hex SHA-256 of the DER encoding of the first certificate in ``pem``."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    cert = x509.load_pem_x509_certificate(pem)
-    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+    """Hex SHA-256 of the DER encoding of the first certificate in ``pem`` (ValueError if there is none)."""
+    return hashlib.sha256(first_certificate_der(pem)).hexdigest()
 
 
 #: ``origin`` of a kubeconfig path taken from ``cluster.kubeconfig`` in organization.yaml.
@@ -292,10 +289,8 @@ def _read_pem(entry: Mapping[str, Any], key: str) -> tuple[bytes | None, str]:
 def _not_after(pem: bytes | None) -> dt.datetime | None:
     if not pem:
         return None
-    from cryptography import x509
-
     try:
-        return x509.load_pem_x509_certificate(pem).not_valid_after_utc
+        return not_valid_after(first_certificate_der(pem))
     except ValueError:
         return None
 

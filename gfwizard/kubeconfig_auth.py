@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from gfwizard.x509_der import first_certificate_der, not_valid_after
+
 #: Exec commands (base names) that are OIDC logins rather than opaque credential plugins.
 OIDC_EXEC_COMMANDS = frozenset({"kubelogin", "kubectl-oidc_login", "kubectl-oidc-login", "oidc-login"})
 
@@ -101,15 +103,7 @@ def summarise_user(user: Any, base_dir: str) -> UserSummary:
 
 
 def _not_after(raw: bytes) -> dt.datetime:
-    # Imported on first use: machines without client certificates, and runs served from the
-    # summary cache, never pay for importing cryptography.
-    from cryptography import x509
-
-    if b"-----BEGIN" in raw:
-        cert = x509.load_pem_x509_certificate(raw)
-    else:
-        cert = x509.load_der_x509_certificate(raw)
-    return cert.not_valid_after_utc
+    return not_valid_after(first_certificate_der(raw) if b"-----BEGIN" in raw else raw)
 
 
 def _iso(when: dt.datetime) -> str:
