@@ -1,6 +1,7 @@
 """The docs keep the decision: honey is the only cluster; bumble and sting appear only as node roles
 (placement inputs), never as clusters, contexts or kubeconfigs. Checked with its own patterns, not
-the audit's, so a bug in one does not hide a bug in the other."""
+the audit's, so a bug in one does not hide a bug in the other. And the names the docs use exist: every
+``gfwizard`` command, subcommand and flag in their code, every checkout path, module and dotted name."""
 
 from __future__ import annotations
 
@@ -95,3 +96,113 @@ def test_status_mode_states_its_read_only_guarantees() -> None:
     assert "## Read-only guarantees" in text
     for phrase in ("raises before it is\n  sent", "GET, HEAD and LIST only", "never written"):
         assert phrase in text
+
+
+# --- names the docs use exist: commands and flags in the CLI, files in the checkout, dotted names in the code ---
+
+FENCE = re.compile(r"^ *(```|~~~).*?^ *\1", re.M | re.S)
+#: ``gfwizard`` where a command line starts: at a snippet's start, after a shell separator or env assignments.
+COMMAND = re.compile(r"(?:^|&&|;|\||\(|\$ )\s*(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:\S*/)?gfwizard"
+                     r"((?:\s+[a-z][\w-]*(?:\|[a-z][\w-]*)*)*)(.*)")
+PATH = re.compile(r"(?<![\w./-])((?:gfwizard|screens|tests|bench|tofu|\.github)/[\w./-]*\w)(?![\w./{<*-])(?:::(\w+))?")
+BARE_MODULE = re.compile(r"^[a-z_]+\.py$")
+DOTTED = re.compile(r"(?<![\w./-])((?:gfwizard|screens)(?:\.\w+)+)")
+
+
+def snippets(path: Path) -> list[str]:
+    """The lines of fenced blocks, then every inline code span (one spanning a line break joined into one line)."""
+    text = path.read_text(encoding="utf-8")
+    out = [line for block in FENCE.finditer(text) for line in block.group(0).splitlines()[1:-1]]
+    return out + [span.replace("\n", " ") for span in re.findall(r"`([^`]+)`", FENCE.sub("", text))]
+
+
+def cli_problems(snippet: str) -> list[str]:
+    """Commands, subcommands and ``--flags`` of every ``gfwizard`` command line in ``snippet`` the CLI lacks."""
+    import click
+
+    from gfwizard.cli import cli
+
+    ctx, bad = click.Context(cli), []
+    for m in COMMAND.finditer(snippet):
+        words = m.group(1).split()
+        if not words:
+            continue
+        command = cli.get_command(ctx, words[0])
+        if command is None:
+            bad.append(f"gfwizard {words[0]}: no such command")
+            continue
+        commands = [command]
+        if isinstance(command, click.Group) and len(words) > 1:
+            commands = [command.commands.get(name) for name in words[1].split("|")]
+            if None in commands:
+                bad.append(f"gfwizard {words[0]} {words[1]}: no such subcommand")
+                continue
+        # Flags up to the end of this command line (a comment, a pipe or the next command ends it).
+        tail = re.split(r"\s(?:&&|;|\|\||\||#)\s", m.group(1) + m.group(2))[0]
+        for flag in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", tail):
+            if not any(flag in opt for c in commands for p in c.params for opt in (p.opts, p.secondary_opts)):
+                bad.append(f"gfwizard {' '.join(words[:2])}: no option {flag}")
+    return bad
+
+
+def name_problems(snippet: str) -> list[str]:
+    """Checkout paths, bare module file names and dotted ``gfwizard.``/``screens.`` names in ``snippet`` that do
+    not exist (a dotted name may also be a logger name the code uses)."""
+    bad = []
+    for path, test in PATH.findall(snippet):
+        if not (REPO / path).exists():
+            bad.append(f"{path}: no such file")
+        elif test and not re.search(rf"def {test}\b", (REPO / path).read_text(encoding="utf-8")):
+            bad.append(f"{path}::{test}: no such test")
+    if BARE_MODULE.match(snippet) and not any(next((REPO / d).rglob(snippet), None) for d in ("gfwizard", "screens")):
+        bad.append(f"{snippet}: no such module in gfwizard/ or screens/")
+    for dotted in DOTTED.findall(snippet):
+        if not dotted_exists(dotted):
+            bad.append(f"{dotted}: no such module, attribute or logger")
+    return bad
+
+
+def dotted_exists(dotted: str) -> bool:
+    """``pkg.module[.attr...]``: the longest prefix that is a module file, and each rest a name defined or
+    imported in it; or a logger name in the code."""
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        base = REPO.joinpath(*parts[:n])
+        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if source.is_file():
+            text = source.read_text(encoding="utf-8")
+            if all(re.search(rf"\b{re.escape(name)}\b", text) for name in parts[n:]):
+                return True
+            break
+    logger = re.compile(rf"getLogger\(\s*[\"']{re.escape(dotted)}[\"']")
+    sources = [p for d in ("gfwizard", "screens") for p in (REPO / d).rglob("*.py")]
+    return any(logger.search(p.read_text(encoding="utf-8")) for p in sources)
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_gfwizard_command_and_flag_the_docs_name_exists(doc: Path) -> None:
+    assert [(s, p) for s in snippets(doc) for p in cli_problems(s)] == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_module_path_and_dotted_name_the_docs_name_exists(doc: Path) -> None:
+    assert [(s, p) for s in snippets(doc) for p in name_problems(s)] == []
+
+
+def test_the_name_checks_catch_what_they_must() -> None:
+    """The two checks above can fail, and ignore prose that merely mentions gfwizard."""
+    assert cli_problems("gfwizard deploy --env dev --dry-run") == ["gfwizard deploy: no option --dry-run"]
+    assert cli_problems(".venv/bin/gfwizard backend check|lock --env dev") == [
+        "gfwizard backend check|lock: no such subcommand"]
+    assert cli_problems("X=1 gfwizard frobnicate") == ["gfwizard frobnicate: no such command"]
+    assert cli_problems("gfwizard validate --pin --yes | tee log && kubectl --context honey get ns") == []
+    assert cli_problems("the CPU time of gfwizard from spawn to exit") == []
+    assert cli_problems("gfwizard validate [--context C] [--kubeconfig PATH]  # --context is optional") == []
+    assert name_problems("gfwizard/nope.py") == ["gfwizard/nope.py: no such file"]
+    assert name_problems("tests/unit/test_docs_contract.py::test_nope") == [
+        "tests/unit/test_docs_contract.py::test_nope: no such test"]
+    assert name_problems("nope_screen.py") == ["nope_screen.py: no such module in gfwizard/ or screens/"]
+    assert name_problems("gfwizard.backend.no_such_name") == [
+        "gfwizard.backend.no_such_name: no such module, attribute or logger"]
+    assert name_problems("gfwizard.backend.lock_probe") == name_problems("gfwizard.ui") == []
+    assert name_problems("tofu/stacks/<stack>/<env>.s3.tfbackend") == name_problems("tests/faults/test_{a,b}.py") == []
