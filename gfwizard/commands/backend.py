@@ -82,10 +82,11 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
     cfg = _load(config_path)
     cfg.environment(env)
     if (create_bucket or enable_versioning) and not yes and not sys.stdin.isatty():
-        flags = " ".join(f for f, on in (("--create-bucket", create_bucket), ("--enable-versioning", enable_versioning))
-                         if on)
-        raise InputError(f"{flags} write to the store; without a terminal to ask on, they need --yes "
-                         "(nothing was checked or created)",
+        given = [f for f, on in (("--create-bucket", create_bucket), ("--enable-versioning", enable_versioning)) if on]
+        flags = " ".join(given)
+        verb, needs = ("writes", "it needs") if len(given) == 1 else ("write", "they need")
+        raise InputError(f"{flags} {verb} to the store; without a terminal to ask on, {needs} --yes "
+                         "(nothing was checked or changed)",
                          remedy=f"re-run with --yes: `gfwizard backend check --env {env} {flags} --yes`")
     target = s3_target(cfg)
     source = credential_source()

@@ -74,7 +74,7 @@ def test_check_create_bucket_shows_what_it_does(ws: Path, s3: RehearsalS3) -> No
     assert json.loads(refused.stdout)["error"] == {
         "exit_code": 2,
         "message": "--create-bucket --enable-versioning write to the store; without a terminal to ask on, they need "
-                   "--yes (nothing was checked or created)",
+                   "--yes (nothing was checked or changed)",
         "remedy": "re-run with --yes: `gfwizard backend check --env dev --create-bucket --enable-versioning --yes "
                   f"--config {config}`"}
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
@@ -87,6 +87,22 @@ def test_check_create_bucket_shows_what_it_does(ws: Path, s3: RehearsalS3) -> No
         f"create bucket '{bucket}' at {s3.endpoint} (region us-east-1)",
         f"enable versioning on bucket '{bucket}' at {s3.endpoint}"]
     assert s3.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+@pytest.mark.parametrize("flag", ["--create-bucket", "--enable-versioning"])
+def test_one_write_flag_without_a_terminal_is_refused_in_one_sentence(ws: Path, s3: RehearsalS3, flag: str) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    before = tree_digest(ws)
+    refused = run_cli(["backend", "check", "--env", "dev", flag, "--json", "--config", str(config)])
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert json.loads(refused.stdout)["error"] == {
+        "exit_code": 2,
+        "message": f"{flag} writes to the store; without a terminal to ask on, it needs --yes (nothing was checked "
+                   "or changed)",
+        "remedy": f"re-run with --yes: `gfwizard backend check --env dev {flag} --yes --config {config}`"}
+    assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    assert tree_digest(ws) == before
 
 
 def test_bad_input_exits_2_and_writes_nothing(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
