@@ -200,7 +200,8 @@ def _serve(env: "RehearsalEnvironment", env_file: _EnvFile, as_json: bool, note:
 
 
 @click.command()
-@click.option("--serve", is_flag=True, help="Start only the services, print exports, stay up until SIGINT/SIGTERM.")
+@click.option("--serve", is_flag=True,
+              help="Start only the services, print exports, stay up until SIGINT/SIGTERM/SIGHUP.")
 @click.option("--nodes", type=click.IntRange(min=1), default=3, show_default=True,
               help="Nodes in the rehearsal honey (honey, bumble, sting, then more bumble/sting).")
 @click.option("--pods", type=click.IntRange(min=0), default=0, show_default=True,

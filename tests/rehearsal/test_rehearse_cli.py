@@ -149,6 +149,11 @@ def test_serve_json_sigint_keep(tmp_path: Path, served_processes: list[Served]) 
         p.read_text(errors="replace") for p in workspace.rglob("*") if p.is_file())
 
 
+def test_serve_help_names_every_signal_that_stops_it() -> None:
+    helptext = "".join(run_cli(["rehearse", "--help"]).stdout.split())  # click wraps lines
+    assert "stayupuntilSIGINT/SIGTERM/SIGHUP." in helptext
+
+
 def test_env_file_in_missing_directory_is_refused(tmp_path: Path) -> None:
     before = tree_digest(tmp_path)
     result = run_cli(["rehearse", "--serve", "--env-file", str(tmp_path / "missing" / "r.env")], timeout=60)
