@@ -201,7 +201,6 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.skipped_lines = 0
         #: The line numbers (1-based) of the unreadable complete lines (a last line still being written is not
         #: among them).
         self.unreadable_lines: list[int] = []
@@ -221,7 +220,7 @@ class Journal:
             os.close(fd)
 
     def entries(self) -> list[JournalEntry]:
-        """Every readable entry, oldest first (unreadable lines are counted in :attr:`skipped_lines`)."""
+        """Every readable entry, oldest first (unreadable complete lines are numbered in :attr:`unreadable_lines`)."""
         with self._reading:
             return self._entries()
 
@@ -230,7 +229,6 @@ class Journal:
             fh = self.path.open("rb")
         except FileNotFoundError:
             self._read = None
-            self.skipped_lines = 0
             self.unreadable_lines = []
             return []
         with fh:
@@ -251,7 +249,6 @@ class Journal:
         partial: list[JournalEntry] = []
         pending = _ReadState(state.dev, state.ino, lines=state.lines)
         _parse_into(data[complete:], partial, pending)
-        self.skipped_lines = len(state.unreadable) + len(pending.unreadable)
         self.unreadable_lines = list(state.unreadable)
         return [*state.entries, *partial]
 
