@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
+from gfwizard.kubeconfig_files import duplicate_name
 from gfwizard.paths import expand
 from gfwizard.x509_der import first_certificate_der, not_valid_after
 
@@ -115,15 +116,13 @@ def _refuse_duplicate_names(config: Any, path: str) -> None:
     if not isinstance(config, dict):
         return
     for item in ("clusters", "contexts", "users"):
-        seen: set[str] = set()
-        for entry in config.get(item) or []:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            if isinstance(name, str) and name in seen:
-                raise _MergeError(f"{path} names {item[:-1]} {name!r} twice: kubectl and the stacks' providers "
-                                  "(client-go) refuse such a file",
-                                  remedy=f"remove or rename one of the two {item[:-1]} entries {name!r} in {path}")
-            if isinstance(name, str):
-                seen.add(name)
+        # An empty name counts here (client-go refuses two of them); discovery skips nameless entries instead.
+        names = [entry.get("name") for entry in config.get(item) or [] if isinstance(entry, dict)]
+        name = duplicate_name(n for n in names if isinstance(n, str))
+        if name is not None:
+            raise _MergeError(f"{path} names {item[:-1]} {name!r} twice: kubectl and the stacks' providers "
+                              "(client-go) refuse such a file",
+                              remedy=f"remove or rename one of the two {item[:-1]} entries {name!r} in {path}")
 
 
 def _merge_files(paths: list[str]) -> _Node:

@@ -14,7 +14,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from gfwizard import kubeconfig_env
 from gfwizard.kubeconfig_auth import UserSummary, summarise_user
@@ -258,18 +258,28 @@ def _names(section: Any, label: str, notes: list[str]) -> list[tuple[str, Any]] 
     if not isinstance(section, list):
         return f"'{label}' is a {type(section).__name__}, expected a list"
     pairs: list[tuple[str, Any]] = []
-    seen: set[str] = set()
     body_key = label[:-1]
     for i, item in enumerate(section):
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str) or not name:
             notes.append(f"{label}[{i}] has no name; skipped")
             continue
-        if name in seen:
-            return f"duplicate {body_key} name {name!r} (kubectl refuses a file with duplicate names)"
-        seen.add(name)
         pairs.append((name, item.get(body_key)))
+    twice = duplicate_name(name for name, _ in pairs)
+    if twice is not None:
+        return f"duplicate {body_key} name {twice!r} (kubectl refuses a file with duplicate names)"
     return pairs
+
+
+def duplicate_name(names: Iterable[str]) -> str | None:
+    """The first of ``names`` that comes a second time, or None. kubectl and the stacks' providers (client-go)
+    refuse a kubeconfig file that names one cluster, context or user twice."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _digest(value: Any) -> str:

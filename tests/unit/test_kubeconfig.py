@@ -158,6 +158,27 @@ def test_structurally_wrong_files_are_invalid(kube: Path, text: str, error: str)
     assert result.contexts == []
 
 
+def test_two_nameless_entries_are_skipped_by_discovery_and_refused_by_the_context_reader(kube: Path) -> None:
+    """Both readers use one duplicate-name check; only the context reader (validate, deploy) counts an empty
+    name, as client-go does, while discovery skips nameless entries with a warning and lists the rest."""
+    from gfwizard.cluster_errors import ClusterAccessError
+    from gfwizard.cluster_kubeconfig import resolve_context
+
+    path = kube / "nameless.yaml"
+    path.write_text(simple("good").replace("clusters:\n", "clusters:\n- name: ''\n  cluster: {server: https://a}\n"
+                                                            "- name: ''\n  cluster: {server: https://b}\n"))
+    before = path.read_bytes()
+    result = run_discover([kube], env_for(path))
+    assert file_info(result, path).status is FileStatus.OK and names(result) == ["good"]
+    assert [w for w in result.warnings if "no name" in w] == [f"{path}: clusters[0] has no name; skipped",
+                                                               f"{path}: clusters[1] has no name; skipped"]
+    with pytest.raises(ClusterAccessError) as refused:
+        resolve_context(str(path), "good")
+    assert f"{path} names cluster '' twice: kubectl and the stacks' providers (client-go) refuse such a file" \
+        in refused.value.message
+    assert path.read_bytes() == before
+
+
 def test_two_files_with_different_current_context_warn_and_first_wins(kube: Path) -> None:
     a, b = kube / "a.yaml", kube / "b.yaml"
     a.write_text(simple("alpha", current="alpha"))
