@@ -2,8 +2,9 @@
 
 :class:`DeployEngine` is the one engine behind ``gfwizard deploy`` and the TUI:
 
-1. inputs are checked before any process starts (unknown env or stack, dependency cycle, missing
-   stack directory or tfvars: :class:`~gfwizard.errors.InputError`);
+1. inputs are checked before any process starts (unknown env or stack, by
+   :mod:`gfwizard.stacks_selection`; dependency cycle, missing stack directory or tfvars:
+   :class:`~gfwizard.errors.InputError`);
 2. backend files are rendered from organization.yaml; every stack is initialised with its backend
    file (``-reconfigure``: the rendered file is the truth, state is never migrated implicitly; skipped
    when the data dir was initialised for exactly the same backend file, code and binary) and
@@ -57,6 +58,7 @@ from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.stacks_plans import pid_alive
 from gfwizard.stacks_runlock import RunLock
+from gfwizard.stacks_selection import check_selection
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
@@ -109,6 +111,7 @@ class DeployEngine:
                  environ: Mapping[str, str] | None = None, gate_runner: gates_mod.GateRunner | None = None,
                  lock_timeout: str = "0s", grace_seconds: float = DEFAULT_GRACE_SECONDS,
                  materialise: bool | None = None) -> None:
+        check_selection(cfg, env, stacks or (), plan_only=plan_only, assume_yes=assume_yes, resume=resume)
         self.cfg = cfg
         self.env = env
         self.environment = cfg.environment(env)

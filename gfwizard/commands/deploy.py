@@ -15,7 +15,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import click
 
@@ -69,15 +69,16 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     """Config, printer, confirmation and engine for one run (input errors raise before anything runs)."""
     from gfwizard.orgconfig import load_config
     from gfwizard.stacks import DeployEngine
+    from gfwizard.stacks_selection import check_selection
 
     from gfwizard.layout import require_work_root
 
     cfg = load_config(resolve_config_path(config_path))
-    _check_selection(cfg, env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
+    # The engine checks the selection too; checked first here, an unknown name is refused before any other input.
+    check_selection(cfg, env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
     require_work_root(cfg.cluster.network)  # plans, transcripts, the provider cache: a traceback mid-run otherwise
     interactive = sys.stdin.isatty()
     if not plan_only and not assume_yes and not interactive:
-        cfg.environment(env)
         raise InputError("refusing to apply without --yes: there is no terminal to ask for confirmation",
                          remedy=f"pass --yes (the cluster fingerprint and lock probe gates still run), "
                                 f"or --plan-only, or run `gfwizard deploy --env {env}` on a terminal")
@@ -86,56 +87,6 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     engine = DeployEngine(cfg, env, stacks=list(stacks) or None, plan_only=plan_only, resume=resume,
                           assume_yes=assume_yes, confirm=confirm, on_event=printer.event, concurrency=concurrency)
     return engine, printer, confirm
-
-
-def _command(env: str, stacks: Sequence[str], *, plan_only: bool, assume_yes: bool, resume: bool) -> str:
-    """The ``gfwizard deploy`` command line for these choices, backticked (what a remedy tells the operator
-    to run)."""
-    flags = [f"--stack {s}" for s in stacks]
-    flags += [flag for flag, on in (("--plan-only", plan_only), ("--yes", assume_yes), ("--resume", resume)) if on]
-    return f"`gfwizard deploy --env {' '.join([env, *flags])}`"
-
-
-def _check_selection(cfg: Any, env: str, stacks: Sequence[str], *, plan_only: bool, assume_yes: bool,
-                     resume: bool) -> None:
-    """Refuse an unknown environment or stack before anything runs, naming the valid ones and the command
-    that would work (a node role passed as a stack is said to be one)."""
-    import difflib
-
-    def command(env: str, stacks: Sequence[str]) -> str:
-        return _command(env, stacks, plan_only=plan_only, assume_yes=assume_yes, resume=resume)
-
-    envs = list(cfg.environments)
-    if env not in cfg.environments:
-        guess = (difflib.get_close_matches(env, envs, n=1) or envs)[0]
-        # An empty value (`--env "$ENV"` with ENV unset) is named as such, not as an unknown name ''.
-        what = "--env is empty: an environment name is needed" if not env.strip() else \
-            f"unknown environment {env!r}"
-        raise InputError(f"{what} (known: {', '.join(envs)})" + ("; nothing was run" if not env.strip() else ""),
-                         remedy=f"pass one of {', '.join(envs)}, e.g. {command(guess, stacks)}")
-    known = [spec.name for spec in cfg.stacks]
-    for name in stacks:
-        if name in known:
-            continue
-        if not name.strip():
-            named = [s for s in stacks if s in known]
-            raise InputError(f"--stack is empty: a stack name is needed (stacks: {', '.join(known)}); nothing was run",
-                             remedy=f"pass --stack with one of the stacks in organization.yaml, e.g. "
-                                    f"{command(env, named or known[:1])}, or leave --stack out for every stack")
-        if name in cfg.placement.roles:
-            placed = [s for s in known if cfg.placement.stacks.get(s) == name]
-            on_it = f"; stacks placed on it: {', '.join(placed)}" if placed else ""
-            rest = [s for s in stacks if s != name and s in known]
-            raise InputError(f"{name!r} is a node role (placement.roles), not a stack{on_it} "
-                             f"(stacks: {', '.join(known)})",
-                             remedy=f"pass --stack with stack names, e.g. {command(env, rest + placed or known[:1])}")
-        guess = difflib.get_close_matches(name, known, n=1)
-        fixed = [guess[0] if s == name else s for s in stacks if s in known or s == name] if guess else \
-            [s for s in stacks if s in known] or known[:1]
-        hint = f"did you mean {guess[0]!r}? " if guess else ""
-        raise InputError(f"unknown stack {name!r} (known: {', '.join(known)})",
-                         remedy=f"{hint}pass --stack with one of the stacks in organization.yaml, e.g. "
-                                f"{command(env, fixed)}")
 
 
 async def _run(engine: Any, printer: "_Printer", confirm: "_TerminalConfirm | None") -> DeployResult:

@@ -95,6 +95,25 @@ def test_engine_input_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not (tmp_path / "ws").exists()
 
 
+def test_engine_refuses_a_selection_as_gfwizard_deploy_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wizard's engine and ``gfwizard deploy`` share one selection check: the same refusal, naming a
+    command that works, before a binary is looked for or anything is written."""
+    monkeypatch.setenv("GFW_TOFU_BIN", str(tmp_path / "no-such-binary"))
+    monkeypatch.setenv("GFW_WORKSPACE", str(tmp_path / "ws"))
+    before = tree_digest(tmp_path)
+    cfg = config(DESIGN)
+    with pytest.raises(InputError) as typo:
+        DeployEngine(cfg, "dev", stacks=["arc-runners", "atic"], plan_only=True)
+    assert typo.value.message == "unknown stack 'atic' (known: attic, arc-runners, gitlab-runners, runner-dashboard)"
+    assert typo.value.remedy == ("did you mean 'attic'? pass --stack with one of the stacks in organization.yaml, "
+                                 "e.g. `gfwizard deploy --env dev --stack arc-runners --stack attic --plan-only`")
+    with pytest.raises(InputError) as empty:
+        DeployEngine(cfg, "", assume_yes=True)
+    assert empty.value.message == "--env is empty: an environment name is needed (known: dev); nothing was run"
+    assert empty.value.remedy == "pass one of dev, e.g. `gfwizard deploy --env dev --yes`"
+    assert tree_digest(tmp_path) == before
+
+
 def test_missing_stack_directory_or_tfvars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GFW_TOFU_BIN", str(tmp_path / "no-such-binary"))
     monkeypatch.setenv("GFW_REPO", str(tmp_path / "repo"))
