@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
     from gfwizard.placement import NodeInfo
 
+#: A context read out of the kubeconfig: what it says and its standalone config dict (see ``resolve_context``).
+ResolvedContext = tuple[ContextTarget, dict[str, Any]]
+
 CHECK_ORDER = ("kubeconfig", "classification", "server", "network", "credentials", "reachable", "fingerprint",
                "placement", "rbac")
 PIN_REMEDY = "run `gfwizard validate --pin` to pin it (it shows what it writes and asks first)"
@@ -201,8 +204,11 @@ class _Run:
     """One validation run: shared state between the phases."""
 
     def __init__(self, cfg: "OrgConfig", kubeconfig: str | None, context: str, timeouts: Timeouts,
-                 discovery: Any, direct: bool = False, origin: str = "", context_origin: str = "") -> None:
+                 discovery: Any, direct: bool = False, origin: str = "", context_origin: str = "",
+                 resolved: ResolvedContext | None = None) -> None:
         self.cfg = cfg
+        #: The context as the caller already resolved it (None: phase 1 resolves it).
+        self.resolved = resolved
         #: Where ``kubeconfig`` and ``context`` came from (see ``resolve_context``).
         self.origin = origin
         self.context_origin = context_origin
@@ -236,8 +242,8 @@ class _Run:
     def local(self, gates_only: bool) -> bool:
         """Phase 1. True when the context may be contacted."""
         try:
-            self.target, self.config_dict = resolve_context(self.kubeconfig, self.context, origin=self.origin,
-                                                            context_origin=self.context_origin)
+            self.target, self.config_dict = self.resolved or resolve_context(
+                self.kubeconfig, self.context, origin=self.origin, context_origin=self.context_origin)
         except ClusterAccessError as exc:
             self.add(_access_failure("kubeconfig", exc))
             return False
@@ -477,15 +483,26 @@ def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context
     return run.report()
 
 
+def resolve_configured(cfg: "OrgConfig", *, kubeconfig: str | None = None,
+                       context: str | None = None) -> ResolvedContext:
+    """``context`` (default ``cluster.context``) of ``kubeconfig`` (default ``cluster.kubeconfig``, then
+    ``$KUBECONFIG``) read out of the files, for :func:`gate_checks` and :func:`workload_environments` to share.
+    Raises :class:`ClusterAccessError`."""
+    kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
+    return resolve_context(kubeconfig, context, origin=origin)
+
+
 def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str | None = None,
-                timeouts: "Timeouts | tuple[float, float]" = (3, 10)) -> list[Check]:
+                timeouts: "Timeouts | tuple[float, float]" = (3, 10),
+                resolved: ResolvedContext | None = None) -> list[Check]:
     """The deploy gates: ``server`` and ``fingerprint``. An unpinned or unverifiable fingerprint fails.
 
     The two reads they need go through :class:`~gfwizard.cluster_direct.DirectClient` when it handles
     the context's credentials (token or client certificate), else through the official client.
+    ``resolved``: the same context already read by :func:`resolve_configured` (else it is read here).
     """
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
-    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None, direct=True, origin=origin)
+    run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), None, direct=True, origin=origin, resolved=resolved)
     try:
         if run.local(gates_only=True) and run.reach(strict=True):
             run.add(run.fingerprint(strict=True))
@@ -510,15 +527,17 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
 
 def workload_environments(cfg: "OrgConfig", keys: "Iterable[tuple[str, str, str]]", *,
                           kubeconfig: str | None = None, context: str | None = None,
-                          timeouts: "Timeouts | tuple[float, float]" = (3, 10)) -> dict[tuple[str, str, str], str]:
+                          timeouts: "Timeouts | tuple[float, float]" = (3, 10),
+                          resolved: ResolvedContext | None = None) -> dict[tuple[str, str, str], str]:
     """For each ``(kind, namespace, name)`` of ``keys`` that exists on the configured context: its
     ``gloriousflywheel.io/environment`` label (``""`` when it has none). GETs only, one per key; call it
-    once the gates have verified the cluster's identity. Raises :class:`ClusterAccessError`."""
+    once the gates have verified the cluster's identity. ``resolved``: the context the gates verified, as
+    :func:`resolve_configured` read it (else it is read again here). Raises :class:`ClusterAccessError`."""
     from gfwizard.status_records import ENVIRONMENT_LABEL
 
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context)
-    client = _client(kubeconfig, context, Timeouts.of(timeouts), resolve_context(kubeconfig, context, origin=origin),
-                     origin)
+    client = _client(kubeconfig, context, Timeouts.of(timeouts),
+                     resolved or resolve_context(kubeconfig, context, origin=origin), origin)
     out: dict[tuple[str, str, str], str] = {}
     try:
         for kind, namespace, name in keys:

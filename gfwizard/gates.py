@@ -25,6 +25,7 @@ from gfwizard.errors import GfwError
 from gfwizard.tofu_summary import PlanSummary
 
 if TYPE_CHECKING:
+    from gfwizard.cluster import ResolvedContext
     from gfwizard.orgconfig import OrgConfig
 
 #: Runs the gates for (config, env) and returns their checks (blocking; the engine runs it in a thread).
@@ -34,8 +35,9 @@ ConfirmAnswer = Union[bool, str]
 ConfirmCallback = Callable[["ConfirmRequest"], Union[ConfirmAnswer, Awaitable[ConfirmAnswer]]]
 
 
-def default_gate_checks(cfg: "OrgConfig", env: str) -> list[Check]:
+def default_gate_checks(cfg: "OrgConfig", env: str, *, resolved: "ResolvedContext | None" = None) -> list[Check]:
     """Cluster ``server`` + ``fingerprint`` checks, then the backend lock probe (S3 state only).
+    ``resolved``: the configured context already read (:func:`gfwizard.cluster.resolve_configured`).
 
     The two talk to different services and wait on the network most of the time, so the lock probe
     runs in a second thread while the cluster is checked; the result lists them in this order.
@@ -56,7 +58,7 @@ def default_gate_checks(cfg: "OrgConfig", env: str) -> list[Check]:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gfwizard-lock-probe") as pool:
         probed = pool.submit(probe) if cfg.state.backend == "s3" else None
         try:
-            checks.extend(gate_checks(cfg))
+            checks.extend(gate_checks(cfg, resolved=resolved))
         except GfwError as exc:
             checks.append(failed("cluster gates", exc.message, exc.remedy or "run `gfwizard validate`"))
         if probed is not None:

@@ -68,6 +68,7 @@ from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyStart, Change
 from gfwizard.tofu_summary import PlanSummary
 
 if TYPE_CHECKING:
+    from gfwizard.cluster import ResolvedContext
     from gfwizard.orgconfig import OrgConfig
 
 EventCallback = Callable[[DeployEvent], None]
@@ -469,18 +470,32 @@ class DeployEngine:
                       started=now_utc(), ended=True)
 
     async def _run_gates(self) -> list[Check]:
-        gates, (migration, stateless) = await asyncio.gather(
-            asyncio.to_thread(self.gate_runner or gates_mod.default_gate_checks, self.cfg, self.env),
-            asyncio.to_thread(self._state_checks))
+        (gates, context), (migration, stateless) = await asyncio.gather(
+            asyncio.to_thread(self._cluster_gates), asyncio.to_thread(self._state_checks))
         checks = [*gates, *migration]
         if isinstance(stateless, Check):
             checks.append(stateless)
         elif all_ok(checks):
-            # Workloads are read only from a cluster whose identity the gates have just verified.
+            # Workloads are read only from a cluster whose identity the gates have just verified, through the
+            # very context they verified.
             from gfwizard.stacks_untracked import untracked_check
 
-            checks.append(await asyncio.to_thread(untracked_check, self.cfg, self.env, stateless, self.layout))
+            checks.append(await asyncio.to_thread(untracked_check, self.cfg, self.env, stateless, self.layout,
+                                                  resolved=context))
         return checks
+
+    def _cluster_gates(self) -> tuple[list[Check], "ResolvedContext | None"]:
+        """The gates, and the context the default ones verified (read once, for the workload reads after them)."""
+        if self.gate_runner is not None:
+            return self.gate_runner(self.cfg, self.env), None
+        from gfwizard.cluster import resolve_configured
+        from gfwizard.cluster_errors import ClusterAccessError
+
+        try:
+            context: "ResolvedContext | None" = resolve_configured(self.cfg)
+        except ClusterAccessError:
+            context = None  # the gates read it again and say why it cannot be read
+        return gates_mod.default_gate_checks(self.cfg, self.env, resolved=context), context
 
     def _state_checks(self) -> tuple[list[Check], "list[str] | Check"]:
         """The ``state migration`` gate, and the stacks of the run without state in S3 that it did not already

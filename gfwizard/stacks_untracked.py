@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from gfwizard.checks import Check, failed, passed
 
 if TYPE_CHECKING:
+    from gfwizard.cluster import ResolvedContext
     from gfwizard.layout import Layout
     from gfwizard.orgconfig import OrgConfig
 
@@ -52,11 +53,12 @@ def stateless_stacks(cfg: "OrgConfig", env: str, stacks: Sequence[str], environ:
 
 
 def untracked_check(cfg: "OrgConfig", env: str, stateless: Sequence[str], layout: "Layout",
-                    *, environments: WorkloadReader | None = None) -> Check:
+                    *, environments: WorkloadReader | None = None, resolved: "ResolvedContext | None" = None) -> Check:
     """The gate for the stacks of the run that have no state (``stateless``): it fails when a workload
     one of them would create already runs for ``env`` (:func:`~gfwizard.status_expected.untracked_workloads`).
 
-    ``environments(keys)`` reads the running workloads (default: :func:`gfwizard.cluster.workload_environments`).
+    ``environments(keys)`` reads the running workloads (default: :func:`gfwizard.cluster.workload_environments`,
+    from ``resolved``, the context the gates verified, when it is given).
     """
     from gfwizard.cluster_errors import ClusterAccessError
     from gfwizard.status_expected import expected_workloads, untracked_workloads
@@ -69,7 +71,7 @@ def untracked_check(cfg: "OrgConfig", env: str, stateless: Sequence[str], layout
         from gfwizard.cluster import workload_environments
 
         def environments(wanted: Sequence[WorkloadKey]) -> Mapping[WorkloadKey, str]:
-            return workload_environments(cfg, wanted)
+            return workload_environments(cfg, wanted, resolved=resolved)
     try:
         running = environments(keys)
     except ClusterAccessError as exc:

@@ -108,6 +108,33 @@ def test_the_engines_state_gates_of_a_first_deploy_need_neither_client_library(r
     assert seen["kubernetes"] is False and seen["botocore"] is False
 
 
+def test_the_engines_gates_read_the_kubeconfig_once_and_its_workload_reads_use_that_context(
+        rehearsal_workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``running without state`` reads go to the context the cluster gates verified, not to a second
+    reading of the kubeconfig files."""
+    import asyncio
+
+    import gfwizard.cluster as cluster
+    from gfwizard.stacks import DeployEngine
+
+    ws = rehearsal_workspace
+    read: list[str] = []
+    resolve = cluster.resolve_context
+
+    def counted(kubeconfig: str | None, context: str, **kwargs: Any) -> Any:
+        read.append(context)
+        return resolve(kubeconfig, context, **kwargs)
+
+    monkeypatch.setattr(cluster, "resolve_context", counted)
+    engine = DeployEngine(load_config(ws.config_path), "dev", plan_only=True)
+    checks = asyncio.run(engine._run_gates())
+    assert [c.name for c in checks][-1] == "running without state" and all(c.ok for c in checks), checks
+    assert checks[-1].detail.startswith("attic, arc-runners, gitlab-runners, runner-dashboard have no state in S3 "
+                                        "for dev yet, and nothing of them runs on honey")
+    assert read == ["honey"], "the kubeconfig was read again for the workload reads"
+    assert [e for e in ws.api.request_log.entries() if e["method"] != "GET"] == []
+
+
 def _connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the TLS connections made in this process (``host:port`` per connect)."""
     import http.client
