@@ -190,6 +190,10 @@ def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None
             state.unreadable.append(state.lines)
 
 
+#: Line numbers an unreadable-lines note names before it says "…".
+_SHOWN_LINES = 10
+
+
 class Journal:
     """The append-only journal file of one environment.
 
@@ -251,6 +255,21 @@ class Journal:
         _parse_into(data[complete:], partial, pending)
         self.unreadable_lines = list(state.unreadable)
         return [*state.entries, *partial]
+
+    def unreadable_note(self) -> str:
+        """``journal PATH: 2 unreadable lines skipped (lines 3, 7)`` for the last read, or "" when every
+        complete line was read (a torn line after a crash, a hand edit: what the operator is told)."""
+        skipped = self.skipped_note()
+        return f"journal {self.path}: {skipped}" if skipped else ""
+
+    def skipped_note(self) -> str:
+        """``2 unreadable lines skipped (lines 3, 7)`` for the last read, or ""."""
+        bad = self.unreadable_lines
+        if not bad:
+            return ""
+        shown = ", ".join(str(n) for n in bad[:_SHOWN_LINES]) + (", …" if len(bad) > _SHOWN_LINES else "")
+        lines = "line" if len(bad) == 1 else "lines"
+        return f"{len(bad)} unreadable {lines} skipped ({lines} {shown})"
 
     def runs(self) -> list[RunRecord]:
         """Runs in the order they started, each with the last entry per stack and action."""

@@ -762,12 +762,9 @@ class DeployEngine:
         """Say once per run that journal lines were skipped (a torn line after a crash, a hand edit): the run
         goes on with the readable ones, but resume and the dependency warnings know only what those say."""
         self.journal.entries()
-        bad = self.journal.unreadable_lines
-        if not bad:
+        note = self.journal.unreadable_note()
+        if not note:
             return
-        shown = ", ".join(str(n) for n in bad[:_SHOWN_LINES]) + (", …" if len(bad) > _SHOWN_LINES else "")
-        lines = "line" if len(bad) == 1 else "lines"
-        note = f"journal {self.journal.path}: {len(bad)} unreadable {lines} skipped ({lines} {shown})"
         self._messages.append(note)
         self._emit(RunNote(note))
 
@@ -826,8 +823,6 @@ class DeployEngine:
 #: halves (the wizard's Deploy step).
 _WHOLE_RUN = "a deploy from the command line"
 _STEPWISE = "the wizard's Deploy step"
-#: How many unreadable journal line numbers a note lists.
-_SHOWN_LINES = 10
 #: Stack outcomes that end a run with the same outcome (the first one, in apply order).
 _BAD_OUTCOMES = ("failed", "locked", "interrupted")
 

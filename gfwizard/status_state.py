@@ -252,6 +252,8 @@ class StateReader:
         self._journal_cache: dict[str, dict[tuple[str, str], "JournalEntry"]] = {}
         #: One reader per env: each re-read parses only what was appended since the last one.
         self._journal_readers: dict[str, "Journal"] = {}
+        #: Per environment: the note on the journal lines the last read skipped ("" when none).
+        self._journal_skipped: dict[str, str] = {}
         self.reader: ReadOnlyState | None = None
         #: Why no state can be read at all (a setting, not a failed request), and what to do about it.
         self.setup_error = ""
@@ -357,6 +359,7 @@ class StateReader:
                 st = path.stat()
             except FileNotFoundError:
                 self._journal_cache.pop(env, None)
+                self._journal_skipped.pop(env, None)
                 continue
             except OSError as exc:
                 unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
@@ -366,10 +369,18 @@ class StateReader:
                 try:
                     journal = self._journal_readers.setdefault(env, Journal(path))
                     self._journal_cache[env] = last_applies(journal.entries(), env)
+                    self._journal_skipped[env] = journal.skipped_note()
                     self._journal_stamp[env] = stamp
                 except OSError as exc:
                     unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
                     continue
+            skipped = self._journal_skipped.get(env, "")
+            if skipped:
+                # The Last apply column knows only the readable lines: say so rather than show less silently.
+                unreadable.append(Unreadable(
+                    pane="stacks", what=f"journal {path}", detail=skipped,
+                    remedy=f"Last apply may miss what those lines recorded (a line torn by a crash, or edited by "
+                           f"hand); look at them in {path} — gfwizard never rewrites the journal"))
             out.update(self._journal_cache.get(env, {}))
         return out
 

@@ -57,6 +57,30 @@ def test_once_after_a_rehearsal_deploy(rehearsal_workspace: Any, scratch_namespa
     assert (tree_digest(ws.dir), tree_digest(REPO / "config")) == before
 
 
+def test_skipped_journal_lines_are_said_not_hidden(rehearsal_workspace: Any) -> None:
+    """A journal line that does not parse (torn by a crash, edited by hand) is skipped, as deploy skips it, and
+    status says so under 'Could not read' instead of showing a shorter history silently; it never edits it."""
+    ws = rehearsal_workspace
+    journal_applied(ws.dir, "dev", "attic")
+    path = ws.dir / "journal" / "dev.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + '{"run_id": "torn\n' + "".join(lines[1:]))
+    before = tree_digest(ws.dir)
+
+    doc = json.loads(run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env).stdout)
+    attic = next(s for s in doc["stacks"] if s["stack"] == "attic")
+    assert attic["last_apply"]["outcome"] == "applied"  # the readable lines still count
+    [note] = [u for u in doc["unreadable"] if u["what"] == f"journal {path}"]
+    assert note["pane"] == "stacks" and note["detail"] == "1 unreadable line skipped (line 2)"
+    assert f"look at them in {path}" in note["remedy"] and "never rewrites the journal" in note["remedy"]
+
+    text = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
+    assert text.returncode == 0, text.stdout + text.stderr  # a skipped history line is not an unhealthy cluster
+    assert f"could not read: journal {path}: 1 unreadable line skipped (line 2)" in text.stdout
+    assert "healthy as far as could be read" in text.stdout
+    assert tree_digest(ws.dir) == before
+
+
 def test_old_lock_makes_it_unhealthy_until_the_threshold_allows_it(rehearsal_workspace: Any) -> None:
     ws = rehearsal_workspace
     lock_id = put_lock(ws, "dev", "gitlab-runners", age=timedelta(minutes=90))
