@@ -68,7 +68,45 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     # PEM private keys.
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"), MASK,
      ("private key",)),
+    # JSON Web Tokens (service-account, OIDC id and exec-plugin tokens) wherever they stand: a JOSE header
+    # and a payload both start with base64url '{"' (eyJ).
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), MASK, ("eyj",)),
 )
+
+
+# A secret's name followed by its value after a space, as in prose ("invalid token 3f9a...", "login with
+# password Xy7..."): masked only when the value is credential-shaped (see credential_shaped), so ordinary
+# words ("token expired", "the token file /x is missing") stay readable. ``key: value`` forms are _KEYVAL's.
+_SPACED = re.compile(r"(?i:\b(?:token|password|passwd|secret)s?)[ \t]+[\"'`]?([A-Za-z0-9+/=_.~\-]{20,})")
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]{32,}")
+_BOOTSTRAP_TOKEN = re.compile(r"[a-z0-9]{6}\.[a-z0-9]{16}")
+
+
+def credential_shaped(value: str) -> bool:
+    """Whether a bare word looks like a generated credential rather than prose, a path or a version: 32+
+    hex digits, a Kubernetes bootstrap token, or 20+ characters mixing upper case, lower case and digits
+    (base64, base64url, JWT). Paths (leading ``/``, ``.`` or ``~``) never are."""
+    if value[0] in "/.~":
+        return False
+    if _HEX_TOKEN.fullmatch(value) or _BOOTSTRAP_TOKEN.fullmatch(value):
+        return True
+    return (len(value) >= 20 and any(c.isdigit() for c in value) and any(c.islower() for c in value)
+            and any(c.isupper() for c in value))
+
+
+def _spaced_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span(1) for m in _SPACED.finditer(text) if credential_shaped(m.group(1))]
+
+
+def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(MASK)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 # key: value / key=value / "key": "value" for secret-named keys (YAML, env, JSON, HCL). Matched on the
@@ -111,6 +149,7 @@ def secret_spans(text: str) -> list[tuple[int, int]]:
             end = m.start(3) if repl.endswith("\\3") else m.end()
             if end > start:
                 spans.append((start, end))
+    spans += _spaced_spans(text)
     keyval = _KEYVAL if len(text.lower()) == len(text) else _KEYVAL_ANYCASE
     for m in keyval.finditer(text.lower() if keyval is _KEYVAL else text):
         spans.append(m.span(2))
@@ -157,8 +196,15 @@ class Redactor:
             text = registered.sub(MASK, text)
         lowered = text.lower()
         for pattern, repl, triggers in _PATTERNS:
-            if any(t in lowered for t in triggers):
-                text = pattern.sub(repl, text)
+            for trigger in triggers:  # a plain loop: any() over a generator costs more than the tests
+                if trigger in lowered:
+                    text = pattern.sub(repl, text)
+                    lowered = text.lower()
+                    break
+        if "token" in lowered or "passw" in lowered or "secret" in lowered:  # _SPACED's words, without a generator
+            spans = _spaced_spans(text)
+            if spans:
+                text = _mask_spans(text, spans)
                 lowered = text.lower()
         if _KEYVAL_HINT.search(lowered):
             text = _redact_keyvals(text, lowered)

@@ -360,3 +360,42 @@ def test_exec_plugin_echoing_its_credentials_does_not_leak_them(tmp_path: Path) 
     assert "exited with status 4" in message and "login failed for" in message
     for canary in (env_secret, flag_secret, eq_secret):
         assert canary not in message + err.value.remedy, message
+
+
+def test_exec_plugin_stderr_quoting_a_token_is_masked_and_its_prose_kept(tmp_path: Path) -> None:
+    """A failing plugin quotes a token gfwizard never saw (nothing registered it): the pattern rules mask
+    it, while "token expired" stays readable."""
+    import secrets
+
+    fresh = secrets.token_hex(20)
+    path = kubeconfig(tmp_path / "k.yaml", user={"exec": plugin(tmp_path, f"""
+        import sys
+        print("error: token {fresh} rejected: token expired, run `tinyland-login`", file=sys.stderr)
+        sys.exit(5)
+    """)})
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 5))
+    assert fresh not in err.value.message + err.value.remedy
+    assert "error: token [REDACTED] rejected: token expired, run `tinyland-login`" in err.value.message
+    assert tree_digest(tmp_path) == before
+
+
+def test_exec_plugin_token_is_registered_before_its_stderr_is_kept(tmp_path: Path) -> None:
+    """The token a plugin returns is registered: echoed in prose no pattern recognises, it is still masked
+    in the plugin's stderr and everywhere else later."""
+    import secrets
+
+    from gfwizard.redact import redact
+
+    returned = f"plugintok{secrets.token_hex(4)}"  # not credential-shaped: only registration masks it
+    cfg = plugin(tmp_path, f"""
+        import json, sys
+        print("cached {returned} for op", file=sys.stderr)
+        print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                          "status": {{"token": "{returned}"}}}}))
+    """)
+    cred = run_exec_plugin(cfg, user="op", kubeconfig_file=str(tmp_path / "k.yaml"), cluster=None, timeout=10)
+    assert cred.token == returned
+    assert cred.stderr == "cached [REDACTED] for op"
+    assert redact(f"apply said {returned}") == "apply said [REDACTED]"

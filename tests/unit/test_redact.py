@@ -90,3 +90,57 @@ def test_redaction_is_idempotent(r: Redactor) -> None:
     r.register("canary-idem-123")
     once = r.redact("TF_HTTP_PASSWORD=canary-idem-123 Authorization: Bearer zzz.yyy")
     assert r.redact(once) == once
+
+
+# A JWT (service-account / exec-plugin shaped), a hex static token and a random base64 credential.
+_JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjQ0In0.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJlX3h5ejAxMjM0NTY3"
+_HEX = "3f9a8c7e6d5b4a39281706f5e4d3c2b1"
+_B64 = "Hq7mZ2pL9xWc4RtY8bNvKd3="
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A secret's name, a space, a credential-shaped value: the value goes, the prose stays.
+        (f"error: token {_HEX} rejected; token expired", f"error: token {MASK} rejected; token expired"),
+        (f"login with password {_B64} failed, password required",
+         f"login with password {MASK} failed, password required"),
+        (f'refresh token "{_B64}" is invalid', f'refresh token "{MASK}" is invalid'),
+        (f"client secret {_B64}", f"client secret {MASK}"),
+        ("bootstrap token abcdef.0123456789abcdef joined", f"bootstrap token {MASK} joined"),
+        # A JWT is masked wherever it stands.
+        (f"plugin returned {_JWT} for op", f"plugin returned {MASK} for op"),
+        (f"id-token {_JWT}", f"id-token {MASK}"),
+        # Ordinary words after "token" / "password" / "secret" are left alone.
+        ("token expired", "token expired"),
+        ("the token file /x is missing", "the token file /x is missing"),
+        ("the token file /var/run/secrets/kubernetes.io/serviceaccount/TokenV1a2b3c4d5e6f7 is missing",
+         "the token file /var/run/secrets/kubernetes.io/serviceaccount/TokenV1a2b3c4d5e6f7 is missing"),
+        ("token /var/run/secrets/Kubernetes2024ServiceAccount/token",
+         "token /var/run/secrets/Kubernetes2024ServiceAccount/token"),
+        ("password hunter2 rejected", "password hunter2 rejected"),
+        ("secret gitlab-runners-registration-token-2024 created",
+         "secret gitlab-runners-registration-token-2024 created"),
+        ("Token refresh failed: the token has expired", "Token refresh failed: the token has expired"),
+    ],
+)
+def test_credential_shaped_values_after_a_secret_word_are_masked_and_prose_is_not(
+        r: Redactor, text: str, expected: str) -> None:
+    assert r.redact(text) == expected
+
+
+def test_exec_plugin_stderr_with_a_fresh_token_is_masked_by_pattern(r: Redactor) -> None:
+    """A plugin's stderr quoting a token gfwizard never saw (so none is registered)."""
+    stderr = (f"E0101 exec_plugin.go:42] token {_HEX} rejected by https://100.113.89.12:6443: token expired\n"
+              f"hint: Bearer {_B64}; cached credential {_JWT}")
+    out = r.redact(stderr)
+    assert _HEX not in out and _B64 not in out and _JWT not in out
+    assert out.startswith("E0101 exec_plugin.go:42] token [REDACTED] rejected by https://100.113.89.12:6443: "
+                          "token expired\n")
+
+
+def test_secret_spans_cover_the_spaced_values() -> None:
+    from gfwizard.redact import secret_spans
+
+    text = f"invalid token {_HEX}, token expired"
+    assert [text[s:e] for s, e in secret_spans(text)] == [_HEX]
