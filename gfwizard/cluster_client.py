@@ -27,7 +27,7 @@ from gfwizard.cluster_network import reach_hint
 from gfwizard.cluster_exec import ExecCredential, run_exec_plugin
 from gfwizard.cluster_kubeconfig import (ContextTarget, file_stamp, kubeconfig_paths, resolve_context,
                                         unauthorized_remedy)
-from gfwizard.redact import register_secret
+from gfwizard.kubeconfig_secrets import register_user_secrets
 
 T = TypeVar("T")
 _EXPIRY_SKEW = dt.timedelta(minutes=5)
@@ -105,6 +105,11 @@ def _with_credential(config_dict: dict[str, Any], cred: ExecCredential) -> dict[
     else:
         user["client-certificate-data"] = base64.b64encode(str(cred.client_certificate_pem).encode()).decode()
         user["client-key-data"] = base64.b64encode(str(cred.client_key_pem).encode()).decode()
+    return _with_user(config_dict, user)
+
+
+def _with_user(config_dict: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """``config_dict`` with its one user entry replaced by ``user``."""
     out = dict(config_dict)
     out["users"] = [{"name": config_dict["users"][0]["name"], "user": user}]
     return out
@@ -141,7 +146,12 @@ def _build(target: ContextTarget, config_dict: dict[str, Any], timeouts: Timeout
     if target.insecure_skip_tls_verify:
         _quiet_insecure_tls_warning()
     user = config_dict["users"][0]["user"]
-    register_secret(user.get("token"), user.get("password"))
+    file_token = register_user_secrets(user, user_name=target.user_name, user_file=target.user_file)
+    if file_token is not None and not user.get("token"):
+        # The client would read the file itself, newline and all, into the Authorization header (which
+        # http.client then refuses, quoting the header); client-go strips it, and so do we.
+        user = {k: v for k, v in user.items() if k != "tokenFile"} | {"token": file_token}
+        config_dict = _with_user(config_dict, user)
     expires: dt.datetime | None = None
     stderr = ""
     if "exec" in user:

@@ -46,6 +46,7 @@ from gfwizard.errors import InputError
 from gfwizard.journal import (
     DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
 )
+from gfwizard.kubeconfig_secrets import register_context_secrets
 from gfwizard.layout import Layout, layout_for
 from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_events import (
@@ -156,6 +157,8 @@ class DeployEngine:
         # registered at import.
         register_env_secrets(self.environ)
         register_secret(*secret_tf_vars(self.environ))
+        # Terraform gets the same kubeconfig, and may print its token before the gates have read it.
+        register_context_secrets(cfg.cluster.kubeconfig or None, cfg.cluster.context, self.environ)
         self.workers = {name: StackWorker(
             name=name, cfg=cfg, env=env, layout=self.layout, tfvars_name=self.environment.tfvars,
             binary=self.binary, run_id=self.run_id, contract=contract, environ=self.environ,

@@ -340,13 +340,27 @@ def rehearsal_target(kubeconfig: Path, context: str = "honey") -> KubeTarget:
     cluster = named("clusters", str(ctx.get("cluster", "")))
     user = named("users", str(ctx.get("user", "")))
     server, ca_data, token = cluster.get("server"), cluster.get("certificate-authority-data"), user.get("token")
+    if not token and user.get("tokenFile"):
+        token = _token_from_file(str(user["tokenFile"]), kubeconfig, str(ctx.get("user", "")))
     if not (server and ca_data and token):
         raise InputError(f"context {context!r} in {kubeconfig} is not a rehearsal context "
-                         "(needs server, certificate-authority-data and a token)",
+                         "(needs server, certificate-authority-data and a token or tokenFile)",
                          remedy="use the kubeconfig-honey.yaml that `gfwizard rehearse` wrote")
     register_secret(str(token))
     require_loopback(str(server))
     return KubeTarget(server=str(server), ca_pem=base64.b64decode(ca_data), token=str(token))
+
+
+def _token_from_file(path: str, kubeconfig: Path, user: str) -> str:
+    """The token of a ``tokenFile`` (relative to the kubeconfig's directory), registered as a secret."""
+    from gfwizard.cluster_errors import ClusterAccessError
+    from gfwizard.kubeconfig_secrets import read_token_file
+    from gfwizard.paths import expand
+
+    try:
+        return read_token_file(str(kubeconfig.parent / expand(path)), user=user, kubeconfig_file=str(kubeconfig))
+    except ClusterAccessError as exc:
+        raise InputError(exc.message, remedy=exc.remedy) from None
 
 
 def materialise_with_kubeconfig(kubeconfig: Path, outputs: dict[str, Any],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,51 @@ async def test_no_canary_in_any_file_or_output(run: int, rehearsal_workspace: An
     hits = h.canary_hits(canaries, written, texts)
     assert hits == [], hits
     print(f"scenario 7: {len(canaries)} canaries, {len(written)} files and {len(texts)} outputs scanned, 0 hits")
+
+
+_DEBUGGING_TERRAFORM = """#!{python}
+import os, sys
+# What the kubernetes provider does with TF_LOG=debug: it reads the user's tokenFile itself and logs it.
+if sys.argv[1:2] != ["version"]:
+    with open({token_file!r}) as fh:
+        sys.stderr.write("[DEBUG] provider.kubernetes: loaded credentials " + fh.read().strip() + " for honey\\n")
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def test_token_file_canary_never_reaches_a_deploy_transcript_journal_or_json(
+        run: int, rehearsal_workspace: Any, iac_bin: str, checkout: Path, isolated_home: Path, tmp_path: Path) -> None:
+    """A kubeconfig user with ``tokenFile`` instead of ``token``. Terraform is handed the same kubeconfig and
+    prints the file's token from its first run (``init``), before the deploy gates have read the file: the
+    deploy registers that token up front, so ``deploy --json``, its transcripts and journal never show it."""
+    ws = rehearsal_workspace
+    user = f"canary-file-{secrets.token_hex(6)}"
+    token = ws.api.set_policy(user, ADMIN_RULES)
+    doc = ws.api.kubeconfig_dict(user=user)
+    token_file = ws.kubeconfig_path.with_name("honey.token")
+    token_file.write_text(token + "\n")
+    doc["users"][0]["user"] = {"tokenFile": token_file.name}  # relative to the kubeconfig, as kubectl reads it
+    ws.kubeconfig_path.write_text(yaml.safe_dump(doc))
+    inputs = {p: p.read_bytes() for p in (ws.kubeconfig_path, token_file)}
+    terraform = tmp_path / "bin" / "terraform"
+    terraform.parent.mkdir()
+    terraform.write_text(_DEBUGGING_TERRAFORM.format(python=sys.executable, token_file=str(token_file), real=iac_bin))
+    terraform.chmod(0o755)
+
+    cli = h.run_deploy(["--env", "dev", "--yes", "--json", "--stack", "attic"],
+                       {**os.environ, "GFW_TOFU_BIN": str(terraform)})
+    assert cli.proc.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
+    # The token file was the credential in use (gates and materialise authenticated as the canary user) ...
+    assert user in {e["user"] for e in ws.api.request_log.entries()}
+    assert {p: p.read_bytes() for p in inputs} == inputs, "an input was rewritten"
+    written = [p for p in h.files_under(ws.dir, isolated_home, checkout) if p not in inputs]
+    transcript = [p for p in written if "transcripts" in p.parts and p.name.endswith("-attic.log")]
+    assert len(transcript) == 1, written
+    lines = transcript[0].read_text(errors="replace").splitlines()
+    # ... terraform really printed it, from its first run on, and it was masked there ...
+    assert lines[0].startswith("$ terraform init ") or lines[0].startswith("$ tofu init "), lines[:3]
+    assert lines[1] == "[stderr] [DEBUG] provider.kubernetes: loaded credentials [REDACTED] for honey", lines[:3]
+    assert h.journal_entries(ws.dir)
+    # ... and it is nowhere: not in any file written, nor in --json stdout or stderr.
+    hits = h.canary_hits({"tokenFile token": token}, written, {"cli stdout": cli.stdout, "cli stderr": cli.stderr})
+    assert hits == [], hits

@@ -156,6 +156,36 @@ def test_rehearsal_target_reads_only_rehearsal_contexts(tmp_path: Path) -> None:
     assert tree_digest(tmp_path) == before
 
 
+def test_rehearsal_target_reads_a_token_file(tmp_path: Path) -> None:
+    """A rehearsal kubeconfig whose user has a ``tokenFile`` (relative to it): the token is read, stripped
+    and registered; a missing file is an input error naming the file, and nothing is written."""
+    import secrets
+
+    import yaml
+
+    from gfwizard.redact import MASK, redact
+    from tests.helpers import tree_digest
+
+    canary = f"CanaryRehearsalTok{secrets.token_hex(6)}"
+    kubeconfig = write_kubeconfig(tmp_path / "k.yaml", server="https://127.0.0.1:6443", ca_pem=b"PEM",
+                                  token="unused")
+    doc = yaml.safe_load(kubeconfig.read_text())
+    doc["users"][0]["user"] = {"tokenFile": "token"}
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    (tmp_path / "token").write_text(canary + "\n")
+    assert rehearsal_target(kubeconfig).token == canary
+    assert redact(f"materialise: {canary}") == f"materialise: {MASK}"
+    (tmp_path / "token").unlink()
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError) as err:
+        rehearsal_target(kubeconfig)
+    user = doc["users"][0]["name"]
+    assert err.value.message == (f"tokenFile {tmp_path / 'token'} of user {user!r} in {kubeconfig} cannot be read: "
+                                 "No such file or directory")
+    assert "tokenFile" in err.value.remedy
+    assert tree_digest(tmp_path) == before
+
+
 def test_scratch_namespaces_leave_nothing_behind(honey_log: Any) -> None:
     names = {i["metadata"]["name"] for i in _get(honey_log, "/api/v1/namespaces")["items"]}
     assert not {n for n in names if n.startswith("attic-mat-")}
