@@ -166,16 +166,17 @@ def render_text(snap: StatusSnapshot) -> str:
     out += ["", "Stacks"]
     rows: list[tuple[str, ...]] = []
     for s in snap.stacks:
-        # The live pane's order: the state and each workload's readiness before a name of any length.
-        head = (s.env, s.stack, s.role or "-", stack_state(s, now))
+        # The live pane's order: the stack's state and last apply, then each workload's readiness before a
+        # name of any length.
+        head = (s.env, s.stack, s.role or "-", stack_state(s, now), last_apply(s, now))
         if not s.workloads:
-            rows.append((*head, "-", "-", "-", "-", last_apply(s, now)))
+            rows.append((*head, "-", "-", "-", "-"))
         for i, w in enumerate(s.workloads):
             cells = (workload_ready(w, s.source), f"{w.kind}/{w.namespace}/{w.name}{SOURCE_NOTE.get(s.source, '')}",
                      str(w.restarts) if w.pods_known else "?", ",".join(w.crash_looping) or "-")
-            rows.append((*(head if i == 0 else ("", "", "", "")), *cells, last_apply(s, now) if i == 0 else ""))
-    out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "READY", "WORKLOAD", "RESTARTS",
-                                            "CRASHLOOP", "LAST APPLY"), rows)]
+            rows.append((*(head if i == 0 else ("",) * len(head)), *cells))
+    out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "LAST APPLY", "READY", "WORKLOAD",
+                                            "RESTARTS", "CRASHLOOP"), rows)]
     out += ["", "State locks"]
     if snap.locks:
         # The live pane's order: age and lock id (what force-unlock takes) before a holder name of any length.

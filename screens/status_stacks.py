@@ -21,10 +21,11 @@ class StacksPane(StatusPane):
     """Stacks and their workloads."""
 
     PANE = "stacks"
-    # State and Ready before the workload's name, so both fit in 80 columns (``NO STATE, yet running``,
-    # ``missing (0/1)``) whatever its length: a long name is what gets cut. ``status --once`` has the same order.
-    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("State", "state"), ("Ready", "ready"), ("Workload", "workload"),
-               ("Restarts", "restarts"), ("CrashLoop", "crash"), ("Last apply", "apply"))
+    # What the stack is (state, last apply), then each workload's Ready before its name: a name of any length
+    # comes after them, so it is what gets cut, never ``NO STATE, yet running``, ``missing (0/1)`` or the last
+    # apply. ``status --once`` has the same order.
+    COLUMNS = (("Env", "env"), ("Stack", "stack"), ("State", "state"), ("Last apply", "apply"), ("Ready", "ready"),
+               ("Workload", "workload"), ("Restarts", "restarts"), ("CrashLoop", "crash"))
     EMPTY = "no stacks in this environment"
 
     @dataclass
@@ -51,7 +52,7 @@ class StacksPane(StatusPane):
             apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
                 "failed", "interrupted", "started", "locked", "gate-failed") else applied
             if not s.workloads:  # the State cell next to it says why (not applied, unreadable)
-                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, state, "-", "-", "-", "-", apply_cell)))
+                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, state, apply_cell, "-", "-", "-", "-")))
                 continue
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
@@ -61,7 +62,7 @@ class StacksPane(StatusPane):
                 restarts: Cell = ("?", "yellow") if not w.pods_known else \
                     (str(w.restarts), "yellow") if w.restarts else "0"
                 label = f"{w.namespace}/{w.name}" + SOURCE_NOTE.get(s.source, "")
-                rows.append((key, (s.env, s.stack, state, ready, label, restarts, crash, apply_cell)))
+                rows.append((key, (s.env, s.stack, state, apply_cell, ready, label, restarts, crash)))
                 workloads[key] = (s.env, s.stack, w)
         self._workloads = workloads
         return rows

@@ -194,12 +194,13 @@ def test_human_report_lists_stacks_in_the_live_panes_order() -> None:
 
     lines = render_text(fixed_snapshot()).splitlines()
     header = lines.index("Stacks") + 1
-    # The live pane's columns, and the role after the stack: the state and readiness before a name of any length.
+    # The live pane's columns, and the role after the stack: the state, last apply and readiness before a name of
+    # any length.
     live = [label.upper() for label, _ in StacksPane.COLUMNS]
-    assert live[:3] == ["ENV", "STACK", "STATE"]
+    assert live[:5] == ["ENV", "STACK", "STATE", "LAST APPLY", "READY"]
     assert re.split(r"\s{2,}", lines[header].strip()) == [*live[:2], "ROLE", *live[2:]]
-    assert lines[header + 1].split() == ["dev", "attic", "bumble", "serial", "7,", "30m", "ago", "0/1",
-                                         "Deployment/attic-dev/attic", "14", "attic-7d9f-x2", "applied", "30m", "ago"]
+    assert lines[header + 1].split() == ["dev", "attic", "bumble", "serial", "7,", "30m", "ago", "applied", "30m",
+                                         "ago", "0/1", "Deployment/attic-dev/attic", "14", "attic-7d9f-x2"]
     assert lines[header + 3].split() == ["prod", "attic", "bumble", "not", "applied", "-", "-", "-", "-", "-"]
 
 
