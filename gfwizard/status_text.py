@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
+from gfwizard.commands._common import with_config
 from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
+from gfwizard.textfit import Column, elide, fit_table, wrap
 from gfwizard.textsafe import printable
 from gfwizard.status_model import (
     LockRow, NodeRow, Problem, StackRow, StatusSnapshot, WorkloadRow, api_failure, problem_remedy,
@@ -129,45 +131,70 @@ def problem_brief(problem: Problem) -> str:
     return "S3 state unreachable"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    rows = [[printable(c) for c in row] for row in rows]  # cells come from the API, the bucket, the state
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*headers).rstrip(), *(fmt.format(*row).rstrip() for row in rows)]
+def _say(text: str) -> str:
+    """One piece of the report as it will be printed (commands given this run's ``--config``, secrets
+    redacted, control characters escaped), before it is measured and wrapped: a secret split by a
+    line break would no longer be found by :func:`redact`, and ``--config`` added afterwards would
+    push a line past the width."""
+    return printable(redact(with_config(text)))
 
 
-def render_text(snap: StatusSnapshot) -> str:
-    """The human report of ``gfwizard status --once``."""
+def _wrap(text: str, width: int | None, indent: str, subsequent: str) -> list[str]:
+    return [indent + _say(text)] if width is None else wrap(_say(text), width, indent, subsequent)
+
+
+def _table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
+    # Cells come from the API, the bucket and the state: escaped before they are measured.
+    return fit_table(columns, [[_say(c) for c in row] for row in rows], width)
+
+
+#: The columns of ``status --once``'s tables; ``moves`` says which leave a row that does not fit
+#: (lowest first) to be said on the line under it. State, readiness, age and lock id never move.
+NODE_COLUMNS = (Column("ROLE"), Column("NODE"), Column("STATUS"), Column("PRESSURE"), Column("TAINTS", 1),
+                Column("CPU req/alloc", 3, "CPU"), Column("MEM req/alloc", 3, "MEM"), Column("PODS", 2))
+STACK_COLUMNS = (Column("ENV"), Column("STACK"), Column("ROLE", 1), Column("STATE"), Column("LAST APPLY", 4),
+                 Column("READY"), Column("WORKLOAD", 3), Column("RESTARTS", 3), Column("CRASHLOOP", 2))
+LOCK_COLUMNS = (Column("ENV"), Column("STACK"), Column("AGE"), Column("ID"), Column("OPERATION", 2),
+                Column("HOLDER", 1))
+EVENT_COLUMNS = (Column("AGE"), Column("NAMESPACE", 3), Column("OBJECT"), Column("REASON"), Column("COUNT", 2),
+                 Column("MESSAGE", 1))
+#: An event message longer than this is elided (two lines at 80 columns).
+EVENT_MESSAGE_MAX = 150
+
+
+def render_text(snap: StatusSnapshot, width: int | None = None) -> str:
+    """The human report of ``gfwizard status --once``, every line at most ``width`` columns (None: as
+    wide as its content). A table row that does not fit says its low-priority columns on the line
+    under it; a message or remedy wraps onto more lines; nothing that says what is wrong is cut."""
     now = snap.taken_at
     c = snap.cluster
     verdict = "healthy" if snap.healthy else f"UNHEALTHY ({len(snap.problems)} problem(s))"
     if snap.healthy and snap.unreadable:
         verdict += f" as far as could be read ({len(snap.unreadable)} read(s) failed, see 'Could not read')"
-    out = [f"READ-ONLY status of {c.context or 'honey'} at {now:%Y-%m-%d %H:%M:%SZ} — {verdict}"]
+    out = _wrap(f"READ-ONLY status of {c.context or 'honey'} at {now:%Y-%m-%d %H:%M:%SZ} — {verdict}", width,
+                "", "  ")
     if snap.stale_since is not None:
-        out.append(f"STALE since {clock_time(snap.stale_since)}: {printable(snap.stale_reason)}")
+        out += _wrap(f"STALE since {clock_time(snap.stale_since)}: {snap.stale_reason}", width, "", "  ")
     out += ["", "API"]
     if c.reachable:
         latency = f"{c.latency_ms:.0f} ms" if c.latency_ms is not None else "? ms"
-        out.append(f"  {c.server}  {printable(c.version)}  {latency}  fingerprint: {c.fingerprint}"
-                   + ("" if c.server_matches_config else "  (server differs from organization.yaml)"))
+        out += _wrap(f"{c.server}  {c.version}  {latency}  fingerprint: {c.fingerprint}"
+                     + ("" if c.server_matches_config else "  (server differs from organization.yaml)"),
+                     width, "  ", "    ")
     else:
-        out.append(f"  {c.server}  {api_failure(c.error)}: {printable(c.error or '')}")
+        out += _wrap(f"{c.server}  {api_failure(c.error)}: {c.error or ''}", width, "  ", "    ")
     out += ["", "Nodes"]
     if not snap.nodes and snap.notes_for("nodes"):
-        out.append("  unknown: the nodes could not be read (see 'Could not read')")
+        out += _wrap("unknown: the nodes could not be read (see 'Could not read')", width, "  ", "    ")
     else:
-        out += ["  " + line for line in _table(
-            ("ROLE", "NODE", "STATUS", "PRESSURE", "TAINTS", "CPU req/alloc", "MEM req/alloc", "PODS"),
-            [(n.role, n.name, node_state(n), ",".join(n.pressure) or "-", ",".join(n.taints) or "-", cpu_pair(n),
-              memory_pair(n), str(n.pods)) for n in snap.nodes])]
+        out += _table(NODE_COLUMNS, [
+            (n.role, n.name, node_state(n), ",".join(n.pressure) or "-", ",".join(n.taints) or "-", cpu_pair(n),
+             memory_pair(n), str(n.pods)) for n in snap.nodes], width)
     out += ["", "Stacks"]
     rows: list[tuple[str, ...]] = []
     for s in snap.stacks:
-        # The live pane's order: the stack's state and last apply, then each workload's readiness before a
-        # name of any length.
+        # The live pane's order: the stack's state and last apply, then each workload's readiness before
+        # a name of any length.
         head = (s.env, s.stack, s.role or "-", stack_state(s, now), last_apply(s, now))
         if not s.workloads:
             rows.append((*head, "-", "-", "-", "-"))
@@ -175,34 +202,35 @@ def render_text(snap: StatusSnapshot) -> str:
             cells = (workload_ready(w, s.source), f"{w.kind}/{w.namespace}/{w.name}{SOURCE_NOTE.get(s.source, '')}",
                      str(w.restarts) if w.pods_known else "?", ",".join(w.crash_looping) or "-")
             rows.append((*(head if i == 0 else ("",) * len(head)), *cells))
-    out += ["  " + line for line in _table(("ENV", "STACK", "ROLE", "STATE", "LAST APPLY", "READY", "WORKLOAD",
-                                            "RESTARTS", "CRASHLOOP"), rows)]
+    out += _table(STACK_COLUMNS, rows, width)
     out += ["", "State locks"]
     if snap.locks:
         # The live pane's order: age and lock id (what force-unlock takes) before a holder name of any length.
-        out += ["  " + line for line in _table(("ENV", "STACK", "AGE", "ID", "OPERATION", "HOLDER"), [
+        out += _table(LOCK_COLUMNS, [
             (lk.env, lk.stack, lock_age(lk), lk.id or lk.error, lk.operation or "?", lk.who or "?")
-            for lk in snap.locks])]
+            for lk in snap.locks], width)
     elif snap.notes_for("locks"):
-        out.append("  unknown: the locks could not be listed (see 'Could not read')")
+        out += _wrap("unknown: the locks could not be listed (see 'Could not read')", width, "  ", "    ")
     else:
         out.append("  none held")
     out += ["", "Recent warning events"]
     if snap.events:
-        out += ["  " + line for line in _table(("AGE", "NAMESPACE", "OBJECT", "REASON", "COUNT", "MESSAGE"), [
-            (since(e.last_seen, now), e.namespace, e.object, e.reason, str(e.count), e.message[:80])
-            for e in snap.events[:10]])]
+        out += _table(EVENT_COLUMNS, [
+            (since(e.last_seen, now), e.namespace, e.object, e.reason, str(e.count),
+             elide(_say(e.message), EVENT_MESSAGE_MAX)) for e in snap.events[:10]], width)
     elif snap.notes_for("events"):
-        out.append("  unknown: the events could not be read (see 'Could not read')")
+        out += _wrap("unknown: the events could not be read (see 'Could not read')", width, "  ", "    ")
     else:
         out.append("  none")
     if snap.unreadable:
         out += ["", "Could not read"]
-        out += [f"  [{u.pane}] {printable(u.note)}: {printable(u.detail)}"
-                + (f"\n    remedy: {printable(u.remedy)}" if u.remedy else "") for u in snap.unreadable]
+        for u in snap.unreadable:
+            out += _wrap(f"[{u.pane}] {u.note}: {u.detail}", width, "  ", "    ")
+            if u.remedy:
+                out += _wrap(f"remedy: {u.remedy}", width, "    ", "      ")
     if snap.problems:
         out += ["", "Problems"]
         for p in snap.problems:
-            out += [f"  {p.kind}: {printable(p.subject)}: {printable(p.detail)}",
-                    f"    remedy: {printable(problem_remedy(p))}"]
-    return redact("\n".join(out))
+            out += _wrap(f"{p.kind}: {p.subject}: {p.detail}", width, "  ", "    ")
+            out += _wrap(f"remedy: {problem_remedy(p)}", width, "    ", "      ")
+    return "\n".join(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,6 +20,18 @@ from gfwizard.commands._common import (
     require_terminal,
     resolve_config_path,
 )
+
+
+#: ``status --once`` is laid out for at least this many columns (below it a table's rows are already
+#: one labelled line each; a narrower layout only adds lines).
+MIN_REPORT_WIDTH = 40
+
+
+def report_width() -> int:
+    """The width ``status --once`` lays its report out for: ``$COLUMNS`` when set, else the terminal's
+    when stdout is one, else 80 (a pipe or a file is pasted into an incident channel or read on a
+    phone, not in this terminal)."""
+    return max(MIN_REPORT_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 
 @click.command()
@@ -65,5 +78,5 @@ def status(once: bool, as_json: bool, config_path: Path | None, env: str | None,
     else:
         from gfwizard.status_text import render_text
 
-        echo(render_text(snapshot))
+        echo(render_text(snapshot, width=report_width()))
     sys.exit(EXIT_OK if snapshot.healthy else EXIT_CHECK_FAILED)

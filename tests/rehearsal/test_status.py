@@ -74,11 +74,35 @@ def test_skipped_journal_lines_are_said_not_hidden(rehearsal_workspace: Any) -> 
     assert note["pane"] == "stacks" and note["detail"] == "1 unreadable line skipped (line 2)"
     assert f"look at them in {path}" in note["remedy"] and "never rewrites the journal" in note["remedy"]
 
-    text = run_cli(["status", "--once", "--env", "dev"], env=ws.env)
+    text = run_cli(["status", "--once", "--env", "dev"], env={**ws.env, "COLUMNS": "250"})  # the note unwrapped
     assert text.returncode == 0, text.stdout + text.stderr  # a skipped history line is not an unhealthy cluster
     assert f"could not read: journal {path}: 1 unreadable line skipped (line 2)" in text.stdout
     assert "healthy as far as could be read" in text.stdout
     assert tree_digest(ws.dir) == before
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_once_fits_the_width_columns_gives(rehearsal_workspace: Any, scratch_namespaces: list[str], width: int) -> None:
+    ws = rehearsal_workspace
+    scratch_namespaces.append("attic-dev")
+    seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"), serial=5)
+    journal_applied(ws.dir, "dev", "attic")
+    lock_id = put_lock(ws, "dev", "gitlab-runners", age=timedelta(minutes=90))
+    before = tree_digest(ws.dir), tree_digest(REPO / "config")
+    done = run_cli(["status", "--once", "--env", "dev"], env={**ws.env, "COLUMNS": str(width)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line for line in lines if len(line) > width] == [], done.stdout
+    doc = json.loads(run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env).stdout)
+    for stack in doc["stacks"]:
+        # Each stack's row names it and says its state whole (serial 5 / not applied).
+        row = next(line for line in lines if line.split()[:2] == ["dev", stack["stack"]])
+        assert ("serial 5," if stack["stack"] == "attic" else "not applied") in row, row
+    assert any(lock_id in line for line in lines) and "OLD" in done.stdout
+    flat = " ".join(done.stdout.split())
+    remedy = next(p["remedy"] for p in doc["problems"] if p["kind"] == "old-lock")
+    assert f"remedy: {' '.join(remedy.split())}" in flat
+    assert (tree_digest(ws.dir), tree_digest(REPO / "config")) == before
 
 
 def test_old_lock_makes_it_unhealthy_until_the_threshold_allows_it(rehearsal_workspace: Any) -> None:
@@ -324,7 +348,10 @@ def test_an_unreachable_api_claims_no_workload_missing_and_no_pane_empty(
     assert text.returncode == 1
     out = text.stdout
     assert "Nodes\n  unknown: the nodes could not be read (see 'Could not read')" in out
-    assert "unknown  Deployment/attic-dev/attic  ?" in out and "missing" not in out
+    # At 80 columns (a pipe's width) the workload's cells are said under its row: readiness unknown, restarts '?'.
+    row = out.splitlines().index(next(line for line in out.splitlines() if line.split()[:2] == ["dev", "attic"]))
+    assert out.splitlines()[row].endswith(" unknown") and "missing" not in out, out
+    assert out.splitlines()[row + 1].strip().startswith("workload Deployment/attic-dev/attic · restarts ? "), out
     assert "unknown: the events could not be read" in out
     assert tree_digest(ws.dir) == before
 
@@ -341,7 +368,7 @@ def test_an_unusable_kubeconfig_names_it_and_contacts_nothing(
     out = done.stdout
     assert "kubeconfig unusable: no API client: " in out
     assert "api-unreachable:" in out and "remedy: fix the kubeconfig and context organization.yaml names" in out
-    assert "workload-below-desired" not in out and "unknown  Deployment/attic-dev/attic" in out
+    assert "workload-below-desired" not in out and " unknown\n       workload Deployment/attic-dev/attic" in out
     assert "[nodes] could not read: nodes: no API client: " in out
     assert ws.api.request_log.entries() == [], "the API was contacted"
     assert tree_digest(ws.dir) == before
