@@ -82,8 +82,8 @@ def workload_ready(w: WorkloadRow, source: str = "state") -> str:
     return "not found" if source in ("defaults", "untracked") else f"missing (0/{w.desired})"
 
 
-def stack_state(stack: StackRow, now: datetime) -> str:
-    """The state column: ``serial 7, 3m ago`` / ``not applied`` / the error."""
+def stack_state(stack: StackRow, now: datetime, short: bool = False) -> str:
+    """The state column: ``serial 7, 3m ago`` (``short``: ``serial 7, 3m``) / ``not applied`` / the error."""
     st = stack.state
     if st.error:
         return "unreadable" + (f" ({st.error_status})" if st.error_status else "")
@@ -91,15 +91,16 @@ def stack_state(stack: StackRow, now: datetime) -> str:
         return "NO STATE, yet running"
     if not st.exists:
         return "not applied"
-    return f"serial {st.serial if st.serial is not None else '?'}, {since(st.last_modified, now)} ago"
+    return f"serial {st.serial if st.serial is not None else '?'}, {since(st.last_modified, now)}" + (
+        "" if short else " ago")
 
 
-def last_apply(stack: StackRow, now: datetime) -> str:
-    """The journal column: ``applied 5m ago`` / ``-``."""
+def last_apply(stack: StackRow, now: datetime, short: bool = False) -> str:
+    """The journal column: ``applied 5m ago`` (``short``: ``applied 5m``) / ``-``."""
     a = stack.last_apply
     if a is None:
         return "-"
-    return f"{a.outcome} {since(a.ended_at or a.started_at, now)} ago"
+    return f"{a.outcome} {since(a.ended_at or a.started_at, now)}" + ("" if short else " ago")
 
 
 def lock_age(lock: LockRow) -> str:

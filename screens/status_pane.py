@@ -14,7 +14,7 @@ from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot
 from gfwizard.status_text import clock_time, since
 from gfwizard.textsafe import printable
-from screens.status_table import DiffTable, Row
+from screens.status_table import ColumnSpec, DiffTable, Row
 
 
 class StatusPane(Vertical):
@@ -40,6 +40,12 @@ class StatusPane(Vertical):
         """The table rows for ``snap`` (``env``: show only that environment, when the pane has any)."""
         raise NotImplementedError
 
+    def fit(self, snap: StatusSnapshot, now: datetime,
+            env: str | None) -> tuple[list[Row], Sequence[ColumnSpec] | None]:
+        """The rows for ``snap``, and the columns to show them in when they depend on the width (None:
+        :attr:`COLUMNS` as they are)."""
+        return self.rows(snap, now, env), None
+
     def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
         """The lines above the table: what could not be read, and the empty-pane text (``env``: the view's
         environment filter, as for :meth:`rows`)."""
@@ -50,7 +56,9 @@ class StatusPane(Vertical):
 
     def show(self, snap: StatusSnapshot, now: datetime, env: str | None) -> None:
         """Render ``snap`` (only changed cells are touched)."""
-        rows = self.rows(snap, now, env)
+        self._last = (snap, now, env)
+        self._laid_out_for = self.app.size.width
+        rows, columns = self.fit(snap, now, env)
         notes = self.notes(snap, rows, env)
         stale = snap.stale_panes.get(self.PANE) if self.MARKS_STALE else None
         if stale is not None:
@@ -63,4 +71,10 @@ class StatusPane(Vertical):
             self._notes_text = text
             notes_widget.update(text)
             notes_widget.display = bool(text)
-        self.table.sync(rows)
+        self.table.sync(rows, columns)
+
+    def on_resize(self) -> None:
+        # A pane whose columns depend on the width lays the last snapshot out again for the new one.
+        last = getattr(self, "_last", None)
+        if last is not None and self.app.size.width != getattr(self, "_laid_out_for", None):
+            self.show(*last)

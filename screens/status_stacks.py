@@ -1,6 +1,12 @@
 """The stacks pane: per environment and stack, the state object (serial, age), the last apply from
 the journal, and each workload's ready/desired, restarts and crash-looping pods. Enter on a
-workload opens its pods and logs."""
+workload opens its pods and logs.
+
+Its columns fit the width: when they do not, the headers shorten (``Apply``, ``Rst``, ``Crash``), then the
+ages lose their ``ago``, then the crash-looping pods are counted instead of named, then counted in the
+restarts' column, and last the workload's name is elided (Enter shows it whole). The stack's State and
+Last apply and the workload's Ready are never elided, and come first: at worst the workload's own columns
+are what a narrow screen cuts."""
 
 from __future__ import annotations
 
@@ -13,8 +19,43 @@ from textual.widgets import DataTable
 from gfwizard.commands._common import with_config
 from gfwizard.status_model import StatusSnapshot, WorkloadRow
 from gfwizard.status_text import SOURCE_NOTE, last_apply, stack_state, workload_ready
+from gfwizard.textfit import elide
 from screens.status_pane import StatusPane
-from screens.status_table import Cell, Row
+from screens.status_table import Cell, ColumnSpec, Row, cell_text
+
+
+@dataclass(frozen=True)
+class Level:
+    """How far the Stacks pane shortens its cells to fit the width (each level keeps the ones before)."""
+
+    #: Ages without ``ago`` (``serial 7, 30m``, ``applied 30m``).
+    short_times: bool = False
+    #: Crash-looping pods counted, not named, and no ``(no state)`` after a name (its State says so).
+    count_crashes: bool = False
+    #: No CrashLoop column: a crash-looping workload's restarts read ``14 crash``.
+    merge_crashes: bool = False
+
+
+#: Full cells, then short headers, short ages, counted crashes, restarts and crashes in one column.
+LEVELS = (Level(), Level(), Level(short_times=True), Level(short_times=True, count_crashes=True),
+          Level(short_times=True, count_crashes=True, merge_crashes=True))
+#: The headers from level 1 on.
+SHORT_LABELS = {"apply": "Apply", "restarts": "Rst", "crash": "Crash"}
+#: The least a workload's name is elided to.
+WORKLOAD_MIN = 8
+#: Lines of the screen that are not table rows (header, banner, tabs, notes, column labels, footer):
+#: more rows than the rest need the vertical scrollbar, which takes columns from the table.
+CHROME_LINES = 10
+
+
+def elide_workload(text: str, width: int) -> str:
+    """``namespace/name`` in ``width``: the namespace goes first (``…/name``), then the middle."""
+    if len(text) <= width:
+        return text
+    _, slash, name = text.partition("/")
+    if slash and len(name) + 2 <= width:
+        return "…/" + name
+    return elide(text, width, middle=True)
 
 
 class StacksPane(StatusPane):
@@ -41,28 +82,64 @@ class StacksPane(StatusPane):
         self._workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
+        return self._rows(snap, now, env, 0)
+
+    def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec]]:
+        """The rows and fixed-width columns for the screen's width: the first of :data:`LEVELS` that fits,
+        else the last with the workload's name elided."""
+        width = self.app.size.width
+        for level in range(len(LEVELS)):
+            rows = self._rows(snap, now, env, level)
+            columns = [(SHORT_LABELS.get(key, label) if level else label, key) for label, key in self.COLUMNS
+                       if not (key == "crash" and LEVELS[level].merge_crashes)]
+            widths = [max([len(label), *(len(cell_text(cells[i])) for _, cells in rows)])
+                      for i, (label, _) in enumerate(columns)]
+            scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES \
+                else 0
+            spare = width - scrollbar - sum(widths) - 2 * len(widths)  # each cell is padded by one on each side
+            if spare >= 0:
+                break
+        at = [key for _, key in columns].index("workload")
+        if spare < 0 and widths[at] > WORKLOAD_MIN:
+            widths[at] = max(WORKLOAD_MIN, widths[at] + spare)
+            rows = [(key, (*cells[:at], elide_workload(cell_text(cells[at]), widths[at]), *cells[at + 1:]))
+                    for key, cells in rows]
+        return rows, [(label, key, w) for (label, key), w in zip(columns, widths)]
+
+    def _rows(self, snap: StatusSnapshot, now: datetime, env: str | None, level: int) -> list[Row]:
+        how = LEVELS[level]
         rows: list[Row] = []
         workloads: dict[str, tuple[str, str, WorkloadRow]] = {}
         for s in snap.stacks:
             if env is not None and s.env != env:
                 continue
-            state: Cell = (stack_state(s, now), "bold red" if s.source == "untracked" else "red") \
-                if s.state.error or s.source == "untracked" else stack_state(s, now)
-            applied = last_apply(s, now)
+            shown_state = stack_state(s, now, short=how.short_times)
+            state: Cell = (shown_state, "bold red" if s.source == "untracked" else "red") \
+                if s.state.error or s.source == "untracked" else shown_state
+            applied = last_apply(s, now, short=how.short_times)
             apply_cell: Cell = (applied, "red") if s.last_apply and s.last_apply.outcome in (
                 "failed", "interrupted", "started", "locked", "gate-failed") else applied
             if not s.workloads:  # the State cell next to it says why (not applied, unreadable)
-                rows.append((f"{s.env}/{s.stack}", (s.env, s.stack, state, apply_cell, "-", "-", "-", "-")))
+                cells: tuple[Cell, ...] = (s.env, s.stack, state, apply_cell, "-", "-", "-", "-")
+                rows.append((f"{s.env}/{s.stack}", cells[:-1] if how.merge_crashes else cells))
                 continue
             for w in s.workloads:
                 key = f"{s.env}/{s.stack}/{w.kind}/{w.namespace}/{w.name}"
                 ready: Cell = (workload_ready(w, s.source), "yellow" if not w.known or (
                     s.source in ("defaults", "untracked") and not w.found) else "bold red" if w.below_desired else "bold green")
-                crash: Cell = (",".join(w.crash_looping), "bold red") if w.crash_looping else "-"
+                shown_restarts = str(w.restarts) if w.pods_known else "?"
+                crash: Cell = (str(len(w.crash_looping)) if how.count_crashes else ",".join(w.crash_looping),
+                               "bold red") if w.crash_looping else "-"
                 restarts: Cell = ("?", "yellow") if not w.pods_known else \
-                    (str(w.restarts), "yellow") if w.restarts else "0"
-                label = f"{w.namespace}/{w.name}" + SOURCE_NOTE.get(s.source, "")
-                rows.append((key, (s.env, s.stack, state, apply_cell, ready, label, restarts, crash)))
+                    (shown_restarts, "yellow") if w.restarts else "0"
+                # The State next to it already says why the list is not the state's (NO STATE, unreadable).
+                label = f"{w.namespace}/{w.name}" + ("" if how.count_crashes else SOURCE_NOTE.get(s.source, ""))
+                if how.merge_crashes:
+                    if w.crash_looping:
+                        restarts = (f"{shown_restarts} crash", "bold red")
+                    rows.append((key, (s.env, s.stack, state, apply_cell, ready, label, restarts)))
+                else:
+                    rows.append((key, (s.env, s.stack, state, apply_cell, ready, label, restarts, crash)))
                 workloads[key] = (s.env, s.stack, w)
         self._workloads = workloads
         return rows

@@ -14,6 +14,13 @@ from gfwizard.textsafe import printable
 #: A cell: plain text, or ``(text, rich style)``.
 Cell = Union[str, tuple[str, str]]
 Row = tuple[str, Sequence[Cell]]
+#: A column: ``(label, key)``, or ``(label, key, width)`` for a fixed width (cells are cut to it).
+ColumnSpec = Union[tuple[str, str], tuple[str, str, int]]
+
+
+def cell_text(cell: Cell) -> str:
+    """What a cell shows (its text as escaped on screen, without its style)."""
+    return printable(cell[0] if isinstance(cell, tuple) else cell)
 
 
 def _render(cell: Cell) -> Text:
@@ -30,9 +37,9 @@ class DiffTable(DataTable[Text]):
     DiffTable { height: 1fr; }
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(self, columns: Sequence[ColumnSpec], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self._columns = list(columns)
+        self._columns: list[ColumnSpec] = list(columns)
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self._order: list[str] = []
         #: How many single cells were rewritten, and how many full rebuilds happened (for tests and the bench).
@@ -40,21 +47,32 @@ class DiffTable(DataTable[Text]):
         self.rebuilds = 0
 
     def on_mount(self) -> None:
-        for label, key in self._columns:
-            self.add_column(label, key=key)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for label, key, *width in self._columns:
+            self.add_column(label, key=key, width=width[0] if width else None)
 
     @property
     def shown(self) -> dict[str, tuple[Cell, ...]]:
         """Row key -> the cells currently shown."""
         return dict(self._shown)
 
-    def sync(self, rows: Sequence[Row]) -> None:
-        """Show exactly ``rows`` (in this order), touching only cells that differ from what is shown."""
+    def sync(self, rows: Sequence[Row], columns: Sequence[ColumnSpec] | None = None) -> None:
+        """Show exactly ``rows`` (in this order), touching only cells that differ from what is shown;
+        ``columns`` (labels, widths) different from the shown ones rebuild the table with them."""
+        if columns is not None and list(columns) != self._columns:
+            selected = self.selected_key
+            self._columns = list(columns)
+            self.clear(columns=True)
+            self._add_columns()
+            self._rebuild(rows, selected)
+            return
         order = [key for key, _ in rows]
         if order != self._order:
             self._rebuild(rows)
             return
-        keys = [key for _, key in self._columns]
+        keys = [column[1] for column in self._columns]
         for key, cells in rows:
             new = tuple(cells)
             old = self._shown.get(key)
@@ -66,8 +84,8 @@ class DiffTable(DataTable[Text]):
                     self.cell_updates += 1
             self._shown[key] = new
 
-    def _rebuild(self, rows: Sequence[Row]) -> None:
-        selected = self.selected_key
+    def _rebuild(self, rows: Sequence[Row], selected: str | None = None) -> None:
+        selected = selected if selected is not None else self.selected_key
         self.clear()
         self._shown = {}
         self._order = []

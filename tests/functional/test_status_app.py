@@ -525,8 +525,10 @@ async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatc
             "NO STATE, yet running: dev/gitlab-runners — deploy none of them yet (an apply without the state would "
             "create it all again); if their state is still on the GitLab HTTP backend, move it with "
             "`gfwizard backend migrate --env dev --stack gitlab-runners --config /srv/gf/org.yaml`")
-        cells = _cells(app, "stacks-table")
-        assert "gitlab-runners-dev/gitlab-runner (no state)" in cells and "NO STATE, yet running" in cells
+        # At 100 columns the workload's "(no state)" gives way to its name: the State on its row says it.
+        shown = app.query_one("#stacks-table", DiffTable).shown
+        row = shown["dev/gitlab-runners/Deployment/gitlab-runners-dev/gitlab-runner"]
+        assert row[2] == ("NO STATE, yet running", "bold red") and str(row[5]).endswith("gitlab-runner"), row
         assert "5 problems" in _banner(app)  # the fixed four, and this one
         # The view filtered to prod: dev's stacks are not named there.
         for _ in range(3):  # all → dev → prod
@@ -562,10 +564,68 @@ async def test_the_state_and_readiness_of_each_stack_are_on_screen_at_80_columns
         await _until(pilot, lambda: app.query_one("#panes").active == "stacks" and table.region.right <= 80
                      and any("gitlab-runners" in line for line in visible()), what="the stacks laid out")
         lines = visible()
-        assert lines[0].split()[:6] == ["Env", "Stack", "State", "Last", "apply", "Ready"], lines[0]
+        assert lines[0].split()[:5] == ["Env", "Stack", "State", "Apply", "Ready"], lines[0]
         row = {tuple(line.split()[:2]): " ".join(line.split()) for line in lines[1:] if line.strip()}
         assert row[("dev", "gitlab-runners")].startswith("dev gitlab-runners NO STATE, yet running - 1/1 "), lines
-        assert row[("dev", "attic")].startswith("dev attic serial 7, 30m ago applied 30m ago 0/1"), lines
-        assert row[("dev", "arc-runners")].startswith("dev arc-runners serial 3, 3h00m ago - 1/1"), lines
+        assert row[("dev", "attic")].startswith("dev attic serial 7, 30m applied 30m 0/1 "), lines
+        assert row[("dev", "arc-runners")].startswith("dev arc-runners serial 3, 3h00m - 1/1 "), lines
         assert row[("prod", "attic")].startswith("prod attic not applied - -"), lines
+        # Whatever is cut, it is right of the stack's State and Last apply and the workload's Ready.
+        spans = _column_spans(table)
+        assert max(spans[key][1] for key in ("env", "stack", "state", "apply", "ready")) <= 80, spans
+        await pilot.press("q")
+
+
+def _column_spans(table: DiffTable) -> dict[str, tuple[int, int]]:
+    """Each column's x range in the table (its cell padding included), left to right."""
+    spans, x = {}, 0
+    for key, column in table.columns.items():
+        width = column.get_render_width(table)
+        spans[str(key.value)] = (x, x + width)
+        x += width
+    return spans
+
+
+async def test_the_stacks_pane_fits_80_columns_and_keeps_everything_at_120() -> None:
+    """At 80x24 every column of the Stacks pane is on screen, Last apply's cells whole; at 120 columns
+    nothing is shortened but the headers and the ages' "ago"; a resize lays the pane out again."""
+    app = _fixed_app(FixedFeed(fixed_snapshot()), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        table = app.query_one("#stacks-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "stacks" and table.size.width > 0,
+                     what="the stacks pane laid out")
+
+        def visible() -> list[str]:
+            return [table.render_line(y).text for y in range(table.size.height)]
+
+        def attic_row() -> str:
+            return next(line for line in visible() if line.split()[:2] == ["dev", "attic"])
+
+        shown = table.scrollable_content_region.width
+        assert shown == 80 and table.virtual_size.width <= shown, (table.virtual_size, shown)
+        spans = _column_spans(table)
+        assert list(spans) == ["env", "stack", "state", "apply", "ready", "workload", "restarts"], spans
+        assert spans["restarts"][1] <= shown, spans
+        start, end = spans["apply"]
+        assert attic_row()[start:end].strip() == "applied 30m", attic_row()
+        assert visible()[0][start:end].strip() == "Apply"
+        # The workload's name gives way (Enter shows it whole); its restarts say it is crash-looping.
+        assert " ".join(attic_row().split()).endswith(" 0/1 …/attic 14 crash"), attic_row()
+
+        await pilot.resize_terminal(120, 40)
+        await _until(pilot, lambda: table.scrollable_content_region.width == 120 and "attic-7d9f-x2" in attic_row(),
+                     what="the pane laid out again for 120 columns")
+        assert table.virtual_size.width <= 120
+        assert list(_column_spans(table)) == ["env", "stack", "state", "apply", "ready", "workload", "restarts",
+                                              "crash"]
+        assert " ".join(attic_row().split()) == (
+            "dev attic serial 7, 30m applied 30m 0/1 attic-dev/attic 14 attic-7d9f-x2")
+        assert any("arc-systems-dev/arc-dev-gha-rs-controller" in line for line in visible())
+
+        await pilot.resize_terminal(80, 24)
+        await _until(pilot, lambda: table.scrollable_content_region.width == 80 and "…/attic" in attic_row(),
+                     what="the pane laid out again for 80 columns")
+        assert table.virtual_size.width <= 80
         await pilot.press("q")
