@@ -24,6 +24,10 @@ os.environ.setdefault("GFW_NETGUARD_LOG", os.path.join(tempfile.gettempdir(), f"
 _NETGUARD_LOG = os.environ["GFW_NETGUARD_LOG"]
 _PYTHONPATH = os.pathsep.join(p for p in (_NETGUARD_DIR, os.environ.get("PYTHONPATH", "")) if p)
 os.environ["PYTHONPATH"] = _PYTHONPATH
+# The text reports fit $COLUMNS when it is set: the commands under test lay out for 80 (a pipe) unless a
+# test gives a width, whatever the terminal pytest runs in.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -199,7 +199,8 @@ def test_status_once_under_api_faults_reports_with_a_remedy(run: int, stages: Ca
             problem = next(p for p in doc["problems"] if p["kind"] == "api-unreachable")
             assert STATUS_DETAIL[name] in problem["detail"], (label, problem)
         else:
-            problems = proc.stdout.split("\nProblems\n", 1)[-1]
+            # Whitespace joined: piped, the report is wrapped to 80 columns.
+            problems = " ".join(proc.stdout.split("\nProblems\n", 1)[-1].split())
             assert "api-unreachable" in problems and STATUS_DETAIL[name] in problems, (label, problems)
             assert f"remedy: {STATUS_REMEDY[name]}" in problems, (label, problems)
     for name, stage in staged.items():
