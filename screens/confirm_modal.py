@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
+from gfwizard.textsafe import printable
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Shows what will happen; returns True only on an explicit yes (the Yes button, or y)."""
@@ -86,6 +88,7 @@ class TypedConfirmModal(ModalScreen[bool]):
                 yield Static(self.body, id="confirm-body", markup=False)
             yield Static(f"Type {self.expected!r} to apply:", classes="dialog-prompt")
             yield Input(placeholder=self.expected, id="typed-confirm")
+            yield Static("", id="typed-mismatch")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply", id="confirm-yes", variant="error", disabled=True)
                 yield Button("Cancel", id="confirm-no", variant="primary")
@@ -93,10 +96,20 @@ class TypedConfirmModal(ModalScreen[bool]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#confirm-yes", Button).disabled = event.value != self.expected
+        note = self.query_one("#typed-mismatch", Static)
+        note.update("")
+        note.display = False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value == self.expected:
             self.dismiss(True)
+            return
+        # Enter on a wrong name must not look like a dead key: say why nothing happened.
+        typed = printable(event.value)
+        said = f"{typed!r} is not {self.expected!r}" if typed.strip() else "nothing typed"
+        note = self.query_one("#typed-mismatch", Static)
+        note.update(Text(f"{said}: type the environment name exactly to apply, or Escape to cancel"))
+        note.display = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes" and self.query_one(Input).value == self.expected)

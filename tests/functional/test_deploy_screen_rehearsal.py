@@ -138,9 +138,17 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         assert app.screen.query(Footer), "the dialog shows the step's keys instead of its own"
         await type_into(pilot, "#typed-confirm", "prd")
         assert app.screen.query_one("#confirm-yes", Button).disabled
-        await pilot.press("enter")  # a wrong name submitted: nothing happens
-        await pilot.pause(0.2)
+        await pilot.press("enter")  # a wrong name submitted: nothing is applied, and the dialog says why
+        await wait_until(pilot, lambda: text_of(app.screen.query_one("#typed-mismatch")) != "", "the mismatch note")
         assert modal_named(app, "TypedConfirmModal")
+        assert text_of(app.screen.query_one("#typed-mismatch")) == \
+            "'prd' is not 'prod': type the environment name exactly to apply, or Escape to cancel"
+        await type_into(pilot, "#typed-confirm", "[b]x")  # typing again clears it; markup is shown as typed
+        assert text_of(app.screen.query_one("#typed-mismatch")) == ""
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: text_of(app.screen.query_one("#typed-mismatch")) != "", "the second note")
+        assert text_of(app.screen.query_one("#typed-mismatch")).startswith("'[b]x' is not 'prod'")
+        assert states(ws, "prod") == set() and locks(ws) == []
         await pilot.press("escape")
         await idle(pilot, screen, "the refused apply")
         refused = text_of(screen.query_one("#step-status"))
