@@ -116,8 +116,31 @@ def cli(ctx: click.Context) -> None:
         ctx.invoke(wizard)
 
 
+def _reopen_closed_std_streams() -> None:
+    """Put /dev/null behind a standard stream the caller closed (``<&-``, ``>&-``, a supervisor that
+    starts gfwizard without them). Python leaves ``sys.stdin`` and friends ``None`` then, which every
+    terminal check would crash on; worse, the first file gfwizard opened would take the free descriptor,
+    and a child (terraform, kubectl) writing to its stdout would write into it."""
+    import os
+    import sys
+
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        # The descriptors below fd are open, so the lowest free one os.open returns is fd itself.
+        opened = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if opened != fd:
+            os.dup2(opened, fd)
+            os.close(opened)
+        setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))
+
+
 def main() -> None:
     """Console-script entry point."""
+    _reopen_closed_std_streams()
     cli(prog_name="gfwizard")
 
 

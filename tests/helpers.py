@@ -29,12 +29,22 @@ def tree_digest(root: Path, ignore: Sequence[str] = ()) -> dict[str, str]:
 
 
 def run_cli(args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``gfwizard ARGS`` in a fresh interpreter (the real entry point) and capture its output."""
+            timeout: float = 120, input: str | None = None,
+            closed: Sequence[int] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``gfwizard ARGS`` in a fresh interpreter (the real entry point) and capture its output.
+
+    ``closed``: standard descriptors (0, 1, 2) the command starts without, as ``<&-`` / ``>&-`` leave it
+    (a closed one captures nothing)."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+
+    def close() -> None:
+        for fd in closed:
+            os.close(fd)
+
     return subprocess.run(
         [sys.executable, "-m", "gfwizard", *args],
         capture_output=True, text=True, env=full_env, cwd=str(cwd or REPO), timeout=timeout, input=input,
+        preexec_fn=close if closed else None,
     )
