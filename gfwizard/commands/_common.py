@@ -23,6 +23,20 @@ EXIT_CHECK_FAILED = 1
 EXIT_INPUT = 2
 
 
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (a bound compared with ``nan`` is never
+    crossed, so ``--connect-timeout nan`` would pass the range and break later, or ``inf`` overflow a
+    timer), as a usage error naming the option."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def json_option(f: F) -> F:
     """Add ``--json``: machine-readable output with the keys documented in docs/json-output.md."""
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, config_option, echo, emit_json,
-                                       handles_errors, json_option, resolve_config_path)
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
+                                       echo, emit_json, handles_errors, json_option, resolve_config_path)
 from gfwizard.errors import InputError
 from gfwizard.textsafe import printable
 
@@ -65,9 +65,9 @@ def backend() -> None:
               help="Create the state bucket if it does not exist (shows and asks first; without a terminal, needs --yes).")
 @click.option("--enable-versioning", is_flag=True, help="Enable bucket versioning if it is off (shows and asks first).")
 @click.option("--yes", is_flag=True, help="Do what --create-bucket/--enable-versioning need without asking.")
-@click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+@click.option("--connect-timeout", type=FiniteFloatRange(min=0.1), default=3.0, show_default=True,
               help="Seconds to wait for a connection to the S3 endpoint.")
-@click.option("--read-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+@click.option("--read-timeout", type=FiniteFloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds to wait for an answer from the S3 endpoint.")
 @config_option
 @json_option
@@ -172,7 +172,7 @@ def locks(env: str, config_path: Path | None, as_json: bool) -> None:
 @env_option
 @click.option("--stack", "stack", required=True, help="The stack whose state moves from state.http to state.s3.")
 @click.option("--yes", is_flag=True, help="Migrate without asking (needed without a terminal).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+@click.option("--timeout", type=FiniteFloatRange(min=1), default=600.0, show_default=True,
               help="Seconds the IaC binary may take before it is interrupted.")
 @config_option
 @json_option

@@ -12,6 +12,7 @@ from click.core import ParameterSource
 from gfwizard.commands._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    FiniteFloatRange,
     config_option,
     echo,
     emit_json,
@@ -39,9 +40,9 @@ def report_width() -> int:
 @json_option
 @config_option
 @click.option("--env", "env", default=None, metavar="E", help="Show only environment E (default: all).")
-@click.option("--lock-age-threshold", "lock_age", type=click.FloatRange(min=0, min_open=True), default=30.0,
+@click.option("--lock-age-threshold", "lock_age", type=FiniteFloatRange(min=0, min_open=True), default=30.0,
               show_default=True, metavar="MIN", help="Minutes after which a held state lock counts as old.")
-@click.option("--refresh", "refresh", type=click.FloatRange(min=0.5, max=3600), default=2.0, show_default=True,
+@click.option("--refresh", "refresh", type=FiniteFloatRange(min=0.5, max=3600), default=2.0, show_default=True,
               metavar="SECONDS", help="Live view only (refused with --once): seconds between API probes and age "
                                        "updates.")
 @handles_errors

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, config_option, echo, emit_json,
-                                       handles_errors, json_option, resolve_config_path)
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
+                                       echo, emit_json, handles_errors, json_option, resolve_config_path)
 from gfwizard.errors import GfwError, InputError
 
 if TYPE_CHECKING:
@@ -101,9 +101,9 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
 @config_option
 @click.option("--pin", is_flag=True, help="Pin the observed cluster fingerprint into organization.yaml (asks first).")
 @click.option("--yes", is_flag=True, help="Agree to --pin without a prompt (needed without a terminal).")
-@click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=3.0, show_default=True,
+@click.option("--connect-timeout", type=FiniteFloatRange(min=0.1), default=3.0, show_default=True,
               help="Seconds to wait for a connection to the API server.")
-@click.option("--read-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+@click.option("--read-timeout", type=FiniteFloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds to wait for an answer (and for an exec credential plugin).")
 @json_option
 @handles_errors

@@ -20,6 +20,19 @@ from tests.helpers import REPO, run_cli, tree_digest
     (["deploy", "--env", "dev", "--json", "--concurrency"], "Option '--concurrency' requires an argument.",
      "gfwizard deploy"),
     (["backend", "check", "--json", "--env"], "Option '--env' requires an argument.", "gfwizard backend check"),
+    # nan passes any range bound (every comparison with it is false) and inf overflows a timer: both refused.
+    (["validate", "--json", "--connect-timeout", "nan"],
+     "Invalid value for '--connect-timeout': 'nan' is not a finite number.", "gfwizard validate"),
+    (["validate", "--json", "--read-timeout", "inf"],
+     "Invalid value for '--read-timeout': 'inf' is not a finite number.", "gfwizard validate"),
+    (["status", "--once", "--json", "--lock-age-threshold", "NaN"],
+     "Invalid value for '--lock-age-threshold': 'NaN' is not a finite number.", "gfwizard status"),
+    (["status", "--json", "--refresh", "nan"], "Invalid value for '--refresh': 'nan' is not a finite number.",
+     "gfwizard status"),
+    (["backend", "check", "--env", "dev", "--json", "--connect-timeout", "1e999"],
+     "Invalid value for '--connect-timeout': '1e999' is not a finite number.", "gfwizard backend check"),
+    (["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json", "--timeout", "nan"],
+     "Invalid value for '--timeout': 'nan' is not a finite number.", "gfwizard backend migrate"),
 ])
 def test_a_usage_error_with_json_is_the_error_object(tmp_path: Path, args: list[str], message: str,
                                                       where: str) -> None:
