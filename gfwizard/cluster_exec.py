@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.kubeconfig_secrets import refuse_unsendable_token
 from gfwizard.redact import is_secret_name, redact, register_secret
 
 _STDERR_TAIL = 1500
@@ -130,6 +131,10 @@ def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: 
             "exec", f"exec plugin {command!r} of {where} returned neither a token nor a client certificate and key",
             f"check the configuration of `{command}`")
     register_secret(token, key)
+    if isinstance(token, str):
+        refuse_unsendable_token(token, where=f"the token exec plugin {command!r} of {where} returned",
+                                remedy=f"check the configuration of `{command}` (its token must be one line)",
+                                kind="exec")
     expires = _parse_time(str(status["expirationTimestamp"])) if status.get("expirationTimestamp") else None
     return ExecCredential(token=token, client_certificate_pem=cert, client_key_pem=key, expires=expires,
                           stderr=_tail(stderr))

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
 from gfwizard.kubeconfig_files import duplicate_name
+from gfwizard.kubeconfig_secrets import refuse_unsendable_token
 from gfwizard.paths import expand
 from gfwizard.x509_der import first_certificate_der, not_valid_after
 
@@ -367,6 +368,12 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     user = (_absolutise(_mapping(user_node.value.get("user"), f"user {user_name!r}", files),
                         os.path.dirname(os.path.abspath(user_file)))
             if user_node is not None else {})
+    if isinstance(user.get("token"), str):
+        refuse_unsendable_token(
+            user["token"], where=f"the token of user {user_name!r} in {user_file}",
+            remedy=f"remove the line break from users[].user.token of user {user_name!r} in {user_file} (a YAML "
+                   "block scalar written with `|` keeps a final one; `|-` or a plain one-line value does not), "
+                   "or get a fresh kubeconfig for honey")
     ca_pem, ca_source = _read_pem(cluster, "certificate-authority")
     cert_pem, _ = _read_pem(user, "client-certificate")
     exec_cfg = _mapping(user.get("exec"), f"user {user_name!r} exec", files)

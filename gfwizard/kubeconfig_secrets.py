@@ -10,8 +10,25 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_errors import AccessKind, ClusterAccessError
 from gfwizard.redact import register_secret
+
+
+def refuse_unsendable_token(token: str, *, where: str, remedy: str, kind: AccessKind = "kubeconfig") -> None:
+    """Raise :class:`ClusterAccessError` when ``token`` holds a control character (a line break, most
+    often: a ``token: |`` block scalar, a pasted value): no HTTP header may carry one, so kubectl refuses
+    it too, and the HTTP library's own error would quote the whole ``Authorization`` header in clear.
+
+    ``where`` names the token (never its value); it is registered as a secret first either way, and so
+    is each piece between its control characters (a printed piece is no line of the whole).
+    """
+    register_secret(token)
+    if any(ch < " " and ch != "\t" or ch == "\x7f" for ch in token):
+        import re
+
+        register_secret(*re.split(r"[\x00-\x08\x0a-\x1f\x7f]+", token))
+        raise ClusterAccessError(kind, f"{where} contains a line break or another control character, which no "
+                                       "HTTP header can carry (kubectl cannot send it either)", remedy)
 
 
 def read_token_file(path: str, *, user: str, kubeconfig_file: str) -> str:
@@ -38,7 +55,7 @@ def read_token_file(path: str, *, user: str, kubeconfig_file: str) -> str:
     if not token:
         raise ClusterAccessError("kubeconfig", f"{where} is empty (kubectl refuses an empty token file too)",
                                  remedy)
-    register_secret(token)
+    refuse_unsendable_token(token, where=f"the token in {where}", remedy=remedy)
     return token
 
 

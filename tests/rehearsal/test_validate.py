@@ -815,3 +815,27 @@ def test_a_kubeconfig_that_is_not_yaml_is_named_on_one_line_with_its_position(tm
     assert check["remedy"] == "fix the YAML of the kubeconfig file (kubectl config view shows what it parses)"
     assert honey.admin_token not in out.stdout + out.stderr
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+@pytest.mark.parametrize("command", [["validate", "--json"], ["validate"], ["status", "--once", "--json"],
+                                     ["doctor", "--json"]], ids=" ".join)
+def test_a_token_with_a_trailing_newline_is_a_kubeconfig_failure_never_a_traceback_quoting_it(
+        tmp_path: Path, honey: "RehearsalAPIServer", command: list[str]) -> None:
+    """``token: |`` keeps a final newline: the HTTP library refused the header with a ValueError that
+    quoted ``Bearer <token>`` in clear, as an uncaught traceback (exit 1, no JSON)."""
+    files = write_files(tmp_path, honey, token=honey.admin_token + "\n")
+    detail = (f"the token of user 'honey-admin' in {files.kubeconfig} contains a line break or another control "
+              "character, which no HTTP header can carry (kubectl cannot send it either)")
+    before = files.digest()
+    out = run_cli(command, env={**files.env(), "GFW_DISCOVER_CACHE": "0"}, timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr and honey.admin_token not in out.stdout + out.stderr
+    if command == ["validate"]:
+        assert f"FAIL  kubeconfig      {detail}" in out.stdout
+    elif command[0] == "validate":
+        kube = json.loads(out.stdout)["checks"][0]
+        assert (kube["name"], kube["level"], kube["detail"]) == ("kubeconfig", "fail", detail)
+    else:
+        assert detail in out.stdout
+    assert honey.request_log.entries() == []  # nothing was sent with it
+    assert files.digest() == before

@@ -95,3 +95,70 @@ def test_a_deploy_registers_the_token_file_of_the_configured_context(tmp_path: P
     (tmp_path / "token").unlink()
     register_context_secrets(str(path), "honey", {})
     assert tree_digest(tmp_path) == {k: v for k, v in before.items() if k != "token"}
+
+
+_LINE_BREAK = "contains a line break or another control character, which no HTTP header can carry (kubectl cannot " \
+              "send it either)"
+
+
+@pytest.mark.parametrize("shape", ["{}\n", "\n{}", "{}\r", "{}\x00", "Ab{}\nGhijklmn"],
+                         ids=["trailing newline", "leading newline", "carriage return", "NUL", "inner newline"])
+def test_an_inline_token_with_a_line_break_is_a_kubeconfig_error_that_never_shows_it(tmp_path: Path,
+                                                                                       shape: str) -> None:
+    """The HTTP library would refuse the header with a ValueError quoting ``Bearer <token>`` in clear."""
+    canary = _canary()
+    path = kubeconfig(tmp_path / "k.yaml", server=_SERVER, user={"token": shape.format(canary)})
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 1))
+    assert err.value.kind == "kubeconfig"
+    assert err.value.message == f"the token of user 'op' in {path} {_LINE_BREAK}"
+    assert err.value.remedy == (f"remove the line break from users[].user.token of user 'op' in {path} (a YAML block "
+                                "scalar written with `|` keeps a final one; `|-` or a plain one-line value does not), "
+                                "or get a fresh kubeconfig for honey")
+    assert canary not in err.value.message + err.value.remedy
+    for piece in shape.format(canary).split():  # each line of it is masked wherever it is printed
+        assert redact(f"said {piece}.") == f"said {MASK}.", piece
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_tab_or_surrounding_spaces_in_an_inline_token_are_sent(tmp_path: Path) -> None:
+    """HTTP headers may carry both (the server then judges the token), so they are no kubeconfig error."""
+    canary = _canary()
+    path = kubeconfig(tmp_path / "k.yaml", server=_SERVER, user={"token": f" {canary}\t"})
+    client = ClusterClient.for_context(str(path), "honey", Timeouts(1, 1))
+    assert client.api_client.configuration.api_key["BearerToken"] == f"Bearer  {canary}\t"
+
+
+def test_a_token_file_with_a_line_break_inside_is_an_error_that_never_shows_it(tmp_path: Path) -> None:
+    canary = _canary()
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{canary[:8]}\n{canary[8:]}\n")
+    path = kubeconfig(tmp_path / "k.yaml", server=_SERVER, user={"tokenFile": str(token_file)})
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 1))
+    assert err.value.kind == "kubeconfig"
+    assert err.value.message == f"the token in tokenFile {token_file} of user 'op' in {path} {_LINE_BREAK}"
+    assert canary[8:] not in err.value.message + err.value.remedy
+    assert tree_digest(tmp_path) == before
+
+
+def test_an_exec_plugin_token_with_a_line_break_is_an_exec_error_that_never_shows_it(tmp_path: Path) -> None:
+    from gfwizard.cluster_exec import run_exec_plugin
+    from tests.unit.test_cluster_local import plugin
+
+    canary = _canary()
+    cfg = plugin(tmp_path, f"""
+        import json
+        print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                          "status": {{"token": "{canary}\\n"}}}}))
+    """)
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        run_exec_plugin(cfg, user="op", kubeconfig_file=str(tmp_path / "k.yaml"), cluster=None, timeout=10)
+    assert err.value.kind == "exec"
+    assert err.value.message.startswith("the token exec plugin ")
+    assert err.value.message.endswith(f" returned {_LINE_BREAK}")
+    assert canary not in err.value.message + err.value.remedy
+    assert tree_digest(tmp_path) == before
