@@ -37,6 +37,17 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class NonEmptyPath(click.Path):
+    """``click.Path`` that refuses an empty value as a usage error naming the option: ``Path("")`` is
+    ``.``, so ``--config "$UNSET"`` would read the current directory, ``gfwizard audit "$UNSET"`` audit it
+    and ``rehearse --workspace "$UNSET"`` fill it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value == "":
+            self.fail("the path is empty.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def json_option(f: F) -> F:
     """Add ``--json``: machine-readable output with the keys documented in docs/json-output.md."""
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
@@ -67,7 +78,7 @@ def config_option(f: F) -> F:
     return click.option(
         "--config",
         "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=NonEmptyPath(dir_okay=False, path_type=Path),
         default=None,
         callback=_remember_config,
         help="organization.yaml to read (default: $GFW_CONFIG or config/organization.yaml).",

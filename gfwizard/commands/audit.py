@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gfwizard.commands._common import EXIT_CHECK_FAILED, EXIT_OK, echo, emit_json, handles_errors, json_option
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, NonEmptyPath, echo, emit_json, handles_errors,
+                                       json_option)
 
 if TYPE_CHECKING:
     from gfwizard.audit_model import AuditReport
 
 
 @click.command(name="audit")
-@click.argument("path", required=False, type=click.Path(file_okay=True, dir_okay=True, path_type=Path))
+@click.argument("path", required=False, type=NonEmptyPath(file_okay=True, dir_okay=True, path_type=Path))
 @json_option
 @handles_errors
 def audit(path: Path | None, as_json: bool) -> None:

@@ -17,6 +17,7 @@ from gfwizard.commands._common import (
     EXIT_CHECK_FAILED,
     EXIT_INPUT,
     EXIT_OK,
+    NonEmptyPath,
     config_option,
     echo,
     emit_json,
@@ -40,7 +41,7 @@ def config() -> None:
 
 
 @config.command("validate")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=NonEmptyPath(path_type=Path))
 @config_option
 @json_option
 def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gfwizard.commands._common import echo, handles_errors, json_option, require_terminal, write
+from gfwizard.commands._common import NonEmptyPath, echo, handles_errors, json_option, require_terminal, write
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -206,10 +206,10 @@ def _serve(env: "RehearsalEnvironment", env_file: _EnvFile, as_json: bool, note:
               help="Nodes in the rehearsal honey (honey, bumble, sting, then more bumble/sting).")
 @click.option("--pods", type=click.IntRange(min=0), default=0, show_default=True,
               help="Extra pods spread over the nodes (scale rehearsals).")
-@click.option("--env-file", type=click.Path(path_type=Path), default=None,
+@click.option("--env-file", type=NonEmptyPath(path_type=Path), default=None,
               help="Also write the export lines to this file, for other shells (mode 0600; removed at shutdown "
                    "unless --keep; an existing file is refused unless an earlier rehearsal wrote it).")
-@click.option("--workspace", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--workspace", "workspace", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="Use this new or empty directory as the workspace (default: a temp directory). Its parent must "
                    "exist; at shutdown a new one is removed, an empty one emptied (unless --keep).")
 @click.option("--keep", is_flag=True, help="Keep the workspace (logs, kubeconfig, organization.yaml) at shutdown.")

@@ -33,6 +33,18 @@ from tests.helpers import REPO, run_cli, tree_digest
      "Invalid value for '--connect-timeout': '1e999' is not a finite number.", "gfwizard backend check"),
     (["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json", "--timeout", "nan"],
      "Invalid value for '--timeout': 'nan' is not a finite number.", "gfwizard backend migrate"),
+    # An empty path ("$UNSET") is '.': it read, audited or filled the current directory.
+    (["config", "show", "--json", "--config", ""], "Invalid value for '--config': the path is empty.",
+     "gfwizard config show"),
+    (["deploy", "--env", "dev", "--yes", "--json", "--config", ""], "Invalid value for '--config': the path is empty.",
+     "gfwizard deploy"),
+    (["doctor", "--json", "--config", ""], "Invalid value for '--config': the path is empty.", "gfwizard doctor"),
+    (["config", "validate", "", "--json"], "Invalid value for '[PATH]': the path is empty.", "gfwizard config validate"),
+    (["audit", "", "--json"], "Invalid value for '[PATH]': the path is empty.", "gfwizard audit"),
+    (["rehearse", "--workspace", "", "--json"], "Invalid value for '--workspace': the path is empty.",
+     "gfwizard rehearse"),
+    (["rehearse", "--env-file", "", "--json"], "Invalid value for '--env-file': the path is empty.",
+     "gfwizard rehearse"),
 ])
 def test_a_usage_error_with_json_is_the_error_object(tmp_path: Path, args: list[str], message: str,
                                                       where: str) -> None:
