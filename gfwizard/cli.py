@@ -138,10 +138,34 @@ def _reopen_closed_std_streams() -> None:
         setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))
 
 
+def _internal_error(exc: Exception) -> NoReturn:
+    """A bug's last stop: its traceback goes to stderr redacted (an HTTP library's error may quote a
+    credential the process registered), and with ``--json`` stdout still gets the documented error
+    object; exit 1, as Python's own uncaught-exception exit."""
+    import sys
+    import traceback
+
+    from gfwizard.commands._common import echo, emit_error_json, write
+    from gfwizard.redact import redact
+
+    write(redact("".join(traceback.format_exception(exc))), err=True)
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    remedy = "this is a gfwizard bug: report it with the traceback above (credentials in it are masked)"
+    if "--json" in sys.argv[1:]:
+        emit_error_json(redact(message), remedy, 1)
+    else:
+        echo(f"error: {message}", err=True)
+        echo(f"remedy: {remedy}", err=True)
+    sys.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     _reopen_closed_std_streams()
-    cli(prog_name="gfwizard")
+    try:
+        cli(prog_name="gfwizard")
+    except Exception as exc:  # click has already turned its own errors into exits; this is a bug
+        _internal_error(exc)
 
 
 if __name__ == "__main__":
