@@ -333,7 +333,12 @@ class DeployScreen(StepScreen):
             self._show_detail()
         self.plans = {}
         hint = " The last run did not finish: r resumes it." if message.resumable else ""
-        if self.rows and all(name in self.done for name in self.rows):
+        if self.busy is not None:
+            # Built by the action now running (after a cancel, or a resume): the line says that action, or
+            # keeps asking for the answer to a dialog it opened.
+            if not self._asking:
+                self._status(f"{self.busy} running… (c cancels)", False)
+        elif self.rows and all(name in self.done for name in self.rows):
             self._status("Every stack is applied. Ctrl+N for the summary (p plans again).", False)
         else:
             self._status(f"{message.binary}. p plans every stack (nothing is applied).{hint}", False)

@@ -424,6 +424,32 @@ async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(off
         assert screen.check_action("cancel", ()) is False
 
 
+async def test_an_engine_built_by_a_running_action_leaves_the_status_on_that_action(offline: None) -> None:
+    # After a cancel, a or r builds a new engine as it starts: its EngineReady must not say "p plans every
+    # stack" (nor "r resumes") while the action it started runs, nor replace a dialog's "Waiting for your answer".
+    import concurrent.futures
+
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        status = screen.query_one("#step-status")
+        screen.engine = RecordingEngine()  # type: ignore[assignment]
+        screen._start("resume")
+        screen.post_message(screen.EngineReady("dev", ORDER, "terraform 1.11.4 (/usr/bin/terraform)", True))
+        await wait_until(pilot, lambda: screen.resumable, "the rebuilt engine")
+        assert text_of(status) == "resume running… (c cancels)"
+        assert screen.check_action("cancel", ()) is True
+        screen._asking[concurrent.futures.Future()] = False
+        screen._status("Waiting for your answer in the dialog (nothing runs until then).", False)
+        screen.resumable = False
+        screen.post_message(screen.EngineReady("dev", ORDER, "terraform 1.11.4 (/usr/bin/terraform)", True))
+        await wait_until(pilot, lambda: screen.resumable, "the engine built again")
+        assert text_of(status) == "Waiting for your answer in the dialog (nothing runs until then)."
+        screen._asking.clear()
+        screen.post_message(screen.ActionFinished("resume"))
+        await wait_until(pilot, lambda: screen.busy is None, "the action finished")
+
+
 async def test_a_force_stop_dialog_left_open_when_the_run_ends_closes_and_escalates_nothing(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
