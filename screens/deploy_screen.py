@@ -235,6 +235,9 @@ class DeployScreen(StepScreen):
 
     def action_search(self) -> None:
         """Filter the log (Enter applies, Escape clears)."""
+        pane = self.query_one(PlacementPane)
+        if pane.has_class("overlay") and pane.display:
+            pane.display = False  # it covers the log, and the search box typed into would be hidden under it
         self.log_pane.action_search()
 
     def action_back(self) -> None:

@@ -553,6 +553,26 @@ async def test_narrow_terminal_toggles_the_placement_overlay(offline: None) -> N
         await wait_until(pilot, lambda: pane.has_class("overlay") and not pane.display, "the narrow layout")
 
 
+async def test_search_over_the_placement_overlay_shows_the_search_box_it_types_into(offline: None) -> None:
+    from textual.widgets import Input
+
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.query_one("#placement-pane")
+        await pilot.press("t")
+        assert pane.display
+        await pilot.press("slash")
+        box = screen.query_one("#log-search", Input)
+        await wait_until(pilot, lambda: box.has_focus, "the search box focused")
+        assert not pane.display, "the placement overlay still covers the log and its search box"
+        assert box.region.width > 0 and screen.get_widget_at(box.region.x + 1, box.region.y + 1)[0] is box
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not box.has_focus, "the search closed")
+        await pilot.press("t")  # t is the placement key again, not a letter typed into a hidden box
+        assert pane.display and box.value == ""
+
+
 async def test_an_engine_error_opens_the_error_modal_not_a_traceback(
         rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from screens.launch import build_app
