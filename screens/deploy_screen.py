@@ -64,6 +64,21 @@ def confirm_body(request: "ConfirmRequest") -> Text:
     return text
 
 
+def failure_text(message: str, diagnostics: tuple[str, ...]) -> str:
+    """A failed stack's message and, under it, what the binary said (its errors, or its last lines): the
+    cause, which the log pane cuts at its width and the message alone does not name ("init failed (exit 1)")."""
+    from gfwizard.redact import redact
+
+    lines = list(diagnostics)
+    while lines and not lines[0].strip():
+        del lines[0]
+    while lines and not lines[-1].strip():
+        del lines[-1]
+    if not lines:
+        return message
+    return message + "\n\nThe binary said:\n" + "\n".join(redact(line) for line in lines)
+
+
 def settle_column_widths(table: DataTable[Any]) -> None:
     """Give ``table``'s columns their final widths now.
 
@@ -699,7 +714,8 @@ class DeployScreen(StepScreen):
                 self.log_pane.add_line(stack, f"  {detail}")
             remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
             self.log_pane.add_line(stack, f"remedy: {remedy}")
-            self.failures[stack] = (f"{stack} failed in {event.phase}", event.message, remedy)
+            self.failures[stack] = (f"{stack} failed in {event.phase}", failure_text(event.message, event.diagnostics),
+                                    remedy)
             self._status(f"{stack} failed: {event.message} (Enter on {stack} shows it whole) — {remedy}", True)
         elif isinstance(event, ev.StackLocked):
             outcomes[stack] = f"locked {row.detail}"

@@ -363,6 +363,31 @@ async def test_a_failure_remedy_offers_the_key_before_the_command(offline: None)
         await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step")
 
 
+async def test_enter_on_a_failed_stack_shows_what_the_binary_said_not_only_its_exit_code(offline: None) -> None:
+    from gfwizard import stacks_events as ev
+    from gfwizard.redact import register_secret
+
+    secret = "Zq8vN3kR7tW1xY5bL0mP"
+    register_secret(secret)
+    error = ('Error: Failed to get existing workspaces: Unable to list objects in S3 bucket "gfw-state": '
+             'dial tcp 127.0.0.1:38449: connect: connection refused')
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.StackFailed(
+            "attic", "init", "init failed (exit 1)", "read the transcript /t/attic.log, fix the cause, then "
+            "`gfwizard deploy --env dev --resume`",
+            diagnostics=("Initializing the backend...", "", error, f"token={secret}", "", ""))))
+        await wait_until(pilot, lambda: screen.rows["attic"].state == "failed", "the failure")
+        screen.query_one("#stack-list").focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the failure in full")
+        shown = text_of(app.screen.query_one("#error-message"))
+        assert shown.startswith("init failed (exit 1)\n\nThe binary said:\nInitializing the backend...\n\n")
+        assert error in shown and "connection refused" in shown
+        assert secret not in shown and shown.endswith("[REDACTED]")
+
+
 async def test_a_failure_message_with_brackets_is_shown_as_written_not_as_markup(offline: None) -> None:
     from gfwizard import stacks_events as ev
 
