@@ -71,6 +71,33 @@ async def test_kubeconfig_lists_every_context_and_blocks_non_targets(isolated_ho
     assert not config_path.exists()
 
 
+async def test_kubeconfig_file_problems_are_readable_whole_at_80x24(isolated_home: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from screens.launch import build_app
+
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    (kube / "kubeconfig-honey.yaml").write_text(yaml.safe_dump(kubeconfig_with(
+        {"honey": "https://100.113.89.12:6443"}, current="honey")))
+    broken = isolated_home / "broken.yaml"
+    broken.write_text('apiVersion: v1\nkind: Config\nclusters: [ {name: x, cluster: {server: "https://1.2.3.4"\n')
+    monkeypatch.setenv("KUBECONFIG", str(broken))
+    before = tree_digest(kube), broken.read_bytes()
+    app = build_app(config_path=isolated_home / "no-config" / "organization.yaml", repo=REPO, start_at="kubeconfig")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig") and app.screen.discovery is not None, "discovery")
+        await pilot.pause()
+        problems = app.screen.query_one("#file-problems")
+        notes = text_of(problems)
+        assert "kubectl refuses to load this KUBECONFIG list" in notes and notes.endswith("listed anyway")
+        await wait_until(pilot, lambda: problems.region.height > 0, "the notes laid out")
+        # Every line of the notes is on screen: none is cut below the box's height.
+        width = problems.content_size.width
+        needed = problems.get_content_height(problems.content_size, app.size, width)
+        assert problems.content_size.height >= needed, f"{needed} lines of notes in a box of {problems.content_size.height}"
+    assert (tree_digest(kube), broken.read_bytes()) == before, "a kubeconfig file was written"
+
+
 def app_at(ws: WorkspaceFixture, step: str) -> "WizardApp":
     """The wizard opened at ``step`` with the workspace's config as the draft (what Validate leaves behind)."""
     from gfwizard.orgconfig import load_config
