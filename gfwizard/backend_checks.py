@@ -88,6 +88,11 @@ def _endpoint_check(target: S3Target, timeouts: tuple[float, float]) -> tuple[Ch
         answer = probe_endpoint(target.endpoint, timeouts[0])
     except OSError as exc:
         detail, remedy = explain_os_error(exc, target.endpoint, timeouts)
+        if target.overrides_config:
+            # The wizard's form and organization.yaml show the configured endpoint, not the one that failed.
+            detail += f" (that endpoint is {target.endpoint_source})"
+            remedy = (f"unset AWS_ENDPOINT_URL_S3 to use state.s3.endpoint {target.config_endpoint}, or point it at "
+                      f"the S3 service; {remedy}")
         return failed(C_ENDPOINT, detail, remedy), None, sent
     received = time.time()
     detail = f"{where} answered HTTP {answer.status}"

@@ -66,6 +66,26 @@ def test_connection_errors_are_told_apart(target) -> None:
     assert "accepted the connection but did not answer within 10s" in explain(read, target=target)[0]
 
 
+def test_an_unreachable_endpoint_that_overrides_the_config_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gfwizard.backend_checks as checks
+
+    def refused(endpoint: str, timeout: float) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(checks, "probe_endpoint", refused)
+    cfg = make_cfg(ENDPOINT, "state", network="tailnet")
+    check, _date, _sent = checks._endpoint_check(s3_target(cfg, environ={}), (3.0, 10.0))
+    assert check.detail == f"connection refused by {ENDPOINT}: nothing is listening there"
+    override = "http://127.0.0.1:9"
+    check, _date, _sent = checks._endpoint_check(s3_target(cfg, environ={"AWS_ENDPOINT_URL_S3": override}),
+                                                 (3.0, 10.0))
+    assert not check.ok
+    assert check.detail == (f"connection refused by {override}: nothing is listening there (that endpoint is "
+                            f"AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint {ENDPOINT}))")
+    assert check.remedy.startswith(f"unset AWS_ENDPOINT_URL_S3 to use state.s3.endpoint {ENDPOINT}, or point it at "
+                                   "the S3 service; check ")
+
+
 def test_parse_created_handles_nanoseconds_and_garbage() -> None:
     assert parse_created("2025-01-02T03:04:05.123456789Z") == datetime(2025, 1, 2, 3, 4, 5, 123456,
                                                                         tzinfo=timezone.utc)
