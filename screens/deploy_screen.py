@@ -269,9 +269,10 @@ class DeployScreen(StepScreen):
 
         stopped = {name: (row.state, row.detail) for name, row in self.rows.items()
                    if row.state in RESUMABLE_STATES and name not in self.done}
+        dropped = tuple(name for name, row in self.rows.items() if row.state == "planned" and name not in self.done)
         self.session.deploy_views[self.session.env] = DeployView(
             self.session.env, dict(self.done), stopped, dict(self.session.deploy_outcomes),
-            dict(self.session.transcripts))
+            dict(self.session.transcripts), dropped)
 
     def on_unmount(self) -> None:
         self._remember()
@@ -351,6 +352,13 @@ class DeployScreen(StepScreen):
             self._show_detail()
         self.plans = {}
         hint = " The last run did not finish: r resumes it." if message.resumable else ""
+        view = self.session.deploy_views.get(message.env)
+        if view is not None and view.dropped:
+            # Said once: the rows went back to pending, and nothing else tells why.
+            self.session.deploy_views[message.env] = replace(view, dropped=())
+            them = "its plan was" if len(view.dropped) == 1 else "their plans were"
+            hint += (f" {', '.join(view.dropped)}: {them} deleted when you left this step (saved plans hold "
+                     "variable values).")
         if self.busy is not None:
             # Built by the action now running (after a cancel, or a resume): the line says that action, or
             # keeps asking for the answer to a dialog it opened.

@@ -25,6 +25,8 @@ class DeployView:
     outcomes: dict[str, str] = field(default_factory=dict)
     #: stack -> transcript path of its last run in this environment.
     transcripts: dict[str, str] = field(default_factory=dict)
+    #: Stacks planned but not applied when the step was left: their saved plans were deleted.
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass

@@ -598,6 +598,39 @@ async def test_search_over_the_placement_overlay_shows_the_search_box_it_types_i
         assert pane.display and box.value == ""
 
 
+async def test_coming_back_says_the_plans_made_before_leaving_were_deleted(offline: None, tmp_path: Path) -> None:
+    """Leaving the step deletes its saved plans (they hold variable values): back on it, the rows read pending
+    again, and the status line says why once, instead of plans that silently vanished."""
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(pilot, app)
+        transcript_engine(screen, tmp_path, "dev")
+        screen.post_message(screen.EngineEvent(ev.StackApplied("attic", 1, 0, 0, 1.0)))
+        for stack in ("arc-runners", "gitlab-runners"):
+            screen.post_message(screen.EngineEvent(ev.StackPlanned(stack, summary(add=1), f"sha256:{stack}", 0.1)))
+        await wait_until(pilot, lambda: screen.rows["gitlab-runners"].state == "planned", "the dev plans")
+
+        await pilot.press("e")
+        screen.engine = None
+        screen.post_message(screen.EngineReady("prod", ORDER, "terraform"))
+        await wait_until(pilot, lambda: app.session.env == "prod" and list(screen.rows) == ORDER, "the prod rows")
+        assert "deleted" not in text_of(screen.query_one("#step-status")), "prod had no plans to drop"
+
+        await pilot.press("e")
+        screen.post_message(screen.EngineReady("dev", ORDER, "terraform"))
+        await wait_until(pilot, lambda: app.session.env == "dev" and screen.rows["attic"].state == "applied",
+                         "the dev rows again")
+        assert [screen.rows[s].state for s in ORDER] == ["applied", "pending", "pending", "pending"]
+        assert text_of(screen.query_one("#step-status")) == (
+            "terraform. p plans every stack (nothing is applied). arc-runners, gitlab-runners: their plans were "
+            "deleted when you left this step (saved plans hold variable values).")
+
+        screen.post_message(screen.EngineReady("dev", ORDER, "terraform"))  # said once, not on every rebuild
+        await wait_until(pilot, lambda: "deleted" not in text_of(screen.query_one("#step-status")), "said once")
+
+
 async def test_an_engine_error_opens_the_error_modal_not_a_traceback(
         rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from screens.launch import build_app
