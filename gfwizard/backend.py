@@ -31,7 +31,8 @@ from gfwizard.backend_checks import (
 )
 from gfwizard.backend_locks import LockInfo, list_locks
 from gfwizard.backend_migrate import MigrationReport, StateSummary, migrate_http_to_s3
-from gfwizard.backend_render import RenderedFile, planned_backends, render_backends, render_http_text, render_s3_text
+from gfwizard.backend_render import (RenderedFile, planned_backends, render_backends, render_http_text, render_s3_text,
+                                     rendered_already)
 from gfwizard.backend_s3 import (
     DEFAULT_TIMEOUTS,
     CredentialSource,
@@ -58,6 +59,6 @@ __all__ = [
     "C_BUCKET", "C_CREDENTIALS", "C_ENDPOINT", "C_LOCK", "C_PREFIX", "C_SKEW", "C_VERSIONING", "DEFAULT_TIMEOUTS",
     "MAX_SKEW_SECONDS", "ConfirmFn", "CredentialSource", "LockInfo", "MigrationReport", "RenderedFile", "S3Target",
     "StateSummary", "check_s3", "credential_source", "explain", "http_credential_source", "list_locks", "lock_probe",
-    "migrate_http_to_s3",
-    "planned_backends", "render_backends", "render_http_text", "render_s3_text", "s3_client", "s3_target",
+    "migrate_http_to_s3", "planned_backends", "render_backends", "render_http_text", "render_s3_text",
+    "rendered_already", "s3_client", "s3_target",
 ]

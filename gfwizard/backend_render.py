@@ -105,6 +105,16 @@ def backends_to_write(cfg: "OrgConfig", env: str, layout: "Layout") -> list[Path
     return [path for _stack, _kind, path, text in planned_backends(cfg, env, layout) if not holds(path, text)]
 
 
+def rendered_already(cfg: "OrgConfig", env: str, layout: "Layout") -> list[RenderedFile] | None:
+    """Every backend file of ``env`` as :func:`render_backends` would report it with nothing to write, when
+    each one already holds exactly what it would write; None when one is missing or differs (read only).
+    Raises :class:`~gfwizard.errors.InputError` as :func:`planned_backends` does."""
+    planned = planned_backends(cfg, env, layout)
+    if not planned or not all(holds(path, text) for _stack, _kind, path, text in planned):
+        return None
+    return [RenderedFile(path=path, changed=False, stack=stack, kind=kind) for stack, kind, path, _ in planned]
+
+
 def render_backends(cfg: "OrgConfig", env: str, layout: "Layout") -> list[RenderedFile]:
     """Render every stack's backend file(s) for ``env``: ``<env>.s3.tfbackend`` when ``state.s3`` is
     set and ``<env>.http.tfbackend`` when ``state.http`` is set. Everything is validated before the

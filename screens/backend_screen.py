@@ -59,6 +59,8 @@ class BackendScreen(StepScreen):
 
         checks: list[Check]
         credential_source: str
+        #: The backend files, when every one already holds what a render would write (nothing to ask).
+        current: list["RenderedFile"] | None = None
 
     @dataclass
     class BackendsRendered(Message):
@@ -76,6 +78,8 @@ class BackendScreen(StepScreen):
         super().__init__(session)
         self.checks: list[Check] | None = None
         self.rendered: list["RenderedFile"] | None = None
+        #: The rendered files were found up to date by the checks (no render was needed).
+        self.up_to_date = False
         #: Fields whose shown value is invalid (key -> error): the draft still holds the last valid
         #: value, so nothing may be checked, rendered or carried on until they are fixed.
         self.invalid: dict[str, str] = {}
@@ -223,14 +227,29 @@ class BackendScreen(StepScreen):
             # Consent for create/enable was given in the dialog before this run was started.
             checks = check_s3(cfg, self.session.env, create_bucket=create_bucket,
                               enable_versioning=enable_versioning, confirm=lambda _what: True)
+        current = self._rendered_already() if cfg.state.backend == "s3" and all(c.ok for c in checks) else None
         if get_current_worker().is_cancelled:
             return
-        self.post_message(self.ChecksFinished(checks, source))
+        self.post_message(self.ChecksFinished(checks, source, current))
         if cfg.state.http is not None:
             self._look_for_http_state()
 
+    def _rendered_already(self) -> list["RenderedFile"] | None:
+        """The backend files when they are already up to date (read only; call from a worker)."""
+        from gfwizard.backend import rendered_already
+        from gfwizard.errors import GfwError
+
+        cfg = self.session.draft
+        assert cfg is not None
+        try:
+            return rendered_already(cfg, self.session.env, self._layout())
+        except GfwError:
+            return None  # Ctrl+W says why when it is pressed
+
     def on_backend_screen_checks_finished(self, message: ChecksFinished) -> None:
         self.checks = message.checks
+        # Back on this step, or files an earlier session wrote: up to date, so there is nothing to ask about.
+        self.rendered, self.up_to_date = (message.current, True) if message.current is not None else (None, False)
         self.query_one(Checklist).show(message.checks)
         self.query_one("#credential-source", Static).update("Credentials: " + message.credential_source)
         # The results matter more than the form now (at 80x24 they start below the fold).
@@ -290,7 +309,7 @@ class BackendScreen(StepScreen):
         self.post_message(self.BackendsRendered(files))
 
     def on_backend_screen_backends_rendered(self, message: BackendsRendered) -> None:
-        self.rendered = message.files
+        self.rendered, self.up_to_date = message.files, False
         changed = sum(1 for f in message.files if f.changed)
         self.notify(f"{len(message.files)} backend files rendered ({changed} changed)")
         self._update_status()
@@ -381,8 +400,9 @@ class BackendScreen(StepScreen):
         if reason is None:
             assert self.rendered is not None
             where = ", ".join(sorted({str(f.path.parent.parent) for f in self.rendered}))
-            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}. Ctrl+N for Next.{waiting}",
-                         bool(pending))
+            fresh = ", already up to date (nothing to write)" if self.up_to_date else ""
+            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}{fresh}. Ctrl+N for Next."
+                         f"{waiting}", bool(pending))
         else:
             self._status(reason + waiting, True)
         self.refresh_bindings()

@@ -112,3 +112,38 @@ async def test_first_five_steps_pin_create_bucket_render_and_write(unpinned_work
         assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == before_write
         assert app.screen.check_action("next", ()) is True
     assert tree_digest(REPO / "tofu") | tree_digest(REPO / "config") == repo_before, "the checkout was written to"
+
+
+async def test_backend_files_already_up_to_date_need_no_render(unpinned_workspace: WorkspaceFixture) -> None:
+    """Files an earlier visit (or session) wrote that hold exactly what a render would write: the Backend step
+    is ready once its checks pass, says why, and asks nothing; files it would change still need Ctrl+W."""
+    from tests.functional import backends_rendered
+
+    ws = unpinned_workspace
+    backends_rendered(ws)
+    before = tree_digest(ws.dir / "backends")
+    app = make_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_validate(pilot, app)
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the pin consent dialog")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.blocked_reason() is None, "pinned")
+        for visit in ("first", "again after Back"):
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, visit)
+            assert app.screen.blocked_reason() is None, visit
+            status = text_of(app.screen.query_one("#step-status"))
+            assert status.startswith("Backend ready: 8 backend files in ") and \
+                "already up to date (nothing to write). Ctrl+N for Next." in status, status
+            assert not modal_named(app, "ConfirmModal")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: on_step(app, "validate"), "back on validate")
+        assert tree_digest(ws.dir / "backends") == before, "a backend file was written"
+
+        # A file that differs (edited by hand): the step asks again before writing.
+        edited = ws.dir / "backends" / "attic" / "dev.s3.tfbackend"
+        edited.write_text(edited.read_text() + "# edited\n")
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "third visit")
+        assert app.screen.blocked_reason() == "Checks passed. Render the backend files (Ctrl+W)."
+        assert edited.read_text().endswith("# edited\n")

@@ -101,6 +101,28 @@ def test_unchanged_rerender_touches_nothing(real_layout: Layout) -> None:
         assert f.path.stat().st_ino == inodes[f.path]
 
 
+def test_rendered_already_is_only_files_that_hold_exactly_the_render(real_layout: Layout, checkout: Path) -> None:
+    from gfwizard.backend import rendered_already
+
+    cfg = make_cfg("https://rustfs.honey.ts.net:9000", "gloriousflywheel-state", network="tailnet")
+    before = tree_digest(checkout)
+    assert rendered_already(cfg, "dev", real_layout) is None  # nothing rendered yet
+    assert tree_digest(checkout) == before, "asking wrote something"
+    first = render_backends(cfg, "dev", real_layout)
+    current = rendered_already(cfg, "dev", real_layout)
+    assert current is not None and [(f.path, f.stack, f.kind, f.changed) for f in current] == [
+        (f.path, f.stack, f.kind, False) for f in first]
+    # One file edited by hand, or a config that changed since: not up to date, and nothing is rewritten.
+    first[1].path.write_text(first[1].path.read_text() + "# edited\n")
+    after_edit = tree_digest(checkout)
+    assert rendered_already(cfg, "dev", real_layout) is None
+    render_backends(cfg, "dev", real_layout)
+    other = make_cfg("https://rustfs.honey.ts.net:9000", "another-bucket", network="tailnet")
+    assert rendered_already(other, "dev", real_layout) is None
+    assert tree_digest(checkout) != after_edit  # only the render above wrote
+    assert rendered_already(cfg, "dev", real_layout) is not None
+
+
 def test_changed_config_rewrites_atomically(real_layout: Layout) -> None:
     render_backends(make_cfg("https://rustfs.honey.ts.net:9000", "state-a", network="tailnet"), "dev", real_layout)
     files = render_backends(make_cfg("https://rustfs.honey.ts.net:9000", "state-b", network="tailnet"), "dev",
