@@ -871,3 +871,33 @@ async def test_placement_tables_are_marked_not_live_when_nodes_cannot_be_read(of
         screen.post_message(screen.PlacementComputed(table))  # readable again: live again
         await wait_until(pilot, lambda: text_of(foot) == "No conflicts.", "the live placement again")
         assert text_of(title) == "Placement" and not pane.has_class("-stale")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["column", "overlay"])
+async def test_placement_roles_fit_the_pane_whole(offline: None, size: tuple[int, int]) -> None:
+    """The rehearsal honey's own figures (``320Mi/31.9Gi``, ``200m/16``) fit the pane as a column (from 110
+    columns) and as the overlay (below): no cell cut, no horizontal scrollbar."""
+    from gfwizard.answers import ConfigAnswers, build_config
+    from gfwizard.placement import NodeInfo, compute_placement, requests_for
+    from screens.placement_pane import PlacementPane
+    from textual.coordinate import Coordinate
+    from textual.widgets import DataTable
+
+    cfg = build_config(ConfigAnswers())
+    nodes = [NodeInfo(name=name, labels={"kubernetes.io/hostname": name}, cpu_allocatable_m=16000,
+                      memory_allocatable=int(31.9 * 1024 ** 3), ready=True) for name in ("honey", "bumble", "sting")]
+    table = compute_placement(cfg, nodes, requests_for(cfg))
+    app = offline_app()
+    async with app.run_test(size=size) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.query_one(PlacementPane)
+        if not pane.display:
+            await pilot.press("t")
+        screen.post_message(screen.PlacementComputed(table))
+        roles = pane.query_one("#placement-roles", DataTable)
+        await wait_until(pilot, lambda: roles.row_count == 2, "the roles")
+        await pilot.pause()
+        cells = [str(roles.get_cell_at(Coordinate(row, 3))) for row in range(roles.row_count)]
+        assert all(cell.endswith("/31.9Gi") for cell in cells), cells
+        assert roles.virtual_size.width <= roles.scrollable_content_region.width, (
+            roles.virtual_size.width, roles.scrollable_content_region.width)
