@@ -42,6 +42,7 @@ from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, object_ex
 from gfwizard.checks import Check, failed, passed, warned
 from gfwizard.errors import CheckFailure, InputError
 from gfwizard.redact import redact, register_secret
+from gfwizard.paths import private_dir
 
 if TYPE_CHECKING:
     from gfwizard.layout import Layout
@@ -398,14 +399,13 @@ def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: s
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     scratch = layout.work_root / "migrate" / env / f"{stack}-{stamp}-{os.getpid()}"
     scratch.mkdir(parents=True, mode=0o700)
-    transcript_path = layout.transcripts_dir(env) / f"migrate-{stack}-{stamp}.log"
-    transcript_path.parent.mkdir(parents=True, exist_ok=True)
+    transcript_path = private_dir(layout.transcripts_dir(env)) / f"migrate-{stack}-{stamp}.log"
     report.transcript = transcript_path
     run_env, cli = _iac_env(scratch / "tfdata", username, password)
     main_tf = scratch / "main.tf"
     started = time.monotonic()
     try:
-        with transcript_path.open("w", encoding="utf-8") as transcript:
+        with _open_transcript(transcript_path) as transcript:
             if cli.note:
                 note = redact(cli.note)
                 report.notes.append(note)
@@ -430,6 +430,18 @@ def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: s
         report.outcome = "migrated"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _open_transcript(path: Path) -> IO[str]:
+    """``path`` truncated for writing, mode 0600 like every run's transcript (it is redacted, but it holds the
+    binary's whole output, and the state dir may be readable by other local users)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a same-second transcript left by an older version may be 0644
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _failure(step: str, code: int | None, timeout: float, tail: list[str]) -> str:

@@ -43,6 +43,14 @@ def state_dir() -> Path:
     return Path(base) / "gfwizard"
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) and make ``path`` itself 0700, also when it existed before."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
 def require_dir(path: Path, what: str, source: str, remedy: str) -> Path:
     """``path`` as a writable directory, created when missing; an :class:`InputError` naming ``what`` it is,
     where it came from (``source``) and why it cannot be used (a file in the way, no permission), so a

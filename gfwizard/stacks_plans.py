@@ -9,6 +9,8 @@ import re
 import time
 from pathlib import Path
 
+from gfwizard.paths import private_dir  # noqa: F401 - re-exported: callers import it from here
+
 #: ``<run id>-p<pid>.tfplan``: whose process made the plan.
 _OWNER = re.compile(r"-p(\d+)\.tfplan$")
 #: A plan file named without its process (an older gfwizard) counts as abandoned after this long.
@@ -52,14 +54,6 @@ def _owner_alive(pid: int, plan: Path) -> bool:
         return False
     started = process_started_at(pid)
     return started is None or started <= plan.stat().st_mtime + 1
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and its parents) and make ``path`` itself 0700, also when it existed before."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
-    return path
 
 
 def sweep_stale_plans(directory: Path, keep: Path, now: float | None = None) -> list[Path]:

@@ -34,7 +34,7 @@ from typing import IO, Callable, Iterator, Mapping
 
 from gfwizard.atomic import write_if_changed
 from gfwizard.errors import CheckFailure, InputError
-from gfwizard.paths import state_dir
+from gfwizard.paths import private_dir, state_dir
 from gfwizard.redact import Redactor, default_redactor
 from gfwizard.tofu_events import Diagnostic, UIEvent, event_from_message, redact_obj
 from gfwizard.tofu_spool import Spool
@@ -442,7 +442,7 @@ class TofuRunner:
         if self.transcript is None:
             yield None
             return
-        self.transcript.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.transcript.parent)  # also when `backend migrate` of an older version made it 0755
         fd = os.open(self.transcript, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             yield fh

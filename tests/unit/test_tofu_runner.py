@@ -283,3 +283,12 @@ def test_the_binary_outlives_a_killed_gfwizard(fake_bin: Path, tmp_path: Path) -
     assert [p.name for p in (tmp_path / "data").iterdir()] == [], "a spool file was left with a name"
     transcript = (tmp_path / "t.log").read_text()
     assert "line 0" in transcript and "[stderr] err 0" in transcript
+
+
+async def test_a_transcripts_directory_others_can_read_is_made_private(fake_bin: Path, tmp_path: Path) -> None:
+    # `backend migrate` of an older version created the env's transcripts directory 0755.
+    (tmp_path / "t").mkdir(mode=0o755)
+    (tmp_path / "t").chmod(0o755)
+    result = await runner(find_binary(), tmp_path).run("stream", json_stream=True)
+    assert result.ok
+    assert stat.S_IMODE((tmp_path / "t").stat().st_mode) == 0o700
