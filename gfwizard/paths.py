@@ -51,15 +51,34 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def foreign_dir_problem(path: Path) -> str:
+    """Why another local user controls the directory ``path`` (``""`` when only this user does): it belongs
+    to someone else, or others may write to it. Whoever controls it can read what is written there with
+    the umask's mode and plant links or files (a provider binary in the plugin cache, a journal that is a
+    link to one of this user's files) for gfwizard to follow."""
+    st = path.stat()
+    if st.st_uid != os.geteuid():
+        return f"it belongs to another user (uid {st.st_uid}), who could read and plant files in it"
+    if st.st_mode & 0o002:
+        return (f"every local user may write to it (mode {st.st_mode & 0o7777:04o}) and so plant files or links "
+                "in it")
+    if st.st_mode & 0o020 and st.st_gid != os.getegid():
+        return (f"group {st.st_gid} may write to it (mode {st.st_mode & 0o7777:04o}) and so plant files or links "
+                "in it")
+    return ""
+
+
 def require_dir(path: Path, what: str, source: str, remedy: str) -> Path:
-    """``path`` as a writable directory, created when missing; an :class:`InputError` naming ``what`` it is,
-    where it came from (``source``) and why it cannot be used (a file in the way, no permission), so a
-    command that needs it stops before it runs anything."""
+    """``path`` as a writable directory of this user's own, created (0700) when missing; an :class:`InputError`
+    naming ``what`` it is, where it came from (``source``) and why it cannot be used (a file in the way, no
+    permission, another user controls it: :func:`foreign_dir_problem`), so a command that needs it stops
+    before it runs or writes anything."""
     from gfwizard.errors import InputError
 
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new one holds journals and transcripts: private
         problem = "" if os.access(path, os.W_OK | os.X_OK) else "not writable"
+        problem = problem or foreign_dir_problem(path)
     except FileExistsError:
         problem = "it is a file, not a directory"
     except OSError as exc:  # a file further up ("Not a directory"), no permission, a read-only file system
@@ -74,7 +93,7 @@ def require_state_dir() -> Path:
     source = (f"${STATE_DIR_ENV}" if os.environ.get(STATE_DIR_ENV) else
               "$XDG_STATE_HOME" if os.environ.get("XDG_STATE_HOME") else "the default")
     return require_dir(state_dir(), "the gfwizard state directory", source,
-                       f"point {STATE_DIR_ENV} at a writable directory (plans, transcripts, journals and the provider "
+                       f"point {STATE_DIR_ENV} at a writable directory of your own (plans, transcripts, journals and the provider "
                        "cache go there), or unset it to use ~/.local/state/gfwizard")
 
 
