@@ -463,9 +463,10 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
     try:
         after = fetch_http_state(address, username, password)
         report.source_after = summarize(after) if after is not None else None
-    except (CheckFailure, InputError) as exc:
+    except (CheckFailure, InputError) as exc:  # unknown, not gone: the server may only be down now
         checks.append(warned("source after", f"could not re-read the source: {exc}",
                              remedy=f"compare the source with the backup {report.backup_path} by hand"))
+    else:
         if after is None:
             report.source_unchanged = False
             checks.append(failed("source untouched", f"the source state at {address} is gone",
