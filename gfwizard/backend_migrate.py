@@ -41,8 +41,8 @@ from gfwizard.backend_render import render_http_text, render_s3_text
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, object_exists, s3_client, s3_target
 from gfwizard.checks import Check, failed, passed, warned
 from gfwizard.errors import CheckFailure, InputError
-from gfwizard.redact import redact, register_secret
 from gfwizard.paths import private_dir
+from gfwizard.redact import redact, register_secret
 
 if TYPE_CHECKING:
     from gfwizard.layout import Layout

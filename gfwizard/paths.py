@@ -93,8 +93,8 @@ def require_state_dir() -> Path:
     source = (f"${STATE_DIR_ENV}" if os.environ.get(STATE_DIR_ENV) else
               "$XDG_STATE_HOME" if os.environ.get("XDG_STATE_HOME") else "the default")
     return require_dir(state_dir(), "the gfwizard state directory", source,
-                       f"point {STATE_DIR_ENV} at a writable directory of your own (plans, transcripts, journals and the provider "
-                       "cache go there), or unset it to use ~/.local/state/gfwizard")
+                       f"point {STATE_DIR_ENV} at a writable directory of your own (plans, transcripts, journals and "
+                       "the provider cache go there), or unset it to use ~/.local/state/gfwizard")
 
 
 def expand(path: str | Path) -> Path:

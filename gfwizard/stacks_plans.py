@@ -9,8 +9,6 @@ import re
 import time
 from pathlib import Path
 
-from gfwizard.paths import private_dir  # noqa: F401 - re-exported: callers import it from here
-
 #: ``<run id>-p<pid>.tfplan``: whose process made the plan.
 _OWNER = re.compile(r"-p(\d+)\.tfplan$")
 #: A plan file named without its process (an older gfwizard) counts as abandoned after this long.

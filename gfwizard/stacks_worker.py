@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from gfwizard.journal import LockHolder
 from gfwizard.layout import ERRORED_STATE, Layout
+from gfwizard.paths import private_dir
 from gfwizard.redact import register_secret
 from gfwizard.stacks_events import Phase
 from gfwizard.stacks_inputs import ClusterContract, inputs_hash, kubeconfig_file
 from gfwizard.stacks_locks import is_lock_error, lock_remedy, read_lock_holder
-from gfwizard.stacks_plans import plan_name, private_dir, sweep_stale_plans
+from gfwizard.stacks_plans import plan_name, sweep_stale_plans
 from gfwizard.tofu import CliConfig, OutputLine, RunResult, TofuBinary, TofuRunner, default_plugin_cache_dir
 from gfwizard.tofu_events import UIEvent
 from gfwizard.tofu_summary import PlanSummary, plan_hash, plan_summary, sensitive_output_values, sensitive_values

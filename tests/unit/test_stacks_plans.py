@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gfwizard.stacks_plans import UNOWNED_AGE_SECONDS, pid_alive, plan_name, private_dir, sweep_stale_plans
+from gfwizard.paths import private_dir
+from gfwizard.stacks_plans import UNOWNED_AGE_SECONDS, pid_alive, plan_name, sweep_stale_plans
 
 
 def _dead_pid() -> int:
