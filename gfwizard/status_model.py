@@ -320,9 +320,13 @@ class StatusSnapshot(_Frozen):
                 running = ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in stack.workloads if w.found)
                 out.append(Problem(kind="running-without-state", subject=f"{stack.env}/{stack.stack}",
                                    detail=f"no state object {stack.state.key} in S3, yet {running} runs"))
-            if stack.source != "state":
+            if stack.source == "none":
                 continue
             for w in stack.workloads:
+                # Without the state (unreadable, or none yet running) nobody knows whether a workload
+                # should exist, so one not found is no problem; one found is, and its pods are facts.
+                if stack.source != "state" and not w.found:
+                    continue
                 subject = f"{stack.env}/{stack.stack} {w.kind} {w.namespace}/{w.name}"
                 if w.below_desired:
                     what = f"{w.ready}/{w.desired} ready" if w.found else f"missing (0/{w.desired} ready)"

@@ -143,6 +143,23 @@ def test_unreadable_state_falls_back_to_defaults_without_claiming_unhealthy() ->
     assert not [p for p in snap.problems if p.kind == "workload-below-desired"]
 
 
+def test_a_found_workload_that_crash_loops_is_a_problem_while_the_state_is_unreadable() -> None:
+    # S3 down or refusing: which workloads should exist is unknown, but one that runs and crash-loops
+    # (or has fewer ready pods than it wants) is a fact of the cluster, not hidden behind the outage.
+    states = {("dev", "attic"): StateObject(key="gloriousflywheel/dev/attic.tfstate", exists=False,
+                                            unreachable=True, error="connection refused")}
+    expected = {("dev", "attic"): (("attic-dev", "Deployment", "attic", 1), ("attic-dev", "Deployment", "gone", 1))}
+    snap = assemble(_cfg(), _inputs(states=states, expected=expected), envs=["dev"], now=NOW)
+    attic = next(s for s in snap.stacks if s.stack == "attic")
+    assert attic.source == "defaults"
+    found = {(p.kind, p.subject) for p in snap.problems}
+    assert ("crash-looping", "dev/attic Deployment attic-dev/attic") in found, snap.problems
+    assert ("workload-below-desired", "dev/attic Deployment attic-dev/attic") in found, snap.problems
+    # The one not in the cluster is "not found", never a missing workload.
+    assert not [p for p in snap.problems if "attic-dev/gone" in p.subject]
+    assert "UNHEALTHY (2 problem(s))" in render_text(snap) and "CrashLoopBackOff: attic-5f7c9-a" in render_text(snap)
+
+
 def test_pods_of_and_last_applies() -> None:
     pods = [pod_record(_pod("attic-5f7c9-b", "bumble")), pod_record(_pod("attic-5f7c9-a", "bumble")),
             pod_record(_pod("other", "bumble", owner=("ReplicaSet", "x-1"), template_hash="1"))]
