@@ -281,7 +281,12 @@ class StatusSource:
         """(since, reason, pane) of every failing source; the state store feeds two panes."""
         out: list[tuple[float, str, str]] = []
         if self.probe is not None and self.probe.stale_since is not None:
-            out.append((self.probe.stale_since, "API: " + (self.probe.status.error or "unreachable"), "cluster"))
+            reason = "API: " + (self.probe.status.error or "unreachable")
+            out.append((self.probe.stale_since, reason, "cluster"))
+            # A watch on a dropped connection stays silent until its read timeout (minutes): the rows
+            # listed through it are no longer live once the API stops answering the probe.
+            out += [(self.probe.stale_since, reason, pane)
+                    for pane in sorted({PANE_OF[name] for name, w in self.watchers.items() if w.listed})]
         for w in self.watchers.values():
             if w.stale_since is not None:
                 out.append((w.stale_since, f"API ({w.spec.name}): " + (w.error.message if w.error else ""),

@@ -167,6 +167,33 @@ async def test_api_outage_shows_stale_then_recovers(rehearsal_workspace: Any) ->
         await pilot.press("q")
 
 
+async def test_an_api_that_stops_answering_marks_every_pane_it_feeds_stale(rehearsal_workspace: Any) -> None:
+    # Connections accepted, never answered (a dropped tailnet): the probe times out in seconds, while each
+    # watch sits on its open connection until its read timeout, minutes later. The rows listed through the
+    # watches are no longer live from the probe's failure on, and the panes say so.
+    ws = rehearsal_workspace
+    slow_watches = StatusOptions(refresh_seconds=0.3, state_refresh_seconds=0.3, watch_timeout=120,
+                                 backoff_initial=0.1, backoff_cap=0.5, timeouts=(1.0, 2.0))
+    app = build_status_app(ws.config_path, ws.env, options=slow_watches, tick_seconds=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0 and "live" in _banner(app), what="live")
+        await _until(pilot, lambda: "honey" in _cells(app, "nodes-table"), what="the nodes")
+        ws.api.faults.blackhole(True)
+        try:
+            await _until(pilot, lambda: "STALE since" in _banner(app), what="the stale banner")
+            fed = ("nodes", "stacks", "events")
+            await _until(pilot, lambda: all("STALE since" in _notes(app, pane) for pane in fed),
+                         what="the panes fed by the API marked stale")
+            assert "these are the last rows read, not live" in _notes(app, "nodes")
+            assert "honey" in _cells(app, "nodes-table")  # the last rows stay
+            assert "STALE" not in _notes(app, "locks")  # S3 still answers
+        finally:
+            ws.api.faults.blackhole(False)
+        await _until(pilot, lambda: "STALE" not in _banner(app) and "STALE" not in _notes(app, "nodes"),
+                     what="recovery")
+        await pilot.press("q")
+
+
 async def test_a_view_started_during_an_api_outage_says_unknown_not_missing(
         rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
     ws = rehearsal_workspace

@@ -288,7 +288,7 @@ def test_stale_reason_names_the_api_and_the_state_store_when_both_fail() -> None
     source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
     source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
     source.watchers = {"events": SimpleNamespace(stale_since=90.0, error=SimpleNamespace(message="refused"),  # type: ignore[dict-item]
-                                                 spec=SimpleNamespace(name="events"))}
+                                                 spec=SimpleNamespace(name="events"), listed=True)}
     source.state = SimpleNamespace(stale_since=95.0, stale_reason="S3: could not connect")  # type: ignore[assignment]
     since, reason = source._stale()
     assert since is not None and since.timestamp() == 90.0
@@ -304,8 +304,9 @@ def test_each_pane_is_stale_since_the_first_failure_of_a_source_it_shows() -> No
     from gfwizard.status import StatusSource, load_status_config
     from tests.helpers import REPO
 
-    def watcher(name: str, since: float | None) -> SimpleNamespace:
-        return SimpleNamespace(stale_since=since, error=SimpleNamespace(message="refused"), spec=SimpleNamespace(name=name))
+    def watcher(name: str, since: float | None, listed: bool = True) -> SimpleNamespace:
+        return SimpleNamespace(stale_since=since, error=SimpleNamespace(message="refused"), spec=SimpleNamespace(name=name),
+                               listed=listed)
 
     source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
     assert source._stale_panes() == {}
@@ -314,10 +315,18 @@ def test_each_pane_is_stale_since_the_first_failure_of_a_source_it_shows() -> No
                        "deployments": watcher("deployments", 110.0), "nodes": watcher("nodes", None)}
     source.state = SimpleNamespace(stale_since=95.0, stale_reason="S3: could not connect")  # type: ignore[assignment]
     panes = {pane: at.timestamp() for pane, at in source._stale_panes().items()}
-    # nodes still answer: not stale; the stacks pane shows workloads (API) and state (S3): the earliest.
-    assert panes == {"cluster": 100.0, "events": 90.0, "stacks": 95.0, "locks": 95.0}
+    # The nodes watch has not failed yet, but the API stopped answering the probe at 100: its rows are not
+    # live since then. The stacks pane shows workloads (API) and state (S3): the earliest.
+    assert panes == {"cluster": 100.0, "events": 90.0, "nodes": 100.0, "stacks": 95.0, "locks": 95.0}
     source.state = None
-    assert {p: at.timestamp() for p, at in source._stale_panes().items()}["stacks"] == 110.0
+    assert {p: at.timestamp() for p, at in source._stale_panes().items()}["stacks"] == 100.0
+    # While the probe answers, a watch that has not failed is live.
+    source.probe = SimpleNamespace(stale_since=None, status=SimpleNamespace(error=""))  # type: ignore[assignment]
+    assert {p: at.timestamp() for p, at in source._stale_panes().items()} == {"events": 90.0, "stacks": 110.0}
+    # A kind never listed has no last rows to call stale (its pane says it could not be read instead).
+    source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
+    source.watchers = {"nodes": watcher("nodes", None, listed=False)}  # type: ignore[dict-item]
+    assert set(source._stale_panes()) == {"cluster"}
 
 
 class _StubStore:
