@@ -308,9 +308,18 @@ class StateReader:
                            for env in self.envs for stack in self.cfg.stack_order()}
         else:
             states: dict[tuple[str, str], StateObject] = {}
+            # The first read the store never answered (refused, timed out): the others of this poll are not
+            # tried, so a hung store costs one timeout, not one per object (status --once stays quick).
+            no_answer = ""
             for env in self.envs:
                 for stack in self.cfg.stack_order():
-                    obj = self.reader.state(env, stack)
+                    if no_answer:
+                        obj = StateObject(key=self.cfg.state_key(env, stack), exists=False, error=no_answer,
+                                          unreachable=True)
+                    else:
+                        obj = self.reader.state(env, stack)
+                        if obj.unreachable and obj.error_status is None:
+                            no_answer = f"not tried, an earlier read got no answer: {obj.error}"
                     if obj.error:
                         unreadable.append(Unreadable(pane="stacks", what=f"state {obj.key}",
                                                      status=obj.error_status, detail=obj.error,
@@ -327,12 +336,16 @@ class StateReader:
             locks: list["LockInfo"] = []
             for env in self.envs:
                 try:
+                    if no_answer:
+                        raise ReadError("unreachable", f"cannot list the locks of {env}: {no_answer}", "")
                     locks += self.reader.locks(env, now=self.clock())
                 except ReadError as exc:
                     unreadable.append(Unreadable(pane="locks", what=f"locks of {env}", status=exc.status,
                                                  detail=exc.message, outage=exc.kind == "unreachable"))
                     if exc.status is None or exc.kind == "unreachable":
                         failing.append(exc.message)
+                        if exc.status is None and exc.kind == "unreachable" and not no_answer:
+                            no_answer = f"not tried, an earlier read got no answer: {exc.message}"
                     locks += [lock for lock in self.locks if lock.env == env]  # keep the last known
             order = {name: i for i, name in enumerate(self.cfg.stack_order())}
             self.locks = sorted(locks, key=lambda lk: (self.envs.index(lk.env) if lk.env in self.envs else 99,

@@ -203,6 +203,36 @@ def test_unreadable_state_bucket_is_named_not_fatal(rehearsal_workspace: Any) ->
         ("arc-systems", "arc-prod-gha-rs-controller")]
 
 
+def test_a_state_store_that_hangs_costs_one_timeout_not_one_per_object(rehearsal_workspace: Any) -> None:
+    # The endpoint accepts connections and never answers (RustFS hung, a half-dead tailnet path): the first
+    # read times out, and the other 9 state objects and lock listings are not each left to time out too.
+    import time
+
+    from tests.backend_doubles import Blackhole
+
+    ws = rehearsal_workspace
+    cfg = load_status_config(ws.config_path)
+    before = tree_digest(ws.dir)
+    with Blackhole() as hole:
+        started = time.monotonic()
+        snap = collect_once(cfg, environ={**ws.env, "AWS_ENDPOINT_URL_S3": hole.endpoint},
+                            options=StatusOptions(timeouts=(1.0, 1.0)))
+        took = time.monotonic() - started
+    assert took < 6, f"status --once waited {took:.1f}s on a hung state store"
+    assert snap.cluster.reachable and snap.nodes
+    notes = [u for u in snap.unreadable if u.pane in ("stacks", "locks")]
+    assert len([u for u in notes if u.pane == "stacks"]) == 8 and len([u for u in notes if u.pane == "locks"]) == 2
+    assert all(u.outage for u in notes), notes
+    assert "did not answer" in notes[0].detail and "not tried" not in notes[0].detail
+    assert all(u.detail.startswith("not tried, an earlier read got no answer: ") or "locks of" in u.detail
+               for u in notes[1:]), notes
+    assert snap.notes_for("stacks") == ["could not read: 8 state objects (S3 not answering)"]
+    problem = next(p for p in snap.problems if p.kind == "state-unreachable")
+    assert "did not answer" in problem.detail and "not tried" not in problem.detail
+    assert all(s.source == "defaults" for s in snap.stacks)
+    assert tree_digest(ws.dir) == before
+
+
 def test_http_state_backend_reads_as_state_unreadable_and_names_the_migration(
         rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
     ws = rehearsal_workspace
