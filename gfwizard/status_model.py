@@ -231,6 +231,17 @@ def api_remedy(error: str) -> str:
 
 _STATE_REMEDY = ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
                  "state is safe in the versioned bucket, and no deploy can run until it answers")
+#: How a state read's error names an endpoint set by AWS_ENDPOINT_URL_S3 over organization.yaml's.
+ENDPOINT_OVERRIDE = "AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint "
+
+
+def state_remedy(error: str) -> str:
+    """What to do when the state store does not answer, from the error text: first unset
+    ``AWS_ENDPOINT_URL_S3`` when it, not organization.yaml, chose the endpoint that failed."""
+    if ENDPOINT_OVERRIDE in error:
+        return ("the endpoint that did not answer is AWS_ENDPOINT_URL_S3's, not state.s3.endpoint's: unset it to read "
+                "the configured store, or point it at the S3 service; " + _STATE_REMEDY)
+    return _STATE_REMEDY
 
 
 def stale_sources(reason: str) -> str:
@@ -247,7 +258,7 @@ def stale_sources(reason: str) -> str:
 
 def stale_remedy(reason: str) -> str:
     """What to do while the data is stale, for each failing source of ``reason`` (``API …; S3: …``)."""
-    return "; ".join(api_remedy(part) if part.startswith("API") else _STATE_REMEDY for part in reason.split("; "))
+    return "; ".join(api_remedy(part) if part.startswith("API") else state_remedy(part) for part in reason.split("; "))
 
 
 def problem_remedy(problem: Problem) -> str:
@@ -263,7 +274,7 @@ def problem_remedy(problem: Problem) -> str:
         return (f"ask the holder whether that run still goes on; `gfwizard backend locks --env {env}` shows the "
                 "lock, and only a run that is gone for good may be force-unlocked")
     if problem.kind == "state-unreachable":
-        return _STATE_REMEDY
+        return state_remedy(problem.detail)
     if problem.kind == "running-without-state":
         env, _, stack = problem.subject.partition("/")
         return (f"do not deploy {stack} in {env} yet: without its state an apply would create it all again. If "

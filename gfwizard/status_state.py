@@ -124,6 +124,13 @@ class ReadOnlyState:
         """The guarded botocore client (a write through it raises :class:`ReadOnlyViolation` before I/O)."""
         return self._client
 
+    def _where(self, detail: str, exc: BaseException) -> str:
+        """``detail``, naming ``AWS_ENDPOINT_URL_S3`` when the store that did not answer is the one it sets
+        instead of organization.yaml's ``state.s3.endpoint`` (which is what the operator would go and check)."""
+        if self.target.overrides_config and _store_down(exc):
+            return f"{detail} (that endpoint is {self.target.endpoint_source})"
+        return detail
+
     def state_key(self, env: str, stack: str) -> str:
         """The state object's key for ``env`` and ``stack``."""
         return self.cfg.state_key(env, stack)
@@ -151,10 +158,10 @@ class ReadOnlyState:
             if code == "NoSuchKey" or (status == 404 and code in ("", "404")):
                 self._cache.pop(key, None)
                 return StateObject(key=key, exists=False)
-            detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
+            detail = self._where(explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0], exc)
             return StateObject(key=key, exists=False, error=detail, error_status=status, unreachable=_store_down(exc))
         except (BotoCoreError, OSError) as exc:
-            detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
+            detail = self._where(explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0], exc)
             return StateObject(key=key, exists=False, error=detail, unreachable=_store_down(exc))
         modified = resp.get("LastModified")
         try:
@@ -195,6 +202,7 @@ class ReadOnlyState:
                     break
         except (ClientError, BotoCoreError, OSError) as exc:
             detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")
+            detail = self._where(detail, exc)
             status = http_status(exc)
             kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if _store_down(exc) else "api"
             raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None

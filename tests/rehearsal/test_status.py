@@ -233,6 +233,27 @@ def test_a_state_store_that_hangs_costs_one_timeout_not_one_per_object(rehearsal
     assert tree_digest(ws.dir) == before
 
 
+def test_a_state_store_down_at_the_aws_endpoint_url_s3_override_says_so(rehearsal_workspace: Any) -> None:
+    # organization.yaml names the (healthy) store; AWS_ENDPOINT_URL_S3, left over in the shell, points
+    # elsewhere: the operator must not be sent to check RustFS's pods when unsetting the variable is the fix.
+    from tests.backend_doubles import free_port_endpoint
+
+    ws = rehearsal_workspace
+    dead = free_port_endpoint()
+    env = {**ws.env, "AWS_ENDPOINT_URL_S3": dead}
+    before = tree_digest(ws.dir), ws.config_path.read_bytes()
+
+    done = run_cli(["status", "--once", "--json", "--env", "dev"], env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    problem = next(p for p in json.loads(done.stdout)["problems"] if p["kind"] == "state-unreachable")
+    assert f"(that endpoint is AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint {ws.s3.endpoint}))" in problem["detail"]
+    assert problem["remedy"].startswith("the endpoint that did not answer is AWS_ENDPOINT_URL_S3's, not "
+                                        "state.s3.endpoint's: unset it"), problem["remedy"]
+    human = run_cli(["status", "--once", "--env", "dev"], env=env).stdout
+    assert "remedy: the endpoint that did not answer is AWS_ENDPOINT_URL_S3's" in human, human
+    assert (tree_digest(ws.dir), ws.config_path.read_bytes()) == before
+
+
 def test_http_state_backend_reads_as_state_unreadable_and_names_the_migration(
         rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
     ws = rehearsal_workspace
@@ -286,6 +307,7 @@ def test_a_state_store_that_does_not_answer_is_a_problem_not_an_empty_pane(
     assert "unknown: the locks could not be listed" in human.stdout
     assert "Deployment/attic-dev/attic (expected: state unreadable)" in human.stdout
     assert "remedy: the state store (RustFS on honey)" in human.stdout
+    assert "AWS_ENDPOINT_URL_S3" not in human.stdout  # the configured endpoint is the one down
     assert (tree_digest(ws.dir), config.read_bytes()) == before
     assert _api_writes(ws.api.request_log.entries()) == []
 
