@@ -201,6 +201,10 @@ class WorkloadScreen(Screen[None]):
         except GfwError as exc:
             status = getattr(exc, "status", None)
             note = f"could not read: pods/log ({status})" if status else exc.message
+            if getattr(exc, "kind", "") == "api" and ": " in exc.message:
+                # The server's reason (``container "attic" … is waiting to start: ContainerCreating``) is
+                # what tells a pod that has not started from a broken API; the path before it says nothing.
+                note += ": " + exc.message.split(": ", 1)[1]
             self.post_message(self.LogsUnavailable(pod, printable(redact(note)), generation,
                                                    retry=getattr(exc, "kind", "") not in ("forbidden", "unauthorized")
                                                    and status not in (401, 403, 404)))

@@ -437,6 +437,28 @@ async def test_a_broken_log_stream_says_so_and_resumes_when_the_api_answers(
         assert len(feed.log_requests) == n, "a live follow is not reopened"
 
 
+async def test_the_log_of_a_pod_not_started_yet_says_the_servers_reason() -> None:
+    from textual.widgets import Static
+
+    from gfwizard.status_readonly import ReadError
+
+    feed = FixedFeed(fixed_snapshot())
+    # What the API answers (400) for the log of a pod whose container waits (Pending, ContainerCreating).
+    feed.open_error = ReadError("api", 'API error 400 for GET /api/v1/namespaces/attic-dev/pods/attic-7d9f-x2/log: '
+                                       'container "main" in pod "attic-7d9f-x2" is waiting to start: ContainerCreating',
+                                "retrying with backoff", 400)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await _open_first_workload(pilot, app)
+        log_title = app.screen.query_one("#log-title", Static)
+        await _until(pilot, lambda: "pods/log (400)" in str(log_title.render()), what="the log note")
+        title = str(log_title.render())
+        assert ('could not read: pods/log (400): container "main" in pod "attic-7d9f-x2" is waiting to start: '
+                'ContainerCreating') in title, title
+        assert "/api/v1/" not in title and "retrying in" in title, title
+
+
 async def test_a_log_stream_that_ends_says_it_ended() -> None:
     from textual.widgets import Static
 
