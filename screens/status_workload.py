@@ -44,8 +44,10 @@ class WorkloadScreen(Screen[None]):
     ]
     #: Seconds before the first try to follow a broken log again, and the most between two tries.
     RESUME_SECONDS: tuple[float, float] = (2.0, 30.0)
-    POD_COLUMNS = (("Pod", "pod"), ("Node", "node"), ("Phase", "phase"), ("Ready", "ready"),
-                   ("Restarts", "restarts"), ("Waiting", "waiting"), ("Age", "age"))
+    # What is wrong with a pod (ready, waiting reason, restarts) right after its name: a real pod name takes
+    # 30 columns, and at 80 the columns after it are cut (``CreateContainerConfigError`` read ``CreateCon``).
+    POD_COLUMNS = (("Pod", "pod"), ("Ready", "ready"), ("Waiting", "waiting"), ("Restarts", "restarts"),
+                   ("Phase", "phase"), ("Node", "node"), ("Age", "age"))
 
     @dataclass
     class PodsLoaded(Message):
@@ -163,7 +165,7 @@ class WorkloadScreen(Screen[None]):
         for p in message.pods:
             ready: Cell = ("yes", "green") if p.ready else ("no", "bold red")
             waiting: Cell = (p.waiting_reason, "bold red") if p.waiting_reason else "-"
-            rows.append((p.name, (p.name, p.node or "-", p.phase or "-", ready, str(p.restarts), waiting,
+            rows.append((p.name, (p.name, ready, waiting, str(p.restarts), p.phase or "-", p.node or "-",
                                   since(p.created, now))))
         table = self.query_one("#pods-table", DiffTable)
         table.sync(rows)

@@ -459,6 +459,26 @@ async def test_the_log_of_a_pod_not_started_yet_says_the_servers_reason() -> Non
         assert "/api/v1/" not in title and "retrying in" in title, title
 
 
+async def test_a_pods_waiting_reason_is_on_screen_at_80_columns_with_a_real_pod_name() -> None:
+    from gfwizard.status_model import PodRow
+    from tests.status_support import FIXED_NOW
+
+    name = "gitlab-runner-npfrhzq6kj-kmq8q"  # a Deployment's pod: name, ReplicaSet hash, suffix
+    feed = FixedFeed(fixed_snapshot(), pods=[PodRow(
+        namespace="attic-dev", name=name, node="sting", phase="Pending", ready=False, restarts=3,
+        waiting_reason="CreateContainerConfigError", containers=["main"], created=FIXED_NOW - timedelta(hours=1))])
+    app = _fixed_app(feed, age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await _open_first_workload(pilot, app)
+        table = app.screen.query_one("#pods-table", DiffTable)
+        await _until(pilot, lambda: name in table.shown, what="the pod row")
+        spans = _column_spans(table)
+        for key in ("pod", "ready", "waiting", "restarts"):
+            assert spans[key][1] <= 80, (key, spans)
+        assert spans["waiting"][1] - spans["waiting"][0] >= len("CreateContainerConfigError")
+
+
 async def test_a_log_stream_that_ends_says_it_ended() -> None:
     from textual.widgets import Static
 
