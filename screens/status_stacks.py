@@ -161,6 +161,9 @@ class StacksPane(StatusPane):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        chosen = self._workloads.get(str(event.row_key.value))
+        key = str(event.row_key.value)
+        chosen = self._workloads.get(key)
         if chosen is not None:
             self.post_message(self.WorkloadChosen(*chosen))
+        else:  # a stack without workloads to open: say so rather than ignore the key
+            self.app.notify(f"{key} has no workload to open: its State says why", timeout=3)

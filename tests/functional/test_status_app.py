@@ -380,6 +380,21 @@ async def test_an_outage_of_both_sources_leaves_room_for_the_rows(size: tuple[in
         assert table.size.height >= 8 and table.region.bottom <= size[1] - 1, (table.size, table.region)
 
 
+async def test_enter_on_a_stack_without_workloads_says_so() -> None:
+    snap = fixed_snapshot()
+    app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        table = app.query_one("#stacks-pane").query_one(DiffTable)
+        rows = list(table.shown)
+        table.move_cursor(row=rows.index("prod/attic"))
+        await pilot.press("enter")
+        await _until(pilot, lambda: any("prod/attic has no workload to open: its State says why" in str(n.message)
+                                        for n in app._notifications), what="the note")
+        assert app.screen.__class__.__name__ != "WorkloadScreen"
+
+
 async def test_the_workload_title_follows_new_snapshots() -> None:
     from textual.widgets import Static
 
