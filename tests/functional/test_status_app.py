@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import parse_qs
 
 import pytest
@@ -51,6 +52,16 @@ async def _open_first_workload(pilot: Any, app: StatusApp) -> None:
     await pilot.press("3")
     await pilot.press("enter")
     await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+
+
+@asynccontextmanager
+async def _on_first_workload(feed: FixedFeed, size: tuple[int, int] = (80, 24)) -> AsyncIterator[tuple[StatusApp, Any]]:
+    """The status app over ``feed`` (ages not refreshed), its first workload's screen open."""
+    app = _fixed_app(feed, age_refresh_seconds=3600)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await _open_first_workload(pilot, app)
+        yield app, pilot
 
 
 def _notes(app: StatusApp, pane: str) -> str:
@@ -400,10 +411,7 @@ async def test_the_workload_title_follows_new_snapshots() -> None:
 
     snap = fixed_snapshot()
     feed = FixedFeed(snap)
-    app = _fixed_app(feed, age_refresh_seconds=3600)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.snapshots_applied > 0)
-        await _open_first_workload(pilot, app)
+    async with _on_first_workload(feed) as (app, pilot):
 
         def title() -> str:
             return str(app.screen.query_one(".pane-title", Static).render())
@@ -426,10 +434,7 @@ async def test_a_broken_log_stream_says_so_and_resumes_when_the_api_answers(
     monkeypatch.setattr(WorkloadScreen, "RESUME_SECONDS", (0.3, 0.6), raising=False)
     feed = FixedFeed(fixed_snapshot())
     feed.log_end = ReadError("unreachable", "cannot reach https://127.0.0.1:1: connection reset", "retry")
-    app = _fixed_app(feed, age_refresh_seconds=3600)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.snapshots_applied > 0)
-        await _open_first_workload(pilot, app)
+    async with _on_first_workload(feed) as (app, pilot):
 
         def title() -> str:
             return str(app.screen.query_one("#log-title", Static).render())
@@ -462,10 +467,7 @@ async def test_the_log_of_a_pod_not_started_yet_says_the_servers_reason() -> Non
     feed.open_error = ReadError("api", 'API error 400 for GET /api/v1/namespaces/attic-dev/pods/attic-7d9f-x2/log: '
                                        'container "main" in pod "attic-7d9f-x2" is waiting to start: ContainerCreating',
                                 "retrying with backoff", 400)
-    app = _fixed_app(feed, age_refresh_seconds=3600)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await _until(pilot, lambda: app.snapshots_applied > 0)
-        await _open_first_workload(pilot, app)
+    async with _on_first_workload(feed, size=(120, 40)) as (app, pilot):
         log_title = app.screen.query_one("#log-title", Static)
         await _until(pilot, lambda: "pods/log (400)" in str(log_title.render()), what="the log note")
         title = str(log_title.render())
@@ -482,10 +484,7 @@ async def test_a_pods_waiting_reason_is_on_screen_at_80_columns_with_a_real_pod_
     feed = FixedFeed(fixed_snapshot(), pods=[PodRow(
         namespace="attic-dev", name=name, node="sting", phase="Pending", ready=False, restarts=3,
         waiting_reason="CreateContainerConfigError", containers=["main"], created=FIXED_NOW - timedelta(hours=1))])
-    app = _fixed_app(feed, age_refresh_seconds=3600)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.snapshots_applied > 0)
-        await _open_first_workload(pilot, app)
+    async with _on_first_workload(feed) as (app, pilot):
         table = app.screen.query_one("#pods-table", DiffTable)
         await _until(pilot, lambda: name in table.shown, what="the pod row")
         spans = _column_spans(table)
@@ -499,10 +498,7 @@ async def test_a_log_stream_that_ends_says_it_ended() -> None:
 
     feed = FixedFeed(fixed_snapshot())
     feed.log_end = "end"
-    app = _fixed_app(feed, age_refresh_seconds=3600)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.snapshots_applied > 0)
-        await _open_first_workload(pilot, app)
+    async with _on_first_workload(feed) as (app, pilot):
         log_title = app.screen.query_one("#log-title", Static)
         await _until(pilot, lambda: "the stream ended" in str(log_title.render()), what="the end")
         assert "r reconnects" in str(log_title.render()) and "following" not in str(log_title.render())
@@ -522,10 +518,7 @@ async def test_a_running_pods_log_that_ends_is_followed_again(monkeypatch: pytes
                  containers=["main"])
     feed = FixedFeed(fixed_snapshot(), pods=[pod])
     feed.log_end = "end"
-    app = _fixed_app(feed, age_refresh_seconds=3600)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.snapshots_applied > 0)
-        await _open_first_workload(pilot, app)
+    async with _on_first_workload(feed) as (app, pilot):
         log_title = app.screen.query_one("#log-title", Static)
         await _until(pilot, lambda: "STOPPED" in str(log_title.render()), what="the stop")
         assert "the API closed the stream" in str(log_title.render())
