@@ -90,7 +90,7 @@ def _endpoint_check(target: S3Target, timeouts: tuple[float, float]) -> tuple[Ch
         detail, remedy = explain_os_error(exc, target.endpoint, timeouts)
         if target.overrides_config:
             # The wizard's form and organization.yaml show the configured endpoint, not the one that failed.
-            detail += f" (that endpoint is {target.endpoint_source})"
+            detail += target.override_note
             remedy = (f"unset AWS_ENDPOINT_URL_S3 to use state.s3.endpoint {target.config_endpoint}, or point it at "
                       f"the S3 service; {remedy}")
         return failed(C_ENDPOINT, detail, remedy), None, sent

@@ -28,6 +28,8 @@ DEFAULT_TIMEOUTS: tuple[float, float] = (3.0, 10.0)
 #: Total attempts per S3 call (the first one included).
 MAX_ATTEMPTS = 2
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_S3"
+#: How :attr:`S3Target.endpoint_source` begins when ``AWS_ENDPOINT_URL_S3`` replaces a configured endpoint.
+ENDPOINT_OVERRIDE = f"{ENDPOINT_ENV} (overrides state.s3.endpoint "
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class S3Target:
         """True when ``AWS_ENDPOINT_URL_S3`` replaces a configured endpoint: gfwizard's own S3 calls go to
         ``endpoint``, while the binary uses ``config_endpoint`` (the rendered backend files name it)."""
         return bool(self.config_endpoint) and self.endpoint != self.config_endpoint
+
+    @property
+    def override_note(self) -> str:
+        """`` (that endpoint is AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint …))``, to follow a failure at
+        ``endpoint`` that organization.yaml does not name (the operator would go and check that one); else ``""``."""
+        return f" (that endpoint is {self.endpoint_source})" if self.overrides_config else ""
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,7 @@ def s3_target(cfg: "OrgConfig", environ: Mapping[str, str] | None = None) -> S3T
     override = (environ.get(ENDPOINT_ENV) or "").strip().rstrip("/")
     if override and override != configured:
         endpoint = override
-        source = (f"{ENDPOINT_ENV} (overrides state.s3.endpoint {configured})" if configured
-                  else ENDPOINT_ENV)
+        source = f"{ENDPOINT_OVERRIDE}{configured})" if configured else ENDPOINT_ENV
     elif configured:
         endpoint, source = configured, "state.s3.endpoint"
     elif override:

@@ -231,13 +231,12 @@ def api_remedy(error: str) -> str:
 
 _STATE_REMEDY = ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
                  "state is safe in the versioned bucket, and no deploy can run until it answers")
-#: How a state read's error names an endpoint set by AWS_ENDPOINT_URL_S3 over organization.yaml's.
-ENDPOINT_OVERRIDE = "AWS_ENDPOINT_URL_S3 (overrides state.s3.endpoint "
-
-
 def state_remedy(error: str) -> str:
     """What to do when the state store does not answer, from the error text: first unset
-    ``AWS_ENDPOINT_URL_S3`` when it, not organization.yaml, chose the endpoint that failed."""
+    ``AWS_ENDPOINT_URL_S3`` when it, not organization.yaml, chose the endpoint that failed (the error then
+    ends with :attr:`~gfwizard.backend_s3.S3Target.override_note`)."""
+    from gfwizard.backend_s3 import ENDPOINT_OVERRIDE
+
     if ENDPOINT_OVERRIDE in error:
         return ("the endpoint that did not answer is AWS_ENDPOINT_URL_S3's, not state.s3.endpoint's: unset it to read "
                 "the configured store, or point it at the S3 service; " + _STATE_REMEDY)

@@ -127,9 +127,7 @@ class ReadOnlyState:
     def _where(self, detail: str, exc: BaseException) -> str:
         """``detail``, naming ``AWS_ENDPOINT_URL_S3`` when the store that did not answer is the one it sets
         instead of organization.yaml's ``state.s3.endpoint`` (which is what the operator would go and check)."""
-        if self.target.overrides_config and _store_down(exc):
-            return f"{detail} (that endpoint is {self.target.endpoint_source})"
-        return detail
+        return detail + self.target.override_note if _store_down(exc) else detail
 
     def state_key(self, env: str, stack: str) -> str:
         """The state object's key for ``env`` and ``stack``."""
