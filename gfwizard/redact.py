@@ -121,17 +121,8 @@ _KEYVAL_ANYCASE = re.compile(_KEYVAL.pattern, re.IGNORECASE)
 def _redact_keyvals(text: str, lowered: str) -> str:
     if len(lowered) != len(text):  # a few non-ASCII characters change length when lower-cased
         return _KEYVAL_ANYCASE.sub(lambda m: m.group(1) + MASK if m.group(2) != MASK else m.group(0), text)
-    out: list[str] = []
-    last = 0
-    for match in _KEYVAL.finditer(lowered):
-        start, end = match.span(2)
-        out.append(text[last:start])
-        out.append(MASK)
-        last = end
-    if not out:
-        return text
-    out.append(text[last:])
-    return "".join(out)
+    spans = [match.span(2) for match in _KEYVAL.finditer(lowered)]
+    return _mask_spans(text, spans) if spans else text
 
 
 def secret_spans(text: str) -> list[tuple[int, int]]:
