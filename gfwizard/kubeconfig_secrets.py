@@ -79,15 +79,14 @@ def register_user_secrets(user: Mapping[str, Any], *, user_name: str, user_file:
         raise
 
 
-def register_context_secrets(kubeconfig: str | None, context: str, environ: Mapping[str, str] | None = None,
-                             origin: str = "") -> None:
+def register_context_secrets(kubeconfig: str | None, context: str, environ: Mapping[str, str] | None = None) -> None:
     """Best effort, for a deploy: register the credentials of ``context``'s user before terraform, which is
     handed the same kubeconfig, can print them. A kubeconfig that cannot be read is left to the deploy
     gates, which report it with a remedy."""
     from gfwizard.cluster_kubeconfig import resolve_context
 
     try:
-        target, config = resolve_context(kubeconfig, context, environ, origin=origin)
+        target, config = resolve_context(kubeconfig, context, environ)
         user = config["users"][0]["user"]
         register_user_secrets(user, user_name=target.user_name, user_file=target.user_file)
     except ClusterAccessError:
