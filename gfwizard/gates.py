@@ -69,6 +69,25 @@ def default_gate_checks(cfg: "OrgConfig", env: str, *, resolved: "ResolvedContex
     return checks
 
 
+#: Gates whose failure means the cluster answering may not be the pinned honey.
+CLUSTER_GATES = frozenset({"server", "fingerprint", "cluster gates"})
+
+
+def gate_failed_plans_note(planned: Sequence[str], checks: Sequence[Check]) -> str:
+    """Why plans made beside gates that then failed are no preview (a plan-only run's message).
+
+    Only a failed cluster gate means the plans may be of another cluster; a failed state gate (e.g.
+    ``state migration``) means they were made on a state a deploy would not start from.
+    """
+    failing = [c.name for c in checks if not c.ok]
+    head = f"the plans of {', '.join(planned)} were made while the gates were being checked, and "
+    if not failing or CLUSTER_GATES & set(failing):
+        return head + ("the gates failed: they show what the binary saw on a cluster that is not the pinned honey, "
+                       "not what a deploy would do")
+    which = f"the {failing[0]} gate" if len(failing) == 1 else f"the gates {', '.join(failing)}"
+    return head + f"{which} failed: they are no preview of a deploy, which stops there until the remedy is followed"
+
+
 @dataclass(frozen=True)
 class DestructiveChange:
     """A delete or replace the operator must see before confirming."""

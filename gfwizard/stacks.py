@@ -202,9 +202,7 @@ class DeployEngine:
                 gated = await self._gates_pass(gate_task)
                 planned = [name for name, plan in plans.items() if plan.outcome == "planned"]
                 if not gated and planned:
-                    self._messages.append(f"the plans of {', '.join(planned)} were made while the gates were being "
-                                          "checked, and the gates failed: they show what the binary saw on a "
-                                          "cluster that is not the pinned honey, not what a deploy would do")
+                    self._messages.append(gates_mod.gate_failed_plans_note(planned, self._gates))
                 result = self._result(plans, {}, None if gated else "gate-failed")
             elif self.assume_yes:
                 applied, outcome = await self._apply_in_order(tasks.__getitem__, gate_task)

@@ -725,5 +725,26 @@ async def test_once_the_gates_fail_no_further_stack_starts_planning(rehearsal_wo
         assert [e.ok for e in seen if isinstance(e, GateChecked)] == [False]
         assert {r.error for r in result.stacks[1:]} == {"not planned: the deploy gates failed (see the gates)"}
         if plan_only:  # the plan that did run is not to be trusted
-            assert [m for m in result.messages if m.startswith("the plans of attic were made while the gates")]
+            note = [m for m in result.messages if m.startswith("the plans of attic were made while the gates")]
+            assert len(note) == 1 and "a cluster that is not the pinned honey" in note[0], note
+    assert state_keys(ws) == set()
+
+
+async def test_a_failed_state_gate_does_not_blame_the_cluster(rehearsal_workspace: Any, iac_bin: str) -> None:
+    """The plan-only note names the state gate that failed; the cluster passed, so it is not called another one."""
+    from gfwizard.checks import failed, passed
+    from gfwizard.orgconfig import load_config
+    from gfwizard.stacks import DeployEngine
+
+    ws = rehearsal_workspace
+    gates = [passed("server", "the configured api_server"), passed("fingerprint", "matches the pinned fingerprint"),
+             failed("state migration", "the state of attic in dev is still only on the GitLab HTTP backend",
+                    "migrate first: `gfwizard backend migrate --env dev --stack attic`")]
+    engine = DeployEngine(load_config(ws.config_path), "dev", plan_only=True, assume_yes=True, concurrency=1,
+                          gate_runner=lambda _cfg, _env: gates)
+    result = await engine.run()
+    assert result.outcome == "gate-failed" and result.stacks[0].outcome == "planned", result
+    note = [m for m in result.messages if m.startswith("the plans of attic were made while the gates")]
+    assert note == ["the plans of attic were made while the gates were being checked, and the state migration gate "
+                    "failed: they are no preview of a deploy, which stops there until the remedy is followed"], note
     assert state_keys(ws) == set()
