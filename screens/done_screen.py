@@ -55,15 +55,36 @@ class DoneScreen(StepScreen):
             table.add_row(stack, Text(outcome, style=style), names.get(stack, "-"), key=stack)
         if directory:
             self.query_one("#transcripts-dir", Static).update(f"Transcripts (redacted) in {directory}")
-        config = f" --config {self.session.config_path}" if self.session.is_rehearsal else ""
+        self.query_one("#next-steps", Static).update(self.rehearsal_next() if self.session.is_rehearsal
+                                                     else self.next_steps())
+
+    def next_steps(self) -> Text:
+        """What to run next on the real machine."""
         text = Text()
         text.append("Next: ", style="bold")
-        text.append(f"gfwizard status{config}", style="bold cyan")
+        text.append("gfwizard status", style="bold cyan")
         text.append(" is the live, read-only view (s opens it now).\n")
         text.append("Re-run ")
-        text.append(f"gfwizard deploy --env {self.session.env}{config}", style="cyan")
+        text.append(f"gfwizard deploy --env {self.session.env}", style="cyan")
         text.append(" any time: unchanged stacks apply nothing.")
-        self.query_one("#next-steps", Static).update(text)
+        return text
+
+    def rehearsal_next(self) -> Text:
+        """In a rehearsal the commands work only beside it (its services, credentials and workspace end with
+        it), so say so instead of offering commands a plain shell cannot run."""
+        text = Text()
+        text.append("Next: ", style="bold")
+        text.append("s", style="bold cyan")
+        text.append(" opens the live, read-only status view of this rehearsal.\n")
+        text.append("Quitting ends the rehearsal: its services stop, and its workspace is cleared unless it was "
+                    "started with --keep. From another shell, while it runs, ")
+        text.append("gfwizard status", style="cyan")
+        text.append(" and ")
+        text.append(f"gfwizard deploy --env {self.session.env}", style="cyan")
+        text.append(" need its exports: start it with ")
+        text.append("gfwizard rehearse --env-file FILE", style="cyan")
+        text.append(" and source FILE there.")
+        return text
 
     def action_status(self) -> None:
         """Leave the wizard and open the read-only status view."""

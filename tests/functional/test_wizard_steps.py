@@ -482,3 +482,21 @@ async def test_the_backend_step_offers_only_http_state_not_yet_in_s3(rehearsal_w
         for stack in states:
             _drop_http_state(ws, stack)
     assert all(ws.http_state.current_state(stack, "dev") is None for stack in states)
+
+
+async def test_the_done_step_of_a_rehearsal_says_what_ends_with_it(rehearsal_workspace: WorkspaceFixture) -> None:
+    """The commands it names need the rehearsal's exports, and quitting ends the rehearsal: the step says so
+    instead of offering a `--config` into a workspace that goes away and whose S3 credentials a plain shell lacks."""
+    from screens.done_screen import DoneScreen
+
+    app = app_at(rehearsal_workspace, "done")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DoneScreen) and "Next" in text_of(
+            app.screen.query_one("#next-steps")), "the Done step's next steps")
+        text = " ".join(text_of(app.screen.query_one("#next-steps")).split())
+    assert text.startswith("Next: s opens the live, read-only status view of this rehearsal."), text
+    assert "Quitting ends the rehearsal: its services stop, and its workspace is cleared unless it was started " \
+           "with --keep." in text, text
+    assert "gfwizard status and gfwizard deploy --env dev need its exports: start it with gfwizard rehearse " \
+           "--env-file FILE and source FILE there." in text, text
+    assert "--config" not in text and "any time" not in text, text
