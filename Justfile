@@ -14,7 +14,7 @@ tofu-init:
     gfwizard backend render --env {{ENV}}
     gfwizard backend check --env {{ENV}}
 
-# plan every stack of ENV into saved plans; nothing is applied
+# plan every stack of ENV and summarise the plans (the gates run too); nothing is applied, no plan is kept
 tofu-plan:
     gfwizard deploy --env {{ENV}} --plan-only
 
