@@ -214,7 +214,9 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
         emit_json(report)
     else:
         print_checks(report.checks)
-        echo(f"{report.outcome}: {report.detail}", fg="green" if report.ok else "red")
+        # A detail that starts with the outcome ("migrated X → Y") is not prefixed with it a second time.
+        said = report.detail if report.detail.startswith(f"{report.outcome} ") else f"{report.outcome}: {report.detail}"
+        echo(said, fg="green" if report.ok else "red")
         echo(f"backup: {report.backup_path}")
         if report.transcript:
             echo(f"transcript: {report.transcript}")

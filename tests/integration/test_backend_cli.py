@@ -261,6 +261,11 @@ def test_migrate_with_a_missing_cli_config_and_a_fresh_state_dir_says_so_and_run
             assert "plugin cache dir" not in output and "problems with the CLI configuration" not in output
         if as_json:
             assert json.loads(done.stdout)["notes"] == [note]
+        else:  # the outcome is said once: "migrated http://… → s3://…", not "migrated: migrated http://…"
+            assert [line for line in done.stdout.splitlines() if line.startswith("migrated")] == [
+                f"migrated {http_server.url}/api/v4/projects/1/terraform/state/attic-dev → "
+                f"s3://{s3_bucket}/gloriousflywheel/dev/attic.tfstate; state.backend is s3 already: the next deploy "
+                "uses it"], done.stdout
         assert (fresh / "plugin-cache").is_dir()
     assert not missing.exists()  # the operator's own file is never created
 
