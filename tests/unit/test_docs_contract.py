@@ -1,7 +1,8 @@
 """The docs keep the decision: honey is the only cluster; bumble and sting appear only as node roles
 (placement inputs), never as clusters, contexts or kubeconfigs. Checked with its own patterns, not
 the audit's, so a bug in one does not hide a bug in the other. And the names the docs use exist: every
-``gfwizard`` command, subcommand and flag in their code, every checkout path, module and dotted name."""
+``gfwizard`` command, subcommand and flag in their code, every checkout path, module and dotted name, every
+``just`` recipe and ``make`` target; and json-output.md's ``deploy --json`` events carry the keys the events have."""
 
 from __future__ import annotations
 
@@ -206,3 +207,80 @@ def test_the_name_checks_catch_what_they_must() -> None:
         "gfwizard.backend.no_such_name: no such module, attribute or logger"]
     assert name_problems("gfwizard.backend.lock_probe") == name_problems("gfwizard.ui") == []
     assert name_problems("tofu/stacks/<stack>/<env>.s3.tfbackend") == name_problems("tests/faults/test_{a,b}.py") == []
+
+
+# --- recipes and targets the docs tell an operator to run exist ---
+
+RECIPE = re.compile(r"(?:^|&&|;|\(|\$ )\s*(just|make)((?:\s+[A-Z_][A-Z0-9_]*=\S*)*)\s+([a-z][\w-]*)")
+
+
+def recipe_problems(snippet: str) -> list[str]:
+    """``just RECIPE`` / ``make TARGET`` command lines in ``snippet`` whose recipe or target does not exist
+    (``just ENV=prod tofu-plan`` also needs ``ENV`` to be a Justfile variable)."""
+    defined = {
+        "just": re.findall(r"^([a-z][\w-]*)\s*:(?!=)", (REPO / "Justfile").read_text(encoding="utf-8"), re.M),
+        "make": re.findall(r"^([a-z][\w-]*)\s*:(?!=)", (REPO / "Makefile").read_text(encoding="utf-8"), re.M),
+    }
+    variables = re.findall(r"^([A-Z_][A-Z0-9_]*)\s*:=", (REPO / "Justfile").read_text(encoding="utf-8"), re.M)
+    bad = []
+    for tool, assignments, name in RECIPE.findall(snippet):
+        if name not in defined[tool]:
+            bad.append(f"{tool} {name}: no such {'recipe' if tool == 'just' else 'target'}")
+        for var in re.findall(r"([A-Z_][A-Z0-9_]*)=", assignments):
+            if tool == "just" and var not in variables:
+                bad.append(f"just {var}=…: no such Justfile variable")
+    return bad
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_just_recipe_and_make_target_the_docs_name_exists(doc: Path) -> None:
+    assert [(s, p) for s in snippets(doc) for p in recipe_problems(s)] == []
+
+
+def test_the_recipe_check_catches_what_it_must() -> None:
+    assert recipe_problems("just tofu-destroy") == ["just tofu-destroy: no such recipe"]
+    assert recipe_problems("just STAGE=prod tofu-plan") == ["just STAGE=…: no such Justfile variable"]
+    assert recipe_problems("make rehearse   # the wizard") == recipe_problems("just ENV=prod tofu-plan") == []
+    assert recipe_problems("make lint") == ["make lint: no such target"]
+
+
+# --- the keys of `gfwizard deploy --json` events, as documented, are the fields the events have ---
+
+def documented_event_keys() -> dict[str, tuple[set[str], tuple[str, ...]]]:
+    """``event -> (keys named outside parentheses in its row, every event of that row)`` from the table in
+    json-output.md's deploy section."""
+    section = (REPO / "docs" / "json-output.md").read_text(encoding="utf-8").split(
+        "## `gfwizard deploy --env E --json`", 1)[1]
+    rows: dict[str, tuple[set[str], tuple[str, ...]]] = {}
+    for line in section.splitlines():
+        cells = line.split(" | ")
+        if not line.startswith("| `") or len(cells) < 3:
+            continue
+        events = tuple(re.findall(r"`(\w+)`", cells[0]))
+        if events == ("event",):  # the header
+            continue
+        keys, previous = cells[1], None
+        while previous != keys:  # what parentheses say about a key is not a key
+            previous, keys = keys, re.sub(r"\([^()]*\)", "", keys)
+        for event in events:
+            rows[event] = (set(re.findall(r"`(\w+)`", keys)), events)
+    return rows
+
+
+def test_every_deploy_event_and_its_keys_are_documented() -> None:
+    import dataclasses
+
+    from gfwizard import stacks_events
+
+    classes = {re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower(): cls for cls in vars(stacks_events).values()
+               if isinstance(cls, type) and issubclass(cls, stacks_events.DeployEvent)
+               and cls not in (stacks_events.DeployEvent, stacks_events.LogLine, stacks_events.RunFinished)}
+    fields = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in classes.items()}
+    fields["result"] = {f.name for f in dataclasses.fields(stacks_events.DeployResult)} | {"exit_code"}
+    rows = documented_event_keys()
+    assert set(rows) == set(fields), "events emitted and events documented differ"
+    for event, (keys, shared) in rows.items():
+        # A row shared by several events may name a key only some have (and says which).
+        assert fields[event] <= keys, (event, fields[event] - keys)
+        union = set().union(*(fields[e] for e in shared))
+        assert keys <= union, (event, keys - union)
