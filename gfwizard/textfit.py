@@ -1,42 +1,123 @@
 """Text that fits a terminal's width: a cell elided with an ellipsis, a line wrapped under a hanging
 indent, and a table whose low-priority columns move onto a line under their row when the row would
-not fit. Nothing is cut except what a caller elides on purpose: a value that does not fit is wrapped."""
+not fit. Nothing is cut except what a caller elides on purpose: a value that does not fit is wrapped.
+
+Widths are terminal cells, not characters: a wide character (East Asian Wide or Fullwidth: CJK, most
+emoji) takes two, a combining mark or zero-width character none. Text is cut only between characters,
+so a wide character that would straddle the edge is left out whole rather than half shown past it."""
 
 from __future__ import annotations
 
-import textwrap
+import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 ELLIPSIS = "…"
 #: Between the items of a line that holds a row's moved columns.
 ITEM_SEP = " · "
+#: The whitespace :func:`wrap` breaks lines at (``textwrap``'s: ASCII only, so a no-break space holds).
+_SPACES = re.compile(r"([\t\n\x0b\x0c\r ]+)")
+_TO_SPACE = str.maketrans("\t\n\x0b\x0c\r", "     ")
+
+
+@lru_cache(maxsize=4096)
+def char_cells(ch: str) -> int:
+    """The terminal cells one character takes: 2 when East Asian Wide or Fullwidth, 0 for a combining
+    mark, a format character (zero-width space and joiner, bidi marks) or a Hangul medial/final jamo
+    (they join the syllable before them), else 1. Control characters are escaped before text is
+    measured (:mod:`gfwizard.textsafe`), so they are not considered."""
+    if ch < "\u0300":
+        return 1
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf") or "\u1160" <= ch <= "\u11ff":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def cell_width(text: str) -> int:
+    """The terminal cells ``text`` takes on one line."""
+    return len(text) if text.isascii() else sum(map(char_cells, text))
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` cells (``str.ljust`` in cells)."""
+    return text + " " * (width - cell_width(text))
+
+
+def _head(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits in ``width`` cells (with the marks on its last character)."""
+    if text.isascii():
+        return text[:max(width, 0)]
+    used = 0
+    for i, ch in enumerate(text):
+        used += char_cells(ch)
+        if used > width:
+            return text[:i]
+    return text
+
+
+def _tail(text: str, width: int) -> str:
+    """The longest end of ``text`` that fits in ``width`` cells and does not begin with a mark (which
+    would sit on whatever is put before it)."""
+    start, used = len(text), 0
+    for i in range(len(text) - 1, -1, -1):
+        used += char_cells(text[i])
+        if used > width:
+            break
+        start = i
+    while start < len(text) and char_cells(text[start]) == 0:
+        start += 1
+    return text[start:]
 
 
 def elide(text: str, width: int, *, middle: bool = False) -> str:
-    """``text`` cut to ``width`` characters with an ellipsis at the end (or in the middle, which keeps
-    a name's distinguishing tail); unchanged when it fits."""
-    if len(text) <= width:
+    """``text`` cut to ``width`` cells with an ellipsis at the end (or in the middle, which keeps a
+    name's distinguishing tail); unchanged when it fits. A wide character that would cross the edge is
+    left out, so the result can be a cell short of ``width``, never over it."""
+    if cell_width(text) <= width:
         return text
     if width <= 1:
         return ELLIPSIS[:max(width, 0)]
     if not middle:
-        return text[:width - 1] + ELLIPSIS
-    head = width // 2
-    tail = width - 1 - head
-    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+        return _head(text, width - 1) + ELLIPSIS
+    head = _head(text, width // 2)
+    # A cell the head could not use (a wide character at its edge) goes to the tail.
+    return head + ELLIPSIS + _tail(text, width - 1 - cell_width(head))
 
 
 def wrap(text: str, width: int, indent: str = "", subsequent: str | None = None) -> list[str]:
-    """``text`` wrapped to ``width`` columns: the first line after ``indent``, the others after
+    """``text`` wrapped to ``width`` cells: the first line after ``indent``, the others after
     ``subsequent`` (default: ``indent``). Words are not split at hyphens (stack and pod names keep
-    whole); only a word longer than a line is broken, so nothing is lost."""
+    whole); only a word longer than a line is broken, so nothing is lost. For ASCII text these are
+    the lines of ``textwrap.TextWrapper(break_on_hyphens=False)``, whose rules it follows in cells."""
     rest = indent if subsequent is None else subsequent
     if not text.strip():
         return [indent.rstrip()]
-    wrapper = textwrap.TextWrapper(width=max(width, len(rest) + 1, len(indent) + 1), initial_indent=indent,
-                                   subsequent_indent=rest, break_on_hyphens=False, break_long_words=True)
-    return wrapper.wrap(text)
+    width = max(width, cell_width(rest) + 1, cell_width(indent) + 1)
+    chunks = [c for c in _SPACES.split(text.expandtabs().translate(_TO_SPACE)) if c][::-1]
+    lines: list[str] = []
+    while chunks:
+        lead = rest if lines else indent
+        room = width - cell_width(lead)
+        if lines and not chunks[-1].strip():
+            chunks.pop()  # the space a line was broken at does not start the next one
+        line: list[str] = []
+        used = 0
+        while chunks and used + cell_width(chunks[-1]) <= room:
+            used += cell_width(chunks[-1])
+            line.append(chunks.pop())
+        if chunks and cell_width(chunks[-1]) > room:
+            # A word longer than a line fills the rest of this one and goes on over the next.
+            word = chunks[-1]
+            part = _head(word, room - used) or ("" if line else word[0])  # never stuck on a too-wide first char
+            line.append(part)
+            chunks[-1] = word[len(part):]
+        if line and not line[-1].strip():
+            line.pop()
+        if line:
+            lines.append(lead + "".join(line))
+    return lines
 
 
 def pack(items: Sequence[str], width: int, indent: str, first: str | None = None, sep: str = ITEM_SEP) -> list[str]:
@@ -46,13 +127,13 @@ def pack(items: Sequence[str], width: int, indent: str, first: str | None = None
     lines: list[str] = []
     line = ""
     for item in items:
-        if line and len(line) + len(sep) + len(item) <= width:
+        if line and cell_width(line) + cell_width(sep) + cell_width(item) <= width:
             line += sep + item
             continue
         if line:
             lines.append(line)
         lead = indent if lines or first is None else first
-        if len(lead) + len(item) <= width:
+        if cell_width(lead) + cell_width(item) <= width:
             line = lead + item
         else:
             *whole, line = wrap(item, width, lead, indent)
@@ -84,7 +165,7 @@ class Column:
 
 def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None,
               indent: str = "  ") -> list[str]:
-    """The lines of a table of ``rows`` that fit in ``width`` columns (None: as wide as the cells).
+    """The lines of a table of ``rows`` that fit in ``width`` cells (None: as wide as the cells).
 
     When a row does not fit, the short headers are tried, then the movable columns leave it step by
     step and are said under it (``label value · label value``, wrapped; a ``-`` or empty cell is left
@@ -96,8 +177,8 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
     short = [c.short or c.header for c in columns]
     for headers, step in [(full, 0), *((short, step) for step in [0, *steps])]:
         kept = [i for i, c in enumerate(columns) if not c.moves or c.moves > step]
-        widths = {i: max([len(headers[i]), *(len(row[i]) for row in rows)]) for i in kept}
-        if width is None or len(indent) + sum(widths.values()) + 2 * (len(kept) - 1) <= width:
+        widths = {i: max([cell_width(headers[i]), *(cell_width(row[i]) for row in rows)]) for i in kept}
+        if width is None or cell_width(indent) + sum(widths.values()) + 2 * (len(kept) - 1) <= width:
             return _lines(columns, headers, rows, kept, widths, width, indent)
     assert width is not None
     out: list[str] = []
@@ -110,7 +191,7 @@ def fit_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: i
 def _lines(columns: Sequence[Column], headers: Sequence[str], rows: Sequence[Sequence[str]], kept: list[int],
            widths: dict[int, int], width: int | None, indent: str) -> list[str]:
     def line(cells: Sequence[str]) -> str:
-        return (indent + "  ".join(cells[i].ljust(widths[i]) for i in kept)).rstrip()
+        return (indent + "  ".join(pad(cells[i], widths[i]) for i in kept)).rstrip()
 
     moved = sorted((i for i in range(len(columns)) if i not in kept), key=lambda i: (-columns[i].moves, i))
     # The moved cells go under the second column, so the first (env, age, role) still leads each row.

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import os
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from gfwizard.status import StatusOptions, collect_once, load_status_config
 from gfwizard.rehearsal.workspace import write_kubeconfig
 from tests.helpers import REPO, run_cli, tree_digest
-from tests.status_support import journal_applied, put_lock, seed_deploy, twin_outputs
+from tests.status_support import journal_applied, put_lock, seed_deploy, state_document, twin_outputs
 
 
 def _api_writes(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -81,18 +82,38 @@ def test_skipped_journal_lines_are_said_not_hidden(rehearsal_workspace: Any) -> 
     assert tree_digest(ws.dir) == before
 
 
+#: A workload name and a lock holder in wide characters (two terminal cells each).
+WIDE_WORKLOAD = "キャッシュ本番用ワークロード"
+WIDE_HOLDER = "運用担当者@ノートパソコン"
+
+
+def _cells(line: str) -> int:
+    """Terminal cells of ``line`` (wide characters two, marks and format characters none)."""
+    return sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf")
+               else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["ascii", "wide-names"])
 @pytest.mark.parametrize("width", [80, 200])
-def test_once_fits_the_width_columns_gives(rehearsal_workspace: Any, scratch_namespaces: list[str], width: int) -> None:
+def test_once_fits_the_width_columns_gives(rehearsal_workspace: Any, scratch_namespaces: list[str], width: int,
+                                           wide: bool) -> None:
     ws = rehearsal_workspace
     scratch_namespaces.append("attic-dev")
     seed_deploy(ws, "dev", "attic", twin_outputs("attic", "dev", "attic-dev", "attic"), serial=5)
+    if wide:  # in the state only: status says the workload is missing, under its name
+        ws.s3.client().put_object(Bucket=ws.bucket, Key="gloriousflywheel/dev/attic.tfstate", Body=state_document(
+            twin_outputs("attic", "dev", "attic-dev", "attic") | {"workloads": twin_outputs(
+                "attic", "dev", "attic-dev", WIDE_WORKLOAD)["workloads"]}, serial=5))
     journal_applied(ws.dir, "dev", "attic")
-    lock_id = put_lock(ws, "dev", "gitlab-runners", age=timedelta(minutes=90))
+    lock_id = put_lock(ws, "dev", "gitlab-runners", age=timedelta(minutes=90), **({"who": WIDE_HOLDER} if wide else {}))
     before = tree_digest(ws.dir), tree_digest(REPO / "config")
     done = run_cli(["status", "--once", "--env", "dev"], env={**ws.env, "COLUMNS": str(width)})
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert [line for line in lines if len(line) > width] == [], done.stdout
+    assert [line for line in lines if _cells(line) > width] == [], done.stdout
+    if wide:
+        flat = "".join(done.stdout.split())
+        assert f"Deployment/attic-dev/{WIDE_WORKLOAD}" in flat and WIDE_HOLDER in flat, done.stdout
     doc = json.loads(run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env).stdout)
     for stack in doc["stacks"]:
         # Each stack's row names it and says its state whole (serial 5 / not applied).

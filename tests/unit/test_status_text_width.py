@@ -4,6 +4,7 @@ says what is wrong (a stack, its state, its readiness, a lock id, a remedy) cut 
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import timedelta
 
 import pytest
@@ -72,6 +73,41 @@ def test_the_report_fits_the_width_and_keeps_every_fact(width: int) -> None:
     # The secret is redacted before the message is wrapped: no line break splits it past the redactor.
     assert SECRET not in text and SECRET not in text.replace("\n", "").replace(" ", "")
     assert "[REDACTED]" in text and "…" in text  # the long event message is elided, with its ellipsis
+
+
+#: Names in wide characters (two terminal cells each): a node, a workload, a lock holder.
+WIDE_NODE = "ハニー蜂ノード"
+WIDE_WORKLOAD = "キャッシュサーバー本番用のとても長いワークロード名"
+WIDE_HOLDER = "運用担当者@ノートパソコン.tailnet.ts.net"
+
+
+def _cells(text: str) -> int:
+    """Terminal cells, counted apart from the code under test: 2 for W/F, 0 for marks and format characters."""
+    return sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf")
+               else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _wide_snapshot():
+    """The fixed snapshot with wide node, workload, taint, holder and event text."""
+    snap = fixed_snapshot()
+    node = snap.nodes[0].model_copy(update={"name": WIDE_NODE, "taints": ["ロール=蜂:NoSchedule"]})
+    workload = WorkloadRow(namespace="attic-dev", kind="Deployment", name=WIDE_WORKLOAD, desired=2, ready=1,
+                           found=True, restarts=3, pods=2, crash_looping=[WIDE_WORKLOAD + "-5f7c9-abcde"])
+    stack = snap.stacks[0].model_copy(update={"workloads": [*snap.stacks[0].workloads, workload]})
+    lock = snap.locks[0].model_copy(update={"who": WIDE_HOLDER})
+    event = snap.events[0].model_copy(update={"message": "コンテナの再起動に失敗しました。" * 12})
+    return snap.model_copy(update={"nodes": [node, *snap.nodes[1:]], "stacks": [stack, *snap.stacks[1:]],
+                                   "locks": [lock], "events": [event, *snap.events[1:]]})
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_the_report_with_wide_names_fits_the_width_in_cells(width: int) -> None:
+    text = render_text(_wide_snapshot(), width=width)
+    too_wide = [(_cells(line), line) for line in text.splitlines() if _cells(line) > width]
+    assert too_wide == [], "\n".join(f"{n}: {line}" for n, line in too_wide)
+    flat = "".join(text.split())
+    for name in (WIDE_NODE, WIDE_WORKLOAD, WIDE_HOLDER):
+        assert name in flat, name  # wrapped if need be, never cut
 
 
 def test_a_wide_terminal_gets_the_one_line_rows() -> None:
