@@ -47,7 +47,12 @@ class DiskCache:
         self.dirty = False
 
     def load(self) -> "DiskCache":
-        """Read the file; a missing, unreadable or foreign file counts as empty."""
+        """Read the file; a missing, unreadable or foreign file counts as empty, and so does one in a state dir
+        that another user controls (:func:`gfwizard.paths.cache_state_dir`)."""
+        from gfwizard.paths import cache_state_dir
+
+        if cache_state_dir(create=False) is None:
+            return self
         try:
             with open(self.path, "rb") as fh:
                 raw = json.loads(fh.read())
@@ -74,18 +79,22 @@ class DiskCache:
             self.dirty = True
 
     def save(self, keep: set[str]) -> None:
-        """Write atomically (0600, dir 0700); drop entries for files that are gone. Errors are ignored:
-        the cache only saves time."""
+        """Write atomically (0600, dir 0700, a new state dir 0700 too); drop entries for files that are gone.
+        Errors, and a state dir that another user controls, are ignored: the cache only saves time."""
+        from gfwizard.paths import cache_state_dir
+
         for path in [p for p in self.entries if p not in keep]:
             if not os.path.exists(path) or len(self.entries) > MAX_ENTRIES:
                 del self.entries[path]
+        self.dirty = False
+        if cache_state_dir() is None:
+            return
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             atomic_write(self.path, json.dumps({"version": self.version, "entries": self.entries},
                                                separators=(",", ":")), 0o600, sync_dir=False)
         except OSError:
             pass
-        self.dirty = False
 
 
 def summaries(paths: list[str], use_disk: bool = True) -> list[FileSummary]:

@@ -68,21 +68,27 @@ def foreign_dir_problem(path: Path) -> str:
     return ""
 
 
-def require_dir(path: Path, what: str, source: str, remedy: str) -> Path:
-    """``path`` as a writable directory of this user's own, created (0700) when missing; an :class:`InputError`
-    naming ``what`` it is, where it came from (``source``) and why it cannot be used (a file in the way, no
-    permission, another user controls it: :func:`foreign_dir_problem`), so a command that needs it stops
-    before it runs or writes anything."""
-    from gfwizard.errors import InputError
-
+def own_dir_problem(path: Path) -> str:
+    """Create ``path`` when it is missing (0700, whatever the umask; missing parents get the umask's mode)
+    and say why it cannot be used as a writable directory of this user's own: a file in the way, no
+    permission, another user controls it (:func:`foreign_dir_problem`); ``""`` when it can."""
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new one holds journals and transcripts: private
         problem = "" if os.access(path, os.W_OK | os.X_OK) else "not writable"
-        problem = problem or foreign_dir_problem(path)
+        return problem or foreign_dir_problem(path)
     except FileExistsError:
-        problem = "it is a file, not a directory"
+        return "it is a file, not a directory"
     except OSError as exc:  # a file further up ("Not a directory"), no permission, a read-only file system
-        problem = exc.strerror or str(exc)
+        return exc.strerror or str(exc)
+
+
+def require_dir(path: Path, what: str, source: str, remedy: str) -> Path:
+    """``path`` as a writable directory of this user's own, created (0700) when missing; an :class:`InputError`
+    naming ``what`` it is, where it came from (``source``) and why it cannot be used (:func:`own_dir_problem`),
+    so a command that needs it stops before it runs or writes anything."""
+    from gfwizard.errors import InputError
+
+    problem = own_dir_problem(path)
     if problem:
         raise InputError(f"{what} {path} (from {source}) cannot be used: {problem}; nothing was run", remedy)
     return path
@@ -95,6 +101,17 @@ def require_state_dir() -> Path:
     return require_dir(state_dir(), "the gfwizard state directory", source,
                        f"point {STATE_DIR_ENV} at a writable directory of your own (plans, transcripts, journals and "
                        "the provider cache go there), or unset it to use ~/.local/state/gfwizard")
+
+
+def cache_state_dir(create: bool = True) -> Path | None:
+    """:func:`state_dir` for a cache kept in it: created as :func:`require_state_dir` creates it (0700) when
+    ``create`` (to write), only when it already exists otherwise (to read); None when it is missing or cannot be
+    used (:func:`own_dir_problem`: another user could have planted the cache or would read it). A cache only
+    saves time, so it is then neither read nor written instead of stopping the command."""
+    path = state_dir()
+    if not create and not path.is_dir():
+        return None
+    return None if own_dir_problem(path) else path
 
 
 def expand(path: str | Path) -> Path:

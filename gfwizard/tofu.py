@@ -34,7 +34,7 @@ from typing import IO, Callable, Iterator, Mapping
 
 from gfwizard.atomic import write_if_changed
 from gfwizard.errors import CheckFailure, InputError
-from gfwizard.paths import private_dir, state_dir
+from gfwizard.paths import cache_state_dir, private_dir, state_dir
 from gfwizard.redact import Redactor, default_redactor
 from gfwizard.tofu_events import Diagnostic, UIEvent, event_from_message, redact_obj
 from gfwizard.tofu_spool import Spool
@@ -138,8 +138,11 @@ def _probe(path: str, *, save_cache: bool = True) -> TofuBinary:
 
 
 def _disk_cache_get(key: tuple[str, int, int]) -> TofuBinary | None:
+    directory = cache_state_dir(create=False)
+    if directory is None:
+        return None
     try:
-        entry = json.loads((state_dir() / _DISK_CACHE_NAME).read_text(encoding="utf-8")).get(key[0])
+        entry = json.loads((directory / _DISK_CACHE_NAME).read_text(encoding="utf-8")).get(key[0])
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(entry, dict) or [entry.get("mtime_ns"), entry.get("size")] != [key[1], key[2]]:
@@ -148,7 +151,10 @@ def _disk_cache_get(key: tuple[str, int, int]) -> TofuBinary | None:
 
 
 def _disk_cache_put(key: tuple[str, int, int], binary: TofuBinary) -> None:
-    path = state_dir() / _DISK_CACHE_NAME
+    directory = cache_state_dir()  # a new state dir is private, as deploy makes it
+    if directory is None:
+        return
+    path = directory / _DISK_CACHE_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         if not isinstance(data, dict):

@@ -7,13 +7,13 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from gfwizard.errors import InputError
 from gfwizard.paths import require_dir, require_state_dir
-from tests.helpers import run_cli
+from tests.helpers import run_cli, tree_digest
 
 
 @pytest.fixture
@@ -99,3 +99,100 @@ def test_deploy_refuses_a_world_writable_state_dir_and_writes_nothing(tmp_path: 
                                 "local user may write to it (mode 0777) and so plant files or links in it; nothing "
                                 "was run")
     assert list(shared.iterdir()) == [] and list(workspace.iterdir()) == []
+
+
+# Every command that creates the state dir makes it 0700 through paths.own_dir_problem(), not only deploy and
+# rehearse: discover's kubeconfig summary cache and the binary-version cache (deploy, the wizard) create it when
+# they are the first to write there. validate and doctor never create it (doctor writes nothing but its lock
+# probe; validate only reads), which the last test pins.
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _kubeconfig(tmp_path: Path) -> Path:
+    from tests.unit.test_kubeconfig_helpers import kubeconfig
+
+    path = tmp_path / "kubeconfig-honey.yaml"
+    path.write_text(kubeconfig([("honey", "honey", "admin")], {"honey": "https://100.113.89.12:6443"},
+                               {"admin": {"client-certificate": "/dev/null"}}))
+    return path
+
+
+def _discover(kubeconfig: Path, state: Path) -> list[str]:
+    done = run_cli(["discover", "--json"], env={"KUBECONFIG": str(kubeconfig), "GFW_STATE_DIR": str(state)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [c["name"] for c in json.loads(done.stdout)["contexts"]]
+
+
+def test_discover_creates_a_missing_state_dir_private(tmp_path: Path, usual_umask: None) -> None:
+    state = tmp_path / "state"
+    assert _discover(_kubeconfig(tmp_path), state) == ["honey"]
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert (state / "cache" / "kubeconfig-summaries.json").is_file()  # its one write
+
+
+def test_discover_neither_reads_nor_writes_its_cache_in_a_state_dir_others_control(tmp_path: Path) -> None:
+    kubeconfig = _kubeconfig(tmp_path)
+    own = tmp_path / "own"
+    _discover(kubeconfig, own)
+    # Whoever may write to the shared dir plants a summary of the same (unchanged) file that renames its context.
+    shared = _shared(tmp_path / "shared", 0o777)
+    (shared / "cache").mkdir()
+    planted = (own / "cache" / "kubeconfig-summaries.json").read_text().replace('"honey"', '"planted"')
+    (shared / "cache" / "kubeconfig-summaries.json").write_text(planted)
+    before = tree_digest(shared)
+    assert _discover(kubeconfig, shared) == ["honey"]
+    assert tree_digest(shared) == before and sorted(p.name for p in shared.rglob("*")) == [
+        "cache", "kubeconfig-summaries.json"]
+
+
+def _fake_binary(tmp_path: Path) -> Path:
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'{"terraform_version": "1.11.4"}\'\n')
+    fake.chmod(0o755)
+    return fake
+
+
+def test_the_binary_version_cache_creates_a_missing_state_dir_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     usual_umask: None) -> None:
+    from gfwizard.tofu import find_binary
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("GFW_STATE_DIR", str(state))
+    fake = _fake_binary(tmp_path)
+    assert find_binary({"GFW_TOFU_BIN": str(fake)}).version == "1.11.4"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert str(fake) in json.loads((state / "binaries.json").read_text())
+
+
+def test_the_binary_version_cache_in_a_state_dir_others_control_is_not_used(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from gfwizard.tofu import find_binary
+
+    fake = _fake_binary(tmp_path)
+    shared = _shared(tmp_path / "shared", 0o777)
+    st = fake.stat()
+    (shared / "binaries.json").write_text(json.dumps({str(fake): {"mtime_ns": st.st_mtime_ns, "size": st.st_size,
+                                                                   "name": "tofu", "version": "1.99.0"}}))
+    before = tree_digest(shared)
+    monkeypatch.setenv("GFW_STATE_DIR", str(shared))
+    binary = find_binary({"GFW_TOFU_BIN": str(fake)})
+    assert (binary.name, binary.version) == ("terraform", "1.11.4")  # asked, not taken from the planted file
+    assert tree_digest(shared) == before
+
+
+@pytest.mark.parametrize("command", [["validate", "--json"], ["doctor", "--json"]], ids=" ".join)
+def test_validate_and_doctor_do_not_create_the_state_dir(rehearsal_workspace: Any, tmp_path: Path,
+                                                         usual_umask: None, command: list[str]) -> None:
+    state = tmp_path / "state"
+    done = run_cli(command, env={**rehearsal_workspace.env, "GFW_STATE_DIR": str(state)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not state.exists()
