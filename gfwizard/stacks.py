@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Sequence
 
 from gfwizard import gates as gates_mod
 from gfwizard.checks import Check, all_ok, failed, passed
+from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.journal import (
     DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
@@ -754,7 +755,7 @@ class DeployEngine:
             return (f"Its state lock could not be read: `gfwizard backend locks --env {self.env}` shows it. This "
                     "run plans it again.")
         age = holder.age_seconds()
-        since = f", taken {age:.0f}s ago" if age is not None else ""
+        since = f", taken {duration(age)} ago" if age is not None else ""
         return (f"The state lock is still held by {holder.who or '?'} ({holder.operation or '?'}, lock {holder.id}"
                 f"{since}): its binary may still be running. This run reports {stack} as locked until it is "
                 "released.")

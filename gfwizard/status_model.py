@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gfwizard.durations import duration
+
 SCHEMA_VERSION = 1
 FingerprintState = Literal["match", "mismatch", "unpinned", "unknown"]
 ProblemKind = Literal["api-unreachable", "fingerprint-mismatch", "node-not-ready", "workload-below-desired",
@@ -283,11 +285,6 @@ def problem_remedy(problem: Problem) -> str:
     return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
 
 
-def _duration(seconds: float) -> str:
-    """``42 s`` under two minutes, else whole minutes (``95 min``)."""
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
-
-
 class StatusSnapshot(_Frozen):
     """Everything status mode shows at one moment."""
 
@@ -352,8 +349,8 @@ class StatusSnapshot(_Frozen):
             if lock.old:
                 out.append(Problem(kind="old-lock", subject=f"{lock.env}/{lock.stack}",
                                    detail=f"held by {lock.who or '?'} ({lock.operation or '?'}) for "
-                                          f"{_duration(lock.age_seconds or 0)}, over the "
-                                          f"{_duration(self.lock_age_threshold_minutes * 60)} threshold"))
+                                          f"{duration(lock.age_seconds or 0)}, over the "
+                                          f"{duration(self.lock_age_threshold_minutes * 60)} threshold"))
         return out
 
     @property

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Sequence
 
 from gfwizard.commands._common import with_config
+from gfwizard.durations import duration
 from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
 from gfwizard.textfit import Column, elide, fit_table, wrap
@@ -16,23 +17,9 @@ from gfwizard.status_model import (
 )
 
 
-def age(seconds: float | None) -> str:
-    """``42s``, ``5m``, ``3h12m``, ``2d4h`` (``?`` when unknown)."""
-    if seconds is None:
-        return "?"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600}h"
-
-
 def since(at: datetime | None, now: datetime) -> str:
-    """Age of ``at`` relative to ``now``."""
-    return age((now - at).total_seconds()) if at is not None else "?"
+    """Age of ``at`` relative to ``now`` (:func:`gfwizard.durations.duration`)."""
+    return duration((now - at).total_seconds()) if at is not None else "?"
 
 
 def clock_time(at: datetime | None) -> str:
@@ -105,7 +92,7 @@ def last_apply(stack: StackRow, now: datetime, short: bool = False) -> str:
 
 def lock_age(lock: LockRow) -> str:
     """The lock's age, flagged when old."""
-    return age(lock.age_seconds) + (" OLD" if lock.old else "")
+    return duration(lock.age_seconds) + (" OLD" if lock.old else "")
 
 
 #: The status app's pane (its key and tab label) that shows each kind of problem.

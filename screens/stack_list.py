@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import DataTable
 
+from gfwizard.durations import duration
 from gfwizard.textsafe import printable
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class StackRow:
     total_resources: int = 0
 
     def label(self) -> Text:
-        """``planned +2 ~0 -1``, ``applying 3/7``, ``locked by alice for 5 min``..."""
+        """``planned +2 ~0 -1``, ``applying 3/7``, ``locked by alice for 5m``..."""
         text = self.state
         if self.state == "applying" and self.total_resources:
             text = f"applying {min(self.done_resources, self.total_resources)}/{self.total_resources}"
@@ -66,7 +67,7 @@ class StackRow:
             self.state, self.detail = "failed", f"({event.phase})"
         elif isinstance(event, ev.StackLocked):
             who = printable(event.lock.who) if event.lock and event.lock.who else "another run"
-            age = f" for {int(event.age_seconds // 60)} min" if event.age_seconds is not None else ""
+            age = f" for {duration(event.age_seconds)}" if event.age_seconds is not None else ""
             self.state, self.detail = "locked", f"by {who}{age}"
         elif isinstance(event, ev.StackInterrupted):
             self.state, self.detail = "interrupted", f"({event.phase})"

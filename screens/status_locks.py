@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gfwizard.status_model import StatusSnapshot, problem_remedy
-from gfwizard.status_text import age
+from gfwizard.durations import duration
 from screens.status_pane import StatusPane
 from screens.status_table import Row
 
@@ -22,7 +22,7 @@ class LocksPane(StatusPane):
 
     def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
         out = super().notes(snap, rows, env)
-        out.append(f"locks held longer than {snap.lock_age_threshold_minutes:g} min are marked OLD")
+        out.append(f"locks held longer than {duration(snap.lock_age_threshold_minutes * 60)} are marked OLD")
         # The holder is the last column (cut at 80 columns) and the table has no remedy: say both for each
         # old lock, wrapped, above the table.
         for p in snap.problems:
@@ -37,7 +37,7 @@ class LocksPane(StatusPane):
                 continue
             seconds = (now - lk.created).total_seconds() if lk.created else lk.age_seconds
             old = seconds is not None and seconds > snap.lock_age_threshold_minutes * 60
-            shown_age = (age(seconds) + " OLD", "bold red") if old else age(seconds)
+            shown_age = (duration(seconds) + " OLD", "bold red") if old else duration(seconds)
             rows.append((f"{lk.env}/{lk.stack}/{lk.id}", (lk.env, lk.stack, shown_age, lk.id or (lk.error, "red"),
                                                           lk.operation.removeprefix("OperationType") or "?",
                                                           lk.who or "?")))

@@ -10,6 +10,7 @@ import click
 
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
                                        echo, emit_json, handles_errors, json_option, resolve_config_path)
+from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.textsafe import printable
 
@@ -133,14 +134,6 @@ def render(env: str, config_path: Path | None, as_json: bool) -> None:
     sys.exit(EXIT_OK)
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    minutes, sec = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{sec:02d}s"
-
-
 @backend.command(name="locks")
 @env_option
 @config_option
@@ -164,7 +157,7 @@ def locks(env: str, config_path: Path | None, as_json: bool) -> None:
             continue
         since = lock.created.isoformat(timespec="seconds") if lock.created else "?"
         echo(f"  {lock.stack:<18} {printable(lock.operation or '?'):<22} by {printable(lock.who or '?')} since {since} "
-             f"({_age(lock.age)} ago)  ID {printable(lock.id or '')}")
+             f"({duration(lock.age)} ago)  ID {printable(lock.id or '')}")
     sys.exit(EXIT_OK)
 
 

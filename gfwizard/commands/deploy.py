@@ -23,6 +23,7 @@ from gfwizard.commands._common import (
     ask_yes_no, config_option, echo, handles_errors, json_option, read_line, resolve_config_path, to_jsonable,
     with_config_obj, write,
 )
+from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked, LogLine,
@@ -213,7 +214,7 @@ class _HumanPrinter(_Printer):
             echo(f"      remedy: {event.remedy}")
         elif isinstance(event, StackLocked):
             lock = event.lock
-            age = f", for {_age(event.age_seconds)}" if event.age_seconds is not None else ""
+            age = f", for {duration(event.age_seconds)}" if event.age_seconds is not None else ""
             holder = f"{lock.who or '?'} ({lock.operation or '?'}, lock {lock.id}){age}" if lock and lock.id \
                 else "another run"
             self.line(event.stack, "LOCKED", f"state lock held by {holder}", fg="red", bold=True)
@@ -242,16 +243,6 @@ class _HumanPrinter(_Printer):
             row.outcome in ("no-changes", "skipped") for row in result.stacks)
         outcome = f"{result.outcome}, nothing changed" if quiet else result.outcome
         echo(f"result: {outcome} (run {result.run_id}; journal {result.journal})", fg=colour, bold=True)
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
 
 
 _PROMPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

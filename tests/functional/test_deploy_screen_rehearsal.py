@@ -238,14 +238,14 @@ async def test_a_lock_held_by_another_operator_shows_who_holds_it(two_stacks: Wo
         await pilot.press("p")
         await idle(pilot, screen, "plan all")
         attic = screen.rows["attic"]
-        assert attic.state == "locked" and attic.label().plain == "locked by bob@ci-runner for 7 min"
+        assert attic.state == "locked" and attic.label().plain == "locked by bob@ci-runner for 7m"
         # The engine plans independent of a dependency still planning; nothing after attic is applied.
         assert screen.rows["arc-runners"].state in ("planned", "not planned")
         status = text_of(screen.query_one("#step-status"))
-        assert status.startswith("attic is locked by bob@ci-runner for 7 min") and lock_id in status
+        assert status.startswith("attic is locked by bob@ci-runner for 7m") and lock_id in status
         # At 80 columns the cell is cut: the whole state is repeated under the list.
-        assert "attic: locked by bob@ci-runner for 7 min" in text_of(screen.query_one("#stack-detail"))
-        assert app.session.deploy_outcomes["attic"] == "locked by bob@ci-runner for 7 min"
+        assert "attic: locked by bob@ci-runner for 7m" in text_of(screen.query_one("#stack-detail"))
+        assert app.session.deploy_outcomes["attic"] == "locked by bob@ci-runner for 7m"
         assert screen.check_action("apply_all", ()) is False and screen.check_action("resume", ()) is True
         assert screen.blocked_reason() is not None
     body = ws.s3.client().get_object(Bucket=ws.bucket, Key=f"{PREFIX}/dev/attic.tfstate.tflock")["Body"].read()

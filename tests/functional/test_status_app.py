@@ -554,7 +554,7 @@ async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_co
         # The holder's whole name and what to do are above the table, wrapped, not cut at the right edge.
         notes = _notes(app, "locks")
         assert ("OLD dev/gitlab-runners: held by jenkins-agent-7f9c2d@build-runner-pool-03.ci.internal.example "
-                "(OperationTypeApply) for 120 min, over the 30 min threshold; remedy: ask the holder whether that run "
+                "(OperationTypeApply) for 2h00m, over the 30m threshold; remedy: ask the holder whether that run "
                 "still goes on; `gfwizard backend locks --env dev` shows the lock") in notes, notes
         notes_widget = app.query_one("#locks-notes")
         assert notes_widget.size.height >= 3 and notes_widget.size.width <= 80

@@ -125,7 +125,7 @@ async def fill_deploy(pilot: Any, busy: bool = True) -> None:
         screen._on_event(LogLine("arc-runners", "stdout", line))
     screen.query_one(StackList).move_cursor(row=1)
     screen._status("apply running… (c cancels)" if busy else
-                   "runner-dashboard is locked by bob@ci-runner for 12 min: wait for bob@ci-runner to finish, "
+                   "runner-dashboard is locked by bob@ci-runner for 12m: wait for bob@ci-runner to finish, "
                    "then r resumes", not busy)
     screen.refresh_bindings()
     await settle(pilot, lambda: screen.log_pane.selected == "arc-runners" and screen.log_pane.buffers.get(

@@ -127,10 +127,10 @@ def test_not_ready_node_unreachable_api_mismatch_and_old_lock_are_problems() -> 
                                                      "old-lock"]
     assert [(lk.stack, lk.old) for lk in snap.locks] == [("gitlab-runners", True), ("attic", False)]
     assert next(p.detail for p in snap.problems if p.kind == "old-lock").endswith(
-        "for 45 min, over the 30 min threshold")
+        "for 45m, over the 30m threshold")
     tiny = assemble(cfg, inputs, envs=["dev"], now=NOW, lock_age_threshold_minutes=0.05)
     assert next(p.detail for p in tiny.problems if p.kind == "old-lock").endswith(
-        "for 45 min, over the 3 s threshold"), "a threshold under a minute read as '0.05 min'"
+        "for 45m, over the 3s threshold"), "a threshold under a minute read as '0m'"
     relaxed = assemble(cfg, inputs, envs=["dev"], now=NOW, lock_age_threshold_minutes=60)
     assert "old-lock" not in {p.kind for p in relaxed.problems}
 
