@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 from gfwizard.commands._common import with_config
 from gfwizard.status_model import StatusSnapshot, WorkloadRow
 from gfwizard.status_text import SOURCE_NOTE, last_apply, stack_state, workload_ready
-from gfwizard.textfit import elide
+from gfwizard.textfit import cell_width, elide
 from screens.status_pane import StatusPane
 from screens.status_table import Cell, ColumnSpec, Row, cell_text
 
@@ -50,10 +50,10 @@ CHROME_LINES = 10
 
 def elide_workload(text: str, width: int) -> str:
     """``namespace/name`` in ``width``: the namespace goes first (``…/name``), then the middle."""
-    if len(text) <= width:
+    if cell_width(text) <= width:
         return text
     _, slash, name = text.partition("/")
-    if slash and len(name) + 2 <= width:
+    if slash and cell_width(name) + 2 <= width:
         return "…/" + name
     return elide(text, width, middle=True)
 
@@ -92,7 +92,7 @@ class StacksPane(StatusPane):
             rows = self._rows(snap, now, env, level)
             columns = [(SHORT_LABELS.get(key, label) if level else label, key) for label, key in self.COLUMNS
                        if not (key == "crash" and LEVELS[level].merge_crashes)]
-            widths = [max([len(label), *(len(cell_text(cells[i])) for _, cells in rows)])
+            widths = [max([cell_width(label), *(cell_width(cell_text(cells[i])) for _, cells in rows)])
                       for i, (label, _) in enumerate(columns)]
             scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES \
                 else 0

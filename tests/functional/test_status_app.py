@@ -706,3 +706,28 @@ async def test_the_stacks_pane_fits_80_columns_and_keeps_everything_at_120() -> 
                      what="the pane laid out again for 80 columns")
         assert table.virtual_size.width <= 80
         await pilot.press("q")
+
+
+async def test_the_stacks_pane_measures_a_wide_workload_name_in_cells() -> None:
+    """A workload named in a wide script (two cells a character) is elided to its column's cells with an
+    ellipsis, not cut short silently where the column ends, and the row stays within the screen's 120 columns."""
+    from gfwizard.status_model import WorkloadRow
+    from gfwizard.textfit import cell_width
+
+    base = fixed_snapshot()
+    wide = WorkloadRow(namespace="arc-systems-dev", kind="Deployment",
+                       name="アーク制御ランナーコントローラー本体の長い名前です", desired=1, ready=1, found=True, pods=1)
+    stacks = [s.model_copy(update={"workloads": [wide]}) if s.stack == "arc-runners" else s for s in base.stacks]
+    app = _fixed_app(FixedFeed(base.model_copy(update={"stacks": stacks})), age_refresh_seconds=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        table = app.query_one("#stacks-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "stacks" and table.size.width > 0,
+                     what="the stacks pane laid out")
+        lines = [table.render_line(y).text for y in range(table.size.height)]
+        row = next(line for line in lines if line.split()[:2] == ["dev", "arc-runners"])
+        assert cell_width(row.rstrip()) <= 120, row
+        # The namespace gives way first, as for any long name; the name is whole, not cut at a column's edge.
+        assert "…/アーク制御ランナーコントローラー本体の長い名前です " in row, row
+        await pilot.press("q")
