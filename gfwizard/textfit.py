@@ -86,6 +86,22 @@ def elide(text: str, width: int, *, middle: bool = False) -> str:
     return head + ELLIPSIS + _tail(text, width - 1 - cell_width(head))
 
 
+def elide_names(names: Sequence[str], width: int, *, empty: str = "none", least: int = 8) -> str:
+    """``names`` joined with ``, `` in ``width`` characters (``empty`` when there are none): whole when they
+    fit; else each elided in the middle (:func:`elide`) to an equal share, while a share keeps ``least``
+    characters; else the first one elided, followed by how many more (``ip-10-0…pool-b +2``)."""
+    joined = ", ".join(names) or empty
+    if len(joined) <= width or not names:
+        return elide(joined, width, middle=True)
+    if len(names) == 1:
+        return elide(names[0], width, middle=True)
+    share = (width - 2 * (len(names) - 1)) // len(names)
+    if share >= least:
+        return ", ".join(elide(name, share, middle=True) for name in names)
+    more = f" +{len(names) - 1}"
+    return elide(names[0], width - len(more), middle=True) + more if width > len(more) else elide(joined, width)
+
+
 def wrap(text: str, width: int, indent: str = "", subsequent: str | None = None) -> list[str]:
     """``text`` wrapped to ``width`` cells: the first line after ``indent``, the others after
     ``subsequent`` (default: ``indent``). Words are not split at hyphens (stack and pod names keep

@@ -79,18 +79,6 @@ def failure_text(message: str, diagnostics: tuple[str, ...]) -> str:
     return message + "\n\nThe binary said:\n" + "\n".join(redact(line) for line in lines)
 
 
-def settle_column_widths(table: DataTable[Any]) -> None:
-    """Give ``table``'s columns their final widths now.
-
-    DataTable measures new rows only when it is next idle, without invalidating its cached header
-    line: a header painted in between keeps the old widths (seen under ``App.run``). Measured here,
-    before anything is painted, the header and the rows agree from the first frame.
-    """
-    for key, column in table.columns.items():
-        cells = [cell if isinstance(cell, Text) else Text(str(cell)) for cell in table.get_column(key)]
-        column.content_width = max([column.label.cell_len, *(cell.cell_len for cell in cells)])
-
-
 def _wait(answer: "concurrent.futures.Future[T]") -> T:
     """``answer``'s result, waited for in a worker thread; once the worker is cancelled the wait ends
     with ``TimeoutError`` (nobody is left to take the result)."""
@@ -810,8 +798,6 @@ class DeployScreen(StepScreen):
             pane.show_error(message.error)
             return
         pane.show(message.table)
-        for table in pane.query(DataTable):
-            settle_column_widths(table)
 
     # ----- selection, gating --------------------------------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -1,21 +1,64 @@
 """The placement pane: nodes by role with capacity, which stack lands where, conflicts in red; marked
-as not live when the nodes cannot be read any more."""
+as not live when the nodes cannot be read any more.
+
+Node names are elided in the middle to the room the pane's 40 columns leave them (a cloud node's name is
+60 characters); a cut cell shows its full text as a tooltip."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.scalar import Unit
 from textual.widgets import DataTable, Static
+
+from gfwizard.textfit import elide_names
 
 if TYPE_CHECKING:
     from gfwizard.placement import PlacementTable
 
 
 PANE_TITLE = "Placement"
+#: Each cell is padded by one column on both sides.
+CELL_PADDING = 2
+
+
+def settle_column_widths(table: DataTable[Any]) -> None:
+    """Give ``table``'s columns their final widths now.
+
+    DataTable measures new rows only when it is next idle, without invalidating its cached header
+    line: a header painted in between keeps the old widths (seen under ``App.run``). Measured here,
+    before anything is painted, the header and the rows agree from the first frame.
+    """
+    for key, column in table.columns.items():
+        cells = [cell if isinstance(cell, Text) else Text(str(cell)) for cell in table.get_column(key)]
+        column.content_width = max([column.label.cell_len, *(cell.cell_len for cell in cells)])
+
+
+class CutCellTable(DataTable[Any]):
+    """A table without a cursor whose cut cells give their full text as the tooltip under the mouse."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="none", show_cursor=False, **kwargs)
+        #: (row, column) -> the full text of a cell shown cut.
+        self.full_text: dict[tuple[int, int], str] = {}
+
+    def clear(self, columns: bool = False) -> "CutCellTable":
+        self.full_text = {}
+        self.tooltip = None
+        super().clear(columns)
+        return self
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        meta = event.style.meta if event.style else {}
+        self.tooltip = self.full_text.get((meta.get("row", -1), meta.get("column", -1)))
+
+    def on_leave(self, _event: events.Leave) -> None:
+        self.tooltip = None
 
 
 class PlacementPane(Vertical):
@@ -25,38 +68,35 @@ class PlacementPane(Vertical):
     #: When the tables shown were computed from live nodes (None: never).
     read_at: datetime | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._table: "PlacementTable | None" = None
+        self._laid_out_for = 0
+
     def compose(self) -> ComposeResult:
         yield Static(PANE_TITLE, id="placement-title", classes="pane-title", markup=False)
-        yield DataTable(id="placement-roles", cursor_type="none", show_cursor=False)
-        yield DataTable(id="placement-rows", cursor_type="none", show_cursor=False)
+        yield CutCellTable(id="placement-roles")
+        yield CutCellTable(id="placement-rows")
         yield Static("", id="placement-conflicts", classes="pane-foot", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU", "Mem")
         self.query_one("#placement-rows", DataTable).add_columns("Stack", "Lands on")
 
+    def content_width(self) -> int:
+        """The columns the tables get: the pane's width (``deploy.tcss``) less its border, also while the
+        overlay is hidden."""
+        width = self.styles.width
+        outer = int(width.value) if width is not None and width.unit is Unit.CELLS else self.size.width
+        return outer - self.styles.gutter.width
+
     def show(self, table: "PlacementTable") -> None:
         """Replace the pane's content with ``table`` (live)."""
         self.read_at = datetime.now()
+        self._table = table
         self.remove_class("-stale")
         self.query_one("#placement-title", Static).update(PANE_TITLE)
-        roles = self.query_one("#placement-roles", DataTable)
-        roles.clear()
-        for role in table.roles:
-            style = "red" if role.conflicts else ""
-            roles.add_row(Text(role.role, style=style), Text(", ".join(role.ready_nodes) or "none", style=style),
-                          f"{role.cpu_requested}/{role.cpu_allocatable}",
-                          f"{role.memory_requested}/{role.memory_allocatable}")
-        rows = self.query_one("#placement-rows", DataTable)
-        rows.clear()
-        per_stack: dict[str, int] = {}
-        for row in table.rows:
-            per_stack[row.stack] = per_stack.get(row.stack, 0) + 1
-        for row in table.rows:
-            style = "bold red" if row.conflicts else ""
-            name = row.stack if per_stack[row.stack] == 1 else f"{row.stack}/{row.workload}"
-            where = ", ".join(row.candidates) or "nowhere"
-            rows.add_row(Text(name, style=style), Text(f"{where} ({row.role or 'no role'})", style=style))
+        self._fill(table)
         conflicts = table.conflicts()
         text = Text()
         for where, conflict in conflicts:
@@ -64,6 +104,43 @@ class PlacementPane(Vertical):
             text.append(f"  → {conflict.remedy}\n", style="yellow")
         self.query_one("#placement-conflicts", Static).update(text if conflicts else Text("No conflicts.",
                                                                                           style="green"))
+
+    def _fill(self, table: "PlacementTable") -> None:
+        width = self._laid_out_for = self.content_width()
+        roles = self.query_one("#placement-roles", CutCellTable)
+        roles.clear()
+        cpu = [f"{role.cpu_requested}/{role.cpu_allocatable}" for role in table.roles]
+        memory = [f"{role.memory_requested}/{role.memory_allocatable}" for role in table.roles]
+        room = _room(roles, width, {0: [role.role for role in table.roles], 2: cpu, 3: memory})
+        for index, role in enumerate(table.roles):
+            style = "red" if role.conflicts else ""
+            whole = ", ".join(role.ready_nodes) or "none"
+            nodes = elide_names(role.ready_nodes, room)
+            if nodes != whole:
+                roles.full_text[(index, 1)] = whole
+            roles.add_row(Text(role.role, style=style), Text(nodes, style=style), cpu[index], memory[index])
+        rows = self.query_one("#placement-rows", CutCellTable)
+        rows.clear()
+        per_stack: dict[str, int] = {}
+        for row in table.rows:
+            per_stack[row.stack] = per_stack.get(row.stack, 0) + 1
+        names = [row.stack if per_stack[row.stack] == 1 else f"{row.stack}/{row.workload}" for row in table.rows]
+        room = _room(rows, width, {0: names})
+        for index, (name, row) in enumerate(zip(names, table.rows)):
+            style = "bold red" if row.conflicts else ""
+            role = f" ({row.role or 'no role'})"
+            whole = (", ".join(row.candidates) or "nowhere") + role
+            where = elide_names(row.candidates, room - len(role), empty="nowhere") + role
+            if where != whole:
+                rows.full_text[(index, 1)] = whole
+            rows.add_row(Text(name, style=style), Text(where, style=style))
+        for shown in (roles, rows):
+            settle_column_widths(shown)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        # The overlay has no border: the tables get one more column than in the wide layout's column.
+        if self._table is not None and self.content_width() != self._laid_out_for:
+            self._fill(self._table)
 
     def show_error(self, message: str) -> None:
         """Say why placement could not be computed; tables from an earlier read stay, marked as not live."""
@@ -76,3 +153,15 @@ class PlacementPane(Vertical):
                 f"\nThe tables above are the last known placement, read at {self.read_at:%H:%M:%S}; "
                 "conflicts since then are not shown.", "yellow"))
         self.query_one("#placement-conflicts", Static).update(foot)
+
+
+def _room(table: DataTable[Any], width: int, others: dict[int, list[str]]) -> int:
+    """What ``width`` leaves the text of the one column of ``table`` not in ``others`` (column index -> its
+    cells), once each of those is as wide as its label or its widest cell, and every column is padded."""
+    labels = [column.label.plain for column in table.columns.values()]
+    widths = [max([len(labels[index]), *(len(cell) for cell in cells)]) for index, cells in others.items()]
+    rows = max((len(cells) for cells in others.values()), default=0)
+    limit = table.styles.max_height
+    # Past its max-height (rows and the header line), the table's vertical scrollbar takes columns too.
+    scrollbar = table.styles.scrollbar_size_vertical if limit is not None and rows + 1 > limit.value else 0
+    return width - scrollbar - sum(widths) - CELL_PADDING * len(labels)

@@ -901,3 +901,74 @@ async def test_placement_roles_fit_the_pane_whole(offline: None, size: tuple[int
         assert all(cell.endswith("/31.9Gi") for cell in cells), cells
         assert roles.virtual_size.width <= roles.scrollable_content_region.width, (
             roles.virtual_size.width, roles.scrollable_content_region.width)
+
+
+#: A cloud node's name: 58 characters, more than the whole Nodes column of the 40-column pane.
+LONG_NODE = "ip-10-0-113-27.eu-central-1.compute.internal-worker-pool-b"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["column", "overlay"])
+async def test_a_long_node_name_is_elided_in_the_middle_and_whole_under_the_mouse(
+        offline: None, size: tuple[int, int]) -> None:
+    """A node named as a cloud names it: cut in the middle (its start and its pool at the end kept) so both
+    placement tables fit the pane without a horizontal scrollbar, and whole in the tooltip of its cell."""
+    from gfwizard.answers import ConfigAnswers, build_config
+    from gfwizard.placement import NodeInfo, compute_placement, requests_for
+    from screens.placement_pane import PlacementPane
+    from textual.coordinate import Coordinate
+    from textual.widgets import DataTable
+    from textual.widgets._tooltip import Tooltip
+
+    cfg = build_config(ConfigAnswers())
+    names = {"bumble": "bumble", "sting": LONG_NODE}
+    nodes = [NodeInfo(name=names[role], labels={"kubernetes.io/hostname": role}, cpu_allocatable_m=16000,
+                      memory_allocatable=int(31.9 * 1024 ** 3), ready=True) for role in names]
+    table = compute_placement(cfg, nodes, requests_for(cfg))
+    app = offline_app()
+    async with app.run_test(size=size, tooltips=True) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.query_one(PlacementPane)
+        if not pane.display:
+            await pilot.press("t")
+        screen.post_message(screen.PlacementComputed(table))
+        roles = pane.query_one("#placement-roles", DataTable)
+        rows = pane.query_one("#placement-rows", DataTable)
+        await wait_until(pilot, lambda: roles.row_count == 2 and rows.row_count == 4, "the placement tables")
+        await pilot.pause()
+        for shown in (roles, rows):
+            assert shown.virtual_size.width <= shown.scrollable_content_region.width, (
+                shown.id, shown.virtual_size.width, shown.scrollable_content_region.width)
+        sting = [str(roles.get_cell_at(Coordinate(row, 0))) for row in range(2)].index("sting")
+        cut = str(roles.get_cell_at(Coordinate(sting, 1)))
+        assert cut != LONG_NODE and "…" in cut and len(cut) >= 6, cut
+        head, tail = cut.split("…")
+        assert LONG_NODE.startswith(head) and LONG_NODE.endswith(tail) and head.startswith("ip-"), cut
+        bumble = str(roles.get_cell_at(Coordinate(1 - sting, 1)))
+        assert bumble == "bumble", "a name that fits is cut"
+        lands = {str(rows.get_cell_at(Coordinate(r, 0))): str(rows.get_cell_at(Coordinate(r, 1))) for r in range(4)}
+        assert lands["attic"] == "bumble (bumble)"
+        head, tail = lands["arc-runners"].removesuffix(" (sting)").split("…")
+        assert LONG_NODE.startswith(head) and LONG_NODE.endswith(tail) and len(head) >= 4, lands
+
+        # The mouse on the cut cell: its full text as the tooltip; on a whole one, none.
+        def column_x(table: DataTable[object], column: int) -> int:
+            return sum(c.get_render_width(table) for c in list(table.columns.values())[:column]) + 1
+
+        await pilot.hover(roles, offset=(column_x(roles, 1), 1 + sting))
+        assert roles.tooltip == LONG_NODE
+        tip = app.screen.query_one(Tooltip)
+        await wait_until(pilot, lambda: tip.display and LONG_NODE in str(tip.render()), "the tooltip")
+        await pilot.hover(roles, offset=(column_x(roles, 1), 2 - sting))
+        assert roles.tooltip is None
+        arc = list(lands).index("arc-runners")
+        await pilot.hover(rows, offset=(column_x(rows, 1), 1 + arc))
+        assert rows.tooltip == f"{LONG_NODE} (sting)"
+
+        # The other layout (the column has a border, the overlay none): the tables are laid out for it.
+        await pilot.resize_terminal(*((80, 24) if size[0] > 80 else (120, 40)))
+        await wait_until(pilot, lambda: pane.has_class("overlay") != (size[0] < 110), "the other layout")
+        if not pane.display:
+            await pilot.press("t")
+        await pilot.pause()
+        for shown in (roles, rows):
+            assert 0 < shown.virtual_size.width <= shown.scrollable_content_region.width, shown.id

@@ -13,7 +13,7 @@ from gfwizard.commands.status import report_width
 from gfwizard.redact import register_secret
 from gfwizard.status_model import EventRow, StackRow, StateRow, WorkloadRow, problem_remedy
 from gfwizard.status_text import render_text, stack_state
-from gfwizard.textfit import Column, elide, fit_table, pack
+from gfwizard.textfit import Column, elide, elide_names, fit_table, pack
 from tests.status_support import FIXED_NOW, fixed_snapshot
 
 SECRET = "s3cr3t-canary-7f2a9c41d0e8b6"
@@ -152,6 +152,20 @@ def test_fit_table_and_pack() -> None:
         "    workload Deployment/", "    ns/a-name-longer-tha", "    n-the-line"]
     assert elide("runner-dashboard", 9) == "runner-d…" and elide("runner-dashboard", 9, middle=True) == "runn…oard"
     assert elide("short", 9) == "short"
+
+
+def test_elide_names_keeps_each_names_start_and_end_in_the_width() -> None:
+    node = "ip-10-0-113-27.eu-central-1.compute.internal-worker-pool-b"
+    other = "ip-10-0-87-4.eu-central-1.compute.internal-worker-pool-a"
+    assert elide_names(["bumble", "sting"], 20) == "bumble, sting" and elide_names([], 20) == "none"
+    assert elide_names([], 20, empty="nowhere") == "nowhere"
+    assert elide_names([node], 19) == "ip-10-0-1…er-pool-b"
+    # Two names share the width while each keeps ``least`` characters; past that, the first and a count.
+    assert elide_names([node, other], 20) == "ip-1…ol-b, ip-1…ol-a"
+    assert elide_names([node, other, node], 20) == "ip-10-0-…r-pool-b +2"
+    for width in range(0, 40):
+        for names in ([node], [node, other], [node, other, node], ["a", "b"], []):
+            assert len(elide_names(names, width)) <= width, (names, width)
 
 
 @pytest.mark.parametrize(("columns", "tty", "expected"), [
