@@ -23,13 +23,15 @@ class StatusPane(Vertical):
     #: The pane's name in ``Unreadable.pane`` and its tab id.
     PANE: ClassVar[str] = ""
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
+    #: The table's class (a pane whose rows open something gives its Enter a footer label).
+    TABLE: ClassVar[type[DiffTable]] = DiffTable
     EMPTY: ClassVar[str] = ""
     #: Whether a failing source is said above the table (the cluster pane says it in a row instead).
     MARKS_STALE: ClassVar[bool] = True
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-notes", id=f"{self.PANE}-notes", markup=False)
-        yield DiffTable(self.COLUMNS, id=f"{self.PANE}-table")
+        yield self.TABLE(self.COLUMNS, id=f"{self.PANE}-table")
 
     @property
     def table(self) -> DiffTable:

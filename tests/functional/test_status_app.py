@@ -81,7 +81,7 @@ async def test_no_writes_through_every_pane_and_key(rehearsal_workspace: Any, sc
     put_lock(ws, "dev", "gitlab-runners", age=timedelta(hours=2))
     ws.api.request_log.clear()
     ws.s3.request_log.clear()
-    before = (tree_digest(REPO / "config"), tree_digest(ws.dir), tree_digest(ws.kubeconfig_path))
+    before = _digests(ws)
 
     app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -108,6 +108,24 @@ async def test_no_writes_through_every_pane_and_key(rehearsal_workspace: Any, sc
         assert "OLD" in _cells(app, "locks-table") and "live" in _banner(app)
         await pilot.press("q")
 
+    api, s3 = _assert_nothing_written(ws, before)
+    assert any(e["method"] == "POST" and e["path"] == SSAR_PATH for e in api)  # the permission checks ran
+    assert any(e["path"].endswith("/log") for e in api)  # the log was followed
+    assert any("watch=true" in e["query"] for e in api)  # ... and the kinds watched
+    assert any(e["path"].endswith(".tflock") for e in s3)
+
+
+def _digests(ws: Any) -> tuple[dict[str, str], ...]:
+    """What status must leave as it was: the checkout's config, the workspace and the kubeconfig."""
+    return tree_digest(REPO / "config"), tree_digest(ws.dir), tree_digest(ws.kubeconfig_path)
+
+
+Requests = list[dict[str, Any]]
+
+
+def _assert_nothing_written(ws: Any, before: tuple[dict[str, str], ...]) -> tuple[Requests, Requests]:
+    """No request but a read reached the rehearsal API (a SelfSubjectAccessReview only asks) or this workspace's
+    bucket, and no file changed since ``before`` (:func:`_digests`); returns both request logs."""
     api = ws.api.request_log.entries()
     # Only this workspace's bucket: the S3 server is shared by the session, and a terraform left running by
     # another test (a fault scenario lets it finish on purpose) may still write to its own bucket.
@@ -115,12 +133,83 @@ async def test_no_writes_through_every_pane_and_key(rehearsal_workspace: Any, sc
     writes = [(e["method"], e["path"]) for e in api if e["method"] != "GET" and
               not (e["method"] == "POST" and e["path"] == SSAR_PATH)]
     assert writes == []
-    assert any(e["method"] == "POST" and e["path"] == SSAR_PATH for e in api)  # the permission checks ran
-    assert any(e["path"].endswith("/log") for e in api)  # the log was followed
-    assert any("watch=true" in e["query"] for e in api)  # ... and the kinds watched
     assert [(e["method"], e["path"]) for e in s3 if e["method"] not in ("GET", "HEAD")] == []
-    assert any(e["path"].endswith(".tflock") for e in s3)
-    assert (tree_digest(REPO / "config"), tree_digest(ws.dir), tree_digest(ws.kubeconfig_path)) == before
+    assert _digests(ws) == before
+    return api, s3
+
+
+#: A secret in an event's message, as a failing mount or pull can quote one.
+EVENT_SECRET = "hunter2-Zq8vR4tLm9"
+
+
+async def test_enter_or_a_click_shows_a_long_event_whole_redacted_and_writes_nothing(
+        rehearsal_workspace: Any, scratch_namespaces: list[str]) -> None:
+    """An event message of 400 characters runs off the Events table at 80 columns: Enter on its row (or one
+    click) opens it whole, redacted as in the table; Esc closes it; nothing is written meanwhile."""
+    from gfwizard.rehearsal import k8s_objects as ko
+    from screens.status_event import EventModal
+
+    ws = rehearsal_workspace
+    namespace = "events-long"
+    scratch_namespaces.append(namespace)
+    message = (f'MountVolume.SetUp failed for volume "attic-s3" : vault login refused password={EVENT_SECRET} '
+               "for role attic; " + " ".join(f"retry {i} of 40 after backoff" for i in range(40)))
+    message = message[:389] + " LAST-WORDS"
+    assert len(message) == 400
+    ws.api.store.put("namespaces", ko.namespace(namespace))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "attic-7d9f-x2", "namespace": namespace}}
+    ws.api.store.put("events", ko.event(pod, "FailedMount", message, type_="Warning", component="kubelet"))
+    ws.api.store.put("events", ko.event(pod, "BackOff", "Back-off restarting failed container", type_="Warning",
+                                        component="kubelet", last=time.time() - 60))
+    ws.api.request_log.clear()
+    ws.s3.request_log.clear()
+    before = _digests(ws)
+
+    app = build_status_app(ws.config_path, ws.env, options=FAST, tick_seconds=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        table = app.query_one("#events-table", DiffTable)
+        await _until(pilot, lambda: len([k for k in table.shown if k.startswith(f"{namespace}/")]) == 2,
+                     what="the events")
+        row = next(i for i, k in enumerate(table.shown) if k.startswith(f"{namespace}/Pod/attic-7d9f-x2/FailedMount"))
+        other = next(i for i, k in enumerate(table.shown) if k.startswith(f"{namespace}/Pod/attic-7d9f-x2/BackOff"))
+        table.move_cursor(row=row)
+        shown = table.get_cell_at((row, len(table.columns) - 1)).plain
+        assert table.virtual_size.width > table.scrollable_content_region.width, "the message fits: nothing to open"
+        assert shown.endswith("LAST-WORDS") and EVENT_SECRET not in shown and "[REDACTED]" in shown
+        footer_enter = app.screen.active_bindings["enter"].binding
+        assert (footer_enter.description, footer_enter.show) == ("Message", True)
+
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, EventModal), what="the event dialog")
+        await pilot.pause()
+        body = app.screen.query_one("#event-message")
+        assert str(body.render()) == shown, "the dialog's message differs from the table's"
+        assert body.region.height >= 6 and body.region.width < 80, "the message is not wrapped whole"
+        screen_text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "LAST-WORDS" in screen_text and "[REDACTED]" in screen_text and EVENT_SECRET not in screen_text
+        assert "FailedMount · events-long Pod/attic-7d9f-x2" in screen_text
+        # Closing it, scrolling its message, moving focus, copying selected text: nothing else is offered.
+        actions = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert {a for a in actions if not a.startswith(("scroll_", "page_"))} == {
+            "dismiss", "app.focus_next", "app.focus_previous", "screen.copy_text"}, actions
+        assert app.screen.active_bindings["escape"].binding.description == "Close"
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, EventModal), what="the dialog closed")
+        assert table.has_focus and table.cursor_row == row
+
+        # One click on a row opens it (a plain table only moves its cursor there); on the row under the cursor,
+        # which the table selects too, still one dialog.
+        table.move_cursor(row=other)
+        for _ in range(2):
+            await pilot.click(table, offset=(2, 1 + row))
+            await _until(pilot, lambda: isinstance(app.screen, EventModal), what="the dialog from a click")
+            await pilot.pause()
+            assert len(app.screen_stack) == 2 and app.screen.row.message == message
+            await pilot.press("escape")
+            await _until(pilot, lambda: len(app.screen_stack) == 1, what="the dialog closed again")
+
+    _assert_nothing_written(ws, before)
 
 
 async def test_limited_user_sees_notes_instead_of_failing(rehearsal_workspace: Any) -> None:
@@ -350,6 +439,12 @@ async def test_hostile_text_from_the_cluster_and_the_bucket_is_shown_escaped() -
         assert "ok\\x1b[2J\\x1b[32mALL HEALTHY\\x1b[0m\\nfake line" in shown
         locks = app.query_one("#locks-table", DiffTable)
         assert "eve\\x1b[31mRED\\x1b[0m" in [locks.get_cell_at((0, col)).plain for col in range(len(locks.columns))]
+        await pilot.press("5")
+        await pilot.press("enter")  # the event whole: escaped as in its cell
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "EventModal", what="the event dialog")
+        assert str(app.screen.query_one("#event-message").render()) == "ok\\x1b[2J\\x1b[32mALL HEALTHY\\x1b[0m\\nfake line"
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen.__class__.__name__ != "EventModal", what="the dialog closed")
         await _open_first_workload(pilot, app)
         await _until(pilot, lambda: len(app.screen.query_one("#pod-log").lines) > 0, what="log lines")
         assert list(app.screen.query_one("#pod-log").lines) == ["INFO started cleared?"]
