@@ -48,7 +48,7 @@ from gfwizard.journal import (
     DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
 )
 from gfwizard.kubeconfig_secrets import register_context_secrets
-from gfwizard.layout import Layout, layout_for
+from gfwizard.layout import Layout, layout_for, require_work_root
 from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
@@ -132,6 +132,8 @@ class DeployEngine:
                                     "Ctrl+T in the wizard's State backend step), then set state.backend: s3")
         self.environ = dict(os.environ if environ is None else environ)
         _check_state_endpoint(cfg, self.environ)
+        # The CLI checks this first too; here the wizard, which builds the engine directly, is refused the same way.
+        require_work_root(cfg.cluster.network, self.environ)
         self.layout = layout or layout_for(cfg.cluster.network)
         self.journal = Journal(self.layout.journal_file(env))
         self._run_lock = RunLock(self.layout.journal_file(env).with_name(f"{env}.lock"), env)

@@ -972,3 +972,30 @@ async def test_a_long_node_name_is_elided_in_the_middle_and_whole_under_the_mous
         await pilot.pause()
         for shown in (roles, rows):
             assert 0 < shown.virtual_size.width <= shown.scrollable_content_region.width, shown.id
+
+
+async def test_the_wizard_refuses_a_state_dir_others_may_write_to_as_deploy_does(
+        rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The wizard builds the engine itself: a world-writable state dir (plans, journals, the provider cache go
+    there) stops it as it stops `gfwizard deploy`, with the same message, and nothing is written there."""
+    from screens.launch import build_app
+
+    ws = rehearsal_workspace
+    shared = tmp_path / "shared-state"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("GFW_STATE_DIR", str(shared))
+    before = workspace_files(ws)
+    app = build_app(rehearsal=ws, repo=REPO, start_at="deploy")  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error modal")
+        message = text_of(app.screen.query_one("#error-message"))
+        assert message == (f"the gfwizard state directory {shared} (from $GFW_STATE_DIR) cannot be used: every "
+                           "local user may write to it (mode 0777) and so plant files or links in it; nothing "
+                           "was run")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the modal closed")
+        assert app.screen.engine is None
+        assert app.screen.check_action("plan_all", ()) is False
+    assert list(shared.iterdir()) == [], "something was written into the shared state dir"
+    assert workspace_files(ws) == before, "a refused engine start wrote files"
