@@ -41,6 +41,7 @@ from gfwizard.backend_render import render_http_text, render_s3_text
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, object_exists, s3_client, s3_target
 from gfwizard.checks import Check, failed, passed, warned
 from gfwizard.errors import CheckFailure, InputError
+from gfwizard.layout import require_work_root
 from gfwizard.paths import private_dir
 from gfwizard.redact import redact, register_secret
 
@@ -330,6 +331,8 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
         raise CheckFailure(f"the state at {address} holds no resources and no outputs: nothing to migrate "
                            "(nothing was written)",
                            remedy="set state.backend: s3; the stack starts from an empty S3 state")
+    # The CLI checks this before anything; the wizard's migration comes here directly. Before the first write.
+    require_work_root(cfg.cluster.network)
     backup = write_backup(backup_dir(layout, env), stack, env, source_bytes)
     if on_backup is not None:
         on_backup(backup)

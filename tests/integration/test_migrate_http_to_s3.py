@@ -311,3 +311,33 @@ def test_empty_source_state_is_not_migrated(s3: RehearsalS3, s3_bucket: str, htt
         migrate_http_to_s3(cfg, "dev", "attic", layout_for("loopback"), binary="terraform")
     assert "state.backend: s3" in err.value.remedy
     assert tree_digest(setup) == before and _state(http_server) == source and _dest(s3, s3_bucket) is None
+
+
+def test_a_state_dir_others_may_write_to_is_refused_before_the_backup(s3: RehearsalS3, s3_bucket: str,
+                                                                       http_server: HttpStateServer, setup: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wizard's migration calls the core directly: a world-writable state dir (the IaC binary's provider
+    cache and CLI configuration go there) stops it as it stops `gfwizard backend migrate`, before the backup
+    or any write to the bucket."""
+    shared = setup / "shared-state"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("GFW_STATE_DIR", str(shared))
+    source = _seed_source_with_resource(http_server)
+    cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template)
+    before = tree_digest(setup)
+    with pytest.raises(InputError) as raised:
+        migrate_http_to_s3(cfg, "dev", "attic", layout_for("loopback"), binary="terraform")
+    assert raised.value.message == (f"the gfwizard state directory {shared} (from $GFW_STATE_DIR) cannot be used: "
+                                    "every local user may write to it (mode 0777) and so plant files or links in "
+                                    "it; nothing was run")
+    assert tree_digest(setup) == before and list(shared.iterdir()) == [] and _backups(setup) == []
+    assert _state(http_server) == source and _dest(s3, s3_bucket) is None
+
+
+def _seed_source_with_resource(server: HttpStateServer) -> bytes:
+    data = json.dumps({"version": 4, "serial": 3, "lineage": "lin-seeded", "terraform_version": "1.11.4",
+                       "outputs": {}, "resources": [{"mode": "managed", "type": "terraform_data", "name": "seeded",
+                                                      "provider": "x", "instances": []}]}).encode()
+    server.put_state("attic", "dev", data)
+    return data
