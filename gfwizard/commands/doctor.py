@@ -171,13 +171,14 @@ def doctor(config_path: Path | None, as_json: bool) -> None:
 
 
 def _print(results: list[SectionCheck], ok: bool) -> None:
-    from gfwizard.commands.backend import print_checks
+    from gfwizard.commands.backend import name_width, print_checks
 
     section = ""
+    width = name_width([r.check for r in results])  # one column through every section
     for result in results:
         if result.section != section:
             section = result.section
             echo(section, bold=True)
-        print_checks([result.check])
+        print_checks([result.check], width=width)
     echo(f"note: {WRITES_NOTE}")
     echo("doctor: all checks passed" if ok else "doctor: some checks failed", fg="green" if ok else "red")

@@ -23,11 +23,12 @@ _MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL",
 
 def _print_report(report: "ValidationReport") -> None:
     echo(f"context {report.context!r} ({', '.join(report.kubeconfig) or 'no kubeconfig file found'})", bold=True)
+    width = min(32, max([15, *(len(c.name) for c in report.checks)]))
     for check in report.checks:
         label, colour = _MARK[check.level.value]
-        echo(f"  {label}  {check.name:<15} {check.detail}", fg=colour)
+        echo(f"  {label}  {check.name:<{width}} {check.detail}", fg=colour)
         if check.level.value != "pass" and check.remedy and not check.detail.startswith("skipped:"):
-            echo(f"        {'':<15} remedy: {check.remedy}")
+            echo(f"        {'':<{width}} remedy: {check.remedy}")
 
 
 def _check_flags(context: str | None, kubeconfig: str | None) -> None:

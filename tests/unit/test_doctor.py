@@ -100,3 +100,20 @@ def test_doctor_backend_section_never_creates_a_missing_bucket(rehearsal_workspa
     assert checks["s3 bucket [prod]"].level.value == "fail"  # the other environment reports the failure too
     assert "s3 lock probe" not in checks
     assert bucket not in [b["Name"] for b in ws.s3.client().list_buckets()["Buckets"]]
+
+
+def test_the_text_report_lines_every_detail_up_across_sections(capsys) -> None:  # type: ignore[no-untyped-def]
+    """A name longer than the usual column (every environment's ``s3 state prefix [prod]``) widens the
+    column for the whole report instead of pushing its own detail out of line."""
+    from gfwizard.checks import failed, passed
+    from gfwizard.commands.doctor import SectionCheck, _print
+
+    results = [SectionCheck("tools", passed("iac binary", "terraform 1.11.4")),
+               SectionCheck("backend", passed("s3 state prefix [prod]", "s3://state/gloriousflywheel/prod/: 0")),
+               SectionCheck("backend", failed("s3 bucket", "state does not exist", remedy="create it"))]
+    _print(results, ok=False)
+    lines = capsys.readouterr().out.splitlines()
+    starts = {line.index(detail) for line in lines
+              for detail in ("terraform 1.11.4", "s3://state/", "state does not exist", "remedy: create it")
+              if detail in line}
+    assert starts == {len("  PASS  s3 state prefix [prod] ")}, lines
