@@ -164,7 +164,12 @@ def to_jsonable(obj: Any) -> Any:
 def emit_json(obj: Any, *, compact: bool = False) -> None:
     """Print ``obj`` as redacted JSON on stdout (``compact``: on one line, as the error object is, so a
     consumer reading a stream line by line, such as ``deploy --json``'s, gets it whole)."""
-    text = json.dumps(with_config_obj(to_jsonable(obj)), indent=None if compact else 2,
+    from gfwizard.tofu_events import redact_obj
+
+    # Each string is redacted before it is encoded: redacting only the encoded text let a secret's value at
+    # the end of a string (``"who": "bob password=…"``) take the closing quote with it, and the output was
+    # no longer JSON. The text is still redacted after, for a secret-named key whose value is not one.
+    text = json.dumps(redact_obj(with_config_obj(to_jsonable(obj))), indent=None if compact else 2,
                       separators=(",", ":") if compact else None, sort_keys=False, default=str)
     write(redact(text))
 

@@ -191,6 +191,28 @@ def test_json_keys_are_stable_and_documented() -> None:
         assert f"`{key}`" in section, f"{key} is not documented in docs/json-output.md"
 
 
+def test_json_output_stays_json_when_a_secret_ends_a_string(capsys: pytest.CaptureFixture[str]) -> None:
+    """A secret at the end of an event's message or a lock holder (as other operators' binaries write them):
+    ``--json`` masks it, and what it prints is still JSON (the encoded text's closing quote went with it)."""
+    import json
+
+    from gfwizard.commands._common import emit_json
+    from gfwizard.status_model import EventRow
+
+    canary = "CanaryJson4f9e1Q"
+    snap = fixed_snapshot()
+    snap = snap.model_copy(update={
+        "events": [EventRow(namespace="attic-dev", object="Pod/attic-7d9f-x2", reason="FailedMount",
+                            message=f"vault login refused password={canary}", count=1, last_seen=NOW)],
+        "locks": [snap.locks[0].model_copy(update={"who": f"bob@ci token={canary}"})]})
+    emit_json(snap.to_json())
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    assert canary not in out
+    assert doc["events"][0]["message"] == "vault login refused password=[REDACTED]"
+    assert doc["locks"][0]["who"] == "bob@ci token=[REDACTED]"
+
+
 def test_human_report_names_problems_and_unreadable() -> None:
     text = render_text(fixed_snapshot())
     assert text.startswith("READ-ONLY status of honey")
