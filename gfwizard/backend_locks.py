@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, s3_client, s3_target
 from gfwizard.errors import CheckFailure
+from gfwizard.redact import redact
 
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
@@ -62,7 +63,9 @@ def parse_created(value: Any) -> datetime | None:
 
 
 def lock_from_json(data: bytes, *, stack: str, env: str, key: str, now: float | None = None) -> LockInfo:
-    """A :class:`LockInfo` from the lock object's body (terraform's lock info JSON)."""
+    """A :class:`LockInfo` from the lock object's body (terraform's lock info JSON). Its text fields are
+    redacted here, once: another operator's binary wrote them (``Who``, ``Info``), and each reader shows or
+    saves them as they are (status's Locks pane, the deploy list's ``locked by``, the journal)."""
     now = time.time() if now is None else now
     try:
         doc = json.loads(data)
@@ -73,10 +76,10 @@ def lock_from_json(data: bytes, *, stack: str, env: str, key: str, now: float | 
                         error=f"unreadable lock object: {exc}")
     created = parse_created(doc.get("Created"))
     return LockInfo(
-        stack=stack, env=env, key=key, id=str(doc.get("ID") or ""), who=str(doc.get("Who") or ""),
-        operation=str(doc.get("Operation") or ""), created=created,
+        stack=stack, env=env, key=key, id=redact(str(doc.get("ID") or "")), who=redact(str(doc.get("Who") or "")),
+        operation=redact(str(doc.get("Operation") or "")), created=created,
         age=max(0.0, now - created.timestamp()) if created else None,
-        info=str(doc.get("Info") or ""), version=str(doc.get("Version") or ""),
+        info=redact(str(doc.get("Info") or "")), version=redact(str(doc.get("Version") or "")),
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from gfwizard.errors import GfwError
 from gfwizard.layout import layout_for
+from gfwizard.redact import redact
 from gfwizard.status_assemble import last_applies
 from gfwizard.status_expected import expected_workloads
 from gfwizard.status_model import Unreadable
@@ -124,10 +125,15 @@ class ReadOnlyState:
         """The guarded botocore client (a write through it raises :class:`ReadOnlyViolation` before I/O)."""
         return self._client
 
-    def _where(self, detail: str, exc: BaseException) -> str:
-        """``detail``, naming ``AWS_ENDPOINT_URL_S3`` when the store that did not answer is the one it sets
-        instead of organization.yaml's ``state.s3.endpoint`` (which is what the operator would go and check)."""
-        return detail + self.target.override_note if _store_down(exc) else detail
+    def _explained(self, exc: BaseException, action: str) -> str:
+        """Why ``action`` failed, redacted: the store's own error message is quoted (a proxy or an S3-compatible
+        server may echo a credential in it), and the panes show this text as it is. Names
+        ``AWS_ENDPOINT_URL_S3`` when the store that did not answer is the one it sets instead of
+        organization.yaml's ``state.s3.endpoint`` (which is what the operator would go and check)."""
+        from gfwizard.backend_s3 import explain
+
+        detail = explain(exc, target=self.target, timeouts=self.timeouts, action=action)[0]
+        return redact(detail + self.target.override_note if _store_down(exc) else detail)
 
     def state_key(self, env: str, stack: str) -> str:
         """The state object's key for ``env`` and ``stack``."""
@@ -138,7 +144,7 @@ class ReadOnlyState:
         ``workloads`` output, read with a conditional GET (unchanged objects are not downloaded again)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from gfwizard.backend_s3 import error_code, explain, http_status
+        from gfwizard.backend_s3 import error_code, http_status
 
         key = self.state_key(env, stack)
         cached = self._cache.get(key)
@@ -156,11 +162,11 @@ class ReadOnlyState:
             if code == "NoSuchKey" or (status == 404 and code in ("", "404")):
                 self._cache.pop(key, None)
                 return StateObject(key=key, exists=False)
-            detail = self._where(explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0], exc)
-            return StateObject(key=key, exists=False, error=detail, error_status=status, unreachable=_store_down(exc))
+            return StateObject(key=key, exists=False, error=self._explained(exc, f"read {key}"),
+                               error_status=status, unreachable=_store_down(exc))
         except (BotoCoreError, OSError) as exc:
-            detail = self._where(explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0], exc)
-            return StateObject(key=key, exists=False, error=detail, unreachable=_store_down(exc))
+            return StateObject(key=key, exists=False, error=self._explained(exc, f"read {key}"),
+                               unreachable=_store_down(exc))
         modified = resp.get("LastModified")
         try:
             serial, lineage, tf_version, workloads = _summarise_state(body)
@@ -199,8 +205,8 @@ class ReadOnlyState:
                 if not page.get("IsTruncated") or not token:
                     break
         except (ClientError, BotoCoreError, OSError) as exc:
-            detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")
-            detail = self._where(detail, exc)
+            detail = self._explained(exc, f"list {prefix}")
+            remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")[1]
             status = http_status(exc)
             kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if _store_down(exc) else "api"
             raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None
@@ -213,14 +219,12 @@ class ReadOnlyState:
             except ClientError as exc:
                 if error_code(exc) in ("NoSuchKey", "404"):
                     continue  # released between LIST and GET
-                detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
                 out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
-                                    age=None, error=detail))
+                                    age=None, error=self._explained(exc, f"read {key}")))
                 continue
             except (BotoCoreError, OSError) as exc:
-                detail = explain(exc, target=self.target, timeouts=self.timeouts, action=f"read {key}")[0]
                 out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
-                                    age=None, error=detail))
+                                    age=None, error=self._explained(exc, f"read {key}")))
                 continue
             out.append(lock_from_json(body, stack=stack, env=env, key=key, now=now))
         return out

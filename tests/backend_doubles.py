@@ -17,6 +17,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 from tests.helpers import REPO
 
@@ -28,13 +29,16 @@ class S3Proxy:
     ignores conditional writes), shift the ``Date`` header by ``date_offset`` seconds, hold
     requests matching ``hold_when(method, path)`` until :attr:`release` is set and then drop them
     (never forwarded), or answer those
-    matching ``fail_when(method, path)`` with 403 AccessDenied (``fail_status=503``: a store that is down)."""
+    matching ``fail_when(method, path)`` with 403 AccessDenied (``fail_status=503``: a store that is down;
+    ``fail_error``: another ``(code, message)``, e.g. a store whose message quotes the request's credentials)."""
 
     def __init__(self, upstream: str, *, strip_if_none_match: bool = False, date_offset: float = 0.0,
                  hold_when: Callable[[str, str], bool] | None = None,
-                 fail_when: Callable[[str, str], bool] | None = None, fail_status: int = 403) -> None:
+                 fail_when: Callable[[str, str], bool] | None = None, fail_status: int = 403,
+                 fail_error: tuple[str, str] | None = None) -> None:
         self.upstream = urlsplit(upstream)
         self.fail_status = fail_status
+        self.fail_error = fail_error
         self.strip_if_none_match = strip_if_none_match
         self.date_offset = date_offset
         self.hold_when = hold_when
@@ -86,10 +90,12 @@ class S3Proxy:
                     self.close_connection = True
                     return
                 if proxy.fail_when is not None and proxy.fail_when(self.command, self.path):
-                    code, text = ((b"AccessDenied", b"Access Denied") if proxy.fail_status == 403 else
-                                  (b"ServiceUnavailable", b"Service Unavailable"))
+                    code, text = ((b"AccessDenied", b"Access Denied (test double)") if proxy.fail_status == 403 else
+                                  (b"ServiceUnavailable", b"Service Unavailable (test double)"))
+                    if proxy.fail_error is not None:
+                        code, text = (escape(part).encode() for part in proxy.fail_error)
                     payload = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>' + code + b'</Code>'
-                               b'<Message>' + text + b' (test double)</Message></Error>')
+                               b'<Message>' + text + b'</Message></Error>')
                     self.send_response(proxy.fail_status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))

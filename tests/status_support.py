@@ -185,14 +185,14 @@ def seed_deploy(ws: Any, env: str, stack: str, outputs: dict[str, Any], serial: 
     materialise_in(ws, outputs)
 
 
-def put_lock(ws: Any, env: str, stack: str, *, age: timedelta, who: str = "bob@ci-runner") -> str:
+def put_lock(ws: Any, env: str, stack: str, *, age: timedelta, who: str = "bob@ci-runner", info: str = "") -> str:
     """A held S3 lock object (``.tflock``, terraform's lock info JSON) taken ``age`` ago; returns its id."""
     import json as _json
     import uuid
 
     lock_id = str(uuid.uuid4())
     created = (datetime.now(timezone.utc) - age).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    body = {"ID": lock_id, "Operation": "OperationTypeApply", "Info": "", "Who": who, "Version": "1.11.4",
+    body = {"ID": lock_id, "Operation": "OperationTypeApply", "Info": info, "Who": who, "Version": "1.11.4",
             "Created": created, "Path": f"{ws.bucket}/gloriousflywheel/{env}/{stack}.tfstate"}
     ws.s3.client().put_object(Bucket=ws.bucket, Key=f"gloriousflywheel/{env}/{stack}.tfstate.tflock",
                               Body=_json.dumps(body).encode())

@@ -105,6 +105,19 @@ def test_lock_from_json() -> None:
     assert broken.error.startswith("unreadable lock object") and broken.id == ""
 
 
+def test_lock_from_json_masks_secrets_another_operators_binary_wrote() -> None:
+    """Who and Info are free text from whoever took the lock (a CI job's Who may carry its token): masked
+    where the lock is read, so no reader (status's panes, the deploy list, the journal) shows them."""
+    canary = "CanaryLock7Kq2Zx"
+    body = json.dumps({"ID": "4b9f0c1e", "Operation": "OperationTypeApply", "Who": f"ci password={canary}",
+                       "Version": "1.10.0", "Created": "2025-01-02T03:04:05Z",
+                       "Info": f"job 42 token: {canary}"}).encode()
+    lock = lock_from_json(body, stack="attic", env="dev", key="k.tflock", now=0)
+    assert canary not in repr(lock)
+    assert (lock.id, lock.who, lock.operation, lock.info) == (
+        "4b9f0c1e", "ci password=[REDACTED]", "OperationTypeApply", "job 42 token: [REDACTED]")
+
+
 def _state(serial: int, lineage: str, resources: list | None = None) -> bytes:
     return json.dumps({"version": 4, "serial": serial, "lineage": lineage, "outputs": {},
                        "resources": resources if resources is not None else [{"type": "terraform_data"}]}).encode()
