@@ -110,6 +110,9 @@ class DeployScreen(StepScreen):
         Binding("f", "toggle_follow", "Follow", show=False),
         Binding("slash", "search", "Search", show=False),
         Binding("g", "show_gates", "Gates", show=False),
+        # Named under the placement tables while a name is cut (the footer has no room for it at 80).
+        Binding("n", "show_placement_names", "Names", show=False,
+                tooltip="The placement with every node name whole"),
     ]
     #: False starts neither the engine nor the placement worker: the screen shows only the messages
     #: posted to it (EngineReady, EngineEvent, PlacementComputed). Snapshot tests use it to paint
@@ -775,6 +778,14 @@ class DeployScreen(StepScreen):
         self.app.push_screen(ErrorModal(title, "\n\n".join(parts), ""))
 
     # ----- placement ----------------------------------------------------------------------
+    def action_show_placement_names(self) -> None:
+        """The placement with every node name whole, in a dialog: the pane cuts a long name in the middle, and
+        its tooltip needs a mouse."""
+        from screens.error_modal import ErrorModal
+
+        self.app.push_screen(ErrorModal("Placement, node names whole", self.query_one(PlacementPane).whole_text(),
+                                        ""))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="placement")
     def compute_placement(self) -> None:
         """Live nodes and where each stack's workloads land (read-only)."""
@@ -864,6 +875,8 @@ class DeployScreen(StepScreen):
             return bool(self._narrow)
         if action == "show_gates":
             return self.gates is not None
+        if action == "show_placement_names":
+            return any(pane.cut for pane in self.query(PlacementPane))
         if action == "back":
             return self.busy is None
         return super().check_action(action, parameters)

@@ -2,7 +2,8 @@
 as not live when the nodes cannot be read any more.
 
 Node names are elided in the middle to the room the pane's 40 columns leave them (a cloud node's name is
-60 characters); a cut cell shows its full text as a tooltip."""
+60 characters); a cut cell shows its full text as a tooltip, and :meth:`PlacementPane.whole_text` gives every
+name whole for the deploy screen's ``n`` (a line under the tables names the key while a name is cut)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 
 PANE_TITLE = "Placement"
+#: Under the tables while a name is cut: the deploy screen's key that shows them whole.
+CUT_HINT = "n: the cut names whole"
 #: Each cell is padded by one column on both sides.
 CELL_PADDING = 2
 
@@ -72,16 +75,35 @@ class PlacementPane(Vertical):
         super().__init__(*args, **kwargs)
         self._table: "PlacementTable | None" = None
         self._laid_out_for = 0
+        #: Every row of both tables with its names whole: ``(role, nodes)`` and ``(stack, lands on)``.
+        self._whole: tuple[list[tuple[str, str]], list[tuple[str, str]]] = ([], [])
 
     def compose(self) -> ComposeResult:
         yield Static(PANE_TITLE, id="placement-title", classes="pane-title", markup=False)
         yield CutCellTable(id="placement-roles")
         yield CutCellTable(id="placement-rows")
+        yield Static(CUT_HINT, id="placement-cut", classes="pane-foot", markup=False)
         yield Static("", id="placement-conflicts", classes="pane-foot", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU", "Mem")
         self.query_one("#placement-rows", DataTable).add_columns("Stack", "Lands on")
+        self.query_one("#placement-cut", Static).display = False
+
+    @property
+    def cut(self) -> bool:
+        """Whether a name in the tables is shown cut."""
+        return any(table.full_text for table in self.query(CutCellTable))
+
+    def whole_text(self) -> str:
+        """Both tables with every name whole, one row a line (what the deploy screen's ``n`` shows)."""
+        roles, rows = self._whole
+        lines = []
+        if self.has_class("-stale") and self.read_at is not None:
+            lines += [f"Last known placement, read at {self.read_at:%H:%M:%S}: NOT LIVE.", ""]
+        lines += ["Nodes by role", *(f"  {role}: {nodes}" for role, nodes in roles), "",
+                  "Where each stack lands", *(f"  {stack}: {where}" for stack, where in rows)]
+        return "\n".join(lines)
 
     def content_width(self) -> int:
         """The columns the tables get: the pane's width (``deploy.tcss``) less its border, also while the
@@ -112,9 +134,11 @@ class PlacementPane(Vertical):
         cpu = [f"{role.cpu_requested}/{role.cpu_allocatable}" for role in table.roles]
         memory = [f"{role.memory_requested}/{role.memory_allocatable}" for role in table.roles]
         room = _room(roles, width, {0: [role.role for role in table.roles], 2: cpu, 3: memory})
+        self._whole = ([], [])
         for index, role in enumerate(table.roles):
             style = "red" if role.conflicts else ""
             whole = ", ".join(role.ready_nodes) or "none"
+            self._whole[0].append((role.role, whole))
             nodes = elide_names(role.ready_nodes, room)
             if nodes != whole:
                 roles.full_text[(index, 1)] = whole
@@ -130,12 +154,18 @@ class PlacementPane(Vertical):
             style = "bold red" if row.conflicts else ""
             role = f" ({row.role or 'no role'})"
             whole = (", ".join(row.candidates) or "nowhere") + role
+            self._whole[1].append((name, whole))
             where = elide_names(row.candidates, room - len(role), empty="nowhere") + role
             if where != whole:
                 rows.full_text[(index, 1)] = whole
             rows.add_row(Text(name, style=style), Text(where, style=style))
         for shown in (roles, rows):
             settle_column_widths(shown)
+        cut = self.cut
+        hint = self.query_one("#placement-cut", Static)
+        if hint.display != cut:
+            hint.display = cut
+            self.refresh_bindings()  # the screen offers its key only while a name is cut
 
     def on_resize(self, _event: events.Resize) -> None:
         # The overlay has no border: the tables get one more column than in the wide layout's column.

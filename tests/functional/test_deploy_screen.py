@@ -974,6 +974,57 @@ async def test_a_long_node_name_is_elided_in_the_middle_and_whole_under_the_mous
             assert 0 < shown.virtual_size.width <= shown.scrollable_content_region.width, shown.id
 
 
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["column", "overlay"])
+async def test_a_cut_node_name_is_read_whole_without_a_mouse(offline: None, size: tuple[int, int]) -> None:
+    """The tooltip needs a mouse: while a name is cut, a line under the tables names n, and n shows the placement
+    with every name whole in a dialog (Escape closes it); with every name whole, neither is offered."""
+    from gfwizard.answers import ConfigAnswers, build_config
+    from gfwizard.placement import NodeInfo, compute_placement, requests_for
+    from screens.placement_pane import CUT_HINT, PlacementPane
+
+    cfg = build_config(ConfigAnswers())
+
+    def placement(sting: str) -> Any:
+        names = {"bumble": "bumble", "sting": sting}
+        return compute_placement(cfg, [NodeInfo(name=names[role], labels={"kubernetes.io/hostname": role},
+                                                cpu_allocatable_m=16000, memory_allocatable=int(31.9 * 1024 ** 3),
+                                                ready=True) for role in names], requests_for(cfg))
+
+    app = offline_app()
+    async with app.run_test(size=size) as pilot:
+        screen = await ready(pilot, app)
+        pane = screen.query_one(PlacementPane)
+        hint = pane.query_one("#placement-cut")
+        screen.post_message(screen.PlacementComputed(placement("sting")))
+        await wait_until(pilot, lambda: pane.query_one("#placement-rows").row_count == 4, "the placement tables")
+        assert not hint.display and screen.check_action("show_placement_names", ()) is False
+        await pilot.press("n")
+        await pilot.pause()
+        assert not modal_named(app, "ErrorModal"), "n opened a dialog with nothing cut"
+
+        screen.post_message(screen.PlacementComputed(placement(LONG_NODE)))
+        await wait_until(pilot, lambda: hint.display, "the line naming n")
+        assert text_of(hint) == CUT_HINT and screen.check_action("show_placement_names", ()) is True
+        assert "n" in screen.active_bindings and screen.active_bindings["n"].enabled
+        await pilot.press("n")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the placement dialog")
+        assert app.screen.title_text == "Placement, node names whole"  # type: ignore[attr-defined]
+        lines = text_of(app.screen.query_one("#error-message")).splitlines()
+        assert lines[:3] == ["Nodes by role", "  bumble: bumble", f"  sting: {LONG_NODE}"], lines
+        assert f"  arc-runners: {LONG_NODE} (sting)" in lines and "  attic: bumble (bumble)" in lines, lines
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the dialog closed")
+
+        # Nodes unreadable now: the last tables stay, and the dialog says they are not live.
+        screen.post_message(screen.PlacementComputed(None, "nodes could not be read: connection refused"))
+        await wait_until(pilot, lambda: pane.has_class("-stale"), "the tables marked not live")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the placement dialog again")
+        lines = text_of(app.screen.query_one("#error-message")).splitlines()
+        assert lines[0].startswith("Last known placement, read at ") and lines[0].endswith(": NOT LIVE."), lines
+        assert f"  sting: {LONG_NODE}" in lines, lines
+
+
 async def test_the_wizard_refuses_a_state_dir_others_may_write_to_as_deploy_does(
         rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The wizard builds the engine itself: a world-writable state dir (plans, journals, the provider cache go
