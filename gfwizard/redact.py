@@ -118,10 +118,21 @@ _KEYVAL = re.compile(
 _KEYVAL_ANYCASE = re.compile(_KEYVAL.pattern, re.IGNORECASE)
 
 
+def _value_span(match: re.Match[str]) -> tuple[int, int]:
+    # A quoted value keeps its quotes (``"password": "[REDACTED]"``): JSON, YAML and HCL stay well-formed,
+    # so a redacted ``-json`` line or ``--json`` document still parses.
+    start, end = match.span(2)
+    if end - start >= 2 and match.group(2)[0] in "\"'":
+        return start + 1, end - 1
+    return start, end
+
+
 def _redact_keyvals(text: str, lowered: str) -> str:
     if len(lowered) != len(text):  # a few non-ASCII characters change length when lower-cased
-        return _KEYVAL_ANYCASE.sub(lambda m: m.group(1) + MASK if m.group(2) != MASK else m.group(0), text)
-    spans = [match.span(2) for match in _KEYVAL.finditer(lowered)]
+        matches = list(_KEYVAL_ANYCASE.finditer(text))
+    else:
+        matches = list(_KEYVAL.finditer(lowered))
+    spans = [span for span in map(_value_span, matches) if span[1] > span[0]]  # "" hides nothing
     return _mask_spans(text, spans) if spans else text
 
 

@@ -62,7 +62,7 @@ def test_committed_credentials_fail_wherever_they_sit(tmp_path: Path) -> None:
     }
     assert failing_rows(root) == {row[:3] for row in secret_rows}
     found = {f.file: f.found for f in report.findings if f.rule == "c1.secret-literal"}
-    assert found["tofu/stacks/app/dev.tfvars"] == "credential literal committed: aws_secret_access_key = [REDACTED]"
+    assert found["tofu/stacks/app/dev.tfvars"] == "credential literal committed: aws_secret_access_key = \"[REDACTED]\""
     assert found[".ci/secrets.env"] == "credential literal committed: AWS_SECRET_ACCESS_KEY=[REDACTED]"
     assert found[".github/workflows/nightly.yml"] == "credential literal committed: TF_HTTP_PASSWORD: [REDACTED]"
     assert all("rotate the credential" in f.target for f in report.failing())

@@ -144,3 +144,28 @@ def test_secret_spans_cover_the_spaced_values() -> None:
 
     text = f"invalid token {_HEX}, token expired"
     assert [text[s:e] for s, e in secret_spans(text)] == [_HEX]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"password": "hunter2", "user": "bob"}', f'{{"password": "{MASK}", "user": "bob"}}'),
+        ("client_secret: 'abc123'", f"client_secret: '{MASK}'"),
+        ('token = "glpat-notreally"', f'token = "{MASK}"'),
+        ("password=hunter2 next", f"password={MASK} next"),
+        ('password: ""', 'password: ""'),
+    ],
+)
+def test_a_quoted_secret_named_value_keeps_its_quotes(r: Redactor, text: str, expected: str) -> None:
+    """JSON, YAML and HCL stay well-formed once masked: a redacted ``-json`` line still parses."""
+    assert r.redact(text) == expected
+
+
+def test_a_json_document_with_a_secret_named_key_stays_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from gfwizard.commands._common import emit_json
+
+    emit_json({"password": "x", "nested": {"secret": "hunter2hunter2"}, "note": "token=abc123def456"})
+    assert json.loads(capsys.readouterr().out) == {"password": MASK, "nested": {"secret": MASK},
+                                                   "note": f"token={MASK}"}
