@@ -95,4 +95,9 @@ class StackList(DataTable[Text]):
     def update_row(self, row: StackRow) -> None:
         """Refresh one stack's state cell."""
         if row.stack in self.rows:
-            self.update_cell(row.stack, "state", row.label(), update_width=True)
+            label = row.label()
+            column = self.columns["state"]
+            # Grow the column now, not on the next idle as update_width does: a paint in between caches the
+            # cell cut to the old width, and the cache outlives the resize ("interrupted (app" after a cancel).
+            column.content_width = max(column.content_width, label.cell_len)
+            self.update_cell(row.stack, "state", label, update_width=True)

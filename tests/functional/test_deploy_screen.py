@@ -273,6 +273,33 @@ async def test_a_plan_summary_is_whole_in_its_row_at_80x24(offline: None) -> Non
         await wait_until(pilot, lambda: text_of(screen.query_one("#stack-detail")) == "", "no state repeated")
 
 
+async def test_a_state_longer_than_the_column_is_whole_even_when_painted_before_the_column_grew(
+        offline: None) -> None:
+    """A cancel turns "planned +4 ~0 -0" into "interrupted (apply)", three cells wider. A paint between the
+    event and the table's next idle (where it measures the column again) used to be cached cut to the old
+    width and stayed that way: the walk showed "interrupted (app" until something else changed the row."""
+    from gfwizard import stacks_events as ev
+    from screens.stack_list import StackList
+
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        for stack in ORDER:
+            screen.post_message(screen.EngineEvent(ev.StackPlanned(stack, summary(add=4), f"sha256:{stack}", 0.1)))
+        table = screen.query_one(StackList)
+        await wait_until(pilot, lambda: table.columns["state"].content_width == len("planned +4 ~0 -0"),
+                         "the plan summaries measured")
+
+        screen.on_deploy_screen_engine_event(screen.EngineEvent(ev.StackInterrupted("attic", "apply")))
+        painted = [table.render_line(y).text for y in range(table.size.height)]  # before the next idle
+        await wait_until(pilot, lambda: table.columns["state"].content_width >= len("interrupted (apply)"),
+                         "the column measured again")
+        await pilot.pause()
+        for lines in (painted, [table.render_line(y).text for y in range(table.size.height)]):
+            assert lines[1].split() == ["attic", "interrupted", "(apply)"], lines
+        assert text_of(screen.query_one("#stack-detail")) == "", "a state shown whole is not repeated"
+
+
 async def test_done_links_only_the_transcripts_of_stacks_whose_binary_ran(offline: None, tmp_path: Path) -> None:
     from types import SimpleNamespace
 
