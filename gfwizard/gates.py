@@ -153,8 +153,6 @@ _SHOWN_ANSWER = 40
 def refusal(request: ConfirmRequest, answer: ConfirmAnswer) -> str:
     """Why ``answer`` does not approve ``request``, e.g. ``'Prod' is not 'prod' (…)`` (it repeats only what
     was typed, made printable and cut short; the confirmation is no secret)."""
-    from gfwizard.textsafe import printable
-
     if not request.typed:
         return "the operator declined"
     if not isinstance(answer, str):
@@ -162,8 +160,15 @@ def refusal(request: ConfirmRequest, answer: ConfirmAnswer) -> str:
     typed = answer.strip()
     if not typed:
         return f"nothing was typed ({request.env!r} applies)"
-    shown = printable(typed if len(typed) <= _SHOWN_ANSWER else typed[:_SHOWN_ANSWER] + "…")
-    return f"'{shown}' is not {request.env!r} (type the environment name exactly to apply)"
+    return f"'{shown_answer(typed)}' is not {request.env!r} (type the environment name exactly to apply)"
+
+
+def shown_answer(typed: str) -> str:
+    """A typed confirmation as it is repeated back: made printable and cut to 40 characters (a paste must not
+    fill the terminal or the dialog)."""
+    from gfwizard.textsafe import printable
+
+    return printable(typed if len(typed) <= _SHOWN_ANSWER else typed[:_SHOWN_ANSWER] + "…")
 
 
 async def answer_of(request: ConfirmRequest, confirm: ConfirmCallback) -> ConfirmAnswer:

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
-from gfwizard.textsafe import printable
+from gfwizard.gates import shown_answer
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -105,7 +105,7 @@ class TypedConfirmModal(ModalScreen[bool]):
             self.dismiss(True)
             return
         # Enter on a wrong name must not look like a dead key: say why nothing happened.
-        typed = printable(event.value)
+        typed = shown_answer(event.value)
         said = f"{typed!r} is not {self.expected!r}" if typed.strip() else "nothing typed"
         note = self.query_one("#typed-mismatch", Static)
         note.update(Text(f"{said}: type the environment name exactly to apply, or Escape to cancel"))

@@ -810,6 +810,44 @@ async def test_the_quit_question_stops_warning_about_a_run_that_has_ended(offlin
         assert app.return_code == 0
 
 
+@pytest.mark.parametrize("typed", ["x", "prod-" * 24], ids=["short", "pasted"])
+async def test_the_prod_confirmation_keeps_its_buttons_at_80x24_after_a_wrong_name(offline: None, typed: str) -> None:
+    """Four stacks and a replace, then a wrong name: the note under the input used to push the dialog past the
+    screen, cutting the Apply and Cancel buttons off. The body scrolls instead, destroys and replaces first;
+    a pasted answer is repeated cut short (as `gfwizard deploy` repeats it), so the note stays two lines."""
+    from textual.containers import VerticalScroll
+
+    from gfwizard.gates import PlannedStack, build_request
+    from screens.confirm_modal import TypedConfirmModal
+    from screens.deploy_screen import confirm_body
+
+    request = build_request("prod", True, [
+        PlannedStack("attic", summary(replace=1, replaces=["terraform_data.apply_delay[0]"]), "sha256:1"),
+        *(PlannedStack(stack, summary(add=4), f"sha256:{stack}") for stack in ORDER[1:])])
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        answers: list[bool | None] = []
+        app.push_screen(TypedConfirmModal("Apply to prod?", confirm_body(request), "prod"), answers.append)
+        await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation")
+        modal = app.screen
+        await pilot.press(*typed, "enter")
+        note = modal.query_one("#typed-mismatch")
+        await wait_until(pilot, lambda: note.display and note.region.height > 0, "the wrong-name note")
+        said = text_of(note)
+        assert said.endswith("is not 'prod': type the environment name exactly to apply, or Escape to cancel"), said
+        assert ("…" in said) == (len(typed) > 40) and note.region.height <= 2, said
+        dialog = modal.query_one(".dialog").content_region
+        for button in ("#confirm-yes", "#confirm-no"):
+            region = modal.query_one(button).region
+            assert dialog.contains_region(region), f"{button} at {region} is cut by the dialog {dialog}"
+        assert dialog.bottom < app.size.height, "the dialog covers the footer"
+        body = modal.query_one(".dialog-body", VerticalScroll)
+        assert body.scroll_y == 0 and body.max_scroll_y > 0, "the body does not scroll"
+        assert "DESTROYS AND REPLACES" in text_of(modal.query_one("#confirm-body")).splitlines()[0]
+        assert answers == [], "a wrong name answered the dialog"
+
+
 async def test_a_failed_gate_is_readable_whole_at_80x24(offline: None) -> None:
     """The pane under the stacks has room for a summary only: g (or Enter on a stack) shows every
     gate's detail and remedy, and the status line says so."""
