@@ -358,7 +358,8 @@ class DeployScreen(StepScreen):
         elif self.rows and all(name in self.done for name in self.rows):
             self._status("Every stack is applied. Ctrl+N for the summary (p plans again).", False)
         else:
-            self._status(f"{message.binary}. p plans every stack (nothing is applied).{hint}", False)
+            # What to press first, the binary last: at 80 columns a long line is cut at the bottom.
+            self._status(f"p plans every stack (nothing is applied).{hint} {message.binary}.", False)
         self.refresh_bindings()
 
     def on_deploy_screen_ui_call(self, message: UiCall) -> None:

@@ -651,11 +651,48 @@ async def test_coming_back_says_the_plans_made_before_leaving_were_deleted(offli
                          "the dev rows again")
         assert [screen.rows[s].state for s in ORDER] == ["applied", "pending", "pending", "pending"]
         assert text_of(screen.query_one("#step-status")) == (
-            "terraform. p plans every stack (nothing is applied). arc-runners, gitlab-runners: their plans were "
-            "deleted when you left this step (saved plans hold variable values).")
+            "p plans every stack (nothing is applied). arc-runners, gitlab-runners: their plans were "
+            "deleted when you left this step (saved plans hold variable values). terraform.")
 
         screen.post_message(screen.EngineReady("dev", ORDER, "terraform"))  # said once, not on every rebuild
         await wait_until(pilot, lambda: "deleted" not in text_of(screen.query_one("#step-status")), "said once")
+
+
+async def test_back_on_the_step_after_a_cancel_the_status_line_is_whole_at_80x24(offline: None,
+                                                                                 tmp_path: Path) -> None:
+    """Back on the step after a cancel: r resumes, and three stacks' plans were deleted. At 80x24 the status
+    line has room for four lines; it said the binary first and cut the rest mid-sentence ("...deleted when you
+    left this"). What to press comes first now, and the binary last."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from gfwizard import stacks_events as ev
+
+    binary = "terraform 1.11.4 (/usr/local/bin/terraform)"
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        transcript_engine(screen, tmp_path, "dev")
+        screen.post_message(screen.EngineEvent(ev.StackInterrupted("attic", "apply")))
+        for stack in ORDER[1:]:
+            screen.post_message(screen.EngineEvent(ev.StackPlanned(stack, summary(add=4), f"sha256:{stack}", 0.1)))
+        await wait_until(pilot, lambda: screen.rows["runner-dashboard"].state == "planned", "the dev plans")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "config"), "the config step")
+        app.goto("deploy")  # Ctrl+N, had the config step a file to stand on
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the deploy step again")
+        screen = app.screen
+        screen.post_message(screen.EngineReady("dev", ORDER, binary, resumable=True))
+        status = screen.query_one("#step-status")
+        await wait_until(pilot, lambda: "deleted" in text_of(status), "the status line")
+        said = text_of(status)
+        assert said == ("p plans every stack (nothing is applied). The last run did not finish: r resumes it. "
+                        "arc-runners, gitlab-runners, runner-dashboard: their plans were deleted when you left this "
+                        f"step (saved plans hold variable values). {binary}.")
+        await pilot.pause()
+        lines = Text(said).wrap(Console(width=status.content_region.width), status.content_region.width)
+        assert len(lines) <= status.content_region.height, (
+            f"{len(lines)} lines in a status line of {status.content_region.height}: {said!r}")
 
 
 async def test_an_engine_error_opens_the_error_modal_not_a_traceback(
