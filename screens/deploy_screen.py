@@ -683,7 +683,8 @@ class DeployScreen(StepScreen):
             self._show_gates(event)
         elif isinstance(event, ev.ApplyRefused):
             pending = any(name not in self.done for name in self.rows)
-            self._status(f"{event.reason}." + (" Next needs every stack applied (a or A asks again; Escape goes "
+            reason = event.reason[:1].upper() + event.reason[1:]  # the engine's reason is a clause, not a sentence
+            self._status(f"{reason}." + (" Next needs every stack applied (a or A asks again; Escape goes "
                                                "back)." if pending else ""), True)
         elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
             self.session.notes_shown.add(event.message)

@@ -476,6 +476,21 @@ async def test_cancel_sends_one_interrupt_and_escalates_only_after_a_confirm(off
         assert screen.check_action("cancel", ()) is False
 
 
+async def test_a_declined_apply_is_said_as_a_sentence_in_the_status_line(offline: None) -> None:
+    """The engine's reason ("nothing applied: ...", as gfwizard deploy prints it) starts the status line with
+    a capital, as every other status line does."""
+    from gfwizard import stacks_events as ev
+
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.ApplyRefused("nothing applied: the confirmation was cancelled")))
+        status = screen.query_one("#step-status")
+        await wait_until(pilot, lambda: "confirmation" in text_of(status), "the refusal")
+        assert text_of(status) == ("Nothing applied: the confirmation was cancelled. Next needs every stack applied "
+                                   "(a or A asks again; Escape goes back).")
+
+
 async def test_an_engine_built_by_a_running_action_leaves_the_status_on_that_action(offline: None) -> None:
     # After a cancel, a or r builds a new engine as it starts: its EngineReady must not say "p plans every
     # stack" (nor "r resumes") while the action it started runs, nor replace a dialog's "Waiting for your answer".

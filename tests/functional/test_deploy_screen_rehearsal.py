@@ -152,7 +152,7 @@ async def test_prod_needs_the_typed_name_and_apply_next_applies_exactly_one_stac
         await pilot.press("escape")
         await idle(pilot, screen, "the refused apply")
         refused = text_of(screen.query_one("#step-status"))
-        assert "nothing applied: the confirmation was cancelled." in refused, refused
+        assert refused.startswith("Nothing applied: the confirmation was cancelled."), refused
         assert refused.endswith("Next needs every stack applied (a or A asks again; Escape goes back)."), refused
         assert states(ws, "prod") == set() and locks(ws) == []
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
