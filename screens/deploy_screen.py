@@ -766,7 +766,7 @@ class DeployScreen(StepScreen):
 
     def action_show_gates(self) -> None:
         """Every safety gate of the last apply, with its detail and remedy, in a dialog."""
-        from screens.error_modal import ErrorModal
+        from screens.error_modal import ErrorModal, InfoModal
 
         if self.gates is None:
             return
@@ -777,16 +777,17 @@ class DeployScreen(StepScreen):
             if check.remedy and check.level.value != "pass":
                 part += f"\n  Remedy: {check.remedy}"
             parts.append(part)
-        self.app.push_screen(ErrorModal(title, "\n\n".join(parts), ""))
+        dialog = ErrorModal if not self.gates.ok else InfoModal
+        self.app.push_screen(dialog(title, "\n\n".join(parts), ""))
 
     # ----- placement ----------------------------------------------------------------------
     def action_show_placement_names(self) -> None:
         """The placement with every node name whole, in a dialog: the pane cuts a long name in the middle, and
         its tooltip needs a mouse."""
-        from screens.error_modal import ErrorModal
+        from screens.error_modal import InfoModal
 
-        self.app.push_screen(ErrorModal("Placement, node names whole", self.query_one(PlacementPane).whole_text(),
-                                        ""))
+        self.app.push_screen(InfoModal("Placement, node names whole", self.query_one(PlacementPane).whole_text(),
+                                       ""))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="placement")
     def compute_placement(self) -> None:

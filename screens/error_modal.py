@@ -1,4 +1,4 @@
-"""The error modal: what went wrong and what to do about it."""
+"""The error modal: what went wrong and what to do about it; and its neutral twin for information."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class ErrorModal(ModalScreen[None]):
     """Shows a message and its remedy; Enter or Escape closes it."""
 
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
+    #: The Close button's variant: red says something went wrong.
+    VARIANT = "error"
 
     def __init__(self, title: str, message: str, remedy: str) -> None:
         super().__init__()
@@ -31,8 +33,15 @@ class ErrorModal(ModalScreen[None]):
                 yield Static(self.message, id="error-message", markup=False)
                 if self.remedy:
                     yield Static("Remedy: " + self.remedy, id="error-remedy", markup=False)
-            yield Button("Close", id="error-close", variant="error")
+            yield Button("Close", id="error-close", variant=self.VARIANT)  # type: ignore[arg-type]
         yield Footer(compact=True, show_command_palette=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
+
+
+class InfoModal(ErrorModal):
+    """The same dialog for what is no failure (gates that passed, node names whole): the Close button is
+    not red, so an error dialog keeps meaning an error."""
+
+    VARIANT = "primary"

@@ -950,6 +950,13 @@ async def test_a_failed_gate_is_readable_whole_at_80x24(offline: None) -> None:
         await wait_until(pilot, lambda: screen.gates is not None and screen.gates.ok, "the passed gates")
         await pilot.pause()
         assert text_of(screen.query_one("#gates")) == "Gates passed · g: details"
+        # Passed gates are no error: the dialog says so without the error dialog's red Close.
+        await pilot.press("g")
+        await wait_until(pilot, lambda: modal_named(app, "InfoModal"), "the passed gates' dialog")
+        assert str(app.screen.query_one("#error-close").variant) == "primary"
+        assert text_of(app.screen.query_one("#error-message")).startswith("PASS server")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step once more")
 
 
 async def test_placement_tables_are_marked_not_live_when_nodes_cannot_be_read(offline: None) -> None:
@@ -1117,14 +1124,14 @@ async def test_a_cut_node_name_is_read_whole_without_a_mouse(offline: None, size
         assert not hint.display and screen.check_action("show_placement_names", ()) is False
         await pilot.press("n")
         await pilot.pause()
-        assert not modal_named(app, "ErrorModal"), "n opened a dialog with nothing cut"
+        assert not modal_named(app, "InfoModal"), "n opened a dialog with nothing cut"
 
         screen.post_message(screen.PlacementComputed(placement(LONG_NODE)))
         await wait_until(pilot, lambda: hint.display, "the line naming n")
         assert text_of(hint) == CUT_HINT and screen.check_action("show_placement_names", ()) is True
         assert "n" in screen.active_bindings and screen.active_bindings["n"].enabled
         await pilot.press("n")
-        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the placement dialog")
+        await wait_until(pilot, lambda: modal_named(app, "InfoModal"), "the placement dialog")
         assert app.screen.title_text == "Placement, node names whole"  # type: ignore[attr-defined]
         lines = text_of(app.screen.query_one("#error-message")).splitlines()
         assert lines[:3] == ["Nodes by role", "  bumble: bumble", f"  sting: {LONG_NODE}"], lines
@@ -1136,7 +1143,7 @@ async def test_a_cut_node_name_is_read_whole_without_a_mouse(offline: None, size
         screen.post_message(screen.PlacementComputed(None, "nodes could not be read: connection refused"))
         await wait_until(pilot, lambda: pane.has_class("-stale"), "the tables marked not live")
         await pilot.press("n")
-        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the placement dialog again")
+        await wait_until(pilot, lambda: modal_named(app, "InfoModal"), "the placement dialog again")
         lines = text_of(app.screen.query_one("#error-message")).splitlines()
         assert lines[0].startswith("Last known placement, read at ") and lines[0].endswith(": NOT LIVE."), lines
         assert f"  sting: {LONG_NODE}" in lines, lines
