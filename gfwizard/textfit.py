@@ -87,17 +87,24 @@ def elide(text: str, width: int, *, middle: bool = False) -> str:
 
 
 def elide_names(names: Sequence[str], width: int, *, empty: str = "none", least: int = 8) -> str:
-    """``names`` joined with ``, `` in ``width`` characters (``empty`` when there are none): whole when they
-    fit; else each elided in the middle (:func:`elide`) to an equal share, while a share keeps ``least``
-    characters; else the first one elided, followed by how many more (``ip-10-0…pool-b +2``)."""
+    """``names`` joined with ``, `` in ``width`` cells (``empty`` when there are none): whole when they
+    fit; else the names that fit their share stay whole and the longer ones share the rest equally, each
+    elided in the middle (:func:`elide`), while every cut one keeps ``least`` cells; else the first one
+    elided, followed by how many more (``ip-10-0…pool-b +2``)."""
     joined = ", ".join(names) or empty
-    if len(joined) <= width or not names:
+    if cell_width(joined) <= width or not names:
         return elide(joined, width, middle=True)
     if len(names) == 1:
         return elide(names[0], width, middle=True)
-    share = (width - 2 * (len(names) - 1)) // len(names)
-    if share >= least:
-        return ", ".join(elide(name, share, middle=True) for name in names)
+    widths = [cell_width(name) for name in names]
+    sizes = list(widths)
+    left = width - 2 * (len(names) - 1)
+    # Shortest first: a name under its share keeps it whole and leaves the rest to the longer ones.
+    for done, i in enumerate(sorted(range(len(names)), key=widths.__getitem__)):
+        sizes[i] = min(widths[i], max(left, 0) // (len(names) - done))
+        left -= sizes[i]
+    if all(size >= least for size, whole in zip(sizes, widths) if size < whole):
+        return ", ".join(elide(name, size, middle=True) for name, size in zip(names, sizes))
     more = f" +{len(names) - 1}"
     return elide(names[0], width - len(more), middle=True) + more if width > len(more) else elide(joined, width)
 

@@ -13,7 +13,7 @@ from gfwizard.commands.status import report_width
 from gfwizard.redact import register_secret
 from gfwizard.status_model import EventRow, StackRow, StateRow, WorkloadRow, problem_remedy
 from gfwizard.status_text import render_text, stack_state
-from gfwizard.textfit import Column, elide, elide_names, fit_table, pack
+from gfwizard.textfit import Column, cell_width, elide, elide_names, fit_table, pack
 from tests.status_support import FIXED_NOW, fixed_snapshot
 
 SECRET = "s3cr3t-canary-7f2a9c41d0e8b6"
@@ -163,9 +163,14 @@ def test_elide_names_keeps_each_names_start_and_end_in_the_width() -> None:
     # Two names share the width while each keeps ``least`` characters; past that, the first and a count.
     assert elide_names([node, other], 20) == "ip-1…ol-b, ip-1…ol-a"
     assert elide_names([node, other, node], 20) == "ip-10-0-…r-pool-b +2"
+    # A short name stays whole and leaves its share to the long one, measured in cells (this one is 23).
+    wide = "ノード-東京-ワーカー-01"
+    assert elide_names(["bumble", wide], 31) == f"bumble, {wide}"
+    assert elide_names(["bumble", wide], 25) == "bumble, ノード-…ーカー-01"
+    assert elide_names([wide, "bumble"], 25) == "ノード-…ーカー-01, bumble"
     for width in range(0, 40):
-        for names in ([node], [node, other], [node, other, node], ["a", "b"], []):
-            assert len(elide_names(names, width)) <= width, (names, width)
+        for names in ([node], [node, other], [node, other, node], ["a", "b"], [], [wide], [wide, node]):
+            assert cell_width(elide_names(names, width)) <= width, (names, width)
 
 
 @pytest.mark.parametrize(("columns", "tty", "expected"), [
