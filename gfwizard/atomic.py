@@ -19,6 +19,22 @@ STALE_TEMP_SECONDS = 600.0
 
 def atomic_write(target: Path, data: bytes | str, mode: int = 0o644, *, sync_dir: bool = True) -> None:
     """Replace ``target`` with ``data`` atomically (the directory must exist)."""
+    tmp = stage(target, data, mode)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync_dir:
+        _fsync_dir(target.parent)
+
+
+def stage(target: Path, data: bytes | str, mode: int = 0o644) -> Path:
+    """Write ``data`` to a temp file beside ``target`` (fsynced, ``mode`` set) and return its path.
+
+    The caller moves it into place with ``os.replace`` (and removes it if it does not): staging every
+    file of a multi-file update first means a full disk fails before anything is replaced.
+    """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     _sweep_stale_temps(target)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -29,12 +45,15 @@ def atomic_write(target: Path, data: bytes | str, mode: int = 0o644, *, sync_dir
             os.fsync(handle.fileno())
         if mode != 0o600:
             os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    if sync_dir:
-        _fsync_dir(target.parent)
+    return Path(tmp_name)
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync ``directory`` so renames in it survive a crash (best effort)."""
+    _fsync_dir(directory)
 
 
 def write_if_changed(target: Path, data: bytes | str, mode: int = 0o644) -> bool:

@@ -1,4 +1,4 @@
-"""Rendering and saving ``organization.yaml``.
+"""Rendering ``organization.yaml`` (writing it to disk: :mod:`gfwizard.orgconfig_write`).
 
 A rewrite updates the operator's ruamel document in place, so comments, key order and quoting
 survive (pinning the fingerprint keeps every comment). An unchanged config keeps the file's bytes.
@@ -10,12 +10,10 @@ so the file never holds a credential or anything the loader would reject.
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gfwizard.atomic import atomic_write
 from gfwizard.errors import InputError
 
 if TYPE_CHECKING:
@@ -84,7 +82,11 @@ def _data(value: Any, minimal: bool) -> Any:
 
 
 def render_config(cfg: "OrgConfig", existing_text: str | None = None) -> str:
-    """Exactly the text :func:`save_config` would write for ``cfg`` over a file holding ``existing_text``."""
+    """Exactly the text :func:`save_config` would write for ``cfg`` over a file holding ``existing_text``.
+
+    ``existing_text`` is the file as it is (:func:`read_existing`, no newline translation): a file
+    with CRLF line endings or a UTF-8 BOM is rewritten in the same style.
+    """
     from gfwizard.orgconfig import OrgConfig
     from gfwizard.orgconfig_yaml import ConfigError, load_config_text
 
@@ -96,13 +98,36 @@ def render_config(cfg: "OrgConfig", existing_text: str | None = None) -> str:
                 return existing_text
         except ConfigError:
             pass
-        text = _render_over(cfg, existing_text)
-        if text is not None and _round_trips(text, cfg):
-            return text
+        bom, body, crlf = _text_style(existing_text)
+        text = _render_over(cfg, body)
+        if text is None or not _round_trips(text, cfg):
+            text = _render_new(cfg)
+            _check_fresh(text, cfg)
+        return _apply_style(text, bom, crlf)
     text = _render_new(cfg)
+    _check_fresh(text, cfg)
+    return text
+
+
+def _check_fresh(text: str, cfg: "OrgConfig") -> None:
     if not _round_trips(text, cfg):  # a bug, never an operator error
         raise RuntimeError("rendered organization.yaml does not load back to the same config")
-    return text
+
+
+def _text_style(text: str) -> tuple[bool, str, bool]:
+    """(has a BOM, the text without BOM and with LF line ends, every line ended CRLF)."""
+    bom = text.startswith("\ufeff")
+    body = text.removeprefix("\ufeff")
+    # ruamel keeps a comment's '\r' but writes every other line with '\n': mixed endings, unless
+    # the text is rendered as LF and converted back.
+    crlf = "\r\n" in body and body.count("\n") == body.count("\r\n")
+    return bom, body.replace("\r\n", "\n") if "\r\n" in body else body, crlf
+
+
+def _apply_style(text: str, bom: bool, crlf: bool) -> str:
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    return "\ufeff" + text if bom else text
 
 
 def _round_trips(text: str, cfg: "OrgConfig") -> bool:
@@ -339,43 +364,11 @@ def _name_of(item: Any) -> str | None:
     return None
 
 
-# -- saving -----------------------------------------------------------------------------------------
-
-
-def backup_path(path: Path) -> Path:
-    """Where the previous file is kept: ``organization.yaml.bak`` next to it."""
-    return path.with_name(path.name + ".bak")
-
-
-def save_config(cfg: "OrgConfig", path: Path | str) -> Path:
-    """Write ``cfg`` to ``path`` atomically, keeping the previous file as ``.bak``; an unchanged
-    config leaves the file (and the backup) untouched. Returns the path written."""
-    from gfwizard.orgconfig_yaml import read_config_text
-
-    path = Path(path).expanduser()
-    if path.is_symlink():
-        path = path.resolve()
-    existing: str | None = None
-    if path.exists():
-        try:
-            existing = read_config_text(path)
-        except InputError:
-            existing = None
-            if path.is_dir() or not os.access(path, os.R_OK):
-                raise
-    text = render_config(cfg, existing)
-    if existing is not None and text == existing:
-        return path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = 0o644
-        if path.exists():
-            mode = path.stat().st_mode & 0o777
-            atomic_write(backup_path(path), path.read_bytes(), mode)
-        atomic_write(path, text.encode("utf-8"), mode)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}",
-                         remedy="check that the directory exists and is writable") from None
-    return path
-
+# Saving lives in orgconfig_write; re-exported so callers keep importing it from here.
+from gfwizard.orgconfig_write import (  # noqa: E402
+    ConfigChangedError,
+    backup_path,
+    read_existing,
+    save_config,
+)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import types
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
     from gfwizard.orgconfig import OrgConfig
+
+#: Larger files are refused unread: the example is under 3 KiB, and a file this size is the wrong file.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 TOP_LEVEL_KEYS = ("version", "organization", "cluster", "placement", "state", "environments", "stacks")
 _YAML11_BOOL_WORDS = frozenset({"yes", "no", "on", "off", "y", "n", "true", "false"})
@@ -86,12 +90,28 @@ def load_config(path: Path | str) -> "OrgConfig":
 
 def read_config_text(path: Path | str) -> str:
     """The text of ``path``; InputError (missing, a directory, unreadable) or ConfigError (not UTF-8)."""
+    import stat
+
     path = Path(path).expanduser()
-    if not path.exists():
-        raise InputError(f"config file not found: {path}",
-                         remedy="create it with `gfwizard config init` (or copy config/organization.example.yaml)")
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        dangling = f" (a symlink to the missing {os.readlink(path)})" if path.is_symlink() else ""
+        raise InputError(f"config file not found: {path}{dangling}",
+                         remedy="create it with `gfwizard config init` (or copy config/organization.example.yaml)"
+                         ) from None
+    except OSError as exc:  # a symlink loop, a file where a directory should be, ...
+        raise InputError(f"cannot read config file {path}: {exc.strerror or exc}",
+                         remedy=f"pass the organization.yaml file itself (`ls -l {path}` shows what is there)") from None
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"config path is a directory, not a file: {path}", remedy="pass the organization.yaml file")
+    if not stat.S_ISREG(info.st_mode):  # reading a FIFO or a device would block or never end
+        raise InputError(f"config path is not a regular file (a pipe, socket or device): {path}",
+                         remedy="pass the organization.yaml file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise InputError(f"config file {path} is {info.st_size // 1024} KiB: an organization config is a few KiB "
+                         f"(at most {MAX_CONFIG_BYTES // 1024} KiB are read), so this is likely not one",
+                         remedy="check that --config (or $GFW_CONFIG) names the organization.yaml file")
     try:
         raw = path.read_bytes()
     except OSError as exc:
