@@ -234,7 +234,7 @@ def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
     if not confirmed:
         out("Not written.")
         return Outcome.DECLINED
-    save_config(cfg, path)
+    save_config(cfg, path, expected=existing)  # refuses when the file changed since its diff was shown
     kept = f" (previous file kept as {backup_path(path)})" if existing is not None else ""
     out(f"Wrote {path}{kept}. Check it with `gfwizard config validate`.")
     return Outcome.WRITTEN

@@ -88,10 +88,12 @@ class ConfigScreen(StepScreen):
     def render_config(self) -> None:
         """Render the draft exactly as it would be written (comments of the existing file kept)."""
         from gfwizard.orgconfig import render_config
+        from gfwizard.orgconfig_save import read_existing
 
         assert self.session.draft is not None, "the Validate step drafts the config"
         path = self.session.config_path
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        # As stored (CRLF kept): the text the write compares with and renders over.
+        old = read_existing(path)
         new = render_config(self.session.draft, old)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Rendered(new, old))
@@ -140,17 +142,18 @@ class ConfigScreen(StepScreen):
     def write(self) -> None:
         """Save through the core (temp file + rename, .bak kept, comments preserved)."""
         from gfwizard.orgconfig import save_config
+        from gfwizard.orgconfig_save import ConfigChangedError
 
         assert self.session.draft is not None
         path = self.session.config_path
-        before = path.read_bytes() if path.is_file() else None
-        if (before.decode("utf-8", "replace") if before is not None else None) != self.old_text:
-            # Someone changed the file after the diff was shown: writing now would replace what they
-            # wrote with something the operator never saw.
+        try:
+            # Someone may have changed the file after the diff was shown: writing then would replace
+            # what they wrote with something the operator never saw, so the core refuses.
+            save_config(self.session.draft, path, expected=self.old_text)
+        except ConfigChangedError:
             self.post_message(self.ChangedOnDisk(path))
             return
-        save_config(self.session.draft, path)
-        self.post_message(self.ConfigWritten(path, path.read_bytes() != before))
+        self.post_message(self.ConfigWritten(path, True))
 
     def on_config_screen_changed_on_disk(self, message: ChangedOnDisk) -> None:
         self.notify(f"{message.path} changed on disk since the diff was shown: nothing was written. The diff "

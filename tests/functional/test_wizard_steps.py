@@ -300,6 +300,26 @@ async def test_a_file_changed_on_disk_after_the_diff_is_not_overwritten(rehearsa
     assert load_config(ws.config_path).state.s3.key_prefix == "gloriousflywheel-rehearsal"
 
 
+async def test_a_crlf_config_shows_only_the_change_and_is_written(rehearsal_workspace: WorkspaceFixture) -> None:
+    ws = rehearsal_workspace
+    crlf = ws.config_path.read_bytes().replace(b"\n", b"\r\n")
+    ws.config_path.write_bytes(crlf)
+    app = config_app_with_new_prefix(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the diff")
+        diff = text_of(app.screen.query_one("#config-diff")).splitlines()
+        changed = [line for line in diff if line[:1] in ("+", "-") and not line.startswith(("+++", "---"))]
+        assert [line.split(":")[0].strip("+- ") for line in changed] == ["key_prefix", "key_prefix"], changed
+        shown = app.screen.new_text
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.config_written, "the write (not 'changed on disk')")
+    written = ws.config_path.read_bytes()
+    assert written == shown.encode() and written.count(b"\n") == written.count(b"\r\n")
+    assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == crlf
+
+
 async def test_escape_in_a_form_field_leaves_the_field_not_the_step(rehearsal_workspace: WorkspaceFixture) -> None:
     ws = rehearsal_workspace
     app = app_at(ws, "backend")

@@ -527,3 +527,32 @@ def test_a_new_api_server_says_the_pinned_fingerprint_is_dropped(tmp_path: Path)
     path.write_text(pinned_text)
     assert run_plain_init(path, FakePrompter({"s3_bucket": "honey-state"}), echo=out.append) is Outcome.WRITTEN
     assert "is dropped" not in "\n".join(out) and load_config(path).cluster.fingerprint == fingerprint
+
+
+def test_a_file_edited_while_the_write_is_asked_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    edited = example_text().replace("full_name: Tinyland", "full_name: Edited Meanwhile")
+
+    class EditsBeforeConfirming(FakePrompter):
+        def confirm(self, key: str, message: str, default: bool = False) -> bool | None:
+            if key == "write":  # someone saves the file while the diff is on screen
+                path.write_text(edited)
+            return super().confirm(key, message, default)
+
+    with pytest.raises(InputError, match="changed on disk after it was read") as info:
+        run_plain_init(path, EditsBeforeConfirming({"s3_bucket": "honey-state"}), echo=lambda _: None)
+    assert "diff against it" in info.value.remedy
+    assert path.read_text() == edited
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["organization.yaml"]
+
+
+def test_plain_keeps_crlf_and_shows_only_the_real_change(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    original = example_text().replace("\n", "\r\n")
+    path.write_bytes(original.encode())
+    out: list[str] = []
+    assert run_plain_init(path, FakePrompter({"s3_bucket": "honey-state"}), echo=out.append) is Outcome.WRITTEN
+    diff = [line for line in "\n".join(out).splitlines() if line[:1] in ("+", "-") and not line.startswith(("+++", "---"))]
+    assert [line.rstrip("\r") for line in diff] == ["-    bucket: gloriousflywheel-state", "+    bucket: honey-state"]
+    assert path.read_bytes() == original.replace("bucket: gloriousflywheel-state", "bucket: honey-state").encode()
