@@ -25,6 +25,12 @@ SCHEMA_FILE_NAME = "organization.schema.json"
 
 Network = Literal["tailnet", "private", "loopback"]
 
+# JSON Schema twins of the validators (ECMA regexes, for editors), each no stricter than its validator;
+# tests/unit/test_orgconfig_schema.py checks the schema and the model agree case by case.
+_SLUG_SCHEMA = {"pattern": f"^{rules.SLUG_PATTERN}$"}
+_NOT_BLANK_SCHEMA = {"pattern": "\\S"}
+_NO_SPACE = "[^\\s\\x00-\\x1f\\x7f]"
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -61,9 +67,9 @@ class _Section(BaseModel):
 class Organization(_Section):
     """Who owns this deployment."""
 
-    name: str
+    name: str = Field(json_schema_extra=_SLUG_SCHEMA)
     """Short lowercase name of the organization (letters, digits, '-'), e.g. `tinyland`."""
-    full_name: str
+    full_name: str = Field(json_schema_extra=_NOT_BLANK_SCHEMA)
     """Display name of the organization, e.g. `Tinyland`."""
 
     @field_validator("name")
@@ -84,7 +90,7 @@ class Fingerprint(_Section):
 
     kube_system_uid: str
     """UID of the `kube-system` namespace (a UUID); changes only when the cluster is rebuilt."""
-    ca_sha256: str
+    ca_sha256: str = Field(json_schema_extra={"pattern": "^[0-9A-Fa-f:]{64,}$"})
     """SHA-256 (lowercase hex) of the DER bytes of the cluster's CA certificate."""
 
     @field_validator("kube_system_uid")
@@ -112,9 +118,9 @@ class ClusterSpec(_Section):
 
     always_written: ClassVar[frozenset[str]] = frozenset({"kubeconfig"})
 
-    name: str
+    name: str = Field(json_schema_extra=_SLUG_SCHEMA)
     """Name of the cluster: `honey`. Never a node role (`bumble`, `sting`) or a legacy context."""
-    context: str
+    context: str = Field(json_schema_extra=_NOT_BLANK_SCHEMA)
     """Kubeconfig context that reaches the cluster, e.g. `honey`. Never a node role or a legacy context."""
     kubeconfig: str = ""
     """Kubeconfig file holding `context`, e.g. `~/.kube/kubeconfig-honey.yaml`; empty means the ambient `KUBECONFIG`."""
@@ -148,6 +154,12 @@ class ClusterSpec(_Section):
 class Toleration(_Section):
     """A Kubernetes toleration the stack's workloads carry on this role's nodes."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"operator": {"const": "Exists"}}, "required": ["operator"]},
+        "then": {"properties": {"value": {"type": "null"}}},
+        "else": {"properties": {"key": {"type": "string"}}, "required": ["key"]},
+    })
+
     key: str | None = None
     """Taint key to tolerate; unset with operator `Exists` tolerates every taint."""
     operator: Literal["Equal", "Exists"] = "Equal"
@@ -169,7 +181,7 @@ class Toleration(_Section):
 class Role(_Section):
     """A node role inside the cluster: which nodes a stack's workloads are placed on."""
 
-    node_selector: dict[str, str]
+    node_selector: dict[str, str] = Field(json_schema_extra={"minProperties": 1})
     """Node labels that select the role's nodes, e.g. `{kubernetes.io/hostname: bumble}`."""
     tolerations: list[Toleration] = []
     """Tolerations for taints on the role's nodes."""
@@ -185,7 +197,7 @@ class Role(_Section):
 class Placement(_Section):
     """Node-role placement of each stack inside the one cluster."""
 
-    roles: dict[str, Role] = {}
+    roles: dict[str, Role] = Field(default={}, json_schema_extra={"propertyNames": _SLUG_SCHEMA})
     """Node roles by name (`bumble`, `sting`): placement inputs, never clusters or contexts."""
     stacks: dict[str, str] = {}
     """Role of each stack, e.g. `{attic: bumble, arc-runners: sting}`; a stack without a role is unconstrained."""
@@ -198,13 +210,14 @@ class S3Spec(_Section):
         {"endpoint", "bucket", "region", "key_prefix", "use_lockfile", "use_path_style"}
     )
 
-    endpoint: str
+    endpoint: str = Field(json_schema_extra={"pattern": "^https?://"})
     """S3 API endpoint URL (http:// or https://), e.g. RustFS on honey; never a public IP address."""
-    bucket: str
+    bucket: str = Field(json_schema_extra={"pattern": f"^(?!.*\\.\\.){rules.BUCKET_PATTERN}$"})
     """Bucket holding the state of every environment and stack."""
     region: str = Field(default="us-east-1", json_schema_extra={"pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"})
     """Region passed to the S3 client: lowercase letters, digits and '-' (RustFS accepts any; `us-east-1` is conventional)."""
-    key_prefix: str = "gloriousflywheel"
+    key_prefix: str = Field(default="gloriousflywheel",
+                            json_schema_extra={"pattern": f"^(?!/)(?!.*//)(?!.*/$){_NO_SPACE}+$"})
     """Prefix of every state key: `{key_prefix}/{env}/{stack}.tfstate`."""
     use_lockfile: bool = True
     """Lock state with an S3 lock file (`<key>.tflock`, conditional writes); trusted only after the lock probe passes."""
@@ -279,6 +292,12 @@ def _fill(template: str, env: str, stack: str) -> str:
 class StateSpec(_Section):
     """Where OpenTofu state lives."""
 
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"backend": {"const": backend}}},
+         "then": {"required": [backend], "properties": {backend: {"type": "object"}}}}
+        for backend in ("s3", "http")
+    ]})
+
     always_written: ClassVar[frozenset[str]] = frozenset({"backend"})
 
     backend: Literal["s3", "http"]
@@ -302,7 +321,8 @@ class Environment(_Section):
 
     cluster: str
     """Cluster the environment deploys to; must equal `cluster.name` (honey)."""
-    tfvars: str
+    tfvars: str = Field(json_schema_extra={
+        "pattern": "^(?!/)(?!(?:.*/)?\\.\\.(?:/|$))[^\\x00-\\x1f\\x7f]*\\.tfvars(?:\\.json)?$"})
     """Variables file inside each stack directory, e.g. `dev.tfvars`."""
     require_confirmation: bool = False
     """Ask for the environment's name, typed, before an apply (set for prod)."""
@@ -316,7 +336,7 @@ class Environment(_Section):
 class StackSpec(_Section):
     """One OpenTofu stack under `tofu/stacks/<name>`."""
 
-    name: str
+    name: str = Field(json_schema_extra=_SLUG_SCHEMA)
     """Stack directory name, e.g. `attic`."""
     depends_on: list[str] = []
     """Stacks that must be applied before this one."""
@@ -342,7 +362,7 @@ class OrgConfig(_Section):
     """Node roles and the role of each stack."""
     state: StateSpec
     """The OpenTofu state backend."""
-    environments: dict[str, Environment] = Field(min_length=1)
+    environments: dict[str, Environment] = Field(min_length=1, json_schema_extra={"propertyNames": _SLUG_SCHEMA})
     """Logical environments by name (dev, prod); each targets `cluster.name`."""
     stacks: list[StackSpec] = Field(min_length=1)
     """The stacks, with their dependencies; deploy order follows `depends_on`."""

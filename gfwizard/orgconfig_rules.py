@@ -22,9 +22,12 @@ CREDENTIALS_HINT = (
 )
 
 # Used with fullmatch only: "$" also matches before a final newline, so "dev\n" would pass as a name.
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+#: Shared by the validators (fullmatch) and the JSON Schema patterns (anchored there).
+SLUG_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+_SLUG = re.compile(SLUG_PATTERN)
 _REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET = re.compile(BUCKET_PATTERN)
 # Its "$" only widens a refusal (the kubeconfig classifier's twin pattern has the same one).
 _GITLAB_AGENT = re.compile(r"^[^\s:]+/[^\s:]+:[^\s:]+$")
 
