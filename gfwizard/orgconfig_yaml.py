@@ -129,6 +129,7 @@ def parse_yaml(text: str, file: str = "<text>") -> Any:
     """The ruamel round-trip document of ``text`` (None when empty); ConfigError with line/column when malformed."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="rt")
     try:
@@ -137,6 +138,13 @@ def parse_yaml(text: str, file: str = "<text>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         raise ConfigError(file, [ConfigProblem(file, line, column, "", _yaml_message(exc))]) from None
+    except ReaderError as exc:  # a character YAML does not allow: say where, not "position N" of a string
+        at = max(0, min(int(exc.position or 0), len(text)))
+        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character or "\0")[:1] or "\0")
+        said = (f"a character YAML does not allow (U+{code:04X}): remove it (a stray control character, or a "
+                "binary file)")
+        raise ConfigError(file, [ConfigProblem(file, line, column, "", said)]) from None
     except YAMLError as exc:
         raise ConfigError(file, [ConfigProblem(file, 1, 1, "", redact(f"malformed YAML: {exc}"))]) from None
     except TypeError:
@@ -154,6 +162,8 @@ def _yaml_message(exc: Any) -> str:
         first = exc.context_mark.line + 1 if exc.context_mark is not None else None
         where = f" (the mapping starts at line {first})" if first else ""
         return f"duplicate key {duplicate.group(1)!r}{where}"
+    if "'\\t' that cannot start any token" in problem:
+        return "a tab where YAML expects indentation or a value: YAML indents with spaces only"
     context = str(exc.context or "").strip()
     message = f"malformed YAML: {problem}" if problem else "malformed YAML"
     if context:

@@ -113,7 +113,13 @@ def test_malformed_yaml_reports_line_and_column(tmp_path: Path) -> None:
 
 def test_tab_indentation_reports_position(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, "version: 1\n\tcluster: {}\n")
-    assert problems[0].startswith("2:1: malformed YAML: found character '\\t'")
+    assert problems == ["2:1: a tab where YAML expects indentation or a value: YAML indents with spaces only"]
+
+
+def test_a_control_character_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "version: 1\norganization:\n  name: x\x00y\n")
+    assert problems == ["3:10: a character YAML does not allow (U+0000): remove it (a stray control character, "
+                        "or a binary file)"]
 
 
 def test_duplicate_key(tmp_path: Path) -> None:
