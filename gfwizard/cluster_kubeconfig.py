@@ -173,9 +173,26 @@ def missing_file_remedy(missing: list[str], explicit: bool, origin: str = "") ->
             "--kubeconfig PATH)")
 
 
+def _directory_error(directory: str, explicit: bool, origin: str) -> ClusterAccessError:
+    """A kubeconfig path that is a directory. kubectl and the stacks' providers (client-go) skip a missing
+    file but refuse a list holding a directory ("read DIR: is a directory"), so it cannot be skipped here."""
+    if explicit and origin == CONFIG_ORIGIN:
+        remedy = f"point cluster.kubeconfig in organization.yaml at the kubeconfig file inside {directory}, not at it"
+    elif explicit:
+        remedy = f"name a kubeconfig file, not the directory {directory}"
+    else:
+        remedy = f"remove {directory} from KUBECONFIG, or name the kubeconfig file inside it"
+    return ClusterAccessError(
+        "kubeconfig", f"kubeconfig path {directory} is a directory, not a file: kubectl and the stacks' providers "
+                      "(client-go) refuse a kubeconfig list that holds one", remedy)
+
+
 def _load_merged(paths: list[str], explicit: bool, origin: str = "", tildes: tuple[TildeEntry, ...] = ()) -> Any:
     import yaml
 
+    directory = next((p for p in paths if os.path.isdir(p)), None)
+    if directory is not None:
+        raise _directory_error(directory, explicit, origin)
     existing = [p for p in paths if os.path.isfile(p)]
     missing = [p for p in paths if not os.path.isfile(p)]
     if not existing or (explicit and missing):

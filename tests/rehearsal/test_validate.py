@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 import socket
 import sys
 import textwrap
@@ -839,3 +840,33 @@ def test_a_token_with_a_trailing_newline_is_a_kubeconfig_failure_never_a_traceba
         assert detail in out.stdout
     assert honey.request_log.entries() == []  # nothing was sent with it
     assert files.digest() == before
+
+
+def test_a_directory_in_kubeconfig_fails_as_kubectl_and_the_providers_fail_and_contacts_nothing(
+        tmp_path: Path, honey: "RehearsalAPIServer", monkeypatch: pytest.MonkeyPatch) -> None:
+    # kubectl and client-go skip a missing KUBECONFIG entry but refuse the whole list for a directory
+    # ("read DIR: is a directory"): the deploy's providers would fail, so validate and the gates must not pass.
+    files = write_files(tmp_path, honey)
+    kube_dir = files.dir / "kube.d"
+    kube_dir.mkdir()
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(files.kubeconfig), str(files.dir / "missing.yaml"), "",
+                                                      str(kube_dir)]))
+    honey.request_log.clear()
+    before = files.digest()
+    detail = (f"kubeconfig path {kube_dir} is a directory, not a file: kubectl and the stacks' providers (client-go) "
+              "refuse a kubeconfig list that holds one")
+    remedy = f"remove {kube_dir} from KUBECONFIG, or name the kubeconfig file inside it"
+    report = validate_context(_ambient(files), timeouts=FAST)
+    check = report.check("kubeconfig")
+    assert check is not None and (check.level, check.detail, check.remedy) == (Level.FAIL, detail, remedy)
+    assert not report.ok
+    gates = gate_checks(_ambient(files), timeouts=FAST)  # what `deploy` shows
+    assert [(c.level, c.detail, c.remedy) for c in gates] == [(Level.FAIL, f"not verified: {detail}", remedy)] * 2
+    # cluster.kubeconfig naming the directory: the remedy is that setting, and it does not say "does not exist".
+    cfg = load_config(files.config)
+    cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"kubeconfig": str(kube_dir)})})
+    check = validate_context(cfg, timeouts=FAST).check("kubeconfig")
+    assert check is not None and check.level is Level.FAIL and check.detail == detail
+    assert check.remedy == (f"point cluster.kubeconfig in organization.yaml at the kubeconfig file inside {kube_dir}, "
+                            "not at it")
+    assert honey.request_log.entries() == [] and files.digest() == before
