@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_tls import check_tls_material
 from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
 from gfwizard.kubeconfig_files import duplicate_name
 from gfwizard.kubeconfig_secrets import refuse_unsendable_token
@@ -391,6 +392,8 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
             remedy=f"remove the line break from users[].user.token of user {user_name!r} in {user_file} (a YAML "
                    "block scalar written with `|` keeps a final one; `|-` or a plain one-line value does not), "
                    "or get a fresh kubeconfig for honey")
+    check_tls_material(cluster, user, cluster_name=cluster_name, cluster_file=cluster_file, user_name=user_name,
+                       user_file=user_file)
     ca_pem, ca_source = _read_pem(cluster, "certificate-authority")
     cert_pem, _ = _read_pem(user, "client-certificate")
     exec_cfg = _mapping(user.get("exec"), f"user {user_name!r} exec", files)

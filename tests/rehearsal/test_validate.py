@@ -870,3 +870,63 @@ def test_a_directory_in_kubeconfig_fails_as_kubectl_and_the_providers_fail_and_c
     assert check.remedy == (f"point cluster.kubeconfig in organization.yaml at the kubeconfig file inside {kube_dir}, "
                             "not at it")
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+_KEY_TEXT = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcy1uZXZlci1zaG93bg==\n-----END PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize(("section", "entry", "detail", "remedy"), [
+    ("clusters", {"certificate-authority-data": "not base64!!"},
+     "certificate-authority-data of cluster 'honey' in {kube} is not valid base64 (kubectl refuses it too)",
+     "set certificate-authority-data of cluster 'honey' in {kube} to a PEM certificate encoded with `base64 -w0`, "
+     "or get a fresh kubeconfig for honey"),
+    ("clusters", {"certificate-authority-data": base64.b64encode(b"hello, not a certificate").decode()},
+     "certificate-authority-data of cluster 'honey' in {kube} is base64 but does not hold a PEM certificate "
+     "(kubectl refuses it too)",
+     "set certificate-authority-data of cluster 'honey' in {kube} to a PEM certificate encoded with `base64 -w0`, "
+     "or get a fresh kubeconfig for honey"),
+    ("clusters", {"certificate-authority-data": None, "certificate-authority": "certs/ca.crt"},
+     "certificate-authority file {dir}/certs/ca.crt of cluster 'honey' in {kube} cannot be read: No such file or "
+     "directory",
+     "point certificate-authority of cluster 'honey' at a readable file (a relative path is relative to {kube}), "
+     "or get a fresh kubeconfig for honey"),
+    ("users", {"client-certificate-data": "@@@", "client-key-data": base64.b64encode(_KEY_TEXT.encode()).decode()},
+     "client-certificate-data of user 'honey-admin' in {kube} is not valid base64 (kubectl refuses it too)",
+     "set client-certificate-data of user 'honey-admin' in {kube} to a PEM certificate encoded with `base64 -w0`, "
+     "or get a fresh kubeconfig for honey"),
+    ("users", {"client-certificate": "admin.crt", "client-key-data": "c2VjcmV0LWtleS1ieXRlcw=="},
+     "client-key-data of user 'honey-admin' in {kube} is base64 but does not hold a PEM private key (kubectl "
+     "refuses it too)",
+     "set client-key-data of user 'honey-admin' in {kube} to a PEM private key encoded with `base64 -w0`, or get a "
+     "fresh kubeconfig for honey"),
+])
+def test_a_certificate_or_key_that_is_not_base64_or_pem_fails_the_kubeconfig_check_naming_it(
+        tmp_path: Path, honey: "RehearsalAPIServer", section: str, entry: dict[str, Any], detail: str,
+        remedy: str) -> None:
+    # The client failed on these with "Incorrect padding" or an OpenSSL code under `credentials`, or at the
+    # TLS handshake with a remedy blaming the server's certificate: the field and its file are named instead.
+    import trustme
+
+    files = write_files(tmp_path, honey)
+    leaf = trustme.CA().issue_cert("op")
+    (files.dir / "admin.crt").write_bytes(leaf.cert_chain_pems[0].bytes())  # a relative path, read from the file's dir
+    doc = yaml.safe_load(files.kubeconfig.read_text())
+    body = doc[section][0]["cluster" if section == "clusters" else "user"]
+    if section == "users":
+        body.clear()
+    body.update(entry)
+    for key in [k for k, v in body.items() if v is None]:
+        del body[key]
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = files.digest()
+    expected = (detail.format(kube=files.kubeconfig, dir=files.dir), remedy.format(kube=files.kubeconfig))
+    report = validate(files)
+    check = report.check("kubeconfig")
+    assert check is not None and (check.level, check.detail, check.remedy) == (Level.FAIL, *expected)
+    gates = gate_checks(load_config(files.config), timeouts=FAST)  # what a deploy checks first
+    assert [(c.level, c.detail, c.remedy) for c in gates] == [(Level.FAIL, f"not verified: {expected[0]}",
+                                                               expected[1])] * 2
+    out = cli(["validate", "--json"], files)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert "c2VjcmV0LWtleS1ieXRlcw" not in out.stdout + out.stderr and "secret-key" not in out.stdout + out.stderr
+    assert honey.request_log.entries() == [] and files.digest() == before

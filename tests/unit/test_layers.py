@@ -61,9 +61,11 @@ def test_client_certificates_are_read_without_cryptography(tmp_path) -> None:
     from tests.unit.test_kubeconfig_helpers import b64, client_cert_pem, kubeconfig
 
     cert = client_cert_pem(dt.datetime(2031, 3, 4, tzinfo=dt.timezone.utc))
+    # PEM-shaped (a resolved context's key must hold a PEM private key); never parsed here.
+    key = b"-----BEGIN PRIVATE KEY-----\n" + b"k" * 40 + b"\n-----END PRIVATE KEY-----\n"
     path = tmp_path / "config"
     path.write_text(kubeconfig([("honey", "honey", "admin")], {"honey": "https://10.0.0.1:6443"},
-                               {"admin": {"client-certificate-data": b64(cert), "client-key-data": b64(b"k" * 40)}}))
+                               {"admin": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}}))
     env = {**os.environ, "KUBECONFIG": str(path), "GFW_DISCOVER_CACHE": "0", "HOME": str(tmp_path)}
     code = ("import json, sys\nfrom gfwizard.kubeconfig import discover\n"
             "from gfwizard.cluster_kubeconfig import ca_sha256, resolve_context\n"

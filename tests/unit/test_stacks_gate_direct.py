@@ -94,8 +94,8 @@ def test_resolving_a_context_never_imports_the_kubernetes_client(tmp_path: Path)
 
 @pytest.mark.parametrize(("user", "cluster", "environ", "direct"), [
     ({"token": "tok-abcdef"}, {}, {}, True),
-    ({"client-certificate-data": "Y2VydA==", "client-key-data": "a2V5"}, {}, {}, True),
-    ({"client-certificate": "/c.pem", "client-key": "/k.pem"}, {}, {}, True),
+    ({"client-certificate-data": "CERT-DATA", "client-key-data": "KEY-DATA"}, {}, {}, True),
+    ({"client-certificate": "c.pem", "client-key": "k.pem"}, {}, {}, True),
     ({"token": "tok-abcdef"}, {"insecure-skip-tls-verify": True}, {}, False),
     ({"token": "tok-abcdef"}, {"proxy-url": "http://proxy:3128"}, {}, False),
     ({"token": "tok-abcdef"}, {"tls-server-name": "honey"}, {}, False),
@@ -105,7 +105,7 @@ def test_resolving_a_context_never_imports_the_kubernetes_client(tmp_path: Path)
     ({"auth-provider": {"name": "oidc", "config": {}}}, {}, {}, False),
     ({"username": "admin", "password": "pw-123456"}, {}, {}, False),
     ({"token": "tok-abcdef", "as": "someone-else"}, {}, {}, False),
-    ({"token": "tok-abcdef", "client-certificate-data": "Y2VydA==", "client-key-data": "a2V5"}, {}, {}, False),
+    ({"token": "tok-abcdef", "client-certificate-data": "CERT-DATA", "client-key-data": "KEY-DATA"}, {}, {}, False),
 ])
 def test_direct_client_only_for_credentials_it_handles_like_the_official_client(
         tmp_path: Path, user: dict[str, Any], cluster: dict[str, Any], environ: dict[str, str], direct: bool) -> None:
@@ -115,17 +115,28 @@ def test_direct_client_only_for_credentials_it_handles_like_the_official_client(
 
     ca = trustme.CA()
     cluster = {"certificate-authority-data": base64.b64encode(ca.cert_pem.bytes()).decode(), **cluster}
+    # Real material where the user names some: a resolved context's certificates and key are checked.
+    leaf = ca.issue_cert("op")
+    cert_pem, key_pem = leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes()
+    (tmp_path / "c.pem").write_bytes(cert_pem)
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    material = {"CERT-DATA": base64.b64encode(cert_pem).decode(), "KEY-DATA": base64.b64encode(key_pem).decode()}
+    user = {k: material.get(v, v) if isinstance(v, str) else v for k, v in user.items()}
     path = write(tmp_path / "k.yaml", kubeconfig_doc("honey", "https://127.0.0.1:6443", user=user, cluster=cluster))
     target, config_dict = resolve_context(path, "honey")
     assert DirectClient.supports(target, config_dict, environ) is direct
 
 
 def test_direct_client_needs_https_and_a_ca(tmp_path: Path) -> None:
+    import base64
+
+    import trustme
+
     path = write(tmp_path / "k.yaml", kubeconfig_doc("honey", "https://127.0.0.1:6443"))
     target, config_dict = resolve_context(path, "honey")
     assert target.ca_pem is None and not DirectClient.supports(target, config_dict, {})
     path = write(tmp_path / "h.yaml", kubeconfig_doc("honey", "http://127.0.0.1:8080", cluster={
-        "certificate-authority-data": "Zm9v"}))
+        "certificate-authority-data": base64.b64encode(trustme.CA().cert_pem.bytes()).decode()}))
     target, config_dict = resolve_context(path, "honey")
     assert not DirectClient.supports(target, config_dict, {})
 
