@@ -143,6 +143,7 @@ def _build(target: ContextTarget, config_dict: dict[str, Any], timeouts: Timeout
     from kubernetes.config.kube_config import new_client_from_config_dict
 
     _check_cert(target)
+    _check_proxy_support(target)
     if target.insecure_skip_tls_verify:
         _quiet_insecure_tls_warning()
     user = config_dict["users"][0]["user"]
@@ -173,6 +174,20 @@ def _build(target: ContextTarget, config_dict: dict[str, Any], timeouts: Timeout
         raise ClusterAccessError("kubeconfig", f"cannot build a client for context {target.context!r}: {exc}",
                                  f"fix the entries of context {target.context!r} in {target.context_file}") from exc
     return _Entry(api=api, target=target, stamp=stamp, expires=expires, exec_stderr=stderr)
+
+
+def _check_proxy_support(target: ContextTarget) -> None:
+    """A ``socks5://`` proxy-url needs PySocks, which is not installed with gfwizard: the client would fail on
+    the import itself. Refused up front, naming the setting (kubectl supports SOCKS5 on its own)."""
+    import importlib.util
+
+    if target.proxy_url.lower().startswith("socks") and importlib.util.find_spec("socks") is None:
+        raise ClusterAccessError(
+            "kubeconfig", f"proxy-url {target.proxy_url} of cluster {target.cluster_name!r} is a SOCKS proxy, which "
+                          "gfwizard's Kubernetes client cannot use (the PySocks package is not installed)",
+            f"use an http:// proxy-url for cluster {target.cluster_name!r} in "
+            f"{target.cluster_file or target.context_file}, or install PySocks into gfwizard's environment "
+            "(pip install PySocks)")
 
 
 def _quiet_insecure_tls_warning() -> None:
@@ -286,6 +301,8 @@ class ClusterClient:
 
         server = self.target.server
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, urllib3.exceptions.ProxyError):
+            return self._proxy_error(reason)
         # Order matters: NameResolutionError < NewConnectionError < ConnectTimeoutError in urllib3.
         if isinstance(reason, urllib3.exceptions.NameResolutionError):
             return ClusterAccessError("unreachable", f"cannot resolve the host of {server}",
@@ -312,6 +329,22 @@ class ClusterClient:
                                       "get honey's current kubeconfig (or you are talking to another server)")
         return ClusterAccessError("unreachable", f"request to {server} failed after {elapsed:.1f}s: {reason}",
                                   "check the network path to honey's API server")
+
+    def _proxy_error(self, exc: Any) -> ClusterAccessError:
+        """The cluster's ``proxy-url`` (or a proxy from the environment) could not carry the request."""
+        t = self.target
+        original = getattr(exc, "original_error", None) or exc
+        text = str(original)
+        why = "connection refused" if "refused" in text.lower() else text.split(": ", 1)[-1]
+        if t.proxy_url:
+            return ClusterAccessError("unreachable", f"cannot reach {t.server} through the proxy {t.proxy_url} "
+                                                     f"(proxy-url of cluster {t.cluster_name!r}): {why}",
+                                      f"check that the proxy {t.proxy_url} is up and lets this machine through, or "
+                                      f"remove proxy-url from cluster {t.cluster_name!r} in "
+                                      f"{t.cluster_file or t.context_file}")
+        return ClusterAccessError("unreachable", f"cannot reach {t.server} through the proxy set in the environment "
+                                                 f"(HTTPS_PROXY / https_proxy): {why}",
+                                  "check that the proxy is up, or add the API's address to NO_PROXY")
 
     # The calls validation, placement and status need.
 

@@ -48,6 +48,10 @@ class ContextTarget:
     #: ``KUBECONFIG`` entries written with a literal ``~``: kubectl (and so this resolution) did not read
     #: the file they were meant to name.
     unexpanded: tuple[TildeEntry, ...] = ()
+    #: The cluster's ``proxy-url`` without any ``user:password@`` ("" when there is none).
+    proxy_url: str = ""
+    #: The file whose entry defines the cluster ("" when unknown: then the context's file).
+    cluster_file: str = ""
 
     def unexpanded_note(self) -> tuple[str, str]:
         """``(detail, remedy)`` about :attr:`unexpanded` (empty strings when there is none)."""
@@ -313,6 +317,23 @@ def _not_after(pem: bytes | None) -> dt.datetime | None:
         return None
 
 
+def _proxy_url(value: Any) -> str:
+    """A cluster's ``proxy-url`` to show: its password registered as a secret, its ``user:password@`` left out."""
+    from urllib.parse import urlsplit
+
+    from gfwizard.kubeconfig_files import _without_userinfo
+    from gfwizard.redact import register_secret
+
+    if not value:
+        return ""
+    text = str(value)
+    try:
+        register_secret(urlsplit(text).password)
+    except ValueError:
+        pass
+    return _without_userinfo(text)
+
+
 def _unknown_context_remedy(context: str, origin: str, context_origin: str) -> str:
     """Where to fix a context that is not in the kubeconfig: where its name, or the file, was given."""
     if context_origin == CONTEXT_FLAG:
@@ -404,6 +425,7 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
         ca_source=f"{ca_source} of cluster {cluster_name!r} in {cluster_file}" if ca_source else "",
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
         client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"), unexpanded=tildes,
+        proxy_url=_proxy_url(cluster.get("proxy-url")), cluster_file=cluster_file,
     )
     standalone = {
         "apiVersion": "v1", "kind": "Config", "current-context": context,

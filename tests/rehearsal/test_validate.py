@@ -930,3 +930,35 @@ def test_a_certificate_or_key_that_is_not_base64_or_pem_fails_the_kubeconfig_che
     assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
     assert "c2VjcmV0LWtleS1ieXRlcw" not in out.stdout + out.stderr and "secret-key" not in out.stdout + out.stderr
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+def test_a_proxy_url_that_cannot_be_used_is_named_with_its_cluster_never_its_password(
+        tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    # An http proxy that refuses: the detail was the repr of urllib3's exception tuple and the remedy blamed the
+    # network path to honey; a socks5 proxy-url crashed with a traceback (PySocks is not installed).
+    files = write_files(tmp_path, honey)
+    port = closed_port()
+    doc = yaml.safe_load(files.kubeconfig.read_text())
+    doc["clusters"][0]["cluster"]["proxy-url"] = f"http://op:proxy-pw-3141@127.0.0.1:{port}"
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = files.digest()
+    check = validate(files).check("reachable")
+    assert check is not None and check.level is Level.FAIL
+    assert check.detail == (f"cannot reach {honey.url} through the proxy http://127.0.0.1:{port} (proxy-url of "
+                            "cluster 'honey'): connection refused")
+    assert check.remedy == (f"check that the proxy http://127.0.0.1:{port} is up and lets this machine through, or "
+                            f"remove proxy-url from cluster 'honey' in {files.kubeconfig}")
+    out = cli(["validate", "--json"], files)
+    assert out.returncode == 1 and "proxy-pw-3141" not in out.stdout + out.stderr
+
+    doc["clusters"][0]["cluster"]["proxy-url"] = f"socks5://op:proxy-pw-3141@127.0.0.1:{port}"
+    files.kubeconfig.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = files.digest()
+    out = cli(["validate"], files)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert "proxy-pw-3141" not in out.stdout + out.stderr
+    assert (f"FAIL  credentials     proxy-url socks5://127.0.0.1:{port} of cluster 'honey' is a SOCKS proxy, which "
+            "gfwizard's Kubernetes client cannot use (the PySocks package is not installed)") in out.stdout
+    assert (f"remedy: use an http:// proxy-url for cluster 'honey' in {files.kubeconfig}, or install PySocks into "
+            "gfwizard's environment (pip install PySocks)") in out.stdout
+    assert honey.request_log.entries() == [] and files.digest() == before
