@@ -144,7 +144,10 @@ def _merge_files(paths: list[str]) -> _Node:
         with open(path, encoding="utf-8") as fh:
             config = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
         if config is None:
-            raise _MergeError(f"Invalid kube-config. {path} file is empty")
+            # kubectl skips an empty file, but the Python client refuses the list and gfwizard reads it the same way.
+            raise _MergeError(f"Invalid kube-config. {path} file is empty",
+                              remedy=f"remove {path} from the kubeconfig list (KUBECONFIG, cluster.kubeconfig or "
+                                     "--kubeconfig), or put the kubeconfig it should hold into it")
         if merged is None:
             base = copy.deepcopy(config)
             for item in ("clusters", "contexts", "users"):

@@ -77,6 +77,11 @@ def test_merge_refuses_the_same_documents_as_before(tmp_path: Path) -> None:
         with pytest.raises(ClusterAccessError) as err:
             resolve_context(path, "honey")
         assert err.value.kind == "kubeconfig" and text in err.value.message, err.value.message
+    # An empty file is not a YAML mistake: the remedy says to take it out of the list (or fill it).
+    with pytest.raises(ClusterAccessError) as err:
+        resolve_context(str(empty), "honey")
+    assert err.value.remedy == (f"remove {empty} from the kubeconfig list (KUBECONFIG, cluster.kubeconfig or "
+                                "--kubeconfig), or put the kubeconfig it should hold into it")
 
 
 def test_resolving_a_context_never_imports_the_kubernetes_client(tmp_path: Path) -> None:
