@@ -118,6 +118,9 @@ def render_text(result: "object") -> str:
     from gfwizard.kubeconfig import Discovery
     from gfwizard.kubeconfig_files import FileStatus
 
+    from gfwizard.textfit import cell_width, pad
+    from gfwizard.textsafe import printable
+
     assert isinstance(result, Discovery)
     home = os.path.expanduser("~").rstrip(os.sep)
     lines: list[str] = []
@@ -133,13 +136,13 @@ def render_text(result: "object") -> str:
             expiry = ctx.cert_expiry[:10] + (" EXPIRED" if ctx.cert_expired else "")
         auth = ctx.auth.value + (f" ({ctx.exec_command})" if ctx.exec_command else "")
         name = ctx.name + (" (shadowed)" if ctx.shadowed_by else "")
-        rows.append(("*" if ctx.current else "", name, _short(ctx.file, home), ctx.server or "-", auth, expiry,
-                     ctx.classification.value))
+        # Escaped here, not by echo: a name's escapes (or a newline in it) must count in the column widths.
+        rows.append(tuple(printable(cell) for cell in ("*" if ctx.current else "", name, _short(ctx.file, home),
+                                                        ctx.server or "-", auth, expiry, ctx.classification.value)))
     if rows:
-        widths = [max(len(r[i]) for r in (*rows, _COLUMNS)) for i in range(len(_COLUMNS))]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        lines.append(fmt.format(*_COLUMNS).rstrip())
-        lines.extend(fmt.format(*row).rstrip() for row in rows)
+        # Terminal cells, not characters: a CJK or emoji name takes two per character.
+        widths = [max(cell_width(r[i]) for r in (*rows, _COLUMNS)) for i in range(len(_COLUMNS))]
+        lines.extend("  ".join(pad(cell, w) for cell, w in zip(row, widths)).rstrip() for row in (_COLUMNS, *rows))
     else:
         lines.append("No contexts in the kubeconfig files found.")
     problems = [c for c in result.contexts if c.problems]
@@ -147,7 +150,7 @@ def render_text(result: "object") -> str:
         lines.append("")
         lines.append("Context problems:")
         for ctx in problems:
-            lines.append(f"  {ctx.name} ({_short(ctx.file, home)}): " + "; ".join(ctx.problems))
+            lines.append(f"  {printable(ctx.name)} ({_short(ctx.file, home)}): " + "; ".join(ctx.problems))
     bad = [f for f in result.files if f.status is not FileStatus.OK]
     if bad:
         lines.append("")

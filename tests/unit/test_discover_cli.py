@@ -217,3 +217,26 @@ def test_a_quoted_tilde_in_kubeconfig_is_not_current_and_says_what_to_do(isolate
     assert text.returncode == 0, text.stderr
     row = next(line for line in text.stdout.splitlines() if " honey " in line)
     assert not row.startswith("*"), text.stdout
+
+
+def test_the_table_stays_aligned_for_wide_and_escaped_context_names_and_a_newline_forges_no_row(
+        isolated_home: Path, tmp_path: Path) -> None:
+    # Widths were counted in characters before escaping: an emoji or CJK name (two cells a character) and an
+    # escaped control character pushed their rows out of line, and a newline in a name printed a second row.
+    from gfwizard.textfit import cell_width
+
+    path = tmp_path / "names.yaml"
+    names = ["hönig-🐝", "蜂蜜\u202eevil", "a\x1b[31mred", "evil\n*  honey", "plain"]
+    path.write_text(kubeconfig([(n, "c", "u") for n in names], {"c": "https://10.0.0.1:6443"},
+                               {"u": {"token": "tok-names-0123456789"}}))
+    before = tree_digest(tmp_path)
+    proc = run_cli(["discover"], env={"KUBECONFIG": str(path)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    table = lines[:len(names) + 1]
+    assert [line.split()[0] for line in table[1:]] == ["hönig-🐝", "蜂蜜\\u202eevil", "a\\x1b[31mred", "evil\\n*",
+                                                       "plain"]
+    # Every row's FILE column starts in the same terminal cell as the header's.
+    starts = {cell_width(line[:line.index(str(path) if line is not table[0] else "FILE")]) for line in table}
+    assert len(starts) == 1, table
+    assert lines[len(names) + 1] == "" and tree_digest(tmp_path) == before
