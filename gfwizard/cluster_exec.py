@@ -75,6 +75,14 @@ def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: 
     where = f"user {user!r} in {kubeconfig_file}"
     if not command:
         raise ClusterAccessError("exec", f"exec plugin of {where} has no command", "set users[].user.exec.command")
+    if str(exec_cfg.get("interactiveMode") or "") == "Always":
+        # client-go refuses such a plugin without a terminal on stdin, and the stacks' providers never have one.
+        raise ClusterAccessError(
+            "exec", f"exec plugin {command!r} of {where} has interactiveMode: Always, so it needs a terminal to prompt "
+                    "on; gfwizard and the stacks' providers run it without one (kubectl refuses it too when stdin is "
+                    "not a terminal)",
+            f"set interactiveMode: IfAvailable in the exec block of {where} and log in first (run `{command}` or "
+            "any kubectl command in a terminal), so the plugin can answer from its cached login")
     args = [command, *[str(a) for a in exec_cfg.get("args") or []]]
     env = dict(os.environ)
     env_items = [(str(item["name"]), str(item["value"])) for item in exec_cfg.get("env") or []]

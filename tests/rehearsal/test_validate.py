@@ -962,3 +962,27 @@ def test_a_proxy_url_that_cannot_be_used_is_named_with_its_cluster_never_its_pas
     assert (f"remedy: use an http:// proxy-url for cluster 'honey' in {files.kubeconfig}, or install PySocks into "
             "gfwizard's environment (pip install PySocks)") in out.stdout
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+def test_an_exec_plugin_that_insists_on_a_terminal_is_refused_before_it_runs(tmp_path: Path,
+                                                                            honey: "RehearsalAPIServer") -> None:
+    # interactiveMode: Always: client-go (and so the stacks' providers) refuses it without a terminal on stdin; it
+    # ran here with stdin closed and failed with a JSON parse position that said nothing about why.
+    marker = tmp_path / "plugin-ran"
+    user = _plugin(tmp_path, f"""
+        import pathlib, sys
+        pathlib.Path({str(marker)!r}).write_text("ran")
+        print("Password: ", end="")
+        sys.stdin.readline()
+    """)
+    user["exec"]["interactiveMode"] = "Always"
+    files = write_files(tmp_path, honey, user=user)
+    before = files.digest()
+    creds = validate(files).check("credentials")
+    assert creds is not None and creds.level is Level.FAIL
+    assert creds.detail == (f"exec plugin {user['exec']['command']!r} of user 'honey-admin' in {files.kubeconfig} has "
+                            "interactiveMode: Always, so it needs a terminal to prompt on; gfwizard and the stacks' "
+                            "providers run it without one (kubectl refuses it too when stdin is not a terminal)")
+    assert creds.remedy.startswith(f"set interactiveMode: IfAvailable in the exec block of user 'honey-admin' in "
+                                   f"{files.kubeconfig} and log in first")
+    assert not marker.exists() and honey.request_log.entries() == [] and files.digest() == before
