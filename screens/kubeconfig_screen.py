@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from gfwizard.textsafe import printable
 from screens.checklist import cell, fit_widths
 from screens.step import StepScreen
 
@@ -133,7 +134,9 @@ class KubeconfigScreen(StepScreen):
         for ctx in contexts:
             badge, style = BADGES.get(ctx.classification.value, ("?", ""))
             auth = ctx.auth.value + (" EXPIRED" if ctx.cert_expired else "")
-            rows.append((cell("*" if ctx.current else ""), cell(ctx.name + (" (shadowed)" if ctx.shadowed_by else "")),
+            # Names come from the kubeconfig: a control character or bidi override in one is shown escaped.
+            rows.append((cell("*" if ctx.current else ""),
+                         cell(printable(ctx.name) + (" (shadowed)" if ctx.shadowed_by else "")),
                          cell(badge, style), cell(ctx.server or "-"), cell(auth, "red" if ctx.cert_expired else ""),
                          cell(short_path(ctx.file))))
         width = table.size.width or self.size.width
@@ -157,9 +160,10 @@ class KubeconfigScreen(StepScreen):
             box.display = False
         else:
             text = Text()
-            text.append(ctx.name, style="bold")
+            text.append(printable(ctx.name), style="bold")
             text.append(f" in {short_path(ctx.file)}\n")
-            text.append(f"cluster {ctx.cluster or '-'} at {ctx.server or '-'}, user {ctx.user or '-'} ({ctx.auth.value}"
+            text.append(f"cluster {printable(ctx.cluster or '-')} at {ctx.server or '-'}, user "
+                        f"{printable(ctx.user or '-')} ({ctx.auth.value}"
                         + (f" via {ctx.exec_command}" if ctx.exec_command else "")
                         + (f", certificate until {ctx.cert_expiry[:10]}" if ctx.cert_expiry else "") + ")")
             if ctx.reason:
@@ -208,7 +212,7 @@ class KubeconfigScreen(StepScreen):
             self.session.validated = False
         self.session.context, self.session.kubeconfig = ctx.name, kubeconfig
         reason = self.blocked_reason()
-        self._status(reason or f"Selected {ctx.name}. Enter or Ctrl+N for Next.", reason is not None)
+        self._status(reason or f"Selected {printable(ctx.name)}. Enter or Ctrl+N for Next.", reason is not None)
         self._show_detail()
         self.refresh_bindings()
 
@@ -224,9 +228,9 @@ class KubeconfigScreen(StepScreen):
             return "No context to select: put honey's kubeconfig in ~/.kube (or KUBECONFIG), then r to rescan."
         cls = self.selected.classification.value
         if cls in NOT_A_TARGET:
-            return f"{self.selected.name} cannot be a deploy target: {self.selected.reason or BADGES[cls][0]}."
+            return f"{printable(self.selected.name)} cannot be a deploy target: {self.selected.reason or BADGES[cls][0]}."
         if self.selected.cert_expired:
-            return f"{self.selected.name}: the client certificate expired on {self.selected.cert_expiry}."
+            return f"{printable(self.selected.name)}: the client certificate expired on {self.selected.cert_expiry}."
         if self.selection_error:
-            return f"{self.selected.name}: {self.selection_error}"
+            return f"{printable(self.selected.name)}: {self.selection_error}"
         return None

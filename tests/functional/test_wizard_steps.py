@@ -520,3 +520,29 @@ async def test_the_done_step_of_a_rehearsal_says_what_ends_with_it(rehearsal_wor
     assert "gfwizard status and gfwizard deploy --env dev need its exports: start it with gfwizard rehearse " \
            "--env-file FILE and source FILE there." in text, text
     assert "--config" not in text and "any time" not in text, text
+
+
+async def test_kubeconfig_context_names_with_control_characters_are_shown_escaped(isolated_home: Path) -> None:
+    # A context name is text from a file: an escape sequence in it ate part of its table row, a bidi override
+    # reversed the row, and a newline in it forged a line of the detail box ("*  honey in ...").
+    from screens.launch import build_app
+
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    names = {"a\x1b[31mred": "https://100.113.89.12:6443", "蜂蜜\u202eevil": "https://100.113.89.12:6443",
+             "evil\n*  honey": "https://100.113.89.12:6443"}
+    (kube / "config").write_text(yaml.safe_dump(kubeconfig_with(names, current="evil\n*  honey")))
+    before = tree_digest(kube)
+    app = build_app(config_path=isolated_home / "no-config" / "organization.yaml", repo=REPO, start_at="kubeconfig")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig") and app.screen.discovery is not None, "discovery")
+        screen = app.screen
+        table = screen.query_one("#contexts")
+        shown = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert shown == ["a\\x1b[31mred", "蜂蜜\\u202eevil", "evil\\n*  honey"]
+        table.move_cursor(row=2)
+        await wait_until(pilot, lambda: screen.selected.name == "evil\n*  honey", "the third context selected")
+        detail = text_of(screen.query_one("#context-detail"))
+        assert detail.splitlines()[0] == f"evil\\n*  honey in {kube / 'config'}".replace(str(isolated_home), "~")
+        assert "Selected evil\\n*  honey." in text_of(screen.query_one("#step-status"))
+    assert tree_digest(kube) == before, "a kubeconfig file was written"
