@@ -3,7 +3,8 @@ reachable, the same cluster as last time, with the nodes and permissions the sta
 
 :func:`validate_context` runs the checks in three phases, concurrently inside each phase:
 
-1. local: ``kubeconfig`` (context found), ``classification`` (not legacy / GitLab agent / node role),
+1. local: ``kubeconfig`` (context found; warns when a file holding its credential is readable by other
+   local users), ``classification`` (not legacy / GitLab agent / node role),
    ``server`` (equals ``cluster.api_server``), ``network`` (policy), ``credentials`` (client cert not
    expired, exec plugin ran within its deadline);
 2. ``reachable``: ``GET /version`` and the kube-system namespace (a 401 here fails ``credentials``);
@@ -250,9 +251,11 @@ class _Run:
         t = self.target
         found = (f"context {t.context!r} in {t.context_file}: cluster {t.cluster_name!r} at {t.server}, "
                  f"user {t.user_name!r} ({t.auth_kind} auth)")
-        note, remedy = t.unexpanded_note()
-        # Found the way kubectl finds it, but maybe not in the file the operator meant: say which was skipped.
-        self.add(warned("kubeconfig", f"{found}; {note}", remedy) if note else passed("kubeconfig", found))
+        # Found the way kubectl finds it, but maybe not in the file the operator meant (a skipped '~' entry), or
+        # in a file other local users can read: warnings on this row, never a row of their own or a failure.
+        notes = [note for note in (t.unexpanded_note(), t.exposure_note()) if note[0]]
+        self.add(warned("kubeconfig", "; ".join([found, *(d for d, _ in notes)]), "; ".join(r for _, r in notes))
+                 if notes else passed("kubeconfig", found))
         where = t.context_file
         jobs: dict[str, Callable[[], Check]] = {
             "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where,

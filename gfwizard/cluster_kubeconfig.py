@@ -21,6 +21,7 @@ from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.cluster_tls import check_tls_material
 from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
 from gfwizard.kubeconfig_files import duplicate_name
+from gfwizard.kubeconfig_perms import ExposedCredential, exposed_credentials, exposure_note
 from gfwizard.kubeconfig_secrets import refuse_unsendable_token
 from gfwizard.paths import expand
 from gfwizard.x509_der import first_certificate_der, not_valid_after
@@ -52,10 +53,17 @@ class ContextTarget:
     proxy_url: str = ""
     #: The file whose entry defines the cluster ("" when unknown: then the context's file).
     cluster_file: str = ""
+    #: Files holding the user's credential that other local users may read (mode only; see kubeconfig_perms).
+    exposed: tuple[ExposedCredential, ...] = ()
 
     def unexpanded_note(self) -> tuple[str, str]:
         """``(detail, remedy)`` about :attr:`unexpanded` (empty strings when there is none)."""
         return tilde_note(self.unexpanded)
+
+    def exposure_note(self) -> tuple[str, str]:
+        """``(detail, remedy)`` about :attr:`exposed` (empty strings when there is none), for a sentence that
+        has already named :attr:`context_file`."""
+        return exposure_note(self.exposed, named=self.context_file)
 
     @property
     def ca_sha256(self) -> str | None:
@@ -421,14 +429,16 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     ca_pem, ca_source = _read_pem(cluster, "certificate-authority")
     cert_pem, _ = _read_pem(user, "client-certificate")
     exec_cfg = _mapping(user.get("exec"), f"user {user_name!r} exec", files)
+    auth_kind = _auth_kind(user)
     target = ContextTarget(
         context=context, files=files, context_file=ctx_file, cluster_name=cluster_name,
         server=str(cluster["server"]).rstrip("/"), user_name=user_name, user_file=user_file,
-        auth_kind=_auth_kind(user), ca_pem=ca_pem,
+        auth_kind=auth_kind, ca_pem=ca_pem,
         ca_source=f"{ca_source} of cluster {cluster_name!r} in {cluster_file}" if ca_source else "",
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
         client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"), unexpanded=tildes,
         proxy_url=_proxy_url(cluster.get("proxy-url")), cluster_file=cluster_file,
+        exposed=exposed_credentials(user, user_file=user_file, auth_kind=auth_kind),
     )
     standalone = {
         "apiVersion": "v1", "kind": "Config", "current-context": context,

@@ -178,3 +178,54 @@ async def test_a_picked_context_that_is_not_the_configured_one_is_not_called_the
         assert app.session.draft.cluster.context == "other-cluster", "the draft follows the pick"
         assert not app.session.validated
     assert workspace_files(ws) == before
+
+
+async def test_a_kubeconfig_others_can_read_is_a_warning_on_screen_that_does_not_block_next(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    from gfwizard.cluster import validate_context
+    from gfwizard.orgconfig import load_config
+    from screens.checklist import Checklist
+
+    ws = rehearsal_workspace
+    # The rehearsal writes its kubeconfig as kubectl does (0600), so it shows no such warning.
+    assert stat.S_IMODE(ws.kubeconfig_path.stat().st_mode) == 0o600
+    clean = validate_context(load_config(ws.config_path), timeouts=(3, 10)).check("kubeconfig")
+    assert clean is not None and clean.level.value == "pass" and not clean.remedy
+    # A copy others can read, at a path as long as ~/.kube/kubeconfig-honey.yaml in a home directory (pytest's
+    # own paths are twice that: no operator's row would wrap like them).
+    short = Path(tempfile.mkdtemp(prefix="gfw-"))
+    try:
+        kube = short / "kubeconfig-honey.yaml"
+        shutil.copyfile(ws.kubeconfig_path, kube)
+        kube.chmod(0o644)
+        before = workspace_files(ws), kube.read_bytes()
+        app = validate_app(ws)
+        app.session.kubeconfig = str(kube)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None, "validation")
+            check = app.screen.report.check("kubeconfig")
+            assert check is not None and check.level.value == "warn"
+            assert check.detail.startswith(f"context 'honey' in {kube}: ")
+            assert check.detail.endswith("; that file is mode 0644: every local user can read the token it holds "
+                                         "inline")
+            assert app.screen.query_one(Checklist).table.cursor_row == 0, "the cursor goes to the (first) warning"
+            detail_box = app.screen.query_one(".check-detail")
+            detail = text_of(detail_box)
+            assert "WARN kubeconfig" in detail and detail.rstrip().endswith(f"Remedy: chmod 600 {kube}")
+            # At 80x24 the whole detail and remedy fit in the box under the table, above the status line.
+            status = app.screen.query_one("#step-status")
+            assert detail_box.virtual_size.height <= detail_box.size.height
+            assert detail_box.region.bottom <= status.region.y, (detail_box.region, status.region)
+            assert ws.api.admin_token not in detail
+            assert app.screen.blocked_reason() is None and app.session.validated, "a warning never blocks Next"
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: not on_step(app, "validate"), "the next step")
+        assert (workspace_files(ws), kube.read_bytes()) == before
+        assert stat.S_IMODE(kube.stat().st_mode) == 0o644, "validate never changes the operator's file mode"
+    finally:
+        shutil.rmtree(short)

@@ -71,6 +71,7 @@ def write_files(tmp_path: Path, honey: "RehearsalAPIServer", *, server: str | No
         doc["contexts"].append({"name": name, "context": {"cluster": "honey", "user": doc["users"][0]["name"]}})
     kube = directory / "kubeconfig-honey.yaml"
     kube.write_text(yaml.safe_dump(doc, sort_keys=False))
+    kube.chmod(0o600)  # as kubectl writes it: a mode others can read is its own warning (test_validate_hygiene)
     cfg = org_config(api_url=api_server or honey.url, kubeconfig_path=kube, s3_endpoint="http://127.0.0.1:9",
                      bucket="unused-here", fingerprint=(honey.kube_system_uid, honey.ca_sha256) if pin else None)
     if roles is not None:
