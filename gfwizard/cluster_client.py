@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TypeVar
 
-from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_errors import ClusterAccessError, tls_error
 from gfwizard.cluster_network import reach_hint
 from gfwizard.cluster_exec import ExecCredential, run_exec_plugin
 from gfwizard.cluster_kubeconfig import (ContextTarget, file_stamp, kubeconfig_paths, resolve_context,
@@ -324,9 +324,7 @@ class ClusterClient:
                                       "the API server is hung or a firewall drops the traffic; check honey's API "
                                       "server, or raise --read-timeout on a slow link")
         if isinstance(reason, urllib3.exceptions.SSLError):
-            return ClusterAccessError("tls", f"TLS with {server} failed: {reason}",
-                                      "the server's certificate does not match the kubeconfig's certificate-authority: "
-                                      "get honey's current kubeconfig (or you are talking to another server)")
+            return tls_error(self.target, reason)
         return ClusterAccessError("unreachable", f"request to {server} failed after {elapsed:.1f}s: {reason}",
                                   "check the network path to honey's API server")
 

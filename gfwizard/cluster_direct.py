@@ -31,7 +31,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, urlsplit
 
 from gfwizard.cluster_client import Timeouts, _check_cert
-from gfwizard.cluster_errors import ClusterAccessError
+from gfwizard.cluster_errors import ClusterAccessError, tls_error
 from gfwizard.cluster_network import reach_hint
 from gfwizard.cluster_kubeconfig import ContextTarget, unauthorized_remedy
 from gfwizard.redact import register_secret
@@ -233,9 +233,7 @@ class DirectClient:
                                       "the API server is hung or a firewall drops the traffic; check honey's API "
                                       "server, or raise --read-timeout on a slow link")
         if isinstance(exc, ssl.SSLError):
-            return ClusterAccessError("tls", f"TLS with {server} failed: {exc}",
-                                      "the server's certificate does not match the kubeconfig's certificate-authority: "
-                                      "get honey's current kubeconfig (or you are talking to another server)")
+            return tls_error(self.target, exc)
         if connecting and isinstance(exc, OSError):
             why = "connection refused" if isinstance(exc, ConnectionRefusedError) else (exc.strerror or str(exc))
             return ClusterAccessError("unreachable", f"cannot connect to {server}: {why}",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from gfwizard.errors import CheckFailure
 from gfwizard.redact import redact
+
+if TYPE_CHECKING:
+    from gfwizard.cluster_kubeconfig import ContextTarget
 
 AccessKind = Literal["kubeconfig", "exec", "cert-expired", "unreachable", "timeout", "tls", "unauthorized",
                      "forbidden", "api"]
@@ -23,3 +26,44 @@ class ClusterAccessError(CheckFailure):
         super().__init__(redact(message), redact(remedy))
         self.kind: AccessKind = kind
         self.status = status
+
+
+#: What a TLS failure is blamed on when nothing more specific is known.
+CA_REMEDY = ("the server's certificate does not match the kubeconfig's certificate-authority: get honey's current "
+             "kubeconfig (or you are talking to another server)")
+#: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH_CODES = (62, 64)
+
+
+def _is_name_mismatch(exc: BaseException) -> bool:
+    """True when ``exc`` (an ``ssl`` error, or urllib3's wrapping of one) says the certificate is valid, but not
+    for the name that was checked."""
+    import ssl
+
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        if isinstance(item, ssl.SSLCertVerificationError) and item.verify_code in _NAME_MISMATCH_CODES:
+            return True
+        todo.extend([*item.args, item.__cause__, item.__context__])
+    text = str(exc).lower()
+    return "hostname mismatch" in text or "ip address mismatch" in text
+
+
+def tls_error(target: "ContextTarget", exc: BaseException) -> ClusterAccessError:
+    """The ``tls`` error for a failed handshake with ``target``'s server. When the cluster entry sets
+    ``tls-server-name`` and the certificate is not valid for that name, the setting is named, not the CA."""
+    server = target.server
+    if target.tls_server_name and _is_name_mismatch(exc):
+        where = target.cluster_file or target.context_file
+        return ClusterAccessError(
+            "tls", f"TLS with {server} failed: the server's certificate is not valid for {target.tls_server_name!r}, "
+                   f"the tls-server-name of cluster {target.cluster_name!r} in {where} ({exc})",
+            f"set tls-server-name of cluster {target.cluster_name!r} in {where} to a name in honey's API server "
+            "certificate, or remove it so the certificate is checked against the server address (the CA is not "
+            "what failed)")
+    return ClusterAccessError("tls", f"TLS with {server} failed: {exc}", CA_REMEDY)

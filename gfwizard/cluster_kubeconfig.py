@@ -53,6 +53,8 @@ class ContextTarget:
     proxy_url: str = ""
     #: The file whose entry defines the cluster ("" when unknown: then the context's file).
     cluster_file: str = ""
+    #: The cluster's ``tls-server-name`` ("" when there is none): the name the server's certificate is checked for.
+    tls_server_name: str = ""
     #: Files holding the user's credential that other local users may read (mode only; see kubeconfig_perms).
     exposed: tuple[ExposedCredential, ...] = ()
 
@@ -438,6 +440,7 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
         client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"), unexpanded=tildes,
         proxy_url=_proxy_url(cluster.get("proxy-url")), cluster_file=cluster_file,
+        tls_server_name=str(cluster.get("tls-server-name") or ""),
         exposed=exposed_credentials(user, user_file=user_file, auth_kind=auth_kind),
     )
     standalone = {
