@@ -11,22 +11,25 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Callable
 
+from gfwizard.backend_endpoint import probe_endpoint
 from gfwizard.backend_s3 import (
     DEFAULT_TIMEOUTS,
+    ENDPOINT_ENV,
     S3Target,
     credential_source,
     error_code,
     explain,
     explain_os_error,
     http_status,
-    probe_endpoint,
     s3_client,
     s3_target,
     skew_seconds,
 )
 from gfwizard.checks import Check, failed, passed, warned
+from gfwizard.errors import GfwError
 
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
@@ -64,11 +67,11 @@ def check_s3(cfg: "OrgConfig", env: str, *, create_bucket: bool = False, enable_
         return checks
     checks.append(_skew_check(target, reach[1], reach[2]))
 
-    client = s3_client(cfg, timeouts=timeouts)
-    creds = _credentials_check(client, target, env, timeouts)
-    checks.append(creds)
-    if not creds.ok:
+    creds = _credentials_check(cfg, target, env, timeouts)
+    checks.append(creds[0])
+    if not creds[0].ok:
         return checks
+    client = creds[1]
 
     bucket = _bucket_check(client, target, env, timeouts, create_bucket, confirm)
     checks.append(bucket)
@@ -85,7 +88,7 @@ def _endpoint_check(target: S3Target, timeouts: tuple[float, float]) -> tuple[Ch
     where = f"{target.endpoint} (from {target.endpoint_source})"
     sent = time.time()
     try:
-        answer = probe_endpoint(target.endpoint, timeouts[0])
+        answer = probe_endpoint(target.endpoint, timeouts[0], timeouts[1])
     except OSError as exc:
         detail, remedy = explain_os_error(exc, target.endpoint, timeouts)
         if target.overrides_config:
@@ -121,22 +124,54 @@ def _skew_check(target: S3Target, server_date: str | None, at: float) -> Check:
     return passed(C_SKEW, detail)
 
 
-def _credentials_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float]) -> Check:
+def _credentials_check(cfg: "OrgConfig", target: S3Target, env: str,
+                       timeouts: tuple[float, float]) -> tuple[Check, Any]:
+    """The credentials check and, when it passed, the client the later checks use."""
     source = credential_source()
     if source.kind == "none":
         return failed(C_CREDENTIALS, f"{source.detail}",
-                      remedy="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE to a "
-                             "profile in ~/.aws/credentials (credentials never go in organization.yaml)")
+                      remedy=source.remedy or "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE "
+                             "to a profile in ~/.aws/credentials (credentials never go in organization.yaml)"), None
     try:
-        client.list_buckets()
+        client = s3_client(cfg, timeouts=timeouts)
+    except GfwError as exc:  # the AWS configuration, read when the client is made
+        return failed(C_CREDENTIALS, exc.message, exc.remedy), None
+    try:
+        answer = client.list_buckets()
     except Exception as exc:  # noqa: BLE001 - every failure is explained below
         if error_code(exc) == "AccessDenied":
             # The signature was accepted; the key is just scoped to its bucket.
             return passed(C_CREDENTIALS, f"{source.detail}: accepted by the store (ListBuckets not permitted, "
-                                         "which is fine for a bucket-scoped key)")
+                                         "which is fine for a bucket-scoped key)"), client
+        if error_code(exc) == "NoSuchBucket":  # ListBuckets names no bucket: the URL put one in
+            path = urlsplit(target.endpoint).path
+            why = (f"the store took the endpoint's path {path!r} for a bucket name" if path.strip("/") else
+                   "something in front of the store routes S3 requests wrongly")
+            return failed(C_CREDENTIALS, f"{source.detail}: not verified: {target.endpoint} answered ListBuckets "
+                                         f"with NoSuchBucket, so {why}{target.override_note}",
+                          f"set state.s3.endpoint (or {ENDPOINT_ENV}) to the S3 API's root URL, without a path "
+                          "(e.g. https://rustfs.honey.ts.net:9000); nothing was created"), None
         detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="list buckets")
-        return failed(C_CREDENTIALS, f"{source.detail}: {detail}", remedy)
-    return passed(C_CREDENTIALS, f"{source.detail}: accepted by the store")
+        return failed(C_CREDENTIALS, f"{source.detail}: {detail}", remedy), None
+    not_s3 = _not_an_s3_answer(answer)
+    if not_s3:
+        return failed(C_CREDENTIALS, f"{source.detail}: not verified: {target.endpoint} answered ListBuckets with "
+                                     f"{not_s3}, not an S3 API answer{target.override_note}",
+                      f"point state.s3.endpoint (or {ENDPOINT_ENV}) at the S3 API, not a web console or a proxy's "
+                      "page (RustFS: the S3 API on port 9000, its console on 9001); nothing was created"), None
+    return passed(C_CREDENTIALS, f"{source.detail}: accepted by the store"), client
+
+
+def _not_an_s3_answer(answer: Any) -> str:
+    """What a successful ListBuckets answer was when it was not S3's (an HTML page parses as an empty
+    listing), else ``""``: S3 answers XML naming the owner."""
+    headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    kind = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    if "html" in kind:
+        return f"an HTML page ({kind})"
+    if "Owner" not in answer and "xml" not in kind:
+        return f"a {kind or 'untyped'} document without an owner"
+    return ""
 
 
 def _bucket_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float],
@@ -148,6 +183,9 @@ def _bucket_check(client: Any, target: S3Target, env: str, timeouts: tuple[float
         missing = http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchBucket")
         if not missing:
             detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="read the bucket")
+            if http_status(exc) == 403:
+                remedy += ("; or the bucket belongs to another account (bucket names are global on AWS): choose "
+                           "another state.s3.bucket. Nothing was created")
             return failed(C_BUCKET, detail, remedy)
     if not create:
         return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist at {target.endpoint} (NoSuchBucket); "

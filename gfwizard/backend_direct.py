@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import importlib.util
 import http.client
 import os
 import re
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
+from gfwizard.backend_endpoint import CA_BUNDLE_ENV, CABundleError, tls_context
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, MAX_ATTEMPTS, S3Target, explain_client_error, explain_os_error
 from gfwizard.redact import register_secret
 
@@ -80,14 +82,12 @@ def direct_s3(target: S3Target, *, timeouts: tuple[float, float] = DEFAULT_TIMEO
         return None
     context: ssl.SSLContext | None = None
     if parts.scheme == "https":
-        bundle = environ.get("AWS_CA_BUNDLE")
-        if not bundle:
-            try:
-                from certifi import where
-            except ImportError:
-                return None
-            bundle = where()
-        context = ssl.create_default_context(cafile=bundle)
+        if not environ.get(CA_BUNDLE_ENV) and importlib.util.find_spec("certifi") is None:
+            return None  # botocore's own bundle then: let botocore do it
+        try:
+            context = tls_context(environ)
+        except CABundleError:
+            return None  # botocore fails on it too, and explain() words that failure
     token = environ.get("AWS_SESSION_TOKEN") or environ.get("AWS_SECURITY_TOKEN") or None
     register_secret(secret, token)
     return DirectS3(target, _Credentials(access, secret, token), timeouts, context)

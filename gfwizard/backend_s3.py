@@ -14,11 +14,12 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from http.client import HTTPConnection, HTTPSConnection
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
 
-from gfwizard.errors import InputError
+from gfwizard.backend_endpoint import CA_BUNDLE_ENV, CABundleError, NotHTTPError, ProbeReadTimeout, tls_context
+from gfwizard.errors import CheckFailure, GfwError, InputError
+from gfwizard.redact import redact
 
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
@@ -69,6 +70,8 @@ class CredentialSource:
     kind: str
     #: e.g. ``environment (AWS_ACCESS_KEY_ID)`` or ``profile 'rustfs' (~/.aws/credentials)``.
     detail: str
+    #: What to do when ``kind`` is ``none`` because the AWS configuration itself is broken (else ``""``).
+    remedy: str = ""
 
 
 def s3_target(cfg: "OrgConfig", environ: Mapping[str, str] | None = None) -> S3Target:
@@ -130,17 +133,18 @@ def credential_source() -> CredentialSource:
     """Which AWS credentials a client would use (kind and where from), without their values."""
     from botocore.exceptions import BotoCoreError
 
-    session = _botocore_session()
     try:
+        session = _botocore_session()
         creds = session.get_credentials()
+        profile = session.get_config_variable("profile") or "default"
     except BotoCoreError as exc:
-        return CredentialSource("none", f"credentials could not be loaded: {type(exc).__name__}")
+        detail, remedy = explain_aws_config_error(exc)
+        return CredentialSource("none", detail, remedy)
     if creds is None:
         return CredentialSource("none", "no AWS credentials in the environment or any profile")
     method = getattr(creds, "method", "") or ""
     if method == "env":
         return CredentialSource("env", "environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
-    profile = session.get_config_variable("profile") or "default"
     if method in ("shared-credentials-file", "config-file", "assume-role", "sso", "custom-process",
                   "assume-role-with-web-identity", "login"):
         return CredentialSource("profile", f"profile {profile!r} ({method})")
@@ -152,6 +156,7 @@ def s3_client(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIMEO
     """A botocore S3 client for ``cfg``'s state bucket: explicit timeouts, limited retries, the
     configured addressing style, credentials from the environment/profile only."""
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
     target = s3_target(cfg, environ)
     config = Config(
@@ -162,33 +167,42 @@ def s3_client(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIMEO
         # S3-compatible stores (RustFS, older MinIO) reject the newer default checksum headers.
         request_checksum_calculation="when_required", response_checksum_validation="when_required",
     )
-    return _botocore_session().create_client("s3", region_name=target.region, endpoint_url=target.endpoint,
-                                             config=config)
-
-
-@dataclass(frozen=True)
-class Probe:
-    """The answer of an unauthenticated request to the endpoint."""
-
-    status: int
-    server_date: str | None
-
-
-def probe_endpoint(endpoint: str, timeout: float) -> Probe:
-    """One unauthenticated ``HEAD /`` to the endpoint: any HTTP answer means it is reachable.
-
-    Raises ``OSError`` (refused, timeout, DNS, TLS) when it is not.
-    """
-    parts = urlsplit(endpoint)
-    conn_cls = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-    conn = conn_cls(parts.hostname or "", parts.port, timeout=timeout)
     try:
-        conn.request("HEAD", (parts.path or "") + "/")
-        resp = conn.getresponse()
-        resp.read()
-        return Probe(status=resp.status, server_date=resp.getheader("Date"))
-    finally:
-        conn.close()
+        return _botocore_session().create_client("s3", region_name=target.region, endpoint_url=target.endpoint,
+                                                 config=config)
+    except BotoCoreError as exc:  # the AWS profile/credential configuration, read before any request
+        raise CheckFailure(*explain_aws_config_error(exc)) from None
+
+
+def explain_aws_config_error(exc: BaseException) -> tuple[str, str]:
+    """``(detail, remedy)`` for an AWS configuration problem botocore finds before any request is sent: an
+    unknown profile, half a key pair, an unparsable config file, a credential process that failed."""
+    from botocore.exceptions import (ConfigParseError, CredentialRetrievalError, NoCredentialsError,
+                                     PartialCredentialsError, ProfileNotFound)
+
+    kwargs: dict[str, Any] = getattr(exc, "kwargs", {}) or {}
+    pair = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE to a profile that has both"
+    if isinstance(exc, ProfileNotFound):
+        return (f"AWS profile {kwargs.get('profile')!r} (AWS_PROFILE) is not defined in the AWS config or "
+                "credentials file", "set AWS_PROFILE to a profile that exists (`aws configure list-profiles`), "
+                "or unset it and export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    if isinstance(exc, PartialCredentialsError):
+        provider, missing = kwargs.get("provider"), kwargs.get("cred_var")
+        where = "the environment" if provider == "env" else f"the {provider}"
+        return (f"incomplete AWS credentials in {where}: {missing} is missing",
+                f"set {missing} as well, or remove the half-set key; {pair}")
+    if isinstance(exc, ConfigParseError):
+        return (f"the AWS config file {kwargs.get('path')} cannot be parsed",
+                "fix its INI syntax ([profile] headers, key = value lines), or point AWS_CONFIG_FILE / "
+                "AWS_SHARED_CREDENTIALS_FILE at a valid file")
+    if isinstance(exc, CredentialRetrievalError):
+        return (f"AWS credentials could not be retrieved from {kwargs.get('provider')}: "
+                f"{redact(str(kwargs.get('error_msg') or ''))}",
+                f"renew the profile's login (e.g. `aws sso login`) or fix its credential_process; or {pair}")
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials in the environment or any profile", pair
+    return (f"the AWS configuration could not be loaded: {type(exc).__name__}: {redact(str(exc))}",
+            f"check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE; or {pair}")
 
 
 def skew_seconds(server_date: str, now: float) -> float:
@@ -196,12 +210,30 @@ def skew_seconds(server_date: str, now: float) -> float:
     return parsedate_to_datetime(server_date).timestamp() - now
 
 
-def explain_os_error(exc: BaseException, endpoint: str, timeouts: tuple[float, float]) -> tuple[str, str]:
+def explain_os_error(exc: BaseException, endpoint: str, timeouts: tuple[float, float],
+                     environ: Mapping[str, str] | None = None) -> tuple[str, str]:
     """``(detail, remedy)`` for a failed connection to ``endpoint``."""
+    environ = os.environ if environ is None else environ
     where = f"state.s3.endpoint (or {ENDPOINT_ENV})"
+    if isinstance(exc, CABundleError):
+        return (f"{CA_BUNDLE_ENV} {exc.path} cannot be used: {exc.reason}",
+                f"point {CA_BUNDLE_ENV} at the PEM file of the CA that signed the S3 endpoint's certificate, "
+                "or unset it")
+    if isinstance(exc, NotHTTPError):
+        return (f"{endpoint} answered, but not with HTTP ({exc.answer!r}): that port belongs to another service",
+                f"check the port and scheme in {where}: the S3 API (RustFS: port 9000 by default), and https:// "
+                "when it speaks TLS")
     if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
         return (f"connection refused by {endpoint}: nothing is listening there",
                 f"check {where} and that the S3 service (RustFS on honey) is running")
+    if isinstance(exc, ConnectionResetError) or "connection reset" in str(exc).lower():
+        return (f"{endpoint} accepted the connection, then reset it",
+                f"if the store speaks TLS, use https:// in {where}; otherwise check the S3 service's health and "
+                "any proxy or firewall in between")
+    if isinstance(exc, ProbeReadTimeout):
+        return (f"{endpoint} accepted the connection but did not answer within {timeouts[1]:g}s "
+                "(endpoint timeout)", "check the S3 service's health on honey, and that the port is the S3 API's; "
+                "retry")
     if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in str(exc).lower():
         return (f"{endpoint} did not answer within {timeouts[0]:g}s (endpoint timeout)",
                 "check the tailnet/VPN connection and that the endpoint host is up; "
@@ -210,8 +242,18 @@ def explain_os_error(exc: BaseException, endpoint: str, timeouts: tuple[float, f
         return (f"the host of {endpoint} does not resolve (DNS)",
                 f"check the host name in {where} and that MagicDNS/tailnet is up")
     if isinstance(exc, ssl.SSLError) or "certificate" in str(exc).lower():
+        bundle = environ.get(CA_BUNDLE_ENV)
+        if bundle:
+            try:
+                tls_context(environ)
+            except CABundleError as unusable:  # botocore's SSLError for a missing bundle says only "No such file"
+                return explain_os_error(unusable, endpoint, timeouts, environ)
+        if bundle and "verify failed" in str(exc).lower():
+            return (f"TLS handshake with {endpoint} failed: {exc}",
+                    f"{CA_BUNDLE_ENV} ({bundle}) does not hold the CA that signed this certificate: point it at that "
+                    "CA's PEM file (and check the endpoint's host name matches the certificate)")
         return (f"TLS handshake with {endpoint} failed: {exc}",
-                "use the endpoint's correct scheme (http vs https) and trust its CA (AWS_CA_BUNDLE)")
+                f"use the endpoint's correct scheme (http vs https) and trust its CA ({CA_BUNDLE_ENV})")
     return (f"cannot connect to {endpoint}: {type(exc).__name__}: {exc}", f"check {where} and the network")
 
 
@@ -229,11 +271,23 @@ _CLIENT_ERRORS: dict[str, tuple[str, str]] = {
     "RequestTimeTooSkewed": ("the store refused the request: this machine's clock differs from the store's by "
                              "more than it allows (RequestTimeTooSkewed)",
                              "sync this machine's clock (timedatectl set-ntp true / chronyc makestep)"),
+    "ExpiredToken": ("the session token (AWS_SESSION_TOKEN or the profile's) has expired",
+                     "get fresh temporary credentials (e.g. `aws sso login`, or export a new AWS_ACCESS_KEY_ID, "
+                     "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN together); a static key needs no session token: "
+                     "unset AWS_SESSION_TOKEN"),
+    "InvalidToken": ("the store rejected the session token (AWS_SESSION_TOKEN or the profile's): it is malformed or "
+                     "does not belong to this access key",
+                     "export AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the same session; a "
+                     "static key needs no session token: unset AWS_SESSION_TOKEN"),
     "PermanentRedirect": ("bucket {bucket!r} lives in another region or needs another addressing style",
                           "set state.s3.region to the bucket's region; check state.s3.use_path_style"),
     "AuthorizationHeaderMalformed": ("the store rejected the request's region ({region})",
                                      "set state.s3.region to the region the store expects"),
 }
+
+
+#: Codes whose explanation keeps the store's own message (redacted).
+_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 
 
 def explain_client_error(exc: Any, *, target: S3Target, env: str = "<env>", action: str = "read") -> tuple[str, str]:
@@ -245,10 +299,18 @@ def explain_client_error(exc: Any, *, target: S3Target, env: str = "<env>", acti
     code = {"404": "NoSuchBucket", "403": "AccessDenied", "301": "PermanentRedirect"}.get(code, code)
     fields = {"bucket": target.bucket, "endpoint": target.endpoint, "env": env, "action": action,
               "region": target.region}
+    message = redact(str(error.get("Message") or "").strip())
     if code in _CLIENT_ERRORS:
         detail, remedy = _CLIENT_ERRORS[code]
-        return detail.format(**fields), remedy.format(**fields)
-    message = str(error.get("Message") or "").strip()
+        # Which token, or why, is the store's to say (e.g. the session it expected); other codes say it all.
+        said = f" ({message})" if message and code in _TOKEN_ERRORS else ""
+        return detail.format(**fields) + said, remedy.format(**fields)
+    if code == "MissingUploadObjectWithObjectLockHeaders" or "object lock" in message.lower():
+        return (f"bucket {target.bucket!r} has Object Lock with a default retention: it refuses writes without an "
+                f"upload checksum ({code}), and the rendered backend sends none (skip_s3_checksum, for "
+                "S3-compatible stores), so state writes would fail the same way",
+                "use a state bucket without Object Lock default retention (versioning already keeps every state), "
+                "or remove the bucket's default retention rule")
     return (f"{target.endpoint} answered {status or '?'} {code or 'error'}" + (f": {message}" if message else ""),
             "check the endpoint, bucket and credentials; the store's own logs say more")
 
@@ -258,18 +320,25 @@ def explain(exc: BaseException, *, target: S3Target, timeouts: tuple[float, floa
     """``(detail, remedy)`` for anything an S3 call raised."""
     from botocore.exceptions import (
         ClientError,
+        ConfigParseError,
         ConnectTimeoutError,
+        CredentialRetrievalError,
         EndpointConnectionError,
         NoCredentialsError,
         PartialCredentialsError,
+        ProfileNotFound,
         ReadTimeoutError,
     )
 
+    if isinstance(exc, GfwError):  # already worded (s3_client's credential configuration problems)
+        return exc.message, exc.remedy
     if isinstance(exc, ClientError):
         return explain_client_error(exc, target=target, env=env, action=action)
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+    if isinstance(exc, NoCredentialsError):
         return ("no usable AWS credentials in the environment or profile",
                 "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE to a profile that has them")
+    if isinstance(exc, (PartialCredentialsError, ProfileNotFound, ConfigParseError, CredentialRetrievalError)):
+        return explain_aws_config_error(exc)
     if isinstance(exc, ConnectTimeoutError):
         return explain_os_error(TimeoutError("timed out"), target.endpoint, timeouts)
     if isinstance(exc, ReadTimeoutError):
@@ -277,7 +346,16 @@ def explain(exc: BaseException, *, target: S3Target, timeouts: tuple[float, floa
                 "(endpoint timeout)", "check the S3 service's health on honey; retry")
     if isinstance(exc, EndpointConnectionError):
         cause = exc.kwargs.get("error") if hasattr(exc, "kwargs") else None
-        return explain_os_error(cause if isinstance(cause, BaseException) else exc, target.endpoint, timeouts)
+        detail, remedy = explain_os_error(cause if isinstance(cause, BaseException) else exc, target.endpoint, timeouts)
+        host = urlsplit(str(exc.kwargs.get("endpoint_url") or "")).hostname if hasattr(exc, "kwargs") else None
+        endpoint_host = urlsplit(target.endpoint).hostname
+        if "does not resolve" in detail and host and host != endpoint_host and not target.path_style:
+            # Virtual-hosted addressing put the bucket in front of the host; the endpoint itself resolved.
+            return (f"the bucket's virtual-hosted address {host} does not resolve (DNS): state.s3.use_path_style is "
+                    f"false, so requests go to <bucket>.{endpoint_host}",
+                    f"set state.s3.use_path_style: true (RustFS and most self-hosted stores need it), or add a "
+                    f"wildcard DNS record *.{endpoint_host}")
+        return detail, remedy
     if isinstance(exc, OSError):
         return explain_os_error(exc, target.endpoint, timeouts)
     return (f"{type(exc).__name__}: {exc}", "check the endpoint, bucket and credentials")

@@ -9,6 +9,8 @@ import http.client
 import json
 import os
 import socket
+import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -30,13 +32,15 @@ class S3Proxy:
     requests matching ``hold_when(method, path)`` until :attr:`release` is set and then drop them
     (never forwarded), or answer those
     matching ``fail_when(method, path)`` with 403 AccessDenied (``fail_status=503``: a store that is down;
-    ``fail_error``: another ``(code, message)``, e.g. a store whose message quotes the request's credentials)."""
+    ``fail_error``: another ``(code, message)``, e.g. a store whose message quotes the request's credentials).
+    ``tls_cert`` (a trustme leaf certificate) serves https instead of http."""
 
     def __init__(self, upstream: str, *, strip_if_none_match: bool = False, date_offset: float = 0.0,
                  hold_when: Callable[[str, str], bool] | None = None,
                  fail_when: Callable[[str, str], bool] | None = None, fail_status: int = 403,
-                 fail_error: tuple[str, str] | None = None) -> None:
+                 fail_error: tuple[str, str] | None = None, tls_cert: Any = None) -> None:
         self.upstream = urlsplit(upstream)
+        self.scheme = "https" if tls_cert is not None else "http"
         self.fail_status = fail_status
         self.fail_error = fail_error
         self.strip_if_none_match = strip_if_none_match
@@ -48,12 +52,16 @@ class S3Proxy:
         self.seen: list[tuple[str, str, dict[str, str]]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        if tls_cert is not None:  # a trustme LeafCert: the store behind TLS with a private CA
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls_cert.configure_cert(context)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         daemon=True)
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> "S3Proxy":
         self._thread.start()
@@ -195,6 +203,57 @@ class Blackhole:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+class RawServer:
+    """A loopback TCP service that is not an S3 API: each connection gets ``answer(request bytes)`` and is
+    closed (``reset=True``: reset at once, before reading anything). ``requests`` keeps what arrived."""
+
+    def __init__(self, answer: Callable[[bytes], bytes] | None = None, reset: bool = False) -> None:
+        self.answer = answer
+        self.reset = reset
+        self.requests: list[bytes] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                if self.reset:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    continue
+                conn.settimeout(5)
+                try:
+                    data = conn.recv(65536)
+                    self.requests.append(data)
+                    if self.answer is not None:
+                        conn.sendall(self.answer(data))
+                except OSError:
+                    pass
+
+    def __enter__(self) -> "RawServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+def html_page(_request: bytes) -> bytes:
+    """What a web console or a proxy's landing page answers to anything: 200 and some HTML."""
+    page = b"<html><body><h1>RustFS Console</h1></body></html>"
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + str(len(page)).encode()
+            + b"\r\nConnection: close\r\n\r\n" + page)
 
 
 def free_port_endpoint() -> str:

@@ -3,6 +3,7 @@ migration's refusal rules. No network."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 
@@ -66,10 +67,27 @@ def test_connection_errors_are_told_apart(target) -> None:
     assert "accepted the connection but did not answer within 10s" in explain(read, target=target)[0]
 
 
+def test_a_virtual_hosted_bucket_name_that_does_not_resolve_is_not_blamed_on_the_endpoint() -> None:
+    import socket
+
+    virtual = dataclasses.replace(s3_target(make_cfg(ENDPOINT, "state", network="tailnet"), environ={}),
+                                  path_style=False)
+    dns = EndpointConnectionError(endpoint_url="https://state.rustfs.honey.ts.net:9000/",
+                                  error=socket.gaierror(-2, "Name or service not known"))
+    detail, remedy = explain(dns, target=virtual)
+    assert detail.startswith("the bucket's virtual-hosted address state.rustfs.honey.ts.net does not resolve (DNS)")
+    assert "use_path_style: true" in remedy and "*.rustfs.honey.ts.net" in remedy
+    # Path-style: the endpoint's own host is the one that did not resolve.
+    path_style = dataclasses.replace(virtual, path_style=True)
+    plain = EndpointConnectionError(endpoint_url=ENDPOINT + "/state",
+                                    error=socket.gaierror(-2, "Name or service not known"))
+    assert explain(plain, target=path_style)[0] == f"the host of {ENDPOINT} does not resolve (DNS)"
+
+
 def test_an_unreachable_endpoint_that_overrides_the_config_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     import gfwizard.backend_checks as checks
 
-    def refused(endpoint: str, timeout: float) -> None:
+    def refused(endpoint: str, timeout: float, read_timeout: float | None = None) -> None:
         raise ConnectionRefusedError(111, "Connection refused")
 
     monkeypatch.setattr(checks, "probe_endpoint", refused)
