@@ -212,7 +212,7 @@ class S3Spec(_Section):
 
     endpoint: str = Field(json_schema_extra={"pattern": "^https?://"})
     """S3 API endpoint URL (http:// or https://), e.g. RustFS on honey; never a public IP address."""
-    bucket: str = Field(json_schema_extra={"pattern": f"^(?!.*\\.\\.){rules.BUCKET_PATTERN}$"})
+    bucket: str = Field(json_schema_extra={"pattern": f"^(?!.*\\.\\.){rules.BUCKET_RESERVED}{rules.BUCKET_PATTERN}$"})
     """Bucket holding the state of every environment and stack."""
     region: str = Field(default="us-east-1", json_schema_extra={"pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"})
     """Region passed to the S3 client: lowercase letters, digits and '-' (RustFS accepts any; `us-east-1` is conventional)."""

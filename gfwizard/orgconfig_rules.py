@@ -25,9 +25,14 @@ CREDENTIALS_HINT = (
 #: Shared by the validators (fullmatch) and the JSON Schema patterns (anchored there).
 SLUG_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+#: What S3 reserves besides the characters (AWS refuses these names; a bucket created elsewhere under one of
+#: them could not move to AWS): an IP address, and the prefixes and suffixes of access points and aliases.
+BUCKET_RESERVED = (r"(?!\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$)(?!xn--)(?!sthree-)(?!amzn-s3-demo-)"
+                   r"(?!.*(?:-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)")
 _SLUG = re.compile(SLUG_PATTERN)
 _REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _BUCKET = re.compile(BUCKET_PATTERN)
+_BUCKET_RESERVED = re.compile(BUCKET_RESERVED)
 # Its "$" only widens a refusal (the kubeconfig classifier's twin pattern has the same one).
 _GITLAB_AGENT = re.compile(r"^[^\s:]+/[^\s:]+:[^\s:]+$")
 
@@ -175,6 +180,10 @@ def check_bucket(value: str) -> str:
         raise ValueError(
             f"bucket {value!r} is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.' and '-')"
         )
+    if not _BUCKET_RESERVED.match(value):
+        raise ValueError(f"bucket {value!r} is not a valid S3 bucket name (S3 reserves names shaped like an IP "
+                         "address, starting xn--, sthree- or amzn-s3-demo-, or ending -s3alias, --ol-s3, .mrap, "
+                         "--x-s3 or --table-s3)")
     return value
 
 

@@ -236,3 +236,20 @@ def test_a_slow_endpoint_is_given_the_read_timeout_and_named(aws_env: RehearsalS
     assert elapsed < 2.5
     (endpoint,) = checks
     assert "accepted the connection but did not answer within 0.5s (endpoint timeout)" in endpoint.detail
+
+
+@pytest.mark.parametrize("bucket, reason", [("192.168.1.10", "shaped like an IP address"), ("xn--state", "xn--")])
+def test_a_bucket_name_s3_reserves_is_refused_before_anything_is_sent(aws_env: RehearsalS3, s3_bucket: str,
+                                                                       tmp_path: Path, bucket: str,
+                                                                       reason: str) -> None:
+    config = save_config(make_cfg(aws_env.endpoint, s3_bucket), tmp_path / "organization.yaml")
+    config.write_text(config.read_text().replace(f"bucket: {s3_bucket}", f"bucket: {bucket}"))
+    before = config.read_bytes()
+    aws_env.request_log.clear()
+    result = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--yes", "--config", str(config)])
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"bucket {bucket!r} is not a valid S3 bucket name" in output and reason in output
+    assert "remedy:" in output and "Traceback" not in output
+    assert aws_env.request_log.entries() == [] and bucket not in _bucket_names(aws_env)
+    assert config.read_bytes() == before
