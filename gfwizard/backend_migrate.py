@@ -299,8 +299,8 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
 
     ``on_note`` hears each of the report's ``notes`` (redacted) when it arises, before the IaC runs.
 
-    Raises InputError for bad input and CheckFailure when the source cannot be read (nothing written
-    then). From the backup on, every outcome — refused or failed included — is a report.
+    Raises InputError for bad input and CheckFailure when the source cannot be read or the AWS configuration
+    cannot make an S3 client (nothing written then). From the backup on, every outcome — refused or failed included — is a report.
     """
     cfg.environment(env)
     cfg.stack(stack)
@@ -320,6 +320,9 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
     key = cfg.state_key(env, stack)
     destination = f"s3://{target.bucket}/{key}"
     iac = binary or find_iac_binary()
+    # Before the backup: a broken AWS configuration (an unknown AWS_PROFILE, half a key pair) is a CheckFailure
+    # with nothing written, not a failure after the backup that the report contract cannot carry.
+    client = s3_client(cfg)
 
     source_bytes = fetch_http_state(address, username, password)
     if source_bytes is None:
@@ -339,7 +342,6 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
     report = MigrationReport(stack=stack, env=env, source=address, destination=destination, backup_path=backup,
                              outcome="failed", detail="", source_before=source, binary=iac)
 
-    client = s3_client(cfg)
     try:
         dest_bytes = _read_destination(client, target.bucket, key)
     except Exception as exc:  # noqa: BLE001 - explained for the operator

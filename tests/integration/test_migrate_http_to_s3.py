@@ -341,3 +341,19 @@ def _seed_source_with_resource(server: HttpStateServer) -> bytes:
                                                       "provider": "x", "instances": []}]}).encode()
     server.put_state("attic", "dev", data)
     return data
+
+
+def test_an_unknown_aws_profile_fails_before_the_backup(s3: RehearsalS3, s3_bucket: str,
+                                                        http_server: HttpStateServer, setup: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_PROFILE", "rustfs-typo")
+    source = _seed_source_with_resource(http_server)
+    cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template)
+    before = tree_digest(setup)
+    with pytest.raises(CheckFailure, match=r"AWS profile 'rustfs-typo' \(AWS_PROFILE\) is not defined") as raised:
+        migrate_http_to_s3(cfg, "dev", "attic", layout_for("loopback"), binary="terraform")
+    assert "set AWS_PROFILE to a profile that exists" in raised.value.remedy
+    assert tree_digest(setup) == before and _backups(setup) == []
+    assert _state(http_server) == source and _dest(s3, s3_bucket) is None
