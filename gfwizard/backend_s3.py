@@ -197,7 +197,7 @@ def explain_aws_config_error(exc: BaseException) -> tuple[str, str]:
                 "AWS_SHARED_CREDENTIALS_FILE at a valid file")
     if isinstance(exc, CredentialRetrievalError):
         return (f"AWS credentials could not be retrieved from {kwargs.get('provider')}: "
-                f"{redact(str(kwargs.get('error_msg') or ''))}",
+                f"{redact(str(kwargs.get('error_msg') or '').strip())}",
                 f"renew the profile's login (e.g. `aws sso login`) or fix its credential_process; or {pair}")
     if isinstance(exc, NoCredentialsError):
         return "no AWS credentials in the environment or any profile", pair

@@ -84,6 +84,17 @@ def test_a_virtual_hosted_bucket_name_that_does_not_resolve_is_not_blamed_on_the
     assert explain(plain, target=path_style)[0] == f"the host of {ENDPOINT} does not resolve (DNS)"
 
 
+def test_a_failed_credential_process_is_named_with_its_message_on_one_line_and_redacted() -> None:
+    from botocore.exceptions import CredentialRetrievalError
+
+    from gfwizard.backend_s3 import explain_aws_config_error
+
+    failure = CredentialRetrievalError(provider="custom-process", error_msg="vault said no: password=hunter2\n")
+    detail, remedy = explain_aws_config_error(failure)
+    assert detail == "AWS credentials could not be retrieved from custom-process: vault said no: password=[REDACTED]"
+    assert "credential_process" in remedy
+
+
 def test_an_unreachable_endpoint_that_overrides_the_config_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     import gfwizard.backend_checks as checks
 
