@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -197,7 +198,7 @@ def write(text: str = "", err: bool = False, **style: Any) -> None:
     if err in _closed:
         return
     try:
-        if style:
+        if style and not os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
             click.secho(text, err=err, **style)
         else:
             click.echo(text, err=err)

@@ -373,3 +373,48 @@ def test_validate_and_doctor_never_echo_an_address_query(tmp_path: Path, tail: s
     for output in (result.stdout, doctor.stdout, doctor.stderr):
         assert "hunter2supersecretvalue" not in output
     assert tree_digest(tmp_path) == before
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run the CLI with stdout and stderr on a terminal (a pty); what it printed there."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "gfwizard", *args], stdin=subprocess.DEVNULL,
+                                stdout=follower, stderr=follower, cwd=REPO, env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=60)
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_no_color_turns_the_colours_off_on_a_terminal(tmp_path: Path) -> None:
+    """https://no-color.org: with NO_COLOR set, nothing is styled even on a terminal; without it, the
+    verdict is red there."""
+    import os
+
+    bad = tmp_path / "organization.yaml"
+    bad.write_text("version: 1\norganization:\n\tname: x\n")
+    before = tree_digest(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    coloured = _on_a_terminal(["config", "validate", "--config", str(bad)], env)
+    plain = _on_a_terminal(["config", "validate", "--config", str(bad)], {**env, "NO_COLOR": "1"})
+    assert "\x1b[31m" in coloured and "invalid (1 problem)" in coloured, coloured
+    assert "\x1b[" not in plain and f"{bad}: invalid (1 problem)" in plain, plain
+    assert tree_digest(tmp_path) == before
