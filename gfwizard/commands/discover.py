@@ -117,7 +117,6 @@ def render_text(result: "object") -> str:
     """The human-readable report of a :class:`gfwizard.kubeconfig.Discovery`."""
     from gfwizard.kubeconfig import Discovery
     from gfwizard.kubeconfig_files import FileStatus
-
     from gfwizard.textfit import cell_width, pad
     from gfwizard.textsafe import printable
 
