@@ -18,6 +18,7 @@ class NodesPane(StatusPane):
     COLUMNS = (("Role", "role"), ("Node", "node"), ("Status", "status"), ("CPU req/alloc", "cpu"),
                ("Mem req/alloc", "memory"), ("Pods", "pods"), ("Pressure", "pressure"), ("Taints", "taints"))
     EMPTY = "no nodes to show"
+    PROBLEMS = ("node-not-ready",)
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
         rows: list[Row] = []

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from gfwizard.redact import redact
-from gfwizard.status_model import StatusSnapshot
+from gfwizard.status_model import StatusSnapshot, problem_remedy
 from gfwizard.status_text import clock_time, since
 from gfwizard.textsafe import printable
 from screens.status_table import ColumnSpec, DiffTable, Row
@@ -28,6 +28,9 @@ class StatusPane(Vertical):
     EMPTY: ClassVar[str] = ""
     #: Whether a failing source is said above the table (the cluster pane says it in a row instead).
     MARKS_STALE: ClassVar[bool] = True
+    #: The problem kinds said above the table with their remedy (the banner only names them, the table has
+    #: no room for what to do).
+    PROBLEMS: ClassVar[tuple[str, ...]] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-notes", id=f"{self.PANE}-notes", markup=False)
@@ -54,7 +57,18 @@ class StatusPane(Vertical):
         out = snap.notes_for(self.PANE)
         if not rows and self.EMPTY and not out:  # an empty table after a failed read says nothing
             out.append(self.EMPTY)
-        return out
+        return out + self.problem_notes(snap, env)
+
+    def problem_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
+        """``<subject>: <what>; remedy: <what to do>`` for each of :attr:`PROBLEMS` in ``snap`` (one line per
+        subject and remedy: a workload 0/1 ready and crash-looping is said once)."""
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for p in snap.problems:
+            scope, slash, _ = p.subject.partition("/")
+            if p.kind not in self.PROBLEMS or (env is not None and slash and scope != env):
+                continue
+            grouped.setdefault((p.subject, problem_remedy(p)), []).append(p.detail)
+        return [f"{subject}: {'; '.join(details)}; remedy: {remedy}" for (subject, remedy), details in grouped.items()]
 
     def show(self, snap: StatusSnapshot, now: datetime, env: str | None) -> None:
         """Render ``snap`` (only changed cells are touched)."""

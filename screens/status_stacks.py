@@ -68,6 +68,7 @@ class StacksPane(StatusPane):
     COLUMNS = (("Env", "env"), ("Stack", "stack"), ("State", "state"), ("Last apply", "apply"), ("Ready", "ready"),
                ("Workload", "workload"), ("Restarts", "restarts"), ("CrashLoop", "crash"))
     EMPTY = "no stacks in this environment"
+    PROBLEMS = ("workload-below-desired", "crash-looping")
 
     @dataclass
     class WorkloadChosen(Message):
@@ -145,15 +146,18 @@ class StacksPane(StatusPane):
         return rows
 
     def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
-        """What could not be read, then one line naming the stacks that run without state, and what to do."""
+        """What could not be read, then one line naming the stacks that run without state, and what to do, then
+        each workload problem with its remedy."""
         out = super().notes(snap, rows, env)
+        # Before the workloads' remedies: "deploy none of them" is the one that must not be missed.
+        at = len(out) - len(self.problem_notes(snap, env))
         untracked = [s for s in snap.stacks if s.source == "untracked" and env in (None, s.env)]
         if untracked:
             envs = {s.env for s in untracked}
             env = next(iter(envs)) if len(envs) == 1 else "<env>"
             stack = untracked[0].stack if len(untracked) == 1 else "<stack>"
             each = "" if len(untracked) == 1 else " for each"
-            out.append(with_config(
+            out.insert(at, with_config(
                 f"NO STATE, yet running: {', '.join(f'{s.env}/{s.stack}' for s in untracked)} — deploy none of "
                 "them yet (an apply without the state would create it all again); if their state is still on the "
                 f"GitLab HTTP backend, move it with `gfwizard backend migrate --env {env} --stack {stack}`{each}"))
