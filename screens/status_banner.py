@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from datetime import datetime
 
 from textual.widgets import Static
@@ -10,6 +12,12 @@ from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot, stale_sources
 from gfwizard.status_text import PROBLEM_PANE, clock_time, problem_brief, since
 from gfwizard.textsafe import printable
+
+
+#: A pane named in the banner (``· see 1 API``, ``3 Stacks``): kept on one line when the banner wraps.
+_PANE_REF = re.compile(r"(?:· )?(?:see )?\b\d (?:API|Nodes|Stacks|Locks|Events)\b")
+#: Not whitespace to textwrap, so a glued pane reference is one word.
+_GLUE = "\x00"
 
 
 class ReadOnlyBanner(Static):
@@ -39,11 +47,19 @@ class ReadOnlyBanner(Static):
             parts = ["READ-ONLY", *parts[1:], "live"]
             parts.append(self._problems(snap, budget=2 * (self._width() - 2) - 12 - len(" · ".join(parts))))
         text = printable(redact(" · ".join(parts)))
-        if getattr(self, "_text", None) != text:
+        if getattr(self, "_text", None) != text or getattr(self, "_wrapped_for", None) != self._width():
             self._text = text
-            self.update(text)
+            self._wrapped_for = self._width()
+            self.update(self._wrap(text))
         self.set_class(snap is not None and snap.stale_since is not None, "stale")
         self.set_class(snap is not None and snap.stale_since is None and not snap.healthy, "unhealthy")
+
+    def _wrap(self, text: str) -> str:
+        """``text`` in lines of the banner's width that never part a pane's number from its name (``see 1``
+        then ``API`` on the next line), or as it is when that would take more than two lines."""
+        glued = _PANE_REF.sub(lambda m: m[0].replace(" ", _GLUE), text)
+        lines = textwrap.wrap(glued, self._width() - 2, break_on_hyphens=False)
+        return "\n".join(lines).replace(_GLUE, " ") if len(lines) <= 2 else text
 
     def _width(self) -> int:
         width = self.size.width or (self.app.size.width if self.is_attached else 0)

@@ -679,6 +679,22 @@ async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_co
         assert notes_widget.size.height >= 3 and notes_widget.size.width <= 80
 
 
+async def test_the_stale_banner_keeps_the_pane_it_points_at_on_one_line() -> None:
+    """At 80 columns the STALE banner's `see 1 API` fell across its two lines (`see 1`, then `API`)."""
+    from tests.status_support import FIXED_NOW
+
+    snap = fixed_snapshot(stale_since=FIXED_NOW - timedelta(seconds=11),
+                          stale_reason="API: https://127.0.0.1:39757 did not answer GET /version in time (3.0s)")
+    app = _fixed_app(FixedFeed(snap))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: "STALE since" in _banner(app), what="the stale banner")
+        banner = app.query_one("#banner", ReadOnlyBanner)
+        await _until(pilot, lambda: banner.size.height > 0, what="the banner laid out")
+        lines = [banner.render_line(y).text.strip() for y in range(banner.size.height)]
+        assert len(lines) <= 2 and lines[-1].endswith("· see 1 API"), lines
+        assert "READ-ONLY · STALE since" in lines[0] and "API unreachable, retrying" in " ".join(lines), lines
+
+
 async def test_many_problems_keep_the_banner_to_two_lines() -> None:
     app = _fixed_app(FixedFeed(fixed_snapshot()))
     async with app.run_test(size=(80, 24)) as pilot:
