@@ -282,7 +282,7 @@ def problem_remedy(problem: Problem) -> str:
                 f"its state is still on the GitLab HTTP backend, move it: `gfwizard backend migrate --env {env} "
                 f"--stack {stack}`; if it was deleted, restore the previous version of its state object (the bucket is "
                 f"versioned) or import the resources before any apply (`gfwizard deploy` stops it until then)")
-    return "open the workload (Stacks pane, Enter) to see its pods, events and logs"
+    return "open the workload (Stacks pane, Enter) to see its pods and logs; its Warning events are in the Events pane (5)"
 
 
 class StatusSnapshot(_Frozen):

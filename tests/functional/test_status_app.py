@@ -735,11 +735,12 @@ async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatc
         await pilot.press("3")
         # First, before the remedy of dev/attic's crash-looping workload.
         assert _notes(app, "stacks").split(" · ")[:2] == [
-            "NO STATE, yet running: dev/gitlab-runners — deploy none of them yet (an apply without the state would "
-            "create it all again); if their state is still on the GitLab HTTP backend, move it with "
-            "`gfwizard backend migrate --env dev --stack gitlab-runners --config /srv/gf/org.yaml`",
+            "NO STATE, yet running: dev/gitlab-runners — do not deploy it yet (an apply without the state would "
+            "create it all again); if its state is still on the GitLab HTTP backend, move it with "
+            "`gfwizard backend migrate --env dev --stack gitlab-runners --config /srv/gf/org.yaml`; if it was "
+            "deleted, restore the previous version of the state object (the bucket is versioned)",
             "dev/attic Deployment attic-dev/attic: 0/1 ready; CrashLoopBackOff: attic-7d9f-x2; remedy: open the "
-            "workload (Stacks pane, Enter) to see its pods, events and logs"]
+            "workload (Stacks pane, Enter) to see its pods and logs; its Warning events are in the Events pane (5)"]
         # At 100 columns the workload's "(no state)" gives way to its name: the State on its row says it.
         shown = app.query_one("#stacks-table", DiffTable).shown
         row = shown["dev/gitlab-runners/Deployment/gitlab-runners-dev/gitlab-runner"]
@@ -753,6 +754,17 @@ async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatc
             await pilot.pause()
         assert app.env_filter == "prod"
         await _until(pilot, lambda: "NO STATE" not in _notes(app, "stacks"), what="the prod view's notes")
+
+        # Two stacks without state: one line for both, the command given once for each.
+        second = untracked.model_copy(update={"stack": "runner-dashboard", "role": "bumble"})
+        app.feed.set_snapshot(snap.model_copy(update={"stacks": [*snap.stacks, second]}))  # type: ignore[attr-defined]
+        await pilot.press("e")  # prod → all
+        await _until(pilot, lambda: "runner-dashboard" in _notes(app, "stacks"), what="both stacks named")
+        assert _notes(app, "stacks").split(" · ")[0] == (
+            "NO STATE, yet running: dev/gitlab-runners, dev/runner-dashboard — deploy none of them yet (an apply "
+            "without the state would create it all again); if their state is still on the GitLab HTTP backend, "
+            "move it with `gfwizard backend migrate --env dev --stack <stack> --config /srv/gf/org.yaml` for each; "
+            "if it was deleted, restore the previous version of the state object (the bucket is versioned)")
 
 
 async def test_the_state_and_readiness_of_each_stack_are_on_screen_at_80_columns() -> None:
