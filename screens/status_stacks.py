@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -21,7 +22,7 @@ from gfwizard.status_model import StatusSnapshot, WorkloadRow
 from gfwizard.status_text import SOURCE_NOTE, last_apply, stack_state, workload_ready
 from gfwizard.textfit import cell_width, elide
 from screens.status_pane import StatusPane
-from screens.status_table import Cell, ColumnSpec, Row, cell_text
+from screens.status_table import Cell, ColumnSpec, DiffTable, Row, cell_text
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,17 @@ def elide_workload(text: str, width: int) -> str:
     return elide(text, width, middle=True)
 
 
+class StacksTable(DiffTable):
+    """The stacks table: Enter says in the footer what it does here (the events pane's does too)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Workload", tooltip="The workload under the cursor: pods and log")]
+
+
 class StacksPane(StatusPane):
     """Stacks and their workloads."""
 
     PANE = "stacks"
+    TABLE = StacksTable
     # What the stack is (state, last apply), then each workload's Ready before its name: a name of any length
     # comes after them, so it is what gets cut, never ``NO STATE, yet running``, ``missing (0/1)`` or the last
     # apply. ``status --once`` has the same order.

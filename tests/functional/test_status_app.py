@@ -510,6 +510,19 @@ async def test_node_and_workload_problems_say_their_remedy_above_the_table() -> 
         assert "node sting" in _notes(app, "nodes")
 
 
+async def test_the_footer_names_enter_on_the_stacks_pane_as_it_does_on_the_events_pane() -> None:
+    """Enter on a workload row opens it; the footer says so (a keyboard user had no hint it does anything)."""
+    app = _fixed_app(FixedFeed(fixed_snapshot()), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        await _until(pilot, lambda: app.focused is app.query_one("#stacks-table"), what="the stacks table focused")
+        footer_enter = app.screen.active_bindings["enter"].binding
+        assert (footer_enter.description, footer_enter.show) == ("Workload", True)
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "WorkloadScreen", what="workload screen")
+
+
 async def test_enter_on_a_stack_without_workloads_says_so() -> None:
     snap = fixed_snapshot()
     app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
@@ -881,3 +894,4 @@ async def test_the_stacks_pane_measures_a_wide_workload_name_in_cells() -> None:
         # The namespace gives way first, as for any long name; the name is whole, not cut at a column's edge.
         assert "…/アーク制御ランナーコントローラー本体の長い名前です " in row, row
         await pilot.press("q")
+
