@@ -159,6 +159,7 @@ class WorkloadScreen(Screen[None]):
 
     def on_workload_screen_pods_loaded(self, message: PodsLoaded) -> None:
         self.pods = message.pods
+        self.refresh_bindings()
         self.refresh_title()
         now = self._now()
         rows: list[Row] = []
@@ -182,6 +183,7 @@ class WorkloadScreen(Screen[None]):
     def _follow(self, pod: PodRow, container_index: int, *, resuming: bool = False) -> None:
         container = pod.containers[container_index % len(pod.containers)] if pod.containers else ""
         self.following = (pod.name, container)
+        self.refresh_bindings()
         self._close_stream()
         self._cancel_resume()
         if not resuming:
@@ -311,6 +313,13 @@ class WorkloadScreen(Screen[None]):
             stream.close()
 
     # --------------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # c is offered only when there is another container to follow (with one it only restarted the log).
+        if action == "next_container":
+            pod = next((p for p in self.pods if self.following and p.name == self.following[0]), None)
+            return pod is not None and len(pod.containers) > 1
+        return True
+
     def action_back(self) -> None:
         """Back to the panes (the log stream is closed)."""
         self._close_stream()

@@ -895,3 +895,27 @@ async def test_the_stacks_pane_measures_a_wide_workload_name_in_cells() -> None:
         assert "…/アーク制御ランナーコントローラー本体の長い名前です " in row, row
         await pilot.press("q")
 
+
+@pytest.mark.parametrize("containers", [["main"], ["main", "sidecar"]], ids=["one", "two"])
+async def test_c_is_offered_only_when_the_pod_has_another_container_to_follow(containers: list[str]) -> None:
+    """c on the workload screen follows the pod's next container: with one container it only restarted the
+    same log, so it is neither in the footer nor acted on; with two it is, and follows the other one."""
+    from gfwizard.status_model import PodRow
+    from tests.status_support import FIXED_NOW
+
+    feed = FixedFeed(fixed_snapshot(), pods=[PodRow(
+        namespace="attic-dev", name="attic-7d9f-x2", node="bumble", phase="Running", ready=True, restarts=0,
+        containers=containers, created=FIXED_NOW - timedelta(hours=1))])
+    async with _on_first_workload(feed) as (app, pilot):
+        screen = app.screen
+        await _until(pilot, lambda: feed.log_requests == [("attic-dev", "attic-7d9f-x2", "main")], what="the log")
+        offered = "c" in screen.active_bindings and screen.check_action("next_container", ()) is True
+        await pilot.press("c")
+        await pilot.pause()
+        if len(containers) == 1:
+            assert not offered
+            assert feed.log_requests == [("attic-dev", "attic-7d9f-x2", "main")], "c restarted the same log"
+        else:
+            assert offered and screen.active_bindings["c"].binding.show
+            await _until(pilot, lambda: feed.log_requests[-1] == ("attic-dev", "attic-7d9f-x2", "sidecar"),
+                         what="the sidecar's log")
