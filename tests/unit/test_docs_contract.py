@@ -284,3 +284,152 @@ def test_every_deploy_event_and_its_keys_are_documented() -> None:
         assert fields[event] <= keys, (event, fields[event] - keys)
         union = set().union(*(fields[e] for e in shared))
         assert keys <= union, (event, keys - union)
+
+
+# --- the keys the screens bind are the keys the docs' key tables name, both ways ---
+
+#: Where each class of screens/ that binds keys is documented: a row of a table with a keys column in the
+#: operator guide's Wizard section (a step's, or every step's and each dialog's), or status-mode.md's key table.
+#: A class that binds keys and is missing here fails, so a new one cannot go undocumented.
+KEY_DOCS = {
+    "WizardApp": "every step", "StepScreen": "every step", "ConfirmModal": "a yes/no dialog",
+    "TypedConfirmModal": "the typed confirmation", "ErrorModal": "an error or information dialog",
+    "PreflightScreen": "1 · Preflight", "KubeconfigScreen": "2 · Kubeconfig", "ValidateScreen": "3 · Validate",
+    "BackendScreen": "4 · State backend", "ConfigScreen": "5 · organization.yaml", "DeployScreen": "6 · Deploy",
+    "LogPane": "6 · Deploy", "DoneScreen": "7 · Done",
+    "StatusApp": "status", "StacksTable": "status", "EventsTable": "status", "EventModal": "status",
+    "WorkloadScreen": "status",
+}
+#: Keys a focused widget handles itself (a table's cursor and Enter, a form's Tab, a radio list's arrows):
+#: documented, but bound by no class of screens/.
+WIDGET_KEYS = {"↑/↓", "Enter", "Tab"}
+#: Textual's command palette key, which the wizard keeps (status mode turns the palette off).
+PALETTE_KEY = "Ctrl+P"
+#: What a doc calls a key (bold in the operator guide, a code span in status-mode.md); anything else, such as
+#: a button's name (**Apply**), is not one.
+KEYISH = re.compile(r"Ctrl\+\w|Esc|Enter|Tab|↑/↓|[\w/]")
+
+
+def doc_key(key: str) -> str:
+    """A Textual key name as the docs write it: ``ctrl+n`` is Ctrl+N, ``escape`` Esc, ``slash`` /."""
+    named = {"escape": "Esc", "enter": "Enter", "tab": "Tab", "slash": "/"}
+    if key in named:
+        return named[key]
+    return "Ctrl+" + key[5:].upper() if key.startswith("ctrl+") else key
+
+
+def bound_keys(source_dir: Path = REPO / "screens") -> dict[str, set[str]]:
+    """``class -> keys`` of every class in ``source_dir`` with a ``BINDINGS`` list, read from the source (no
+    Textual import), each key as the docs write it."""
+    import ast
+
+    out: dict[str, set[str]] = {}
+    for path in sorted(source_dir.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and any(getattr(t, "id", "") == "BINDINGS" for t in stmt.targets):
+                    assert isinstance(stmt.value, ast.List), f"{path.name}:{node.name}: BINDINGS is not a list"
+                    keys: set[str] = set()
+                    for item in stmt.value.elts:
+                        assert isinstance(item, ast.Call) and getattr(item.func, "id", "") == "Binding" \
+                            and isinstance(item.args[0], ast.Constant), f"{path.name}:{node.name}: not Binding('key', …)"
+                        keys |= {doc_key(k.strip()) for k in str(item.args[0].value).split(",")}
+                    out[node.name] = keys
+    return out
+
+
+def wizard_documented_keys(text: str) -> dict[str, set[str]]:
+    """``row -> keys`` in the keys column of each table of the operator guide's Wizard section (a row is named
+    by its first cell: ``7 · Done``, ``every step``), and ``"wizard text"`` -> the keys its text names."""
+    section = text.split("\n## Wizard\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    out: dict[str, set[str]] = {"wizard text": set()}
+    column = None
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|"):
+            column = None
+            where, keys = "wizard text", line
+        elif column is None:  # a table's header
+            column = cells.index("keys") if "keys" in cells else -1
+            continue
+        elif column < 0 or set(cells[0]) <= {"-", " "}:
+            continue
+        else:
+            where, keys = cells[0], cells[column]
+        bold = " ".join(re.findall(r"\*\*([^*]+)\*\*", keys))
+        out.setdefault(where, set()).update(k for k in bold.split() if KEYISH.fullmatch(k))
+    return out
+
+
+def status_documented_keys(text: str) -> set[str]:
+    """The keys of status-mode.md's key table (its first column's code spans; `1` … `5` is each of them)."""
+    table = text.split("### Keys (live view)", 1)[1].split("\n\n", 2)[1]
+    out: set[str] = set()
+    for line in table.splitlines()[2:]:
+        first = line.strip("|").split("|")[0]
+        spans = re.findall(r"`([^`]+)`", first)
+        if re.search(r"`(\d)` … `(\d)`", first):
+            low, high = map(int, re.search(r"`(\d)` … `(\d)`", first).groups())  # type: ignore[union-attr]
+            spans += [str(n) for n in range(low, high + 1)]
+        out |= set(spans)
+    return out
+
+
+def key_drift(bound: dict[str, set[str]], wizard: dict[str, set[str]], status: set[str]) -> list[str]:
+    """Each binding missing from the docs and each documented key bound nowhere it is documented for."""
+    problems = [f"{cls} binds keys and is in no key table (add it to KEY_DOCS and the docs)"
+                for cls in sorted(set(bound) - set(KEY_DOCS))]
+    # The Wizard section's text names keys in passing ("r on the Deploy step resumes"): each is bound somewhere.
+    wizard_keys = {k for cls, w in KEY_DOCS.items() if w != "status" for k in bound.get(cls, ())}
+    problems += [f"wizard text: {key} is documented but bound to nothing"
+                 for key in sorted(wizard.get("wizard text", set()) - wizard_keys - WIDGET_KEYS - {PALETTE_KEY})]
+    problems += [f"{cls}: in KEY_DOCS, binds no keys any more" for cls in sorted(set(KEY_DOCS) - set(bound))]
+    documented = {**wizard, "status": status}
+    for where in sorted(set(KEY_DOCS.values())):  # each row or table: exactly its classes' keys
+        keys = set().union(*(bound.get(cls, set()) for cls, w in KEY_DOCS.items() if w == where))
+        shown = documented.get(where)
+        if shown is None:
+            problems.append(f"{where}: no such row or table in the docs")
+            continue
+        problems += [f"{where}: {key} is bound but not documented" for key in sorted(keys - shown)]
+        allowed = keys | WIDGET_KEYS
+        if where == "every step":
+            allowed.add(PALETTE_KEY)
+        if where == "status":
+            allowed -= {"Tab"}
+        problems += [f"{where}: {key} is documented but bound to nothing" for key in sorted(shown - allowed)]
+    return problems
+
+
+def test_every_key_a_screen_binds_is_documented_and_every_documented_key_is_bound() -> None:
+    bound = bound_keys()
+    wizard = wizard_documented_keys((REPO / "docs" / "operator-guide.md").read_text(encoding="utf-8"))
+    status = status_documented_keys((REPO / "docs" / "status-mode.md").read_text(encoding="utf-8"))
+    assert len([w for w in wizard if re.fullmatch(r"\d · .+", w)]) == 7, "the Wizard table has a row per step"
+    assert {"1", "5", "q", "Ctrl+Q", "Esc", "b"} <= status
+    assert key_drift(bound, wizard, status) == []
+
+
+def test_the_key_check_catches_what_it_must(tmp_path: Path) -> None:
+    """A binding the docs lack, a documented key bound nowhere and an unmapped class each fail."""
+    (tmp_path / "s.py").write_text(
+        'class DoneScreen:\n    BINDINGS = [Binding("s", "status", "Status"), Binding("ctrl+x,slash", "x", "X")]\n'
+        'class NewModal:\n    BINDINGS = [Binding("escape", "dismiss", "Close")]\n', encoding="utf-8")
+    bound = bound_keys(tmp_path)
+    assert bound["DoneScreen"] == {"s", "Ctrl+X", "/"}
+    guide = ("intro\n## Wizard\n\nKeys: **Esc** Back, **Apply** is a button, **F9** nothing.\n\n"
+             "| step | shows | keys | writes |\n| --- | --- | --- | --- |\n"
+             "| 7 · Done | it **x** | **s** status, **q** quits, **↑/↓** move | nothing |\n\n### Next\n**z**\n")
+    wizard = wizard_documented_keys(guide)
+    assert wizard["7 · Done"] == {"s", "q", "↑/↓"} and wizard["wizard text"] == {"Esc"}
+    problems = key_drift(bound, wizard, {"q"})
+    assert "NewModal binds keys and is in no key table (add it to KEY_DOCS and the docs)" in problems
+    assert "7 · Done: Ctrl+X is bound but not documented" in problems
+    assert "7 · Done: q is documented but bound to nothing" in problems
+    assert "7 · Done: ↑/↓ is documented but bound to nothing" not in problems
+    assert "wizard text: Esc is documented but bound to nothing" in problems  # NewModal is in no table
+    assert status_documented_keys("### Keys (live view)\n\n| key | does |\n| --- | --- |\n"
+                                  "| `1` … `3` | panes |\n| `q` / `Ctrl+Q` | quit |\n\nafter") == \
+        {"1", "2", "3", "q", "Ctrl+Q"}
