@@ -28,6 +28,8 @@ S3_FIELDS = (("s3_endpoint", "Endpoint"), ("s3_bucket", "Bucket"), ("s3_region",
              ("s3_key_prefix", "Key prefix"))
 HTTP_FIELDS = (("http_address", "Address"), ("http_lock_address", "Lock address"),
                ("http_unlock_address", "Unlock addr."), ("http_username", "User name"))
+#: The session extra that keeps what invalid fields showed when the step was left, so Back loses no typing.
+UNSAVED = "backend_unsaved_fields"
 S3_CHECKS = ("s3 endpoint", "s3 clock skew", "s3 credentials", "s3 bucket", "s3 versioning", "s3 state prefix",
              "s3 lock probe")
 
@@ -101,8 +103,8 @@ class BackendScreen(StepScreen):
                     for key, label in fields:
                         with Horizontal(classes="form-row"):
                             yield Label(label, classes="form-label")
-                            yield Input(str(getattr(answers, key) or ""), id=key, classes="form-input",
-                                        compact=True)
+                            yield Input(self._unsaved().get(key, str(getattr(answers, key) or "")), id=key,
+                                        classes="form-input", compact=True)
                         yield Static("", id=f"{key}-error", classes="form-error", markup=False)
             yield Static("Credentials: …", id="credential-source", classes="step-help", markup=False)
             yield Checklist(id="backend-checks")
@@ -111,7 +113,14 @@ class BackendScreen(StepScreen):
 
     def on_mount(self) -> None:
         self._show_form()
+        # An invalid value left here by Back is shown again, as invalid, before any check could use the draft's.
+        for key, value in list(self._unsaved().items()):
+            self._apply_edit(key, value)
         self.action_run_checks()
+
+    def _unsaved(self) -> dict[str, str]:
+        """Field -> the invalid text it showed when the step was left (the draft holds only valid values)."""
+        return self.session.extras.setdefault(UNSAVED, {})
 
     def _answers(self) -> Any:
         from gfwizard.answers import ConfigAnswers
@@ -172,8 +181,10 @@ class BackendScreen(StepScreen):
             shown.update(error or "")
             shown.set_class(bool(error), "-shown")
         was_invalid = self.invalid.pop(key, None) is not None
+        self._unsaved().pop(key, None)
         if error:
             self.invalid[key] = error
+            self._unsaved()[key] = value
         if unchanged:
             if was_invalid:  # back to the value the draft holds
                 self._update_status()

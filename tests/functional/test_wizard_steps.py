@@ -131,6 +131,33 @@ async def test_backend_rejects_a_bad_bucket_name_as_typed(rehearsal_workspace: W
     assert workspace_files(ws) == before, "a rejected answer wrote something"
 
 
+async def test_backend_keeps_an_invalid_value_typed_before_going_back(rehearsal_workspace: WorkspaceFixture) -> None:
+    """Esc leaves the field, Esc again goes back; coming back shows what was typed, still invalid, and checks
+    nothing with the draft's old value meanwhile (it was silently replaced by the last valid value)."""
+    ws = rehearsal_workspace
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        before = workspace_files(ws)
+        await type_into(pilot, "#s3_bucket", "Bad_Bucket")
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: on_step(app, "validate"), "the step before")
+        assert app.session.draft.state.s3.bucket == ws.bucket, "an invalid answer reached the draft"
+        await wait_until(pilot, lambda: app.screen.blocked_reason() is None, "validation")
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: on_step(app, "backend"), "the backend step again")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#s3_bucket").value == "Bad_Bucket"
+        assert "'Bad_Bucket' is not a valid S3 bucket name" in text_of(screen.query_one("#s3_bucket-error"))
+        assert screen.invalid and screen.checks is None and not screen.check_action("next", ())
+        assert "s3_bucket: " in text_of(screen.query_one("#step-status"))
+        # Fixed, it is forgotten: the next visit shows the draft's value.
+        await type_into(pilot, "#s3_bucket", ws.bucket)
+        assert not screen.invalid and not app.session.extras.get("backend_unsaved_fields")
+    assert workspace_files(ws) == before, "an invalid answer led to a write"
+
+
 async def test_backend_never_checks_or_renders_an_old_value_while_an_invalid_one_is_shown(
         rehearsal_workspace: WorkspaceFixture) -> None:
     ws = rehearsal_workspace
