@@ -246,8 +246,11 @@ def test_interrupted_migration_leaves_source_untouched(iac_bin: str, s3: Rehears
 # -- bad input: message asserted, nothing written ------------------------------------------------
 
 
-def _seed_source(server: HttpStateServer) -> bytes:
-    data = json.dumps({"version": 4, "serial": 3, "lineage": "lin-seeded", "resources": [], "outputs": {}}).encode()
+def _seed_source(server: HttpStateServer, *, resource: bool = False) -> bytes:
+    """A source state on the HTTP server (with one resource: a state worth migrating)."""
+    resources = [{"mode": "managed", "type": "terraform_data", "name": "seeded", "provider": "x", "instances": []}]
+    data = json.dumps({"version": 4, "serial": 3, "lineage": "lin-seeded", "terraform_version": "1.11.4",
+                       "resources": resources if resource else [], "outputs": {}}).encode()
     server.put_state("attic", "dev", data)
     return data
 
@@ -323,7 +326,7 @@ def test_a_state_dir_others_may_write_to_is_refused_before_the_backup(s3: Rehear
     shared.mkdir()
     shared.chmod(0o777)
     monkeypatch.setenv("GFW_STATE_DIR", str(shared))
-    source = _seed_source_with_resource(http_server)
+    source = _seed_source(http_server, resource=True)
     cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template)
     before = tree_digest(setup)
     with pytest.raises(InputError) as raised:
@@ -335,21 +338,13 @@ def test_a_state_dir_others_may_write_to_is_refused_before_the_backup(s3: Rehear
     assert _state(http_server) == source and _dest(s3, s3_bucket) is None
 
 
-def _seed_source_with_resource(server: HttpStateServer) -> bytes:
-    data = json.dumps({"version": 4, "serial": 3, "lineage": "lin-seeded", "terraform_version": "1.11.4",
-                       "outputs": {}, "resources": [{"mode": "managed", "type": "terraform_data", "name": "seeded",
-                                                      "provider": "x", "instances": []}]}).encode()
-    server.put_state("attic", "dev", data)
-    return data
-
-
 def test_an_unknown_aws_profile_fails_before_the_backup(s3: RehearsalS3, s3_bucket: str,
                                                         http_server: HttpStateServer, setup: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_PROFILE", "rustfs-typo")
-    source = _seed_source_with_resource(http_server)
+    source = _seed_source(http_server, resource=True)
     cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template)
     before = tree_digest(setup)
     with pytest.raises(CheckFailure, match=r"AWS profile 'rustfs-typo' \(AWS_PROFILE\) is not defined") as raised:

@@ -7,28 +7,18 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
-import pytest
 
 from gfwizard.checks import Level
-from gfwizard.cluster_client import close_all
 from tests.helpers import run_cli
-from tests.rehearsal.test_validate import Files, cli, levels, validate, write_files
+from tests.rehearsal.test_validate import _fresh_clients, Files, cli, levels, validate, write_files  # noqa: F401 (autouse)
 
 if TYPE_CHECKING:
     from gfwizard.rehearsal.apiserver import RehearsalAPIServer
 
 CHECKS = ("kubeconfig", "classification", "server", "network", "credentials", "reachable", "fingerprint",
           "placement", "rbac")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients(honey: "RehearsalAPIServer") -> Iterator[None]:
-    close_all()
-    honey.faults.clear()
-    yield
-    close_all()
 
 
 def state(path: Path) -> tuple[bytes, int]:

@@ -4,29 +4,19 @@ detail and remedy, not blamed on the CA; a name it holds is used and passes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
-import pytest
 import yaml
 
 from gfwizard.checks import Level
 from gfwizard.cluster import gate_checks
-from gfwizard.cluster_client import close_all
 from gfwizard.orgconfig import load_config
-from tests.rehearsal.test_validate import FAST, Files, cli, validate, write_files
+from tests.rehearsal.test_validate import _fresh_clients, FAST, Files, cli, validate, write_files  # noqa: F401 (autouse)
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from gfwizard.rehearsal.apiserver import RehearsalAPIServer
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients(honey: "RehearsalAPIServer") -> Iterator[None]:
-    close_all()
-    honey.faults.clear()
-    yield
-    close_all()
 
 
 def with_tls_server_name(files: Files, name: str) -> None:
