@@ -20,8 +20,10 @@ from tests.functional import REPO, modal_named, on_step, text_of, wait_until, wo
 if TYPE_CHECKING:
     from textual.pilot import Pilot
 
+    from gfwizard.placement import PlacementTable
     from screens.app import WizardApp
     from screens.deploy_screen import DeployScreen
+    from screens.placement_pane import PlacementPane
 
 ORDER = ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
 CONFIG = Path("/srv/gloriousflywheel/config/organization.yaml")
@@ -997,13 +999,24 @@ async def test_placement_tables_are_marked_not_live_when_nodes_cannot_be_read(of
         assert text_of(title) == "Placement" and not pane.has_class("-stale")
 
 
+async def _placement_shown(pilot: Any, app: Any, table: "PlacementTable") -> tuple[Any, "PlacementPane"]:
+    """The deploy step ready with ``table`` posted to its placement pane, shown (``t`` when it is the overlay)."""
+    from screens.placement_pane import PlacementPane
+
+    screen = await ready(pilot, app)
+    pane = screen.query_one(PlacementPane)
+    if not pane.display:
+        await pilot.press("t")
+    screen.post_message(screen.PlacementComputed(table))
+    return screen, pane
+
+
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["column", "overlay"])
 async def test_placement_roles_fit_the_pane_whole(offline: None, size: tuple[int, int]) -> None:
     """The rehearsal honey's own figures (``320Mi/31.9Gi``, ``200m/16``) fit the pane as a column (from 110
     columns) and as the overlay (below): no cell cut, no horizontal scrollbar."""
     from gfwizard.answers import ConfigAnswers, build_config
     from gfwizard.placement import NodeInfo, compute_placement, requests_for
-    from screens.placement_pane import PlacementPane
     from textual.coordinate import Coordinate
     from textual.widgets import DataTable
 
@@ -1013,11 +1026,7 @@ async def test_placement_roles_fit_the_pane_whole(offline: None, size: tuple[int
     table = compute_placement(cfg, nodes, requests_for(cfg))
     app = offline_app()
     async with app.run_test(size=size) as pilot:
-        screen = await ready(pilot, app)
-        pane = screen.query_one(PlacementPane)
-        if not pane.display:
-            await pilot.press("t")
-        screen.post_message(screen.PlacementComputed(table))
+        screen, pane = await _placement_shown(pilot, app, table)
         roles = pane.query_one("#placement-roles", DataTable)
         await wait_until(pilot, lambda: roles.row_count == 2, "the roles")
         await pilot.pause()
@@ -1038,7 +1047,6 @@ async def test_a_long_node_name_is_elided_in_the_middle_and_whole_under_the_mous
     placement tables fit the pane without a horizontal scrollbar, and whole in the tooltip of its cell."""
     from gfwizard.answers import ConfigAnswers, build_config
     from gfwizard.placement import NodeInfo, compute_placement, requests_for
-    from screens.placement_pane import PlacementPane
     from textual.coordinate import Coordinate
     from textual.widgets import DataTable
     from textual.widgets._tooltip import Tooltip
@@ -1050,11 +1058,7 @@ async def test_a_long_node_name_is_elided_in_the_middle_and_whole_under_the_mous
     table = compute_placement(cfg, nodes, requests_for(cfg))
     app = offline_app()
     async with app.run_test(size=size, tooltips=True) as pilot:
-        screen = await ready(pilot, app)
-        pane = screen.query_one(PlacementPane)
-        if not pane.display:
-            await pilot.press("t")
-        screen.post_message(screen.PlacementComputed(table))
+        screen, pane = await _placement_shown(pilot, app, table)
         roles = pane.query_one("#placement-roles", DataTable)
         rows = pane.query_one("#placement-rows", DataTable)
         await wait_until(pilot, lambda: roles.row_count == 2 and rows.row_count == 4, "the placement tables")
