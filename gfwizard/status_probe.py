@@ -1,5 +1,9 @@
 """The API pane's reading: ``GET /version`` (reachable, version, round trip) and the kube-system UID
-compared with the fingerprint pinned in organization.yaml. Read-only, through :class:`ReadOnlyKube`."""
+compared with the fingerprint pinned in organization.yaml. Read-only, through :class:`ReadOnlyKube`.
+
+A probe gets ``timeout`` seconds in all (connect, TLS, headers) rather than the (connect, read) pair
+of other reads, so an API that accepts connections but never answers is found out within that
+bound, and the outage is dated from when the first unanswered probe was sent."""
 
 from __future__ import annotations
 
@@ -21,14 +25,18 @@ class ClusterProbe:
     """``GET /version`` (reachability, version, round trip) and the kube-system UID (fingerprint)."""
 
     def __init__(self, cfg: "OrgConfig", kube: ReadOnlyKube | None, kube_error: str = "",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, timeout: float = 3.0) -> None:
         self.cfg = cfg
         self.kube = kube
         self.kube_error = kube_error
         self.clock = clock
         self.uid: str | None = None
         self.uid_error: ReadError | None = None
+        self.timeout = timeout
+        #: Wall-clock time the first unanswered probe since the last answer was sent, or None.
         self.stale_since: float | None = None
+        #: Wall-clock time the probe in flight was sent, or None.
+        self.pending_since: float | None = None
         self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
                                     error=kube_error)
 
@@ -39,17 +47,21 @@ class ClusterProbe:
             self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
                                         reachable=False, error=self.kube_error)
             return self.status
+        sent = self.clock()
+        self.pending_since = sent
         started = time.monotonic()
         try:
-            info = self.kube.get_json("/version")
+            info = self.kube.get_json("/version", timeout=self.timeout)
             latency = (time.monotonic() - started) * 1000
         except ReadError as exc:
             if self.stale_since is None:
-                self.stale_since = self.clock()
+                self.stale_since = sent
             self.uid = None  # read it again after the outage: the cluster behind the address may differ
             self.status = self.status.model_copy(update={"reachable": False, "error": exc.message,
                                                          "latency_ms": None})
             return self.status
+        finally:
+            self.pending_since = None
         self.stale_since = None
         if self.uid is None:
             try:
@@ -66,6 +78,17 @@ class ClusterProbe:
             fingerprint=state, fingerprint_detail=detail,
             server_matches_config=_normalise_url(server) == _normalise_url(cfg.cluster.api_server), error="")
         return self.status
+
+    def stale_as_of(self, now: float) -> float | None:
+        """Since when the API has been unanswered at wall-clock ``now``: the failed probe's send time, or
+        that of a probe still in flight past its timeout (a server trickling bytes keeps the socket's
+        per-read timeout from firing)."""
+        if self.stale_since is not None:
+            return self.stale_since
+        pending = self.pending_since
+        if pending is not None and now - pending > self.timeout:
+            return pending
+        return None
 
     def _fingerprint(self) -> tuple[Any, str]:
         pinned = self.cfg.cluster.fingerprint

@@ -187,7 +187,8 @@ class ReadOnlyKube:
         return self._api
 
     # ------------------------------------------------------------------ requests
-    def _call(self, method: str, path: str, query: Mapping[str, Any] | None, timeout: tuple[float, float] | None,
+    def _call(self, method: str, path: str, query: Mapping[str, Any] | None,
+              timeout: float | tuple[float, float] | None,
               body: Any = None) -> Any:
         import urllib3
         from kubernetes.client.exceptions import ApiException
@@ -223,8 +224,9 @@ class ReadOnlyKube:
             raw.release_conn()
 
     def get_json(self, path: str, query: Mapping[str, Any] | None = None,
-                 timeout: tuple[float, float] | None = None) -> Any:
-        """``GET path`` with ``_preload_content=False`` semantics: the raw body is parsed here, once."""
+                 timeout: float | tuple[float, float] | None = None) -> Any:
+        """``GET path`` with ``_preload_content=False`` semantics: the raw body is parsed here, once.
+        ``timeout``: (connect, read) seconds, or one number for connect and response headers in all."""
         raw = self._call("GET", path, query, timeout)
         try:
             return json.loads(raw.data or b"null")
