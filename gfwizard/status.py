@@ -8,8 +8,8 @@ backend's writers (``tests/unit/test_status_readonly.py`` checks that in a fresh
 * :func:`collect_once` — one snapshot: every kind listed once (paged), the API probed, state and
   locks read, the journal read. ``gfwizard status --once`` prints it.
 * :class:`StatusSource` — the live feed behind the TUI: list-then-watch per kind
-  (:mod:`gfwizard.status_watch`), an API probe every ``refresh_seconds``, state/locks/journal every
-  ``state_refresh_seconds``; :attr:`StatusSource.version` changes whenever something changed, so the
+  (:mod:`gfwizard.status_watch`), an API probe every ``refresh_seconds`` and state/locks/journal every
+  ``state_refresh_seconds``, each in its own thread (a slow bucket cannot delay the probe); :attr:`StatusSource.version` changes whenever something changed, so the
   UI rebuilds (:meth:`StatusSource.snapshot`) only then. API outages show as ``stale_since``.
 """
 
@@ -53,8 +53,10 @@ class StatusOptions:
     refresh_seconds: float = 2.0
     #: Seconds between reads of the state objects, locks and journal (S3 has no watch).
     state_refresh_seconds: float = 10.0
-    #: (connect, read) seconds for every API and S3 request.
+    #: (connect, read) seconds for every API and S3 request but the probe.
     timeouts: tuple[float, float] = (3.0, 10.0)
+    #: Seconds in all for one API probe: STALE shows at most ``refresh_seconds`` + this after the API goes silent.
+    probe_timeout: float = 3.0
     #: Server-side timeout of each watch request (it is then resumed from its resourceVersion).
     watch_timeout: int = 240
     page_size: int = 500
@@ -145,8 +147,8 @@ class StatusSource:
         self._version_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._force_state = False
-        self._thread: threading.Thread | None = None
+        self._wake_state = threading.Event()
+        self._threads: list[threading.Thread] = []
         self.started = False
 
     # ------------------------------------------------------------ lifecycle
@@ -170,7 +172,7 @@ class StatusSource:
             self.kube = ReadOnlyKube.for_config(self.cfg, environ=self.environ, timeouts=opts.timeouts)
         except GfwError as exc:
             self.kube_error = NO_CLIENT + redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
-        self.probe = ClusterProbe(self.cfg, self.kube, self.kube_error, self.clock)
+        self.probe = ClusterProbe(self.cfg, self.kube, self.kube_error, self.clock, opts.probe_timeout)
         self.state = StateReader(self.cfg, self.envs, environ=self.environ, timeouts=opts.timeouts, clock=self.clock)
         if self.kube is not None:
             specs = kind_specs(opts)
@@ -192,8 +194,10 @@ class StatusSource:
         while time.monotonic() < deadline and any(not w.listed and w.error is None for w in self.watchers.values()):
             time.sleep(0.05)
         self._changed("started")
-        self._thread = threading.Thread(target=self._poll_loop, name="gfw-status-poll", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._probe_loop, name="gfw-status-probe", daemon=True),
+                         threading.Thread(target=self._state_loop, name="gfw-status-state", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def _reviews(self, specs: Sequence[KindSpec]) -> dict[str, bool]:
         """SelfSubjectAccessReviews for list and watch of every kind, and get pods/log."""
@@ -220,31 +224,34 @@ class StatusSource:
         self.logs_allowed = allowed.pop("logs", None)
         return allowed
 
-    def _poll_loop(self) -> None:
-        opts = self.options
-        next_state = time.monotonic() + opts.state_refresh_seconds
-        while not self._stop.wait(0):
-            self._wake.wait(opts.refresh_seconds)
+    def _probe_loop(self) -> None:
+        """Probe the API every ``refresh_seconds`` (sooner on :meth:`refresh_now`)."""
+        while not self._stop.is_set():
+            self._wake.wait(self.options.refresh_seconds)
             self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.is_set() or self.probe is None:
                 break
-            before = self.probe.status if self.probe else None
-            if self.probe is not None:
-                self.probe.probe()
-                if self.probe.status != before:
-                    self._changed("cluster")
-            if self.state is not None and (self._force_state or time.monotonic() >= next_state):
-                self._force_state = False
-                before_state = self.state.signature()
-                self.state.poll()
-                next_state = time.monotonic() + opts.state_refresh_seconds
-                if self.state.signature() != before_state:
-                    self._changed("state")
+            before = self.probe.status
+            self.probe.probe()
+            if self.probe.status != before:
+                self._changed("cluster")
+
+    def _state_loop(self) -> None:
+        """Re-read state, locks and journal every ``state_refresh_seconds`` (sooner on :meth:`refresh_now`)."""
+        while not self._stop.is_set():
+            self._wake_state.wait(self.options.state_refresh_seconds)
+            self._wake_state.clear()
+            if self._stop.is_set() or self.state is None:
+                break
+            before = self.state.signature()
+            self.state.poll()
+            if self.state.signature() != before:
+                self._changed("state")
 
     def refresh_now(self) -> None:
         """The manual refresh: probe, re-read state/locks/journal and re-list every kind now."""
-        self._force_state = True
         self._wake.set()
+        self._wake_state.set()
         for watcher in self.watchers.values():
             watcher.relist()
 
@@ -252,10 +259,11 @@ class StatusSource:
         """Stop every thread and close the connections."""
         self._stop.set()
         self._wake.set()
+        self._wake_state.set()
         for watcher in self.watchers.values():
             watcher.stop(timeout=0.5)
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        for thread in self._threads:
+            thread.join(timeout=2)
         if self.kube is not None:
             self.kube.close()
 
@@ -280,12 +288,15 @@ class StatusSource:
     def _stale_sources(self) -> list[tuple[float, str, str]]:
         """(since, reason, pane) of every failing source; the state store feeds two panes."""
         out: list[tuple[float, str, str]] = []
-        if self.probe is not None and self.probe.stale_since is not None:
-            reason = "API: " + (self.probe.status.error or "unreachable")
-            out.append((self.probe.stale_since, reason, "cluster"))
+        since = self.probe.stale_as_of(self.clock()) if self.probe is not None else None
+        if self.probe is not None and since is not None:
+            error = self.probe.status.error if self.probe.stale_since is not None else ""
+            reason = "API: " + (error or f"{self.probe.status.server} did not answer GET /version in time "
+                                          f"({self.probe.timeout:.1f}s)")
+            out.append((since, reason, "cluster"))
             # A watch on a dropped connection stays silent until its read timeout (minutes): the rows
             # listed through it are no longer live once the API stops answering the probe.
-            out += [(self.probe.stale_since, reason, pane)
+            out += [(since, reason, pane)
                     for pane in sorted({PANE_OF[name] for name, w in self.watchers.items() if w.listed})]
         for w in self.watchers.values():
             if w.stale_since is not None:
@@ -376,7 +387,7 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
         kube = ReadOnlyKube.for_config(cfg, environ=environ, timeouts=options.timeouts)
     except GfwError as exc:
         kube_error = NO_CLIENT + redact(exc.message + (f" — {exc.remedy}" if exc.remedy else ""))
-    probe = ClusterProbe(cfg, kube, kube_error, clock)
+    probe = ClusterProbe(cfg, kube, kube_error, clock, options.probe_timeout)
     state = StateReader(cfg, envs, environ=environ, timeouts=options.timeouts, clock=clock)
     watchers = {spec.name: KindWatcher(kube, spec, page_size=options.page_size, clock=clock)
                 for spec in kind_specs(options)} if kube is not None else {}

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import os
+import time
 import unicodedata
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gfwizard.status import StatusOptions, collect_once, load_status_config
+from gfwizard.status import StatusOptions, StatusSource, collect_once, load_status_config
 from gfwizard.rehearsal.workspace import write_kubeconfig
 from tests.helpers import REPO, run_cli, tree_digest
 from tests.status_support import journal_applied, put_lock, seed_deploy, state_document, twin_outputs
@@ -477,3 +478,38 @@ def test_hostile_event_and_lock_text_is_shown_escaped_by_status_and_backend_lock
     doc = json.loads(run_cli(["backend", "locks", "--env", "dev", "--json"], env=ws.env).stdout)
     assert doc["locks"][0]["who"] == "eve\x1b[31mRED\x1b[0m\nFAKE LINE: all clear"
     assert tree_digest(ws.dir) == before
+
+
+def test_a_silent_api_is_stale_within_one_refresh_and_one_probe_timeout(rehearsal_workspace: Any) -> None:
+    # A black-holed API (connections accepted, never answered) while the other reads keep their long read
+    # timeout and the state store is slow: STALE must still come within one refresh plus the probe's
+    # timeout, dated from the unanswered probe's send, not from when it gave up.
+    ws = rehearsal_workspace
+    opts = StatusOptions(refresh_seconds=0.5, state_refresh_seconds=0.2, probe_timeout=1.0, timeouts=(1.0, 10.0),
+                         watch_timeout=120, backoff_initial=0.1, backoff_cap=0.5)
+    source = StatusSource(load_status_config(ws.config_path), config_path=ws.config_path, environ=ws.env,
+                          options=opts)
+    source.start()
+    try:
+        assert source.snapshot().stale_since is None
+        assert source.state is not None
+        poll = source.state.poll
+        source.state.poll = lambda: (time.sleep(3), poll())[1]  # type: ignore[method-assign]
+        silent_at = time.time()
+        ws.api.faults.blackhole(True)
+        deadline = time.monotonic() + 10
+        while source.snapshot().stale_since is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen_after = time.time() - silent_at
+        snap = source.snapshot()
+        assert snap.stale_since is not None, "never marked stale"
+        bound = opts.refresh_seconds + opts.probe_timeout
+        assert seen_after <= bound + 1.5, f"STALE after {seen_after:.1f}s, bound {bound:.1f}s"
+        since = snap.stale_since.timestamp()
+        # (margin for a loaded machine; without the fix it takes the 10 s read timeout.)
+        # The probe sent into the silence (within one refresh of it), not the moment it timed out.
+        assert silent_at - 0.05 <= since <= silent_at + opts.refresh_seconds + 0.05, (since - silent_at)
+        assert "API" in snap.stale_reason and "/version" in snap.stale_reason
+    finally:
+        ws.api.faults.blackhole(False)
+        source.stop()

@@ -301,6 +301,13 @@ def test_stale_remedy_names_what_to_do_for_each_failing_source() -> None:
     assert only_s3.startswith("the state store (RustFS on honey)") and "API server" not in only_s3
 
 
+def _probe(since: float | None, error: str) -> Any:
+    """A probe stand-in whose API has been failing since ``since`` (None: answering)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(stale_since=since, stale_as_of=lambda _now: since, status=SimpleNamespace(error=error))
+
+
 def test_stale_reason_names_the_api_and_the_state_store_when_both_fail() -> None:
     from types import SimpleNamespace
 
@@ -308,7 +315,7 @@ def test_stale_reason_names_the_api_and_the_state_store_when_both_fail() -> None
     from tests.helpers import REPO
 
     source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
-    source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
+    source.probe = _probe(100.0, "cannot reach honey")  # type: ignore[assignment]
     source.watchers = {"events": SimpleNamespace(stale_since=90.0, error=SimpleNamespace(message="refused"),  # type: ignore[dict-item]
                                                  spec=SimpleNamespace(name="events"), listed=True)}
     source.state = SimpleNamespace(stale_since=95.0, stale_reason="S3: could not connect")  # type: ignore[assignment]
@@ -332,7 +339,7 @@ def test_each_pane_is_stale_since_the_first_failure_of_a_source_it_shows() -> No
 
     source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
     assert source._stale_panes() == {}
-    source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
+    source.probe = _probe(100.0, "cannot reach honey")  # type: ignore[assignment]
     source.watchers = {"events": watcher("events", 90.0), "pods": watcher("pods", 120.0),  # type: ignore[dict-item]
                        "deployments": watcher("deployments", 110.0), "nodes": watcher("nodes", None)}
     source.state = SimpleNamespace(stale_since=95.0, stale_reason="S3: could not connect")  # type: ignore[assignment]
@@ -343,10 +350,10 @@ def test_each_pane_is_stale_since_the_first_failure_of_a_source_it_shows() -> No
     source.state = None
     assert {p: at.timestamp() for p, at in source._stale_panes().items()}["stacks"] == 100.0
     # While the probe answers, a watch that has not failed is live.
-    source.probe = SimpleNamespace(stale_since=None, status=SimpleNamespace(error=""))  # type: ignore[assignment]
+    source.probe = _probe(None, "")  # type: ignore[assignment]
     assert {p: at.timestamp() for p, at in source._stale_panes().items()} == {"events": 90.0, "stacks": 110.0}
     # A kind never listed has no last rows to call stale (its pane says it could not be read instead).
-    source.probe = SimpleNamespace(stale_since=100.0, status=SimpleNamespace(error="cannot reach honey"))  # type: ignore[assignment]
+    source.probe = _probe(100.0, "cannot reach honey")  # type: ignore[assignment]
     source.watchers = {"nodes": watcher("nodes", None, listed=False)}  # type: ignore[dict-item]
     assert set(source._stale_panes()) == {"cluster"}
 
