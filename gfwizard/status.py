@@ -9,8 +9,9 @@ backend's writers (``tests/unit/test_status_readonly.py`` checks that in a fresh
   locks read, the journal read. ``gfwizard status --once`` prints it.
 * :class:`StatusSource` — the live feed behind the TUI: list-then-watch per kind
   (:mod:`gfwizard.status_watch`), an API probe every ``refresh_seconds`` and state/locks/journal every
-  ``state_refresh_seconds``, each in its own thread (a slow bucket cannot delay the probe); :attr:`StatusSource.version` changes whenever something changed, so the
-  UI rebuilds (:meth:`StatusSource.snapshot`) only then. API outages show as ``stale_since``.
+  ``state_refresh_seconds``, each in its own thread (a slow bucket cannot delay the probe);
+  :attr:`StatusSource.version` changes whenever something changed, so the UI rebuilds
+  (:meth:`StatusSource.snapshot`) only then. API outages show as ``stale_since``.
 """
 
 from __future__ import annotations
