@@ -1,30 +1,116 @@
 """The nodes pane: every node of honey by role (bumble, sting, control plane), Ready, pressure,
-taints, and requested vs allocatable cpu and memory."""
+taints, and requested vs allocatable cpu and memory. Enter on a node says its status, pressure and
+taints whole.
+
+Its columns fit the width as the Stacks pane's do: when they do not, the headers shorten (``CPU``,
+``Mem``), then the pressures lose their ``Pressure`` (``Disk``), then the taints are elided, and last a
+long node name is elided in the middle (Enter shows both whole). Role, Status and the capacity are never
+elided: a taint list of any length is what gives way, so every column stays on an 80-column screen."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from gfwizard.status_model import StatusSnapshot
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from gfwizard.status_model import NodeRow, StatusSnapshot
 from gfwizard.status_text import cpu_pair, memory_pair, node_state, short_taint
+from gfwizard.textfit import cell_width, elide
 from screens.status_pane import StatusPane
-from screens.status_table import Row
+from screens.status_table import ColumnSpec, DiffTable, Row, cell_text
+
+
+@dataclass(frozen=True)
+class Level:
+    """How far the Nodes pane shortens its cells to fit the width (each level keeps the ones before)."""
+
+    #: Pressure conditions without their ``Pressure`` (``Disk``, ``Memory``, ``PID``).
+    short_pressure: bool = False
+
+
+#: Full cells, then short headers, then short pressures.
+LEVELS = (Level(), Level(), Level(short_pressure=True))
+#: The headers from level 1 on.
+SHORT_LABELS = {"cpu": "CPU", "memory": "Mem"}
+#: What is elided when the shortest cells still do not fit, in order: ``(column, least width, in the middle)``.
+#: The taints first (cut at the end, keeping each key's start), then a long node name (cut in the middle,
+#: keeping a cloud name's distinguishing end); Enter shows both whole.
+GIVE_WAY = ((7, 8, False), (1, 8, True))
+#: Lines of the screen that are not table rows (as in the Stacks pane): more rows need the scrollbar.
+CHROME_LINES = 10
+
+
+def node_taints(node: NodeRow) -> str:
+    """The taints as the table shows them before eliding (well-known prefixes dropped), ``-`` for none."""
+    return ",".join(short_taint(t) for t in node.taints) or "-"
+
+
+class NodesTable(DiffTable):
+    """The nodes table: Enter says in the footer what it does here."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Node", tooltip="The node under the cursor: its taints whole")]
 
 
 class NodesPane(StatusPane):
     """Nodes grouped by placement role."""
 
     PANE = "nodes"
+    TABLE = NodesTable
     COLUMNS = (("Role", "role"), ("Node", "node"), ("Status", "status"), ("CPU req/alloc", "cpu"),
                ("Mem req/alloc", "memory"), ("Pods", "pods"), ("Pressure", "pressure"), ("Taints", "taints"))
     EMPTY = "no nodes to show"
     PROBLEMS = ("node-not-ready",)
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._node_rows: dict[str, NodeRow] = {}
+
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
+        return self._rows(snap, 0)
+
+    def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec]]:
+        """The rows and fixed-width columns for the screen's width: the first of :data:`LEVELS` that fits,
+        else the last with the taints, then a long node name, elided (:data:`GIVE_WAY`)."""
+        width = self.app.size.width
+        for level in range(len(LEVELS)):
+            rows = self._rows(snap, level)
+            columns = [(SHORT_LABELS.get(key, label) if level else label, key) for label, key in self.COLUMNS]
+            widths = [max([cell_width(label), *(cell_width(cell_text(cells[i])) for _, cells in rows)])
+                      for i, (label, _) in enumerate(columns)]
+            scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES \
+                else 0
+            spare = width - scrollbar - sum(widths) - 2 * len(widths)  # each cell is padded by one on each side
+            if spare >= 0:
+                break
+        for at, least, middle in GIVE_WAY:
+            if spare < 0 and widths[at] > least:
+                cut = min(widths[at] - least, -spare)
+                widths[at] -= cut
+                spare += cut
+                rows = [(key, (*cells[:at], elide(cell_text(cells[at]), widths[at], middle=middle), *cells[at + 1:]))
+                        for key, cells in rows]
+        return rows, [(label, key, w) for (label, key), w in zip(columns, widths)]
+
+    def _rows(self, snap: StatusSnapshot, level: int) -> list[Row]:
+        how = LEVELS[level]
         rows: list[Row] = []
         for n in snap.nodes:
             status = (node_state(n), "bold green" if n.ready and not n.unschedulable else "bold red")
-            pressure = (",".join(n.pressure), "bold yellow") if n.pressure else "-"
+            shown = [p.removesuffix("Pressure") or p for p in n.pressure] if how.short_pressure else n.pressure
+            pressure = (",".join(shown), "bold yellow") if n.pressure else "-"
             rows.append((n.name, (n.role, n.name, status, cpu_pair(n), memory_pair(n), str(n.pods), pressure,
-                                  ",".join(short_taint(t) for t in n.taints) or "-")))
+                                  node_taints(n))))
+        self._node_rows = {n.name: n for n in snap.nodes}
         return rows
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        node = self._node_rows.get(str(event.row_key.value))
+        if node is None:
+            return
+        pressure = ",".join(node.pressure) or "none"
+        taints = ", ".join(node.taints) or "none"
+        self.app.notify(cell_text(f"{node.name} ({node.role}): {node_state(node)}; pressure {pressure}; "
+                                  f"taints {taints}"), timeout=10)

@@ -919,3 +919,53 @@ async def test_c_is_offered_only_when_the_pod_has_another_container_to_follow(co
             assert offered and screen.active_bindings["c"].binding.show
             await _until(pilot, lambda: feed.log_requests[-1] == ("attic-dev", "attic-7d9f-x2", "sidecar"),
                          what="the sidecar's log")
+
+
+def _columns_on_screen(table: DiffTable) -> bool:
+    """Whether every column of ``table`` ends inside its visible width (no horizontal scrolling needed)."""
+    return table.virtual_size.width <= table.scrollable_content_region.width
+
+
+@pytest.mark.parametrize("long", [False, True], ids=["fixture", "long-taints-and-name"])
+async def test_every_nodes_column_is_on_screen_at_80_columns_and_enter_gives_the_taints_whole(long: bool) -> None:
+    """At 80x24 the Taints column (which the not-Ready remedy talks about) used to run off screen: the headers
+    shorten, then the taints and a long node name are elided, and Enter on the node says them whole."""
+    snap = fixed_snapshot()
+    if long:
+        nodes = list(snap.nodes)
+        nodes[2] = nodes[2].model_copy(update={
+            "name": "ip-10-0-113-27.eu-central-1.compute.internal-worker-pool-b",
+            "taints": ["node-role.kubernetes.io/control-plane:NoSchedule", "example.com/maintenance=true:NoExecute"]})
+        snap = snap.model_copy(update={"nodes": nodes})
+    node = snap.nodes[2]
+    app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("2")
+        table = app.query_one("#nodes-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "nodes" and table.size.height > 0,
+                     what="the nodes pane laid out")
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels == ["Role", "Node", "Status", "CPU", "Mem", "Pods", "Pressure", "Taints"], labels
+        assert _columns_on_screen(table), (table.virtual_size.width, table.scrollable_content_region.width)
+        taints = table.shown[node.name][7]
+        assert isinstance(taints, str) and taints.startswith("control") and taints.endswith("…"), taints
+        await _until(pilot, lambda: app.focused is table, what="the nodes table focused")
+        assert app.screen.active_bindings["enter"].binding.description == "Node"
+        table.move_cursor(row=2)
+        await pilot.press("enter")
+        whole = ", ".join(node.taints)
+        await _until(pilot, lambda: any(node.name in str(n.message) and whole in str(n.message)
+                                        for n in app._notifications), what="the node's taints whole")
+
+
+async def test_the_nodes_pane_keeps_its_full_headers_and_taints_when_they_fit() -> None:
+    snap = fixed_snapshot()
+    app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("2")
+        table = app.query_one("#nodes-table", DiffTable)
+        await _until(pilot, lambda: table.size.height > 0, what="the nodes pane laid out")
+        assert [str(c.label) for c in table.columns.values()][3:5] == ["CPU req/alloc", "Mem req/alloc"]
+        assert table.shown["honey"][7] == "control-plane:NoSchedule"
