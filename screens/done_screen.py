@@ -33,7 +33,8 @@ class DoneScreen(StepScreen):
     """The summary; ``s`` opens the read-only status view."""
 
     STEP_TITLE = "7 · Done"
-    BINDINGS = [Binding("s", "status", "Open status (read-only)"), Binding("q", "quit", "Quit")]
+    # q quits here too (nothing runs any more), but the footer names Quit once: the app's ^q is on every step.
+    BINDINGS = [Binding("s", "status", "Open status (read-only)"), Binding("q", "quit", "Quit", show=False)]
 
     def compose(self) -> ComposeResult:
         yield Header()

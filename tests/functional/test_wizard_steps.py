@@ -573,3 +573,17 @@ async def test_kubeconfig_context_names_with_control_characters_are_shown_escape
         assert detail.splitlines()[0] == f"evil\\n*  honey in {kube / 'config'}".replace(str(isolated_home), "~")
         assert "Selected evil\\n*  honey." in text_of(screen.query_one("#step-status"))
     assert tree_digest(kube) == before, "a kubeconfig file was written"
+
+
+async def test_the_done_step_footer_names_quit_once_and_q_still_quits() -> None:
+    """The Done step's footer showed both ``^q Quit`` and ``q Quit``: one is enough (q still quits there)."""
+    from screens.done_screen import DoneScreen
+    from screens.launch import build_app
+
+    app = build_app(config_path=Path("/srv/gloriousflywheel/config/organization.yaml"), repo=REPO, start_at="done")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DoneScreen), "the Done step")
+        shown = [b.binding for b in app.screen.active_bindings.values() if b.binding.show]
+        assert [b.key for b in shown if b.description == "Quit"] == ["ctrl+q"], [(b.key, b.description) for b in shown]
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_code is not None or not app.is_running, "q quits")
