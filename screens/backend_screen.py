@@ -49,6 +49,8 @@ class BackendScreen(StepScreen):
     """State backend setup; Next needs passing checks and rendered backend files."""
 
     STEP_TITLE = "4 · State backend"
+    # The first thing the operator acts on, with a visible focus mark (the scrolling body took it, unmarked).
+    AUTO_FOCUS = "#backend-kind"
     # priority: these keys must work while an Input has focus (Input binds ctrl+w to delete a word).
     # Short labels: all three fit beside Next, Back and Quit in a 60-column footer.
     BINDINGS = [Binding("ctrl+r", "run_checks", "Check", priority=True, tooltip="Run the state backend checks"),

@@ -587,3 +587,14 @@ async def test_the_done_step_footer_names_quit_once_and_q_still_quits() -> None:
         assert [b.key for b in shown if b.description == "Quit"] == ["ctrl+q"], [(b.key, b.description) for b in shown]
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code is not None or not app.is_running, "q quits")
+
+
+async def test_the_backend_step_opens_with_focus_on_the_s3_http_choice(rehearsal_workspace: WorkspaceFixture) -> None:
+    """Focus sat on the step's scrolling body, which shows no focus mark (the first Tab reached the choice):
+    it starts on the S3/HTTP choice, and the first Tab goes on to the first field."""
+    app = app_at(rehearsal_workspace, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.focused is not None, "the backend step")
+        assert app.screen.focused is app.screen.query_one("#backend-kind"), app.screen.focused
+        await pilot.press("tab")
+        assert app.screen.focused is app.screen.query_one("#s3_endpoint"), app.screen.focused
