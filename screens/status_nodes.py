@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from gfwizard.status_model import NodeRow, StatusSnapshot
 from gfwizard.status_text import cpu_pair, memory_pair, node_state, short_taint
-from gfwizard.textfit import cell_width, elide
+from gfwizard.textfit import elide
 from screens.status_pane import StatusPane
 from screens.status_table import ColumnSpec, DiffTable, Row, cell_text
 
@@ -38,8 +38,6 @@ SHORT_LABELS = {"cpu": "CPU", "memory": "Mem"}
 #: The taints first (cut at the end, keeping each key's start), then a long node name (cut in the middle,
 #: keeping a cloud name's distinguishing end); Enter shows both whole.
 GIVE_WAY = ((7, 8, False), (1, 8, True))
-#: Lines of the screen that are not table rows (as in the Stacks pane): more rows need the scrollbar.
-CHROME_LINES = 10
 
 
 def node_taints(node: NodeRow) -> str:
@@ -73,15 +71,10 @@ class NodesPane(StatusPane):
     def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec]]:
         """The rows and fixed-width columns for the screen's width: the first of :data:`LEVELS` that fits,
         else the last with the taints, then a long node name, elided (:data:`GIVE_WAY`)."""
-        width = self.app.size.width
         for level in range(len(LEVELS)):
             rows = self._rows(snap, level)
             columns = [(SHORT_LABELS.get(key, label) if level else label, key) for label, key in self.COLUMNS]
-            widths = [max([cell_width(label), *(cell_width(cell_text(cells[i])) for _, cells in rows)])
-                      for i, (label, _) in enumerate(columns)]
-            scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES \
-                else 0
-            spare = width - scrollbar - sum(widths) - 2 * len(widths)  # each cell is padded by one on each side
+            widths, spare = self.widths_and_spare(rows, columns)
             if spare >= 0:
                 break
         for at, least, middle in GIVE_WAY:

@@ -13,8 +13,13 @@ from textual.widgets import Static
 from gfwizard.redact import redact
 from gfwizard.status_model import StatusSnapshot, problem_remedy
 from gfwizard.status_text import clock_time, since
+from gfwizard.textfit import cell_width
 from gfwizard.textsafe import printable
-from screens.status_table import ColumnSpec, DiffTable, Row
+from screens.status_table import ColumnSpec, DiffTable, Row, cell_text
+
+#: Lines of the screen that are not table rows (header, banner, tabs, notes, column labels, footer):
+#: more rows than the rest need the vertical scrollbar, which takes columns from the table.
+CHROME_LINES = 10
 
 
 class StatusPane(Vertical):
@@ -50,6 +55,15 @@ class StatusPane(Vertical):
         """The rows for ``snap``, and the columns to show them in when they depend on the width (None:
         :attr:`COLUMNS` as they are)."""
         return self.rows(snap, now, env), None
+
+    def widths_and_spare(self, rows: list[Row], columns: Sequence[tuple[str, str]]) -> tuple[list[int], int]:
+        """Each column's width in cells (its label's or its widest cell's) and how many cells the screen has
+        left beside them (negative: that many too many), less the vertical scrollbar when the rows need it."""
+        widths = [max([cell_width(label), *(cell_width(cell_text(cells[i])) for _, cells in rows)])
+                  for i, (label, _) in enumerate(columns)]
+        scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES else 0
+        # Each cell is padded by one column on each side.
+        return widths, self.app.size.width - scrollbar - sum(widths) - 2 * len(widths)
 
     def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
         """The lines above the table: what could not be read, and the empty-pane text (``env``: the view's

@@ -44,9 +44,6 @@ LEVELS = (Level(), Level(), Level(short_times=True), Level(short_times=True, cou
 SHORT_LABELS = {"apply": "Apply", "restarts": "Rst", "crash": "Crash"}
 #: The least a workload's name is elided to.
 WORKLOAD_MIN = 8
-#: Lines of the screen that are not table rows (header, banner, tabs, notes, column labels, footer):
-#: more rows than the rest need the vertical scrollbar, which takes columns from the table.
-CHROME_LINES = 10
 
 
 def elide_workload(text: str, width: int) -> str:
@@ -96,16 +93,11 @@ class StacksPane(StatusPane):
     def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec]]:
         """The rows and fixed-width columns for the screen's width: the first of :data:`LEVELS` that fits,
         else the last with the workload's name elided."""
-        width = self.app.size.width
         for level in range(len(LEVELS)):
             rows = self._rows(snap, now, env, level)
             columns = [(SHORT_LABELS.get(key, label) if level else label, key) for label, key in self.COLUMNS
                        if not (key == "crash" and LEVELS[level].merge_crashes)]
-            widths = [max([cell_width(label), *(cell_width(cell_text(cells[i])) for _, cells in rows)])
-                      for i, (label, _) in enumerate(columns)]
-            scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES \
-                else 0
-            spare = width - scrollbar - sum(widths) - 2 * len(widths)  # each cell is padded by one on each side
+            widths, spare = self.widths_and_spare(rows, columns)
             if spare >= 0:
                 break
         at = [key for _, key in columns].index("workload")
