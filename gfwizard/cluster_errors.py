@@ -66,4 +66,15 @@ def tls_error(target: "ContextTarget", exc: BaseException) -> ClusterAccessError
             f"set tls-server-name of cluster {target.cluster_name!r} in {where} to a name in honey's API server "
             "certificate, or remove it so the certificate is checked against the server address (the CA is not "
             "what failed)")
+    if _is_name_mismatch(exc):
+        from urllib.parse import urlsplit
+
+        host = urlsplit(server).hostname or server
+        where = target.cluster_file or target.context_file
+        return ClusterAccessError(
+            "tls", f"TLS with {server} failed: the server's certificate is not valid for {host}, the address in the "
+                   f"server URL of cluster {target.cluster_name!r} ({exc})",
+            f"use an address the API server's certificate was issued for in the server URL of cluster "
+            f"{target.cluster_name!r} in {where} (k3s: add this one with --tls-san and restart it), or set "
+            "tls-server-name there to a name the certificate holds (the CA is not what failed)")
     return ClusterAccessError("tls", f"TLS with {server} failed: {exc}", CA_REMEDY)

@@ -399,3 +399,33 @@ def test_exec_plugin_token_is_registered_before_its_stderr_is_kept(tmp_path: Pat
     assert cred.token == returned
     assert cred.stderr == "cached [REDACTED] for op"
     assert redact(f"apply said {returned}") == "apply said [REDACTED]"
+
+
+def _mismatch(verify_code: int, message: str) -> Exception:
+    """The handshake error OpenSSL gives when the certificate is valid, but not for the address checked."""
+    import ssl
+
+    exc = ssl.SSLCertVerificationError(1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message}")
+    exc.verify_code = verify_code
+    return exc
+
+
+def test_a_certificate_not_issued_for_the_server_address_is_named_not_blamed_on_the_ca() -> None:
+    """honey reached at a tailnet address its k3s certificate does not list: the remedy is the address (or
+    --tls-san, or tls-server-name), not a fresh kubeconfig for another CA."""
+    import types
+
+    from gfwizard.cluster_errors import CA_REMEDY, tls_error
+
+    target = types.SimpleNamespace(server="https://100.113.89.12:6443", tls_server_name="", cluster_name="honey",
+                                   cluster_file="/home/op/.kube/kubeconfig-honey.yaml", context_file="")
+    error = tls_error(target, _mismatch(64, "IP address mismatch, certificate is not valid for '100.113.89.12'."))
+    assert error.kind == "tls"
+    assert error.message.startswith("TLS with https://100.113.89.12:6443 failed: the server's certificate is not "
+                                    "valid for 100.113.89.12, the address in the server URL of cluster 'honey' (")
+    assert error.remedy.startswith("use an address the API server's certificate was issued for in the server URL of "
+                                   "cluster 'honey' in /home/op/.kube/kubeconfig-honey.yaml (k3s: add this one with "
+                                   "--tls-san and restart it), or set tls-server-name there")
+    # Any other verification failure is still the CA's.
+    other = tls_error(target, _mismatch(20, "unable to get local issuer certificate"))
+    assert other.remedy == CA_REMEDY
