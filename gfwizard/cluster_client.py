@@ -186,7 +186,7 @@ def _check_proxy_support(target: ContextTarget) -> None:
             "kubeconfig", f"proxy-url {target.proxy_url} of cluster {target.cluster_name!r} is a SOCKS proxy, which "
                           "gfwizard's Kubernetes client cannot use (the PySocks package is not installed)",
             f"use an http:// proxy-url for cluster {target.cluster_name!r} in "
-            f"{target.cluster_file or target.context_file}, or install PySocks into gfwizard's environment "
+            f"{target.cluster_where}, or install PySocks into gfwizard's environment "
             "(pip install PySocks)")
 
 
@@ -339,7 +339,7 @@ class ClusterClient:
                                                      f"(proxy-url of cluster {t.cluster_name!r}): {why}",
                                       f"check that the proxy {t.proxy_url} is up and lets this machine through, or "
                                       f"remove proxy-url from cluster {t.cluster_name!r} in "
-                                      f"{t.cluster_file or t.context_file}")
+                                      f"{t.cluster_where}")
         return ClusterAccessError("unreachable", f"cannot reach {t.server} through the proxy set in the environment "
                                                  f"(HTTPS_PROXY / https_proxy): {why}",
                                   "check that the proxy is up, or add the API's address to NO_PROXY")

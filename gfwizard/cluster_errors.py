@@ -55,26 +55,26 @@ def _is_name_mismatch(exc: BaseException) -> bool:
 
 
 def tls_error(target: "ContextTarget", exc: BaseException) -> ClusterAccessError:
-    """The ``tls`` error for a failed handshake with ``target``'s server. When the cluster entry sets
-    ``tls-server-name`` and the certificate is not valid for that name, the setting is named, not the CA."""
+    """The ``tls`` error for a failed handshake with ``target``'s server. When the certificate is valid but
+    not for the name checked, that name is blamed, not the CA: the cluster entry's ``tls-server-name`` when it
+    sets one, else the address in its server URL."""
     server = target.server
-    if target.tls_server_name and _is_name_mismatch(exc):
-        where = target.cluster_file or target.context_file
+    if not _is_name_mismatch(exc):
+        return ClusterAccessError("tls", f"TLS with {server} failed: {exc}", CA_REMEDY)
+    where = target.cluster_where
+    if target.tls_server_name:
         return ClusterAccessError(
             "tls", f"TLS with {server} failed: the server's certificate is not valid for {target.tls_server_name!r}, "
                    f"the tls-server-name of cluster {target.cluster_name!r} in {where} ({exc})",
             f"set tls-server-name of cluster {target.cluster_name!r} in {where} to a name in honey's API server "
             "certificate, or remove it so the certificate is checked against the server address (the CA is not "
             "what failed)")
-    if _is_name_mismatch(exc):
-        from urllib.parse import urlsplit
+    from urllib.parse import urlsplit
 
-        host = urlsplit(server).hostname or server
-        where = target.cluster_file or target.context_file
-        return ClusterAccessError(
-            "tls", f"TLS with {server} failed: the server's certificate is not valid for {host}, the address in the "
-                   f"server URL of cluster {target.cluster_name!r} ({exc})",
-            f"use an address the API server's certificate was issued for in the server URL of cluster "
-            f"{target.cluster_name!r} in {where} (k3s: add this one with --tls-san and restart it), or set "
-            "tls-server-name there to a name the certificate holds (the CA is not what failed)")
-    return ClusterAccessError("tls", f"TLS with {server} failed: {exc}", CA_REMEDY)
+    host = urlsplit(server).hostname or server
+    return ClusterAccessError(
+        "tls", f"TLS with {server} failed: the server's certificate is not valid for {host}, the address in the "
+               f"server URL of cluster {target.cluster_name!r} ({exc})",
+        f"use an address the API server's certificate was issued for in the server URL of cluster "
+        f"{target.cluster_name!r} in {where} (k3s: add this one with --tls-san and restart it), or set "
+        "tls-server-name there to a name the certificate holds (the CA is not what failed)")

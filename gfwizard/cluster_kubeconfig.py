@@ -8,7 +8,6 @@ the file that defined it, so the client can be built from the dict alone.
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as dt
 import hashlib
@@ -57,6 +56,11 @@ class ContextTarget:
     tls_server_name: str = ""
     #: Files holding the user's credential that other local users may read (mode only; see kubeconfig_perms).
     exposed: tuple[ExposedCredential, ...] = ()
+
+    @property
+    def cluster_where(self) -> str:
+        """The file to fix the cluster entry in (``cluster_file``, else the context's file)."""
+        return self.cluster_file or self.context_file
 
     def unexpanded_note(self) -> tuple[str, str]:
         """``(detail, remedy)`` about :attr:`unexpanded` (empty strings when there is none)."""
@@ -305,22 +309,6 @@ def _auth_kind(user: Mapping[str, Any]) -> str:
     return "none"
 
 
-def _read_pem(entry: Mapping[str, Any], key: str) -> tuple[bytes | None, str]:
-    data = entry.get(f"{key}-data")
-    if data:
-        try:
-            return base64.b64decode(data), f"{key}-data"
-        except (ValueError, TypeError):
-            return None, f"{key}-data (not base64)"
-    path = entry.get(key)
-    if path:
-        try:
-            return Path(path).read_bytes(), str(path)
-        except OSError:
-            return None, f"{path} (unreadable)"
-    return None, ""
-
-
 def _not_after(pem: bytes | None) -> dt.datetime | None:
     if not pem:
         return None
@@ -426,19 +414,17 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
             remedy=f"remove the line break from users[].user.token of user {user_name!r} in {user_file} (a YAML "
                    "block scalar written with `|` keeps a final one; `|-` or a plain one-line value does not), "
                    "or get a fresh kubeconfig for honey")
-    check_tls_material(cluster, user, cluster_name=cluster_name, cluster_file=cluster_file, user_name=user_name,
-                       user_file=user_file)
-    ca_pem, ca_source = _read_pem(cluster, "certificate-authority")
-    cert_pem, _ = _read_pem(user, "client-certificate")
+    tls = check_tls_material(cluster, user, cluster_name=cluster_name, cluster_file=cluster_file,
+                             user_name=user_name, user_file=user_file)
     exec_cfg = _mapping(user.get("exec"), f"user {user_name!r} exec", files)
     auth_kind = _auth_kind(user)
     target = ContextTarget(
         context=context, files=files, context_file=ctx_file, cluster_name=cluster_name,
         server=str(cluster["server"]).rstrip("/"), user_name=user_name, user_file=user_file,
-        auth_kind=auth_kind, ca_pem=ca_pem,
-        ca_source=f"{ca_source} of cluster {cluster_name!r} in {cluster_file}" if ca_source else "",
+        auth_kind=auth_kind, ca_pem=tls.ca_pem,
+        ca_source=f"{tls.ca_source} of cluster {cluster_name!r} in {cluster_file}" if tls.ca_source else "",
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify")),
-        client_cert_not_after=_not_after(cert_pem), exec_command=exec_cfg.get("command"), unexpanded=tildes,
+        client_cert_not_after=_not_after(tls.cert_pem), exec_command=exec_cfg.get("command"), unexpanded=tildes,
         proxy_url=_proxy_url(cluster.get("proxy-url")), cluster_file=cluster_file,
         tls_server_name=str(cluster.get("tls-server-name") or ""),
         exposed=exposed_credentials(user, user_file=user_file, auth_kind=auth_kind),

@@ -418,7 +418,7 @@ def test_a_certificate_not_issued_for_the_server_address_is_named_not_blamed_on_
     from gfwizard.cluster_errors import CA_REMEDY, tls_error
 
     target = types.SimpleNamespace(server="https://100.113.89.12:6443", tls_server_name="", cluster_name="honey",
-                                   cluster_file="/home/op/.kube/kubeconfig-honey.yaml", context_file="")
+                                   cluster_where="/home/op/.kube/kubeconfig-honey.yaml")
     error = tls_error(target, _mismatch(64, "IP address mismatch, certificate is not valid for '100.113.89.12'."))
     assert error.kind == "tls"
     assert error.message.startswith("TLS with https://100.113.89.12:6443 failed: the server's certificate is not "
