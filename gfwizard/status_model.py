@@ -233,6 +233,8 @@ def api_remedy(error: str) -> str:
 
 _STATE_REMEDY = ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
                  "state is safe in the versioned bucket, and no deploy can run until it answers")
+
+
 def state_remedy(error: str) -> str:
     """What to do when the state store does not answer, from the error text: first unset
     ``AWS_ENDPOINT_URL_S3`` when it, not organization.yaml, chose the endpoint that failed (the error then
@@ -282,7 +284,8 @@ def problem_remedy(problem: Problem) -> str:
                 f"its state is still on the GitLab HTTP backend, move it: `gfwizard backend migrate --env {env} "
                 f"--stack {stack}`; if it was deleted, restore the previous version of its state object (the bucket is "
                 f"versioned) or import the resources before any apply (`gfwizard deploy` stops it until then)")
-    return "open the workload (Stacks pane, Enter) to see its pods and logs; its Warning events are in the Events pane (5)"
+    return ("open the workload (Stacks pane, Enter) to see its pods and logs; its Warning events are in the Events "
+            "pane (5)")
 
 
 class StatusSnapshot(_Frozen):

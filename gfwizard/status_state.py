@@ -125,15 +125,15 @@ class ReadOnlyState:
         """The guarded botocore client (a write through it raises :class:`ReadOnlyViolation` before I/O)."""
         return self._client
 
-    def _explained(self, exc: BaseException, action: str) -> str:
-        """Why ``action`` failed, redacted: the store's own error message is quoted (a proxy or an S3-compatible
-        server may echo a credential in it), and the panes show this text as it is. Names
-        ``AWS_ENDPOINT_URL_S3`` when the store that did not answer is the one it sets instead of
+    def _explained(self, exc: BaseException, action: str) -> tuple[str, str]:
+        """``(detail, remedy)`` of why ``action`` failed, the detail redacted: the store's own error message is
+        quoted (a proxy or an S3-compatible server may echo a credential in it), and the panes show this text as
+        it is. Names ``AWS_ENDPOINT_URL_S3`` when the store that did not answer is the one it sets instead of
         organization.yaml's ``state.s3.endpoint`` (which is what the operator would go and check)."""
         from gfwizard.backend_s3 import explain
 
-        detail = explain(exc, target=self.target, timeouts=self.timeouts, action=action)[0]
-        return redact(detail + self.target.override_note if _store_down(exc) else detail)
+        detail, remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=action)
+        return redact(detail + self.target.override_note if _store_down(exc) else detail), remedy
 
     def state_key(self, env: str, stack: str) -> str:
         """The state object's key for ``env`` and ``stack``."""
@@ -162,10 +162,10 @@ class ReadOnlyState:
             if code == "NoSuchKey" or (status == 404 and code in ("", "404")):
                 self._cache.pop(key, None)
                 return StateObject(key=key, exists=False)
-            return StateObject(key=key, exists=False, error=self._explained(exc, f"read {key}"),
+            return StateObject(key=key, exists=False, error=self._explained(exc, f"read {key}")[0],
                                error_status=status, unreachable=_store_down(exc))
         except (BotoCoreError, OSError) as exc:
-            return StateObject(key=key, exists=False, error=self._explained(exc, f"read {key}"),
+            return StateObject(key=key, exists=False, error=self._explained(exc, f"read {key}")[0],
                                unreachable=_store_down(exc))
         modified = resp.get("LastModified")
         try:
@@ -189,7 +189,7 @@ class ReadOnlyState:
         from botocore.exceptions import BotoCoreError, ClientError
 
         from gfwizard.backend_locks import LOCK_SUFFIX, LockInfo, lock_from_json
-        from gfwizard.backend_s3 import error_code, explain, http_status
+        from gfwizard.backend_s3 import error_code, http_status
 
         prefix = f"{self.target.key_prefix}/{env}/"
         keys: list[str] = []
@@ -205,8 +205,7 @@ class ReadOnlyState:
                 if not page.get("IsTruncated") or not token:
                     break
         except (ClientError, BotoCoreError, OSError) as exc:
-            detail = self._explained(exc, f"list {prefix}")
-            remedy = explain(exc, target=self.target, timeouts=self.timeouts, action=f"list {prefix}")[1]
+            detail, remedy = self._explained(exc, f"list {prefix}")
             status = http_status(exc)
             kind: ReadErrorKind = "forbidden" if status == 403 else "unreachable" if _store_down(exc) else "api"
             raise ReadError(kind, f"cannot list the locks under {prefix}: {detail}", remedy, status) from None
@@ -220,11 +219,11 @@ class ReadOnlyState:
                 if error_code(exc) in ("NoSuchKey", "404"):
                     continue  # released between LIST and GET
                 out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
-                                    age=None, error=self._explained(exc, f"read {key}")))
+                                    age=None, error=self._explained(exc, f"read {key}")[0]))
                 continue
             except (BotoCoreError, OSError) as exc:
                 out.append(LockInfo(stack=stack, env=env, key=key, id="", who="", operation="", created=None,
-                                    age=None, error=self._explained(exc, f"read {key}")))
+                                    age=None, error=self._explained(exc, f"read {key}")[0]))
                 continue
             out.append(lock_from_json(body, stack=stack, env=env, key=key, now=now))
         return out
