@@ -23,7 +23,9 @@ _MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL",
 
 def _print_report(report: "ValidationReport") -> None:
     echo(f"context {report.context!r} ({', '.join(report.kubeconfig) or 'no kubeconfig file found'})", bold=True)
-    width = min(32, max([15, *(len(c.name) for c in report.checks)]))
+    from gfwizard.commands.backend import name_width
+
+    width = name_width(report.checks, floor=15)
     for check in report.checks:
         label, colour = _MARK[check.level.value]
         echo(f"  {label}  {check.name:<{width}} {check.detail}", fg=colour)
