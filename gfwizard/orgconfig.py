@@ -4,8 +4,9 @@ The model encodes the deployment decision: one physical cluster (honey); ``bumbl
 are node roles inside it, never clusters or contexts; legacy (Civo-era) contexts are compatibility
 only; stacks deploy in ``depends_on`` order; and the file never holds a credential.
 
-Loading (ruamel.yaml, errors with file:line:col) lives in :mod:`gfwizard.orgconfig_yaml`, saving in
-:mod:`gfwizard.orgconfig_save`; both are re-exported here so callers import one module.
+Loading (ruamel.yaml, errors with file:line:col) lives in :mod:`gfwizard.orgconfig_yaml`, rendering in
+:mod:`gfwizard.orgconfig_save`, writing in :mod:`gfwizard.orgconfig_write`; they are re-exported here so
+callers import one module.
 """
 
 from __future__ import annotations
@@ -545,7 +546,8 @@ def schema_json() -> str:
 
 
 from gfwizard.orgconfig_yaml import ConfigError, ConfigProblem, load_config, load_config_text  # noqa: E402
-from gfwizard.orgconfig_save import render_config, save_config  # noqa: E402
+from gfwizard.orgconfig_save import render_config  # noqa: E402
+from gfwizard.orgconfig_write import save_config  # noqa: E402
 
 __all__ = [
     "CONFIG_VERSION", "ClusterSpec", "ConfigError", "ConfigProblem", "Environment", "Fingerprint", "HttpSpec",

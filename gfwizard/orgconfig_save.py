@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gfwizard.errors import InputError
@@ -362,13 +361,3 @@ def _name_of(item: Any) -> str | None:
     if isinstance(item, dict) and isinstance(item.get("name"), str):
         return str(item["name"])
     return None
-
-
-# Saving lives in orgconfig_write; re-exported so callers keep importing it from here.
-from gfwizard.orgconfig_write import (  # noqa: E402
-    ConfigChangedError,
-    backup_path,
-    read_existing,
-    save_config,
-)
-

@@ -177,7 +177,7 @@ def _answers_to_config(prompter: Prompter, answers: ConfigAnswers, out: Callable
 def load_existing(path: Path, force: bool) -> tuple[str | None, "ConfigAnswers"]:
     """The existing file's text (None when there is none) and the answers to start from."""
     from gfwizard.orgconfig import ConfigError, load_config_text
-    from gfwizard.orgconfig_save import backup_path
+    from gfwizard.orgconfig_write import backup_path
     from gfwizard.orgconfig_yaml import read_config_text
 
     if not path.exists():
@@ -200,7 +200,7 @@ def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
                    echo: Callable[[str], None] | None = None) -> Outcome:
     """Ask, render, show, and write ``path`` only on confirmation. Nothing is written unless WRITTEN."""
     from gfwizard.orgconfig import render_config, save_config
-    from gfwizard.orgconfig_save import backup_path
+    from gfwizard.orgconfig_write import backup_path
 
     out = echo or _echo
     path = Path(path).expanduser()

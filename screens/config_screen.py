@@ -88,7 +88,7 @@ class ConfigScreen(StepScreen):
     def render_config(self) -> None:
         """Render the draft exactly as it would be written (comments of the existing file kept)."""
         from gfwizard.orgconfig import render_config
-        from gfwizard.orgconfig_save import read_existing
+        from gfwizard.orgconfig_write import read_existing
 
         assert self.session.draft is not None, "the Validate step drafts the config"
         path = self.session.config_path
@@ -130,7 +130,7 @@ class ConfigScreen(StepScreen):
         if self.new_text is None or self.new_text == self.old_text:
             self.notify("Nothing to write.")
             return
-        from gfwizard.orgconfig_save import backup_path
+        from gfwizard.orgconfig_write import backup_path
 
         where = self.session.config_path
         backup = f"\nThe previous file is kept as {backup_path(where)}." if self.old_text is not None else ""
@@ -142,7 +142,7 @@ class ConfigScreen(StepScreen):
     def write(self) -> None:
         """Save through the core (temp file + rename, .bak kept, comments preserved)."""
         from gfwizard.orgconfig import save_config
-        from gfwizard.orgconfig_save import ConfigChangedError
+        from gfwizard.orgconfig_write import ConfigChangedError
 
         assert self.session.draft is not None
         path = self.session.config_path

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gfwizard.cli import cli
-from gfwizard.orgconfig_save import backup_path
+from gfwizard.orgconfig_write import backup_path
 from tests.helpers import run_cli, tree_digest
 from tests.unit.test_orgconfig import edited, example_text, line_of
 

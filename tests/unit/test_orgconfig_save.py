@@ -9,7 +9,8 @@ import pytest
 
 from gfwizard.errors import InputError
 from gfwizard.orgconfig import ConfigError, load_config, load_config_text, render_config, save_config
-from gfwizard.orgconfig_save import SCHEMA_LINE, backup_path
+from gfwizard.orgconfig_save import SCHEMA_LINE
+from gfwizard.orgconfig_write import backup_path
 from tests.helpers import tree_digest
 from tests.unit.test_orgconfig import EXAMPLE, edited, example_text
 

@@ -13,7 +13,7 @@ import pytest
 from gfwizard import orgconfig_write
 from gfwizard.errors import InputError
 from gfwizard.orgconfig import load_config, load_config_text, render_config, save_config
-from gfwizard.orgconfig_save import ConfigChangedError, backup_path, read_existing
+from gfwizard.orgconfig_write import ConfigChangedError, backup_path, read_existing
 from tests.unit.test_orgconfig import example_text
 
 UID = "6f1c2b3a-1111-2222-3333-444455556666"

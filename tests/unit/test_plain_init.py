@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from gfwizard.answers import QUESTIONS, ConfigAnswers, build_config, validate_answer
 from gfwizard.errors import InputError
 from gfwizard.orgconfig import load_config, render_config
-from gfwizard.orgconfig_save import backup_path
+from gfwizard.orgconfig_write import backup_path
 from gfwizard.plain import Outcome, run_plain_init
 from tests.helpers import tree_digest
 from tests.unit.test_orgconfig import example_text
