@@ -48,10 +48,9 @@ class ConfigScreen(StepScreen):
 
     @dataclass
     class ConfigWritten(Message):
-        """organization.yaml was written (or was already identical)."""
+        """organization.yaml was written (Ctrl+W offers a write only when the diff is not empty)."""
 
         path: Path
-        changed: bool
 
     @dataclass
     class ChangedOnDisk(Message):
@@ -153,7 +152,7 @@ class ConfigScreen(StepScreen):
         except ConfigChangedError:
             self.post_message(self.ChangedOnDisk(path))
             return
-        self.post_message(self.ConfigWritten(path, True))
+        self.post_message(self.ConfigWritten(path))
 
     def on_config_screen_changed_on_disk(self, message: ChangedOnDisk) -> None:
         self.notify(f"{message.path} changed on disk since the diff was shown: nothing was written. The diff "
@@ -164,7 +163,7 @@ class ConfigScreen(StepScreen):
     def on_config_screen_config_written(self, message: ConfigWritten) -> None:
         self.session.config_written = True
         self.session.existing_config = self.session.draft
-        self.notify(f"Wrote {message.path}" if message.changed else f"{message.path} unchanged", markup=False)
+        self.notify(f"Wrote {message.path}", markup=False)
         self.render_config()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
