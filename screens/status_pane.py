@@ -71,7 +71,11 @@ class StatusPane(Vertical):
         out = snap.notes_for(self.PANE)
         if not rows and self.EMPTY and not out:  # an empty table after a failed read says nothing
             out.append(self.EMPTY)
-        return out + self.problem_notes(snap, env)
+        return out + self.own_notes(snap, env) + self.problem_notes(snap, env)
+
+    def own_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
+        """Lines of this pane's own, between what could not be read and the problems' remedies (none here)."""
+        return []
 
     def problem_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
         """``<subject>: <what>; remedy: <what to do>`` for each of :attr:`PROBLEMS` in ``snap`` (one line per

@@ -145,26 +145,23 @@ class StacksPane(StatusPane):
         self._workloads = workloads
         return rows
 
-    def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
-        """What could not be read, then one line naming the stacks that run without state, and what to do, then
-        each workload problem with its remedy."""
-        out = super().notes(snap, rows, env)
-        # Before the workloads' remedies: "deploy none of them" is the one that must not be missed.
-        at = len(out) - len(self.problem_notes(snap, env))
+    def own_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
+        """One line naming the stacks that run without state, and what to do: before the workloads' remedies,
+        as "do not deploy" is the one that must not be missed."""
         untracked = [s for s in snap.stacks if s.source == "untracked" and env in (None, s.env)]
-        if untracked:
-            envs = {s.env for s in untracked}
-            env = next(iter(envs)) if len(envs) == 1 else "<env>"
-            stack = untracked[0].stack if len(untracked) == 1 else "<stack>"
-            one = len(untracked) == 1
-            out.insert(at, with_config(
-                f"NO STATE, yet running: {', '.join(f'{s.env}/{s.stack}' for s in untracked)} — "
-                + ("do not deploy it yet" if one else "deploy none of them yet")
-                + f" (an apply without the state would create it all again); if {'its' if one else 'their'} state "
-                f"is still on the GitLab HTTP backend, move it with `gfwizard backend migrate --env {env} --stack "
-                f"{stack}`{'' if one else ' for each'}; if it was deleted, restore the previous version of the "
-                "state object (the bucket is versioned)"))
-        return out
+        if not untracked:
+            return []
+        envs = {s.env for s in untracked}
+        env = next(iter(envs)) if len(envs) == 1 else "<env>"
+        stack = untracked[0].stack if len(untracked) == 1 else "<stack>"
+        one = len(untracked) == 1
+        return [with_config(
+            f"NO STATE, yet running: {', '.join(f'{s.env}/{s.stack}' for s in untracked)} — "
+            + ("do not deploy it yet" if one else "deploy none of them yet")
+            + f" (an apply without the state would create it all again); if {'its' if one else 'their'} state "
+            f"is still on the GitLab HTTP backend, move it with `gfwizard backend migrate --env {env} --stack "
+            f"{stack}`{'' if one else ' for each'}; if it was deleted, restore the previous version of the "
+            "state object (the bucket is versioned)")]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
