@@ -76,7 +76,7 @@ def save_config(cfg: "OrgConfig", path: Path | str, *, expected: str | None = _U
             raise _write_error(path.parent, exc) from None
     with _writer_lock(path):
         existing: str | None = None
-        if path.exists() or path.is_dir():
+        if path.exists():
             try:
                 existing = read_config_text(path)
             except ConfigError:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 import subprocess
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,3 +49,13 @@ def run_cli(args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path
         capture_output=True, text=True, env=full_env, cwd=str(cwd or REPO), timeout=timeout, input=input,
         preexec_fn=close if closed else None,
     )
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    """The process umask set to ``mask`` for the block, then restored."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -3,7 +3,6 @@ verdict on the source after the IaC runs (unreadable is a warning, gone is a fai
 
 from __future__ import annotations
 
-import os
 import stat
 import sys
 import textwrap
@@ -15,17 +14,15 @@ import pytest
 from gfwizard.backend_migrate import MigrationReport, _run_migration
 from gfwizard.layout import Layout
 from tests.backend_doubles import make_cfg
+from tests.helpers import umask
 
 PASSWORD = "migrate-transcript-canary-Zq81Xw"
 
 
 @pytest.fixture
 def permissive_umask() -> Iterator[None]:
-    old = os.umask(0)  # the worst an operator's shell can have
-    try:
+    with umask(0):  # the worst an operator's shell can have
         yield
-    finally:
-        os.umask(old)
 
 
 def _fake_iac(tmp_path: Path) -> Path:

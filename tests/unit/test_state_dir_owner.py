@@ -13,16 +13,13 @@ import pytest
 
 from gfwizard.errors import InputError
 from gfwizard.paths import require_dir, require_state_dir
-from tests.helpers import run_cli, tree_digest
+from tests.helpers import run_cli, tree_digest, umask
 
 
 @pytest.fixture
 def permissive_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
+    with umask(0):
         yield
-    finally:
-        os.umask(old)
 
 
 def _shared(path: Path, mode: int) -> Path:
@@ -109,11 +106,8 @@ def test_deploy_refuses_a_world_writable_state_dir_and_writes_nothing(tmp_path: 
 
 @pytest.fixture
 def usual_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
+    with umask(0o022):
         yield
-    finally:
-        os.umask(old)
 
 
 def _kubeconfig(tmp_path: Path) -> Path:
