@@ -300,7 +300,8 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
     ``on_note`` hears each of the report's ``notes`` (redacted) when it arises, before the IaC runs.
 
     Raises InputError for bad input and CheckFailure when the source cannot be read or the AWS configuration
-    cannot make an S3 client (nothing written then). From the backup on, every outcome — refused or failed included — is a report.
+    cannot make an S3 client (nothing written then). From the backup on, every outcome — refused or failed
+    included — is a report.
     """
     cfg.environment(env)
     cfg.stack(stack)

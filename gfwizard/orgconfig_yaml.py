@@ -102,7 +102,8 @@ def read_config_text(path: Path | str) -> str:
                          ) from None
     except OSError as exc:  # a symlink loop, a file where a directory should be, ...
         raise InputError(f"cannot read config file {path}: {exc.strerror or exc}",
-                         remedy=f"pass the organization.yaml file itself (`ls -l {path}` shows what is there)") from None
+                         remedy=f"pass the organization.yaml file itself (`ls -l {path}` shows what is there)"
+                         ) from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"config path is a directory, not a file: {path}", remedy="pass the organization.yaml file")
     if not stat.S_ISREG(info.st_mode):  # reading a FIFO or a device would block or never end

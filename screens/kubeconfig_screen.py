@@ -228,7 +228,8 @@ class KubeconfigScreen(StepScreen):
             return "No context to select: put honey's kubeconfig in ~/.kube (or KUBECONFIG), then r to rescan."
         cls = self.selected.classification.value
         if cls in NOT_A_TARGET:
-            return f"{printable(self.selected.name)} cannot be a deploy target: {self.selected.reason or BADGES[cls][0]}."
+            return (f"{printable(self.selected.name)} cannot be a deploy target: "
+                    f"{self.selected.reason or BADGES[cls][0]}.")
         if self.selected.cert_expired:
             return f"{printable(self.selected.name)}: the client certificate expired on {self.selected.cert_expiry}."
         if self.selection_error:
