@@ -251,9 +251,10 @@ class _Run:
         t = self.target
         found = (f"context {t.context!r} in {t.context_file}: cluster {t.cluster_name!r} at {t.server}, "
                  f"user {t.user_name!r} ({t.auth_kind} auth)")
-        # Found the way kubectl finds it, but maybe not in the file the operator meant (a skipped '~' entry), or
-        # in a file other local users can read: warnings on this row, never a row of their own or a failure.
-        notes = [note for note in (t.unexpanded_note(), t.exposure_note()) if note[0]]
+        # Found the way kubectl finds it, but maybe not in the file the operator meant (a skipped '~' entry or
+        # empty file), or in a file other local users can read: warnings on this row, never a row of their own or
+        # a failure.
+        notes = [note for note in (t.unexpanded_note(), t.empty_note(), t.exposure_note()) if note[0]]
         self.add(warned("kubeconfig", "; ".join([found, *(d for d, _ in notes)]), "; ".join(r for _, r in notes))
                  if notes else passed("kubeconfig", found))
         where = t.context_file
@@ -525,6 +526,10 @@ def gate_checks(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str
         elif name == "fingerprint" and check.level is not Level.PASS:
             check = check.model_copy(update={"level": Level.FAIL, "remedy": check.remedy or PIN_REMEDY})
         out.append(check)
+    if run.target is not None and run.target.skipped_empty:
+        # kubectl and the stacks' providers skip such a file too: a note, never a failed gate.
+        detail, remedy = run.target.empty_note()
+        out.append(_clean(warned("kubeconfig", detail, remedy)))
     return out
 
 

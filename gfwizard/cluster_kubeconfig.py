@@ -1,7 +1,9 @@
 """Read one context out of one or more kubeconfig files, without running anything or writing anything.
 
 Files are merged by the rules of the Kubernetes client's ``KubeConfigMerger`` (first file to define
-a name wins, as kubectl does), without importing the client. The chosen context is then cut out into
+a name wins, as kubectl does), without importing the client. A file with no YAML document (empty, or only
+whitespace or comments) is skipped as kubectl skips it, where that client would refuse the whole list; the
+context remembers it, so the check that read it can say so. The chosen context is then cut out into
 a standalone config dict: its cluster and user, with every relative file path made absolute against
 the file that defined it, so the client can be built from the dict alone.
 """
@@ -18,7 +20,7 @@ from typing import Any, Mapping
 
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.cluster_tls import check_tls_material
-from gfwizard.kubeconfig_env import TildeEntry, entries, kubectl_path, no_file_note, tilde_entries
+from gfwizard.kubeconfig_env import TildeEntry, empty_files_note, entries, kubectl_path, no_file_note, tilde_entries
 from gfwizard.kubeconfig_files import duplicate_name
 from gfwizard.kubeconfig_perms import ExposedCredential, exposed_credentials, exposure_note
 from gfwizard.kubeconfig_secrets import refuse_unsendable_token
@@ -56,6 +58,9 @@ class ContextTarget:
     tls_server_name: str = ""
     #: Files holding the user's credential that other local users may read (mode only; see kubeconfig_perms).
     exposed: tuple[ExposedCredential, ...] = ()
+    #: Kubeconfig files of the list that hold no YAML document (empty, only whitespace or comments): skipped,
+    #: as kubectl skips them. Not in :attr:`files`.
+    skipped_empty: tuple[str, ...] = ()
 
     @property
     def cluster_where(self) -> str:
@@ -65,6 +70,10 @@ class ContextTarget:
     def unexpanded_note(self) -> tuple[str, str]:
         """``(detail, remedy)`` about :attr:`unexpanded` (empty strings when there is none)."""
         return tilde_note(self.unexpanded)
+
+    def empty_note(self) -> tuple[str, str]:
+        """``(detail, remedy)`` about :attr:`skipped_empty` (empty strings when there is none)."""
+        return empty_files_note(self.skipped_empty)
 
     def exposure_note(self) -> tuple[str, str]:
         """``(detail, remedy)`` about :attr:`exposed` (empty strings when there is none), for a sentence that
@@ -145,23 +154,26 @@ def _refuse_duplicate_names(config: Any, path: str) -> None:
                               remedy=f"remove or rename one of the two {item[:-1]} entries {name!r} in {path}")
 
 
-def _merge_files(paths: list[str]) -> _Node:
+def _merge_files(paths: list[str]) -> tuple[_Node | None, list[str]]:
     """The Kubernetes client's ``KubeConfigMerger``, step for step, without importing the client (that
     import alone costs a deploy gate more than the rest of its work): the first file's document is the
     base; ``clusters``, ``contexts`` and ``users`` are merged by name, the first file to define a name
-    winning; the last ``current-context`` is kept. Odd documents fail the way they fail there."""
+    winning; the last ``current-context`` is kept. Odd documents fail the way they fail there, except a
+    file with no YAML document, which is skipped as kubectl skips it (the client refuses the whole list:
+    "Invalid kube-config. <path> file is empty"). Returns the merged node (None when every file was
+    skipped) and the files skipped."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     merged: _Node | None = None
+    skipped: list[str] = []
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             config = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
         if config is None:
-            # kubectl skips an empty file, but the Python client refuses the list and gfwizard reads it the same way.
-            raise _MergeError(f"Invalid kube-config. {path} file is empty",
-                              remedy=f"remove {path} from the kubeconfig list (KUBECONFIG, cluster.kubeconfig or "
-                                     "--kubeconfig), or put the kubeconfig it should hold into it")
+            # client-go reads an empty file, or one of only whitespace or comments, as an empty config.
+            skipped.append(path)
+            continue
         if merged is None:
             base = copy.deepcopy(config)
             for item in ("clusters", "contexts", "users"):
@@ -179,7 +191,7 @@ def _merge_files(paths: list[str]) -> _Node:
                     merged.value[item].append(_Node(new_item, path))
         if "current-context" in config:
             merged.value["current-context"] = config["current-context"]
-    return merged  # type: ignore[return-value]  # paths is never empty here
+    return merged, skipped
 
 
 def missing_file_remedy(missing: list[str], explicit: bool, origin: str = "") -> str:
@@ -209,7 +221,9 @@ def _directory_error(directory: str, explicit: bool, origin: str) -> ClusterAcce
                       "(client-go) refuse a kubeconfig list that holds one", remedy)
 
 
-def _load_merged(paths: list[str], explicit: bool, origin: str = "", tildes: tuple[TildeEntry, ...] = ()) -> Any:
+def _load_merged(paths: list[str], explicit: bool, origin: str = "",
+                 tildes: tuple[TildeEntry, ...] = ()) -> tuple[Any, list[str]]:
+    """The merged kubeconfig of ``paths`` and the files skipped because they hold no YAML document."""
     import yaml
 
     directory = next((p for p in paths if os.path.isdir(p)), None)
@@ -223,7 +237,7 @@ def _load_merged(paths: list[str], explicit: bool, origin: str = "", tildes: tup
             "kubeconfig", f"kubeconfig file not found: {', '.join(missing or paths)}" + (f" ({note})" if note else ""),
             remedy or missing_file_remedy(missing or paths, explicit, origin))
     try:
-        merged = _merge_files(existing)
+        merged, skipped = _merge_files(existing)
     except yaml.MarkedYAMLError as exc:
         # One line naming the file at fault (the error's own text spreads the position over several lines).
         mark = exc.problem_mark or exc.context_mark
@@ -242,9 +256,14 @@ def _load_merged(paths: list[str], explicit: bool, origin: str = "", tildes: tup
                                                f"named clusters, contexts and users ({type(exc).__name__}: {exc})",
                                  "fix the kubeconfig file (kubectl config view shows what it parses)") from exc
     if merged is None:
-        raise ClusterAccessError("kubeconfig", f"kubeconfig {', '.join(existing)} holds no configuration",
-                                 "point --kubeconfig at honey's kubeconfig")
-    return merged
+        named = ", ".join(existing)
+        what = "it is" if len(existing) == 1 else "they are"
+        raise ClusterAccessError(
+            "kubeconfig", f"kubeconfig {named} holds no configuration: {what} empty (no YAML document, only "
+                          "whitespace or comments), and kubectl skips an empty file",
+            f"put honey's kubeconfig into {named}, or name the file that holds it (cluster.kubeconfig in "
+            "organization.yaml, KUBECONFIG or --kubeconfig)")
+    return merged, skipped
 
 
 def _named(node: Any, section: str, name: str) -> Any | None:
@@ -366,14 +385,15 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     tildes = () if kubeconfig else tuple(tilde_entries(environ))
     if not paths and not kubeconfig:
         raise ClusterAccessError("kubeconfig", *no_file_note(environ.get("KUBECONFIG", "")))
-    merged = _load_merged(paths, explicit=bool(kubeconfig), origin=origin, tildes=tildes)
-    files = tuple(p for p in paths if os.path.isfile(p))
+    merged, skipped = _load_merged(paths, explicit=bool(kubeconfig), origin=origin, tildes=tildes)
+    files = tuple(p for p in paths if os.path.isfile(p) and p not in skipped)
     ctx_node = _named(merged, "contexts", context)
     if ctx_node is None:
         note, remedy = tilde_note(tildes)
+        empty, _ = empty_files_note(skipped)
         raise ClusterAccessError(
             "kubeconfig", f"context {context!r} not found in {', '.join(files)} (contexts there: "
-                          f"{_names(merged, 'contexts')})" + (f"; {note}" if note else ""),
+                          f"{_names(merged, 'contexts')})" + "".join(f"; {n}" for n in (note, empty) if n),
             remedy or _unknown_context_remedy(context, origin, context_origin))
     ctx = _mapping(ctx_node.value.get("context"), f"context {context!r}", files)
     ctx_file = getattr(ctx_node, "path", None) or files[0]
@@ -428,6 +448,7 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
         proxy_url=_proxy_url(cluster.get("proxy-url")), cluster_file=cluster_file,
         tls_server_name=str(cluster.get("tls-server-name") or ""),
         exposed=exposed_credentials(user, user_file=user_file, auth_kind=auth_kind),
+        skipped_empty=tuple(skipped),
     )
     standalone = {
         "apiVersion": "v1", "kind": "Config", "current-context": context,

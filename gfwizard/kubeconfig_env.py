@@ -6,6 +6,10 @@ literal, so kubectl looks for ``./~/.kube/a.yaml`` relative to the current direc
 such file, skips the entry without a word. (Checked with kubectl 1.32.) The Python Kubernetes client
 and the hashicorp providers do expand ``~``, so such an entry is where tools disagree: gfwizard reads
 it the way kubectl does and says so.
+
+A file of the list that holds no YAML document (empty, or only whitespace or comments) is skipped by
+kubectl as an empty config; the Python client refuses the whole list for it. gfwizard skips it as
+kubectl does and says so (:func:`empty_files_note`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,18 @@ def no_file_note(value: str) -> tuple[str, str]:
             "not fall back to ~/.kube/config)",
             "set KUBECONFIG to a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml), or unset it to use "
             "~/.kube/config")
+
+
+def empty_files_note(paths: "tuple[str, ...] | list[str]") -> tuple[str, str]:
+    """``(detail, remedy)`` for kubeconfig files skipped because they hold no YAML document ("" when none)."""
+    if not paths:
+        return "", ""
+    named = ", ".join(paths)
+    are, them = ("is", "it") if len(paths) == 1 else ("are", "them")
+    return (f"{named} {are} empty (no YAML document: no bytes, or only whitespace or comments): skipped, as "
+            f"kubectl skips {them}",
+            f"put the kubeconfig {named} should hold into {them}, or remove {them} from the kubeconfig list "
+            "(KUBECONFIG, cluster.kubeconfig or --kubeconfig); nothing to do if it is meant to be empty")
 
 
 def kubectl_path(entry: str) -> str:

@@ -237,7 +237,9 @@ def read_summary(path: str) -> FileSummary:
         return FileSummary(FileStatus.UNREADABLE, exc.strerror or str(exc))
     if len(data) > MAX_KUBECONFIG_BYTES:
         return FileSummary(FileStatus.UNREADABLE, TOO_LARGE)
-    if not data.strip():
+    if not data:
+        # Only a file of no bytes is empty before parsing, as in client-go: whitespace holding a tab is a YAML
+        # error there (and here), whitespace and comments alone parse to no document (summarise_doc).
         return FileSummary(FileStatus.EMPTY, "file is empty")
     try:
         doc = load_yaml(data)

@@ -3,11 +3,13 @@
 kubectl (client-go ``ClientConfigLoadingRules``) merges the ``KUBECONFIG`` list so that the first
 file to define a context, cluster or user name wins, the entry is taken whole (never merged field
 by field), and the first file that sets ``current-context`` wins. It skips missing and empty files
-and refuses the whole list when one file cannot be read or parsed.
+(an empty file, or one of only whitespace or comments, reads as an empty config) and refuses the whole
+list when one file cannot be read or parsed. gfwizard skips an empty file too, with a warning naming it.
 
 The Python Kubernetes client (v37, ``kube_config.KubeConfigMerger``) differs in ways checked here
 against its source: it lets the *last* file that sets ``current-context`` win, it refuses the whole
-list when a file is empty ("Invalid kube-config. <path> file is empty"), and it expands ``~`` in
+list when a file is empty ("Invalid kube-config. <path> file is empty"; gfwizard never hands it such a
+list: it builds the client from the one context it resolved), and it expands ``~`` in
 ``KUBECONFIG`` entries, which kubectl does not (discovery merges what kubectl reads, and lists the
 expanded file outside the merge set with a warning).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gfwizard.kubeconfig_auth import UserSummary
-from gfwizard.kubeconfig_env import TildeEntry, kubectl_path
+from gfwizard.kubeconfig_env import TildeEntry, empty_files_note, kubectl_path
 from gfwizard.kubeconfig_files import Candidate, ClusterSummary, FileStatus, FileSummary
 
 
@@ -62,11 +64,9 @@ def merge(candidates: list[Candidate], summaries: list[FileSummary], env_set: bo
                 f"kubectl refuses to load {what}: {cand.path} is {summ.status.value} ({summ.error})"
                 f"{_python_client_on(summ)}. Contexts from the other files are listed anyway"
             )
-        if summ.status is FileStatus.EMPTY and env_set:
-            out.warnings.append(
-                f"{cand.path} is empty: kubectl skips it, but the Python kubernetes client refuses the whole "
-                f"KUBECONFIG list (\"Invalid kube-config. {cand.path} file is empty\"); remove it from KUBECONFIG"
-            )
+        if summ.status is FileStatus.EMPTY:
+            detail, remedy = empty_files_note([cand.path])
+            out.warnings.append(f"{detail}; {remedy}")
         if summ.status is not FileStatus.OK:
             continue
         out.files.append(cand.path)

@@ -40,6 +40,8 @@ class ClusterStatus(_Frozen):
     fingerprint_detail: str = ""
     #: False when the kubeconfig's server differs from ``cluster.api_server`` in organization.yaml.
     server_matches_config: bool = True
+    #: A note about the kubeconfig list the client was read from (files skipped as empty), "" when none.
+    kubeconfig_note: str = ""
     error: str = ""
 
 

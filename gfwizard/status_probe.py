@@ -38,6 +38,7 @@ class ClusterProbe:
         #: Wall-clock time the probe in flight was sent, or None.
         self.pending_since: float | None = None
         self.status = ClusterStatus(server=cfg.cluster.api_server, context=cfg.cluster.context,
+                                    kubeconfig_note=kube.kubeconfig_note if kube is not None else "",
                                     error=kube_error)
 
     def probe(self) -> ClusterStatus:
@@ -76,7 +77,8 @@ class ClusterProbe:
             server=server, context=cfg.cluster.context, reachable=True,
             version=str((info or {}).get("gitVersion") or ""), latency_ms=round(latency, 1),
             fingerprint=state, fingerprint_detail=detail,
-            server_matches_config=_normalise_url(server) == _normalise_url(cfg.cluster.api_server), error="")
+            server_matches_config=_normalise_url(server) == _normalise_url(cfg.cluster.api_server),
+            kubeconfig_note=self.kube.kubeconfig_note, error="")
         return self.status
 
     def stale_as_of(self, now: float) -> float | None:

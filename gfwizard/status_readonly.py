@@ -156,6 +156,8 @@ class ReadOnlyKube:
         self.ca_sha256: str | None = None
         #: The server the kubeconfig context names.
         self.context_server: str = self.server
+        #: What was skipped reading the kubeconfig list (files that are empty), "" when nothing was.
+        self.kubeconfig_note: str = ""
 
     @classmethod
     def for_config(cls, cfg: "OrgConfig", *, environ: Mapping[str, str] | None = None,
@@ -179,6 +181,7 @@ class ReadOnlyKube:
         ro = cls(ApiClient(configuration=conf), timeouts)
         ro.ca_sha256 = shared.target.ca_sha256
         ro.context_server = shared.target.server
+        ro.kubeconfig_note = shared.target.empty_note()[0]
         return ro
 
     @property

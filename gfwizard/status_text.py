@@ -171,6 +171,8 @@ def render_text(snap: StatusSnapshot, width: int | None = None) -> str:
                      width, "  ", "    ")
     else:
         out += _wrap(f"{c.server}  {api_failure(c.error)}: {c.error or ''}", width, "  ", "    ")
+    if c.kubeconfig_note:
+        out += _wrap(f"WARN kubeconfig: {c.kubeconfig_note}", width, "  ", "    ")
     out += ["", "Nodes"]
     if not snap.nodes and snap.notes_for("nodes"):
         out += _wrap("unknown: the nodes could not be read (see 'Could not read')", width, "  ", "    ")

@@ -41,6 +41,8 @@ class ClusterPane(StatusPane):
             ("fingerprint", ("fingerprint", (c.fingerprint, _FINGERPRINT_STYLE[c.fingerprint]))),
             ("fingerprint-detail", ("", c.fingerprint_detail or "-")),
         ]
+        if c.kubeconfig_note:
+            rows.append(("kubeconfig", ("kubeconfig", (c.kubeconfig_note, "yellow"))))
         if c.error:
             rows.append(("error", ("error", (c.error, "red"))))
         if snap.stale_since is not None:

@@ -193,6 +193,9 @@ class _HumanPrinter(_Printer):
                 if not check.ok:
                     echo(f"  ✗ {check.name}: {check.detail}", fg="red")
                     echo(f"    remedy: {check.remedy}")
+                elif check.level.value == "warn":
+                    echo(f"  ! {check.name}: {check.detail}", fg="yellow")
+                    echo(f"    remedy: {check.remedy}")
         elif isinstance(event, ApplyRefused):
             echo(event.reason, fg="yellow")
         elif isinstance(event, ApplyStarted):

@@ -969,3 +969,18 @@ async def test_the_nodes_pane_keeps_its_full_headers_and_taints_when_they_fit() 
         await _until(pilot, lambda: table.size.height > 0, what="the nodes pane laid out")
         assert [str(c.label) for c in table.columns.values()][3:5] == ["CPU req/alloc", "Mem req/alloc"]
         assert table.shown["honey"][7] == "control-plane:NoSchedule"
+
+
+async def test_an_empty_kubeconfig_file_skipped_is_named_in_the_api_pane() -> None:
+    note = ("/k/empty.yaml is empty (no YAML document: no bytes, or only whitespace or comments): skipped, as kubectl "
+            "skips it")
+    snap = fixed_snapshot()
+    plain = _fixed_app(FixedFeed(snap))
+    async with plain.run_test(size=(160, 40)) as pilot:
+        await _until(pilot, lambda: plain.snapshots_applied > 0)
+        assert "kubeconfig" not in _cells(plain, "cluster-table")
+    snap = snap.model_copy(update={"cluster": snap.cluster.model_copy(update={"kubeconfig_note": note})})
+    app = _fixed_app(FixedFeed(snap))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        assert f"kubeconfig {note}" in _cells(app, "cluster-table")

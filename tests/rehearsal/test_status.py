@@ -203,6 +203,28 @@ def test_limited_rbac_user_gets_a_report_naming_what_it_could_not_read(rehearsal
     assert doc["nodes"] and doc["events"] == []
 
 
+def test_an_empty_file_in_the_kubeconfig_list_is_skipped_with_a_warning(rehearsal_workspace: Any,
+                                                                        tmp_path: Path) -> None:
+    # cluster.kubeconfig "empty:good": kubectl skips the empty file; status reads the cluster as from good alone
+    # and the API pane and the text report say which file was skipped.
+    from gfwizard.status_text import render_text
+
+    ws = rehearsal_workspace
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing here yet\n")
+    cfg = load_status_config(ws.config_path)
+    cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(
+        update={"kubeconfig": f"{empty}{os.pathsep}{ws.kubeconfig_path}"})})
+    before = tree_digest(ws.dir), empty.read_text()
+    snap = collect_once(cfg, environ=ws.env, options=StatusOptions(envs=("dev",)))
+    note = (f"{empty} is empty (no YAML document: no bytes, or only whitespace or comments): skipped, as kubectl "
+            "skips it")
+    assert snap.cluster.reachable and snap.cluster.fingerprint == "match" and snap.cluster.error == ""
+    assert snap.cluster.kubeconfig_note == note
+    assert f"  WARN kubeconfig: {note}" in render_text(snap).splitlines()
+    assert (tree_digest(ws.dir), empty.read_text()) == before
+
+
 def test_unreadable_state_bucket_is_named_not_fatal(rehearsal_workspace: Any) -> None:
     ws = rehearsal_workspace
     cfg = load_status_config(ws.config_path)

@@ -756,6 +756,37 @@ def test_a_quoted_tilde_entry_next_to_another_file_names_what_kubectl_skipped(
     assert (files.digest(), tree_digest(home), tree_digest(cwd)) == before
 
 
+@pytest.mark.parametrize("text", ["", "# filled in by the next login\n", "\n   \n"])
+def test_an_empty_file_in_the_kubeconfig_list_is_skipped_as_kubectl_skips_it(
+        tmp_path: Path, honey: "RehearsalAPIServer", monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    # KUBECONFIG=empty:good: kubectl skips the empty file (the Python client alone would refuse the list), so
+    # validate and the deploy gates read the context as from good alone, with a warning naming the empty file.
+    files = write_files(tmp_path, honey)
+    empty = files.dir / "empty.yaml"
+    empty.write_text(text)
+    note = (f"{empty} is empty (no YAML document: no bytes, or only whitespace or comments): skipped, as kubectl "
+            "skips it")
+    remedy = (f"put the kubeconfig {empty} should hold into it, or remove it from the kubeconfig list (KUBECONFIG, "
+              "cluster.kubeconfig or --kubeconfig); nothing to do if it is meant to be empty")
+    monkeypatch.setenv("KUBECONFIG", str(files.kubeconfig))
+    alone = validate_context(_ambient(files), timeouts=FAST)
+    monkeypatch.setenv("KUBECONFIG", f"{empty}{os.pathsep}{files.kubeconfig}")
+    close_all()
+    before = files.digest()
+    report = validate_context(_ambient(files), timeouts=FAST)
+    check = report.check("kubeconfig")
+    good_row = alone.check("kubeconfig")
+    assert check is not None and good_row is not None and good_row.level is Level.PASS
+    assert (check.level, check.detail, check.remedy) == (Level.WARN, f"{good_row.detail}; {note}", remedy)
+    assert report.ok and report.kubeconfig == alone.kubeconfig == [str(files.kubeconfig)]
+    assert levels(report) == {**levels(alone), "kubeconfig": "warn"}
+    gates = gate_checks(_ambient(files), timeouts=FAST)  # what `deploy` shows
+    assert [(c.name, c.level) for c in gates] == [("server", Level.PASS), ("fingerprint", Level.PASS),
+                                                  ("kubeconfig", Level.WARN)]
+    assert (gates[-1].detail, gates[-1].remedy) == (note, remedy)
+    assert files.digest() == before and empty.read_text() == text
+
+
 def test_an_unknown_context_is_fixed_where_it_was_named(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     # `--context hony` is a typo on the command line: the remedy is the flag, not organization.yaml.
     files = write_files(tmp_path, honey)

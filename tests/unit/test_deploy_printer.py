@@ -18,3 +18,23 @@ def test_a_stack_never_planned_reads_not_run_and_one_found_deployed_reads_skippe
     lines = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert [(words[0], words[1]) for words in lines] == [
         ("arc-runners", "not-run"), ("gitlab-runners", "not-run"), ("attic", "skipped")]
+
+
+def test_a_warning_gate_is_printed_with_its_detail_and_remedy_and_does_not_fail(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from gfwizard.checks import failed, passed, warned
+    from gfwizard.stacks_events import GateChecked
+
+    printer = _HumanPrinter()
+    printer.event(GateChecked((passed("server", "ok"), passed("fingerprint", "ok"),
+                               warned("kubeconfig", "/k/empty.yaml is empty: skipped, as kubectl skips it",
+                                      "fill it or remove it from the list")), True))
+    printer.event(GateChecked((failed("server", "other server", "fix the context"),), False))
+    assert capsys.readouterr().out.splitlines() == [
+        "gates: ✓ server  ✓ fingerprint  ✓ kubeconfig",
+        "  ! kubeconfig: /k/empty.yaml is empty: skipped, as kubectl skips it",
+        "    remedy: fill it or remove it from the list",
+        "gates: ✗ server",
+        "  ✗ server: other server",
+        "    remedy: fix the context",
+    ]

@@ -48,7 +48,13 @@ def test_missing_kubeconfig_entry_is_reported_and_others_listed(kube: Path) -> N
     assert not missing.exists()
 
 
-def test_empty_file_is_reported_with_the_python_client_difference(kube: Path) -> None:
+def _skipped_warning(path: Path) -> str:
+    return (f"{path} is empty (no YAML document: no bytes, or only whitespace or comments): skipped, as kubectl "
+            f"skips it; put the kubeconfig {path} should hold into it, or remove it from the kubeconfig list "
+            "(KUBECONFIG, cluster.kubeconfig or --kubeconfig); nothing to do if it is meant to be empty")
+
+
+def test_empty_file_is_skipped_like_kubectl_with_a_warning(kube: Path) -> None:
     empty = kube / "empty.yaml"
     empty.write_text("")
     good = kube / "good.yaml"
@@ -56,21 +62,37 @@ def test_empty_file_is_reported_with_the_python_client_difference(kube: Path) ->
     result = run_discover([kube], env_for(empty, good))
     info = file_info(result, empty)
     assert (info.status, info.error) == (FileStatus.EMPTY, "file is empty")
-    assert names(result) == ["good"]
-    assert any(
-        w.startswith(f"{empty} is empty: kubectl skips it, but the Python kubernetes client refuses the whole "
-                     f"KUBECONFIG list (\"Invalid kube-config. {empty} file is empty\")")
-        for w in result.warnings
-    ), result.warnings
-    assert empty.read_text() == ""
+    assert names(result) == ["good"] and result.merged_files == [str(good)]
+    assert result.warnings == [_skipped_warning(empty)]
+    alone = run_discover([kube], env_for(good))
+    assert [c.to_dict() for c in result.contexts] == [c.to_dict() for c in alone.contexts]
+    assert empty.read_text() == "" and good.read_text() == simple("good")
 
 
-def test_comment_only_file_counts_as_empty(kube: Path) -> None:
+@pytest.mark.parametrize("text", ["# nothing here yet\n", "  \n\n   \n", "---\n# later\n"])
+def test_comment_or_whitespace_only_file_counts_as_empty_and_is_skipped(kube: Path, text: str) -> None:
     only = kube / "comments.yaml"
-    only.write_text("# nothing here yet\n")
-    result = run_discover([kube], env_for(only))
+    only.write_text(text)
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    result = run_discover([kube], env_for(only, good))
     info = file_info(result, only)
     assert (info.status, info.error) == (FileStatus.EMPTY, "no YAML document (only comments or whitespace)")
+    assert names(result) == ["good"] and result.warnings == [_skipped_warning(only)]
+    assert only.read_text() == text
+
+
+def test_whitespace_with_a_tab_is_invalid_yaml_as_kubectl_reads_it(kube: Path) -> None:
+    # kubectl 1.32: "error loading config file ...: yaml: found character that cannot start any token".
+    tab = kube / "tab.yaml"
+    tab.write_text("\n\t\n")
+    good = kube / "good.yaml"
+    good.write_text(simple("good"))
+    result = run_discover([kube], env_for(tab, good))
+    info = file_info(result, tab)
+    assert info.status is FileStatus.INVALID and info.error.startswith("not valid YAML: line 2, column 1"), info
+    assert any(w.startswith(f"kubectl refuses to load this KUBECONFIG list: {tab} is invalid") for w in result.warnings)
+    assert tab.read_text() == "\n\t\n"
 
 
 def test_unparseable_file_reports_line_and_column_and_others_listed(kube: Path) -> None:
@@ -526,7 +548,7 @@ def test_client_target_own_file_or_merge_list(kube: Path) -> None:
     b.write_text(kubeconfig([("cross", "c1", "u2")], {}, {"u2": {"token": "t" * 12}}))
     result = run_discover([kube], env_for(a, empty, b))
     assert result.client_target("self") == (str(a), "self")
-    # The empty file is left out: the Python client refuses a list holding one.
+    # The empty file is left out: it holds nothing (and the Python client refuses a list holding one).
     assert result.client_target("cross") == (os.pathsep.join([str(a), str(b)]), "cross")
     with pytest.raises(InputError, match=r"no context named 'ghost' was discovered \(known: cross, self\)"):
         result.client_target("ghost")

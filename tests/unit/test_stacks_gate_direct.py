@@ -57,8 +57,9 @@ def test_merge_matches_the_kubernetes_clients_merger(tmp_path: Path) -> None:
     two["contexts"].append({"name": "shared", "context": {"cluster": "bumble", "user": "x"}})
     three = {"apiVersion": "v1", "kind": "Config", "preferences": {}}
     paths = [write(tmp_path / "1.yaml", one), write(tmp_path / "2.yaml", two), write(tmp_path / "3.yaml", three)]
-    ours = _load_merged(paths, explicit=True)
+    ours, skipped = _load_merged(paths, explicit=True)
     theirs = KubeConfigMerger(os.pathsep.join(paths)).config
+    assert skipped == []
     assert plain(ours) == plain(theirs)
     assert ours.value["current-context"] == "bumble"
     assert [c.value["name"] for c in ours.value["clusters"]] == ["honey", "bumble"]
@@ -67,21 +68,64 @@ def test_merge_matches_the_kubernetes_clients_merger(tmp_path: Path) -> None:
 def test_merge_refuses_the_same_documents_as_before(tmp_path: Path) -> None:
     from gfwizard.cluster_errors import ClusterAccessError
 
-    empty = tmp_path / "empty.yaml"
-    empty.write_text("")
     scalar = tmp_path / "scalar.yaml"
     scalar.write_text("just a string\n")
     nameless = write(tmp_path / "nameless.yaml", {"contexts": [{"context": {}}, {"name": "x"}]})
-    for path, text in ((str(empty), "file is empty"), (str(scalar), "is not a kubeconfig mapping"),
-                       (nameless, "Expected key name")):
+    for path, text in ((str(scalar), "is not a kubeconfig mapping"), (nameless, "Expected key name")):
         with pytest.raises(ClusterAccessError) as err:
             resolve_context(path, "honey")
         assert err.value.kind == "kubeconfig" and text in err.value.message, err.value.message
-    # An empty file is not a YAML mistake: the remedy says to take it out of the list (or fill it).
+
+
+@pytest.mark.parametrize("text", ["", "# filled in later\n", " \n\n"])
+def test_merge_skips_an_empty_file_as_kubectl_does(tmp_path: Path, text: str) -> None:
+    """kubectl (client-go) reads a file of no bytes, or of only whitespace or comments, as an empty config and
+    skips it; the Python client's merger refuses the whole list ("file is empty"). Ours skips it and says so."""
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(text)
+    good = write(tmp_path / "good.yaml", kubeconfig_doc("honey", "https://100.64.0.1:6443", current="honey"))
+    with pytest.raises(ConfigException, match="file is empty"):
+        KubeConfigMerger(os.pathsep.join([str(empty), good]))
+    ours, skipped = _load_merged([str(empty), good], explicit=True)
+    assert skipped == [str(empty)]
+    assert plain(ours) == plain(KubeConfigMerger(good).config)
+    target, standalone = resolve_context(f"{empty}:{good}", "honey")
+    alone, alone_standalone = resolve_context(good, "honey")
+    assert standalone == alone_standalone and target.files == alone.files == (good,)
+    assert target.skipped_empty == (str(empty),) and alone.skipped_empty == ()
+    assert target.empty_note() == (
+        f"{empty} is empty (no YAML document: no bytes, or only whitespace or comments): skipped, as kubectl skips it",
+        f"put the kubeconfig {empty} should hold into it, or remove it from the kubeconfig list (KUBECONFIG, "
+        "cluster.kubeconfig or --kubeconfig); nothing to do if it is meant to be empty")
+    assert empty.read_text() == text
+
+
+def test_a_list_of_only_empty_files_holds_no_configuration(tmp_path: Path) -> None:
+    from gfwizard.cluster_errors import ClusterAccessError
+
+    empty, comments = tmp_path / "empty.yaml", tmp_path / "comments.yaml"
+    empty.write_text("")
+    comments.write_text("# nothing yet\n")
     with pytest.raises(ClusterAccessError) as err:
         resolve_context(str(empty), "honey")
-    assert err.value.remedy == (f"remove {empty} from the kubeconfig list (KUBECONFIG, cluster.kubeconfig or "
-                                "--kubeconfig), or put the kubeconfig it should hold into it")
+    assert (err.value.kind, err.value.message, err.value.remedy) == (
+        "kubeconfig", f"kubeconfig {empty} holds no configuration: it is empty (no YAML document, only whitespace "
+                      "or comments), and kubectl skips an empty file",
+        f"put honey's kubeconfig into {empty}, or name the file that holds it (cluster.kubeconfig in "
+        "organization.yaml, KUBECONFIG or --kubeconfig)")
+    with pytest.raises(ClusterAccessError, match=f"kubeconfig {empty}, {comments} holds no configuration: they are "):
+        resolve_context(None, "honey", {"KUBECONFIG": f"{empty}:{comments}"})
+    # The context is elsewhere: the error names the file skipped too (it may be the one meant to hold it).
+    other = write(tmp_path / "other.yaml", kubeconfig_doc("bumble", "https://100.64.0.2:6443"))
+    with pytest.raises(ClusterAccessError) as err:
+        resolve_context(f"{empty}:{other}", "honey")
+    assert err.value.message == (f"context 'honey' not found in {other} (contexts there: bumble); {empty} is empty "
+                                 "(no YAML document: no bytes, or only whitespace or comments): skipped, as kubectl "
+                                 "skips it")
+    assert empty.read_text() == "" and comments.read_text() == "# nothing yet\n"
 
 
 def test_resolving_a_context_never_imports_the_kubernetes_client(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ class _SilentKube:
 
     server = context_server = "https://honey:6443"
     ca_sha256 = None
+    kubeconfig_note = ""
 
     def __init__(self, clock: _Clock, hang: float) -> None:
         self.clock = clock
