@@ -2,7 +2,10 @@
 
 The Kubernetes client would run the plugin itself, with no timeout, and only log its failure. Here
 the plugin runs in its own process group with stdin closed and ``interactive: false``; when it does
-not finish in time the whole group is killed. Its stderr goes into the error, redacted.
+not finish in time the whole group is killed. Its stderr goes into the error, and when it prints
+something that is not an ExecCredential, the start of that output does too: both redacted (the
+output may hold a token), control characters escaped (it may be binary or hold terminal escapes)
+and cut short (it may be huge).
 """
 
 from __future__ import annotations
@@ -18,8 +21,14 @@ from typing import Any, Mapping
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.kubeconfig_secrets import refuse_unsendable_token
 from gfwizard.redact import is_secret_name, redact, register_secret
+from gfwizard.textsafe import printable
 
 _STDERR_TAIL = 1500
+#: How much of a plugin's stdout an error quotes: enough to recognise an HTML page, a banner or a wrong JSON.
+_STDOUT_HEAD = 200
+#: Redaction runs over a window this many times longer than what is shown, so a secret cut at the window's
+#: edge lies wholly outside the part shown (and big outputs are not scanned whole).
+_WINDOW = 4
 
 
 @dataclass(frozen=True)
@@ -33,9 +42,45 @@ class ExecCredential:
     stderr: str
 
 
+def _decode(data: bytes | None) -> str:
+    """A plugin's output as text: invalid UTF-8 (binary output) becomes U+FFFD instead of an exception."""
+    return (data or b"").decode("utf-8", errors="replace")
+
+
 def _tail(text: str) -> str:
-    text = redact(text.strip())
+    """The end of a plugin's stderr, safe to show: redacted, control characters escaped, at most
+    :data:`_STDERR_TAIL` characters (the last lines say why it failed)."""
+    text = text.strip()
+    window = _STDERR_TAIL * _WINDOW
+    text = printable(redact(text[-window:] if len(text) > window else text))
     return text if len(text) <= _STDERR_TAIL else "…" + text[-_STDERR_TAIL:]
+
+
+def _head(text: str) -> str:
+    """The start of a plugin's stdout, safe to quote: redacted, control characters escaped, at most
+    :data:`_STDOUT_HEAD` characters and an ellipsis."""
+    text = text.strip()
+    window = _STDOUT_HEAD * _WINDOW
+    text = printable(redact(text[:window] if len(text) > window else text))
+    return text if len(text) <= _STDOUT_HEAD else text[:_STDOUT_HEAD] + "…"
+
+
+def _not_a_credential(stdout: str) -> str:
+    """Why ``stdout`` is not an ExecCredential with a ``status`` object ("" when it is one)."""
+    if not stdout.strip():
+        return "it printed nothing on stdout"
+    try:
+        data = json.loads(stdout)
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        return f"its stdout is not JSON{where}"
+    if not isinstance(data, dict):
+        return f"its stdout is a JSON {type(data).__name__}, not an ExecCredential object"
+    if "status" not in data:
+        return "its JSON has no status (an ExecCredential carries its token or certificate there)"
+    if not isinstance(data["status"], dict):
+        return "the status of its JSON is not an object"
+    return ""
 
 
 def _parse_time(value: str) -> dt.datetime | None:
@@ -94,15 +139,16 @@ def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: 
     env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
     cwd = os.path.dirname(os.path.abspath(kubeconfig_file)) if kubeconfig_file else None
     try:
+        # Bytes, not text: a plugin printing binary must get an error quoting it, not a UnicodeDecodeError.
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=cwd, env=env, text=True, start_new_session=True)
+                                cwd=cwd, env=env, start_new_session=True)
     except OSError as exc:
         hint = str(exec_cfg.get("installHint") or "").strip()
         raise ClusterAccessError(
             "exec", f"exec plugin {command!r} of {where} cannot be started: {exc.strerror or exc}",
             hint or f"install {command!r} or fix the exec command of {where}") from exc
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        out_bytes, err_bytes = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         # Kill the whole group: a plugin's helper holding our pipes would keep communicate() waiting.
         try:
@@ -110,7 +156,7 @@ def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: 
         except ProcessLookupError:
             pass
         try:
-            _, stderr = proc.communicate(timeout=2)
+            stderr = _decode(proc.communicate(timeout=2)[1])
         except subprocess.TimeoutExpired:
             stderr = ""
         detail = f"; stderr: {_tail(stderr)}" if stderr and stderr.strip() else ""
@@ -118,20 +164,23 @@ def run_exec_plugin(exec_cfg: Mapping[str, Any], *, user: str, kubeconfig_file: 
             "exec", f"exec plugin {command!r} of {where} did not finish within {timeout:g}s and was killed{detail}",
             f"run `{command}` by hand to see what it waits for (a login prompt?), log in, then retry; "
             "raise --read-timeout if it is only slow") from None
+    stdout, stderr = _decode(out_bytes), _decode(err_bytes)
     if proc.returncode != 0:
         detail = f": {_tail(stderr)}" if stderr.strip() else " (no stderr)"
         raise ClusterAccessError(
             "exec", f"exec plugin {command!r} of {where} exited with status {proc.returncode}{detail}",
             f"run `{command}` by hand and fix what it reports (often: log in again)")
-    try:
-        data = json.loads(stdout)
-        status = data["status"]
-        if not isinstance(status, dict):
-            raise TypeError("status is not an object")
-    except (ValueError, KeyError, TypeError) as exc:
+    why = _not_a_credential(stdout)
+    if why:
+        printed = f"; it printed: {_head(stdout)}" if stdout.strip() else ""
+        said = f"; stderr: {_tail(stderr)}" if stderr.strip() else ""
         raise ClusterAccessError(
-            "exec", f"exec plugin {command!r} of {where} printed no valid ExecCredential ({exc})",
-            f"check that `{command}` supports {api_version} and prints an ExecCredential on stdout") from exc
+            "exec", f"exec plugin {command!r} of {where} exited 0 but printed no valid ExecCredential ({why})"
+                    f"{printed}{said}",
+            f"run `{command}` by hand (with the args of the exec block of {where}) and look at what it prints: it "
+            f"must print only an ExecCredential JSON ({api_version}) on stdout, with any message on stderr; a login "
+            "page or banner there means it needs a login first or a flag that makes it print the credential")
+    status = json.loads(stdout)["status"]
     token = status.get("token")
     cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
     if not token and not (cert and key):

@@ -237,10 +237,102 @@ def test_missing_exec_command_uses_install_hint(tmp_path: Path) -> None:
     assert err.value.remedy == "install no-such-plugin-xyz from the tailnet docs"
 
 
-def test_plugin_garbage_output(tmp_path: Path) -> None:
-    cfg = plugin(tmp_path, "print('not json')")
-    with pytest.raises(ClusterAccessError, match="printed no valid ExecCredential"):
-        run_exec_plugin(cfg, user="op", kubeconfig_file=str(tmp_path / "k.yaml"), cluster=None, timeout=10)
+def shell_plugin(tmp_path: Path, body: str) -> dict[str, Any]:
+    script = tmp_path / "plugin.sh"
+    script.write_text("#!/bin/bash\n" + textwrap.dedent(body))
+    script.chmod(0o755)
+    return {"apiVersion": "client.authentication.k8s.io/v1", "command": str(script)}
+
+
+def _exec_failure(tmp_path: Path, exec_cfg: dict[str, Any]) -> ClusterAccessError:
+    """Build a client for a kubeconfig whose user runs ``exec_cfg``; the error, once nothing was written."""
+    path = kubeconfig(tmp_path / "kube" / "k.yaml", user={"exec": exec_cfg})
+    before = tree_digest(tmp_path)
+    with pytest.raises(ClusterAccessError) as err:
+        ClusterClient.for_context(str(path), "honey", Timeouts(1, 10))
+    assert tree_digest(tmp_path) == before, "a file changed"
+    assert err.value.kind == "exec"
+    return err.value
+
+
+def _where(tmp_path: Path) -> str:
+    return f"user 'op' in {tmp_path / 'kube' / 'k.yaml'}"
+
+
+def test_plugin_printing_a_login_page_is_quoted_safely(tmp_path: Path) -> None:
+    command = str(tmp_path / "plugin.sh")
+    err = _exec_failure(tmp_path, shell_plugin(tmp_path, """
+        printf '<!DOCTYPE html>\\n<html><head><title>Sign in to Tinyland SSO</title></head>\\n<body>\\n'
+    """))
+    assert err.message == (
+        f"exec plugin {command!r} of {_where(tmp_path)} exited 0 but printed no valid ExecCredential (its stdout "
+        "is not JSON (line 1, column 1)); it printed: <!DOCTYPE html>\\n<html><head><title>Sign in to Tinyland "
+        "SSO</title></head>\\n<body>")
+    assert err.remedy == (
+        f"run `{command}` by hand (with the args of the exec block of {_where(tmp_path)}) and look at what it prints: "
+        "it must print only an ExecCredential JSON (client.authentication.k8s.io/v1) on stdout, with any message "
+        "on stderr; a login page or banner there means it needs a login first or a flag that makes it print the "
+        "credential")
+
+
+@pytest.mark.parametrize(("printed", "why", "quoted"), [
+    ('{"kind": "Status", "status": "Failure", "message": "Unauthorized"}', "the status of its JSON is not an object",
+     '{"kind": "Status", "status": "Failure", "message": "Unauthorized"}'),
+    ('{"apiVersion": "v1", "kind": "Config"}', "its JSON has no status (an ExecCredential carries its token or "
+     "certificate there)", '{"apiVersion": "v1", "kind": "Config"}'),
+    ("[1, 2, 3]", "its stdout is a JSON list, not an ExecCredential object", "[1, 2, 3]"),
+    ('{"kind": "ExecCredential", "token": "sekret-canary-123"}', "its JSON has no status (an ExecCredential "
+     "carries its token or certificate there)", '{"kind": "ExecCredential", "token": "[REDACTED]"}'),
+])
+def test_plugin_printing_json_that_is_no_exec_credential_is_quoted(tmp_path: Path, printed: str, why: str,
+                                                                   quoted: str) -> None:
+    err = _exec_failure(tmp_path, plugin(tmp_path, f"print({printed!r})"))
+    assert err.message.endswith(f"printed no valid ExecCredential ({why}); it printed: {quoted}"), err.message
+    assert "sekret-canary-123" not in err.message + err.remedy
+
+
+def test_plugin_printing_binary_bytes_is_quoted_escaped(tmp_path: Path) -> None:
+    err = _exec_failure(tmp_path, shell_plugin(tmp_path, r"""
+        printf '\x1b]0;pwned\x07\x1b[2J\x00\x01\xff\xfeBIN\r\x1b[31mred\n'
+    """))
+    assert err.message.endswith(
+        "(its stdout is not JSON (line 1, column 1)); it printed: \\x1b]0;pwned\\x07\\x1b[2J\\x00\\x01\ufffd\ufffdBIN"
+        "\\r\\x1b[31mred"), err.message
+    assert not any(ch in err.message for ch in "\x00\x01\x07\x1b\r\n"), repr(err.message)
+
+
+def test_plugin_printing_a_token_never_shows_it(tmp_path: Path) -> None:
+    err = _exec_failure(tmp_path, shell_plugin(tmp_path, """
+        echo "Welcome to tinyland-login 2.1"
+        echo "token: sekret-canary-123"
+        echo "token: sekret-canary-123" >&2
+    """))
+    assert "sekret-canary-123" not in err.message + err.remedy
+    assert err.message.endswith("(its stdout is not JSON (line 1, column 1)); it printed: Welcome to tinyland-login "
+                                "2.1\\ntoken: [REDACTED]; stderr: token: [REDACTED]"), err.message
+
+
+def test_plugin_printing_a_huge_blob_gets_a_bounded_message(tmp_path: Path) -> None:
+    err = _exec_failure(tmp_path, plugin(tmp_path, """
+        import sys
+        sys.stdout.write("<html>" + "A" * (8 * 1024 * 1024) + " token: sekret-canary-123")
+        sys.stderr.write("warning: " + "B" * (4 * 1024 * 1024) + "\\x1b[2J token: sekret-canary-123\\n")
+    """))
+    quoted = err.message.split("; it printed: ", 1)[1].split("; stderr: ", 1)
+    assert quoted[0] == "<html>" + "A" * 194 + "…"
+    assert quoted[1].startswith("…B") and quoted[1].endswith("B\\x1b[2J token: [REDACTED]") and len(quoted[1]) <= 1501
+    assert len(err.message) < 2200 and "sekret-canary-123" not in err.message
+
+
+def test_failing_plugin_stderr_is_quoted_the_same_safe_way(tmp_path: Path) -> None:
+    err = _exec_failure(tmp_path, shell_plugin(tmp_path, r"""
+        printf 'login failed\x1b[2J\x00\xff\ntoken: sekret-canary-123\n' >&2
+        exit 7
+    """))
+    command = str(tmp_path / "plugin.sh")
+    assert err.message == (f"exec plugin {command!r} of {_where(tmp_path)} exited with status 7: login failed"
+                           "\\x1b[2J\\x00\ufffd\\ntoken: [REDACTED]")
+    assert err.remedy == f"run `{command}` by hand and fix what it reports (often: log in again)"
 
 
 # -- client certificates --------------------------------------------------------------------------
