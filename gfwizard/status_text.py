@@ -45,10 +45,13 @@ def short_taint(taint: str) -> str:
     return taint
 
 
-def node_state(row: NodeRow) -> str:
-    """``Ready``, ``NotReady``, plus ``,SchedulingDisabled``."""
+def node_state(row: NodeRow, short: bool = False) -> str:
+    """``Ready``, ``NotReady``, plus ``,SchedulingDisabled`` for a cordoned node (``short``: ``,Cordoned``,
+    what ``kubectl cordon`` calls it, for a table with no room for kubectl's own word)."""
     text = "Ready" if row.ready else "NotReady"
-    return text + (",SchedulingDisabled" if row.unschedulable else "")
+    if not row.unschedulable:
+        return text
+    return text + (",Cordoned" if short else ",SchedulingDisabled")
 
 
 #: What a workload row adds to its name when the list did not come from the state object.

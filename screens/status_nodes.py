@@ -1,11 +1,14 @@
 """The nodes pane: every node of honey by role (bumble, sting, control plane), Ready, pressure,
-taints, and requested vs allocatable cpu and memory. Enter on a node says its status, pressure and
+taints, and requested vs allocatable cpu and memory. Enter on a node says its role, status, pressure and
 taints whole.
 
 Its columns fit the width as the Stacks pane's do: when they do not, the headers shorten (``CPU``,
-``Mem``), then the pressures lose their ``Pressure`` (``Disk``), then the taints are elided, and last a
-long node name is elided in the middle (Enter shows both whole). Role, Status and the capacity are never
-elided: a taint list of any length is what gives way, so every column stays on an 80-column screen."""
+``Mem``), then the pressures lose their ``Pressure`` (``Disk``), then a cordon is said ``Cordoned``
+instead of ``SchedulingDisabled``, then the taints are elided, a long node name in the middle, the
+pressures, the taints further, the role (``control…``) and last the status after its first word
+(``NotReady…``); Enter shows every one of them whole. The capacity is never elided: a worst-case node
+(control plane, NotReady and cordoned, under every pressure, tainted) keeps every column on an
+80-column screen, its status ``NotReady,Cordoned`` whole."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from gfwizard.status_model import NodeRow, StatusSnapshot
 from gfwizard.status_text import cpu_pair, memory_pair, node_state, short_taint
 from gfwizard.textfit import elide
 from screens.status_pane import StatusPane
-from screens.status_table import ColumnSpec, DiffTable, Row, cell_text
+from screens.status_table import Cell, ColumnSpec, DiffTable, Row, cell_text
 
 
 @dataclass(frozen=True)
@@ -28,16 +31,20 @@ class Level:
 
     #: Pressure conditions without their ``Pressure`` (``Disk``, ``Memory``, ``PID``).
     short_pressure: bool = False
+    #: A cordon said ``Cordoned`` rather than kubectl's ``SchedulingDisabled`` (:func:`node_state`).
+    short_status: bool = False
 
 
-#: Full cells, then short headers, then short pressures.
-LEVELS = (Level(), Level(), Level(short_pressure=True))
+#: Full cells, then short headers, then short pressures, then a short status.
+LEVELS = (Level(), Level(), Level(short_pressure=True), Level(short_pressure=True, short_status=True))
 #: The headers from level 1 on.
 SHORT_LABELS = {"cpu": "CPU", "memory": "Mem"}
 #: What is elided when the shortest cells still do not fit, in order: ``(column, least width, in the middle)``.
 #: The taints first (cut at the end, keeping each key's start), then a long node name (cut in the middle,
-#: keeping a cloud name's distinguishing end); Enter shows both whole.
-GIVE_WAY = ((7, 8, False), (1, 8, True))
+#: keeping a cloud name's distinguishing end), then the pressures, the taints down to their header, the
+#: role, and last the status, never below its first word and a ``…`` (``NotReady…``, ``Ready,S…``): what
+#: is wrong with a node gives way last. Enter shows all of them whole.
+GIVE_WAY = ((7, 8, False), (1, 8, True), (6, 8, False), (7, 6, False), (0, 8, False), (2, 9, False))
 
 
 def node_taints(node: NodeRow) -> str:
@@ -45,10 +52,18 @@ def node_taints(node: NodeRow) -> str:
     return ",".join(short_taint(t) for t in node.taints) or "-"
 
 
+def _elided(cell: Cell, width: int, middle: bool) -> Cell:
+    """``cell`` elided to ``width`` cells, keeping its style (a cut status stays red)."""
+    if isinstance(cell, tuple):
+        return elide(cell_text(cell), width, middle=middle), cell[1]
+    return elide(cell_text(cell), width, middle=middle)
+
+
 class NodesTable(DiffTable):
     """The nodes table: Enter says in the footer what it does here."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "Node", tooltip="The node under the cursor: its taints whole")]
+    BINDINGS = [Binding("enter", "select_cursor", "Node",
+                        tooltip="The node under the cursor: its role, status, pressure and taints whole")]
 
 
 class NodesPane(StatusPane):
@@ -82,7 +97,7 @@ class NodesPane(StatusPane):
                 cut = min(widths[at] - least, -spare)
                 widths[at] -= cut
                 spare += cut
-                rows = [(key, (*cells[:at], elide(cell_text(cells[at]), widths[at], middle=middle), *cells[at + 1:]))
+                rows = [(key, (*cells[:at], _elided(cells[at], widths[at], middle), *cells[at + 1:]))
                         for key, cells in rows]
         return rows, [(label, key, w) for (label, key), w in zip(columns, widths)]
 
@@ -90,7 +105,8 @@ class NodesPane(StatusPane):
         how = LEVELS[level]
         rows: list[Row] = []
         for n in snap.nodes:
-            status = (node_state(n), "bold green" if n.ready and not n.unschedulable else "bold red")
+            style = "bold green" if n.ready and not n.unschedulable else "bold red"
+            status = (node_state(n, short=how.short_status), style)
             shown = [p.removesuffix("Pressure") or p for p in n.pressure] if how.short_pressure else n.pressure
             pressure = (",".join(shown), "bold yellow") if n.pressure else "-"
             rows.append((n.name, (n.role, n.name, status, cpu_pair(n), memory_pair(n), str(n.pods), pressure,

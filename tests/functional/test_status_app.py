@@ -18,6 +18,7 @@ import pytest
 from gfwizard.rehearsal.workspace import write_kubeconfig
 from gfwizard.status import StatusOptions, StatusSource
 from gfwizard.status_readonly import SSAR_PATH
+from gfwizard.status_text import node_state
 from screens.status_app import StatusApp, build_status_app
 from screens.status_banner import ReadOnlyBanner
 from screens.status_table import DiffTable
@@ -984,3 +985,53 @@ async def test_an_empty_kubeconfig_file_skipped_is_named_in_the_api_pane() -> No
     async with app.run_test(size=(160, 40)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
         assert f"kubeconfig {note}" in _cells(app, "cluster-table")
+
+
+async def test_every_nodes_condition_and_role_fits_80_columns_and_enter_says_the_status_whole() -> None:
+    """A control-plane node both NotReady and cordoned made the Nodes table wider than 80 columns
+    (``NotReady,SchedulingDisabled`` beside ``control-plane``). Every combination of readiness, cordon,
+    pressures and a long name now fits: the status keeps its first word whole (the cordon too, with the
+    fixture's capacities) and Enter on the node says its role, status, pressures and taints whole."""
+    snap = fixed_snapshot()
+    base = snap.nodes[2]
+    assert base.role == "control-plane"
+    pressures = ["MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]
+    long_name = "ip-10-0-113-27.eu-central-1.compute.internal-worker-pool-b"
+    combos = [dict(ready=ready, unschedulable=cordoned, pressure=pressure, name=name)
+              for ready in (True, False) for cordoned in (False, True) for pressure in ([], pressures[1:2], pressures)
+              for name in (base.name, long_name)]
+    feed = FixedFeed(snap)
+    app = _fixed_app(feed, age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("2")
+        table = app.query_one("#nodes-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "nodes" and table.size.height > 0,
+                     what="the nodes pane laid out")
+        for combo in combos:
+            node = base.model_copy(update=combo)
+            await _show(pilot, app, feed, snap.model_copy(update={"nodes": [*snap.nodes[:2], node]}))
+            assert _columns_on_screen(table), (combo, table.virtual_size.width, table.scrollable_content_region.width)
+            assert table.region.right <= 80, (combo, table.region)
+            cell = table.shown[node.name][2]
+            status = cell[0] if isinstance(cell, tuple) else cell
+            first = "Ready" if node.ready else "NotReady"
+            assert status.split(",")[0].removesuffix("…") == first, (combo, status)
+            if node.name == base.name:  # the fixture's capacities leave the whole status room
+                assert status in (node_state(node), node_state(node, short=True)), (combo, status)
+        worst = base.model_copy(update=dict(ready=False, unschedulable=True, pressure=pressures, name=long_name))
+        await _show(pilot, app, feed, snap.model_copy(update={"nodes": [*snap.nodes[:2], worst]}))
+        assert _columns_on_screen(table)
+        await _until(pilot, lambda: app.focused is table, what="the nodes table focused")
+        table.move_cursor(row=2)
+        await pilot.press("enter")
+        whole = [worst.name, worst.role, node_state(worst), ",".join(worst.pressure), ", ".join(worst.taints)]
+        await _until(pilot, lambda: any(all(part in str(n.message) for part in whole) for n in app._notifications),
+                     what="the node's role, status, pressures and taints whole")
+
+
+async def _show(pilot: Any, app: StatusApp, feed: FixedFeed, snap: Any) -> None:
+    """Serve ``snap`` and wait until the panes show it, laid out."""
+    feed.set_snapshot(snap)
+    await _until(pilot, lambda: app.last_snapshot is snap, what="the new snapshot shown")
+    await pilot.pause()

@@ -12,7 +12,7 @@ import pytest
 from gfwizard.commands.status import report_width
 from gfwizard.redact import register_secret
 from gfwizard.status_model import EventRow, StackRow, StateRow, WorkloadRow, problem_remedy
-from gfwizard.status_text import render_text, stack_state
+from gfwizard.status_text import node_state, render_text, stack_state
 from gfwizard.textfit import Column, cell_width, elide, elide_names, fit_table, pack
 from tests.status_support import FIXED_NOW, fixed_snapshot
 
@@ -197,3 +197,24 @@ def test_the_width_comes_from_columns_then_the_terminal_then_80(
 
     monkeypatch.setattr(os, "get_terminal_size", size)
     assert report_width() == expected
+
+
+@pytest.mark.parametrize("pressure", [[], ["DiskPressure"],
+                                      ["MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]])
+def test_at_columns_80_a_control_plane_node_notready_and_cordoned_fits_whole(
+        monkeypatch: pytest.MonkeyPatch, pressure: list[str]) -> None:
+    """The live Nodes pane ran past 80 columns for this node; ``status --once`` at ``COLUMNS=80`` keeps each
+    line in 80 and says its status, pressures and taints whole (the status on the node's own line)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    snap = fixed_snapshot()
+    node = snap.nodes[2].model_copy(update={"ready": False, "unschedulable": True, "pressure": pressure})
+    assert node.role == "control-plane"
+    text = render_text(snap.model_copy(update={"nodes": [*snap.nodes[:2], node]}), width=report_width())
+    lines = text.splitlines()
+    assert max(_cells(line) for line in lines) <= 80, text
+    section = "\n".join(lines[lines.index("Nodes") + 1:lines.index("Stacks")])
+    row = next(line for line in section.splitlines() if f" {node.name} " in f"{line} ")
+    assert node.role in row and node_state(node) in row, row
+    flat = " ".join(section.split())
+    for fact in (",".join(node.pressure), *node.taints):
+        assert fact in flat, (fact, section)
