@@ -265,14 +265,31 @@ class BackendScreen(StepScreen):
         self.rendered, self.up_to_date = (message.current, True) if message.current is not None else (None, False)
         self.query_one(Checklist).show(message.checks)
         self.query_one("#credential-source", Static).update("Credentials: " + message.credential_source)
-        # The results matter more than the form now (at 80x24 they start below the fold).
-        self.call_after_refresh(self.query_one(Checklist).scroll_visible, animate=False)
+        self.call_after_refresh(self._show_results)
         self._update_status()
         offer = self._offer()
         if offer is not None and self.is_current:
             title, body, kwargs = offer
             self.app.push_screen(ConfirmModal(title, body, "Yes, do it"),
                                  lambda yes: self.action_run_checks(**kwargs) if yes else None)
+
+    def _show_results(self) -> None:
+        """Bring the check list into view as far as the focused control stays in view.
+
+        The checks finish whenever the store answers, maybe while the operator is on a field: scrolling the
+        list into view regardless (at 80x24 it starts below the fold) left the focused control off screen,
+        so keys went where nobody could see. Focus is never moved here; the status line says the outcome."""
+        body = self.query_one(".step-body", VerticalScroll)
+        checklist = self.query_one(Checklist)
+        focused = self.focused
+        if focused is None or body not in focused.ancestors:
+            checklist.scroll_visible(animate=False)
+            return
+        # Screen regions into the body's scrolling space: the union's top (the focused control, above the
+        # list) is what stays in view when both do not fit.
+        to_body = body.scroll_offset - body.scrollable_content_region.offset
+        wanted = focused.region.translate(to_body).union(checklist.region.translate(to_body))
+        body.scroll_to_region(wanted, animate=False, immediate=True)
 
     def _offer(self) -> tuple[str, str, dict[str, bool]] | None:
         cfg = self.session.draft

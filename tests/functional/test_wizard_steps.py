@@ -598,3 +598,73 @@ async def test_the_backend_step_opens_with_focus_on_the_s3_http_choice(rehearsal
         assert app.screen.focused is app.screen.query_one("#backend-kind"), app.screen.focused
         await pilot.press("tab")
         assert app.screen.focused is app.screen.query_one("#s3_endpoint"), app.screen.focused
+
+
+def _in_view(app: "WizardApp", selector: str | None = None) -> bool:
+    """Whether the focused widget (or ``selector``'s) lies whole inside the step body's visible region."""
+    from textual.containers import VerticalScroll
+
+    body = app.screen.query_one(".step-body", VerticalScroll)
+    widget = app.screen.focused if selector is None else app.screen.query_one(selector)
+    return widget is not None and body.scrollable_content_region.contains_region(widget.region)
+
+
+async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out_of_view(
+        rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 80x24 the step opened focused on the S3/HTTP choice, then scrolled to the check list when the checks
+    came back: with a failed check's remedy under the list, the focused control left the screen and keys went
+    to a control nobody could see. The results now come into view only as far as the focused control stays in
+    view (the status line says the outcome), whether focus is where the step put it or on a field the operator
+    tabbed to before Ctrl+R."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Input
+
+    import gfwizard.backend
+    from screens.backend_screen import S3_CHECKS
+    from gfwizard.checks import failed, passed
+
+    ws = rehearsal_workspace
+    # Every check said, the last failing (a store without conditional writes): its remedy under the list
+    # makes the list taller than the room under the form.
+    results = [passed(name, f"{name}: fine") for name in S3_CHECKS[:-1]] + [failed(
+        S3_CHECKS[-1], "use_lockfile refused: the store rejected a conditional write (NotImplemented)",
+        "use an S3 store that supports conditional writes (PutObject with If-None-Match: *), then re-run "
+        "`gfwizard backend check`; do not deploy until the lock probe passes")]
+    monkeypatch.setattr(gfwizard.backend, "check_s3", lambda cfg, env, **kwargs: list(results))
+    before = workspace_files(ws)
+    app = app_at(ws, "backend")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        screen = app.screen
+        body = screen.query_one(".step-body", VerticalScroll)
+        checks = screen.query_one("#backend-checks")
+        status = screen.query_one("#step-status")
+        await pilot.pause()
+        await pilot.pause()
+        assert body.max_scroll_y > 0 and checks.region.height > body.scrollable_content_region.height // 2
+        assert screen.focused is screen.query_one("#backend-kind")
+        assert _in_view(app), (screen.focused.region, body.scrollable_content_region, body.scroll_offset)
+        assert body.scrollable_content_region.overlaps(checks.region), "the check list came no way into view"
+        assert text_of(status).startswith("s3 lock probe failed: see its remedy above")
+        # A field reached with Tab, then Ctrl+R: its results come back while the operator is on the field.
+        for _ in range(4):
+            await pilot.press("tab")
+        field = screen.query_one("#s3_key_prefix", Input)
+        assert screen.focused is field
+        first = screen.checks
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: screen.checks is not None and screen.checks is not first, "the checks again")
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.focused is field and _in_view(app), (field.region, body.scrollable_content_region)
+        await pilot.press("tab")  # the list, with its highlighted check's remedy, is the next stop
+        await pilot.pause()
+        assert screen.focused is checks.query_one("DataTable") and _in_view(app), screen.focused
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert screen.focused is field and _in_view(app), (field.region, body.scrollable_content_region)
+        value = field.value
+        await pilot.press("end", "x")
+        assert field.value == value + "x" and _in_view(app, "#s3_key_prefix"), (field.value, field.region)
+        assert "Changed: run the checks again" in text_of(status)
+    assert workspace_files(ws) == before  # nothing written: the typing changed the draft in memory only
