@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -290,6 +290,13 @@ class BackendScreen(StepScreen):
         to_body = body.scroll_offset - body.scrollable_content_region.offset
         wanted = focused.region.translate(to_body).union(checklist.region.translate(to_body))
         body.scroll_to_region(wanted, animate=False, immediate=True)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        checklist = self.query_one(Checklist)
+        if event.widget is checklist.table:
+            # Tab onto the list is the operator asking for the results: the highlighted check's remedy is in
+            # the box under the table, which focusing the table alone leaves below the fold at 80x24.
+            self.call_after_refresh(checklist.scroll_visible, animate=False)
 
     def _offer(self) -> tuple[str, str, dict[str, bool]] | None:
         cfg = self.session.draft

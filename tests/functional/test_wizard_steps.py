@@ -615,13 +615,13 @@ async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out
     came back: with a failed check's remedy under the list, the focused control left the screen and keys went
     to a control nobody could see. The results now come into view only as far as the focused control stays in
     view (the status line says the outcome), whether focus is where the step put it or on a field the operator
-    tabbed to before Ctrl+R."""
+    tabbed to before Ctrl+R; Tab onto the list brings the highlighted check's remedy into view with it."""
     from textual.containers import VerticalScroll
     from textual.widgets import Input
 
     import gfwizard.backend
-    from screens.backend_screen import S3_CHECKS
     from gfwizard.checks import failed, passed
+    from screens.backend_screen import S3_CHECKS
 
     ws = rehearsal_workspace
     # Every check said, the last failing (a store without conditional writes): its remedy under the list
@@ -646,21 +646,22 @@ async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out
         assert _in_view(app), (screen.focused.region, body.scrollable_content_region, body.scroll_offset)
         assert body.scrollable_content_region.overlaps(checks.region), "the check list came no way into view"
         assert text_of(status).startswith("s3 lock probe failed: see its remedy above")
-        # A field reached with Tab, then Ctrl+R: its results come back while the operator is on the field.
-        for _ in range(4):
+        # Tab past the fields onto the list: the highlighted check's remedy comes into view with it.
+        for _ in range(5):
             await pilot.press("tab")
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.focused is checks.query_one("DataTable") and _in_view(app), screen.focused
+        assert _in_view(app, ".check-detail"), "the highlighted check's remedy is below the fold"
+        assert "Remedy: use an S3 store that supports conditional writes" in text_of(screen.query_one(".check-detail"))
+        # Back on a field, then Ctrl+R: its results come back while the operator is on the field.
+        await pilot.press("shift+tab")
         field = screen.query_one("#s3_key_prefix", Input)
         assert screen.focused is field
         first = screen.checks
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: screen.checks is not None and screen.checks is not first, "the checks again")
         await pilot.pause()
-        await pilot.pause()
-        assert screen.focused is field and _in_view(app), (field.region, body.scrollable_content_region)
-        await pilot.press("tab")  # the list, with its highlighted check's remedy, is the next stop
-        await pilot.pause()
-        assert screen.focused is checks.query_one("DataTable") and _in_view(app), screen.focused
-        await pilot.press("shift+tab")
         await pilot.pause()
         assert screen.focused is field and _in_view(app), (field.region, body.scrollable_content_region)
         value = field.value
