@@ -46,6 +46,18 @@ _KEYVAL_NAMES = (
     r"tf_http_password|private[_-]?key|api[_-]?key|access[_-]?token|client[_-]?secret|registration[_-]?token"
 )
 
+#: A field (a JSON or YAML key) whose name ends with one of :data:`_KEYVAL_NAMES` as a whole word, as the text
+#: redactor finds it before a ``:`` or ``=``.
+_SECRET_KEY = re.compile(r"\b(?:" + _KEYVAL_NAMES + r")\Z", re.IGNORECASE)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether the field named ``key`` holds a secret whatever its value looks like: exactly the names whose
+    ``name: value`` :meth:`Redactor.redact` masks in text (``password``, ``client-secret``,
+    ``AWS_SECRET_ACCESS_KEY``; not ``password_file`` or an S3 object's ``key``)."""
+    return _SECRET_KEY.search(key) is not None
+
+
 _GITLAB_PREFIXES = ("glpat", "gldt", "glrt", "glptt", "glcbt", "glft", "glsoat", "glimt", "gloas")
 
 #: (pattern, replacement, triggers): a pattern runs only when one of its lower-case trigger substrings

@@ -169,3 +169,20 @@ def test_a_json_document_with_a_secret_named_key_stays_json(capsys: pytest.Captu
     emit_json({"password": "x", "nested": {"secret": "hunter2hunter2"}, "note": "token=abc123def456"})
     assert json.loads(capsys.readouterr().out) == {"password": MASK, "nested": {"secret": MASK},
                                                    "note": f"token={MASK}"}
+
+
+def test_json_output_redacts_keys_and_values_json_has_no_type_for(capsys: pytest.CaptureFixture[str]) -> None:
+    """A key can be data (a URL with its password), and a value JSON has no type for is printed as its text:
+    both are redacted like any string."""
+    import json
+
+    from gfwizard.commands._common import emit_json
+
+    class Opaque:
+        def __str__(self) -> str:
+            return "login with password=hunter2hunter2"
+
+    emit_json({"https://bob:hunter2hunter2@git.example/x.git": 1, "what": Opaque()})
+    out = capsys.readouterr().out
+    assert "hunter2hunter2" not in out
+    assert json.loads(out) == {f"https://bob:{MASK}@git.example/x.git": 1, "what": f"login with password={MASK}"}

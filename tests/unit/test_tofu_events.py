@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gfwizard.redact import Redactor
+from gfwizard.redact import MASK, Redactor, is_secret_key
 from gfwizard.tofu_events import (
     ApplyComplete, ApplyErrored, ApplyProgress, ApplyStart, ChangeSummary, Diagnostic, LogEvent, OutputsEvent,
     PlannedChange, ProvisionEvent, RefreshEvent, ResourceDrift, UnknownEvent, VersionEvent, parse_ui_line, redact_obj,
@@ -86,6 +86,37 @@ def test_every_string_is_redacted_before_the_event_exists() -> None:
     assert isinstance(ev, Diagnostic)
     assert "canary-Zq81xLw" not in ev.summary and "[REDACTED]" in ev.summary
     assert "abc123secret" not in ev.detail
+
+
+def test_redact_obj_masks_a_secret_named_keys_value_whatever_it_looks_like() -> None:
+    """``hunter2`` looks like nothing, yet under ``password`` it is one: masked at any depth, leaf by leaf in a
+    list or a mapping; an empty string, a boolean and null say nothing and stay."""
+    data = {"runs": [{"user": "bob", "password": "hunter2"}],
+            "outer": {"inner": {"DB-PASSWORD": "hunter2", "client_secret": ["hunter2", 7, None, True, ""],
+                                "token": {"value": "hunter2", "n": 42}}}}
+    out = redact_obj(data, Redactor().redact)
+    assert "hunter2" not in json.dumps(out)
+    assert out == {"runs": [{"user": "bob", "password": MASK}],
+                   "outer": {"inner": {"DB-PASSWORD": MASK, "client_secret": [MASK, MASK, None, True, ""],
+                                       "token": {"value": MASK, "n": MASK}}}}
+
+
+def test_redact_obj_leaves_a_key_that_names_no_secret_alone() -> None:
+    """An S3 object's ``key``, a path to a password file, a word that only contains a secret's name: their values
+    are redacted only if they look like secrets."""
+    data = {"key": "dev/attic.tfstate", "password_file": "/etc/pw", "passwords": "two", "token_count": 3,
+            "notes": ["hunter2", {"keys": "hunter2"}]}
+    assert redact_obj(data, Redactor().redact) == data
+
+
+@pytest.mark.parametrize("key", ["password", "Password", "db-password", "client_secret", "AWS_SECRET_ACCESS_KEY",
+                                 "id-token", "x.token", "key", "password_file", "passwords", "token_count",
+                                 "secrets", "api_key", "apikey", "public_key", "private-key", "name"])
+def test_a_secret_named_key_is_what_the_text_redactor_masks(key: str) -> None:
+    """One rule for both: a key is secret-named exactly when the text redactor masks its value in JSON text."""
+    masked_as_text = MASK in Redactor().redact(json.dumps({key: "hunter2"}))
+    assert is_secret_key(key) is masked_as_text
+    assert (redact_obj({key: "hunter2"}, Redactor().redact)[key] == MASK) is masked_as_text
 
 
 def test_redact_obj_keeps_json_valid() -> None:
