@@ -9,13 +9,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 import click
 
 from gfwizard.errors import GfwError
 from gfwizard.redact import redact
 from gfwizard.textsafe import printable_lines
+
+if TYPE_CHECKING:
+    from gfwizard.checks import Check
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,6 +177,31 @@ def emit_json(obj: Any, *, compact: bool = False) -> None:
     write(json.dumps(redact_obj(with_config_obj(to_jsonable(obj))), indent=None if compact else 2,
                      separators=(",", ":") if compact else None, sort_keys=False,
                      default=lambda value: redact(str(value))))
+
+
+_MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red")}
+
+
+def name_width(checks: "Sequence[Check]", floor: int = 17, cap: int = 32) -> int:
+    """The name column's width for ``checks``: the longest name (``s3 state prefix [prod]``), at least
+    ``floor``; a name longer than ``cap`` pushes only its own line's detail to the right."""
+    return min(cap, max([floor, *(len(c.name) for c in checks)]))
+
+
+def print_checks(checks: "Sequence[Check]", indent: str = "  ", width: int | None = None, *,
+                 skipped_remedies: bool = True) -> None:
+    """Print checks as ``PASS/WARN/FAIL name detail`` with the remedy under each non-pass; the names in one
+    column of ``width`` (by default :func:`name_width` of ``checks``), so the details line up.
+
+    Without ``skipped_remedies``, a check whose detail starts with ``skipped:`` shows no remedy: the remedy
+    of the failure that stopped it is already printed above it."""
+    width = name_width(checks) if width is None else width
+    for check in checks:
+        label, colour = _MARK[check.level.value]
+        echo(f"{indent}{label}  {check.name:<{width}} {check.detail}", fg=colour)
+        if check.level.value != "pass" and check.remedy and (skipped_remedies
+                                                              or not check.detail.startswith("skipped:")):
+            echo(f"{indent}      {'':<{width}} remedy: {check.remedy}")
 
 
 def emit_error_json(message: str, remedy: str | None, exit_code: int) -> None:

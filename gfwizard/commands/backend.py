@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
-                                       echo, emit_json, handles_errors, json_option, resolve_config_path)
+                                       echo, emit_json, handles_errors, json_option, print_checks,
+                                       resolve_config_path)
 from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.textsafe import printable
 
 if TYPE_CHECKING:
-    from gfwizard.checks import Check
     from gfwizard.orgconfig import OrgConfig
-
-_MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red")}
 
 
 def env_option(f: Any) -> Any:
@@ -30,23 +28,6 @@ def _load(config_path: Path | None) -> "OrgConfig":
     from gfwizard.orgconfig import load_config
 
     return load_config(resolve_config_path(config_path))
-
-
-def name_width(checks: "Sequence[Check]", floor: int = 17, cap: int = 32) -> int:
-    """The name column's width for ``checks``: the longest name (``s3 state prefix [prod]``), at least
-    ``floor``; a name longer than ``cap`` pushes only its own line's detail to the right."""
-    return min(cap, max([floor, *(len(c.name) for c in checks)]))
-
-
-def print_checks(checks: "Sequence[Check]", indent: str = "  ", width: int | None = None) -> None:
-    """Print checks as ``PASS/WARN/FAIL name detail`` with the remedy under each non-pass; the names in one
-    column of ``width`` (by default :func:`name_width` of ``checks``), so the details line up."""
-    width = name_width(checks) if width is None else width
-    for check in checks:
-        label, colour = _MARK[check.level.value]
-        echo(f"{indent}{label}  {check.name:<{width}} {check.detail}", fg=colour)
-        if check.level.value != "pass" and check.remedy:
-            echo(f"{indent}      {'':<{width}} remedy: {check.remedy}")
 
 
 def _confirmer(yes: bool, as_json: bool, done: list[str]) -> Callable[[str], bool]:

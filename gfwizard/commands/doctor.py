@@ -171,7 +171,7 @@ def doctor(config_path: Path | None, as_json: bool) -> None:
 
 
 def _print(results: list[SectionCheck], ok: bool) -> None:
-    from gfwizard.commands.backend import name_width, print_checks
+    from gfwizard.commands._common import name_width, print_checks
 
     section = ""
     width = name_width([r.check for r in results])  # one column through every section

@@ -11,26 +11,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
-                                       echo, emit_json, handles_errors, json_option, resolve_config_path)
+                                       echo, emit_json, handles_errors, json_option, name_width, print_checks,
+                                       resolve_config_path)
 from gfwizard.errors import GfwError, InputError
 
 if TYPE_CHECKING:
     from gfwizard.cluster import ValidationReport
     from gfwizard.orgconfig import OrgConfig
 
-_MARK = {"pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red")}
-
 
 def _print_report(report: "ValidationReport") -> None:
     echo(f"context {report.context!r} ({', '.join(report.kubeconfig) or 'no kubeconfig file found'})", bold=True)
-    from gfwizard.commands.backend import name_width
-
-    width = name_width(report.checks, floor=15)
-    for check in report.checks:
-        label, colour = _MARK[check.level.value]
-        echo(f"  {label}  {check.name:<{width}} {check.detail}", fg=colour)
-        if check.level.value != "pass" and check.remedy and not check.detail.startswith("skipped:"):
-            echo(f"        {'':<{width}} remedy: {check.remedy}")
+    print_checks(report.checks, width=name_width(report.checks, floor=15), skipped_remedies=False)
 
 
 def _check_flags(context: str | None, kubeconfig: str | None) -> None:

@@ -197,6 +197,10 @@ def test_unreachable_api(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
         assert "fix the 'reachable' check first" in check.remedy
     out = cli(["validate"], files)
     assert out.returncode == 1 and "connection refused" in out.stdout and "some checks failed" in out.stdout
+    # The failure's remedy is printed under it; the skipped checks' (fix that failure first) would only repeat it.
+    assert f"remedy: {reachable.remedy}" in " ".join(out.stdout.split())
+    assert "skipped: the API server did not answer" in out.stdout
+    assert "fix the 'reachable' check first" not in out.stdout
     assert files.digest() == before
 
 

@@ -35,6 +35,8 @@ def test_without_a_config_fails_with_remedy_and_skips_the_rest(isolated_home: Pa
     text = run_cli(["doctor"])
     assert text.returncode == 1
     assert "FAIL  config" in text.stdout and "remedy: create it with `gfwizard config init`" in text.stdout
+    # Unlike validate's, doctor's skipped rows keep their remedy: nothing above them says what to fix.
+    assert "WARN  cluster" in text.stdout and "remedy: fix the config first" in text.stdout
     assert "note: doctor writes nothing except the S3 lock probe" in text.stdout
 
 
