@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gfwizard.status_model import StatusSnapshot, problem_remedy
+from gfwizard.status_model import StatusSnapshot
 from gfwizard.durations import duration
 from screens.status_pane import StatusPane
 from screens.status_table import Row
@@ -19,16 +19,14 @@ class LocksPane(StatusPane):
     COLUMNS = (("Env", "env"), ("Stack", "stack"), ("Age", "age"), ("Lock ID", "id"), ("Operation", "operation"),
                ("Holder", "who"))
     EMPTY = "no state lock held"
+    # The holder is the last column (cut at 80 columns) and the table has no remedy: both are said for each
+    # old lock, wrapped, above the table.
+    PROBLEMS = ("old-lock",)
+    PROBLEM_PREFIX = "OLD "
 
-    def notes(self, snap: StatusSnapshot, rows: list[Row], env: str | None) -> list[str]:
-        out = super().notes(snap, rows, env)
-        out.append(f"locks held longer than {duration(snap.lock_age_threshold_minutes * 60)} are marked OLD")
-        # The holder is the last column (cut at 80 columns) and the table has no remedy: say both for each
-        # old lock, wrapped, above the table.
-        for p in snap.problems:
-            if p.kind == "old-lock" and (env is None or p.subject.split("/", 1)[0] == env):
-                out.append(f"OLD {p.subject}: {p.detail}; remedy: {problem_remedy(p)}")
-        return out
+    def own_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
+        """What OLD means here: held longer than the snapshot's threshold."""
+        return [f"locks held longer than {duration(snap.lock_age_threshold_minutes * 60)} are marked OLD"]
 
     def rows(self, snap: StatusSnapshot, now: datetime, env: str | None) -> list[Row]:
         rows: list[Row] = []

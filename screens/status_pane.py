@@ -36,6 +36,8 @@ class StatusPane(Vertical):
     #: The problem kinds said above the table with their remedy (the banner only names them, the table has
     #: no room for what to do).
     PROBLEMS: ClassVar[tuple[str, ...]] = ()
+    #: What starts each of those lines (the Locks pane's ``OLD``, as its table marks an old lock).
+    PROBLEM_PREFIX: ClassVar[str] = ""
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-notes", id=f"{self.PANE}-notes", markup=False)
@@ -78,15 +80,17 @@ class StatusPane(Vertical):
         return []
 
     def problem_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
-        """``<subject>: <what>; remedy: <what to do>`` for each of :attr:`PROBLEMS` in ``snap`` (one line per
-        subject and remedy: a workload 0/1 ready and crash-looping is said once)."""
+        """``<subject>: <what>; remedy: <what to do>`` for each of :attr:`PROBLEMS` in ``snap``, after
+        :attr:`PROBLEM_PREFIX` (one line per subject and remedy: a workload 0/1 ready and crash-looping is said
+        once)."""
         grouped: dict[tuple[str, str], list[str]] = {}
         for p in snap.problems:
             scope, slash, _ = p.subject.partition("/")
             if p.kind not in self.PROBLEMS or (env is not None and slash and scope != env):
                 continue
             grouped.setdefault((p.subject, problem_remedy(p)), []).append(p.detail)
-        return [f"{subject}: {'; '.join(details)}; remedy: {remedy}" for (subject, remedy), details in grouped.items()]
+        return [f"{self.PROBLEM_PREFIX}{subject}: {'; '.join(details)}; remedy: {remedy}"
+                for (subject, remedy), details in grouped.items()]
 
     def show(self, snap: StatusSnapshot, now: datetime, env: str | None) -> None:
         """Render ``snap`` (only changed cells are touched)."""

@@ -693,6 +693,26 @@ async def test_the_banner_names_the_problem_and_the_old_lock_is_visible_at_80_co
         assert notes_widget.size.height >= 3 and notes_widget.size.width <= 80
 
 
+def test_the_locks_pane_says_each_old_lock_of_the_shown_environment_below_what_old_means() -> None:
+    """The Locks pane's OLD lines are the one problem-with-remedy line of every pane (``subject: what; remedy:
+    ...``) marked OLD, for the environment shown only, after the line that says what OLD means."""
+    from gfwizard.status_model import problem_remedy
+    from screens.status_locks import LocksPane
+    from tests.status_support import FIXED_NOW
+
+    snap = fixed_snapshot()
+    prod = snap.locks[0].model_copy(update={"env": "prod", "stack": "attic", "who": "alice@laptop"})
+    snap = snap.model_copy(update={"locks": [*snap.locks, prod]})
+    old = [p for p in snap.problems if p.kind == "old-lock"]
+    assert [p.subject for p in old] == ["dev/gitlab-runners", "prod/attic"]
+    pane = LocksPane()
+    for env in (None, "dev", "prod"):
+        notes = pane.notes(snap, pane.rows(snap, FIXED_NOW, env), env)
+        assert notes[0] == "locks held longer than 30m are marked OLD", notes
+        assert notes[1:] == [f"OLD {p.subject}: {p.detail}; remedy: {problem_remedy(p)}" for p in old
+                             if env is None or p.subject.startswith(f"{env}/")], notes
+
+
 async def test_the_stale_banner_keeps_the_pane_it_points_at_on_one_line() -> None:
     """At 80 columns the STALE banner's `see 1 API` fell across its two lines (`see 1`, then `API`)."""
     from tests.status_support import FIXED_NOW
