@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from datetime import datetime
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -313,9 +314,13 @@ class StatusSnapshot(_Frozen):
     events: list[EventRow] = Field(default_factory=list)
     unreadable: list[Unreadable] = Field(default_factory=list)
 
-    @property
+    @cached_property
     def problems(self) -> list[Problem]:
-        """Every unhealthy finding (the exit code of ``status --once`` is 1 when there is one)."""
+        """Every unhealthy finding (the exit code of ``status --once`` is 1 when there is one).
+
+        Found once per snapshot (the banner, each pane and ``healthy`` ask on every refresh): the model is frozen
+        and nothing changes its lists after assembly. Not a field: ``model_dump`` and ``--json``'s own
+        ``problems`` (with remedies, :meth:`to_json`) do not carry it."""
         out: list[Problem] = []
         c = self.cluster
         if not c.reachable:
@@ -357,6 +362,13 @@ class StatusSnapshot(_Frozen):
                                           f"{duration(lock.age_seconds or 0)}, over the "
                                           f"{duration(self.lock_age_threshold_minutes * 60)} threshold"))
         return out
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> "StatusSnapshot":
+        """A copy, ``update`` fields changed; its :attr:`problems` are found again (pydantic copies the
+        instance's ``__dict__``, where a found value is kept, and would give the copy this one's)."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("problems", None)
+        return copied
 
     @property
     def healthy(self) -> bool:

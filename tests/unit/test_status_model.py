@@ -135,6 +135,30 @@ def test_not_ready_node_unreachable_api_mismatch_and_old_lock_are_problems() -> 
     assert "old-lock" not in {p.kind for p in relaxed.problems}
 
 
+def test_problems_are_found_once_per_snapshot_and_are_no_field() -> None:
+    """The banner, every pane and ``healthy`` ask on each refresh: a frozen snapshot finds them once; the
+    found list is neither dumped nor in ``--json`` beyond its documented ``problems``."""
+    import json
+
+    snap = fixed_snapshot()
+    first = snap.problems
+    assert first and snap.problems is first and not snap.healthy
+    assert "problems" not in snap.model_dump() and "problems" not in json.loads(snap.model_dump_json())
+    assert "problems" not in StatusSnapshot.model_json_schema()["properties"]
+    assert snap.to_json() == fixed_snapshot().to_json() and snap == fixed_snapshot()
+
+
+def test_a_copy_with_changes_finds_its_own_problems() -> None:
+    snap = fixed_snapshot()
+    assert "node-not-ready" in [p.kind for p in snap.problems]
+    ready = [n.model_copy(update={"ready": True}) for n in snap.nodes]
+    for deep in (False, True):
+        copy = snap.model_copy(update={"nodes": ready}, deep=deep)
+        assert "node-not-ready" not in [p.kind for p in copy.problems]
+        assert [p.kind for p in copy.problems] == [p.kind for p in snap.problems if p.kind != "node-not-ready"]
+    assert snap.model_copy().problems == snap.problems
+
+
 def test_unreadable_state_falls_back_to_defaults_without_claiming_unhealthy() -> None:
     states = {("dev", "attic"): StateObject(key="k", exists=False, error="access denied", error_status=403)}
     snap = assemble(_cfg(), _inputs(states=states, workloads={}), envs=["dev"], now=NOW)
