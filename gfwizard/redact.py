@@ -7,6 +7,7 @@ with :func:`register_secret` and replaced wherever they appear.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -51,6 +52,7 @@ _KEYVAL_NAMES = (
 _SECRET_KEY = re.compile(r"\b(?:" + _KEYVAL_NAMES + r")\Z", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1024)  # a pure test of names that repeat in every document
 def is_secret_key(key: str) -> bool:
     """Whether the field named ``key`` holds a secret whatever its value looks like: exactly the names whose
     ``name: value`` :meth:`Redactor.redact` masks in text (``password``, ``client-secret``,

@@ -19,37 +19,37 @@ from gfwizard.redact import redact as _default_redact
 Redact = Callable[[str], str]
 
 
-def redact_obj(obj: Any, redact: Redact = _default_redact) -> Any:
-    """Return ``obj`` (decoded JSON) with every string redacted, keys too, and every value under a
-    secret-named key (:func:`~gfwizard.redact.is_secret_key`) masked whatever it looks like:
-    ``{"password": "hunter2"}`` holds nothing that looks like a secret, yet is one.
+def redact_obj(obj: Any, redact: Redact = _default_redact, *, keys: bool = False) -> Any:
+    """Return ``obj`` (decoded JSON) with every string redacted, and every value under a secret-named key
+    (:func:`~gfwizard.redact.is_secret_key`) masked whatever it looks like: ``{"password": "hunter2"}`` holds
+    nothing that looks like a secret, yet is one. Keys are kept as they are unless ``keys`` (a document whose
+    keys can be data, such as a URL with its password).
 
     Redacting decoded values, not JSON text, keeps the result valid JSON whatever a secret looks like.
     """
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, Mapping):
-        return {_key(k, redact): (_masked(v, redact) if isinstance(k, str) and is_secret_key(k)
-                                  else redact_obj(v, redact)) for k, v in obj.items()}
+        return {_key(k, redact, keys): (_masked(v, redact, keys) if isinstance(k, str) and is_secret_key(k)
+                                        else redact_obj(v, redact, keys=keys)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [redact_obj(v, redact) for v in obj]
+        return [redact_obj(v, redact, keys=keys) for v in obj]
     return obj
 
 
-def _key(key: Any, redact: Redact) -> Any:
-    # A key can be data (a URL with its password, a path): redacted as any string is.
-    return redact(key) if isinstance(key, str) else key
+def _key(key: Any, redact: Redact, keys: bool) -> Any:
+    return redact(key) if keys and isinstance(key, str) else key
 
 
-def _masked(obj: Any, redact: Redact) -> Any:
+def _masked(obj: Any, redact: Redact, keys: bool) -> Any:
     """``obj`` (a secret-named key's value) masked: each string and number, leaf by leaf in a list or a
     mapping (which keeps its shape); an empty string, a boolean or null says nothing and stays."""
     if obj is None or isinstance(obj, bool) or obj == "":
         return obj
     if isinstance(obj, Mapping):
-        return {_key(k, redact): _masked(v, redact) for k, v in obj.items()}
+        return {_key(k, redact, keys): _masked(v, redact, keys) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_masked(v, redact) for v in obj]
+        return [_masked(v, redact, keys) for v in obj]
     return MASK
 
 

@@ -170,11 +170,11 @@ def emit_json(obj: Any, *, compact: bool = False) -> None:
     consumer reading a stream line by line, such as ``deploy --json``'s, gets it whole)."""
     from gfwizard.tofu_events import redact_obj
 
-    # Each string is redacted before it is encoded (a secret-named key's value whatever it looks like), and
-    # so is the text of a value JSON has no type for: redacting the encoded text let a secret's value at the
+    # Each string is redacted before it is encoded (keys too; a secret-named key's value whatever it looks
+    # like), and so is the text of a value JSON has no type for: redacting the encoded text let a secret's value at the
     # end of a string (``"who": "bob password=…"``) take the closing quote with it, and the output was no
     # longer JSON.
-    write(json.dumps(redact_obj(with_config_obj(to_jsonable(obj))), indent=None if compact else 2,
+    write(json.dumps(redact_obj(with_config_obj(to_jsonable(obj)), keys=True), indent=None if compact else 2,
                      separators=(",", ":") if compact else None, sort_keys=False,
                      default=lambda value: redact(str(value))))
 

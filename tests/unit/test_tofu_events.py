@@ -109,6 +109,13 @@ def test_redact_obj_leaves_a_key_that_names_no_secret_alone() -> None:
     assert redact_obj(data, Redactor().redact) == data
 
 
+def test_redact_obj_redacts_keys_only_when_asked() -> None:
+    """A UI message's or a journal entry's keys are names; a command's ``--json`` document may key by data."""
+    data = {"https://bob:hunter2hunter2@git.example/x.git": {"ok": True}}
+    assert redact_obj(data, Redactor().redact) == data
+    assert redact_obj(data, Redactor().redact, keys=True) == {f"https://bob:{MASK}@git.example/x.git": {"ok": True}}
+
+
 @pytest.mark.parametrize("key", ["password", "Password", "db-password", "client_secret", "AWS_SECRET_ACCESS_KEY",
                                  "id-token", "x.token", "key", "password_file", "passwords", "token_count",
                                  "secrets", "api_key", "apikey", "public_key", "private-key", "name"])
