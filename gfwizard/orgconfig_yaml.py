@@ -172,7 +172,48 @@ def _yaml_message(exc: Any) -> str:
         if exc.context_mark is not None and exc.context_mark is not exc.problem_mark:
             message += f" started at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
         message += ")"
-    return redact(message)
+    hint = _yaml_hint(problem, context, exc.problem_mark, exc.context_mark)
+    return redact(f"{message}: {hint}" if hint else message)
+
+
+def _yaml_hint(problem: str, context: str, at: Any, start: Any) -> str | None:
+    """What the parser's words mean in this file, and what to change (None when there is no plain hint).
+
+    The parser says "expected <block end>" or "mapping values are not allowed here"; an operator who
+    shifted a line by a space needs to hear "indentation" and which line to line up with which.
+    """
+    line = at.line + 1 if at is not None else None
+    block_start = "<block mapping start>" in problem or "<block sequence start>" in problem
+    if "expected <block end>" in problem and block_start:
+        where = (f"the block that starts at line {start.line + 1} (indented {_spaces(start.column)})"
+                 if start is not None else "the lines around it")
+        indent = f" (indented {_spaces(at.column)})" if at is not None else ""
+        return (f"line {line}{indent} is out of line with {where}: YAML nests by indentation, so indent it "
+                "exactly like the other keys (or `- ` items) at its level")
+    if "expected <block end>" in problem and "<scalar>" in problem:
+        return ("text where a key was expected: a quote (\" or ') opened on an earlier line and closed only here, "
+                "or a line indented out of place; close the quote on the line that opens it, or line the text up "
+                "with its keys")
+    if problem.startswith("mapping values are not allowed here"):
+        return ("a ': ' inside a plain value, or a key indented deeper than the key above it, which already has a "
+                "value: quote a value that holds ': ' (e.g. full_name: \"Tinyland: Inc\"), or give the two keys the "
+                "same indentation")
+    if problem.startswith("could not find expected ':'"):
+        key_line = start.line + 1 if start is not None else line
+        return f"the key on line {key_line} has no ':' after it: write `key: value` (a space after the colon)"
+    if "quoted scalar" in context and "end of stream" in problem:
+        opened = f" on line {start.line + 1}" if start is not None else ""
+        return f"the quote opened{opened} is never closed: end the value with the same quote character"
+    flow = re.match(r"expected ',' or '([\]}])'", problem)
+    if flow and start is not None:
+        kind = "[ ] list" if flow.group(1) == "]" else "{ } mapping"
+        return (f"the {kind} opened on line {start.line + 1} is not closed where YAML expects it (or two of its "
+                f"items lack the ',' between them): close it with '{flow.group(1)}'")
+    return None
+
+
+def _spaces(count: int) -> str:
+    return f"{count} space{'s' if count != 1 else ''}"
 
 
 def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":

@@ -108,7 +108,38 @@ def test_malformed_yaml_reports_line_and_column(tmp_path: Path) -> None:
     text = "version: 1\norganization: {name: tinyland\ncluster: 3\n"
     problems = problems_of(tmp_path, text)
     assert problems == ["3:8: malformed YAML: expected ',' or '}', but got ':' "
-                        "(while parsing a flow mapping started at line 2, column 15)"]
+                        "(while parsing a flow mapping started at line 2, column 15): the { } mapping opened on "
+                        "line 2 is not closed where YAML expects it (or two of its items lack the ',' between "
+                        "them): close it with '}'"]
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    # One space too many: the parser's "expected <block end>, but found '<block mapping start>'".
+    ("    bucket: gloriousflywheel-state", "     bucket: gloriousflywheel-state",
+     "line {line} (indented 5 spaces) is out of line with the block that starts at line {start} (indented 4 spaces): "
+     "YAML nests by indentation"),
+    ("  - name: arc-runners", "   - name: arc-runners",
+     "line {line} (indented 3 spaces) is out of line with the block that starts at line {start} (indented 2 spaces)"),
+    ("  full_name: Tinyland", "  full_name: Tinyland: Inc",
+     "quote a value that holds ': ' (e.g. full_name: \"Tinyland: Inc\"), or give the two keys the same indentation"),
+    ("    bucket: gloriousflywheel-state", "    bucket gloriousflywheel-state",
+     "the key on line {line} has no ':' after it: write `key: value`"),
+    ("legacy_contexts: [tinyland-civo-dev]", "legacy_contexts: [tinyland-civo-dev",
+     "the [ ] list opened on line {line} is not closed where YAML expects it"),
+])
+def test_malformed_yaml_says_what_to_change(tmp_path: Path, old: str, new: str, said: str) -> None:
+    # "expected <block end>, but found '<block mapping start>'" named the line but not the mistake (a line
+    # indented out of place) nor what to do about it.
+    text = edited(old, new)
+    line = line_of(text, new)
+    [problem] = problems_of(tmp_path, text)
+    start = int(problem.split("started at line ")[1].split(",")[0]) if "started at line " in problem else line
+    assert said.format(line=line, start=start) in problem
+
+
+def test_an_unclosed_quote_says_where_it_opened(tmp_path: Path) -> None:
+    [problem] = problems_of(tmp_path, "version: 1\norganization:\n  name: 'tinyland\n  full_name: x\n")
+    assert "the quote opened on line 3 is never closed: end the value with the same quote character" in problem
 
 
 def test_tab_indentation_reports_position(tmp_path: Path) -> None:
