@@ -81,8 +81,8 @@ _COMMANDS = """\
 - `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed on stdout
   as `file:line:col: field.path: message`), 2 missing or unreadable file, or a PATH and a `--config`
   naming two different files (the error on stderr). `--json`
-  keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), and `error`
-  (`message`, `remedy`, `exit_code`) on exit 2.
+  keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), `remedy` on exit 1
+  (what the text output's `remedy:` line says), and `error` (`message`, `remedy`, `exit_code`) on exit 2.
 - `gfwizard config show [--config PATH] [--json]`: the effective config with defaults filled in, the
   stack order, the placement and the state key of each environment and stack. `--json` keys: `path`,
   `config`, `stack_order`, `placement` (stack: role or null), `state_keys` (env: stack: key), and

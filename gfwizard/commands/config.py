@@ -49,7 +49,7 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
 
     PATH defaults to --config, $GFW_CONFIG, then config/organization.yaml. Exit 0 when valid, 1 when invalid (every problem listed as file:line:col: field: message),
     2 when the file is missing or unreadable (or PATH and --config name two different files). --json keys: path, valid, problems
-    [{file, line, column, field, message}] (and error {message, remedy, exit_code} on exit 2).
+    [{file, line, column, field, message}], remedy (exit 1) (and error {message, remedy, exit_code} on exit 2).
     """
     from gfwizard.errors import InputError
     from gfwizard.orgconfig import ConfigError, load_config
@@ -85,7 +85,8 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
 
 def _report_invalid(target: Path, exc: Any, as_json: bool) -> None:
     if as_json:
-        emit_json({"path": str(target), "valid": False, "problems": [p.to_json() for p in exc.problems]})
+        emit_json({"path": str(target), "valid": False, "problems": [p.to_json() for p in exc.problems],
+                   "remedy": exc.remedy})
         return
     # The report is this command's result, on stdout like a valid one's (exit 1 says it failed).
     count = len(exc.problems)

@@ -58,7 +58,7 @@ def test_validate_json_problem_keys(tmp_path: Path) -> None:
     result = invoke("config", "validate", str(path), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert set(report) == {"path", "valid", "problems"}
+    assert set(report) == {"path", "valid", "problems", "remedy"}
     assert report["valid"] is False
     assert report["problems"] == [{"file": str(path), "line": 6, "column": 10, "field": "version",
                                    "message": "expected an integer, got the string 'one'"}]
@@ -417,4 +417,21 @@ def test_no_color_turns_the_colours_off_on_a_terminal(tmp_path: Path) -> None:
     plain = _on_a_terminal(["config", "validate", "--config", str(bad)], {**env, "NO_COLOR": "1"})
     assert "\x1b[31m" in coloured and "invalid (1 problem)" in coloured, coloured
     assert "\x1b[" not in plain and f"{bad}: invalid (1 problem)" in plain, plain
+    assert tree_digest(tmp_path) == before
+
+
+def test_validate_json_invalid_carries_the_remedy_the_text_shows(tmp_path: Path) -> None:
+    # The text report ended with a remedy line; --json dropped it, so a script had the problems but not what to do.
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("cluster:\n  name: honey", "cluster:\n  name: bumble"))
+    before = tree_digest(tmp_path)
+    text = invoke("config", "validate", str(path))
+    as_json = invoke("config", "validate", str(path), "--json")
+    assert (text.exit_code, as_json.exit_code) == (1, 1)
+    [remedy_line] = [line for line in text.stdout.splitlines() if line.startswith("remedy: ")]
+    report = json.loads(as_json.stdout)
+    assert report["remedy"] == remedy_line.removeprefix("remedy: ")
+    assert "gfwizard config validate" in report["remedy"]
+    assert [p["message"] for p in report["problems"]] == [
+        line.split(": ", 2)[2] for line in text.stdout.splitlines()[1:-1]]
     assert tree_digest(tmp_path) == before
