@@ -177,14 +177,29 @@ def loopback_network_reason(api_server: str, network: str) -> str | None:
 def check_bucket(value: str) -> str:
     """``value`` if it is a valid S3 bucket name, else ValueError."""
     if not _BUCKET.fullmatch(value) or ".." in value:
-        raise ValueError(
-            f"bucket {value!r} is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.' and '-')"
-        )
+        raise ValueError(f"bucket {value!r} is not a valid S3 bucket name (3-63 characters: lowercase letters, "
+                         f"digits, '.' and '-', starting and ending with a letter or digit): {_bucket_fault(value)}")
     if not _BUCKET_RESERVED.match(value):
         raise ValueError(f"bucket {value!r} is not a valid S3 bucket name (S3 reserves names shaped like an IP "
                          "address, starting xn--, sthree- or amzn-s3-demo-, or ending -s3alias, --ol-s3, .mrap, "
                          "--x-s3 or --table-s3)")
     return value
+
+
+def _bucket_fault(value: str) -> str:
+    """Which bucket rule ``value`` breaks, said so the operator knows what to change ('a..bc' keeps to the
+    allowed characters, so naming them alone leaves the mistake unsaid)."""
+    if not 3 <= len(value) <= 63:
+        return f"it has {len(value)} character{'s' if len(value) != 1 else ''}"
+    bad = [ch for ch in value if not re.fullmatch(r"[a-z0-9.-]", ch)]
+    if bad and all("A" <= ch <= "Z" for ch in bad):
+        return f"capital letters are not allowed: write {value.lower()!r}"
+    if bad:
+        return f"{next(ch for ch in bad if not 'A' <= ch <= 'Z')!r} is not allowed"
+    if ".." in value:
+        return "two '.' in a row are not allowed"
+    edge, end = (value[0], "starts") if not value[0].isalnum() else (value[-1], "ends")
+    return f"it {end} with {edge!r}"
 
 
 def _has_space_or_control(value: str) -> bool:

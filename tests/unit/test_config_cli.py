@@ -272,7 +272,7 @@ _NAME_RULE = "must be a lowercase name of letters, digits and '-' (1-63 characte
     ("  - name: attic\n", '  - name: "attic\\n"\n', f"stacks[0].name: stack name 'attic\\n' {_NAME_RULE}"),
     ("bucket: gloriousflywheel-state", 'bucket: "gloriousflywheel-state\\n"',
      "state.s3.bucket: bucket 'gloriousflywheel-state\\n' is not a valid S3 bucket name (3-63 characters: "
-     "lowercase letters, digits, '.' and '-')"),
+     "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit): '\\n' is not allowed"),
     ("region: us-east-1", 'region: "us-east-1\\n"',
      "state.s3.region: region 'us-east-1\\n' must be a region name of lowercase letters, digits and '-' "
      "(1-63 characters, e.g. us-east-1), not a URL"),

@@ -432,6 +432,26 @@ def test_answers_with_a_trailing_newline_or_tab_are_refused(key: str, value: str
     assert validate_answer(key, value.rstrip(), ConfigAnswers()) is None
 
 
+@pytest.mark.parametrize(("typed", "fault", "fixed"), [
+    ("state..bucket", "two '.' in a row are not allowed", "state.bucket"),
+    ("-state", "it starts with '-'", "state"),
+    ("state.", "it ends with '.'", "state"),
+    ("st", "it has 2 characters", "sta"),
+    ("GloriousFlywheel-State", "capital letters are not allowed: write 'gloriousflywheel-state'",
+     "gloriousflywheel-state"),
+    ("state_bucket", "'_' is not allowed", "state-bucket"),
+])
+def test_a_refused_bucket_says_which_rule_it_breaks(tmp_path: Path, typed: str, fault: str, fixed: str) -> None:
+    # 'state..bucket' was refused as "3-63 characters: lowercase letters, digits, '.' and '-'", which it is:
+    # the operator was not told what to change.
+    said = f"bucket {typed!r} is not a valid S3 bucket name ("
+    prompter = FakePrompter({"s3_bucket": [typed, fixed]}, confirm_write=False)
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=lambda _: None) is Outcome.DECLINED
+    [refused] = prompter.refused["s3_bucket"]
+    assert refused.startswith(said) and refused.endswith(f"): {fault}")
+    assert tree_digest(tmp_path) == {}
+
+
 PUBLIC_STATE = ("8.8.8.8 is a public address: the state store (RustFS on honey) is private (tailnet) and never "
                 "reached over the internet; use its tailnet or LAN address")
 BAD_REGION = ("region 'http://127.0.0.1:37531' must be a region name of lowercase letters, digits and '-' "
