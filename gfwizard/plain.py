@@ -205,7 +205,8 @@ def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
     out = echo or _echo
     path = Path(path).expanduser()
     existing, answers = load_existing(path, force)
-    out(f"Answers for {path} (Enter keeps the value in brackets; Ctrl-C stops without writing).")
+    # questionary puts the current value in the answer itself (editable), never in brackets.
+    out(f"Answers for {path} (Enter keeps the value already typed in; Ctrl-C stops without writing).")
     try:
         cfg = _answers_to_config(prompter, answers, out)
         pinned = answers.base.cluster.fingerprint if answers.base is not None else None

@@ -259,6 +259,32 @@ def test_real_questionary_prompts_through_a_pipe(tmp_path: Path) -> None:
         assert prompter.text("org_name", "Organization", default="x") is None
 
 
+def test_the_intro_describes_the_default_as_the_real_prompt_draws_it(tmp_path: Path) -> None:
+    # The intro said "Enter keeps the value in brackets": questionary draws no brackets, it types the
+    # current value in as the answer, so an operator looked for brackets that never came.
+    import io
+    import re
+
+    from prompt_toolkit.data_structures import Size
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.vt100 import Vt100_Output
+
+    from gfwizard.plain import QuestionaryPrompter
+
+    drawn = io.StringIO()
+    said: list[str] = []
+    with create_pipe_input() as pipe:
+        pipe.send_text("\x03")
+        output = Vt100_Output(drawn, lambda: Size(rows=24, columns=80), term="xterm")
+        outcome = run_plain_init(tmp_path / "organization.yaml", QuestionaryPrompter(input=pipe, output=output),
+                                 echo=said.append)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.getvalue())
+    assert outcome is Outcome.CANCELLED and tree_digest(tmp_path) == {}
+    assert "? Organization name (short, lowercase)  (e.g. tinyland) tinyland" in screen
+    assert "[tinyland]" not in screen and "bracket" not in said[0]
+    assert "Enter keeps the value already typed in" in said[0]
+
+
 def test_ctrl_d_at_a_real_prompt_cancels_writes_nothing_and_exits_130(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from prompt_toolkit.input import create_pipe_input
