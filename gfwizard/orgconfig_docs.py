@@ -97,7 +97,9 @@ _COMMANDS = """\
   `organization.yaml.bak`; comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer,
   writes nothing and exits 130. `--force` (with `--plain`) starts from the defaults when the existing file
   is invalid; without `--plain` it is refused (exit 2): the wizard never starts over an invalid file.
-  Both ways need a terminal: without one `config init` exits 2 and writes nothing.
+  Both ways need a terminal: without one `config init` exits 2 and writes nothing. `--plain` refuses a
+  path it cannot write (a read-only file, a file where a directory should be, a directory not writable
+  by you) with exit 2 before the first question.
 """
 
 

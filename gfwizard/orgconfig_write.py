@@ -95,6 +95,28 @@ def save_config(cfg: "OrgConfig", path: Path | str, *, expected: str | None = _U
     return path
 
 
+def check_writable(path: Path | str) -> None:
+    """InputError when ``path`` plainly cannot be written: a read-only file, a file where a directory should
+    be, or a directory that is not writable. Asked before the questions, so an operator does not answer
+    every one only to be refused at the end; :func:`save_config` still decides (and refuses) at the write."""
+    path = Path(path).expanduser()
+    if path.is_symlink():
+        path = _symlink_target(path) or path
+    if path.is_file():
+        _refuse_read_only(path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # save_config creates the missing directories under the nearest one that exists
+    if not parent.is_dir():
+        raise InputError(f"cannot write {path}: {parent} is a file, where a directory should be; nothing was asked "
+                         "or written", remedy="pass --config with a path whose directories are directories")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {path}: the directory {parent} is not writable by you; nothing was asked "
+                         "or written",
+                         remedy=f"check its permissions (`ls -ld {parent}`), or pass --config with a path in a "
+                                "directory you can write")
+
+
 def _symlink_target(path: Path) -> Path | None:
     """Where the symlink ``path`` finally points (None when it loops)."""
     try:

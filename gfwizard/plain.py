@@ -200,11 +200,12 @@ def run_plain_init(path: Path, prompter: Prompter, *, force: bool = False,
                    echo: Callable[[str], None] | None = None) -> Outcome:
     """Ask, render, show, and write ``path`` only on confirmation. Nothing is written unless WRITTEN."""
     from gfwizard.orgconfig import render_config, save_config
-    from gfwizard.orgconfig_write import backup_path
+    from gfwizard.orgconfig_write import backup_path, check_writable
 
     out = echo or _echo
     path = Path(path).expanduser()
     existing, answers = load_existing(path, force)
+    check_writable(path)  # before the questions: a read-only file must not cost the operator every answer
     # questionary puts the current value in the answer itself (editable), never in brackets.
     out(f"Answers for {path} (Enter keeps the value already typed in; Ctrl-C stops without writing).")
     try:

@@ -602,3 +602,35 @@ def test_plain_keeps_crlf_and_shows_only_the_real_change(tmp_path: Path) -> None
     diff = [line for line in "\n".join(out).splitlines() if line[:1] in ("+", "-") and not line.startswith(("+++", "---"))]
     assert [line.rstrip("\r") for line in diff] == ["-    bucket: gloriousflywheel-state", "+    bucket: honey-state"]
     assert path.read_bytes() == original.replace("bucket: gloriousflywheel-state", "bucket: honey-state").encode()
+
+
+def test_a_read_only_file_is_refused_before_any_question(tmp_path: Path) -> None:
+    # Every question was asked and answered, and only "Write …? Yes" said the file was read-only.
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text())
+    path.chmod(0o444)
+    before = tree_digest(tmp_path)
+    prompter = FakePrompter()
+    with pytest.raises(InputError, match=r"is read-only \(mode 0444\); nothing was written") as info:
+        run_plain_init(path, prompter, echo=lambda _: None)
+    assert f"chmod u+w {path}" in (info.value.remedy or "")
+    assert prompter.asked == []
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_file_where_the_directory_should_be_is_refused_before_any_question(tmp_path: Path) -> None:
+    (tmp_path / "config").write_text("not a directory\n")
+    path = tmp_path / "config" / "sub" / "organization.yaml"
+    before = tree_digest(tmp_path)
+    prompter = FakePrompter()
+    with pytest.raises(InputError, match=r"config is a file, where a directory should be; nothing was asked") as info:
+        run_plain_init(path, prompter, echo=lambda _: None)
+    assert "--config" in (info.value.remedy or "")
+    assert prompter.asked == []
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_missing_directory_is_still_created_on_write(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "organization.yaml"
+    assert run_plain_init(path, FakePrompter(), echo=lambda _: None) is Outcome.WRITTEN
+    assert path.is_file()
