@@ -79,7 +79,7 @@ class MigrationReport:
     source: str
     destination: str
     backup_path: Path
-    #: ``migrated``, ``in-sync`` (nothing to do), ``refused`` or ``failed``.
+    #: ``migrated``, ``in-sync`` (nothing to do), ``refused``, ``failed`` or ``interrupted`` (Ctrl-C).
     outcome: str
     detail: str
     remedy: str = ""
@@ -219,11 +219,21 @@ def find_iac_binary() -> str:
     return str(find_binary().path)
 
 
+class OperatorInterrupt(Exception):
+    """The operator pressed Ctrl-C (SIGINT) while the IaC binary ran; it was stopped before this was raised."""
+
+    def __init__(self, tail: list[str]) -> None:
+        super().__init__("interrupted by the operator")
+        #: The binary's last lines.
+        self.tail = tail
+
+
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], transcript: IO[str], timeout: float,
          answer: str | None = None, on_line: Callable[[str], None] | None = None) -> tuple[int | None, list[str]]:
     """Run ``cmd`` in its own process group; every line redacted into ``transcript``.
 
     Returns ``(exit code or None when interrupted, last lines)``. On timeout: one SIGINT, then a kill.
+    Ctrl-C (KeyboardInterrupt) while it runs: the same, then :class:`OperatorInterrupt`.
     """
     transcript.write(f"$ {' '.join(cmd)}\n")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if answer else subprocess.DEVNULL,
@@ -253,16 +263,25 @@ def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], transcript: IO[str],
         code = None
         transcript.write(f"# interrupted after {timeout:g}s\n")
         _interrupt(proc)
+    except KeyboardInterrupt:
+        # The binary runs in its own session, so the terminal's Ctrl-C reached only us: pass it on once and
+        # wait, or the binary would go on moving state (and holding the source's lock) after we are gone.
+        transcript.write("# interrupted by the operator (SIGINT)\n")
+        _interrupt(proc)
+        reader.join(timeout=5)
+        transcript.flush()
+        raise OperatorInterrupt(list(tail)) from None
     reader.join(timeout=5)
     transcript.flush()
     return code, list(tail)
 
 
 def _interrupt(proc: subprocess.Popen[str]) -> None:
+    """One SIGINT to the group and a grace period; then (or on a second Ctrl-C meanwhile) SIGKILL."""
     try:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=INTERRUPT_GRACE)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+    except (ProcessLookupError, subprocess.TimeoutExpired, KeyboardInterrupt):
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -410,6 +429,7 @@ def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: s
     run_env, cli = _iac_env(scratch / "tfdata", username, password)
     main_tf = scratch / "main.tf"
     started = time.monotonic()
+    step = "init against the HTTP backend"
     try:
         with _open_transcript(transcript_path) as transcript:
             if cli.note:
@@ -425,6 +445,7 @@ def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: s
                 report.detail = _failure("init against the HTTP backend", code, timeout, tail)
                 return
             main_tf.write_text('terraform {\n  backend "s3" {}\n}\n', encoding="utf-8")
+            step = "init -migrate-state"
             args = [iac, "init", "-migrate-state", "-no-color", f"-backend-config={s3_file}"]
             args += ["-input=false", "-force-copy"] if report.force_copy else []
             remaining = max(1.0, timeout - (time.monotonic() - started))
@@ -434,6 +455,10 @@ def _run_migration(report: MigrationReport, cfg: "OrgConfig", env: str, stack: s
                 report.detail = _failure("init -migrate-state", code, remaining, tail)
                 return
         report.outcome = "migrated"
+    except OperatorInterrupt as exc:
+        report.outcome = "interrupted"
+        report.detail = (f"interrupted (Ctrl-C) during {step}: the IaC binary was sent one SIGINT and has stopped"
+                         + (f"; its last words: {' | '.join(exc.tail[-2:])}" if exc.tail else ""))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -507,11 +532,19 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
             if report.outcome == "migrated":
                 report.detail = (f"migrated {report.source} → {report.destination}; next: set state.backend: s3 "
                                  "and deploy from the S3 backend")
+    if report.outcome == "interrupted":
+        copied = dest is not None and dest.content_sha256 == src.content_sha256
+        report.detail += ("; the destination already holds the source's resources and outputs"
+                          if copied else "; the destination does not hold the source's state")
+        report.remedy = (f"the source state is backed up at {report.backup_path}; re-run `gfwizard backend migrate "
+                         f"--env {report.env} --stack {report.stack}` to finish (it reports in-sync when the copy "
+                         "completed). If it names a lock on the source, release it with `force-unlock <ID>` "
+                         "initialised with the stack's <env>.http.tfbackend")
     if report.outcome == "failed" and not report.remedy:
         report.remedy = (f"the source state is untouched and backed up at {report.backup_path}; fix the error and "
                          "re-run. An interrupted run can leave the source locked: the next run then names the lock "
                          "ID; release it with `force-unlock <ID>` initialised with the stack's <env>.http.tfbackend")
-    if report.outcome in ("refused", "failed") and all(c.ok for c in checks):
+    if report.outcome in ("refused", "failed", "interrupted") and all(c.ok for c in checks):
         checks.insert(0, failed("migration", report.detail, remedy=report.remedy or "see above"))
     report.checks = checks
     report.ok = report.outcome in ("migrated", "in-sync") and all(c.ok for c in checks)

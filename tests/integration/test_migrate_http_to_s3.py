@@ -243,6 +243,50 @@ def test_interrupted_migration_leaves_source_untouched(iac_bin: str, s3: Rehears
     assert "force-unlock" in report.remedy
 
 
+def test_ctrl_c_mid_migration_stops_the_binary_and_reports(iac_bin: str, s3: RehearsalS3, s3_bucket: str,
+                                                           http_server: HttpStateServer, setup: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The binary runs in its own session, so the terminal's Ctrl-C reaches only gfwizard: it must be passed on
+    and waited for (no binary left moving state after the command is gone), and the outcome reported."""
+    import signal
+    import threading
+
+    monkeypatch.setattr(backend_migrate, "INTERRUPT_GRACE", 1.0)
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        proc = real_popen(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(backend_migrate.subprocess, "Popen", recording_popen)
+    layout = layout_for("loopback")
+    with S3Proxy(s3.endpoint, hold_when=lambda method, path: method == "PUT" and path.split("?")[0].endswith(".tfstate")) as proxy:
+        cfg = make_cfg(proxy.endpoint, s3_bucket, http_address=http_server.address_template)
+        _apply_on_http(iac_bin, cfg, layout, setup)
+        source = _state(http_server)
+        ctrl_c = threading.Thread(target=lambda: proxy.held.wait(60) and os.kill(os.getpid(), signal.SIGINT))
+        ctrl_c.start()
+        try:
+            report = migrate_http_to_s3(cfg, "dev", "attic", layout, binary=iac_bin, timeout=60)
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C escaped the migration: the binary was left running, nothing was reported")
+        finally:
+            ctrl_c.join()
+        assert proxy.held.is_set()
+    assert started and all(proc.poll() is not None for proc in started)  # no binary left running
+    assert report.outcome == "interrupted" and not report.ok
+    assert report.detail.startswith("interrupted (Ctrl-C) during init -migrate-state")
+    assert "the destination does not hold the source's state" in report.detail
+    assert str(report.backup_path) in report.remedy and "--stack attic" in report.remedy
+    assert _state(http_server) == source and report.source_unchanged is True
+    assert report.backup_path.read_bytes() == source
+    assert _dest(s3, s3_bucket) is None
+    assert report.transcript is not None and "interrupted by the operator" in report.transcript.read_text()
+    assert not list((setup / "ws" / "migrate" / "dev").iterdir())
+
+
 # -- bad input: message asserted, nothing written ------------------------------------------------
 
 
