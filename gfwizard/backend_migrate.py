@@ -79,7 +79,8 @@ class MigrationReport:
     source: str
     destination: str
     backup_path: Path
-    #: ``migrated``, ``in-sync`` (nothing to do), ``refused``, ``failed`` or ``interrupted`` (Ctrl-C).
+    #: ``migrated``, ``in-sync`` (nothing to do), ``already-migrated`` (S3 was migrated from this source and has
+    #: moved on since: nothing to do), ``refused``, ``failed`` or ``interrupted`` (Ctrl-C).
     outcome: str
     detail: str
     remedy: str = ""
@@ -371,13 +372,21 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
     report.destination_before = dest
 
     refusal = _refusal(source, dest)
+    earlier = _migrated_version(client, target.bucket, key, source) if refusal and refusal != "in-sync" else None
+    if earlier is not None and dest is not None:
+        report.outcome = "already-migrated"
+        report.detail = (f"{destination} was migrated from this HTTP state earlier and has moved on since (now serial "
+                         f"{dest.serial}): S3 is the live state and the HTTP copy is stale; nothing to do")
+        report.checks = [passed("destination history", f"the destination's {earlier} holds exactly this HTTP "
+                                      "state's resources and outputs")]
+        return _finish(report, address, username, password, client, target.bucket, key)
     if refusal == "in-sync":
         report.outcome, report.detail = "in-sync", f"{destination} already holds the same content; nothing to do"
         return _finish(report, address, username, password, client, target.bucket, key)
     if refusal:
         report.outcome, report.detail = "refused", refusal
-        report.remedy = (f"inspect both states (the source is backed up at {backup}); if the destination is stale, "
-                         "move it aside in the bucket yourself, then re-run")
+        report.remedy = (f"inspect both states (the source is backed up at {backup}): the destination may be live "
+                         "state a deploy wrote; only if it is stale, move it aside in the bucket yourself, then re-run")
         return _finish(report, address, username, password, client, target.bucket, key)
     report.force_copy = dest is None
     if dest is not None:
@@ -395,6 +404,35 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
         report.detail = (f"migrated {report.source} → {report.destination}; state.backend is s3 already: the next "
                          "deploy uses it")
     return report
+
+
+#: How many earlier versions of the destination are read, newest first, looking for the migrated copy.
+MAX_VERSIONS_READ = 50
+
+
+def _migrated_version(client: Any, bucket: str, key: str, source: StateSummary) -> str | None:
+    """Which earlier version of the destination holds ``source``'s content (the copy a migration made, later
+    deploys having moved S3 on), as ``version <id> (written <time>)``; None when none does or history cannot be read.
+
+    Only the versioned history tells "migrated, then deployed" from "another state was put there": the
+    binary gives the migrated copy a fresh lineage, so lineage and serial cannot.
+    """
+    try:
+        listing = client.list_object_versions(Bucket=bucket, Prefix=key)
+        versions = [v for v in listing.get("Versions", []) if v.get("Key") == key and not v.get("IsLatest")]
+        versions.sort(key=lambda v: v.get("LastModified") or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+        for version in versions[:MAX_VERSIONS_READ]:
+            body = client.get_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])["Body"].read()
+            try:
+                if summarize(bytes(body)).content_sha256 == source.content_sha256:
+                    when = version.get("LastModified")
+                    stamp = when.isoformat(timespec="seconds") if isinstance(when, datetime) else "?"
+                    return f"version {version['VersionId']} (written {stamp})"
+            except InputError:
+                continue
+    except Exception:  # noqa: BLE001 - no history to read (versioning off, no ListBucketVersions): refuse as before
+        return None
+    return None
 
 
 def _refusal(source: StateSummary, dest: StateSummary | None) -> str:
@@ -516,7 +554,9 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
         checks.append(warned("destination after", f"could not re-read the destination ({error_code(exc) or exc})",
                              remedy="re-run `gfwizard backend migrate` to compare"))
     dest = report.destination_after
-    if report.outcome in ("migrated", "in-sync"):
+    if report.outcome == "already-migrated":
+        checks.extend(report.checks)  # what showed it: the destination's history
+    elif report.outcome in ("migrated", "in-sync"):
         if dest is None or dest.content_sha256 != src.content_sha256:
             report.outcome = "failed"
             report.detail = "the destination does not hold the source's resources and outputs after the migration"
@@ -547,5 +587,5 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
     if report.outcome in ("refused", "failed", "interrupted") and all(c.ok for c in checks):
         checks.insert(0, failed("migration", report.detail, remedy=report.remedy or "see above"))
     report.checks = checks
-    report.ok = report.outcome in ("migrated", "in-sync") and all(c.ok for c in checks)
+    report.ok = report.outcome in ("migrated", "in-sync", "already-migrated") and all(c.ok for c in checks)
     return report

@@ -160,6 +160,36 @@ def test_destination_with_other_lineage_is_refused(iac_bin: str, s3: RehearsalS3
     assert report.transcript is None                         # the IaC binary never ran
 
 
+def test_migrate_again_after_a_deploy_says_already_migrated(iac_bin: str, s3: RehearsalS3, s3_bucket: str,
+                                                            http_server: HttpStateServer, setup: Path) -> None:
+    """Migrated, then deployed from S3 (new content, higher serial): a second migrate is harmless and says so —
+    not a refusal whose remedy would have the operator move the live state aside."""
+    cfg = make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template)
+    layout = layout_for("loopback")
+    _apply_on_http(iac_bin, cfg, layout, setup)
+    source = _state(http_server)
+    assert migrate_http_to_s3(cfg, "dev", "attic", layout, binary=iac_bin, timeout=120).outcome == "migrated"
+    # A deploy from S3 changes the state: the resource's input changes.
+    code = setup / "s3-code"
+    code.mkdir()
+    (code / "main.tf").write_text('terraform {\n  backend "s3" {}\n}\n' + RESOURCE_TF.replace('"migrated"', '"v2"'))
+    s3_file = layout.backend_file("attic", "dev", "s3")
+    for args in (["init", "-input=false", f"-backend-config={s3_file}"], ["apply", "-auto-approve", "-input=false"]):
+        done = _iac(iac_bin, args, code, setup / "s3-data")
+        assert done.returncode == 0, done.stdout + done.stderr
+    live = _dest(s3, s3_bucket)
+    assert live is not None and json.loads(live)["serial"] > json.loads(source)["serial"]
+
+    again = migrate_http_to_s3(cfg, "dev", "attic", layout, binary=iac_bin, timeout=120)
+
+    assert again.outcome == "already-migrated" and again.ok, (again.detail, again.checks)
+    assert "was migrated from this HTTP state earlier and has moved on since" in again.detail
+    assert "S3 is the live state" in again.detail and not again.remedy
+    assert [c.name for c in again.checks] == ["source untouched", "destination history"]
+    assert again.transcript is None                          # the IaC binary never ran
+    assert _dest(s3, s3_bucket) == live and _state(http_server) == source
+
+
 def _seed_same_lineage(s3: RehearsalS3, bucket: str, source: bytes, serial: int) -> bytes:
     doc = json.loads(source)
     doc["serial"] = serial
