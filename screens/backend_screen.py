@@ -434,12 +434,19 @@ class BackendScreen(StepScreen):
         # Said until migrated (a notification goes away): the deploy gate stops these stacks until then.
         waiting = (f" The state of {', '.join(pending)} is still only on the HTTP backend: Ctrl+T migrates it "
                    "(until then the deploy gate stops those stacks)." if pending else "")
-        if reason is None:
+        if reason is None and pending:
+            # First, and without the files' directory: the status line holds three lines at 80 columns, and
+            # what is left to do must not be what falls off its end.
+            assert self.rendered is not None
+            fresh = ", up to date" if self.up_to_date else ""
+            self._status(f"{waiting.strip()} Backend ready ({len(self.rendered)} backend files{fresh}): "
+                         "Ctrl+N for Next.", True)
+        elif reason is None:
             assert self.rendered is not None
             where = ", ".join(sorted({str(f.path.parent.parent) for f in self.rendered}))
             fresh = ", already up to date (nothing to write)" if self.up_to_date else ""
-            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}{fresh}. Ctrl+N for Next."
-                         f"{waiting}", bool(pending))
+            self._status(f"Backend ready: {len(self.rendered)} backend files in {where}{fresh}. Ctrl+N for Next.",
+                         False)
         else:
             self._status(reason + waiting, True)
         self.refresh_bindings()

@@ -31,8 +31,14 @@ async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac
                              timeout=60)
             status = lambda: text_of(app.screen.query_one("#step-status"))  # noqa: E731
             await wait_until(pilot, lambda: "is still only on the HTTP backend" in status(), "the lasting note")
-            assert ("The state of attic, arc-runners, gitlab-runners, runner-dashboard is still only on the HTTP "
-                    "backend: Ctrl+T migrates it (until then the deploy gate stops those stacks).") in status()
+            assert status().startswith(
+                "The state of attic, arc-runners, gitlab-runners, runner-dashboard is still only on the HTTP "
+                "backend: Ctrl+T migrates it (until then the deploy gate stops those stacks).")
+            # All of it on screen at 80x24: the status line's three lines hold what is left to do, and Next.
+            widget = app.screen.query_one("#step-status")
+            needed = widget.get_content_height(widget.size, app.size, widget.content_region.width)
+            assert needed <= widget.content_region.height, (needed, status())
+            assert status().endswith("Ctrl+N for Next.")
             await pilot.press("ctrl+t")
             await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
             await pilot.press("y")
