@@ -198,6 +198,16 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
     return pending
 
 
+def backend_files_to_write(cfg: "OrgConfig", env: str, stack: str, layout: "Layout") -> list[Path]:
+    """The partial backend files a migration of ``stack`` renders before its IaC runs because they are missing
+    or stale (on a real machine they are the checkout's ``tofu/stacks/<stack>/<env>.{http,s3}.tfbackend``)."""
+    from gfwizard.atomic import holds
+
+    wanted = ((layout.backend_file(stack, env, "http"), render_http_text(cfg, env, stack)),
+              (layout.backend_file(stack, env, "s3"), render_s3_text(cfg, env, stack)))
+    return [path for path, text in wanted if not holds(path, text)]
+
+
 def _read_destination(client: Any, bucket: str, key: str) -> bytes | None:
     try:
         return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())

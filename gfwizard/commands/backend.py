@@ -163,6 +163,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     """Migrate one stack's state in ENV from the HTTP backend to S3: back up the source, refuse a
     destination with another lineage or a higher serial, `init -migrate-state`, then compare."""
     from gfwizard.backend import migrate_http_to_s3, s3_target
+    from gfwizard.backend_migrate import backend_files_to_write
     from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
@@ -174,10 +175,14 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
+    if not yes and not sys.stdin.isatty():
+        raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
+                         remedy=f"re-run with --yes: `gfwizard backend migrate --env {env} --stack {stack} --yes`")
+    layout = layout_for(cfg.cluster.network)
+    # Nothing written unannounced: in a checkout these are tofu/stacks/<stack>/<env>.*.tfbackend.
+    for path in backend_files_to_write(cfg, env, stack, layout):
+        echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
     if not yes:
-        if not sys.stdin.isatty():
-            raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
-                             remedy=f"re-run with --yes: `gfwizard backend migrate --env {env} --stack {stack} --yes`")
         if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
             echo("not migrated: declined", err=True)
             sys.exit(EXIT_CHECK_FAILED)
@@ -187,7 +192,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
         return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
 
     report = migrate_http_to_s3(
-        cfg, env, stack, layout_for(cfg.cluster.network), confirm_overwrite=confirm_overwrite, timeout=timeout,
+        cfg, env, stack, layout, confirm_overwrite=confirm_overwrite, timeout=timeout,
         on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
         on_note=lambda note: echo(f"note: {note}", err=True),
         on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),

@@ -230,6 +230,15 @@ def test_migrate_yes_json_end_to_end(iac_bin: str, ws: Path, s3: RehearsalS3, s3
     report = json.loads(done.stdout)
     assert report["outcome"] == "migrated" and report["ok"] is True and report["force_copy"] is True
     assert f"backup of the source state: {report['backup_path']}" in done.stderr
+    # The backend files the IaC runs read were missing: each is named before anything is written.
+    files = [ws / "ws" / "backends" / "attic" / f"dev.{kind}.tfbackend" for kind in ("http", "s3")]
+    announced = [f"will write {path} before the IaC runs (missing or stale; it holds no credential)" for path in files]
+    lines = done.stderr.splitlines()
+    assert lines[:2] == announced and lines[2].startswith("backup of the source state: "), lines
+    assert all(path.is_file() for path in files)
+    again = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json",
+                     "--config", str(config)], env={"TF_HTTP_PASSWORD": PASSWORD, "GFW_TOFU_BIN": iac_bin})
+    assert again.returncode == 0 and "will write" not in again.stderr  # up to date now: nothing announced
     assert Path(report["backup_path"]).read_bytes() == source
     assert report["source_unchanged"] is True
     assert report["destination_after"]["content_sha256"] == report["source_before"]["content_sha256"]
