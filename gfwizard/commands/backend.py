@@ -163,7 +163,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     """Migrate one stack's state in ENV from the HTTP backend to S3: back up the source, refuse a
     destination with another lineage or a higher serial, `init -migrate-state`, then compare."""
     from gfwizard.backend import migrate_http_to_s3, s3_target
-    from gfwizard.backend_migrate import backend_files_to_write
+    from gfwizard.backend_migrate import backend_files_to_write, backup_dir
     from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
@@ -182,6 +182,8 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     # Nothing written unannounced: in a checkout these are tofu/stacks/<stack>/<env>.*.tfbackend.
     for path in backend_files_to_write(cfg, env, stack, layout):
         echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
+    echo(f"will back up the source state under {backup_dir(layout, env)} first (the source itself is never written)",
+         err=as_json)
     if not yes:
         if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
             echo("not migrated: declined", err=True)

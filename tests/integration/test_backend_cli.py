@@ -233,8 +233,10 @@ def test_migrate_yes_json_end_to_end(iac_bin: str, ws: Path, s3: RehearsalS3, s3
     # The backend files the IaC runs read were missing: each is named before anything is written.
     files = [ws / "ws" / "backends" / "attic" / f"dev.{kind}.tfbackend" for kind in ("http", "s3")]
     announced = [f"will write {path} before the IaC runs (missing or stale; it holds no credential)" for path in files]
+    announced.append(f"will back up the source state under {ws / 'ws' / 'backups' / 'dev'} first (the source "
+                     "itself is never written)")
     lines = done.stderr.splitlines()
-    assert lines[:2] == announced and lines[2].startswith("backup of the source state: "), lines
+    assert lines[:3] == announced and lines[3].startswith("backup of the source state: "), lines
     assert all(path.is_file() for path in files)
     again = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json",
                      "--config", str(config)], env={"TF_HTTP_PASSWORD": PASSWORD, "GFW_TOFU_BIN": iac_bin})
@@ -316,6 +318,34 @@ def _run_on_pty(args: list[str], answer: bytes, timeout: float = 60) -> tuple[in
     finally:
         os.close(master)
     return code, out.decode(errors="replace")
+
+
+def test_migrate_on_a_terminal_says_what_it_writes_and_a_no_writes_nothing(ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                                                          http_server: HttpStateServer) -> None:
+    import os
+
+    config = _config(ws, s3, s3_bucket, http_server)
+    source = json.dumps({"version": 4, "serial": 2, "lineage": "lin-pty", "outputs": {"a": {"value": 1}},
+                         "resources": []}).encode()
+    http_server.put_state("attic", "dev", source)
+    before = tree_digest(ws)
+    os.environ["TF_HTTP_PASSWORD"] = PASSWORD  # the pty run inherits this process's environment
+    try:
+        code, out = _run_on_pty(["backend", "migrate", "--env", "dev", "--stack", "attic", "--config", str(config)],
+                                b"n\n")
+    finally:
+        del os.environ["TF_HTTP_PASSWORD"]
+    text = " ".join(out.split())  # the pty wraps long lines
+    files = [ws / "ws" / "backends" / "attic" / f"dev.{kind}.tfbackend" for kind in ("http", "s3")]
+    shown = [f"will write {path} before the IaC runs" for path in files]
+    shown.append(f"will back up the source state under {ws / 'ws' / 'backups' / 'dev'} first")
+    shown.append("Migrate attic (dev) state from ")
+    positions = [text.find(line) for line in shown]
+    assert -1 not in positions and positions == sorted(positions), text  # every write named, before the question
+    assert code == 1 and "not migrated: declined" in text
+    assert tree_digest(ws) == before                                      # nothing written
+    assert http_server.current_state("attic", "dev") == source and http_server.request_log.entries() == []
+    assert PASSWORD not in out
 
 
 def test_create_bucket_on_a_terminal_asks_and_a_no_creates_nothing(ws: Path, s3: RehearsalS3) -> None:
