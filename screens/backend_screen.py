@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,10 @@ class BackendScreen(StepScreen):
         #: Fields whose shown value is invalid (key -> error): the draft still holds the last valid
         #: value, so nothing may be checked, rendered or carried on until they are fixed.
         self.invalid: dict[str, str] = {}
+        #: The stack being migrated and its place (``attic (1/4)``) while the migration runs, else None.
+        self.migrating: str | None = None
+        #: Set when the step goes away (Quit, or the app ends): the stack in progress finishes, no later one starts.
+        self._stop_migrating = threading.Event()
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -399,26 +404,50 @@ class BackendScreen(StepScreen):
         notes: set[str] = set()
 
         def note(text: str) -> None:
-            if text not in notes:  # the same note (e.g. which CLI configuration is used) comes per stack
+            if text not in notes and not self._stop_migrating.is_set():  # the same note (e.g. which CLI configuration is used) comes per stack
                 notes.add(text)
                 self.app.call_from_thread(self.notify, text, timeout=15, markup=False)
 
         done: list[str] = []
         problems: list[str] = []
-        for i, stack in enumerate(stacks, 1):
-            self.app.call_from_thread(self._status, f"Migrating {stack} ({i}/{len(stacks)})…", True)
-            report = migrate_http_to_s3(cfg, self.session.env, stack, layout, on_note=note)
-            if report.ok:
-                done.append(f"{stack} ({report.outcome})")
-            else:
-                problems.append(f"{stack}: {report.outcome} — {report.detail}"
-                                + (f" Remedy: {report.remedy}" if report.remedy else ""))
+        try:
+            for i, stack in enumerate(stacks, 1):
+                if self._stop_migrating.is_set():
+                    break
+                self.migrating = f"{stack} ({i}/{len(stacks)})"
+                self.app.call_from_thread(self._migration_changed)
+                self.app.call_from_thread(self._status, f"Migrating {self.migrating}…", True)
+                report = migrate_http_to_s3(cfg, self.session.env, stack, layout, on_note=note)
+                if report.ok:
+                    done.append(f"{stack} ({report.outcome})")
+                else:
+                    problems.append(f"{stack}: {report.outcome} — {report.detail}"
+                                    + (f" Remedy: {report.remedy}" if report.remedy else ""))
+        finally:
+            self.migrating = None
+            if not self._stop_migrating.is_set():
+                self.app.call_from_thread(self._migration_changed)
+        if self._stop_migrating.is_set():
+            return  # the wizard is closing: no screen to tell (what is left is offered again next time)
         summary = "; ".join(
             ([f"Migrated to S3: {', '.join(done)}"] if done else []) + problems)
         summary += f". Backups of the HTTP states: {backup_dir(layout, self.session.env)}."
         self.app.call_from_thread(self.notify, summary, timeout=30, markup=False,
                                   severity="error" if problems else "information")
         self._look_for_http_state()  # what is left to migrate (Ctrl+T goes once nothing is)
+
+    def _migration_changed(self) -> None:
+        self.refresh_bindings()
+        self.wizard.quit_warning_changed()
+
+    def on_unmount(self) -> None:
+        self._stop_migrating.set()
+
+    def quit_warning(self) -> str | None:
+        if self.migrating is None:
+            return None
+        return (f"A migration to S3 is running: {self.migrating}. Quitting lets this stack finish (its source is "
+                "backed up and never written) and starts no later one; Ctrl+T here migrates the rest next time.")
 
     # ----- gating -------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -452,6 +481,8 @@ class BackendScreen(StepScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("run_checks", "render", "migrate", "back", "next") and self.migrating is not None:
+            return False  # the migration reports on this step; leaving it mid-way would stop the later stacks
         if action in ("run_checks", "render", "migrate") and self.invalid:
             return False  # the form holds an invalid value: nothing to check or write yet
         if action == "migrate":

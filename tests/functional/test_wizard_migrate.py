@@ -54,3 +54,61 @@ async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac
         listed = env.s3.client().list_objects_v2(Bucket=env.bucket)  # type: ignore[union-attr]
         keys = sorted(o["Key"] for o in listed.get("Contents", []))
         assert keys == sorted(f"gloriousflywheel/dev/{stack}.tfstate" for stack in STACKS)
+
+
+async def test_quitting_mid_migration_asks_and_starts_no_later_stack(tmp_path: Path, iac_bin: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the migration runs, the step cannot be left and Ctrl+Q asks (naming the stack in progress);
+    quitting lets that stack finish and starts no later one."""
+    import asyncio
+    import threading
+    import time
+
+    from gfwizard.backend_migrate import MigrationReport
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+    from screens.launch import build_app
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow_migration(cfg, env, stack, layout, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(stack)
+        started.set()
+        release.wait(60)
+        return MigrationReport(stack=stack, env=env, source="http", destination="s3", backup_path=tmp_path / "b",
+                               outcome="migrated", detail="", ok=True)
+
+    monkeypatch.setattr("gfwizard.backend.migrate_http_to_s3", slow_migration)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    with RehearsalEnvironment(workspace=tmp_path / "ws") as env:
+        env.seed_legacy_http_state("dev")
+        for key, value in env.env.items():
+            monkeypatch.setenv(key, value)
+        app = build_app(rehearsal=env, repo=REPO, start_at="backend")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend")
+                             and app.session.extras.get("http_state_stacks") == STACKS, "the HTTP state lookup",
+                             timeout=60)
+            step = app.screen
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
+            await pilot.press("y")
+            await wait_until(pilot, started.is_set, "the first stack's migration")
+            await wait_until(pilot, lambda: step.quit_warning() is not None, "the quit warning")
+            assert step.quit_warning() == (
+                "A migration to S3 is running: attic (1/4). Quitting lets this stack finish (its source is backed up "
+                "and never written) and starts no later one; Ctrl+T here migrates the rest next time.")
+            for action in ("back", "next", "migrate", "render", "run_checks"):
+                assert not step.check_action(action, ()), action
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal")
+                             and app.screen.title_text == "Quit now?", "the quit question")
+            assert step.quit_warning() in str(app.screen.body)
+            await pilot.press("y")
+            await wait_until(pilot, lambda: not app.is_running, "the wizard closed")
+        release.set()  # the stack in progress finishes; the loop must then stop
+        deadline = time.monotonic() + 30
+        while step.migrating is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert step.migrating is None, "the migration loop did not end"
+    assert calls == ["attic"]  # arc-runners, gitlab-runners, runner-dashboard were never started
