@@ -28,6 +28,7 @@ from gfwizard.backend_checks import (
     ConfirmFn,
     check_s3,
     lock_probe,
+    probe_location,
 )
 from gfwizard.backend_locks import LockInfo, list_locks
 from gfwizard.backend_migrate import MigrationReport, StateSummary, migrate_http_to_s3
@@ -59,6 +60,6 @@ __all__ = [
     "C_BUCKET", "C_CREDENTIALS", "C_ENDPOINT", "C_LOCK", "C_PREFIX", "C_SKEW", "C_VERSIONING", "DEFAULT_TIMEOUTS",
     "MAX_SKEW_SECONDS", "ConfirmFn", "CredentialSource", "LockInfo", "MigrationReport", "RenderedFile", "S3Target",
     "StateSummary", "check_s3", "credential_source", "explain", "http_credential_source", "list_locks", "lock_probe",
-    "migrate_http_to_s3", "planned_backends", "render_backends", "render_http_text", "render_s3_text",
+    "migrate_http_to_s3", "planned_backends", "probe_location", "render_backends", "render_http_text", "render_s3_text",
     "rendered_already", "s3_client", "s3_target",
 ]

@@ -84,6 +84,11 @@ def check_s3(cfg: "OrgConfig", env: str, *, create_bucket: bool = False, enable_
     return checks
 
 
+def probe_location(target: S3Target) -> str:
+    """Where the lock probe writes (and deletes) its object: ``<prefix>/.gfwizard-lock-probe/ on <endpoint>``."""
+    return f"{target.key_prefix}/{PROBE_DIR}/ on {target.endpoint}"
+
+
 def _endpoint_check(target: S3Target, timeouts: tuple[float, float]) -> tuple[Check, str | None, float]:
     where = f"{target.endpoint} (from {target.endpoint_source})"
     sent = time.time()

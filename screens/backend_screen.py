@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, Input, Label, RadioButton, RadioSet,
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gfwizard.checks import Check, Level
-from screens.checklist import Checklist
+from screens.checklist import Checklist, NotRun
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
 
@@ -33,6 +33,10 @@ HTTP_FIELDS = (("http_address", "Address"), ("http_lock_address", "Lock address"
 UNSAVED = "backend_unsaved_fields"
 S3_CHECKS = ("s3 endpoint", "s3 clock skew", "s3 credentials", "s3 bucket", "s3 versioning", "s3 state prefix",
              "s3 lock probe")
+#: The one check that writes (a probe object, deleted again): only Ctrl+R runs it, never entering the step.
+LOCK_PROBE = S3_CHECKS[-1]
+#: The read-only checks, which entering the step (or a dialog's consent) runs.
+S3_READ_ONLY = S3_CHECKS[:-1]
 
 
 def files_summary(paths: list[Path]) -> str:
@@ -54,7 +58,9 @@ class BackendScreen(StepScreen):
     AUTO_FOCUS = "#backend-kind"
     # priority: these keys must work while an Input has focus (Input binds ctrl+w to delete a word).
     # Short labels: all three fit beside Next, Back and Quit in a 60-column footer.
-    BINDINGS = [Binding("ctrl+r", "run_checks", "Check", priority=True, tooltip="Run the state backend checks"),
+    BINDINGS = [Binding("ctrl+r", "run_checks", "Check", priority=True,
+                        tooltip="Run every state backend check, including the lock probe (one object written, "
+                                "then deleted)"),
                 Binding("ctrl+w", "render", "Render", priority=True, tooltip="Render the backend files"),
                 Binding("ctrl+t", "migrate", "Migrate", priority=True, tooltip="Migrate HTTP state to S3")]
 
@@ -64,6 +70,8 @@ class BackendScreen(StepScreen):
 
         checks: list[Check]
         credential_source: str
+        #: The run was asked to include the lock probe (Ctrl+R); entering the step runs only the read-only checks.
+        full: bool
         #: The backend files, when every one already holds what a render would write (nothing to ask).
         current: list["RenderedFile"] | None = None
 
@@ -82,6 +90,8 @@ class BackendScreen(StepScreen):
     def __init__(self, session: "WizardSession") -> None:
         super().__init__(session)
         self.checks: list[Check] | None = None
+        #: The shown checks come from a full run (Ctrl+R: the lock probe too, once the checks before it let it run).
+        self.full_run = False
         self.rendered: list["RenderedFile"] | None = None
         #: The rendered files were found up to date by the checks (no render was needed).
         self.up_to_date = False
@@ -123,7 +133,9 @@ class BackendScreen(StepScreen):
         # An invalid value left here by Back is shown again, as invalid, before any check could use the draft's.
         for key, value in list(self._unsaved().items()):
             self._apply_edit(key, value)
-        self.action_run_checks()
+        # Entering a step is no consent to a write, and the values may be defaults nobody confirmed:
+        # only the read-only checks run; the lock probe (a write) waits for Ctrl+R.
+        self.action_run_checks(probe=False)
 
     def _unsaved(self) -> dict[str, str]:
         """Field -> the invalid text it showed when the step was left (the draft holds only valid values)."""
@@ -198,7 +210,7 @@ class BackendScreen(StepScreen):
             return
         # Results of a run still in flight describe the old values: drop them.
         self.workers.cancel_group(self, "backend")
-        self.checks, self.rendered, self.session.backend_ready = None, None, False
+        self.checks, self.rendered, self.full_run, self.session.backend_ready = None, None, False, False
         if self.query_one(Checklist).table.row_count:
             self.query_one(Checklist).clear()
         if error:
@@ -216,20 +228,42 @@ class BackendScreen(StepScreen):
         self.refresh_bindings()
 
     # ----- checks -------------------------------------------------------------------------
-    def action_run_checks(self, create_bucket: bool = False, enable_versioning: bool = False) -> None:
-        """Run the backend checks for the current form values."""
+    def action_run_checks(self, create_bucket: bool = False, enable_versioning: bool = False,
+                          probe: bool = True) -> None:
+        """Run the backend checks for the current form values; ``probe`` (Ctrl+R) includes the lock probe."""
         if self.invalid:
             self._update_status()
             return
-        self.checks, self.rendered = None, None
-        self.query_one(Checklist).set_pending(S3_CHECKS if self._kind() == "s3" else ["http backend"])
-        self._status("Checking the state backend…", True)
+        self.checks, self.rendered, self.full_run = None, None, False
+        checklist = self.query_one(Checklist)
+        if self._kind() != "s3":
+            checklist.set_pending(["http backend"])
+        elif probe:
+            checklist.set_pending(S3_CHECKS)
+        else:
+            checklist.set_pending(S3_READ_ONLY, self._probe_not_run())
+        self._status("Checking the state backend…" if probe or self._kind() != "s3" else
+                     "Checking the state backend (read-only; the lock probe waits for Ctrl+R)…", True)
         self.refresh_bindings()
-        self.run_checks(create_bucket, enable_versioning)
+        self.run_checks(create_bucket, enable_versioning, probe)
+
+    def _probe_not_run(self) -> dict[str, NotRun]:
+        """The lock-probe row of a read-only run: not run, and what Ctrl+R would write where."""
+        from gfwizard.backend import probe_location, s3_target
+        from gfwizard.errors import GfwError
+
+        assert self.session.draft is not None
+        try:
+            where = probe_location(s3_target(self.session.draft, self.session.environ()))
+        except GfwError:
+            where = "the key prefix on the S3 endpoint"  # the endpoint check says what is wrong with it
+        return {LOCK_PROBE: NotRun("not run yet: it writes to the state store, so entering this step does not run it",
+                                   "Ctrl+R runs every check, including the lock probe: it writes and then deletes "
+                                   f"one object under {where}")}
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="backend")
-    def run_checks(self, create_bucket: bool, enable_versioning: bool) -> None:
-        """The S3 checks, including the lock probe (its one write: a probe object, deleted again)."""
+    def run_checks(self, create_bucket: bool, enable_versioning: bool, probe: bool) -> None:
+        """The S3 checks; with ``probe`` the lock probe too (its one write: a probe object, deleted again)."""
         from gfwizard.backend import check_s3, credential_source
         from gfwizard.checks import warned
 
@@ -244,11 +278,13 @@ class BackendScreen(StepScreen):
             source = credential_source().detail
             # Consent for create/enable was given in the dialog before this run was started.
             checks = check_s3(cfg, self.session.env, create_bucket=create_bucket,
-                              enable_versioning=enable_versioning, confirm=lambda _what: True)
-        current = self._rendered_already() if cfg.state.backend == "s3" and all(c.ok for c in checks) else None
+                              enable_versioning=enable_versioning, confirm=lambda _what: True, probe=probe)
+        probed = any(c.name == LOCK_PROBE for c in checks)
+        current = (self._rendered_already() if cfg.state.backend == "s3" and probed and all(c.ok for c in checks)
+                   else None)
         if get_current_worker().is_cancelled:
             return
-        self.post_message(self.ChecksFinished(checks, source, current))
+        self.post_message(self.ChecksFinished(checks, source, probe, current))
         if cfg.state.http is not None:
             self._look_for_http_state()
 
@@ -265,18 +301,21 @@ class BackendScreen(StepScreen):
             return None  # Ctrl+W says why when it is pressed
 
     def on_backend_screen_checks_finished(self, message: ChecksFinished) -> None:
-        self.checks = message.checks
+        self.checks, self.full_run = message.checks, message.full
         # Back on this step, or files an earlier session wrote: up to date, so there is nothing to ask about.
         self.rendered, self.up_to_date = (message.current, True) if message.current is not None else (None, False)
-        self.query_one(Checklist).show(message.checks)
+        # A read-only run that got to its end: the lock probe is the one check left, and Ctrl+R runs it.
+        read_only_done = not message.full and [c.name for c in message.checks] == list(S3_READ_ONLY)
+        self.query_one(Checklist).show(message.checks, self._probe_not_run() if read_only_done else None)
         self.query_one("#credential-source", Static).update("Credentials: " + message.credential_source)
         self.call_after_refresh(self._show_results)
         self._update_status()
         offer = self._offer()
         if offer is not None and self.is_current:
             title, body, kwargs = offer
+            # The checks run again as they ran: the lock probe only when Ctrl+R started this run.
             self.app.push_screen(ConfirmModal(title, body, "Yes, do it"),
-                                 lambda yes: self.action_run_checks(**kwargs) if yes else None)
+                                 lambda yes: self.action_run_checks(**kwargs, probe=self.full_run) if yes else None)
 
     def _show_results(self) -> None:
         """Bring the check list into view as far as the focused control stays in view.
@@ -316,13 +355,24 @@ class BackendScreen(StepScreen):
         where = f"at {target.endpoint} (endpoint from {target.endpoint_source})"
         if bucket is not None and bucket.level is Level.FAIL and "does not exist" in bucket.detail:
             return ("Create the state bucket?",
-                    f"Create bucket {target.bucket!r} {where}, with versioning on.\n"
-                    "Nothing else is written.", {"create_bucket": True, "enable_versioning": True})
+                    f"Create bucket {target.bucket!r} {where}, with versioning on.\n" + self._then_written(),
+                    {"create_bucket": True, "enable_versioning": True})
         if versioning is not None and versioning.level is not Level.PASS:
             return ("Turn on bucket versioning?",
                     f"Enable versioning on {target.bucket!r} {where}, so every state write keeps the previous "
-                    "version.", {"enable_versioning": True})
+                    "version.\n" + self._then_written(), {"enable_versioning": True})
         return None
+
+    def _then_written(self) -> str:
+        """What else the checks write when they run again after a dialog's consent."""
+        if not self.full_run:
+            return "Nothing else is written."
+        from gfwizard.backend import probe_location, s3_target
+
+        assert self.session.draft is not None
+        return ("Then the checks run again, with the lock probe (Ctrl+R asked for it): it writes and then deletes "
+                f"one object under {probe_location(s3_target(self.session.draft, self.session.environ()))}. "
+                "Nothing else is written.")
 
     # ----- rendering ----------------------------------------------------------------------
     def action_render(self) -> None:
@@ -488,8 +538,14 @@ class BackendScreen(StepScreen):
         if action == "migrate":
             return bool(self.session.extras.get("http_state_stacks"))
         if action == "render":
-            return self.checks is not None and all(c.ok for c in self.checks)
+            return self._checks_passed()
         return super().check_action(action, parameters)
+
+    def _checks_passed(self) -> bool:
+        """No check failed and, for S3, the lock probe ran: a probe not run never counts as passed."""
+        if self.checks is None or not all(c.ok for c in self.checks):
+            return False
+        return self._kind() != "s3" or any(c.name == LOCK_PROBE for c in self.checks)
 
     def blocked_reason(self) -> str | None:
         if self._kind() == "http":
@@ -504,6 +560,9 @@ class BackendScreen(StepScreen):
         if failing:
             more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
             return f"{failing[0].name} failed{more}: see its remedy above; fix it, then Ctrl+R runs the checks again."
+        if not self._checks_passed():
+            return ("Read-only checks passed; the lock probe has not run. Ctrl+R runs every check, the probe too "
+                    "(it writes, then deletes one object).")
         if self.rendered is None:
             return "Checks passed. Render the backend files (Ctrl+W)."
         return None

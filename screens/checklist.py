@@ -8,6 +8,7 @@ warning), so the remedy that matters is on screen without a key press.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from rich.text import Text
@@ -33,6 +34,14 @@ _BADGES = {
 }
 #: Cell padding DataTable adds on each side of a cell.
 CELL_PADDING = 2
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A check left out of this run on purpose: ``why`` it was, and ``how`` to run it."""
+
+    why: str
+    how: str
 
 
 def fit_widths(available: int, natural: Sequence[int], minimum: Sequence[int]) -> list[int]:
@@ -65,7 +74,7 @@ class Checklist(Vertical):
 
     def __init__(self, *, id: str | None = None, key_hints: Mapping[str, str] | None = None) -> None:
         super().__init__(id=id)
-        self._rows: dict[str, "Check | None"] = {}
+        self._rows: dict[str, "Check | NotRun | None"] = {}
         #: CLI command -> the step's key that does the same (shown first in remedies).
         self.key_hints: Mapping[str, str] = key_hints or {}
 
@@ -80,13 +89,14 @@ class Checklist(Vertical):
 
     @property
     def checks(self) -> list["Check"]:
-        """The results shown so far (pending rows left out), in display order."""
-        return [c for c in self._rows.values() if c is not None]
+        """The results shown so far (pending and not-run rows left out), in display order."""
+        return [c for c in self._rows.values() if c is not None and not isinstance(c, NotRun)]
 
     # ----- feeding ----------------------------------------------------------------------------
-    def set_pending(self, names: Iterable[str]) -> None:
-        """Show each named check as pending (replaces any earlier rows)."""
+    def set_pending(self, names: Iterable[str], not_run: Mapping[str, NotRun] | None = None) -> None:
+        """Show each named check as pending, and each of ``not_run`` as not run (replaces any earlier rows)."""
         self._rows = {name: None for name in names}
+        self._rows.update(not_run or {})
         self._rebuild(cursor=0)
 
     def update_check(self, check: "Check") -> None:
@@ -94,9 +104,11 @@ class Checklist(Vertical):
         self._rows[check.name] = check
         self._rebuild(cursor=self.table.cursor_row)
 
-    def show(self, checks: Iterable["Check"]) -> None:
-        """Replace the rows with ``checks``; the cursor goes to the first failure, else the first warning."""
+    def show(self, checks: Iterable["Check"], not_run: Mapping[str, NotRun] | None = None) -> None:
+        """Replace the rows with ``checks``, then the checks ``not_run``; the cursor goes to the first
+        failure, else the first warning, else the first check not run (its line says how to run it)."""
         self._rows = {c.name: c for c in checks}
+        self._rows.update(not_run or {})
         self._rebuild(cursor=self._first_problem())
 
     def clear(self) -> None:
@@ -109,13 +121,15 @@ class Checklist(Vertical):
         checks = list(self._rows.values())
         for level in ("fail", "warn"):
             for index, check in enumerate(checks):
-                if check is not None and check.level == level:
+                if check is not None and not isinstance(check, NotRun) and check.level == level:
                     return index
-        return 0
+        return next((index for index, check in enumerate(checks) if isinstance(check, NotRun)), 0)
 
-    def _cells(self, name: str, check: "Check | None") -> tuple[Text, Text, Text]:
+    def _cells(self, name: str, check: "Check | NotRun | None") -> tuple[Text, Text, Text]:
         if check is None:
             return cell("…", "dim"), cell(name), cell("pending", "dim")
+        if isinstance(check, NotRun):
+            return cell("–", "dim"), cell(name), cell("not run yet", "dim")
         label, style = _BADGES[check.level.value]
         return cell(label, style), cell(check.name), cell(printable(redact(check.detail)))
 
@@ -144,6 +158,16 @@ class Checklist(Vertical):
         if check is None:
             detail.update("")
             detail.display = False
+            return
+        if isinstance(check, NotRun):
+            text = Text()
+            text.append("NOT RUN ", style="bold")
+            text.append(names[row], style="bold")
+            text.append(": " + printable_lines(redact(check.why)))
+            text.append("\nTo run it: ", style="bold yellow")
+            text.append(printable_lines(redact(check.how)))
+            detail.update(text)
+            detail.display = True
             return
         label, style = _BADGES[check.level.value]
         text = Text()

@@ -25,7 +25,7 @@ import yaml
 
 from gfwizard.rehearsal.k8s_rbac import ADMIN_RULES
 from tests.faults import helpers as h
-from tests.functional import modal_named, on_step, text_of, wait_until
+from tests.functional import modal_named, on_step, run_every_backend_check, text_of, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +60,7 @@ async def _wizard_through_deploy(app: Any) -> dict[str, str]:
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks",
                          timeout=40)
+        await run_every_backend_check(pilot, app, "every backend check", timeout=40)
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the render dialog")
         await pilot.press("y")

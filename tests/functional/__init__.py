@@ -66,6 +66,15 @@ def modal_named(app: "WizardApp", cls_name: str) -> bool:
     return type(screen).__name__ == cls_name and screen.is_mounted and bool(screen.query(Button))
 
 
+async def run_every_backend_check(pilot: "Pilot[None]", app: "WizardApp", what: str = "every backend check",
+                                  timeout: float = 20.0) -> None:
+    """On the State backend step: Ctrl+R (every check, the lock probe too, which entering the step never
+    runs), then wait for its results."""
+    await pilot.press("ctrl+r")
+    await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None
+                     and app.screen.full_run, what, timeout)
+
+
 async def type_into(pilot: "Pilot[None]", selector: str, text: str) -> None:
     """Replace an Input's value by typing, as an operator would (focus, clear, keys)."""
     from textual.widgets import Input

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import make_app, modal_named, on_step, type_into, wait_until
+from tests.functional import make_app, modal_named, on_step, run_every_backend_check, type_into, wait_until
 from tests.functional.test_wizard_flow import to_validate
 
 
@@ -52,8 +52,7 @@ async def test_plain_init_writes_the_file_the_wizard_writes(rehearsal_workspace:
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
         await type_into(pilot, "#s3_bucket", bucket)
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "the checks again")
+        await run_every_backend_check(pilot, app, "the checks again")
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the render dialog")
         await pilot.press("y")

@@ -14,6 +14,7 @@ from tests.functional import (  # noqa: F401 - unpinned_workspace is a fixture
     make_app,
     modal_named,
     on_step,
+    run_every_backend_check,
     text_of,
     type_into,
     unpinned_workspace,
@@ -65,6 +66,8 @@ async def test_first_five_steps_pin_create_bucket_render_and_write(unpinned_work
 
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "backend checks")
+        assert app.screen.blocked_reason().startswith("Read-only checks passed; the lock probe has not run. Ctrl+R")
+        await run_every_backend_check(pilot, app)
         assert app.screen.blocked_reason() == "Checks passed. Render the backend files (Ctrl+W)."
         # A bucket that does not exist yet: typed in, checked, created only after consent.
         await type_into(pilot, "#s3_bucket", new_bucket)
@@ -72,7 +75,9 @@ async def test_first_five_steps_pin_create_bucket_render_and_write(unpinned_work
         assert app.screen.checks is None and "Ctrl+R" in text_of(app.screen.query_one("#step-status"))
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the create-bucket dialog")
-        assert new_bucket in text_of(app.screen.query_one("#confirm-body"))
+        body = text_of(app.screen.query_one("#confirm-body"))
+        # Ctrl+R asked for every check: the run after consent includes the lock probe, and the dialog says so.
+        assert new_bucket in body and "Then the checks run again, with the lock probe" in body, body
         assert not bucket_exists(ws, new_bucket), "nothing is created before consent"
         await pilot.press("y")
         await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None
@@ -116,7 +121,8 @@ async def test_first_five_steps_pin_create_bucket_render_and_write(unpinned_work
 
 async def test_backend_files_already_up_to_date_need_no_render(unpinned_workspace: WorkspaceFixture) -> None:
     """Files an earlier visit (or session) wrote that hold exactly what a render would write: the Backend step
-    is ready once its checks pass, says why, and asks nothing; files it would change still need Ctrl+W."""
+    is ready once every check, the lock probe included (Ctrl+R: entering the step never runs it), passes, says
+    why, and asks nothing; files it would change still need Ctrl+W."""
     from tests.functional import backends_rendered
 
     ws = unpinned_workspace
@@ -131,6 +137,8 @@ async def test_backend_files_already_up_to_date_need_no_render(unpinned_workspac
         for visit in ("first", "again after Back"):
             await pilot.press("ctrl+n")
             await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, visit)
+            assert app.screen.blocked_reason() is not None, "ready before the lock probe ran"
+            await run_every_backend_check(pilot, app, visit)
             assert app.screen.blocked_reason() is None, visit
             status = text_of(app.screen.query_one("#step-status"))
             assert status.startswith("Backend ready: 8 backend files in ") and \
@@ -145,5 +153,6 @@ async def test_backend_files_already_up_to_date_need_no_render(unpinned_workspac
         edited.write_text(edited.read_text() + "# edited\n")
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None, "third visit")
+        await run_every_backend_check(pilot, app, "third visit")
         assert app.screen.blocked_reason() == "Checks passed. Render the backend files (Ctrl+W)."
         assert edited.read_text().endswith("# edited\n")

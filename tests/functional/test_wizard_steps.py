@@ -11,7 +11,17 @@ import pytest
 import yaml
 
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import REPO, bucket_exists, modal_named, on_step, text_of, type_into, wait_until, workspace_files
+from tests.functional import (
+    REPO,
+    bucket_exists,
+    modal_named,
+    on_step,
+    run_every_backend_check,
+    text_of,
+    type_into,
+    wait_until,
+    workspace_files,
+)
 from tests.helpers import tree_digest
 
 if TYPE_CHECKING:
@@ -458,8 +468,10 @@ async def test_quit_stays_in_the_footer_of_every_step_at_60_columns(rehearsal_wo
             await wait_until(pilot, lambda: list(screen.rows) == order, "the stack rows")
             screen._accept_plans({s: StackPlan(s, outcome="planned", summary=PlanSummary(add=1)) for s in order})
             screen.refresh_bindings()
-        if step == "backend":  # the widest footer: checks passed, HTTP state to migrate
-            await wait_until(pilot, lambda: screen.checks is not None and http_state_looked(app), "the backend checks")
+        if step == "backend":  # the widest footer: every check passed (Ctrl+R), HTTP state to migrate
+            await wait_until(pilot, lambda: screen.checks is not None, "the read-only backend checks")
+            await run_every_backend_check(pilot, app)
+            await wait_until(pilot, lambda: http_state_looked(app), "the look for HTTP state")
             app.session.extras["http_state_stacks"] = ["attic"]
             screen.refresh_bindings()
             await wait_until(pilot, lambda: "ctrl+t" in [k[0] for k in footer_keys(screen)], "Migrate offered")
@@ -625,12 +637,14 @@ async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out
 
     ws = rehearsal_workspace
     # Every check said, the last failing (a store without conditional writes): its remedy under the list
-    # makes the list taller than the room under the form.
+    # makes the list taller than the room under the form. Entering the step runs the read-only ones: the
+    # lock probe's row then says what Ctrl+R would write, which makes the list as tall.
     results = [passed(name, f"{name}: fine") for name in S3_CHECKS[:-1]] + [failed(
         S3_CHECKS[-1], "use_lockfile refused: the store rejected a conditional write (NotImplemented)",
         "use an S3 store that supports conditional writes (PutObject with If-None-Match: *), then re-run "
         "`gfwizard backend check`; do not deploy until the lock probe passes")]
-    monkeypatch.setattr(gfwizard.backend, "check_s3", lambda cfg, env, **kwargs: list(results))
+    monkeypatch.setattr(gfwizard.backend, "check_s3",
+                        lambda cfg, env, probe=True, **kwargs: list(results if probe else results[:-1]))
     before = workspace_files(ws)
     app = app_at(ws, "backend")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -645,7 +659,7 @@ async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out
         assert screen.focused is screen.query_one("#backend-kind")
         assert _in_view(app), (screen.focused.region, body.scrollable_content_region, body.scroll_offset)
         assert body.scrollable_content_region.overlaps(checks.region), "the check list came no way into view"
-        assert text_of(status).startswith("s3 lock probe failed: see its remedy above")
+        assert text_of(status).startswith("Read-only checks passed; the lock probe has not run. Ctrl+R")
         # Tab past the fields onto the list: the highlighted check's remedy comes into view with it.
         for _ in range(5):
             await pilot.press("tab")
@@ -653,7 +667,7 @@ async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out
         await pilot.pause()
         assert screen.focused is checks.query_one("DataTable") and _in_view(app), screen.focused
         assert _in_view(app, ".check-detail"), "the highlighted check's remedy is below the fold"
-        assert "Remedy: use an S3 store that supports conditional writes" in text_of(screen.query_one(".check-detail"))
+        assert "To run it: Ctrl+R runs every check" in text_of(screen.query_one(".check-detail"))
         # Back on a field, then Ctrl+R: its results come back while the operator is on the field.
         await pilot.press("shift+tab")
         field = screen.query_one("#s3_key_prefix", Input)
@@ -664,8 +678,98 @@ async def test_the_backend_checks_finishing_never_scroll_the_focused_control_out
         await pilot.pause()
         await pilot.pause()
         assert screen.focused is field and _in_view(app), (field.region, body.scrollable_content_region)
+        assert text_of(status).startswith("s3 lock probe failed: see its remedy above")
         value = field.value
         await pilot.press("end", "x")
         assert field.value == value + "x" and _in_view(app, "#s3_key_prefix"), (field.value, field.region)
         assert "Changed: run the checks again" in text_of(status)
     assert workspace_files(ws) == before  # nothing written: the typing changed the draft in memory only
+
+
+async def test_entering_the_backend_step_writes_nothing_to_the_store(rehearsal_workspace: WorkspaceFixture,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entering a step is no consent to a write: only the read-only S3 checks run (the lock probe's row says
+    what Ctrl+R would write where), Ctrl+W is not offered and Next stays blocked. Ctrl+R runs every check, the
+    probe too, and only then is Ctrl+W offered."""
+    from tests.backend_doubles import S3Proxy
+
+    ws = rehearsal_workspace
+    before = workspace_files(ws)
+    with S3Proxy(ws.env["AWS_ENDPOINT_URL_S3"]) as proxy:
+        # Every request of the step goes through the proxy, which records it (check and dialog alike).
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        monkeypatch.setitem(ws.env, "AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        app = app_at(ws, "backend")
+        draft = app.session.draft
+        assert draft is not None and draft.state.s3 is not None
+        app.session.draft = draft.model_copy(update={"state": draft.state.model_copy(update={
+            "s3": draft.state.s3.model_copy(update={"endpoint": proxy.endpoint})})})
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None,
+                             "the read-only checks")
+            screen = app.screen
+            writes = [(method, path) for method, path, _headers in proxy.seen if method not in ("GET", "HEAD")]
+            assert proxy.seen, "the checks sent nothing through the proxy"
+            assert writes == [], writes
+            assert not any(".gfwizard-lock-probe" in path for _method, path, _headers in proxy.seen)
+            assert [c.name for c in screen.checks] == [
+                "s3 endpoint", "s3 clock skew", "s3 credentials", "s3 bucket", "s3 versioning", "s3 state prefix"]
+            assert all(c.ok for c in screen.checks) and not screen.full_run
+            checklist = screen.query_one("#backend-checks")
+            probe_row = checklist.table.get_row("s3 lock probe")
+            assert [cell.plain for cell in probe_row[1:]] == ["s3 lock probe", "not run yet"]
+            detail = " ".join(text_of(checklist.query_one(".check-detail")).split())
+            assert ("To run it: Ctrl+R runs every check, including the lock probe: it writes and then deletes one "
+                    f"object under gloriousflywheel/.gfwizard-lock-probe/ on {proxy.endpoint}") in detail, detail
+            status = text_of(screen.query_one("#step-status"))
+            assert status == ("Read-only checks passed; the lock probe has not run. Ctrl+R runs every check, the "
+                              "probe too (it writes, then deletes one object)."), status
+            assert screen.check_action("render", ()) is False
+            assert "ctrl+w" not in [k[0] for k in await settled_footer_keys(pilot, screen)]
+            await pilot.press("ctrl+w", "ctrl+n")
+            await pilot.pause()
+            assert on_step(app, "backend") and not app.session.backend_ready
+            assert not modal_named(app, "ConfirmModal")
+            assert [m for m, _p, _h in proxy.seen if m not in ("GET", "HEAD")] == []
+
+            await run_every_backend_check(pilot, app)
+            probe_puts = [path for method, path, _headers in proxy.seen
+                          if method == "PUT" and ".gfwizard-lock-probe" in path]
+            assert len(probe_puts) == 2, probe_puts  # the probe's two conditional puts
+            probe = next(c for c in screen.checks if c.name == "s3 lock probe")
+            assert probe.level.value == "pass", probe
+            assert screen.check_action("render", ()) is True
+            assert "ctrl+w" in [k[0] for k in await settled_footer_keys(pilot, screen)]
+            assert screen.blocked_reason() == "Checks passed. Render the backend files (Ctrl+W)."
+    assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
+
+
+async def test_a_bucket_created_on_entering_the_backend_step_is_the_only_write(
+        rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A missing bucket found by the read-only checks on entry: the dialog says nothing else is written, and
+    after consent the checks run again as they ran, without the lock probe."""
+    from tests.backend_doubles import S3Proxy
+
+    ws = rehearsal_workspace
+    missing = f"gfw-e-{secrets.token_hex(2)}"
+    with S3Proxy(ws.env["AWS_ENDPOINT_URL_S3"]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        monkeypatch.setitem(ws.env, "AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        app = app_at(ws, "backend")
+        draft = app.session.draft
+        assert draft is not None and draft.state.s3 is not None
+        app.session.draft = draft.model_copy(update={"state": draft.state.model_copy(update={
+            "s3": draft.state.s3.model_copy(update={"endpoint": proxy.endpoint, "bucket": missing})})})
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the create-bucket dialog")
+            body = text_of(app.screen.query_one("#confirm-body"))
+            assert missing in body and body.endswith("Nothing else is written."), body
+            assert not bucket_exists(ws, missing)
+            await pilot.press("y")
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None
+                             and all(c.ok for c in app.screen.checks), "the checks after creating the bucket")
+            writes = [(method, path) for method, path, _headers in proxy.seen if method not in ("GET", "HEAD")]
+            assert writes and all(path.split("?")[0].strip("/") == missing for _method, path in writes), writes
+            assert "s3 lock probe" not in [c.name for c in app.screen.checks]
+            assert bucket_exists(ws, missing) and not app.screen.full_run
+            assert app.screen.check_action("render", ()) is False

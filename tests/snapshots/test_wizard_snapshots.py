@@ -153,7 +153,9 @@ def fixed_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gfwizard.preflight, "run_preflight", lambda repo, config_path, **kwargs: preflight_checks())
     monkeypatch.setattr(gfwizard.kubeconfig, "load_target_hint", lambda path: (TargetHint(), ""))
     monkeypatch.setattr(gfwizard.kubeconfig, "discover", lambda **kwargs: discovery())
-    monkeypatch.setattr(gfwizard.backend, "check_s3", lambda cfg, env, **kwargs: backend_checks())
+    # As the real one: without ``probe`` (entering the State backend step) the lock probe does not run.
+    monkeypatch.setattr(gfwizard.backend, "check_s3",
+                        lambda cfg, env, probe=True, **kwargs: backend_checks()[:None if probe else -1])
     monkeypatch.setattr(gfwizard.backend, "credential_source", lambda: CredentialSource(
         "env", "environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"))
 
@@ -224,6 +226,19 @@ def test_backend(snap_compare: Any, fixed_core: None, size: tuple[int, int]) -> 
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot, lambda: getattr(pilot.app.screen, "checks", None) is not None)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+def test_backend_every_check(snap_compare: Any, fixed_core: None, size: tuple[int, int]) -> None:
+    """After Ctrl+R: every check, the lock probe too (here failing, its remedy under the list)."""
+    app = wizard("backend", draft=base_config())
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot, lambda: getattr(pilot.app.screen, "checks", None) is not None)
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: getattr(pilot.app.screen, "full_run", False))
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
