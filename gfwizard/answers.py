@@ -206,7 +206,7 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
     elif key == "kubeconfig" and value:
         reason = rules.misuse(rules.kubeconfig_stem(value), "cluster", answers.role_names(), answers.legacy_contexts())
         if reason:
-            raise ValueError(f"the file name points at {rules.kubeconfig_stem(value)!r}: {reason}")
+            raise ValueError(f"the file name points at {rules.shown_value(rules.kubeconfig_stem(value))}: {reason}")
     elif key == "context":
         if not value.strip():
             raise ValueError("context must not be empty")
@@ -245,7 +245,8 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
     elif key == "confirm_environments":
         unknown = [n for n in values if n not in answers.environments]
         if unknown:
-            raise ValueError(f"{unknown[0]!r} is not one of the environments ({', '.join(answers.environments)})")
+            raise ValueError(f"{rules.shown_value(unknown[0])} is not one of the environments "
+                             f"({', '.join(answers.environments)})")
 
 
 #: The question each config field's value comes from (fields not listed come from the base config).

@@ -102,7 +102,7 @@ class Fingerprint(_Section):
         try:
             uuid.UUID(value)
         except ValueError:
-            raise ValueError(f"kube_system_uid must be a UUID (got {value!r})") from None
+            raise ValueError(f"kube_system_uid must be a UUID (got {rules.shown_value(value)})") from None
         return value.lower()
 
     @field_validator("ca_sha256")
@@ -463,7 +463,8 @@ def _semantic_issues(cfg: OrgConfig) -> list[Issue]:
         stem = rules.kubeconfig_stem(cluster.kubeconfig)
         reason = rules.misuse(stem, "cluster", roles, legacy)
         if reason and stem not in (cluster.name, cluster.context):
-            issues.append(Issue(("cluster", "kubeconfig"), f"the file name points at {stem!r}: {reason}"))
+            issues.append(Issue(("cluster", "kubeconfig"),
+                                f"the file name points at {rules.shown_value(stem)}: {reason}"))
     reason = rules.loopback_network_reason(cluster.api_server, cluster.network)
     if reason:
         issues.append(Issue(("cluster", "network"), reason))

@@ -9,6 +9,8 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
+from gfwizard.textfit import elide
+
 #: Node roles inside honey that are always known, even when ``placement.roles`` does not list them.
 WELL_KNOWN_ROLES: frozenset[str] = frozenset({"bumble", "sting"})
 
@@ -56,11 +58,31 @@ _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: How much of an offending value a message quotes: a pasted page would fill the screen, and the start and
+#: end are what the operator recognises.
+SHOWN_VALUE_CHARS = 60
+#: A URL's part is its meaning (a state address names the project), so more of it is quoted.
+URL_SHOWN_CHARS = 100
+
+
+def shown_value(value: str, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """``value`` quoted for a message: whole when short, else cut in the middle to ``limit`` characters and
+    followed by its length (``'aaaa…zzzz' (300 characters)``)."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{elide(value, limit, middle=True)!r} ({len(value)} characters)"
+
+
+def shown_url_value(value: str) -> str:
+    """A URL quoted for a message: :func:`shown_url`, cut to :data:`URL_SHOWN_CHARS` when longer."""
+    return shown_value(shown_url(value), URL_SHOWN_CHARS)
+
+
 def check_slug(value: str, what: str) -> str:
     """``value`` if it is a lowercase DNS-label name (a-z, 0-9, '-'), else ValueError naming ``what``."""
     if not _SLUG.fullmatch(value):
         raise ValueError(
-            f"{what} {value!r} must be a lowercase name of letters, digits and '-' (1-63 characters, "
+            f"{what} {shown_value(value)} must be a lowercase name of letters, digits and '-' (1-63 characters, "
             "starting and ending with a letter or digit)"
         )
     return value
@@ -70,8 +92,8 @@ def check_api_server(value: str) -> str:
     """``value`` if it is an ``https://host[:port]`` URL, else ValueError."""
     parts = urlsplit(value)
     if parts.scheme != "https":
-        raise ValueError(f"api_server must start with https:// (got {shown_url(value)!r}); the Kubernetes API is "
-                         "TLS only")
+        raise ValueError(f"api_server must start with https:// (got {shown_url_value(value)}); the Kubernetes API "
+                         "is TLS only")
     _check_url_parts(value, parts, "api_server", shown_url(value))
     return value
 
@@ -82,7 +104,7 @@ def check_http_url(value: str, what: str, shown: str | None = None) -> str:
     shown = shown_url(value if shown is None else shown)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{what} must be an http:// or https:// URL (got {shown!r})")
+        raise ValueError(f"{what} must be an http:// or https:// URL (got {shown_value(shown, URL_SHOWN_CHARS)})")
     _check_url_parts(value, parts, what, shown)
     return value
 
@@ -105,19 +127,21 @@ def _check_url_parts(value: str, parts: Any, what: str, shown: str) -> None:
     if parts.username is not None:
         raise ValueError(f"{what} must not carry a user name (user@host); {CREDENTIALS_HINT}")
     if not parts.hostname:
-        raise ValueError(f"{what} has no host (got {shown!r})")
+        raise ValueError(f"{what} has no host (got {shown_value(shown, URL_SHOWN_CHARS)})")
     if _has_space_or_control(value):
-        raise ValueError(f"{what} must not contain spaces or control characters (got {shown!r})")
+        raise ValueError(f"{what} must not contain spaces or control characters "
+                         f"(got {shown_value(shown, URL_SHOWN_CHARS)})")
     if not re.fullmatch(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]", parts.netloc.rsplit(":", 1)[0]
                         if not parts.netloc.startswith("[") else parts.netloc.split("]")[0] + "]"):
-        raise ValueError(f"{what} has an invalid host {parts.hostname!r} (letters, digits, '.' and '-', or an IP "
-                         f"address; got {shown!r})")
+        raise ValueError(f"{what} has an invalid host {shown_value(parts.hostname or '')} (letters, digits, '.' "
+                         f"and '-', or an IP address; got {shown_value(shown, URL_SHOWN_CHARS)})")
     try:
         parts.port
     except ValueError:
-        raise ValueError(f"{what} has an invalid port (got {shown!r})") from None
+        raise ValueError(f"{what} has an invalid port (got {shown_value(shown, URL_SHOWN_CHARS)})") from None
     if parts.query or parts.fragment:
-        raise ValueError(f"{what} must not have a query or fragment (got {shown!r}); remove it")
+        raise ValueError(f"{what} must not have a query or fragment (got {shown_value(shown, URL_SHOWN_CHARS)}); "
+                         "remove it")
 
 
 def ip_kind(host: str) -> str | None:
@@ -171,18 +195,19 @@ def loopback_network_reason(api_server: str, network: str) -> str | None:
     host = url_host(api_server)
     if network != "loopback" or is_loopback_host(host):
         return None
-    return f"'loopback' is the rehearsal network, but api_server's host {host!r} is not a loopback address"
+    return f"'loopback' is the rehearsal network, but api_server's host {shown_value(host)} is not a loopback address"
 
 
 def check_bucket(value: str) -> str:
     """``value`` if it is a valid S3 bucket name, else ValueError."""
     if not _BUCKET.fullmatch(value) or ".." in value:
-        raise ValueError(f"bucket {value!r} is not a valid S3 bucket name (3-63 characters: lowercase letters, "
-                         f"digits, '.' and '-', starting and ending with a letter or digit): {_bucket_fault(value)}")
+        raise ValueError(f"bucket {shown_value(value)} is not a valid S3 bucket name (3-63 characters: lowercase "
+                         "letters, digits, '.' and '-', starting and ending with a letter or digit): "
+                         f"{_bucket_fault(value)}")
     if not _BUCKET_RESERVED.match(value):
-        raise ValueError(f"bucket {value!r} is not a valid S3 bucket name (S3 reserves names shaped like an IP "
-                         "address, starting xn--, sthree- or amzn-s3-demo-, or ending -s3alias, --ol-s3, .mrap, "
-                         "--x-s3 or --table-s3)")
+        raise ValueError(f"bucket {shown_value(value)} is not a valid S3 bucket name (S3 reserves names shaped "
+                         "like an IP address, starting xn--, sthree- or amzn-s3-demo-, or ending -s3alias, --ol-s3, "
+                         ".mrap, --x-s3 or --table-s3)")
     return value
 
 
@@ -193,7 +218,7 @@ def _bucket_fault(value: str) -> str:
         return f"it has {len(value)} character{'s' if len(value) != 1 else ''}"
     bad = [ch for ch in value if not re.fullmatch(r"[a-z0-9.-]", ch)]
     if bad and all("A" <= ch <= "Z" for ch in bad):
-        return f"capital letters are not allowed: write {value.lower()!r}"
+        return f"capital letters are not allowed: write {shown_value(value.lower())}"
     if bad:
         return f"{next(ch for ch in bad if not 'A' <= ch <= 'Z')!r} is not allowed"
     if ".." in value:
@@ -210,7 +235,7 @@ def check_region(value: str) -> str:
     """``value`` if it looks like a region name (lowercase letters, digits and '-', e.g. ``us-east-1``), else
     ValueError. RustFS accepts any region, so this is kept permissive; it refuses URLs, spaces and capitals."""
     if not _REGION.fullmatch(value):
-        raise ValueError(f"region {value!r} must be a region name of lowercase letters, digits and '-' "
+        raise ValueError(f"region {shown_value(value)} must be a region name of lowercase letters, digits and '-' "
                          "(1-63 characters, e.g. us-east-1), not a URL")
     return value
 
@@ -219,8 +244,8 @@ def check_key_prefix(value: str) -> str:
     """``value`` if it is a usable state key prefix, else ValueError."""
     if not value or value.startswith("/") or value.endswith("/") or "//" in value or _has_space_or_control(value):
         raise ValueError(
-            f"key_prefix {value!r} must be non-empty, without spaces or control characters, and not start or end "
-            "with '/' (state keys are {key_prefix}/{env}/{stack}.tfstate)"
+            f"key_prefix {shown_value(value)} must be non-empty, without spaces or control characters, and not start "
+            "or end with '/' (state keys are {key_prefix}/{env}/{stack}.tfstate)"
         )
     return value
 
@@ -231,7 +256,7 @@ def check_tfvars(value: str) -> str:
     if (not value.endswith((".tfvars", ".tfvars.json")) or path.is_absolute() or ".." in path.parts
             or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)):
         raise ValueError(
-            f"tfvars {value!r} must be a relative *.tfvars or *.tfvars.json file inside the stack directory"
+            f"tfvars {shown_value(value)} must be a relative *.tfvars or *.tfvars.json file inside the stack directory"
         )
     return value
 
@@ -300,13 +325,13 @@ def misuse(name: str, what: str, roles: Iterable[str], legacy: Iterable[str]) ->
     if role:
         called = "is a node role" if name.strip().lower() == role else f"is named after node role {role!r}"
         return (
-            f"{name!r} {called}, not a cluster: honey is the one cluster, node roles are placement "
+            f"{shown_value(name)} {called}, not a cluster: honey is the one cluster, node roles are placement "
             f"inputs (placement.roles) and never a {what}"
         )
     if is_legacy_name(name, legacy):
-        return f"{name!r} is a legacy context (legacy compatibility only): never a {what} to deploy to"
+        return f"{shown_value(name)} is a legacy context (legacy compatibility only): never a {what} to deploy to"
     if is_gitlab_agent_context(name):
-        return f"{name!r} is a GitLab-agent context (legacy compatibility only): never a {what} to deploy to"
+        return f"{shown_value(name)} is a GitLab-agent context (legacy compatibility only): never a {what} to deploy to"
     return None
 
 
@@ -319,7 +344,7 @@ def secret_key_reason(key: str) -> str | None:
     """
     compact = re.sub(r"[^a-z0-9]", "", key.lower())
     if compact in _SECRET_KEY_EXACT or any(word in compact for word in _SECRET_KEY_WORDS):
-        return f"key {key!r} looks like a credential field: {CREDENTIALS_HINT}; remove it"
+        return f"key {shown_value(key)} looks like a credential field: {CREDENTIALS_HINT}; remove it"
     return None
 
 

@@ -68,8 +68,13 @@ class ConfigError(InputError):
 
 def field_path(loc: Iterable[Any]) -> str:
     """A readable field path: ``stacks[1].depends_on``, ``placement.roles.bumble.node_selector["kubernetes.io/hostname"]``."""
+    from gfwizard.orgconfig_rules import SHOWN_VALUE_CHARS
+    from gfwizard.textfit import elide
+
     out = ""
     for part in loc:
+        if isinstance(part, str) and len(part) > SHOWN_VALUE_CHARS:  # a pasted key: its message says its length
+            part = elide(part, SHOWN_VALUE_CHARS, middle=True)
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         elif re.fullmatch(r"[A-Za-z0-9_\-]+", str(part)):
@@ -162,7 +167,9 @@ def _yaml_message(exc: Any) -> str:
     if duplicate:
         first = exc.context_mark.line + 1 if exc.context_mark is not None else None
         where = f" (the mapping starts at line {first})" if first else ""
-        return f"duplicate key {duplicate.group(1)!r}{where}"
+        from gfwizard.orgconfig_rules import shown_value
+
+        return f"duplicate key {shown_value(duplicate.group(1))}{where}"
     if "'\\t' that cannot start any token" in problem:
         return "a tab where YAML expects indentation or a value: YAML indents with spaces only"
     context = str(exc.context or "").strip()
@@ -244,8 +251,9 @@ def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":
     except ValidationError as exc:
         for problem in problems_from_validation(exc, file, doc):
             # A credential-named key is reported once, as a credential, not also as an unknown key.
-            if not ((problem.line, problem.column) in secret_keys and problem.message.startswith("unknown key")):
-                problems.append(problem)
+            if (problem.line, problem.column) in secret_keys and problem.message.startswith("unknown key"):
+                continue
+            problems.append(problem)
     else:
         if not problems:
             return cfg
@@ -397,6 +405,8 @@ def locate(doc: Any, loc: tuple[Any, ...], *, at_key: bool = False, missing: boo
 
 def describe(value: Any) -> str:
     """How a YAML value reads in a message: ``the string 'yes'``, ``a list``, ``the integer 3``."""
+    from gfwizard.orgconfig_rules import shown_value
+
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if value is None:
@@ -406,8 +416,7 @@ def describe(value: Any) -> str:
     if isinstance(value, float):
         return f"the number {value}"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the string {shown!r}"
+        return f"the string {shown_value(value)}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, (list, tuple)):
@@ -451,15 +460,17 @@ def friendly_message(err: Any, loc: tuple[Any, ...]) -> str:
 
 def unknown_key_message(loc: tuple[Any, ...]) -> str:
     """``unknown key 'x'; did you mean 'y'?`` using the fields of the section that holds ``loc``."""
+    from gfwizard.orgconfig_rules import shown_value
+
     key = str(loc[-1]) if loc else ""
     model = model_at(loc[:-1])
     allowed = list(model.model_fields) if model is not None else []
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
-        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+        return f"unknown key {shown_value(key)}; did you mean {close[0]!r}?"
     if allowed:
-        return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
-    return f"unknown key {key!r}"
+        return f"unknown key {shown_value(key)} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {shown_value(key)}"
 
 
 def model_at(loc: tuple[Any, ...]) -> "type[BaseModel] | None":

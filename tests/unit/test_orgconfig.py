@@ -584,3 +584,36 @@ def test_a_secret_in_a_comment_is_a_located_problem_that_never_shows_it(tmp_path
 def test_comments_without_secrets_and_hashes_inside_values_are_not_comment_problems() -> None:
     text = edited("  full_name: Tinyland", '  full_name: "Tinyland # Basic settings"  # Basic settings: no credentials here')
     assert load_config_text(text).organization.full_name == "Tinyland # Basic settings"
+
+
+# -- long values and pasted AWS secret access keys ---------------------------------------------------------
+
+LONG = "a" * 150 + "b" * 150  # 300 characters: its start and its end differ, so an elision shows
+
+
+@pytest.mark.parametrize(("old", "new", "value"), [
+    ("name: tinyland", f"name: {LONG}", LONG),
+    ("region: us-east-1", f"region: {LONG.upper()}", LONG.upper()),
+    ("key_prefix: gloriousflywheel", f"key_prefix: {LONG} x", f"{LONG} x"),
+    ("use_lockfile: true", f"use_lockfile: {LONG}", LONG),
+    ("use_lockfile: true", f"use_lockfile: true\n    {LONG}: 1", LONG),  # an unknown key
+], ids=["organization name", "region", "key_prefix", "boolean", "unknown key"])
+def test_a_long_value_is_quoted_in_part_with_its_length(tmp_path: Path, old: str, new: str, value: str) -> None:
+    """A pasted 300-character value: the message quotes its start and end (at most 60 characters) and says
+    how long it is, instead of filling several lines with it."""
+    problems = problems_of(tmp_path, edited(old, new))  # (it asserts that nothing was written)
+    assert len(problems) == 1, problems
+    problem = problems[0]
+    assert value[:29] in problem and value[-29:] in problem, problem
+    assert value not in problem and f"({len(value)} characters)" in problem, problem
+    assert len(problem) < 400, problem
+
+
+def test_a_long_answer_is_refused_as_typed_with_a_short_message() -> None:
+    from gfwizard.answers import ConfigAnswers, validate_answer
+
+    for key in ("org_name", "s3_region", "s3_key_prefix", "s3_bucket", "environments", "confirm_environments"):
+        value = LONG + " x" if key == "s3_key_prefix" else LONG
+        error = validate_answer(key, value, ConfigAnswers())
+        assert error is not None and value not in error and len(error) < 300, (key, error)
+        assert value[:30] in error and f"({len(value)} characters)" in error, (key, error)
