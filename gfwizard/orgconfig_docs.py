@@ -50,11 +50,15 @@ Beyond the types in the tables, a config is rejected when:
 - `depends_on` names a stack that does not exist, or the dependencies form a cycle (the cycle is shown,
   e.g. `a -> b -> a`); a stack is listed twice;
 - any key looks like a credential (`password`, `token`, `secret`, `access_key`, ...) or any value looks
-  like one (`glpat-...`, `AKIA...`, a URL with a password, a private key): credentials come from the AWS
-  environment/profile or the kubeconfig (HTTP state: `TF_HTTP_PASSWORD`), never this file (a
-  credential-named key is reported under the mapping that holds it, at the key's line and column:
-  `state.http: key 'password' looks like a credential field`); a comment that holds one (`# AKIA...`) is
-  reported at the comment's line and column, without the comment: comments are committed too;
+  like one (`glpat-...`, `AKIA...`, a URL with a password, a private key, or 40 characters of
+  `[A-Za-z0-9/+]` with a capital, a small letter and a digit — an AWS secret access key's shape; a
+  lowercase hex digest is not one): credentials come from the AWS environment/profile or the kubeconfig
+  (HTTP state: `TF_HTTP_PASSWORD`), never this file (a credential-named key is reported under the mapping
+  that holds it, at the key's line and column: `state.http: key 'password' looks like a credential
+  field`); the value is never shown, only its field and line, and the field's other problems are left
+  out, as they would quote it (an AWS secret access key's message also says to remove it, and to rotate
+  the key if the file was shared); a comment that holds one (`# AKIA...`) is reported at the comment's
+  line and column, without the comment: comments are committed too;
 - a name (organization, environment, stack, role) or the bucket is not entirely of its allowed characters,
   or the key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
 - `state.s3.region` is not a region name of lowercase letters, digits and `-` (e.g. `us-east-1`; RustFS
@@ -72,6 +76,10 @@ Beyond the types in the tables, a config is rejected when:
 
 Types are strict: YAML 1.2 reads `yes`, `no`, `on` and `off` as strings, so `use_lockfile: yes` is an
 error (write `true`), while `name: no` is the string `"no"`. Quoted values are always strings.
+
+A message quotes at most 60 characters of an offending value or key, cut in the middle, and says how long
+it is (`'aaaa…bbbb' (300 characters)`): a pasted page does not fill the screen. The wizard's fields and
+`config init --plain` say the same.
 """
 
 

@@ -45,6 +45,14 @@ _SECRET_KEY_WORDS = (
 _SECRET_KEY_EXACT = frozenset({"pwd", "pat", "auth"})
 
 _HEADER_VALUE = "an Authorization header value"
+_AWS_SECRET = "an AWS secret access key"
+#: An AWS secret access key's shape: 40 characters of [A-Za-z0-9/+], standing alone, with an upper-case letter,
+#: a lower-case letter and a digit among them (a hex digest has no capitals, a name no '/' run this long).
+AWS_SECRET_ACCESS_KEY_PATTERN = (r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
+                                 r"(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+#: What to do about an AWS secret access key found in the file (said with the problem: it may have leaked).
+AWS_SECRET_REMEDY = ("remove it; if the file was shared (committed, pushed, sent), rotate the key; credentials come "
+                     "from the AWS environment/profile (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)")
 
 _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|gloas)-[A-Za-z0-9_\-]{16,}"), "a GitLab token"),
@@ -55,6 +63,7 @@ _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\."), "a JSON Web Token (JWT)"),
     (re.compile(r"(?i)^\s*(?:bearer|basic)\s+\S{8,}"), _HEADER_VALUE),
+    (re.compile(AWS_SECRET_ACCESS_KEY_PATTERN), _AWS_SECRET),
 )
 
 
@@ -351,6 +360,8 @@ def secret_key_reason(key: str) -> str | None:
 def secret_value_reason(value: str) -> str | None:
     """A message when a string value looks like a credential, else None (the value is never echoed)."""
     label = _secret_label(value, prose=False)
+    if label == _AWS_SECRET:
+        return f"value looks like {_AWS_SECRET}: credentials never go in organization.yaml; {AWS_SECRET_REMEDY}"
     return None if label is None else f"value looks like a credential ({label}): {CREDENTIALS_HINT}"
 
 

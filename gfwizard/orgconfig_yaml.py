@@ -241,17 +241,23 @@ def load_config_text(text: str, file: str = "<text>") -> "OrgConfig":
     data = to_plain(doc)
     problems: list[ConfigProblem] = comment_secret_problems(text, file)
     secret_keys: set[tuple[int, int]] = set()
+    secret_values: set[str] = set()
     for loc, at_key, message in secret_findings(data):
         problem = _problem(file, doc, loc, message, at_key=at_key)
         problems.append(problem)
         if at_key:
             secret_keys.add((problem.line, problem.column))
+        else:
+            secret_values.add(problem.field_path)
     try:
         cfg = OrgConfig.model_validate(data)
     except ValidationError as exc:
         for problem in problems_from_validation(exc, file, doc):
             # A credential-named key is reported once, as a credential, not also as an unknown key.
             if (problem.line, problem.column) in secret_keys and problem.message.startswith("unknown key"):
+                continue
+            # A field holding a credential-looking value: its other problems would quote the value.
+            if problem.field_path in secret_values:
                 continue
             problems.append(problem)
     else:

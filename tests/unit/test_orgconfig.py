@@ -617,3 +617,50 @@ def test_a_long_answer_is_refused_as_typed_with_a_short_message() -> None:
         error = validate_answer(key, value, ConfigAnswers())
         assert error is not None and value not in error and len(error) < 300, (key, error)
         assert value[:30] in error and f"({len(value)} characters)" in error, (key, error)
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation example, 40 characters
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("region: us-east-1", f"region: {AWS_SECRET}"),
+    ("region: us-east-1", f"region: us-east-1 {AWS_SECRET}"),
+    ("key_prefix: gloriousflywheel", f"key_prefix: {AWS_SECRET}"),
+    ("name: tinyland", f"name: {AWS_SECRET}"),
+    ("full_name: Tinyland", f"full_name: Tinyland {AWS_SECRET}"),
+    ("use_lockfile: true", f"use_lockfile: {AWS_SECRET}"),
+], ids=["region", "appended to region", "key_prefix", "organization name", "full name", "boolean"])
+def test_a_pasted_aws_secret_access_key_is_refused_and_never_shown(tmp_path: Path, old: str, new: str) -> None:
+    text = edited(old, new)
+    problems = problems_of(tmp_path, text)  # (it asserts that nothing was written)
+    field = {"region": "state.s3.region", "key_prefix": "state.s3.key_prefix", "name": "organization.name",
+             "full_name": "organization.full_name", "use_lockfile": "state.s3.use_lockfile"}[old.split(":")[0]]
+    assert len(problems) == 1, problems  # the field's own rule would have quoted the value: only this is said
+    assert problems[0].startswith(f"{line_of(text, AWS_SECRET)}:"), problems
+    assert (f": {field}: value looks like an AWS secret access key: credentials never go in organization.yaml; "
+            "remove it; if the file was shared") in problems[0], problems
+    assert "rotate the key" in problems[0] and "AWS environment/profile" in problems[0]
+    assert AWS_SECRET not in problems[0] and "bPxRfiCY" not in problems[0]
+
+
+def test_a_pasted_aws_secret_access_key_is_refused_as_typed() -> None:
+    from gfwizard.answers import ConfigAnswers, validate_answer
+
+    for key in ("org_name", "org_full_name", "s3_region", "s3_key_prefix", "s3_bucket", "http_username"):
+        error = validate_answer(key, AWS_SECRET, ConfigAnswers()) or ""
+        assert error.startswith("value looks like an AWS secret access key"), (key, error)
+        assert AWS_SECRET not in error
+
+
+@pytest.mark.parametrize("value", [
+    "da39a3ee5e6b4b0d3255bfef95601890afd80709",  # a sha1 (lowercase hex, 40 characters)
+    "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709",  # the same in capitals: no lower-case letter
+    "gloriousflywheel/environments/development",  # a 41-character path of lower-case words
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE",  # 39 characters: too short for the shape
+])
+def test_a_hash_or_a_path_is_not_taken_for_an_aws_secret_access_key(value: str) -> None:
+    from gfwizard.orgconfig_rules import secret_value_reason
+
+    assert secret_value_reason(value) is None
+    cfg = load_config_text(edited("key_prefix: gloriousflywheel", f"key_prefix: {value}"))
+    assert cfg.state.s3 is not None and cfg.state.s3.key_prefix == value

@@ -634,3 +634,22 @@ def test_a_missing_directory_is_still_created_on_write(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "organization.yaml"
     assert run_plain_init(path, FakePrompter(), echo=lambda _: None) is Outcome.WRITTEN
     assert path.is_file()
+
+
+def test_a_long_or_secret_answer_is_refused_without_being_echoed_whole(tmp_path: Path) -> None:
+    """A 300-character organization name is quoted in part with its length; a pasted AWS secret access key
+    as the key prefix is refused without being shown. Both are asked again; nothing is written."""
+    long_name = "a" * 150 + "b" * 150
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    prompter = FakePrompter({"org_name": [long_name, "acme"], "s3_key_prefix": [secret, "acme/gf"]},
+                            confirm_write=False)
+    out: list[str] = []
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=out.append) is Outcome.DECLINED
+    [name_error] = prompter.refused["org_name"]
+    assert name_error.startswith("organization name 'aaaa") and "(300 characters)" in name_error, name_error
+    assert long_name not in name_error and len(name_error) < 250, name_error
+    [prefix_error] = prompter.refused["s3_key_prefix"]
+    assert prefix_error.startswith("value looks like an AWS secret access key: credentials never go in "
+                                   "organization.yaml"), prefix_error
+    assert secret not in prefix_error and secret not in "".join(out)
+    assert tree_digest(tmp_path) == {}

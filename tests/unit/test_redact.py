@@ -186,3 +186,14 @@ def test_json_output_redacts_keys_and_values_json_has_no_type_for(capsys: pytest
     out = capsys.readouterr().out
     assert "hunter2hunter2" not in out
     assert json.loads(out) == {f"https://bob:{MASK}@git.example/x.git": 1, "what": f"login with password={MASK}"}
+
+
+def test_a_free_standing_40_character_token_is_left_alone() -> None:
+    """An AWS secret access key is masked after its name (above); standing alone, the 40-character shape is
+    left to the config's credential check: the general redactor would mask commit hashes and digests too."""
+    from gfwizard.redact import redact
+
+    for text in ("commit da39a3ee5e6b4b0d3255bfef95601890afd80709", "region: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                 "aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"):
+        masked = "REDACTED" in redact(text)
+        assert masked is text.startswith("aws_secret_access_key"), (text, redact(text))
