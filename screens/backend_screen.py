@@ -49,6 +49,10 @@ def files_summary(paths: list[Path]) -> str:
         by_stack.setdefault(path.parent.name, []).append(path.name)
     return f"In {roots.pop()}/\n" + "\n".join(f"  {stack}/  {', '.join(names)}" for stack, names in by_stack.items())
 
+#: The status line once every read-only check passed and only the lock probe (Ctrl+R) is left.
+PROBE_NOT_RUN = ("Read-only checks passed; the lock probe has not run. Ctrl+R runs every check, the probe too "
+                 "(it writes, then deletes one object).")
+
 
 class BackendScreen(StepScreen):
     """State backend setup; Next needs passing checks and rendered backend files."""
@@ -526,6 +530,10 @@ class BackendScreen(StepScreen):
             fresh = ", already up to date (nothing to write)" if self.up_to_date else ""
             self._status(f"Backend ready: {len(self.rendered)} backend files in {where}{fresh}. Ctrl+N for Next.",
                          False)
+        elif pending and reason == PROBE_NOT_RUN:
+            # What is left to migrate first, as above; the probe's own row in the list says the rest.
+            self._status(f"{waiting.strip()} Lock probe not run yet: Ctrl+R.",
+                         True)
         else:
             self._status(reason + waiting, True)
         self.refresh_bindings()
@@ -561,8 +569,7 @@ class BackendScreen(StepScreen):
             more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
             return f"{failing[0].name} failed{more}: see its remedy above; fix it, then Ctrl+R runs the checks again."
         if not self._checks_passed():
-            return ("Read-only checks passed; the lock probe has not run. Ctrl+R runs every check, the probe too "
-                    "(it writes, then deletes one object).")
+            return PROBE_NOT_RUN
         if self.rendered is None:
             return "Checks passed. Render the backend files (Ctrl+W)."
         return None

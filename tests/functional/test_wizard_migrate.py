@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional import REPO, modal_named, on_step, text_of, wait_until
+from tests.functional import REPO, modal_named, on_step, run_every_backend_check, text_of, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 STACKS = ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
@@ -30,15 +30,23 @@ async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac
                              and app.session.extras.get("http_state_stacks") == STACKS, "the HTTP state lookup",
                              timeout=60)
             status = lambda: text_of(app.screen.query_one("#step-status"))  # noqa: E731
-            await wait_until(pilot, lambda: "is still only on the HTTP backend" in status(), "the lasting note")
-            assert status().startswith(
-                "The state of attic, arc-runners, gitlab-runners, runner-dashboard is still only on the HTTP "
-                "backend: Ctrl+T migrates it (until then the deploy gate stops those stacks).")
-            # All of it on screen at 80x24: the status line's three lines hold what is left to do, and Next.
             widget = app.screen.query_one("#step-status")
-            needed = widget.get_content_height(widget.size, app.size, widget.content_region.width)
-            assert needed <= widget.content_region.height, (needed, status())
-            assert status().endswith("Ctrl+N for Next.")
+
+            def fits() -> bool:
+                needed = widget.get_content_height(widget.size, app.size, widget.content_region.width)
+                return needed <= widget.content_region.height
+
+            pending = ("The state of attic, arc-runners, gitlab-runners, runner-dashboard is still only on the HTTP "
+                       "backend: Ctrl+T migrates it (until then the deploy gate stops those stacks).")
+            # Entering the step runs the read-only checks only: what is left to migrate comes first, then the probe.
+            await wait_until(pilot, lambda: "Lock probe not run yet" in status(), "the read-only checks")
+            assert status().startswith(pending), status()
+            assert fits(), status()
+            await run_every_backend_check(pilot, app)
+            await wait_until(pilot, lambda: status().endswith("Ctrl+N for Next."), "the backend ready")
+            # All of it on screen at 80x24: the status line's three lines hold what is left to do, and Next.
+            assert status().startswith(pending), status()
+            assert fits(), status()
             await pilot.press("ctrl+t")
             await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
             await pilot.press("y")
