@@ -9,6 +9,7 @@ crash, a hand edit) are skipped and counted, never fatal.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import os
@@ -22,6 +23,7 @@ from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gfwizard.errors import CheckFailure
 from gfwizard.tofu_events import redact_obj
 from gfwizard.tofu_summary import PlanSummary
 
@@ -190,6 +192,35 @@ def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None
             state.unreadable.append(state.lines)
 
 
+class JournalWriteError(CheckFailure):
+    """A journal line could not be written (nothing of it was left in the file)."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        reason = exc.strerror or type(exc).__name__
+        super().__init__(f"the run journal {path} cannot be written: {reason}; the entry was not recorded",
+                         remedy=f"free space on (or fix the permissions of) {path.parent}, or move {path} aside if "
+                                "it is not a file; then deploy again: each stack not recorded as deployed is planned "
+                                "again and only what is still missing is applied")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` (``os.write`` may write fewer, e.g. up to a file size limit)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _cut_back(fd: int, size: int) -> None:
+    """Remove what a failed write left after ``size`` (a half line would glue the next one to it)."""
+    try:
+        os.ftruncate(fd, size)
+    except OSError:
+        pass  # the reader skips and counts a torn line; the next append ends it first
+
+
 #: Line numbers an unreadable-lines note names before it says "…".
 _SHOWN_LINES = 10
 
@@ -212,14 +243,30 @@ class Journal:
         self._reading = threading.Lock()  # the read state is shared: one reader at a time
 
     def append(self, entry: JournalEntry) -> None:
-        """Append ``entry`` as one redacted JSON line (created 0600, flushed to disk)."""
+        """Append ``entry`` as one redacted JSON line (created 0600, flushed to disk).
+
+        The line is written whole or not at all: a write that fails (a full disk, a file size limit) is cut
+        back off, and :class:`JournalWriteError` says why. A torn last line (gfwizard killed mid-write) is
+        ended first, so the new line is not glued onto it and lost with it.
+        """
         data = redact_obj(entry.model_dump(mode="json", exclude_none=True))
-        line = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        line = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
         try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise JournalWriteError(self.path, exc) from None
+        try:
+            # One writer per environment (the run lock), so the size read here is where this line starts.
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            except OSError as exc:
+                _cut_back(fd, size)
+                raise JournalWriteError(self.path, exc) from None
         finally:
             os.close(fd)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import resource
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from gfwizard.journal import Journal, JournalEntry, LockHolder, new_run_id, operator_id
+import pytest
+
+from gfwizard.journal import Journal, JournalEntry, JournalWriteError, LockHolder, new_run_id, operator_id
 from gfwizard.redact import register_secret
 from gfwizard.tofu_summary import PlanSummary
 
@@ -50,6 +53,52 @@ def test_torn_and_foreign_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     journal.append(entry("r1", "attic", "apply", "applied"))
     assert [e.outcome for e in journal.entries()] == ["planned", "applied"]
     assert journal.unreadable_lines == [2, 3]
+
+
+def test_an_append_after_a_torn_last_line_keeps_the_new_entry_whole(tmp_path: Path) -> None:
+    # A crash mid-write leaves a last line without its newline; the next run's first entry was glued onto it
+    # and lost with it (one unreadable line where there were two records).
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    with path.open("a") as fh:
+        fh.write('{"run_id": "r1", "stack": "attic", "act')
+    journal.append(entry("r2", "attic", "apply", "applied"))
+    fresh = Journal(path)
+    assert [(e.run_id, e.outcome) for e in fresh.entries()] == [("r1", "planned"), ("r2", "applied")]
+    assert fresh.unreadable_lines == [2]
+    assert path.read_text().splitlines()[1] == '{"run_id": "r1", "stack": "attic", "act'
+
+
+def test_a_write_that_fails_midway_leaves_no_half_line_and_says_why(tmp_path: Path) -> None:
+    # A file size limit (or a full disk) lets os.write write part of the line: a half record was left
+    # behind silently, and the next line glued onto it.
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    before = path.read_bytes()
+    limit = len(before) + 100
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old[1]))
+    try:
+        with pytest.raises(JournalWriteError) as caught:
+            journal.append(entry("r2", "attic", "apply", "applied", error="x" * 500))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+    assert caught.value.message == f"the run journal {path} cannot be written: File too large; the entry was not " \
+                                   "recorded"
+    assert f"free space on (or fix the permissions of) {tmp_path}" in caught.value.remedy
+    assert path.read_bytes() == before
+    journal.append(entry("r3", "attic", "apply", "applied"))
+    assert [e.run_id for e in Journal(path).entries()] == ["r1", "r3"]
+
+
+def test_a_journal_that_is_a_directory_is_not_written_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    path.mkdir()
+    with pytest.raises(JournalWriteError, match=r"cannot be written: Is a directory; the entry was not recorded"):
+        Journal(path).append(entry("r1", "attic", "plan", "planned"))
+    assert path.is_dir() and list(path.iterdir()) == []
 
 
 def test_missing_journal_is_empty(tmp_path: Path) -> None:
@@ -248,3 +297,4 @@ def test_last_known_deploy_passes_over_applies_that_changed_nothing(tmp_path: Pa
     assert (journal.last_known_deploy("attic").run_id, journal.last_known_deploy("attic").outcome) == (  # type: ignore[union-attr]
         "r5", "failed")
     assert journal.last_known_deploy("arc-runners") is None
+
