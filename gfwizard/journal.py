@@ -23,7 +23,7 @@ from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gfwizard.errors import CheckFailure
+from gfwizard.errors import CheckFailure, InputError
 from gfwizard.tofu_events import redact_obj
 from gfwizard.tofu_summary import PlanSummary
 
@@ -269,6 +269,18 @@ class Journal:
                 raise JournalWriteError(self.path, exc) from None
         finally:
             os.close(fd)
+
+    def require_readable(self) -> None:
+        """Read the journal (a missing one is empty) or raise :class:`InputError` saying why it cannot be read
+        (a directory where the file belongs, no permission): a run checks it before it starts, not midway."""
+        try:
+            self.entries()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise InputError(f"the run journal {self.path} cannot be read: {reason}; nothing was run",
+                             remedy=f"fix its permissions, or move it aside (`mv {self.path} {self.path}.aside`): "
+                                    "the next deploy then starts a new journal, and --resume knows no earlier "
+                                    "run") from None
 
     def entries(self) -> list[JournalEntry]:
         """Every readable entry, oldest first (unreadable complete lines are numbered in :attr:`unreadable_lines`)."""

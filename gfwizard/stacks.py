@@ -136,6 +136,7 @@ class DeployEngine:
         require_work_root(cfg.cluster.network, self.environ)
         self.layout = layout or layout_for(cfg.cluster.network)
         self.journal = Journal(self.layout.journal_file(env))
+        self.journal.require_readable()
         self._run_lock = RunLock(self.layout.journal_file(env).with_name(f"{env}.lock"), env)
         #: The run a resume continues, read once: its selection, its deployed stacks and its id agree.
         self._previous: RunRecord | None = self.journal.last_attempt() if resume else None

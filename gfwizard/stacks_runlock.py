@@ -40,8 +40,11 @@ class RunLock:
 
         if self._file is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise self._unusable(exc) from None
         handle = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -56,18 +59,39 @@ class RunLock:
         except BaseException:
             handle.close()
             raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"run_id": run_id, "holder": holder, "pid": os.getpid(), "host": socket.gethostname(),
-                                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps({"run_id": run_id, "holder": holder, "pid": os.getpid(),
+                                     "host": socket.gethostname(),
+                                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+            handle.flush()
+        except OSError as exc:
+            # A full disk: the journal could not be written either, so the run stops before it starts.
+            _close_quietly(handle)
+            raise self._unusable(exc) from None
         self._file = handle
+
+    def _unusable(self, exc: OSError) -> CheckFailure:
+        reason = exc.strerror or type(exc).__name__
+        return CheckFailure(f"the run lock {self.path} of {self.env} cannot be written: {reason}; nothing was run",
+                            remedy=f"free space on (or fix the permissions of) {self.path.parent}, or move "
+                                   f"{self.path} aside if it is not a file (it holds no state: only who runs a "
+                                   "deploy), then try again")
 
     def release(self) -> None:
         """Let the next run in (closing the file drops the ``flock``)."""
         handle, self._file = self._file, None
         if handle is not None:
             handle.close()
+
+
+def _close_quietly(handle: IO[str]) -> None:
+    """Close ``handle`` (dropping its ``flock``) even when flushing what is buffered fails."""
+    try:
+        handle.close()
+    except OSError:
+        pass  # the flush of what is buffered failed again; the file is closed all the same
 
 
 def _describe(text: str) -> str:

@@ -297,6 +297,20 @@ def test_an_unusable_state_dir_is_an_input_error_before_anything_runs(rehearsal_
     assert blocker.read_text() == "not a directory\n"
 
 
+def test_a_journal_that_cannot_be_read_is_an_input_error_before_anything_runs(rehearsal_workspace: Any,
+                                                                              iac_bin: str, tmp_path: Path) -> None:
+    # A directory where the journal belongs was an internal error with a traceback, after the run had started.
+    ws = rehearsal_workspace
+    journal = ws.dir / "journal" / "dev.jsonl"
+    journal.mkdir(parents=True)
+    proc = refused(ws, tmp_path, iac_bin, "--env", "dev", "--yes", "--json")
+    [line] = proc.stdout.splitlines()
+    error = json.loads(line)["error"]
+    assert error["message"] == f"the run journal {journal} cannot be read: Is a directory; nothing was run"
+    assert f"move it aside (`mv {journal} {journal}.aside`)" in error["remedy"] and error["exit_code"] == 2
+    assert journal.is_dir() and list(journal.iterdir()) == []
+
+
 def test_a_stack_without_a_rehearsal_twin_is_said_to_have_none(rehearsal_workspace: Any, iac_bin: str,
                                                                tmp_path: Path) -> None:
     ws = rehearsal_workspace

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gfwizard.errors import InputError
 from gfwizard.journal import Journal, JournalEntry, JournalWriteError, LockHolder, new_run_id, operator_id
 from gfwizard.redact import register_secret
 from gfwizard.tofu_summary import PlanSummary
@@ -298,3 +299,14 @@ def test_last_known_deploy_passes_over_applies_that_changed_nothing(tmp_path: Pa
         "r5", "failed")
     assert journal.last_known_deploy("arc-runners") is None
 
+
+def test_a_journal_that_cannot_be_read_is_an_input_error_naming_the_way_out(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    path.mkdir()
+    with pytest.raises(InputError) as caught:
+        Journal(path).require_readable()
+    assert caught.value.message == f"the run journal {path} cannot be read: Is a directory; nothing was run"
+    assert f"`mv {path} {path}.aside`" in caught.value.remedy
+    assert path.is_dir() and list(path.iterdir()) == []
+    Journal(tmp_path / "missing.jsonl").require_readable()  # a missing journal is an empty one
+    assert not (tmp_path / "missing.jsonl").exists()

@@ -78,3 +78,38 @@ def test_an_unreadable_holder_record_still_refuses(tmp_path: Path) -> None:
     with pytest.raises(CheckFailure, match=r"running on this machine \(holder unknown\)"):
         RunLock(path, "dev").acquire("run-2")
     first.release()
+
+
+def test_a_lock_path_that_is_a_directory_is_said_to_be_unusable(tmp_path: Path) -> None:
+    # It was an internal error (IsADirectoryError) with a traceback, before the run said anything.
+    path = tmp_path / "dev.lock"
+    path.mkdir()
+    lock = RunLock(path, "dev")
+    with pytest.raises(CheckFailure) as caught:
+        lock.acquire("run-1")
+    assert caught.value.message == f"the run lock {path} of dev cannot be written: Is a directory; nothing was run"
+    assert f"move {path} aside if it is not a file" in caught.value.remedy
+    assert not lock.held and path.is_dir() and list(path.iterdir()) == []
+
+
+def test_a_holder_record_that_cannot_be_written_refuses_and_leaves_the_lock_free(tmp_path: Path) -> None:
+    # A full disk (here a file size limit): the holder's record failed to flush with a traceback, and the
+    # half-made lock stayed held by a file object nobody closed.
+    import resource
+
+    path = tmp_path / "dev.lock"
+    lock = RunLock(path, "dev")
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, old[1]))
+    try:
+        with pytest.raises(CheckFailure) as caught:
+            lock.acquire("run-1")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+    assert caught.value.message == f"the run lock {path} of dev cannot be written: File too large; nothing was run"
+    assert f"free space on (or fix the permissions of) {tmp_path}" in caught.value.remedy
+    assert not lock.held
+    again = RunLock(path, "dev")
+    again.acquire("run-2")
+    assert json.loads(path.read_text())["run_id"] == "run-2"
+    again.release()
