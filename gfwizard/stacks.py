@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Mapping, Sequence
 
 from gfwizard import gates as gates_mod
 from gfwizard.checks import Check, all_ok, failed, passed
@@ -214,12 +214,12 @@ class DeployEngine:
             else:
                 result = await self._apply(await self._gather(tasks), gate_task)
         finally:
-            for task in tasks.values():
-                if not task.done():
-                    task.cancel()
             if gate_task is not None and not gate_task.done():
                 gate_task.cancel()
-            self.discard()
+            try:
+                await _stop_plans(tasks.values())
+            finally:
+                self.discard()
         self._emit(RunFinished(result))
         self._raise_observer_error()
         return result
@@ -232,11 +232,16 @@ class DeployEngine:
         """
         self._bind_loop()
         self._run_lock.acquire(self.run_id, _STEPWISE)
+        tasks: dict[str, asyncio.Task[StackPlan]] = {}
         try:
             await self._prepare()
-            plans = await self._gather(self._start_plans())
+            tasks = self._start_plans()
+            plans = await self._gather(tasks)
         except BaseException:
-            self.discard()
+            try:
+                await _stop_plans(tasks.values())
+            finally:
+                self.discard()
             raise
         if self._observer_error is not None:
             self.discard()
@@ -842,6 +847,17 @@ class _PlanSlots:
     providers: asyncio.Lock
     #: Set once the first stack's init is done (or it will not run).
     lead_initialised: asyncio.Event
+
+
+async def _stop_plans(tasks: Iterable["asyncio.Task[StackPlan]"]) -> None:
+    """Cancel the plan tasks still running and wait until they have ended: a cancelled run stops its binary
+    (one SIGINT, escalated after the grace period), and a plan it finishes meanwhile is written only then, so
+    the saved plans (variable values in clear text) are deleted after this, not before."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _check_state_endpoint(cfg: "OrgConfig", environ: Mapping[str, str]) -> None:

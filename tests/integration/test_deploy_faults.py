@@ -409,3 +409,48 @@ def test_the_engine_redacts_the_secrets_of_the_environment_it_was_given(rehearsa
                  environ={**os.environ, "TF_HTTP_PASSWORD": canary, "AWS_SESSION_TOKEN": canary + "x"})
     assert canary not in redact(f"Error: 401 from the state server for {canary}")
     assert canary + "x" not in redact(f"signed with {canary}x")
+
+
+#: A terraform that finishes the plan it was asked for whatever signal it gets meanwhile (as terraform does with
+#: the work in flight), after a head start for attic: the other stacks are still planning when attic's plan ends.
+_FINISHING_PLANNER = '''#!{python}
+import os, signal, sys, time
+with open({pids!r}, "a") as fh:
+    fh.write(f"{{os.getpid()}}\\n")
+if sys.argv[1:2] == ["plan"] and os.path.basename(os.getcwd()) != "attic":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the exec: the plan is finished and written
+    time.sleep(3)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+'''
+
+
+@pytest.mark.parametrize("half", ["run", "plan_all"])
+async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsal_workspace: Any, iac_bin: str,
+                                                                       tmp_path: Path, half: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # A journal entry that cannot be written (a full disk) stops the run while other stacks are planning. The
+    # run (or the wizard's first half, plan_all) deleted the saved plans before those plans ended, so the plans
+    # their binaries finished afterwards (variable values in clear text) stayed on disk.
+    from gfwizard.journal import JournalEntry, JournalWriteError
+    from gfwizard.stacks_plans import pid_alive
+
+    ws = rehearsal_workspace
+    wrapper = tmp_path / "terraform"
+    pids = tmp_path / "pids"
+    wrapper.write_text(_FINISHING_PLANNER.format(python=sys.executable, real=iac_bin, pids=str(pids)))
+    wrapper.chmod(0o755)
+    engine = DeployEngine(load_config(ws.config_path), "dev", assume_yes=True,
+                          environ={**os.environ, "GFW_TOFU_BIN": str(wrapper)})
+    append = engine.journal.append
+
+    def disk_full_at_attics_plan(entry: JournalEntry) -> None:
+        if (entry.stack, entry.action) == ("attic", "plan"):
+            raise JournalWriteError(engine.journal.path, OSError(28, "No space left on device"))
+        append(entry)
+
+    monkeypatch.setattr(engine.journal, "append", disk_full_at_attics_plan)
+    with pytest.raises(JournalWriteError, match="No space left on device"):
+        await (engine.run() if half == "run" else engine.plan_all())
+    running = [int(pid) for pid in pids.read_text().split() if pid_alive(int(pid))]
+    assert running == [], "a binary of the run still plans (it writes its saved plan when it ends)"
+    assert not list((ws.dir / "work" / "dev").rglob("*.tfplan")), "a saved plan was left behind"
