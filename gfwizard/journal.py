@@ -239,6 +239,9 @@ class Journal:
         #: The line numbers (1-based) of the unreadable complete lines (a last line still being written is not
         #: among them).
         self.unreadable_lines: list[int] = []
+        #: The number of a last line without its newline that cannot be read: still being written by a run,
+        #: or torn by a crash (what it is when nobody writes, e.g. under the run lock).
+        self.partial_line: int | None = None
         self._read: _ReadState | None = None
         self._reading = threading.Lock()  # the read state is shared: one reader at a time
 
@@ -293,6 +296,7 @@ class Journal:
         except FileNotFoundError:
             self._read = None
             self.unreadable_lines = []
+            self.partial_line = None
             return []
         with fh:
             st = os.fstat(fh.fileno())
@@ -313,17 +317,21 @@ class Journal:
         pending = _ReadState(state.dev, state.ino, lines=state.lines)
         _parse_into(data[complete:], partial, pending)
         self.unreadable_lines = list(state.unreadable)
+        self.partial_line = pending.unreadable[0] if pending.unreadable else None
         return [*state.entries, *partial]
 
-    def unreadable_note(self) -> str:
+    def unreadable_note(self, settled: bool = False) -> str:
         """``journal PATH: 2 unreadable lines skipped (lines 3, 7)`` for the last read, or "" when every
-        complete line was read (a torn line after a crash, a hand edit: what the operator is told)."""
-        skipped = self.skipped_note()
+        complete line was read (a torn line after a crash, a hand edit: what the operator is told).
+        ``settled``: nobody is writing (the caller holds the run lock), so an unreadable last line without its
+        newline is torn, not still being written, and counts too."""
+        skipped = self.skipped_note(settled)
         return f"journal {self.path}: {skipped}" if skipped else ""
 
-    def skipped_note(self) -> str:
-        """``2 unreadable lines skipped (lines 3, 7)`` for the last read, or ""."""
-        bad = self.unreadable_lines
+    def skipped_note(self, settled: bool = False) -> str:
+        """``2 unreadable lines skipped (lines 3, 7)`` for the last read, or "" (``settled``: see
+        :meth:`unreadable_note`)."""
+        bad = [*self.unreadable_lines, *([self.partial_line] if settled and self.partial_line else [])]
         if not bad:
             return ""
         shown = ", ".join(str(n) for n in bad[:_SHOWN_LINES]) + (", …" if len(bad) > _SHOWN_LINES else "")

@@ -772,7 +772,8 @@ class DeployEngine:
         """Say once per run that journal lines were skipped (a torn line after a crash, a hand edit): the run
         goes on with the readable ones, but resume and the dependency warnings know only what those say."""
         self.journal.entries()
-        note = self.journal.unreadable_note()
+        # The run lock is held: nobody else writes this journal, so a last line without its newline is torn.
+        note = self.journal.unreadable_note(settled=True)
         if not note:
             return
         self._messages.append(note)

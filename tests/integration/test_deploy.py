@@ -225,6 +225,28 @@ def test_unreadable_journal_lines_are_noted_once_and_never_fail_the_run(rehearsa
     assert human.returncode == 0 and human.stderr.count(f"note: {said}") == 1, human.stderr
 
 
+def test_a_line_torn_by_a_crash_is_noted_and_the_next_runs_entries_are_kept(rehearsal_workspace: Any,
+                                                                             iac_bin: str) -> None:
+    # gfwizard killed while writing a line leaves it without its newline: the next run said nothing of it, and
+    # its own first entry was glued onto the torn line and lost with it.
+    ws = rehearsal_workspace
+    assert deploy("--env", "dev", "--yes", "--stack", "attic").returncode == 0
+    path = ws.dir / "journal" / "dev.jsonl"
+    good = len(path.read_bytes().splitlines())
+    with path.open("ab") as fh:
+        fh.write(b'{"action":"apply","env":"dev","outcome":"appl')
+    proc = deploy("--env", "dev", "--yes", "--stack", "attic", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    said = f"journal {path}: 1 unreadable line skipped (line {good + 1})"
+    assert [e["message"] for e in of(evs, "run_note") if e["message"].startswith("journal ")] == [said]
+    lines = path.read_bytes().splitlines()
+    assert lines[good] == b'{"action":"apply","env":"dev","outcome":"appl'
+    mine = [json.loads(line) for line in lines[good + 1:]]
+    assert mine and all(e["run_id"] == evs[-1]["run_id"] for e in mine)
+    assert [(e["stack"], e["action"], e["outcome"]) for e in mine][-1] == ("attic", "apply", "no-changes")
+
+
 def test_a_dependency_cycle_is_an_input_error_before_any_run(rehearsal_workspace: Any, iac_bin: str,
                                                              tmp_path: Path) -> None:
     ws = rehearsal_workspace

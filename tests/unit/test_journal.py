@@ -310,3 +310,18 @@ def test_a_journal_that_cannot_be_read_is_an_input_error_naming_the_way_out(tmp_
     assert path.is_dir() and list(path.iterdir()) == []
     Journal(tmp_path / "missing.jsonl").require_readable()  # a missing journal is an empty one
     assert not (tmp_path / "missing.jsonl").exists()
+
+
+def test_a_torn_last_line_is_counted_only_when_nobody_writes(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    with path.open("a") as fh:
+        fh.write('{"run_id": "r1", "stack": "attic", "act')
+    assert [e.outcome for e in journal.entries()] == ["planned"]
+    assert journal.unreadable_note() == ""  # maybe still being written (a reader beside a run)
+    assert journal.unreadable_note(settled=True) == f"journal {path}: 1 unreadable line skipped (line 2)"
+    whole = entry("r1", "attic", "apply", "applied").model_dump_json()
+    path.write_text(path.read_text().splitlines()[0] + "\n" + whole)  # a last line that reads is not torn
+    assert [e.outcome for e in journal.entries()] == ["planned", "applied"]
+    assert journal.partial_line is None and journal.unreadable_note(settled=True) == ""
