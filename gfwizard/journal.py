@@ -73,7 +73,8 @@ class JournalEntry(BaseModel):
     started_at: datetime
     ended_at: datetime | None = None
     plan_hash: str | None = None
-    #: SHA-256 of the stack's code, tfvars, backend file and contract variables (what resume compares).
+    #: SHA-256 of the stack directory's files but docs, its backend file, contract and ``TF_VAR_`` variables
+    #: (what resume compares).
     inputs_hash: str | None = None
     summary: PlanSummary | None = None
     lock_id: str | None = None

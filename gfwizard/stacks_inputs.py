@@ -15,8 +15,11 @@ from gfwizard.redact import is_secret_name
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
 
-#: Files of a stack directory that decide its plan (``.terraform`` and plans never live there).
-_CODE_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
+#: Files of a stack directory that cannot change its plan: docs, and what the binary or gfwizard write there
+#: (state an apply could not save, rendered backend files: an environment's own one is hashed on its own).
+#: Every other file counts, not only ``.tf``: ``file()`` and ``templatefile()`` read templates and values
+#: files (Helm values, scripts) whose change changes the plan, so a resume must not skip that stack.
+_NOT_INPUT_SUFFIXES = (".md", ".tfstate", ".tfstate.backup", ".tfplan", ".tfbackend", ".lock.info", "crash.log")
 #: Environment variables whose values may be secrets in a ``TF_VAR_`` name.
 
 
@@ -72,7 +75,7 @@ def _code_files(stack_dir: Path) -> Iterable[Path]:
         rel = path.relative_to(stack_dir)
         if ".terraform" in rel.parts:
             continue
-        if path.is_file() and path.name.endswith(_CODE_SUFFIXES):
+        if path.is_file() and not path.name.endswith(_NOT_INPUT_SUFFIXES):
             yield path
 
 

@@ -132,6 +132,28 @@ def test_inputs_hash_follows_code_tfvars_backend_vars_and_tf_var(tmp_path: Path)
     assert h() != changed_tfvars
 
 
+def test_inputs_hash_follows_the_files_the_code_reads_not_what_runs_leave(tmp_path: Path) -> None:
+    # Only .tf/.tfvars/.hcl counted: a changed Helm values template (templatefile) changes the plan, yet
+    # --resume skipped the stack as unchanged.
+    stack = tmp_path / "arc-runners"
+    (stack / "values").mkdir(parents=True)
+    (stack / "main.tf").write_text('locals { v = templatefile("values/runner.yaml.tftpl", {}) }\n')
+    (stack / "values" / "runner.yaml.tftpl").write_text("replicas: 1\n")
+    backend = tmp_path / "dev.s3.tfbackend"
+    backend.write_text('key = "a"\n')
+
+    def h() -> str:
+        return inputs_hash(stack, backend_file=backend, var_args=[], environ={})
+
+    base = h()
+    (stack / "errored.tfstate").write_text("{}\n")  # an apply that could not save its state
+    (stack / "prod.s3.tfbackend").write_text('key = "p"\n')  # another environment's rendered backend
+    (stack / "README.md").write_text("docs\n")
+    assert h() == base
+    (stack / "values" / "runner.yaml.tftpl").write_text("replicas: 3\n")
+    assert h() != base
+
+
 def test_secret_tf_vars() -> None:
     env = {"TF_VAR_rehearsal_runner_token": "tok-123456", "TF_VAR_namespace": "attic",
            "TF_VAR_db_password": "pw-654321", "PASSWORD": "not-a-tf-var"}
