@@ -290,9 +290,14 @@ class DeployEngine:
             # Materialising sits between one apply and the next: load its code while the plans run.
             self._warm = asyncio.ensure_future(asyncio.to_thread(_import_materialiser))
         await self._render_backends()
+        await asyncio.to_thread(self._sweep_plans)
         self._prepare_resume()
         self._warn_unselected_dependencies()
         self._note_unreadable_journal()
+
+    def _sweep_plans(self) -> None:
+        for worker in self.workers.values():
+            worker.sweep_plans()
 
     def _use_cli_config(self) -> None:
         """One CLI configuration for every run of every stack; a note (once) when gfwizard's own is used."""

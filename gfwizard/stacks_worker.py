@@ -225,6 +225,12 @@ class StackWorker:
         """SIGTERM, then SIGKILL after the grace period."""
         await self.runner.cancel(escalate=True)
 
+    def sweep_plans(self) -> None:
+        """Delete the saved plans of runs whose process is gone (a killed run never deleted its own), also for a
+        stack this run does not plan (a resume skips it), whose next plan would otherwise be the next sweep."""
+        if self.plan_file.parent.is_dir():
+            sweep_stale_plans(self.plan_file.parent, keep=self.plan_file)
+
     def remove_plan(self) -> None:
         """Delete the saved plan: it holds variable values in clear text."""
         self.plan_file.unlink(missing_ok=True)

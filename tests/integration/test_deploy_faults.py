@@ -329,6 +329,25 @@ async def test_saved_plans_are_private_and_a_killed_runs_plan_is_swept(rehearsal
     assert sorted(p.name for p in plan_dir.glob("*.tfplan")) == [live.name]
 
 
+def test_a_killed_runs_plan_of_a_stack_that_resume_skips_is_swept(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # Plans were swept only by the next plan of their stack: a stack that --resume skips kept a killed run's plan
+    # (variable values in clear text) for as long as resumes skipped it.
+    ws = rehearsal_workspace
+    assert deploy("--env", "dev", "--yes", "--stack", "attic").returncode == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    abandoned = ws.dir / "work" / "dev" / "attic" / f"20261206T000000Z-aaaaaa-p{dead.pid}.tfplan"
+    abandoned.write_text("a killed run's plan")
+    live = abandoned.with_name(f"20261206T000000Z-bbbbbb-p{os.getpid()}.tfplan")
+    live.write_text("another run's plan, still needed")
+    proc = deploy("--env", "dev", "--yes", "--stack", "attic", "--resume", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [(e["stack"], e["reason"].split(" in run")[0]) for e in of(events(proc), "stack_skipped")] == \
+        [("attic", "deployed")]
+    assert not abandoned.exists(), "the killed run's plan was left behind"
+    assert live.exists(), "a live run's plan was removed"
+
+
 def test_a_state_file_nobody_claimed_blocks_every_env_until_it_is_given_to_one(
         rehearsal_workspace: Any, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """errored.tfstate in the (shared) stack directory, left by a run that was killed: it may be any
