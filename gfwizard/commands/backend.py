@@ -147,7 +147,34 @@ def locks(env: str, config_path: Path | None, as_json: bool) -> None:
         since = lock.created.isoformat(timespec="seconds") if lock.created else "?"
         echo(f"  {lock.stack:<18} {printable(lock.operation or '?'):<22} by {printable(lock.who or '?')} since {since} "
              f"({duration(lock.age)} ago)  ID {printable(lock.id or '')}")
+        if lock.id:
+            # The ID is the lock object's (anyone who can write to the bucket wrote it): quoted for the shell,
+            # escaped for the terminal.
+            echo(f"      if that run is gone for good (check that nobody is applying), release it: "
+                 f"{printable(_unlock_steps(cfg, env, lock.stack, lock.id))}", dim=True)
     sys.exit(EXIT_OK)
+
+
+def _unlock_steps(cfg: "OrgConfig", env: str, stack: str, lock_id: str) -> str:
+    """The exact ``force-unlock`` command line(s) for a lock: on the data dir a deploy initialised for ``env``
+    when there is one (as a deploy's own remedy says), else after an init with the rendered backend file."""
+    import os
+    import shlex
+    import shutil
+
+    from gfwizard.layout import layout_for
+    from gfwizard.tofu import BIN_ENV
+
+    layout = layout_for(cfg.cluster.network)
+    binary = os.environ.get(BIN_ENV, "").strip() or ("tofu" if shutil.which("tofu") else "terraform")
+    chdir = f"{shlex.quote(binary)} -chdir={shlex.quote(str(layout.stack_dir(stack)))}"
+    unlock = f"{chdir} force-unlock {shlex.quote(lock_id)}"
+    data_dir = layout.data_dir(env, stack)
+    if (data_dir / "terraform.tfstate").is_file():
+        return f"`TF_DATA_DIR={shlex.quote(str(data_dir))} {unlock}`"
+    backend = shlex.quote(str(layout.backend_file(stack, env)))
+    return (f"`{chdir} init -reconfigure -backend-config={backend}` (`gfwizard backend render --env {env}` "
+            f"writes that file), then `{unlock}`")
 
 
 @backend.command(name="migrate")

@@ -14,7 +14,7 @@ from gfwizard.orgconfig import save_config
 from gfwizard.rehearsal.httpstate import HttpStateServer
 from gfwizard.rehearsal.s3 import RehearsalS3, fresh_bucket_name
 from tests.backend_doubles import make_cfg
-from tests.helpers import run_cli, tree_digest
+from tests.helpers import REPO, run_cli, tree_digest
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +33,10 @@ def ws(tmp_path: Path, s3: RehearsalS3, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
     return tmp_path
+
+
+#: The binary the unlock steps name (as $GFW_TOFU_BIN).
+BIN = "/opt/iac/tofu"
 
 
 def _config(ws: Path, s3: RehearsalS3, bucket: str, http: HttpStateServer | None = None) -> Path:
@@ -148,7 +152,9 @@ def test_render_twice_then_unchanged(ws: Path, s3: RehearsalS3, s3_bucket: str) 
     assert files[0]["path"] == str(ws / "ws" / "backends" / "attic" / "dev.s3.tfbackend")
 
 
-def test_locks_lists_a_lock_object(ws: Path, s3: RehearsalS3, s3_bucket: str) -> None:
+def test_locks_lists_a_lock_object(ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GFW_TOFU_BIN", BIN)
     config = _config(ws, s3, s3_bucket)
     lock = {"ID": "5a1b2c3d-0000-4000-8000-000000000001", "Operation": "OperationTypeApply", "Info": "",
             "Who": "alice@laptop", "Version": "1.11.4", "Created": "2025-01-02T03:04:05.123456789Z",
@@ -159,10 +165,35 @@ def test_locks_lists_a_lock_object(ws: Path, s3: RehearsalS3, s3_bucket: str) ->
     assert text.returncode == 0
     assert "arc-runners" in text.stdout and "OperationTypeApply" in text.stdout and "by alice@laptop" in text.stdout
     assert "since 2025-01-02T03:04:05+00:00" in text.stdout and lock["ID"] in text.stdout
+    # The way out is said exactly (it was only in a deploy's remedy and the docs): no deploy initialised this
+    # environment's data dir here, so an init with the rendered backend file comes first.
+    twin, backend = REPO / "tofu" / "rehearsal" / "arc-runners", ws / "ws" / "backends" / "arc-runners"
+    assert (f"if that run is gone for good (check that nobody is applying), release it: `{BIN} -chdir={twin} init "
+            f"-reconfigure -backend-config={backend}/dev.s3.tfbackend` (`gfwizard backend render --env dev --config "
+            f"{config}` writes that file), then `{BIN} -chdir={twin} force-unlock {lock['ID']}`") in text.stdout, \
+        text.stdout
+    data_dir = ws / "ws" / "work" / "dev" / "arc-runners" / ".terraform"
+    data_dir.mkdir(parents=True)
+    (data_dir / "terraform.tfstate").write_text("{}")  # a deploy initialised it
+    again = run_cli(["backend", "locks", "--env", "dev", "--config", str(config)])
+    assert f"release it: `TF_DATA_DIR={data_dir} {BIN} -chdir={twin} force-unlock {lock['ID']}`" in again.stdout
     data = json.loads(run_cli(["backend", "locks", "--env", "dev", "--json", "--config", str(config)]).stdout)
     (entry,) = data["locks"]
     assert entry["stack"] == "arc-runners" and entry["id"] == lock["ID"] and entry["who"] == "alice@laptop"
     assert entry["created"].startswith("2025-01-02T03:04:05") and entry["age"] > 0
+
+
+def test_the_unlock_steps_of_a_hostile_lock_id_are_quoted_and_escaped(ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GFW_TOFU_BIN", BIN)
+    config = _config(ws, s3, s3_bucket)
+    hostile = "x; touch /tmp/pwned \x1b[2J"
+    lock = {"ID": hostile, "Operation": "OperationTypeApply", "Who": "mallory", "Created": "2025-01-02T03:04:05Z"}
+    s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate.tflock",
+                           Body=json.dumps(lock).encode())
+    text = run_cli(["backend", "locks", "--env", "dev", "--config", str(config)])
+    assert text.returncode == 0 and "\x1b" not in text.stdout
+    assert "force-unlock 'x; touch /tmp/pwned \\x1b[2J'`" in text.stdout, text.stdout
 
 
 def test_render_a_stack_without_a_rehearsal_twin_exits_2_and_writes_nothing(ws: Path, s3: RehearsalS3,
