@@ -163,7 +163,8 @@ class StackWorker:
         steps: list[str] = []
         if holder is not None and holder.id:
             steps.append(f"release the lock that apply left behind ({holder.who or '?'}, lock {holder.id}) once no "
-                         f"apply of {self.name} runs any more: `{self.command('force-unlock', '-force', holder.id)}`")
+                         f"apply of {self.name} runs any more: "
+                         f"`{self.command('force-unlock', '-force', shlex.quote(holder.id))}`")
         elif holder is not None:
             steps.append(f"if `gfwizard backend locks --env {self.env}` lists a lock on {self.name}, release it with "
                          f"{self.binary.name} force-unlock (see `{self.command('force-unlock', '-help')}`)")
@@ -368,7 +369,8 @@ class StackWorker:
             holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
             who = (f"held by {holder.who or '?'} ({holder.operation or 'unknown operation'})"
                    if holder and holder.id else "held by another run")
-            unlock = self.command("force-unlock", holder.id) if holder and holder.id else None
+            # The ID is read from the lock object, which anyone who can write to the bucket wrote: quoted.
+            unlock = self.command("force-unlock", shlex.quote(holder.id)) if holder and holder.id else None
             return StepFailure(phase, f"state lock {who}", lock_remedy(self.cfg, self.env, self.name, holder, unlock),
                                locked=True, lock=holder)
         errors = result.errors

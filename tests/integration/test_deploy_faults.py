@@ -62,6 +62,20 @@ def test_a_lock_held_by_another_operator_stops_the_rollout_there(rehearsal_works
     assert "LOCKED" in human.stdout and "alice@alice-laptop" in human.stdout and "for 7m" in human.stdout
 
 
+def test_the_unlock_command_quotes_a_lock_id_read_from_the_bucket(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # The ID is whatever the lock object says (anyone who can write to the bucket wrote it); it was pasted into
+    # the remedy's command line as is, so `x; touch ...` ran a second command when the operator pasted it.
+    ws = rehearsal_workspace
+    lock = {"ID": "x; touch /tmp/pwned", "Operation": "OperationTypeApply", "Who": "mallory",
+            "Created": "2025-01-02T03:04:05Z", "Version": "1.11.4", "Info": "", "Path": ""}
+    ws.s3.client().put_object(Bucket=ws.bucket, Key=f"{PREFIX}/dev/attic.tfstate.tflock",
+                              Body=json.dumps(lock).encode())
+    proc = deploy("--env", "dev", "--yes", "--json", "--stack", "attic")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [locked] = of(events(proc), "stack_locked")
+    assert "force-unlock 'x; touch /tmp/pwned'` (after checking nobody is applying)" in locked["remedy"], locked
+
+
 def test_ctrl_c_during_a_slow_apply_sends_exactly_one_sigint(rehearsal_workspace: Any, iac_bin: str,
                                                              tmp_path: Path) -> None:
     ws = rehearsal_workspace
