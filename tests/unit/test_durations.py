@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -65,14 +66,18 @@ def test_backend_locks_says_a_held_lock_in_the_same_notation(monkeypatch: pytest
     from gfwizard.backend_locks import LockInfo
     from gfwizard.cli import cli
     from gfwizard.commands import backend as backend_cmd
+    from gfwizard.rehearsal.workspace import org_config
 
     created = datetime(2025, 6, 1, 7, 0, tzinfo=timezone.utc)
     old = LockInfo(stack="attic", env="dev", key="k", id="l-1", who="bob@ci-runner", operation="OperationTypeApply",
                    created=created, age=FIVE_HOURS)
     young = replace(old, stack="arc-runners", id="l-2", age=303.0)
-    monkeypatch.setattr(backend_cmd, "_load", lambda path: None)
+    cfg = org_config(api_url="https://127.0.0.1:6443", kubeconfig_path=Path("/nonexistent/kubeconfig"),
+                     s3_endpoint="http://127.0.0.1:9000", bucket="state")
+    monkeypatch.setattr(backend_cmd, "_load", lambda path: cfg)
     monkeypatch.setattr(backend, "list_locks", lambda cfg, env: [old, young])
     result = CliRunner().invoke(cli, ["backend", "locks", "--env", "dev"])
     assert result.exit_code == 0, result.output
     assert "since 2025-06-01T07:00:00+00:00 (5h00m ago)  ID l-1" in result.output
     assert "(5m ago)  ID l-2" in result.output  # was 5m03s: seconds only here
+    assert "force-unlock l-1`" in result.output  # and how to release it
