@@ -40,7 +40,7 @@ from gfwizard.atomic import write_if_changed
 from gfwizard.backend_render import render_http_text, render_s3_text
 from gfwizard.backend_s3 import DEFAULT_TIMEOUTS, error_code, explain, object_exists, s3_client, s3_target
 from gfwizard.checks import Check, failed, passed, warned
-from gfwizard.errors import CheckFailure, InputError
+from gfwizard.errors import CheckFailure, GfwError, InputError
 from gfwizard.layout import require_work_root
 from gfwizard.paths import private_dir
 from gfwizard.redact import redact, register_secret
@@ -159,32 +159,50 @@ def write_backup(directory: Path, stack: str, env: str, data: bytes) -> Path:
     raise CheckFailure(f"cannot create a backup file in {directory}", remedy="clean up old backups")
 
 
-def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None,
-                       stacks: "Sequence[str] | None" = None) -> list[str]:
-    """The stacks of ``env`` (or of ``stacks``) whose state is still only on the HTTP backend: their HTTP
+@dataclass(frozen=True)
+class HttpStateLookup:
+    """What :func:`http_state_lookup` found for one environment."""
+
+    #: The stacks whose state is still only on the HTTP backend, in the order they were looked at.
+    pending: list[str] = field(default_factory=list)
+    #: Stacks whose HTTP state could not be read, and why (they are not in ``pending``).
+    unreadable: dict[str, str] = field(default_factory=dict)
+    #: Pending stacks whose S3 object could not be read (counted as pending: the migration reads it and explains).
+    s3_unknown: list[str] = field(default_factory=list)
+    #: False when nothing could be looked at: no ``state.http``, or no ``TF_HTTP_PASSWORD``.
+    looked: bool = False
+
+
+def http_state_lookup(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None,
+                      stacks: "Sequence[str] | None" = None) -> HttpStateLookup:
+    """Which stacks of ``env`` (or of ``stacks``) still have their state only on the HTTP backend: their HTTP
     state holds resources or outputs, and S3 has no state object for them yet (read-only: GETs and HEADs).
 
     Once S3 holds a state object the stack has moved (a migration leaves the HTTP copy untouched, and
     later deploys change only S3), so it no longer counts. Needs ``TF_HTTP_PASSWORD``; without it, or
-    without ``state.http``, nothing can be looked at: ``[]``. An HTTP read that fails skips the stack; an
-    S3 read that fails counts it (``backend migrate`` on either says why).
+    without ``state.http``, nothing is looked at (``looked`` is False). An HTTP read that fails puts the stack
+    in ``unreadable``; an S3 read that fails counts it as pending (``backend migrate`` on it says why).
     """
     environ = dict(os.environ) if environ is None else environ
     http = cfg.state.http
     password = environ.get("TF_HTTP_PASSWORD", "")
     if http is None or not password:
-        return []
+        return HttpStateLookup()
     register_secret(password)  # ``environ`` may be the wizard's session, not this process's environment
     from gfwizard.backend_direct import state_reader
 
     username = environ.get("TF_HTTP_USERNAME") or http.username
     client: Any = None
-    pending: list[str] = []
+    found = HttpStateLookup(looked=True)
     for stack in (cfg.stack_order() if stacks is None else stacks):
         try:
             data = fetch_http_state(http.address_for(env, stack), username, password)
             source = summarize(data) if data is not None else None
-        except Exception:  # noqa: BLE001 - a lookup, not an action: `backend migrate` reports the failure itself
+        except GfwError as exc:
+            found.unreadable[stack] = exc.message
+            continue
+        except Exception as exc:  # noqa: BLE001 - a lookup, not an action: `backend migrate` reports the failure
+            found.unreadable[stack] = str(exc) or type(exc).__name__
             continue
         if source is None or (source.resources == 0 and source.outputs == 0):
             continue  # nothing there to carry over (migrate refuses such a state too)
@@ -193,9 +211,51 @@ def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | No
             in_s3 = object_exists(client, s3_target(cfg, environ).bucket, cfg.state_key(env, stack))
         except Exception:  # noqa: BLE001 - unknown destination: the migration itself reads it and explains
             in_s3 = False
+            found.s3_unknown.append(stack)
         if not in_s3:
-            pending.append(stack)
-    return pending
+            found.pending.append(stack)
+    return found
+
+
+def pending_migrations(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None,
+                       stacks: "Sequence[str] | None" = None) -> list[str]:
+    """The stacks of ``env`` (or of ``stacks``) whose state is still only on the HTTP backend (see
+    :func:`http_state_lookup`); ``[]`` when nothing could be looked at, and stacks whose HTTP state could not
+    be read are left out."""
+    return http_state_lookup(cfg, env, environ, stacks).pending
+
+
+#: The name of the ``backend check`` row that says which stacks are still only on the HTTP backend.
+C_HTTP_STATE = "http state"
+
+
+def http_state_check(cfg: "OrgConfig", env: str, environ: "dict[str, str] | None" = None) -> Check | None:
+    """The ``http state`` check of ``backend check`` (read-only): WARN while some stack's state is only on
+    the HTTP backend, or when it could not look; PASS when nothing is pending; None without ``state.http``."""
+    http = cfg.state.http
+    if http is None:
+        return None
+    environ = dict(os.environ) if environ is None else environ
+    found = http_state_lookup(cfg, env, environ)
+    if not found.looked:
+        return warned(C_HTTP_STATE, "TF_HTTP_PASSWORD is not exported: could not look for stacks whose state is "
+                                    f"still only on the HTTP backend ({http.address})",
+                      remedy="export TF_HTTP_PASSWORD (the HTTP state server's token; TF_HTTP_USERNAME or "
+                             f"state.http.username names the user) and re-run `gfwizard backend check --env {env}`")
+    parts: list[str] = []
+    if found.pending:
+        parts.append(f"the state of {', '.join(found.pending)} is still only on the HTTP backend"
+                     + (f" (S3 could not be read for {', '.join(found.s3_unknown)})" if found.s3_unknown else ""))
+    parts += [f"could not read the HTTP state of {stack}: {why}" for stack, why in found.unreadable.items()]
+    if not parts:
+        return passed(C_HTTP_STATE, f"no stack's state is only on the HTTP backend ({len(cfg.stacks)} stack(s) "
+                                    "looked at)")
+    remedy = (f"migrate it: `gfwizard backend migrate --env {env}` (every pending stack, in dependency order)"
+              if found.pending else "")
+    if found.unreadable:
+        remedy += ("; " if remedy else "") + "check state.http.address, the server and TF_HTTP_PASSWORD, then " \
+                  f"re-run `gfwizard backend check --env {env}`"
+    return warned(C_HTTP_STATE, "; ".join(parts), remedy=remedy)
 
 
 def backend_files_to_write(cfg: "OrgConfig", env: str, stack: str, layout: "Layout") -> list[Path]:

@@ -65,8 +65,8 @@ def backend() -> None:
 def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, connect_timeout: float,
           read_timeout: float, config_path: Path | None, as_json: bool) -> None:
     """Check the S3 state backend for ENV: endpoint, clock skew, credentials, bucket, versioning, the
-    environment's state prefix, and the lock probe (the one write: a probe object, deleted again).
-    Exit 1 when a check fails."""
+    environment's state prefix, and the lock probe (the one write: a probe object, deleted again); with
+    state.http, which stacks are still only on the HTTP backend. Exit 1 when a check fails."""
     from gfwizard.backend import check_s3, credential_source, s3_target
 
     cfg = _load(config_path)
@@ -86,6 +86,11 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
     done: list[str] = []
     checks = check_s3(cfg, env, create_bucket=create_bucket, enable_versioning=enable_versioning,
                       confirm=_confirmer(yes, as_json, done), timeouts=(connect_timeout, read_timeout))
+    from gfwizard.backend_migrate import http_state_check
+
+    http_state = http_state_check(cfg, env)  # read-only: GETs on the HTTP server, HEADs on S3
+    if http_state is not None:
+        checks.append(http_state)
     ok = all(c.ok for c in checks)
     if as_json:
         emit_json({"env": env, "endpoint": target.endpoint, "endpoint_source": target.endpoint_source,
@@ -179,27 +184,42 @@ def _unlock_steps(cfg: "OrgConfig", env: str, stack: str, lock_id: str) -> str:
 
 @backend.command(name="migrate")
 @env_option
-@click.option("--stack", "stack", required=True, help="The stack whose state moves from state.http to state.s3.")
+@click.option("--stack", "stacks", multiple=True,
+              help="A stack whose state moves from state.http to state.s3 (repeatable). Without it: every stack of "
+                   "ENV whose state is still only on the HTTP backend, in dependency order.")
 @click.option("--yes", is_flag=True, help="Migrate without asking (needed without a terminal).")
 @click.option("--timeout", type=FiniteFloatRange(min=1), default=600.0, show_default=True,
               help="Seconds the IaC binary may take before it is interrupted.")
 @config_option
 @json_option
 @handles_errors
-def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path | None, as_json: bool) -> None:
-    """Migrate one stack's state in ENV from the HTTP backend to S3: back up the source, refuse a
-    destination with another lineage or a higher serial, `init -migrate-state`, then compare."""
+def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config_path: Path | None,
+            as_json: bool) -> None:
+    """Migrate a stack's state in ENV from the HTTP backend to S3: back up the source, refuse a
+    destination with another lineage or a higher serial, `init -migrate-state`, then compare.
+    Without --stack, every stack still only on HTTP, in dependency order (one question; stops at the first
+    that does not end well)."""
     from gfwizard.backend import migrate_http_to_s3, s3_target
     from gfwizard.backend_migrate import backend_files_to_write, backup_dir
     from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
     cfg.environment(env)
-    cfg.stack(stack)
+    for name in stacks:
+        cfg.stack(name)
     if cfg.state.http is None:
         raise InputError("state.http is not configured: there is no HTTP state to migrate from",
                          remedy="add state.http to organization.yaml")
     require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
+    if len(set(stacks)) != 1:
+        from gfwizard.commands._migrate_many import migrate_many
+
+        if not yes and not sys.stdin.isatty():
+            given = "".join(f" --stack {name}" for name in stacks)
+            raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
+                             remedy=f"re-run with --yes: `gfwizard backend migrate --env {env}{given} --yes`")
+        migrate_many(cfg, env, stacks, layout_for(cfg.cluster.network), yes=yes, timeout=timeout, as_json=as_json)
+    stack = stacks[0]
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
     if not yes and not sys.stdin.isatty():
@@ -229,13 +249,7 @@ def migrate(env: str, stack: str, yes: bool, timeout: float, config_path: Path |
     if as_json:
         emit_json(report)
     else:
-        print_checks(report.checks)
-        # A detail that starts with the outcome ("migrated X → Y") is not prefixed with it a second time.
-        said = report.detail if report.detail.startswith(f"{report.outcome} ") else f"{report.outcome}: {report.detail}"
-        echo(said, fg="green" if report.ok else "red")
-        echo(f"backup: {report.backup_path}")
-        if report.transcript:
-            echo(f"transcript: {report.transcript}")
-        if not report.ok and report.remedy:
-            echo(f"remedy: {report.remedy}")
+        from gfwizard.commands._migrate_many import print_report
+
+        print_report(report)
     sys.exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
