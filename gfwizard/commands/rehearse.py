@@ -49,8 +49,8 @@ def things_to_try() -> list[str]:
         "gfwizard deploy --env dev         # applies tofu/rehearsal/<stack>, then kubectl get deploy -A",
         "gfwizard status --once",
         "tail -f \"$GFW_WORKSPACE/api-requests.log\"  # every request the API answered",
-        "TF_HTTP_PASSWORD=\"$GFW_HTTP_STATE_PASSWORD\" gfwizard backend migrate --env dev --stack attic"
-        "  # HTTP -> S3 (state to move: start with --legacy-http-state)",
+        "TF_HTTP_PASSWORD=\"$GFW_HTTP_STATE_PASSWORD\" gfwizard backend migrate --env dev"
+        "  # HTTP -> S3, every stack still on HTTP (start with --legacy-http-state)",
     ]
 
 
