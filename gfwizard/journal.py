@@ -5,6 +5,11 @@ binary runs and the outcome after it exits, so a gfwizard that was killed mid-ap
 ``started`` entry with no outcome behind, which the next run reports. Entries never hold a secret:
 every string is redacted before it is written. Lines that cannot be read (a torn last line after a
 crash, a hand edit) are skipped and counted, never fatal.
+
+Entries carry :data:`JOURNAL_SCHEMA`. A field this gfwizard does not know is ignored (a newer gfwizard
+may add optional fields without a new schema); a line an older gfwizard would misread (a new outcome, a
+changed meaning) must be written with a higher schema: it is then skipped and said to be written by a
+newer gfwizard, whose upgrade reads it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gfwizard.errors import CheckFailure, InputError
 from gfwizard.tofu_events import redact_obj
 from gfwizard.tofu_summary import PlanSummary
+
+#: The journal line schema this gfwizard writes and reads (lines without one are schema 1).
+JOURNAL_SCHEMA = 1
 
 Action = Literal["plan", "apply", "skip"]
 Outcome = Literal["started", "planned", "applied", "no-changes", "failed", "interrupted", "locked", "skipped",
@@ -92,6 +100,11 @@ class JournalEntry(BaseModel):
     binary: str = ""
     operator: str = ""
     pid: int = 0
+    #: The writing process's identity on its host (boot id and start time, :func:`~gfwizard.journal_process.
+    #: process_token`): a pid since handed to another process is not taken for it; "" when ``/proc`` could not say.
+    pid_token: str = ""
+    #: :data:`JOURNAL_SCHEMA` of the gfwizard that wrote the line.
+    schema_version: int = JOURNAL_SCHEMA
 
 
 def now_utc() -> datetime:
@@ -162,6 +175,8 @@ class _ReadState:
     #: How many lines (complete or not) have been parsed, and the 1-based numbers of the unreadable ones.
     lines: int = 0
     unreadable: list[int] = field(default_factory=list)
+    #: Line number -> schema of the unreadable lines a newer gfwizard wrote.
+    newer: dict[int, int] = field(default_factory=dict)
 
 
 #: How many bytes before the parsed offset are compared to notice a journal rewritten in place.
@@ -188,9 +203,26 @@ def _parse_into(data: bytes, out: list[JournalEntry], state: _ReadState) -> None
         if not line.strip():
             continue
         try:
-            out.append(JournalEntry.model_validate_json(line))
+            entry = JournalEntry.model_validate_json(line)
         except (ValidationError, ValueError):
-            state.unreadable.append(state.lines)
+            entry = None
+        if entry is not None and entry.schema_version <= JOURNAL_SCHEMA:
+            out.append(entry)
+            continue
+        state.unreadable.append(state.lines)
+        schema = entry.schema_version if entry is not None else _newer_schema(line)
+        if schema is not None:
+            state.newer[state.lines] = schema
+
+
+def _newer_schema(line: str) -> int | None:
+    """The schema of a line that does not validate, when it says a newer gfwizard wrote it (else None)."""
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        return None
+    schema = raw.get("schema_version") if isinstance(raw, dict) else None
+    return schema if isinstance(schema, int) and not isinstance(schema, bool) and schema > JOURNAL_SCHEMA else None
 
 
 class JournalWriteError(CheckFailure):
@@ -243,6 +275,8 @@ class Journal:
         #: The number of a last line without its newline that cannot be read: still being written by a run,
         #: or torn by a crash (what it is when nobody writes, e.g. under the run lock).
         self.partial_line: int | None = None
+        #: Line number -> schema of the unreadable lines (the partial one included) a newer gfwizard wrote.
+        self.newer_lines: dict[int, int] = {}
         self._read: _ReadState | None = None
         self._reading = threading.Lock()  # the read state is shared: one reader at a time
 
@@ -298,6 +332,7 @@ class Journal:
             self._read = None
             self.unreadable_lines = []
             self.partial_line = None
+            self.newer_lines = {}
             return []
         with fh:
             st = os.fstat(fh.fileno())
@@ -319,6 +354,7 @@ class Journal:
         _parse_into(data[complete:], partial, pending)
         self.unreadable_lines = list(state.unreadable)
         self.partial_line = pending.unreadable[0] if pending.unreadable else None
+        self.newer_lines = {**state.newer, **pending.newer}
         return [*state.entries, *partial]
 
     def unreadable_note(self, settled: bool = False) -> str:
@@ -337,7 +373,21 @@ class Journal:
             return ""
         shown = ", ".join(str(n) for n in bad[:_SHOWN_LINES]) + (", …" if len(bad) > _SHOWN_LINES else "")
         lines = "line" if len(bad) == 1 else "lines"
-        return f"{len(bad)} unreadable {lines} skipped ({lines} {shown})"
+        note = f"{len(bad)} unreadable {lines} skipped ({lines} {shown})"
+        newer = [n for n in bad if n in self.newer_lines]
+        if newer:
+            which = "line" if len(newer) == 1 else "lines"
+            shown = ", ".join(str(n) for n in newer[:_SHOWN_LINES]) + (", …" if len(newer) > _SHOWN_LINES else "")
+            note += (f"; {which} {shown} written by a newer gfwizard (schema {max(self.newer_lines[n] for n in newer)}"
+                     f", this one reads {JOURNAL_SCHEMA}): upgrade gfwizard to read "
+                     + ("it" if len(newer) == 1 else "them"))
+        return note
+
+    def newer_skipped(self, settled: bool = False) -> bool:
+        """True when a line the last read skipped was written by a newer gfwizard (``settled``: see
+        :meth:`unreadable_note`)."""
+        return any(n in self.newer_lines for n in [*self.unreadable_lines,
+                                                   *([self.partial_line] if settled and self.partial_line else [])])
 
     def runs(self) -> list[RunRecord]:
         """Runs in the order they started, each with the last entry per stack and action."""

@@ -31,8 +31,8 @@ not (dependencies only order the rollout).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -58,7 +58,7 @@ from gfwizard.stacks_events import (
 )
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
-from gfwizard.stacks_plans import pid_alive
+from gfwizard.journal_process import operator_host, process_token, run_state
 from gfwizard.stacks_runlock import RunLock
 from gfwizard.stacks_selection import check_selection
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
@@ -740,10 +740,13 @@ class DeployEngine:
         previous = self.journal.last_run()
         if previous is None:
             return
-        host = socket.gethostname()
         for entry in previous.unfinished:
-            alive = entry.operator.endswith("@" + host) and pid_alive(entry.pid)
-            state = "is still running" if alive else "is gone"
+            run = run_state(entry.pid, entry.operator, entry.pid_token)
+            alive = run == "running"
+            state = {"running": "is still running", "gone": "is gone",
+                     "elsewhere": f"ran on host {operator_host(entry.operator)}, not this one: whether it still "
+                                  "runs cannot be seen from here",
+                     "unknown": "is unknown (the entry names no process)"}[run]
             found = await asyncio.to_thread(self._what_happened, entry.stack)
             self._emit(PreviousRunUnfinished(
                 entry.stack, entry.run_id, entry.started_at.isoformat(), entry.operator, entry.pid, alive,
@@ -807,7 +810,7 @@ class DeployEngine:
             lock_id=plan.lock.id if plan.lock and plan.lock.id else None, lock=plan.lock,
             transcript=str(plan.transcript) if plan.transcript else None, error=plan.error, phase=plan.phase,
             resumes=self._resumes, selection=tuple(self.order) if self.selected else None, plan_only=self.plan_only,
-            binary=self.binary.describe(), operator=operator_id(), pid=os.getpid()))
+            binary=self.binary.describe(), operator=operator_id(), pid=os.getpid(), pid_token=_own_token()))
 
     def _result(self, plans: Mapping[str, StackPlan], applied: Mapping[str, StackPlan],
                 outcome: str | None) -> DeployResult:
@@ -864,6 +867,17 @@ async def _stop_plans(tasks: Iterable["asyncio.Task[StackPlan]"]) -> None:
         task.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _own_token() -> str:
+    """This process's :func:`~gfwizard.journal_process.process_token` (a forked child is another process)."""
+    return _token_of(os.getpid())
+
+
+@functools.lru_cache(maxsize=4)
+def _token_of(pid: int) -> str:
+    # Only ever asked for this process's own pid: its token does not change while it runs.
+    return process_token(pid)
 
 
 def _check_state_endpoint(cfg: "OrgConfig", environ: Mapping[str, str]) -> None:

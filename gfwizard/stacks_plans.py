@@ -9,6 +9,10 @@ import re
 import time
 from pathlib import Path
 
+from gfwizard.journal_process import pid_alive
+
+__all__ = ["UNOWNED_AGE_SECONDS", "pid_alive", "plan_name", "process_started_at", "sweep_stale_plans"]
+
 #: ``<run id>-p<pid>.tfplan``: whose process made the plan.
 _OWNER = re.compile(r"-p(\d+)\.tfplan$")
 #: A plan file named without its process (an older gfwizard) counts as abandoned after this long.
@@ -18,19 +22,6 @@ UNOWNED_AGE_SECONDS = 3600.0
 def plan_name(run_id: str, pid: int | None = None) -> str:
     """The file name of a run's saved plan."""
     return f"{run_id}-p{os.getpid() if pid is None else pid}.tfplan"
-
-
-def pid_alive(pid: int) -> bool:
-    """True when a process with ``pid`` exists on this machine (it may belong to another user)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def process_started_at(pid: int) -> float | None:

@@ -334,7 +334,8 @@ class StatusSource:
                                                                        context=self.cfg.cluster.context),
             nodes=self._items("nodes"), pods=self._items("pods"), workloads=workloads, events=self._items("events"),
             states=state.states if state else {}, locks=state.locks if state else [],
-            last_applies=state.applies if state else {}, expected=state.expected if state else {},
+            last_applies=state.applies if state else {}, run_states=state.run_states if state else {},
+            expected=state.expected if state else {},
             unreadable=self._unreadable(),
             stale_since=stale_since, stale_reason=stale_reason, stale_panes=self._stale_panes())
         return assemble(self.cfg, inputs, envs=self.envs, now=_now(self.clock), config_path=self.config_path,
@@ -425,7 +426,7 @@ def collect_once(cfg: "OrgConfig", *, config_path: Path | str = "", environ: Map
 
     inputs = Inputs(cluster=probe.status, nodes=items("nodes"), pods=items("pods"), workloads=workloads,
                     events=items("events"), states=state.states, locks=state.locks, last_applies=state.applies,
-                    expected=state.expected, unreadable=unreadable)
+                    run_states=state.run_states, expected=state.expected, unreadable=unreadable)
     return assemble(cfg, inputs, envs=envs, now=_now(clock), config_path=str(config_path),
                     lock_age_threshold_minutes=options.lock_age_threshold_minutes)
 

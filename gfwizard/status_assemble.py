@@ -29,6 +29,7 @@ from gfwizard.status_records import EventRec, NodeRec, PodRec, WorkloadRec, node
 if TYPE_CHECKING:
     from gfwizard.backend_locks import LockInfo
     from gfwizard.journal import JournalEntry
+    from gfwizard.journal_process import RunState
     from gfwizard.orgconfig import OrgConfig
     from gfwizard.status_state import StateObject
 
@@ -50,6 +51,9 @@ class Inputs:
     states: Mapping[tuple[str, str], "StateObject"] = field(default_factory=dict)
     locks: Sequence["LockInfo"] = ()
     last_applies: Mapping[tuple[str, str], "JournalEntry"] = field(default_factory=dict)
+    #: ``(env, stack) -> whether the process of its last apply runs``, for those that recorded no outcome
+    #: (read at each poll: a process may end while the journal stays the same).
+    run_states: Mapping[tuple[str, str], "RunState"] = field(default_factory=dict)
     #: ``(env, stack) -> workloads`` expected when the state cannot be read (default: the documented defaults),
     #: or is missing (to see whether the stack's workloads run anyway); every environment of the config.
     expected: Mapping[tuple[str, str], tuple[tuple[str, str, str, int], ...]] = field(default_factory=dict)
@@ -124,11 +128,12 @@ def _workload_row(spec: tuple[str, str, str, int], workloads: Mapping[tuple[str,
                        restarts=sum(p.restarts for p in pods), crash_looping=crash, pods=len(pods))
 
 
-def _apply_row(entry: "JournalEntry | None") -> ApplyRow | None:
+def _apply_row(entry: "JournalEntry | None", run: "RunState | None") -> ApplyRow | None:
     if entry is None:
         return None
     return ApplyRow(run_id=entry.run_id, outcome=entry.outcome, started_at=entry.started_at,
-                    ended_at=entry.ended_at, operator=entry.operator, error=entry.error or "")
+                    ended_at=entry.ended_at, operator=entry.operator, pid=entry.pid,
+                    run_state=(run or "unknown") if entry.outcome == "started" else "", error=entry.error or "")
 
 
 def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: datetime, config_path: str = "",
@@ -172,7 +177,8 @@ def assemble(cfg: "OrgConfig", inputs: Inputs, *, envs: Sequence[str], now: date
                              error=state.error if state else "", error_status=state.error_status if state else None)
         rows = [_workload_row(s, inputs.workloads, by_owner.get((s[0], s[1], s[2]), []), not_listed) for s in specs]
         stacks.append(StackRow(env=env, stack=stack, role=cfg.role_for_stack(stack) or "", source=source,
-                               state=state_row, last_apply=_apply_row(inputs.last_applies.get((env, stack))),
+                               state=state_row, last_apply=_apply_row(inputs.last_applies.get((env, stack)),
+                                                                     inputs.run_states.get((env, stack))),
                                workloads=rows))
     threshold = lock_age_threshold_minutes * 60
     locks = []

@@ -21,7 +21,10 @@ from gfwizard.durations import duration
 SCHEMA_VERSION = 1
 FingerprintState = Literal["match", "mismatch", "unpinned", "unknown"]
 ProblemKind = Literal["api-unreachable", "fingerprint-mismatch", "node-not-ready", "workload-below-desired",
-                      "crash-looping", "old-lock", "state-unreachable", "running-without-state"]
+                      "crash-looping", "old-lock", "state-unreachable", "running-without-state", "run-gone"]
+#: What became of the process of an apply that recorded no outcome (:data:`gfwizard.journal_process.RunState`;
+#: "" for an apply that recorded one).
+ApplyRunState = Literal["", "running", "gone", "elsewhere", "unknown"]
 WorkloadSource = Literal["state", "defaults", "untracked", "none"]
 
 
@@ -105,6 +108,10 @@ class ApplyRow(_Frozen):
     started_at: datetime
     ended_at: datetime | None = None
     operator: str = ""
+    pid: int = 0
+    #: For a ``started`` apply (no outcome recorded): whether its process still runs, read from this host's
+    #: ``/proc`` when the status was taken (``elsewhere``: it ran on another host, which cannot be seen).
+    run_state: ApplyRunState = ""
     error: str = ""
 
 
@@ -281,6 +288,10 @@ def problem_remedy(problem: Problem) -> str:
                 "lock, and only a run that is gone for good may be force-unlocked")
     if problem.kind == "state-unreachable":
         return state_remedy(problem.detail)
+    if problem.kind == "run-gone":
+        env = problem.subject.split("/", 1)[0]
+        return (f"`gfwizard deploy --env {env}` plans again and applies only what is missing (`--resume` continues "
+                f"the run); a state lock it may have left: `gfwizard backend locks --env {env}`")
     if problem.kind == "running-without-state":
         env, _, stack = problem.subject.partition("/")
         return (f"do not deploy {stack} in {env} yet: without its state an apply would create it all again. If "
@@ -337,6 +348,14 @@ class StatusSnapshot(_Frozen):
                 running = ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in stack.workloads if w.found)
                 out.append(Problem(kind="running-without-state", subject=f"{stack.env}/{stack.stack}",
                                    detail=f"no state object {stack.state.key} in S3, yet {running} runs"))
+            gone = stack.last_apply
+            if gone is not None and gone.run_state == "gone":
+                age = duration(max(0.0, (self.taken_at - gone.started_at).total_seconds()))
+                out.append(Problem(kind="run-gone", subject=f"{stack.env}/{stack.stack}",
+                                   detail=f"the apply of run {gone.run_id} (pid {gone.pid} on {gone.operator or '?'}) "
+                                          f"started {age} ago "
+                                          "and never recorded an outcome: its process is gone (killed, or its "
+                                          "host restarted)"))
             if stack.source == "none":
                 continue
             for w in stack.workloads:

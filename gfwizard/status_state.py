@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from gfwizard.errors import GfwError
+from gfwizard.journal_process import unfinished_runs
 from gfwizard.layout import layout_for
 from gfwizard.redact import redact
 from gfwizard.status_assemble import last_applies
@@ -25,6 +26,7 @@ from gfwizard.status_readonly import ReadError, ReadErrorKind, ReadOnlyViolation
 if TYPE_CHECKING:
     from gfwizard.backend_locks import LockInfo
     from gfwizard.journal import Journal, JournalEntry
+    from gfwizard.journal_process import RunState
     from gfwizard.orgconfig import OrgConfig
 
 #: S3 operations the state reader may call: reads only.
@@ -254,11 +256,15 @@ class StateReader:
         self.states: dict[tuple[str, str], StateObject] = {}
         self.locks: list["LockInfo"] = []
         self.applies: dict[tuple[str, str], "JournalEntry"] = {}
+        #: Whether the process of each last apply that recorded no outcome still runs (read at every poll).
+        self.run_states: dict[tuple[str, str], "RunState"] = {}
         self.unreadable: list[Unreadable] = []
         self.stale_since: float | None = None
         self.stale_reason = ""
         self._journal_stamp: dict[str, tuple[int, int]] = {}
         self._journal_cache: dict[str, dict[tuple[str, str], "JournalEntry"]] = {}
+        #: Env -> whether a skipped journal line was written by a newer gfwizard.
+        self._journal_newer: dict[str, bool] = {}
         #: One reader per env: each re-read parses only what was appended since the last one.
         self._journal_readers: dict[str, "Journal"] = {}
         #: Per environment: the note on the journal lines the last read skipped ("" when none).
@@ -300,6 +306,7 @@ class StateReader:
         return (tuple(sorted((k, v.exists, v.serial, v.last_modified, v.error) for k, v in self.states.items())),
                 tuple((lk.key, lk.id, lk.created, lk.error) for lk in self.locks),
                 tuple(sorted((k, e.run_id, e.outcome) for k, e in self.applies.items())),
+                tuple(sorted(self.run_states.items())),
                 tuple(self.unreadable), self.stale_since)
 
     def poll(self) -> None:
@@ -360,6 +367,7 @@ class StateReader:
             self.locks = sorted(locks, key=lambda lk: (self.envs.index(lk.env) if lk.env in self.envs else 99,
                                                        order.get(lk.stack, 99), lk.stack))
         self.applies = self._journals(unreadable)
+        self.run_states = unfinished_runs(self.applies)
         self.unreadable = unreadable
         if failing:
             self.stale_reason = "S3: " + failing[0]
@@ -382,6 +390,7 @@ class StateReader:
             except FileNotFoundError:
                 self._journal_cache.pop(env, None)
                 self._journal_skipped.pop(env, None)
+                self._journal_newer.pop(env, None)
                 continue
             except OSError as exc:
                 unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
@@ -392,6 +401,7 @@ class StateReader:
                     journal = self._journal_readers.setdefault(env, Journal(path))
                     self._journal_cache[env] = last_applies(journal.entries(), env)
                     self._journal_skipped[env] = journal.skipped_note()
+                    self._journal_newer[env] = journal.newer_skipped()
                     self._journal_stamp[env] = stamp
                 except OSError as exc:
                     unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
@@ -399,10 +409,12 @@ class StateReader:
             skipped = self._journal_skipped.get(env, "")
             if skipped:
                 # The Last apply column knows only the readable lines: say so rather than show less silently.
-                unreadable.append(Unreadable(
-                    pane="stacks", what=f"journal {path}", detail=skipped,
-                    remedy=f"Last apply may miss what those lines recorded (a line torn by a crash, or edited by "
-                           f"hand); look at them in {path} — gfwizard never rewrites the journal"))
+                remedy = (f"Last apply may miss what those lines recorded (a line torn by a crash, or edited by "
+                          f"hand); look at them in {path} — gfwizard never rewrites the journal")
+                if self._journal_newer.get(env):
+                    remedy = ("upgrade gfwizard to read the lines a newer one wrote; until then " + remedy[0].lower()
+                              + remedy[1:])
+                unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=skipped, remedy=remedy))
             out.update(self._journal_cache.get(env, {}))
         return out
 

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from gfwizard.commands._common import with_config
 from gfwizard.durations import duration
+from gfwizard.journal_process import operator_host
 from gfwizard.placement_quantity import format_cpu, format_memory
 from gfwizard.redact import redact
 from gfwizard.textfit import Column, elide, fit_table, wrap
@@ -86,11 +87,18 @@ def stack_state(stack: StackRow, now: datetime, short: bool = False) -> str:
 
 
 def last_apply(stack: StackRow, now: datetime, short: bool = False) -> str:
-    """The journal column: ``applied 5m ago`` (``short``: ``applied 5m``) / ``-``."""
+    """The journal column: ``applied 5m ago`` (``short``: ``applied 5m``) / ``-``; an apply that recorded no
+    outcome adds what became of its process: ``started 5h ago, run gone (no outcome recorded)`` (``short``:
+    ``started 5h, run gone``), or ``started 5h ago on host ci-1`` when it ran elsewhere."""
     a = stack.last_apply
     if a is None:
         return "-"
-    return f"{a.outcome} {since(a.ended_at or a.started_at, now)}" + ("" if short else " ago")
+    text = f"{a.outcome} {since(a.ended_at or a.started_at, now)}" + ("" if short else " ago")
+    if a.run_state == "gone":
+        text += ", run gone" + ("" if short else " (no outcome recorded)")
+    elif a.run_state == "elsewhere":
+        text += f" on host {operator_host(a.operator)}"
+    return text
 
 
 def lock_age(lock: LockRow) -> str:
@@ -101,7 +109,7 @@ def lock_age(lock: LockRow) -> str:
 #: The status app's pane (its key and tab label) that shows each kind of problem.
 PROBLEM_PANE = {"api-unreachable": "1 API", "fingerprint-mismatch": "1 API", "node-not-ready": "2 Nodes",
                 "workload-below-desired": "3 Stacks", "crash-looping": "3 Stacks", "old-lock": "4 Locks",
-                "state-unreachable": "4 Locks", "running-without-state": "3 Stacks"}
+                "state-unreachable": "4 Locks", "running-without-state": "3 Stacks", "run-gone": "3 Stacks"}
 
 
 def problem_brief(problem: Problem) -> str:
@@ -119,6 +127,8 @@ def problem_brief(problem: Problem) -> str:
         return f"old lock {problem.subject}"
     if problem.kind == "running-without-state":
         return f"{problem.subject} runs without state"
+    if problem.kind == "run-gone":
+        return f"{problem.subject} run gone"
     return "S3 state unreachable"
 
 

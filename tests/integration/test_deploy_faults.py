@@ -250,6 +250,9 @@ def test_gfwizard_killed_mid_apply_leaves_terraform_to_finish_and_the_next_run_s
     proc.wait(timeout=30)
     killed_run = journal(ws)[-1]
     assert (killed_run["stack"], killed_run["outcome"]) == ("attic", "started")
+    # The entry names its process beyond the pid (boot id and start time): a reused pid is not taken for it.
+    boot, _, ticks = killed_run["pid_token"].rpartition(":")
+    assert boot == Path("/proc/sys/kernel/random/boot_id").read_text().strip() and ticks.isdigit(), killed_run
 
     # The orphaned terraform keeps going: it finishes the apply, saves state and releases the lock.
     deadline = time.monotonic() + 60
@@ -265,6 +268,7 @@ def test_gfwizard_killed_mid_apply_leaves_terraform_to_finish_and_the_next_run_s
     unfinished = of(evs, "previous_run_unfinished")
     assert [(e["stack"], e["run_id"], e["process_alive"]) for e in unfinished] == [
         ("attic", killed_run["run_id"], False)]
+    assert f"its process {killed_run['pid']} on {killed_run['operator']} is gone" in unfinished[0]["detail"]
     assert [s["outcome"] for s in evs[-1]["stacks"]] == ["no-changes"]
 
 

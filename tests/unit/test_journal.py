@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from gfwizard.errors import InputError
-from gfwizard.journal import Journal, JournalEntry, JournalWriteError, LockHolder, new_run_id, operator_id
+from gfwizard.journal import (
+    JOURNAL_SCHEMA, Journal, JournalEntry, JournalWriteError, LockHolder, new_run_id, operator_id,
+)
 from gfwizard.redact import register_secret
 from gfwizard.tofu_summary import PlanSummary
 
@@ -325,3 +327,48 @@ def test_a_torn_last_line_is_counted_only_when_nobody_writes(tmp_path: Path) -> 
     path.write_text(path.read_text().splitlines()[0] + "\n" + whole)  # a last line that reads is not torn
     assert [e.outcome for e in journal.entries()] == ["planned", "applied"]
     assert journal.partial_line is None and journal.unreadable_note(settled=True) == ""
+
+
+def _newer_line(**changes: object) -> str:
+    data = json.loads(entry("r2", "attic", "apply", "applied").model_dump_json(exclude_none=True))
+    data.update(changes)
+    return json.dumps(data) + "\n"
+
+
+def test_lines_carry_their_schema_and_a_field_this_gfwizard_does_not_know_is_ignored(tmp_path: Path) -> None:
+    """Forward compatible: a newer gfwizard may add an optional field without a new schema."""
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    assert json.loads(path.read_text())["schema_version"] == JOURNAL_SCHEMA
+    with path.open("a") as fh:
+        fh.write(_newer_line(reviewer="bob"))
+    assert [e.outcome for e in journal.entries()] == ["planned", "applied"]
+    assert journal.unreadable_note() == ""
+
+
+def test_a_line_of_a_newer_schema_is_skipped_and_says_to_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    journal.append(entry("r1", "attic", "plan", "planned"))
+    newer = JOURNAL_SCHEMA + 1
+    with path.open("a") as fh:
+        fh.write("not json at all\n")
+        # An outcome this gfwizard does not know, and a line that validates but means something else now.
+        fh.write(_newer_line(schema_version=newer, outcome="rolled-back"))
+        fh.write(_newer_line(schema_version=newer))
+    before = path.read_bytes()
+    assert [e.outcome for e in journal.entries()] == ["planned"]
+    assert journal.unreadable_lines == [2, 3, 4] and journal.newer_skipped()
+    assert journal.unreadable_note() == (
+        f"journal {path}: 3 unreadable lines skipped (lines 2, 3, 4); lines 3, 4 written by a newer gfwizard "
+        f"(schema {newer}, this one reads {JOURNAL_SCHEMA}): upgrade gfwizard to read them")
+    assert path.read_bytes() == before
+
+
+def test_a_torn_line_is_not_taken_for_a_newer_one(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    journal = Journal(path)
+    path.write_text('{"schema_version": 1, "outcome": "nonsense"}\n{"schema_version": true}\n[2]\n')
+    assert journal.entries() == [] and not journal.newer_skipped()
+    assert "newer" not in journal.unreadable_note()
