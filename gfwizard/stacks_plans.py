@@ -11,8 +11,6 @@ from pathlib import Path
 
 from gfwizard.journal_process import pid_alive
 
-__all__ = ["UNOWNED_AGE_SECONDS", "pid_alive", "plan_name", "process_started_at", "sweep_stale_plans"]
-
 #: ``<run id>-p<pid>.tfplan``: whose process made the plan.
 _OWNER = re.compile(r"-p(\d+)\.tfplan$")
 #: A plan file named without its process (an older gfwizard) counts as abandoned after this long.

@@ -469,7 +469,7 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
     # run (or the wizard's first half, plan_all) deleted the saved plans before those plans ended, so the plans
     # their binaries finished afterwards (variable values in clear text) stayed on disk.
     from gfwizard.journal import JournalEntry, JournalWriteError
-    from gfwizard.stacks_plans import pid_alive
+    from gfwizard.journal_process import pid_alive
 
     ws = rehearsal_workspace
     wrapper = tmp_path / "terraform"

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from gfwizard.paths import private_dir
-from gfwizard.stacks_plans import UNOWNED_AGE_SECONDS, pid_alive, plan_name, sweep_stale_plans
+from gfwizard.journal_process import pid_alive
+from gfwizard.stacks_plans import UNOWNED_AGE_SECONDS, plan_name, sweep_stale_plans
 
 
 def _dead_pid() -> int:
