@@ -178,10 +178,31 @@ def stat_key(path: str) -> tuple[StatKey | None, FileSummary | None]:
         return None, FileSummary(FileStatus.MISSING, "no such file")
     except OSError as exc:
         return None, FileSummary(FileStatus.UNREADABLE, exc.strerror or str(exc))
-    problem = _not_readable(st)
-    if problem:
-        return None, FileSummary(FileStatus.UNREADABLE, problem)
+    special = _special_file(st)
+    if special is not None:
+        return None, special
     return (os.path.realpath(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev), None
+
+
+#: What discovery says of ``/dev/null``: kubectl (and the shell idiom ``KUBECONFIG=/dev/null``) reads it as empty.
+DEV_NULL = f"is {os.devnull}: reads as an empty kubeconfig"
+
+
+def _is_dev_null(st: os.stat_result) -> bool:
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and (st.st_rdev, st.st_dev, st.st_ino) == (null.st_rdev, null.st_dev, null.st_ino)
+
+
+def _special_file(st: os.stat_result) -> FileSummary | None:
+    """The summary of a file that is not read (None when it is read): ``/dev/null`` is empty, as kubectl reads
+    it; anything else that is not a regular file of at most the size cap is unreadable."""
+    if _is_dev_null(st):
+        return FileSummary(FileStatus.EMPTY, DEV_NULL)
+    problem = _not_readable(st)
+    return FileSummary(FileStatus.UNREADABLE, problem) if problem else None
 
 
 def _not_readable(st: os.stat_result) -> str:
@@ -225,9 +246,9 @@ def read_summary(path: str) -> FileSummary:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused by the fstat below.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with open(fd, "rb") as fh:
-            problem = _not_readable(os.fstat(fd))
-            if problem:
-                return FileSummary(FileStatus.UNREADABLE, problem)
+            special = _special_file(os.fstat(fd))
+            if special is not None:
+                return special
             data = fh.read(MAX_KUBECONFIG_BYTES + 1)  # the file may have grown since it was stat'ed
     except FileNotFoundError:
         return FileSummary(FileStatus.MISSING, "no such file")

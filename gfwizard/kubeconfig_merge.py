@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from gfwizard.kubeconfig_auth import UserSummary
 from gfwizard.kubeconfig_env import TildeEntry, empty_files_note, kubectl_path
-from gfwizard.kubeconfig_files import Candidate, ClusterSummary, FileStatus, FileSummary
+from gfwizard.kubeconfig_files import DEV_NULL, TOO_LARGE, Candidate, ClusterSummary, FileStatus, FileSummary
 
 
 @dataclass
@@ -60,11 +60,8 @@ def merge(candidates: list[Candidate], summaries: list[FileSummary], env_set: bo
         if summ.status in (FileStatus.INVALID, FileStatus.UNREADABLE) and cand.kubectl_reads:
             out.kubectl_ok = False
             what = "this KUBECONFIG list" if env_set else cand.path
-            out.warnings.append(
-                f"kubectl refuses to load {what}: {cand.path} is {summ.status.value} ({summ.error})"
-                f"{_python_client_on(summ)}. Contexts from the other files are listed anyway"
-            )
-        if summ.status is FileStatus.EMPTY:
+            out.warnings.append(_refusal(cand.path, what, summ))
+        if summ.status is FileStatus.EMPTY and summ.error != DEV_NULL:  # /dev/null is empty on purpose
             detail, remedy = empty_files_note([cand.path])
             out.warnings.append(f"{detail}; {remedy}")
         if summ.status is not FileStatus.OK:
@@ -88,6 +85,21 @@ def _tilde_warning(cand: Candidate) -> str:
     tilde = TildeEntry(cand.raw, kubectl_path(cand.raw), cand.path)
     return (f"{tilde.problem()} (the Python kubernetes client expands it); contexts from {cand.path} are listed, "
             f"but kubectl does not see them and none of them is current; {tilde.remedy()}")
+
+
+def _refusal(path: str, what: str, summ: FileSummary) -> str:
+    """What kubectl does with a file discovery could not use. It does not refuse every one: it waits forever on a
+    FIFO, and it reads a file over gfwizard's size cap (checked with kubectl 1.32)."""
+    if summ.error.startswith("is a FIFO"):
+        return (f"kubectl hangs on {what}: {path} is a FIFO (named pipe), and kubectl (like the Python kubernetes "
+                "client) waits for a writer before it reads any file of the list. Contexts from the other files "
+                "are listed anyway")
+    if summ.error == TOO_LARGE:
+        return (f"gfwizard did not read {path}: it {TOO_LARGE.removesuffix('; not read')}. "
+                f"kubectl does read it: the contexts it defines are not listed here, and if it is not a valid "
+                f"kubeconfig kubectl refuses {what}. Contexts from the other files are listed anyway")
+    return (f"kubectl refuses to load {what}: {path} is {summ.status.value} ({summ.error})"
+            f"{_python_client_on(summ)}. Contexts from the other files are listed anyway")
 
 
 def _python_client_on(summ: FileSummary) -> str:

@@ -150,6 +150,36 @@ def test_unreadable_file_permission_denied_on_open(kube: Path, monkeypatch: pyte
                for w in result.warnings)
 
 
+def test_dev_null_in_kubeconfig_is_empty_as_kubectl_reads_it(kube: Path) -> None:
+    # `KUBECONFIG=/dev/null:...` is a shell idiom; kubectl reads /dev/null as an empty config and loads the rest.
+    good = kube / "good.yaml"
+    good.write_text(simple("good", current="good"))
+    result = run_discover([kube], {"KUBECONFIG": os.pathsep.join((os.devnull, str(good)))})
+    info = next(f for f in result.files if f.path == os.devnull)
+    assert (info.status, info.error) == (FileStatus.EMPTY, f"is {os.devnull}: reads as an empty kubeconfig")
+    assert [(c.name, c.current, c.kubectl_visible) for c in result.contexts] == [("good", True, True)]
+    assert not [w for w in result.warnings if os.devnull in w]
+    assert result.client_target("good") == (str(good), "good")
+
+
+def test_fifo_and_oversized_entries_say_what_kubectl_really_does(kube: Path) -> None:
+    # Checked with kubectl 1.32: it blocks on a FIFO (waiting for a writer) and reads a file over gfwizard's cap.
+    fifo, huge, good = kube / "fifo.yaml", kube / "huge.yaml", kube / "good.yaml"
+    os.mkfifo(fifo)
+    with open(huge, "wb") as fh:
+        fh.truncate(16 * 1024 * 1024 + 1)
+    good.write_text(simple("good"))
+    result = run_discover([kube], env_for(fifo, huge, good))
+    assert (f"kubectl hangs on this KUBECONFIG list: {fifo} is a FIFO (named pipe), and kubectl (like the Python "
+            "kubernetes client) waits for a writer before it reads any file of the list. Contexts from the other "
+            "files are listed anyway") in result.warnings
+    assert (f"gfwizard did not read {huge}: it is larger than 16 MiB, more than any kubeconfig needs. kubectl does "
+            "read it: the contexts it defines are not listed here, and if it is not a valid kubeconfig kubectl "
+            "refuses this KUBECONFIG list. Contexts from the other files are listed anyway") in result.warnings
+    assert not [w for w in result.warnings if w.startswith("kubectl refuses")]
+    assert names(result) == ["good"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
 def test_directory_where_a_file_is_expected_is_unreadable(kube: Path) -> None:
     folder = kube / "dir.yaml"
     folder.mkdir()
