@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from gfwizard.textfit import elide
 from gfwizard.textsafe import printable
 from screens.checklist import cell, fit_widths
 from screens.step import StepScreen
@@ -159,11 +160,15 @@ class KubeconfigScreen(StepScreen):
         if ctx is None:
             box.display = False
         else:
+            # A name from a file can run to hundreds of characters: whole, it filled the box and hid the lines
+            # that say what is wrong. Middle-elided, each keeps its head and distinguishing tail.
+            room = max(20, box.content_size.width or self.size.width - 4)
             text = Text()
-            text.append(printable(ctx.name), style="bold")
+            text.append(elide(printable(ctx.name), room, middle=True), style="bold")
             text.append(f" in {short_path(ctx.file)}\n")
-            text.append(f"cluster {printable(ctx.cluster or '-')} at {ctx.server or '-'}, user "
-                        f"{printable(ctx.user or '-')} ({ctx.auth.value}"
+            text.append(f"cluster {elide(printable(ctx.cluster or '-'), room // 3, middle=True)} at "
+                        f"{elide(ctx.server or '-', room // 2, middle=True)}, user "
+                        f"{elide(printable(ctx.user or '-'), room // 3, middle=True)} ({ctx.auth.value}"
                         + (f" via {ctx.exec_command}" if ctx.exec_command else "")
                         + (f", certificate until {ctx.cert_expiry[:10]}" if ctx.cert_expiry else "") + ")")
             if ctx.reason:
@@ -207,12 +212,15 @@ class KubeconfigScreen(StepScreen):
             kubeconfig, _name = self.discovery.client_target(ctx.name, ctx.file)
         except GfwError as exc:
             kubeconfig = ctx.file
-            self.selection_error = exc.message + (f" ({exc.remedy})" if exc.remedy else "")
+            # The status line has three rows for the message and its remedy: the name is elided, the file shortened.
+            text = exc.message + (f" ({exc.remedy})" if exc.remedy else "")
+            self.selection_error = text.replace(repr(ctx.name), repr(self._short_name(ctx))).replace(
+                ctx.file, short_path(ctx.file))
         if (self.session.context, self.session.kubeconfig) != (ctx.name, kubeconfig):
             self.session.validated = False
         self.session.context, self.session.kubeconfig = ctx.name, kubeconfig
         reason = self.blocked_reason()
-        self._status(reason or f"Selected {printable(ctx.name)}. Enter or Ctrl+N for Next.", reason is not None)
+        self._status(reason or f"Selected {self._short_name(ctx)}. Enter or Ctrl+N for Next.", reason is not None)
         self._show_detail()
         self.refresh_bindings()
 
@@ -221,6 +229,10 @@ class KubeconfigScreen(StepScreen):
         if event.state is WorkerState.ERROR and event.worker.group == "kubeconfig":
             self._status("Kubeconfig discovery failed (see the error). r tries again.", True)
 
+    def _short_name(self, ctx: "ContextInfo") -> str:
+        """The context's name, escaped and middle-elided to leave the status line room for what follows."""
+        return elide(printable(ctx.name), max(20, self.size.width - 40), middle=True)
+
     def blocked_reason(self) -> str | None:
         if self.discovery is None:
             return "Discovery is still running."
@@ -228,10 +240,10 @@ class KubeconfigScreen(StepScreen):
             return "No context to select: put honey's kubeconfig in ~/.kube (or KUBECONFIG), then r to rescan."
         cls = self.selected.classification.value
         if cls in NOT_A_TARGET:
-            return (f"{printable(self.selected.name)} cannot be a deploy target: "
+            return (f"{self._short_name(self.selected)} cannot be a deploy target: "
                     f"{self.selected.reason or BADGES[cls][0]}.")
         if self.selected.cert_expired:
-            return f"{printable(self.selected.name)}: the client certificate expired on {self.selected.cert_expiry}."
+            return f"{self._short_name(self.selected)}: the client certificate expired on {self.selected.cert_expiry}."
         if self.selection_error:
-            return f"{printable(self.selected.name)}: {self.selection_error}"
+            return self.selection_error  # it names the context already
         return None

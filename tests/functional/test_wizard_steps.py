@@ -587,6 +587,35 @@ async def test_kubeconfig_context_names_with_control_characters_are_shown_escape
     assert tree_digest(kube) == before, "a kubeconfig file was written"
 
 
+async def test_a_very_long_context_name_leaves_its_problems_visible_at_80x24(isolated_home: Path) -> None:
+    # A 300-character context (and cluster) name filled the detail box whole: the line saying its user is
+    # defined nowhere was cut off, and the status line (naming it twice) ran to 11 rows in a box of 3.
+    from screens.launch import build_app
+
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    name, cluster = "long-" + "x" * 290 + "-tail", "c-" + "y" * 300
+    doc = kubeconfig_with({cluster: "https://10.1.2.3:6443"}, current=name)
+    doc["contexts"] = [{"name": name, "context": {"cluster": cluster, "user": "nobody-defines-me"}}]
+    (kube / "config").write_text(yaml.safe_dump(doc))
+    before = tree_digest(kube)
+    app = build_app(config_path=isolated_home / "no-config" / "organization.yaml", repo=REPO, start_at="kubeconfig")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig") and app.screen.selected is not None, "selection")
+        box = app.screen.query_one("#context-detail")
+        await wait_until(pilot, lambda: box.region.height > 0, "the detail box laid out")
+        lines = text_of(box).splitlines()
+        needed = box.get_content_height(box.content_size, app.size, box.content_size.width)
+        assert box.content_size.height >= needed, f"{needed} lines of detail in a box of {box.content_size.height}"
+        assert lines[0].startswith("long-xxx") and "…" in lines[0] and lines[0].split(" in ")[0].endswith("-tail")
+        assert any(line.startswith("✗ user 'nobody-defines-me' is not defined") for line in lines)
+        status = app.screen.query_one("#step-status")
+        height = status.get_content_height(status.content_size, app.size, status.content_size.width)
+        assert height <= status.content_size.height, f"{height} lines of status in a line of {status.content_size.height}"
+        assert "names a user that no file defines" in text_of(status)
+    assert tree_digest(kube) == before, "a kubeconfig file was written"
+
+
 async def test_the_done_step_footer_names_quit_once_and_q_still_quits() -> None:
     """The Done step's footer showed both ``^q Quit`` and ``q Quit``: one is enough (q still quits there)."""
     from screens.done_screen import DoneScreen
