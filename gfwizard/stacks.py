@@ -128,7 +128,7 @@ class DeployEngine:
         if cfg.state.backend != "s3":
             raise InputError(f"state.backend is {cfg.state.backend!r}, but the stacks declare backend \"s3\" "
                              "(their backend.tf): they deploy onto S3 state only; HTTP state is what migrates to it",
-                             remedy=f"migrate each stack (`gfwizard backend migrate --env {env} --stack STACK`, or "
+                             remedy=f"migrate every stack still on HTTP (`gfwizard backend migrate --env {env}`, or "
                                     "Ctrl+T in the wizard's State backend step), then set state.backend: s3")
         self.environ = dict(os.environ if environ is None else environ)
         _check_state_endpoint(cfg, self.environ)
@@ -537,12 +537,13 @@ class DeployEngine:
         if not pending:
             return [passed("state migration", "no stack of this run has its state only on the HTTP backend")], []
         them = "it" if len(pending) == 1 else "them"
-        more = " (then each other one)" if len(pending) > 1 else ""
+        # One stack: its own command; several: the one that moves every stack still on HTTP, in dependency order.
+        command = (f"`gfwizard backend migrate --env {self.env} --stack {pending[0]}`" if len(pending) == 1
+                   else f"`gfwizard backend migrate --env {self.env}` (every stack still on HTTP)")
         return [failed("state migration",
                        f"the state of {', '.join(pending)} in {self.env} is still only on the GitLab HTTP backend: "
                        f"deploying now would create {them} again on empty S3 state and break the migration",
-                       f"migrate first: `gfwizard backend migrate --env {self.env} --stack {pending[0]}`{more}, "
-                       "or Ctrl+T in the wizard's State backend step")], pending
+                       f"migrate first: {command}, or Ctrl+T in the wizard's State backend step")], pending
 
     async def _confirmed(self, changing: list[StackPlan]) -> str | None:
         """None when the applies may go ahead, else why not (also emitted as :class:`ApplyRefused`)."""

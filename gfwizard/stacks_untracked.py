@@ -88,12 +88,14 @@ def untracked_check(cfg: "OrgConfig", env: str, stateless: Sequence[str], layout
                       for stack, workloads in found.items())
     target = cfg.state.s3
     bucket = f" in bucket {target.bucket}" if target is not None else ""
-    verb = "has" if len(stacks) == 1 else "have"
-    more = " (then each other one)" if len(stacks) > 1 else ""
+    one = len(stacks) == 1
+    verb = "has" if one else "have"
+    migrate = (f"`gfwizard backend migrate --env {env} --stack {stacks[0]}`" if one
+               else f"`gfwizard backend migrate --env {env}` (every stack still on HTTP)")
     return failed(
         NAME,
-        f"{', '.join(stacks)} {verb} no state in S3 for {env}, yet {'its' if len(stacks) == 1 else 'their'} "
+        f"{', '.join(stacks)} {verb} no state in S3 for {env}, yet {'its' if one else 'their'} "
         f"workloads run on honey ({shown}): applying would create them again from empty state",
-        f"if the state is still on the GitLab HTTP backend, export TF_HTTP_PASSWORD and run "
-        f"`gfwizard backend migrate --env {env} --stack {stacks[0]}`{more}; if it was deleted, restore the previous "
-        f"version of {cfg.state_key(env, stacks[0])}{bucket}; `gfwizard status --env {env}` shows what runs")
+        f"if the state is still on the GitLab HTTP backend, export TF_HTTP_PASSWORD and run {migrate}; if it was "
+        f"deleted, restore the previous version of {cfg.state_key(env, stacks[0])}{bucket}"
+        f"{'' if one else ' (and of each other one)'}; `gfwizard status --env {env}` shows what runs")

@@ -277,8 +277,8 @@ class StateReader:
         if cfg.state.backend != "s3":
             self.setup_error = (f"organization.yaml sets state.backend: {cfg.state.backend} (the transitional "
                                 "backend); status reads the state from S3 only")
-            self.setup_remedy = ("move each stack's state to S3 with `gfwizard backend migrate --env <env> --stack "
-                                 "<stack>` (state.s3 configured), then set state.backend: s3")
+            self.setup_remedy = ("move the state of every stack still on HTTP to S3 with `gfwizard backend migrate "
+                                 "--env <env>` (state.s3 configured), then set state.backend: s3")
             return
         if cfg.state.s3 is None:
             self.setup_error = "organization.yaml has no state.s3 section; status reads the state from S3 only"

@@ -153,14 +153,14 @@ class StacksPane(StatusPane):
             return []
         envs = {s.env for s in untracked}
         env = next(iter(envs)) if len(envs) == 1 else "<env>"
-        stack = untracked[0].stack if len(untracked) == 1 else "<stack>"
         one = len(untracked) == 1
+        stack = untracked[0].stack
         return [with_config(
             f"NO STATE, yet running: {', '.join(f'{s.env}/{s.stack}' for s in untracked)} — "
             + ("do not deploy it yet" if one else "deploy none of them yet")
             + f" (an apply without the state would create it all again); if {'its' if one else 'their'} state "
-            f"is still on the GitLab HTTP backend, move it with `gfwizard backend migrate --env {env} --stack "
-            f"{stack}`{'' if one else ' for each'}; if it was deleted, restore the previous version of the "
+            f"is still on the GitLab HTTP backend, move it with `gfwizard backend migrate --env {env}"
+            f"{f' --stack {stack}' if one else ''}`; if it was deleted, restore the previous version of the "
             "state object (the bucket is versioned)")]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

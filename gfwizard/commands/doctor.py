@@ -118,7 +118,7 @@ def backend_checks(cfg: "OrgConfig") -> "list[Check]":
     checks: list[Check] = []
     if cfg.state.backend == "http":
         checks.append(warned("state backend", "state.backend is http: the transitional GitLab-era path",
-                             remedy="migrate each stack: `gfwizard backend migrate --env E --stack S`, "
+                             remedy="migrate every stack still on HTTP: `gfwizard backend migrate --env E`, "
                                     "then set state.backend: s3"))
     if cfg.state.s3 is None:
         checks.append(warned("s3", "state.s3 is not configured: no S3 checks were run",

@@ -262,7 +262,7 @@ def _seed(env: "RehearsalEnvironment", legacy_http_state: bool) -> None:
     echo("deploying dev onto the HTTP state server (--legacy-http-state)…", err=True)
     seeded = env.seed_legacy_http_state("dev")
     echo(f"dev is on HTTP state: {', '.join(s.stack for s in seeded)} (workloads running); move it to S3 with the "
-         "Backend step's Ctrl+T or `gfwizard backend migrate --env dev --stack STACK`", err=True)
+         "Backend step's Ctrl+T or `gfwizard backend migrate --env dev`", err=True)
 
 
 def _run_wizard_in(env: "RehearsalEnvironment", run_wizard: Any) -> int:

@@ -797,7 +797,7 @@ async def test_stacks_running_without_state_are_named_with_what_to_do(monkeypatc
         assert _notes(app, "stacks").split(" · ")[0] == (
             "NO STATE, yet running: dev/gitlab-runners, dev/runner-dashboard — deploy none of them yet (an apply "
             "without the state would create it all again); if their state is still on the GitLab HTTP backend, "
-            "move it with `gfwizard backend migrate --env dev --stack <stack> --config /srv/gf/org.yaml` for each; "
+            "move it with `gfwizard backend migrate --env dev --config /srv/gf/org.yaml`; "
             "if it was deleted, restore the previous version of the state object (the bucket is versioned)")
 
 

@@ -318,7 +318,7 @@ def test_http_state_backend_reads_as_state_unreadable_and_names_the_migration(
     entry = next(u for u in doc["unreadable"] if u["pane"] == "stacks")
     assert "gfwizard backend migrate" in entry["remedy"] and "state.backend: http" in entry["detail"]
     human = run_cli(["status", "--once", "--env", "dev"], env=ws.env).stdout
-    assert "not applied" not in human and "remedy: move each stack's state to S3" in human, human
+    assert "not applied" not in human and "remedy: move the state of every stack still on HTTP to S3" in human, human
     assert "unreadable" in human
 
 

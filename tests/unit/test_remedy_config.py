@@ -144,7 +144,7 @@ def test_doctor_http_remedy_carries_the_config(rehearsal_workspace, tmp_path: Pa
 
     copy = _copy(rehearsal_workspace.config_path, tmp_path, **{"backend: s3": "backend: http"})
     before = tree_digest(tmp_path)
-    want = (f"migrate each stack: `gfwizard backend migrate --env E --stack S --config {_quoted(copy)}`, "
+    want = (f"migrate every stack still on HTTP: `gfwizard backend migrate --env E --config {_quoted(copy)}`, "
             "then set state.backend: s3")
     done = run_cli(["doctor", "--config", str(copy), "--json"])
     (http,) = [c for c in json.loads(done.stdout)["checks"] if c["name"] == "state backend"]

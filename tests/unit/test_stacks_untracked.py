@@ -55,7 +55,8 @@ def test_several_stacks_are_named_together_and_the_remedy_says_to_go_on_with_the
     check, _ = _check(running, stateless=("attic", "arc-runners", "runner-dashboard"))
     assert check.level is Level.FAIL
     assert check.detail.startswith("attic, runner-dashboard have no state in S3 for dev, yet their workloads run")
-    assert "--stack attic` (then each other one);" in check.remedy
+    assert "run `gfwizard backend migrate --env dev` (every stack still on HTTP);" in check.remedy
+    assert "dev/attic.tfstate in bucket state (and of each other one);" in check.remedy
 
 
 @pytest.mark.parametrize("label", ["prod", "staging"])
