@@ -162,12 +162,12 @@ def test_journal_lines_of_a_newer_gfwizard_say_to_upgrade(tmp_path: Path) -> Non
     assert "upgrade gfwizard" in render_text(snap)
 
 
-@pytest.mark.parametrize(("operator", "pid", "says", "alive"), [
-    (f"alice@{HOST}", None, "is gone", False),
-    ("alice@ci-runner-7", None, "ran on host ci-runner-7, not this one: whether it still runs cannot be seen", False),
-    (f"alice@{HOST}", os.getpid(), "is still running", True),
-])
-def test_the_next_deploy_says_what_became_of_the_killed_run(tmp_path: Path, operator: str, pid: int | None,
+@pytest.mark.parametrize(("operator", "process", "says", "alive"), [
+    (f"alice@{HOST}", "dead", "is gone", False),
+    ("alice@ci-runner-7", "dead", "ran on host ci-runner-7, not this one: whether it still runs cannot be seen", False),
+    (f"alice@{HOST}", "this test's", "is still running", True),
+], ids=["gone", "other-host", "running"])
+def test_the_next_deploy_says_what_became_of_the_killed_run(tmp_path: Path, operator: str, process: str,
                                                              says: str, alive: bool) -> None:
     """Deploy tells the same story as status: another host's process is not guessed to be gone."""
     import asyncio
@@ -175,7 +175,8 @@ def test_the_next_deploy_says_what_became_of_the_killed_run(tmp_path: Path, oper
 
     from gfwizard.stacks import DeployEngine
 
-    pid = _dead_pid() if pid is None else pid
+    # Chosen here, not in the parameters: test ids must be the same in every xdist worker (a pid is not).
+    pid = _dead_pid() if process == "dead" else os.getpid()
     path = _killed_apply(tmp_path, pid=pid, operator=operator, token=process_token(pid))
     events: list[Any] = []
     engine = SimpleNamespace(journal=Journal(path), _emit=events.append,
