@@ -109,6 +109,28 @@ def elide_names(names: Sequence[str], width: int, *, empty: str = "none", least:
     return elide(names[0], width - len(more), middle=True) + more if width > len(more) else elide(joined, width)
 
 
+def shrink_widths(widths: Sequence[int], room: int, stages: Sequence[Sequence[tuple[int, int]]]) -> list[int] | None:
+    """Column ``widths`` narrowed to add up to at most ``room`` cells, or None when they cannot be.
+
+    ``stages`` says which columns give up cells and how far: each stage is ``(column, least)`` pairs,
+    and a stage is used only when the ones before it were not enough. Within a stage the widest
+    column gives a cell first, so long columns meet at a common width and short ones keep theirs.
+    """
+    out = list(widths)
+    for stage in stages:
+        excess = sum(out) - room
+        while excess > 0:
+            giving = [(out[i], i) for i, least in stage if out[i] > least]
+            if not giving:
+                break
+            _, i = max(giving)
+            out[i] -= 1
+            excess -= 1
+        if sum(out) <= room:
+            return out
+    return out if sum(out) <= room else None
+
+
 def wrap(text: str, width: int, indent: str = "", subsequent: str | None = None) -> list[str]:
     """``text`` wrapped to ``width`` cells: the first line after ``indent``, the others after
     ``subsequent`` (default: ``indent``). Words are not split at hyphens (stack and pod names keep

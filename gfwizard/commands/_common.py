@@ -6,6 +6,7 @@ import errno
 import functools
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -122,6 +123,18 @@ def with_config_obj(obj: Any) -> Any:
     if isinstance(obj, list):
         return [with_config_obj(v) for v in obj]
     return obj
+
+
+#: A text report is laid out for at least this many columns (below it a table's rows are already one
+#: labelled line each; a narrower layout only adds lines).
+MIN_REPORT_WIDTH = 40
+
+
+def report_width() -> int:
+    """The width a text report (``status --once``, ``discover``) is laid out for: ``$COLUMNS`` when set,
+    else the terminal's when stdout is one, else 80 (a pipe or a file is pasted into an incident channel
+    or read on a phone, not in this terminal)."""
+    return max(MIN_REPORT_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 
 def has_terminal() -> bool:

@@ -12,9 +12,21 @@ from typing import Any
 
 import click
 
-from gfwizard.commands._common import config_option, echo, handles_errors, json_option, resolve_config_path, write
+from gfwizard.commands._common import (
+    config_option, echo, handles_errors, json_option, report_width, resolve_config_path, write,
+)
 
 _COLUMNS = ("", "CONTEXT", "FILE", "SERVER", "AUTH", "CERT EXPIRY", "CLASS")
+_CONTEXT, _FILE, _SERVER, _AUTH = 1, 2, 3, 4
+#: How the table gives up cells when it is wider than the terminal, one stage at a time: the file and
+#: the server first (the file is in ``--json``, the server is the same for a cluster's contexts), then
+#: the context name, each down to a width that still reads well, then both again, narrower; then an exec
+#: plugin's name (never the auth kind). The current marker, the cert expiry and the class (what an
+#: operator acts on) are never cut.
+_SHRINK = (((_FILE, 24), (_SERVER, 24)), ((_CONTEXT, 40),), ((_FILE, 12), (_SERVER, 12)), ((_CONTEXT, 20),),
+           ((_AUTH, 5),), ((_FILE, 6), (_SERVER, 6)), ((_CONTEXT, 8),))
+#: Said under a table whose names were cut, so the whole ones are one command away.
+CUT_NOTE = "names cut to fit; `gfwizard discover --json` or a wider window shows them whole"
 
 
 @click.command()
@@ -44,7 +56,7 @@ def discover(as_json: bool, config_path: Path | None) -> None:
     if as_json:
         _emit_json(result.to_dict())
         return
-    echo(render_text(result))
+    echo(render_text(result, width=report_width()))
 
 
 def _emit_json(doc: dict[str, Any]) -> None:
@@ -113,20 +125,32 @@ def _short(path: str, home: str) -> str:
     return path
 
 
-def render_text(result: "object") -> str:
-    """The human-readable report of a :class:`gfwizard.kubeconfig.Discovery`."""
+def render_text(result: "object", width: int | None = None) -> str:
+    """The human-readable report of a :class:`gfwizard.kubeconfig.Discovery`, every line at most ``width``
+    terminal cells (None: as wide as its content).
+
+    A table wider than that has its columns elided in the middle (:data:`_SHRINK`) and says so under it
+    (:data:`CUT_NOTE`); when even that does not fit, each context is a wrapped line of labelled cells. The
+    problem, file and warning lines wrap, so nothing in them is cut.
+    """
     from gfwizard.kubeconfig import Discovery
     from gfwizard.kubeconfig_files import FileStatus
-    from gfwizard.textfit import cell_width, pad
     from gfwizard.textsafe import printable
 
     assert isinstance(result, Discovery)
     home = os.path.expanduser("~").rstrip(os.sep)
+
+    def say(text: str, indent: str, subsequent: str) -> list[str]:
+        from gfwizard.textfit import wrap
+
+        return [indent + text] if width is None else wrap(text, width, indent, subsequent)
+
     lines: list[str] = []
     if not result.found_any:
         lines.append("No kubeconfig found. Looked in:")
         lines.extend(f"  {place}" for place in result.searched)
-        lines.append("Nothing to list; point KUBECONFIG at a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml).")
+        lines += say("Nothing to list; point KUBECONFIG at a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml).",
+                     "", "  ")
         return "\n".join(lines)
     rows: list[tuple[str, ...]] = []
     for ctx in result.contexts:
@@ -139,9 +163,7 @@ def render_text(result: "object") -> str:
         rows.append(tuple(printable(cell) for cell in ("*" if ctx.current else "", name, _short(ctx.file, home),
                                                         ctx.server or "-", auth, expiry, ctx.classification.value)))
     if rows:
-        # Terminal cells, not characters: a CJK or emoji name takes two per character.
-        widths = [max(cell_width(r[i]) for r in (*rows, _COLUMNS)) for i in range(len(_COLUMNS))]
-        lines.extend("  ".join(pad(cell, w) for cell, w in zip(row, widths)).rstrip() for row in (_COLUMNS, *rows))
+        lines.extend(_table(rows, width))
     else:
         lines.append("No contexts in the kubeconfig files found.")
     problems = [c for c in result.contexts if c.problems]
@@ -149,15 +171,49 @@ def render_text(result: "object") -> str:
         lines.append("")
         lines.append("Context problems:")
         for ctx in problems:
-            lines.append(f"  {printable(ctx.name)} ({_short(ctx.file, home)}): " + "; ".join(ctx.problems))
+            lines += say(f"{printable(ctx.name)} ({_short(ctx.file, home)}): " + "; ".join(ctx.problems), "  ", "    ")
     bad = [f for f in result.files if f.status is not FileStatus.OK]
     if bad:
         lines.append("")
         lines.append("Files:")
         for f in bad:
-            lines.append(f"  {f.status.value:<10} {_short(f.path, home)}" + (f": {f.error}" if f.error else ""))
+            lines += say(f"{f.status.value:<10} {_short(f.path, home)}" + (f": {f.error}" if f.error else ""),
+                         "  ", " " * 13)
     if result.warnings:
         lines.append("")
         lines.append("Warnings:")
-        lines.extend(f"  - {w}" for w in result.warnings)
+        for w in result.warnings:
+            lines += say(w, "  - ", "    ")
     return "\n".join(lines)
+
+
+def _table(rows: list[tuple[str, ...]], width: int | None) -> list[str]:
+    """The context table's lines, at most ``width`` cells each (None: as wide as its cells)."""
+    from gfwizard.textfit import cell_width, elide, pack, pad, shrink_widths, wrap
+
+    # Terminal cells, not characters: a CJK or emoji name takes two per character.
+    natural = [max(cell_width(r[i]) for r in (*rows, _COLUMNS)) for i in range(len(_COLUMNS))]
+    widths: list[int] | None = natural
+    if width is not None:
+        widths = shrink_widths(natural, width - 2 * (len(_COLUMNS) - 1), _SHRINK)
+    if widths is None:
+        # Not even the narrowest columns fit: each context becomes a wrapped line of labelled cells, whole.
+        out: list[str] = []
+        for row in rows:
+            items = [f"{header.lower()} {cell}" for header, cell in zip(_COLUMNS[1:], row[1:]) if cell not in ("", "-")]
+            out += pack(items, width or 0, "    ", first="* " if row[0] else "  ")
+        return out
+    cut = False
+
+    def fit(i: int, cell: str) -> str:
+        nonlocal cut
+        if cell_width(cell) <= widths[i]:
+            return cell
+        cut = True
+        return elide(cell, widths[i], middle=i != _AUTH)
+
+    out = ["  ".join(pad(cell, w) for cell, w in zip(_COLUMNS, widths)).rstrip()]
+    out += ["  ".join(pad(fit(i, cell), w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    if cut:
+        out += [CUT_NOTE] if width is None else wrap(CUT_NOTE, width, "", "  ")
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,21 +17,10 @@ from gfwizard.commands._common import (
     emit_json,
     handles_errors,
     json_option,
+    report_width,
     require_terminal,
     resolve_config_path,
 )
-
-
-#: ``status --once`` is laid out for at least this many columns (below it a table's rows are already
-#: one labelled line each; a narrower layout only adds lines).
-MIN_REPORT_WIDTH = 40
-
-
-def report_width() -> int:
-    """The width ``status --once`` lays its report out for: ``$COLUMNS`` when set, else the terminal's
-    when stdout is one, else 80 (a pipe or a file is pasted into an incident channel or read on a
-    phone, not in this terminal)."""
-    return max(MIN_REPORT_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 
 @click.command()

@@ -8,10 +8,11 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gfwizard.commands.discover import redact_many
+from gfwizard.commands.discover import CUT_NOTE, redact_many
 from gfwizard.redact import register_secret
 from tests.helpers import run_cli, tree_digest
 from tests.unit.test_kubeconfig_helpers import b64, client_cert_pem, kubeconfig, simple
@@ -25,7 +26,9 @@ def test_no_kubeconfig_at_all_says_so_and_exits_0(isolated_home: Path) -> None:
         "  ~/.kube/config",
         "  ~/.kube/kubeconfig-*.y*ml",
         "  ~/.kube/*.y*ml",
-        "Nothing to list; point KUBECONFIG at a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml).",
+        # At 80 columns (not a terminal) the hint wraps under a hanging indent.
+        "Nothing to list; point KUBECONFIG at a kubeconfig file (for honey:",
+        "  ~/.kube/kubeconfig-honey.yaml).",
     ]
     assert not (isolated_home / ".kube").exists()
 
@@ -98,7 +101,9 @@ def test_text_table_shows_expiry_exec_and_file_problems(tmp_path: Path) -> None:
     empty = kube / "empty.yaml"
     empty.write_text("")
     before = tree_digest(kube)
-    proc = run_cli(["discover"], env={"KUBECONFIG": os.pathsep.join(map(str, (first, second, empty)))})
+    # Wide enough for every cell whole (the 80-column layout has its own test).
+    env = {"KUBECONFIG": os.pathsep.join(map(str, (first, second, empty))), "COLUMNS": "300"}
+    proc = run_cli(["discover"], env=env)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["CONTEXT", "FILE", "SERVER", "AUTH", "CERT", "EXPIRY", "CLASS"]
@@ -107,6 +112,7 @@ def test_text_table_shows_expiry_exec_and_file_problems(tmp_path: Path) -> None:
     assert f"  old-admin ({first}): client certificate expired 2020-02-03T00:00:00Z" in lines
     assert f"  empty      {empty}: file is empty" in lines
     assert any(line.startswith("  - files disagree on current-context: ") for line in lines)
+    assert CUT_NOTE not in proc.stdout  # nothing was cut
     assert not marker.exists()
     assert tree_digest(kube) == before
 
@@ -230,7 +236,7 @@ def test_the_table_stays_aligned_for_wide_and_escaped_context_names_and_a_newlin
     path.write_text(kubeconfig([(n, "c", "u") for n in names], {"c": "https://10.0.0.1:6443"},
                                {"u": {"token": "tok-names-0123456789"}}))
     before = tree_digest(tmp_path)
-    proc = run_cli(["discover"], env={"KUBECONFIG": str(path)})
+    proc = run_cli(["discover"], env={"KUBECONFIG": str(path), "COLUMNS": "300"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     table = lines[:len(names) + 1]
@@ -240,3 +246,39 @@ def test_the_table_stays_aligned_for_wide_and_escaped_context_names_and_a_newlin
     starts = {cell_width(line[:line.index(str(path) if line is not table[0] else "FILE")]) for line in table}
     assert len(starts) == 1, table
     assert lines[len(names) + 1] == "" and tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("columns", [None, "80", "100"])
+def test_the_table_fits_the_width_keeping_each_context_start_and_class_and_says_names_were_cut(
+        isolated_home: Path, tmp_path: Path, columns: str | None) -> None:
+    # One 300-character context name widened the CONTEXT column of every row (lines of 400 columns).
+    from gfwizard.textfit import cell_width
+
+    width = int(columns or 80)  # not a terminal: 80 unless COLUMNS says otherwise
+    kube = tmp_path.joinpath(*["a-rather-long-directory-name-for-kubeconfigs"] * 3)
+    kube.mkdir(parents=True)
+    names = ["ctx-" + "x" * 290 + "-tail", "蜂蜜-" * 20 + "end", "hönig-🐝-" + "🐝" * 30, "honey", "bumble"]
+    path = kube / "team-kubeconfig-with-a-long-file-name.yaml"
+    path.write_text(kubeconfig([(n, "c", "u") for n in names],
+                               {"c": "https://very-long-api-server-hostname.eu-central-1.example.internal:6443"},
+                               {"u": {"token": "tok-width-0123456789"}}, current="honey"))
+    before = tree_digest(tmp_path)
+    env = {"KUBECONFIG": str(path), **({"COLUMNS": columns} if columns else {})}
+    proc = run_cli(["discover"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(cell_width(line) for line in lines) <= width, proc.stdout
+    contexts = json.loads(run_cli(["discover", "--json"], env=env).stdout)["contexts"]
+    assert [c["name"] for c in contexts] == names  # --json keeps the names whole
+    header, rows = lines[0], lines[1:len(names) + 1]
+    for ctx, row in zip(contexts, rows):
+        assert row[3:].startswith(ctx["name"][:4]), row
+        assert row.endswith(ctx["classification"]), row
+    # Wide characters count as two cells: the CLASS column starts in the same cell on every line.
+    starts = {cell_width(line[:line.rindex(cls)]) for line, cls in
+              [(header, "CLASS"), *zip(rows, (c["classification"] for c in contexts))]}
+    assert len(starts) == 1, lines
+    assert rows[3].startswith("*  honey ")
+    assert " ".join(lines[len(names) + 1:len(names) + 3]).startswith(CUT_NOTE[:60])
+    assert "tok-width-0123456789" not in proc.stdout
+    assert tree_digest(tmp_path) == before

@@ -10,7 +10,7 @@ import unicodedata
 
 import pytest
 
-from gfwizard.textfit import Column, cell_width, elide, fit_table, pack, wrap
+from gfwizard.textfit import Column, cell_width, elide, fit_table, pack, shrink_widths, wrap
 
 
 def cells(text: str) -> int:
@@ -66,3 +66,14 @@ def test_wrap_of_ascii_text_is_textwraps(seed: int) -> None:
         old = textwrap.TextWrapper(width=width, initial_indent=indent, subsequent_indent=rest,
                                    break_on_hyphens=False, break_long_words=True).wrap(text)
         assert wrap(text, width, indent, rest) == old
+
+
+def test_shrink_widths_uses_a_later_stage_only_when_the_earlier_ones_are_not_enough() -> None:
+    stages = [[(1, 10), (2, 10)], [(0, 5)]]
+    # The first stage is enough: the widest of its columns gives first, the others keep theirs.
+    assert shrink_widths([30, 40, 12], 70, stages) == [30, 28, 12]
+    assert shrink_widths([30, 40, 20], 60, stages) == [30, 15, 15]
+    # It is not: the second stage takes the rest, never below its least.
+    assert shrink_widths([30, 40, 20], 40, stages) == [20, 10, 10]
+    assert shrink_widths([30, 40, 20], 24, stages) is None
+    assert shrink_widths([3, 4], 10, stages) == [3, 4]
