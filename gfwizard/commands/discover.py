@@ -149,8 +149,8 @@ def render_text(result: "object", width: int | None = None) -> str:
     if not result.found_any:
         lines.append("No kubeconfig found. Looked in:")
         lines.extend(f"  {place}" for place in result.searched)
-        lines += say("Nothing to list; point KUBECONFIG at a kubeconfig file (for honey: ~/.kube/kubeconfig-honey.yaml).",
-                     "", "  ")
+        lines += say("Nothing to list; point KUBECONFIG at a kubeconfig file "
+                     "(for honey: ~/.kube/kubeconfig-honey.yaml).", "", "  ")
         return "\n".join(lines)
     rows: list[tuple[str, ...]] = []
     for ctx in result.contexts:
