@@ -52,6 +52,8 @@ def merge(candidates: list[Candidate], summaries: list[FileSummary], env_set: bo
     out = Merged()
     currents: list[tuple[str, str]] = []
     kubectl_current: str | None = None
+    reads = _KubectlReads({c.path for c in candidates if c.kubectl_reads},
+                          next((c.path for c in candidates if c.kubectl_reads), "~/.kube/config"))
     for cand, summ in zip(candidates, summaries):
         if not cand.in_merge:
             if cand.source == "KUBECONFIG":
@@ -73,7 +75,7 @@ def merge(candidates: list[Candidate], summaries: list[FileSummary], env_set: bo
                 out.current, out.current_file = summ.current_context, cand.path
             if cand.kubectl_reads and kubectl_current is None:
                 kubectl_current = summ.current_context
-        _merge_entries(out, cand.path, summ)
+        _merge_entries(out, cand.path, summ, reads)
     _current_warnings(out, currents, env_set, kubectl_current, candidates)
     if not env_set:
         _unset_warnings(out, candidates, summaries)
@@ -111,25 +113,44 @@ def _python_client_on(summ: FileSummary) -> str:
     return ""
 
 
-def _merge_entries(out: Merged, path: str, summ: FileSummary) -> None:
+@dataclass(frozen=True)
+class _KubectlReads:
+    """The files kubectl, run with this environment and no flags, reads (its KUBECONFIG entries, else
+    only ``default``, ``~/.kube/config``)."""
+
+    paths: set[str]
+    default: str
+
+    def pick(self, first: str, other: str) -> str:
+        """Who uses which of two definitions of one name, ``first`` winning the merge: kubectl's pick when
+        it reads either file; else that it reads neither (the ``~/.kube`` files discovery also scans
+        while KUBECONFIG is unset), and gfwizard's pick."""
+        for path in (first, other):
+            if path in self.paths:
+                return f"kubectl uses the one in {path}"
+        return (f"kubectl reads neither file unless it is in KUBECONFIG (unset, kubectl reads only {self.default}); "
+                f"gfwizard uses the one in {first}")
+
+
+def _merge_entries(out: Merged, path: str, summ: FileSummary, reads: _KubectlReads) -> None:
     for entry in summ.contexts:
         first = out.contexts.setdefault(entry.name, path)
         if first != path:
-            out.warnings.append(f"context {entry.name!r} is defined in {first} and {path}; kubectl uses the one in {first}")
+            out.warnings.append(f"context {entry.name!r} is defined in {first} and {path}; {reads.pick(first, path)}")
     for name, cluster in summ.clusters.items():
         first_c = out.clusters.setdefault(name, (path, cluster))
         if first_c[0] != path and first_c[1] != cluster:
             detail = f" (server {first_c[1].server or '-'} vs {cluster.server or '-'})" if first_c[1].server != cluster.server else ""
             out.warnings.append(
-                f"cluster {name!r} is defined differently in {first_c[0]} and {path}{detail}; kubectl uses the one "
-                f"in {first_c[0]} for every context that names it, including those in {path}"
+                f"cluster {name!r} is defined differently in {first_c[0]} and {path}{detail}; "
+                f"{reads.pick(first_c[0], path)} for every context that names it, including those in {path}"
             )
     for name, user in summ.users.items():
         first_u = out.users.setdefault(name, (path, user))
         if first_u[0] != path and first_u[1] != user:
             out.warnings.append(
                 f"user {name!r} is defined differently in {first_u[0]} and {path} ({first_u[1].auth.value} vs "
-                f"{user.auth.value}); kubectl uses the one in {first_u[0]} for every context that names it"
+                f"{user.auth.value}); {reads.pick(first_u[0], path)} for every context that names it"
             )
 
 

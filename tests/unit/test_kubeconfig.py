@@ -418,6 +418,30 @@ def test_kubeconfig_unset_and_no_default_file_says_kubectl_sees_nothing(tmp_path
     assert [c.kubectl_visible for c in result.contexts] == [False]
 
 
+def test_a_name_defined_twice_in_files_kubectl_does_not_read_says_so(tmp_path: Path) -> None:
+    # With KUBECONFIG unset kubectl reads only ~/.kube/config: the warning said "kubectl uses the one in team00"
+    # about two ~/.kube files kubectl never reads.
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    config, team00, team07 = (home / ".kube" / n for n in ("config", "team00.yaml", "team07.yaml"))
+    for path, server in ((team00, "https://a.example:6443"), (team07, "https://b.example:6443")):
+        path.write_text(kubeconfig([("staging", "c1", "u1")], {"c1": server}, {"u1": {"token": "t" * 12}}))
+    result = run_discover([home], {}, home=home)
+    neither = (f"kubectl reads neither file unless it is in KUBECONFIG (unset, kubectl reads only {config}); "
+               f"gfwizard uses the one in {team00}")
+    assert f"context 'staging' is defined in {team00} and {team07}; {neither}" in result.warnings
+    assert (f"cluster 'c1' is defined differently in {team00} and {team07} (server https://a.example:6443 vs "
+            f"https://b.example:6443); {neither} for every context that names it, including those in {team07}"
+            ) in result.warnings
+    assert not [w for w in result.warnings if "kubectl uses the one in" in w]
+    assert [(c.file, c.shadowed_by, c.kubectl_visible) for c in result.contexts] == [
+        (str(team00), "", False), (str(team07), str(team00), False)]
+    # When kubectl does read the first file (~/.kube/config), its pick is said as before.
+    config.write_text(simple("staging"))
+    result = run_discover([home], {}, home=home)
+    assert f"context 'staging' is defined in {config} and {team00}; kubectl uses the one in {config}" in result.warnings
+
+
 def home_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """A home directory and a different current directory (entered) under ``tmp_path``."""
     home, cwd = tmp_path / "home", tmp_path / "cwd"
