@@ -153,6 +153,12 @@ class Discovery:
                              "run `gfwizard discover` to list the contexts and the files they come from")
         if not ctx.cluster_file or not ctx.user_file:
             missing = "cluster" if not ctx.cluster_file else "user"
+            if not (ctx.cluster if missing == "cluster" else ctx.user):
+                # No `cluster:` (or `user:`) field at all: there is no entry to add, the context must name one.
+                raise InputError(f"context {name!r} in {ctx.file} names no {missing} (its {missing}: field is "
+                                 "missing or empty)",
+                                 f"add `{missing}: NAME` under context {name!r} in {ctx.file}, where NAME is a "
+                                 f"{missing} entry a kubeconfig defines, or pick another context")
             raise InputError(f"context {name!r} in {ctx.file} names a {missing} that no file defines",
                              f"add the {missing} entry to {ctx.file}, or pick another context")
         if ctx.cluster_file == ctx.file and ctx.user_file == ctx.file:

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gfwizard.errors import InputError
 from gfwizard.kubeconfig import AuthKind, FileStatus, discover
@@ -624,6 +625,25 @@ def test_client_target_refuses_an_unresolvable_context(kube: Path) -> None:
     result = run_discover([kube], env_for(path))
     with pytest.raises(InputError, match=f"context 'lost' in {path} names a cluster that no file defines"):
         result.client_target("lost")
+
+
+@pytest.mark.parametrize("field", ["cluster", "user"])
+def test_client_target_for_a_context_with_no_cluster_or_user_field_says_it_names_none(kube: Path, field: str) -> None:
+    # A context without `cluster:` got "names a cluster that no file defines": there is no name to define.
+    path = kube / "k.yaml"
+    doc = yaml.safe_load(kubeconfig([("bare", "c1", "u1")], {"c1": "https://a.example:6443"},
+                                    {"u1": {"token": "t" * 12}}))
+    del doc["contexts"][0]["context"][field]
+    path.write_text(yaml.safe_dump(doc))
+    before = path.read_bytes()
+    result = run_discover([kube], env_for(path))
+    with pytest.raises(InputError) as err:
+        result.client_target("bare")
+    assert path.read_bytes() == before
+    assert str(err.value) == f"context 'bare' in {path} names no {field} (its {field}: field is missing or empty)"
+    assert err.value.remedy == (f"add `{field}: NAME` under context 'bare' in {path}, where NAME is a {field} entry a "
+                                "kubeconfig defines, or pick another context")
+    assert "no file defines" not in str(err.value)
 
 
 def test_client_target_gives_the_python_client_what_kubectl_uses(kube: Path) -> None:
