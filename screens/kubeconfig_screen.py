@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
@@ -73,7 +73,10 @@ class KubeconfigScreen(StepScreen):
                          "kubeconfig is written.", classes="step-help")
             yield DataTable(id="contexts", cursor_type="row", zebra_stripes=True)
             yield Static("", id="context-detail", classes="detail-box", markup=False)
-            yield Static("", id="file-problems", classes="notes", markup=False)
+            # A scroll container, not a bare Static: it takes focus (Tab from the table) and scrolls with the
+            # arrows and PageUp/PageDown, so a keyboard-only operator can read every note, not the first few.
+            with VerticalScroll(id="notes-pane", classes="notes"):
+                yield Static("", id="file-problems", markup=False)
         yield Static("Discovering kubeconfig files…", id="step-status", classes="step-status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -186,7 +189,8 @@ class KubeconfigScreen(StepScreen):
                             f"context explicitly, but a bare `kubectl` goes to {current!r}.")
         problems = self.query_one("#file-problems", Static)
         problems.update(Text("\n".join("⚠ " + n for n in notes), style="yellow"))
-        problems.display = bool(notes)
+        # Hidden when empty, so Tab does not stop on a pane with nothing in it.
+        self.query_one("#notes-pane", VerticalScroll).display = bool(notes)
 
     def on_resize(self, event: Resize) -> None:
         if self.discovery is not None:

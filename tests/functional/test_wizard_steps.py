@@ -108,6 +108,45 @@ async def test_kubeconfig_file_problems_are_readable_whole_at_80x24(isolated_hom
     assert (tree_digest(kube), broken.read_bytes()) == before, "a kubeconfig file was written"
 
 
+async def test_kubeconfig_notes_are_reachable_and_scrolled_from_the_keyboard_at_80x24(isolated_home: Path) -> None:
+    # The notes pane took no focus: with 15 warnings a keyboard-only operator saw the first two or three.
+    from textual.widgets import DataTable
+
+    from screens.launch import build_app
+
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    # Fifteen contexts defined in both files: fifteen "defined in ... and ..." warnings.
+    names = {f"dup-{i:02d}": "https://100.113.89.12:6443" for i in range(15)}
+    (kube / "config").write_text(yaml.safe_dump(kubeconfig_with({"honey": "https://100.113.89.12:6443", **names},
+                                                                current="honey")))
+    (kube / "kubeconfig-dups.yaml").write_text(yaml.safe_dump(kubeconfig_with(names, current="dup-00")))
+    before = tree_digest(kube)
+    app = build_app(config_path=isolated_home / "no-config" / "organization.yaml", repo=REPO, start_at="kubeconfig")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig") and app.screen.selected is not None, "selection")
+        pane = app.screen.query_one("#notes-pane")
+        assert text_of(app.screen.query_one("#file-problems")).count("is defined in") == 15
+        await wait_until(pilot, lambda: pane.region.height > 0 and pane.max_scroll_y > 0, "the notes overflow")
+        # The table keeps the first focus: the arrows still pick a context.
+        assert isinstance(app.focused, DataTable) and app.focused.id == "contexts"
+        await pilot.press("tab")
+        await wait_until(pilot, lambda: app.focused is pane, "Tab reaches the notes")
+        assert pane.scroll_y == 0
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: pane.scroll_y > 0, "PageDown scrolls the notes")
+        down = pane.scroll_y
+        await pilot.press("down")
+        await wait_until(pilot, lambda: pane.scroll_y > down or pane.scroll_y == pane.max_scroll_y, "↓ scrolls on")
+        assert app.screen.selected.name == "honey", "keys on the notes must not move the table's cursor"
+        # Focused, the pane looks it (its left edge); back to the table with Shift+Tab.
+        assert pane.styles.border_left[0] == "thick"
+        await pilot.press("shift+tab")
+        await wait_until(pilot, lambda: app.focused is app.screen.query_one("#contexts"), "Shift+Tab back")
+        assert pane.styles.border_left[0] != "thick"
+    assert tree_digest(kube) == before, "a kubeconfig file was written"
+
+
 def app_at(ws: WorkspaceFixture, step: str) -> "WizardApp":
     """The wizard opened at ``step`` with the workspace's config as the draft (what Validate leaves behind)."""
     from gfwizard.orgconfig import load_config
