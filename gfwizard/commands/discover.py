@@ -205,15 +205,15 @@ def _table(rows: list[tuple[str, ...]], width: int | None) -> list[str]:
         return out
     cut = False
 
-    def fit(i: int, cell: str) -> str:
+    def fit(i: int, cell: str, room: int) -> str:
         nonlocal cut
-        if cell_width(cell) <= widths[i]:
+        if cell_width(cell) <= room:
             return cell
         cut = True
-        return elide(cell, widths[i], middle=i != _AUTH)
+        return elide(cell, room, middle=i != _AUTH)
 
     out = ["  ".join(pad(cell, w) for cell, w in zip(_COLUMNS, widths)).rstrip()]
-    out += ["  ".join(pad(fit(i, cell), w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    out += ["  ".join(pad(fit(i, cell, w), w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
     if cut:
         out += [CUT_NOTE] if width is None else wrap(CUT_NOTE, width, "", "  ")
     return out
