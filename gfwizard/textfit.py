@@ -86,6 +86,16 @@ def elide(text: str, width: int, *, middle: bool = False) -> str:
     return head + ELLIPSIS + _tail(text, width - 1 - cell_width(head))
 
 
+def elide_start(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with an ellipsis at the start, keeping its end (a path's file name,
+    which tells ``…/team00.yaml`` from ``…/team01.yaml``); unchanged when it fits."""
+    if cell_width(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:max(width, 0)]
+    return ELLIPSIS + _tail(text, width - 1)
+
+
 def elide_names(names: Sequence[str], width: int, *, empty: str = "none", least: int = 8) -> str:
     """``names`` joined with ``, `` in ``width`` cells (``empty`` when there are none): whole when they
     fit; else the names that fit their share stay whole and the longer ones share the rest equally, each

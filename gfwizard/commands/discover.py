@@ -129,8 +129,8 @@ def render_text(result: "object", width: int | None = None) -> str:
     """The human-readable report of a :class:`gfwizard.kubeconfig.Discovery`, every line at most ``width``
     terminal cells (None: as wide as its content).
 
-    A table wider than that has its columns elided in the middle (:data:`_SHRINK`) and says so under it
-    (:data:`CUT_NOTE`); when even that does not fit, each context is a wrapped line of labelled cells. The
+    A table wider than that has its columns elided (:data:`_SHRINK`; in the middle, a file at its start to keep
+    its name) and says so under it (:data:`CUT_NOTE`); when even that does not fit, each context is a wrapped line of labelled cells. The
     problem, file and warning lines wrap, so nothing in them is cut.
     """
     from gfwizard.kubeconfig import Discovery
@@ -189,7 +189,7 @@ def render_text(result: "object", width: int | None = None) -> str:
 
 def _table(rows: list[tuple[str, ...]], width: int | None) -> list[str]:
     """The context table's lines, at most ``width`` cells each (None: as wide as its cells)."""
-    from gfwizard.textfit import cell_width, elide, pack, pad, shrink_widths, wrap
+    from gfwizard.textfit import cell_width, elide, elide_start, pack, pad, shrink_widths, wrap
 
     # Terminal cells, not characters: a CJK or emoji name takes two per character.
     natural = [max(cell_width(r[i]) for r in (*rows, _COLUMNS)) for i in range(len(_COLUMNS))]
@@ -210,6 +210,8 @@ def _table(rows: list[tuple[str, ...]], width: int | None) -> list[str]:
         if cell_width(cell) <= room:
             return cell
         cut = True
+        if i == _FILE:  # a file's name is what tells two files apart: its directory gives way
+            return elide_start(cell, room)
         return elide(cell, room, middle=i != _AUTH)
 
     out = ["  ".join(pad(cell, w) for cell, w in zip(_COLUMNS, widths)).rstrip()]

@@ -282,3 +282,20 @@ def test_the_table_fits_the_width_keeping_each_context_start_and_class_and_says_
     assert " ".join(lines[len(names) + 1:len(names) + 3]).startswith(CUT_NOTE[:60])
     assert "tok-width-0123456789" not in proc.stdout
     assert tree_digest(tmp_path) == before
+
+
+def test_a_cut_file_column_keeps_each_file_name(isolated_home: Path, tmp_path: Path) -> None:
+    # Cut in the middle to 12 cells, ~/.kube/team00.yaml and ~/.kube/team01.yaml both read `~/.kub….yaml`.
+    kube = tmp_path.joinpath(*["a-rather-long-directory-name-for-kubeconfigs"] * 2)
+    kube.mkdir(parents=True)
+    paths = [kube / f"team{n:02d}.yaml" for n in range(2)]
+    for n, path in enumerate(paths):
+        path.write_text(kubeconfig([(f"ctx-{n}-" + "y" * 60, "c", "u")],
+                                   {"c": "https://very-long-api-server-hostname.eu-central-1.example.internal:6443"},
+                                   {"u": {"token": "tok-files-0123456789"}}))
+    before = tree_digest(tmp_path)
+    proc = run_cli(["discover"], env={"KUBECONFIG": os.pathsep.join(map(str, paths)), "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    rows = proc.stdout.splitlines()[1:3]
+    assert "…" in rows[0] and "team00.yaml" in rows[0] and "team01.yaml" in rows[1], proc.stdout
+    assert tree_digest(tmp_path) == before
