@@ -217,6 +217,15 @@ def print_checks(checks: "Sequence[Check]", indent: str = "  ", width: int | Non
             echo(f"{indent}      {'':<{width}} remedy: {check.remedy}")
 
 
+def verdict(checks: "Sequence[Check]", ok: bool) -> str:
+    """The last line of a check report: ``all checks passed``, saying how many of them only with a warning
+    (an operator skimming for the verdict must not read a WARN as nothing), or ``some checks failed``."""
+    if not ok:
+        return "some checks failed"
+    warned = sum(1 for c in checks if c.level.value == "warn")
+    return f"all checks passed, {warned} with a warning (WARN above)" if warned else "all checks passed"
+
+
 def emit_error_json(message: str, remedy: str | None, exit_code: int) -> None:
     """The common ``{"error": {message, remedy, exit_code}}`` object, on one line."""
     emit_json({"error": {"message": message, "remedy": remedy, "exit_code": exit_code}}, compact=True)

@@ -10,7 +10,7 @@ import click
 
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
                                        echo, emit_json, handles_errors, json_option, print_checks,
-                                       resolve_config_path)
+                                       resolve_config_path, verdict)
 from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.textsafe import printable
@@ -99,7 +99,7 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
                    "checks": checks, "actions": done, "ok": ok})
     else:
         print_checks(checks)
-        echo("all checks passed" if ok else "some checks failed", fg="green" if ok else "red")
+        echo(verdict(checks, ok), fg="green" if ok else "red")
     sys.exit(EXIT_OK if ok else EXIT_CHECK_FAILED)
 
 

@@ -171,7 +171,7 @@ def doctor(config_path: Path | None, as_json: bool) -> None:
 
 
 def _print(results: list[SectionCheck], ok: bool) -> None:
-    from gfwizard.commands._common import name_width, print_checks
+    from gfwizard.commands._common import name_width, print_checks, verdict
 
     section = ""
     width = name_width([r.check for r in results])  # one column through every section
@@ -181,4 +181,4 @@ def _print(results: list[SectionCheck], ok: bool) -> None:
             echo(section, bold=True)
         print_checks([result.check], width=width)
     echo(f"note: {WRITES_NOTE}")
-    echo("doctor: all checks passed" if ok else "doctor: some checks failed", fg="green" if ok else "red")
+    echo(f"doctor: {verdict([r.check for r in results], ok)}", fg="green" if ok else "red")

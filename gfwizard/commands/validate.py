@@ -12,7 +12,7 @@ import click
 
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
                                        echo, emit_json, handles_errors, json_option, name_width, print_checks,
-                                       resolve_config_path)
+                                       resolve_config_path, verdict)
 from gfwizard.errors import GfwError, InputError
 
 if TYPE_CHECKING:
@@ -143,6 +143,6 @@ def validate(context: str | None, kubeconfig: str | None, config_path: Path | No
             echo(f"pin: {pinned['reason']} ({pinned['path']})", fg="red" if refused else None)
             if refused:
                 echo(f"remedy: {pinned['remedy']}")
-        echo("all checks passed" if report.ok else "some checks failed", fg="green" if report.ok else "red")
+        echo(verdict(report.checks, report.ok), fg="green" if report.ok else "red")
     failed_pin = bool(pinned and pinned["reason"].startswith("refused"))
     sys.exit(EXIT_OK if report.ok and not failed_pin else EXIT_CHECK_FAILED)

@@ -37,3 +37,13 @@ def test_without_skipped_remedies_a_skipped_check_shows_none(capsys: pytest.Capt
     assert f"remedy: {CHECKS[2].remedy}" in "\n".join(shown)
     assert [line for line in shown if CHECKS[2].remedy not in line] == hidden
     assert f"remedy: {CHECKS[1].remedy}" in "\n".join(hidden) and f"remedy: {CHECKS[3].remedy}" in "\n".join(hidden)
+
+
+def test_the_verdict_counts_the_warnings_of_a_passing_report() -> None:
+    # "all checks passed" under a WARN row read as nothing to do (backend check's `http state` warning).
+    from gfwizard.commands._common import verdict
+
+    fine = [passed("kubeconfig", "found")]
+    assert verdict(fine, ok=True) == "all checks passed"
+    assert verdict([*fine, CHECKS[3]], ok=True) == "all checks passed, 1 with a warning (WARN above)"
+    assert verdict(CHECKS, ok=False) == "some checks failed"
