@@ -282,6 +282,9 @@ def test_ctrl_c_mid_migration_stops_the_binary_and_reports(iac_bin: str, s3: Reh
     import threading
 
     monkeypatch.setattr(backend_migrate, "INTERRUPT_GRACE", 1.0)
+    # Ctrl-C raises KeyboardInterrupt, as in the `gfwizard` process: an earlier test in this worker may have left
+    # another SIGINT handler installed (then the signal below did nothing, and the held PUT timed out).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     started: list[subprocess.Popen] = []
     real_popen = subprocess.Popen
 
@@ -304,6 +307,7 @@ def test_ctrl_c_mid_migration_stops_the_binary_and_reports(iac_bin: str, s3: Reh
             pytest.fail("Ctrl-C escaped the migration: the binary was left running, nothing was reported")
         finally:
             ctrl_c.join()
+            signal.signal(signal.SIGINT, previous)
         assert proxy.held.is_set()
     assert started and all(proc.poll() is not None for proc in started)  # no binary left running
     assert report.outcome == "interrupted" and not report.ok
