@@ -3,9 +3,11 @@
 The order is what keeps the source safe:
 
 1. pull the source state over the HTTP API (basic auth from ``TF_HTTP_USERNAME``/``TF_HTTP_PASSWORD``,
-   never printed or written) and keep a timestamped backup (mode 0600) under the state dir;
-2. read the destination object: refuse when it holds state with another lineage, a higher serial,
-   or the same serial with other content (the source is never written by any step);
+   never printed or written);
+2. read the destination object: nothing to do when it holds the same content (or an earlier version of it
+   does); refuse when it holds state with another lineage, a higher serial, or the same serial with other
+   content (the source is never written by any step). Only when a run will write — after the overwrite
+   question, if any — keep a timestamped backup (mode 0600) of the source under the state dir;
 3. in a scratch directory whose ``TF_DATA_DIR`` is first initialised against the HTTP backend, run
    ``init -migrate-state`` with the rendered S3 backend file — ``-force-copy`` only when the
    destination is empty; otherwise terraform's own overwrite question is answered after the
@@ -78,7 +80,8 @@ class MigrationReport:
     env: str
     source: str
     destination: str
-    backup_path: Path
+    #: The backup of the source state, written only before a run that will write (None when nothing ran).
+    backup_path: Path | None
     #: ``migrated``, ``in-sync`` (nothing to do), ``already-migrated`` (S3 was migrated from this source and has
     #: moved on since: nothing to do), ``refused``, ``failed`` or ``interrupted`` (Ctrl-C).
     outcome: str
@@ -380,19 +383,24 @@ def backup_dir(layout: "Layout", env: str) -> Path:
     return layout.work_root / "backups" / env
 
 
-def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *,
-                       confirm_overwrite: ConfirmFn | None = None, binary: str | None = None,
-                       timeout: float = 600.0, on_line: Callable[[str], None] | None = None,
-                       on_backup: Callable[[Path], None] | None = None,
-                       on_note: Callable[[str], None] | None = None) -> MigrationReport:
-    """Migrate ``stack``'s state in ``env`` from ``state.http`` to ``state.s3`` (see the module doc).
+@dataclass
+class _Prepared:
+    """What the read-only half of a migration found: the report so far and what the run needs."""
 
-    ``on_note`` hears each of the report's ``notes`` (redacted) when it arises, before the IaC runs.
+    report: MigrationReport
+    address: str
+    username: str | None
+    password: str
+    client: Any
+    bucket: str
+    key: str
+    source_bytes: bytes
+    #: The outcome is known without running anything (nothing to do, a refusal, an unreadable destination).
+    decided: bool
 
-    Raises InputError for bad input and CheckFailure when the source cannot be read or the AWS configuration
-    cannot make an S3 client (nothing written then). From the backup on, every outcome — refused or failed
-    included — is a report.
-    """
+
+def _prepare(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", binary: str | None) -> _Prepared:
+    """Read both sides and decide what a migration would do; writes nothing (see :func:`migrate_http_to_s3`)."""
     cfg.environment(env)
     cfg.stack(stack)
     http = cfg.state.http
@@ -411,8 +419,8 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
     key = cfg.state_key(env, stack)
     destination = f"s3://{target.bucket}/{key}"
     iac = binary or find_iac_binary()
-    # Before the backup: a broken AWS configuration (an unknown AWS_PROFILE, half a key pair) is a CheckFailure
-    # with nothing written, not a failure after the backup that the report contract cannot carry.
+    # Before anything is decided: a broken AWS configuration (an unknown AWS_PROFILE, half a key pair) is a
+    # CheckFailure with nothing written, not a report the contract cannot carry.
     client = s3_client(cfg)
 
     source_bytes = fetch_http_state(address, username, password)
@@ -427,17 +435,16 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
                            remedy="set state.backend: s3; the stack starts from an empty S3 state")
     # The CLI checks this before anything; the wizard's migration comes here directly. Before the first write.
     require_work_root(cfg.cluster.network)
-    backup = write_backup(backup_dir(layout, env), stack, env, source_bytes)
-    if on_backup is not None:
-        on_backup(backup)
-    report = MigrationReport(stack=stack, env=env, source=address, destination=destination, backup_path=backup,
+    report = MigrationReport(stack=stack, env=env, source=address, destination=destination, backup_path=None,
                              outcome="failed", detail="", source_before=source, binary=iac)
+    prepared = _Prepared(report=report, address=address, username=username, password=password, client=client,
+                         bucket=target.bucket, key=key, source_bytes=source_bytes, decided=True)
 
     try:
         dest_bytes = _read_destination(client, target.bucket, key)
     except Exception as exc:  # noqa: BLE001 - explained for the operator
         report.detail, report.remedy = explain(exc, target=target, env=env, action=f"read {key}")
-        return _finish(report, address, username, password, client, target.bucket, key)
+        return prepared
     dest = summarize(dest_bytes) if dest_bytes is not None else None
     report.destination_before = dest
 
@@ -449,27 +456,77 @@ def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout",
                          f"{dest.serial}): S3 is the live state and the HTTP copy is stale; nothing to do")
         report.checks = [passed("destination history", f"the destination's {earlier} holds exactly this HTTP "
                                       "state's resources and outputs")]
-        return _finish(report, address, username, password, client, target.bucket, key)
+        return prepared
     if refusal == "in-sync":
         report.outcome, report.detail = "in-sync", f"{destination} already holds the same content; nothing to do"
-        return _finish(report, address, username, password, client, target.bucket, key)
+        return prepared
     if refusal:
         report.outcome, report.detail = "refused", refusal
-        report.remedy = (f"inspect both states (the source is backed up at {backup}): the destination may be live "
-                         "state a deploy wrote; only if it is stale, move it aside in the bucket yourself, then re-run")
-        return _finish(report, address, username, password, client, target.bucket, key)
+        report.remedy = (f"inspect both states (nothing was written; the source is at {address}): the destination "
+                         "may be live state a deploy wrote; only if it is stale, move it aside in the bucket yourself, "
+                         "then re-run")
+        return prepared
     report.force_copy = dest is None
+    prepared.decided = False
+    return prepared
+
+
+def _finish_prepared(prepared: _Prepared) -> MigrationReport:
+    return _finish(prepared.report, prepared.address, prepared.username, prepared.password, prepared.client,
+                   prepared.bucket, prepared.key)
+
+
+def outcome_without_run(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *,
+                        binary: str | None = None) -> MigrationReport | None:
+    """The report of a migration of ``stack`` whose outcome is known without running anything — ``in-sync``,
+    ``already-migrated``, ``refused``, or ``failed`` when the destination cannot be read — else None (a run
+    has something to do). Read-only: nothing is backed up or written, so a caller can say it before any question.
+
+    Raises what :func:`migrate_http_to_s3` raises before its reports.
+    """
+    prepared = _prepare(cfg, env, stack, layout, binary)
+    return _finish_prepared(prepared) if prepared.decided else None
+
+
+def migrate_http_to_s3(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *,
+                       confirm_overwrite: ConfirmFn | None = None, binary: str | None = None,
+                       timeout: float = 600.0, on_line: Callable[[str], None] | None = None,
+                       on_backup: Callable[[Path], None] | None = None,
+                       on_note: Callable[[str], None] | None = None) -> MigrationReport:
+    """Migrate ``stack``'s state in ``env`` from ``state.http`` to ``state.s3`` (see the module doc).
+
+    Both sides are read and the outcome decided first: nothing to do (``in-sync``, ``already-migrated``) and
+    refusals are reported without a backup (``backup_path`` None), as is an overwrite ``confirm_overwrite``
+    declines. Only a run that will write backs the source up first (``on_backup`` hears the path).
+    ``on_note`` hears each of the report's ``notes`` (redacted) when it arises, before the IaC runs.
+
+    Raises InputError for bad input and CheckFailure when the source cannot be read or the AWS configuration
+    cannot make an S3 client (nothing written then). Once both were read, every outcome — refused or failed
+    included — is a report.
+    """
+    prepared = _prepare(cfg, env, stack, layout, binary)
+    report = prepared.report
+    if prepared.decided:
+        return _finish_prepared(prepared)
+    dest = report.destination_before
     if dest is not None:
-        question = (f"overwrite {destination} (serial {dest.serial}) with the HTTP state (serial {source.serial}, "
-                    "same lineage)")
+        source = report.source_before
+        assert source is not None
+        question = (f"overwrite {report.destination} (serial {dest.serial}) with the HTTP state (serial "
+                    f"{source.serial}, same lineage)")
         if confirm_overwrite is None or not confirm_overwrite(question):
             report.outcome = "refused"
-            report.detail = f"{destination} holds older state of the same lineage; overwriting it was not confirmed"
+            report.detail = (f"{report.destination} holds older state of the same lineage; overwriting it was not "
+                             "confirmed")
             report.remedy = "re-run and confirm (or pass --yes)"
-            return _finish(report, address, username, password, client, target.bucket, key)
+            return _finish_prepared(prepared)
 
-    _run_migration(report, cfg, env, stack, layout, iac, username, password, timeout, on_line, on_note)
-    report = _finish(report, address, username, password, client, target.bucket, key)
+    report.backup_path = write_backup(backup_dir(layout, env), stack, env, prepared.source_bytes)
+    if on_backup is not None:
+        on_backup(report.backup_path)
+    _run_migration(report, cfg, env, stack, layout, report.binary, prepared.username, prepared.password, timeout,
+                   on_line, on_note)
+    report = _finish_prepared(prepared)
     if report.outcome == "migrated" and cfg.state.backend == "s3":
         report.detail = (f"migrated {report.source} → {report.destination}; state.backend is s3 already: the next "
                          "deploy uses it")
@@ -604,19 +661,24 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
         report.source_after = summarize(after) if after is not None else None
     except (CheckFailure, InputError) as exc:  # unknown, not gone: the server may only be down now
         checks.append(warned("source after", f"could not re-read the source: {exc}",
-                             remedy=f"compare the source with the backup {report.backup_path} by hand"))
+                             remedy=(f"compare the source with the backup {report.backup_path} by hand"
+                                     if report.backup_path else "nothing was written; re-run once the server "
+                                     "answers")))
     else:
         if after is None:
             report.source_unchanged = False
             checks.append(failed("source untouched", f"the source state at {address} is gone",
-                                 remedy=f"restore it from the backup {report.backup_path} (POST it to the address)"))
+                                 remedy=(f"restore it from the backup {report.backup_path} (POST it to the address)"
+                                         if report.backup_path else "gfwizard wrote nothing to it: ask who removed "
+                                         "it, and restore it from the server's own history")))
     if report.source_after is not None:
         report.source_unchanged = report.source_after.sha256 == src.sha256
         checks.append(passed("source untouched", f"source state unchanged (serial {src.serial}, lineage {src.lineage})")
                       if report.source_unchanged else
                       failed("source untouched", "the source state changed during the migration (someone wrote "
                              f"to it?): serial {src.serial} → {report.source_after.serial}",
-                             remedy=f"compare with the backup {report.backup_path}; re-run the migration"))
+                             remedy=(f"compare with the backup {report.backup_path}; re-run the migration"
+                                     if report.backup_path else "re-run the migration")))
     try:
         dest_bytes = _read_destination(client, bucket, key)
         report.destination_after = summarize(dest_bytes) if dest_bytes is not None else None
@@ -631,7 +693,8 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
             report.outcome = "failed"
             report.detail = "the destination does not hold the source's resources and outputs after the migration"
             checks.append(failed("destination content", report.detail,
-                                 remedy=f"the source is untouched and backed up at {report.backup_path}; re-run"))
+                                 remedy="the source is untouched" + (f" and backed up at {report.backup_path}"
+                                                                      if report.backup_path else "") + "; re-run"))
         else:
             checks.append(passed("destination content",
                                  f"{dest.resources} resource(s) and the outputs match the source"))
@@ -651,8 +714,8 @@ def _finish(report: MigrationReport, address: str, username: str | None, passwor
                          "completed). If it names a lock on the source, release it with `force-unlock <ID>` "
                          "initialised with the stack's <env>.http.tfbackend")
     if report.outcome == "failed" and not report.remedy:
-        report.remedy = (f"the source state is untouched and backed up at {report.backup_path}; fix the error and "
-                         "re-run. An interrupted run can leave the source locked: the next run then names the lock "
+        kept = f" and backed up at {report.backup_path}" if report.backup_path else ""
+        report.remedy = (f"the source state is untouched{kept}; fix the error and re-run. An interrupted run can leave the source locked: the next run then names the lock "
                          "ID; release it with `force-unlock <ID>` initialised with the stack's <env>.http.tfbackend")
     if report.outcome in ("refused", "failed", "interrupted") and all(c.ok for c in checks):
         checks.insert(0, failed("migration", report.detail, remedy=report.remedy or "see above"))

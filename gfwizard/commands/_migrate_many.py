@@ -23,7 +23,8 @@ def print_report(report: "MigrationReport") -> None:
     # A detail that starts with the outcome ("migrated X → Y") is not prefixed with it a second time.
     said = report.detail if report.detail.startswith(f"{report.outcome} ") else f"{report.outcome}: {report.detail}"
     echo(said, fg="green" if report.ok else "red")
-    echo(f"backup: {report.backup_path}")
+    if report.backup_path is not None:  # none when nothing ran: a backup is kept only before a run writes
+        echo(f"backup: {report.backup_path}")
     if report.transcript:
         echo(f"transcript: {report.transcript}")
     if not report.ok and report.remedy:

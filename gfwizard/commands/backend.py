@@ -200,7 +200,7 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     Without --stack, every stack still only on HTTP, in dependency order (one question; stops at the first
     that does not end well)."""
     from gfwizard.backend import migrate_http_to_s3, s3_target
-    from gfwizard.backend_migrate import backend_files_to_write, backup_dir
+    from gfwizard.backend_migrate import backend_files_to_write, backup_dir, outcome_without_run
     from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
@@ -226,26 +226,31 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
         raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
                          remedy=f"re-run with --yes: `gfwizard backend migrate --env {env} --stack {stack} --yes`")
     layout = layout_for(cfg.cluster.network)
-    # Nothing written unannounced: in a checkout these are tofu/stacks/<stack>/<env>.*.tfbackend.
-    for path in backend_files_to_write(cfg, env, stack, layout):
-        echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
-    echo(f"will back up the source state under {backup_dir(layout, env)} first (the source itself is never written)",
-         err=as_json)
-    if not yes:
-        if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
-            echo("not migrated: declined", err=True)
-            sys.exit(EXIT_CHECK_FAILED)
+    # Read-only, before any question or backup: nothing to do (in-sync, already-migrated) and refusals are
+    # said as they are; only a run that will write is announced and asked for.
+    report = outcome_without_run(cfg, env, stack, layout)
+    if report is None:
+        # Nothing written unannounced: in a checkout these are tofu/stacks/<stack>/<env>.*.tfbackend.
+        for path in backend_files_to_write(cfg, env, stack, layout):
+            echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
+        echo(f"will back up the source state under {backup_dir(layout, env)} first (the source itself is never "
+             "written)", err=as_json)
+        if not yes:
+            if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
+                echo("not migrated: declined", err=True)
+                sys.exit(EXIT_CHECK_FAILED)
 
-    def confirm_overwrite(question: str) -> bool:
-        echo(f"will {question}", err=as_json, bold=True)
-        return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
+        def confirm_overwrite(question: str) -> bool:
+            echo(f"will {question}", err=as_json, bold=True)
+            return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
 
-    report = migrate_http_to_s3(
-        cfg, env, stack, layout, confirm_overwrite=confirm_overwrite, timeout=timeout,
-        on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
-        on_note=lambda note: echo(f"note: {note}", err=True),
-        on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
-    )
+        # It reads both sides again: the destination may have changed while the question waited.
+        report = migrate_http_to_s3(
+            cfg, env, stack, layout, confirm_overwrite=confirm_overwrite, timeout=timeout,
+            on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
+            on_note=lambda note: echo(f"note: {note}", err=True),
+            on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
+        )
     if as_json:
         emit_json(report)
     else:

@@ -375,7 +375,43 @@ def test_migrate_on_a_terminal_says_what_it_writes_and_a_no_writes_nothing(ws: P
     assert -1 not in positions and positions == sorted(positions), text  # every write named, before the question
     assert code == 1 and "not migrated: declined" in text
     assert tree_digest(ws) == before                                      # nothing written
-    assert http_server.current_state("attic", "dev") == source and http_server.request_log.entries() == []
+    # Both sides were read before the question (to know there is something to do); nothing was written.
+    assert http_server.current_state("attic", "dev") == source
+    assert {e["method"] for e in http_server.request_log.entries()} == {"GET"}
+    assert PASSWORD not in out
+
+
+def test_migrate_again_on_a_terminal_asks_nothing_and_writes_no_backup(iac_bin: str, ws: Path, s3: RehearsalS3,
+                                                                       s3_bucket: str, http_server: HttpStateServer,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stack already in sync: the outcome is known before any question, so none is asked, no backup is written
+    (a backup is for a run that will write), and it exits 0."""
+    config = _config(ws, s3, s3_bucket, http_server)
+    source = json.dumps({"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "lin-again",
+                         "outputs": {"hello": {"value": "world", "type": "string"}}, "resources": []}).encode()
+    http_server.put_state("attic", "dev", source)
+    args = ["backend", "migrate", "--env", "dev", "--stack", "attic", "--config", str(config)]
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)  # the pty run inherits this process's environment
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    first = run_cli([*args, "--yes"])
+    assert first.returncode == 0 and "backup of the source state: " in first.stdout, first.stdout + first.stderr
+    backups = ws / "ws" / "backups" / "dev"
+    assert len(list(backups.iterdir())) == 1
+    destination = s3.client().get_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate")["Body"].read()
+    before = tree_digest(ws)
+    http_server.request_log.clear()
+
+    code, out = _run_on_pty(args, b"y\n")
+
+    text = " ".join(out.split())
+    assert code == 0, text
+    assert "[y/N]" not in out and "Migrate attic" not in text, text   # nothing to do: nothing asked
+    assert "in-sync: " in text and "already holds the same content; nothing to do" in text
+    assert "will back up" not in text and "backup" not in text, text  # no backup announced, none written
+    assert len(list(backups.iterdir())) == 1 and tree_digest(ws) == before
+    assert s3.client().get_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate")["Body"].read() == \
+        destination
+    assert {e["method"] for e in http_server.request_log.entries()} == {"GET"}
     assert PASSWORD not in out
 
 

@@ -131,11 +131,11 @@ def test_migration_end_to_end(iac_bin: str, s3: RehearsalS3, s3_bucket: str, htt
     plan = _iac(iac_bin, ["plan", "-input=false", "-detailed-exitcode", "-lock=false"], code, setup / "s3-data")
     assert plan.returncode == 0, plan.stdout + plan.stderr
 
-    # Running it again changes nothing: already in sync, no IaC run, a second backup.
+    # Running it again changes nothing: already in sync, no IaC run, and no second backup (nothing to write).
     again = migrate_http_to_s3(cfg, "dev", "attic", layout, binary=iac_bin, timeout=120)
     assert again.outcome == "in-sync" and again.ok and again.transcript is None
     assert _dest(s3, s3_bucket) == dest
-    assert len(_backups(setup)) == 2
+    assert again.backup_path is None and _backups(setup) == [report.backup_path]
 
 
 def test_destination_with_other_lineage_is_refused(iac_bin: str, s3: RehearsalS3, s3_bucket: str,
@@ -156,7 +156,8 @@ def test_destination_with_other_lineage_is_refused(iac_bin: str, s3: RehearsalS3
     assert "refusing to overwrite it" in report.detail
     assert _state(http_server) == source                     # source untouched
     assert _dest(s3, s3_bucket) == other                     # destination untouched
-    assert report.backup_path.read_bytes() == source         # backup exists
+    assert report.backup_path is None and _backups(setup) == []  # refused before any backup: nothing written
+    assert "nothing was written" in report.remedy and "backed up" not in report.remedy
     assert report.transcript is None                         # the IaC binary never ran
 
 
@@ -187,6 +188,7 @@ def test_migrate_again_after_a_deploy_says_already_migrated(iac_bin: str, s3: Re
     assert "S3 is the live state" in again.detail and not again.remedy
     assert [c.name for c in again.checks] == ["source untouched", "destination history"]
     assert again.transcript is None                          # the IaC binary never ran
+    assert again.backup_path is None and len(_backups(setup)) == 1  # only the first (real) run backed up
     assert _dest(s3, s3_bucket) == live and _state(http_server) == source
 
 
@@ -223,6 +225,7 @@ def test_older_destination_of_same_lineage_needs_confirmation(iac_bin: str, s3: 
     declined = migrate_http_to_s3(cfg, "dev", "attic", layout, binary=iac_bin, confirm_overwrite=lambda q: False)
     assert declined.outcome == "refused" and "not confirmed" in declined.detail
     assert _dest(s3, s3_bucket) == seeded
+    assert declined.backup_path is None and _backups(setup) == []  # declined: nothing written, no backup either
 
     asked: list[str] = []
     report = migrate_http_to_s3(cfg, "dev", "attic", layout, binary=iac_bin, timeout=120,
