@@ -49,6 +49,9 @@ def files_summary(paths: list[Path]) -> str:
         by_stack.setdefault(path.parent.name, []).append(path.name)
     return f"In {roots.pop()}/\n" + "\n".join(f"  {stack}/  {', '.join(names)}" for stack, names in by_stack.items())
 
+#: Said on a lock probe's pass shown again after a migration, when only the read-only checks ran again.
+KEPT_PROBE = " (passed earlier on this visit; not run again after the migration)"
+
 #: The status line once every read-only check passed and only the lock probe (Ctrl+R) is left.
 PROBE_NOT_RUN = ("Read-only checks passed; the lock probe has not run. Ctrl+R runs every check, the probe too "
                  "(it writes, then deletes one object).")
@@ -233,8 +236,11 @@ class BackendScreen(StepScreen):
 
     # ----- checks -------------------------------------------------------------------------
     def action_run_checks(self, create_bucket: bool = False, enable_versioning: bool = False,
-                          probe: bool = True) -> None:
-        """Run the backend checks for the current form values; ``probe`` (Ctrl+R) includes the lock probe."""
+                          probe: bool = True, kept_probe: Check | None = None) -> None:
+        """Run the backend checks for the current form values; ``probe`` (Ctrl+R) includes the lock probe.
+
+        ``kept_probe`` (with ``probe`` False): a lock probe that passed earlier in this visit, shown again
+        when the read-only checks pass, instead of running the probe (a write) again."""
         if self.invalid:
             self._update_status()
             return
@@ -242,14 +248,16 @@ class BackendScreen(StepScreen):
         checklist = self.query_one(Checklist)
         if self._kind() != "s3":
             checklist.set_pending(["http backend"])
-        elif probe:
+        elif probe or kept_probe is not None:
             checklist.set_pending(S3_CHECKS)
         else:
             checklist.set_pending(S3_READ_ONLY, self._probe_not_run())
         self._status("Checking the state backend…" if probe or self._kind() != "s3" else
+                     "Checking the state backend again (read-only; the lock probe passed already)…"
+                     if kept_probe is not None else
                      "Checking the state backend (read-only; the lock probe waits for Ctrl+R)…", True)
         self.refresh_bindings()
-        self.run_checks(create_bucket, enable_versioning, probe)
+        self.run_checks(create_bucket, enable_versioning, probe, kept_probe)
 
     def _probe_not_run(self) -> dict[str, NotRun]:
         """The lock-probe row of a read-only run: not run, and what Ctrl+R would write where."""
@@ -266,8 +274,10 @@ class BackendScreen(StepScreen):
                                    f"one object under {where}")}
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="backend")
-    def run_checks(self, create_bucket: bool, enable_versioning: bool, probe: bool) -> None:
-        """The S3 checks; with ``probe`` the lock probe too (its one write: a probe object, deleted again)."""
+    def run_checks(self, create_bucket: bool, enable_versioning: bool, probe: bool,
+                   kept_probe: Check | None = None) -> None:
+        """The S3 checks; with ``probe`` the lock probe too (its one write: a probe object, deleted again);
+        with ``kept_probe``, that earlier pass instead, once every read-only check passed."""
         from gfwizard.backend import check_s3, credential_source
         from gfwizard.checks import warned
 
@@ -283,12 +293,16 @@ class BackendScreen(StepScreen):
             # Consent for create/enable was given in the dialog before this run was started.
             checks = check_s3(cfg, self.session.env, create_bucket=create_bucket,
                               enable_versioning=enable_versioning, confirm=lambda _what: True, probe=probe)
+            if (not probe and kept_probe is not None and [c.name for c in checks] == list(S3_READ_ONLY)
+                    and all(c.ok for c in checks)):
+                checks.append(kept_probe)
         probed = any(c.name == LOCK_PROBE for c in checks)
         current = (self._rendered_already() if cfg.state.backend == "s3" and probed and all(c.ok for c in checks)
                    else None)
         if get_current_worker().is_cancelled:
             return
-        self.post_message(self.ChecksFinished(checks, source, probe, current))
+        # A kept probe counts as Ctrl+R's run: the screen then stands where that run left it.
+        self.post_message(self.ChecksFinished(checks, source, probe or probed, current))
         if cfg.state.http is not None:
             self._look_for_http_state()
 
@@ -488,7 +502,21 @@ class BackendScreen(StepScreen):
         summary += f". Backups of the HTTP states: {backup_dir(layout, self.session.env)}."
         self.app.call_from_thread(self.notify, summary, timeout=30, markup=False,
                                   severity="error" if problems else "information")
-        self._look_for_http_state()  # what is left to migrate (Ctrl+T goes once nothing is)
+        # The list showed the state prefix as it was before (e.g. "0 state file(s)"): read it again. That
+        # run also looks for what is left to migrate (Ctrl+T goes once nothing is).
+        if not self.app.call_from_thread(self._recheck_after_migration):
+            self._look_for_http_state()
+
+    def _recheck_after_migration(self) -> bool:
+        """Run the read-only checks again (never the lock probe, a write); a probe that passed in this visit
+        is kept, so Next and Ctrl+W are not blocked again. False when no check can run (an invalid field)."""
+        if self.invalid or self._kind() != "s3":
+            return False
+        passed = next((c for c in self.checks or [] if c.name == LOCK_PROBE and c.ok), None) if self.full_run else None
+        if passed is not None and not passed.detail.endswith(KEPT_PROBE):
+            passed = passed.model_copy(update={"detail": passed.detail + KEPT_PROBE})
+        self.action_run_checks(probe=False, kept_probe=passed)
+        return True
 
     def _migration_changed(self) -> None:
         self.refresh_bindings()

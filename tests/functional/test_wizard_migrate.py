@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from gfwizard.checks import passed
+from screens.checklist import Checklist
 from tests.functional import REPO, modal_named, on_step, run_every_backend_check, text_of, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 STACKS = ["attic", "arc-runners", "gitlab-runners", "runner-dashboard"]
+#: A row not shown (yet).
+NONE = passed("none", "")
 
 
 async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac_bin: str,
@@ -47,6 +51,9 @@ async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac
             # All of it on screen at 80x24: the status line's three lines hold what is left to do, and Next.
             assert status().startswith(pending), status()
             assert fits(), status()
+            shown = lambda: {c.name: c for c in app.screen.query_one(Checklist).checks}  # noqa: E731
+            assert "0 state file(s)" in shown()["s3 state prefix"].detail, shown()
+            env.s3.request_log.clear()  # type: ignore[union-attr]
             await pilot.press("ctrl+t")
             await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
             await pilot.press("y")
@@ -59,6 +66,18 @@ async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac
                 f"runner-dashboard (migrated). Backups of the HTTP states: {Path(env.env['GFW_WORKSPACE']) / 'backups' / 'dev'}."], said
             await wait_until(pilot, lambda: "still only on the HTTP backend" not in status(), "the note gone")
             assert not app.screen.check_action("migrate", ())
+            # The list is read again after the migration (no Ctrl+R needed): the state files now in S3 show.
+            await wait_until(pilot, lambda: "4 state file(s)" in shown().get("s3 state prefix", NONE).detail
+                             and app.screen.checks is not None, "the read-only checks again")
+            # The lock probe is not run again (a write), but its pass on this visit is kept: nothing blocked.
+            probe = shown()["s3 lock probe"]
+            assert probe.ok and probe.detail.endswith("(passed earlier on this visit; not run again after the "
+                                                      "migration)"), probe
+            assert not any(".gfwizard-lock-probe" in e["path"]
+                           for e in env.s3.request_log.entries()), "the lock probe ran again"  # type: ignore[union-attr]
+            await wait_until(pilot, lambda: status().endswith("Ctrl+N for Next."), "the backend ready again")
+            assert app.session.backend_ready and app.screen.check_action("next", ()) is not False
+            assert app.screen.check_action("render", ())
         listed = env.s3.client().list_objects_v2(Bucket=env.bucket)  # type: ignore[union-attr]
         keys = sorted(o["Key"] for o in listed.get("Contents", []))
         assert keys == sorted(f"gloriousflywheel/dev/{stack}.tfstate" for stack in STACKS)
