@@ -249,6 +249,23 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
                              f"({', '.join(answers.environments)})")
 
 
+def dropped_environment_reason(value: str, answers: ConfigAnswers, keep: str | None = None) -> str | None:
+    """Why a form edited as typed may not take ``value`` as the environments (None when it may): it would
+    drop an environment that needs a typed confirmation, or ``keep`` (the one the wizard run sets up).
+
+    ``config init --plain`` asks the confirmations next and shows what is left of them; a form that dropped
+    them itself would lose prod's confirmation at ``dev, pro`` and not bring it back at ``dev, prod``."""
+    names = parse_list(value)
+    for name in answers.confirm_environments:
+        if name not in names:
+            return (f"{rules.shown_value(name)} needs a typed confirmation before apply: remove it from the "
+                    "environments that need one first")
+    if keep is not None and keep in answers.environments and keep not in names:
+        return (f"{rules.shown_value(keep)} is the environment this wizard run sets up (its state backend, its "
+                "deploy): keep it")
+    return None
+
+
 #: The question each config field's value comes from (fields not listed come from the base config).
 _FIELD_QUESTIONS: dict[str, str] = {
     "organization.name": "org_name", "organization.full_name": "org_full_name",

@@ -1,23 +1,34 @@
-"""Step 5 — Config: the organization.yaml the wizard built, as a diff against the file; written on confirm."""
+"""Step 5 — Config: the organization fields as a form, and the organization.yaml the wizard built as a diff
+against the file; written on confirm."""
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.confirm_modal import ConfirmModal
 from screens.step import StepScreen
+
+#: The organization-level answers, one form line each (the other questions are asked by earlier steps).
+ORG_FIELDS = (("org_name", "Org name"), ("org_full_name", "Full name"), ("environments", "Environments"),
+              ("confirm_environments", "Typed confirm"))
+LABELS = dict(ORG_FIELDS)
+#: What an empty field shows (an empty confirmation list is an answer: no environment asks).
+PLACEHOLDERS = {"org_name": "short, lowercase, e.g. tinyland", "org_full_name": "e.g. Tinyland",
+                "environments": "comma separated, e.g. dev, prod",
+                "confirm_environments": "none (comma separated, e.g. prod)"}
 
 
 def diff_text(old: str | None, new: str, path: Path) -> Text:
@@ -37,7 +48,12 @@ class ConfigScreen(StepScreen):
     """Shows the generated file and what changes; Ctrl+W writes it (atomic, previous kept as .bak)."""
 
     STEP_TITLE = "5 · organization.yaml"
-    BINDINGS = [Binding("ctrl+w", "write", "Write file"), Binding("v", "toggle_view", "Diff/whole file")]
+    # The form is what a new operator acts on first (the YAML view, first before, only scrolls).
+    AUTO_FOCUS = "#org_name"
+    # priority: Ctrl+W must write while a field has focus (Input binds it to delete a word). "v" is not:
+    # in a field it is a letter.
+    BINDINGS = [Binding("ctrl+w", "write", "Write file", priority=True),
+                Binding("v", "toggle_view", "Diff/whole file")]
 
     @dataclass
     class Rendered(Message):
@@ -63,12 +79,22 @@ class ConfigScreen(StepScreen):
         self.new_text: str | None = None
         self.old_text: str | None = None
         self.whole_file = False
+        #: Fields whose shown value is invalid (key -> error): the draft keeps the last valid value.
+        self.invalid: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
+        answers = self._answers()
         yield Header()
-        with Vertical(classes="step-body"):
+        with VerticalScroll(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
             yield Static(self._help(identical=False), id="config-help", classes="step-help", markup=False)
+            with Vertical(id="org-form", classes="form"):
+                for key, label in ORG_FIELDS:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield Input(answers.display(key), id=key, classes="form-input", compact=True,
+                                    placeholder=PLACEHOLDERS[key])
+                    yield Static("", id=f"{key}-error", classes="form-error", markup=False)
             with VerticalScroll(id="config-view"):
                 yield Static("Rendering…", id="config-diff")
         yield Static("", id="step-status", classes="step-status", markup=False)
@@ -76,6 +102,77 @@ class ConfigScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.render_config()
+
+    def _answers(self) -> Any:
+        from gfwizard.answers import ConfigAnswers
+
+        assert self.session.draft is not None, "the Validate step drafts the config"
+        return ConfigAnswers.from_config(self.session.draft)
+
+    # ----- editing ------------------------------------------------------------------------
+    @on(Input.Changed, ".form-input")
+    def _field_changed(self, event: Input.Changed) -> None:
+        assert event.input.id is not None
+        self._apply_edit(event.input.id, event.value)
+
+    def _reason(self, key: str, value: str, answers: Any) -> str | None:
+        """Why ``value`` may not go into the draft as ``key`` (None when it may)."""
+        from gfwizard.answers import dropped_environment_reason, validate_answer
+
+        error = validate_answer(key, value, answers)
+        if error is None and key == "environments":
+            error = dropped_environment_reason(value, answers, keep=self.session.env)
+        return error
+
+    def _apply_edit(self, key: str, value: str) -> None:
+        """Validate one field as typed; a valid change goes into the draft and the file is rendered again.
+        A field left invalid because of another one (an environment not listed yet) is taken once it fits."""
+        from pydantic import ValidationError
+
+        from gfwizard.answers import build_config, parse_list
+        from gfwizard.orgconfig_yaml import problems_from_validation
+
+        answers = self._answers()
+        current = answers.get(key)
+        unchanged = (parse_list(value) if isinstance(current, list) else value) == current
+        error = None if unchanged else self._reason(key, value, answers)
+        draft = None
+        if error is None and not unchanged:
+            answers.set(key, value)
+            try:
+                draft = build_config(answers)
+            except ValidationError as exc:  # the model's own rules: shown, never raised in the UI
+                error = "; ".join(f"{p.field_path}: {p.message}" for p in problems_from_validation(exc, "answers"))
+            except ValueError as exc:
+                error = str(exc)
+        shown = self.query_one(f"#{key}-error", Static)
+        shown.update(error or "")
+        shown.set_class(bool(error), "-shown")
+        self.invalid.pop(key, None)
+        if error:
+            self.invalid[key] = error
+        elif draft is not None:
+            self.session.draft = draft
+            # Until the new text is back, the diff on screen is not what Ctrl+W would write.
+            self.new_text = None
+            self.render_config()
+            for other in [k for k in self.invalid if k != key]:
+                self._apply_edit(other, self.query_one(f"#{other}", Input).value)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        """The status line: the first invalid field, else what the last render found."""
+        if self.invalid:
+            key, error = next(iter(self.invalid.items()))
+            self._status(f"{LABELS[key]}: {error} (fix it: Ctrl+W writes only valid values)", True)
+        elif self.new_text is None:
+            self._status("Rendering the config…", True)
+        elif self.old_text == self.new_text:
+            self._status(f"{self.session.config_path} is already up to date. Ctrl+N for Next.", False)
+        else:
+            what = "a new file" if self.old_text is None else "the changes are shown above"
+            self._status(f"Not written yet ({what}). Ctrl+W writes it.", True)
+        self.refresh_bindings()
 
     def _help(self, identical: bool) -> str:
         """The line under the title: what Ctrl+W would do, or that there is nothing to write."""
@@ -100,15 +197,9 @@ class ConfigScreen(StepScreen):
     def on_config_screen_rendered(self, message: Rendered) -> None:
         self.new_text, self.old_text = message.new_text, message.old_text
         self.query_one("#config-help", Static).update(self._help(message.old_text == message.new_text))
-        if message.old_text == message.new_text:
-            self.session.config_written = True
-            self._status(f"{self.session.config_path} is already up to date. Ctrl+N for Next.", False)
-        else:
-            self.session.config_written = False
-            what = "a new file" if message.old_text is None else "the changes are shown above"
-            self._status(f"Not written yet ({what}). Ctrl+W writes it.", True)
+        self.session.config_written = message.old_text == message.new_text
         self._show()
-        self.refresh_bindings()
+        self._update_status()
 
     def _show(self) -> None:
         assert self.new_text is not None
@@ -126,6 +217,9 @@ class ConfigScreen(StepScreen):
 
     def action_write(self) -> None:
         """Confirm, then write atomically."""
+        if self.invalid:
+            self._update_status()
+            return
         if self.new_text is None or self.new_text == self.old_text:
             self.notify("Nothing to write.")
             return
@@ -173,12 +267,17 @@ class ConfigScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_view":
+            if isinstance(self.focused, Input):
+                return False  # "v" is a letter there: offering it would promise a key the field takes
             return self.old_text is not None and self.new_text is not None and self.old_text != self.new_text
         if action == "write":
-            return self.new_text is not None and self.new_text != self.old_text
+            return not self.invalid and self.new_text is not None and self.new_text != self.old_text
         return super().check_action(action, parameters)
 
     def blocked_reason(self) -> str | None:
+        if self.invalid:
+            key, error = next(iter(self.invalid.items()))
+            return f"{LABELS[key]}: {error}"
         if self.new_text is None:
             return "Rendering the config…"
         if not self.session.config_written:

@@ -316,7 +316,12 @@ async def test_config_written_only_on_confirm(rehearsal_workspace: WorkspaceFixt
         assert on_step(app, "config") and not app.session.config_written
         assert ws.config_path.read_bytes() == original
         assert not ws.config_path.with_name("organization.yaml.bak").exists()
-        # v shows the whole new file instead of the diff.
+        # v shows the whole new file instead of the diff; in a form field it is only a letter, so it is
+        # offered once Esc has left the field (focus starts on the first field).
+        assert app.screen.focused is app.screen.query_one("#org_name")
+        assert app.screen.check_action("toggle_view", ()) is False
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.check_action("toggle_view", ()), "v offered outside the field")
         await pilot.press("v")
         assert "key_prefix: gloriousflywheel-rehearsal" in app.screen.new_text
         assert "Syntax" in type(app.screen.query_one("#config-diff").content).__name__

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import pytest
 from click.testing import CliRunner
 
-from gfwizard.answers import QUESTIONS, ConfigAnswers, build_config, validate_answer
+from gfwizard.answers import QUESTIONS, ConfigAnswers, build_config, dropped_environment_reason, validate_answer
 from gfwizard.errors import InputError
 from gfwizard.orgconfig import load_config, render_config
 from gfwizard.orgconfig_write import backup_path
@@ -212,6 +212,20 @@ def test_bad_answers_are_refused_as_typed() -> None:
     assert validate_answer("kubeconfig", "~/.kube/kubeconfig-sting.yaml", answers) is not None
     assert validate_answer("kubeconfig", "", answers) is None
     assert validate_answer("environments", "dev, prod", answers) is None
+
+
+def test_a_form_edited_as_typed_never_drops_a_confirmed_or_the_wizards_environment() -> None:
+    answers = ConfigAnswers()  # dev, prod; prod needs a typed confirmation
+    # "pro" on the way to "prod" is a valid list: dropping prod's confirmation there would not bring it back.
+    assert dropped_environment_reason("dev, pro", answers) == (
+        "'prod' needs a typed confirmation before apply: remove it from the environments that need one first")
+    assert dropped_environment_reason("prod", answers, keep="dev") == (
+        "'dev' is the environment this wizard run sets up (its state backend, its deploy): keep it")
+    assert dropped_environment_reason("dev, prod, staging", answers, keep="dev") is None
+    assert dropped_environment_reason("prod,dev", answers, keep="dev") is None
+    answers.set("confirm_environments", "")
+    assert dropped_environment_reason("dev", answers, keep="dev") is None
+    assert answers.confirm_environments == [] and answers.environments == ["dev", "prod"]
 
 
 def test_a_prompter_that_skips_validation_cannot_write_a_bad_value(tmp_path: Path) -> None:
