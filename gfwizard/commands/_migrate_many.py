@@ -1,5 +1,8 @@
 """``gfwizard backend migrate --env E`` without one ``--stack``: several stacks' state from HTTP to S3, one
-after the other in dependency order, after one confirmation; the first stack that does not end well stops it."""
+after the other in dependency order, after one confirmation; the first stack that does not end well stops it.
+
+The pieces the one-stack form uses as well live here too: the refusal without a terminal, the announcement
+of what will be written, one stack's migration with its echoes, and the printed report."""
 
 from __future__ import annotations
 
@@ -31,6 +34,47 @@ def print_report(report: "MigrationReport") -> None:
         echo(f"remedy: {report.remedy}")
 
 
+def refuse_without_terminal(env: str, given: Sequence[str], yes: bool) -> None:
+    """InputError when nobody can be asked and ``--yes`` was not given; its remedy repeats the ``--stack``
+    options ``given``."""
+    if not yes and not sys.stdin.isatty():
+        options = "".join(f" --stack {name}" for name in given)
+        raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
+                         remedy=f"re-run with --yes: `gfwizard backend migrate --env {env}{options} --yes`")
+
+
+def announce_writes(cfg: "OrgConfig", env: str, stacks: Sequence[str], layout: "Layout", *, as_json: bool,
+                    each: bool) -> None:
+    """Name what the migration of ``stacks`` writes before it asks: the backend files it renders, and where the
+    source states are backed up (``each``: several sources)."""
+    from gfwizard.backend_migrate import backend_files_to_write, backup_dir
+
+    for stack in stacks:
+        # In a checkout these are tofu/stacks/<stack>/<env>.*.tfbackend.
+        for path in backend_files_to_write(cfg, env, stack, layout):
+            echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
+    echo(f"will back up {'each source state' if each else 'the source state'} under {backup_dir(layout, env)} "
+         "first (the source itself is never written)", err=as_json)
+
+
+def migrate_one(cfg: "OrgConfig", env: str, stack: str, layout: "Layout", *, yes: bool, timeout: float,
+                as_json: bool) -> "MigrationReport":
+    """One stack's migration, saying as it goes what it writes; an overwrite of older S3 state is asked for on a
+    terminal (``yes``: not asked)."""
+    from gfwizard.backend import migrate_http_to_s3
+
+    def confirm_overwrite(question: str) -> bool:
+        echo(f"will {question}", err=as_json, bold=True)
+        return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
+
+    return migrate_http_to_s3(
+        cfg, env, stack, layout, confirm_overwrite=confirm_overwrite, timeout=timeout,
+        on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
+        on_note=lambda note: echo(f"note: {note}", err=True),
+        on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
+    )
+
+
 def plan(cfg: "OrgConfig", env: str, stacks: Sequence[str]) -> list[str]:
     """The stacks to migrate in dependency order: those given, or (none given) every stack of ``env`` whose
     state is still only on the HTTP backend, found by the lookup the wizard uses (read-only)."""
@@ -58,8 +102,7 @@ def plan(cfg: "OrgConfig", env: str, stacks: Sequence[str]) -> list[str]:
 def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layout", *, yes: bool, timeout: float,
                  as_json: bool) -> None:
     """Migrate the planned stacks one after the other (see the module doc); exits with the outcome."""
-    from gfwizard.backend import migrate_http_to_s3, s3_target
-    from gfwizard.backend_migrate import backend_files_to_write, backup_dir
+    from gfwizard.backend import s3_target
 
     stacks = plan(cfg, env, given)
     result: dict[str, Any] = {"env": env, "stacks": stacks, "reports": [], "done": [], "not_done": list(stacks),
@@ -71,11 +114,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
             echo(f"nothing to migrate: no stack of {env!r} has its state only on the HTTP backend (nothing written)")
         sys.exit(EXIT_OK)
     echo(f"will migrate: {', '.join(stacks)} (in dependency order, one after the other)", err=as_json, bold=True)
-    for stack in stacks:
-        for path in backend_files_to_write(cfg, env, stack, layout):
-            echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
-    echo(f"will back up each source state under {backup_dir(layout, env)} first (the source itself is never "
-         "written)", err=as_json)
+    announce_writes(cfg, env, stacks, layout, as_json=as_json, each=True)
     target = s3_target(cfg)
     if not yes and not ask_yes_no(f"Migrate the state of {len(stacks)} stack(s) ({env}) from the HTTP backend to "
                                   f"s3://{target.bucket}/{target.key_prefix}/{env}/?"):
@@ -84,19 +123,10 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
             emit_json({**result, "outcome": "declined", "ok": False})
         sys.exit(EXIT_CHECK_FAILED)
 
-    def confirm_overwrite(question: str) -> bool:
-        echo(f"will {question}", err=as_json, bold=True)
-        return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
-
     for index, stack in enumerate(stacks, 1):
         echo(f"== {stack} ({index}/{len(stacks)}) ==", err=as_json, bold=True)
         try:
-            report = migrate_http_to_s3(
-                cfg, env, stack, layout, confirm_overwrite=confirm_overwrite, timeout=timeout,
-                on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
-                on_note=lambda note: echo(f"note: {note}", err=True),
-                on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
-            )
+            report = migrate_one(cfg, env, stack, layout, yes=yes, timeout=timeout, as_json=as_json)
         except GfwError as exc:
             result["stopped"] = {"stack": stack, "outcome": "error", "detail": exc.message, "remedy": exc.remedy}
             echo(f"error: {exc.message}", err=True, fg="red")

@@ -199,8 +199,10 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     destination with another lineage or a higher serial, `init -migrate-state`, then compare.
     Without --stack, every stack still only on HTTP, in dependency order (one question; stops at the first
     that does not end well)."""
-    from gfwizard.backend import migrate_http_to_s3, s3_target
-    from gfwizard.backend_migrate import backend_files_to_write, backup_dir, outcome_without_run
+    from gfwizard.backend import s3_target
+    from gfwizard.backend_migrate import outcome_without_run
+    from gfwizard.commands._migrate_many import (announce_writes, migrate_many, migrate_one, print_report,
+                                                 refuse_without_terminal)
     from gfwizard.layout import layout_for, require_work_root
 
     cfg = _load(config_path)
@@ -212,49 +214,26 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
                          remedy="add state.http to organization.yaml")
     require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
     if len(set(stacks)) != 1:
-        from gfwizard.commands._migrate_many import migrate_many
-
-        if not yes and not sys.stdin.isatty():
-            given = "".join(f" --stack {name}" for name in stacks)
-            raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
-                             remedy=f"re-run with --yes: `gfwizard backend migrate --env {env}{given} --yes`")
+        refuse_without_terminal(env, stacks, yes)
         migrate_many(cfg, env, stacks, layout_for(cfg.cluster.network), yes=yes, timeout=timeout, as_json=as_json)
     stack = stacks[0]
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
-    if not yes and not sys.stdin.isatty():
-        raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
-                         remedy=f"re-run with --yes: `gfwizard backend migrate --env {env} --stack {stack} --yes`")
+    refuse_without_terminal(env, [stack], yes)
     layout = layout_for(cfg.cluster.network)
     # Read-only, before any question or backup: nothing to do (in-sync, already-migrated) and refusals are
     # said as they are; only a run that will write is announced and asked for.
     report = outcome_without_run(cfg, env, stack, layout)
     if report is None:
-        # Nothing written unannounced: in a checkout these are tofu/stacks/<stack>/<env>.*.tfbackend.
-        for path in backend_files_to_write(cfg, env, stack, layout):
-            echo(f"will write {path} before the IaC runs (missing or stale; it holds no credential)", err=as_json)
-        echo(f"will back up the source state under {backup_dir(layout, env)} first (the source itself is never "
-             "written)", err=as_json)
+        announce_writes(cfg, env, [stack], layout, as_json=as_json, each=False)
         if not yes:
             if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
                 echo("not migrated: declined", err=True)
                 sys.exit(EXIT_CHECK_FAILED)
-
-        def confirm_overwrite(question: str) -> bool:
-            echo(f"will {question}", err=as_json, bold=True)
-            return yes or (sys.stdin.isatty() and ask_yes_no(f"{question[0].upper()}{question[1:]}?"))
-
         # It reads both sides again: the destination may have changed while the question waited.
-        report = migrate_http_to_s3(
-            cfg, env, stack, layout, confirm_overwrite=confirm_overwrite, timeout=timeout,
-            on_backup=lambda path: echo(f"backup of the source state: {path}", err=as_json),
-            on_note=lambda note: echo(f"note: {note}", err=True),
-            on_line=None if as_json else (lambda line: echo(f"  | {line}", err=True)),
-        )
+        report = migrate_one(cfg, env, stack, layout, yes=yes, timeout=timeout, as_json=as_json)
     if as_json:
         emit_json(report)
     else:
-        from gfwizard.commands._migrate_many import print_report
-
         print_report(report)
     sys.exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
