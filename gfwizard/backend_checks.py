@@ -67,11 +67,10 @@ def check_s3(cfg: "OrgConfig", env: str, *, create_bucket: bool = False, enable_
         return checks
     checks.append(_skew_check(target, reach[1], reach[2]))
 
-    creds = _credentials_check(cfg, target, env, timeouts)
-    checks.append(creds[0])
-    if not creds[0].ok:
+    creds, client = _credentials_check(cfg, target, env, timeouts)
+    checks.append(creds)
+    if not creds.ok:
         return checks
-    client = creds[1]
 
     bucket = _bucket_check(client, target, env, timeouts, create_bucket, confirm)
     checks.append(bucket)
