@@ -131,26 +131,25 @@ def shown_url(value: str) -> str:
 
 
 def _check_url_parts(value: str, parts: Any, what: str, shown: str) -> None:
+    got = shown_value(shown, URL_SHOWN_CHARS)  # the URL as the messages quote it (password out, long ones cut)
     if parts.password is not None:
         raise ValueError(secret_value_reason(value) or f"{what} must not carry a password; {CREDENTIALS_HINT}")
     if parts.username is not None:
         raise ValueError(f"{what} must not carry a user name (user@host); {CREDENTIALS_HINT}")
     if not parts.hostname:
-        raise ValueError(f"{what} has no host (got {shown_value(shown, URL_SHOWN_CHARS)})")
+        raise ValueError(f"{what} has no host (got {got})")
     if _has_space_or_control(value):
-        raise ValueError(f"{what} must not contain spaces or control characters "
-                         f"(got {shown_value(shown, URL_SHOWN_CHARS)})")
+        raise ValueError(f"{what} must not contain spaces or control characters (got {got})")
     if not re.fullmatch(r"[A-Za-z0-9._\-]+|\[[0-9A-Fa-f:.]+\]", parts.netloc.rsplit(":", 1)[0]
                         if not parts.netloc.startswith("[") else parts.netloc.split("]")[0] + "]"):
         raise ValueError(f"{what} has an invalid host {shown_value(parts.hostname or '')} (letters, digits, '.' "
-                         f"and '-', or an IP address; got {shown_value(shown, URL_SHOWN_CHARS)})")
+                         f"and '-', or an IP address; got {got})")
     try:
         parts.port
     except ValueError:
-        raise ValueError(f"{what} has an invalid port (got {shown_value(shown, URL_SHOWN_CHARS)})") from None
+        raise ValueError(f"{what} has an invalid port (got {got})") from None
     if parts.query or parts.fragment:
-        raise ValueError(f"{what} must not have a query or fragment (got {shown_value(shown, URL_SHOWN_CHARS)}); "
-                         "remove it")
+        raise ValueError(f"{what} must not have a query or fragment (got {got}); remove it")
 
 
 def ip_kind(host: str) -> str | None:
