@@ -1,5 +1,7 @@
 """``gfwizard backend migrate --env E`` without one ``--stack``: several stacks' state from HTTP to S3, one
 after the other in dependency order, after one confirmation; the first stack that does not end well stops it.
+Stacks given with ``--stack`` are read before that question, as the one-stack form reads its stack: those with
+nothing to do are said and left out, and a refusal stops it before the question.
 
 The pieces the one-stack form uses as well live here too: the refusal without a terminal, the announcement
 of what will be written, one stack's migration with its echoes, and the printed report."""
@@ -99,32 +101,88 @@ def plan(cfg: "OrgConfig", env: str, stacks: Sequence[str]) -> list[str]:
     return found.pending
 
 
+def settle_given(cfg: "OrgConfig", env: str, stacks: Sequence[str], layout: "Layout") -> dict[str, "MigrationReport"]:
+    """Read both sides of each given stack, before any question, as the one-stack form does: the reports whose
+    outcome is known without a run (nothing to do, a refusal, a destination that cannot be read), by stack.
+
+    Raises InputError as one stack's migration does (no ``TF_HTTP_PASSWORD``), and one CheckFailure naming every
+    stack whose source cannot be read or holds nothing to migrate (nothing is written either way)."""
+    from gfwizard.backend_migrate import outcome_without_run
+
+    settled: dict[str, "MigrationReport"] = {}
+    problems: dict[str, CheckFailure] = {}
+    for stack in stacks:
+        try:
+            report = outcome_without_run(cfg, env, stack, layout)
+        except CheckFailure as exc:
+            problems[stack] = exc
+            continue
+        if report is not None:
+            settled[stack] = report
+    if problems:
+        said = "; ".join(f"{stack}: {exc.message}" for stack, exc in problems.items())
+        remedies = list(dict.fromkeys(exc.remedy for exc in problems.values() if exc.remedy))
+        others = [s for s in stacks if s not in problems]
+        if others:
+            remedies.append("or leave " + ("it" if len(problems) == 1 else "them") + " out: `gfwizard backend "
+                            f"migrate --env {env}{''.join(f' --stack {s}' for s in others)}`")
+        raise CheckFailure(f"nothing was migrated: {said}", remedy="; ".join(remedies))
+    return settled
+
+
 def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layout", *, yes: bool, timeout: float,
                  as_json: bool) -> None:
-    """Migrate the planned stacks one after the other (see the module doc); exits with the outcome."""
+    """Migrate the planned stacks one after the other (see the module doc); exits with the outcome.
+
+    Given stacks are read first (:func:`settle_given`): nothing to do and refusals are said before the question,
+    and a refusal stops the run before it (nothing asked or written); only the others are asked for and run."""
     from gfwizard.backend import s3_target
 
     stacks = plan(cfg, env, given)
     result: dict[str, Any] = {"env": env, "stacks": stacks, "reports": [], "done": [], "not_done": list(stacks),
                               "stopped": None, "outcome": "nothing-pending", "ok": True}
-    if not stacks:
+    settled = settle_given(cfg, env, stacks, layout) if given else {}
+    for stack, report in settled.items():
+        result["reports"].append(report)
+        if report.ok:
+            result["done"].append(stack)
+            result["not_done"].remove(stack)
+        if not as_json:
+            echo(f"== {stack} ==", bold=True)
+            print_report(report)
+    refused = [s for s, r in settled.items() if not r.ok]
+    pending = [s for s in stacks if s not in settled]
+    if refused:
+        which = ", ".join(f"{s} ({settled[s].outcome})" for s in refused)
+        echo(f"not migrated: {which}; nothing was asked or written", err=as_json, fg="red", bold=True)
+        if pending:
+            echo("to migrate the others meanwhile: `gfwizard backend migrate --env "
+                 f"{env}{''.join(f' --stack {s}' for s in pending)}`", err=as_json)
+        if as_json:
+            emit_json({**result, "outcome": "refused", "ok": False})
+        sys.exit(EXIT_CHECK_FAILED)
+    if not pending:
         if as_json:
             emit_json(result)
+        elif settled:
+            echo(f"nothing to migrate: S3 holds the state of {', '.join(stacks)} already (nothing written)")
         else:
             echo(f"nothing to migrate: no stack of {env!r} has its state only on the HTTP backend (nothing written)")
         sys.exit(EXIT_OK)
-    echo(f"will migrate: {', '.join(stacks)} (in dependency order, one after the other)", err=as_json, bold=True)
-    announce_writes(cfg, env, stacks, layout, as_json=as_json, each=True)
+    settled_note = f"; nothing to do for {', '.join(settled)}" if settled else ""
+    echo(f"will migrate: {', '.join(pending)} (in dependency order, one after the other{settled_note})",
+         err=as_json, bold=True)
+    announce_writes(cfg, env, pending, layout, as_json=as_json, each=len(pending) > 1)
     target = s3_target(cfg)
-    if not yes and not ask_yes_no(f"Migrate the state of {len(stacks)} stack(s) ({env}) from the HTTP backend to "
+    if not yes and not ask_yes_no(f"Migrate the state of {len(pending)} stack(s) ({env}) from the HTTP backend to "
                                   f"s3://{target.bucket}/{target.key_prefix}/{env}/?"):
         echo("not migrated: declined (nothing was written)", err=True)
         if as_json:
             emit_json({**result, "outcome": "declined", "ok": False})
         sys.exit(EXIT_CHECK_FAILED)
 
-    for index, stack in enumerate(stacks, 1):
-        echo(f"== {stack} ({index}/{len(stacks)}) ==", err=as_json, bold=True)
+    for index, stack in enumerate(pending, 1):
+        echo(f"== {stack} ({index}/{len(pending)}) ==", err=as_json, bold=True)
         try:
             report = migrate_one(cfg, env, stack, layout, yes=yes, timeout=timeout, as_json=as_json)
         except GfwError as exc:
@@ -157,5 +215,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
              f"not done: {', '.join(result['not_done'])}", fg="red", bold=True)
         echo(f"once it is sorted out, `gfwizard backend migrate --env {env}` goes on with the stacks still pending")
     else:
-        echo(f"done: {', '.join(result['done'])} ({len(result['done'])} stack(s) migrated)", fg="green", bold=True)
+        migrated = [s for s in result["done"] if s not in settled]
+        nothing = f"; nothing to do for {', '.join(settled)}" if settled else ""
+        echo(f"done: {', '.join(migrated)} ({len(migrated)} stack(s) migrated{nothing})", fg="green", bold=True)
     sys.exit(EXIT_CHECK_FAILED if stopped else EXIT_OK)

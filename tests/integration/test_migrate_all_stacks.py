@@ -208,3 +208,117 @@ def test_backend_check_without_state_http_has_no_http_row_and_names_unreadable_s
     assert line.split()[0] == "WARN" and "could not read the HTTP state of attic" in line
     assert "refused the credentials (401)" in line
     assert {e["method"] for e in http_server.request_log.entries()} == {"GET"}  # read-only
+
+
+def _given(config: Path, *stacks: str) -> list[str]:
+    return ["backend", "migrate", "--env", "dev", *(a for s in stacks for a in ("--stack", s)), "--config",
+            str(config)]
+
+
+def test_several_stacks_are_read_first_and_a_refusal_asks_and_writes_nothing(
+        tmp_path: Path, iac_bin: str, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Several --stack used to ask first and then run attic before arc-runners' refusal: now every given stack is
+    # read first, as with one --stack, and a refusal is said before any question, with nothing written.
+    config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
+                         tmp_path / "organization.yaml")
+    states = _seed(http_server, ("attic", "arc-runners", "gitlab-runners"))
+    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
+                          "outputs": {"other": {"value": 1, "type": "number"}}}).encode()
+    s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)  # the runs inherit this process's environment
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    args = _given(config, "gitlab-runners", "arc-runners", "attic")
+    before, objects = tree_digest(tmp_path), _keys(s3, s3_bucket)
+
+    code, out = _run_on_pty(args, b"y\n")
+    text = " ".join(out.split())
+    assert code == 1, text
+    assert "[y/N]" not in out and "Migrate the state" not in text, text  # nothing asked
+    assert "will migrate" not in text and "will back up" not in text and "will write" not in text, text
+    assert "== arc-runners ==" in text and "another lineage" in text
+    assert "not migrated: arc-runners (refused); nothing was asked or written" in text
+    assert "to migrate the others meanwhile: `gfwizard backend migrate --env dev --stack attic --stack " \
+           f"gitlab-runners --config {config}`" in text
+
+    done = run_cli([*args, "--yes", "--json"])
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "refused" and result["ok"] is False and result["stopped"] is None
+    assert result["stacks"] == ["attic", "arc-runners", "gitlab-runners"]  # dependency order
+    assert [(r["stack"], r["outcome"], r["backup_path"]) for r in result["reports"]] == [
+        ("arc-runners", "refused", None)]
+    assert result["done"] == [] and result["not_done"] == ["attic", "arc-runners", "gitlab-runners"]
+    assert "== attic (1/" not in done.stderr  # no stack was run
+    for output in (out, done.stdout, done.stderr):
+        assert PASSWORD not in output
+    assert tree_digest(tmp_path) == before and _keys(s3, s3_bucket) == objects  # no backup, no state written
+    assert all(http_server.current_state(s, "dev") == states[s] for s in states)
+    assert {e["method"] for e in http_server.request_log.entries()} == {"GET"}
+
+
+def test_several_stacks_say_what_needs_nothing_and_ask_only_for_the_rest(
+        tmp_path: Path, iac_bin: str, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
+                         tmp_path / "organization.yaml")
+    states = _seed(http_server, ("attic", "gitlab-runners"))
+    # attic's state is in S3 already, with the same content: nothing to do for it.
+    s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/attic.tfstate", Body=states["attic"])
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    args = _given(config, "gitlab-runners", "attic")
+    before, objects = tree_digest(tmp_path), _keys(s3, s3_bucket)
+
+    code, out = _run_on_pty(args, b"n\n")
+    text = " ".join(out.split())
+    shown = ["== attic ==", "in-sync: ", "will migrate: gitlab-runners (in dependency order, one after the other; "
+             "nothing to do for attic)", "will write ",
+             f"will back up the source state under {tmp_path / 'ws' / 'backups' / 'dev'} first",
+             "Migrate the state of 1 stack(s) (dev) from the HTTP backend to "
+             f"s3://{s3_bucket}/gloriousflywheel/dev/?"]
+    positions = [text.find(line) for line in shown]
+    assert -1 not in positions and positions == sorted(positions), text
+    assert text.count("[y/N]") == 1 and "attic, gitlab-runners" not in text
+    assert code == 1 and "not migrated: declined (nothing was written)" in text
+    assert tree_digest(tmp_path) == before and _keys(s3, s3_bucket) == objects
+
+    ran = run_cli([*args, "--yes"])
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "== gitlab-runners (1/1) ==" in ran.stdout and "== attic (" not in ran.stdout
+    assert ran.stdout.splitlines()[-1] == "done: gitlab-runners (1 stack(s) migrated; nothing to do for attic)"
+
+    # Every given stack needing nothing: said, nothing asked, exit 0.
+    before, objects = tree_digest(tmp_path), _keys(s3, s3_bucket)
+    code, out = _run_on_pty(args, b"y\n")
+    assert code == 0, out
+    assert "[y/N]" not in out and "will back up" not in out
+    assert "nothing to migrate: S3 holds the state of attic, gitlab-runners already (nothing written)" in out
+    done = run_cli([*args, "--yes", "--json"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "nothing-pending" and result["ok"] is True
+    assert [(r["stack"], r["outcome"]) for r in result["reports"]] == [("attic", "in-sync"),
+                                                                         ("gitlab-runners", "in-sync")]
+    assert result["done"] == ["attic", "gitlab-runners"] and result["not_done"] == []
+    assert tree_digest(tmp_path) == before and _keys(s3, s3_bucket) == objects
+
+
+def test_several_stacks_with_a_source_to_nothing_name_it_before_any_question(
+        tmp_path: Path, iac_bin: str, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
+                         tmp_path / "organization.yaml")
+    _seed(http_server, ("attic",))  # runner-dashboard has no HTTP state
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    before = tree_digest(tmp_path)
+    done = run_cli([*_given(config, "attic", "runner-dashboard"), "--yes", "--json"])
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["message"].startswith("nothing was migrated: runner-dashboard: there is no state at "), error
+    assert "runner-dashboard-dev: nothing to migrate" in error["message"]
+    assert error["remedy"].endswith(f"or leave it out: `gfwizard backend migrate --env dev --stack attic --config "
+                                    f"{config}`"), error
+    assert "will migrate" not in done.stderr
+    assert tree_digest(tmp_path) == before and _keys(s3, s3_bucket) == []
