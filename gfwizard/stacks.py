@@ -45,7 +45,7 @@ from gfwizard.checks import Check, all_ok, failed, passed
 from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.journal import (
-    DONE_OUTCOMES, Journal, JournalEntry, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
+    DONE_OUTCOMES, Journal, JournalEntry, JournalWriteError, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
 )
 from gfwizard.kubeconfig_secrets import register_context_secrets
 from gfwizard.layout import Layout, layout_for, require_work_root
@@ -61,6 +61,7 @@ from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.journal_process import operator_host, process_token, run_state
 from gfwizard.stacks_runlock import RunLock
 from gfwizard.stacks_selection import check_selection
+from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE, Attempt, stack_results, stopped_messages
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
@@ -179,6 +180,8 @@ class DeployEngine:
         self._prepared = False
         self._warm: asyncio.Future[None] | None = None
         self._observer_error: Exception | None = None
+        #: The last journal entry this run tried to write for each stack (and whether it was written).
+        self._attempts: dict[str, Attempt] = {}
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -187,10 +190,13 @@ class DeployEngine:
 
         With ``assume_yes`` a stack is applied as soon as its plan and every earlier apply are done,
         while later stacks are still planning; otherwise every plan is shown and confirmed first.
+        A journal entry that cannot be written stops the run, which still ends with its result
+        (``journal-unwritable``: what each stack reached, and why it stopped).
         """
         self._bind_loop()
         gate_task: asyncio.Future[list[Check]] | None = None
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
+        stopped: JournalWriteError | None = None
         self._run_lock.acquire(self.run_id, _WHOLE_RUN)
         try:
             self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
@@ -213,6 +219,8 @@ class DeployEngine:
                 result = self._result(await self._gather(tasks), applied, outcome)
             else:
                 result = await self._apply(await self._gather(tasks), gate_task)
+        except JournalWriteError as exc:
+            stopped = exc
         finally:
             if gate_task is not None and not gate_task.done():
                 gate_task.cancel()
@@ -220,6 +228,9 @@ class DeployEngine:
                 await _stop_plans(tasks.values())
             finally:
                 self.discard()
+        if stopped is not None:
+            # Once every binary of the run has stopped: nothing changes after this.
+            result = self._journal_failure_result(stopped)
         self._emit(RunFinished(result))
         self._raise_observer_error()
         return result
@@ -804,6 +815,8 @@ class DeployEngine:
                                                             f"not recorded as deployed in {self.env} ({state})"))
 
     def _journal(self, plan: StackPlan, action: str, outcome: str, *, started: datetime, ended: bool) -> None:
+        # Kept whether or not it is written: a run a journal write stops still says what each stack reached.
+        self._attempts[plan.stack] = Attempt(plan, outcome, recorded=False)
         self.journal.append(JournalEntry(
             run_id=self.run_id, env=self.env, stack=plan.stack, action=action, outcome=outcome,  # type: ignore[arg-type]
             started_at=started, ended_at=now_utc() if ended else None, plan_hash=plan.plan_hash,
@@ -812,6 +825,7 @@ class DeployEngine:
             transcript=str(plan.transcript) if plan.transcript else None, error=plan.error, phase=plan.phase,
             resumes=self._resumes, selection=tuple(self.order) if self.selected else None, plan_only=self.plan_only,
             binary=self.binary.describe(), operator=operator_id(), pid=os.getpid(), pid_token=_own_token()))
+        self._attempts[plan.stack] = Attempt(plan, outcome, recorded=True)
 
     def _result(self, plans: Mapping[str, StackPlan], applied: Mapping[str, StackPlan],
                 outcome: str | None) -> DeployResult:
@@ -837,6 +851,13 @@ class DeployEngine:
                 outcome = "planned" if self.plan_only else "applied"
         return DeployResult(self.run_id, self.env, outcome, tuple(results), tuple(self._gates),  # type: ignore[arg-type]
                             str(self.journal.path), self._resumes, tuple(self._messages))
+
+    def _journal_failure_result(self, exc: JournalWriteError) -> DeployResult:
+        """The result of a run a journal write stopped (see :mod:`gfwizard.stacks_unrecorded`)."""
+        results = stack_results(self.order, self._attempts, plan_only=self.plan_only)
+        messages = [*self._messages, *stopped_messages(exc, self.order, results, self._attempts)]
+        return DeployResult(self.run_id, self.env, JOURNAL_UNWRITABLE, tuple(results),  # type: ignore[arg-type]
+                            tuple(self._gates), str(self.journal.path), self._resumes, tuple(messages))
 
 
 #: What holds the run lock of a whole run (the deploy command) and of one planned and applied in two

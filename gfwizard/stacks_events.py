@@ -16,7 +16,8 @@ from gfwizard.journal import LockHolder
 from gfwizard.tofu_summary import PlanSummary
 
 StackOutcome = Literal["planned", "applied", "no-changes", "failed", "locked", "interrupted", "skipped", "not-run"]
-RunOutcome = Literal["planned", "applied", "failed", "locked", "interrupted", "gate-failed", "refused"]
+RunOutcome = Literal["planned", "applied", "failed", "locked", "interrupted", "gate-failed", "refused",
+                     "journal-unwritable"]
 Phase = Literal["init", "plan", "show", "apply", "output", "materialise"]
 
 

@@ -3,7 +3,7 @@
 The scripting and CI path onto the same engine the wizard uses (:class:`gfwizard.stacks.DeployEngine`).
 Human output is a compact progress log and a per-stack table; ``--json`` prints one JSON object per
 line per event and a final ``{"event": "result", ...}``. Exit 0 when everything planned/applied,
-1 when a stack failed, was locked or interrupted, or a gate failed, 2 on input errors (unknown env
+1 when a stack failed, was locked or interrupted, a gate failed or the journal could not be written, 2 on input errors (unknown env
 or stack, dependency cycle, an apply that nobody can confirm, an unusable state directory).
 """
 

@@ -486,8 +486,68 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
         append(entry)
 
     monkeypatch.setattr(engine.journal, "append", disk_full_at_attics_plan)
-    with pytest.raises(JournalWriteError, match="No space left on device"):
-        await (engine.run() if half == "run" else engine.plan_all())
+    if half == "run":  # a whole run still ends with its result, which says why it stopped
+        result = await engine.run()
+        assert result.outcome == "journal-unwritable" and result.exit_code == 1
+        assert "No space left on device" in result.messages[0]
+    else:
+        with pytest.raises(JournalWriteError, match="No space left on device"):
+            await engine.plan_all()
     running = [int(pid) for pid in pids.read_text().split() if pid_alive(int(pid))]
     assert running == [], "a binary of the run still plans (it writes its saved plan when it ends)"
     assert not list((ws.dir / "work" / "dev").rglob("*.tfplan")), "a saved plan was left behind"
+
+
+_DIRECTORY_AT_APPLY = """#!{python}
+import os, sys
+journal = {journal!r}
+# Once arc-runners' apply starts (its 'started' entry is written), a directory takes the journal's place.
+if sys.argv[1:2] == ["apply"] and os.path.basename(os.getcwd()) == "arc-runners" and not os.path.isdir(journal):
+    os.rename(journal, journal + ".aside")
+    os.mkdir(journal)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_a_journal_that_cannot_be_written_mid_run_still_ends_with_the_result(rehearsal_workspace: Any, iac_bin: str,
+                                                                             tmp_path: Path, as_json: bool) -> None:
+    # The stream used to end with an error object instead of the result docs/json-output.md promises.
+    ws = rehearsal_workspace
+    path = ws.dir / "journal" / "dev.jsonl"
+    wrapper = tmp_path / "terraform"
+    wrapper.write_text(_DIRECTORY_AT_APPLY.format(python=sys.executable, real=iac_bin, journal=str(path)))
+    wrapper.chmod(0o755)
+    proc = deploy("--env", "dev", "--yes", *(["--json"] if as_json else []), env={"GFW_TOFU_BIN": str(wrapper)})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # Later stacks keep planning while arc-runners applies: whether one's 'planned' entry was lost too is timing.
+    stopped = re.compile(re.escape(f"the run journal {path} cannot be written: Is a directory; the entry was not "
+                                   "recorded: ") + r"the 'applied' entry of arc-runners( and the 'planned' entry of "
+                         r"gitlab-runners)?( and the 'planned' entry of runner-dashboard)?; the run stopped there")
+    applied = "applied in this run: attic, arc-runners (not recorded in the journal)"
+    # (A plan the stop interrupted may leave an empty state object behind: resources are what an apply leaves.)
+    assert {s for s in state_keys(ws) if state(ws, s)["resources"]} == {"attic", "arc-runners"}, \
+        "something was applied after the journal failed"
+    aside = [json.loads(line) for line in (path.parent / "dev.jsonl.aside").read_text().splitlines()]
+    recorded = [(e["stack"], e["outcome"]) for e in aside]
+    assert ("attic", "applied") in recorded and ("arc-runners", "started") in recorded
+    assert ("arc-runners", "applied") not in recorded
+    if not as_json:
+        lines = proc.stdout.splitlines()
+        assert lines[-1].startswith("result: journal-unwritable (run "), proc.stdout
+        assert stopped.fullmatch(lines[-4]) and lines[-3] == applied, proc.stdout
+        assert lines[-2].startswith("remedy: free space on"), proc.stdout
+        assert "error:" not in proc.stderr
+        return
+    evs = events(proc)
+    assert "error" not in evs[-1] and evs[-1]["event"] == "result", evs[-1]
+    result = evs[-1]
+    assert result["outcome"] == "journal-unwritable" and result["exit_code"] == 1
+    assert [(s["stack"], s["outcome"]) for s in result["stacks"]] == [
+        ("attic", "applied"), ("arc-runners", "applied"), ("gitlab-runners", "not-run"),
+        ("runner-dashboard", "not-run")]
+    assert result["stacks"][0]["error"] is None
+    assert result["stacks"][1]["error"] == "its 'applied' entry could not be written to the journal"
+    assert stopped.fullmatch(result["messages"][0]) and result["messages"][1] == applied, result["messages"]
+    assert result["messages"][2].startswith(f"remedy: free space on (or fix the permissions of) {path.parent}")
+    assert [e["stack"] for e in of(evs, "stack_applied")] == ["attic", "arc-runners"]
