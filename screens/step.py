@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -14,6 +14,10 @@ from screens.session import WizardSession
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
+
+
+#: The keys of :attr:`StepScreen.BINDINGS`, in the order the footer lists them first.
+_STEP_KEYS = ("ctrl+n", "escape", "ctrl+q")
 
 
 class StepScreen(Screen[None]):
@@ -31,6 +35,13 @@ class StepScreen(Screen[None]):
     def __init__(self, session: WizardSession) -> None:
         super().__init__()
         self.session = session
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer's keys, Next, Back and Quit first. A focused field's own binding of a key the step takes over
+        with a priority binding (an Input's Ctrl+W) would otherwise put the step's key in the field's place: first."""
+        bindings = super().active_bindings
+        return {**{key: bindings[key] for key in _STEP_KEYS if key in bindings}, **bindings}
 
     @property
     def wizard(self) -> "WizardApp":

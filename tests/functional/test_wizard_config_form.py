@@ -144,3 +144,16 @@ async def test_dropping_a_confirmed_environment_is_refused_until_its_confirmatio
                          "both fields taken")
         assert app.session.draft.environments["staging"].require_confirmation
     assert workspace_files(ws) == before, "nothing is written without Ctrl+W"
+
+
+async def test_next_back_and_quit_come_first_in_the_footer_while_a_field_has_focus(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    # The field's own Ctrl+W (delete a word), which the step's Write takes over, put Write first.
+    app = config_app_with_new_prefix(rehearsal_workspace)  # something to write: Ctrl+W offered
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rendered(pilot, app)
+        screen = app.screen
+        assert screen.focused is screen.query_one("#org_name")
+        await wait_until(pilot, lambda: screen.check_action("write", ()) is True, "Ctrl+W offered")
+        keys = [k[0] for k in await settled_footer_keys(pilot, screen)]
+        assert keys == ["ctrl+n", "escape", "ctrl+q", "ctrl+w"], keys
