@@ -25,6 +25,8 @@ from screens.step import StepScreen
 ORG_FIELDS = (("org_name", "Org name"), ("org_full_name", "Full name"), ("environments", "Environments"),
               ("confirm_environments", "Typed confirm"))
 LABELS = dict(ORG_FIELDS)
+#: The session extra that keeps what invalid fields showed when the step was left, so Back loses no typing.
+UNSAVED = "config_unsaved_fields"
 #: What an empty field shows (an empty confirmation list is an answer: no environment asks).
 PLACEHOLDERS = {"org_name": "short, lowercase, e.g. tinyland", "org_full_name": "e.g. Tinyland",
                 "environments": "comma separated, e.g. dev, prod",
@@ -92,8 +94,8 @@ class ConfigScreen(StepScreen):
                 for key, label in ORG_FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label, classes="form-label")
-                        yield Input(answers.display(key), id=key, classes="form-input", compact=True,
-                                    placeholder=PLACEHOLDERS[key])
+                        yield Input(self._unsaved().get(key, answers.display(key)), id=key, classes="form-input",
+                                    compact=True, placeholder=PLACEHOLDERS[key])
                     yield Static("", id=f"{key}-error", classes="form-error", markup=False)
             with VerticalScroll(id="config-view"):
                 yield Static("Rendering…", id="config-diff")
@@ -102,6 +104,14 @@ class ConfigScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.render_config()
+        # An invalid value left here by Back is shown again, as invalid (the draft holds only valid values).
+        for key, value in list(self._unsaved().items()):
+            self._apply_edit(key, value)
+
+    def _unsaved(self) -> dict[str, str]:
+        """Field -> the invalid text it showed when the step was left."""
+        unsaved: dict[str, str] = self.session.extras.setdefault(UNSAVED, {})
+        return unsaved
 
     def _answers(self) -> Any:
         from gfwizard.answers import ConfigAnswers
@@ -149,8 +159,10 @@ class ConfigScreen(StepScreen):
         shown.update(error or "")
         shown.set_class(bool(error), "-shown")
         self.invalid.pop(key, None)
+        self._unsaved().pop(key, None)
         if error:
             self.invalid[key] = error
+            self._unsaved()[key] = value
         elif draft is not None:
             self.session.draft = draft
             # Until the new text is back, the diff on screen is not what Ctrl+W would write.

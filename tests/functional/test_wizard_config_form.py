@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import modal_named, on_step, text_of, type_into, wait_until, workspace_files
+from tests.functional import (
+    backends_rendered, modal_named, on_step, run_every_backend_check, text_of, type_into, wait_until, workspace_files,
+)
 from tests.functional.test_wizard_steps import (
     app_at,
     config_app_with_new_prefix,
@@ -144,6 +146,43 @@ async def test_dropping_a_confirmed_environment_is_refused_until_its_confirmatio
                          "both fields taken")
         assert app.session.draft.environments["staging"].require_confirmation
     assert workspace_files(ws) == before, "nothing is written without Ctrl+W"
+
+
+async def test_an_invalid_value_typed_before_going_back_is_shown_again(rehearsal_workspace: WorkspaceFixture) -> None:
+    """Esc leaves the field, Esc again goes back; coming back shows what was typed, still invalid, so that the
+    operator can correct it (it used to come back as the draft's value, the typing lost)."""
+    ws = rehearsal_workspace
+    backends_rendered(ws)  # so that the State backend step is ready again once its checks pass
+    app = app_at(ws, "config")
+    before = workspace_files(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rendered(pilot, app)
+        name = app.session.draft.organization.name
+        await type_into(pilot, "#org_name", "Bad Name")
+        await type_into(pilot, "#environments", "dev")  # prod still needs a typed confirmation
+        await wait_until(pilot, lambda: error_of(app, "environments"), "the error under Environments")
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: on_step(app, "backend"), "the step before")
+        assert app.session.draft.organization.name == name, "an invalid answer reached the draft"
+        await run_every_backend_check(pilot, app)
+        await wait_until(pilot, lambda: app.screen.blocked_reason() is None, "the backend ready")
+        await pilot.press("ctrl+n")
+        await rendered(pilot, app)
+        screen = app.screen
+        assert screen.query_one("#org_name").value == "Bad Name"
+        assert screen.query_one("#environments").value == "dev"
+        assert error_of(app, "org_name").startswith("organization name 'Bad Name' must be a lowercase name")
+        assert error_of(app, "environments").startswith("'prod' needs a typed confirmation before apply")
+        assert text_of(screen.query_one("#step-status")).startswith("Org name: organization name 'Bad Name'")
+        assert screen.check_action("write", ()) is False and screen.blocked_reason() is not None
+        assert app.session.draft.organization.name == name and list(app.session.draft.environments) == ["dev", "prod"]
+        # Fixed, each is forgotten: the next visit shows the draft's value.
+        await type_into(pilot, "#org_name", "good-name")
+        await type_into(pilot, "#environments", "dev, prod")
+        await wait_until(pilot, lambda: not screen.invalid, "both fields valid")
+        assert app.session.draft.organization.name == "good-name"
+        assert not app.session.extras.get("config_unsaved_fields")
+    assert workspace_files(ws) == before, "an invalid answer led to a write"
 
 
 async def test_next_back_and_quit_come_first_in_the_footer_while_a_field_has_focus(
