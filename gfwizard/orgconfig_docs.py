@@ -74,6 +74,13 @@ Beyond the types in the tables, a config is rejected when:
   never reached over the internet; as for the API server, a name such as `rustfs.honey.ts.net` is not
   resolved by the file check); `version` is not `1`.
 
+The rules that relate fields to each other — an environment's `cluster`, a node role or legacy context
+used as the cluster, context or kubeconfig name, the loopback and public-address rules of
+`cluster.api_server` and `state.s3.endpoint`, environment and role names, `placement`, `depends_on` and
+a stack listed twice — are checked once every field has a value of its type and no key is unknown. Until
+then only those field problems are listed (and any credential-looking value), so fixing them can bring
+up one of these rules next.
+
 Types are strict: YAML 1.2 reads `yes`, `no`, `on` and `off` as strings, so `use_lockfile: yes` is an
 error (write `true`), while `name: no` is the string `"no"`. Quoted values are always strings.
 
@@ -87,7 +94,7 @@ _COMMANDS = """\
 ## Commands
 
 - `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed on stdout
-  as `file:line:col: field.path: message`), 2 missing or unreadable file, or a PATH and a `--config`
+  as `file:line:col: field.path: message`; the rules between fields once every field is valid, see Rules), 2 missing or unreadable file, or a PATH and a `--config`
   naming two different files (the error on stderr). `--json`
   keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), `remedy` on exit 1
   (what the text output's `remedy:` line says), and `error` (`message`, `remedy`, `exit_code`) on exit 2.
