@@ -53,7 +53,8 @@ def backend() -> None:
 @env_option
 @click.option("--create-bucket", is_flag=True,
               help="Create the state bucket if it does not exist (shows and asks first; without a terminal, needs --yes).")
-@click.option("--enable-versioning", is_flag=True, help="Enable bucket versioning if it is off (shows and asks first).")
+@click.option("--enable-versioning", is_flag=True,
+              help="Enable bucket versioning if it is off (shows and asks first; without a terminal, needs --yes).")
 @click.option("--yes", is_flag=True, help="Do what --create-bucket/--enable-versioning need without asking.")
 @click.option("--connect-timeout", type=FiniteFloatRange(min=0.1), default=3.0, show_default=True,
               help="Seconds to wait for a connection to the S3 endpoint.")

@@ -16,7 +16,6 @@ from gfwizard.commands._common import (
     echo,
     emit_json,
     handles_errors,
-    json_option,
     report_width,
     require_terminal,
     resolve_config_path,
@@ -25,7 +24,7 @@ from gfwizard.commands._common import (
 
 @click.command()
 @click.option("--once", is_flag=True, help="Print one snapshot and exit (1 when anything is unhealthy).")
-@json_option
+@click.option("--json", "as_json", is_flag=True, help="Print the --once snapshot as JSON (needs --once).")
 @config_option
 @click.option("--env", "env", default=None, metavar="E", help="Show only environment E (default: all).")
 @click.option("--lock-age-threshold", "lock_age", type=FiniteFloatRange(min=0, min_open=True), default=30.0,

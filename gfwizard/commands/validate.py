@@ -92,7 +92,8 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
 @click.command(name="validate")
 @click.option("--context", "context", default=None, help="Kubeconfig context (default: cluster.context).")
 @click.option("--kubeconfig", "kubeconfig", default=None,
-              help="Kubeconfig file(s), ':'-separated (default: cluster.kubeconfig, then $KUBECONFIG).")
+              help="Kubeconfig file(s), ':'-separated (default: cluster.kubeconfig, then $KUBECONFIG, "
+                   "then ~/.kube/config).")
 @config_option
 @click.option("--pin", is_flag=True, help="Pin the observed cluster fingerprint into organization.yaml (asks first).")
 @click.option("--yes", is_flag=True, help="Agree to --pin without a prompt (needed without a terminal).")
