@@ -209,9 +209,12 @@ def pods_of(pods: Iterable[PodRec], namespace: str, kind: str, name: str) -> lis
 
 
 def last_applies(entries: Iterable["JournalEntry"], env: str) -> dict[tuple[str, str], "JournalEntry"]:
-    """``(env, stack) -> the stack's most recent apply or skip entry`` from a journal's entries."""
+    """``(env, stack) -> the stack's most recent apply entry`` from a journal's entries.
+
+    A ``skip`` entry (a resume, or a ``--plan-only`` resume, found the stack deployed with unchanged
+    inputs) applied nothing: the Last apply column keeps the apply it was skipped for."""
     out: dict[tuple[str, str], "JournalEntry"] = {}
     for entry in entries:
-        if entry.action != "plan":
+        if entry.action == "apply":
             out[(env, entry.stack)] = entry
     return out

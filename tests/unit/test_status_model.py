@@ -196,6 +196,21 @@ def test_pods_of_and_last_applies() -> None:
     assert {k: v.outcome for k, v in last_applies([started, done, plan], "dev").items()} == {("dev", "attic"): "applied"}
 
 
+def test_a_later_skip_does_not_replace_the_last_apply() -> None:
+    """A resume (``--plan-only`` too) journals ``skip`` for a stack deployed with unchanged inputs; it applied
+    nothing, so status's Last apply still reads the apply, not "skipped" (seen in rehearsal: "skipped 4m ago"
+    hid "applied 15m ago" after a plan-only resume)."""
+    from gfwizard.journal import JournalEntry
+
+    done = JournalEntry(run_id="r1", env="dev", stack="attic", action="apply", outcome="applied", started_at=NOW,
+                        ended_at=NOW)
+    skip = JournalEntry(run_id="r2", env="dev", stack="attic", action="skip", outcome="skipped",
+                        started_at=NOW + timedelta(minutes=11), ended_at=NOW + timedelta(minutes=11))
+    picked = last_applies([done, skip], "dev")
+    assert {k: (v.run_id, v.outcome) for k, v in picked.items()} == {("dev", "attic"): ("r1", "applied")}
+    assert last_applies([skip], "dev") == {}
+
+
 def test_json_keys_are_stable_and_documented() -> None:
     doc = fixed_snapshot().to_json()
     assert list(doc) == ["schema_version", "taken_at", "read_only", "healthy", "problems", "stale_since",
