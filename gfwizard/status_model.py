@@ -274,8 +274,11 @@ def stale_remedy(reason: str) -> str:
     return "; ".join(api_remedy(part) if part.startswith("API") else state_remedy(part) for part in reason.split("; "))
 
 
-def problem_remedy(problem: Problem) -> str:
-    """What the operator can do about ``problem`` (status itself never changes anything)."""
+def problem_remedy(problem: Problem, *, live: bool = True, context: str = "") -> str:
+    """What the operator can do about ``problem`` (status itself never changes anything).
+
+    ``live``: for the live view, whose panes it names; otherwise (``status --once``, read where no pane is
+    open) a workload's remedy names the kubectl commands that show why, for ``context``."""
     if problem.kind == "api-unreachable":
         return api_remedy(problem.detail)
     if problem.kind == "fingerprint-mismatch":
@@ -298,8 +301,23 @@ def problem_remedy(problem: Problem) -> str:
                 f"its state is still on the GitLab HTTP backend, move it: `gfwizard backend migrate --env {env} "
                 f"--stack {stack}`; if it was deleted, restore the previous version of its state object (the bucket is "
                 f"versioned) or import the resources before any apply (`gfwizard deploy` stops it until then)")
-    return ("open the workload (Stacks pane, Enter) to see its pods and logs; its Warning events are in the Events "
-            "pane (5)")
+    if live:
+        return ("open the workload (Stacks pane, Enter) to see its pods and logs; its Warning events are in the "
+                "Events pane (5)")
+    return _workload_remedy_once(problem, context)
+
+
+def _workload_remedy_once(problem: Problem, context: str) -> str:
+    """A workload problem's remedy for ``status --once``: the kubectl command that shows why."""
+    kind, _, where = problem.subject.partition(" ")[2].partition(" ")
+    namespace, _, name = where.partition("/")
+    kubectl = f"kubectl --context {context} -n {namespace}" if context else f"kubectl -n {namespace}"
+    if problem.kind == "crash-looping":
+        pod = problem.detail.removeprefix("CrashLoopBackOff: ").split(", ")[0]
+        why = f"`{kubectl} logs {pod} --previous` shows the last crash"
+    else:
+        why = f"`{kubectl} describe {kind.lower()} {name}` and its pods' `describe pod` say what it waits for"
+    return f"{why}; `gfwizard status` (Stacks pane, Enter) follows its pods' logs"
 
 
 class StatusSnapshot(_Frozen):
@@ -398,7 +416,8 @@ class StatusSnapshot(_Frozen):
         """The documented ``--json`` document (stable keys; docs/json-output.md)."""
         doc = self.model_dump(mode="json")
         # Each problem with what to do about it, as the text output prints it under the problem.
-        problems = [{**p.model_dump(mode="json"), "remedy": problem_remedy(p)} for p in self.problems]
+        problems = [{**p.model_dump(mode="json"), "remedy": problem_remedy(p, live=False, context=self.cluster.context)}
+                    for p in self.problems]
         ordered: dict[str, Any] = {
             "schema_version": doc["schema_version"], "taken_at": doc["taken_at"], "read_only": True,
             "healthy": not problems, "problems": problems, "stale_since": doc["stale_since"],

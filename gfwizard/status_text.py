@@ -235,5 +235,5 @@ def render_text(snap: StatusSnapshot, width: int | None = None) -> str:
         out += ["", "Problems"]
         for p in snap.problems:
             out += _wrap(f"{p.kind}: {p.subject}: {p.detail}", width, "  ", "    ")
-            out += _wrap(f"remedy: {problem_remedy(p)}", width, "    ", "      ")
+            out += _wrap(f"remedy: {problem_remedy(p, live=False, context=c.context)}", width, "    ", "      ")
     return "\n".join(out)

@@ -13,7 +13,7 @@ import pytest
 from gfwizard.backend_locks import LockInfo
 from gfwizard.orgconfig import OrgConfig
 from gfwizard.status_assemble import Inputs, assemble, last_applies, pods_of
-from gfwizard.status_model import ClusterStatus, StatusSnapshot
+from gfwizard.status_model import ClusterStatus, StatusSnapshot, problem_remedy
 from gfwizard.status_state import StateObject
 from gfwizard.status_records import event_record, node_record, pod_record, workload_record
 from gfwizard.status_text import render_text
@@ -460,3 +460,25 @@ def test_default_workloads_not_in_the_cluster_read_not_found_never_missing() -> 
     assert all(s.source == "defaults" and s.workloads for s in snap.stacks)
     text = render_text(snap)
     assert "missing" not in text and "not found" in text, text
+
+
+def test_once_names_the_kubectl_commands_for_a_workload_not_the_live_view_panes() -> None:
+    """``status --once`` is read where no pane is open (pasted into an incident channel): a workload's remedy,
+    in its text and its JSON alike, names the commands that show why; the live view keeps naming its panes."""
+    snap = fixed_snapshot()
+    crash = next(p for p in snap.problems if p.kind == "crash-looping")
+    below = next(p for p in snap.problems if p.kind == "workload-below-desired")
+    text = " ".join(render_text(snap, width=200).split())
+    remedies = {p["kind"]: p["remedy"] for p in snap.to_json()["problems"]}
+    for kind, want in [
+        ("crash-looping", "`kubectl --context honey -n attic-dev logs attic-7d9f-x2 --previous` shows the last crash"),
+        ("workload-below-desired", "`kubectl --context honey -n attic-dev describe deployment attic` and its "
+                                   "pods' `describe pod` say what it waits for"),
+    ]:
+        assert want in remedies[kind]
+        assert f"remedy: {remedies[kind]}" in text
+        assert "Events pane (5)" not in remedies[kind]
+        assert remedies[kind].endswith("; `gfwizard status` (Stacks pane, Enter) follows its pods' logs")
+    for problem in (crash, below):
+        assert problem_remedy(problem) == ("open the workload (Stacks pane, Enter) to see its pods and logs; its "
+                                           "Warning events are in the Events pane (5)")

@@ -67,7 +67,7 @@ def test_the_report_fits_the_width_and_keeps_every_fact(width: int) -> None:
     assert any("4b9f0c1e-1d2e-4a7b-9c3d-2e1f0a9b8c7d" in line for line in lines)
     assert "a-very-long-operator-name@a-very-long-host.tailnet.ts.net" in text and "2h00m OLD" in text
     for p in snap.problems:
-        assert _flat(f"remedy: {problem_remedy(p)}") in flat, p.kind
+        assert _flat(f"remedy: {problem_remedy(p, live=False, context=snap.cluster.context)}") in flat, p.kind
         assert _flat(f"{p.kind}: {p.subject}: {p.detail}") in flat, p.kind
     assert "[events] could not read: secrets (403): forbidden" in flat
     # The secret is redacted before the message is wrapped: no line break splits it past the redactor.
