@@ -55,7 +55,7 @@ class ConfigAnswers:
     http_unlock_address: str = ""
     http_username: str = ""
     environments: list[str] = field(default_factory=lambda: ["dev", "prod"])
-    confirm_environments: list[str] = field(default_factory=lambda: ["prod"])
+    confirm_environments: list[str] = field(default_factory=lambda: list(CONFIRMED_BY_DEFAULT))
     cluster_name: str = "honey"
     base: "OrgConfig | None" = None
     """The existing config: supplies what is not asked (placement, stacks, fingerprint, ...)."""
@@ -105,18 +105,32 @@ class ConfigAnswers:
         return ", ".join(value) if isinstance(value, list) else str(value)
 
     def set(self, key: str, value: Any) -> None:
-        """Record an answer; ``list`` questions accept comma-separated text."""
+        """Record an answer; ``list`` questions accept comma-separated text. An environment named in
+        :data:`CONFIRMED_BY_DEFAULT` (prod) that the environments answer adds needs a typed confirmation, as in
+        a new file (taking it out of that list afterwards is the operator's explicit choice)."""
         current = getattr(self, key)
         if isinstance(current, list) and isinstance(value, str):
             value = parse_list(value)
         setattr(self, key, value)
         if key == "environments":
             self.confirm_environments = [e for e in self.confirm_environments if e in self.environments]
+            self.confirm_environments += [e for e in newly_confirmed(current, self.environments)
+                                          if e not in self.confirm_environments]
 
     def copy(self) -> "ConfigAnswers":
         """A shallow copy (lists copied)."""
         return dataclasses.replace(self, environments=list(self.environments),
                                    confirm_environments=list(self.confirm_environments))
+
+
+#: Environments that need a typed confirmation unless the operator says otherwise: in a new file, and when
+#: added to an existing one (a config that had only dev must not gain a prod that a bare Enter applies to).
+CONFIRMED_BY_DEFAULT: tuple[str, ...] = ("prod",)
+
+
+def newly_confirmed(before: list[str], after: list[str]) -> list[str]:
+    """The environments of ``after`` not in ``before`` that need a typed confirmation by default."""
+    return [e for e in after if e in CONFIRMED_BY_DEFAULT and e not in before]
 
 
 def parse_list(text: str) -> list[str]:

@@ -83,6 +83,9 @@ class ConfigScreen(StepScreen):
         self.whole_file = False
         #: Fields whose shown value is invalid (key -> error): the draft keeps the last valid value.
         self.invalid: dict[str, str] = {}
+        #: Environments that joined the typed confirmations because they were typed into the environments (prod):
+        #: typing on ("production") takes them out again, which a confirmation typed by the operator refuses.
+        self.auto_confirmed: set[str] = set()
 
     def compose(self) -> ComposeResult:
         answers = self._answers()
@@ -143,6 +146,11 @@ class ConfigScreen(StepScreen):
         from gfwizard.orgconfig_yaml import problems_from_validation
 
         answers = self._answers()
+        before = list(answers.environments)
+        if key == "environments":
+            typed = parse_list(value)
+            answers.confirm_environments = [e for e in answers.confirm_environments
+                                            if e in typed or e not in self.auto_confirmed]
         current = answers.get(key)
         unchanged = (parse_list(value) if isinstance(current, list) else value) == current
         error = None if unchanged else self._reason(key, value, answers)
@@ -165,12 +173,28 @@ class ConfigScreen(StepScreen):
             self._unsaved()[key] = value
         elif draft is not None:
             self.session.draft = draft
+            self._note_confirmations(key, before, answers)
             # Until the new text is back, the diff on screen is not what Ctrl+W would write.
             self.new_text = None
             self.render_config()
             for other in [k for k in self.invalid if k != key]:
                 self._apply_edit(other, self.query_one(f"#{other}", Input).value)
         self._update_status()
+
+    def _note_confirmations(self, key: str, before: list[str], answers: Any) -> None:
+        """Keep the Typed confirm field showing the draft's confirmations once the environments changed them."""
+        from gfwizard.answers import newly_confirmed, parse_list
+
+        if key == "confirm_environments":
+            self.auto_confirmed.clear()  # typed by the operator: theirs now
+            return
+        if key != "environments":
+            return
+        self.auto_confirmed = {e for e in self.auto_confirmed if e in answers.confirm_environments} | set(
+            newly_confirmed(before, answers.environments))
+        field = self.query_one("#confirm_environments", Input)
+        if "confirm_environments" not in self.invalid and parse_list(field.value) != answers.confirm_environments:
+            field.value = answers.display("confirm_environments")
 
     def _update_status(self) -> None:
         """The status line: the first invalid field, else what the last render found."""

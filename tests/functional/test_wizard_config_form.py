@@ -196,3 +196,36 @@ async def test_next_back_and_quit_come_first_in_the_footer_while_a_field_has_foc
         await wait_until(pilot, lambda: screen.check_action("write", ()) is True, "Ctrl+W offered")
         keys = [k[0] for k in await settled_footer_keys(pilot, screen)]
         assert keys == ["ctrl+n", "escape", "ctrl+q", "ctrl+w"], keys
+
+
+async def test_prod_added_to_a_dev_only_config_needs_its_name_typed_and_typing_on_takes_it_out(
+        rehearsal_workspace: WorkspaceFixture) -> None:
+    # Typing prod into the environments of a config that had only dev drafted a prod without a typed confirmation
+    # (the Typed confirm field stayed empty), which the Deploy step then applied to after a plain yes.
+    ws = rehearsal_workspace
+    prod = "  prod: {cluster: honey, tfvars: prod.tfvars, require_confirmation: true}\n"
+    text = ws.config_path.read_text()
+    assert prod in text
+    ws.config_path.write_text(text.replace(prod, ""))
+    app = app_at(ws, "config")
+    before = workspace_files(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rendered(pilot, app)
+        screen = app.screen
+        assert screen.query_one("#confirm_environments").value == ""
+        await type_into(pilot, "#environments", "dev, prod")
+        await wait_until(pilot, lambda: "prod" in app.session.draft.environments, "prod in the draft")
+        assert app.session.draft.environments["prod"].require_confirmation
+        await wait_until(pilot, lambda: screen.query_one("#confirm_environments").value == "prod",
+                         "the Typed confirm field showing prod")
+        await wait_until(pilot, lambda: screen.new_text is not None and "require_confirmation: true" in screen.new_text,
+                         "the diff with prod's confirmation")
+        # Typing on to another name takes the confirmation it brought out again (not refused as a dropped one).
+        await pilot.press(*"uction")
+        await wait_until(pilot, lambda: "production" in app.session.draft.environments, "production in the draft")
+        assert error_of(app, "environments") == "" and not screen.invalid
+        assert "prod" not in app.session.draft.environments
+        assert not app.session.draft.environments["production"].require_confirmation
+        await wait_until(pilot, lambda: screen.query_one("#confirm_environments").value == "",
+                         "the Typed confirm field emptied")
+    assert workspace_files(ws) == before, "nothing is written without Ctrl+W"

@@ -667,3 +667,43 @@ def test_a_long_or_secret_answer_is_refused_without_being_echoed_whole(tmp_path:
                                    "organization.yaml"), prefix_error
     assert secret not in prefix_error and secret not in "".join(out)
     assert tree_digest(tmp_path) == {}
+
+
+_EXAMPLE_PROD = """  prod:
+    cluster: honey
+    tfvars: prod.tfvars
+    require_confirmation: true  # type "prod" before an apply
+"""
+
+
+def test_prod_added_to_a_dev_only_config_needs_its_name_typed(tmp_path: Path) -> None:
+    # Adding prod to a config that had only dev offered no typed confirmation (the list came from the file, which
+    # had none), so a bare Enter wrote a prod that `gfwizard deploy --env prod` applied to after a y.
+    path = tmp_path / "organization.yaml"
+    assert _EXAMPLE_PROD in example_text()
+    path.write_text(example_text().replace(_EXAMPLE_PROD, ""))
+    prompter = FakePrompter({"environments": "dev, prod"})
+    assert run_plain_init(path, prompter, echo=lambda _: None) is Outcome.WRITTEN
+    assert prompter.defaults["confirm_environments"] == "prod"
+    assert load_config(path).environments["prod"].require_confirmation
+
+
+def test_a_prod_whose_confirmation_was_taken_out_keeps_it_out(tmp_path: Path) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(example_text().replace("    require_confirmation: true  # type \"prod\" before an apply\n", ""))
+    before = tree_digest(tmp_path)
+    prompter = FakePrompter()
+    assert run_plain_init(path, prompter, echo=lambda _: None) is Outcome.UNCHANGED
+    assert prompter.defaults["confirm_environments"] == ""
+    assert tree_digest(tmp_path) == before
+
+
+def test_an_environments_answer_that_adds_prod_adds_its_confirmation_once() -> None:
+    answers = ConfigAnswers(environments=["dev"], confirm_environments=[])
+    answers.set("environments", "dev, prod")
+    assert answers.confirm_environments == ["prod"]
+    answers.set("environments", "dev, staging, prod")  # prod was listed already: nothing is added twice
+    assert answers.confirm_environments == ["prod"]
+    answers.set("confirm_environments", "")
+    answers.set("environments", "dev, prod, qa")  # taken out by the operator: it stays out
+    assert answers.confirm_environments == []
