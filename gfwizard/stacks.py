@@ -60,7 +60,7 @@ from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.journal_process import operator_host, process_token, run_state
 from gfwizard.stacks_runlock import RunLock
-from gfwizard.stacks_selection import check_selection
+from gfwizard.stacks_selection import check_selection, deploy_command
 from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE, Attempt, stack_results, stopped_messages
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
@@ -168,7 +168,7 @@ class DeployEngine:
             name=name, cfg=cfg, env=env, layout=self.layout, tfvars_name=self.environment.tfvars,
             binary=self.binary, run_id=self.run_id, contract=contract, environ=self.environ,
             lock_timeout=lock_timeout, grace_seconds=grace_seconds, on_line=self._on_line,
-            on_event=self._on_ui_event) for name in self.order}
+            on_event=self._on_ui_event, rerun=self._rerun_command()) for name in self.order}
         self._cancelled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -702,6 +702,14 @@ class DeployEngine:
         changed = tuple(str(f.path) for f in rendered if f.changed)
         if changed:
             self._emit(BackendRendered(changed))
+
+    def _rerun_command(self) -> str:
+        """What a failed, locked or interrupted stack's remedy says to run again ('' for the default, ``--resume``):
+        a preview's is the same preview, never ``--resume``, which would apply."""
+        if not self.plan_only:
+            return ""
+        return deploy_command(self.env, self.order if self.selected else (), plan_only=True, assume_yes=False,
+                              resume=False)
 
     def _previous_selection(self) -> list[str] | None:
         """The stacks the unfinished run a resume continues was limited to (None: it covered every stack,

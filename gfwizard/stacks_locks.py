@@ -51,12 +51,14 @@ def read_lock_holder(cfg: "OrgConfig", env: str, stack: str) -> LockHolder | Non
 
 
 def lock_remedy(cfg: "OrgConfig", env: str, stack: str, holder: LockHolder | None,
-                unlock_command: str | None = None) -> str:
+                unlock_command: str | None = None, *, rerun: str | None = None) -> str:
     """What the operator can do about a held lock. ``unlock_command``: the exact ``force-unlock`` command
-    line for this stack (binary, data dir, directory), when the caller knows it."""
+    line for this stack (binary, data dir, directory), when the caller knows it; ``rerun``: the command to run
+    again once it is released (backticked; default ``gfwizard deploy --env ENV --resume``)."""
     if holder is None or not holder.id:
         where = "the state server" if cfg.state.backend == "http" else f"`gfwizard backend locks --env {env}`"
         return (f"wait for the other run to finish and re-run; to see who holds it, check {where}")
     unlock = f"`{unlock_command}`" if unlock_command else f"`tofu force-unlock {holder.id}` in tofu/stacks/{stack}"
-    return (f"wait for {holder.who or 'the holder'} to finish, then re-run `gfwizard deploy --env {env} --resume`; "
+    rerun = rerun or f"`gfwizard deploy --env {env} --resume`"
+    return (f"wait for {holder.who or 'the holder'} to finish, then re-run {rerun}; "
             f"if that run is gone for good, release the lock with {unlock} (after checking nobody is applying)")

@@ -89,8 +89,15 @@ class StackWorker:
     on_event: Callable[[str, UIEvent], None]
     #: The CLI configuration every run of this stack uses (worked out once per engine).
     cli: CliConfig | None = None
+    #: The command a remedy tells the operator to run again once the cause is gone (backticked); a preview's
+    #: is a preview again, never ``--resume``, which applies (and continues the last run that set out to deploy).
+    rerun: str = ""
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=_TAIL_LINES))
     _runner: TofuRunner | None = None
+
+    def __post_init__(self) -> None:
+        if not self.rerun:
+            self.rerun = f"`gfwizard deploy --env {self.env} --resume`"
 
     # -- paths ------------------------------------------------------------------------------------
 
@@ -363,15 +370,15 @@ class StackWorker:
     async def failure(self, phase: Phase, result: RunResult) -> StepFailure:
         """Classify a failed run: interrupted, locked (with the holder) or failed (with diagnostics)."""
         if result.interrupted:
-            return StepFailure(phase, f"{phase} interrupted",
-                               f"re-run `gfwizard deploy --env {self.env} --resume` to continue", interrupted=True)
+            return StepFailure(phase, f"{phase} interrupted", f"re-run {self.rerun} to continue", interrupted=True)
         if is_lock_error(result.errors):
             holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
             who = (f"held by {holder.who or '?'} ({holder.operation or 'unknown operation'})"
                    if holder and holder.id else "held by another run")
             # The ID is read from the lock object, which anyone who can write to the bucket wrote: quoted.
             unlock = self.command("force-unlock", shlex.quote(holder.id)) if holder and holder.id else None
-            return StepFailure(phase, f"state lock {who}", lock_remedy(self.cfg, self.env, self.name, holder, unlock),
+            return StepFailure(phase, f"state lock {who}", lock_remedy(self.cfg, self.env, self.name, holder, unlock,
+                                                                         rerun=self.rerun),
                                locked=True, lock=holder)
         errors = result.errors
         if errors:
@@ -381,8 +388,7 @@ class StackWorker:
         else:
             details = tuple(self.tail)
             message = f"{phase} failed (exit {result.returncode})"
-        remedy = (f"read the transcript {self.transcript}, fix the cause, then "
-                  f"`gfwizard deploy --env {self.env} --resume`")
+        remedy = f"read the transcript {self.transcript}, fix the cause, then {self.rerun}"
         if phase == "apply" and self.errored_state.exists():
             holder = await asyncio.to_thread(read_lock_holder, self.cfg, self.env, self.name)
             remedy = (f"the binary could not save the state and wrote {self.errored_state}; "

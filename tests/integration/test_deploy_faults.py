@@ -62,6 +62,32 @@ def test_a_lock_held_by_another_operator_stops_the_rollout_there(rehearsal_works
     assert "LOCKED" in human.stdout and "alice@alice-laptop" in human.stdout and "for 7m" in human.stdout
 
 
+def test_a_previews_lock_remedy_runs_the_preview_again_never_resume(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # A --plan-only run that met another operator's lock told them to re-run `gfwizard deploy --env prod
+    # --resume`: a deploy (which applies, and continues the last run that set out to deploy), not the preview.
+    ws = rehearsal_workspace
+    lock_key = f"{PREFIX}/prod/gitlab-runners.tfstate.tflock"
+    lock = {"ID": "5b2e0c1a-7d4e-4f0b-8a61-3c1d2e9f0a11", "Operation": "OperationTypeApply", "Info": "",
+            "Who": "carol@carol-laptop", "Version": "1.10.5", "Created": "2026-01-02T03:04:05.000000Z",
+            "Path": f"{ws.bucket}/{PREFIX}/prod/gitlab-runners.tfstate"}
+    ws.s3.client().put_object(Bucket=ws.bucket, Key=lock_key, Body=json.dumps(lock).encode(), IfNoneMatch="*")
+
+    proc = deploy("--env", "prod", "--plan-only", "--json", "--stack", "attic", "--stack", "gitlab-runners")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [locked] = of(events(proc), "stack_locked")
+    assert "then re-run `gfwizard deploy --env prod --stack attic --stack gitlab-runners --plan-only`;" in \
+        locked["remedy"], locked
+    assert "--resume" not in locked["remedy"]
+    assert state_keys(ws, "prod") == set(), "a preview applied something"
+    assert objects(ws)[lock_key], "another operator's lock must never be touched"
+
+    human = deploy("--env", "prod", "--plan-only")
+    assert human.returncode == 1
+    assert "then re-run `gfwizard deploy --env prod --plan-only`;" in human.stdout, human.stdout
+    assert "--resume" not in human.stdout
+    assert state_keys(ws, "prod") == set()
+
+
 def test_the_unlock_command_quotes_a_lock_id_read_from_the_bucket(rehearsal_workspace: Any, iac_bin: str) -> None:
     # The ID is whatever the lock object says (anyone who can write to the bucket wrote it); it was pasted into
     # the remedy's command line as is, so `x; touch ...` ran a second command when the operator pasted it.
