@@ -118,6 +118,14 @@ class ConfirmRequest:
     destructive: tuple[DestructiveChange, ...]
 
     @property
+    def destructive_counts(self) -> str:
+        """``"12 deletes, 1 replace"``: how many destroys and replaces the apply makes (the list may be longer
+        than a dialog shows)."""
+        deletes = sum(1 for c in self.destructive if c.action == "delete")
+        replaces = len(self.destructive) - deletes
+        return f"{deletes} delete{'' if deletes == 1 else 's'}, {replaces} replace{'' if replaces == 1 else 's'}"
+
+    @property
     def prompt(self) -> str:
         """The question to show."""
         names = ", ".join(s.stack for s in self.stacks)

@@ -54,7 +54,8 @@ def confirm_body(request: "ConfirmRequest") -> Text:
     """What an apply will do: destroys and replaces first, in red; then each stack's counts."""
     text = Text()
     if request.destructive:
-        text.append("DESTROYS AND REPLACES\n", style="bold red")
+        # The count first: at 80x24 the list below it scrolls, and a line out of view must not go unnoticed.
+        text.append(f"DESTROYS AND REPLACES: {request.destructive_counts}\n", style="bold red")
         for change in request.destructive:
             text.append(f"  {change.action:<8} {change.stack}: {change.address}\n", style="red")
         text.append("\n")

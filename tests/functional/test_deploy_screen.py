@@ -74,7 +74,7 @@ def test_confirm_body_lists_destroys_and_replaces_first_in_red() -> None:
     ])
     body = confirm_body(request)
     lines = body.plain.splitlines()
-    assert lines[0] == "DESTROYS AND REPLACES"
+    assert lines[0] == "DESTROYS AND REPLACES: 2 deletes, 1 replace"
     assert [line.split()[0] for line in lines[1:4]] == ["delete", "delete", "replace"]
     assert "arc-runners: terraform_data.namespace[\"old\"]" in lines[1]
     assert "attic: terraform_data.apply_delay[0]" in lines[3]
@@ -900,6 +900,43 @@ async def test_the_prod_confirmation_keeps_its_buttons_at_80x24_after_a_wrong_na
         assert body.scroll_y == 0 and body.max_scroll_y > 0, "the body does not scroll"
         assert "DESTROYS AND REPLACES" in text_of(modal.query_one("#confirm-body")).splitlines()[0]
         assert answers == [], "a wrong name answered the dialog"
+
+
+async def test_the_prod_confirmation_says_how_many_destroys_even_when_the_list_scrolls_at_80x24(
+        offline: None) -> None:
+    """Twelve deletes and a replace: at 80x24 the dialog shows seven of them and a scroll bar, and nothing said how
+    many there were (the per-stack counts sit below the list, out of view). The count heads the list, in red."""
+    from textual.containers import VerticalScroll
+    from textual.geometry import Region
+
+    from gfwizard.gates import PlannedStack, build_request
+    from screens.confirm_modal import TypedConfirmModal
+    from screens.deploy_screen import confirm_body
+
+    request = build_request("prod", True, [
+        PlannedStack("attic", summary(replace=1, replaces=["terraform_data.apply_delay[0]"]), "sha256:1"),
+        *(PlannedStack(stack, summary(destroy=4, deletes=[f"terraform_data.workload[\"{stack}-{i}\"]"
+                                                          for i in range(4)]), f"sha256:{stack}")
+          for stack in ORDER[1:])])
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        answers: list[bool | None] = []
+        app.push_screen(TypedConfirmModal("Apply to prod?", confirm_body(request), "prod"), answers.append)
+        await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation")
+        modal = app.screen
+        body = modal.query_one(".dialog-body", VerticalScroll)
+        await wait_until(pilot, lambda: body.max_scroll_y > 0, "the body laid out")
+        assert body.scroll_y == 0
+        shown = modal.query_one("#confirm-body")
+        first = text_of(shown).splitlines()[0]
+        assert first == "DESTROYS AND REPLACES: 12 deletes, 1 replace", first
+        # On screen, in red: the first line of the body is inside the part of the dialog that is not scrolled.
+        assert body.content_region.contains_region(Region(shown.region.x, shown.region.y, shown.region.width, 1))
+        rendered = shown.render()
+        assert any("red" in str(span.style) and first in rendered.plain[span.start:span.end]
+                   for span in rendered.spans), "the count is not red"
+        assert answers == [], "the dialog answered itself: something would have been applied"
 
 
 async def test_a_failed_gate_is_readable_whole_at_80x24(offline: None) -> None:

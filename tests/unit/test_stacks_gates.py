@@ -28,6 +28,9 @@ def test_request_lists_changing_stacks_and_destructive_changes_deletes_first() -
     assert [(c.action, c.stack, c.address) for c in request.destructive] == [
         ("delete", "dash", "d.x"), ("replace", "attic", "a.r")]
     assert request.prompt == "Type the environment name (prod) to apply attic, dash"
+    assert request.destructive_counts == "1 delete, 1 replace"
+    assert build_request("prod", True, [planned("arc", add=1, creates=["c.x"])]).destructive_counts == \
+        "0 deletes, 0 replaces"
     assert build_request("dev", False, stacks).prompt == "Apply attic, dash to dev?"
 
 
