@@ -12,6 +12,7 @@ Both run without the Kubernetes client and botocore where the credentials allow 
 Confirmation: without ``--yes`` the engine asks through an injected callback (the CLI prompts on a
 terminal, the TUI opens a modal). An environment with ``require_confirmation`` (prod) needs its name
 typed; the engine, not the callback, compares the answer. Deletes and replaces are listed first.
+After an answer that applies, the engine runs the gates again: the question may have waited for hours.
 """
 
 from __future__ import annotations

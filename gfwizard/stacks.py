@@ -446,6 +446,12 @@ class DeployEngine:
                 if bad is not None:
                     self._messages.append(refusal)
                 return self._result(plans, {}, bad or "refused")
+            # The question may have waited for hours, and the kubeconfig may point the context elsewhere by now
+            # (another honey, rebuilt): checked again, so that what the binary applies to is still the pinned one.
+            if not self.assume_yes and not self._cancelled and not await self._gates_pass(None):
+                if first is not None:  # (always: a changing plan is an applicable one)
+                    self._journal_gate_failure(first)
+                return self._result(plans, {}, "gate-failed")
 
         async def ready(name: str) -> StackPlan:
             return plans[name]

@@ -390,6 +390,46 @@ def test_a_wrong_fingerprint_stops_before_any_apply_even_with_yes(rehearsal_work
     assert not [m for m in resumed[-1]["messages"] if "nothing to resume" in m]
 
 
+async def test_a_cluster_swapped_while_the_question_waits_is_gated_again_before_any_apply(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path) -> None:
+    """The gates ran before the question, which may wait for hours: a kubeconfig rewritten meanwhile (the context
+    now reaching another honey, e.g. a rebuilt one) was applied to after the typed answer, and the rehearsal's
+    materialiser wrote the stack's namespace and deployment into that unverified cluster."""
+    from gfwizard.orgconfig import load_config
+    from gfwizard.rehearsal.apiserver import RehearsalAPIServer
+    from gfwizard.rehearsal.workspace import write_kubeconfig
+    from gfwizard.stacks import DeployEngine
+    from gfwizard.stacks_events import ApplyStarted, DeployEvent, GateChecked
+
+    ws = rehearsal_workspace
+    other = RehearsalAPIServer(log_path=tmp_path / "other-api.log").start()
+    try:
+        asked: list[str] = []
+
+        def confirm(request: Any) -> str:
+            asked.append(request.env)
+            write_kubeconfig(ws.kubeconfig_path, server=other.url, ca_pem=other.ca_pem, token=other.admin_token)
+            return "prod"
+
+        seen: list[DeployEvent] = []
+        engine = DeployEngine(load_config(ws.config_path), "prod", stacks=["attic"], confirm=confirm,
+                              on_event=seen.append)
+        result = await engine.run()
+        assert asked == ["prod"]
+        gates = [e for e in seen if isinstance(e, GateChecked)]
+        assert [g.ok for g in gates] == [True, False], gates
+        failing = {c.name for c in gates[-1].checks if not c.ok}
+        assert "fingerprint" in failing, gates[-1]
+        assert result.outcome == "gate-failed" and not [e for e in seen if isinstance(e, ApplyStarted)]
+        assert state_keys(ws, "prod") == set(), "applied after the cluster changed"
+        assert non_get_api_requests(other) == [], "something was written into the unverified cluster"
+        stopped = [e for e in journal(ws, "prod") if e["action"] == "apply"]
+        assert [(e["stack"], e["outcome"]) for e in stopped] == [("attic", "gate-failed")]
+        assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plan was left"
+    finally:
+        other.stop()
+
+
 async def test_plan_all_then_apply_is_the_same_run_in_two_halves(rehearsal_workspace: Any, iac_bin: str) -> None:
     from gfwizard.orgconfig import load_config
     from gfwizard.stacks import DeployEngine
