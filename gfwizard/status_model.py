@@ -9,7 +9,7 @@ computed against ``taken_at`` so a snapshot renders the same way whenever it is 
 from __future__ import annotations
 
 import re
-
+import shlex
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal, Mapping
@@ -311,7 +311,8 @@ def _workload_remedy_once(problem: Problem, context: str) -> str:
     """A workload problem's remedy for ``status --once``: the kubectl command that shows why."""
     kind, _, where = problem.subject.partition(" ")[2].partition(" ")
     namespace, _, name = where.partition("/")
-    kubectl = f"kubectl --context {context} -n {namespace}" if context else f"kubectl -n {namespace}"
+    # A context name is free text from a kubeconfig; the namespace and pod names are DNS labels.
+    kubectl = f"kubectl --context {shlex.quote(context)} -n {namespace}" if context else f"kubectl -n {namespace}"
     if problem.kind == "crash-looping":
         pod = problem.detail.removeprefix("CrashLoopBackOff: ").split(", ")[0]
         why = f"`{kubectl} logs {pod} --previous` shows the last crash"

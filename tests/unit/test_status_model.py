@@ -482,3 +482,11 @@ def test_once_names_the_kubectl_commands_for_a_workload_not_the_live_view_panes(
     for problem in (crash, below):
         assert problem_remedy(problem) == ("open the workload (Stacks pane, Enter) to see its pods and logs; its "
                                            "Warning events are in the Events pane (5)")
+
+
+def test_once_quotes_a_context_name_that_a_shell_would_split() -> None:
+    # A kubeconfig context name is free text: pasted as printed, `--context honey admin` ran kubectl on 'honey'.
+    snap = fixed_snapshot()
+    snap = snap.model_copy(update={"cluster": snap.cluster.model_copy(update={"context": "honey admin;x"})})
+    remedies = {p["kind"]: p["remedy"] for p in snap.to_json()["problems"]}
+    assert remedies["crash-looping"].startswith("`kubectl --context 'honey admin;x' -n attic-dev logs attic-7d9f-x2")
