@@ -490,3 +490,20 @@ def test_once_quotes_a_context_name_that_a_shell_would_split() -> None:
     snap = snap.model_copy(update={"cluster": snap.cluster.model_copy(update={"context": "honey admin;x"})})
     remedies = {p["kind"]: p["remedy"] for p in snap.to_json()["problems"]}
     assert remedies["crash-looping"].startswith("`kubectl --context 'honey admin;x' -n attic-dev logs attic-7d9f-x2")
+
+
+def test_the_http_backend_remedy_is_the_one_status_mode_md_gives() -> None:
+    # The runbook said `backend migrate --env <env> --stack <stack>` while status says the all-stacks command.
+    from gfwizard.status_state import StateReader
+    from tests.helpers import REPO
+
+    cfg = _cfg()
+    data = cfg.model_dump(mode="json")
+    data["state"] = {"backend": "http", "http": {"address": "https://gitlab.example/state/{stack}-{env}"}}
+    reader = StateReader(OrgConfig.model_validate(data), ["dev"], environ={}, timeouts=(1.0, 1.0))
+    commands = re.findall(r"`(gfwizard backend migrate[^`]*)`", reader.setup_remedy)
+    assert commands == ["gfwizard backend migrate --env <env>"]
+    doc = " ".join((REPO / "docs" / "status-mode.md").read_text(encoding="utf-8").split())
+    said = doc[doc.index("With `state.backend: http`"):]
+    said = said[:said.index("Such a workload")]
+    assert re.findall(r"`(gfwizard backend migrate[^`]*)`", said) == commands, said
