@@ -18,13 +18,13 @@ from gfwizard.commands._common import (
 
 _COLUMNS = ("", "CONTEXT", "FILE", "SERVER", "AUTH", "CERT EXPIRY", "CLASS")
 _CONTEXT, _FILE, _SERVER, _AUTH = 1, 2, 3, 4
-#: How the table gives up cells when it is wider than the terminal, one stage at a time: the file and
-#: the server first (the file is in ``--json``, the server is the same for a cluster's contexts), then
-#: the context name, each down to a width that still reads well, then both again, narrower; then an exec
-#: plugin's name (never the auth kind). The current marker, the cert expiry and the class (what an
-#: operator acts on) are never cut.
-_SHRINK = (((_FILE, 24), (_SERVER, 24)), ((_CONTEXT, 40),), ((_FILE, 12), (_SERVER, 12)), ((_CONTEXT, 20),),
-           ((_AUTH, 5),), ((_FILE, 6), (_SERVER, 6)), ((_CONTEXT, 8),))
+#: How the table gives up cells when it is wider than the terminal, one stage at a time: the file, then
+#: the server (the file is in ``--json`` and its name survives the cut; a cut server is no longer an
+#: address to compare), then the context name, each down to a width that still reads well, then the
+#: three again, narrower, in the same order; then an exec plugin's name (never the auth kind). The
+#: current marker, the cert expiry and the class (what an operator acts on) are never cut.
+_SHRINK = (((_FILE, 24),), ((_SERVER, 24),), ((_CONTEXT, 40),), ((_FILE, 12),), ((_SERVER, 12),), ((_CONTEXT, 20),),
+           ((_AUTH, 5),), ((_FILE, 6),), ((_SERVER, 6),), ((_CONTEXT, 8),))
 #: Said under a table whose names were cut, so the whole ones are one command away.
 CUT_NOTE = "names cut to fit; `gfwizard discover --json` or a wider window shows them whole"
 

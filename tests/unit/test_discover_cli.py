@@ -299,3 +299,23 @@ def test_a_cut_file_column_keeps_each_file_name(isolated_home: Path, tmp_path: P
     rows = proc.stdout.splitlines()[1:3]
     assert "…" in rows[0] and "team00.yaml" in rows[0] and "team01.yaml" in rows[1], proc.stdout
     assert tree_digest(tmp_path) == before
+
+
+def test_at_80_columns_the_file_gives_way_before_the_server(isolated_home: Path, tmp_path: Path) -> None:
+    # A rehearsal-shaped kubeconfig in a long temp directory: eliding only the FILE path fits, yet the 23-character
+    # server was cut too (both columns shrank together).
+    kube = tmp_path.joinpath("gfwizard-rehearsal-workspace-abcdef", "kube")
+    kube.mkdir(parents=True)
+    path = kube / "kubeconfig-honey.yaml"
+    server = "https://127.0.0.1:38421"
+    path.write_text(kubeconfig([("honey", "c", "u")], {"c": server}, {"u": {"token": "tok-server-0123456789"}}))
+    before = tree_digest(tmp_path)
+    proc = run_cli(["discover"], env={"KUBECONFIG": str(path), "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, proc.stdout
+    row = lines[1]
+    assert server in row, proc.stdout
+    assert str(path) not in row and "…" in row and "honey.yaml" in row, proc.stdout
+    assert CUT_NOTE[:40] in proc.stdout
+    assert tree_digest(tmp_path) == before
