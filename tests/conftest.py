@@ -70,11 +70,12 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture(autouse=True)
 def no_remembered_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts with no ``--config`` remembered: in-process CLI runs set a module global that
-    would otherwise add one test's config to the next test's remedies."""
+    """Each test starts with no ``--config`` (nor a command's options) remembered: in-process CLI runs set
+    module globals that would otherwise add one test's config to the next test's remedies."""
     from gfwizard.commands import _common
 
     monkeypatch.setattr(_common, "_explicit_config", None)
+    monkeypatch.setattr(_common, "_own_options", None)
 
 
 def iac_binary() -> str | None:

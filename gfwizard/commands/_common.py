@@ -65,6 +65,19 @@ _CONFIG_COMMANDS = (r"(?:validate|deploy|status|doctor|discover|wizard|backend (
                     r"|config (?:init|validate|show))")
 
 
+#: This process's own command and the options a command of the same kind it prints repeats (e.g. ``validate``
+#: with its ``--context`` and ``--kubeconfig``): a remedy followed as printed checks the same thing.
+_own_options: tuple[str, tuple[tuple[str, str | None], ...]] | None = None
+
+
+def remember_options(command: str, options: "Sequence[tuple[str, str | None]]") -> None:
+    """Make every backticked ``gfwizard <command> ...`` this process prints repeat ``options`` ((flag, value) pairs;
+    value None for a flag without one), each unless the printed command names that flag already. ``command``
+    is one of the commands that read organization.yaml (:data:`_CONFIG_COMMANDS`)."""
+    global _own_options
+    _own_options = (command, tuple(options)) if options else None
+
+
 def remember_config(path: Path) -> None:
     """Make ``path`` the config every command this process prints carries (``--config``, or the PATH
     argument of ``config validate``)."""
@@ -92,29 +105,39 @@ def config_option(f: F) -> F:
 
 def with_config(text: str) -> str:
     """``text`` with every backticked gfwizard command that reads organization.yaml given the
-    ``--config`` this process was run with (a remedy followed as printed acts on the same config).
+    ``--config`` this process was run with (a remedy followed as printed acts on the same config), and a
+    command of this process's own kind the options it was run with (:func:`remember_options`).
 
     Only backticked commands are rewritten, so every message that names a command backticks it
     (tests/unit/test_remedy_config.py checks the sources for bare ones)."""
-    if _explicit_config is None or "`gfwizard " not in text:
+    if (_explicit_config is None and _own_options is None) or "`gfwizard " not in text:
         return text
     import re
     import shlex
 
-    flag = f" --config {shlex.quote(str(_explicit_config))}"
-
     def add(match: "re.Match[str]") -> str:
         command = match.group(1)
-        if "--config" in command or "--help" in command:  # --help reads no config
+        if "--help" in command:  # --help reads no config and checks nothing
             return match.group(0)
-        return f"`gfwizard {command}{flag}`"
+        words = command.split()
+
+        def named(flag: str) -> bool:
+            return any(w == flag or w.startswith(flag + "=") for w in words)
+
+        if _own_options is not None and (command + " ").startswith(_own_options[0] + " "):
+            for flag, value in _own_options[1]:
+                if not named(flag):
+                    command += f" {flag}" if value is None else f" {flag} {shlex.quote(value)}"
+        if _explicit_config is not None and not named("--config"):
+            command += f" --config {shlex.quote(str(_explicit_config))}"
+        return f"`gfwizard {command}`"
 
     return re.sub(rf"`gfwizard ({_CONFIG_COMMANDS}(?: [^`]*)?)`", add, text)
 
 
 def with_config_obj(obj: Any) -> Any:
     """:func:`with_config` applied to every string of a JSON-ready value."""
-    if _explicit_config is None:
+    if _explicit_config is None and _own_options is None:
         return obj
     if isinstance(obj, str):
         return with_config(obj)

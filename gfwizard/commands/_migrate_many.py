@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
 
 
+#: Seconds ``backend migrate --timeout`` defaults to.
+MIGRATE_TIMEOUT = 600.0
+
+
+def go_on_command(env: str, pending: Sequence[str], given: Sequence[str], *, yes: bool, timeout: float) -> str:
+    """The backticked ``backend migrate`` that goes on after a stop: with the operator's ``--yes`` and ``--timeout``,
+    and, when ``--stack`` options were ``given``, only the ``pending`` ones (without them, every stack still on
+    HTTP is what the operator asked for)."""
+    options = "".join(f" --stack {name}" for name in pending) if given else ""
+    options += " --yes" if yes else ""
+    options += f" --timeout {timeout:g}" if timeout != MIGRATE_TIMEOUT else ""
+    return f"`gfwizard backend migrate --env {env}{options}`"
+
+
 def print_report(report: "MigrationReport") -> None:
     """One migration's checks, outcome, backup, transcript and (when it did not end well) remedy."""
     print_checks(report.checks)
@@ -194,7 +208,8 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
         except (KeyboardInterrupt, click.Abort):
             # Outside the IaC run (that one reports "interrupted" itself): reading a state, or at a question.
             result["stopped"] = {"stack": stack, "outcome": "interrupted", "detail": "interrupted (Ctrl-C)",
-                                 "remedy": f"re-run `gfwizard backend migrate --env {env}` to go on"}
+                                 "remedy": f"re-run {go_on_command(env, result['not_done'], given, yes=yes, timeout=timeout)} "
+                                           "to go on"}
             echo("", err=True)
             break
         result["reports"].append(report)
@@ -213,7 +228,8 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
     elif stopped:
         echo(f"stopped at {stopped['stack']} ({stopped['outcome']}): done: {', '.join(result['done']) or 'none'}; "
              f"not done: {', '.join(result['not_done'])}", fg="red", bold=True)
-        echo(f"once it is sorted out, `gfwizard backend migrate --env {env}` goes on with the stacks still pending")
+        echo(f"once it is sorted out, {go_on_command(env, result['not_done'], given, yes=yes, timeout=timeout)} goes "
+             "on with the stacks still pending")
     else:
         migrated = [s for s in result["done"] if s not in settled]
         nothing = f"; nothing to do for {', '.join(settled)}" if settled else ""

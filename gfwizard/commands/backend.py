@@ -11,6 +11,7 @@ import click
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
                                        echo, emit_json, handles_errors, json_option, print_checks,
                                        resolve_config_path, verdict)
+from gfwizard.commands._migrate_many import MIGRATE_TIMEOUT
 from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.textsafe import printable
@@ -189,7 +190,7 @@ def _unlock_steps(cfg: "OrgConfig", env: str, stack: str, lock_id: str) -> str:
               help="A stack whose state moves from state.http to state.s3 (repeatable). Without it: every stack of "
                    "ENV whose state is still only on the HTTP backend, in dependency order.")
 @click.option("--yes", is_flag=True, help="Migrate without asking (needed without a terminal).")
-@click.option("--timeout", type=FiniteFloatRange(min=1), default=600.0, show_default=True,
+@click.option("--timeout", type=FiniteFloatRange(min=1), default=MIGRATE_TIMEOUT, show_default=True,
               help="Seconds the IaC binary may take before it is interrupted.")
 @config_option
 @json_option

@@ -70,7 +70,7 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     """Config, printer, confirmation and engine for one run (input errors raise before anything runs)."""
     from gfwizard.orgconfig import load_config
     from gfwizard.stacks import DeployEngine
-    from gfwizard.stacks_selection import check_selection
+    from gfwizard.stacks_selection import check_selection, deploy_command
 
     from gfwizard.layout import require_work_root
 
@@ -80,9 +80,15 @@ def _prepare(env: str, stacks: tuple[str, ...], plan_only: bool, assume_yes: boo
     require_work_root(cfg.cluster.network)  # plans, transcripts, the provider cache: a traceback mid-run otherwise
     interactive = sys.stdin.isatty()
     if not plan_only and not assume_yes and not interactive:
+        # Each command repeats the operator's --stack and --resume (and --config): followed as printed, it deploys
+        # what this one would have.
+        def command(**flags: bool) -> str:
+            return deploy_command(env, stacks, **{"plan_only": False, "assume_yes": False, "resume": resume, **flags})
+
         raise InputError("refusing to apply without --yes: there is no terminal to ask for confirmation",
-                         remedy=f"pass --yes (the cluster fingerprint and lock probe gates still run), "
-                                f"or --plan-only, or run `gfwizard deploy --env {env}` on a terminal")
+                         remedy=f"pass --yes: {command(assume_yes=True)} (the cluster fingerprint and lock probe "
+                                f"gates still run), or preview with {command(plan_only=True, resume=False)}, or run "
+                                f"{command()} on a terminal")
     printer: _Printer = _JsonPrinter() if as_json else _HumanPrinter()
     confirm = _TerminalConfirm(printer) if (interactive and not assume_yes and not plan_only) else None
     engine = DeployEngine(cfg, env, stacks=list(stacks) or None, plan_only=plan_only, resume=resume,

@@ -12,7 +12,7 @@ import click
 
 from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
                                        echo, emit_json, handles_errors, json_option, name_width, print_checks,
-                                       resolve_config_path, verdict)
+                                       remember_options, resolve_config_path, verdict)
 from gfwizard.errors import GfwError, InputError
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ def _check_flags(context: str | None, kubeconfig: str | None) -> None:
                              "leave --kubeconfig out to use cluster.kubeconfig / KUBECONFIG")
 
 
+def _same_options(context: str | None, kubeconfig: str | None) -> list[tuple[str, str | None]]:
+    """The options of this run that choose what is checked (the timeouts only say how long to wait)."""
+    return [(flag, value) for flag, value in (("--context", context), ("--kubeconfig", kubeconfig)) if value is not None]
+
+
 def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: bool, as_json: bool
          ) -> tuple["ValidationReport", dict[str, Any]]:
     """Pin the observed fingerprint after consent; return the updated report and what happened.
@@ -77,7 +82,8 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
         if not yes:
             if not sys.stdin.isatty():
                 raise InputError("--pin needs --yes when there is no terminal to ask on",
-                                 "re-run with --pin --yes after reading what will be written")
+                                 "after reading what will be written, re-run with --yes: "
+                                 "`gfwizard validate --pin --yes`")
             if not ask_yes_no("Pin this fingerprint?"):
                 return report, {"path": str(config_path), "written": False, "reason": "declined"}
     _, written = pin_fingerprint(cfg, config_path, observed)  # SafetyStop when another fingerprint is pinned
@@ -117,6 +123,8 @@ def validate(context: str | None, kubeconfig: str | None, config_path: Path | No
     from gfwizard.orgconfig import load_config
 
     _check_flags(context, kubeconfig)
+    # A `gfwizard validate` a remedy names checks what this run checked: the same context and files.
+    remember_options("validate", _same_options(context, kubeconfig))
     path = resolve_config_path(config_path)
     cfg = load_config(path)
     report = validate_context(cfg, kubeconfig=kubeconfig, context=context,

@@ -14,8 +14,9 @@ from tests.helpers import run_cli, tree_digest
 from tests.integration.test_deploy_support import make_wrapper, objects, wrapper_log
 
 NO_TERMINAL = "refusing to apply without --yes: there is no terminal to ask for confirmation"
-NO_TERMINAL_REMEDY = ("pass --yes (the cluster fingerprint and lock probe gates still run), or --plan-only, "
-                      "or run `gfwizard deploy --env dev` on a terminal")
+NO_TERMINAL_REMEDY = ("pass --yes: `gfwizard deploy --env dev --yes` (the cluster fingerprint and lock probe gates "
+                      "still run), or preview with `gfwizard deploy --env dev --plan-only`, or run "
+                      "`gfwizard deploy --env dev` on a terminal")
 
 
 def _written(ws: Any) -> "tuple[dict[str, str], dict[str, str]]":

@@ -359,6 +359,25 @@ def test_prod_without_yes_and_without_a_terminal_refuses(rehearsal_workspace: An
     assert tree_digest(ws.dir, ignore=("api-requests.log",)) == before and objects(ws) == bucket
 
 
+def test_the_no_terminal_refusal_repeats_the_operators_stacks_resume_and_config(
+        rehearsal_workspace: Any, iac_bin: str, tmp_path: Path) -> None:
+    # The remedy named `gfwizard deploy --env prod`: followed on a terminal it deployed every stack of the default
+    # config, not the --stack / --resume / --config the operator gave.
+    import shlex
+
+    ws = rehearsal_workspace
+    config = tmp_path / "my configs" / "org.yaml"
+    config.parent.mkdir()
+    config.write_text(ws.config_path.read_text())
+    proc = refused(ws, tmp_path, iac_bin, "--env", "prod", "--stack", "attic", "--resume", "--config", str(config),
+                   env={"GFW_CONFIG": ""})
+    same = f"--config {shlex.quote(str(config))}"
+    assert (f"remedy: pass --yes: `gfwizard deploy --env prod --stack attic --yes --resume {same}` (the cluster "
+            f"fingerprint and lock probe gates still run), or preview with `gfwizard deploy --env prod --stack attic "
+            f"--plan-only {same}`, or run `gfwizard deploy --env prod --stack attic --resume {same}` on a terminal"
+            ) in proc.stderr, proc.stderr
+
+
 def test_a_wrong_fingerprint_stops_before_any_apply_even_with_yes(rehearsal_workspace: Any, iac_bin: str) -> None:
     ws = rehearsal_workspace
     text = ws.config_path.read_text()

@@ -145,6 +145,46 @@ def test_a_refusal_on_stack_two_stops_before_stack_three(tmp_path: Path, iac_bin
     assert all(http_server.current_state(s, "dev") == states[s] for s in FOUR)  # the sources untouched
 
 
+def test_after_a_stop_the_command_that_goes_on_repeats_the_given_stacks_and_options(
+        tmp_path: Path, iac_bin: str, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # It said `gfwizard backend migrate --env dev`: followed, it would migrate runner-dashboard too, which the
+    # operator had left out, without the --yes and --timeout given.
+    import shlex
+
+    from click.testing import CliRunner
+
+    import gfwizard.backend as backend
+    from gfwizard.commands.backend import backend as group
+
+    config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
+                         tmp_path / "my configs" / "organization.yaml")
+    states = _seed(http_server, FOUR)
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
+                          "outputs": {}}).encode()
+    real = backend.migrate_http_to_s3
+
+    def racing(cfg: Any, env: str, stack: str, *args: Any, **kwargs: Any) -> Any:
+        if stack == "arc-runners":
+            s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+        return real(cfg, env, stack, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "migrate_http_to_s3", racing)
+    given = ["--stack", "attic", "--stack", "arc-runners", "--stack", "gitlab-runners"]
+    done = CliRunner().invoke(group, ["migrate", "--env", "dev", *given, "--yes", "--timeout", "900",
+                                      "--config", str(config)])
+    assert done.exit_code == 1, done.output
+    go_on = (f"`gfwizard backend migrate --env dev --stack arc-runners --stack gitlab-runners --yes --timeout 900 "
+             f"--config {shlex.quote(str(config))}`")
+    assert f"once it is sorted out, {go_on} goes on with the stacks still pending" in done.stdout, done.stdout
+    keys = _keys(s3, s3_bucket)
+    assert "gloriousflywheel/dev/gitlab-runners.tfstate" not in keys
+    assert "gloriousflywheel/dev/runner-dashboard.tfstate" not in keys
+    assert all(http_server.current_state(s, "dev") == states[s] for s in FOUR)
+
+
 def test_no_at_the_one_question_writes_nothing(tmp_path: Path, s3: RehearsalS3, s3_bucket: str,
                                                http_server: HttpStateServer) -> None:
     config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),

@@ -628,6 +628,32 @@ def test_a_network_failure_of_a_misdirected_context_names_the_context_first(tmp_
     assert honey.request_log.entries() == [] and files.digest() == before
 
 
+def test_pin_without_a_terminal_repeats_the_operators_options_in_its_remedy(
+        tmp_path: Path, honey: "RehearsalAPIServer") -> None:
+    # The remedy said "re-run with --pin --yes": followed as printed, it validated cluster.context of the default
+    # config through KUBECONFIG, not the config, files and context the operator named.
+    import shlex
+
+    files = write_files(tmp_path / "my files", honey, pin=False)
+    before = files.digest()
+    args = ["validate", "--pin", "--config", str(files.config), "--kubeconfig", str(files.kubeconfig),
+            "--context", "honey"]
+    want = (f"`gfwizard validate --pin --yes --context honey --kubeconfig {shlex.quote(str(files.kubeconfig))} "
+            f"--config {shlex.quote(str(files.config))}`")
+    out = run_cli(args, env={"KUBECONFIG": "", "GFW_CONFIG": ""})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "context 'honey'" in out.stdout  # the check table came first
+    assert "error: --pin needs --yes when there is no terminal to ask on" in out.stderr
+    assert f"remedy: after reading what will be written, re-run with --yes: {want}" in out.stderr, out.stderr
+    as_json = run_cli([*args, "--json"], env={"KUBECONFIG": "", "GFW_CONFIG": ""})
+    assert as_json.returncode == 2 and want in json.loads(as_json.stdout)["error"]["remedy"], as_json.stdout
+    assert files.digest() == before
+    followed = run_cli(shlex.split(want.strip("`"))[1:], env={"KUBECONFIG": "", "GFW_CONFIG": ""})
+    assert followed.returncode == 0 and "pin: pinned" in followed.stdout, followed.stdout + followed.stderr
+    pinned = load_config(files.config).cluster.fingerprint
+    assert pinned is not None and pinned.kube_system_uid == honey.kube_system_uid
+
+
 @pytest.mark.parametrize(("args", "error", "remedy"), [
     (["--kubeconfig", "{dir}/missing.yaml"], "error: --kubeconfig {dir}/missing.yaml: the file does not exist",
      "remedy: pass --kubeconfig an existing kubeconfig file (e.g. ~/.kube/kubeconfig-honey.yaml), or leave "

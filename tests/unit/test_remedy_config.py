@@ -190,3 +190,26 @@ def test_config_init_plain_says_check_it_with_its_config(tmp_path: Path, monkeyp
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == (
         f"Wrote {target}. Check it with `gfwizard config validate --config {_quoted(target)}`.")
+
+
+def test_a_command_of_the_processes_own_kind_repeats_its_options(explicit: Path) -> None:
+    # `validate --pin` without a terminal said "re-run with --pin --yes", dropping --context and --kubeconfig.
+    _common.remember_options("validate", [("--context", "honey"), ("--kubeconfig", "/k/my kube.yaml")])
+    text = ("`gfwizard validate --pin --yes`; `gfwizard validate --context NAME` checks one; "
+            "`gfwizard discover` lists them; `gfwizard validate --help`")
+    config = "--config '/srv/gf/other config.yaml'"
+    assert _common.with_config(text) == (
+        f"`gfwizard validate --pin --yes --context honey --kubeconfig '/k/my kube.yaml' {config}`; "
+        f"`gfwizard validate --context NAME --kubeconfig '/k/my kube.yaml' {config}` checks one; "
+        f"`gfwizard discover {config}` lists them; `gfwizard validate --help`")
+    assert _common.with_config_obj({"remedy": "run `gfwizard validate`"}) == {
+        "remedy": f"run `gfwizard validate --context honey --kubeconfig '/k/my kube.yaml' {config}`"}
+
+
+def test_own_options_apply_without_an_explicit_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_common, "_explicit_config", None)
+    _common.remember_options("validate", [("--context", "a b")])
+    assert _common.with_config("run `gfwizard validate --pin` or `gfwizard doctor`") == (
+        "run `gfwizard validate --pin --context 'a b'` or `gfwizard doctor`")
+    _common.remember_options("validate", [])
+    assert _common.with_config("run `gfwizard validate --pin`") == "run `gfwizard validate --pin`"
