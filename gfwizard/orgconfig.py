@@ -326,7 +326,9 @@ class Environment(_Section):
         "pattern": "^(?!/)(?!(?:.*/)?\\.\\.(?:/|$))[^\\x00-\\x1f\\x7f]*\\.tfvars(?:\\.json)?$"})
     """Variables file inside each stack directory, e.g. `dev.tfvars`."""
     require_confirmation: bool = False
-    """Ask for the environment's name, typed, before an apply (set for prod)."""
+    """Ask for the environment's name, typed, before an apply (set for prod). An environment whose name says
+    production (`prod`, `production`, `prd`, or `prod-…`) without it gets a warning from `config validate`,
+    `doctor` and `deploy`: it is asked only yes/no."""
 
     @field_validator("tfvars")
     @classmethod

@@ -84,6 +84,12 @@ up one of these rules next.
 Types are strict: YAML 1.2 reads `yes`, `no`, `on` and `off` as strings, so `use_lockfile: yes` is an
 error (write `true`), while `name: no` is the string `"no"`. Quoted values are always strings.
 
+A valid config can still get a warning (`WARN`, with its remedy; `config validate` still exits 0): an
+environment whose name says production (`prod`, `production`, `prd`, or one of them as a `-`-separated part,
+as in `prod-eu`) without `require_confirmation: true` is asked only yes/no before an apply, where production
+needs its name typed. `config validate`, `doctor` and a `deploy` of that environment say so, with the line
+to add.
+
 A message quotes at most 60 characters of an offending value or key, cut in the middle, and says how long
 it is (`'aaaa…bbbb' (300 characters)`): a pasted page does not fill the screen. The wizard's fields and
 `config init --plain` say the same.
@@ -96,7 +102,8 @@ _COMMANDS = """\
 - `gfwizard config validate [PATH] [--json]`: exit 0 valid, 1 invalid (every problem listed on stdout
   as `file:line:col: field.path: message`; the rules between fields once every field is valid, see Rules), 2 missing or unreadable file, or a PATH and a `--config`
   naming two different files (the error on stderr). `--json`
-  keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), `remedy` on exit 1
+  keys: `path`, `valid`, `problems` (`file`, `line`, `column`, `field`, `message`), `warnings` (`name`,
+  `level`, `detail`, `remedy`) on exit 0 (the text output's `WARN` lines), `remedy` on exit 1
   (what the text output's `remedy:` line says), and `error` (`message`, `remedy`, `exit_code`) on exit 2.
 - `gfwizard config show [--config PATH] [--json]`: the effective config with defaults filled in, the
   stack order, the placement and the state key of each environment and stack. `--json` keys: `path`,

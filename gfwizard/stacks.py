@@ -49,6 +49,7 @@ from gfwizard.journal import (
 )
 from gfwizard.kubeconfig_secrets import register_context_secrets
 from gfwizard.layout import Layout, layout_for, require_work_root
+from gfwizard.orgconfig_checks import confirmation_check
 from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
@@ -514,6 +515,10 @@ class DeployEngine:
 
             checks.append(await asyncio.to_thread(untracked_check, self.cfg, self.env, stateless, self.layout,
                                                   resolved=context))
+        # Not a gate (it never stops a run): said with them, just before the question it is about.
+        confirmation = confirmation_check(self.cfg, self.env)
+        if confirmation is not None:
+            checks.append(confirmation)
         return checks
 
     def _cluster_gates(self) -> tuple[list[Check], "ResolvedContext | None"]:

@@ -23,6 +23,7 @@ from gfwizard.commands._common import (
     emit_json,
     handles_errors,
     json_option,
+    print_checks,
     remember_config,
     require_terminal,
     resolve_config_path,
@@ -48,8 +49,10 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
     """Check organization.yaml and list every problem.
 
     PATH defaults to --config, $GFW_CONFIG, then config/organization.yaml. Exit 0 when valid, 1 when invalid (every problem listed as file:line:col: field: message),
-    2 when the file is missing or unreadable (or PATH and --config name two different files). --json keys: path, valid, problems
-    [{file, line, column, field, message}], remedy (exit 1) (and error {message, remedy, exit_code} on exit 2).
+    2 when the file is missing or unreadable (or PATH and --config name two different files). A valid file can
+    still get warnings (WARN, with a remedy; exit 0), e.g. a prod environment without require_confirmation.
+    --json keys: path, valid, problems [{file, line, column, field, message}], warnings [{name, level, detail,
+    remedy}] (exit 0), remedy (exit 1) (and error {message, remedy, exit_code} on exit 2).
     """
     from gfwizard.errors import InputError
     from gfwizard.orgconfig import ConfigError, load_config
@@ -76,11 +79,19 @@ def validate(path: Path | None, config_path: Path | None, as_json: bool) -> None
             if exc.remedy:
                 echo(f"remedy: {exc.remedy}", err=True)
         sys.exit(EXIT_INPUT)
+    from gfwizard.orgconfig_checks import config_warnings
+
+    warnings = config_warnings(cfg, str(target))
     if as_json:
-        emit_json({"path": str(target), "valid": True, "problems": []})
+        emit_json({"path": str(target), "valid": True, "problems": [],
+                   "warnings": [w.model_dump(mode="json") for w in warnings]})
     else:
         echo(f"{target}: valid — {_summary(cfg)}")
-    sys.exit(EXIT_OK)
+        if warnings:
+            print_checks(warnings)
+            echo(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''} (WARN above): the file is valid, "
+                 "but see the remedy", fg="yellow")
+    sys.exit(EXIT_OK)  # a warning never makes the file invalid
 
 
 def _report_invalid(target: Path, exc: Any, as_json: bool) -> None:

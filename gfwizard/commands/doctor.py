@@ -154,6 +154,10 @@ def doctor(config_path: Path | None, as_json: bool) -> None:
     results: list[SectionCheck] = [SectionCheck("tools", c) for c in tool_checks()]
     config, cfg = config_check(config_path)
     results.append(SectionCheck("config", config))
+    if cfg is not None:
+        from gfwizard.orgconfig_checks import config_warnings
+
+        results += [SectionCheck("config", c) for c in config_warnings(cfg, str(resolve_config_path(config_path)))]
     if cfg is None:
         skipped = "skipped: the config could not be loaded"
         results += [SectionCheck("cluster", warned("cluster", skipped, remedy="fix the config first")),

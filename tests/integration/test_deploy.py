@@ -378,6 +378,27 @@ def test_the_no_terminal_refusal_repeats_the_operators_stacks_resume_and_config(
             ) in proc.stderr, proc.stderr
 
 
+def test_prod_without_require_confirmation_is_warned_with_the_gates(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # Written by hand without require_confirmation, prod got only a [y/N] question and nothing said why.
+    ws = rehearsal_workspace
+    edit_config(ws, "prod: {cluster: honey, tfvars: prod.tfvars, require_confirmation: true}",
+                "prod: {cluster: honey, tfvars: prod.tfvars}")
+    before = ws.config_path.read_text()
+    proc = deploy("--env", "prod", "--stack", "attic", "--plan-only")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("  ! confirmation [prod]: environment 'prod' is named as production but does not set require_confirmation: "
+            "an apply to it asks only yes/no ([y/N] on a terminal), where production needs its name typed"
+            ) in proc.stdout, proc.stdout
+    assert "    remedy: add the line `require_confirmation: true` under `prod:`" in proc.stdout
+    evs = events(deploy("--env", "prod", "--stack", "attic", "--plan-only", "--json"))
+    (gate,) = of(evs, "gate_checked")
+    assert gate["ok"] is True
+    assert [c["level"] for c in gate["checks"] if c["name"] == "confirmation [prod]"] == ["warn"]
+    assert ws.config_path.read_text() == before  # said, never changed
+    dev = events(deploy("--env", "dev", "--stack", "attic", "--plan-only", "--json"))
+    assert not [c for g in of(dev, "gate_checked") for c in g["checks"] if c["name"].startswith("confirmation")]
+
+
 def test_a_wrong_fingerprint_stops_before_any_apply_even_with_yes(rehearsal_workspace: Any, iac_bin: str) -> None:
     ws = rehearsal_workspace
     text = ws.config_path.read_text()

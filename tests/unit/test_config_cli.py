@@ -38,7 +38,39 @@ def test_validate_valid_file(config_file: Path) -> None:
 def test_validate_json_valid(config_file: Path) -> None:
     result = invoke("config", "validate", str(config_file), "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"path": str(config_file), "valid": True, "problems": []}
+    assert json.loads(result.stdout) == {"path": str(config_file), "valid": True, "problems": [], "warnings": []}
+
+
+@pytest.mark.parametrize("name", ["prod", "production", "prd", "prod-eu"])
+def test_validate_warns_when_a_production_environment_does_not_need_its_name_typed(tmp_path: Path, name: str) -> None:
+    # Written by hand without require_confirmation, prod was "valid" and got only a [y/N] question at deploy time.
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("  prod:\n    cluster: honey\n    tfvars: prod.tfvars\n    require_confirmation: true  # "
+                           'type "prod" before an apply\n', f"  {name}:\n    cluster: honey\n    tfvars: prod.tfvars\n"))
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}: valid — ")
+    assert lines[1].startswith(f"  WARN  confirmation [{name}] ")
+    assert lines[1].endswith(f"environment {name!r} is named as production but does not set require_confirmation: an "
+                             "apply to it asks only yes/no ([y/N] on a terminal), where production needs its name typed")
+    assert f"remedy: add the line `require_confirmation: true` under `{name}:` in the environments section of {path} " \
+        "(indented like its `tfvars:` line; in a one-line environment, `require_confirmation: true` inside its " \
+        "braces)" in lines[2]
+    assert lines[3] == "1 warning (WARN above): the file is valid, but see the remedy"
+    report = json.loads(invoke("config", "validate", str(path), "--json").stdout)
+    assert report["valid"] is True and report["problems"] == []
+    assert [(w["name"], w["level"]) for w in report["warnings"]] == [(f"confirmation [{name}]", "warn")]
+    assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", ["staging", "preprod", "products", "dev"])
+def test_validate_does_not_warn_about_other_environments(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "organization.yaml"
+    path.write_text(edited("  dev:\n", f"  {name}:\n") if name != "dev" else example_text())
+    result = invoke("config", "validate", str(path), "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["warnings"] == []
 
 
 def test_validate_invalid_lists_problems_and_exits_1(tmp_path: Path) -> None:

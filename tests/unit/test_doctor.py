@@ -89,6 +89,25 @@ def test_rehearsal_doctor_runs_every_section(iac_bin: str, rehearsal_workspace) 
     assert ws.s3.secret_key not in json.dumps(data)
 
 
+def test_prod_without_require_confirmation_is_a_config_warning(rehearsal_workspace) -> None:
+    ws = rehearsal_workspace
+    text = ws.config_path.read_text()
+    typed = "prod: {cluster: honey, tfvars: prod.tfvars, require_confirmation: true}"
+    assert typed in text
+    ws.config_path.write_text(text.replace(typed, "prod: {cluster: honey, tfvars: prod.tfvars}"))
+    before = ws.config_path.read_bytes()
+    code, data = _doctor()
+    config = {c["name"]: c for c in _section(data, "config")}
+    assert config["config"]["level"] == "pass"
+    warning = config["confirmation [prod]"]
+    assert warning["level"] == "warn" and "does not set require_confirmation" in warning["detail"]
+    assert warning["remedy"].startswith(f"add the line `require_confirmation: true` under `prod:` in the environments "
+                                        f"section of {ws.config_path}")
+    assert ws.config_path.read_bytes() == before
+    text_run = run_cli(["doctor"])
+    assert "WARN  confirmation [prod]" in text_run.stdout, text_run.stdout
+
+
 def test_doctor_backend_section_never_creates_a_missing_bucket(rehearsal_workspace) -> None:
     from gfwizard.commands.doctor import backend_checks
 
