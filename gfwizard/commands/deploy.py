@@ -158,6 +158,10 @@ class _JsonPrinter(_Printer):
         echo(text, err=True)
 
 
+#: How the one-line gate summary marks each check's level.
+_GATE_MARK = {"pass": "✓", "warn": "!", "fail": "✗"}
+
+
 def _counts(summary: Any) -> str:
     return summary.counts() if summary is not None else ""
 
@@ -193,7 +197,8 @@ class _HumanPrinter(_Printer):
             for action, address in event.summary.destructive:
                 echo(f"      {action.upper():<8} {address}", fg="red")
         elif isinstance(event, GateChecked):
-            marks = "  ".join(f"{'✓' if c.ok else '✗'} {c.name}" for c in event.checks)
+            # A warning is marked as one: a tick beside it read as "nothing to see" on the one line people skim.
+            marks = "  ".join(f"{_GATE_MARK[c.level.value]} {c.name}" for c in event.checks)
             echo(f"gates: {marks}", fg=None if event.ok else "red")
             for check in event.checks:
                 if not check.ok:

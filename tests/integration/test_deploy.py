@@ -386,6 +386,7 @@ def test_prod_without_require_confirmation_is_warned_with_the_gates(rehearsal_wo
     before = ws.config_path.read_text()
     proc = deploy("--env", "prod", "--stack", "attic", "--plan-only")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "  ! confirmation [prod]" in next(line for line in proc.stdout.splitlines() if line.startswith("gates: "))
     assert ("  ! confirmation [prod]: environment 'prod' is named as production but does not set require_confirmation: "
             "an apply to it asks only yes/no ([y/N] on a terminal), where production needs its name typed"
             ) in proc.stdout, proc.stdout

@@ -31,7 +31,7 @@ def test_a_warning_gate_is_printed_with_its_detail_and_remedy_and_does_not_fail(
                                       "fill it or remove it from the list")), True))
     printer.event(GateChecked((failed("server", "other server", "fix the context"),), False))
     assert capsys.readouterr().out.splitlines() == [
-        "gates: ✓ server  ✓ fingerprint  ✓ kubeconfig",
+        "gates: ✓ server  ✓ fingerprint  ! kubeconfig",
         "  ! kubeconfig: /k/empty.yaml is empty: skipped, as kubectl skips it",
         "    remedy: fill it or remove it from the list",
         "gates: ✗ server",
