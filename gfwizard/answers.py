@@ -105,9 +105,10 @@ class ConfigAnswers:
         return ", ".join(value) if isinstance(value, list) else str(value)
 
     def set(self, key: str, value: Any) -> None:
-        """Record an answer; ``list`` questions accept comma-separated text. An environment named in
-        :data:`CONFIRMED_BY_DEFAULT` (prod) that the environments answer adds needs a typed confirmation, as in
-        a new file (taking it out of that list afterwards is the operator's explicit choice)."""
+        """Record an answer; ``list`` questions accept comma-separated text. An environment whose name says
+        production (prod, production, prod-eu; see :func:`gfwizard.orgconfig_checks.says_production`) that the
+        environments answer adds needs a typed confirmation, as prod does in a new file (taking it out of that
+        list afterwards is the operator's explicit choice)."""
         current = getattr(self, key)
         if isinstance(current, list) and isinstance(value, str):
             value = parse_list(value)
@@ -123,14 +124,17 @@ class ConfigAnswers:
                                    confirm_environments=list(self.confirm_environments))
 
 
-#: Environments that need a typed confirmation unless the operator says otherwise: in a new file, and when
-#: added to an existing one (a config that had only dev must not gain a prod that a bare Enter applies to).
+#: The environments of a new file that need a typed confirmation unless the operator says otherwise.
 CONFIRMED_BY_DEFAULT: tuple[str, ...] = ("prod",)
 
 
 def newly_confirmed(before: list[str], after: list[str]) -> list[str]:
-    """The environments of ``after`` not in ``before`` that need a typed confirmation by default."""
-    return [e for e in after if e in CONFIRMED_BY_DEFAULT and e not in before]
+    """The environments of ``after`` not in ``before`` that need a typed confirmation by default: those whose
+    name says production (a config that had only dev must not gain a prod that a bare Enter applies to, and
+    ``config validate`` warns about one without it)."""
+    from gfwizard.orgconfig_checks import says_production
+
+    return [e for e in after if says_production(e) and e not in before]
 
 
 def parse_list(text: str) -> list[str]:

@@ -84,7 +84,7 @@ class ConfigScreen(StepScreen):
         #: Fields whose shown value is invalid (key -> error): the draft keeps the last valid value.
         self.invalid: dict[str, str] = {}
         #: Environments that joined the typed confirmations because they were typed into the environments (prod):
-        #: typing on ("production") takes them out again, which a confirmation typed by the operator refuses.
+        #: typing on to a name that does not say production ("prodigy") takes them out again, which a confirmation typed by the operator refuses.
         self.auto_confirmed: set[str] = set()
 
     def compose(self) -> ComposeResult:

@@ -198,7 +198,7 @@ async def test_next_back_and_quit_come_first_in_the_footer_while_a_field_has_foc
         assert keys == ["ctrl+n", "escape", "ctrl+q", "ctrl+w"], keys
 
 
-async def test_prod_added_to_a_dev_only_config_needs_its_name_typed_and_typing_on_takes_it_out(
+async def test_a_production_name_added_to_a_dev_only_config_needs_its_name_typed_and_typing_on_takes_it_out(
         rehearsal_workspace: WorkspaceFixture) -> None:
     # Typing prod into the environments of a config that had only dev drafted a prod without a typed confirmation
     # (the Typed confirm field stayed empty), which the Deploy step then applied to after a plain yes.
@@ -220,12 +220,19 @@ async def test_prod_added_to_a_dev_only_config_needs_its_name_typed_and_typing_o
                          "the Typed confirm field showing prod")
         await wait_until(pilot, lambda: screen.new_text is not None and "require_confirmation: true" in screen.new_text,
                          "the diff with prod's confirmation")
-        # Typing on to another name takes the confirmation it brought out again (not refused as a dropped one).
+        # Typing on to production keeps a confirmation (config validate would warn about it otherwise).
         await pilot.press(*"uction")
-        await wait_until(pilot, lambda: "production" in app.session.draft.environments, "production in the draft")
+        await wait_until(pilot, lambda: screen.query_one("#confirm_environments").value == "production",
+                         "the Typed confirm field showing production")
         assert error_of(app, "environments") == "" and not screen.invalid
-        assert "prod" not in app.session.draft.environments
-        assert not app.session.draft.environments["production"].require_confirmation
+        assert list(app.session.draft.environments) == ["dev", "production"]
+        assert app.session.draft.environments["production"].require_confirmation
+        # Typing on to a name that does not say production takes the confirmation it brought out again (not
+        # refused as a dropped one).
+        await pilot.press(*["backspace"] * 6, *"igy")
+        await wait_until(pilot, lambda: "prodigy" in app.session.draft.environments, "prodigy in the draft")
+        assert error_of(app, "environments") == "" and not screen.invalid
+        assert not app.session.draft.environments["prodigy"].require_confirmation
         await wait_until(pilot, lambda: screen.query_one("#confirm_environments").value == "",
                          "the Typed confirm field emptied")
     assert workspace_files(ws) == before, "nothing is written without Ctrl+W"

@@ -688,6 +688,13 @@ def test_prod_added_to_a_dev_only_config_needs_its_name_typed(tmp_path: Path) ->
     assert load_config(path).environments["prod"].require_confirmation
 
 
+def test_every_added_environment_named_as_production_needs_its_name_typed() -> None:
+    # Only prod was: a production or prd-eu added by the same answer got a bare y/N, which config validate warns about.
+    answers = ConfigAnswers(environments=["dev"], confirm_environments=[])
+    answers.set("environments", "dev, production, prd-eu, prodigy, preprod")
+    assert answers.confirm_environments == ["production", "prd-eu"]
+
+
 def test_a_prod_whose_confirmation_was_taken_out_keeps_it_out(tmp_path: Path) -> None:
     path = tmp_path / "organization.yaml"
     path.write_text(example_text().replace("    require_confirmation: true  # type \"prod\" before an apply\n", ""))
