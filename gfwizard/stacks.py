@@ -239,6 +239,9 @@ class DeployEngine:
     async def plan_all(self) -> dict[str, StackPlan]:
         """The first half of :meth:`run`: render backends, then init + plan + show every selected stack.
 
+        A journal entry that cannot be written ends the run as :meth:`run` does (:class:`RunFinished` with the
+        ``journal-unwritable`` result), then raises its :class:`JournalWriteError`: there is nothing to apply.
+
         Follow it with :meth:`apply` (or :meth:`discard`) in the same event loop: the saved plans hold
         variable values in clear text and are deleted by either.
         """
@@ -249,11 +252,16 @@ class DeployEngine:
             await self._prepare()
             tasks = self._start_plans()
             plans = await self._gather(tasks)
-        except BaseException:
+        except BaseException as exc:
             try:
                 await _stop_plans(tasks.values())
             finally:
                 self.discard()
+            if isinstance(exc, JournalWriteError):
+                # The run ends here, as :meth:`run` ends it: with its result, which says why and what it reached
+                # (there are no plans left to return).
+                self._emit(RunFinished(self._journal_failure_result(exc)))
+                self._raise_observer_error()
             raise
         if self._observer_error is not None:
             self.discard()
@@ -262,11 +270,14 @@ class DeployEngine:
 
     async def apply(self, plans: Mapping[str, StackPlan]) -> DeployResult:
         """The second half of :meth:`run`: gate, confirm (unless ``assume_yes``), apply the ready plans in
-        order and stop at the first failure; emits :class:`RunFinished` and deletes the saved plans."""
+        order and stop at the first failure; emits :class:`RunFinished` and deletes the saved plans. A journal
+        entry that cannot be written stops it with the ``journal-unwritable`` result, as in :meth:`run`."""
         self._bind_loop()
         self._run_lock.acquire(self.run_id, _STEPWISE)
         try:
             result = await self._apply(plans, None)
+        except JournalWriteError as exc:
+            result = self._journal_failure_result(exc)  # (the applies run one at a time: none runs now)
         finally:
             self.discard()
         self._emit(RunFinished(result))

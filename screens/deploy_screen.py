@@ -37,14 +37,16 @@ if TYPE_CHECKING:
     from gfwizard.gates import ConfirmRequest
     from gfwizard.placement import PlacementTable
     from gfwizard.stacks import DeployEngine, StackPlan
-    from gfwizard.stacks_events import DeployEvent, GateChecked
+    from gfwizard.stacks_events import DeployEvent, DeployResult, GateChecked
 
 T = TypeVar("T")
 
 #: Below this width the placement pane is an overlay, shown and hidden with ``t``.
 NARROW = 110
 #: Row states after which ``r`` (resume) is offered.
-RESUMABLE_STATES = ("failed", "interrupted", "locked", "not planned")
+RESUMABLE_STATES = ("failed", "interrupted", "locked", "not planned", "not run")
+#: What a stack's row says of the outcome a run the journal stopped reports for it (when no event said it).
+UNRECORDED_STATES = {"applied": "applied", "no-changes": "no changes", "failed": "failed", "locked": "locked"}
 #: Seconds leaving the step waits for a cancelled run to stop (one SIGINT: the binary saves state
 #: and releases its lock) before the engine loop is closed.
 STOP_WAIT = 30.0
@@ -185,6 +187,8 @@ class DeployScreen(StepScreen):
         self.escalated = False
         #: stack -> (title, message, remedy) of its last failure or lock, shown whole on Enter.
         self.failures: dict[str, tuple[str, str, str]] = {}
+        #: (title, message, remedy) of a run the journal stopped (it could not be written), shown whole on Enter.
+        self.journal_stop: tuple[str, str, str] | None = None
         #: The last safety-gate results; the pane under the stacks has room for a summary only, g shows them whole.
         self.gates: "GateChecked | None" = None
         #: Questions a worker or the engine waits on -> the answer that means no.
@@ -447,9 +451,15 @@ class DeployScreen(StepScreen):
 
     def _plan(self, engine: "DeployEngine") -> bool:
         """Plan every stack on the engine's loop; False when the operator declined the backend files."""
+        from gfwizard.journal import JournalWriteError
+
         if not self._backend_files_consented(engine):
             return False
-        plans = self.host.run(engine.plan_all())
+        self.plans_consumed = True  # until new plans are accepted: a plan that stops deletes the saved ones
+        try:
+            plans = self.host.run(engine.plan_all())
+        except JournalWriteError:
+            return False  # the run ended with its result (RunFinished), which the step shows
         self._on_ui(lambda: self._accept_plans(plans))
         return True
 
@@ -640,6 +650,7 @@ class DeployScreen(StepScreen):
 
     def _start(self, action: str) -> None:
         self.busy, self.cancel_requests, self.declined, self.escalated = action, 0, "", False
+        self.journal_stop = None
         self._action = action
         self._status(f"{action} running… (c cancels)", False)
         self.refresh_bindings()
@@ -663,6 +674,8 @@ class DeployScreen(StepScreen):
             self.compute_placement()
         if message.action == "plan" or self.declined:
             return
+        if self.journal_stop is not None:
+            return  # what the run applied is said with why it stopped: the journal needs fixing first
         left = [name for name in self.rows if name not in self.done]
         if not left:
             self.resumable = False  # the run that needed resuming is complete
@@ -674,6 +687,7 @@ class DeployScreen(StepScreen):
     # ----- events -------------------------------------------------------------------------
     def on_deploy_screen_engine_event(self, message: EngineEvent) -> None:
         from gfwizard import stacks_events as ev
+        from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE
 
         event = message.event
         stack = getattr(event, "stack", None)
@@ -687,10 +701,42 @@ class DeployScreen(StepScreen):
             reason = event.reason[:1].upper() + event.reason[1:]  # the engine's reason is a clause, not a sentence
             self._status(f"{reason}." + (" Next needs every stack applied (a or A asks again; Escape goes "
                                                "back)." if pending else ""), True)
+        elif isinstance(event, ev.RunFinished) and event.result.outcome == JOURNAL_UNWRITABLE:
+            self._show_journal_stop(event.result)
         elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
             self.session.notes_shown.add(event.message)
             self.notify(event.message, title="Note", timeout=15, markup=False)
         self.refresh_bindings()
+
+    def _show_journal_stop(self, result: "DeployResult") -> None:
+        """A run the journal stopped (it could not be written): each stack's outcome in its row, and in the status
+        line why it stopped, what it applied (and did not record) and the remedy; Enter shows them whole."""
+        outcomes = self.session.deploy_outcomes
+        for stack in result.stacks:
+            row = self.rows.get(stack.stack)
+            if row is None:
+                continue
+            if stack.outcome in UNRECORDED_STATES and row.state not in ("applied", "no changes", "unchanged"):
+                row.state, row.detail = UNRECORDED_STATES[stack.outcome], ""
+            elif stack.outcome == "interrupted":
+                row.state, row.detail = "interrupted", "(apply)"
+                outcomes[stack.stack] = "interrupted"
+            elif stack.outcome == "not-run" and row.state in ("planned", "planning", "applying"):
+                row.state, row.detail = "not run", ""
+            if stack.outcome in ("applied", "no-changes"):
+                self.done[stack.stack] = (row.state, row.detail)
+                outcomes[stack.stack] = row.state
+            if stack.error:
+                self.log_pane.add_line(stack.stack, stack.error)
+                if stack.outcome == "applied":
+                    outcomes[stack.stack] = "applied (not recorded in the journal)"
+            self.query_one(StackList).update_row(row)
+        why, applied, remedy = (list(result.messages[-3:]) + ["", "", ""])[:3]
+        remedy = with_keys(remedy.removeprefix("remedy: "), {f"gfwizard deploy --env {self.session.env} --resume": "r"})
+        self.journal_stop = ("The run stopped: its journal cannot be written", f"{why}.\n\n{applied}.", remedy)
+        self._status(f"The run stopped: its journal cannot be written. {applied[:1].upper()}{applied[1:]}. Enter "
+                     f"shows why whole — {remedy}", True)
+        self._show_detail()
 
     def _stack_event(self, row: StackRow, event: "DeployEvent") -> None:
         from gfwizard import stacks_events as ev
@@ -824,7 +870,11 @@ class DeployScreen(StepScreen):
         status line and the log cut long commands such as a force-unlock). Enter on another stack after a
         safety gate failed: the gates whole (the run stopped before that stack)."""
         stack = event.row_key.value if event.data_table.id == "stack-list" else None
-        if stack in self.failures and self.rows.get(stack) is not None and \
+        if stack is not None and self.journal_stop is not None:
+            from screens.error_modal import ErrorModal
+
+            self.app.push_screen(ErrorModal(*self.journal_stop))
+        elif stack in self.failures and self.rows.get(stack) is not None and \
                 self.rows[stack].state in ("failed", "locked"):
             from screens.error_modal import ErrorModal
 

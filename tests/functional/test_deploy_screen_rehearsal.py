@@ -304,3 +304,54 @@ async def test_a_plan_refused_by_another_run_of_the_environment_says_so_and_p_re
         await pilot.press("p")
         await idle(pilot, screen, "the plan once the other run ended")
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
+
+
+_DIRECTORY_AT_APPLY = """#!{python}
+import os, sys
+journal = {journal!r}
+# Once arc-runners' apply starts (its 'started' entry is written), a directory takes the journal's place.
+if sys.argv[1:2] == ["apply"] and os.path.basename(os.getcwd()) == "arc-runners" and not os.path.isdir(journal):
+    os.rename(journal, journal + ".aside")
+    os.mkdir(journal)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+async def test_a_journal_that_cannot_be_written_mid_apply_ends_the_run_with_its_result_not_an_error(
+        two_stacks: WorkspaceFixture, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wizard's two-step path raised the journal's error out of apply: the generic error modal, and neither
+    # what each stack reached nor that arc-runners' apply was not recorded.
+    import sys
+
+    ws = two_stacks
+    journal = ws.dir / "journal" / "dev.jsonl"
+    wrapper = tmp_path / "terraform"
+    wrapper.write_text(_DIRECTORY_AT_APPLY.format(python=sys.executable, real=iac_bin, journal=str(journal)))
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("GFW_TOFU_BIN", str(wrapper))
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("p")
+        await idle(pilot, screen, "plan all")
+        await pilot.press("A")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the apply question")
+        await pilot.press("y")
+        await idle(pilot, screen, "apply all")
+        await pilot.pause()
+        assert not modal_named(app, "ErrorModal"), "the stopped run opened the generic error modal"
+        assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "applied"), ("arc-runners", "applied")]
+        assert app.session.deploy_outcomes["arc-runners"] == "applied (not recorded in the journal)"
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith("The run stopped: its journal cannot be written. Applied in this run: attic, "
+                                 "arc-runners (not recorded in the journal). Enter shows why whole — free space on "
+                                 f"(or fix the permissions of) {journal.parent}"), status
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the stop, whole")
+        message = text_of(app.screen.query_one("#error-message"))
+        assert message.startswith(f"the run journal {journal} cannot be written: Is a directory; the entry was not "
+                                  "recorded: the 'applied' entry of arc-runners"), message
+        assert "applied in this run: attic, arc-runners (not recorded in the journal)." in message
+    assert states(ws, "dev") == set(STACKS)
+    assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plans were left behind"
+

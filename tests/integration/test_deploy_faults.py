@@ -20,7 +20,7 @@ import pytest
 from gfwizard.gates import ConfirmRequest
 from gfwizard.orgconfig import load_config
 from gfwizard.stacks import DeployEngine
-from gfwizard.stacks_events import DeployEvent, ResourceApplying, StackInterrupted, StackPlanned
+from gfwizard.stacks_events import DeployEvent, ResourceApplying, RunFinished, StackInterrupted, StackPlanned
 from tests.helpers import REPO
 from tests.integration.test_deploy_support import (
     ORDER, PREFIX, deploy, events, journal, make_wrapper, objects, of, signals_per_process, state, state_keys,
@@ -502,8 +502,10 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
     pids = tmp_path / "pids"
     wrapper.write_text(_FINISHING_PLANNER.format(python=sys.executable, real=iac_bin, pids=str(pids)))
     wrapper.chmod(0o755)
+    finished: list[Any] = []
     engine = DeployEngine(load_config(ws.config_path), "dev", assume_yes=True,
-                          environ={**os.environ, "GFW_TOFU_BIN": str(wrapper)})
+                          environ={**os.environ, "GFW_TOFU_BIN": str(wrapper)},
+                          on_event=lambda e: finished.append(e.result) if isinstance(e, RunFinished) else None)
     append = engine.journal.append
 
     def disk_full_at_attics_plan(entry: JournalEntry) -> None:
@@ -519,6 +521,11 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
     else:
         with pytest.raises(JournalWriteError, match="No space left on device"):
             await engine.plan_all()
+        # ... and ends the run as a whole run does (the wizard's Deploy step shows that result, not an error).
+        [result] = finished
+        assert result.outcome == "journal-unwritable" and "No space left on device" in result.messages[0]
+        assert result.messages[1] == "nothing was applied in this run" and result.messages[2].startswith("remedy: ")
+        assert {s.outcome for s in result.stacks} == {"not-run"}
     running = [int(pid) for pid in pids.read_text().split() if pid_alive(int(pid))]
     assert running == [], "a binary of the run still plans (it writes its saved plan when it ends)"
     assert not list((ws.dir / "work" / "dev").rglob("*.tfplan")), "a saved plan was left behind"
