@@ -187,6 +187,8 @@ class DeployScreen(StepScreen):
         self.escalated = False
         #: stack -> (title, message, remedy) of its last failure or lock, shown whole on Enter.
         self.failures: dict[str, tuple[str, str, str]] = {}
+        #: stack -> the status line its last failure or lock said: said again when an action ends stopped there.
+        self.stops: dict[str, str] = {}
         #: (title, message, remedy) of a run the journal stopped (it could not be written), shown whole on Enter.
         self.journal_stop: tuple[str, str, str] | None = None
         #: The last safety-gate results; the pane under the stacks has room for a summary only, g shows them whole.
@@ -569,7 +571,8 @@ class DeployScreen(StepScreen):
             return
         plans = self._on_ui(lambda: self._plans_for(mode))
         if plans is None:
-            self._on_ui(lambda: self._status("Nothing to apply: every stack is applied, or none is planned.", True))
+            self._on_ui(lambda: self._status(self._stopped_at() or "Nothing to apply: every stack is applied, or "
+                                                                   "none is planned.", True))
             return
         self.plans_consumed = True
         self.host.run(engine.apply(plans))
@@ -677,12 +680,25 @@ class DeployScreen(StepScreen):
         if self.journal_stop is not None:
             return  # what the run applied is said with why it stopped: the journal needs fixing first
         left = [name for name in self.rows if name not in self.done]
+        stopped = self._stopped_at()
         if not left:
             self.resumable = False  # the run that needed resuming is complete
             self.refresh_bindings()
             self._status("Every stack is applied. Ctrl+N for the summary.", False)
+        elif stopped is not None:
+            # Said again: what the apply said after it (a stack before it applied, the question answered) is not
+            # what stops the next apply.
+            self._status(stopped, True)
         elif not self.query_one("#step-status", Static).has_class("blocked"):
             self._status(f"Not applied yet: {', '.join(left)}. a applies the next, A the rest.", False)
+
+    def _stopped_at(self) -> str | None:
+        """What the first stack not applied yet said when it failed or was found locked, while it still is."""
+        for name, row in self.rows.items():
+            if name in self.done:
+                continue
+            return self.stops.get(name) if row.state in ("failed", "locked") else None
+        return None
 
     # ----- events -------------------------------------------------------------------------
     def on_deploy_screen_engine_event(self, message: EngineEvent) -> None:
@@ -764,13 +780,15 @@ class DeployScreen(StepScreen):
             self.log_pane.add_line(stack, f"remedy: {remedy}")
             self.failures[stack] = (f"{stack} failed in {event.phase}", failure_text(event.message, event.diagnostics),
                                     remedy)
-            self._status(f"{stack} failed: {event.message} (Enter on {stack} shows it whole) — {remedy}", True)
+            self.stops[stack] = f"{stack} failed: {event.message} (Enter on {stack} shows it whole) — {remedy}"
+            self._status(self.stops[stack], True)
         elif isinstance(event, ev.StackLocked):
             outcomes[stack] = f"locked {row.detail}"
             remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
             self.log_pane.add_line(stack, f"LOCKED {row.detail}: {remedy}")
             self.failures[stack] = (f"{stack} is locked", f"{stack}'s state lock is held {row.detail}.", remedy)
-            self._status(f"{stack} is locked {row.detail} (Enter on {stack} shows the way out whole): {remedy}", True)
+            self.stops[stack] = f"{stack} is locked {row.detail} (Enter on {stack} shows the way out whole): {remedy}"
+            self._status(self.stops[stack], True)
         elif isinstance(event, ev.StackInterrupted):
             outcomes[stack] = "interrupted"
         elif isinstance(event, ev.PreviousRunUnfinished):

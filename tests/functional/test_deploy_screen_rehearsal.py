@@ -355,3 +355,29 @@ async def test_a_journal_that_cannot_be_written_mid_apply_ends_the_run_with_its_
     assert states(ws, "dev") == set(STACKS)
     assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plans were left behind"
 
+
+@pytest.mark.parametrize("first_locked", [False, True], ids=["second-locked", "first-locked"])
+async def test_an_apply_that_stops_at_a_lock_found_when_it_plans_again_names_the_lock(
+        two_stacks: WorkspaceFixture, iac_bin: str, first_locked: bool) -> None:
+    # The apply plans first (nothing is planned yet) and finds the lock then; what it said after (the question
+    # answered, attic applied) replaced the lock with "a applies the next" or "Nothing to apply".
+    from tests.status_support import put_lock
+
+    ws = two_stacks
+    locked = "attic" if first_locked else "arc-runners"
+    lock_id = put_lock(ws, "dev", locked, age=timedelta(minutes=7), who="bob@ci-runner")
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("a" if first_locked else "A")
+        if not first_locked:
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the apply question")
+            await pilot.press("y")
+        await idle(pilot, screen, "the apply")
+        await pilot.pause()
+        assert screen.rows[locked].state == "locked"
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith(f"{locked} is locked by bob@ci-runner for 7m (Enter on {locked} shows the way out "
+                                 "whole): wait for bob@ci-runner to finish"), status
+        assert lock_id in status and "applies the next" not in status
+    assert states(ws, "dev") == ({"attic"} if not first_locked else set())
