@@ -250,6 +250,50 @@ def test_backend_check_without_state_http_has_no_http_row_and_names_unreadable_s
     assert {e["method"] for e in http_server.request_log.entries()} == {"GET"}  # read-only
 
 
+@pytest.mark.parametrize("stop", ["refused", "interrupted"])
+def test_a_stop_with_given_stacks_says_to_go_on_with_those_stacks_only(
+        tmp_path: Path, iac_bin: str, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer,
+        monkeypatch: pytest.MonkeyPatch, stop: str) -> None:
+    # The hint said `gfwizard backend migrate --env dev`, which migrates every pending stack (runner-dashboard too,
+    # which the operator left out), and dropped the operator's --config.
+    from click.testing import CliRunner
+
+    import gfwizard.backend as backend
+    from gfwizard.commands.backend import backend as group
+
+    config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
+                         tmp_path / "organization.yaml")
+    _seed(http_server, FOUR)
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
+                          "outputs": {"other": {"value": 1, "type": "number"}}}).encode()
+    real = backend.migrate_http_to_s3
+
+    def stopping(cfg: Any, env: str, stack: str, *args: Any, **kwargs: Any) -> Any:
+        if stack == "arc-runners":
+            if stop == "interrupted":
+                raise KeyboardInterrupt
+            s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+        return real(cfg, env, stack, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "migrate_http_to_s3", stopping)
+    args = [*_given(config, "gitlab-runners", "arc-runners", "attic")[1:], "--yes"]
+    done = CliRunner().invoke(group, [*args, "--json"] if stop == "interrupted" else args)
+    assert done.exit_code == 1, done.output
+    again = f"`gfwizard backend migrate --env dev --stack attic --stack arc-runners --stack gitlab-runners " \
+            f"--config {config}`"
+    if stop == "interrupted":
+        result = json.loads(done.stdout)
+        assert result["stopped"]["remedy"] == f"re-run {again} to go on"
+    else:
+        lines = done.stdout.splitlines()
+        assert lines[-2].startswith("stopped at arc-runners (refused): done: attic; not done: arc-runners, "
+                                    "gitlab-runners"), done.stdout
+        assert lines[-1] == f"once it is sorted out, {again} goes on with the stacks still pending"
+    assert "gloriousflywheel/dev/runner-dashboard.tfstate" not in _keys(s3, s3_bucket)
+
+
 def _given(config: Path, *stacks: str) -> list[str]:
     return ["backend", "migrate", "--env", "dev", *(a for s in stacks for a in ("--stack", s)), "--config",
             str(config)]
