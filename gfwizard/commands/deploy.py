@@ -162,6 +162,13 @@ class _JsonPrinter(_Printer):
 _GATE_MARK = {"pass": "✓", "warn": "!", "fail": "✗"}
 
 
+def _hang(first: str, text: str) -> str:
+    """``first`` + ``text``, each further line of ``text`` indented under its first (a multi-line message
+    otherwise starts its continuation at column 0, where it reads as the next entry)."""
+    pad = " " * len(first)
+    return "\n".join(((pad if i else first) + line).rstrip() for i, line in enumerate(text.split("\n")))
+
+
 def _counts(summary: Any) -> str:
     return summary.counts() if summary is not None else ""
 
@@ -172,7 +179,7 @@ class _HumanPrinter(_Printer):
     width = 18
 
     def line(self, stack: str, what: str, detail: str = "", **style: Any) -> None:
-        echo(f"  {stack:<{self.width}} {what:<13} {detail}".rstrip(), **style)
+        echo(_hang(f"  {stack:<{self.width}} {what:<13} ", detail), **style)
 
     def event(self, event: DeployEvent) -> None:  # noqa: C901 - one branch per event type
         if isinstance(event, RunStarted):
@@ -224,15 +231,15 @@ class _HumanPrinter(_Printer):
         elif isinstance(event, StackFailed):
             self.line(event.stack, "FAILED", f"{event.phase}: {event.message}", fg="red", bold=True)
             for detail in event.diagnostics[:10]:
-                echo(f"      {detail}", fg="red")
-            echo(f"      remedy: {event.remedy}")
+                echo(_hang("      ", detail), fg="red")
+            echo(_hang("      remedy: ", event.remedy))
         elif isinstance(event, StackLocked):
             lock = event.lock
             age = f", for {duration(event.age_seconds)}" if event.age_seconds is not None else ""
             holder = f"{lock.who or '?'} ({lock.operation or '?'}, lock {lock.id}){age}" if lock and lock.id \
                 else "another run"
             self.line(event.stack, "LOCKED", f"state lock held by {holder}", fg="red", bold=True)
-            echo(f"      remedy: {event.remedy}")
+            echo(_hang("      remedy: ", event.remedy))
         elif isinstance(event, StackInterrupted):
             self.line(event.stack, "interrupted", f"during {event.phase}; transcript {event.transcript}", fg="yellow")
         elif isinstance(event, RunFinished):

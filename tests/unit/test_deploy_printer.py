@@ -38,3 +38,29 @@ def test_a_warning_gate_is_printed_with_its_detail_and_remedy_and_does_not_fail(
         "  ✗ server: other server",
         "    remedy: fix the context",
     ]
+
+
+def test_a_multi_line_failure_keeps_its_continuation_lines_under_its_entry(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The continuation lines started at column 0, where they read as entries of their own.
+    from gfwizard.journal import LockHolder
+    from gfwizard.stacks_events import StackFailed, StackLocked
+
+    printer = _HumanPrinter()
+    printer.event(StackFailed("attic", "apply", "Error: creating Namespace\ncontext deadline exceeded",
+                              "check the cluster\nthen re-run", ("Error: timeout\n\n  on main.tf line 3",)))
+    printer.event(StackLocked("arc-runners", "plan", LockHolder(id="abc", who="bob", operation="OperationTypeApply"),
+                              None, "wait for bob\nor force-unlock abc"))
+    pad = " " * len("  attic              FAILED        ")
+    assert capsys.readouterr().out.splitlines() == [
+        "  attic              FAILED        apply: Error: creating Namespace",
+        f"{pad}context deadline exceeded",
+        "      Error: timeout",
+        "",
+        "        on main.tf line 3",
+        "      remedy: check the cluster",
+        "              then re-run",
+        "  arc-runners        LOCKED        state lock held by bob (OperationTypeApply, lock abc)",
+        "      remedy: wait for bob",
+        "              or force-unlock abc",
+    ]
