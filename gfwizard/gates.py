@@ -148,10 +148,16 @@ def build_request(env: str, typed: bool, stacks: Sequence[PlannedStack]) -> Conf
     return ConfirmRequest(env=env, typed=typed, stacks=changing, destructive=destructive_changes(changing))
 
 
+def typed_matches(typed: str, env: str) -> bool:
+    """Whether a typed confirmation names ``env``: exactly, but for whitespace around it (a stray space from a
+    paste is no other name; a case-folded one might be). The terminal and the wizard compare alike."""
+    return typed.strip() == env
+
+
 def answer_approves(request: ConfirmRequest, answer: ConfirmAnswer) -> bool:
-    """True when ``answer`` approves ``request``: the exact env name when typed, else True."""
+    """True when ``answer`` approves ``request``: the env name when typed (see :func:`typed_matches`), else True."""
     if request.typed:
-        return isinstance(answer, str) and answer.strip() == request.env
+        return isinstance(answer, str) and typed_matches(answer, request.env)
     return answer is True
 
 

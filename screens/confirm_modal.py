@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
-from gfwizard.gates import shown_answer
+from gfwizard.gates import shown_answer, typed_matches
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -95,24 +95,24 @@ class TypedConfirmModal(ModalScreen[bool]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one("#confirm-yes", Button).disabled = event.value != self.expected
+        self.query_one("#confirm-yes", Button).disabled = not typed_matches(event.value, self.expected)
         note = self.query_one("#typed-mismatch", Static)
         note.update("")
         note.display = False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.value == self.expected:
+        if typed_matches(event.value, self.expected):
             self.dismiss(True)
             return
         # Enter on a wrong name must not look like a dead key: say why nothing happened.
-        typed = shown_answer(event.value)
+        typed = shown_answer(event.value.strip())  # as `gfwizard deploy` repeats it
         said = f"{typed!r} is not {self.expected!r}" if typed.strip() else "nothing typed"
         note = self.query_one("#typed-mismatch", Static)
         note.update(Text(f"{said}: type the environment name exactly to apply, or Escape to cancel"))
         note.display = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes" and self.query_one(Input).value == self.expected)
+        self.dismiss(event.button.id == "confirm-yes" and typed_matches(self.query_one(Input).value, self.expected))
 
     def action_cancel(self) -> None:
         self.dismiss(False)

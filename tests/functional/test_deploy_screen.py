@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import REPO, modal_named, on_step, text_of, wait_until, workspace_files
+from tests.functional import REPO, modal_named, on_step, text_of, type_into, wait_until, workspace_files
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -900,6 +900,34 @@ async def test_the_prod_confirmation_keeps_its_buttons_at_80x24_after_a_wrong_na
         assert body.scroll_y == 0 and body.max_scroll_y > 0, "the body does not scroll"
         assert "DESTROYS AND REPLACES" in text_of(modal.query_one("#confirm-body")).splitlines()[0]
         assert answers == [], "a wrong name answered the dialog"
+
+
+@pytest.mark.parametrize(("typed", "applies"), [(" prod ", True), ("prod  ", True), ("Prod", False), (" PROD ", False)],
+                         ids=["spaces", "trailing", "case", "case-and-spaces"])
+async def test_the_typed_confirmation_strips_surrounding_whitespace_as_the_terminal_does(
+        offline: None, typed: str, applies: bool) -> None:
+    # `gfwizard deploy` took " prod " (it strips the answer) while the wizard refused it; neither case-folds.
+    from gfwizard.gates import ConfirmRequest, answer_approves
+    from screens.confirm_modal import TypedConfirmModal
+
+    assert answer_approves(ConfirmRequest("prod", True, (), ()), typed) is applies  # the terminal's comparison
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        answers: list[bool | None] = []
+        app.push_screen(TypedConfirmModal("Apply to prod?", "body", "prod"), answers.append)
+        await wait_until(pilot, lambda: modal_named(app, "TypedConfirmModal"), "the typed confirmation")
+        modal = app.screen
+        await type_into(pilot, "#typed-confirm", typed)
+        assert modal.query_one("#confirm-yes").disabled is not applies
+        await pilot.press("enter")
+        if applies:
+            await wait_until(pilot, lambda: answers == [True], "the dialog answered yes")
+        else:
+            note = modal.query_one("#typed-mismatch")
+            await wait_until(pilot, lambda: note.display, "the wrong-name note")
+            assert text_of(note).startswith(f"{typed.strip()!r} is not 'prod': "), text_of(note)
+            assert answers == [] and modal_named(app, "TypedConfirmModal")
 
 
 async def test_the_prod_confirmation_says_how_many_destroys_even_when_the_list_scrolls_at_80x24(
