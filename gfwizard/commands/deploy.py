@@ -269,10 +269,6 @@ class _HumanPrinter(_Printer):
 _PROMPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def _decline(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 class _TerminalConfirm:
     """Asks on the terminal: destructive changes first, in red; prod needs the env name typed."""
 
@@ -280,10 +276,21 @@ class _TerminalConfirm:
         self.printer = printer
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reinstall: Any = None
+        #: True while the prompt reads: a signal then interrupts the read.
+        self._reading = False
+        #: A signal came while the question was open: the answer is no, whatever was typed.
+        self._interrupted = False
 
     def bind(self, loop: asyncio.AbstractEventLoop, reinstall: Any) -> None:
         """Remember the loop whose signal handlers must step aside while the prompt reads input."""
         self._loop, self._reinstall = loop, reinstall
+
+    def _decline(self, signum: int, frame: Any) -> None:
+        self._interrupted = True
+        # Raised only into the read: a second Ctrl-C while the prompt returns (saying the first, putting the
+        # loop's handlers back) would otherwise escape as a traceback.
+        if self._reading:
+            raise KeyboardInterrupt
 
     def __call__(self, request: Any) -> bool | str:
         if request.destructive:
@@ -292,19 +299,22 @@ class _TerminalConfirm:
                 echo(f"  {change.action.upper():<8} {change.stack}: {change.address}", err=True, fg="red")
         # While reading input the loop's handlers cannot run: Ctrl-C, SIGTERM or a hangup declines
         # instead (nothing runs yet; the saved plans are deleted on the way out).
-        if self._loop is not None:
-            for sig in _PROMPT_SIGNALS:
-                self._loop.remove_signal_handler(sig)
-                signal.signal(sig, _decline)
+        answer: bool | str = False
+        self._reading, self._interrupted = True, False
         try:
-            if request.typed:
-                return read_line(f"{request.prompt}: ")
-            return ask_yes_no(request.prompt)
+            try:
+                if self._loop is not None:
+                    for sig in _PROMPT_SIGNALS:
+                        self._loop.remove_signal_handler(sig)
+                        signal.signal(sig, self._decline)
+                answer = read_line(f"{request.prompt}: ") if request.typed else ask_yes_no(request.prompt)
+            finally:
+                self._reading = False
         except click.Abort:  # Ctrl-C, a signal or a closed terminal at the yes/no question
-            return False
+            pass
         except (KeyboardInterrupt, EOFError, OSError):  # OSError: the terminal went away while reading
             echo("", err=True)
-            return False
         finally:
             if self._reinstall is not None:
                 self._reinstall()
+        return False if self._interrupted else answer

@@ -64,3 +64,61 @@ def test_a_multi_line_failure_keeps_its_continuation_lines_under_its_entry(
         "      remedy: wait for bob",
         "              or force-unlock abc",
     ]
+
+
+@pytest.mark.parametrize("second", ["while-saying-the-first", "while-the-handlers-go-back", "after-the-answer"])
+def test_a_second_interrupt_while_the_prompt_returns_is_a_refusal_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], second: str) -> None:
+    # The prompt's handler raised KeyboardInterrupt whenever a signal came, so a second Ctrl-C while the first was
+    # being said (or the loop's handlers put back) escaped as a traceback.
+    import asyncio
+    import os
+    import signal
+
+    import gfwizard.commands.deploy as deploy
+    from gfwizard.gates import ConfirmRequest, answer_approves
+
+    def interrupt() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def read_line(prompt: str) -> str:
+        if second == "after-the-answer":
+            return "prod"  # typed whole; the Ctrl-C comes as the prompt returns
+        interrupt()
+        raise AssertionError("the interrupt did not stop the read")
+
+    real_echo = deploy.echo
+
+    def echo(text: str = "", err: bool = False, **style: object) -> None:
+        if second == "while-saying-the-first" and text == "":
+            interrupt()
+        real_echo(text, err, **style)
+
+    reinstalled: list[bool] = []
+
+    def reinstall() -> None:
+        if second != "while-saying-the-first":
+            interrupt()
+        for sig in deploy._PROMPT_SIGNALS:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+        reinstalled.append(True)
+
+    monkeypatch.setattr(deploy, "read_line", read_line)
+    monkeypatch.setattr(deploy, "echo", echo)
+    previous = {sig: signal.getsignal(sig) for sig in deploy._PROMPT_SIGNALS}
+    loop = asyncio.new_event_loop()
+    try:
+        confirm = deploy._TerminalConfirm(deploy._HumanPrinter())
+        confirm.bind(loop, reinstall)
+        request = ConfirmRequest("prod", True, (), ())
+        try:
+            answer = confirm(request)
+        except KeyboardInterrupt:
+            pytest.fail("a second interrupt escaped the prompt (a traceback on the terminal)")
+    finally:
+        loop.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert answer is False and not answer_approves(request, answer)
+    assert reinstalled == [True]
+    assert "Traceback" not in capsys.readouterr().err
