@@ -727,6 +727,9 @@ class DeployScreen(StepScreen):
     def _show_journal_stop(self, result: "DeployResult") -> None:
         """A run the journal stopped (it could not be written): each stack's outcome in its row, and in the status
         line why it stopped, what it applied (and did not record) and the remedy; Enter shows them whole."""
+        # The stopped run's binaries were told to stop, and a stack's stays stopped: the next action builds a new
+        # engine (a new run), as after a cancel.
+        self.spent = True
         outcomes = self.session.deploy_outcomes
         for stack in result.stacks:
             row = self.rows.get(stack.stack)

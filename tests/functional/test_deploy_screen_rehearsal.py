@@ -381,3 +381,39 @@ async def test_an_apply_that_stops_at_a_lock_found_when_it_plans_again_names_the
                                  "whole): wait for bob@ci-runner to finish"), status
         assert lock_id in status and "applies the next" not in status
     assert states(ws, "dev") == ({"attic"} if not first_locked else set())
+
+
+async def test_a_journal_that_cannot_be_written_while_planning_ends_the_run_and_p_plans_afresh(
+        two_stacks: WorkspaceFixture, iac_bin: str) -> None:
+    # plan_all's journal error opened the generic error modal; and the stopped run's stacks stayed stopped: the
+    # next plan on the same engine said "interrupted" at once for a stack whose binary the stop had interrupted.
+    ws = two_stacks
+    journal = ws.dir / "journal" / "dev.jsonl"
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        stopped = screen.engine
+        assert stopped is not None
+        await pilot.press("p")  # (a journal that cannot be read when the engine first reads it is another error)
+        await idle(pilot, screen, "the first plan")
+        aside = journal.with_name("dev.jsonl.aside")
+        if journal.exists():
+            journal.rename(aside)
+        journal.mkdir()
+        await pilot.press("p")
+        await idle(pilot, screen, "the stopped plan")
+        await pilot.pause()
+        assert not modal_named(app, "ErrorModal"), "the stopped run opened the generic error modal"
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith("The run stopped: its journal cannot be written. Nothing was applied in this run. "
+                                 "Enter shows why whole"), status
+        assert {row.state for row in screen.rows.values()} <= {"not run", "interrupted"}
+        journal.rmdir()
+        if aside.exists():
+            aside.rename(journal)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: screen.busy is None and screen.engine is not stopped, "a new engine's plan")
+        assert screen.engine is not None and screen.engine.run_id != stopped.run_id
+        assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
+        assert not text_of(screen.query_one("#step-status")).startswith("The run stopped")
+    assert states(ws, "dev") == set()
