@@ -281,8 +281,8 @@ def test_a_stop_with_given_stacks_says_to_go_on_with_those_stacks_only(
     args = [*_given(config, "gitlab-runners", "arc-runners", "attic")[1:], "--yes"]
     done = CliRunner().invoke(group, [*args, "--json"] if stop == "interrupted" else args)
     assert done.exit_code == 1, done.output
-    again = f"`gfwizard backend migrate --env dev --stack attic --stack arc-runners --stack gitlab-runners " \
-            f"--config {config}`"
+    # The stacks still to do, in dependency order (attic is done), with the operator's own --yes.
+    again = f"`gfwizard backend migrate --env dev --stack arc-runners --stack gitlab-runners --yes --config {config}`"
     if stop == "interrupted":
         result = json.loads(done.stdout)
         assert result["stopped"]["remedy"] == f"re-run {again} to go on"
