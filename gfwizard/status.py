@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 PANE_OF = {"nodes": "nodes", "pods": "stacks", "deployments": "stacks", "statefulsets": "stacks",
            "daemonsets": "stacks", "events": "events"}
 
+#: Seconds :meth:`StatusSource.stop` waits for all its threads together (quitting must be prompt).
+STOP_BUDGET_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class StatusOptions:
@@ -257,14 +260,22 @@ class StatusSource:
             watcher.relist()
 
     def stop(self) -> None:
-        """Stop every thread and close the connections."""
+        """Stop every thread and close the connections, within :data:`STOP_BUDGET_SECONDS` in all.
+
+        Every thread is told first and then all are waited for against one deadline: a thread stuck
+        in a read of a silent API or bucket (up to the read timeout) must not hold up quitting, and
+        six of them must not add up. They are daemons, so one still reading does not keep the process.
+        """
         self._stop.set()
         self._wake.set()
         self._wake_state.set()
         for watcher in self.watchers.values():
-            watcher.stop(timeout=0.5)
+            watcher.signal_stop()
+        deadline = time.monotonic() + STOP_BUDGET_SECONDS
+        for watcher in self.watchers.values():
+            watcher.join(deadline - time.monotonic())
         for thread in self._threads:
-            thread.join(timeout=2)
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self.kube is not None:
             self.kube.close()
 

@@ -280,12 +280,20 @@ class KindWatcher:
         if stream is not None:
             stream.close()
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop the thread (its open watch is closed)."""
+    def signal_stop(self) -> None:
+        """Ask the thread to stop (its open watch is closed) without waiting for it."""
         self._stop.set()
         self._wake.set()
         stream = self._stream
         if stream is not None:
             stream.close()
+
+    def join(self, timeout: float) -> None:
+        """Wait at most ``timeout`` seconds for the thread to end (it is a daemon: it may outlive this)."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(max(0.0, timeout))
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread (its open watch is closed) and wait at most ``timeout`` for it."""
+        self.signal_stop()
+        self.join(timeout)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -507,3 +507,46 @@ def test_the_http_backend_remedy_is_the_one_status_mode_md_gives() -> None:
     said = doc[doc.index("With `state.backend: http`"):]
     said = said[:said.index("Such a workload")]
     assert re.findall(r"`(gfwizard backend migrate[^`]*)`", said) == commands, said
+
+
+def test_stopping_waits_for_all_threads_together_so_quitting_is_prompt_while_reads_hang(monkeypatch: Any) -> None:
+    """Quitting during an outage: every watcher, the probe and the state poller may sit in a read of a
+    silent API or bucket; stop tells all of them first and then waits for all against one deadline."""
+    from types import SimpleNamespace
+
+    import gfwizard.status as status_mod
+    from gfwizard.status import STOP_BUDGET_SECONDS, StatusSource, load_status_config
+    from tests.helpers import REPO
+
+    clock = [0.0]
+    calls: list[str] = []
+
+    def hang(name: str) -> Callable[[float], None]:
+        def join(timeout: float) -> None:  # a thread still reading: it does not end within the wait
+            calls.append(f"join {name}")
+            clock[0] += max(0.0, timeout)
+        return join
+
+    class HungWatcher:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.join = hang(name)
+
+        def signal_stop(self) -> None:
+            calls.append(f"signal {self.name}")
+
+        def stop(self, timeout: float = 2.0) -> None:
+            self.signal_stop()
+            self.join(timeout)
+
+    monkeypatch.setattr(status_mod, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    source = StatusSource(load_status_config(REPO / "config" / "organization.example.yaml"))
+    kinds = ["nodes", "pods", "deployments", "statefulsets", "daemonsets", "events"]
+    source.watchers = {k: HungWatcher(k) for k in kinds}  # type: ignore[misc]
+    source._threads = [SimpleNamespace(join=hang("probe")), SimpleNamespace(join=hang("state"))]  # type: ignore[list-item]
+    closed: list[bool] = []
+    source.kube = SimpleNamespace(close=lambda: closed.append(True))  # type: ignore[assignment]
+    source.stop()
+    assert clock[0] <= STOP_BUDGET_SECONDS  # not 0.5 s per watcher plus 2 s per thread (7 s at q)
+    assert calls[:len(kinds)] == [f"signal {k}" for k in kinds]  # all told before any is waited for
+    assert source._stop.is_set() and closed == [True]
