@@ -21,6 +21,7 @@ from textual.widgets import DataTable
 from gfwizard.status_model import NodeRow, StatusSnapshot
 from gfwizard.status_text import cpu_pair, memory_pair, node_state, short_taint
 from gfwizard.textfit import elide
+from screens.status_node import NodeModal
 from screens.status_pane import StatusPane
 from screens.status_table import Cell, ColumnSpec, DiffTable, Row, cell_text
 
@@ -117,9 +118,6 @@ class NodesPane(StatusPane):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         node = self._node_rows.get(str(event.row_key.value))
-        if node is None:
+        if node is None or isinstance(self.app.screen, NodeModal):
             return
-        pressure = ",".join(node.pressure) or "none"
-        taints = ", ".join(node.taints) or "none"
-        self.app.notify(cell_text(f"{node.name} ({node.role}): {node_state(node)}; pressure {pressure}; "
-                                  f"taints {taints}"), timeout=10)
+        self.app.push_screen(NodeModal(node))

@@ -976,8 +976,11 @@ async def test_every_nodes_column_is_on_screen_at_80_columns_and_enter_gives_the
         table.move_cursor(row=2)
         await pilot.press("enter")
         whole = ", ".join(node.taints)
-        await _until(pilot, lambda: any(node.name in str(n.message) and whole in str(n.message)
-                                        for n in app._notifications), what="the node's taints whole")
+        await _until(pilot, lambda: node.name in _node_dialog(app) and whole in _node_dialog(app),
+                     what="the node's taints whole")
+        assert not app._notifications  # a dialog, not a timed note that lingers over the next screen
+        await pilot.press("escape")
+        await _until(pilot, lambda: not _node_dialog(app) and app.focused is table, what="back to the nodes pane")
 
 
 async def test_the_nodes_pane_keeps_its_full_headers_and_taints_when_they_fit() -> None:
@@ -1046,8 +1049,23 @@ async def test_every_nodes_condition_and_role_fits_80_columns_and_enter_says_the
         table.move_cursor(row=2)
         await pilot.press("enter")
         whole = [worst.name, worst.role, node_state(worst), ",".join(worst.pressure), ", ".join(worst.taints)]
-        await _until(pilot, lambda: any(all(part in str(n.message) for part in whole) for n in app._notifications),
+        await _until(pilot, lambda: all(part in _node_dialog(app) for part in whole),
                      what="the node's role, status, pressures and taints whole")
+        dialog = app.screen.query_one("#node-dialog")
+        assert dialog.region.right <= 80 and dialog.region.bottom <= 24, dialog.region
+        await pilot.press("b")
+        await _until(pilot, lambda: not _node_dialog(app), what="the node dialog closed with b")
+
+
+def _node_dialog(app: StatusApp) -> str:
+    """The text of the node dialog when it is the screen on top, else ''."""
+    from textual.widgets import Static
+
+    from screens.status_node import NodeModal
+
+    if not isinstance(app.screen, NodeModal):
+        return ""
+    return str(app.screen.query_one("#node-summary", Static).render())
 
 
 async def _show(pilot: Any, app: StatusApp, feed: FixedFeed, snap: Any) -> None:

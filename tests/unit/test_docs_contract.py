@@ -298,6 +298,7 @@ KEY_DOCS = {
     "BackendScreen": "4 · State backend", "ConfigScreen": "5 · organization.yaml", "DeployScreen": "6 · Deploy",
     "LogPane": "6 · Deploy", "DoneScreen": "7 · Done",
     "StatusApp": "status", "StacksTable": "status", "NodesTable": "status", "EventsTable": "status", "EventModal": "status",
+    "NodeModal": "status",
     "WorkloadScreen": "status",
 }
 #: Keys a focused widget handles itself (a table's cursor and Enter, a form's Tab, a radio list's arrows):
