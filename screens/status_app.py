@@ -199,6 +199,11 @@ class StatusApp(App[None]):
         """Switch to a pane (1-5)."""
         if pane in PANES:
             self.query_one("#panes", TabbedContent).active = pane
+            # Now, not on TabActivated (nor with focus(), which is queued too): a key typed right after
+            # (``3`` then Enter) is already queued and would reach the table left behind.
+            for shown in self._panes:
+                if shown.id == f"{pane}-pane":
+                    self.screen.set_focus(shown.table)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         # Keys go to the visible pane's table (arrows move, Enter opens a workload).

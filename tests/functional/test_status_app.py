@@ -1073,3 +1073,24 @@ async def _show(pilot: Any, app: StatusApp, feed: FixedFeed, snap: Any) -> None:
     feed.set_snapshot(snap)
     await _until(pilot, lambda: app.last_snapshot is snap, what="the new snapshot shown")
     await pilot.pause()
+
+
+@pytest.mark.parametrize("pane,enter_opens", [("3", "WorkloadScreen"), ("5", "EventModal")], ids=["stacks", "events"])
+async def test_a_pane_key_typed_ahead_of_enter_sends_enter_to_that_pane(pane: str, enter_opens: str) -> None:
+    """Typed quickly (``3`` then Enter, both queued before either is handled), Enter went to the pane left
+    behind (the Nodes table: a node dialog instead of the workload): focus moved only once the tab switch's
+    message came round, behind the queued Enter."""
+    from textual import events
+
+    from screens.status_node import NodeModal
+
+    app = _fixed_app(FixedFeed(fixed_snapshot()), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("2")
+        await _until(pilot, lambda: app.focused is app.query_one("#nodes-table"), what="the nodes table focused")
+        app.post_message(events.Key(pane, pane))
+        app.post_message(events.Key("enter", "\r"))
+        await _until(pilot, lambda: app.screen.__class__.__name__ in (enter_opens, NodeModal.__name__),
+                     what="Enter handled")
+        assert app.screen.__class__.__name__ == enter_opens
