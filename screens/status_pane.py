@@ -81,16 +81,17 @@ class StatusPane(Vertical):
 
     def problem_notes(self, snap: StatusSnapshot, env: str | None) -> list[str]:
         """``<subject>: <what>; remedy: <what to do>`` for each of :attr:`PROBLEMS` in ``snap``, after
-        :attr:`PROBLEM_PREFIX` (one line per subject and remedy: a workload 0/1 ready and crash-looping is said
-        once)."""
-        grouped: dict[tuple[str, str], list[str]] = {}
+        :attr:`PROBLEM_PREFIX` (a workload 0/1 ready and crash-looping is said once). Subjects with the same
+        remedy share one line and the remedy is said once: four crash-looping workloads said it four times,
+        which at 80x24 left the Stacks table one row."""
+        grouped: dict[str, dict[str, list[str]]] = {}
         for p in snap.problems:
             scope, slash, _ = p.subject.partition("/")
             if p.kind not in self.PROBLEMS or (env is not None and slash and scope != env):
                 continue
-            grouped.setdefault((p.subject, problem_remedy(p)), []).append(p.detail)
-        return [f"{self.PROBLEM_PREFIX}{subject}: {'; '.join(details)}; remedy: {remedy}"
-                for (subject, remedy), details in grouped.items()]
+            grouped.setdefault(problem_remedy(p), {}).setdefault(p.subject, []).append(p.detail)
+        return ["; ".join(f"{self.PROBLEM_PREFIX}{subject}: {'; '.join(details)}" for subject, details in by.items())
+                + f"; remedy: {remedy}" for remedy, by in grouped.items()]
 
     def show(self, snap: StatusSnapshot, now: datetime, env: str | None) -> None:
         """Render ``snap`` (only changed cells are touched)."""

@@ -1094,3 +1094,27 @@ async def test_a_pane_key_typed_ahead_of_enter_sends_enter_to_that_pane(pane: st
         await _until(pilot, lambda: app.screen.__class__.__name__ in (enter_opens, NodeModal.__name__),
                      what="Enter handled")
         assert app.screen.__class__.__name__ == enter_opens
+
+
+async def test_workloads_sharing_a_remedy_say_it_once_and_leave_the_stacks_table_its_rows_at_80x24() -> None:
+    """Four crash-looping workloads said the same remedy four times above the Stacks table: at 80x24 the
+    notes took 15 lines and the table showed one row. Subjects with the same remedy now share it."""
+    snap = fixed_snapshot()
+    attic = snap.stacks[0]
+    failing = [attic.model_copy(update={"stack": f"attic-{i}", "workloads": [attic.workloads[0].model_copy(
+        update={"name": f"attic-{i}", "crash_looping": [f"attic-{i}-7d9f-x2"]})]}) for i in range(4)]
+    snap = snap.model_copy(update={"stacks": [*failing, *snap.stacks[1:]]})
+    app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("3")
+        table = app.query_one("#stacks-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "stacks" and table.size.height > 0,
+                     what="the stacks pane laid out")
+        stacks = _notes(app, "stacks")
+        assert stacks.count("remedy:") == 1, stacks
+        for i in range(4):  # each workload is still named with what is wrong with it
+            assert f"dev/attic-{i} Deployment attic-dev/attic-{i}: 0/1 ready; CrashLoopBackOff: attic-{i}-7d9f-x2" \
+                in stacks, stacks
+        # The header and every failing workload's row are on screen.
+        assert table.size.height >= 1 + len(failing) and table.region.bottom <= 23, (table.size, table.region)
