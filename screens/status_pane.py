@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -63,7 +64,9 @@ class StatusPane(Vertical):
         left beside them (negative: that many too many), less the vertical scrollbar when the rows need it."""
         widths = [max([cell_width(label), *(cell_width(cell_text(cells[i])) for _, cells in rows)])
                   for i, (label, _) in enumerate(columns)]
-        scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > self.app.size.height - CHROME_LINES else 0
+        # CHROME_LINES counts one line of notes; the remedies of several problems can take many more.
+        room = self.app.size.height - CHROME_LINES - max(0, getattr(self, "_notes_lines", 0) - 1)
+        scrollbar = self.table.styles.scrollbar_size_vertical if len(rows) > room else 0
         # Each cell is padded by one column on each side.
         return widths, self.app.size.width - scrollbar - sum(widths) - 2 * len(widths)
 
@@ -106,6 +109,10 @@ class StatusPane(Vertical):
         notes_widget = self.query_one(".pane-notes", Static)
         notes_widget.set_class(stale is not None, "stale")
         text = printable(redact(" · ".join(notes)))
+        lines = len(Text(text).wrap(self.app.console, max(1, self.app.size.width - 2))) if text else 0
+        if lines != getattr(self, "_notes_lines", 0):  # the notes' height decides whether a scrollbar takes a column
+            self._notes_lines = lines
+            rows, columns = self.fit(snap, now, env)
         if getattr(self, "_notes_text", None) != text:
             self._notes_text = text
             notes_widget.update(text)

@@ -1103,7 +1103,8 @@ async def test_workloads_sharing_a_remedy_say_it_once_and_leave_the_stacks_table
     attic = snap.stacks[0]
     failing = [attic.model_copy(update={"stack": f"attic-{i}", "workloads": [attic.workloads[0].model_copy(
         update={"name": f"attic-{i}", "crash_looping": [f"attic-{i}-7d9f-x2"]})]}) for i in range(4)]
-    snap = snap.model_copy(update={"stacks": [*failing, *snap.stacks[1:]]})
+    more = [row.model_copy(update={"stack": f"{row.stack}-{i}"}) for i in range(4) for row in snap.stacks[1:]]
+    snap = snap.model_copy(update={"stacks": [*failing, *snap.stacks[1:], *more]})
     app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
@@ -1118,3 +1119,7 @@ async def test_workloads_sharing_a_remedy_say_it_once_and_leave_the_stacks_table
                 in stacks, stacks
         # The header and every failing workload's row are on screen.
         assert table.size.height >= 1 + len(failing) and table.region.bottom <= 23, (table.size, table.region)
+        # So is every column: the notes' lines leave the rows a scrollbar, which takes its column from the
+        # table (the restarts read `14 cras` when the notes were counted as one line).
+        assert table.virtual_size.height > table.size.height, (table.virtual_size, table.size)
+        assert _columns_on_screen(table), (table.virtual_size.width, table.scrollable_content_region.width)
