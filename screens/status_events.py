@@ -13,7 +13,12 @@ from gfwizard.status_model import EventRow, StatusSnapshot
 from gfwizard.status_text import since
 from screens.status_event import EventModal, event_message
 from screens.status_pane import StatusPane
-from screens.status_table import DiffTable, Row
+from gfwizard.textfit import elide
+from screens.status_table import ColumnSpec, DiffTable, Row, cell_text
+
+#: Cells of the Message column kept on screen beside the others, and the least a long object name keeps.
+MESSAGE_ROOM = 12
+OBJECT_LEAST = 16
 
 
 class EventsTable(DiffTable):
@@ -49,6 +54,18 @@ class EventsPane(StatusPane):
         return [(key, (since(e.last_seen, now), e.namespace, e.object, (e.reason, "yellow"), str(e.count),
                        event_message(e)))
                 for key, e in self._events.items()]
+
+    def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec] | None]:
+        """The rows, with a long object name elided in the middle when it would push the Reason and Count off
+        the screen (only the Message may run off it; Enter shows the event whole)."""
+        rows = self.rows(snap, now, env)
+        widths, spare = self.widths_and_spare(rows, self.COLUMNS[:5])
+        short = spare - 2 - MESSAGE_ROOM
+        if short >= 0 or widths[2] <= OBJECT_LEAST:
+            return rows, None
+        width = max(OBJECT_LEAST, widths[2] + short)
+        rows = [(key, (*cells[:2], elide(cell_text(cells[2]), width, middle=True), *cells[3:])) for key, cells in rows]
+        return rows, [*self.COLUMNS[:2], ("Object", "object", width), *self.COLUMNS[3:]]
 
     def open_event(self, key: str | None) -> None:
         """Show the event of row ``key`` whole (once: a click on the row under the cursor selects it twice)."""

@@ -1123,3 +1123,32 @@ async def test_workloads_sharing_a_remedy_say_it_once_and_leave_the_stacks_table
         # table (the restarts read `14 cras` when the notes were counted as one line).
         assert table.virtual_size.height > table.size.height, (table.virtual_size, table.size)
         assert _columns_on_screen(table), (table.virtual_size.width, table.scrollable_content_region.width)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_long_event_object_is_elided_so_reason_and_count_stay_on_screen(size: tuple[int, int]) -> None:
+    """A pod name of 60 characters pushed the Events table's Reason and Count off an 80-column screen (only
+    the Message is meant to run off it): the object is now elided in the middle, and Enter shows it whole."""
+    snap = fixed_snapshot()
+    long_object = "Pod/attic-mfl8jwxnqr-pl8sp-with-a-much-longer-name-of-sixty-1"
+    event = snap.events[0].model_copy(update={"object": long_object, "reason": "FailedMount", "count": 4321})
+    snap = snap.model_copy(update={"events": [event, *snap.events[1:]]})
+    app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("5")
+        table = app.query_one("#events-table", DiffTable)
+        await _until(pilot, lambda: app.query_one("#panes").active == "events" and table.size.height > 0,
+                     what="the events pane laid out")
+        columns = list(table.columns.values())
+        assert [str(c.label) for c in columns][3:5] == ["Reason", "Count"]
+        right_of_count = sum(c.get_render_width(table) for c in columns[:5])
+        assert right_of_count <= table.scrollable_content_region.width, (right_of_count, table.size)
+        cells = table.shown[next(iter(table.shown))]
+        assert cells[4] == "4321" and "FailedMount" in str(cells[3])
+        shown_object = str(cells[2])
+        assert shown_object == long_object or ("…" in shown_object and shown_object.endswith("sixty-1")), shown_object
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "EventModal", what="the event dialog")
+        assert long_object in str(app.screen.query_one("#event-title").render())
