@@ -21,7 +21,7 @@ from gfwizard.errors import GfwError
 from gfwizard.redact import redact
 from gfwizard.textsafe import printable, printable_log
 from gfwizard.status_model import PodRow, WorkloadRow
-from gfwizard.status_text import since, workload_ready
+from gfwizard.status_text import clock_time, since, workload_ready
 from screens.status_banner import ReadOnlyBanner
 from screens.status_table import Cell, DiffTable, Row
 
@@ -111,8 +111,16 @@ class WorkloadScreen(Screen[None]):
 
     def _title(self) -> str:
         w = self.workload
-        return (f"{self.env}/{self.stack} · {w.kind} {w.namespace}/{w.name} · "
-                f"{workload_ready(w, self.source)} ready")
+        title = (f"{self.env}/{self.stack} · {w.kind} {w.namespace}/{w.name} · "
+                 f"{workload_ready(w, self.source)} ready")
+        # The pods come from the same watches as the Stacks pane: while the API does not answer they are
+        # the last ones read, and a silent API leaves the log's stream open (still saying "following").
+        snap = getattr(self.app, "last_snapshot", None)
+        stale = snap.stale_panes.get("cluster") if snap is not None else None  # the API, not S3
+        if stale is not None:
+            title += (f" · STALE since {clock_time(stale)} ({since(stale, self._now())} ago): these pods and the "
+                      "log are the last read, not live")
+        return title
 
     def refresh_title(self) -> None:
         """Take the workload's ready/desired from the app's latest snapshot and redraw the title."""

@@ -1152,3 +1152,30 @@ async def test_a_long_event_object_is_elided_so_reason_and_count_stay_on_screen(
         await pilot.press("enter")
         await _until(pilot, lambda: app.screen.__class__.__name__ == "EventModal", what="the event dialog")
         assert long_object in str(app.screen.query_one("#event-title").render())
+
+
+async def test_the_workload_screen_says_its_pods_and_log_are_stale_while_the_api_does_not_answer() -> None:
+    """The panes said STALE above their tables, but an open workload went on showing its pods and
+    "(following, read-only)" with nothing marked while the API was silent (a silent API leaves the log's
+    stream open). Its title now says since when they are the last read; an S3 outage alone does not."""
+    from datetime import datetime, timezone
+
+    from textual.widgets import Static
+
+    snap = fixed_snapshot()
+    feed = FixedFeed(snap)
+    async with _on_first_workload(feed) as (app, pilot):
+
+        def title() -> str:
+            return str(app.screen.query_one(".pane-title", Static).render())
+
+        assert "STALE" not in title()
+        since = datetime(2025, 6, 1, 11, 58, 0, tzinfo=timezone.utc)
+        feed.set_snapshot(snap.model_copy(update={"stale_panes": {"stacks": since, "locks": since}}))
+        await _until(pilot, lambda: app.last_snapshot is not None and "locks" in app.last_snapshot.stale_panes,
+                     what="the S3-only outage shown")
+        assert "STALE" not in title()  # the pods come from the API, which still answers
+        feed.set_snapshot(snap.model_copy(update={"stale_panes": {"cluster": since, "stacks": since}}))
+        await _until(pilot, lambda: "STALE since 11:58:00Z" in title(), what=f"the stale mark, not {title()}")
+        assert "these pods and the log are the last read, not live" in title()
+        assert "dev/attic · Deployment attic-dev/attic · 0/1 ready" in title()
