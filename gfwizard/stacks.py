@@ -198,6 +198,7 @@ class DeployEngine:
         gate_task: asyncio.Future[list[Check]] | None = None
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
         stopped: JournalWriteError | None = None
+        self._require_journal()
         self._run_lock.acquire(self.run_id, _WHOLE_RUN)
         try:
             self._emit(RunStarted(self.run_id, self.env, tuple(self.order), self.binary.describe(),
@@ -246,6 +247,7 @@ class DeployEngine:
         variable values in clear text and are deleted by either.
         """
         self._bind_loop()
+        self._require_journal()
         self._run_lock.acquire(self.run_id, _STEPWISE)
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
         try:
@@ -317,6 +319,13 @@ class DeployEngine:
         self._prepare_resume()
         self._warn_unselected_dependencies()
         self._note_unreadable_journal()
+
+    def _require_journal(self) -> None:
+        """Refuse a journal that cannot be read before a run writes anything (its lock file included), as the
+        engine's constructor does: the wizard builds the engine when the Deploy step opens and plans later, and a
+        journal that became unreadable meanwhile (a directory in its place) is an input error, not a crash."""
+        if not self._prepared:
+            self.journal.require_readable()
 
     def _sweep_plans(self) -> None:
         for worker in self.workers.values():

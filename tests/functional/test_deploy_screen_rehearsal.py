@@ -417,3 +417,34 @@ async def test_a_journal_that_cannot_be_written_while_planning_ends_the_run_and_
         assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
         assert not text_of(screen.query_one("#step-status")).startswith("The run stopped")
     assert states(ws, "dev") == set()
+
+
+async def test_a_journal_that_cannot_be_read_at_the_first_plan_is_refused_as_at_the_engine_start(
+        two_stacks: WorkspaceFixture, iac_bin: str) -> None:
+    # The journal was checked only when the engine was built: replaced by a directory after that, the first plan
+    # read it unchecked and the step showed a raw IsADirectoryError in the generic error modal.
+    ws = two_stacks
+    journal = ws.dir / "journal" / "dev.jsonl"
+    app = deploy_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        if journal.exists():
+            journal.rename(journal.with_name("dev.jsonl.aside"))
+        journal.mkdir(parents=True)
+        before = workspace_files(ws)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error")
+        message = text_of(app.screen.query_one("#error-message"))
+        assert message == f"the run journal {journal} cannot be read: Is a directory; nothing was run", message
+        remedy = text_of(app.screen.query_one("#error-remedy"))
+        assert f"move it aside (`mv {journal} {journal}.aside`)" in remedy, remedy
+        await pilot.press("escape")
+        await idle(pilot, screen, "the refused plan")
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith(f"Plan stopped: the run journal {journal} cannot be read: Is a directory; nothing "
+                                 f"was run. Fix its permissions, or move it aside (`mv {journal} {journal}.aside`)"), \
+            status
+        assert status.endswith("(p plans again)."), status
+        assert [screen.rows[s].state for s in STACKS] == ["pending", "pending"]
+        assert workspace_files(ws) == before, "the refused plan wrote files"
+        assert keys(ws) == [] and list(journal.iterdir()) == []
