@@ -171,6 +171,8 @@ class DeployEngine:
             lock_timeout=lock_timeout, grace_seconds=grace_seconds, on_line=self._on_line,
             on_event=self._on_ui_event, rerun=self._rerun_command()) for name in self.order}
         self._cancelled = False
+        #: plan_all stopped once it had started (an error, a journal stop): see :attr:`spent`.
+        self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._messages: list[str] = []
@@ -255,6 +257,7 @@ class DeployEngine:
             tasks = self._start_plans()
             plans = await self._gather(tasks)
         except BaseException as exc:
+            self._stopped = True
             try:
                 await _stop_plans(tasks.values())
             finally:
@@ -266,6 +269,7 @@ class DeployEngine:
                 self._raise_observer_error()
             raise
         if self._observer_error is not None:
+            self._stopped = True
             self.discard()
             self._raise_observer_error()
         return plans
@@ -285,6 +289,12 @@ class DeployEngine:
         self._emit(RunFinished(result))
         self._raise_observer_error()
         return result
+
+    @property
+    def spent(self) -> bool:
+        """True once the run was cancelled or :meth:`plan_all` stopped on an error after it started: the stacks it
+        stopped stay stopped (their next step says "interrupted" at once), so the next plan needs a new engine."""
+        return self._cancelled or self._stopped
 
     def discard(self) -> None:
         """Delete this run's saved plans (they hold variable values in clear text) and let the next run of

@@ -321,8 +321,9 @@ class DeployScreen(StepScreen):
         return engine
 
     def _engine(self) -> "DeployEngine":
-        """The engine to use now (a new one after a cancel); call from a worker thread."""
-        if self.engine is None or self.spent:
+        """The engine to use now (a new one after a cancel, or after a plan that stopped on an error: the stacks it
+        stopped stay stopped); call from a worker thread."""
+        if self.engine is None or self.spent or self.engine.spent:
             return self._build_engine(resume=False)
         return self.engine
 

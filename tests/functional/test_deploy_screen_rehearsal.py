@@ -448,3 +448,79 @@ async def test_a_journal_that_cannot_be_read_at_the_first_plan_is_refused_as_at_
         assert [screen.rows[s].state for s in STACKS] == ["pending", "pending"]
         assert workspace_files(ws) == before, "the refused plan wrote files"
         assert keys(ws) == [] and list(journal.iterdir()) == []
+
+
+_SLOW_SECOND_PLAN = """#!{python}
+import os, sys, time
+started = {started!r}
+# arc-runners' first plan says it runs, then runs until it is interrupted (a stop of the run sends one SIGINT).
+if sys.argv[1:2] == ["plan"] and os.path.basename(os.getcwd()) == "arc-runners" and not os.path.exists(started):
+    open(started, "w").close()
+    time.sleep(120)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize("broken", ["stack-plan", "event-handler"])
+async def test_a_plan_stopped_by_an_unexpected_error_is_followed_by_a_fresh_engine(
+        two_stacks: WorkspaceFixture, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        broken: str) -> None:
+    # Only a cancel or a journal stop built a new engine for the next action: after another error stopped plan_all
+    # partway (a bug in a stack's plan, or in the step's handling of the engine's events), the stacks it had
+    # stopped stayed stopped, and the next p said "plan interrupted" at once for arc-runners.
+    import asyncio
+    import sys
+
+    from gfwizard.stacks_events import StackPlanned
+    from gfwizard.stacks_worker import StackWorker
+    from screens.deploy_screen import DeployScreen
+
+    started = tmp_path / "arc-runners-planning"
+    wrapper = tmp_path / "terraform"
+    wrapper.write_text(_SLOW_SECOND_PLAN.format(python=sys.executable, real=iac_bin, started=str(started)))
+    wrapper.chmod(0o755)
+    if broken == "stack-plan":
+        monkeypatch.setenv("GFW_TOFU_BIN", str(wrapper))
+    failed: list[str] = []
+
+    async def arc_runners_planning() -> None:
+        while not started.exists():
+            await asyncio.sleep(0.05)
+
+    summarise = StackWorker.summarise
+
+    async def broken_summarise(self: StackWorker) -> object:
+        if broken == "stack-plan" and self.name == "attic" and not failed:
+            await arc_runners_planning()
+            failed.append(self.name)
+            raise RuntimeError("a bug in attic's plan")
+        return await summarise(self)
+
+    on_event = DeployScreen._on_event
+
+    def broken_on_event(self: DeployScreen, event: object) -> None:
+        if broken == "event-handler" and isinstance(event, StackPlanned) and event.stack == "attic" and not failed:
+            failed.append(event.stack)
+            raise RuntimeError("a bug in the step's event handler")
+        on_event(self, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StackWorker, "summarise", broken_summarise)
+    monkeypatch.setattr(DeployScreen, "_on_event", broken_on_event)
+    app = deploy_app(ws := two_stacks)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        stopped = screen.engine
+        assert stopped is not None
+        await pilot.press("p")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error")
+        assert text_of(app.screen.query_one("#error-message")).startswith("RuntimeError: a bug in "), failed
+        await pilot.press("escape")
+        await idle(pilot, screen, "the stopped plan")
+        assert text_of(screen.query_one("#step-status")) == (
+            "Plan stopped on an error (see the error); p plans again once it is fixed.")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: screen.busy is None and screen.engine is not stopped, "a new engine's plan")
+        assert not modal_named(app, "ErrorModal")
+        assert screen.engine is not None and screen.engine.run_id != stopped.run_id
+        assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
+    assert states(ws, "dev") == set()
