@@ -518,6 +518,9 @@ async def test_a_plan_stopped_by_an_unexpected_error_is_followed_by_a_fresh_engi
         await idle(pilot, screen, "the stopped plan")
         assert text_of(screen.query_one("#step-status")) == (
             "Plan stopped on an error (see the error); p plans again once it is fixed.")
+        # No row claims a plan still runs: the stopped ones say so.
+        assert all(r.state != "planning" for r in screen.rows.values()), [(n, r.state) for n, r in screen.rows.items()]
+        assert "not planned" in [r.state for r in screen.rows.values()]
         await pilot.press("p")
         await wait_until(pilot, lambda: screen.busy is None and screen.engine is not stopped, "a new engine's plan")
         assert not modal_named(app, "ErrorModal")
