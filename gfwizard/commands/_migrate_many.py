@@ -26,14 +26,21 @@ if TYPE_CHECKING:
 MIGRATE_TIMEOUT = 600.0
 
 
+def migrate_command(env: str, stacks: Sequence[str] = (), *, yes: bool = False,
+                    timeout: float = MIGRATE_TIMEOUT) -> str:
+    """The backticked ``gfwizard backend migrate --env ENV`` with a ``--stack`` per stack of ``stacks``, ``--yes``,
+    and ``--timeout`` when it is not the default (``--config`` is added where it is printed)."""
+    options = "".join(f" --stack {name}" for name in stacks)
+    options += " --yes" if yes else ""
+    options += f" --timeout {timeout:g}" if timeout != MIGRATE_TIMEOUT else ""
+    return f"`gfwizard backend migrate --env {env}{options}`"
+
+
 def go_on_command(env: str, pending: Sequence[str], given: Sequence[str], *, yes: bool, timeout: float) -> str:
     """The backticked ``backend migrate`` that goes on after a stop: with the operator's ``--yes`` and ``--timeout``,
     and, when ``--stack`` options were ``given``, only the ``pending`` ones (without them, every stack still on
     HTTP is what the operator asked for)."""
-    options = "".join(f" --stack {name}" for name in pending) if given else ""
-    options += " --yes" if yes else ""
-    options += f" --timeout {timeout:g}" if timeout != MIGRATE_TIMEOUT else ""
-    return f"`gfwizard backend migrate --env {env}{options}`"
+    return migrate_command(env, pending if given else (), yes=yes, timeout=timeout)
 
 
 def print_report(report: "MigrationReport") -> None:
@@ -54,9 +61,8 @@ def refuse_without_terminal(env: str, given: Sequence[str], yes: bool) -> None:
     """InputError when nobody can be asked and ``--yes`` was not given; its remedy repeats the ``--stack``
     options ``given``."""
     if not yes and not sys.stdin.isatty():
-        options = "".join(f" --stack {name}" for name in given)
         raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
-                         remedy=f"re-run with --yes: `gfwizard backend migrate --env {env}{options} --yes`")
+                         remedy=f"re-run with --yes: {migrate_command(env, given, yes=True)}")
 
 
 def announce_writes(cfg: "OrgConfig", env: str, stacks: Sequence[str], layout: "Layout", *, as_json: bool,
@@ -138,8 +144,8 @@ def settle_given(cfg: "OrgConfig", env: str, stacks: Sequence[str], layout: "Lay
         remedies = list(dict.fromkeys(exc.remedy for exc in problems.values() if exc.remedy))
         others = [s for s in stacks if s not in problems]
         if others:
-            remedies.append("or leave " + ("it" if len(problems) == 1 else "them") + " out: `gfwizard backend "
-                            f"migrate --env {env}{''.join(f' --stack {s}' for s in others)}`")
+            which = "it" if len(problems) == 1 else "them"
+            remedies.append(f"or leave {which} out: {migrate_command(env, others)}")
         raise CheckFailure(f"nothing was migrated: {said}", remedy="; ".join(remedies))
     return settled
 
@@ -170,8 +176,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
         which = ", ".join(f"{s} ({settled[s].outcome})" for s in refused)
         echo(f"not migrated: {which}; nothing was asked or written", err=as_json, fg="red", bold=True)
         if pending:
-            echo("to migrate the others meanwhile: `gfwizard backend migrate --env "
-                 f"{env}{''.join(f' --stack {s}' for s in pending)}`", err=as_json)
+            echo(f"to migrate the others meanwhile: {migrate_command(env, pending)}", err=as_json)
         if as_json:
             emit_json({**result, "outcome": "refused", "ok": False})
         sys.exit(EXIT_CHECK_FAILED)
@@ -207,9 +212,9 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
             break
         except (KeyboardInterrupt, click.Abort):
             # Outside the IaC run (that one reports "interrupted" itself): reading a state, or at a question.
+            again = go_on_command(env, result["not_done"], given, yes=yes, timeout=timeout)
             result["stopped"] = {"stack": stack, "outcome": "interrupted", "detail": "interrupted (Ctrl-C)",
-                                 "remedy": f"re-run {go_on_command(env, result['not_done'], given, yes=yes, timeout=timeout)} "
-                                           "to go on"}
+                                 "remedy": f"re-run {again} to go on"}
             echo("", err=True)
             break
         result["reports"].append(report)
