@@ -94,6 +94,13 @@ def http_server(s3: RehearsalS3, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         yield server
 
 
+def _deploy_arc_runners_meanwhile(s3: RehearsalS3, bucket: str) -> None:
+    """Someone else's deploy of arc-runners: S3 holds a state of another lineage, which a migration refuses."""
+    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
+                          "outputs": {"other": {"value": 1, "type": "number"}}}).encode()
+    s3.client().put_object(Bucket=bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+
+
 def _seed(server: HttpStateServer, stacks: tuple[str, ...]) -> dict[str, bytes]:
     states = {}
     for stack in stacks:
@@ -117,14 +124,12 @@ def test_a_refusal_on_stack_two_stops_before_stack_three(tmp_path: Path, iac_bin
     states = _seed(http_server, FOUR)
     monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
-    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
-                          "outputs": {"other": {"value": 1, "type": "number"}}}).encode()
     real = backend.migrate_http_to_s3
 
     def racing(cfg: Any, env: str, stack: str, *args: Any, **kwargs: Any) -> Any:
         # Someone deploys arc-runners between the lookup and its migration: S3 holds another lineage then.
         if stack == "arc-runners":
-            s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+            _deploy_arc_runners_meanwhile(s3, s3_bucket)
         return real(cfg, env, stack, *args, **kwargs)
 
     monkeypatch.setattr(backend, "migrate_http_to_s3", racing)
@@ -266,15 +271,13 @@ def test_a_stop_with_given_stacks_says_to_go_on_with_those_stacks_only(
     _seed(http_server, FOUR)
     monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
-    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
-                          "outputs": {"other": {"value": 1, "type": "number"}}}).encode()
     real = backend.migrate_http_to_s3
 
     def stopping(cfg: Any, env: str, stack: str, *args: Any, **kwargs: Any) -> Any:
         if stack == "arc-runners":
             if stop == "interrupted":
                 raise KeyboardInterrupt
-            s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+            _deploy_arc_runners_meanwhile(s3, s3_bucket)
         return real(cfg, env, stack, *args, **kwargs)
 
     monkeypatch.setattr(backend, "migrate_http_to_s3", stopping)
@@ -307,9 +310,7 @@ def test_several_stacks_are_read_first_and_a_refusal_asks_and_writes_nothing(
     config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
                          tmp_path / "organization.yaml")
     states = _seed(http_server, ("attic", "arc-runners", "gitlab-runners"))
-    foreign = json.dumps({"version": 4, "serial": 9, "lineage": "lin-deployed-meanwhile", "resources": [],
-                          "outputs": {"other": {"value": 1, "type": "number"}}}).encode()
-    s3.client().put_object(Bucket=s3_bucket, Key="gloriousflywheel/dev/arc-runners.tfstate", Body=foreign)
+    _deploy_arc_runners_meanwhile(s3, s3_bucket)
     monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)  # the runs inherit this process's environment
     monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
     args = _given(config, "gitlab-runners", "arc-runners", "attic")
