@@ -59,3 +59,22 @@ def umask(mask: int) -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+_DIRECTORY_AT_APPLY = """#!{python}
+import os, sys
+journal = {journal!r}
+# Once arc-runners' apply starts (its 'started' entry is written), a directory takes the journal's place.
+if sys.argv[1:2] == ["apply"] and os.path.basename(os.getcwd()) == "arc-runners" and not os.path.isdir(journal):
+    os.rename(journal, journal + ".aside")
+    os.mkdir(journal)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def journal_replaced_at_apply(wrapper: Path, real: str, journal: Path) -> Path:
+    """Write ``wrapper``: the IaC binary ``real``, except that once arc-runners' apply starts a directory takes
+    the place of ``journal`` (a journal that can no longer be written mid-run); returns ``wrapper``."""
+    wrapper.write_text(_DIRECTORY_AT_APPLY.format(python=sys.executable, real=real, journal=str(journal)))
+    wrapper.chmod(0o755)
+    return wrapper

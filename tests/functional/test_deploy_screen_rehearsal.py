@@ -19,6 +19,7 @@ from tests.fixtures.rehearsal import WorkspaceFixture
 from tests.functional import (
     REPO, backends_rendered, modal_named, on_step, text_of, type_into, wait_until, workspace_files,
 )
+from tests.helpers import journal_replaced_at_apply
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -306,28 +307,13 @@ async def test_a_plan_refused_by_another_run_of_the_environment_says_so_and_p_re
         assert [screen.rows[s].state for s in STACKS] == ["planned", "planned"]
 
 
-_DIRECTORY_AT_APPLY = """#!{python}
-import os, sys
-journal = {journal!r}
-# Once arc-runners' apply starts (its 'started' entry is written), a directory takes the journal's place.
-if sys.argv[1:2] == ["apply"] and os.path.basename(os.getcwd()) == "arc-runners" and not os.path.isdir(journal):
-    os.rename(journal, journal + ".aside")
-    os.mkdir(journal)
-os.execv({real!r}, [{real!r}, *sys.argv[1:]])
-"""
-
-
 async def test_a_journal_that_cannot_be_written_mid_apply_ends_the_run_with_its_result_not_an_error(
         two_stacks: WorkspaceFixture, iac_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The wizard's two-step path raised the journal's error out of apply: the generic error modal, and neither
     # what each stack reached nor that arc-runners' apply was not recorded.
-    import sys
-
     ws = two_stacks
     journal = ws.dir / "journal" / "dev.jsonl"
-    wrapper = tmp_path / "terraform"
-    wrapper.write_text(_DIRECTORY_AT_APPLY.format(python=sys.executable, real=iac_bin, journal=str(journal)))
-    wrapper.chmod(0o755)
+    wrapper = journal_replaced_at_apply(tmp_path / "terraform", iac_bin, journal)
     monkeypatch.setenv("GFW_TOFU_BIN", str(wrapper))
     app = deploy_app(ws)
     async with app.run_test(size=(100, 30)) as pilot:

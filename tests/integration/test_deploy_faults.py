@@ -21,7 +21,7 @@ from gfwizard.gates import ConfirmRequest
 from gfwizard.orgconfig import load_config
 from gfwizard.stacks import DeployEngine
 from gfwizard.stacks_events import DeployEvent, ResourceApplying, RunFinished, StackInterrupted, StackPlanned
-from tests.helpers import REPO
+from tests.helpers import REPO, journal_replaced_at_apply
 from tests.integration.test_deploy_support import (
     ORDER, PREFIX, deploy, events, journal, make_wrapper, objects, of, signals_per_process, state, state_keys,
     wrapper_log,
@@ -531,26 +531,13 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
     assert not list((ws.dir / "work" / "dev").rglob("*.tfplan")), "a saved plan was left behind"
 
 
-_DIRECTORY_AT_APPLY = """#!{python}
-import os, sys
-journal = {journal!r}
-# Once arc-runners' apply starts (its 'started' entry is written), a directory takes the journal's place.
-if sys.argv[1:2] == ["apply"] and os.path.basename(os.getcwd()) == "arc-runners" and not os.path.isdir(journal):
-    os.rename(journal, journal + ".aside")
-    os.mkdir(journal)
-os.execv({real!r}, [{real!r}, *sys.argv[1:]])
-"""
-
-
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
 def test_a_journal_that_cannot_be_written_mid_run_still_ends_with_the_result(rehearsal_workspace: Any, iac_bin: str,
                                                                              tmp_path: Path, as_json: bool) -> None:
     # The stream used to end with an error object instead of the result docs/json-output.md promises.
     ws = rehearsal_workspace
     path = ws.dir / "journal" / "dev.jsonl"
-    wrapper = tmp_path / "terraform"
-    wrapper.write_text(_DIRECTORY_AT_APPLY.format(python=sys.executable, real=iac_bin, journal=str(path)))
-    wrapper.chmod(0o755)
+    wrapper = journal_replaced_at_apply(tmp_path / "terraform", iac_bin, path)
     proc = deploy("--env", "dev", "--yes", *(["--json"] if as_json else []), env={"GFW_TOFU_BIN": str(wrapper)})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     # Later stacks keep planning while arc-runners applies: whether one's 'planned' entry was lost too is timing.
