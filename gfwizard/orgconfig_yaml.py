@@ -143,7 +143,7 @@ def parse_yaml(text: str, file: str = "<text>") -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        raise ConfigError(file, [ConfigProblem(file, line, column, "", _yaml_message(exc))]) from None
+        raise ConfigError(file, [ConfigProblem(file, line, column, "", _yaml_message(exc, text))]) from None
     except ReaderError as exc:  # a character YAML does not allow: say where, not "position N" of a string
         at = max(0, min(int(exc.position or 0), len(text)))
         line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
@@ -161,7 +161,7 @@ def parse_yaml(text: str, file: str = "<text>") -> Any:
                                                "(a `?` complex key): keys must be plain names")]) from None
 
 
-def _yaml_message(exc: Any) -> str:
+def _yaml_message(exc: Any, text: str = "") -> str:
     problem = str(exc.problem or "").strip()
     duplicate = re.match(r'found duplicate key "(.*?)"', problem)
     if duplicate:
@@ -179,11 +179,11 @@ def _yaml_message(exc: Any) -> str:
         if exc.context_mark is not None and exc.context_mark is not exc.problem_mark:
             message += f" started at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
         message += ")"
-    hint = _yaml_hint(problem, context, exc.problem_mark, exc.context_mark)
+    hint = _yaml_hint(problem, context, exc.problem_mark, exc.context_mark, text.splitlines())
     return redact(f"{message}: {hint}" if hint else message)
 
 
-def _yaml_hint(problem: str, context: str, at: Any, start: Any) -> str | None:
+def _yaml_hint(problem: str, context: str, at: Any, start: Any, lines: list[str]) -> str | None:
     """What the parser's words mean in this file, and what to change (None when there is no plain hint).
 
     The parser says "expected <block end>" or "mapping values are not allowed here"; an operator who
@@ -191,10 +191,13 @@ def _yaml_hint(problem: str, context: str, at: Any, start: Any) -> str | None:
     """
     line = at.line + 1 if at is not None else None
     block_start = "<block mapping start>" in problem or "<block sequence start>" in problem
+    moved = _dedented_before(lines, at.line) if at is not None else None
     if "expected <block end>" in problem and block_start:
         where = (f"the block that starts at line {start.line + 1} (indented {_spaces(start.column)})"
                  if start is not None else "the lines around it")
         indent = f" (indented {_spaces(at.column)})" if at is not None else ""
+        if moved:
+            return f"line {line}{indent} is out of line with {where}, because {_moved_key(lines, at, *moved)}"
         return (f"line {line}{indent} is out of line with {where}: YAML nests by indentation, so indent it "
                 "exactly like the other keys (or `- ` items) at its level")
     if "expected <block end>" in problem and "<scalar>" in problem:
@@ -202,6 +205,8 @@ def _yaml_hint(problem: str, context: str, at: Any, start: Any) -> str | None:
                 "or a line indented out of place; close the quote on the line that opens it, or line the text up "
                 "with its keys")
     if problem.startswith("mapping values are not allowed here"):
+        if moved:
+            return f"line {line} is read as part of line {moved[0]}'s value, because {_moved_key(lines, at, *moved)}"
         return ("a ': ' inside a plain value, or a key indented deeper than the key above it, which already has a "
                 "value: quote a value that holds ': ' (e.g. full_name: \"Tinyland: Inc\"), or give the two keys the "
                 "same indentation")
@@ -217,6 +222,43 @@ def _yaml_hint(problem: str, context: str, at: Any, start: Any) -> str | None:
         return (f"the {kind} opened on line {start.line + 1} is not closed where YAML expects it (or two of its "
                 f"items lack the ',' between them): close it with '{flow.group(1)}'")
     return None
+
+
+def _moved_key(lines: list[str], at: Any, number: int, spaces: int) -> str:
+    """What to say when the line before the one the parser blames (``at``) is the one out of place."""
+    return (f"line {number} (indented {_spaces(spaces)}) ended the block it belongs to: if line {number} belongs "
+            f"with the lines around it, indent it {_spaces(_indent(lines[at.line]))} like them (YAML nests by "
+            "indentation)")
+
+
+def _dedented_before(lines: list[str], index: int) -> tuple[int, int] | None:
+    """(line number, indentation) of the line just before line ``index`` (0-based) when that line is indented
+    less than the lines on both sides of it, which are indented alike: a key pulled out of its block, so the
+    parser blames the next line (None otherwise, or when the line before opens a block of its own)."""
+
+    def content_before(i: int) -> int | None:
+        for j in range(i - 1, -1, -1):
+            stripped = lines[j].strip()
+            if stripped and not stripped.startswith("#"):
+                return j
+        return None
+
+    if index >= len(lines):
+        return None
+    here = _indent(lines[index])
+    before = content_before(index)
+    if before is None:
+        return None
+    above = content_before(before)
+    if above is None or _indent(lines[above]) != here or _indent(lines[before]) >= here:
+        return None
+    if lines[before].split("#", 1)[0].rstrip().endswith(":"):
+        return None  # a key that opens a block: the next line may be its first, just indented wrong
+    return before + 1, _indent(lines[before])
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def _spaces(count: int) -> str:

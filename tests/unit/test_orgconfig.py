@@ -137,6 +137,26 @@ def test_malformed_yaml_says_what_to_change(tmp_path: Path, old: str, new: str, 
     assert said.format(line=line, start=start) in problem
 
 
+@pytest.mark.parametrize("key", ["  api_server: https://100.113.89.12:6443", "    bucket: gloriousflywheel-state"])
+def test_a_key_pulled_out_of_its_block_is_named_not_only_the_line_after_it(tmp_path: Path, key: str) -> None:
+    # The parser blames the line after a dedented key ("line 19 is out of line with the block at line 6"), and
+    # line 19 looks right next to the lines above the dedented one: the message must point at the key that moved.
+    text = edited(key, key.lstrip())
+    moved = line_of(text, key.lstrip())
+    [problem] = problems_of(tmp_path, text)
+    indent = len(key) - len(key.lstrip())
+    assert problem.startswith(f"{moved + 1}:")
+    assert (f"because line {moved} (indented 0 spaces) ended the block it belongs to: if line {moved} belongs with "
+            f"the lines around it, indent it {indent} spaces like them") in problem
+
+
+def test_a_line_indented_one_space_too_deep_is_not_blamed_on_the_line_above(tmp_path: Path) -> None:
+    text = edited("    bucket: gloriousflywheel-state", "     bucket: gloriousflywheel-state")
+    [problem] = problems_of(tmp_path, text)
+    assert "ended the block" not in problem
+    assert "so indent it exactly like the other keys" in problem
+
+
 def test_an_unclosed_quote_says_where_it_opened(tmp_path: Path) -> None:
     [problem] = problems_of(tmp_path, "version: 1\norganization:\n  name: 'tinyland\n  full_name: x\n")
     assert "the quote opened on line 3 is never closed: end the value with the same quote character" in problem
