@@ -53,8 +53,8 @@ from gfwizard.orgconfig_checks import confirmation_check
 from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
-    LogLine, Phase, PreviousRunUnfinished, ResourceApplied, ResourceApplying, ResourceFailed, RunFinished,
-    RunNote, RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackNoChanges,
+    LogLine, Phase, PreviousRunUnfinished, ResourceApplied, ResourceApplying, ResourceFailed, ResourceProgress,
+    RunFinished, RunNote, RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackNoChanges,
     StackPlanned, StackPlanning, StackResult, StackSkipped,
 )
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
@@ -68,7 +68,7 @@ from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
     find_binary, require_lockfile_support,
 )
-from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyStart, ChangeSummary, UIEvent
+from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyProgress, ApplyStart, ChangeSummary, UIEvent
 from gfwizard.tofu_summary import PlanSummary
 
 if TYPE_CHECKING:
@@ -685,6 +685,8 @@ class DeployEngine:
     def _on_ui_event(self, stack: str, event: UIEvent) -> None:
         if isinstance(event, ApplyStart):
             self._emit(ResourceApplying(stack, event.address, event.action))
+        elif isinstance(event, ApplyProgress):
+            self._emit(ResourceProgress(stack, event.address, event.action, event.elapsed_seconds))
         elif isinstance(event, ApplyComplete):
             self._emit(ResourceApplied(stack, event.address, event.action, event.elapsed_seconds))
         elif isinstance(event, ApplyErrored):

@@ -140,6 +140,16 @@ class ResourceApplying(DeployEvent):
 
 
 @dataclass(frozen=True)
+class ResourceProgress(DeployEvent):
+    """One resource change is still running (the binary says so about every 10 seconds)."""
+
+    stack: str
+    address: str
+    action: str
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True)
 class ResourceApplied(DeployEvent):
     """One resource change finished."""
 

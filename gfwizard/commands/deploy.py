@@ -27,8 +27,8 @@ from gfwizard.durations import duration
 from gfwizard.errors import InputError
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked, LogLine,
-    PreviousRunUnfinished, ResourceApplied, ResourceFailed, RunFinished, RunNote, RunStarted, StackApplied, StackFailed,
-    StackInterrupted, StackLocked, StackMaterialised, StackPlanned, StackSkipped,
+    PreviousRunUnfinished, ResourceApplied, ResourceFailed, ResourceProgress, RunFinished, RunNote, RunStarted,
+    StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackPlanned, StackSkipped,
 )
 from gfwizard.tofu_events import redact_obj
 
@@ -218,6 +218,10 @@ class _HumanPrinter(_Printer):
             echo(event.reason, fg="yellow")
         elif isinstance(event, ApplyStarted):
             self.line(event.stack, "applying", _counts(event.summary))
+        elif isinstance(event, ResourceProgress):
+            # A helm release can take minutes: without these, a log (CI's above all) says nothing meanwhile.
+            self.line(event.stack, "", f"{event.action} {event.address} still running ({event.elapsed_seconds:.0f}s)",
+                      dim=True)
         elif isinstance(event, ResourceApplied):
             self.line(event.stack, "", f"{event.action} {event.address} ({event.elapsed_seconds:.0f}s)", dim=True)
         elif isinstance(event, ResourceFailed):

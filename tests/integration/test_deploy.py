@@ -865,3 +865,20 @@ async def test_a_failed_state_gate_does_not_blame_the_cluster(rehearsal_workspac
     assert note == ["the plans of attic were made while the gates were being checked, and the state migration gate "
                     "failed: they are no preview of a deploy, which stops there until the remedy is followed"], note
     assert state_keys(ws) == set()
+
+
+def test_a_long_resource_change_is_reported_while_it_runs(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # The binary says "still creating" every 10 s; the deploy's own output said nothing between a stack's
+    # "applying" and its end, which for a helm release of several minutes reads as a hang.
+    proc = deploy("--env", "dev", "--stack", "attic", "--yes", "--json", env={"TF_VAR_apply_delay_seconds": "11"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    [progress] = of(evs, "resource_progress")
+    assert (progress["stack"], progress["address"], progress["action"]) == (
+        "attic", "terraform_data.apply_delay[0]", "create")
+    assert progress["elapsed_seconds"] >= 10
+    sleep = evs.index(progress)
+    started = [i for i, e in enumerate(evs) if e["event"] == "resource_applying"
+               and e["address"] == progress["address"]]
+    done = [i for i, e in enumerate(evs) if e["event"] == "resource_applied" and e["address"] == progress["address"]]
+    assert started and done and started[0] < sleep < done[0]

@@ -122,3 +122,18 @@ def test_a_second_interrupt_while_the_prompt_returns_is_a_refusal_not_a_tracebac
     assert answer is False and not answer_approves(request, answer)
     assert reinstalled == [True]
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_resource_still_changing_is_said_while_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    # The binary reports a long change every 10 s; the log said nothing between "applying" and the end.
+    from gfwizard.stacks_events import ResourceApplied, ResourceProgress
+
+    printer = _HumanPrinter()
+    printer.event(ResourceProgress("attic", "helm_release.attic", "create", 10.0))
+    printer.event(ResourceProgress("attic", "helm_release.attic", "create", 20.0))
+    printer.event(ResourceApplied("attic", "helm_release.attic", "create", 24.6))
+    assert [line.split(None, 1)[1] for line in capsys.readouterr().out.splitlines()] == [
+        "create helm_release.attic still running (10s)",
+        "create helm_release.attic still running (20s)",
+        "create helm_release.attic (25s)",
+    ]
