@@ -54,8 +54,8 @@ from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_events import (
     ApplyRefused, ApplyStarted, BackendRendered, DependencyWarning, DeployEvent, DeployResult, GateChecked,
     LogLine, Phase, PreviousRunUnfinished, ResourceApplied, ResourceApplying, ResourceFailed, ResourceProgress,
-    RunFinished, RunNote, RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised, StackNoChanges,
-    StackPlanned, StackPlanning, StackResult, StackSkipped,
+    RunFinished, RunNote, RunStarted, StackApplied, StackFailed, StackInterrupted, StackLocked, StackMaterialised,
+    StackNoChanges, StackPlanned, StackPlanning, StackResult, StackSkipped,
 )
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_order import dependency_graph, stack_order
