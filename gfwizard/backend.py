@@ -5,6 +5,7 @@ This module is the one import for callers; the work lives in small helpers:
 
 * :mod:`gfwizard.backend_s3` — endpoint and credential resolution, ``s3_client``, error explanations;
 * :mod:`gfwizard.backend_checks` — ``check_s3`` and ``lock_probe``;
+* :mod:`gfwizard.backend_bucket` — ``create_state_bucket`` (always versioned; what ``check_s3`` creates with);
 * :mod:`gfwizard.backend_render` — ``render_backends`` (``<env>.s3.tfbackend`` / ``<env>.http.tfbackend``);
 * :mod:`gfwizard.backend_locks` — ``list_locks`` (read-only);
 * :mod:`gfwizard.backend_migrate` — ``migrate_http_to_s3``.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from gfwizard.backend_bucket import create_action, create_state_bucket
 from gfwizard.backend_checks import (
     C_BUCKET,
     C_CREDENTIALS,
@@ -59,7 +61,7 @@ def http_credential_source(environ: Mapping[str, str], username_in_config: bool 
 __all__ = [
     "C_BUCKET", "C_CREDENTIALS", "C_ENDPOINT", "C_LOCK", "C_PREFIX", "C_SKEW", "C_VERSIONING", "DEFAULT_TIMEOUTS",
     "MAX_SKEW_SECONDS", "ConfirmFn", "CredentialSource", "LockInfo", "MigrationReport", "RenderedFile", "S3Target",
-    "StateSummary", "check_s3", "credential_source", "explain", "http_credential_source", "list_locks", "lock_probe",
-    "migrate_http_to_s3", "planned_backends", "probe_location", "render_backends", "render_http_text", "render_s3_text",
-    "rendered_already", "s3_client", "s3_target",
+    "StateSummary", "check_s3", "create_action", "create_state_bucket", "credential_source", "explain",
+    "http_credential_source", "list_locks", "lock_probe", "migrate_http_to_s3", "planned_backends", "probe_location",
+    "render_backends", "render_http_text", "render_s3_text", "rendered_already", "s3_client", "s3_target",
 ]

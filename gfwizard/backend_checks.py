@@ -2,8 +2,8 @@
 environment's state prefix, and the lock probe that proves ``use_lockfile`` is safe.
 
 Writes: the lock probe puts (and then deletes) one probe object under the key prefix. Creating the
-bucket or enabling versioning happens only when asked (``create_bucket`` / ``enable_versioning``),
-and each of those goes through ``confirm`` first when one is given.
+bucket (versioned: :mod:`gfwizard.backend_bucket`) or enabling versioning happens only when asked
+(``create_bucket`` / ``enable_versioning``), and each of those goes through ``confirm`` first when one is given.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import uuid
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Callable
 
+from gfwizard.backend_bucket import C_BUCKET, C_VERSIONING, create_action, create_state_bucket
 from gfwizard.backend_endpoint import probe_endpoint
 from gfwizard.backend_s3 import (
     DEFAULT_TIMEOUTS,
@@ -43,8 +44,6 @@ PROBE_DIR = ".gfwizard-lock-probe"
 C_ENDPOINT = "s3 endpoint"
 C_SKEW = "s3 clock skew"
 C_CREDENTIALS = "s3 credentials"
-C_BUCKET = "s3 bucket"
-C_VERSIONING = "s3 versioning"
 C_PREFIX = "s3 state prefix"
 C_LOCK = "s3 lock probe"
 
@@ -72,11 +71,11 @@ def check_s3(cfg: "OrgConfig", env: str, *, create_bucket: bool = False, enable_
     if not creds.ok:
         return checks
 
-    bucket = _bucket_check(client, target, env, timeouts, create_bucket, confirm)
+    bucket, versioning = _bucket_check(client, target, env, timeouts, create_bucket, confirm)
     checks.append(bucket)
     if not bucket.ok:
-        return checks
-    checks.append(_versioning_check(client, target, env, timeouts, enable_versioning, confirm))
+        return checks + ([versioning] if versioning is not None else [])
+    checks.append(versioning or _versioning_check(client, target, env, timeouts, enable_versioning, confirm))
     checks.append(_prefix_check(client, target, env, timeouts))
     if probe:
         checks.append(lock_probe(cfg, timeouts=timeouts, _client=client))
@@ -179,10 +178,11 @@ def _not_an_s3_answer(answer: Any) -> str:
 
 
 def _bucket_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float],
-                  create: bool, confirm: ConfirmFn | None) -> Check:
+                  create: bool, confirm: ConfirmFn | None) -> tuple[Check, Check | None]:
+    """The bucket check and, when this run created the bucket, the versioning check that creation made."""
     try:
         client.head_bucket(Bucket=target.bucket)
-        return passed(C_BUCKET, f"bucket {target.bucket!r} exists")
+        return passed(C_BUCKET, f"bucket {target.bucket!r} exists"), None
     except Exception as exc:  # noqa: BLE001
         missing = http_status(exc) == 404 or error_code(exc) in ("404", "NoSuchBucket")
         if not missing:
@@ -190,24 +190,15 @@ def _bucket_check(client: Any, target: S3Target, env: str, timeouts: tuple[float
             if http_status(exc) == 403:
                 remedy += ("; or the bucket belongs to another account (bucket names are global on AWS): choose "
                            "another state.s3.bucket. Nothing was created")
-            return failed(C_BUCKET, detail, remedy)
+            return failed(C_BUCKET, detail, remedy), None
     if not create:
         return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist at {target.endpoint} (NoSuchBucket); "
                                 "nothing was created",
-                      remedy=f"`gfwizard backend check --env {env} --create-bucket --enable-versioning`")
-    action = f"create bucket {target.bucket!r} at {target.endpoint} (region {target.region})"
-    if confirm is not None and not confirm(action):
+                      remedy=f"`gfwizard backend check --env {env} --create-bucket`"), None
+    if confirm is not None and not confirm(create_action(target)):
         return failed(C_BUCKET, f"bucket {target.bucket!r} does not exist; creating it was declined",
-                      remedy=f"`gfwizard backend check --env {env} --create-bucket`, and confirm")
-    try:
-        kwargs: dict[str, Any] = {"Bucket": target.bucket}
-        if target.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
-        client.create_bucket(**kwargs)
-    except Exception as exc:  # noqa: BLE001
-        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="create the bucket")
-        return failed(C_BUCKET, f"creating bucket {target.bucket!r} failed: {detail}", remedy)
-    return passed(C_BUCKET, f"bucket {target.bucket!r} created at {target.endpoint}")
+                      remedy=f"`gfwizard backend check --env {env} --create-bucket`, and confirm"), None
+    return create_state_bucket(client, target, env=env, timeouts=timeouts)
 
 
 def _versioning_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float],

@@ -375,7 +375,8 @@ class BackendScreen(StepScreen):
             return ("Create the state bucket?",
                     f"Create bucket {target.bucket!r} {where}, with versioning on.\n" + self._then_written(),
                     {"create_bucket": True, "enable_versioning": True})
-        if versioning is not None and versioning.level is not Level.PASS:
+        # Only on a bucket that is there: a new bucket the store would not version was deleted again.
+        if versioning is not None and versioning.level is not Level.PASS and bucket is not None and bucket.ok:
             return ("Turn on bucket versioning?",
                     f"Enable versioning on {target.bucket!r} {where}, so every state write keeps the previous "
                     "version.\n" + self._then_written(), {"enable_versioning": True})

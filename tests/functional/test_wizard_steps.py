@@ -286,6 +286,44 @@ async def test_the_create_bucket_dialog_names_the_endpoint_the_bucket_is_created
     assert not bucket_exists(ws, missing)
 
 
+async def test_a_store_refusing_versioning_keeps_no_new_bucket_and_offers_nothing_more(
+        rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dialog's bucket is created through the same core function as the CLI's: a store that will not version
+    it gets it deleted again, the versioning row warns why, and no dialog (to enable versioning on a bucket
+    that is gone) opens after it."""
+    from tests.backend_doubles import S3Proxy
+
+    ws = rehearsal_workspace
+    missing = f"gfw-m-{secrets.token_hex(2)}"
+    with S3Proxy(ws.s3.endpoint, fail_when=lambda method, path: method == "PUT" and path.endswith("?versioning"),
+                 fail_status=501, fail_error=("NotImplemented", "not implemented (test double)")) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        monkeypatch.setitem(ws.env, "AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        app = app_at(ws, "backend")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None,
+                             "backend checks")
+            before = workspace_files(ws)
+            await type_into(pilot, "#s3_bucket", missing)
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the create-bucket dialog")
+            assert "with versioning on" in text_of(app.screen.query_one("#confirm-body"))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None,
+                             "the checks after consent")
+            await pilot.pause()
+            assert not modal_named(app, "ConfirmModal"), "a dialog offered a write on a bucket that is gone"
+            checks = {c.name: c for c in app.screen.checks}
+            assert checks["s3 bucket"].level.value == "fail" and "was not kept" in checks["s3 bucket"].detail
+            assert checks["s3 versioning"].level.value == "warn"
+            assert "refused PutBucketVersioning" in checks["s3 versioning"].detail
+            assert "s3 lock probe" not in checks
+            assert app.screen.check_action("render", ()) is False
+            assert text_of(app.screen.query_one("#step-status")).startswith("s3 bucket failed: see its remedy above")
+    assert not bucket_exists(ws, missing)
+    assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
+
+
 def config_app_with_new_prefix(ws: WorkspaceFixture) -> "WizardApp":
     """The wizard at the Config step, its draft's state key prefix changed (a diff to write)."""
     app = app_at(ws, "config")

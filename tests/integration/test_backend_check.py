@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gfwizard.backend import (C_BUCKET, C_CREDENTIALS, C_ENDPOINT, C_LOCK, C_PREFIX, C_SKEW, C_VERSIONING, check_s3,
-                              credential_source, lock_probe, s3_target)
+                              create_state_bucket, credential_source, lock_probe, s3_target)
 from gfwizard.checks import Level
 from gfwizard.errors import InputError
 from gfwizard.rehearsal.s3 import RehearsalS3, fresh_bucket_name
@@ -93,15 +93,78 @@ def test_missing_bucket_fails_with_remedy_and_creates_nothing(aws_env: Rehearsal
     assert bucket not in names
 
 
-def test_create_bucket_asks_then_creates_with_versioning(aws_env: RehearsalS3) -> None:
+@pytest.mark.parametrize("enable_versioning", [True, False], ids=["wizard-create-and-version", "cli-create-only"])
+def test_create_bucket_asks_once_then_creates_it_versioned(aws_env: RehearsalS3, enable_versioning: bool) -> None:
+    """The wizard asks for both writes, `backend check --create-bucket` for the bucket only: either way the
+    one question names versioning, and the new bucket has it from the start."""
     bucket = fresh_bucket_name()
     asked: list[str] = []
-    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev", create_bucket=True, enable_versioning=True,
-                      confirm=lambda action: asked.append(action) or True)
-    assert asked == [f"create bucket {bucket!r} at {aws_env.endpoint} (region us-east-1)",
-                     f"enable versioning on bucket {bucket!r} at {aws_env.endpoint}"]
-    assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks]
+    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev", create_bucket=True,
+                      enable_versioning=enable_versioning, confirm=lambda action: asked.append(action) or True)
+    assert asked == [f"create bucket {bucket!r} at {aws_env.endpoint} (region us-east-1), with versioning on"]
+    assert all(c.level is Level.PASS for c in checks), [(c.name, c.detail) for c in checks]
+    assert _by_name(checks)[C_BUCKET].detail == f"bucket {bucket!r} created at {aws_env.endpoint}"
+    assert "versioning enabled" in _by_name(checks)[C_VERSIONING].detail
     assert aws_env.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_create_state_bucket_itself_enables_versioning(aws_env: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    cfg = make_cfg(aws_env.endpoint, bucket)
+    made, versioning = create_state_bucket(aws_env.client(), s3_target(cfg), env="dev", timeouts=(3.0, 10.0))
+    assert made.level is Level.PASS and versioning is not None and versioning.level is Level.PASS
+    assert aws_env.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def _refusing_versioning(method: str, path: str) -> bool:
+    return method == "PUT" and path.endswith("?versioning")
+
+
+def test_refused_versioning_warns_and_deletes_the_new_bucket_again(aws_env: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    with S3Proxy(aws_env.endpoint, fail_when=_refusing_versioning, fail_status=501,
+                 fail_error=("NotImplemented", "versioning is not implemented (test double)")) as proxy:
+        checks = check_s3(make_cfg(proxy.endpoint, bucket), "dev", create_bucket=True, confirm=lambda _what: True)
+        sent = [(method, path.split("?")[0] + ("?versioning" if path.endswith("?versioning") else ""))
+                for method, path, _headers in proxy.seen if method != "HEAD" and path != "/"]
+    assert [c.name for c in checks][-2:] == [C_BUCKET, C_VERSIONING]  # no prefix listing, no probe write
+    made, versioning = checks[-2], checks[-1]
+    assert made.level is Level.FAIL
+    assert made.detail == (f"bucket {bucket!r} was not kept: versioning could not be enabled on it (see s3 "
+                           "versioning), and a state bucket must be versioned; the new, empty bucket was deleted "
+                           "again, so nothing was left behind")
+    assert made.remedy == ("make the store allow versioning (see s3 versioning), then "
+                           "`gfwizard backend check --env dev --create-bucket`")
+    assert versioning.level is Level.WARN
+    assert versioning.detail.startswith(f"versioning could not be enabled on the new bucket {bucket!r}: the store "
+                                        "refused PutBucketVersioning (")
+    assert "NotImplemented" in versioning.detail
+    assert versioning.remedy == ("use a store that supports bucket versioning; the key needs s3:PutBucketVersioning on "
+                                 "the bucket, and the store must support bucket versioning (AWS S3, MinIO and RustFS "
+                                 "do); then `gfwizard backend check --env dev --create-bucket`")
+    assert sent == [("PUT", f"/{bucket}"), ("PUT", f"/{bucket}?versioning"), ("DELETE", f"/{bucket}")]
+    assert bucket not in [b["Name"] for b in aws_env.client().list_buckets()["Buckets"]]
+
+
+def test_refused_versioning_and_a_failed_delete_say_the_bucket_is_left_unversioned(aws_env: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+
+    def refused(method: str, path: str) -> bool:
+        return _refusing_versioning(method, path) or (method == "DELETE" and path == f"/{bucket}")
+
+    with S3Proxy(aws_env.endpoint, fail_when=refused) as proxy:
+        checks = check_s3(make_cfg(proxy.endpoint, bucket), "dev", create_bucket=True, confirm=lambda _what: True)
+    made, versioning = checks[-2], checks[-1]
+    assert made.level is Level.FAIL and versioning.level is Level.WARN
+    assert made.detail.startswith(f"bucket {bucket!r} was created, but versioning could not be enabled on it and "
+                                  "deleting it again failed (access denied")
+    assert made.detail.endswith("): it is left without versioning")
+    assert made.remedy == ("once the store allows it, `gfwizard backend check --env dev --enable-versioning`; or "
+                           f"delete the empty bucket {bucket!r} and run "
+                           "`gfwizard backend check --env dev --create-bucket`")
+    assert "access denied" in versioning.detail and "s3:PutBucketVersioning" in versioning.remedy
+    assert bucket in [b["Name"] for b in aws_env.client().list_buckets()["Buckets"]]
+    assert "Status" not in aws_env.client().get_bucket_versioning(Bucket=bucket)
 
 
 def test_declined_create_creates_nothing(aws_env: RehearsalS3) -> None:

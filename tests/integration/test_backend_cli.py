@@ -63,7 +63,7 @@ def test_check_text_missing_bucket_exits_1_and_creates_nothing(ws: Path, s3: Reh
     done = run_cli(["backend", "check", "--env", "dev", "--config", str(config)])
     assert done.returncode == 1
     assert f"FAIL  s3 bucket" in done.stdout and "does not exist" in done.stdout
-    want = f"`gfwizard backend check --env dev --create-bucket --enable-versioning --config {config}`"
+    want = f"`gfwizard backend check --env dev --create-bucket --config {config}`"
     assert f"remedy: {want}" in done.stdout
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
 
@@ -86,11 +86,40 @@ def test_check_create_bucket_shows_what_it_does(ws: Path, s3: RehearsalS3) -> No
     done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--enable-versioning", "--yes", "--json",
                     "--config", str(config)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"will create bucket '{bucket}'" in done.stderr
-    assert json.loads(done.stdout)["actions"] == [
-        f"create bucket '{bucket}' at {s3.endpoint} (region us-east-1)",
-        f"enable versioning on bucket '{bucket}' at {s3.endpoint}"]
+    action = f"create bucket '{bucket}' at {s3.endpoint} (region us-east-1), with versioning on"
+    assert f"will {action}" in done.stderr
+    assert json.loads(done.stdout)["actions"] == [action]  # created versioned: nothing left to enable
     assert s3.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_create_bucket_alone_creates_it_versioned(ws: Path, s3: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--yes", "--config", str(config)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"will create bucket '{bucket}' at {s3.endpoint} (region us-east-1), with versioning on" in done.stdout
+    assert f"PASS  s3 versioning" in done.stdout
+    assert s3.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_create_bucket_on_a_store_refusing_versioning_warns_and_keeps_no_bucket(ws: Path, s3: RehearsalS3) -> None:
+    from tests.backend_doubles import S3Proxy
+
+    bucket = fresh_bucket_name()
+    with S3Proxy(s3.endpoint, fail_when=lambda method, path: method == "PUT" and path.endswith("?versioning"),
+                 fail_status=501, fail_error=("NotImplemented", "not implemented (test double)")) as proxy:
+        config = save_config(make_cfg(proxy.endpoint, bucket), ws / "organization.yaml")
+        before = tree_digest(ws)
+        done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--yes", "--config", str(config)])
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())
+    assert f"FAIL s3 bucket bucket '{bucket}' was not kept: versioning could not be enabled on it" in text, text
+    assert (f"WARN s3 versioning versioning could not be enabled on the new bucket '{bucket}': the store refused "
+            "PutBucketVersioning") in text, text
+    assert (f"remedy: use a store that supports bucket versioning; the key needs s3:PutBucketVersioning") in text
+    assert "s3 lock probe" not in text and done.stdout.splitlines()[-1] == "some checks failed"
+    assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    assert tree_digest(ws) == before
 
 
 @pytest.mark.parametrize("flag", ["--create-bucket", "--enable-versioning"])
@@ -420,6 +449,6 @@ def test_create_bucket_on_a_terminal_asks_and_a_no_creates_nothing(ws: Path, s3:
     config = _config(ws, s3, bucket)
     code, out = _run_on_pty(["backend", "check", "--env", "dev", "--create-bucket", "--config", str(config)], b"n\n")
     assert f"will create bucket '{bucket}'" in out
-    assert f"Create bucket '{bucket}' at {s3.endpoint} (region us-east-1)? [y/N]" in out
+    assert f"Create bucket '{bucket}' at {s3.endpoint} (region us-east-1), with versioning on? [y/N]" in out
     assert code == 1 and "creating it was declined" in out
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]

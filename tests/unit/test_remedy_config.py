@@ -106,7 +106,7 @@ def test_backend_check_remedies_carry_the_config(rehearsal_workspace, tmp_path: 
     bucket = fresh_bucket_name()
     copy = _copy(ws.config_path, tmp_path, **{f"bucket: {ws.bucket}": f"bucket: {bucket}"})
     before = tree_digest(tmp_path)
-    want = f"`gfwizard backend check --env dev --create-bucket --enable-versioning --config {_quoted(copy)}`"
+    want = f"`gfwizard backend check --env dev --create-bucket --config {_quoted(copy)}`"
     text = run_cli(["backend", "check", "--env", "dev", "--config", str(copy)])
     assert text.returncode == 1, text.stderr
     assert f"remedy: {want}" in text.stdout
