@@ -78,6 +78,44 @@ def remember_options(command: str, options: "Sequence[tuple[str, str | None]]") 
     _own_options = (command, tuple(options)) if options else None
 
 
+def given_options(ctx: click.Context | None = None, *, plus: "Sequence[str]" = ()) -> list[tuple[str, str | None]]:
+    """The options the running command was given on its command line (defaults left out), and the flags ``plus``
+    (e.g. ``--yes``) as if given, in the command's order, as ``(flag, value)`` pairs (value None for a flag) for
+    :func:`remember_options` and :func:`command_line`: a command printed for the operator to run repeats what
+    they typed."""
+    from click.core import ParameterSource
+
+    ctx = ctx if ctx is not None else click.get_current_context()
+    given: list[tuple[str, str | None]] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        flag, value = max(param.opts, key=len), ctx.params.get(param.name)
+        if param.is_flag and flag in plus:
+            given.append((flag, None))
+            continue
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        if param.is_flag:
+            if value:
+                given.append((flag, None))
+            continue
+        for one in value if param.multiple else (value,):
+            given.append((flag, str(one)))  # str(float) reads back as the same float
+    return given
+
+
+def command_line(command: str, options: "Sequence[tuple[str, str | None]]") -> str:
+    """``gfwizard <command>`` with ``options`` ((flag, value) pairs, value None for a flag), values quoted for
+    the shell; put it in backticks in a message."""
+    import shlex
+
+    words = [f"gfwizard {command}"]
+    for flag, value in options:
+        words.append(flag if value is None else f"{flag} {shlex.quote(value)}")
+    return " ".join(words)
+
+
 def remember_config(path: Path) -> None:
     """Make ``path`` the config every command this process prints carries (``--config``, or the PATH
     argument of ``config validate``)."""

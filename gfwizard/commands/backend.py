@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
-                                       echo, emit_json, handles_errors, json_option, print_checks,
-                                       resolve_config_path, verdict)
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, command_line,
+                                       config_option, echo, emit_json, given_options, handles_errors, json_option,
+                                       print_checks, remember_options, resolve_config_path, verdict)
 from gfwizard.commands._migrate_many import MIGRATE_TIMEOUT
 from gfwizard.durations import duration
 from gfwizard.errors import InputError
@@ -71,15 +71,18 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
     state.http, which stacks are still only on the HTTP backend. Exit 1 when a check fails."""
     from gfwizard.backend import check_s3, credential_source, s3_target
 
+    given = given_options()
+    # A slow store needed these: every `gfwizard backend check` this run prints waits as long.
+    remember_options("backend check", [(f, v) for f, v in given if f in ("--connect-timeout", "--read-timeout")])
     cfg = _load(config_path)
     cfg.environment(env)
     if (create_bucket or enable_versioning) and not yes and not sys.stdin.isatty():
-        given = [f for f, on in (("--create-bucket", create_bucket), ("--enable-versioning", enable_versioning)) if on]
-        flags = " ".join(given)
-        verb, needs = ("writes", "it needs") if len(given) == 1 else ("write", "they need")
+        writes = [f for f, on in (("--create-bucket", create_bucket), ("--enable-versioning", enable_versioning)) if on]
+        flags = " ".join(writes)
+        verb, needs = ("writes", "it needs") if len(writes) == 1 else ("write", "they need")
+        again = command_line("backend check", given_options(plus=["--yes"]))  # every option given, plus --yes
         raise InputError(f"{flags} {verb} to the store; without a terminal to ask on, {needs} --yes "
-                         "(nothing was checked or changed)",
-                         remedy=f"re-run with --yes: `gfwizard backend check --env {env} {flags} --yes`")
+                         "(nothing was checked or changed)", remedy=f"re-run with --yes: `{again}`")
     target = s3_target(cfg)
     source = credential_source()
     if not as_json:

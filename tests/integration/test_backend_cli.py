@@ -4,6 +4,8 @@ exit codes, and bad input (message asserted, nothing written)."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -80,7 +82,7 @@ def test_check_create_bucket_shows_what_it_does(ws: Path, s3: RehearsalS3) -> No
         "message": "--create-bucket --enable-versioning write to the store; without a terminal to ask on, they need "
                    "--yes (nothing was checked or changed)",
         "remedy": "re-run with --yes: `gfwizard backend check --env dev --create-bucket --enable-versioning --yes "
-                  f"--config {config}`"}
+                  f"--config {config} --json`"}
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
     assert tree_digest(ws) == before
     done = run_cli(["backend", "check", "--env", "dev", "--create-bucket", "--enable-versioning", "--yes", "--json",
@@ -133,8 +135,61 @@ def test_one_write_flag_without_a_terminal_is_refused_in_one_sentence(ws: Path, 
         "exit_code": 2,
         "message": f"{flag} writes to the store; without a terminal to ask on, it needs --yes (nothing was checked "
                    "or changed)",
-        "remedy": f"re-run with --yes: `gfwizard backend check --env dev {flag} --yes --config {config}`"}
+        "remedy": f"re-run with --yes: `gfwizard backend check --env dev {flag} --yes --config {config} --json`"}
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    assert tree_digest(ws) == before
+
+
+def _check_params(words: list[str]) -> dict:
+    """What `gfwizard backend check` makes of ``words`` (the arguments after ``gfwizard``), as click parses them."""
+    from gfwizard.commands.backend import check
+
+    assert words[:2] == ["backend", "check"], words
+    with check.make_context("check", list(words[2:])) as ctx:
+        return dict(ctx.params)
+
+
+@pytest.mark.parametrize("given", [
+    [],
+    ["--connect-timeout", "7.5"],
+    ["--read-timeout", "30", "--json"],
+    ["--json", "--enable-versioning", "--read-timeout", "0.25", "--connect-timeout", "2"],
+], ids=["no-options", "connect-timeout", "read-timeout-json", "every-option"])
+def test_the_yes_remedy_run_as_printed_is_the_same_command_plus_yes(ws: Path, s3: RehearsalS3,
+                                                                     given: list[str]) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    args = ["backend", "check", "--env", "dev", "--create-bucket", *given, "--config", str(config)]
+    before = tree_digest(ws)
+    refused = run_cli(args)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    remedy = (json.loads(refused.stdout)["error"]["remedy"] if "--json" in given
+              else refused.stderr.splitlines()[-1].removeprefix("remedy: "))
+    printed = re.fullmatch(r"re-run with --yes: `gfwizard (.+)`", remedy)
+    assert printed is not None, remedy
+    words = shlex.split(printed.group(1))
+    assert _check_params(words) == {**_check_params(args), "yes": True}
+    flags = [w for w in words if w.startswith("--")]
+    assert len(flags) == len(set(flags)), words  # each option once: nothing appended twice
+    assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    assert tree_digest(ws) == before
+    done = run_cli(words)  # as printed
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert s3.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    if "--json" in given:
+        assert json.loads(done.stdout)["ok"] is True
+
+
+def test_check_remedies_carry_the_timeouts_given(ws: Path, s3: RehearsalS3) -> None:
+    bucket = fresh_bucket_name()
+    config = _config(ws, s3, bucket)
+    before = tree_digest(ws)
+    done = run_cli(["backend", "check", "--env", "dev", "--read-timeout", "30", "--connect-timeout", "7.5", "--json",
+                    "--config", str(config)])
+    assert done.returncode == 1, done.stdout + done.stderr
+    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["s3 bucket"]["remedy"] == ("`gfwizard backend check --env dev --create-bucket --connect-timeout 7.5 "
+                                             f"--read-timeout 30.0 --config {config}`")
     assert tree_digest(ws) == before
 
 
