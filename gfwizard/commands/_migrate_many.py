@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from gfwizard.commands._common import EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, echo, emit_json, print_checks
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, ask_yes_no, command_line, echo, emit_json,
+                                       given_options, print_checks)
 from gfwizard.errors import CheckFailure, GfwError, InputError
 
 if TYPE_CHECKING:
@@ -57,12 +58,13 @@ def print_report(report: "MigrationReport") -> None:
         echo(f"remedy: {report.remedy}")
 
 
-def refuse_without_terminal(env: str, given: Sequence[str], yes: bool) -> None:
-    """InputError when nobody can be asked and ``--yes`` was not given; its remedy repeats the ``--stack``
-    options ``given``."""
+def refuse_without_terminal(yes: bool) -> None:
+    """InputError when nobody can be asked and ``--yes`` was not given; its remedy is the running ``backend
+    migrate`` command as given (every option: ``--stack``, ``--timeout``, ``--json``, ``--config``) plus ``--yes``."""
     if not yes and not sys.stdin.isatty():
+        again = command_line("backend migrate", given_options(plus=["--yes"]))
         raise InputError("migrate writes state; without a terminal to ask on it needs --yes",
-                         remedy=f"re-run with --yes: {migrate_command(env, given, yes=True)}")
+                         remedy=f"re-run with --yes: `{again}`")
 
 
 def announce_writes(cfg: "OrgConfig", env: str, stacks: Sequence[str], layout: "Layout", *, as_json: bool,

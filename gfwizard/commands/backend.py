@@ -219,12 +219,12 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
                          remedy="add state.http to organization.yaml")
     require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
     if len(set(stacks)) != 1:
-        refuse_without_terminal(env, stacks, yes)
+        refuse_without_terminal(yes)
         migrate_many(cfg, env, stacks, layout_for(cfg.cluster.network), yes=yes, timeout=timeout, as_json=as_json)
     stack = stacks[0]
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
-    refuse_without_terminal(env, [stack], yes)
+    refuse_without_terminal(yes)
     layout = layout_for(cfg.cluster.network)
     # Read-only, before any question or backup: nothing to do (in-sync, already-migrated) and refusals are
     # said as they are; only a run that will write is announced and asked for.

@@ -316,6 +316,30 @@ def test_migrate_without_yes_and_without_terminal_refuses(ws: Path, s3: Rehearsa
     assert http_server.current_state("attic", "dev") == source and http_server.request_log.entries() == []
 
 
+@pytest.mark.parametrize("given", [
+    ["--stack", "attic", "--timeout", "90"],
+    ["--json", "--timeout", "45.5", "--stack", "arc-runners", "--stack", "attic"],
+    ["--timeout", "120", "--json"],
+], ids=["one-stack-timeout", "two-stacks-json-timeout", "every-stack-json-timeout"])
+def test_migrate_yes_remedy_is_the_same_command_plus_yes(ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                                          http_server: HttpStateServer, given: list[str]) -> None:
+    from gfwizard.commands.backend import migrate
+
+    config = _config(ws, s3, s3_bucket, http_server)
+    args = ["--env", "dev", *given, "--config", str(config)]
+    before = tree_digest(ws)
+    refused = run_cli(["backend", "migrate", *args], env={"TF_HTTP_PASSWORD": PASSWORD})
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    remedy = (json.loads(refused.stdout)["error"]["remedy"] if "--json" in given
+              else refused.stderr.splitlines()[-1].removeprefix("remedy: "))
+    printed = re.fullmatch(r"re-run with --yes: `gfwizard backend migrate (.+)`", remedy)
+    assert printed is not None, remedy
+    with migrate.make_context("migrate", shlex.split(printed.group(1))) as again, \
+            migrate.make_context("migrate", args) as ran:
+        assert again.params == {**ran.params, "yes": True}
+    assert tree_digest(ws) == before and http_server.request_log.entries() == []
+
+
 def test_migrate_with_an_unusable_state_dir_exits_2_and_touches_nothing(ws: Path, s3: RehearsalS3, s3_bucket: str,
                                                                         http_server: HttpStateServer) -> None:
     config = _config(ws, s3, s3_bucket, http_server)

@@ -133,7 +133,8 @@ def test_migrate_without_yes_names_itself_with_the_config(rehearsal_workspace, t
     done = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--config", str(copy), "--json"],
                    input="")
     assert done.returncode == 2
-    assert json.loads(done.stdout)["error"]["remedy"] == want
+    # The command as run, plus --yes: --json too.
+    assert json.loads(done.stdout)["error"]["remedy"] == want[:-1] + " --json`"
     assert tree_digest(tmp_path) == before
 
 
