@@ -53,7 +53,8 @@ def backend() -> None:
 @backend.command(name="check")
 @env_option
 @click.option("--create-bucket", is_flag=True,
-              help="Create the state bucket if it does not exist (shows and asks first; without a terminal, needs --yes).")
+              help="Create the state bucket, with versioning on, if it does not exist (shows and asks first; "
+                   "without a terminal, needs --yes).")
 @click.option("--enable-versioning", is_flag=True,
               help="Enable bucket versioning if it is off (shows and asks first; without a terminal, needs --yes).")
 @click.option("--yes", is_flag=True, help="Do what --create-bucket/--enable-versioning need without asking.")

@@ -26,11 +26,14 @@ def _option_help(args: list[str], option: str) -> str:
     # docs/operator-guide.md: without a terminal either flag needs --yes, or the command exits 2.
     (["backend", "check"], "--create-bucket", "without a terminal, needs --yes"),
     (["backend", "check"], "--enable-versioning", "without a terminal, needs --yes"),
+    # docs/operator-guide.md: --create-bucket creates the bucket with versioning on.
+    (["backend", "check"], "--create-bucket", "with versioning on"),
     # docs/status-mode.md: `--json` needs `--once` (exit 2 otherwise).
     (["status"], "--json", "needs --once"),
     # docs/operator-guide.md: the kubeconfig defaults to cluster.kubeconfig, then $KUBECONFIG, then ~/.kube/config.
     (["validate"], "--kubeconfig", "cluster.kubeconfig, then $KUBECONFIG, then ~/.kube/config"),
-], ids=["check-create-bucket", "check-enable-versioning", "status-json", "validate-kubeconfig"])
+], ids=["check-create-bucket", "check-enable-versioning", "check-create-bucket-versioned", "status-json",
+        "validate-kubeconfig"])
 def test_help_of_an_option_says_what_the_docs_say(args: list[str], option: str, says: str) -> None:
     entry = _option_help(args, option)
     assert says in entry, f"`gfwizard {' '.join(args)} --help` on {option}: {entry!r}"
