@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, config_option,
-                                       echo, emit_json, handles_errors, json_option, name_width, print_checks,
-                                       remember_options, resolve_config_path, verdict)
+from gfwizard.commands._common import (EXIT_CHECK_FAILED, EXIT_OK, FiniteFloatRange, ask_yes_no, command_line,
+                                       config_option, echo, emit_json, given_options, handles_errors, json_option,
+                                       name_width, print_checks, remember_options, resolve_config_path, verdict)
 from gfwizard.errors import GfwError, InputError
 
 if TYPE_CHECKING:
@@ -81,9 +81,10 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
              f"  cluster.fingerprint.ca_sha256: {observed.ca_sha256}", err=as_json or not yes)
         if not yes:
             if not sys.stdin.isatty():
+                # The command as run plus --yes: the timeouts and --json too, not only what chooses the context.
+                again = command_line("validate", given_options(plus=["--yes"]))
                 raise InputError("--pin needs --yes when there is no terminal to ask on",
-                                 "after reading what will be written, re-run with --yes: "
-                                 "`gfwizard validate --pin --yes`")
+                                 f"after reading what will be written, re-run with --yes: `{again}`")
             if not ask_yes_no("Pin this fingerprint?"):
                 return report, {"path": str(config_path), "written": False, "reason": "declined"}
     _, written = pin_fingerprint(cfg, config_path, observed)  # SafetyStop when another fingerprint is pinned

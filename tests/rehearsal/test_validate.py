@@ -631,22 +631,25 @@ def test_a_network_failure_of_a_misdirected_context_names_the_context_first(tmp_
 def test_pin_without_a_terminal_repeats_the_operators_options_in_its_remedy(
         tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     # The remedy said "re-run with --pin --yes": followed as printed, it validated cluster.context of the default
-    # config through KUBECONFIG, not the config, files and context the operator named.
+    # config through KUBECONFIG, not the config, files and context the operator named; then it still dropped the
+    # timeouts and --json. It is the command as run, plus --yes.
     import shlex
 
     files = write_files(tmp_path / "my files", honey, pin=False)
     before = files.digest()
     args = ["validate", "--pin", "--config", str(files.config), "--kubeconfig", str(files.kubeconfig),
-            "--context", "honey"]
-    want = (f"`gfwizard validate --pin --yes --context honey --kubeconfig {shlex.quote(str(files.kubeconfig))} "
-            f"--config {shlex.quote(str(files.config))}`")
+            "--context", "honey", "--read-timeout", "20"]
+    chosen = (f"--context honey --kubeconfig {shlex.quote(str(files.kubeconfig))} "
+              f"--config {shlex.quote(str(files.config))} --pin --yes --read-timeout 20.0")
+    want = f"`gfwizard validate {chosen}`"
     out = run_cli(args, env={"KUBECONFIG": "", "GFW_CONFIG": ""})
     assert out.returncode == 2, out.stdout + out.stderr
     assert "context 'honey'" in out.stdout  # the check table came first
     assert "error: --pin needs --yes when there is no terminal to ask on" in out.stderr
     assert f"remedy: after reading what will be written, re-run with --yes: {want}" in out.stderr, out.stderr
     as_json = run_cli([*args, "--json"], env={"KUBECONFIG": "", "GFW_CONFIG": ""})
-    assert as_json.returncode == 2 and want in json.loads(as_json.stdout)["error"]["remedy"], as_json.stdout
+    assert as_json.returncode == 2, as_json.stdout
+    assert f"`gfwizard validate {chosen} --json`" in json.loads(as_json.stdout)["error"]["remedy"], as_json.stdout
     assert files.digest() == before
     followed = run_cli(shlex.split(want.strip("`"))[1:], env={"KUBECONFIG": "", "GFW_CONFIG": ""})
     assert followed.returncode == 0 and "pin: pinned" in followed.stdout, followed.stdout + followed.stderr
