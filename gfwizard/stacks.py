@@ -171,7 +171,7 @@ class DeployEngine:
             lock_timeout=lock_timeout, grace_seconds=grace_seconds, on_line=self._on_line,
             on_event=self._on_ui_event, rerun=self._rerun_command()) for name in self.order}
         self._cancelled = False
-        #: plan_all stopped once it had started (an error, a journal stop): see :attr:`spent`.
+        #: plan_all or apply stopped once it had started (an error, a journal stop): see :attr:`spent`.
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -284,6 +284,11 @@ class DeployEngine:
             result = await self._apply(plans, None)
         except JournalWriteError as exc:
             result = self._journal_failure_result(exc)  # (the applies run one at a time: none runs now)
+        except BaseException:
+            # An unexpected error may leave a stack's step stopped halfway (its binary interrupted, its runner
+            # done): the next action needs a new engine, as after plan_all stops on an error.
+            self._stopped = True
+            raise
         finally:
             self.discard()
         self._emit(RunFinished(result))
@@ -292,8 +297,9 @@ class DeployEngine:
 
     @property
     def spent(self) -> bool:
-        """True once the run was cancelled or :meth:`plan_all` stopped on an error after it started: the stacks it
-        stopped stay stopped (their next step says "interrupted" at once), so the next plan needs a new engine."""
+        """True once the run was cancelled, or :meth:`plan_all` or :meth:`apply` stopped on an error after it started:
+        the stacks it stopped stay stopped (their next step says "interrupted" at once), so the next plan needs a new
+        engine."""
         return self._cancelled or self._stopped
 
     def discard(self) -> None:

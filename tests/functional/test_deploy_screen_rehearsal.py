@@ -513,3 +513,44 @@ async def test_a_plan_stopped_by_an_unexpected_error_is_followed_by_a_fresh_engi
         assert screen.engine is not None and screen.engine.run_id != stopped.run_id
         assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
     assert states(ws, "dev") == set()
+
+
+async def test_an_apply_stopped_by_an_unexpected_error_is_followed_by_a_fresh_engine(
+        two_stacks: WorkspaceFixture, iac_bin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # After an unexpected error in the engine's apply (a bug in a stack's apply) the next action ran on the same
+    # engine, as only a cancel, a journal stop or an error in plan_all made a new one.
+    from typing import Any
+
+    from gfwizard.stacks_worker import StackWorker
+
+    failed: list[str] = []
+    apply = StackWorker.apply
+
+    async def broken_apply(self: StackWorker, planned: Any) -> Any:
+        if not failed:
+            failed.append(self.name)
+            raise RuntimeError(f"a bug in {self.name}'s apply")
+        return await apply(self, planned)
+
+    monkeypatch.setattr(StackWorker, "apply", broken_apply)
+    app = deploy_app(ws := two_stacks)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        stopped = screen.engine
+        assert stopped is not None
+        await pilot.press("p")
+        await idle(pilot, screen, "the plan")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the apply question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error")
+        assert text_of(app.screen.query_one("#error-message")) == "RuntimeError: a bug in attic's apply"
+        await pilot.press("escape")
+        await idle(pilot, screen, "the stopped apply")
+        assert stopped.spent
+        await pilot.press("p")
+        await wait_until(pilot, lambda: screen.busy is None and screen.engine is not stopped, "a new engine's plan")
+        assert not modal_named(app, "ErrorModal")
+        assert screen.engine is not None and screen.engine.run_id != stopped.run_id
+        assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
+    assert states(ws, "dev") == set()

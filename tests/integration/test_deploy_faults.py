@@ -531,6 +531,28 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
     assert not list((ws.dir / "work" / "dev").rglob("*.tfplan")), "a saved plan was left behind"
 
 
+async def test_an_apply_stopped_by_an_unexpected_error_spends_the_engine(rehearsal_workspace: Any, iac_bin: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only a cancel or plan_all's errors marked the engine spent: after an unexpected error in apply (a bug in a
+    # stack's apply) the wizard planned and applied again on the same engine, whose stopped step stayed stopped.
+    from gfwizard.stacks_worker import StackWorker
+
+    ws = rehearsal_workspace
+    engine = DeployEngine(load_config(ws.config_path), "dev", stacks=["attic"], assume_yes=True)
+    plans = await engine.plan_all()
+    assert plans["attic"].ready and not engine.spent
+
+    async def broken_apply(self: StackWorker, planned: Any) -> Any:
+        raise RuntimeError(f"a bug in {self.name}'s apply")
+
+    monkeypatch.setattr(StackWorker, "apply", broken_apply)
+    with pytest.raises(RuntimeError, match="^a bug in attic's apply$"):
+        await engine.apply(plans)
+    assert engine.spent, "the engine an unexpected error stopped was offered for the next action"
+    assert not list((ws.dir / "work").rglob("*.tfplan")), "the saved plan was left"
+    assert state_keys(ws) == set()
+
+
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
 def test_a_journal_that_cannot_be_written_mid_run_still_ends_with_the_result(rehearsal_workspace: Any, iac_bin: str,
                                                                              tmp_path: Path, as_json: bool) -> None:
