@@ -12,8 +12,9 @@
    concurrently (bounded; no stack reads another's state, so dependencies only order the applies),
    the first to apply first and with a head start (its init runs alone); ``show -json`` of each
    saved plan gives its summary and hash;
-3. before the first apply the gates run (:mod:`gfwizard.gates`, in a thread next to the plans) and,
-   without ``assume_yes``, the operator confirms through the injected callback;
+3. the gates run (:mod:`gfwizard.gates`) in a thread next to the plans, in a plan-only run and in
+   :meth:`DeployEngine.plan_all` (the wizard's Plan) too, and :meth:`DeployEngine.apply` runs them again
+   before the first apply; without ``assume_yes``, the operator confirms through the injected callback;
 4. saved plans are applied one by one in dependency order; the first failure, lock or interrupt
    stops the run. In rehearsal each applied twin's outputs are materialised in the rehearsal API.
 
@@ -240,7 +241,14 @@ class DeployEngine:
         return result
 
     async def plan_all(self) -> dict[str, StackPlan]:
-        """The first half of :meth:`run`: render backends, then init + plan + show every selected stack.
+        """The first half of :meth:`run`: render backends, then init + plan + show every selected stack, with the
+        gates checked beside the plans as a plan-only run checks them (one :class:`GateChecked`; once they fail, no
+        further stack starts planning).
+
+        When the gates fail, the plans made meanwhile are no preview of a deploy (see
+        :func:`gfwizard.gates.gate_failed_plans_note`): their saved plans are deleted and they are returned not
+        ready (``not-run``, the reason in ``error``, the binary's summary kept), so :meth:`apply` applies none of
+        them; plan again once the failing gate's remedy is followed. :attr:`gates` holds the checks.
 
         A journal entry that cannot be written ends the run as :meth:`run` does (:class:`RunFinished` with the
         ``journal-unwritable`` result), then raises its :class:`JournalWriteError`: there is nothing to apply.
@@ -252,12 +260,18 @@ class DeployEngine:
         self._require_journal()
         self._run_lock.acquire(self.run_id, _STEPWISE)
         tasks: dict[str, asyncio.Task[StackPlan]] = {}
+        gate_task: asyncio.Future[list[Check]] | None = None
         try:
             await self._prepare()
+            gate_task = self._gate_task = asyncio.ensure_future(self._run_gates())
             tasks = self._start_plans()
             plans = await self._gather(tasks)
+            if not await self._gates_pass(gate_task):
+                plans = self._held_back(plans)
         except BaseException as exc:
             self._stopped = True
+            if gate_task is not None and not gate_task.done():
+                gate_task.cancel()
             try:
                 await _stop_plans(tasks.values())
             finally:
@@ -294,6 +308,11 @@ class DeployEngine:
         self._emit(RunFinished(result))
         self._raise_observer_error()
         return result
+
+    @property
+    def gates(self) -> tuple[Check, ...]:
+        """The checks of the last gate run of this engine (empty before any)."""
+        return tuple(self._gates)
 
     @property
     def spent(self) -> bool:
@@ -432,6 +451,20 @@ class DeployEngine:
         self._journal(done, "plan", "planned", started=started, ended=True)
         self._emit(StackPlanned(name, planned.summary, planned.plan_hash, time.monotonic() - t0))
         return done
+
+    def _held_back(self, plans: Mapping[str, StackPlan]) -> dict[str, StackPlan]:
+        """``plans`` after the gates beside them failed: each saved plan deleted and each plan not ready, so that
+        none is applied (what its binary saw may be of another cluster or of a state a deploy would not start
+        from)."""
+        held: dict[str, StackPlan] = {}
+        for name, plan in plans.items():
+            if plan.outcome == "planned":
+                self.workers[name].remove_plan()
+                plan = replace(plan, outcome="not-run", planned=None,
+                               error="planned while the deploy gates failed: no preview, and not applied (see the "
+                                     "gates)")
+            held[name] = plan
+        return held
 
     def _gates_failed(self) -> bool:
         """Whether this run's gates have finished and did not pass (a crash counts as a failure)."""

@@ -108,7 +108,8 @@ class StackPlanned(DeployEvent):
 
 @dataclass(frozen=True)
 class GateChecked(DeployEvent):
-    """The safety gates before the first apply (cluster server + fingerprint, backend lock probe)."""
+    """The safety gates beside the plans and before the first apply (cluster server + fingerprint, backend lock
+    probe, state checks)."""
 
     checks: tuple[Check, ...]
     ok: bool

@@ -177,7 +177,8 @@ class DeployScreen(StepScreen):
         #: True when the engine holds no saved plans for ``plans`` (none made yet, or an apply deleted
         #: them: they hold variable values): the next apply plans again first.
         self.plans_consumed = True
-        #: A cancelled engine starts nothing more: the next action builds a new one.
+        #: A cancelled engine starts nothing more, and a failed gate may be fixed in organization.yaml, which an engine
+        #: reads once: the next action builds a new one.
         self.spent = False
         self.resumable = False
         self._narrow: bool | None = None
@@ -440,7 +441,7 @@ class DeployScreen(StepScreen):
 
     # ----- actions ------------------------------------------------------------------------
     def action_plan_all(self) -> None:
-        """Init and plan every stack (independent ones concurrently); nothing is applied."""
+        """Init and plan every stack (independent ones concurrently) beside the safety gates; nothing is applied."""
         self._start("plan")
         self.run_plan()
 
@@ -453,7 +454,10 @@ class DeployScreen(StepScreen):
             self.post_message(self.ActionFinished("plan"))
 
     def _plan(self, engine: "DeployEngine") -> bool:
-        """Plan every stack on the engine's loop; False when the operator declined the backend files."""
+        """Plan every stack on the engine's loop, the gates checked beside the plans as ``gfwizard deploy
+        --plan-only`` checks them; False when the operator declined the backend files or a gate failed (the
+        engine then holds every plan back: none is applied)."""
+        from gfwizard.checks import all_ok
         from gfwizard.journal import JournalWriteError
 
         if not self._backend_files_consented(engine):
@@ -464,7 +468,7 @@ class DeployScreen(StepScreen):
         except JournalWriteError:
             return False  # the run ended with its result (RunFinished), which the step shows
         self._on_ui(lambda: self._accept_plans(plans))
-        return True
+        return all_ok(engine.gates)
 
     def _backend_files_consented(self, engine: "DeployEngine") -> bool:
         """Planning renders the env's backend files first: ask before any of them is created or changed
@@ -492,7 +496,14 @@ class DeployScreen(StepScreen):
                 del self.done[name]
         ready = [p for p in plans.values() if p.ready]
         stuck = next((n for n, p in plans.items() if not p.ready and n not in self.done), None)
-        if stuck is None:
+        if self.gates is not None and not self.gates.ok:
+            # The gates beside these plans (their GateChecked came before this) failed: the engine held every plan
+            # back, and the plans say only what the binary saw, not what a deploy would do.
+            failing = ", ".join(check.name for check in self.gates.checks if not check.ok)
+            self._status(f"A safety gate failed ({failing}) while planning: these plans are no preview of a deploy, "
+                         "and none can be applied. g shows each gate's detail and remedy; p plans again once it is "
+                         "followed.", True)
+        elif stuck is None:
             changing = sum(1 for p in ready if p.changes)
             if self.busy in ("apply", "resume"):
                 # Planned again as part of an apply: that apply goes on, so nothing is offered yet.
@@ -829,12 +840,15 @@ class DeployScreen(StepScreen):
         self.query_one("#gates", Static).update(text)
         self.refresh_bindings()
         if not event.ok:
+            # Following a gate's remedy may mean editing organization.yaml (the fingerprint), which an engine reads
+            # once: the next action builds a new engine, so that it checks what the operator fixed.
+            self.spent = True
             failing = ", ".join(check.name for check in event.checks if not check.ok)
             self._status(f"A safety gate failed ({failing}): nothing was applied. g shows each gate's detail and "
                          "remedy.", True)
 
     def action_show_gates(self) -> None:
-        """Every safety gate of the last apply, with its detail and remedy, in a dialog."""
+        """Every safety gate of the last plan or apply, with its detail and remedy, in a dialog."""
         from screens.error_modal import ErrorModal, InfoModal
 
         if self.gates is None:

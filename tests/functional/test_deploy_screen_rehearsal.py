@@ -515,6 +515,59 @@ async def test_a_plan_stopped_by_an_unexpected_error_is_followed_by_a_fresh_engi
     assert states(ws, "dev") == set()
 
 
+async def test_planning_runs_the_gates_and_a_failed_one_holds_every_plan_back(two_stacks: WorkspaceFixture,
+                                                                               iac_bin: str) -> None:
+    # p planned without a gate, while `gfwizard deploy --plan-only` ran them: a preview of a cluster that is not
+    # the pinned honey read as one of it, and a applied it once the apply's gates passed.
+    from gfwizard.orgconfig import load_config
+
+    ws = two_stacks
+    good = ws.config_path.read_text()
+    ws.config_path.write_text(good.replace(ws.api.kube_system_uid, "00000000-0000-4000-8000-000000000000", 1))
+    app = deploy_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        ws.api.request_log.clear()
+        bucket = keys(ws)
+        await pilot.press("p")
+        await idle(pilot, screen, "the plan")
+        await pilot.pause()
+        assert screen.gates is not None and not screen.gates.ok, screen.gates
+        fingerprint = next(c for c in screen.gates.checks if c.name == "fingerprint")
+        assert fingerprint.detail.startswith("fingerprint mismatch") and fingerprint.remedy
+        assert text_of(screen.query_one("#gates")).splitlines() == ["Gates failed · g: details", "FAIL fingerprint"]
+        status = text_of(screen.query_one("#step-status"))
+        assert status == ("A safety gate failed (fingerprint) while planning: these plans are no preview of a deploy, "
+                          "and none can be applied. g shows each gate's detail and remedy; p plans again once it is "
+                          "followed."), status
+        assert screen.query_one("#step-status").has_class("blocked")
+        assert not screen.check_action("apply_next", ()) and not screen.check_action("apply_all", ())
+        assert not list((ws.dir / "work").rglob("*.tfplan")), "a held-back plan was kept"
+        await pilot.press("g")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the gates dialog")
+        shown = text_of(app.screen.query_one("#error-message"))
+        assert f"FAIL fingerprint: {fingerprint.detail}\n  Remedy: {fingerprint.remedy}" in shown, shown
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step")
+        # Nothing was written: no state, nothing into the unverified cluster, the lock probe's object removed.
+        assert states(ws, "dev") == set() and keys(ws) == bucket
+        assert [e for e in ws.api.request_log.entries() if e["method"] != "GET"] == []
+
+        # The remedy followed (organization.yaml edited back), p plans again on a new engine that reads it.
+        ws.config_path.write_text(good)
+        held = screen.engine
+        await pilot.press("p")
+        await wait_until(pilot, lambda: screen.busy is None and screen.engine is not held, "the plan after the fix")
+        await pilot.pause()
+        assert screen.gates is not None and screen.gates.ok, screen.gates
+        assert text_of(screen.query_one("#gates")) == "Gates passed · g: details"
+        assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
+        assert screen.check_action("apply_next", ())
+        assert text_of(screen.query_one("#step-status")).startswith("2/2 stacks planned, 2 with changes.")
+    assert states(ws, "dev") == set()
+    assert load_config(ws.config_path).cluster.fingerprint is not None
+
+
 async def test_an_apply_stopped_by_an_unexpected_error_is_followed_by_a_fresh_engine(
         two_stacks: WorkspaceFixture, iac_bin: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # After an unexpected error in the engine's apply (a bug in a stack's apply) the next action ran on the same

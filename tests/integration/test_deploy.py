@@ -4,6 +4,7 @@ no-op re-deploy, resume after a failure, refusals and input errors."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -489,6 +490,60 @@ async def test_plan_all_then_apply_is_the_same_run_in_two_halves(rehearsal_works
     assert result.outcome == "applied" and state_keys(ws) == {"attic", "gitlab-runners"}
     assert isinstance(seen[-1], RunFinished) and seen[-1].result == result
     assert not any(w.plan_file.exists() for w in engine.workers.values())
+
+
+@pytest.mark.parametrize("wrong", [False, True], ids=["pinned", "fingerprint-mismatch"])
+async def test_plan_all_runs_the_gates_a_plan_only_run_runs(rehearsal_workspace: Any, iac_bin: str,
+                                                            wrong: bool) -> None:
+    """The wizard's planning half (plan_all) ran no gate, while ``--plan-only`` did: a preview of a cluster that is
+    not the pinned honey read as one of it, and its plans could be applied once the gates passed later."""
+    from gfwizard.orgconfig import load_config
+    from gfwizard.stacks import DeployEngine
+    from gfwizard.stacks_events import ApplyStarted, DeployEvent, GateChecked
+
+    def said(check: Any) -> tuple[str, str, str, str]:
+        # (the lock probe's object is named afresh each time)
+        return check.name, check.level.value, re.sub(r"lock-probe/[0-9a-f]{32}", "lock-probe/…", check.detail), \
+            check.remedy
+
+    ws = rehearsal_workspace
+    if wrong:
+        edit_config(ws, ws.api.kube_system_uid, "00000000-0000-4000-8000-000000000000")
+    cfg = load_config(ws.config_path)
+    preview: list[DeployEvent] = []
+    previewed = await DeployEngine(cfg, "dev", stacks=["attic"], plan_only=True, on_event=preview.append).run()
+    assert previewed.outcome == ("gate-failed" if wrong else "planned"), previewed
+    ws.api.request_log.clear()
+    bucket = objects(ws)
+    seen: list[DeployEvent] = []
+    engine = DeployEngine(cfg, "dev", stacks=["attic"], assume_yes=True, on_event=seen.append)
+    plans = await engine.plan_all()
+    try:
+        [expected] = [e for e in preview if isinstance(e, GateChecked)]
+        [gates] = [e for e in seen if isinstance(e, GateChecked)]
+        assert [said(c) for c in gates.checks] == [said(c) for c in expected.checks]
+        assert gates.ok is (not wrong) and engine.gates == gates.checks
+        attic = plans["attic"]
+        assert attic.summary is not None and attic.summary.add == 2, attic
+        if wrong:
+            fingerprint = next(c for c in gates.checks if c.name == "fingerprint")
+            assert not fingerprint.ok and fingerprint.detail.startswith("fingerprint mismatch (kube-system UID "
+                                                                        "differs)") and fingerprint.remedy
+            assert (attic.outcome, attic.ready, attic.planned) == ("not-run", False, None), attic
+            assert attic.error == "planned while the deploy gates failed: no preview, and not applied (see the gates)"
+            assert not engine.workers["attic"].plan_file.exists(), "the held-back plan was kept"
+        else:
+            assert attic.ready and engine.workers["attic"].plan_file.is_file()
+    finally:
+        if not wrong:
+            engine.discard()
+    if wrong:  # the held-back plans are never applied, whatever the gates say by then
+        result = await engine.apply(plans)
+        assert result.outcome != "applied" and not [e for e in seen if isinstance(e, ApplyStarted)], result
+    assert state_keys(ws) == set(), "planning applied something"
+    assert non_get_api_requests(ws.api) == [], "planning wrote into the cluster"
+    assert objects(ws) == bucket, "planning left an object in the bucket (the lock probe's, a lock)"
+    assert not list((ws.dir / "work").rglob("*.tfplan")), "a saved plan was left"
 
 
 def test_stack_selection_includes_nothing_else_and_warns_about_undeployed_dependencies(
