@@ -945,10 +945,12 @@ class DeployScreen(StepScreen):
                              f"{said[1]}, then Escape and come back to this step.", True)
         elif self._action is not None:  # e.g. another run of the environment holds its lock
             what = self._action.capitalize()
-            # No event will end these plans now: a row left "planning" would say one still runs.
+            # No event will end these plans or this apply now: a row left "planning" or "applying" would say one
+            # still runs.
             for row in self.rows.values():
-                if row.state == "planning":
-                    row.state, row.detail = "not planned", ""
+                if row.state in ("planning", "applying"):
+                    row.state, row.detail = ("not planned", "") if row.state == "planning" else ("interrupted",
+                                                                                                 "(error)")
                     self.query_one(StackList).update_row(row)
             if said is None:
                 self._status(f"{what} stopped on an error (see the error); p plans again once it is fixed.", True)

@@ -611,6 +611,8 @@ async def test_an_apply_stopped_by_an_unexpected_error_is_followed_by_a_fresh_en
         await pilot.press("escape")
         await idle(pilot, screen, "the stopped apply")
         assert stopped.spent
+        # No event will end the apply now: its row stopped saying "applying".
+        assert screen.rows["attic"].state == "interrupted", [(n, r.state) for n, r in screen.rows.items()]
         await pilot.press("p")
         await wait_until(pilot, lambda: screen.busy is None and screen.engine is not stopped, "a new engine's plan")
         assert not modal_named(app, "ErrorModal")
