@@ -11,6 +11,7 @@ Usage::
         api.url, api.ca_pem, api.admin_token      # what a kubeconfig needs
         api.kubeconfig_dict()                     # ... or the whole kubeconfig, as a dict
         api.faults.set_error(500, count=2)        # the next two requests fail
+        api.set_node_ready("sting", False)        # sting's kubelet stops posting: tainted, pods not Ready
         api.request_log.entries()                 # every request made so far
 
 Two users exist from the start: ``admin`` (allowed everything) and ``readonly`` (get/list/watch
@@ -23,6 +24,8 @@ Where it knowingly differs from a real API server (clients that only read see no
 * deletion is immediate (no lingering Terminating namespace, no graceful pod termination);
 * the scheduler honours node selectors, taints and readiness but does not pack resource requests
   against allocatable (the placement view checks capacity itself);
+* a NotReady node gets the node lifecycle controller's taints and its pods turn not Ready, but they
+  are never evicted (see :mod:`gfwizard.rehearsal.k8s_nodes`);
 * request bodies are JSON or YAML; kubectl's protobuf bodies are decoded for the kinds its typed
   commands send (``create namespace``, ``create deployment``, ``auth can-i``), others get 415;
 * ``/openapi/v3`` carries operations only (enough for kubectl's server-side field validation):
@@ -45,6 +48,7 @@ from gfwizard.rehearsal.k8s_controllers import Cluster
 from gfwizard.rehearsal.k8s_app import App
 from gfwizard.rehearsal.k8s_http import APIHTTPServer
 from gfwizard.rehearsal.k8s_kinds import STORED
+from gfwizard.rehearsal.k8s_nodes import conditions as node_conditions
 from gfwizard.rehearsal.k8s_rbac import ADMIN_RULES, READONLY_RULES, validate_rules
 from gfwizard.rehearsal.k8s_rest import Rest
 from gfwizard.rehearsal.k8s_seed import LOAD_NAMESPACE, SYSTEM_NAMESPACES, seed
@@ -384,9 +388,29 @@ class RehearsalAPIServer:
                 raise ValueError(f"node {name!r} already exists")
             index = self.store.count("nodes")
             obj = ko.node(name, role, index, labels=labels, taints=taints, ready=ready)
-            stored = self.store.put("nodes", obj).obj
-            self.cluster.nodes_changed()
-            return stored
+            self.cluster.reconcile("nodes", self.store.put("nodes", obj).obj)
+            return self.store.get("nodes", "", name).obj  # type: ignore[union-attr]
+
+    def set_node_ready(self, name: str, ready: bool | str) -> dict[str, Any]:
+        """Change node ``name``'s readiness as its kubelet would: True (``Ready=True``), ``"False"`` (kubelet
+        posts NotReady), False or ``"Unknown"`` (kubelet stopped posting: every condition Unknown). The node
+        lifecycle controller reacts as on a cluster (see :mod:`gfwizard.rehearsal.k8s_nodes`): taints, pods
+        no longer Ready, events. Returns the node as stored afterwards."""
+        status = ("True" if ready else "Unknown") if isinstance(ready, bool) else ready
+        if status not in ("True", "False", "Unknown"):
+            raise ValueError(f"ready must be True, False, 'True', 'False' or 'Unknown' (got {ready!r})")
+        with self.store.lock:
+            stored = self.store.get("nodes", "", name)
+            if stored is None:
+                raise KeyError(f"no node {name!r}; nodes: {self.node_names()}")
+            node = stored.obj
+            now = ko.ts()
+            previous = (node.get("status") or {}).get("conditions") or []
+            conditions = node_conditions(status, now, now, previous)  # type: ignore[arg-type]
+            updated = {**node, "metadata": dict(node["metadata"]),
+                       "status": {**node["status"], "conditions": conditions}}
+            self.cluster.reconcile("nodes", self.store.put("nodes", updated).obj)
+            return self.store.get("nodes", "", name).obj  # type: ignore[union-attr]
 
     def node_names(self) -> list[str]:
         """Names of the current nodes, in name order."""

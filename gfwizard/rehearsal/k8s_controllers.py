@@ -7,6 +7,8 @@
   no node stays Pending with an ``Unschedulable`` condition and a ``FailedScheduling`` Warning.
 * Deleting an owner deletes what it owns; deleting an owned pod makes its controller replace it;
   deleting a namespace deletes everything in it; node changes reschedule pending pods.
+* A node write runs the node lifecycle controller (see :mod:`k8s_nodes`): taints follow its
+  conditions, and its pods' readiness follows the node's.
 
 Everything happens synchronously under the store lock, so a read right after a write already
 sees the pods and the ready/desired counts, which is what status views and tests need.
@@ -19,6 +21,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from gfwizard.rehearsal import k8s_objects as ko
+from gfwizard.rehearsal.k8s_nodes import reconcile_node
 from gfwizard.rehearsal.k8s_sched import DAEMON_TOLERATIONS, IPAM, NodeView, Spreader, fit, node_views
 from gfwizard.rehearsal.k8s_store import Store, Stored
 
@@ -59,6 +62,8 @@ class Cluster:
         self.backdate: float | None = None
         self._seq = 0
         self._views: tuple[int, list[NodeView]] = (-1, [])
+        #: Nodes the lifecycle controller has seen stop being Ready (see :mod:`k8s_nodes`).
+        self.unready_nodes: set[str] = set()
 
     # ------------------------------------------------------------- helpers
     def _nodes(self) -> list[NodeView]:
@@ -113,12 +118,13 @@ class Cluster:
                 self._deployment(obj)
             elif plural == "replicasets":
                 self._replicaset(obj)
-                self._refresh_owner(obj)
+                self.refresh_owner(obj)
             elif plural == "statefulsets":
                 self._statefulset(obj)
             elif plural == "daemonsets":
                 self._daemonset(obj)
             elif plural == "nodes":
+                reconcile_node(self, obj["metadata"]["name"])
                 self.nodes_changed()
 
     def create_pod(self, obj: Obj) -> Obj:
@@ -157,6 +163,7 @@ class Cluster:
                 if owner is not None:
                     self.reconcile(*owner)
             elif plural == "nodes":
+                self.unready_nodes.discard(name)
                 for pod in self.store.pods_on_node(name):
                     self.delete("pods", pod.key[0], pod.key[1])
                 self.nodes_changed()
@@ -325,7 +332,8 @@ class Cluster:
             self._spawn(rs, template, names, labels=lambda _n: {}, generate_name=f"{meta['name']}-")
         self._refresh("replicasets", self._get("replicasets", meta["namespace"], meta["name"]) or rs)
 
-    def _refresh_owner(self, obj: Obj) -> None:
+    def refresh_owner(self, obj: Obj) -> None:
+        """Recompute the status of ``obj``'s controller (a pod's ReplicaSet, DaemonSet, ...), if it has one."""
         owner = self._owner_of(obj)
         if owner is not None:
             self._refresh(*owner)
@@ -340,7 +348,7 @@ class Cluster:
             status = _omit_zero({"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
                                  "availableReplicas": ready, "observedGeneration": generation}, keep=("replicas",))
             self._put_status("replicasets", obj, status)
-            self._refresh_owner(obj)
+            self.refresh_owner(obj)
         elif plural == "deployments":
             self._put_status("deployments", obj, self._deployment_status(obj))
         elif plural == "statefulsets":

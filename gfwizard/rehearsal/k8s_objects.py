@@ -122,8 +122,14 @@ def node_address(index: int) -> str:
 
 def node(name: str, role: str, index: int, *, created: float | None = None,
          labels: Mapping[str, str] | None = None, taints: Iterable[Mapping[str, Any]] | None = None,
-         ready: bool = True) -> dict[str, Any]:
-    """A Ready node of a role (``control-plane`` gets the control-plane label and NoSchedule taint)."""
+         ready: bool | str = True) -> dict[str, Any]:
+    """A node of a role (``control-plane`` gets the control-plane label and NoSchedule taint).
+
+    ``ready``: True (``Ready=True``), False or ``"Unknown"`` (kubelet stopped posting status), ``"False"``
+    (kubelet posts NotReady). A node that is not Ready carries the node lifecycle controller's taints."""
+    # Imported here: k8s_nodes builds on this module's timestamps.
+    from gfwizard.rehearsal.k8s_nodes import conditions, with_controller_taints
+
     shape = SHAPES.get(role, SHAPES["bumble"])
     all_labels = {
         "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
@@ -144,20 +150,12 @@ def node(name: str, role: str, index: int, *, created: float | None = None,
     capacity = {"cpu": str(shape.cpu), "ephemeral-storage": "102626232Ki", "hugepages-1Gi": "0",
                 "hugepages-2Mi": "0", "memory": f"{memory_ki}Ki", "pods": "110"}
     allocatable = {**capacity, "ephemeral-storage": "99833802265", "memory": f"{memory_ki - 102400}Ki"}
-    conditions = [
-        _node_condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                        "kubelet has sufficient memory available", heartbeat, since),
-        _node_condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure",
-                        heartbeat, since),
-        _node_condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available",
-                        heartbeat, since),
-        _node_condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", heartbeat, since)
-        if ready else
-        _node_condition("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.",
-                        heartbeat, since),
-    ]
+    status = ("True" if ready else "Unknown") if isinstance(ready, bool) else ready
+    if status not in ("True", "False", "Unknown"):
+        raise ValueError(f"ready must be True, False, 'True', 'False' or 'Unknown' (got {ready!r})")
+    node_conditions = conditions(status, heartbeat, since)  # type: ignore[arg-type]
     seed = hashlib.sha256(name.encode()).hexdigest()
-    return {
+    return with_controller_taints({
         "apiVersion": "v1", "kind": "Node",
         "metadata": meta(name, labels=all_labels, created=created, annotations={
             "node.alpha.kubernetes.io/ttl": "0",
@@ -165,7 +163,7 @@ def node(name: str, role: str, index: int, *, created: float | None = None,
         }),
         "spec": spec,
         "status": {
-            "capacity": capacity, "allocatable": allocatable, "conditions": conditions,
+            "capacity": capacity, "allocatable": allocatable, "conditions": node_conditions,
             "addresses": [{"type": "InternalIP", "address": node_address(index)},
                           {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
@@ -178,12 +176,7 @@ def node(name: str, role: str, index: int, *, created: float | None = None,
             "images": [{"names": ["registry.k8s.io/pause@sha256:" + "0" * 64, "registry.k8s.io/pause:3.10"],
                         "sizeBytes": 320368}],
         },
-    }
-
-
-def _node_condition(kind: str, status: str, reason: str, message: str, heartbeat: str, since: str) -> dict[str, Any]:
-    return {"type": kind, "status": status, "lastHeartbeatTime": heartbeat, "lastTransitionTime": since,
-            "reason": reason, "message": message}
+    }, heartbeat)
 
 
 def node_is_ready(obj: Mapping[str, Any]) -> bool:

@@ -251,7 +251,8 @@ class Rest:
             if dry_run:
                 return updated
             stored = self.store.put(kind.plural, updated).obj
-            if subresource != "status" and kind.plural in (*WORKLOADS, "nodes"):
+            # A node's status is its kubelet's report: the node lifecycle controller reacts to it.
+            if kind.plural == "nodes" or (subresource != "status" and kind.plural in WORKLOADS):
                 self.cluster.reconcile(kind.plural, stored)
             return self.get(kind, namespace, name)
 

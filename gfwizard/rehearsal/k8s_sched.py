@@ -2,8 +2,9 @@
 
 It answers the questions a real scheduler answers for the objects gfwizard deploys: which nodes
 a pod may land on (``nodeSelector`` labels all present, every ``NoSchedule``/``NoExecute`` taint
-tolerated, node Ready and schedulable), which one it lands on (the eligible node with the fewest
-pods), and, when none fits, the ``FailedScheduling`` message in the real scheduler's wording.
+tolerated, node schedulable; readiness counts through the taints the node lifecycle controller of
+:mod:`k8s_nodes` puts on a NotReady node, as on a cluster), which one it lands on (the eligible node
+with the fewest pods), and, when none fits, the ``FailedScheduling`` message in the real scheduler's wording.
 Resource requests are not packed against allocatable: the rehearsal only has to show *where*
 workloads go, and the placement view checks capacity itself.
 """
@@ -14,7 +15,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from gfwizard.rehearsal.k8s_objects import Placement, node_address, node_is_ready
+from gfwizard.rehearsal.k8s_objects import Placement, node_address
 
 #: Tolerations the DaemonSet controller adds to every daemon pod.
 DAEMON_TOLERATIONS = [
@@ -46,9 +47,8 @@ def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]
 
 def _effective_taints(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     taints = [t for t in node.get("spec", {}).get("taints") or [] if t.get("effect") in ("NoSchedule", "NoExecute")]
-    if not node_is_ready(node):
-        taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
-    if node.get("spec", {}).get("unschedulable"):
+    if node.get("spec", {}).get("unschedulable") and not any(
+            t.get("key") == "node.kubernetes.io/unschedulable" for t in taints):
         taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
     return taints
 
