@@ -37,6 +37,7 @@ from gfwizard.cluster_kubeconfig import CONFIG_ORIGIN, ContextTarget, kubeconfig
 from gfwizard.cluster_network import (network_check, normalise_server, other_context_remedy,
                                       same_cluster_server_remedy, server_check, wrong_context_remedy)
 from gfwizard.errors import SafetyStop
+from gfwizard.placement import bring_back, not_ready_note
 from gfwizard.redact import redact
 
 if TYPE_CHECKING:
@@ -430,6 +431,7 @@ def roles_check(cfg: "OrgConfig", nodes: list["NodeInfo"]) -> Check:
         return passed("placement", f"no node roles configured ({len(nodes)} nodes)")
     found: list[str] = []
     missing: list[str] = []
+    down: list["NodeInfo"] = []
     for role, spec in cfg.placement.roles.items():
         matching = [n for n in nodes if n.matches(spec.node_selector)]
         ready = [n.name for n in matching if n.ready]
@@ -437,12 +439,13 @@ def roles_check(cfg: "OrgConfig", nodes: list["NodeInfo"]) -> Check:
         if ready:
             found.append(f"{role}: {', '.join(ready)}")
         else:
-            not_ready = f"; {', '.join(n.name for n in matching)} match but are not Ready" if matching else ""
-            missing.append(f"role {role!r} ({selector}){not_ready}")
+            missing.append(f"role {role!r} ({selector})" + (f"; {not_ready_note(matching)}" if matching else ""))
+            down.extend(matching)
     if missing:
+        back = f"{bring_back(down)}, or " if down else ""
         return failed("placement", "no Ready node for " + "; ".join(missing) +
                       f" (nodes: {', '.join(n.name for n in nodes) or 'none'})",
-                      "label a Ready node for each role (kubectl label node <node> <key>=<value>) or fix the "
+                      f"{back}label a Ready node for each role (kubectl label node <node> <key>=<value>) or fix the "
                       "node_selector under placement.roles in organization.yaml")
     return passed("placement", "; ".join(found))
 

@@ -6,7 +6,8 @@ stack to a role (``placement.stacks``) and each role to a node selector and tole
 allocatable) and each workload's requests, and flags every conflict the scheduler would hit:
 
 * ``no-role``   the stack has no role, or its role is not defined;
-* ``no-node``   no Ready node matches the role's selector;
+* ``no-node``   no Ready node matches the role's selector (matching NotReady nodes are named, with
+                why when their lifecycle taints say: unreachable or NotReady);
 * ``taint``     every matching node carries a NoSchedule/NoExecute taint the workload does not tolerate;
 * ``capacity``  one pod requests more cpu/memory than any candidate's allocatable, or the role's
                 workloads together request more than the role's nodes have.
@@ -272,6 +273,35 @@ class PlacementTable(BaseModel):
         return found
 
 
+#: The node lifecycle controller's taint on a NotReady node -> what it says about the node.
+_NOT_READY_WHY = {"node.kubernetes.io/unreachable": "unreachable: its kubelet stopped posting status",
+                  "node.kubernetes.io/not-ready": "its kubelet reports NotReady"}
+
+
+def not_ready_why(taint_keys: Iterable[str]) -> str:
+    """Why a NotReady node is not Ready, as its lifecycle taints (``node.kubernetes.io/unreachable`` /
+    ``not-ready``) say; "" when it has neither."""
+    return next((_NOT_READY_WHY[key] for key in taint_keys if key in _NOT_READY_WHY), "")
+
+
+def not_ready_note(nodes: Iterable[NodeInfo]) -> str:
+    """``sting (unreachable: …) matches but is not Ready``: NotReady nodes that match a selector, each with
+    :func:`not_ready_why`."""
+    names = []
+    for n in nodes:
+        why = not_ready_why(t.key for t in n.taints)
+        names.append(f"{n.name} ({why})" if why else n.name)
+    verb = "matches but is" if len(names) == 1 else "match but are"
+    return f"{', '.join(names)} {verb} not Ready"
+
+
+def bring_back(nodes: Iterable[NodeInfo]) -> str:
+    """The remedy for a role whose matching nodes are all NotReady: look at them and bring one back."""
+    first = next(iter(nodes)).name
+    return (f"bring a node of the role back to Ready (kubectl describe node {first}: its kubelet, network and "
+            "container runtime)")
+
+
 def _selector_text(selector: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(selector.items())) or "(empty selector: every node)"
 
@@ -306,13 +336,14 @@ def _place(cfg: "OrgConfig", req: WorkloadRequest, nodes: list[NodeInfo]) -> Pla
     conflicts: list[Conflict] = []
     candidates: list[NodeInfo] = []
     if not ready:
-        not_ready = f" ({', '.join(n.name for n in matching)} match but are not Ready)" if matching else ""
         key, value = next(iter(sorted(selector.items())), ("<label>", "<value>"))
+        label = f"label a node for the role (kubectl label node <node> {key}={value})"
         conflicts.append(Conflict(
             kind="no-node",
-            detail=f"no Ready node matches role {role!r} selector {_selector_text(selector)}{not_ready}",
-            remedy=(f"label a node for the role (kubectl label node <node> {key}={value}) or fix "
-                    f"placement.roles.{role}.node_selector in organization.yaml"),
+            detail=f"no Ready node matches role {role!r} selector {_selector_text(selector)}" + (
+                f": {not_ready_note(matching)}" if matching else ""),
+            remedy=(f"{bring_back(matching)}, or {label}" if matching else
+                    f"{label} or fix placement.roles.{role}.node_selector in organization.yaml"),
         ))
     else:
         tolerations = _role_tolerations(cfg, role) + list(req.tolerations)
@@ -362,8 +393,10 @@ def _summarise(cfg: "OrgConfig", role: str, nodes: list[NodeInfo], rows: list[Pl
     conflicts: list[Conflict] = []
     if not ready:
         conflicts.append(Conflict(
-            kind="no-node", detail=f"no Ready node matches role {role!r} selector {_selector_text(selector)}",
-            remedy=f"label a Ready node for role {role!r} or fix placement.roles.{role}.node_selector"))
+            kind="no-node", detail=f"no Ready node matches role {role!r} selector {_selector_text(selector)}" + (
+                f": {not_ready_note(matching)}" if matching else ""),
+            remedy=(f"{bring_back(matching)}, or label a Ready node for role {role!r}" if matching else
+                    f"label a Ready node for role {role!r} or fix placement.roles.{role}.node_selector")))
     elif cpu_req > cpu_alloc or mem_req > mem_alloc:
         conflicts.append(Conflict(
             kind="capacity",

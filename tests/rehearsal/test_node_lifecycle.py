@@ -164,3 +164,33 @@ def test_set_node_ready_refuses_bad_input_and_changes_nothing(api: RehearsalAPIS
     assert {n: api.store.get("nodes", "", n).obj["metadata"]["resourceVersion"]  # type: ignore[union-attr]
             for n in api.node_names()} == before
 
+
+def test_placement_reads_the_unreachable_node_as_not_ready_with_a_remedy(api: RehearsalAPIServer) -> None:
+    """The nodes as the API serves them: sting, the only node of role sting, is unreachable."""
+    import json
+
+    from gfwizard.orgconfig import OrgConfig
+    from gfwizard.placement import compute_placement, default_requests, node_info_from_dict
+
+    api.set_node_ready("sting", False)
+    status, body, _ = raw(api, "GET", "/api/v1/nodes")
+    assert status == 200, body
+    nodes = [node_info_from_dict(n) for n in json.loads(body)["items"]]
+    cfg = OrgConfig.model_validate({
+        "organization": {"name": "tinyland", "full_name": "Tinyland"},
+        "cluster": {"name": "honey", "context": "honey", "api_server": api.url, "network": "loopback"},
+        "placement": {"roles": {"bumble": {"node_selector": {"gloriousflywheel.io/role": "bumble"}},
+                                "sting": {"node_selector": {"gloriousflywheel.io/role": "sting"}}},
+                      "stacks": {"attic": "bumble", "arc-runners": "sting"}},
+        "state": {"backend": "s3", "s3": {"endpoint": "https://s3.honey.ts.net", "bucket": "gf-state"}},
+        "environments": {"dev": {"cluster": "honey", "tfvars": "dev.tfvars"}},
+        "stacks": [{"name": "attic"}, {"name": "arc-runners", "depends_on": ["attic"]}],
+    })
+    table = compute_placement(cfg, nodes, {s: default_requests(s) for s in ("attic", "arc-runners")})
+    attic, arc = table.rows
+    assert attic.ok and attic.candidates == ["bumble"]
+    (conflict,) = arc.conflicts
+    assert conflict.kind == "no-node"
+    assert conflict.detail == ("no Ready node matches role 'sting' selector gloriousflywheel.io/role=sting: "
+                               "sting (unreachable: its kubelet stopped posting status) matches but is not Ready")
+    assert conflict.remedy.startswith("bring a node of the role back to Ready (kubectl describe node sting: ")

@@ -78,12 +78,44 @@ def test_role_without_a_ready_node_is_a_no_node_conflict_naming_not_ready_nodes(
     table = compute_placement(config(), nodes, {"arc-runners": [req("arc-runners")]})
     (conflict,) = table.rows[0].conflicts
     assert conflict.kind == "no-node"
-    assert "no Ready node matches role 'sting' selector kubernetes.io/hostname=sting" in conflict.detail
-    assert "sting match but are not Ready" in conflict.detail
-    assert "kubectl label node <node> kubernetes.io/hostname=sting" in conflict.remedy
+    assert conflict.detail == ("no Ready node matches role 'sting' selector kubernetes.io/hostname=sting: "
+                               "sting matches but is not Ready")
+    assert conflict.remedy == ("bring a node of the role back to Ready (kubectl describe node sting: its kubelet, "
+                               "network and container runtime), or label a node for the role "
+                               "(kubectl label node <node> kubernetes.io/hostname=sting)")
     sting = next(r for r in table.roles if r.role == "sting")
     assert sting.ready_nodes == [] and sting.nodes == ["sting"]
     assert [c.kind for c in sting.conflicts] == ["no-node"]
+    assert sting.conflicts[0].remedy.startswith("bring a node of the role back to Ready (kubectl describe node sting")
+
+
+@pytest.mark.parametrize(("taint", "why"), [
+    ("node.kubernetes.io/unreachable", "sting (unreachable: its kubelet stopped posting status) matches but is"),
+    ("node.kubernetes.io/not-ready", "sting (its kubelet reports NotReady) matches but is"),
+], ids=["unreachable", "not-ready"])
+def test_a_not_ready_node_says_why_from_its_lifecycle_taints(taint: str, why: str) -> None:
+    """A role's only node NotReady: the node lifecycle controller's taints say whether it is unreachable or
+    reports NotReady; that is a no-node conflict about readiness (not a taint to tolerate)."""
+    taints = [Taint(key=taint, effect="NoSchedule"), Taint(key=taint, effect="NoExecute")]
+    nodes = [node("bumble"), node("sting", ready=False, taints=taints)]
+    table = compute_placement(config(), nodes, {"arc-runners": [req("arc-runners")]})
+    (conflict,) = table.rows[0].conflicts
+    assert conflict.kind == "no-node" and conflict.detail.endswith(f": {why} not Ready")
+    role = next(r for r in table.roles if r.role == "sting")
+    assert role.conflicts[0].detail.endswith(f": {why} not Ready")
+
+
+def test_several_not_ready_nodes_and_a_selector_matching_none_read_apart() -> None:
+    cfg = config(roles={"bumble": {"node_selector": {"kubernetes.io/hostname": "bumble"}},
+                        "sting": {"node_selector": {"role": "sting"}}})
+    down = [node("sting-1", ready=False, role="sting"), node("sting-2", ready=False, role="sting")]
+    table = compute_placement(cfg, [node("honey"), *down], {"arc-runners": [req("arc-runners")],
+                                                           "attic": [req("attic")]})
+    several, none = (row.conflicts[0] for row in table.rows)
+    assert several.detail.endswith(": sting-1, sting-2 match but are not Ready")
+    assert none.detail == "no Ready node matches role 'bumble' selector kubernetes.io/hostname=bumble"
+    assert none.remedy == ("label a node for the role (kubectl label node <node> kubernetes.io/hostname=bumble) or "
+                           "fix placement.roles.bumble.node_selector in organization.yaml")
 
 
 def test_untolerated_taint_on_every_candidate_is_a_taint_conflict() -> None:
