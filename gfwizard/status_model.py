@@ -17,6 +17,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from gfwizard.durations import duration
+from gfwizard.placement import not_ready_why
 
 SCHEMA_VERSION = 1
 FingerprintState = Literal["match", "mismatch", "unpinned", "unknown"]
@@ -360,8 +361,9 @@ class StatusSnapshot(_Frozen):
             out.append(Problem(kind="fingerprint-mismatch", subject=c.server or "API", detail=c.fingerprint_detail))
         for node in self.nodes:
             if not node.ready:
+                why = not_ready_why(t.split("=", 1)[0].split(":", 1)[0] for t in node.taints)
                 out.append(Problem(kind="node-not-ready", subject=f"node {node.name}",
-                                   detail=f"role {node.role} node {node.name} is not Ready"))
+                                   detail=f"not Ready (role {node.role}{'; ' + why if why else ''})"))
         for stack in self.stacks:
             if stack.source == "untracked":
                 running = ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in stack.workloads if w.found)

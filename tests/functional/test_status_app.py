@@ -493,7 +493,7 @@ async def test_node_and_workload_problems_say_their_remedy_above_the_table() -> 
     app = _fixed_app(FixedFeed(fixed_snapshot()), age_refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: app.snapshots_applied > 0)
-        assert ("node sting: role sting node sting is not Ready; remedy: check the node (`kubectl describe node`)"
+        assert ("node sting: not Ready (role sting); remedy: check the node (`kubectl describe node`)"
                 in _notes(app, "nodes"))
         stacks = _notes(app, "stacks")
         # 0/1 ready and crash-looping share a remedy: said once, for that workload.

@@ -365,9 +365,36 @@ def test_not_ready_node_exits_1() -> None:
         done = run_cli(["status", "--once", "--json"], env=env.env)
     assert done.returncode == 1, done.stdout + done.stderr
     problems = json.loads(done.stdout)["problems"]
-    assert {"kind": "node-not-ready", "subject": "node sting-2", "detail": "role sting node sting-2 is not Ready",
+    assert {"kind": "node-not-ready", "subject": "node sting-2",
+            "detail": "not Ready (role sting; unreachable: its kubelet stopped posting status)",
             "remedy": "check the node (`kubectl describe node`); its role's workloads cannot be scheduled there"} \
         in problems
+
+
+@pytest.mark.parametrize(("ready", "why", "taint"), [
+    (False, "unreachable: its kubelet stopped posting status", "node.kubernetes.io/unreachable"),
+    ("False", "its kubelet reports NotReady", "node.kubernetes.io/not-ready"),
+], ids=["unreachable", "kubelet-not-ready"])
+def test_a_role_node_going_not_ready_reads_once_with_its_taints(ready: Any, why: str, taint: str) -> None:
+    """The node named after its role (sting) goes NotReady: the problem names it once (not "role sting node
+    sting"), says why from the lifecycle taints, and the node row carries those taints."""
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+
+    with RehearsalEnvironment(nodes=3) as env:
+        assert env.api is not None
+        env.api.set_node_ready("sting", ready)
+        done = run_cli(["status", "--once", "--json"], env=env.env)
+        human = run_cli(["status", "--once"], env=env.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    (problem,) = [p for p in doc["problems"] if p["kind"] == "node-not-ready"]
+    assert (problem["subject"], problem["detail"]) == ("node sting", f"not Ready (role sting; {why})")
+    sting = next(n for n in doc["nodes"] if n["name"] == "sting")
+    assert (sting["role"], sting["ready"], sting["taints"]) == ("sting", False,
+                                                                [f"{taint}:NoSchedule", f"{taint}:NoExecute"])
+    assert human.returncode == 1
+    assert "node-not-ready: node sting: not Ready (role sting; " in human.stdout
+    assert "role sting node sting" not in human.stdout + done.stdout
 
 
 @pytest.mark.integration

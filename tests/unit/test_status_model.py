@@ -113,6 +113,26 @@ def test_assemble_sums_requests_maps_pods_and_finds_problems() -> None:
     assert all(s.source == "none" and not s.workloads for s in other)
 
 
+@pytest.mark.parametrize(("name", "taints", "detail"), [
+    ("sting", [], "not Ready (role sting)"),
+    ("sting-2", [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"},
+                 {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}],
+     "not Ready (role sting; unreachable: its kubelet stopped posting status)"),
+    ("sting", [{"key": "dedicated", "value": "ci", "effect": "NoSchedule"},
+               {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}],
+     "not Ready (role sting; its kubelet reports NotReady)"),
+], ids=["named-after-its-role", "unreachable", "kubelet-not-ready"])
+def test_a_not_ready_node_is_named_once_with_its_role_and_why(name: str, taints: list[dict[str, str]],
+                                                              detail: str) -> None:
+    """The subject names the node; the detail does not name it again ("role sting node sting" read as a
+    stutter for the node named after its role) and says why when the lifecycle taints do."""
+    inputs = _inputs(nodes=[node_record(_node(name, "sting", ready="Unknown", taints=taints))], pods=[],
+                     workloads={}, states={}, locks=[])
+    snap = assemble(_cfg(), inputs, envs=["dev"], now=NOW)
+    (problem,) = [p for p in snap.problems if p.kind == "node-not-ready"]
+    assert (problem.subject, problem.detail) == (f"node {name}", detail)
+
+
 def test_not_ready_node_unreachable_api_mismatch_and_old_lock_are_problems() -> None:
     cfg = _cfg()
     old = LockInfo(stack="gitlab-runners", env="dev", key="k", id="abc", who="bob@ci", operation="OperationTypeApply",
