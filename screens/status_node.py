@@ -20,7 +20,12 @@ def node_summary(node: NodeRow) -> str:
     """The node's role, status, pressures and taints whole, in one line of text."""
     pressure = ",".join(node.pressure) or "none"
     taints = ", ".join(node.taints) or "none"
-    return f"{node.name} ({node.role}): {node_state(node)}; pressure {pressure}; taints {taints}"
+    return f"{node_title(node)}: {node_state(node)}; pressure {pressure}; taints {taints}"
+
+
+def node_title(node: NodeRow) -> str:
+    """``sting (role sting)``: the word says which is the role when the node is named after it."""
+    return f"{node.name} (role {node.role})"
 
 
 class NodeModal(ModalScreen[None]):
@@ -35,7 +40,7 @@ class NodeModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="node-dialog", classes="dialog"):
-            yield Static(cell_text(f"{self.row.name} ({self.row.role})"), id="node-title", classes="dialog-title",
+            yield Static(cell_text(node_title(self.row)), id="node-title", classes="dialog-title",
                          markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(cell_text(node_summary(self.row)), id="node-summary", markup=False)

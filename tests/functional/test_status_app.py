@@ -1048,7 +1048,9 @@ async def test_every_nodes_condition_and_role_fits_80_columns_and_enter_says_the
         await _until(pilot, lambda: app.focused is table, what="the nodes table focused")
         table.move_cursor(row=2)
         await pilot.press("enter")
-        whole = [worst.name, worst.role, node_state(worst), ",".join(worst.pressure), ", ".join(worst.taints)]
+        # "sting (role sting)": a node named after its role read "sting (sting)".
+        whole = [f"{worst.name} (role {worst.role}): {node_state(worst)}", ",".join(worst.pressure),
+                 ", ".join(worst.taints)]
         await _until(pilot, lambda: all(part in _node_dialog(app) for part in whole),
                      what="the node's role, status, pressures and taints whole")
         dialog = app.screen.query_one("#node-dialog")
@@ -1179,3 +1181,13 @@ async def test_the_workload_screen_says_its_pods_and_log_are_stale_while_the_api
         await _until(pilot, lambda: "STALE since 11:58:00Z" in title(), what=f"the stale mark, not {title()}")
         assert "these pods and the log are the last read, not live" in title()
         assert "dev/attic · Deployment attic-dev/attic · 0/1 ready" in title()
+
+
+def test_the_node_dialog_says_which_name_is_the_role() -> None:
+    """The node named after its role read "sting (sting): NotReady; …" in its dialog."""
+    from gfwizard.status_model import NodeRow
+    from screens.status_node import node_summary, node_title
+
+    sting = NodeRow(name="sting", role="sting", ready=False)
+    assert node_title(sting) == "sting (role sting)"
+    assert node_summary(sting) == "sting (role sting): NotReady; pressure none; taints none"
