@@ -75,7 +75,8 @@ def fixed_snapshot(**changes: Any) -> StatusSnapshot:
         lock_age_threshold_minutes=30,
         cluster=ClusterStatus(server="https://100.113.89.12:6443", context="honey", reachable=True,
                               version="v1.32.4+k3s1", latency_ms=23.0, fingerprint="match",
-                              fingerprint_detail="kube-system UID 2f9c…, CA sha256 77c17c45db1b000b…"),
+                              fingerprint_detail="kube-system UID 2f9c8a1e-0000-4000-8000-000000000001, "
+                                                 "CA sha256 77c17c45db1b000b…"),
         nodes=nodes, stacks=stacks, locks=locks, events=events,
         unreadable=[Unreadable(pane="events", what="secrets", status=403, detail="forbidden")],
     )

@@ -1191,3 +1191,34 @@ def test_the_node_dialog_says_which_name_is_the_role() -> None:
     sting = NodeRow(name="sting", role="sting", ready=False)
     assert node_title(sting) == "sting (role sting)"
     assert node_summary(sting) == "sting (role sting): NotReady; pressure none; taints none"
+
+
+@pytest.mark.parametrize("fingerprint", ["match", "mismatch"])
+async def test_the_api_pane_wraps_a_long_fingerprint_instead_of_cutting_the_ca_hash(fingerprint: str) -> None:
+    """At 80x24 the fingerprint row read "…, CA sha256 bb" and stopped: the table cut the value at the screen's
+    edge without a mark. A value wider than the screen now goes on over the rows under it, whole, and a wider
+    screen puts it back on one row."""
+    uid, ca = "acced74d-02b7-4ee1-899a-70755d6279cf", "bb176df360ed2345"
+    detail = (f"kube-system UID {uid}, CA sha256 {ca}…" if fingerprint == "match" else
+              f"kube-system UID and CA sha256 differ: pinned {uid} / {ca}…, actual "
+              f"2f9c8a1e-0000-4000-8000-000000000001 / 77c17c45db1b000b…")
+    snap = fixed_snapshot()
+    snap = snap.model_copy(update={"cluster": snap.cluster.model_copy(update={
+        "fingerprint": fingerprint, "fingerprint_detail": detail})})
+    app = _fixed_app(FixedFeed(snap), age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        table = app.query_one("#cluster-table", DiffTable)
+        await _until(pilot, lambda: "fingerprint-detail+1" in table.shown, what="the fingerprint wrapped")
+        parts = [k for k in table.shown if k.startswith("fingerprint-detail")]
+        lines = [str(table.shown[k][1]) for k in parts]
+        assert " ".join(lines) == detail, lines
+        assert all(table.shown[k][0] == "" for k in parts)
+        assert _columns_on_screen(table), (table.virtual_size.width, table.scrollable_content_region.width)
+        assert list(table.shown)[-len(parts):] == parts  # the wrapped lines follow their row
+        await pilot.resize_terminal(200, 40)
+        await _until(pilot, lambda: "fingerprint-detail+1" not in table.shown, what="one row again")
+        assert table.shown["fingerprint-detail"][1] == detail
+        assert _columns_on_screen(table)
+        column = table.columns["value"]  # type: ignore[index]
+        assert column.auto_width, "the Value width fixed for 80 columns stayed after the widening"
