@@ -55,14 +55,15 @@ class EventsPane(StatusPane):
                        event_message(e)))
                 for key, e in self._events.items()]
 
-    def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec] | None]:
+    def fit(self, snap: StatusSnapshot, now: datetime, env: str | None) -> tuple[list[Row], list[ColumnSpec]]:
         """The rows, with a long object name elided in the middle when it would push the Reason and Count off
         the screen (only the Message may run off it; Enter shows the event whole)."""
         rows = self.rows(snap, now, env)
         widths, spare = self.widths_and_spare(rows, self.COLUMNS[:5])
         short = spare - 2 - MESSAGE_ROOM
         if short >= 0 or widths[2] <= OBJECT_LEAST:
-            return rows, None
+            # Given, not None: an Object width fixed for a narrower screen would stay after a widening.
+            return rows, list(self.COLUMNS)
         width = max(OBJECT_LEAST, widths[2] + short)
         rows = [(key, (*cells[:2], elide(cell_text(cells[2]), width, middle=True), *cells[3:])) for key, cells in rows]
         return rows, [*self.COLUMNS[:2], ("Object", "object", width), *self.COLUMNS[3:]]

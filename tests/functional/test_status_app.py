@@ -1222,3 +1222,24 @@ async def test_the_api_pane_wraps_a_long_fingerprint_instead_of_cutting_the_ca_h
         assert _columns_on_screen(table)
         column = table.columns["value"]  # type: ignore[index]
         assert column.auto_width, "the Value width fixed for 80 columns stayed after the widening"
+
+
+async def test_a_widened_screen_gives_the_elided_event_object_its_whole_width_back() -> None:
+    """The Object column got a fixed width when a long object was elided at 80 columns; widened to 200 the rows
+    came back whole, but the column kept the 80-column width, so the table cut the object without a mark."""
+    snap = fixed_snapshot()
+    long_object = "Pod/attic-mfl8jwxnqr-pl8sp-with-a-much-longer-name-of-sixty-1"
+    event = snap.events[0].model_copy(update={"object": long_object, "reason": "FailedMount", "count": 4321})
+    app = _fixed_app(FixedFeed(snap.model_copy(update={"events": [event, *snap.events[1:]]})),
+                     age_refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("5")
+        table = app.query_one("#events-table", DiffTable)
+        await _until(pilot, lambda: "…" in str(table.shown.get(next(iter(table.shown), ""), ("", "", ""))[2]),
+                     what="the object elided at 80 columns")
+        await pilot.resize_terminal(200, 40)
+        await _until(pilot, lambda: str(table.shown[next(iter(table.shown))][2]) == long_object,
+                     what="the object whole at 200 columns")
+        column = table.columns["object"]  # type: ignore[index]
+        assert column.auto_width and column.get_render_width(table) >= len(long_object) + 2, column
