@@ -1096,6 +1096,11 @@ async def test_a_pane_key_typed_ahead_of_enter_sends_enter_to_that_pane(pane: st
         await _until(pilot, lambda: app.screen.__class__.__name__ in (enter_opens, NodeModal.__name__),
                      what="Enter handled")
         assert app.screen.__class__.__name__ == enter_opens
+        # Let the new screen finish mounting before the app exits: Textual's Header sets its title in a callback
+        # that fails (NoMatches) when its children are already gone, as they are when the app exits at once.
+        await _until(pilot, lambda: all(h.query("HeaderTitle") for h in app.screen.query("Header")),
+                     what="the screen mounted")
+        await pilot.pause()
 
 
 async def test_workloads_sharing_a_remedy_say_it_once_and_leave_the_stacks_table_its_rows_at_80x24() -> None:
