@@ -52,3 +52,12 @@ def _home_relative(path: str) -> str:
     """``/home/op/.kube/x`` -> ``~/.kube/x``: the file stays valid for other operators' homes."""
     home = str(Path.home())
     return "~" + path[len(home):] if path.startswith(home + "/") else path
+
+
+def wizard_env(cfg: "OrgConfig", current: str = "dev") -> str:
+    """The environment the wizard sets up with ``cfg``: ``current`` when the config has it, else ``dev``,
+    else the config's first (a prod-only file, which ``config init --plain`` writes, is walked as prod)."""
+    for name in (current, "dev"):
+        if name in cfg.environments:
+            return name
+    return next(iter(cfg.environments), current)

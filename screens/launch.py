@@ -22,10 +22,11 @@ def build_app(*, config_path: Path | None = None, repo: Path | None = None,
                             rehearsal=rehearsal)
     if start_at in ("backend", "config", "deploy", "done"):
         # Steps after Validate work on the draft; starting there loads it now, before the UI runs.
-        from gfwizard.draft import load_or_draft
+        from gfwizard.draft import load_or_draft, wizard_env
 
         draft = load_or_draft(session.config_path, kubeconfig=None, context=None)
         session.draft, session.existing_config = draft.config, draft.existing
+        session.env = wizard_env(draft.config, session.env)
         session.context, session.kubeconfig = draft.config.cluster.context, draft.config.cluster.kubeconfig or None
     return WizardApp(session, start_at=start_at)
 

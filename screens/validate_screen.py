@@ -102,7 +102,7 @@ class ValidateScreen(StepScreen):
     def validate(self) -> None:
         """Load (or draft) the config and validate the chosen context, off the UI thread."""
         from gfwizard.cluster import CHECK_ORDER, validate_context
-        from gfwizard.draft import load_or_draft
+        from gfwizard.draft import load_or_draft, wizard_env
 
         # gfwizard.cluster is imported here, not on the UI thread; then the pending rows can be shown.
         self.post_message(self.ValidationStarted(tuple(CHECK_ORDER)))
@@ -110,6 +110,7 @@ class ValidateScreen(StepScreen):
         if session.draft is None:
             draft = load_or_draft(session.config_path, kubeconfig=session.kubeconfig, context=session.context)
             session.draft, session.existing_config = draft.config, draft.existing
+            session.env = wizard_env(draft.config, session.env)
         else:
             # Back at Kubeconfig the operator may have picked another context: keep every other answer.
             session.draft = with_context(session.draft, session.kubeconfig, session.context)
