@@ -134,7 +134,10 @@ class ConfigScreen(StepScreen):
 
         error = validate_answer(key, value, answers)
         if error is None and key == "environments":
-            error = dropped_environment_reason(value, answers, keep=self.session.env)
+            # Kept once the State backend step has set it up; opened here (`gfwizard config init`), any environment
+            # may go, as with `config init --plain`, and the run goes on with one the file keeps.
+            keep = self.session.env if self.session.backend_ready else None
+            error = dropped_environment_reason(value, answers, keep=keep)
         return error
 
     def _apply_edit(self, key: str, value: str) -> None:
@@ -172,7 +175,10 @@ class ConfigScreen(StepScreen):
             self.invalid[key] = error
             self._unsaved()[key] = value
         elif draft is not None:
+            from gfwizard.draft import wizard_env
+
             self.session.draft = draft
+            self.session.env = wizard_env(draft, self.session.env)
             self._note_confirmations(key, before, answers)
             # Until the new text is back, the diff on screen is not what Ctrl+W would write.
             self.new_text = None

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Sequence
 
 from tests.fixtures.rehearsal import WorkspaceFixture
-from tests.functional import make_app, modal_named, on_step, run_every_backend_check, type_into, wait_until
+from tests.functional import (
+    REPO,
+    make_app,
+    modal_named,
+    on_step,
+    run_every_backend_check,
+    text_of,
+    type_into,
+    wait_until,
+)
 from tests.functional.test_wizard_flow import to_validate
 
 
@@ -78,3 +87,34 @@ async def test_plain_init_writes_the_file_the_wizard_writes(rehearsal_workspace:
     assert plain_path.read_bytes() == wizard_bytes
     assert plain_path.with_name("organization.yaml.bak").read_bytes() == original
     assert ws.config_path.with_name("organization.yaml.bak").read_bytes() == original
+
+
+async def test_config_init_takes_a_prod_only_answer_as_plain_does(rehearsal_workspace: WorkspaceFixture,
+                                                                 tmp_path: Path) -> None:
+    """`gfwizard config init` opens the wizard at Config, where no step has set dev up yet: dropping it is an
+    answer, as with --plain, and the same file comes out; the run goes on with prod."""
+    from gfwizard.plain import Outcome, run_plain_init
+    from screens.launch import build_app
+
+    ws = rehearsal_workspace
+    original = ws.config_path.read_bytes()
+    app = build_app(config_path=ws.config_path, repo=REPO, start_at="config")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "config") and app.screen.new_text is not None, "the file")
+        await type_into(pilot, "#environments", "prod")
+        await wait_until(pilot, lambda: list(app.session.draft.environments) == ["prod"], "prod only in the draft")
+        assert text_of(app.screen.query_one("#environments-error")) == ""
+        assert app.session.env == "prod" and app.session.draft.environments["prod"].require_confirmation
+        await wait_until(pilot, lambda: app.screen.check_action("write", ()) is True, "Ctrl+W offered")
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the write dialog")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.config_written, "the write")
+    wizard_bytes = ws.config_path.read_bytes()
+    assert b"  dev:" not in wizard_bytes and b"  prod:" in wizard_bytes
+
+    plain_path = tmp_path / "plain" / "organization.yaml"
+    plain_path.parent.mkdir()
+    plain_path.write_bytes(original)
+    assert run_plain_init(plain_path, ScriptedPrompter({"environments": "prod"}), echo=[].append) is Outcome.WRITTEN
+    assert plain_path.read_bytes() == wizard_bytes

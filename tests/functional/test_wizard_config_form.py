@@ -107,6 +107,7 @@ async def test_dropping_a_confirmed_environment_is_refused_until_its_confirmatio
         rehearsal_workspace: WorkspaceFixture) -> None:
     ws = rehearsal_workspace
     app = config_app_with_new_prefix(ws)
+    app.session.backend_ready = True  # as the State backend step leaves it: this run has set dev up
     before = workspace_files(ws)
     async with app.run_test(size=(80, 24)) as pilot:
         await rendered(pilot, app)
