@@ -110,8 +110,10 @@ _COMMANDS = """\
   `config`, `stack_order`, `placement` (stack: role or null), `state_keys` (env: stack: key), and
   `http_addresses` (env: stack: address) with the http backend.
 - `gfwizard config init [--plain] [--config PATH] [--force]`: the wizard's Config step, or with
-  `--plain` every field as a plain prompt (the wizard takes the context, API server and network from
-  its Kubeconfig and Validate steps; `--plain` asks them). Each answer is checked as it is typed, with the rules
+  `--plain` every field as a plain prompt (the wizard takes the context and kubeconfig file from
+  its Kubeconfig step and the state fields from its State backend step, and never asks the API server and
+  network: they come from the existing file, or are honey's `https://100.113.89.12:6443` over the tailnet in a
+  new one, and its Validate step checks the picked context against them; `--plain` asks them). Each answer is checked as it is typed, with the rules
   above; a choice that conflicts with an earlier answer (network `loopback` for an API server that is
   not a loopback address) is shown with the reason, and the questions involved are asked again, every
   other answer kept. Shows the file and a diff against the existing one and writes only on

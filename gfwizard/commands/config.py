@@ -177,7 +177,7 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
     """Create or update organization.yaml (wizard, or --plain prompts).
 
     Without --plain, opens the wizard at its Config step; --plain asks every field as a plain prompt
-    (the wizard takes the context, API server and network from its earlier steps). Both need
+    (the wizard asks no API server or network: they come from the file, or are honey's). Both need
     a terminal (exit 2 without one).
     Shows the file (and a diff against the existing one) and writes only on confirmation,
     atomically, keeping the previous file as PATH.bak (organization.yaml.bak). Ctrl-C (or Ctrl-D
