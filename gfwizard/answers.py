@@ -225,12 +225,14 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
         reason = rules.misuse(rules.kubeconfig_stem(value), "cluster", answers.role_names(), answers.legacy_contexts())
         if reason:
             raise ValueError(f"the file name points at {rules.shown_value(rules.kubeconfig_stem(value))}: {reason}")
+        rules.check_kubeconfig_path(value)
     elif key == "context":
         if not value.strip():
             raise ValueError("context must not be empty")
         reason = rules.misuse(value, "context", answers.role_names(), answers.legacy_contexts())
         if reason:
             raise ValueError(reason)
+        rules.check_context(value)
     elif key == "api_server":
         rules.check_api_server(value)
         reason = rules.public_api_server_reason(value, answers.network)

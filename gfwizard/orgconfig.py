@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -448,6 +448,15 @@ class OrgConfig(_Section):
         return OrgConfig.model_validate(data)
 
 
+def _field_issue(loc: tuple[str, ...], check: Callable[[str], str], value: str) -> list[Issue]:
+    """``check(value)``'s refusal as an issue at ``loc`` (after the node-role and legacy rules, which say more)."""
+    try:
+        check(value)
+    except ValueError as exc:
+        return [Issue(loc, str(exc))]
+    return []
+
+
 def _semantic_issues(cfg: OrgConfig) -> list[Issue]:
     """Every cross-field rule of DESIGN.md §4."""
     issues: list[Issue] = []
@@ -461,12 +470,16 @@ def _semantic_issues(cfg: OrgConfig) -> list[Issue]:
         if reason:
             issues.append(Issue(("cluster", field), reason))
             name_misused = name_misused or field == "name"
+        elif field == "context":
+            issues += _field_issue(("cluster", "context"), rules.check_context, cluster.context)
     if cluster.kubeconfig:
         stem = rules.kubeconfig_stem(cluster.kubeconfig)
         reason = rules.misuse(stem, "cluster", roles, legacy)
         if reason and stem not in (cluster.name, cluster.context):
             issues.append(Issue(("cluster", "kubeconfig"),
                                 f"the file name points at {rules.shown_value(stem)}: {reason}"))
+        else:
+            issues += _field_issue(("cluster", "kubeconfig"), rules.check_kubeconfig_path, cluster.kubeconfig)
     reason = rules.loopback_network_reason(cluster.api_server, cluster.network)
     if reason:
         issues.append(Issue(("cluster", "network"), reason))

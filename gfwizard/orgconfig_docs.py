@@ -61,6 +61,8 @@ Beyond the types in the tables, a config is rejected when:
   line and column, without the comment: comments are committed too;
 - a name (organization, environment, stack, role) or the bucket is not entirely of its allowed characters,
   or the key prefix or a tfvars file holds a control character: a quoted `"dev\\n"` is not `dev`;
+- `cluster.context` or `cluster.kubeconfig` starts or ends with a space, or holds a control character: a pasted
+  `'honey '` names no context (checked after the node-role and legacy rules);
 - `state.s3.region` is not a region name of lowercase letters, digits and `-` (e.g. `us-east-1`; RustFS
   accepts any region, so this only refuses URLs, spaces, capitals and other characters);
 - a URL (`cluster.api_server`, `state.s3.endpoint`, the `state.http` addresses) holds a user name,

@@ -258,6 +258,31 @@ def check_key_prefix(value: str) -> str:
     return value
 
 
+def check_context(value: str) -> str:
+    """``value`` if it can name a kubeconfig context, else ValueError: not blank, no space or tab at either end
+    (a pasted ``honey `` names no context, and the quotes that show it are easy to miss), no control character."""
+    if not value.strip():
+        raise ValueError("context must not be empty")
+    _check_untrimmed(value, "context")
+    return value
+
+
+def check_kubeconfig_path(value: str) -> str:
+    """``value`` if it can be the kubeconfig file's path (empty: the ambient KUBECONFIG), else ValueError: no space
+    or tab at either end (`` ~/x.yaml`` is no file in the home directory), no control character."""
+    if value:
+        _check_untrimmed(value, "kubeconfig")
+    return value
+
+
+def _check_untrimmed(value: str, what: str) -> None:
+    if value != value.strip():
+        raise ValueError(f"{what} {shown_value(value)} starts or ends with a space: remove it "
+                         f"({shown_value(value.strip())} is meant, most likely)")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{what} {shown_value(value)} holds a control character")
+
+
 def check_tfvars(value: str) -> str:
     """``value`` if it is a relative ``*.tfvars`` / ``*.tfvars.json`` path inside the stack dir, else ValueError."""
     path = PurePosixPath(value)

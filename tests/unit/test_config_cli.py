@@ -294,6 +294,27 @@ def test_validate_refuses_a_node_role_context_in_any_case_or_spacing(tmp_path: P
     assert tree_digest(tmp_path) == before
 
 
+@pytest.mark.parametrize(("old", "new", "problem"), [
+    ("context: honey", "context: 'honey '",
+     "cluster.context: context 'honey ' starts or ends with a space: remove it ('honey' is meant, most likely)"),
+    ("kubeconfig: ~/.kube/kubeconfig-honey.yaml", "kubeconfig: ' ~/.kube/kubeconfig-honey.yaml'",
+     "cluster.kubeconfig: kubeconfig ' ~/.kube/kubeconfig-honey.yaml' starts or ends with a space: remove it "
+     "('~/.kube/kubeconfig-honey.yaml' is meant, most likely)"),
+    ("context: honey", 'context: "hon\\tey"', "cluster.context: context 'hon\\tey' holds a control character"),
+], ids=["context-trailing-space", "kubeconfig-leading-space", "context-tab"])
+def test_validate_refuses_a_context_or_kubeconfig_that_names_nothing(tmp_path: Path, old: str, new: str,
+                                                                    problem: str) -> None:
+    """`context: 'honey '` was valid: only doctor said `context 'honey ' not found`, the space easy to miss."""
+    path = tmp_path / "organization.yaml"
+    text = edited(old, new)
+    path.write_text(text)
+    before = tree_digest(tmp_path)
+    result = invoke("config", "validate", str(path))
+    assert result.exit_code == 1, result.output
+    assert f"{path}:{line_of(text, new)}:" in result.stdout and problem in result.stdout
+    assert tree_digest(tmp_path) == before
+
+
 _NAME_RULE = "must be a lowercase name of letters, digits and '-' (1-63 characters, starting and ending with a letter or digit)"
 
 

@@ -714,3 +714,22 @@ def test_an_environments_answer_that_adds_prod_adds_its_confirmation_once() -> N
     answers.set("confirm_environments", "")
     answers.set("environments", "dev, prod, qa")  # taken out by the operator: it stays out
     assert answers.confirm_environments == []
+
+
+@pytest.mark.parametrize(("key", "typed", "meant"), [
+    ("context", "honey ", "honey"),
+    ("context", " honey", "honey"),
+    ("kubeconfig", " ~/.kube/kubeconfig-honey.yaml", "~/.kube/kubeconfig-honey.yaml"),
+    ("kubeconfig", "~/my kube/honey config.yaml\t", "~/my kube/honey config.yaml"),
+], ids=["context-trailing-space", "context-leading-space", "kubeconfig-leading-space", "kubeconfig-trailing-tab"])
+def test_a_context_or_kubeconfig_with_a_space_at_an_end_is_refused_as_typed(tmp_path: Path, key: str, typed: str,
+                                                                            meant: str) -> None:
+    """A pasted `honey ` names no context (and ` ~/x` no file in the home directory); the file took it, and
+    only doctor's `context 'honey ' not found` said so, with a space easy to miss."""
+    error = (f"{key} {typed!r} starts or ends with a space: remove it ({meant!r} is meant, most likely)")
+    assert validate_answer(key, typed, ConfigAnswers()) == error
+    assert validate_answer(key, meant, ConfigAnswers()) is None  # a space inside a path is fine
+    prompter = FakePrompter({key: [typed, meant]}, confirm_write=False)
+    assert run_plain_init(tmp_path / "organization.yaml", prompter, echo=lambda _: None) is Outcome.DECLINED
+    assert prompter.refused == {key: [error]}
+    assert tree_digest(tmp_path) == {}
