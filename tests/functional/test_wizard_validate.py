@@ -215,6 +215,9 @@ async def test_a_kubeconfig_others_can_read_is_a_warning_on_screen_that_does_not
                                          "inline")
             assert app.screen.query_one(Checklist).table.cursor_row == 0, "the cursor goes to the (first) warning"
             detail_box = app.screen.query_one(".check-detail")
+            # The detail follows the highlighted row through a message: wait for it, and for the layout after it.
+            await wait_until(pilot, lambda: "WARN kubeconfig" in text_of(detail_box), "the warning's detail")
+            await pilot.pause()
             detail = text_of(detail_box)
             assert "WARN kubeconfig" in detail and detail.rstrip().endswith(f"Remedy: chmod 600 {kube}")
             # At 80x24 the whole detail and remedy fit in the box under the table, above the status line.
