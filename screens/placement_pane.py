@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 PANE_TITLE = "Placement"
 #: Under the tables while a name is cut: the deploy screen's key that shows them whole.
 CUT_HINT = "n: the cut names whole"
+#: After the "Lands on" header and the heading of its text form: what the brackets after the nodes hold.
+ROLE_NOTE = "(role)"
 #: Each cell is padded by one column on both sides.
 CELL_PADDING = 2
 
@@ -87,7 +89,7 @@ class PlacementPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#placement-roles", DataTable).add_columns("Role", "Nodes", "CPU", "Mem")
-        self.query_one("#placement-rows", DataTable).add_columns("Stack", "Lands on")
+        self.query_one("#placement-rows", DataTable).add_columns("Stack", f"Lands on {ROLE_NOTE}")
         self.query_one("#placement-cut", Static).display = False
 
     @property
@@ -102,7 +104,7 @@ class PlacementPane(Vertical):
         if self.has_class("-stale") and self.read_at is not None:
             lines += [f"Last known placement, read at {self.read_at:%H:%M:%S}: NOT LIVE.", ""]
         lines += ["Nodes by role", *(f"  {role}: {nodes}" for role, nodes in roles), "",
-                  "Where each stack lands", *(f"  {stack}: {where}" for stack, where in rows)]
+                  f"Where each stack lands {ROLE_NOTE}", *(f"  {stack}: {where}" for stack, where in rows)]
         return "\n".join(lines)
 
     def content_width(self) -> int:
@@ -152,7 +154,7 @@ class PlacementPane(Vertical):
         room = _room(rows, width, {0: names})
         for index, (name, row) in enumerate(zip(names, table.rows)):
             style = "bold red" if row.conflicts else ""
-            role = f" ({row.role or 'no role'})"
+            role = role_note(row.candidates, row.role)
             whole = (", ".join(row.candidates) or "nowhere") + role
             self._whole[1].append((name, whole))
             where = elide_names(row.candidates, room - len(role), empty="nowhere") + role
@@ -183,6 +185,14 @@ class PlacementPane(Vertical):
                 f"\nThe tables above are the last known placement, read at {self.read_at:%H:%M:%S}; "
                 "conflicts since then are not shown.", "yellow"))
         self.query_one("#placement-conflicts", Static).update(foot)
+
+
+def role_note(candidates: list[str], role: str | None) -> str:
+    """What follows a row's nodes: `` (bumble)``, `` (no role)``, or nothing for the one node named after the role,
+    which "bumble (bumble)" repeated (as did the node dialog of status mode before it said "sting (role sting)")."""
+    if role is not None and candidates == [role]:
+        return ""
+    return f" ({role or 'no role'})"
 
 
 def _room(table: DataTable[Any], width: int, others: dict[int, list[str]]) -> int:

@@ -1101,6 +1101,23 @@ async def test_placement_roles_fit_the_pane_whole(offline: None, size: tuple[int
             roles.virtual_size.width, roles.scrollable_content_region.width)
 
 
+@pytest.mark.parametrize(("candidates", "role", "shown"), [
+    (["bumble"], "bumble", ""),
+    (["bumble", "bumble-2"], "bumble", " (bumble)"),
+    (["node-7"], "bumble", " (bumble)"),
+    ([], "bumble", " (bumble)"),
+    ([], None, " (no role)"),
+    (["bumble"], None, " (no role)"),
+], ids=["named-after-role", "two-nodes", "other-name", "nowhere", "no-role", "no-role-node-named-bumble"])
+def test_where_a_stack_lands_names_its_role_unless_its_one_node_is_named_after_it(
+        candidates: list[str], role: str | None, shown: str) -> None:
+    """``bumble (bumble)`` said the same name twice: the one node named after the role stands alone; otherwise the
+    role follows in brackets (the column says ``Lands on (role)``), and a row without one says so."""
+    from screens.placement_pane import role_note
+
+    assert role_note(candidates, role) == shown
+
+
 #: A cloud node's name: 58 characters, more than the whole Nodes column of the 40-column pane.
 LONG_NODE = "ip-10-0-113-27.eu-central-1.compute.internal-worker-pool-b"
 
@@ -1139,7 +1156,9 @@ async def test_a_long_node_name_is_elided_in_the_middle_and_whole_under_the_mous
         bumble = str(roles.get_cell_at(Coordinate(1 - sting, 1)))
         assert bumble == "bumble", "a name that fits is cut"
         lands = {str(rows.get_cell_at(Coordinate(r, 0))): str(rows.get_cell_at(Coordinate(r, 1))) for r in range(4)}
-        assert lands["attic"] == "bumble (bumble)"
+        # The node named after its role alone ("bumble (bumble)" repeated it); another name, the role after it.
+        assert lands["attic"] == "bumble"
+        assert [str(column.label) for column in rows.columns.values()] == ["Stack", "Lands on (role)"]
         head, tail = lands["arc-runners"].removesuffix(" (sting)").split("…")
         assert LONG_NODE.startswith(head) and LONG_NODE.endswith(tail) and len(head) >= 4, lands
 
@@ -1204,7 +1223,8 @@ async def test_a_cut_node_name_is_read_whole_without_a_mouse(offline: None, size
         assert app.screen.title_text == "Placement, node names whole"  # type: ignore[attr-defined]
         lines = text_of(app.screen.query_one("#error-message")).splitlines()
         assert lines[:3] == ["Nodes by role", "  bumble: bumble", f"  sting: {LONG_NODE}"], lines
-        assert f"  arc-runners: {LONG_NODE} (sting)" in lines and "  attic: bumble (bumble)" in lines, lines
+        assert "Where each stack lands (role)" in lines, lines
+        assert f"  arc-runners: {LONG_NODE} (sting)" in lines and "  attic: bumble" in lines, lines
         await pilot.press("escape")
         await wait_until(pilot, lambda: on_step(app, "deploy"), "the dialog closed")
 
