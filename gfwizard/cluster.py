@@ -207,8 +207,10 @@ class _Run:
 
     def __init__(self, cfg: "OrgConfig", kubeconfig: str | None, context: str, timeouts: Timeouts,
                  discovery: Any, direct: bool = False, origin: str = "", context_origin: str = "",
-                 resolved: ResolvedContext | None = None) -> None:
+                 resolved: ResolvedContext | None = None, new_config: bool = False) -> None:
         self.cfg = cfg
+        #: ``cfg`` is the wizard's draft of a file that does not exist yet: no field of it can be corrected.
+        self.new_config = new_config
         #: The context as the caller already resolved it (None: phase 1 resolves it).
         self.resolved = resolved
         #: Where ``kubeconfig`` and ``context`` came from (see ``resolve_context``).
@@ -261,7 +263,7 @@ class _Run:
         where = t.context_file
         jobs: dict[str, Callable[[], Check]] = {
             "server": lambda: server_check(t.server, self.cfg.cluster.api_server, t.context, where,
-                                           self.cfg.cluster.context),
+                                           self.cfg.cluster.context, new_config=self.new_config),
             "network": lambda: _for_target(self._network(), t.context, self.cfg.cluster.context),
         }
         if not gates_only:
@@ -294,7 +296,7 @@ class _Run:
         the likely cause, and the remedy says so before suggesting a different ``cluster.network``."""
         assert self.target is not None
         t = self.target
-        check = network_check(t.server, self.cfg.cluster.network, self.timeouts.connect)
+        check = network_check(t.server, self.cfg.cluster.network, self.timeouts.connect, new_config=self.new_config)
         if check.ok or normalise_server(t.server) == normalise_server(self.cfg.cluster.api_server):
             return check
         return check.model_copy(update={"remedy": wrong_context_remedy(
@@ -308,7 +310,8 @@ class _Run:
                 or fingerprint.level is not Level.PASS or self.cfg.cluster.fingerprint is None):
             return
         self.add(server.model_copy(update={"remedy": same_cluster_server_remedy(
-            self.target.server, self.cfg.cluster.api_server, self.target.context, self.cfg.cluster.context)}))
+            self.target.server, self.cfg.cluster.api_server, self.target.context, self.cfg.cluster.context,
+            new_config=self.new_config)}))
 
     def reach(self, strict: bool) -> bool:
         """Phase 2: /version and the kube-system namespace. True when the API answered with our credentials."""
@@ -460,17 +463,19 @@ def _resolve_args(cfg: "OrgConfig", kubeconfig: str | None, context: str | None,
 
 def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context: str | None = None,
                      timeouts: "Timeouts | tuple[float, float]" = (3, 10), discovery: Any = None,
-                     context_origin: str = "", kubeconfig_origin: str = "") -> ValidationReport:
+                     context_origin: str = "", kubeconfig_origin: str = "", new_config: bool = False
+                     ) -> ValidationReport:
     """Validate ``context`` (default ``cluster.context``) of ``kubeconfig`` (default ``cluster.kubeconfig``,
     then ``$KUBECONFIG``) against ``cfg``. Never raises for cluster problems: they are failed checks.
 
     ``discovery`` is an optional ``kubeconfig.discover()`` result whose classification is used;
     ``context_origin`` and ``kubeconfig_origin`` say where ``context`` and ``kubeconfig`` came from (see
-    ``resolve_context``).
+    ``resolve_context``); ``new_config``: ``cfg`` is the wizard's draft and no organization.yaml exists yet, so a
+    remedy that would change its API server or network says to write the file first.
     """
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context, kubeconfig_origin)
     run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery, origin=origin,
-               context_origin=context_origin)
+               context_origin=context_origin, new_config=new_config)
     if run.local(gates_only=False) and run.reach(strict=False):
         unverified = run.unverified_identity()
         # Node names and ~100 access reviews (each with the credentials) only for a cluster known to be honey.

@@ -72,8 +72,16 @@ def host_classes(host: str, timeout: float) -> dict[str, AddressClass]:
     return {addr: classify_address(addr) for addr in _resolve(host, timeout)}
 
 
-def network_check(server: str, network: str, timeout: float = 3.0) -> Check:
-    """Does the API server address fit ``cluster.network``?"""
+#: How to change the API server or the network when there is no organization.yaml yet: the wizard drafts one
+#: with honey's and asks neither (only ``config init --plain`` does), so no field of a file can be corrected.
+NEW_CONFIG_REMEDY = ("there is no organization.yaml yet to correct, so write it first with `gfwizard config init "
+                     "--plain` (it asks the API server and the network), then start the wizard again "
+                     "(`gfwizard wizard`)")
+
+
+def network_check(server: str, network: str, timeout: float = 3.0, *, new_config: bool = False) -> Check:
+    """Does the API server address fit ``cluster.network``? ``new_config``: no organization.yaml exists yet
+    (see :data:`NEW_CONFIG_REMEDY`)."""
     host = urlsplit(server).hostname or ""
     if not host:
         return failed(NAME, f"server {server!r} has no host", "fix the server URL of the context's cluster")
@@ -100,8 +108,9 @@ def network_check(server: str, network: str, timeout: float = 3.0) -> Check:
             return passed(NAME, f"{host} is on the tailnet ({shown})")
         return failed(NAME, f"{host} is not on the tailnet ({shown}); cluster.network is 'tailnet' "
                             "(100.64.0.0/10 or a *.ts.net name)",
-                      "use honey's tailnet address in the kubeconfig, or set cluster.network: private if honey "
-                      "is reached over the LAN")
+                      "use honey's tailnet address in the kubeconfig, or " + (
+                          f"if honey is reached over the LAN: {NEW_CONFIG_REMEDY}" if new_config else
+                          "set cluster.network: private if honey is reached over the LAN"))
     return passed(NAME, f"{host} is private ({shown})")
 
 
@@ -124,8 +133,9 @@ def other_context_remedy(context: str, configured: str) -> str:
 
 
 def server_check(server: str, expected: str, context: str, kubeconfig: str,
-                 configured_context: str | None = None) -> Check:
-    """The context's server must be the configured ``cluster.api_server``."""
+                 configured_context: str | None = None, *, new_config: bool = False) -> Check:
+    """The context's server must be the configured ``cluster.api_server`` (``new_config``: honey's default
+    in the wizard's draft, no organization.yaml existing yet)."""
     if normalise_server(server) == normalise_server(expected):
         return passed("server", f"context {context!r} points at {server}, the configured api_server")
     if configured_context is not None and context != configured_context:
@@ -135,15 +145,20 @@ def server_check(server: str, expected: str, context: str, kubeconfig: str,
     return failed("server", f"context {context!r} points at {server}, but cluster.api_server is {expected}: "
                             "a context with the right name that reaches another server",
                   f"use a kubeconfig whose {context!r} context points at {expected} (fix the cluster's server in "
-                  f"{kubeconfig}), or correct cluster.api_server in organization.yaml if honey's address changed")
+                  f"{kubeconfig}), or " + (f"if honey is reached at {server}: {NEW_CONFIG_REMEDY}" if new_config else
+                                           "correct cluster.api_server in organization.yaml if honey's address "
+                                           "changed"))
 
 
-def same_cluster_server_remedy(server: str, expected: str, context: str, configured_context: str) -> str:
+def same_cluster_server_remedy(server: str, expected: str, context: str, configured_context: str, *,
+                               new_config: bool = False) -> str:
     """The ``server`` remedy when the fingerprint proves the context reaches honey, at another address."""
     other = f"use the context that names it (--context {configured_context})" if context != configured_context else \
         "point the context's cluster at it"
+    change = (f"if that is how honey is to be reached: {NEW_CONFIG_REMEDY}" if new_config else
+              f"set cluster.api_server to {server} if that is how honey is to be reached")
     return (f"the fingerprint matches, so {context!r} reaches honey, but at {server}, not at cluster.api_server "
-            f"{expected}: {other}, or set cluster.api_server to {server} if that is how honey is to be reached")
+            f"{expected}: {other}, or {change}")
 
 
 def wrong_context_remedy(context: str, context_file: str, server: str, expected: str, merged: bool,

@@ -115,7 +115,8 @@ class ValidateScreen(StepScreen):
             # Back at Kubeconfig the operator may have picked another context: keep every other answer.
             session.draft = with_context(session.draft, session.kubeconfig, session.context)
         report = validate_context(self._as_configured(session.draft), kubeconfig=session.kubeconfig,
-                                  context=session.context, timeouts=self.TIMEOUTS)
+                                  context=session.context, timeouts=self.TIMEOUTS,
+                                  new_config=session.existing_config is None)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ValidationFinished(report))
 

@@ -66,6 +66,33 @@ async def test_server_mismatch_fails_blocks_next_and_shows_the_remedy(rehearsal_
     assert workspace_files(ws) == before, "a failed validation wrote something"
 
 
+async def test_with_no_config_file_yet_a_server_mismatch_says_to_write_it_first(
+        rehearsal_workspace: WorkspaceFixture, tmp_path: Any) -> None:
+    """No organization.yaml yet: the wizard drafts one with honey's address (it asks none), so a context pointing
+    elsewhere cannot be fixed by correcting cluster.api_server in a file that does not exist; the remedy says how
+    to write one that asks (`config init --plain`). Nothing is written."""
+    from screens.launch import build_app
+
+    ws = rehearsal_workspace
+    (tmp_path / "new").mkdir()
+    missing = tmp_path / "new" / "organization.yaml"
+    before = workspace_files(ws)
+    app = build_app(rehearsal=ws, config_path=missing, repo=REPO, start_at="validate")  # type: ignore[arg-type]
+    app.session.context, app.session.kubeconfig = "honey", str(ws.kubeconfig_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None, "validation")
+        assert app.session.existing_config is None
+        server = app.screen.report.check("server")
+        assert server is not None and server.level.value == "fail", server
+        assert "there is no organization.yaml yet to correct, so write it first with `gfwizard config init " \
+               "--plain` (it asks the API server and the network)" in server.remedy, server.remedy
+        assert "cluster.api_server in organization.yaml" not in server.remedy
+        assert "Remedy: " + server.remedy in text_of(app.screen.query_one(".check-detail"))
+        assert not app.session.validated
+    assert list(missing.parent.iterdir()) == []
+    assert workspace_files(ws) == before
+
+
 async def test_pin_declined_writes_nothing_and_keeps_next_blocked(unpinned_workspace: WorkspaceFixture) -> None:
     ws = unpinned_workspace
     before = workspace_files(ws)

@@ -19,7 +19,8 @@ from gfwizard.cluster_client import ClusterClient, Timeouts, close_all
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.cluster_exec import run_exec_plugin
 from gfwizard.cluster_kubeconfig import ca_sha256, resolve_context
-from gfwizard.cluster_network import classify_address, network_check, normalise_server, server_check
+from gfwizard.cluster_network import (classify_address, network_check, normalise_server,
+                                      same_cluster_server_remedy, server_check)
 from tests.helpers import tree_digest
 
 
@@ -97,6 +98,30 @@ def test_server_comparison_normalises_but_catches_other_servers() -> None:
     assert legacy.remedy == ("validate the configured context 'honey' (--context honey); 'tinyland-civo-dev' is "
                              "not honey")
     assert "fix the cluster's server" not in legacy.remedy
+
+
+def test_with_no_organization_yaml_yet_the_remedies_say_to_write_it_first() -> None:
+    """The wizard drafts a new file with honey's address and asks no API server or network: a remedy to correct
+    cluster.api_server (or cluster.network) in organization.yaml named a file that did not exist yet."""
+    honey, lan = "https://100.113.89.12:6443", "https://192.168.1.5:6443"
+    write_first = ("there is no organization.yaml yet to correct, so write it first with `gfwizard config init "
+                   "--plain` (it asks the API server and the network), then start the wizard again (`gfwizard wizard`)")
+    server = server_check(lan, honey, "honey", "k.yaml", "honey", new_config=True)
+    assert server.level is Level.FAIL
+    assert server.remedy == ("use a kubeconfig whose 'honey' context points at https://100.113.89.12:6443 (fix the "
+                             f"cluster's server in k.yaml), or if honey is reached at {lan}: {write_first}")
+    network = network_check(lan, "tailnet", new_config=True)
+    assert network.level is Level.FAIL
+    assert network.remedy == f"use honey's tailnet address in the kubeconfig, or if honey is reached over the LAN: " \
+                             f"{write_first}"
+    same = same_cluster_server_remedy(lan, honey, "honey", "honey", new_config=True)
+    assert same.endswith(f"point the context's cluster at it, or if that is how honey is to be reached: {write_first}")
+    for remedy in (server.remedy, network.remedy, same):
+        assert "cluster.api_server in" not in remedy and "set cluster." not in remedy, remedy
+    # With a file, the fields in it are what to correct.
+    assert "or correct cluster.api_server in organization.yaml" in server_check(lan, honey, "honey", "k.yaml").remedy
+    assert "set cluster.network: private" in network_check(lan, "tailnet").remedy
+    assert f"set cluster.api_server to {lan}" in same_cluster_server_remedy(lan, honey, "honey", "honey")
 
 
 # -- kubeconfig reading -----------------------------------------------------------------------------
