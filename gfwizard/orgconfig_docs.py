@@ -120,8 +120,9 @@ _COMMANDS = """\
   not a loopback address) is shown with the reason, and the questions involved are asked again, every
   other answer kept. Shows the file and a diff against the existing one and writes only on
   confirmation (atomically; the previous file is kept next to it with `.bak` added, e.g.
-  `organization.yaml.bak`; comments and key order survive). Ctrl-C, or Ctrl-D on an empty answer,
-  writes nothing and exits 130. `--force` (with `--plain`) starts from the defaults when the existing file
+  `organization.yaml.bak`; comments and key order survive). Ctrl-C at any prompt, or Ctrl-D at a
+  choice, a yes/no or an empty text answer (on a line with text it deletes the character under the cursor, as
+  in a shell: Ctrl-U empties the line), writes nothing and exits 130. `--force` (with `--plain`) starts from the defaults when the existing file
   is invalid; without `--plain` it is refused (exit 2): the wizard never starts over an invalid file.
   Both ways need a terminal: without one `config init` exits 2 and writes nothing. `--plain` refuses a
   path it cannot write (a read-only file, a file where a directory should be, a directory not writable

@@ -3,7 +3,8 @@
 Questions go through a small :class:`Prompter` protocol (tests pass a fake one). The answers build
 the config with :func:`gfwizard.answers.build_config` — the function the wizard uses — and the file
 is rendered with :func:`gfwizard.orgconfig.render_config`, shown (with a diff against the existing
-file) and written only on confirmation. Ctrl-C at any point writes nothing.
+file) and written only on confirmation. Ctrl-C at any prompt writes nothing, and so does Ctrl-D at a choice, a
+yes/no or an empty text line.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ Validator = Callable[[str], "str | None"]
 
 
 class Prompter(Protocol):
-    """Asks one question at a time; returns None when the operator cancels (Ctrl-C)."""
+    """Asks one question at a time; returns None when the operator cancels (Ctrl-C, or Ctrl-D)."""
 
     def text(self, key: str, message: str, default: str = "", validate: Validator | None = None,
              help: str = "") -> str | None:
@@ -67,8 +68,8 @@ class QuestionaryPrompter:
                help: str = "") -> str | None:
         import questionary
 
-        return _ask(questionary.select(message, choices=list(choices), default=default,
-                                       instruction=_instruction(help), **self._io))
+        return _ask(_end_of_input_cancels(questionary.select(message, choices=list(choices), default=default,
+                                                             instruction=_instruction(help), **self._io)))
 
     def confirm(self, key: str, message: str, default: bool = False) -> bool | None:
         import questionary
@@ -77,12 +78,29 @@ class QuestionaryPrompter:
 
 
 def _ask(question: Any) -> Any:
-    """The answer, or None when the operator cancelled: Ctrl-C, or Ctrl-D (end of input) on an empty
-    line, which questionary lets through as EOFError."""
+    """The answer, or None when the operator cancelled: Ctrl-C, or Ctrl-D (end of input) at a yes/no or a choice
+    or on an empty text line, which questionary lets through as EOFError (on a line with text, Ctrl-D deletes the
+    character under the cursor, as in a shell)."""
     try:
         return question.ask()
     except EOFError:
         return None
+
+
+def _end_of_input_cancels(question: Any) -> Any:
+    """``question`` (a questionary select) ended by Ctrl-D as end of input, as a yes/no or an empty text prompt
+    is: questionary's select binds only Ctrl-C and Ctrl-Q, so Ctrl-D did nothing there."""
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+    bindings = KeyBindings()
+
+    @bindings.add("c-d", eager=True)
+    def _end_of_input(event: Any) -> None:
+        event.app.exit(exception=EOFError, style="class:aborting")
+
+    app = question.application
+    app.key_bindings = merge_key_bindings([app.key_bindings, bindings])
+    return question
 
 
 def _instruction(help_text: str) -> str | None:

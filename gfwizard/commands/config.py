@@ -32,7 +32,7 @@ from gfwizard.commands._common import (
 if TYPE_CHECKING:
     from gfwizard.orgconfig import OrgConfig
 
-#: Exit code of ``config init --plain`` when the operator presses Ctrl-C (nothing is written).
+#: Exit code of ``config init --plain`` when the operator presses Ctrl-C or Ctrl-D (nothing is written).
 EXIT_CANCELLED = 130
 
 
@@ -181,7 +181,7 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
     a terminal (exit 2 without one).
     Shows the file (and a diff against the existing one) and writes only on confirmation,
     atomically, keeping the previous file as PATH.bak (organization.yaml.bak). Ctrl-C (or Ctrl-D
-    on an empty answer) writes nothing (exit 130).
+    at a choice, a yes/no or an empty answer) writes nothing (exit 130).
     """
     target = resolve_config_path(config_path)
     if force and not plain:

@@ -271,6 +271,18 @@ def test_real_questionary_prompts_through_a_pipe(tmp_path: Path) -> None:
         prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
         pipe.send_text("\x15\x04")  # Ctrl-D on an emptied line: end of input, a cancel too
         assert prompter.text("org_name", "Organization", default="x") is None
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x04\r")  # Ctrl-D at a choice: a cancel as well (it did nothing; Enter then took s3)
+        assert prompter.select("backend", "Backend", ["s3", "http"], default="s3") is None
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x04\r")
+        assert prompter.confirm("write", "Write?", default=True) is None
+    with create_pipe_input() as pipe:
+        prompter = QuestionaryPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("\x1b[D\x04\r")  # on a line with text, Ctrl-D deletes under the cursor, as in a shell
+        assert prompter.text("org_name", "Organization", default="xyz") == "xy"
 
 
 def test_the_intro_describes_the_default_as_the_real_prompt_draws_it(tmp_path: Path) -> None:
@@ -318,6 +330,30 @@ def test_ctrl_d_at_a_real_prompt_cancels_writes_nothing_and_exits_130(tmp_path: 
     assert result.exit_code == 130, result.output
     assert "Cancelled: nothing written." in result.stdout and "Aborted" not in result.output
     assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("at", ["network", "backend", "write"])
+def test_ctrl_d_at_a_choice_or_yes_no_prompt_cancels_writes_nothing_and_exits_130(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+    """Ctrl-D at the network or backend choice did nothing (questionary's select binds only Ctrl-C), while at an
+    empty text answer it cancelled: now it ends every kind of prompt the same way."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gfwizard import plain
+    from gfwizard.cli import cli
+    from gfwizard.plain import QuestionaryPrompter
+
+    keys = [q.key for q in QUESTIONS if q.applies(ConfigAnswers())]
+    before_it = keys.index(at) if at in keys else len(keys)  # "write": the closing Write …? (a new file)
+    path = tmp_path / "organization.yaml"
+    with create_pipe_input() as pipe:
+        pipe.send_text("\r" * before_it + "\x04" + "\r" * (len(keys) + 2))  # the Enters: had Ctrl-D been ignored
+        monkeypatch.setattr(plain, "make_prompter", lambda: QuestionaryPrompter(input=pipe, output=DummyOutput()))
+        result = CliRunner().invoke(cli, ["config", "init", "--plain", "--config", str(path)])
+    assert result.exit_code == 130, result.output
+    assert "Cancelled: nothing written." in result.stdout and "Aborted" not in result.output
+    assert tree_digest(tmp_path) == {}
 
 
 def test_real_prompts_accepting_every_default_write_the_example(tmp_path: Path) -> None:
