@@ -124,7 +124,8 @@ _COMMANDS = """\
   choice, a yes/no or an empty text answer (on a line with text it deletes the character under the cursor, as
   in a shell: Ctrl-U empties the line), writes nothing and exits 130. `--force` (with `--plain`) starts from the defaults when the existing file
   is invalid; without `--plain` it is refused (exit 2): the wizard never starts over an invalid file.
-  Both ways need a terminal: without one `config init` exits 2 and writes nothing. `--plain` refuses a
+  Both ways need a terminal: without one `config init` exits 2, writes nothing, and says to copy
+  `config/organization.example.yaml`, edit it and check it with `gfwizard config validate`. `--plain` refuses a
   path it cannot write (a read-only file, a file where a directory should be, a directory not writable
   by you) with exit 2 before the first question.
 """

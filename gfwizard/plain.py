@@ -107,11 +107,15 @@ def _instruction(help_text: str) -> str | None:
     return f"({help_text})" if help_text else None
 
 
+#: The way to an organization.yaml without a terminal, which ``config init`` names with or without ``--plain``.
+WITHOUT_A_TERMINAL = "copy config/organization.example.yaml, edit it and check it with `gfwizard config validate`"
+
+
 def make_prompter() -> Prompter:
     """The prompter ``config init --plain`` uses (InputError without an interactive terminal)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InputError("`gfwizard config init --plain` needs an interactive terminal",
-                         remedy="run it in a terminal, or copy config/organization.example.yaml and edit it")
+                         remedy=f"run it in a terminal, or {WITHOUT_A_TERMINAL}")
     return QuestionaryPrompter()
 
 

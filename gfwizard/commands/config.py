@@ -193,10 +193,11 @@ def init(plain: bool, config_path: Path | None, force: bool) -> None:
                          f"use `gfwizard config init --plain --force` (the old file is kept as {target.name}.bak), or "
                          "fix the file (see `gfwizard config validate`) and run `gfwizard config init`")
     if not plain:
+        from gfwizard.plain import WITHOUT_A_TERMINAL
+
         require_terminal("config init without --plain opens the full-screen wizard, which",
                          remedy="run it in a terminal (`gfwizard config init --plain` asks every field as a plain "
-                                "prompt, also in a terminal), or copy config/organization.example.yaml, edit "
-                                "it and check it with `gfwizard config validate`")
+                                f"prompt, also in a terminal), or {WITHOUT_A_TERMINAL}")
         try:
             from screens.launch import run_wizard
         except ImportError as exc:

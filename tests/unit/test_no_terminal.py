@@ -67,6 +67,20 @@ def test_config_init_without_plain_and_without_a_terminal_exits_2(watched: "dict
     assert not config.exists() and _digests(watched) == before
 
 
+def test_config_init_plain_without_a_terminal_says_what_init_without_plain_says(watched: "dict[str, Path]") -> None:
+    """Its remedy said "copy config/organization.example.yaml and edit it", leaving out the check that the
+    remedy without --plain names: a copied file with a typo was only found by the next command that read it."""
+    config = watched["tmp"] / "organization.yaml"
+    before = _digests(watched)
+    code, out, err = _no_terminal(["config", "init", "--plain", "--config", str(config)])
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"error: `gfwizard config init --plain --config {config}` needs an interactive terminal",
+        "remedy: run it in a terminal, or copy config/organization.example.yaml, edit it and check it with "
+        f"`gfwizard config validate --config {config}`"]
+    assert not config.exists() and _digests(watched) == before
+
+
 def test_rehearse_without_serve_and_without_a_terminal_exits_2(watched: "dict[str, Path]") -> None:
     workspace = watched["tmp"] / "ws"
     env_file = watched["tmp"] / "r.env"
