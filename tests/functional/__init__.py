@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def wait_until(pilot: "Pilot[None]", predicate: Callable[[], object], what: str, timeout: float = 20.0) -> None:
-    """Let the app run until ``predicate()`` is true; fail naming ``what`` (and the screen) after ``timeout``."""
+async def wait_until(pilot: "Pilot[None]", predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    """Let the app run until ``predicate()`` is true; fail naming ``what`` (and the screen) after ``timeout``.
+
+    The timeout only catches a hang: a wizard step that runs real init/plan commands took over 20 s with the two
+    cores loaded about 4-fold (a full suite beside other work), and a passing wait never spends it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.02)
