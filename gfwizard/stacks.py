@@ -63,7 +63,7 @@ from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.journal_process import operator_host, process_token, run_state
 from gfwizard.stacks_runlock import RunLock
 from gfwizard.stacks_selection import check_selection, deploy_command
-from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE, Attempt, stack_results, stopped_messages
+from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE, Attempt, journal_stop, stack_results, stopped_messages
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
@@ -945,9 +945,10 @@ class DeployEngine:
     def _journal_failure_result(self, exc: JournalWriteError) -> DeployResult:
         """The result of a run a journal write stopped (see :mod:`gfwizard.stacks_unrecorded`)."""
         results = stack_results(self.order, self._attempts, plan_only=self.plan_only)
-        messages = [*self._messages, *stopped_messages(exc, self.order, results, self._attempts)]
+        stop = journal_stop(exc, self.order, results, self._attempts)
         return DeployResult(self.run_id, self.env, JOURNAL_UNWRITABLE, tuple(results),  # type: ignore[arg-type]
-                            tuple(self._gates), str(self.journal.path), self._resumes, tuple(messages))
+                            tuple(self._gates), str(self.journal.path), self._resumes,
+                            (*self._messages, *stopped_messages(stop)), stop)
 
 
 #: What holds the run lock of a whole run (the deploy command) and of one planned and applied in two

@@ -252,6 +252,34 @@ class StackResult:
 
 
 @dataclass(frozen=True)
+class JournalStop:
+    """Why a run a journal write stopped ended (outcome ``journal-unwritable``), and what it applied."""
+
+    #: The journal error (``the run journal PATH cannot be written: REASON; the entry was not recorded``).
+    error: str
+    #: Each entry the run could not write, e.g. ``the 'applied' entry of arc-runners``.
+    lost: tuple[str, ...]
+    #: The stacks applied in this run, in dependency order (those of ``unrecorded`` included).
+    applied: tuple[str, ...]
+    #: The stacks of ``applied`` whose entry saying so could not be written.
+    unrecorded: tuple[str, ...]
+    remedy: str
+
+    @property
+    def why(self) -> str:
+        """The error, each entry it kept out of the journal, and that the run stopped there."""
+        return self.error + (f": {' and '.join(self.lost)}" if self.lost else "") + "; the run stopped there"
+
+    @property
+    def applied_text(self) -> str:
+        """``applied in this run: attic, arc-runners (not recorded in the journal)``, or that nothing was."""
+        if not self.applied:
+            return "nothing was applied in this run"
+        return "applied in this run: " + ", ".join(
+            name + (" (not recorded in the journal)" if name in self.unrecorded else "") for name in self.applied)
+
+
+@dataclass(frozen=True)
 class DeployResult:
     """The end of a run: overall outcome, exit code and every stack's result."""
 
@@ -263,6 +291,8 @@ class DeployResult:
     journal: str | None = None
     resumes: str | None = None
     messages: tuple[str, ...] = field(default_factory=tuple)
+    #: Set when a journal write stopped the run (outcome ``journal-unwritable``); its messages say the same last.
+    journal_stop: JournalStop | None = None
 
     @property
     def exit_code(self) -> int:

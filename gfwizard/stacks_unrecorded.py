@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from gfwizard.stacks_events import StackResult
+from gfwizard.stacks_events import JournalStop, StackResult
 
 if TYPE_CHECKING:
     from gfwizard.journal import JournalWriteError
@@ -59,12 +59,17 @@ def stack_results(order: Sequence[str], attempts: Mapping[str, Attempt], *, plan
     return results
 
 
-def stopped_messages(exc: "JournalWriteError", order: Sequence[str], results: Sequence[StackResult],
-                     attempts: Mapping[str, Attempt]) -> list[str]:
-    """Why the run stopped (the journal error and each entry it kept out), what it applied, and the remedy."""
-    lost = [f"the {attempts[s].outcome!r} entry of {s}" for s in order if s in attempts and not attempts[s].recorded]
-    applied = [r.stack + ("" if attempts[r.stack].recorded else " (not recorded in the journal)")
-               for r in results if r.outcome == "applied"]
-    return [f"{exc.message}" + (f": {' and '.join(lost)}" if lost else "") + "; the run stopped there",
-            f"applied in this run: {', '.join(applied)}" if applied else "nothing was applied in this run",
-            f"remedy: {exc.remedy}"]
+def journal_stop(exc: "JournalWriteError", order: Sequence[str], results: Sequence[StackResult],
+                 attempts: Mapping[str, Attempt]) -> JournalStop:
+    """Why the run stopped (the journal error and each entry it kept out), what it applied (and did not record),
+    and the remedy."""
+    lost = tuple(f"the {attempts[s].outcome!r} entry of {s}" for s in order
+                 if s in attempts and not attempts[s].recorded)
+    applied = tuple(r.stack for r in results if r.outcome == "applied")
+    unrecorded = tuple(name for name in applied if not attempts[name].recorded)
+    return JournalStop(exc.message, lost, applied, unrecorded, exc.remedy)
+
+
+def stopped_messages(stop: JournalStop) -> list[str]:
+    """The result's last messages of a run a journal write stopped: why, what it applied, the remedy."""
+    return [stop.why, stop.applied_text, f"remedy: {stop.remedy}"]

@@ -762,8 +762,9 @@ class DeployScreen(StepScreen):
                 if stack.outcome == "applied":
                     outcomes[stack.stack] = "applied (not recorded in the journal)"
             self.query_one(StackList).update_row(row)
-        why, applied, remedy = (list(result.messages[-3:]) + ["", "", ""])[:3]
-        remedy = with_keys(remedy.removeprefix("remedy: "), {f"gfwizard deploy --env {self.session.env} --resume": "r"})
+        stop = result.journal_stop
+        why, applied, remedy = (stop.why, stop.applied_text, stop.remedy) if stop is not None else ("", "", "")
+        remedy = with_keys(remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
         self.journal_stop = ("The run stopped: its journal cannot be written", f"{why}.\n\n{applied}.", remedy)
         self._status(f"The run stopped: its journal cannot be written. {applied[:1].upper()}{applied[1:]}. Enter "
                      f"shows why whole — {remedy}", True)

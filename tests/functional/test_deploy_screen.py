@@ -493,6 +493,39 @@ async def test_a_declined_apply_is_said_as_a_sentence_in_the_status_line(offline
                                    "(a or A asks again; Escape goes back).")
 
 
+@pytest.mark.parametrize("around", ["none", "before-and-after", "no-messages"])
+async def test_a_journal_stop_is_shown_from_the_result_not_from_the_order_of_its_messages(
+        offline: None, around: str) -> None:
+    # The step read the last three messages as why, what was applied and the remedy: a note after them (or none
+    # at all) made it show a note as the reason and lose the remedy.
+    from gfwizard import stacks_events as ev
+
+    stop = ev.JournalStop("the run journal /j/dev.jsonl cannot be written: No space left on device; the entry was "
+                          "not recorded", ("the 'applied' entry of arc-runners",), ("attic", "arc-runners"),
+                          ("arc-runners",), "free space on /j, then `gfwizard deploy --env dev --resume`")
+    said = (stop.why, stop.applied_text, f"remedy: {stop.remedy}")
+    messages = {"none": said, "before-and-after": ("a note before", *said, "a note after"), "no-messages": ()}
+    stacks = (ev.StackResult("attic", "applied"),
+              ev.StackResult("arc-runners", "applied", error="its 'applied' entry could not be written to the journal"),
+              ev.StackResult("gitlab-runners", "not-run"), ev.StackResult("runner-dashboard", "not-run"))
+    result = ev.DeployResult("r1", "dev", "journal-unwritable", stacks, messages=messages[around], journal_stop=stop)
+    app = offline_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineEvent(ev.RunFinished(result)))
+        await wait_until(pilot, lambda: screen.journal_stop is not None, "the stopped run")
+        assert [screen.rows[s].state for s in ORDER[:2]] == ["applied", "applied"]
+        remedy = "free space on /j, then press r (or `gfwizard deploy --env dev --resume`)"
+        assert screen.journal_stop == (
+            "The run stopped: its journal cannot be written",
+            "the run journal /j/dev.jsonl cannot be written: No space left on device; the entry was not recorded: the "
+            "'applied' entry of arc-runners; the run stopped there.\n\napplied in this run: attic, arc-runners (not "
+            "recorded in the journal).", remedy)
+        assert text_of(screen.query_one("#step-status")) == (
+            "The run stopped: its journal cannot be written. Applied in this run: attic, arc-runners (not recorded "
+            f"in the journal). Enter shows why whole — {remedy}")
+
+
 async def test_an_engine_built_by_a_running_action_leaves_the_status_on_that_action(offline: None) -> None:
     # After a cancel, a or r builds a new engine as it starts: its EngineReady must not say "p plans every
     # stack" (nor "r resumes") while the action it started runs, nor replace a dialog's "Waiting for your answer".

@@ -525,6 +525,7 @@ async def test_a_run_that_stops_on_an_error_leaves_no_saved_plan_behind(rehearsa
         [result] = finished
         assert result.outcome == "journal-unwritable" and "No space left on device" in result.messages[0]
         assert result.messages[1] == "nothing was applied in this run" and result.messages[2].startswith("remedy: ")
+        assert result.journal_stop is not None and result.journal_stop.applied == ()
         assert {s.outcome for s in result.stacks} == {"not-run"}
     running = [int(pid) for pid in pids.read_text().split() if pid_alive(int(pid))]
     assert running == [], "a binary of the run still plans (it writes its saved plan when it ends)"
@@ -592,4 +593,8 @@ def test_a_journal_that_cannot_be_written_mid_run_still_ends_with_the_result(reh
     assert result["stacks"][1]["error"] == "its 'applied' entry could not be written to the journal"
     assert stopped.fullmatch(result["messages"][0]) and result["messages"][1] == applied, result["messages"]
     assert result["messages"][2].startswith(f"remedy: free space on (or fix the permissions of) {path.parent}")
+    stop = result["journal_stop"]
+    assert stop["applied"] == ["attic", "arc-runners"] and stop["unrecorded"] == ["arc-runners"], stop
+    assert stop["lost"][0] == "the 'applied' entry of arc-runners", stop
+    assert result["messages"][2] == f"remedy: {stop['remedy']}"
     assert [e["stack"] for e in of(evs, "stack_applied")] == ["attic", "arc-runners"]

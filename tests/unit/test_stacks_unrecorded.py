@@ -8,7 +8,7 @@ import pytest
 
 from gfwizard.journal import JournalWriteError
 from gfwizard.stacks import StackPlan
-from gfwizard.stacks_unrecorded import Attempt, stack_results, stopped_messages
+from gfwizard.stacks_unrecorded import Attempt, journal_stop, stack_results, stopped_messages
 
 
 @pytest.mark.parametrize(("outcome", "recorded", "plan_only", "reached"), [
@@ -36,11 +36,15 @@ def test_the_messages_name_the_lost_entries_what_was_applied_and_the_remedy(tmp_
     attempts = {"attic": Attempt(StackPlan("attic"), "applied", True),
                 "arc-runners": Attempt(StackPlan("arc-runners"), "applied", False)}
     order = ["attic", "arc-runners", "gitlab-runners"]
-    messages = stopped_messages(exc, order, stack_results(order, attempts, plan_only=False), attempts)
+    stop = journal_stop(exc, order, stack_results(order, attempts, plan_only=False), attempts)
+    assert (stop.error, stop.lost, stop.applied, stop.unrecorded, stop.remedy) == (
+        exc.message, ("the 'applied' entry of arc-runners",), ("attic", "arc-runners"), ("arc-runners",), exc.remedy)
+    messages = stopped_messages(stop)
     assert messages[:2] == [
         f"the run journal {tmp_path / 'dev.jsonl'} cannot be written: No space left on device; the entry was not "
         "recorded: the 'applied' entry of arc-runners; the run stopped there",
         "applied in this run: attic, arc-runners (not recorded in the journal)"]
     assert messages[2] == f"remedy: {exc.remedy}"
-    nothing = stopped_messages(exc, order, stack_results(order, {}, plan_only=False), {})
-    assert nothing[:2] == [f"{exc.message}; the run stopped there", "nothing was applied in this run"]
+    nothing = journal_stop(exc, order, stack_results(order, {}, plan_only=False), {})
+    assert (nothing.lost, nothing.applied, nothing.unrecorded) == ((), (), ())
+    assert stopped_messages(nothing)[:2] == [f"{exc.message}; the run stopped there", "nothing was applied in this run"]
