@@ -3,7 +3,7 @@
 Gates (never skipped, not even with ``--yes``): the cluster's ``server`` and ``fingerprint`` checks
 (:func:`gfwizard.cluster.gate_checks`; an unpinned fingerprint fails) and, for S3 state, the backend
 lock probe (:func:`gfwizard.backend.lock_probe`). The engine adds ``state migration`` (stacks whose
-state is still only on the HTTP backend; :meth:`gfwizard.stacks.DeployEngine._migration_check`) and,
+state is still only on the HTTP backend; :meth:`gfwizard.stacks_gates.EngineGates._migration_check`) and,
 once those pass, ``running without state`` (stacks with no S3 state whose workloads already run;
 :mod:`gfwizard.stacks_untracked`). A failing gate stops the run before the first apply.
 Both run without the Kubernetes client and botocore where the credentials allow it
