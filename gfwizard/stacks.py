@@ -16,8 +16,8 @@
    the plans, in a plan-only run and in :meth:`DeployEngine.plan_all` (the wizard's Plan) too, and
    :meth:`DeployEngine.apply` runs them again before the first apply; without ``assume_yes``, the operator
    confirms through the injected callback;
-4. saved plans are applied one by one in dependency order; the first failure, lock or interrupt
-   stops the run. In rehearsal each applied twin's outputs are materialised in the rehearsal API.
+4. saved plans are applied one by one in dependency order (:mod:`gfwizard.stacks_apply`); the first failure,
+   lock or interrupt stops the run. In rehearsal each applied twin's outputs are materialised in the rehearsal API.
 
 Everything that happens is an event (:mod:`gfwizard.stacks_events`) and a journal line
 (:mod:`gfwizard.journal`). ``resume`` skips the stacks the last run deployed whose inputs have not
@@ -47,15 +47,16 @@ from gfwizard import gates as gates_mod
 from gfwizard.checks import Check
 from gfwizard.errors import InputError
 from gfwizard.journal import (
-    DONE_OUTCOMES, Journal, JournalEntry, JournalWriteError, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
+    Journal, JournalEntry, JournalWriteError, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
 )
 from gfwizard.kubeconfig_secrets import register_context_secrets
 from gfwizard.layout import Layout, layout_for, require_work_root
 from gfwizard.redact import redact, register_env_secrets, register_secret
+from gfwizard.stacks_apply import BAD_OUTCOMES, EngineApply
 from gfwizard.stacks_events import (
-    ApplyStarted, BackendRendered, DeployEvent, DeployResult, LogLine, Phase, ResourceApplied, ResourceApplying,
-    ResourceFailed, ResourceProgress, RunFinished, RunNote, RunStarted, StackApplied, StackFailed, StackInterrupted,
-    StackLocked, StackMaterialised, StackNoChanges, StackPlanned, StackPlanning, StackResult, StackSkipped,
+    BackendRendered, DeployEvent, DeployResult, LogLine, Phase, ResourceApplied, ResourceApplying, ResourceFailed,
+    ResourceProgress, RunFinished, RunNote, RunStarted, StackFailed, StackInterrupted, StackLocked, StackPlanned,
+    StackPlanning, StackResult, StackSkipped,
 )
 from gfwizard.stacks_gates import EngineGates
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
@@ -67,10 +68,10 @@ from gfwizard.stacks_selection import check_selection, deploy_command
 from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE, Attempt, journal_stop, stack_results, stopped_messages
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
-    DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, RunResult, TofuBinary, cli_config, default_plugin_cache_dir,
+    DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, TofuBinary, cli_config, default_plugin_cache_dir,
     find_binary, require_lockfile_support,
 )
-from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyProgress, ApplyStart, ChangeSummary, UIEvent
+from gfwizard.tofu_events import ApplyComplete, ApplyErrored, ApplyProgress, ApplyStart, UIEvent
 from gfwizard.tofu_summary import PlanSummary
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class StackPlan:
         return self.outcome == "planned" and self.summary is not None and self.summary.has_changes
 
 
-class DeployEngine(EngineGates, EngineResume):
+class DeployEngine(EngineApply, EngineGates, EngineResume):
     """Plans and applies the stacks of one environment (see the module docstring)."""
 
     def __init__(self, cfg: "OrgConfig", env: str, *, layout: Layout | None = None,
@@ -467,125 +468,6 @@ class DeployEngine(EngineGates, EngineResume):
         self._emit_failure(plan.stack, failure, plan.transcript)
         return failed_plan
 
-    # -- applying ---------------------------------------------------------------------------------
-
-    async def _apply(self, plans: Mapping[str, StackPlan],
-                     gate_task: "asyncio.Future[list[Check]] | None") -> DeployResult:
-        applicable: list[StackPlan] = []
-        for name in self.order:
-            if not plans[name].ready:
-                break
-            applicable.append(plans[name])
-        changing = [p for p in applicable if p.changes]
-        # Gated even when nothing changes: an unchanged stack is reported deployed (and, in a rehearsal,
-        # materialised), which must not happen on a cluster that is not the pinned one.
-        first = next((p for p in applicable if p.outcome != "skipped"), None)
-        if first is not None and not self._cancelled:
-            if not await self._gates_pass(gate_task):
-                self._journal_gate_failure(first)
-                return self._result(plans, {}, "gate-failed")
-        if changing and not self._cancelled:
-            refusal = await self._confirmed(changing)
-            if refusal is not None:
-                # A stack that failed (or was locked or interrupted) is the more important fact: the run
-                # ends with its outcome, and the refusal is one of the messages.
-                bad = next((plans[n].outcome for n in self.order if plans[n].outcome in _BAD_OUTCOMES), None)
-                if bad is not None:
-                    self._messages.append(refusal)
-                return self._result(plans, {}, bad or "refused")
-            # The question may have waited for hours, and the kubeconfig may point the context elsewhere by now
-            # (another honey, rebuilt): checked again, so that what the binary applies to is still the pinned one.
-            if not self.assume_yes and not self._cancelled and not await self._gates_pass(None):
-                if first is not None:  # (always: a changing plan is an applicable one)
-                    self._journal_gate_failure(first)
-                return self._result(plans, {}, "gate-failed")
-
-        async def ready(name: str) -> StackPlan:
-            return plans[name]
-
-        applied, outcome = await self._apply_in_order(ready, None, gated=True)
-        return self._result(plans, applied, outcome)
-
-    async def _apply_in_order(self, plan_of: Callable[[str], Awaitable[StackPlan]],
-                              gate_task: "asyncio.Future[list[Check]] | None",
-                              gated: bool = False) -> tuple[dict[str, StackPlan], str | None]:
-        """Apply each stack as soon as its plan is ready, in order; gate before the first stack that is
-        applied or reported unchanged."""
-        applied: dict[str, StackPlan] = {}
-        for name in self.order:
-            plan = await plan_of(name)
-            if not plan.ready or self._cancelled:
-                break
-            if plan.outcome == "skipped":
-                continue
-            if not gated:
-                if not await self._gates_pass(gate_task):
-                    self._journal_gate_failure(plan)
-                    return applied, "gate-failed"
-                gated = True
-            if not plan.changes:
-                applied[name] = await self._no_changes(plan)
-            else:
-                applied[name] = await self._apply_stack(plan)
-            if applied[name].outcome not in ("applied", "no-changes"):
-                break
-        return applied, None
-
-    async def _no_changes(self, plan: StackPlan) -> StackPlan:
-        started = now_utc()
-        last = self.journal.last_deploy(plan.stack)
-        # The last apply never materialised when it failed, was interrupted or gfwizard was killed after the
-        # binary had applied (its state now says "no changes"): materialise now (idempotent).
-        if self.materialise and last is not None and last.outcome not in DONE_OUTCOMES:
-            failure = await self._materialise(plan.stack, None)
-            if failure is not None:
-                return self._apply_failed(plan, failure, started)
-        self._journal(plan, "apply", "no-changes", started=started, ended=True)
-        self._emit(StackNoChanges(plan.stack))
-        return replace(plan, outcome="no-changes")
-
-    async def _apply_stack(self, plan: StackPlan) -> StackPlan:
-        worker = self.workers[plan.stack]
-        assert plan.planned is not None
-        started, t0 = now_utc(), time.monotonic()
-        self._journal(plan, "apply", "started", started=started, ended=False)
-        self._emit(ApplyStarted(plan.stack, plan.planned.plan_hash, plan.planned.summary))
-        try:
-            result = await worker.apply(plan.planned)
-        except asyncio.CancelledError:
-            self._journal(replace(plan, error="gfwizard was cancelled during apply"), "apply", "interrupted",
-                          started=started, ended=True)
-            raise
-        if isinstance(result, StepFailure):
-            return self._apply_failed(plan, result, started)
-        counts = next((e for e in reversed(result.events) if isinstance(e, ChangeSummary)), None)
-        self._emit(StackApplied(plan.stack, counts.add if counts else 0, counts.change if counts else 0,
-                                counts.remove if counts else 0, time.monotonic() - t0))
-        if self.materialise:
-            failure = await self._materialise(plan.stack, result)
-            if failure is not None:
-                return self._apply_failed(plan, failure, started)
-        done = replace(plan, outcome="applied")
-        self._journal(done, "apply", "applied", started=started, ended=True)
-        return done
-
-    def _apply_failed(self, plan: StackPlan, failure: StepFailure, started: datetime) -> StackPlan:
-        done = replace(plan, outcome=failure.outcome, error=failure.message, lock=failure.lock, phase=failure.phase)
-        self._journal(done, "apply", failure.outcome, started=started, ended=True)
-        self._emit_failure(plan.stack, failure, plan.transcript)
-        return done
-
-    async def _materialise(self, stack: str, applied: RunResult | None) -> StepFailure | None:
-        worker = self.workers[stack]
-        outputs = await worker.outputs(applied)
-        if isinstance(outputs, StepFailure):
-            return outputs
-        summary = await worker.materialise(outputs)
-        if isinstance(summary, StepFailure):
-            return summary
-        self._emit(StackMaterialised(stack, len(summary.namespaces), len(summary.workloads)))
-        return None
-
     # -- events, journal, results -----------------------------------------------------------------
 
     def _emit_failure(self, stack: str, failure: StepFailure, transcript: Path | None) -> None:
@@ -696,7 +578,7 @@ class DeployEngine(EngineGates, EngineResume):
             state = plan.outcome
             if not self.plan_only and name not in applied and state == "planned":
                 state = "not-run"
-            if first_bad is None and state in _BAD_OUTCOMES:
+            if first_bad is None and state in BAD_OUTCOMES:
                 first_bad = state
             results.append(StackResult(name, state, plan.summary, plan.plan_hash,  # type: ignore[arg-type]
                                        str(plan.transcript) if plan.transcript else None, plan.error, plan.lock))
@@ -725,8 +607,6 @@ class DeployEngine(EngineGates, EngineResume):
 #: halves (the wizard's Deploy step).
 _WHOLE_RUN = "a deploy from the command line"
 _STEPWISE = "the wizard's Deploy step"
-#: Stack outcomes that end a run with the same outcome (the first one, in apply order).
-_BAD_OUTCOMES = ("failed", "locked", "interrupted")
 
 
 @dataclass(frozen=True)
