@@ -20,11 +20,11 @@
    lock or interrupt stops the run. In rehearsal each applied twin's outputs are materialised in the rehearsal API.
 
 Everything that happens is an event (:mod:`gfwizard.stacks_events`) and a journal line
-(:mod:`gfwizard.journal`). ``resume`` skips the stacks the last run deployed whose inputs have not
-changed since, and continues at the one that failed, was interrupted or locked (what it reads from the journal:
-:mod:`gfwizard.stacks_resume`). (It compares the
-inputs hash, not the plan hash: a re-plan after an apply is by definition a different plan. The
-plan hash is journaled with every entry and reported for each skipped stack.)
+(:mod:`gfwizard.journal`, written with the run's result by :mod:`gfwizard.stacks_journaling`). ``resume`` skips
+the stacks the last run deployed whose inputs have not changed since, and continues at the one that failed, was
+interrupted or locked (what it reads from the journal: :mod:`gfwizard.stacks_resume`). (It compares the inputs
+hash, not the plan hash: a re-plan after an apply is by definition a different plan. The plan hash is journaled
+with every entry and reported for each skipped stack.)
 
 Every plan is made before the first apply, so a stack that read another stack's outputs through
 remote state would plan against the outputs from before this run; the GloriousFlywheel stacks do
@@ -34,7 +34,6 @@ not (dependencies only order the rollout).
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import threading
 import time
@@ -46,26 +45,24 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Mapping, Sequen
 from gfwizard import gates as gates_mod
 from gfwizard.checks import Check
 from gfwizard.errors import InputError
-from gfwizard.journal import (
-    Journal, JournalEntry, JournalWriteError, LockHolder, RunRecord, new_run_id, now_utc, operator_id,
-)
+from gfwizard.journal import Journal, JournalEntry, JournalWriteError, LockHolder, RunRecord, new_run_id, now_utc
 from gfwizard.kubeconfig_secrets import register_context_secrets
 from gfwizard.layout import Layout, layout_for, require_work_root
 from gfwizard.redact import redact, register_env_secrets, register_secret
-from gfwizard.stacks_apply import BAD_OUTCOMES, EngineApply
+from gfwizard.stacks_apply import EngineApply
 from gfwizard.stacks_events import (
     BackendRendered, DeployEvent, DeployResult, LogLine, Phase, ResourceApplied, ResourceApplying, ResourceFailed,
     ResourceProgress, RunFinished, RunNote, RunStarted, StackFailed, StackInterrupted, StackLocked, StackPlanned,
-    StackPlanning, StackResult, StackSkipped,
+    StackPlanning, StackSkipped,
 )
 from gfwizard.stacks_gates import EngineGates
 from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
+from gfwizard.stacks_journaling import EngineJournal
 from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.stacks_resume import EngineResume
-from gfwizard.journal_process import process_token
 from gfwizard.stacks_runlock import RunLock
 from gfwizard.stacks_selection import check_selection, deploy_command
-from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE, Attempt, journal_stop, stack_results, stopped_messages
+from gfwizard.stacks_unrecorded import Attempt
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
 from gfwizard.tofu import (
     DEFAULT_GRACE_SECONDS, CliConfig, OutputLine, TofuBinary, cli_config, default_plugin_cache_dir,
@@ -108,7 +105,7 @@ class StackPlan:
         return self.outcome == "planned" and self.summary is not None and self.summary.has_changes
 
 
-class DeployEngine(EngineApply, EngineGates, EngineResume):
+class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
     """Plans and applies the stacks of one environment (see the module docstring)."""
 
     def __init__(self, cfg: "OrgConfig", env: str, *, layout: Layout | None = None,
@@ -468,7 +465,7 @@ class DeployEngine(EngineApply, EngineGates, EngineResume):
         self._emit_failure(plan.stack, failure, plan.transcript)
         return failed_plan
 
-    # -- events, journal, results -----------------------------------------------------------------
+    # -- events, inputs, backends -----------------------------------------------------------------
 
     def _emit_failure(self, stack: str, failure: StepFailure, transcript: Path | None) -> None:
         shown = str(transcript) if transcript else None
@@ -556,52 +553,6 @@ class DeployEngine(EngineApply, EngineGates, EngineResume):
         return deploy_command(self.env, self.order if self.selected else (), plan_only=True, assume_yes=False,
                               resume=False)
 
-    def _journal(self, plan: StackPlan, action: str, outcome: str, *, started: datetime, ended: bool) -> None:
-        # Kept whether or not it is written: a run a journal write stops still says what each stack reached.
-        self._attempts[plan.stack] = Attempt(plan, outcome, recorded=False)
-        self.journal.append(JournalEntry(
-            run_id=self.run_id, env=self.env, stack=plan.stack, action=action, outcome=outcome,  # type: ignore[arg-type]
-            started_at=started, ended_at=now_utc() if ended else None, plan_hash=plan.plan_hash,
-            inputs_hash=plan.inputs_hash, summary=plan.summary,
-            lock_id=plan.lock.id if plan.lock and plan.lock.id else None, lock=plan.lock,
-            transcript=str(plan.transcript) if plan.transcript else None, error=plan.error, phase=plan.phase,
-            resumes=self._resumes, selection=tuple(self.order) if self.selected else None, plan_only=self.plan_only,
-            binary=self.binary.describe(), operator=operator_id(), pid=os.getpid(), pid_token=_own_token()))
-        self._attempts[plan.stack] = Attempt(plan, outcome, recorded=True)
-
-    def _result(self, plans: Mapping[str, StackPlan], applied: Mapping[str, StackPlan],
-                outcome: str | None) -> DeployResult:
-        results: list[StackResult] = []
-        first_bad: str | None = None
-        for name in self.order:
-            plan = applied.get(name) or plans[name]
-            state = plan.outcome
-            if not self.plan_only and name not in applied and state == "planned":
-                state = "not-run"
-            if first_bad is None and state in BAD_OUTCOMES:
-                first_bad = state
-            results.append(StackResult(name, state, plan.summary, plan.plan_hash,  # type: ignore[arg-type]
-                                       str(plan.transcript) if plan.transcript else None, plan.error, plan.lock))
-        if outcome is None:
-            if first_bad is not None:
-                outcome = first_bad
-            elif self._cancelled:
-                outcome = "interrupted"
-            elif any(r.outcome == "not-run" for r in results):
-                outcome = "failed"
-            else:
-                outcome = "planned" if self.plan_only else "applied"
-        return DeployResult(self.run_id, self.env, outcome, tuple(results), tuple(self._gates),  # type: ignore[arg-type]
-                            str(self.journal.path), self._resumes, tuple(self._messages))
-
-    def _journal_failure_result(self, exc: JournalWriteError) -> DeployResult:
-        """The result of a run a journal write stopped (see :mod:`gfwizard.stacks_unrecorded`)."""
-        results = stack_results(self.order, self._attempts, plan_only=self.plan_only)
-        stop = journal_stop(exc, self.order, results, self._attempts)
-        return DeployResult(self.run_id, self.env, JOURNAL_UNWRITABLE, tuple(results),  # type: ignore[arg-type]
-                            tuple(self._gates), str(self.journal.path), self._resumes,
-                            (*self._messages, *stopped_messages(stop)), stop)
-
 
 #: What holds the run lock of a whole run (the deploy command) and of one planned and applied in two
 #: halves (the wizard's Deploy step).
@@ -630,17 +581,6 @@ async def _stop_plans(tasks: Iterable["asyncio.Task[StackPlan]"]) -> None:
         task.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
-
-
-def _own_token() -> str:
-    """This process's :func:`~gfwizard.journal_process.process_token` (a forked child is another process)."""
-    return _token_of(os.getpid())
-
-
-@functools.lru_cache(maxsize=4)
-def _token_of(pid: int) -> str:
-    # Only ever asked for this process's own pid: its token does not change while it runs.
-    return process_token(pid)
 
 
 def _check_state_endpoint(cfg: "OrgConfig", environ: Mapping[str, str]) -> None:
