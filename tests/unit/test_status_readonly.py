@@ -151,6 +151,7 @@ def _loaded_after(code: str) -> set[str]:
 
 #: Modules that run the IaC binary, take or break a lock, write backend files, or write to the API.
 FORBIDDEN = ("gfwizard.tofu", "gfwizard.stacks", "gfwizard.stacks_worker", "gfwizard.stacks_locks",
+             "gfwizard.stacks_apply", "gfwizard.stacks_gates", "gfwizard.stacks_journaling", "gfwizard.stacks_resume",
              "gfwizard.backend", "gfwizard.backend_migrate", "gfwizard.backend_checks", "gfwizard.backend_render",
              "gfwizard.gates", "gfwizard.rehearsal.materialise", "screens.deploy_screen", "screens.backend_screen")
 
