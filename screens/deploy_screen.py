@@ -7,14 +7,15 @@ destroys first in red) are the engine's: the screen cannot skip them.
 
 Workers never touch widgets or the screen's bookkeeping: they post messages, and when they need
 the screen's answer (which plans to hand to the engine) they ask through :meth:`DeployScreen._on_ui`,
-a message answered in order after every engine event posted before it.
+a message answered in order after every engine event posted before it (that bridge, and the questions
+asked from other threads, are in :mod:`screens.deploy_bridge`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -23,9 +24,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
-from screens.confirm_modal import ConfirmModal, TypedConfirmModal
+from screens.confirm_modal import ConfirmModal
+from screens.deploy_bridge import EngineBridge, wait_for_answer
 from screens.engine_host import EngineHost
 from screens.key_hints import with_keys
 from screens.logpane import LogPane
@@ -34,12 +36,9 @@ from screens.stack_list import StackList, StackRow
 from screens.step import StepScreen
 
 if TYPE_CHECKING:
-    from gfwizard.gates import ConfirmRequest
     from gfwizard.placement import PlacementTable
     from gfwizard.stacks import DeployEngine, StackPlan
     from gfwizard.stacks_events import DeployEvent, DeployResult, GateChecked
-
-T = TypeVar("T")
 
 #: Below this width the placement pane is an overlay, shown and hidden with ``t``.
 NARROW = 110
@@ -50,21 +49,6 @@ UNRECORDED_STATES = {"applied": "applied", "no-changes": "no changes", "failed":
 #: Seconds leaving the step waits for a cancelled run to stop (one SIGINT: the binary saves state
 #: and releases its lock) before the engine loop is closed.
 STOP_WAIT = 30.0
-
-
-def confirm_body(request: "ConfirmRequest") -> Text:
-    """What an apply will do: destroys and replaces first, in red; then each stack's counts."""
-    text = Text()
-    if request.destructive:
-        # The count first: at 80x24 the list below it scrolls, and a line out of view must not go unnoticed.
-        text.append(f"DESTROYS AND REPLACES: {request.destructive_counts}\n", style="bold red")
-        for change in request.destructive:
-            text.append(f"  {change.action:<8} {change.stack}: {change.address}\n", style="red")
-        text.append("\n")
-    for planned in request.stacks:
-        text.append(f"  {planned.stack:<18} {planned.summary.counts()}\n")
-    text.append(f"\nEnvironment: {request.env}")
-    return text
 
 
 def failure_text(message: str, diagnostics: tuple[str, ...]) -> str:
@@ -82,19 +66,7 @@ def failure_text(message: str, diagnostics: tuple[str, ...]) -> str:
     return message + "\n\nThe binary said:\n" + "\n".join(redact(line) for line in lines)
 
 
-def _wait(answer: "concurrent.futures.Future[T]") -> T:
-    """``answer``'s result, waited for in a worker thread; once the worker is cancelled the wait ends
-    with ``TimeoutError`` (nobody is left to take the result)."""
-    worker = get_current_worker()
-    while True:
-        try:
-            return answer.result(timeout=0.2)
-        except concurrent.futures.TimeoutError:
-            if worker.is_cancelled:
-                raise
-
-
-class DeployScreen(StepScreen):
+class DeployScreen(EngineBridge, StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
     STEP_TITLE = "6 · Deploy"
@@ -123,22 +95,6 @@ class DeployScreen(StepScreen):
     LIVE: ClassVar[bool] = True
 
     @dataclass
-    class EngineEvent(Message):
-        """The deploy engine reported something (``event`` is one of gfwizard.stacks_events)."""
-
-        event: "DeployEvent"
-
-    @dataclass
-    class EngineReady(Message):
-        """A new engine was built for ``env``."""
-
-        env: str
-        order: list[str]
-        binary: str
-        #: The journal's last run failed, was interrupted or locked, or never finished.
-        resumable: bool = False
-
-    @dataclass
     class ActionFinished(Message):
         """A plan/apply/resume action ended (successfully or not)."""
 
@@ -150,13 +106,6 @@ class DeployScreen(StepScreen):
 
         table: "PlacementTable | None"
         error: str = ""
-
-    @dataclass
-    class UiCall(Message):
-        """A worker asks the screen to run ``fn`` on the UI thread, in order with earlier messages."""
-
-        fn: Callable[[], Any]
-        answer: "concurrent.futures.Future[Any]" = field(default_factory=concurrent.futures.Future)
 
     def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
         super().__init__(session)
@@ -328,7 +277,7 @@ class DeployScreen(StepScreen):
             return self._build_engine(resume=False)
         return self.engine
 
-    def on_deploy_screen_engine_ready(self, message: EngineReady) -> None:
+    def on_deploy_screen_engine_ready(self, message: EngineBridge.EngineReady) -> None:
         self.binary, self.resumable = message.binary, message.resumable
         if list(self.rows) != message.order:
             if self.rows and message.env == self.session.env:
@@ -370,74 +319,6 @@ class DeployScreen(StepScreen):
             # What to press first, the binary last: at 80 columns a long line is cut at the bottom.
             self._status(f"p plans every stack (nothing is applied).{hint} {message.binary}.", False)
         self.refresh_bindings()
-
-    def on_deploy_screen_ui_call(self, message: UiCall) -> None:
-        try:
-            message.answer.set_result(message.fn())
-        except BaseException as exc:  # noqa: BLE001 - handed back to the waiting worker, which raises it
-            message.answer.set_exception(exc)
-
-    def _on_ui(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the UI thread after every message posted so far; call from a worker thread."""
-        call = self.UiCall(fn)
-        self.post_message(call)
-        return _wait(call.answer)
-
-    # ----- engine callbacks (engine loop thread) ---------------------------------------------
-    def _on_event(self, event: "DeployEvent") -> None:
-        from gfwizard.stacks_events import LogLine, StackPlanning
-
-        if isinstance(event, LogLine):
-            self.log_pane.add_line(event.stack, event.text)
-            return
-        if isinstance(event, StackPlanning) and self.log_pane.has_lines(event.stack):
-            # Queued from the engine's thread, so it lands before the new run's first line.
-            from datetime import datetime
-
-            self.log_pane.add_line(event.stack, f"──── planned again at {datetime.now():%H:%M:%S} ────")
-        self.post_message(self.EngineEvent(event))
-
-    def _confirm(self, request: "ConfirmRequest") -> Any:
-        """Asked by the engine before the first apply; opens the modal on the UI thread."""
-        import asyncio
-
-        body = confirm_body(request)
-        if request.typed:
-            # The dialog only closes with the exact name or a cancel: a cancel is said as one, not as a wrong name.
-            answer = self._ask(TypedConfirmModal(f"Apply to {request.env}?", body, request.env),
-                               lambda ok: request.env if ok else False, declined=False)
-        else:
-            answer = self._ask(ConfirmModal(f"Apply to {request.env}?", body, "Apply"), bool, declined=False)
-        return asyncio.wrap_future(answer)
-
-    def _ask(self, modal: Any, convert: Callable[[Any], T], declined: T) -> "concurrent.futures.Future[T]":
-        """Open ``modal`` from a worker or the engine's thread; its answer (``convert``-ed) comes back in the
-        future. The step waits for it and nothing runs meanwhile; leaving the step answers ``declined``."""
-        answer: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._asking[answer] = declined
-
-        def answered(value: Any) -> None:
-            self._asking.pop(answer, None)
-            result = convert(value)
-            if result and self.busy is not None:  # a no is reported by whoever asked
-                self._status(f"{self.busy} running… (c cancels)", False)
-            if not answer.done():
-                answer.set_result(result)
-
-        def ask() -> None:
-            self._status("Waiting for your answer in the dialog (nothing runs until then).", False)
-            self.app.push_screen(modal, answered)
-
-        self.app.call_from_thread(ask)
-        return answer
-
-    def _decline_open_questions(self) -> None:
-        """Leaving the step (or quitting) with a dialog open answers it with its no: the worker or engine
-        waiting for it goes on (and refuses) instead of waiting for ever."""
-        for answer, declined in list(self._asking.items()):
-            if not answer.done():
-                answer.set_result(declined)
-        self._asking.clear()
 
     # ----- actions ------------------------------------------------------------------------
     def action_plan_all(self) -> None:
@@ -481,7 +362,7 @@ class DeployScreen(StepScreen):
             return True
         body = (f"Planning {engine.env} renders its backend files first. These will be written (no credentials "
                 "in them; unchanged files are left alone):\n" + files_summary(pending))
-        consented = _wait(self._ask(ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"), bool,
+        consented = wait_for_answer(self._ask(ConfirmModal(f"Write {engine.env}'s backend files?", body, "Write them"), bool,
                                     declined=False))
         if not consented:
             self.declined = f"Not planned: {engine.env}'s backend files were not written. p asks again."
@@ -713,7 +594,7 @@ class DeployScreen(StepScreen):
         return None
 
     # ----- events -------------------------------------------------------------------------
-    def on_deploy_screen_engine_event(self, message: EngineEvent) -> None:
+    def on_deploy_screen_engine_event(self, message: EngineBridge.EngineEvent) -> None:
         from gfwizard import stacks_events as ev
         from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE
 

@@ -63,7 +63,7 @@ async def ready(pilot: "Pilot[None]", app: "WizardApp") -> "DeployScreen":
 
 def test_confirm_body_lists_destroys_and_replaces_first_in_red() -> None:
     from gfwizard.gates import PlannedStack, build_request
-    from screens.deploy_screen import confirm_body
+    from screens.deploy_bridge import confirm_body
 
     request = build_request("prod", True, [
         PlannedStack("attic", summary(add=1, replace=1, creates=["terraform_data.workload[\"a\"]"],
@@ -906,7 +906,7 @@ async def test_the_prod_confirmation_keeps_its_buttons_at_80x24_after_a_wrong_na
 
     from gfwizard.gates import PlannedStack, build_request
     from screens.confirm_modal import TypedConfirmModal
-    from screens.deploy_screen import confirm_body
+    from screens.deploy_bridge import confirm_body
 
     request = build_request("prod", True, [
         PlannedStack("attic", summary(replace=1, replaces=["terraform_data.apply_delay[0]"]), "sha256:1"),
@@ -972,7 +972,7 @@ async def test_the_prod_confirmation_says_how_many_destroys_even_when_the_list_s
 
     from gfwizard.gates import PlannedStack, build_request
     from screens.confirm_modal import TypedConfirmModal
-    from screens.deploy_screen import confirm_body
+    from screens.deploy_bridge import confirm_body
 
     request = build_request("prod", True, [
         PlannedStack("attic", summary(replace=1, replaces=["terraform_data.apply_delay[0]"]), "sha256:1"),

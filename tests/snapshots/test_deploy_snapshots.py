@@ -162,7 +162,7 @@ def prod_request() -> "ConfirmRequest":
 @pytest.mark.parametrize("size", SIZES, ids=ids)
 def test_prod_typed_confirmation(snap_compare: Any, size: tuple[int, int]) -> None:
     from screens.confirm_modal import TypedConfirmModal
-    from screens.deploy_screen import confirm_body
+    from screens.deploy_bridge import confirm_body
 
     app = wizard("deploy")
     app.session.env = "prod"
