@@ -10,7 +10,8 @@ the screen's answer (which plans to hand to the engine) they ask through :meth:`
 a message answered in order after every engine event posted before it (that bridge, and the questions
 asked from other threads, are in :mod:`screens.deploy_bridge`).
 
-The screen mixes in the gates pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`.
+The screen mixes in the view of a run its journal stopped in :mod:`screens.deploy_journal_stop` and the gates
+pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from screens.confirm_modal import ConfirmModal
 from screens.deploy_bridge import EngineBridge, wait_for_answer
 from screens.deploy_dialogs import DeployDialogs, failure_text
+from screens.deploy_journal_stop import JournalStopView
 from screens.engine_host import EngineHost
 from screens.key_hints import with_keys
 from screens.logpane import LogPane
@@ -41,20 +43,18 @@ from screens.step import StepScreen
 if TYPE_CHECKING:
     from gfwizard.placement import PlacementTable
     from gfwizard.stacks import DeployEngine, StackPlan
-    from gfwizard.stacks_events import DeployEvent, DeployResult, GateChecked
+    from gfwizard.stacks_events import DeployEvent, GateChecked
 
 #: Below this width the placement pane is an overlay, shown and hidden with ``t``.
 NARROW = 110
 #: Row states after which ``r`` (resume) is offered.
 RESUMABLE_STATES = ("failed", "interrupted", "locked", "not planned", "not run")
-#: What a stack's row says of the outcome a run the journal stopped reports for it (when no event said it).
-UNRECORDED_STATES = {"applied": "applied", "no-changes": "no changes", "failed": "failed", "locked": "locked"}
 #: Seconds leaving the step waits for a cancelled run to stop (one SIGINT: the binary saves state
 #: and releases its lock) before the engine loop is closed.
 STOP_WAIT = 30.0
 
 
-class DeployScreen(EngineBridge, DeployDialogs, StepScreen):
+class DeployScreen(EngineBridge, JournalStopView, DeployDialogs, StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
     STEP_TITLE = "6 · Deploy"
@@ -604,40 +604,6 @@ class DeployScreen(EngineBridge, DeployDialogs, StepScreen):
             self.session.notes_shown.add(event.message)
             self.notify(event.message, title="Note", timeout=15, markup=False)
         self.refresh_bindings()
-
-    def _show_journal_stop(self, result: "DeployResult") -> None:
-        """A run the journal stopped (it could not be written): each stack's outcome in its row, and in the status
-        line why it stopped, what it applied (and did not record) and the remedy; Enter shows them whole."""
-        # The stopped run's binaries were told to stop, and a stack's stays stopped: the next action builds a new
-        # engine (a new run), as after a cancel.
-        self.spent = True
-        outcomes = self.session.deploy_outcomes
-        for stack in result.stacks:
-            row = self.rows.get(stack.stack)
-            if row is None:
-                continue
-            if stack.outcome in UNRECORDED_STATES and row.state not in ("applied", "no changes", "unchanged"):
-                row.state, row.detail = UNRECORDED_STATES[stack.outcome], ""
-            elif stack.outcome == "interrupted":
-                row.state, row.detail = "interrupted", "(apply)"
-                outcomes[stack.stack] = "interrupted"
-            elif stack.outcome == "not-run" and row.state in ("planned", "planning", "applying"):
-                row.state, row.detail = "not run", ""
-            if stack.outcome in ("applied", "no-changes"):
-                self.done[stack.stack] = (row.state, row.detail)
-                outcomes[stack.stack] = row.state
-            if stack.error:
-                self.log_pane.add_line(stack.stack, stack.error)
-                if stack.outcome == "applied":
-                    outcomes[stack.stack] = "applied (not recorded in the journal)"
-            self.query_one(StackList).update_row(row)
-        stop = result.journal_stop
-        why, applied, remedy = (stop.why, stop.applied_text, stop.remedy) if stop is not None else ("", "", "")
-        remedy = with_keys(remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
-        self.journal_stop = ("The run stopped: its journal cannot be written", f"{why}.\n\n{applied}.", remedy)
-        self._status(f"The run stopped: its journal cannot be written. {applied[:1].upper()}{applied[1:]}. Enter "
-                     f"shows why whole — {remedy}", True)
-        self._show_detail()
 
     def _stack_event(self, row: StackRow, event: "DeployEvent") -> None:
         from gfwizard import stacks_events as ev
