@@ -10,8 +10,9 @@ the screen's answer (which plans to hand to the engine) they ask through :meth:`
 a message answered in order after every engine event posted before it (that bridge, and the questions
 asked from other threads, are in :mod:`screens.deploy_bridge`).
 
-The screen mixes in the view of a run its journal stopped in :mod:`screens.deploy_journal_stop` and the gates
-pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`.
+The screen mixes in the engine's events turned into rows, log lines and the status line in
+:mod:`screens.deploy_events`, the view of a run its journal stopped in :mod:`screens.deploy_journal_stop` and
+the gates pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from textual.worker import Worker, WorkerState
 
 from screens.confirm_modal import ConfirmModal
 from screens.deploy_bridge import EngineBridge, wait_for_answer
-from screens.deploy_dialogs import DeployDialogs, failure_text
+from screens.deploy_dialogs import DeployDialogs
+from screens.deploy_events import DeployEvents
 from screens.deploy_journal_stop import JournalStopView
 from screens.engine_host import EngineHost
-from screens.key_hints import with_keys
 from screens.logpane import LogPane
 from screens.placement_pane import PlacementPane
 from screens.stack_list import StackList, StackRow
@@ -43,7 +44,7 @@ from screens.step import StepScreen
 if TYPE_CHECKING:
     from gfwizard.placement import PlacementTable
     from gfwizard.stacks import DeployEngine, StackPlan
-    from gfwizard.stacks_events import DeployEvent, GateChecked
+    from gfwizard.stacks_events import GateChecked
 
 #: Below this width the placement pane is an overlay, shown and hidden with ``t``.
 NARROW = 110
@@ -54,7 +55,7 @@ RESUMABLE_STATES = ("failed", "interrupted", "locked", "not planned", "not run")
 STOP_WAIT = 30.0
 
 
-class DeployScreen(EngineBridge, JournalStopView, DeployDialogs, StepScreen):
+class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
     STEP_TITLE = "6 · Deploy"
@@ -580,85 +581,6 @@ class DeployScreen(EngineBridge, JournalStopView, DeployDialogs, StepScreen):
                 continue
             return self.stops.get(name) if row.state in ("failed", "locked") else None
         return None
-
-    # ----- events -------------------------------------------------------------------------
-    def on_deploy_screen_engine_event(self, message: EngineBridge.EngineEvent) -> None:
-        from gfwizard import stacks_events as ev
-        from gfwizard.stacks_unrecorded import JOURNAL_UNWRITABLE
-
-        event = message.event
-        stack = getattr(event, "stack", None)
-        row = self.rows.get(stack) if isinstance(stack, str) else None
-        if row is not None:
-            self._stack_event(row, event)
-        elif isinstance(event, ev.GateChecked):
-            self._show_gates(event)
-        elif isinstance(event, ev.ApplyRefused):
-            pending = any(name not in self.done for name in self.rows)
-            reason = event.reason[:1].upper() + event.reason[1:]  # the engine's reason is a clause, not a sentence
-            self._status(f"{reason}." + (" Next needs every stack applied (a or A asks again; Escape goes "
-                                               "back)." if pending else ""), True)
-        elif isinstance(event, ev.RunFinished) and event.result.outcome == JOURNAL_UNWRITABLE:
-            self._show_journal_stop(event.result)
-        elif isinstance(event, ev.RunNote) and event.message not in self.session.notes_shown:
-            self.session.notes_shown.add(event.message)
-            self.notify(event.message, title="Note", timeout=15, markup=False)
-        self.refresh_bindings()
-
-    def _stack_event(self, row: StackRow, event: "DeployEvent") -> None:
-        from gfwizard import stacks_events as ev
-
-        outcomes, stack = self.session.deploy_outcomes, row.stack
-        if isinstance(event, ev.StackPlanned) and stack in self.done and not event.summary.has_changes:
-            row.state, row.detail = self.done[stack]  # still deployed: keep showing how
-        else:
-            row.update(event)
-        if isinstance(event, ev.StackPlanning):
-            self.log_pane.set_transcript(stack, self._transcript(stack))
-        elif isinstance(event, (ev.StackApplied, ev.StackNoChanges)) or (
-                isinstance(event, ev.StackSkipped) and event.plan_hash):
-            self.done[stack] = (row.state, row.detail)
-            if outcomes.get(stack) != "applied" or isinstance(event, ev.StackApplied):
-                outcomes[stack] = row.state
-        elif isinstance(event, ev.StackSkipped):
-            self.log_pane.add_line(stack, event.reason)
-        elif isinstance(event, ev.StackFailed):
-            outcomes[stack] = f"failed ({event.phase})"
-            self.log_pane.add_line(stack, f"FAILED in {event.phase}: {event.message}")
-            for detail in event.diagnostics:
-                self.log_pane.add_line(stack, f"  {detail}")
-            remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
-            self.log_pane.add_line(stack, f"remedy: {remedy}")
-            self.failures[stack] = (f"{stack} failed in {event.phase}", failure_text(event.message, event.diagnostics),
-                                    remedy)
-            self.stops[stack] = f"{stack} failed: {event.message} (Enter on {stack} shows it whole) — {remedy}"
-            self._status(self.stops[stack], True)
-        elif isinstance(event, ev.StackLocked):
-            outcomes[stack] = f"locked {row.detail}"
-            remedy = with_keys(event.remedy, {f"gfwizard deploy --env {self.session.env} --resume": "r"})
-            self.log_pane.add_line(stack, f"LOCKED {row.detail}: {remedy}")
-            self.failures[stack] = (f"{stack} is locked", f"{stack}'s state lock is held {row.detail}.", remedy)
-            self.stops[stack] = f"{stack} is locked {row.detail} (Enter on {stack} shows the way out whole): {remedy}"
-            self._status(self.stops[stack], True)
-        elif isinstance(event, ev.StackInterrupted):
-            outcomes[stack] = "interrupted"
-        elif isinstance(event, ev.PreviousRunUnfinished):
-            self.notify(event.detail, title="Previous run unfinished", severity="warning", timeout=20, markup=False)
-        elif isinstance(event, ev.DependencyWarning):
-            self.log_pane.add_line(stack, event.detail)
-        self.query_one(StackList).update_row(row)
-        self._show_detail()
-        # The transcript Done links: the run that decided the stack's outcome. A stack already deployed
-        # and only planned again keeps the one of the run that deployed it.
-        if isinstance(event, (ev.StackApplied, ev.StackNoChanges, ev.StackFailed, ev.StackLocked,
-                              ev.StackInterrupted)) or (isinstance(event, ev.StackPlanning) and stack not in self.done):
-            self.session.transcripts[stack] = self._transcript(stack)
-
-    def _transcript(self, stack: str) -> str:
-        """Where ``stack``'s transcript of this run is written (the session's record without an engine)."""
-        if self.engine is not None and stack in self.engine.workers:
-            return str(self.engine.workers[stack].transcript)
-        return self.session.transcripts.get(stack, "")
 
     # ----- placement ----------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="placement")
