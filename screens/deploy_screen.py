@@ -11,8 +11,9 @@ a message answered in order after every engine event posted before it (that brid
 asked from other threads, are in :mod:`screens.deploy_bridge`).
 
 The screen mixes in the engine's events turned into rows, log lines and the status line in
-:mod:`screens.deploy_events`, the view of a run its journal stopped in :mod:`screens.deploy_journal_stop` and
-the gates pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`.
+:mod:`screens.deploy_events`, the view of a run its journal stopped in :mod:`screens.deploy_journal_stop`,
+the gates pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`, and which plans an
+apply hands to the engine in :mod:`screens.deploy_plans`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from screens.deploy_bridge import EngineBridge, wait_for_answer
 from screens.deploy_dialogs import DeployDialogs
 from screens.deploy_events import DeployEvents
 from screens.deploy_journal_stop import JournalStopView
+from screens.deploy_plans import DeployPlans
 from screens.engine_host import EngineHost
 from screens.logpane import LogPane
 from screens.placement_pane import PlacementPane
@@ -55,7 +57,7 @@ RESUMABLE_STATES = ("failed", "interrupted", "locked", "not planned", "not run")
 STOP_WAIT = 30.0
 
 
-class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, StepScreen):
+class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, DeployPlans, StepScreen):
     """Plans and applies the stacks of the selected environment."""
 
     STEP_TITLE = "6 · Deploy"
@@ -358,60 +360,6 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, S
             self._on_ui(lambda: self._status(self.declined, True))
         return consented
 
-    def _accept_plans(self, plans: dict[str, "StackPlan"]) -> None:
-        """New plans are the truth: a stack done earlier whose plan changes something is not done any more."""
-        self.plans, self.plans_consumed = plans, False
-        for name, plan in plans.items():
-            if name in self.done and plan.changes:
-                del self.done[name]
-        ready = [p for p in plans.values() if p.ready]
-        stuck = next((n for n, p in plans.items() if not p.ready and n not in self.done), None)
-        if self.gates is not None and not self.gates.ok:
-            # The gates beside these plans (their GateChecked came before this) failed: the engine held every plan
-            # back, and the plans say only what the binary saw, not what a deploy would do.
-            failing = ", ".join(check.name for check in self.gates.checks if not check.ok)
-            self._status(f"A safety gate failed ({failing}) while planning: these plans are no preview of a deploy, "
-                         "and none can be applied. g shows each gate's detail and remedy; p plans again once it is "
-                         "followed.", True)
-        elif stuck is None:
-            changing = sum(1 for p in ready if p.changes)
-            if self.busy in ("apply", "resume"):
-                # Planned again as part of an apply: that apply goes on, so nothing is offered yet.
-                self._status(f"{len(ready)}/{len(plans)} stacks planned; {self.busy} continues… (c cancels)", False)
-            elif changing:
-                self._status(f"{len(ready)}/{len(plans)} stacks planned, {changing} with changes. "
-                             "a applies the next, A applies all.", False)
-            elif all(name in self.done for name in self.rows):
-                self._status(f"{len(ready)}/{len(plans)} stacks planned: nothing to change, every stack is applied. "
-                             "Ctrl+N for the summary.", False)
-            else:
-                self._status(f"{len(ready)}/{len(plans)} stacks planned: nothing to change. A records them as up to "
-                             "date (nothing is applied).", False)
-        elif not self.query_one("#step-status", Static).has_class("blocked"):  # else: the failure says why
-            why = plans[stuck].error or plans[stuck].outcome
-            self._status(f"{stuck} is not planned ({why}): nothing from it on can be applied. r retries.", True)
-
-    def _next_batch(self) -> list[str]:
-        """What "apply next" hands to the engine: stacks not done yet, up to and including the first
-        whose plan changes something (unchanged ones before it are recorded as such)."""
-        batch: list[str] = []
-        for name in self.rows:
-            if name in self.done:
-                continue
-            plan = self.plans.get(name)
-            if plan is None or not plan.ready:
-                break
-            batch.append(name)
-            if plan.changes:
-                break
-        return batch
-
-    def _can_apply(self) -> bool:
-        """Something is left to apply, and either its plan is ready or an apply will plan first."""
-        if all(name in self.done for name in self.rows):
-            return False
-        return self.plans_consumed or bool(self._next_batch())
-
     def action_apply_next(self) -> None:
         """Apply only the next stack in dependency order (after the engine's gates and consent)."""
         self._start("apply")
@@ -421,23 +369,6 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, S
         """Apply every planned stack in order; stops at the first failure."""
         self._start("apply")
         self.run_apply("all")
-
-    def _plans_for(self, mode: str) -> dict[str, "StackPlan"] | None:
-        """The plans handed to the engine (done stacks as skipped; for "next", everything after the
-        batch held back as unplanned), or None when there is nothing to apply."""
-        from gfwizard.stacks import StackPlan
-
-        batch = self._next_batch() if mode == "next" else [n for n in self.rows if n not in self.done]
-        if not batch:
-            return None
-        plans: dict[str, StackPlan] = {}
-        for stack in self.rows:
-            plan = self.plans.get(stack) or StackPlan(stack)
-            if stack in self.done:
-                plans[stack] = replace(plan, outcome="skipped")
-            else:
-                plans[stack] = plan if stack in batch else StackPlan(stack)
-        return plans
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
     def run_apply(self, mode: str) -> None:
