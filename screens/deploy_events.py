@@ -1,6 +1,7 @@
 """The Deploy step's handling of the engine's events: each stack's row, log lines, failures and locks (shown
 whole on Enter), the gates' summary, notes, and the end of a run its journal stopped
-(:mod:`screens.deploy_journal_stop`).
+(:mod:`screens.deploy_journal_stop`); and of a worker's error (the engine could not start, or an action stopped
+on an error that no event reports).
 
 :class:`DeployEvents` is mixed into :class:`screens.deploy_screen.DeployScreen`; the events arrive as its
 ``EngineEvent`` messages (:mod:`screens.deploy_bridge`).
@@ -9,6 +10,8 @@ whole on Enter), the gates' summary, notes, and the end of a run its journal sto
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from textual.worker import Worker, WorkerState
 
 from screens.deploy_bridge import EngineBridge
 from screens.deploy_dialogs import failure_text
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class DeployEvents:
-    """Engine events -> rows, log, status line (mixed into the Deploy step)."""
+    """Engine events and worker errors -> rows, log, status line (mixed into the Deploy step)."""
 
     def on_deploy_screen_engine_event(self, message: EngineBridge.EngineEvent) -> None:
         from gfwizard import stacks_events as ev
@@ -99,3 +102,42 @@ class DeployEvents:
         if self.engine is not None and stack in self.engine.workers:
             return str(self.engine.workers[stack].transcript)
         return self.session.transcripts.get(stack, "")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # StepScreen's handler (Textual calls it too: handlers run along the MRO) opens the error modal;
+        # this says it in the step too (the modal goes away), or the line would still read "running…".
+        if event.state is not WorkerState.ERROR or event.worker.group != "deploy":
+            return
+        said = _said(event.worker.error)
+        if self.engine is None:  # nothing is planned until this is fixed
+            if said is None:
+                self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
+                             "back to this step.", True)
+            else:
+                self._status(f"The deploy engine could not start, so nothing can be planned: {said[0]}. "
+                             f"{said[1]}, then Escape and come back to this step.", True)
+        elif self._action is not None:  # e.g. another run of the environment holds its lock
+            what = self._action.capitalize()
+            # No event will end these plans or this apply now: a row left "planning" or "applying" would say one
+            # still runs.
+            for row in self.rows.values():
+                if row.state in ("planning", "applying"):
+                    row.state, row.detail = ("not planned", "") if row.state == "planning" else ("interrupted",
+                                                                                                 "(error)")
+                    self.query_one(StackList).update_row(row)
+            if said is None:
+                self._status(f"{what} stopped on an error (see the error); p plans again once it is fixed.", True)
+            else:
+                self._status(f"{what} stopped: {said[0]}. {said[1]} (p plans again).", True)
+
+
+def _said(error: BaseException | None) -> tuple[str, str] | None:
+    """A gfwizard error as (message, remedy starting with a capital, no final stop); None for others."""
+    from gfwizard.errors import GfwError
+    from screens.app import describe_error
+
+    if not isinstance(error, GfwError):
+        return None
+    message, remedy = describe_error(error)
+    remedy = remedy.rstrip(". ")
+    return message, (remedy[:1].upper() + remedy[1:] if remedy else "Fix it")

@@ -10,8 +10,8 @@ the screen's answer (which plans to hand to the engine) they ask through :meth:`
 a message answered in order after every engine event posted before it (that bridge, and the questions
 asked from other threads, are in :mod:`screens.deploy_bridge`).
 
-The screen mixes in the engine's events turned into rows, log lines and the status line in
-:mod:`screens.deploy_events`, the view of a run its journal stopped in :mod:`screens.deploy_journal_stop`,
+The screen mixes in the engine's events (and a worker's error) turned into rows, log lines and the status line
+in :mod:`screens.deploy_events`, the view of a run its journal stopped in :mod:`screens.deploy_journal_stop`,
 the gates pane and the dialogs that show things whole in :mod:`screens.deploy_dialogs`, and which plans an
 apply hands to the engine in :mod:`screens.deploy_plans`.
 """
@@ -29,7 +29,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from screens.confirm_modal import ConfirmModal
 from screens.deploy_bridge import EngineBridge, wait_for_answer
@@ -554,33 +553,6 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         self.query_one("#stack-detail", Static).update(
             Text("\n").join(Text.assemble(f"{row.stack}: ", row.label()) for row in cut))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # StepScreen's handler (Textual calls it too: handlers run along the MRO) opens the error modal;
-        # this says it in the step too (the modal goes away), or the line would still read "running…".
-        if event.state is not WorkerState.ERROR or event.worker.group != "deploy":
-            return
-        said = _said(event.worker.error)
-        if self.engine is None:  # nothing is planned until this is fixed
-            if said is None:
-                self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
-                             "back to this step.", True)
-            else:
-                self._status(f"The deploy engine could not start, so nothing can be planned: {said[0]}. "
-                             f"{said[1]}, then Escape and come back to this step.", True)
-        elif self._action is not None:  # e.g. another run of the environment holds its lock
-            what = self._action.capitalize()
-            # No event will end these plans or this apply now: a row left "planning" or "applying" would say one
-            # still runs.
-            for row in self.rows.values():
-                if row.state in ("planning", "applying"):
-                    row.state, row.detail = ("not planned", "") if row.state == "planning" else ("interrupted",
-                                                                                                 "(error)")
-                    self.query_one(StackList).update_row(row)
-            if said is None:
-                self._status(f"{what} stopped on an error (see the error); p plans again once it is fixed.", True)
-            else:
-                self._status(f"{what} stopped: {said[0]}. {said[1]} (p plans again).", True)
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a key from the footer (and ignores it): only what makes sense now is offered.
         idle = self.busy is None and (self.engine is not None or not self.LIVE)
@@ -620,15 +592,3 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         if not self.rows or any(name not in self.done for name in self.rows):
             return "Apply every stack first (or Escape to go back)."
         return None
-
-
-def _said(error: BaseException | None) -> tuple[str, str] | None:
-    """A gfwizard error as (message, remedy starting with a capital, no final stop); None for others."""
-    from gfwizard.errors import GfwError
-    from screens.app import describe_error
-
-    if not isinstance(error, GfwError):
-        return None
-    message, remedy = describe_error(error)
-    remedy = remedy.rstrip(". ")
-    return message, (remedy[:1].upper() + remedy[1:] if remedy else "Fix it")
