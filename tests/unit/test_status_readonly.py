@@ -153,7 +153,9 @@ def _loaded_after(code: str) -> set[str]:
 FORBIDDEN = ("gfwizard.tofu", "gfwizard.stacks", "gfwizard.stacks_worker", "gfwizard.stacks_locks",
              "gfwizard.stacks_apply", "gfwizard.stacks_gates", "gfwizard.stacks_journaling", "gfwizard.stacks_resume",
              "gfwizard.backend", "gfwizard.backend_migrate", "gfwizard.backend_checks", "gfwizard.backend_render",
-             "gfwizard.gates", "gfwizard.rehearsal.materialise", "screens.deploy_screen", "screens.backend_screen")
+             "gfwizard.gates", "gfwizard.rehearsal.materialise", "screens.deploy_screen", "screens.deploy_bridge",
+             "screens.deploy_dialogs", "screens.deploy_events", "screens.deploy_journal_stop", "screens.deploy_plans",
+             "screens.backend_screen")
 
 
 def test_no_import_path_from_status_to_tofu_locks_or_writers() -> None:
