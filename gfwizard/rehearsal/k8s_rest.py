@@ -179,7 +179,9 @@ class Rest:
             meta["creationTimestamp"] = ko.ts()
             if kind.plural in WORKLOADS:
                 meta["generation"] = 1
-                obj["status"] = {}
+                # As created, before any controller ran; a DaemonSet's four counters have no omitempty.
+                obj["status"] = dict.fromkeys(("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
+                                               "numberReady"), 0) if kind.plural == "daemonsets" else {}
             if dry_run:
                 return obj
             if kind.plural == "pods":

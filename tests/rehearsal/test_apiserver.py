@@ -664,3 +664,21 @@ def test_drop_deployed_namespaces_leaves_the_namespaces_the_server_started_with(
     assert not [d for d in apps.list_deployment_for_all_namespaces(_request_timeout=TIMEOUT).items
                 if d.metadata.namespace == "deployed-a"]
     assert api.drop_deployed_namespaces() == []
+
+
+def test_the_official_client_creates_a_daemonset(api: RehearsalAPIServer) -> None:
+    """The create answer is the DaemonSet as created, its four required status counters 0 (an empty status
+    failed the client's validation)."""
+    from kubernetes import client as k8s
+
+    make_namespace(api, "ds-create")
+    created = k8s.AppsV1Api(client(api)).create_namespaced_daemon_set("ds-create", {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {"containers": [{"name": "agent", "image": "busybox:1.36"}]}}}}, _request_timeout=TIMEOUT)
+    status = created.status
+    assert (status.current_number_scheduled, status.desired_number_scheduled, status.number_misscheduled,
+            status.number_ready) == (0, 0, 0, 0)
+    read = k8s.AppsV1Api(client(api)).read_namespaced_daemon_set("agent", "ds-create", _request_timeout=TIMEOUT)
+    assert read.status.desired_number_scheduled == 2  # bumble and sting (honey's control-plane taint)
