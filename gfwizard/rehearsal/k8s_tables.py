@@ -68,7 +68,8 @@ def _selector(obj: Obj) -> str:
 def _node_row(obj: Obj, now: float) -> list[Any]:
     status = obj.get("status", {})
     ready = next((c.get("status") for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
-    text = "Ready" if ready == "True" else ("NotReady" if ready == "False" else "Unknown")
+    # kube-apiserver's printer: any Ready status but True (False, Unknown) reads NotReady; no condition: Unknown.
+    text = "Ready" if ready == "True" else ("Unknown" if ready is None else "NotReady")
     if obj.get("spec", {}).get("unschedulable"):
         text += ",SchedulingDisabled"
     labels = obj.get("metadata", {}).get("labels") or {}

@@ -135,6 +135,18 @@ def test_kubectl_get_nodes_shows_honey_bumble_sting(api: RehearsalAPIServer, kub
                                                          "sting": "sting"}
 
 
+@pytest.mark.parametrize("ready", ["Unknown", "False"], ids=["unreachable", "kubelet-not-ready"])
+def test_kubectl_get_nodes_reads_a_node_not_ready_whatever_its_ready_status(api: RehearsalAPIServer,
+                                                                         kubectl: Kubectl, ready: str) -> None:
+    """As kube-apiserver prints it: an unreachable node (Ready=Unknown) reads NotReady, not Unknown."""
+    api.set_node_ready("sting", ready)
+    try:
+        rows = {row[0]: row for row in _rows(kubectl("get", "nodes").stdout)}
+    finally:
+        api.set_node_ready("sting", True)
+    assert (rows["sting"][1], rows["bumble"][1]) == ("NotReady", "Ready")
+
+
 def test_kubectl_get_pods_and_deployments_in_all_namespaces(api: RehearsalAPIServer, kubectl: Kubectl) -> None:
     pods = _rows(kubectl("get", "pods", "-A").stdout)
     expected = {s.key for s in api.store.all("pods")}
