@@ -12,7 +12,14 @@ Usage::
         api.kubeconfig_dict()                     # ... or the whole kubeconfig, as a dict
         api.faults.set_error(500, count=2)        # the next two requests fail
         api.set_node_ready("sting", False)        # sting's kubelet stops posting: tainted, pods not Ready
+        api.crash_backoff = 0.1                   # crash-looping pods restart sooner (see below)
         api.request_log.entries()                 # every request made so far
+
+Incidents can also be induced through the API itself, with kubectl, as an operator rehearses them
+(docs/status-mode.md, "Rehearse an incident"): a status PATCH of a node's ``Ready`` condition is what the
+node lifecycle controller reacts to, and the rehearsal-only annotation
+``rehearsal.gloriousflywheel.io/fault: crashloop`` on a Deployment makes its pods crash-loop until it is
+removed (:mod:`gfwizard.rehearsal.k8s_faults`).
 
 Two users exist from the start: ``admin`` (allowed everything) and ``readonly`` (get/list/watch
 only); :meth:`RehearsalAPIServer.set_policy` changes rules or adds users. The server is rehearsal
@@ -204,12 +211,14 @@ class RehearsalAPIServer:
     on top of the system pods. ``latency``: seconds added to every request. ``log_path``: where
     the request log is appended as JSON lines. ``kube_system_uid``: fix the kube-system UID
     (random by default). ``bookmark_interval`` / ``log_interval``: seconds between watch
-    BOOKMARK events (when asked for) and between new lines of ``logs --follow``.
+    BOOKMARK events (when asked for) and between new lines of ``logs --follow``. ``crash_backoff``: the
+    kubelet's first back-off for a crash-looping container (the ``rehearsal.gloriousflywheel.io/fault:
+    crashloop`` annotation on a Deployment; see :mod:`gfwizard.rehearsal.k8s_faults`), doubling per restart.
     """
 
     def __init__(self, nodes: int = 3, pods: int = 0, latency: float = 0.0, log_path: Path | None = None, *,
                  host: str = "127.0.0.1", kube_system_uid: str | None = None,
-                 bookmark_interval: float = 5.0, log_interval: float = 1.0) -> None:
+                 bookmark_interval: float = 5.0, log_interval: float = 1.0, crash_backoff: float = 10.0) -> None:
         if nodes < 0 or pods < 0:
             raise ValueError("nodes and pods must not be negative")
         self.host = host
@@ -229,6 +238,8 @@ class RehearsalAPIServer:
         self.ca_sha256: str = self._tls.ca_sha256
         self.store = Store(k.plural for k in STORED)
         self.cluster = Cluster(self.store)
+        self.cluster.faults.backoff_base = float(crash_backoff)
+        self._kubelet: threading.Thread | None = None
         self.rest = Rest(self.cluster)
         self._app = App(store=self.store, rest=self.rest, users={}, policies=self._policies, faults=self.faults,
                         request_log=self.request_log, bookmark_interval=bookmark_interval,
@@ -267,7 +278,19 @@ class RehearsalAPIServer:
         self.port = int(server.server_address[1])
         self._app.server_address = f"{self.host}:{self.port}"
         self._thread = serve_in_thread(server, f"rehearsal-api-{self.port}")
+        self._kubelet = threading.Thread(target=self._run_kubelet, name=f"rehearsal-kubelet-{self.port}",
+                                         daemon=True)
+        self._kubelet.start()
         return self
+
+    def _run_kubelet(self) -> None:
+        """Restart crash-looping containers as their back-off runs out, until :meth:`stop`."""
+        faults = self.cluster.faults
+        stopping = self._app.stopping
+        while not stopping.is_set():
+            faults.wake.clear()  # before the tick: a sync during it wakes the next wait
+            wait = faults.tick()
+            faults.wake.wait(wait if wait is not None else 1.0)
 
     def stop(self) -> None:
         """Stop serving: end streams, close connections, free the port (idempotent)."""
@@ -276,6 +299,10 @@ class RehearsalAPIServer:
         if server is None:
             return
         self._app.stopping.set()
+        self.cluster.faults.wake.set()
+        if self._kubelet is not None:
+            self._kubelet.join(timeout=5)
+            self._kubelet = None
         server.shutdown()
         # Streams notice `stopping` within a quarter second and end their chunked bodies cleanly.
         self._app.wait_for_streams(2.0)
@@ -338,6 +365,16 @@ class RehearsalAPIServer:
     @log_interval.setter
     def log_interval(self, seconds: float) -> None:
         self._app.log_interval = float(seconds)
+
+    @property
+    def crash_backoff(self) -> float:
+        """The kubelet's first back-off, in seconds, for a crash-looping container (doubling per restart)."""
+        return self.cluster.faults.backoff_base
+
+    @crash_backoff.setter
+    def crash_backoff(self, seconds: float) -> None:
+        self.cluster.faults.backoff_base = float(seconds)
+        self.cluster.faults.wake.set()
 
     def compact(self) -> int:
         """Forget watch history (like an etcd compaction): older resourceVersions now get 410 Gone."""

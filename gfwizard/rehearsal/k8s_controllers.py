@@ -9,6 +9,8 @@
   deleting a namespace deletes everything in it; node changes reschedule pending pods.
 * A node write runs the node lifecycle controller (see :mod:`k8s_nodes`): taints follow its
   conditions, and its pods' readiness follows the node's.
+* A Deployment annotated ``rehearsal.gloriousflywheel.io/fault: crashloop`` has its pods crash-loop
+  (rehearsal-only; see :mod:`k8s_faults`).
 
 Everything happens synchronously under the store lock, so a read right after a write already
 sees the pods and the ready/desired counts, which is what status views and tests need.
@@ -21,6 +23,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from gfwizard.rehearsal import k8s_objects as ko
+from gfwizard.rehearsal.k8s_faults import WorkloadFaults
 from gfwizard.rehearsal.k8s_nodes import reconcile_node
 from gfwizard.rehearsal.k8s_sched import DAEMON_TOLERATIONS, IPAM, NodeView, Spreader, fit, node_views
 from gfwizard.rehearsal.k8s_store import Store, Stored
@@ -64,6 +67,8 @@ class Cluster:
         self._views: tuple[int, list[NodeView]] = (-1, [])
         #: Nodes the lifecycle controller has seen stop being Ready (see :mod:`k8s_nodes`).
         self.unready_nodes: set[str] = set()
+        #: The rehearsal-only fault annotation's kubelet side (see :mod:`k8s_faults`).
+        self.faults = WorkloadFaults(self)
 
     # ------------------------------------------------------------- helpers
     def _nodes(self) -> list[NodeView]:
@@ -119,6 +124,9 @@ class Cluster:
             elif plural == "replicasets":
                 self._replicaset(obj)
                 self.refresh_owner(obj)
+                owner = self._owner_of(obj)
+                if owner is not None and owner[0] == "deployments":
+                    self.faults.sync(owner[1])
             elif plural == "statefulsets":
                 self._statefulset(obj)
             elif plural == "daemonsets":
@@ -314,6 +322,7 @@ class Cluster:
         for rs_obj in old[: max(0, len(old) - history)]:
             self.delete("replicasets", namespace, rs_obj["metadata"]["name"])
         self._refresh("deployments", self._get("deployments", namespace, name) or dep)
+        self.faults.sync(self._get("deployments", namespace, name) or dep)
 
     def _scale_rs(self, rs: Obj, replicas: int) -> Obj:
         updated = {**rs, "metadata": dict(rs["metadata"]), "spec": {**rs["spec"], "replicas": replicas}}

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from gfwizard.rehearsal import k8s_objects as ko
 from gfwizard.rehearsal.k8s_controllers import WORKLOADS, Cluster
+from gfwizard.rehearsal.k8s_faults import validate as validate_fault
 from gfwizard.rehearsal.k8s_kinds import Kind
 from gfwizard.rehearsal.k8s_patch import APPLY, PATCH_TYPES, PatchError, apply_patch
 
@@ -193,7 +194,7 @@ class Rest:
     def _validate(self, kind: Kind, name: str, obj: Obj) -> None:
         causes: list[tuple[str, str]] = []
         if kind.plural in WORKLOADS:
-            causes = ko.validate_workload(kind.kind, obj)
+            causes = ko.validate_workload(kind.kind, obj) + validate_fault(kind.kind, obj)
         elif kind.plural == "pods":
             causes = ko.validate_pod_spec(obj.get("spec"))
         elif kind.plural == "events" and not isinstance(obj.get("involvedObject"), dict):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from gfwizard.rehearsal import k8s_objects as ko
 from gfwizard.rehearsal.k8s_app import JSON, App, Disconnected, Target
+from gfwizard.rehearsal.k8s_faults import CRASH_LOOP, crash_log
 from gfwizard.rehearsal.k8s_kinds import Kind
 from gfwizard.rehearsal.k8s_rest import bad_request, status_body
 from gfwizard.rehearsal.k8s_store import Expired, Stored, Watcher, dumps
@@ -178,8 +179,17 @@ class StreamsMixin:
             raise bad_request(f"container {container} is not valid for pod {name}")
         if not pod["spec"].get("nodeName"):
             raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
-        if query.get("previous") in ("true", "1"):
+        cstatus = next((cs for cs in pod.get("status", {}).get("containerStatuses") or []
+                        if cs.get("name") == container), {})
+        previous = query.get("previous") in ("true", "1")
+        if previous and not (cstatus.get("lastState") or {}).get("terminated"):
             raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+        crashing = ((cstatus.get("state") or {}).get("waiting") or {}).get("reason") == CRASH_LOOP
+        if previous or crashing:
+            # The failed run's log (kubelet serves the last terminated container while the next one waits);
+            # only the rehearsal's fault annotation makes a container fail.
+            self._send(200, self._crashed_log(pod, container, cstatus, query), "text/plain")
+            return
         try:
             tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
             limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
@@ -211,6 +221,23 @@ class StreamsMixin:
         finally:
             self.app.stream_ended()
 
+    def _crashed_log(self, pod: dict[str, Any], container: str, cstatus: dict[str, Any],
+                     query: dict[str, str]) -> bytes:
+        """The log of ``container``'s last failed run (tailLines, limitBytes and timestamps honoured)."""
+        ended = (cstatus.get("lastState") or {}).get("terminated") or {}
+        at = _parse_ts(ended.get("finishedAt")) or time.time()
+        lines = crash_log(pod, container)
+        try:
+            tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
+            limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
+        except ValueError:
+            raise bad_request("tailLines, limitBytes and sinceSeconds must be integers") from None
+        if tail is not None:
+            lines = lines[-tail:] if tail > 0 else []
+        stamps = query.get("timestamps") in ("true", "1")
+        body = "".join((f"{ko.ts_nano(at)} " if stamps else "") + line + "\n" for line in lines).encode()
+        return body[:limit_bytes] if limit_bytes is not None else body
+
     def _follow(self, pod: dict[str, Any], name: str, container: str, history: bytes, index: int,
                 stamps: bool) -> None:
         self._head(200, "text/plain", None)
@@ -237,6 +264,13 @@ def socket_readable(sock: socket.socket, timeout: float) -> bool:
         return bool(poller.poll(int(timeout * 1000)))
     except (OSError, ValueError):
         return True
+
+
+def _parse_ts(stamp: Any) -> float | None:
+    try:
+        return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+    except (TypeError, ValueError):
+        return None
 
 
 def _started_at(pod: dict[str, Any]) -> float:

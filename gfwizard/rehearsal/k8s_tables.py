@@ -92,9 +92,15 @@ def _pod_row(obj: Obj, now: float) -> list[Any]:
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
     reason = status.get("reason") or status.get("phase") or "Unknown"
-    if status.get("phase") == "Running" and ready < total:
-        reason = "Running"
-    return [obj["metadata"]["name"], f"{ready}/{total}", reason, restarts,
+    last_restart = ""
+    for cs in reversed(statuses):  # kube-apiserver's printer: a container's waiting reason is the pod's status
+        finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt") or ""
+        last_restart = max(last_restart, str(finished))
+        waiting = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+        if waiting:
+            reason = waiting
+    shown_restarts = f"{restarts} ({age(last_restart, now)} ago)" if restarts and last_restart else str(restarts)
+    return [obj["metadata"]["name"], f"{ready}/{total}", reason, shown_restarts,
             age(obj["metadata"].get("creationTimestamp"), now), status.get("podIP") or "<none>",
             spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>", "<none>"]
 

@@ -562,3 +562,55 @@ def test_a_silent_api_is_stale_within_one_refresh_and_one_probe_timeout(rehearsa
     finally:
         ws.api.faults.blackhole(False)
         source.stop()
+
+
+def test_a_rehearsed_crash_loop_and_not_ready_node_show_as_on_a_cluster(rehearsal_workspace: Any,
+                                                                         scratch_namespaces: list[str]) -> None:
+    """docs/status-mode.md "Rehearse an incident": the incidents induced through the API (the fault annotation,
+    a node status PATCH; what kubectl sends) read in ``status --once --json`` as real ones, and undoing them
+    makes status healthy again."""
+    from kubernetes import client as k8s
+
+    from gfwizard.rehearsal.k8s_faults import FAULT_ANNOTATION
+    from tests.rehearsal.test_apiserver import TIMEOUT, client
+
+    ws = rehearsal_workspace
+    _seeded_attic(ws, scratch_namespaces)
+    journal_applied(ws.dir, "dev", "attic")
+    apps, core = k8s.AppsV1Api(client(ws.api)), k8s.CoreV1Api(client(ws.api))
+
+    def annotate(value: str | None) -> None:
+        apps.patch_namespaced_deployment("attic", "attic-dev", {"metadata": {"annotations": {FAULT_ANNOTATION: value}}},
+                                         _request_timeout=TIMEOUT)
+
+    def node_ready(status: str) -> None:
+        core.patch_node_status("sting", {"status": {"conditions": [{"type": "Ready", "status": status}]}},
+                               _request_timeout=TIMEOUT)
+
+    try:
+        annotate("crashloop")
+        node_ready("Unknown")
+        done = run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env)
+    finally:
+        node_ready("True")
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    (pod,) = [s.key[1] for s in ws.api.store.all("pods", "attic-dev")]
+    (attic,) = [w for s in doc["stacks"] if s["stack"] == "attic" for w in s["workloads"]]
+    assert (attic["ready"], attic["desired"], attic["crash_looping"]) == (0, 1, [pod])
+    assert attic["restarts"] >= 1
+    assert {(p["kind"], p["subject"]) for p in doc["problems"]} == {
+        ("node-not-ready", "node sting"), ("crash-looping", "dev/attic Deployment attic-dev/attic"),
+        ("workload-below-desired", "dev/attic Deployment attic-dev/attic")}
+    assert next(p for p in doc["problems"] if p["kind"] == "crash-looping")["remedy"].startswith(
+        f"`kubectl --context honey -n attic-dev logs {pod} --previous`")
+    sting = next(n for n in doc["nodes"] if n["name"] == "sting")
+    assert (sting["ready"], sting["taints"]) == (False, ["node.kubernetes.io/unreachable:NoSchedule",
+                                                         "node.kubernetes.io/unreachable:NoExecute"])
+    assert any(e["reason"] == "BackOff" and e["object"] == f"Pod/{pod}" for e in doc["events"])
+
+    annotate(None)
+    healed = run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env)
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    (attic,) = [w for s in json.loads(healed.stdout)["stacks"] if s["stack"] == "attic" for w in s["workloads"]]
+    assert (attic["ready"], attic["crash_looping"]) == (1, [])
