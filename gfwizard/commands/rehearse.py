@@ -48,6 +48,10 @@ def things_to_try() -> list[str]:
         "gfwizard deploy --env dev --plan-only",
         "gfwizard deploy --env dev         # applies tofu/rehearsal/<stack>, then kubectl get deploy -A",
         "gfwizard status --once",
+        "kubectl -n attic-dev annotate deployment attic rehearsal.gloriousflywheel.io/fault=crashloop"
+        "  # after a deploy: a crash loop for status (fault- undoes it; docs/status-mode.md)",
+        "kubectl patch node sting --subresource=status -p '{\"status\":{\"conditions\":[{\"type\":\"Ready\","
+        "\"status\":\"Unknown\"}]}}'  # sting unreachable (\"True\" undoes it)",
         "tail -f \"$GFW_WORKSPACE/api-requests.log\"  # every request the API answered",
         "TF_HTTP_PASSWORD=\"$GFW_HTTP_STATE_PASSWORD\" gfwizard backend migrate --env dev"
         "  # HTTP -> S3, every stack still on HTTP (start with --legacy-http-state)",

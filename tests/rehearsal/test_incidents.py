@@ -233,3 +233,38 @@ def test_kubectl_node_status_patch_makes_sting_not_ready_and_back(api: Rehearsal
 
 def _rows(output: str) -> list[list[str]]:
     return [line.split() for line in output.strip().splitlines()[1:]]
+
+
+def _documented_commands() -> list[list[str]]:
+    """The kubectl command lines of docs/status-mode.md's "Rehearse an incident" code blocks, split as a shell would."""
+    import shlex
+
+    from tests.helpers import REPO
+
+    text = (REPO / "docs" / "status-mode.md").read_text(encoding="utf-8")
+    section = text.split("## Rehearse an incident", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```sh\n")[1:]
+    lines = [line for block in blocks for line in block.split("```", 1)[0].splitlines()]
+    return [shlex.split(line) for line in lines if line.startswith("kubectl ")]
+
+
+def test_the_documented_commands_do_what_the_docs_say(api: RehearsalAPIServer, kubectl: Kubectl) -> None:
+    node_patch, annotate, undo = _documented_commands()
+    assert [c[:5] for c in (node_patch, annotate, undo)] == [
+        ["kubectl", "--context", "honey", "patch", "node"], ["kubectl", "--context", "honey", "-n", "attic-dev"],
+        ["kubectl", "--context", "honey", "-n", "attic-dev"]]
+    make_namespace(api, "attic-dev")
+    _apis(api)[1].create_namespaced_deployment("attic-dev", deployment("attic", 1), _request_timeout=TIMEOUT)
+
+    kubectl(*node_patch[1:])
+    assert {r[0]: r[1] for r in _rows(kubectl("get", "nodes").stdout)}["sting"] == "NotReady"
+    kubectl(*node_patch[1:-1], node_patch[-1].replace('"Unknown"', '"True"'))  # the documented undo
+    assert {r[0]: r[1] for r in _rows(kubectl("get", "nodes").stdout)}["sting"] == "Ready"
+
+    kubectl(*annotate[1:])
+    (row,) = _rows(kubectl("-n", "attic-dev", "get", "pods").stdout)
+    assert row[2] == "CrashLoopBackOff"
+    assert "rehearsal fault injected" in kubectl("-n", "attic-dev", "logs", "deploy/attic", "--previous").stdout
+    kubectl(*undo[1:])
+    (row,) = _rows(kubectl("-n", "attic-dev", "get", "pods").stdout)
+    assert row[1:3] == ["1/1", "Running"]
