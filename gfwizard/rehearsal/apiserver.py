@@ -18,8 +18,8 @@ Usage::
 Incidents can also be induced through the API itself, with kubectl, as an operator rehearses them
 (docs/status-mode.md, "Rehearse an incident"): a status PATCH of a node's ``Ready`` condition is what the
 node lifecycle controller reacts to, and the rehearsal-only annotation
-``rehearsal.gloriousflywheel.io/fault: crashloop`` on a Deployment makes its pods crash-loop until it is
-removed (:mod:`gfwizard.rehearsal.k8s_faults`).
+``rehearsal.gloriousflywheel.io/fault: crashloop`` on a Deployment makes its pods crash-loop (``pending``:
+unschedulable) until it is removed (:mod:`gfwizard.rehearsal.k8s_faults`).
 
 Two users exist from the start: ``admin`` (allowed everything) and ``readonly`` (get/list/watch
 only); :meth:`RehearsalAPIServer.set_policy` changes rules or adds users. The server is rehearsal

@@ -9,8 +9,8 @@
   deleting a namespace deletes everything in it; node changes reschedule pending pods.
 * A node write runs the node lifecycle controller (see :mod:`k8s_nodes`): taints follow its
   conditions, and its pods' readiness follows the node's.
-* A Deployment annotated ``rehearsal.gloriousflywheel.io/fault: crashloop`` has its pods crash-loop
-  (rehearsal-only; see :mod:`k8s_faults`).
+* A Deployment annotated ``rehearsal.gloriousflywheel.io/fault: crashloop`` has its pods crash-loop,
+  ``pending`` has them unschedulable (rehearsal-only; see :mod:`k8s_faults`).
 
 Everything happens synchronously under the store lock, so a read right after a write already
 sees the pods and the ready/desired counts, which is what status views and tests need.
@@ -202,8 +202,9 @@ class Cluster:
         nodes = self._nodes()
         probe = ko.pod("probe", namespace, template, owner=None, placement=None)
         result = fit(probe["spec"], nodes)
-        spreader = Spreader(result.nodes, self._load(result.nodes))
-        message = result.message()
+        refused = self.faults.refusal(owner, result)
+        spreader = Spreader([] if refused else result.nodes, self._load(result.nodes))
+        message = refused or result.message()
         nodes_by_name = {n["metadata"]["name"]: n for n in result.nodes}
         for name in names:
             placement = self.ipam.placement(nodes_by_name[spreader.take()]) if spreader else None
@@ -249,6 +250,8 @@ class Cluster:
             owners: dict[str, tuple[str, Obj]] = {}
             load = self._load([n.obj for n in nodes])
             for pending in self.store.pods_on_node(""):
+                if self.faults.held_pending(pending.obj):
+                    continue
                 result = fit(pending.obj["spec"], nodes)
                 if not result.nodes:
                     continue

@@ -10,6 +10,11 @@ by default), a ``BackOff`` Warning event on the pod counts up, and the pod's log
 next start succeed: the container runs and is Ready again, its restarts and ``lastState`` kept, as on a
 cluster.
 
+``...fault=pending`` makes them unschedulable instead: the running pods go (as if evicted) and their
+replacements stay ``Pending`` with an ``Unschedulable`` condition and the scheduler's ``FailedScheduling``
+Warning (``Insufficient memory`` on the nodes the pod would otherwise fit); removing the annotation lets the
+scheduler place them.
+
 Nothing on a real cluster reads this annotation: it is rehearsal machinery (the API server refuses any
 other value, and the annotation on anything but a Deployment).
 """
@@ -24,12 +29,13 @@ from gfwizard.rehearsal import k8s_objects as ko
 
 if TYPE_CHECKING:
     from gfwizard.rehearsal.k8s_controllers import Cluster
+    from gfwizard.rehearsal.k8s_sched import Fit
 
 Obj = dict[str, Any]
 
 FAULT_ANNOTATION = "rehearsal.gloriousflywheel.io/fault"
 #: The values the annotation takes.
-FAULTS = ("crashloop",)
+FAULTS = ("crashloop", "pending")
 CRASH_LOOP = "CrashLoopBackOff"
 #: The kubelet's back-off cap, in multiples of its base (10 s -> 5 min).
 _BACKOFF_CAP = 30
@@ -47,6 +53,23 @@ def validate(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
         supported = ", ".join(f'"{f}"' for f in FAULTS)
         return [(field, f'Unsupported value: "{value}": supported values: {supported}')]
     return []
+
+
+def insufficient_memory(result: "Fit") -> str:
+    """The scheduler's ``FailedScheduling`` message when the nodes ``result`` fits lack memory for the pod."""
+    total, fits = result.total, len(result.nodes)
+    if not total:
+        return "no nodes available to schedule pods"
+    reasons = [f"{count} node(s) had untolerated taint {taint}" for taint, count in result.untolerated.items()]
+    if result.selector_mismatch:
+        reasons.append(f"{result.selector_mismatch} node(s) didn't match Pod's node affinity/selector")
+    if fits:
+        reasons.append(f"{fits} Insufficient memory")
+    preemption = [f"{fits} No preemption victims found for incoming pod"] if fits else []
+    if total - fits:
+        preemption.append(f"{total - fits} Preemption is not helpful for scheduling")
+    return (f"0/{total} nodes are available: {', '.join(sorted(reasons))}. preemption: 0/{total} nodes are "
+            f"available: {', '.join(sorted(preemption))}.")
 
 
 def go_duration(seconds: float) -> str:
@@ -106,11 +129,40 @@ class WorkloadFaults:
         self.wake = threading.Event()
 
     # ----------------------------------------------------------- controller
+    def fault_of(self, owner: Mapping[str, Any]) -> str | None:
+        """The fault annotation on the Deployment behind ``owner`` (a pod's ReplicaSet), or None."""
+        if owner.get("kind") != "ReplicaSet":
+            return None
+        found = self.cluster._owner_of(owner)
+        if found is None or found[0] != "deployments":
+            return None
+        return ((found[1].get("metadata") or {}).get("annotations") or {}).get(FAULT_ANNOTATION)
+
+    def held_pending(self, pod: Mapping[str, Any]) -> bool:
+        """Is ``pod`` kept unschedulable by ``fault=pending`` on its Deployment?"""
+        owner = self.cluster._owner_of(pod)
+        return owner is not None and self.fault_of(owner[1]) == "pending"
+
+    def refusal(self, owner: Mapping[str, Any], result: "Fit") -> str | None:
+        """The ``FailedScheduling`` message for pods ``owner`` creates while ``fault=pending`` holds, else None."""
+        return insufficient_memory(result) if self.fault_of(owner) == "pending" else None
+
     def sync(self, deployment: Obj) -> None:
         """Bring ``deployment``'s pods in line with its fault annotation (under the store lock)."""
         store = self.cluster.store
         fault = ((deployment.get("metadata") or {}).get("annotations") or {}).get(FAULT_ANNOTATION)
-        for rs in store.owned("replicasets", deployment["metadata"]["uid"]):
+        owned = store.owned("replicasets", deployment["metadata"]["uid"])
+        if fault == "pending":
+            for rs in owned:
+                bound = [p for p in store.owned("pods", rs.obj["metadata"]["uid"]) if p.obj["spec"].get("nodeName")]
+                for pod in bound:  # evicted; the ReplicaSet's replacements cannot be scheduled
+                    store.delete("pods", pod.key[0], pod.key[1])
+                if bound:
+                    self.cluster._replicaset(rs.obj)
+            return
+        if any(not p.obj["spec"].get("nodeName") for rs in owned for p in store.owned("pods", rs.obj["metadata"]["uid"])):
+            self.cluster.nodes_changed()  # pods held Pending by the fault get scheduled now
+        for rs in owned:
             for stored in store.owned("pods", rs.obj["metadata"]["uid"]):
                 pod = stored.obj
                 if not pod["spec"].get("nodeName"):

@@ -151,7 +151,7 @@ def test_a_previous_log_of_a_container_that_never_restarted_is_refused(api: Rehe
 @pytest.mark.parametrize(("path", "body", "message"), [
     ("/apis/apps/v1/namespaces/crash-d/deployments/work", {"metadata": {"annotations": {FAULT_ANNOTATION: "oom"}}},
      f'Deployment.apps "work" is invalid: metadata.annotations[{FAULT_ANNOTATION}]: Unsupported value: "oom": '
-     'supported values: "crashloop"'),
+     'supported values: "crashloop", "pending"'),
     ("/apis/apps/v1/namespaces/crash-d/daemonsets/agent", {"metadata": {"annotations": {FAULT_ANNOTATION: "crashloop"}}},
      f'DaemonSet.apps "agent" is invalid: metadata.annotations[{FAULT_ANNOTATION}]: Forbidden: the rehearsal\'s '
      "fault annotation works on Deployments only, not on a DaemonSet"),
@@ -174,6 +174,47 @@ def test_a_bad_fault_annotation_is_refused_and_changes_nothing(api: RehearsalAPI
     after = {(p, s.key): s.obj["metadata"]["resourceVersion"]
              for p in ("deployments", "daemonsets", "pods") for s in api.store.all(p, "crash-d")}
     assert after == before
+
+
+def test_pending_annotation_makes_pods_unschedulable_until_removed(api: RehearsalAPIServer) -> None:
+    from kubernetes import client as k8s
+
+    core, apps = _apis(api)
+    make_namespace(api, "pending-a")
+    on_bumble = deployment("work", 2, {"gloriousflywheel.io/role": "bumble"})
+    apps.create_namespaced_deployment("pending-a", on_bumble, _request_timeout=TIMEOUT)
+    running = {p.metadata.name for p in core.list_namespaced_pod("pending-a", _request_timeout=TIMEOUT).items}
+    _annotate(apps, "pending-a", "pending")
+
+    message = ("0/3 nodes are available: 1 Insufficient memory, 1 node(s) didn't match Pod's node affinity/selector, "
+               "1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/3 nodes are "
+               "available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.")
+    pods = core.list_namespaced_pod("pending-a", _request_timeout=TIMEOUT).items
+    assert len(pods) == 2 and not running & {p.metadata.name for p in pods}  # the running ones went
+    for pod in pods:
+        assert (pod.status.phase, pod.spec.node_name, pod.status.container_statuses) == ("Pending", None, None)
+        (cond,) = pod.status.conditions
+        assert (cond.type, cond.status, cond.reason, cond.message) == ("PodScheduled", "False", "Unschedulable",
+                                                                       message)
+    events = core.list_namespaced_event("pending-a", field_selector="reason=FailedScheduling",
+                                        _request_timeout=TIMEOUT).items
+    assert sorted((e.involved_object.name, e.type, e.message) for e in events) == sorted(
+        (p.metadata.name, "Warning", message) for p in pods)
+    status = apps.read_namespaced_deployment("work", "pending-a", _request_timeout=TIMEOUT).status
+    assert (status.ready_replicas, status.unavailable_replicas) == (None, 2)
+
+    # A node change (which schedules pending pods that fit) leaves them Pending; so does a deleted pod's replacement.
+    api.set_node_ready("sting", "False")
+    api.set_node_ready("sting", True)
+    core.delete_namespaced_pod(pods[0].metadata.name, "pending-a", _request_timeout=TIMEOUT)
+    assert [p.status.phase for p in core.list_namespaced_pod("pending-a", _request_timeout=TIMEOUT).items] == \
+        ["Pending"] * 2
+
+    _annotate(apps, "pending-a", None)
+    pods = core.list_namespaced_pod("pending-a", _request_timeout=TIMEOUT).items
+    assert [(p.status.phase, p.spec.node_name) for p in pods] == [("Running", "bumble")] * 2
+    status = apps.read_namespaced_deployment("work", "pending-a", _request_timeout=TIMEOUT).status
+    assert isinstance(status, k8s.V1DeploymentStatus) and status.ready_replicas == 2
 
 
 def test_go_duration_prints_the_kubelets_back_off_as_go_does() -> None:
@@ -205,7 +246,7 @@ def test_kubectl_bad_fault_value_is_refused(api: RehearsalAPIServer, kubectl: Ku
     _work(api, "crash-l", replicas=1)
     done = kubectl("-n", "crash-l", "annotate", "deployment", "work", f"{FAULT_ANNOTATION}=crash", check=False)
     assert done.returncode == 1
-    assert 'Unsupported value: "crash": supported values: "crashloop"' in done.stderr
+    assert 'Unsupported value: "crash": supported values: "crashloop", "pending"' in done.stderr
     assert FAULT_ANNOTATION not in kubectl("-n", "crash-l", "get", "deploy", "work", "-o", "json").stdout
 
 
@@ -249,10 +290,9 @@ def _documented_commands() -> list[list[str]]:
 
 
 def test_the_documented_commands_do_what_the_docs_say(api: RehearsalAPIServer, kubectl: Kubectl) -> None:
-    node_patch, annotate, undo = _documented_commands()
-    assert [c[:5] for c in (node_patch, annotate, undo)] == [
-        ["kubectl", "--context", "honey", "patch", "node"], ["kubectl", "--context", "honey", "-n", "attic-dev"],
-        ["kubectl", "--context", "honey", "-n", "attic-dev"]]
+    node_patch, annotate, undo, pending = _documented_commands()
+    assert [c[:5] for c in (node_patch, annotate, undo, pending)] == [
+        ["kubectl", "--context", "honey", "patch", "node"]] + [["kubectl", "--context", "honey", "-n", "attic-dev"]] * 3
     make_namespace(api, "attic-dev")
     _apis(api)[1].create_namespaced_deployment("attic-dev", deployment("attic", 1), _request_timeout=TIMEOUT)
 
@@ -265,6 +305,13 @@ def test_the_documented_commands_do_what_the_docs_say(api: RehearsalAPIServer, k
     (row,) = _rows(kubectl("-n", "attic-dev", "get", "pods").stdout)
     assert row[2] == "CrashLoopBackOff"
     assert "rehearsal fault injected" in kubectl("-n", "attic-dev", "logs", "deploy/attic", "--previous").stdout
+    kubectl(*undo[1:])
+    (row,) = _rows(kubectl("-n", "attic-dev", "get", "pods").stdout)
+    assert row[1:3] == ["1/1", "Running"]
+
+    kubectl(*pending[1:])
+    (row,) = _rows(kubectl("-n", "attic-dev", "get", "pods").stdout)
+    assert row[1:3] == ["0/1", "Pending"]
     kubectl(*undo[1:])
     (row,) = _rows(kubectl("-n", "attic-dev", "get", "pods").stdout)
     assert row[1:3] == ["1/1", "Running"]
