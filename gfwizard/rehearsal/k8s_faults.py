@@ -160,7 +160,8 @@ class WorkloadFaults:
                 if bound:
                     self.cluster._replicaset(rs.obj)
             return
-        if any(not p.obj["spec"].get("nodeName") for rs in owned for p in store.owned("pods", rs.obj["metadata"]["uid"])):
+        pods = [p for rs in owned for p in store.owned("pods", rs.obj["metadata"]["uid"])]
+        if any(not p.obj["spec"].get("nodeName") for p in pods):
             self.cluster.nodes_changed()  # pods held Pending by the fault get scheduled now
         for rs in owned:
             for stored in store.owned("pods", rs.obj["metadata"]["uid"]):
@@ -225,7 +226,8 @@ class WorkloadFaults:
     def _backoff_event(self, pod: Obj, containers: str) -> None:
         meta = pod["metadata"]
         node = pod["spec"].get("nodeName", "")
-        message = f"Back-off restarting failed container {containers} in pod {meta['name']}_{meta['namespace']}({meta['uid']})"
+        message = (f"Back-off restarting failed container {containers} in pod "
+                   f"{meta['name']}_{meta['namespace']}({meta['uid']})")
         store = self.cluster.store
         existing = self._backoff_events.get(meta["uid"])
         stored = store.get("events", meta["namespace"], existing) if existing else None

@@ -152,7 +152,8 @@ def test_a_previous_log_of_a_container_that_never_restarted_is_refused(api: Rehe
     ("/apis/apps/v1/namespaces/crash-d/deployments/work", {"metadata": {"annotations": {FAULT_ANNOTATION: "oom"}}},
      f'Deployment.apps "work" is invalid: metadata.annotations[{FAULT_ANNOTATION}]: Unsupported value: "oom": '
      'supported values: "crashloop", "pending"'),
-    ("/apis/apps/v1/namespaces/crash-d/daemonsets/agent", {"metadata": {"annotations": {FAULT_ANNOTATION: "crashloop"}}},
+    ("/apis/apps/v1/namespaces/crash-d/daemonsets/agent",
+     {"metadata": {"annotations": {FAULT_ANNOTATION: "crashloop"}}},
      f'DaemonSet.apps "agent" is invalid: metadata.annotations[{FAULT_ANNOTATION}]: Forbidden: the rehearsal\'s '
      "fault annotation works on Deployments only, not on a DaemonSet"),
 ], ids=["unknown-fault", "not-a-deployment"])
