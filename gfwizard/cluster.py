@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 from gfwizard.checks import Check, Level, failed, passed, warned
 from gfwizard.cluster_client import ClusterClient, Timeouts
 from gfwizard.cluster_errors import ClusterAccessError
-from gfwizard.cluster_kubeconfig import CONFIG_ORIGIN, ContextTarget, kubeconfig_paths, resolve_context
+from gfwizard.cluster_kubeconfig import CONFIG_ORIGIN, DRAFT_ORIGIN, ContextTarget, kubeconfig_paths, resolve_context
 from gfwizard.cluster_network import (network_check, normalise_server, other_context_remedy,
                                       same_cluster_server_remedy, server_check, wrong_context_remedy)
 from gfwizard.errors import SafetyStop
@@ -471,9 +471,11 @@ def validate_context(cfg: "OrgConfig", *, kubeconfig: str | None = None, context
     ``discovery`` is an optional ``kubeconfig.discover()`` result whose classification is used;
     ``context_origin`` and ``kubeconfig_origin`` say where ``context`` and ``kubeconfig`` came from (see
     ``resolve_context``); ``new_config``: ``cfg`` is the wizard's draft and no organization.yaml exists yet, so a
-    remedy that would change its API server or network says to write the file first.
+    remedy that would change its kubeconfig, context, API server or network says how else to set it.
     """
     kubeconfig, context, origin = _resolve_args(cfg, kubeconfig, context, kubeconfig_origin)
+    if new_config and origin == CONFIG_ORIGIN:
+        origin = DRAFT_ORIGIN
     run = _Run(cfg, kubeconfig, context, Timeouts.of(timeouts), discovery, origin=origin,
                context_origin=context_origin, new_config=new_config)
     if run.local(gates_only=False) and run.reach(strict=False):

@@ -93,6 +93,14 @@ def ca_sha256(pem: bytes) -> str:
 
 #: ``origin`` of a kubeconfig path taken from ``cluster.kubeconfig`` in organization.yaml.
 CONFIG_ORIGIN = "cluster.kubeconfig"
+#: ``origin`` of ``cluster.kubeconfig`` in the wizard's draft while no organization.yaml exists yet: there is no
+#: field in a file to fix, so a remedy says where the wizard takes the kubeconfig from instead.
+DRAFT_ORIGIN = "draft cluster.kubeconfig"
+#: What to do about the draft's kubeconfig or context (:data:`DRAFT_ORIGIN`).
+DRAFT_REMEDY = ("there is no organization.yaml yet to correct: go Back (Esc) to the wizard's Kubeconfig step and "
+                "pick honey's context in the file that holds it, or write organization.yaml first with `gfwizard "
+                "config init --plain` (it asks the kubeconfig file and the context), then start the wizard again "
+                "(`gfwizard wizard`)")
 #: ``context_origin`` of a context the operator named on the command line.
 CONTEXT_FLAG = "--context"
 #: ``origin`` of a kubeconfig path the operator named on the command line.
@@ -197,6 +205,8 @@ def _merge_files(paths: list[str]) -> tuple[_Node | None, list[str]]:
 def missing_file_remedy(missing: list[str], explicit: bool, origin: str = "") -> str:
     """What to do about kubeconfig files that do not exist, by where their names came from."""
     named = ", ".join(missing)
+    if explicit and origin == DRAFT_ORIGIN:
+        return f"the wizard's draft names {named}, which does not exist, as the kubeconfig: {DRAFT_REMEDY}"
     if explicit and origin == CONFIG_ORIGIN:
         # KUBECONFIG is not read while cluster.kubeconfig is set: exporting it cannot be the fix.
         return (f"cluster.kubeconfig in organization.yaml names {named}, which does not exist: fix cluster.kubeconfig, "
@@ -210,7 +220,9 @@ def missing_file_remedy(missing: list[str], explicit: bool, origin: str = "") ->
 def _directory_error(directory: str, explicit: bool, origin: str) -> ClusterAccessError:
     """A kubeconfig path that is a directory. kubectl and the stacks' providers (client-go) skip a missing
     file but refuse a list holding a directory ("read DIR: is a directory"), so it cannot be skipped here."""
-    if explicit and origin == CONFIG_ORIGIN:
+    if explicit and origin == DRAFT_ORIGIN:
+        remedy = f"the wizard's draft names the directory {directory} as the kubeconfig: {DRAFT_REMEDY}"
+    elif explicit and origin == CONFIG_ORIGIN:
         remedy = f"point cluster.kubeconfig in organization.yaml at the kubeconfig file inside {directory}, not at it"
     elif explicit:
         remedy = f"name a kubeconfig file, not the directory {directory}"
@@ -261,8 +273,9 @@ def _load_merged(paths: list[str], explicit: bool, origin: str = "",
         raise ClusterAccessError(
             "kubeconfig", f"kubeconfig {named} holds no configuration: {what} empty (no YAML document, only "
                           "whitespace or comments), and kubectl skips an empty file",
-            f"put honey's kubeconfig into {named}, or name the file that holds it (cluster.kubeconfig in "
-            "organization.yaml, KUBECONFIG or --kubeconfig)")
+            f"put honey's kubeconfig into {named}, or " + (DRAFT_REMEDY if origin == DRAFT_ORIGIN else
+                                                           "name the file that holds it (cluster.kubeconfig in "
+                                                           "organization.yaml, KUBECONFIG or --kubeconfig)"))
     return merged, skipped
 
 
@@ -364,6 +377,8 @@ def _unknown_context_remedy(context: str, origin: str, context_origin: str) -> s
         return (f"pass {KUBECONFIG_FLAG} a file that has context {context!r} (`gfwizard discover` lists every context "
                 f"and its file), pick one of those names with {CONTEXT_FLAG} NAME, or leave {KUBECONFIG_FLAG} out to "
                 "use cluster.kubeconfig / KUBECONFIG")
+    if origin == DRAFT_ORIGIN:
+        return DRAFT_REMEDY
     return ("set cluster.context in organization.yaml to one of those names (or fix cluster.kubeconfig); "
             "`gfwizard validate --context NAME` checks one first")
 
@@ -375,7 +390,8 @@ def resolve_context(kubeconfig: str | None, context: str, environ: Mapping[str, 
     Raises :class:`ClusterAccessError` (kind ``kubeconfig``) when a file, the context, its cluster
     or the user it names is missing, naming what is there instead (kubectl refuses such a context too).
     A context that names no user is read as anonymous. ``origin`` is where ``kubeconfig`` came from
-    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``, :data:`KUBECONFIG_FLAG` for the flag), so a missing
+    (:data:`CONFIG_ORIGIN` for ``cluster.kubeconfig``, :data:`DRAFT_ORIGIN` for the wizard's draft of a file
+    that does not exist yet, :data:`KUBECONFIG_FLAG` for the flag), so a missing
     file or context gets the right remedy;
     ``context_origin`` likewise for ``context`` (:data:`CONTEXT_FLAG` when the operator passed it).
     """

@@ -93,6 +93,44 @@ async def test_with_no_config_file_yet_a_server_mismatch_says_to_write_it_first(
     assert workspace_files(ws) == before
 
 
+async def test_opened_at_validate_with_no_config_file_a_missing_default_kubeconfig_says_where_to_pick_one(
+        rehearsal_workspace: WorkspaceFixture, tmp_path: Any) -> None:
+    """`gfwizard wizard --step validate` with no organization.yaml yet skips the Kubeconfig step, so the draft's
+    default ~/.kube/kubeconfig-honey.yaml is validated; it is missing, and the remedy said to fix cluster.kubeconfig
+    in organization.yaml, a file that does not exist. It says to go Back to the Kubeconfig step (which Esc does)
+    or write the file first. Nothing is written."""
+    from pathlib import Path
+
+    from screens.launch import build_app
+
+    ws = rehearsal_workspace
+    (tmp_path / "new").mkdir()
+    missing = tmp_path / "new" / "organization.yaml"
+    default = Path.home() / ".kube" / "kubeconfig-honey.yaml"
+    assert not default.exists()
+    # ~/.kube only: the Kubeconfig step keeps its discovery cache in the state dir (documented).
+    before, kube_before = workspace_files(ws), tree_digest(Path.home() / ".kube")
+    app = build_app(rehearsal=ws, config_path=missing, repo=REPO, start_at="validate")  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None, "validation")
+        assert app.session.existing_config is None
+        check = app.screen.report.check("kubeconfig")
+        assert check is not None and check.level.value == "fail", check
+        assert str(default) in check.detail
+        assert check.remedy.startswith(f"the wizard's draft names {default}, which does not exist, as the "
+                                       "kubeconfig: there is no organization.yaml yet to correct: go Back (Esc) to "
+                                       "the wizard's Kubeconfig step"), check.remedy
+        assert "write organization.yaml first with `gfwizard config init --plain`" in check.remedy
+        assert "in organization.yaml" not in check.remedy
+        assert "Remedy: " + check.remedy in text_of(app.screen.query_one(".check-detail"))
+        assert not app.session.validated
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig"), "the Kubeconfig step, as the remedy says")
+    assert list(missing.parent.iterdir()) == []
+    assert workspace_files(ws) == before
+    assert tree_digest(Path.home() / ".kube") == kube_before
+
+
 async def test_pin_declined_writes_nothing_and_keeps_next_blocked(unpinned_workspace: WorkspaceFixture) -> None:
     ws = unpinned_workspace
     before = workspace_files(ws)

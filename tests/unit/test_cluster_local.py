@@ -159,6 +159,42 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
         resolve_context(str(tmp_path / "nope.yaml"), "honey")
 
 
+def test_with_no_organization_yaml_yet_the_kubeconfig_remedies_do_not_name_its_fields(tmp_path: Path) -> None:
+    """The wizard at Validate with no organization.yaml yet validates its draft's default kubeconfig: when that is
+    missing, a directory, empty or without the context, the remedy said to fix cluster.kubeconfig (or
+    cluster.context) in organization.yaml, a file that does not exist; it says where else to pick them."""
+    from gfwizard.answers import ConfigAnswers, build_config
+    from gfwizard.cluster import validate_context
+
+    write_first = ("there is no organization.yaml yet to correct: go Back (Esc) to the wizard's Kubeconfig step and "
+                   "pick honey's context in the file that holds it, or write organization.yaml first with `gfwizard "
+                   "config init --plain` (it asks the kubeconfig file and the context), then start the wizard again "
+                   "(`gfwizard wizard`)")
+    missing, directory, empty = tmp_path / "kubeconfig-honey.yaml", tmp_path / "kube.d", tmp_path / "empty.yaml"
+    directory.mkdir()
+    empty.write_text("# nothing yet\n", encoding="utf-8")
+    other = kubeconfig(tmp_path / "other.yaml", context="elsewhere")
+    expected = {
+        missing: f"the wizard's draft names {missing}, which does not exist, as the kubeconfig: {write_first}",
+        directory: f"the wizard's draft names the directory {directory} as the kubeconfig: {write_first}",
+        empty: f"put honey's kubeconfig into {empty}, or {write_first}",
+        other: write_first,
+    }
+    before = tree_digest(tmp_path)
+    for path, remedy in expected.items():
+        draft = build_config(ConfigAnswers(kubeconfig=str(path)))
+        report = validate_context(draft, new_config=True, timeouts=(0.2, 0.2))
+        check = report.check("kubeconfig")
+        assert check is not None and check.level is Level.FAIL, (path, check)
+        assert check.remedy == remedy, path
+        assert "in organization.yaml" not in check.remedy
+        # With a file, its field is what to fix.
+        with_file = validate_context(draft, timeouts=(0.2, 0.2)).check("kubeconfig")
+        assert with_file is not None and "organization.yaml" in with_file.remedy, path
+        assert "Kubeconfig step" not in with_file.remedy
+    assert tree_digest(tmp_path) == before
+
+
 def test_ambient_kubeconfig_list_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = kubeconfig(tmp_path / "k.yaml", context="honey")
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing.yaml'}:{path}")
