@@ -246,7 +246,8 @@ class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
         When the gates fail, the plans made meanwhile are no preview of a deploy (see
         :func:`gfwizard.gates.gate_failed_plans_note`): their saved plans are deleted and they are returned not
         ready (``not-run``, the reason in ``error``, the binary's summary kept), so :meth:`apply` applies none of
-        them; plan again once the failing gate's remedy is followed. :attr:`gates` holds the checks.
+        them and ends ``gate-failed``; plan again once the failing gate's remedy is followed. :attr:`gates` holds the
+        checks.
 
         A journal entry that cannot be written ends the run as :meth:`run` does (:class:`RunFinished` with the
         ``journal-unwritable`` result), then raises its :class:`JournalWriteError`: there is nothing to apply.
@@ -293,7 +294,11 @@ class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
         self._bind_loop()
         self._run_lock.acquire(self.run_id, _STEPWISE)
         try:
-            result = await self._apply(plans, None)
+            if self._gates_failed():
+                # plan_all held every plan back (none is ready): the run stops at the gates, not at a stack.
+                result = self._result(plans, {}, "gate-failed")
+            else:
+                result = await self._apply(plans, None)
         except JournalWriteError as exc:
             result = self._journal_failure_result(exc)  # (the applies run one at a time: none runs now)
         except BaseException:

@@ -539,7 +539,9 @@ async def test_plan_all_runs_the_gates_a_plan_only_run_runs(rehearsal_workspace:
             engine.discard()
     if wrong:  # the held-back plans are never applied, whatever the gates say by then
         result = await engine.apply(plans)
-        assert result.outcome != "applied" and not [e for e in seen if isinstance(e, ApplyStarted)], result
+        # Stopped by the gates, as the run would have been: not a stack's failure (it ended "failed").
+        assert result.outcome == "gate-failed" and not [e for e in seen if isinstance(e, ApplyStarted)], result
+        assert result.gates == tuple(gates.checks) and [(s.stack, s.outcome) for s in result.stacks] == [("attic", "not-run")]
     assert state_keys(ws) == set(), "planning applied something"
     assert non_get_api_requests(ws.api) == [], "planning wrote into the cluster"
     assert objects(ws) == bucket, "planning left an object in the bucket (the lock probe's, a lock)"
