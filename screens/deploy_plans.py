@@ -27,7 +27,8 @@ class DeployPlans:
                 del self.done[name]
         ready = [p for p in plans.values() if p.ready]
         stuck = next((n for n, p in plans.items() if not p.ready and n not in self.done), None)
-        if self.gates is not None and not self.gates.ok:
+        self.held_back = self.gates is not None and not self.gates.ok
+        if self.held_back:
             # The gates beside these plans (their GateChecked came before this) failed: the engine held every plan
             # back, and the plans say only what the binary saw, not what a deploy would do.
             failing = ", ".join(check.name for check in self.gates.checks if not check.ok)

@@ -120,6 +120,9 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         #: reads once: the next action builds a new one.
         self.spent = False
         self.resumable = False
+        #: The gates beside the last plans failed, so the engine held every plan back: only p (after the gate's remedy)
+        #: helps; r would plan again and stop at the same gates.
+        self.held_back = False
         self._narrow: bool | None = None
         #: The open "Force stop?" dialog, closed when the run ends before the operator answers.
         self._force_modal: ConfirmModal | None = None
@@ -289,7 +292,7 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
                         self.log_pane.set_transcript(name, path)
             self.query_one(StackList).set_stacks(list(self.rows.values()))
             self._show_detail()
-        self.plans = {}
+        self.plans, self.held_back = {}, False
         hint = " The last run did not finish: r resumes it." if message.resumable else ""
         view = self.session.deploy_views.get(message.env)
         if view is not None and view.dropped:
@@ -559,7 +562,8 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         if action in ("plan_all", "switch_env"):
             return idle
         if action == "resume":
-            return idle and (self.resumable or any(r.state in RESUMABLE_STATES for r in self.rows.values()))
+            offered = self.resumable or any(r.state in RESUMABLE_STATES for r in self.rows.values())
+            return idle and offered and not self.held_back
         if action in ("apply_next", "apply_all"):
             return idle and self._can_apply()
         if action == "cancel":

@@ -1059,6 +1059,44 @@ async def test_a_failed_gate_is_readable_whole_at_80x24(offline: None) -> None:
         await wait_until(pilot, lambda: on_step(app, "deploy"), "back on the step once more")
 
 
+async def test_resume_is_not_offered_while_a_failed_gate_holds_the_plans_back(offline: None) -> None:
+    """A gate failed beside the plans: the engine held every plan back, and r (offered since the last run did not
+    finish, or a stack is "not planned") would only plan again and stop at the same gates. p is what helps."""
+    from gfwizard import stacks_events as ev
+    from gfwizard.checks import failed, passed
+    from gfwizard.stacks import StackPlan
+
+    binary = "terraform 1.11.4 (/usr/bin/terraform)"
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        screen.post_message(screen.EngineReady("dev", ORDER, binary, resumable=True))
+        await wait_until(pilot, lambda: screen.resumable, "the unfinished last run")
+        assert screen.check_action("resume", ()) is True
+        screen.post_message(screen.EngineEvent(ev.StackPlanned("attic", summary(add=2), "sha256:a", 0.1)))
+        screen.post_message(screen.EngineEvent(ev.GateChecked(
+            (passed("server"), failed("fingerprint", "fingerprint mismatch", "run `gfwizard validate`")), False)))
+        await wait_until(pilot, lambda: screen.gates is not None, "the failed gates")
+        held = {name: StackPlan(name, error="planned while the deploy gates failed: no preview, and not applied (see "
+                                            "the gates)") for name in ORDER}
+        screen._accept_plans(held)
+        await pilot.pause()
+        assert text_of(screen.query_one("#step-status")).startswith("A safety gate failed (fingerprint) while "
+                                                                    "planning")
+        assert screen.check_action("resume", ()) is False
+        assert screen.check_action("plan_all", ()) is True, "p, which plans again once the remedy is followed"
+        await pilot.press("r")
+        await pilot.pause()
+        assert screen.busy is None, "r started an action"
+
+        # Planned again with the gates passing: r is offered again for the unfinished run.
+        screen.post_message(screen.EngineEvent(ev.GateChecked((passed("server"), passed("fingerprint")), True)))
+        await wait_until(pilot, lambda: screen.gates is not None and screen.gates.ok, "the passed gates")
+        screen._accept_plans({name: StackPlan(name, outcome="planned", summary=summary(add=1), plan_hash=f"h{name}")
+                              for name in ORDER})
+        assert screen.check_action("resume", ()) is True
+
+
 async def test_placement_tables_are_marked_not_live_when_nodes_cannot_be_read(offline: None) -> None:
     from gfwizard.answers import ConfigAnswers, build_config
     from gfwizard.placement import NodeInfo, compute_placement, requests_for

@@ -553,6 +553,14 @@ async def test_planning_runs_the_gates_and_a_failed_one_holds_every_plan_back(tw
         assert screen.query_one("#step-status").has_class("blocked")
         assert not screen.check_action("apply_next", ()) and not screen.check_action("apply_all", ())
         assert not list((ws.dir / "work").rglob("*.tfplan")), "a held-back plan was kept"
+        # Resume would only plan again and stop at the same gates: not offered (whether or not the gates failed before
+        # a stack started planning: "not planned" offers r otherwise), and r does nothing.
+        assert screen.check_action("resume", ()) is False
+        held_engine = screen.engine
+        await pilot.press("r")
+        await pilot.pause()
+        assert screen.busy is None and screen.engine is held_engine and text_of(screen.query_one("#step-status")) == \
+            status
         await pilot.press("g")
         await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the gates dialog")
         shown = text_of(app.screen.query_one("#error-message"))
