@@ -32,6 +32,12 @@ class DeployPlans:
             # The gates beside these plans (their GateChecked came before this) failed: the engine held every plan
             # back, and the plans say only what the binary saw, not what a deploy would do.
             failing = ", ".join(check.name for check in self.gates.checks if not check.ok)
+            from screens.stack_list import StackList
+
+            for row in self.rows.values():
+                if row.state == "planned":  # its saved plan is gone: "planned" would offer what cannot be applied
+                    row.state = "held back"
+                    self.query_one(StackList).update_row(row)
             self._status(f"A safety gate failed ({failing}) while planning: these plans are no preview of a deploy, "
                          "and none can be applied. g shows each gate's detail and remedy; p plans again once it is "
                          "followed.", True)

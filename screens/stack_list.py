@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 STATE_STYLES = {
     "pending": "dim", "planning": "cyan", "planned": "bold", "applying": "bold cyan",
     "applied": "bold green", "no changes": "green", "unchanged": "green", "not planned": "yellow",
-    "not run": "yellow",
+    "not run": "yellow", "held back": "yellow",
     "failed": "bold red", "locked": "bold red", "interrupted": "bold yellow",
 }
 

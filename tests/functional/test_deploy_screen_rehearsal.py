@@ -553,6 +553,9 @@ async def test_planning_runs_the_gates_and_a_failed_one_holds_every_plan_back(tw
         assert screen.query_one("#step-status").has_class("blocked")
         assert not screen.check_action("apply_next", ()) and not screen.check_action("apply_all", ())
         assert not list((ws.dir / "work").rglob("*.tfplan")), "a held-back plan was kept"
+        # No row says "planned" of a plan that is gone (which stacks got as far as planning is timing).
+        states_shown = [r.state for r in screen.rows.values()]
+        assert "planned" not in states_shown and "held back" in states_shown, states_shown
         # Resume would only plan again and stop at the same gates: not offered (whether or not the gates failed before
         # a stack started planning: "not planned" offers r otherwise), and r does nothing.
         assert screen.check_action("resume", ()) is False
