@@ -150,6 +150,8 @@ def locks(env: str, config_path: Path | None, as_json: bool) -> None:
         sys.exit(EXIT_OK)
     if not held:
         echo(f"no state locks held in {env!r}")
+    else:
+        echo(f"{len(held)} state lock{'s' if len(held) != 1 else ''} held in {env!r}:")
     for lock in held:
         # Every field but the stack name is read from the lock object: anyone who can write to the bucket wrote it.
         if lock.error:

@@ -247,6 +247,8 @@ def test_locks_lists_a_lock_object(ws: Path, s3: RehearsalS3, s3_bucket: str,
                            Body=json.dumps(lock).encode())
     text = run_cli(["backend", "locks", "--env", "dev", "--config", str(config)])
     assert text.returncode == 0
+    # The listing says what it lists: a bare row read like part of something cut off.
+    assert text.stdout.splitlines()[0] == "1 state lock held in 'dev':", text.stdout
     assert "arc-runners" in text.stdout and "OperationTypeApply" in text.stdout and "by alice@laptop" in text.stdout
     assert "since 2025-01-02T03:04:05+00:00" in text.stdout and lock["ID"] in text.stdout
     # The way out is said exactly (it was only in a deploy's remedy and the docs): no deploy initialised this
