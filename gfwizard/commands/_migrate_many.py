@@ -31,10 +31,10 @@ def migrate_command(env: str, stacks: Sequence[str] = (), *, yes: bool = False,
                     timeout: float = MIGRATE_TIMEOUT) -> str:
     """The backticked ``gfwizard backend migrate --env ENV`` with a ``--stack`` per stack of ``stacks``, ``--yes``,
     and ``--timeout`` when it is not the default (``--config`` is added where it is printed)."""
-    options = "".join(f" --stack {name}" for name in stacks)
-    options += " --yes" if yes else ""
-    options += f" --timeout {timeout:g}" if timeout != MIGRATE_TIMEOUT else ""
-    return f"`gfwizard backend migrate --env {env}{options}`"
+    options: list[tuple[str, str | None]] = [("--env", env), *(("--stack", name) for name in stacks)]
+    options += [("--yes", None)] if yes else []
+    options += [("--timeout", f"{timeout:g}")] if timeout != MIGRATE_TIMEOUT else []
+    return f"`{command_line('backend migrate', options)}`"
 
 
 def go_on_command(env: str, pending: Sequence[str], given: Sequence[str], *, yes: bool, timeout: float) -> str:
