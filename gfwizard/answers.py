@@ -227,8 +227,6 @@ def _check(key: str, value: Any, answers: ConfigAnswers) -> None:
             raise ValueError(f"the file name points at {rules.shown_value(rules.kubeconfig_stem(value))}: {reason}")
         rules.check_kubeconfig_path(value)
     elif key == "context":
-        if not value.strip():
-            raise ValueError("context must not be empty")
         reason = rules.misuse(value, "context", answers.role_names(), answers.legacy_contexts())
         if reason:
             raise ValueError(reason)
