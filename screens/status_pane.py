@@ -109,10 +109,14 @@ class StatusPane(Vertical):
         notes_widget = self.query_one(".pane-notes", Static)
         notes_widget.set_class(stale is not None, "stale")
         text = printable(redact(" · ".join(notes)))
-        lines = len(Text(text).wrap(self.app.console, max(1, self.app.size.width - 2))) if text else 0
-        if lines != getattr(self, "_notes_lines", 0):  # the notes' height decides whether a scrollbar takes a column
-            self._notes_lines = lines
-            rows, columns = self.fit(snap, now, env)
+        measured = (text, self.app.size.width)
+        if measured != getattr(self, "_notes_measured", None):  # wrapped again only when it can have changed
+            self._notes_measured = measured
+            lines = len(Text(text).wrap(self.app.console, max(1, self.app.size.width - 2))) if text else 0
+            # The notes' height decides whether a scrollbar takes a column.
+            if lines != getattr(self, "_notes_lines", 0):
+                self._notes_lines = lines
+                rows, columns = self.fit(snap, now, env)
         if getattr(self, "_notes_text", None) != text:
             self._notes_text = text
             notes_widget.update(text)
