@@ -55,7 +55,7 @@ from gfwizard.rehearsal.k8s_controllers import Cluster
 from gfwizard.rehearsal.k8s_app import App
 from gfwizard.rehearsal.k8s_http import APIHTTPServer
 from gfwizard.rehearsal.k8s_kinds import STORED
-from gfwizard.rehearsal.k8s_nodes import conditions as node_conditions
+from gfwizard.rehearsal.k8s_nodes import as_ready_status, conditions as node_conditions
 from gfwizard.rehearsal.k8s_rbac import ADMIN_RULES, READONLY_RULES, validate_rules
 from gfwizard.rehearsal.k8s_rest import Rest
 from gfwizard.rehearsal.k8s_seed import LOAD_NAMESPACE, SYSTEM_NAMESPACES, seed
@@ -433,9 +433,7 @@ class RehearsalAPIServer:
         posts NotReady), False or ``"Unknown"`` (kubelet stopped posting: every condition Unknown). The node
         lifecycle controller reacts as on a cluster (see :mod:`gfwizard.rehearsal.k8s_nodes`): taints, pods
         no longer Ready, events. Returns the node as stored afterwards."""
-        status = ("True" if ready else "Unknown") if isinstance(ready, bool) else ready
-        if status not in ("True", "False", "Unknown"):
-            raise ValueError(f"ready must be True, False, 'True', 'False' or 'Unknown' (got {ready!r})")
+        status = as_ready_status(ready)
         with self.store.lock:
             stored = self.store.get("nodes", "", name)
             if stored is None:
@@ -443,7 +441,7 @@ class RehearsalAPIServer:
             node = stored.obj
             now = ko.ts()
             previous = (node.get("status") or {}).get("conditions") or []
-            conditions = node_conditions(status, now, now, previous)  # type: ignore[arg-type]
+            conditions = node_conditions(status, now, now, previous)
             updated = {**node, "metadata": dict(node["metadata"]),
                        "status": {**node["status"], "conditions": conditions}}
             self.cluster.reconcile("nodes", self.store.put("nodes", updated).obj)

@@ -54,6 +54,15 @@ _NOT_READY_MESSAGE = ("container runtime network not ready: NetworkReady=false r
 _UNKNOWN = ("NodeStatusUnknown", "Kubelet stopped posting node status.")
 
 
+def as_ready_status(ready: bool | str) -> ReadyStatus:
+    """A ``ready`` argument as the ``Ready`` condition's status: True -> ``True``, False -> ``Unknown`` (the kubelet
+    stopped posting), or one of ``"True"`` / ``"False"`` / ``"Unknown"`` as given; ValueError otherwise."""
+    status = ("True" if ready else "Unknown") if isinstance(ready, bool) else ready
+    if status not in ("True", "False", "Unknown"):
+        raise ValueError(f"ready must be True, False, 'True', 'False' or 'Unknown' (got {ready!r})")
+    return status  # type: ignore[return-value]
+
+
 def conditions(ready: ReadyStatus, heartbeat: str, since: str,
                previous: list[Mapping[str, Any]] | None = None) -> list[Obj]:
     """A node's conditions when its ``Ready`` status is ``ready``.

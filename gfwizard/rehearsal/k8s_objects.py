@@ -128,7 +128,7 @@ def node(name: str, role: str, index: int, *, created: float | None = None,
     ``ready``: True (``Ready=True``), False or ``"Unknown"`` (kubelet stopped posting status), ``"False"``
     (kubelet posts NotReady). A node that is not Ready carries the node lifecycle controller's taints."""
     # Imported here: k8s_nodes builds on this module's timestamps.
-    from gfwizard.rehearsal.k8s_nodes import conditions, with_controller_taints
+    from gfwizard.rehearsal.k8s_nodes import as_ready_status, conditions, with_controller_taints
 
     shape = SHAPES.get(role, SHAPES["bumble"])
     all_labels = {
@@ -150,10 +150,7 @@ def node(name: str, role: str, index: int, *, created: float | None = None,
     capacity = {"cpu": str(shape.cpu), "ephemeral-storage": "102626232Ki", "hugepages-1Gi": "0",
                 "hugepages-2Mi": "0", "memory": f"{memory_ki}Ki", "pods": "110"}
     allocatable = {**capacity, "ephemeral-storage": "99833802265", "memory": f"{memory_ki - 102400}Ki"}
-    status = ("True" if ready else "Unknown") if isinstance(ready, bool) else ready
-    if status not in ("True", "False", "Unknown"):
-        raise ValueError(f"ready must be True, False, 'True', 'False' or 'Unknown' (got {ready!r})")
-    node_conditions = conditions(status, heartbeat, since)  # type: ignore[arg-type]
+    node_conditions = conditions(as_ready_status(ready), heartbeat, since)
     seed = hashlib.sha256(name.encode()).hexdigest()
     return with_controller_taints({
         "apiVersion": "v1", "kind": "Node",
