@@ -190,13 +190,7 @@ class StreamsMixin:
             # only the rehearsal's fault annotation makes a container fail.
             self._send(200, self._crashed_log(pod, container, cstatus, query), "text/plain")
             return
-        try:
-            tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
-            limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
-            since = int(query["sinceSeconds"]) if query.get("sinceSeconds") else None
-        except ValueError:
-            raise bad_request("tailLines, limitBytes and sinceSeconds must be integers") from None
-        stamps = query.get("timestamps") in ("true", "1")
+        tail, limit_bytes, since, stamps = _log_options(query)
         started = _started_at(pod)
         now = time.time()
         # One line per ~10 s since the container started (at least LOG_HISTORY); the last
@@ -207,11 +201,7 @@ class StreamsMixin:
                  for seq in range(total - LOG_HISTORY, total)]
         if since is not None:
             lines = [(t, text) for t, text in lines if t >= now - since]
-        if tail is not None:
-            lines = lines[-tail:] if tail > 0 else []
-        history = "".join((f"{ko.ts_nano(t)} " if stamps else "") + text + "\n" for t, text in lines).encode()
-        if limit_bytes is not None:
-            history = history[:limit_bytes]
+        history = _log_body(lines, tail, limit_bytes, stamps)
         if query.get("follow") not in ("true", "1"):
             self._send(200, history, "text/plain")
             return
@@ -226,17 +216,8 @@ class StreamsMixin:
         """The log of ``container``'s last failed run (tailLines, limitBytes and timestamps honoured)."""
         ended = (cstatus.get("lastState") or {}).get("terminated") or {}
         at = _parse_ts(ended.get("finishedAt")) or time.time()
-        lines = crash_log(pod, container)
-        try:
-            tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
-            limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
-        except ValueError:
-            raise bad_request("tailLines, limitBytes and sinceSeconds must be integers") from None
-        if tail is not None:
-            lines = lines[-tail:] if tail > 0 else []
-        stamps = query.get("timestamps") in ("true", "1")
-        body = "".join((f"{ko.ts_nano(at)} " if stamps else "") + line + "\n" for line in lines).encode()
-        return body[:limit_bytes] if limit_bytes is not None else body
+        tail, limit_bytes, _, stamps = _log_options(query)
+        return _log_body([(at, line) for line in crash_log(pod, container)], tail, limit_bytes, stamps)
 
     def _follow(self, pod: dict[str, Any], name: str, container: str, history: bytes, index: int,
                 stamps: bool) -> None:
@@ -266,6 +247,26 @@ def socket_readable(sock: socket.socket, timeout: float) -> bool:
         return True
 
 
+def _log_options(query: dict[str, str]) -> tuple[int | None, int | None, int | None, bool]:
+    """``tailLines``, ``limitBytes``, ``sinceSeconds`` and ``timestamps`` of a log request (400 when not integers)."""
+    try:
+        tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
+        limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
+        since = int(query["sinceSeconds"]) if query.get("sinceSeconds") else None
+    except ValueError:
+        raise bad_request("tailLines, limitBytes and sinceSeconds must be integers") from None
+    return tail, limit_bytes, since, query.get("timestamps") in ("true", "1")
+
+
+def _log_body(lines: list[tuple[float, str]], tail: int | None, limit_bytes: int | None, stamps: bool) -> bytes:
+    """``lines`` ((time, text) pairs) as a log body: the last ``tail``, each stamped when asked, cut at
+    ``limit_bytes``."""
+    if tail is not None:
+        lines = lines[-tail:] if tail > 0 else []
+    body = "".join((f"{ko.ts_nano(t)} " if stamps else "") + text + "\n" for t, text in lines).encode()
+    return body[:limit_bytes] if limit_bytes is not None else body
+
+
 def _parse_ts(stamp: Any) -> float | None:
     try:
         return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
@@ -274,8 +275,5 @@ def _parse_ts(stamp: Any) -> float | None:
 
 
 def _started_at(pod: dict[str, Any]) -> float:
-    stamp = pod.get("status", {}).get("startTime") or pod["metadata"].get("creationTimestamp")
-    try:
-        return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
-    except (TypeError, ValueError):
-        return time.time() - LOG_HISTORY * 10
+    started = _parse_ts(pod.get("status", {}).get("startTime") or pod["metadata"].get("creationTimestamp"))
+    return started if started is not None else time.time() - LOG_HISTORY * 10
