@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from gfwizard.rehearsal.k8s_objects import ts
+from gfwizard.rehearsal.k8s_objects import node_is_ready, ts
 
 if TYPE_CHECKING:
     from gfwizard.rehearsal.k8s_controllers import Cluster
@@ -154,7 +154,7 @@ def reconcile_node(cluster: "Cluster", name: str) -> None:
         tainted = with_controller_taints(node, now)
         if tainted["spec"] != node.get("spec"):
             node = store.put("nodes", {**tainted, "metadata": dict(node["metadata"])}).obj
-        ready = ready_status(node) == "True"
+        ready = node_is_ready(node)
         if ready == (name not in cluster.unready_nodes):
             return
         if ready:
