@@ -59,7 +59,7 @@ def _dotted(loc: tuple[Any, ...], at_key: bool = False) -> str:
 class _Section(BaseModel):
     """Base of every section: strict types (no YAML 1.1 coercions), unknown keys rejected, immutable."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     #: Fields written to a new file even when they hold their default (they are worth seeing).
     always_written: ClassVar[frozenset[str]] = frozenset()
@@ -551,7 +551,9 @@ def _hint(value: str, known: list[str]) -> str:
 
 def schema_json() -> str:
     """The JSON Schema of ``organization.yaml``, as committed in ``config/organization.schema.json``."""
-    schema = OrgConfig.model_json_schema()
+    from gfwizard.orgconfig_fielddocs import describe_schema
+
+    schema = describe_schema(OrgConfig.model_json_schema(), OrgConfig.__name__)
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_FILE_NAME,

@@ -15,6 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from gfwizard.orgconfig import OrgConfig, schema_json
+from gfwizard.orgconfig_fielddocs import field_docs
 
 REGENERATE_COMMAND = "python -m gfwizard.orgconfig_docs"
 SCHEMA_PATH = Path("config") / "organization.schema.json"
@@ -191,9 +192,10 @@ def reference_markdown() -> str:
         model: type[BaseModel] = getattr(models, model_name)
         out += [f"## `{heading}`", "", _cell(model.__doc__ or ""), "",
                 "| field | type | default | description |", "| --- | --- | --- | --- |"]
+        docs = field_docs().get(model_name, {})
         for name, field in model.model_fields.items():
             out.append(f"| `{name}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} | "
-                       f"{_cell(field.description or '')} |")
+                       f"{_cell(docs.get(name, ''))} |")
         out.append("")
     return "\n".join(out)
 

@@ -85,3 +85,16 @@ def test_an_option_or_a_second_path_is_a_usage_error_that_writes_nothing(
     assert main(args) == 2
     assert "usage: python -m gfwizard.orgconfig_docs [--check] [REPO]" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [], "an option was taken for a repo path and written into"
+
+
+def test_field_docs_are_the_strings_under_each_field() -> None:
+    from gfwizard.orgconfig import ClusterSpec, S3Spec
+    from gfwizard.orgconfig_fielddocs import field_docs
+
+    docs = field_docs()
+    assert docs["OrgConfig"]["version"] == "Format version of this file; must be 1."
+    for model in (OrgConfig, ClusterSpec, S3Spec):
+        assert set(docs[model.__name__]) == set(model.model_fields), model.__name__
+    assert "always_written" not in docs["OrgConfig"]  # a ClassVar with no string under it
+    # Loading a config no longer extracts them: the models carry no description of their own.
+    assert OrgConfig.model_fields["version"].description is None
