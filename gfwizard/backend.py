@@ -10,7 +10,9 @@ This module is the one import for callers; the work lives in small helpers:
 * :mod:`gfwizard.backend_locks` — ``list_locks`` (read-only);
 * :mod:`gfwizard.backend_migrate` — ``migrate_http_to_s3``.
 
-botocore is imported only inside the functions that talk to S3.
+botocore is imported only inside the functions that talk to S3. The deploy engine imports the two parts
+it runs (``backend_render``, ``backend_checks.lock_probe``) directly: the migration and its kin are not
+worth loading at every deploy's start.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def default_gate_checks(cfg: "OrgConfig", env: str, *, resolved: "ResolvedContex
     from gfwizard.cluster import gate_checks
 
     def probe() -> Check:
-        from gfwizard.backend import lock_probe
+        from gfwizard.backend_checks import lock_probe
 
         try:
             return lock_probe(cfg)

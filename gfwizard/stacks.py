@@ -543,7 +543,7 @@ class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
                                  remedy=f"create it, or fix environments.{self.env}.tfvars in organization.yaml")
 
     async def _render_backends(self) -> None:
-        from gfwizard.backend import render_backends
+        from gfwizard.backend_render import render_backends
 
         rendered = await asyncio.to_thread(render_backends, self.cfg, self.env, self.layout)
         changed = tuple(str(f.path) for f in rendered if f.changed)
