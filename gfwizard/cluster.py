@@ -37,7 +37,6 @@ from gfwizard.cluster_kubeconfig import CONFIG_ORIGIN, DRAFT_ORIGIN, ContextTarg
 from gfwizard.cluster_network import (network_check, normalise_server, other_context_remedy,
                                       same_cluster_server_remedy, server_check, wrong_context_remedy)
 from gfwizard.errors import SafetyStop
-from gfwizard.placement import bring_back, not_ready_note
 from gfwizard.redact import redact
 
 if TYPE_CHECKING:
@@ -430,6 +429,8 @@ def fingerprint_check(cfg: "OrgConfig", observed: ObservedFingerprint, strict: b
 
 def roles_check(cfg: "OrgConfig", nodes: list["NodeInfo"]) -> Check:
     """Each role of ``placement.roles`` has at least one Ready node matching its selector."""
+    from gfwizard.placement import bring_back, not_ready_note  # only this check needs placement (not the deploy gates)
+
     if not cfg.placement.roles:
         return passed("placement", f"no node roles configured ({len(nodes)} nodes)")
     found: list[str] = []
