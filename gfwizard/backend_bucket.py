@@ -1,5 +1,7 @@
 """Creating the state bucket: the one function ``gfwizard backend check --create-bucket`` and the wizard's
-Backend step both use, so every state bucket gfwizard makes is versioned from its first write.
+Backend step both use, so every state bucket gfwizard makes is versioned from its first write; and
+:func:`enable_bucket_versioning`, the one way versioning is turned on (on a new bucket, or on an existing one with
+``--enable-versioning``), which reads it back before calling it on.
 
 A state bucket must be versioned (a torn or wrong state write is rolled back from the version before it).
 A bucket this function created but could not version is deleted again (it is empty: it was made a moment
@@ -47,7 +49,7 @@ def create_state_bucket(client: Any, target: "S3Target", *, env: str,
     except Exception as exc:  # noqa: BLE001 - every failure is explained
         detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="create the bucket")
         return failed(C_BUCKET, f"creating bucket {bucket!r} failed: {detail}", remedy), None
-    refusal = _enable_versioning(client, target, env, timeouts)
+    refusal = enable_bucket_versioning(client, target, env=env, timeouts=timeouts)
     if refusal is None:
         return (passed(C_BUCKET, f"bucket {bucket!r} created at {target.endpoint}"),
                 passed(C_VERSIONING, f"versioning enabled on {bucket!r} as it was created: every state write is kept"))
@@ -69,9 +71,12 @@ def create_state_bucket(client: Any, target: "S3Target", *, env: str,
                    remedy=f"make the store allow versioning (see {C_VERSIONING}), then {again}"), warning)
 
 
-def _enable_versioning(client: Any, target: "S3Target", env: str,
-                       timeouts: tuple[float, float]) -> tuple[str, str] | None:
-    """Enable versioning and read it back: None when it is on, else ``(why not, remedy)``."""
+def enable_bucket_versioning(client: Any, target: "S3Target", *, env: str,
+                             timeouts: tuple[float, float]) -> tuple[str, str] | None:
+    """Enable versioning on ``target``'s bucket and read it back: None when it is on, else ``(why not, remedy)``.
+
+    A store may refuse PutBucketVersioning, or accept it and still read back unversioned: only the read-back
+    says versioning is on."""
     try:
         client.put_bucket_versioning(Bucket=target.bucket, VersioningConfiguration={"Status": "Enabled"})
     except Exception as exc:  # noqa: BLE001

@@ -14,7 +14,14 @@ import uuid
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Callable
 
-from gfwizard.backend_bucket import C_BUCKET, C_VERSIONING, create_action, create_state_bucket
+from gfwizard.backend_bucket import (
+    C_BUCKET,
+    C_VERSIONING,
+    VERSIONING_NEEDS,
+    create_action,
+    create_state_bucket,
+    enable_bucket_versioning,
+)
 from gfwizard.backend_endpoint import probe_endpoint
 from gfwizard.backend_s3 import (
     DEFAULT_TIMEOUTS,
@@ -218,12 +225,13 @@ def _versioning_check(client: Any, target: S3Target, env: str, timeouts: tuple[f
     if confirm is not None and not confirm(action):
         return failed(C_VERSIONING, off + "; enabling it was declined",
                       remedy=f"`gfwizard backend check --env {env} --enable-versioning`, and confirm")
-    try:
-        client.put_bucket_versioning(Bucket=target.bucket, VersioningConfiguration={"Status": "Enabled"})
-    except Exception as exc:  # noqa: BLE001
-        detail, remedy = explain(exc, target=target, timeouts=timeouts, env=env, action="enable versioning")
-        return failed(C_VERSIONING, f"enabling versioning failed: {detail}", remedy)
-    return passed(C_VERSIONING, f"versioning enabled on {target.bucket!r} now")
+    refusal = enable_bucket_versioning(client, target, env=env, timeouts=timeouts)
+    if refusal is None:
+        return passed(C_VERSIONING, f"versioning enabled on {target.bucket!r} now")
+    why, remedy = refusal
+    return failed(C_VERSIONING, f"versioning could not be enabled on {target.bucket!r}: {why}; an overwritten or "
+                                "deleted state cannot be recovered",
+                  remedy=f"{remedy}; {VERSIONING_NEEDS}; then `gfwizard backend check --env {env} --enable-versioning`")
 
 
 def _prefix_check(client: Any, target: S3Target, env: str, timeouts: tuple[float, float]) -> Check:

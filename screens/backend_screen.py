@@ -81,6 +81,8 @@ class BackendScreen(StepScreen):
         full: bool
         #: The backend files, when every one already holds what a render would write (nothing to ask).
         current: list["RenderedFile"] | None = None
+        #: The run was asked to enable versioning (the operator consented): its outcome is the store's answer.
+        versioning_tried: bool = False
 
     @dataclass
     class BackendsRendered(Message):
@@ -99,6 +101,8 @@ class BackendScreen(StepScreen):
         self.checks: list[Check] | None = None
         #: The shown checks come from a full run (Ctrl+R: the lock probe too, once the checks before it let it run).
         self.full_run = False
+        #: The shown checks come from a run that tried to enable versioning (no second offer to do it again).
+        self.versioning_tried = False
         self.rendered: list["RenderedFile"] | None = None
         #: The rendered files were found up to date by the checks (no render was needed).
         self.up_to_date = False
@@ -302,7 +306,7 @@ class BackendScreen(StepScreen):
         if get_current_worker().is_cancelled:
             return
         # A kept probe counts as Ctrl+R's run: the screen then stands where that run left it.
-        self.post_message(self.ChecksFinished(checks, source, probe or probed, current))
+        self.post_message(self.ChecksFinished(checks, source, probe or probed, current, enable_versioning))
         if cfg.state.http is not None:
             self._look_for_http_state()
 
@@ -319,7 +323,7 @@ class BackendScreen(StepScreen):
             return None  # Ctrl+W says why when it is pressed
 
     def on_backend_screen_checks_finished(self, message: ChecksFinished) -> None:
-        self.checks, self.full_run = message.checks, message.full
+        self.checks, self.full_run, self.versioning_tried = message.checks, message.full, message.versioning_tried
         # Back on this step, or files an earlier session wrote: up to date, so there is nothing to ask about.
         self.rendered, self.up_to_date = (message.current, True) if message.current is not None else (None, False)
         # A read-only run that got to its end: the lock probe is the one check left, and Ctrl+R runs it.
@@ -375,8 +379,10 @@ class BackendScreen(StepScreen):
             return ("Create the state bucket?",
                     f"Create bucket {target.bucket!r} {where}, with versioning on.\n" + self._then_written(),
                     {"create_bucket": True, "enable_versioning": True})
-        # Only on a bucket that is there: a new bucket the store would not version was deleted again.
-        if versioning is not None and versioning.level is not Level.PASS and bucket is not None and bucket.ok:
+        # Only on a bucket that is there: a new bucket the store would not version was deleted again. And not
+        # again after a run that tried: the store refused or did not keep it, and asking again would only loop.
+        if (versioning is not None and versioning.level is not Level.PASS and bucket is not None and bucket.ok
+                and not self.versioning_tried):
             return ("Turn on bucket versioning?",
                     f"Enable versioning on {target.bucket!r} {where}, so every state write keeps the previous "
                     "version.\n" + self._then_written(), {"enable_versioning": True})

@@ -33,12 +33,15 @@ class S3Proxy:
     (never forwarded), or answer those
     matching ``fail_when(method, path)`` with 403 AccessDenied (``fail_status=503``: a store that is down;
     ``fail_error``: another ``(code, message)``, e.g. a store whose message quotes the request's credentials).
+    ``accept_when(method, path)``: answered 200 with an empty body and never forwarded (a store that accepts a
+    request and ignores it, e.g. PutBucketVersioning on a store that keeps no versioning).
     ``tls_cert`` (a trustme leaf certificate) serves https instead of http."""
 
     def __init__(self, upstream: str, *, strip_if_none_match: bool = False, date_offset: float = 0.0,
                  hold_when: Callable[[str, str], bool] | None = None,
                  fail_when: Callable[[str, str], bool] | None = None, fail_status: int = 403,
-                 fail_error: tuple[str, str] | None = None, tls_cert: Any = None) -> None:
+                 fail_error: tuple[str, str] | None = None, tls_cert: Any = None,
+                 accept_when: Callable[[str, str], bool] | None = None) -> None:
         self.upstream = urlsplit(upstream)
         self.scheme = "https" if tls_cert is not None else "http"
         self.fail_status = fail_status
@@ -47,6 +50,7 @@ class S3Proxy:
         self.date_offset = date_offset
         self.hold_when = hold_when
         self.fail_when = fail_when
+        self.accept_when = accept_when
         self.release = threading.Event()
         self.held = threading.Event()
         self.seen: list[tuple[str, str, dict[str, str]]] = []
@@ -109,6 +113,11 @@ class S3Proxy:
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
+                    return
+                if proxy.accept_when is not None and proxy.accept_when(self.command, self.path):
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
                 try:

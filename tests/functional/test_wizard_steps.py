@@ -324,6 +324,49 @@ async def test_a_store_refusing_versioning_keeps_no_new_bucket_and_offers_nothin
     assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
 
 
+async def test_a_store_not_keeping_versioning_on_a_bucket_fails_the_row_and_asks_once(
+        rehearsal_workspace: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dialog's "Turn on bucket versioning?" on a bucket that is there reads versioning back (one core
+    function with the CLI's --enable-versioning): a store that accepts PutBucketVersioning and keeps none fails the
+    row with why, and the dialog does not open again (it would only ask for the same refused write)."""
+    from tests.backend_doubles import S3Proxy
+
+    ws = rehearsal_workspace
+    bucket = ws.s3.create_bucket(f"gfw-u-{secrets.token_hex(2)}", versioning=False)
+    with S3Proxy(ws.s3.endpoint, accept_when=lambda method, path: method == "PUT" and path.endswith("?versioning")
+                 ) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        monkeypatch.setitem(ws.env, "AWS_ENDPOINT_URL_S3", proxy.endpoint)
+        app = app_at(ws, "backend")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None,
+                             "backend checks")
+            before = workspace_files(ws)
+            await type_into(pilot, "#s3_bucket", bucket)
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the enable-versioning dialog")
+            assert f"Enable versioning on {bucket!r}" in text_of(app.screen.query_one("#confirm-body"))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: on_step(app, "backend") and app.screen.checks is not None
+                             and app.screen.versioning_tried, "the checks after consent")
+            await pilot.pause()
+            assert not modal_named(app, "ConfirmModal"), "the dialog asked again for a write the store did not keep"
+            checks = {c.name: c for c in app.screen.checks}
+            versioning = checks["s3 versioning"]
+            assert versioning.level.value == "fail"
+            assert versioning.detail.startswith(f"versioning could not be enabled on {bucket!r}: the store accepted "
+                                                "PutBucketVersioning but the bucket reads unversioned"), versioning.detail
+            assert versioning.remedy.startswith("use a store that keeps bucket versioning on; the key needs "
+                                                "s3:PutBucketVersioning"), versioning.remedy
+            assert app.screen.check_action("render", ()) is False
+            assert text_of(app.screen.query_one("#step-status")).startswith("s3 versioning failed: see its remedy")
+        versioning_writes = [path for method, path, _headers in proxy.seen
+                             if method == "PUT" and path.endswith("?versioning")]
+    assert versioning_writes == [f"/{bucket}?versioning"]  # asked once, written once
+    assert "Status" not in ws.s3.client().get_bucket_versioning(Bucket=bucket)
+    assert workspace_files(ws) == before and not (ws.dir / "backends").exists()
+
+
 def config_app_with_new_prefix(ws: WorkspaceFixture) -> "WizardApp":
     """The wizard at the Config step, its draft's state key prefix changed (a diff to write)."""
     app = app_at(ws, "config")

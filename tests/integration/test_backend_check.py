@@ -186,6 +186,47 @@ def test_versioning_off_fails_and_is_left_off(aws_env: RehearsalS3) -> None:
     assert _by_name(checks)[C_LOCK].level is Level.PASS
 
 
+def test_enable_versioning_on_an_existing_bucket_turns_it_on(aws_env: RehearsalS3) -> None:
+    bucket = aws_env.create_bucket(versioning=False)
+    checks = check_s3(make_cfg(aws_env.endpoint, bucket), "dev", enable_versioning=True, confirm=lambda _what: True,
+                      probe=False)
+    versioning = _by_name(checks)[C_VERSIONING]
+    assert versioning.level is Level.PASS and versioning.detail == f"versioning enabled on {bucket!r} now"
+    assert aws_env.client().get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+_VERSIONING_REMEDY = ("the key needs s3:PutBucketVersioning on the bucket, and the store must support bucket "
+                      "versioning (AWS S3, MinIO and RustFS do); then `gfwizard backend check --env dev "
+                      "--enable-versioning`")
+
+
+@pytest.mark.parametrize("store, why, remedy", [
+    (dict(accept_when=_refusing_versioning),
+     "the store accepted PutBucketVersioning but the bucket reads unversioned",
+     "use a store that keeps bucket versioning on"),
+    (dict(fail_when=_refusing_versioning, fail_status=501,
+          fail_error=("NotImplemented", "versioning is not implemented (test double)")),
+     "the store refused PutBucketVersioning (", "use a store that supports bucket versioning"),
+], ids=["accepted-not-kept", "not-implemented"])
+def test_enable_versioning_on_an_existing_bucket_reads_it_back(aws_env: RehearsalS3, store: dict, why: str,
+                                                               remedy: str) -> None:
+    """`--enable-versioning` on a bucket that is there goes through the same enable-and-read-back as a new bucket:
+    a store that refuses PutBucketVersioning, or accepts it and keeps none, is a failed check, not a pass."""
+    bucket = aws_env.create_bucket(versioning=False)
+    with S3Proxy(aws_env.endpoint, **store) as proxy:
+        checks = check_s3(make_cfg(proxy.endpoint, bucket), "dev", enable_versioning=True,
+                          confirm=lambda _what: True, probe=False)
+        writes = [(method, path) for method, path, _headers in proxy.seen if method in ("PUT", "POST", "DELETE")]
+    versioning = _by_name(checks)[C_VERSIONING]
+    assert versioning.level is Level.FAIL
+    assert versioning.detail.startswith(f"versioning could not be enabled on {bucket!r}: {why}"), versioning.detail
+    assert versioning.detail.endswith("; an overwritten or deleted state cannot be recovered"), versioning.detail
+    assert versioning.remedy == f"{remedy}; {_VERSIONING_REMEDY}"
+    assert writes == [("PUT", f"/{bucket}?versioning")]  # the one write asked for, nothing else
+    assert "Status" not in aws_env.client().get_bucket_versioning(Bucket=bucket)
+    assert [c.name for c in checks][-2:] == [C_VERSIONING, C_PREFIX]  # the read-only checks after it still ran
+
+
 def test_clock_skew_from_the_endpoint_date_header_fails(aws_env: RehearsalS3, s3_bucket: str) -> None:
     with S3Proxy(aws_env.endpoint, date_offset=-3600) as proxy:
         checks = check_s3(make_cfg(proxy.endpoint, s3_bucket), "dev")
