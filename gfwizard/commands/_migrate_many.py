@@ -37,11 +37,17 @@ def migrate_command(env: str, stacks: Sequence[str] = (), *, yes: bool = False,
     return f"`{command_line('backend migrate', options)}`"
 
 
-def go_on_command(env: str, pending: Sequence[str], given: Sequence[str], *, yes: bool, timeout: float) -> str:
-    """The backticked ``backend migrate`` that goes on after a stop: with the operator's ``--yes`` and ``--timeout``,
-    and, when ``--stack`` options were ``given``, only the ``pending`` ones (without them, every stack still on
-    HTTP is what the operator asked for)."""
-    return migrate_command(env, pending if given else (), yes=yes, timeout=timeout)
+def go_on_command(pending: Sequence[str]) -> str:
+    """The backticked ``backend migrate`` that goes on after a stop: the running command as given (every option:
+    ``--env``, ``--yes``, ``--timeout``, ``--config``, ``--json``), its ``--stack`` options, when there were any,
+    replaced by the ``pending`` stacks (without them, every stack still on HTTP is what the operator asked for)."""
+    options: list[tuple[str, str | None]] = []
+    for flag, value in given_options():
+        if flag != "--stack":
+            options.append((flag, value))
+        elif not any(f == "--stack" for f, _ in options):
+            options += [("--stack", name) for name in pending]
+    return f"`{command_line('backend migrate', options)}`"
 
 
 def print_report(report: "MigrationReport") -> None:
@@ -214,7 +220,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
             break
         except (KeyboardInterrupt, click.Abort):
             # Outside the IaC run (that one reports "interrupted" itself): reading a state, or at a question.
-            again = go_on_command(env, result["not_done"], given, yes=yes, timeout=timeout)
+            again = go_on_command(result["not_done"])
             result["stopped"] = {"stack": stack, "outcome": "interrupted", "detail": "interrupted (Ctrl-C)",
                                  "remedy": f"re-run {again} to go on"}
             echo("", err=True)
@@ -235,7 +241,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
     elif stopped:
         echo(f"stopped at {stopped['stack']} ({stopped['outcome']}): done: {', '.join(result['done']) or 'none'}; "
              f"not done: {', '.join(result['not_done'])}", fg="red", bold=True)
-        echo(f"once it is sorted out, {go_on_command(env, result['not_done'], given, yes=yes, timeout=timeout)} goes "
+        echo(f"once it is sorted out, {go_on_command(result['not_done'])} goes "
              "on with the stacks still pending")
     else:
         migrated = [s for s in result["done"] if s not in settled]

@@ -181,7 +181,7 @@ def test_after_a_stop_the_command_that_goes_on_repeats_the_given_stacks_and_opti
     done = CliRunner().invoke(group, ["migrate", "--env", "dev", *given, "--yes", "--timeout", "900",
                                       "--config", str(config)])
     assert done.exit_code == 1, done.output
-    go_on = (f"`gfwizard backend migrate --env dev --stack arc-runners --stack gitlab-runners --yes --timeout 900 "
+    go_on = (f"`gfwizard backend migrate --env dev --stack arc-runners --stack gitlab-runners --yes --timeout 900.0 "
              f"--config {shlex.quote(str(config))}`")
     assert f"once it is sorted out, {go_on} goes on with the stacks still pending" in done.stdout, done.stdout
     keys = _keys(s3, s3_bucket)
@@ -284,17 +284,53 @@ def test_a_stop_with_given_stacks_says_to_go_on_with_those_stacks_only(
     args = [*_given(config, "gitlab-runners", "arc-runners", "attic")[1:], "--yes"]
     done = CliRunner().invoke(group, [*args, "--json"] if stop == "interrupted" else args)
     assert done.exit_code == 1, done.output
-    # The stacks still to do, in dependency order (attic is done), with the operator's own --yes.
+    # The stacks still to do, in dependency order (attic is done), with the operator's own --yes (and --json: it
+    # was dropped, so the command printed to go on was not the one run).
     again = f"`gfwizard backend migrate --env dev --stack arc-runners --stack gitlab-runners --yes --config {config}`"
     if stop == "interrupted":
         result = json.loads(done.stdout)
-        assert result["stopped"]["remedy"] == f"re-run {again} to go on"
+        assert result["stopped"]["remedy"] == f"re-run {again[:-1]} --json` to go on"
     else:
         lines = done.stdout.splitlines()
         assert lines[-2].startswith("stopped at arc-runners (refused): done: attic; not done: arc-runners, "
                                     "gitlab-runners"), done.stdout
         assert lines[-1] == f"once it is sorted out, {again} goes on with the stacks still pending"
     assert "gloriousflywheel/dev/runner-dashboard.tfstate" not in _keys(s3, s3_bucket)
+
+
+def test_an_interrupted_json_run_says_to_go_on_with_the_command_as_run(
+        tmp_path: Path, iac_bin: str, s3: RehearsalS3, s3_bucket: str, http_server: HttpStateServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command to go on dropped --json: followed, it printed text where the operator's tooling reads JSON.
+    from click.testing import CliRunner
+
+    import gfwizard.backend as backend
+    from gfwizard.commands.backend import backend as group
+
+    config = save_config(make_cfg(s3.endpoint, s3_bucket, http_address=http_server.address_template, stacks=FOUR),
+                         tmp_path / "organization.yaml")
+    states = _seed(http_server, FOUR)
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    real = backend.migrate_http_to_s3
+
+    def interrupted(cfg: Any, env: str, stack: str, *args: Any, **kwargs: Any) -> Any:
+        if stack == "arc-runners":
+            raise KeyboardInterrupt
+        return real(cfg, env, stack, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "migrate_http_to_s3", interrupted)
+    done = CliRunner().invoke(group, ["migrate", "--json", "--env", "dev", "--timeout", "900", "--yes",
+                                      "--config", str(config)])
+    assert done.exit_code == 1, done.output
+    result = json.loads(done.stdout)
+    assert result["done"] == ["attic"] and result["stopped"]["outcome"] == "interrupted"
+    # Every option as given, in the command's order; no --stack was given, so none is added (every stack still
+    # on HTTP is what was asked for).
+    assert result["stopped"]["remedy"] == (f"re-run `gfwizard backend migrate --env dev --yes --timeout 900.0 "
+                                           f"--config {config} --json` to go on")
+    assert "gloriousflywheel/dev/arc-runners.tfstate" not in _keys(s3, s3_bucket)
+    assert all(http_server.current_state(s, "dev") == states[s] for s in FOUR)  # the sources untouched
 
 
 def _given(config: Path, *stacks: str) -> list[str]:
