@@ -160,7 +160,7 @@ class AuthS3:
 
         unauthenticated = 3 if self.allow else 2
         code = ("from gfwizard.rehearsal.s3 import RehearsalS3\nimport sys\n"
-                "s = RehearsalS3().start()\nprint(s.port, flush=True)\nsys.stdin.read()\n")
+                "s = RehearsalS3(accept_any_key=True).start()\nprint(s.port, flush=True)\nsys.stdin.read()\n")
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(unauthenticated))
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env, cwd=REPO)

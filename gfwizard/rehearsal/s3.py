@@ -12,22 +12,31 @@ Two things are added in front of moto by a thin WSGI middleware:
   written as JSON lines to ``log_path`` (``$GFW_WORKSPACE/s3-requests.log`` in a rehearsal
   workspace). Query strings are not logged: presigned URLs carry credentials there.
 
+* **the access key is checked.** moto alone accepts any credentials; a store on honey does not. A
+  request signed with another access key id is answered 403 ``InvalidAccessKeyId`` and an unsigned
+  one 403 ``AccessDenied``, as RustFS and S3 answer them, so a stale ``AWS_ACCESS_KEY_ID`` fails in
+  rehearsal as it would for real. The signature itself is not verified (a wrong secret with the
+  right key id still passes); moto's IAM mode (``INITIAL_NO_AUTH_ACTION_COUNT``, with
+  ``accept_any_key=True`` here) does that, and the tests that need it use it.
+
 moto keeps its buckets in process-wide memory, so every :class:`RehearsalS3` in one process sees
 the same buckets. Tests isolate themselves with fresh bucket names (:func:`fresh_bucket_name`)
-rather than resetting moto. Credentials are random per instance; moto accepts any, the clients
-still sign every request with them. moto is imported only when the server starts.
+rather than resetting moto. Credentials are random per instance. moto is imported only when the
+server starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
+from urllib.parse import parse_qs
 
 from gfwizard.errors import CheckFailure
 from gfwizard.redact import register_secret
@@ -41,6 +50,10 @@ REGION = "us-east-1"
 CLIENT_TIMEOUTS: tuple[float, float] = (3.0, 15.0)
 
 _CONDITIONAL_HEADERS = (("HTTP_IF_NONE_MATCH", "If-None-Match"), ("HTTP_IF_MATCH", "If-Match"))
+#: SigV4's ``Credential=<access key id>/<date>/...`` in an Authorization header.
+_SIGV4_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+_UNKNOWN_KEY = ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+_UNSIGNED = ("AccessDenied", "Access Denied")
 
 
 @dataclass(frozen=True)
@@ -88,12 +101,27 @@ class S3RequestLog:
             self._entries.clear()
 
 
-class _ConditionalWriteGuard:
-    """WSGI middleware: serialise requests into moto (conditional writes included) and log every one."""
+def request_access_key(environ: dict[str, Any]) -> str | None:
+    """The access key id a WSGI request is signed with (SigV4 header or presigned query, SigV2), or None."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    found = _SIGV4_CREDENTIAL.search(auth)
+    if found:
+        return found.group(1)
+    if auth.startswith("AWS "):
+        return auth[4:].split(":", 1)[0]
+    query = parse_qs(str(environ.get("QUERY_STRING", "")))
+    credential = (query.get("X-Amz-Credential") or query.get("AWSAccessKeyId") or [""])[0]
+    return credential.split("/", 1)[0] or None
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], log: S3RequestLog) -> None:
+
+class _ConditionalWriteGuard:
+    """WSGI middleware: refuse requests not signed with ``access_key`` (unless None), serialise the rest into
+    moto (conditional writes included), and log every one."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], log: S3RequestLog, access_key: str | None) -> None:
         self._app = app
         self._log = log
+        self._access_key = access_key
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -108,6 +136,9 @@ class _ConditionalWriteGuard:
             return start_response(status_line, headers, exc_info)
 
         try:
+            refusal = self._refusal(environ)
+            if refusal is not None:
+                return _refuse(method, refusal, _start)
             # moto's backends are not thread-safe (a listing raced by a delete answers 500, and a
             # conditional put is check-then-write), so one request at a time reaches them. Each is
             # fully produced under the lock; rehearsal traffic is small enough for that.
@@ -118,6 +149,14 @@ class _ConditionalWriteGuard:
                                        path=str(environ.get("PATH_INFO", "")),
                                        status=status[0] or 500, conditional=conditional))
         return body
+
+    def _refusal(self, environ: dict[str, Any]) -> tuple[str, str] | None:
+        if self._access_key is None:
+            return None
+        key = request_access_key(environ)
+        if key is None:
+            return _UNSIGNED
+        return None if key == self._access_key else _UNKNOWN_KEY
 
     def _drain(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
         # Fully produce the response here: moto's write happens while it is produced, and the
@@ -131,6 +170,15 @@ class _ConditionalWriteGuard:
                 close()
 
 
+def _refuse(method: str, refusal: tuple[str, str], start: Callable[..., Any]) -> list[bytes]:
+    """A 403 as S3 sends it: the error document, without a body for HEAD."""
+    code, message = refusal
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+            "</Error>").encode()
+    start("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [] if method == "HEAD" else [body]
+
+
 def fresh_bucket_name(prefix: str = "gfw-rehearsal") -> str:
     """A bucket name nobody has used in this process (S3 rules: lowercase, 3-63 chars)."""
     return f"{prefix}-{secrets.token_hex(6)}"[:63]
@@ -142,8 +190,10 @@ class RehearsalS3:
     Use as a context manager or call :meth:`start` / :meth:`stop`.
     """
 
-    def __init__(self, log_path: Path | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, log_path: Path | None = None, host: str = "127.0.0.1", *, accept_any_key: bool = False) -> None:
         self.host = host
+        #: True: every access key reaches moto (for moto's own IAM authentication); see the module docstring.
+        self.accept_any_key = accept_any_key
         self.port = 0
         self.region = REGION
         # Not AWS-shaped on purpose: nobody mistakes these for real keys.
@@ -187,7 +237,8 @@ class RehearsalS3:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 return None
 
-        app = _ConditionalWriteGuard(DomainDispatcherApplication(create_backend_app), self.request_log)
+        app = _ConditionalWriteGuard(DomainDispatcherApplication(create_backend_app), self.request_log,
+                                     None if self.accept_any_key else self.access_key)
         self._server = make_server(self.host, 0, app, threaded=True, request_handler=_QuietHandler)
         self.port = int(self._server.server_address[1])
         self._thread = serve_in_thread(self._server, f"rehearsal-s3-{self.port}")

@@ -349,3 +349,19 @@ def test_unknown_env_and_missing_s3_section_are_input_errors(aws_env: RehearsalS
     http_only = cfg.model_copy(update={"state": cfg.state.model_copy(update={"s3": None})})
     with pytest.raises(InputError, match="no state.s3 section"):
         check_s3(http_only, "dev")
+
+
+def test_rehearsal_store_refuses_a_stale_access_key(aws_env: RehearsalS3, s3_bucket: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "GFWSTALEKEY00000")
+    aws_env.request_log.clear()
+    checks = check_s3(make_cfg(aws_env.endpoint, s3_bucket), "dev", create_bucket=True, enable_versioning=True,
+                      confirm=lambda _what: True)
+    assert [c.name for c in checks] == [C_ENDPOINT, C_SKEW, C_CREDENTIALS]
+    assert _by_name(checks)[C_ENDPOINT].detail.endswith("answered HTTP 403")  # unsigned, as a real store answers
+    creds = _by_name(checks)[C_CREDENTIALS]
+    assert creds.level is Level.FAIL
+    assert f"the access key id is unknown to {aws_env.endpoint}" in creds.detail
+    assert aws_env.secret_key not in creds.detail + creds.remedy
+    assert {e["method"] for e in aws_env.request_log.entries()} <= {"HEAD", "GET"}
+    assert _probe_objects(aws_env, s3_bucket) == []

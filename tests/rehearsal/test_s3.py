@@ -146,3 +146,85 @@ def test_client_before_start_is_refused() -> None:
 
     with pytest.raises(CheckFailure, match="not running"):
         RehearsalS3().client()
+
+
+def _client_with_key(s3: RehearsalS3, access_key: str) -> object:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=s3.endpoint, region_name=s3.region, aws_access_key_id=access_key,
+                        aws_secret_access_key=s3.secret_key,
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+def _raw(s3: RehearsalS3, method: str, path: str) -> tuple[int, bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection(s3.host, s3.port, timeout=10)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_another_access_key_is_refused_and_writes_nothing(s3: RehearsalS3, s3_bucket: str) -> None:
+    s3.client().put_object(Bucket=s3_bucket, Key="dev/attic.tfstate", Body=b"kept")
+    stale = _client_with_key(s3, "GFWSTALEKEY00000")
+    s3.request_log.clear()
+    with pytest.raises(ClientError) as err:
+        stale.put_object(Bucket=s3_bucket, Key="dev/attic.tfstate", Body=b"overwritten")  # type: ignore[attr-defined]
+    assert _status(err.value) == 403
+    assert err.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    assert "does not exist in our records" in err.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as err:
+        stale.delete_object(Bucket=s3_bucket, Key="dev/attic.tfstate")  # type: ignore[attr-defined]
+    assert err.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    assert [(e["method"], e["status"]) for e in s3.request_log.entries()] == [("PUT", 403), ("DELETE", 403)]
+    assert s3.client().get_object(Bucket=s3_bucket, Key="dev/attic.tfstate")["Body"].read() == b"kept"
+
+
+def test_unsigned_requests_are_denied_as_s3_denies_them(s3: RehearsalS3, s3_bucket: str) -> None:
+    status, body = _raw(s3, "GET", f"/{s3_bucket}")
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body
+    assert _raw(s3, "HEAD", "/") == (403, b"")
+    assert _raw(s3, "PUT", f"/{s3_bucket}/unsigned")[0] == 403
+    assert s3.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+
+
+def test_presigned_urls_carry_the_key_in_the_query(s3: RehearsalS3, s3_bucket: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    s3.client().put_object(Bucket=s3_bucket, Key="k", Body=b"body")
+    ours = s3.client().generate_presigned_url("get_object", Params={"Bucket": s3_bucket, "Key": "k"})
+    with urllib.request.urlopen(ours, timeout=10) as resp:
+        assert resp.read() == b"body"
+    stale = _client_with_key(s3, "GFWSTALEKEY00000").generate_presigned_url(  # type: ignore[attr-defined]
+        "get_object", Params={"Bucket": s3_bucket, "Key": "k"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(stale, timeout=10)
+    assert err.value.code == 403 and b"InvalidAccessKeyId" in err.value.read()
+
+
+def test_accept_any_key_leaves_authentication_to_moto() -> None:
+    with RehearsalS3(accept_any_key=True) as server:
+        bucket = fresh_bucket_name()
+        _client_with_key(server, "GFWANYKEY0000000").create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+        assert bucket in [b["Name"] for b in server.client().list_buckets()["Buckets"]]
+
+
+@pytest.mark.parametrize(("environ", "key"), [
+    ({"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKID1/20261208/us-east-1/s3/aws4_request, "
+                            "SignedHeaders=host, Signature=abc"}, "AKID1"),
+    ({"HTTP_AUTHORIZATION": "AWS AKID2:c2lnbmF0dXJl"}, "AKID2"),
+    ({"QUERY_STRING": "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID3%2F20261208%2Fus-east-1%2Fs3"}, "AKID3"),
+    ({"QUERY_STRING": "AWSAccessKeyId=AKID4&Signature=x&Expires=1"}, "AKID4"),
+    ({"QUERY_STRING": "versions&prefix=a"}, None),
+    ({}, None),
+], ids=["sigv4-header", "sigv2-header", "sigv4-presigned", "sigv2-presigned", "unsigned-query", "unsigned"])
+def test_request_access_key(environ: dict, key: str | None) -> None:
+    from gfwizard.rehearsal.s3 import request_access_key
+
+    assert request_access_key(environ) == key
