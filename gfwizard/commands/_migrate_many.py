@@ -27,26 +27,17 @@ if TYPE_CHECKING:
 MIGRATE_TIMEOUT = 600.0
 
 
-def migrate_command(env: str, stacks: Sequence[str] = (), *, yes: bool = False,
-                    timeout: float = MIGRATE_TIMEOUT) -> str:
-    """The backticked ``gfwizard backend migrate --env ENV`` with a ``--stack`` per stack of ``stacks``, ``--yes``,
-    and ``--timeout`` when it is not the default (``--config`` is added where it is printed)."""
-    options: list[tuple[str, str | None]] = [("--env", env), *(("--stack", name) for name in stacks)]
-    options += [("--yes", None)] if yes else []
-    options += [("--timeout", f"{timeout:g}")] if timeout != MIGRATE_TIMEOUT else []
-    return f"`{command_line('backend migrate', options)}`"
-
-
-def go_on_command(pending: Sequence[str]) -> str:
-    """The backticked ``backend migrate`` that goes on after a stop: the running command as given (every option:
-    ``--env``, ``--yes``, ``--timeout``, ``--config``, ``--json``), its ``--stack`` options, when there were any,
-    replaced by the ``pending`` stacks (without them, every stack still on HTTP is what the operator asked for)."""
+def as_run_with(stacks: Sequence[str]) -> str:
+    """The backticked ``backend migrate`` as it runs (every option as given: ``--env``, ``--yes``, ``--timeout``,
+    ``--config``, ``--json``), its ``--stack`` options, when there were any, replaced by ``stacks``: what goes on
+    after a stop, or migrates the others when some given stacks are refused (without ``--stack``, every stack
+    still on HTTP is what the operator asked for)."""
     options: list[tuple[str, str | None]] = []
     for flag, value in given_options():
         if flag != "--stack":
             options.append((flag, value))
         elif not any(f == "--stack" for f, _ in options):
-            options += [("--stack", name) for name in pending]
+            options += [("--stack", name) for name in stacks]
     return f"`{command_line('backend migrate', options)}`"
 
 
@@ -153,7 +144,7 @@ def settle_given(cfg: "OrgConfig", env: str, stacks: Sequence[str], layout: "Lay
         others = [s for s in stacks if s not in problems]
         if others:
             which = "it" if len(problems) == 1 else "them"
-            remedies.append(f"or leave {which} out: {migrate_command(env, others)}")
+            remedies.append(f"or leave {which} out: {as_run_with(others)}")
         raise CheckFailure(f"nothing was migrated: {said}", remedy="; ".join(remedies))
     return settled
 
@@ -184,7 +175,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
         which = ", ".join(f"{s} ({settled[s].outcome})" for s in refused)
         echo(f"not migrated: {which}; nothing was asked or written", err=as_json, fg="red", bold=True)
         if pending:
-            echo(f"to migrate the others meanwhile: {migrate_command(env, pending)}", err=as_json)
+            echo(f"to migrate the others meanwhile: {as_run_with(pending)}", err=as_json)
         if as_json:
             emit_json({**result, "outcome": "refused", "ok": False})
         sys.exit(EXIT_CHECK_FAILED)
@@ -220,7 +211,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
             break
         except (KeyboardInterrupt, click.Abort):
             # Outside the IaC run (that one reports "interrupted" itself): reading a state, or at a question.
-            again = go_on_command(result["not_done"])
+            again = as_run_with(result["not_done"])
             result["stopped"] = {"stack": stack, "outcome": "interrupted", "detail": "interrupted (Ctrl-C)",
                                  "remedy": f"re-run {again} to go on"}
             echo("", err=True)
@@ -241,7 +232,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
     elif stopped:
         echo(f"stopped at {stopped['stack']} ({stopped['outcome']}): done: {', '.join(result['done']) or 'none'}; "
              f"not done: {', '.join(result['not_done'])}", fg="red", bold=True)
-        echo(f"once it is sorted out, {go_on_command(result['not_done'])} goes "
+        echo(f"once it is sorted out, {as_run_with(result['not_done'])} goes "
              "on with the stacks still pending")
     else:
         migrated = [s for s in result["done"] if s not in settled]

@@ -364,6 +364,8 @@ def test_several_stacks_are_read_first_and_a_refusal_asks_and_writes_nothing(
 
     done = run_cli([*args, "--yes", "--json"])
     assert done.returncode == 1, done.stdout + done.stderr
+    assert "to migrate the others meanwhile: `gfwizard backend migrate --env dev --stack attic --stack " \
+           f"gitlab-runners --yes --config {config} --json`" in " ".join(done.stderr.split())
     result = json.loads(done.stdout)
     assert result["outcome"] == "refused" and result["ok"] is False and result["stopped"] is None
     assert result["stacks"] == ["attic", "arc-runners", "gitlab-runners"]  # dependency order
@@ -439,7 +441,8 @@ def test_several_stacks_with_a_source_to_nothing_name_it_before_any_question(
     error = json.loads(done.stdout)["error"]
     assert error["message"].startswith("nothing was migrated: runner-dashboard: there is no state at "), error
     assert "runner-dashboard-dev: nothing to migrate" in error["message"]
-    assert error["remedy"].endswith(f"or leave it out: `gfwizard backend migrate --env dev --stack attic --config "
-                                    f"{config}`"), error
+    # The command as run (--yes, --json), without the stack it cannot migrate.
+    assert error["remedy"].endswith(f"or leave it out: `gfwizard backend migrate --env dev --stack attic --yes "
+                                    f"--config {config} --json`"), error
     assert "will migrate" not in done.stderr
     assert tree_digest(tmp_path) == before and _keys(s3, s3_bucket) == []
