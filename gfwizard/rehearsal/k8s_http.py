@@ -113,7 +113,12 @@ class Handler(StreamsMixin, BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _head(self, code: int, content_type: str, length: int | None, extra: dict[str, str] | None = None) -> None:
-        """Send the status line and headers; records the request in the log."""
+        """Record the request in the log, then send the status line and headers."""
+        # Recorded before the answer leaves: a client returns once it has the headers (urllib's urlopen does), and
+        # whoever got an answer must find its request in the log (a test that clears the log next would otherwise
+        # see this request arrive in its own).
+        self._logged = True
+        self.app.request_log.record(self._started, self.command or "", self._path, self._query, self._user, code)
         self.send_response(code)
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
@@ -126,8 +131,6 @@ class Handler(StreamsMixin, BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(length))
         self.end_headers()
-        self._logged = True
-        self.app.request_log.record(self._started, self.command or "", self._path, self._query, self._user, code)
 
     def _send(self, code: int, body: bytes, content_type: str = JSON, extra: dict[str, str] | None = None) -> None:
         self._head(code, content_type, len(body), extra)

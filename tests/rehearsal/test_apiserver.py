@@ -694,3 +694,21 @@ def test_the_official_client_creates_a_daemonset(api: RehearsalAPIServer) -> Non
             status.number_ready) == (0, 0, 0, 0)
     read = k8s.AppsV1Api(client(api)).read_namespaced_daemon_set("agent", "ds-create", _request_timeout=TIMEOUT)
     assert read.status.desired_number_scheduled == 2  # bumble and sting (honey's control-plane taint)
+
+
+def test_a_request_is_logged_before_its_answer_leaves(api: RehearsalAPIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # urllib's urlopen returns once the headers are in: a request logged only after its headers left showed up
+    # in the log after the client had moved on (a test clearing the log next found it in its own).
+    record = api.request_log.record
+
+    def slow_record(*args: Any) -> None:
+        time.sleep(0.3)
+        record(*args)
+
+    monkeypatch.setattr(api.request_log, "record", slow_record)
+    api.request_log.clear()
+    context = ssl.create_default_context(cadata=api.ca_pem.decode("ascii"))
+    request = urllib.request.Request(f"{api.url}/api/v1/namespaces/default", method="GET",
+                                     headers={"Authorization": f"Bearer {api.admin_token}"})
+    urllib.request.urlopen(request, context=context, timeout=10).close()
+    assert [(e["method"], e["path"]) for e in api.request_log.entries()] == [("GET", "/api/v1/namespaces/default")]
