@@ -1,7 +1,7 @@
 """The rehearsal S3 endpoint: moto's S3 server on 127.0.0.1, standing in for RustFS on honey.
 
 It is a real HTTP service spoken to by real clients (boto3, ``terraform``/``tofu``'s S3 backend).
-Two things are added in front of moto by a thin WSGI middleware:
+Three things are added in front of moto by a thin WSGI middleware:
 
 * **atomic conditional writes.** moto 5.2 answers ``PutObject`` with ``If-None-Match: *`` (and
   ``If-Match: <etag>``) correctly — 412 ``PreconditionFailed`` when the key exists — but it checks
