@@ -189,6 +189,19 @@ DEFAULT_TOLERATIONS = [
 ]
 
 
+def with_default_tolerations(tolerations: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``tolerations`` plus the ``DefaultTolerationSeconds`` admission's 300 s ones for each of the not-ready and
+    unreachable taints no toleration already covers. As the admission plugin, a toleration covers a taint when its
+    key is the taint's or empty and its effect ``NoExecute`` or empty, whatever its operator, value or
+    ``tolerationSeconds`` (so ``{key: not-ready, effect: NoSchedule}`` still gets the default)."""
+    out = [dict(t) for t in tolerations]
+    for default in DEFAULT_TOLERATIONS:
+        if not any(t.get("key") in (None, "", default["key"]) and t.get("effect") in (None, "", "NoExecute")
+                   for t in out):
+            out.append(dict(default))
+    return out
+
+
 def default_container(container: dict[str, Any]) -> dict[str, Any]:
     """Fill in what the API server defaults on a container."""
     image = str(container.get("image", ""))
@@ -336,11 +349,7 @@ def pod(name: str, namespace: str, template: Mapping[str, Any], *, owner: Mappin
         spec.setdefault("enableServiceLinks", True)
         spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
         spec.setdefault("priority", 0)
-        tolerations = list(spec.get("tolerations") or [])
-        for default in DEFAULT_TOLERATIONS:
-            if not any(t.get("key") == default["key"] for t in tolerations):
-                tolerations.append(dict(default))
-        spec["tolerations"] = tolerations
+        spec["tolerations"] = with_default_tolerations(spec.get("tolerations") or [])
     if affinity_node is not None:
         spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [affinity_node]}]}]}}}

@@ -194,3 +194,30 @@ def test_placement_reads_the_unreachable_node_as_not_ready_with_a_remedy(api: Re
     assert conflict.detail == ("no Ready node matches role 'sting' selector gloriousflywheel.io/role=sting: "
                                "sting (unreachable: its kubelet stopped posting status) matches but is not Ready")
     assert conflict.remedy.startswith("bring a node of the role back to Ready (kubectl describe node sting: ")
+
+
+_NR_DEFAULT = {"key": NOT_READY, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+_UR_DEFAULT = {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+
+
+@pytest.mark.parametrize(("given", "added"), [
+    ([], [_NR_DEFAULT, _UR_DEFAULT]),
+    ([{"key": NOT_READY, "operator": "Exists", "effect": "NoSchedule"}], [_NR_DEFAULT, _UR_DEFAULT]),
+    ([{"operator": "Exists"}], []),
+    ([{"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}], [_NR_DEFAULT]),
+    ([{"key": NOT_READY, "operator": "Equal", "value": "x", "effect": "NoExecute"}], [_UR_DEFAULT]),
+], ids=["none", "not-ready-noschedule-only", "tolerate-everything", "unreachable-30s", "not-ready-other-value"])
+def test_default_toleration_seconds_admission_adds_what_no_toleration_covers(
+        api: RehearsalAPIServer, request: pytest.FixtureRequest, given: list[dict[str, Any]],
+        added: list[dict[str, Any]]) -> None:
+    """As the DefaultTolerationSeconds admission plugin: a toleration covers a taint by key (or no key) and effect
+    NoExecute (or none), whatever its operator and value."""
+    import json
+
+    namespace = f"admit-{request.node.callspec.id}"
+    make_namespace(api, namespace)
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}],
+                                               "tolerations": given}}
+    status, body, _ = raw(api, "POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+    assert status == 201, body
+    assert json.loads(body)["spec"]["tolerations"] == given + added
