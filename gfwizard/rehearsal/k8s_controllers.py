@@ -447,9 +447,15 @@ class Cluster:
                 tolerations.append(dict(tol))
         return template
 
-    def _eligible(self, ds: Obj) -> list[Obj]:
+    def _eligible(self, ds: Obj, *, staying: bool = False) -> list[Obj]:
+        """The nodes ``ds`` should run a pod on (every NoSchedule/NoExecute taint tolerated) or, ``staying``, the
+        ones its pod may keep running on (only NoExecute taints count: a NotReady node keeps its daemon pod)."""
         probe = ko.pod("probe", ds["metadata"]["namespace"], self._daemon_template(ds), owner=None, placement=None)
-        return fit(probe["spec"], self._nodes()).nodes
+        nodes = self._nodes()
+        if staying:
+            nodes = [NodeView(v.name, v.labels, tuple(t for t in v.taints if t.get("effect") == "NoExecute"), v.obj)
+                     for v in nodes]
+        return fit(probe["spec"], nodes).nodes
 
     def _daemonset(self, ds: Obj) -> None:
         meta = ds["metadata"]
@@ -457,11 +463,12 @@ class Cluster:
         generation = str(meta.get("generation", 1))
         revision = ko.template_hash(ds["spec"]["template"])
         eligible = {n["metadata"]["name"]: n for n in self._eligible(ds)}
+        staying = {n["metadata"]["name"] for n in self._eligible(ds, staying=True)}
         covered: set[str] = set()
         for stored in self.store.owned("pods", meta["uid"]):
             node = stored.obj["spec"].get("nodeName", "")
             labels = stored.obj["metadata"].get("labels", {})
-            if node not in eligible or node in covered or labels.get("controller-revision-hash") != revision:
+            if node not in staying or node in covered or labels.get("controller-revision-hash") != revision:
                 self.store.delete("pods", namespace, stored.key[1])
             else:
                 covered.add(node)
@@ -479,12 +486,17 @@ class Cluster:
         self._refresh("daemonsets", self._get("daemonsets", namespace, name) or ds)
 
     def _daemonset_status(self, ds: Obj) -> Obj:
+        """As the DaemonSet controller counts: only pods on nodes it should run on; one left on a node it should
+        not (a NotReady node's) is misscheduled."""
         meta = ds["metadata"]
-        pods = [s.obj for s in self.store.owned("pods", meta["uid"])]
+        eligible = {n["metadata"]["name"] for n in self._eligible(ds)}
+        every = [s.obj for s in self.store.owned("pods", meta["uid"])]
+        pods = [p for p in every if p["spec"].get("nodeName") in eligible]
         ready = sum(1 for p in pods if ko.pod_is_ready(p))
-        desired = len(self._eligible(ds))
+        desired = len(eligible)
         status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": desired,
-                  "numberMisscheduled": 0, "numberReady": ready, "observedGeneration": int(meta.get("generation", 1))}
+                  "numberMisscheduled": len(every) - len(pods), "numberReady": ready,
+                  "observedGeneration": int(meta.get("generation", 1))}
         status.update(_omit_zero({"updatedNumberScheduled": len(pods), "numberAvailable": ready,
                                   "numberUnavailable": max(0, desired - ready)}))
         return status

@@ -221,3 +221,39 @@ def test_default_toleration_seconds_admission_adds_what_no_toleration_covers(
     status, body, _ = raw(api, "POST", f"/api/v1/namespaces/{namespace}/pods", pod)
     assert status == 201, body
     assert json.loads(body)["spec"]["tolerations"] == given + added
+
+
+def test_a_daemon_pod_stays_on_its_not_ready_node_and_counts_as_misscheduled(api: RehearsalAPIServer) -> None:
+    """The DaemonSet controller keeps a pod on a node whose NoExecute taints it tolerates (its own tolerations of
+    not-ready/unreachable have no tolerationSeconds) but no longer counts the node as one it should run on."""
+    from kubernetes import client as k8s
+
+    core = _core(api)
+    make_namespace(api, "lifecycle-ds")
+    apps = k8s.AppsV1Api(client(api))
+    apps.create_namespaced_daemon_set("lifecycle-ds", {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]}}}}, _request_timeout=TIMEOUT)
+
+    def placed() -> dict[str, str]:
+        return {p.spec.node_name: p.metadata.name
+                for p in core.list_namespaced_pod("lifecycle-ds", _request_timeout=TIMEOUT).items}
+
+    def counts() -> tuple[int, int, int, int]:
+        st = apps.read_namespaced_daemon_set("agent", "lifecycle-ds", _request_timeout=TIMEOUT).status
+        return st.desired_number_scheduled, st.current_number_scheduled, st.number_misscheduled, st.number_ready
+
+    before = placed()
+    assert "sting" in before
+    full = len(before)
+    assert counts() == (full, full, 0, full)
+
+    api.set_node_ready("sting", False)
+    assert placed() == before  # not deleted, not replaced
+    assert counts() == (full - 1, full - 1, 1, full - 1)
+
+    api.set_node_ready("sting", True)
+    assert placed() == before
+    assert counts() == (full, full, 0, full)
