@@ -13,6 +13,7 @@ Usage::
         api.faults.set_error(500, count=2)        # the next two requests fail
         api.set_node_ready("sting", False)        # sting's kubelet stops posting: tainted, pods not Ready
         api.crash_backoff = 0.1                   # crash-looping pods restart sooner (see below)
+        api.toleration_scale = 0.001              # NoExecute evictions after 0.3 s instead of 300 s
         api.request_log.entries()                 # every request made so far
 
 Incidents can also be induced through the API itself, with kubectl, as an operator rehearses them
@@ -31,8 +32,10 @@ Where it knowingly differs from a real API server (clients that only read see no
 * deletion is immediate (no lingering Terminating namespace, no graceful pod termination);
 * the scheduler honours node selectors, taints and readiness but does not pack resource requests
   against allocatable (the placement view checks capacity itself);
-* a NotReady node gets the node lifecycle controller's taints and its pods turn not Ready, but they
-  are never evicted (see :mod:`gfwizard.rehearsal.k8s_nodes`);
+* a NotReady node gets the node lifecycle controller's taints, its pods turn not Ready and are evicted
+  after their ``tolerationSeconds`` (see :mod:`gfwizard.rehearsal.k8s_nodes` and
+  :mod:`gfwizard.rehearsal.k8s_evict`), but an evicted pod is gone at once, where on a cluster it would
+  stay ``Terminating`` while its node is unreachable;
 * request bodies are JSON or YAML; kubectl's protobuf bodies are decoded for the kinds its typed
   commands send (``create namespace``, ``create deployment``, ``auth can-i``), others get 415;
 * ``/openapi/v3`` carries operations only (enough for kubectl's server-side field validation):
@@ -203,6 +206,11 @@ class Faults:
         self.latency = 0.0
 
 
+def _check_scale(scale: float) -> None:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale < float("inf"):
+        raise ValueError(f"toleration_scale must be a finite number of 0 or more (got {scale!r})")
+
+
 class RehearsalAPIServer:
     """A TLS Kubernetes API server on ``host`` (a random free port) backed by an in-memory cluster.
 
@@ -214,13 +222,18 @@ class RehearsalAPIServer:
     BOOKMARK events (when asked for) and between new lines of ``logs --follow``. ``crash_backoff``: the
     kubelet's first back-off for a crash-looping container (the ``rehearsal.gloriousflywheel.io/fault:
     crashloop`` annotation on a Deployment; see :mod:`gfwizard.rehearsal.k8s_faults`), doubling per restart.
+    ``toleration_scale``: real seconds the taint eviction controller waits per second of a pod's
+    ``tolerationSeconds`` (1.0, as on a cluster: 300 s for an ordinary pod on a NotReady node; see
+    :mod:`gfwizard.rehearsal.k8s_evict`).
     """
 
     def __init__(self, nodes: int = 3, pods: int = 0, latency: float = 0.0, log_path: Path | None = None, *,
                  host: str = "127.0.0.1", kube_system_uid: str | None = None,
-                 bookmark_interval: float = 5.0, log_interval: float = 1.0, crash_backoff: float = 10.0) -> None:
+                 bookmark_interval: float = 5.0, log_interval: float = 1.0, crash_backoff: float = 10.0,
+                 toleration_scale: float = 1.0) -> None:
         if nodes < 0 or pods < 0:
             raise ValueError("nodes and pods must not be negative")
+        _check_scale(toleration_scale)
         self.host = host
         self.port = 0
         self.nodes = nodes
@@ -239,6 +252,7 @@ class RehearsalAPIServer:
         self.store = Store(k.plural for k in STORED)
         self.cluster = Cluster(self.store)
         self.cluster.faults.backoff_base = float(crash_backoff)
+        self.cluster.evictions.toleration_scale = float(toleration_scale)
         self._kubelet: threading.Thread | None = None
         self.rest = Rest(self.cluster)
         self._app = App(store=self.store, rest=self.rest, users={}, policies=self._policies, faults=self.faults,
@@ -284,13 +298,14 @@ class RehearsalAPIServer:
         return self
 
     def _run_kubelet(self) -> None:
-        """Restart crash-looping containers as their back-off runs out, until :meth:`stop`."""
-        faults = self.cluster.faults
+        """Restart crash-looping containers as their back-off runs out, and evict pods whose toleration of a
+        NoExecute taint runs out, until :meth:`stop`."""
+        faults, evictions = self.cluster.faults, self.cluster.evictions
         stopping = self._app.stopping
         while not stopping.is_set():
-            faults.wake.clear()  # before the tick: a sync during it wakes the next wait
-            wait = faults.tick()
-            faults.wake.wait(wait if wait is not None else 1.0)
+            faults.wake.clear()  # before the ticks: a sync during them wakes the next wait
+            waits = [w for w in (faults.tick(), evictions.tick()) if w is not None]
+            faults.wake.wait(min(waits, default=1.0))
 
     def stop(self) -> None:
         """Stop serving: end streams, close connections, free the port (idempotent)."""
@@ -374,6 +389,18 @@ class RehearsalAPIServer:
     @crash_backoff.setter
     def crash_backoff(self, seconds: float) -> None:
         self.cluster.faults.backoff_base = float(seconds)
+        self.cluster.faults.wake.set()
+
+    @property
+    def toleration_scale(self) -> float:
+        """Real seconds the taint eviction controller waits per second of a pod's ``tolerationSeconds`` (1.0 as on
+        a cluster; 0.001 turns the default 300 s into 0.3 s). A change applies to evictions already waiting."""
+        return self.cluster.evictions.toleration_scale
+
+    @toleration_scale.setter
+    def toleration_scale(self, scale: float) -> None:
+        _check_scale(scale)
+        self.cluster.evictions.toleration_scale = float(scale)
         self.cluster.faults.wake.set()
 
     def compact(self) -> int:

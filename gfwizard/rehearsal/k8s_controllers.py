@@ -8,12 +8,15 @@
 * Deleting an owner deletes what it owns; deleting an owned pod makes its controller replace it;
   deleting a namespace deletes everything in it; node changes reschedule pending pods.
 * A node write runs the node lifecycle controller (see :mod:`k8s_nodes`): taints follow its
-  conditions, and its pods' readiness follows the node's.
+  conditions, and its pods' readiness follows the node's; then the taint eviction controller (see
+  :mod:`k8s_evict`) evicts, or schedules the eviction of, the pods its ``NoExecute`` taints do not tolerate.
 * A Deployment annotated ``rehearsal.gloriousflywheel.io/fault: crashloop`` has its pods crash-loop,
   ``pending`` has them unschedulable (rehearsal-only; see :mod:`k8s_faults`).
 
 Everything happens synchronously under the store lock, so a read right after a write already
-sees the pods and the ready/desired counts, which is what status views and tests need.
+sees the pods and the ready/desired counts, which is what status views and tests need; only what
+waits on real time (crash-loop restarts, evictions after ``tolerationSeconds``) runs later, from the
+API server's background thread.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from gfwizard.rehearsal import k8s_objects as ko
+from gfwizard.rehearsal.k8s_evict import TaintEvictions
 from gfwizard.rehearsal.k8s_faults import WorkloadFaults
 from gfwizard.rehearsal.k8s_nodes import reconcile_node
 from gfwizard.rehearsal.k8s_sched import DAEMON_TOLERATIONS, IPAM, NodeView, Spreader, fit, node_views
@@ -69,6 +73,8 @@ class Cluster:
         self.unready_nodes: set[str] = set()
         #: The rehearsal-only fault annotation's kubelet side (see :mod:`k8s_faults`).
         self.faults = WorkloadFaults(self)
+        #: The taint eviction controller (see :mod:`k8s_evict`); its timer shares the faults' wake-up.
+        self.evictions = TaintEvictions(self, self.faults.wake)
 
     # ------------------------------------------------------------- helpers
     def _nodes(self) -> list[NodeView]:
@@ -133,6 +139,7 @@ class Cluster:
                 self._daemonset(obj)
             elif plural == "nodes":
                 reconcile_node(self, obj["metadata"]["name"])
+                self.evictions.node_changed(obj["metadata"]["name"])
                 self.nodes_changed()
 
     def create_pod(self, obj: Obj) -> Obj:
@@ -150,7 +157,7 @@ class Cluster:
             built["metadata"] = {**obj["metadata"], **{k: v for k, v in built["metadata"].items()
                                                       if k in ("uid", "creationTimestamp")}}
             stored = self.store.put("pods", built)
-            self._pod_events(stored.obj, result.message())
+            self._placed(stored.obj, result.message())
             return stored.obj
 
     def _node(self, name: str) -> Obj:
@@ -215,7 +222,13 @@ class Cluster:
                 spec_hook(obj["spec"], name)
             stored = self.store.put("pods", obj)
             self.emit(owner, "SuccessfulCreate", f"Created pod: {name}", component=_COMPONENT[owner["kind"]])
-            self._pod_events(stored.obj, message)
+            self._placed(stored.obj, message)
+
+    def _placed(self, pod: Obj, unschedulable: str) -> None:
+        """``pod`` was just stored, bound or Pending (``unschedulable``): its events, and its node's NoExecute
+        taints looked at by the taint eviction controller."""
+        self._pod_events(pod, unschedulable)
+        self.evictions.pod_placed(pod)
 
     def _pod_events(self, pod: Obj, unschedulable: str) -> None:
         if self.quiet:
@@ -263,7 +276,7 @@ class Cluster:
                            "status": ko.pod_status(spec, self.ipam.placement(target), "", started)}
                 updated["metadata"] = dict(pending.obj["metadata"])
                 stored = self.store.put("pods", updated)
-                self._pod_events(stored.obj, "")
+                self._placed(stored.obj, "")
                 owner = self._owner_of(stored.obj)
                 if owner is not None:
                     owners[owner[1]["metadata"]["uid"]] = owner
@@ -482,7 +495,7 @@ class Cluster:
                          generate_name=f"{name}-", affinity_node=node_name, created=self.backdate)
             stored = self.store.put("pods", obj)
             self.emit(ds, "SuccessfulCreate", f"Created pod: {pod_name}", component="daemonset-controller")
-            self._pod_events(stored.obj, "")
+            self._placed(stored.obj, "")
         self._refresh("daemonsets", self._get("daemonsets", namespace, name) or ds)
 
     def _daemonset_status(self, ds: Obj) -> Obj:

@@ -12,8 +12,14 @@ being Ready, in the rehearsal's synchronous style:
   Warning on each pod, and a ``NodeNotReady`` event on the node; when it is Ready again the pods'
   ``Ready`` follows their ``ContainersReady`` again (kubelet's report) and the node gets ``NodeReady``.
 
-It knowingly differs: pods are never evicted (on a cluster the ``NoExecute`` taint evicts them after
-their 300 s toleration), so a NotReady node's pods stay bound to it, not Ready.
+The ``NoExecute`` taints then evict the node's pods as on a cluster (the taint eviction controller of
+:mod:`k8s_evict`): at once those with no matching toleration, after ``tolerationSeconds`` (300 s by default,
+scaled by the API server's ``toleration_scale``) the ordinary ones, never those that tolerate the taint
+forever (DaemonSet pods); a node Ready again before the time is up keeps its pods. Their controllers replace
+the evicted pods on a node that fits, or leave the replacements Pending.
+
+It knowingly differs in one way: an evicted pod is deleted at once, where on a cluster a pod evicted from an
+unreachable node stays ``Terminating`` until the node returns (its kubelet must confirm the deletion).
 """
 
 from __future__ import annotations

@@ -397,6 +397,47 @@ def test_a_role_node_going_not_ready_reads_once_with_its_taints(ready: Any, why:
     assert "role sting node sting" not in human.stdout + done.stdout
 
 
+@pytest.mark.parametrize(("other_sting", "ready", "problems"), [
+    (False, 0, ["node-not-ready", "workload-below-desired"]),
+    (True, 1, ["node-not-ready"]),
+], ids=["replacement-pending", "replacement-elsewhere"])
+def test_after_the_toleration_status_shows_the_evicted_pods_replacement(other_sting: bool, ready: int,
+                                                                         problems: list[str]) -> None:
+    """sting stays unreachable past its pods' (shortened) 300 s: arc-runners' pod is evicted, as on a cluster. With
+    no other node of role sting its replacement is Pending and the Events pane says why; with one it runs there.
+    sting keeps only its DaemonSet pod."""
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+
+    with RehearsalEnvironment(nodes=3) as env:
+        assert env.api is not None
+        api = env.api
+        seed_deploy(env, "dev", "arc-runners",
+                    twin_outputs("arc-runners", "dev", "arc-runners-dev", "arc-runners", role="sting"))
+        if other_sting:
+            api.add_node("sting-2", "sting")
+        api.set_node_ready("sting", False)
+        api.toleration_scale = 0.001
+        deadline = time.monotonic() + 30
+        while any(p.key[0] == "arc-runners-dev" for p in api.store.pods_on_node("sting")):
+            assert time.monotonic() < deadline, "gave up waiting for the eviction"
+            time.sleep(0.02)
+        done = run_cli(["status", "--once", "--json"], env=env.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert [p["kind"] for p in doc["problems"]] == problems
+    (arc,) = [s for s in doc["stacks"] if (s["env"], s["stack"]) == ("dev", "arc-runners")]
+    assert [(w["name"], w["ready"], w["desired"], w["pods"]) for w in arc["workloads"]] == [
+        ("arc-runners", ready, 1, 1)]
+    assert {n["name"]: n["pods"] for n in doc["nodes"]}["sting"] == 1  # kube-proxy, a DaemonSet's: never evicted
+    scheduling = [e["message"] for e in doc["events"]
+                  if (e["namespace"], e["reason"]) == ("arc-runners-dev", "FailedScheduling")]
+    if other_sting:
+        assert not scheduling
+    else:
+        (message,) = scheduling
+        assert "1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }" in message
+
+
 @pytest.mark.integration
 def test_real_twin_apply_then_status_shows_its_workloads(iac_bin: str, rehearsal_workspace: Any, tmp_path: Path,
                                                           scratch_namespaces: list[str]) -> None:
