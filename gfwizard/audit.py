@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -89,7 +90,15 @@ def audit(path: Path) -> AuditReport:
 def _check_file(ctx: AuditContext, file: Path, kind: str, facts: StackFacts | None) -> bool:
     """Run the rules of ``kind`` on one file; False when it could not be read or parsed."""
     try:
-        if file.stat().st_size > _MAX_BYTES:
+        info = file.stat()
+        special = _not_regular(info.st_mode)
+        if special:
+            # A FIFO blocks the read until a writer comes, and a link to /dev/zero (a symlink can be committed)
+            # never ends: either would hang the audit, in CI too. Never opened.
+            ctx.add(0, file, 0, f"is {special}, not a regular file: not read (reading it could block or never end)",
+                    rule="c0.unreadable")
+            return False
+        if info.st_size > _MAX_BYTES:
             ctx.add(0, file, 0, f"larger than {_MAX_BYTES} bytes: not audited", info=True, rule="c0.too-large")
             return True
         text = file.read_text(encoding="utf-8")
@@ -131,6 +140,15 @@ def _run_rules(ctx: AuditContext, file: Path, text: str, kind: str, labelled: bo
         ctx.add(0, file, 0, f"could not be audited ({type(exc).__name__}: {exc})", rule="c0.internal")
         return False
     return True
+
+
+def _not_regular(mode: int) -> str:
+    """What a file of ``mode`` (followed through a symlink) is when it is neither a regular file nor a directory:
+    ``"a FIFO (named pipe)"``, ``"a character device"``, ...; ``""`` for a regular file or a directory."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ""
+    return ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
 
 
 def surface_files(root: Path) -> Iterator[tuple[Path, str]]:

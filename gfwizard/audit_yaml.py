@@ -290,6 +290,8 @@ def read_target(root: Path, default_cluster: str, default_envs: tuple[str, ...],
     for name in ("organization.yaml", "organization.example.yaml"):
         path = root / "config" / name
         try:
+            if not path.is_file():  # a FIFO would block the read (check_config reports it as unreadable)
+                continue
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue

@@ -4,6 +4,8 @@ written; the CLI's exit codes and JSON keys."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,26 @@ def test_malformed_yaml_is_a_finding_not_a_crash(tmp_path: Path) -> None:
 def test_undecodable_file_is_a_finding(tmp_path: Path) -> None:
     root = write_checkout(tmp_path, {"tofu/stacks/app/extra.tf": b"\xff\xfe\x00garbage"})
     assert [(f.criterion, f.rule) for f in audit(root).failing()] == [(0, "c0.unreadable")]
+
+
+def test_fifos_and_links_to_them_are_findings_never_read(tmp_path: Path) -> None:
+    # A FIFO blocks a read until a writer comes (and a committed symlink to /dev/zero never ends): the audit hung on
+    # either, in CI too. Now each is a criterion-0 finding naming what it is, and nothing is opened or written.
+    root = write_checkout(tmp_path / "co", {})
+    os.mkfifo(root / "tofu/stacks/app/extra.tf")
+    os.mkfifo(tmp_path / "pipe")
+    (root / "docs/linked.md").symlink_to(tmp_path / "pipe")
+    os.mkfifo(root / "config/organization.yaml")
+    before = tree_digest(tmp_path)
+    result = run_cli(["audit", str(root), "--json"], timeout=60)
+    assert result.returncode == 1, result.stderr
+    rows = {(f["file"], f["rule"], f["found"]) for f in json.loads(result.stdout)["findings"]
+            if f["criterion"] == 0}
+    fifo = "is a FIFO (named pipe), not a regular file: not read (reading it could block or never end)"
+    assert rows == {("tofu/stacks/app/extra.tf", "c0.unreadable", fifo), ("docs/linked.md", "c0.unreadable", fifo),
+                    ("config/organization.yaml", "c0.unreadable", fifo)}
+    assert tree_digest(tmp_path) == before
+    assert all(stat.S_ISFIFO(os.stat(p).st_mode) for p in (root / "tofu/stacks/app/extra.tf", tmp_path / "pipe"))
 
 
 def test_audit_writes_nothing(tmp_path: Path) -> None:
