@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from gfwizard.cluster_errors import ClusterAccessError
 from gfwizard.cluster_tls import check_tls_material
 from gfwizard.kubeconfig_env import TildeEntry, empty_files_note, entries, kubectl_path, no_file_note, tilde_entries
-from gfwizard.kubeconfig_files import duplicate_name
+from gfwizard.kubeconfig_files import duplicate_name, unread_special
 from gfwizard.kubeconfig_perms import ExposedCredential, exposed_credentials, exposure_note
 from gfwizard.kubeconfig_secrets import refuse_unsendable_token
 from gfwizard.paths import expand
@@ -233,6 +233,26 @@ def _directory_error(directory: str, explicit: bool, origin: str) -> ClusterAcce
                       "(client-go) refuse a kubeconfig list that holds one", remedy)
 
 
+def _special_error(path: str, kind: str, explicit: bool, origin: str) -> ClusterAccessError:
+    """A kubeconfig path that is a FIFO, a device (but /dev/null) or a socket. gfwizard never opens it (the read
+    could block or never end); kubectl and the stacks' providers read every file of the list, so they would wait
+    on a FIFO nobody writes, and a pipe such as ``<(…)`` is used up by its first reader: it cannot be skipped
+    as if it were missing."""
+    file_remedy = "write the kubeconfig to a regular file first (mode 0600, e.g. ~/.kube/kubeconfig-honey.yaml)"
+    if explicit and origin == DRAFT_ORIGIN:
+        remedy = f"the wizard's draft names {path}, {kind}, as the kubeconfig: {DRAFT_REMEDY}"
+    elif explicit and origin == CONFIG_ORIGIN:
+        remedy = f"{file_remedy} and point cluster.kubeconfig in organization.yaml at it"
+    elif explicit:
+        remedy = f"{file_remedy} and name that file"
+    else:
+        remedy = f"{file_remedy} and put it in KUBECONFIG instead of {path}"
+    return ClusterAccessError(
+        "kubeconfig", f"kubeconfig path {path} is {kind}, not a regular file: it is not read (the read could block "
+                      "or never end), and kubectl and the stacks' providers (client-go), which read every file of "
+                      "the list, would wait on it (a pipe such as `<(…)` is used up by its first reader)", remedy)
+
+
 def _load_merged(paths: list[str], explicit: bool, origin: str = "",
                  tildes: tuple[TildeEntry, ...] = ()) -> tuple[Any, list[str]]:
     """The merged kubeconfig of ``paths`` and the files skipped because they hold no YAML document."""
@@ -241,6 +261,9 @@ def _load_merged(paths: list[str], explicit: bool, origin: str = "",
     directory = next((p for p in paths if os.path.isdir(p)), None)
     if directory is not None:
         raise _directory_error(directory, explicit, origin)
+    special = next(((p, kind) for p in paths if (kind := unread_special(p))), None)
+    if special is not None:
+        raise _special_error(*special, explicit, origin)
     existing = [p for p in paths if os.path.isfile(p)]
     missing = [p for p in paths if not os.path.isfile(p)]
     if not existing or (explicit and missing):

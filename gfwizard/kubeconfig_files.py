@@ -205,6 +205,25 @@ def _special_file(st: os.stat_result) -> FileSummary | None:
     return FileSummary(FileStatus.UNREADABLE, problem) if problem else None
 
 
+def special_kind(mode: int) -> str:
+    """What a file of ``mode`` that is neither a regular file nor a directory is: ``"a FIFO (named pipe)"``,
+    ``"a character device"``, ``"a block device"``, ``"a socket"`` or ``"a special file"``."""
+    return ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+
+
+def unread_special(path: str) -> str:
+    """What ``path`` is when it exists but is never read as a kubeconfig: neither a regular file, a directory
+    nor ``/dev/null`` (which reads as empty); ``""`` otherwise (missing included)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ""
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or _is_dev_null(st):
+        return ""
+    return special_kind(st.st_mode)
+
+
 def _not_readable(st: os.stat_result) -> str:
     """Why a file with this stat is not read ("" when it is): only regular files up to the size cap."""
     mode = st.st_mode
@@ -212,10 +231,7 @@ def _not_readable(st: os.stat_result) -> str:
         return "is a directory, not a file"
     if not stat.S_ISREG(mode):
         # A FIFO would block the read forever and a device like /dev/zero never ends: never opened.
-        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
-                else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
-                else "a special file")
-        return f"is {kind}, not a regular file; not read"
+        return f"is {special_kind(mode)}, not a regular file; not read"
     if st.st_size > MAX_KUBECONFIG_BYTES:
         return TOO_LARGE
     return ""

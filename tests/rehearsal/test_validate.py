@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import socket
+import stat
 import sys
 import textwrap
 import time
@@ -935,6 +936,38 @@ def test_a_directory_in_kubeconfig_fails_as_kubectl_and_the_providers_fail_and_c
     assert check.remedy == (f"point cluster.kubeconfig in organization.yaml at the kubeconfig file inside {kube_dir}, "
                             "not at it")
     assert honey.request_log.entries() == [] and files.digest() == before
+
+
+def test_a_fifo_in_kubeconfig_fails_as_what_it_is_and_contacts_nothing(
+        tmp_path: Path, honey: "RehearsalAPIServer", monkeypatch: pytest.MonkeyPatch) -> None:
+    # A FIFO beside honey's file was skipped as if missing (validate and the gates passed, while kubectl and the
+    # providers wait on it); alone, as `KUBECONFIG=<(sops -d …)` makes it, it was "kubeconfig file not found", and
+    # the remedy (export KUBECONFIG) was what had been done. gfwizard still never opens it; /dev/null stays fine.
+    files = write_files(tmp_path, honey)
+    fifo = files.dir / "kube.fifo"
+    os.mkfifo(fifo)
+    detail = (f"kubeconfig path {fifo} is a FIFO (named pipe), not a regular file: it is not read (the read could "
+              "block or never end), and kubectl and the stacks' providers (client-go), which read every file of the "
+              "list, would wait on it (a pipe such as `<(…)` is used up by its first reader)")
+    honey.request_log.clear()
+    before = files.digest()
+    for entries in ([str(files.kubeconfig), str(fifo)], [str(fifo)]):
+        monkeypatch.setenv("KUBECONFIG", os.pathsep.join(entries))
+        check = validate_context(_ambient(files), timeouts=FAST).check("kubeconfig")
+        assert check is not None and (check.level, check.detail) == (Level.FAIL, detail)
+        assert check.remedy == ("write the kubeconfig to a regular file first (mode 0600, e.g. "
+                                f"~/.kube/kubeconfig-honey.yaml) and put it in KUBECONFIG instead of {fifo}")
+        gates = gate_checks(_ambient(files), timeouts=FAST)  # what `deploy` shows
+        assert [(c.level, c.detail) for c in gates] == [(Level.FAIL, f"not verified: {detail}")] * 2
+    cfg = load_config(files.config)
+    cfg = cfg.model_copy(update={"cluster": cfg.cluster.model_copy(update={"kubeconfig": str(fifo)})})
+    check = validate_context(cfg, timeouts=FAST).check("kubeconfig")
+    assert check is not None and check.level is Level.FAIL and check.detail == detail
+    assert check.remedy.endswith("and point cluster.kubeconfig in organization.yaml at it")
+    assert honey.request_log.entries() == [] and files.digest() == before
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([os.devnull, str(files.kubeconfig)]))  # the shell idiom
+    assert validate_context(_ambient(files), timeouts=FAST).ok
 
 
 _KEY_TEXT = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcy1uZXZlci1zaG93bg==\n-----END PRIVATE KEY-----\n"
