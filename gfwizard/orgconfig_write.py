@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 
 def backup_path(path: Path) -> Path:
-    """Where the previous file is kept: ``organization.yaml.bak`` next to it."""
+    """Where the previous file is kept: ``organization.yaml.bak`` next to it; when ``path`` is a symlink, next to
+    the file it points to, which is the one a write replaces (:func:`save_config` writes through the link)."""
+    path = Path(path).expanduser()
+    if path.is_symlink():
+        path = _symlink_target(path) or path
     return path.with_name(path.name + ".bak")
 
 

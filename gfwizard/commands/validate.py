@@ -73,10 +73,14 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
     if blockers:
         raise CheckFailure(f"refusing to pin: the context failed {', '.join(blockers)}, so what it reaches may not "
                            "be honey", "fix those checks first")
+    from gfwizard.orgconfig_write import backup_path
+
+    kept = backup_path(config_path)  # beside the file a symlinked config points to: the one written
+    kept_as = kept.name if kept.parent == config_path.parent else str(kept)
     if cfg.cluster.fingerprint is None:
         # With the question, on its stream (stderr): stdout may be redirected, and the operator must see
         # what the answer agrees to.
-        echo(f"--pin will write into {config_path} (previous file kept as {config_path.name}.bak):\n"
+        echo(f"--pin will write into {config_path} (previous file kept as {kept_as}):\n"
              f"  cluster.fingerprint.kube_system_uid: {observed.kube_system_uid}\n"
              f"  cluster.fingerprint.ca_sha256: {observed.ca_sha256}", err=as_json or not yes)
         if not yes:
@@ -93,7 +97,7 @@ def _pin(cfg: "OrgConfig", config_path: Path, report: "ValidationReport", yes: b
     checks = [passed("fingerprint", f"pinned now: kube-system UID {observed.kube_system_uid}, CA sha256 "
                                     f"{observed.ca_sha256}") if c.name == "fingerprint" else c for c in report.checks]
     return report.model_copy(update={"checks": checks}), {
-        "path": str(config_path), "written": True, "reason": f"pinned (previous file kept as {config_path.name}.bak)"}
+        "path": str(config_path), "written": True, "reason": f"pinned (previous file kept as {kept_as})"}
 
 
 @click.command(name="validate")

@@ -301,6 +301,29 @@ def test_pin_with_yes_writes_the_fingerprint_keeping_comments(tmp_path: Path, ho
     assert again.returncode == 0 and json.loads(again.stdout)["pin"]["reason"] == "already pinned"
 
 
+def test_pin_through_a_symlinked_config_names_the_backup_where_it_is(tmp_path: Path,
+                                                                      honey: "RehearsalAPIServer") -> None:
+    # organization.yaml as a link into a dotfiles checkout: the write goes through the link, so the previous
+    # file is kept beside the target. The output named `organization.yaml.bak` beside the link, which did not
+    # exist: restoring from it as told failed.
+    files = write_files(tmp_path, honey, pin=False)
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "honey.yaml"
+    original = files.config.read_text()
+    files.config.rename(target)
+    files.config.symlink_to(target)
+    kube_before = tree_digest(files.kubeconfig)
+    out = cli(["validate", "--pin", "--yes"], files)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"--pin will write into {files.config} (previous file kept as {dotfiles / 'honey.yaml.bak'}):" in out.stdout
+    assert f"pin: pinned (previous file kept as {dotfiles / 'honey.yaml.bak'})" in out.stdout
+    assert (dotfiles / "honey.yaml.bak").read_text() == original
+    assert not (files.dir / "organization.yaml.bak").exists()
+    assert files.config.is_symlink() and load_config(target).cluster.fingerprint is not None
+    assert tree_digest(files.kubeconfig) == kube_before
+
+
 def test_missing_role_node(tmp_path: Path, honey: "RehearsalAPIServer") -> None:
     files = write_files(tmp_path, honey, roles={"hornet": {"node_selector": {"gloriousflywheel.io/role": "hornet"}}})
     before = files.digest()

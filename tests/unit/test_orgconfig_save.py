@@ -182,6 +182,9 @@ def test_symlinked_config_is_written_through(tmp_path: Path) -> None:
     save_config(load_config(link).with_fingerprint(UID, SHA), link)
     assert link.is_symlink()
     assert load_config(real).cluster.fingerprint is not None
+    # the previous file is kept beside the file written, and backup_path (what every writer names) says so
+    assert backup_path(link) == tmp_path / "real.yaml.bak" == backup_path(real)
+    assert backup_path(link).read_text() == example_text() and not (tmp_path / "organization.yaml.bak").exists()
 
 
 def test_fresh_render_of_a_minimal_config_round_trips() -> None:
