@@ -48,7 +48,12 @@ def audit(path: Path) -> AuditReport:
     """Audit the checkout at ``path``. Raises :class:`InputError` when it is not a directory, or holds
     no file the audit reads (an empty or unrelated directory must not pass every criterion)."""
     root = Path(path).expanduser()
-    if not root.is_dir():
+    try:
+        is_dir = root.is_dir()
+    except OSError as exc:  # a name too long for the file system, a directory above it that cannot be searched
+        raise InputError(f"{root} cannot be read: {exc.strerror or exc}; nothing was audited",
+                         remedy="pass the root of a GloriousFlywheel checkout (the directory holding tofu/)") from None
+    if not is_dir:
         raise InputError(f"{root} is not a directory; nothing was audited",
                          remedy="pass the root of a GloriousFlywheel checkout (the directory holding tofu/)")
     root = root.resolve()

@@ -109,7 +109,10 @@ def cache_state_dir(create: bool = True) -> Path | None:
     used (:func:`own_dir_problem`: another user could have planted the cache or would read it). A cache only
     saves time, so it is then neither read nor written instead of stopping the command."""
     path = state_dir()
-    if not create and not path.is_dir():
+    try:
+        if not create and not path.is_dir():
+            return None
+    except OSError:  # a name too long for the file system, a directory above it that cannot be searched
         return None
     return None if own_dir_problem(path) else path
 

@@ -84,7 +84,12 @@ def config_check(config_path: Path | None) -> "tuple[Check, OrgConfig | None]":
     from gfwizard.orgconfig import ConfigError, load_config
 
     path = resolve_config_path(config_path)
-    if config_path is not None and not path.exists():
+    try:
+        missing = config_path is not None and not path.exists()
+    except OSError as exc:  # a name too long for the file system, a directory above it that cannot be searched
+        raise InputError(f"--config {path} cannot be read: {exc.strerror or exc}",
+                         remedy="pass the organization.yaml file itself") from None
+    if missing:
         raise InputError(f"--config {path}: no such file", remedy="pass an existing organization.yaml")
     try:
         cfg = load_config(path)

@@ -71,6 +71,14 @@ ENV_FILE_HEADER = "# gfwizard rehearsal (rehearsal-only credentials)\n"
 def _check_env_file(env_file: Path | None) -> None:
     if env_file is None:
         return
+    try:
+        _check_env_file_path(env_file)
+    except OSError as exc:  # a name too long for the file system, a directory above it that cannot be searched
+        raise InputError(f"--env-file {env_file} cannot be used: {exc.strerror or exc}; nothing was started",
+                         remedy="pass another path, e.g. --env-file rehearsal.env") from None
+
+
+def _check_env_file_path(env_file: Path) -> None:
     if env_file.is_dir():
         raise InputError(f"--env-file {env_file} is a directory", remedy="pass a file path, e.g. --env-file rehearsal.env")
     if env_file.exists() or env_file.is_symlink():

@@ -259,7 +259,13 @@ class RehearsalEnvironment:
             self._created_dir = True
             return Path(tempfile.mkdtemp(prefix="gfw-rehearsal-")).resolve()
         target = self.requested_dir.expanduser()
-        if target.exists():
+        try:
+            exists = target.exists()
+        except OSError as exc:  # a name too long for the file system, a directory above it that cannot be searched
+            raise InputError(f"rehearsal workspace {target} cannot be used: {exc.strerror or exc}; nothing was "
+                             "started", remedy="pass a new or empty directory in a writable place, or omit "
+                                               "--workspace for a temp directory") from None
+        if exists:
             if not target.is_dir():
                 raise InputError(f"rehearsal workspace {target} exists and is not a directory",
                                  remedy="pass a new or empty directory, or omit it for a temp directory")

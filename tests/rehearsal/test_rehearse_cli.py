@@ -153,6 +153,19 @@ def test_serve_help_names_every_signal_that_stops_it() -> None:
     assert "stayupuntilSIGINT/SIGTERM/SIGHUP." in helptext
 
 
+@pytest.mark.parametrize("option", ["--env-file", "--workspace"])
+def test_a_path_too_long_for_the_file_system_is_refused_not_a_bug(tmp_path: Path, option: str) -> None:
+    # Path.is_dir()/exists() raise for ENAMETOOLONG (and EACCES on a directory above): a traceback before.
+    long = tmp_path / ("a" * 300)
+    before = tree_digest(tmp_path)
+    result = run_cli(["rehearse", "--serve", option, str(long)], timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    what = f"--env-file {long}" if option == "--env-file" else f"rehearsal workspace {long}"
+    assert f"error: {what} cannot be used: File name too long; nothing was started" in result.stderr
+    assert "rehearsal services running" not in result.stderr + result.stdout
+    assert tree_digest(tmp_path) == before
+
+
 def test_env_file_in_missing_directory_is_refused(tmp_path: Path) -> None:
     before = tree_digest(tmp_path)
     result = run_cli(["rehearse", "--serve", "--env-file", str(tmp_path / "missing" / "r.env")], timeout=60)

@@ -122,6 +122,19 @@ def test_not_a_directory_is_an_input_error(tmp_path: Path) -> None:
     assert not missing.exists() and tree_digest(tmp_path) == {}
 
 
+def test_a_path_too_long_for_the_file_system_is_an_input_error_not_a_bug(tmp_path: Path) -> None:
+    # Path.is_dir() raises for ENAMETOOLONG (and EACCES on a directory above): the audit printed a traceback.
+    long = tmp_path / ("a" * 300)
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match="cannot be read: File name too long; nothing was audited"):
+        audit(long)
+    result = run_cli(["audit", str(long), "--json"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["message"] == f"{long} cannot be read: File name too long; nothing was audited"
+    assert "checkout" in error["remedy"] and tree_digest(tmp_path) == before
+
+
 def test_a_file_is_not_a_checkout(tmp_path: Path) -> None:
     file = tmp_path / "Justfile"
     file.write_text("audit:\n    gfwizard audit\n")

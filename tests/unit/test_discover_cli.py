@@ -33,6 +33,17 @@ def test_no_kubeconfig_at_all_says_so_and_exits_0(isolated_home: Path) -> None:
     assert not (isolated_home / ".kube").exists()
 
 
+def test_a_state_dir_too_long_for_the_file_system_only_skips_the_cache(isolated_home: Path, tmp_path: Path) -> None:
+    # Path.is_dir() raises for ENAMETOOLONG (and EACCES on a directory above): discover (and doctor, which reads
+    # the binary cache there) printed a traceback. The cache only saves time: without it they run as usual.
+    before = tree_digest(tmp_path)
+    for command in (["discover", "--json"], ["discover"]):
+        proc = run_cli(command, env={"GFW_STATE_DIR": str(tmp_path / ("a" * 300) / "state")})
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert json.loads(run_cli(["discover", "--json"], env={"GFW_STATE_DIR": str(tmp_path / ("a" * 300))}).stdout)
+    assert tree_digest(tmp_path) == before
+
+
 def test_json_keys_are_exactly_contexts_files_warnings(isolated_home: Path, tmp_path: Path) -> None:
     kube = tmp_path / "kube"
     kube.mkdir()

@@ -59,6 +59,21 @@ def test_explicit_missing_config_is_bad_input(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.yaml").exists()
 
 
+def test_a_config_path_too_long_for_the_file_system_is_bad_input_not_a_bug(tmp_path: Path) -> None:
+    # Path.exists() raises for ENAMETOOLONG (and EACCES on a directory above): doctor printed a traceback and
+    # "internal error: OSError ... this is a gfwizard bug".
+    config = tmp_path / ("a" * 300) / "organization.yaml"
+    before = tree_digest(tmp_path)
+    for args, stream in (([], "stderr"), (["--json"], "stdout")):
+        done = run_cli(["doctor", "--config", str(config), *args])
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "internal error" not in done.stdout + done.stderr
+        said = getattr(done, stream)
+        assert f"--config {config} cannot be read: File name too long" in said
+        assert "pass the organization.yaml file itself" in said
+    assert json.loads(done.stdout)["error"]["exit_code"] == 2
+    assert tree_digest(tmp_path) == before
+
+
 def test_invalid_config_lists_its_problems(tmp_path: Path) -> None:
     bad = tmp_path / "organization.yaml"
     bad.write_text("version: 1\norganization: {name: tinyland}\n")
