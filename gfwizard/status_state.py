@@ -24,6 +24,8 @@ from gfwizard.status_model import Unreadable
 from gfwizard.status_readonly import ReadError, ReadErrorKind, ReadOnlyViolation, path_of
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gfwizard.backend_locks import LockInfo
     from gfwizard.journal import Journal, JournalEntry
     from gfwizard.journal_process import RunState
@@ -393,7 +395,7 @@ class StateReader:
                 self._journal_newer.pop(env, None)
                 continue
             except OSError as exc:
-                unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
+                unreadable.append(_journal_unreadable(path, exc))
                 continue
             stamp = (st.st_mtime_ns, st.st_size)
             if self._journal_stamp.get(env) != stamp:
@@ -404,7 +406,7 @@ class StateReader:
                     self._journal_newer[env] = journal.newer_skipped()
                     self._journal_stamp[env] = stamp
                 except OSError as exc:
-                    unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=str(exc)))
+                    unreadable.append(_journal_unreadable(path, exc))
                     continue
             skipped = self._journal_skipped.get(env, "")
             if skipped:
@@ -417,6 +419,15 @@ class StateReader:
                 unreadable.append(Unreadable(pane="stacks", what=f"journal {path}", detail=skipped, remedy=remedy))
             out.update(self._journal_cache.get(env, {}))
         return out
+
+
+def _journal_unreadable(path: Path, exc: OSError) -> Unreadable:
+    """A journal that cannot be read (a directory in its place, no permission): why, and the remedy a deploy
+    of the environment gives for it (status itself never moves anything)."""
+    return Unreadable(pane="stacks", what=f"journal {path}", detail=exc.strerror or str(exc),
+                      remedy=f"fix its permissions, or move it aside (`mv {path} {path}.aside`): the next deploy "
+                             "then starts a new journal; until then Last apply is unknown and a deploy of this "
+                             "environment refuses to start")
 
 
 def _store_down(exc: BaseException) -> bool:

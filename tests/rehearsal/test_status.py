@@ -83,6 +83,23 @@ def test_skipped_journal_lines_are_said_not_hidden(rehearsal_workspace: Any) -> 
     assert tree_digest(ws.dir) == before
 
 
+def test_a_journal_that_cannot_be_read_says_why_and_what_to_do(rehearsal_workspace: Any) -> None:
+    """A directory where dev's journal belongs: status said only Python's `[Errno 21] Is a directory: '…'`, with no
+    remedy; now the reason and the remedy a deploy gives (move it aside), and it moves nothing itself."""
+    ws = rehearsal_workspace
+    path = ws.dir / "journal" / "dev.jsonl"
+    path.mkdir(parents=True)
+    before = tree_digest(ws.dir)
+    doc = json.loads(run_cli(["status", "--once", "--json", "--env", "dev"], env=ws.env).stdout)
+    [note] = [u for u in doc["unreadable"] if u["what"] == f"journal {path}"]
+    assert note["pane"] == "stacks" and note["detail"] == "Is a directory"
+    assert note["remedy"].startswith(f"fix its permissions, or move it aside (`mv {path} {path}.aside`)")
+    text = run_cli(["status", "--once", "--env", "dev"], env={**ws.env, "COLUMNS": "400"})
+    assert f"could not read: journal {path}: Is a directory" in text.stdout and "Errno" not in text.stdout
+    assert f"remedy: fix its permissions, or move it aside (`mv {path} {path}.aside`)" in text.stdout
+    assert path.is_dir() and tree_digest(ws.dir) == before
+
+
 #: A workload name and a lock holder in wide characters (two terminal cells each).
 WIDE_WORKLOAD = "キャッシュ本番用ワークロード"
 WIDE_HOLDER = "運用担当者@ノートパソコン"
