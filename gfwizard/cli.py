@@ -164,8 +164,23 @@ def main() -> None:
     _reopen_closed_std_streams()
     try:
         cli(prog_name="gfwizard")
+    except SystemExit as exc:
+        _exit_with_output_lost(exc)
     except Exception as exc:  # click has already turned its own errors into exits; this is a bug
         _internal_error(exc)
+
+
+def _exit_with_output_lost(exc: SystemExit) -> NoReturn:
+    """Exit as ``exc`` does, but with 1 instead of success when stdout could not be written (a full disk):
+    whoever reads that output got part of it (the command itself has said so on stderr)."""
+    import sys
+
+    if exc.code in (0, None) and "gfwizard.commands._common" in sys.modules:
+        from gfwizard.commands._common import stdout_lost
+
+        if stdout_lost():
+            sys.exit(1)
+    raise exc
 
 
 if __name__ == "__main__":

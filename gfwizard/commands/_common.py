@@ -316,14 +316,29 @@ def write(text: str = "", err: bool = False, **style: Any) -> None:
             click.echo(text, err=err)
     except OSError as exc:
         # EPIPE: the reader of a pipe is gone; EIO: the terminal hung up (a closed window, a dropped SSH).
-        if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EIO:
+            _silence(err)
+            return
+        if err:
             raise
-        _silence(err)
+        # stdout redirected to a file that cannot take more (a full disk, a quota, /dev/full): the rest of
+        # the output is lost, not the command's work: it goes on as with a closed pipe, and fails at the end.
+        _lost_stdout.append(exc.strerror or type(exc).__name__)
+        _silence(err, lost=_lost_stdout[0])
 
 
-def _silence(err: bool) -> None:
-    """Point a stream whose reader is gone at /dev/null (the exit's own flush would fail again) and
-    say so once on the other stream."""
+#: Why stdout could not be written (a full disk), once it could not: the command then exits 1 (:func:`stdout_lost`).
+_lost_stdout: list[str] = []
+
+
+def stdout_lost() -> str:
+    """Why stdout could not be written (``""`` when it could, or when only its reader went away)."""
+    return _lost_stdout[0] if _lost_stdout else ""
+
+
+def _silence(err: bool, lost: str = "") -> None:
+    """Point a stream whose reader is gone (or that cannot be written, ``lost`` saying why) at /dev/null (the
+    exit's own flush would fail again) and say so once on the other stream."""
     import os
 
     _closed.add(err)
@@ -334,7 +349,12 @@ def _silence(err: bool) -> None:
         os.close(devnull)
     except (OSError, ValueError):  # no file descriptor behind it: nothing is left to flush into a pipe
         pass
-    if not err:
+    if not err and lost:
+        write(f"error: stdout cannot be written ({lost}): the output is incomplete; the command goes on without "
+              "printing (a deploy still journals every outcome and keeps its transcripts) and exits 1", err=True)
+        write("remedy: free space where stdout goes (or send it elsewhere), then run the command again; after a "
+              "deploy, `gfwizard status --once` and the journal say what it did", err=True)
+    elif not err:
         write("note: stdout was closed; the command goes on without printing (a deploy still journals "
               "every outcome and keeps its transcripts)", err=True)
 
