@@ -92,3 +92,12 @@ def require_work_root(network: str, environ: Mapping[str, str] | None = None, *,
                     "its exports), or unset it")
     if iac or network == "loopback":
         require_state_dir()
+    if iac:
+        # Every run of the binary creates it (TF_PLUGIN_CACHE_DIR): a file in its place failed the first run with an
+        # internal error, after the run had started.
+        from gfwizard.tofu import default_plugin_cache_dir
+
+        cache = default_plugin_cache_dir()
+        require_dir(cache, "the provider plugin cache", "the gfwizard state directory",
+                    f"move what is there aside (`mv {cache} {cache}.aside`): gfwizard creates the directory again "
+                    "(it only caches the providers the IaC binary downloads)")

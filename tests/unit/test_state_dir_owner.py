@@ -98,6 +98,30 @@ def test_deploy_refuses_a_world_writable_state_dir_and_writes_nothing(tmp_path: 
     assert list(shared.iterdir()) == [] and list(workspace.iterdir()) == []
 
 
+def test_deploy_refuses_a_file_where_the_provider_cache_belongs_and_writes_nothing(tmp_path: Path) -> None:
+    # Every run of the binary creates <state dir>/plugin-cache: a file there failed the first run with a traceback
+    # and "internal error: FileExistsError", after the run had started. Now it stops before, with the mv to do.
+    from gfwizard.orgconfig import save_config
+    from gfwizard.rehearsal.workspace import org_config
+
+    config = tmp_path / "organization.yaml"  # loopback addresses only: nothing real is ever contacted
+    save_config(org_config(api_url="https://127.0.0.1:6443", kubeconfig_path=tmp_path / "kubeconfig",
+                           s3_endpoint="http://127.0.0.1:9000", bucket="state"), config)
+    state = _shared(tmp_path / "state", 0o700)
+    (state / "plugin-cache").write_text("")
+    workspace = _shared(tmp_path / "ws", 0o700)
+    before = tree_digest(tmp_path)
+    done = run_cli(["deploy", "--env", "dev", "--plan-only", "--json", "--config", str(config)],
+                   env={"GFW_STATE_DIR": str(state), "GFW_WORKSPACE": str(workspace)}, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    error = json.loads(done.stdout.splitlines()[0])["error"]
+    cache = state / "plugin-cache"
+    assert error["message"] == (f"the provider plugin cache {cache} (from the gfwizard state directory) cannot be "
+                                "used: it is a file, not a directory; nothing was run")
+    assert error["remedy"].startswith(f"move what is there aside (`mv {cache} {cache}.aside`)")
+    assert "Traceback" not in done.stderr and tree_digest(tmp_path) == before and list(workspace.iterdir()) == []
+
+
 # Every command that creates the state dir makes it 0700 through paths.own_dir_problem(), not only deploy and
 # rehearse: discover's kubeconfig summary cache and the binary-version cache (deploy, the wizard) create it when
 # they are the first to write there. validate and doctor never create it (doctor writes nothing but its lock
