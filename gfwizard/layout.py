@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from gfwizard.paths import repo_root, require_dir, require_state_dir, state_dir
 
@@ -101,3 +101,40 @@ def require_work_root(network: str, environ: Mapping[str, str] | None = None, *,
         require_dir(cache, "the provider plugin cache", "the gfwizard state directory",
                     f"move what is there aside (`mv {cache} {cache}.aside`): gfwizard creates the directory again "
                     "(it only caches the providers the IaC binary downloads)")
+
+
+def require_work_dirs(layout: Layout, env: str, stacks: Sequence[str] = (), *, backends_only: bool = False) -> None:
+    """Stop with an input error, before anything runs, when something that is not a directory sits where a run of
+    ``env`` keeps its files (journals, transcripts, the IaC binary's data directories, rendered backend files; with
+    ``backends_only``, only the last): the run failed on it once started, with a traceback (and for the journal, a
+    remedy naming a path below it). ``stacks``: their own directories are checked too."""
+    work = "the IaC binary's data directories and saved plans"
+    places = [] if backends_only else [
+        (layout.work_root / "journal", "the run journals"), (layout.transcripts_dir(env), "the transcripts"),
+        (layout.work_root / "work" / env, work), *((layout.work_root / "work" / env / s, work) for s in stacks)]
+    if layout.backend_root is not None:
+        places += [(layout.backend_root, "the rendered backend files"),
+                   *((layout.backend_root / s, "the rendered backend files") for s in stacks)]
+    for path, what in places:
+        blocker = _not_a_directory(layout.work_root, path)
+        if blocker is not None:
+            from gfwizard.errors import InputError
+
+            raise InputError(f"{blocker} is not a directory, but gfwizard keeps {what} there; nothing was written or run",
+                             remedy=f"move it aside (`mv {blocker} {blocker}.aside`), then run again: gfwizard "
+                                    "creates the directory")
+
+
+def _not_a_directory(root: Path, path: Path) -> Path | None:
+    """The first of ``path`` and its parents below ``root`` that exists but is not a directory (a symlink to one
+    counts as one), or None."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return None
+    current = root
+    for part in parts:
+        current = current / part
+        if os.path.lexists(current) and not os.path.isdir(current):
+            return current
+    return None

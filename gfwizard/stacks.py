@@ -47,7 +47,7 @@ from gfwizard.checks import Check
 from gfwizard.errors import InputError
 from gfwizard.journal import Journal, JournalEntry, JournalWriteError, LockHolder, RunRecord, new_run_id, now_utc
 from gfwizard.kubeconfig_secrets import register_context_secrets
-from gfwizard.layout import Layout, layout_for, require_work_root
+from gfwizard.layout import Layout, layout_for, require_work_dirs, require_work_root
 from gfwizard.redact import redact, register_env_secrets, register_secret
 from gfwizard.stacks_apply import EngineApply
 from gfwizard.stacks_events import (
@@ -136,6 +136,7 @@ class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
         # The CLI checks this first too; here the wizard, which builds the engine directly, is refused the same way.
         require_work_root(cfg.cluster.network, self.environ)
         self.layout = layout or layout_for(cfg.cluster.network)
+        require_work_dirs(self.layout, env, cfg.stack_names)
         self.journal = Journal(self.layout.journal_file(env))
         self.journal.require_readable()
         self._run_lock = RunLock(self.layout.journal_file(env).with_name(f"{env}.lock"), env)

@@ -117,12 +117,14 @@ def check(env: str, create_bucket: bool, enable_versioning: bool, yes: bool, con
 def render(env: str, config_path: Path | None, as_json: bool) -> None:
     """Write each stack's partial backend file(s) for ENV (no credentials; unchanged files are left alone)."""
     from gfwizard.backend import render_backends
-    from gfwizard.layout import layout_for, require_work_root
+    from gfwizard.layout import layout_for, require_work_dirs, require_work_root
 
     cfg = _load(config_path)
     cfg.environment(env)
     require_work_root(cfg.cluster.network, iac=False)  # a rehearsal renders into its workspace
-    files = render_backends(cfg, env, layout_for(cfg.cluster.network))
+    layout = layout_for(cfg.cluster.network)
+    require_work_dirs(layout, env, cfg.stack_names, backends_only=True)
+    files = render_backends(cfg, env, layout)
     if as_json:
         emit_json({"env": env, "files": [{"stack": f.stack, "kind": f.kind, "path": str(f.path), "changed": f.changed}
                                          for f in files]})
