@@ -103,18 +103,24 @@ def require_work_root(network: str, environ: Mapping[str, str] | None = None, *,
                     "(it only caches the providers the IaC binary downloads)")
 
 
-def require_work_dirs(layout: Layout, env: str, stacks: Sequence[str] = (), *, backends_only: bool = False) -> None:
-    """Stop with an input error, before anything runs, when something that is not a directory sits where a run of
-    ``env`` keeps its files (journals, transcripts, the IaC binary's data directories, rendered backend files; with
-    ``backends_only``, only the last): the run failed on it once started, with a traceback (and for the journal, a
-    remedy naming a path below it). ``stacks``: their own directories are checked too."""
-    work = "the IaC binary's data directories and saved plans"
-    places = [] if backends_only else [
-        (layout.work_root / "journal", "the run journals"), (layout.transcripts_dir(env), "the transcripts"),
-        (layout.work_root / "work" / env, work), *((layout.work_root / "work" / env / s, work) for s in stacks)]
-    if layout.backend_root is not None:
+def require_work_dirs(layout: Layout, env: str, stacks: Sequence[str] = (), *, work: str = "deploy") -> None:
+    """Stop with an input error, before anything runs, when something that is not a directory sits where ``work``
+    on ``env`` keeps its files: a ``deploy`` its journals, transcripts, the IaC binary's data directories and
+    rendered backend files (``stacks``: their own directories too), a ``render`` only the last, a ``migrate`` its
+    source backups, scratch directories and transcripts. The work failed on it once started, with a traceback
+    (and for the journal, a remedy naming a path below it)."""
+    data = "the IaC binary's data directories and saved plans"
+    transcripts = (layout.transcripts_dir(env), "the transcripts")
+    places: list[tuple[Path, str]] = []
+    if work == "deploy":
+        places += [(layout.work_root / "journal", "the run journals"), transcripts,
+                   (layout.work_root / "work" / env, data), *((layout.work_root / "work" / env / s, data) for s in stacks)]
+    if work in ("deploy", "render") and layout.backend_root is not None:
         places += [(layout.backend_root, "the rendered backend files"),
                    *((layout.backend_root / s, "the rendered backend files") for s in stacks)]
+    if work == "migrate":
+        places += [(layout.work_root / "backups" / env, "the backups of the source states"),
+                   (layout.work_root / "migrate" / env, "the migrations' scratch directories"), transcripts]
     for path, what in places:
         blocker = _not_a_directory(layout.work_root, path)
         if blocker is not None:

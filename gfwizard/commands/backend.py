@@ -123,7 +123,7 @@ def render(env: str, config_path: Path | None, as_json: bool) -> None:
     cfg.environment(env)
     require_work_root(cfg.cluster.network, iac=False)  # a rehearsal renders into its workspace
     layout = layout_for(cfg.cluster.network)
-    require_work_dirs(layout, env, cfg.stack_names, backends_only=True)
+    require_work_dirs(layout, env, cfg.stack_names, work="render")
     files = render_backends(cfg, env, layout)
     if as_json:
         emit_json({"env": env, "files": [{"stack": f.stack, "kind": f.kind, "path": str(f.path), "changed": f.changed}
@@ -213,7 +213,7 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     from gfwizard.backend_migrate import outcome_without_run
     from gfwizard.commands._migrate_many import (announce_writes, migrate_many, migrate_one, print_report,
                                                  refuse_without_terminal)
-    from gfwizard.layout import layout_for, require_work_root
+    from gfwizard.layout import layout_for, require_work_dirs, require_work_root
 
     cfg = _load(config_path)
     cfg.environment(env)
@@ -223,6 +223,7 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
         raise InputError("state.http is not configured: there is no HTTP state to migrate from",
                          remedy="add state.http to organization.yaml")
     require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
+    require_work_dirs(layout_for(cfg.cluster.network), env, work="migrate")
     if len(set(stacks)) != 1:
         refuse_without_terminal(yes)
         migrate_many(cfg, env, stacks, layout_for(cfg.cluster.network), yes=yes, timeout=timeout, as_json=as_json)

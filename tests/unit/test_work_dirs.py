@@ -23,7 +23,8 @@ WHAT = {"journal": "the run journals", "transcripts": "the transcripts", "transc
 def _setup(tmp_path: Path, blocker: str) -> tuple[Path, Path, dict[str, str]]:
     config = tmp_path / "organization.yaml"  # loopback addresses only: nothing real is ever contacted
     save_config(org_config(api_url="https://127.0.0.1:6443", kubeconfig_path=tmp_path / "kubeconfig",
-                           s3_endpoint="http://127.0.0.1:9", bucket="state"), config)
+                           s3_endpoint="http://127.0.0.1:9", bucket="state",
+                           http_address="http://127.0.0.1:9/state/{stack}-{env}", http_username="op"), config)
     workspace = tmp_path / "ws"
     (workspace / blocker).parent.mkdir(parents=True, exist_ok=True)
     (workspace / blocker).write_text("not a directory\n")
@@ -55,4 +56,19 @@ def test_backend_render_refuses_a_file_where_the_backend_files_go(tmp_path: Path
     path = workspace / blocker
     assert (f"error: {path} is not a directory, but gfwizard keeps the rendered backend files there; nothing was "
             "written or run") in done.stderr
+    assert tree_digest(workspace) == before
+
+
+@pytest.mark.parametrize("blocker, what", [("backups", "the backups of the source states"),
+                                           ("migrate/dev", "the migrations' scratch directories"),
+                                           ("transcripts", "the transcripts")])
+def test_backend_migrate_refuses_a_file_where_it_keeps_its_files(tmp_path: Path, blocker: str, what: str) -> None:
+    config, workspace, env = _setup(tmp_path, blocker)
+    before = tree_digest(workspace)
+    done = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--json", "--config",
+                    str(config)], env={**env, "TF_HTTP_PASSWORD": "not-used"}, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    path = workspace / blocker
+    error = json.loads(done.stdout)["error"]
+    assert error["message"] == f"{path} is not a directory, but gfwizard keeps {what} there; nothing was written or run"
     assert tree_digest(workspace) == before
