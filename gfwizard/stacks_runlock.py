@@ -33,8 +33,9 @@ class RunLock:
         """Whether this run holds the lock."""
         return self._file is not None
 
-    def acquire(self, run_id: str, holder: str = "") -> None:
-        """Take the lock for ``run_id`` (``holder``: what runs it, e.g. ``gfwizard deploy``) or raise
+    def acquire(self, run_id: str, holder: str = "", kind: str = "deploy") -> None:
+        """Take the lock for ``run_id`` (``holder``: what runs it, e.g. ``gfwizard deploy``; ``kind``: ``deploy``,
+        or ``state migration`` for ``gfwizard backend migrate``, which writes the same states) or raise
         :class:`CheckFailure` naming the run that holds it."""
         import fcntl
 
@@ -49,11 +50,12 @@ class RunLock:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _describe(handle.read())
+            text = handle.read()
+            holder = _describe(text)
             handle.close()
             raise CheckFailure(
-                f"another deploy run of {self.env} is running on this machine ({holder}): two runs would share "
-                "its data directories and journal",
+                f"another {_kind(text)} run of {self.env} is running on this machine ({holder}): two runs would "
+                "share its data directories and journal, and write the same states",
                 remedy="wait for it to end (or stop it where it runs), then try again; the wizard's Deploy step "
                        "holds it from its first plan until its apply ends or the step is left") from None
         except BaseException:
@@ -62,7 +64,7 @@ class RunLock:
         try:
             handle.seek(0)
             handle.truncate()
-            handle.write(json.dumps({"run_id": run_id, "holder": holder, "pid": os.getpid(),
+            handle.write(json.dumps({"run_id": run_id, "holder": holder, "kind": kind, "pid": os.getpid(),
                                      "host": socket.gethostname(),
                                      "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
             handle.flush()
@@ -92,6 +94,15 @@ def _close_quietly(handle: IO[str]) -> None:
         handle.close()
     except OSError:
         pass  # the flush of what is buffered failed again; the file is closed all the same
+
+
+def _kind(text: str) -> str:
+    """What kind of run holds the lock (``deploy`` when the lock file does not say: older runs wrote none)."""
+    try:
+        kind = json.loads(text).get("kind")
+    except (ValueError, AttributeError):
+        return "deploy"
+    return kind if isinstance(kind, str) and kind else "deploy"
 
 
 def _describe(text: str) -> str:

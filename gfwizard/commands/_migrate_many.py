@@ -198,6 +198,7 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
         if as_json:
             emit_json({**result, "outcome": "declined", "ok": False})
         sys.exit(EXIT_CHECK_FAILED)
+    hold_env_lock(cfg, env)  # only once something will be written: nothing pending, or a "no", writes nothing
 
     for index, stack in enumerate(pending, 1):
         echo(f"== {stack} ({index}/{len(pending)}) ==", err=as_json, bold=True)
@@ -239,3 +240,19 @@ def migrate_many(cfg: "OrgConfig", env: str, given: Sequence[str], layout: "Layo
         nothing = f"; nothing to do for {', '.join(settled)}" if settled else ""
         echo(f"done: {', '.join(migrated)} ({len(migrated)} stack(s) migrated{nothing})", fg="green", bold=True)
     sys.exit(EXIT_CHECK_FAILED if stopped else EXIT_OK)
+
+
+def hold_env_lock(cfg: "OrgConfig", env: str) -> None:
+    """Hold ``env``'s run lock (the one a deploy holds) until this process ends, or raise :class:`CheckFailure`
+    naming the deploy or migration that holds it: two migrations of a stack both ran ``init -migrate-state``
+    into the same destination (one overwrote the other, and their reports and transcript disagreed)."""
+    from gfwizard.journal import new_run_id
+    from gfwizard.layout import layout_for
+    from gfwizard.stacks_runlock import RunLock
+
+    lock = RunLock(layout_for(cfg.cluster.network).journal_file(env).with_name(f"{env}.lock"), env)
+    lock.acquire(new_run_id(), "`gfwizard backend migrate`", kind="state migration")
+    _held_locks.append(lock)  # released when the process exits (the kernel drops the flock)
+
+
+_held_locks: list[object] = []

@@ -211,8 +211,8 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     that does not end well)."""
     from gfwizard.backend import s3_target
     from gfwizard.backend_migrate import outcome_without_run
-    from gfwizard.commands._migrate_many import (announce_writes, migrate_many, migrate_one, print_report,
-                                                 refuse_without_terminal)
+    from gfwizard.commands._migrate_many import (announce_writes, hold_env_lock, migrate_many, migrate_one,
+                                                 print_report, refuse_without_terminal)
     from gfwizard.layout import layout_for, require_work_dirs, require_work_root
 
     cfg = _load(config_path)
@@ -241,6 +241,7 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
             if not ask_yes_no(f"Migrate {stack} ({env}) state from {source} to {dest}?"):
                 echo("not migrated: declined", err=True)
                 sys.exit(EXIT_CHECK_FAILED)
+        hold_env_lock(cfg, env)  # only a run that will write: nothing to do, or a "no", writes nothing, not even this
         # It reads both sides again: the destination may have changed while the question waited.
         report = migrate_one(cfg, env, stack, layout, yes=yes, timeout=timeout, as_json=as_json)
     if as_json:
@@ -248,3 +249,4 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     else:
         print_report(report)
     sys.exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
+

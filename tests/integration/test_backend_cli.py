@@ -533,3 +533,40 @@ def test_create_bucket_on_a_terminal_asks_and_a_no_creates_nothing(ws: Path, s3:
     assert f"Create bucket '{bucket}' at {s3.endpoint} (region us-east-1), with versioning on? [y/N]" in out
     assert code == 1 and "creating it was declined" in out
     assert bucket not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+
+
+def test_migrate_holds_the_environment_run_lock(iac_bin: str, ws: Path, s3: RehearsalS3, s3_bucket: str,
+                                                http_server: HttpStateServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two migrations of a stack (two terminals, or a migrate while a deploy of the environment runs) both ran
+    `init -migrate-state` into one destination: the second overwrote the first, and their reports and transcript
+    disagreed. A migrate that will write now takes the run lock a deploy takes; a deploy meeting it names it."""
+    from gfwizard.errors import CheckFailure
+    from gfwizard.stacks_runlock import RunLock
+
+    config = _config(ws, s3, s3_bucket, http_server)
+    http_server.put_state("attic", "dev", json.dumps({
+        "version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "lin-locked",
+        "outputs": {"hello": {"value": "world", "type": "string"}}, "resources": []}).encode())
+    monkeypatch.setenv("TF_HTTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    lock_path = ws / "ws" / "journal" / "dev.lock"
+    deploying = RunLock(lock_path, "dev")
+    deploying.acquire("run-1", "a deploy from the command line")
+    try:
+        before = tree_digest(ws)
+        done = run_cli(["backend", "migrate", "--env", "dev", "--stack", "attic", "--yes", "--config", str(config)])
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert ("error: another deploy run of dev is running on this machine (a deploy from the command line: run "
+                "run-1, pid ") in done.stderr
+        assert tree_digest(ws) == before  # no backup, no scratch directory, no transcript
+        assert "Contents" not in s3.client().list_objects_v2(Bucket=s3_bucket, Prefix="gloriousflywheel/dev/")
+    finally:
+        deploying.release()
+    migrating = RunLock(lock_path, "dev")
+    migrating.acquire("run-2", "`gfwizard backend migrate`", kind="state migration")
+    try:
+        with pytest.raises(CheckFailure, match=r"^another state migration run of dev is running on this machine "
+                                               r"\(`gfwizard backend migrate`: run run-2, pid "):
+            RunLock(lock_path, "dev").acquire("run-3", "a deploy from the command line")
+    finally:
+        migrating.release()

@@ -72,3 +72,4 @@ def test_backend_migrate_refuses_a_file_where_it_keeps_its_files(tmp_path: Path,
     error = json.loads(done.stdout)["error"]
     assert error["message"] == f"{path} is not a directory, but gfwizard keeps {what} there; nothing was written or run"
     assert tree_digest(workspace) == before
+
