@@ -552,12 +552,11 @@ class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
             self._emit(BackendRendered(changed))
 
     def _rerun_command(self) -> str:
-        """What a failed, locked or interrupted stack's remedy says to run again ('' for the default, ``--resume``):
-        a preview's is the same preview, never ``--resume``, which would apply."""
-        if not self.plan_only:
-            return ""
-        return deploy_command(self.env, self.order if self.selected else (), plan_only=True, assume_yes=False,
-                              resume=False)
+        """What a failed, locked or interrupted stack's remedy says to run again, with the stacks chosen with
+        ``--stack`` (``--resume`` alone would deploy every stack): a deploy's is ``--resume``; a preview's is
+        the same preview, never ``--resume``, which would apply."""
+        return deploy_command(self.env, self.order if self.selected else (), plan_only=self.plan_only,
+                              assume_yes=False, resume=not self.plan_only)
 
 
 #: What holds the run lock of a whole run (the deploy command) and of one planned and applied in two

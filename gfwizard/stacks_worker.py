@@ -177,7 +177,7 @@ class StackWorker:
                          f"{self.binary.name} force-unlock (see `{self.command('force-unlock', '-help')}`)")
         steps.append(f"push the state it could not save: `{self.command('state', 'push', errored)}`")
         steps.append(f"remove the file: `rm {errored}`")
-        steps.append(f"`gfwizard deploy --env {self.env} --resume`")
+        steps.append(self.rerun)
         return "once the backend is reachable: " + "; then ".join(steps)
 
     def unclaimed_errored_state_failure(self) -> StepFailure:

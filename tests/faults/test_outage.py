@@ -88,7 +88,7 @@ def test_s3_outage_mid_apply_keeps_the_previous_state_and_recovery_steps_work(
         # Follow the recovery steps exactly as shown, then resume.
         steps = _commands(refused["remedy"])
         assert any("state push" in c for c in steps), refused["remedy"]
-        assert "gfwizard deploy --env dev --resume" in refused["remedy"]
+        assert "then `gfwizard deploy --env dev --stack attic --resume`" in refused["remedy"]  # the run's --stack
         for command in steps:
             done = subprocess.run(["bash", "-c", command], env=dict(os.environ), capture_output=True, text=True,
                                   timeout=120)

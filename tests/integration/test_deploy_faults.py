@@ -88,6 +88,28 @@ def test_a_previews_lock_remedy_runs_the_preview_again_never_resume(rehearsal_wo
     assert state_keys(ws, "prod") == set()
 
 
+def test_a_selected_deploys_lock_remedy_repeats_its_stacks(rehearsal_workspace: Any, iac_bin: str) -> None:
+    # `deploy --stack attic` that met a lock told the operator to re-run `gfwizard deploy --env dev --resume`:
+    # without --stack, which plans and applies every stack of dev, not the one chosen (docs/json-output.md:
+    # a remedy's command repeats deploy's --stack and --resume).
+    ws = rehearsal_workspace
+    lock_key = f"{PREFIX}/dev/attic.tfstate.tflock"
+    lock = {"ID": "6c3f1d2b-8e5f-4a1c-9b72-4d2e3f0a1b22", "Operation": "OperationTypeApply", "Info": "",
+            "Who": "dave@dave-laptop", "Version": "1.10.5", "Created": "2026-01-02T03:04:05.000000Z",
+            "Path": f"{ws.bucket}/{PREFIX}/dev/attic.tfstate"}
+    ws.s3.client().put_object(Bucket=ws.bucket, Key=lock_key, Body=json.dumps(lock).encode(), IfNoneMatch="*")
+
+    proc = deploy("--env", "dev", "--yes", "--json", "--stack", "attic")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [locked] = of(events(proc), "stack_locked")
+    assert "then re-run `gfwizard deploy --env dev --stack attic --resume`;" in locked["remedy"], locked
+    assert state_keys(ws) == set() and objects(ws)[lock_key], "nothing is applied and the lock is never touched"
+
+    human = deploy("--env", "dev", "--yes")
+    assert human.returncode == 1
+    assert "then re-run `gfwizard deploy --env dev --resume`;" in human.stdout, human.stdout
+
+
 def test_the_unlock_command_quotes_a_lock_id_read_from_the_bucket(rehearsal_workspace: Any, iac_bin: str) -> None:
     # The ID is whatever the lock object says (anyone who can write to the bucket wrote it); it was pasted into
     # the remedy's command line as is, so `x; touch ...` ran a second command when the operator pasted it.
