@@ -2,7 +2,8 @@
 (placement inputs), never as clusters, contexts or kubeconfigs. Checked with its own patterns, not
 the audit's, so a bug in one does not hide a bug in the other. And the names the docs use exist: every
 ``gfwizard`` command, subcommand and flag in their code, every checkout path, module and dotted name, every
-``just`` recipe and ``make`` target; and json-output.md's ``deploy --json`` events carry the keys the events have."""
+``just`` recipe and ``make`` target; json-output.md's ``deploy --json`` events carry the keys the events have, and
+it names every variable ``rehearse --serve`` exports."""
 
 from __future__ import annotations
 
@@ -434,3 +435,32 @@ def test_the_key_check_catches_what_it_must(tmp_path: Path) -> None:
     assert status_documented_keys("### Keys (live view)\n\n| key | does |\n| --- | --- |\n"
                                   "| `1` … `3` | panes |\n| `q` / `Ctrl+Q` | quit |\n\nafter") == \
         {"1", "2", "3", "q", "Ctrl+Q"}
+
+
+# --- the variables `rehearse --serve` exports, as json-output.md lists them ---
+
+def documented_rehearsal_variables(text: str) -> set[str]:
+    """The variable names json-output.md's ``rehearse --serve --json`` section names, ``A_B_X`/`_Y``
+    shorthand expanded (``_Y`` takes the previous name's stem: ``A_B_Y``)."""
+    section = text.split("## `gfwizard rehearse --serve --json`", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for run in re.findall(r"`[A-Z][A-Z0-9_]*`(?:/`_[A-Z0-9_]+`)*", section):
+        first, *rest = re.findall(r"`([A-Z0-9_]+)`", run)
+        names.add(first)
+        stem = first.rsplit("_", 1)[0]
+        names |= {stem + suffix for suffix in rest}
+    return names | set(re.findall(r'"([A-Z][A-Z0-9_]+)":', section))
+
+
+def test_every_variable_rehearse_exports_is_documented() -> None:
+    from gfwizard.commands.rehearse import EXPORT_ORDER
+
+    documented = documented_rehearsal_variables((REPO / "docs" / "json-output.md").read_text(encoding="utf-8"))
+    assert set(EXPORT_ORDER) - documented == set()
+
+
+def test_the_rehearsal_variable_check_catches_what_it_must() -> None:
+    text = ("## `gfwizard rehearse --serve --json`\n\n```json\n{\"env\": {\"KUBECONFIG\": \"x\"}}\n```\n"
+            "also `GFW_HTTP_STATE_URL`/`_ADDRESS`, `TF_HTTP_USERNAME`\n\n## next\n`NOT_THIS`\n")
+    assert documented_rehearsal_variables(text) == {
+        "KUBECONFIG", "GFW_HTTP_STATE_URL", "GFW_HTTP_STATE_ADDRESS", "TF_HTTP_USERNAME"}
