@@ -3,7 +3,8 @@
 the audit's, so a bug in one does not hide a bug in the other. And the names the docs use exist: every
 ``gfwizard`` command, subcommand and flag in their code, every checkout path, module and dotted name, every
 ``just`` recipe and ``make`` target; json-output.md's ``deploy --json`` events carry the keys the events have, and
-it names every variable ``rehearse --serve`` exports."""
+it names every variable ``rehearse --serve`` exports; and the key tables of discover's contexts, validate, audit and
+a single-stack migrate name exactly the keys those reports have."""
 
 from __future__ import annotations
 
@@ -464,3 +465,49 @@ def test_the_rehearsal_variable_check_catches_what_it_must() -> None:
             "also `GFW_HTTP_STATE_URL`/`_ADDRESS`, `TF_HTTP_USERNAME`\n\n## next\n`NOT_THIS`\n")
     assert documented_rehearsal_variables(text) == {
         "KUBECONFIG", "GFW_HTTP_STATE_URL", "GFW_HTTP_STATE_ADDRESS", "TF_HTTP_USERNAME"}
+
+
+# --- the keys of the other `--json` reports, as their docs' key tables name them ---
+
+def table_keys(text: str, heading: str) -> set[str]:
+    """The key names in the first column of every table of ``text`` under ``heading`` (up to the next ``## ``),
+    a ``findings[].rule`` row naming ``rule``."""
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    keys: set[str] = set()
+    for line in section.splitlines():
+        cells = line.split(" | ")
+        if line.startswith("| `") and len(cells) >= 2:
+            keys |= {re.split(r"\[\]\.|\.", span)[-1] for span in re.findall(r"`([\w.\[\]]+)`", cells[0])}
+    return keys
+
+
+def report_keys() -> dict[str, tuple[str, str, set[str]]]:
+    """``id -> (doc, section heading, the keys the report's --json has)``, read from the models."""
+    import dataclasses
+
+    from gfwizard.audit_model import AuditReport, Finding
+    from gfwizard.backend_migrate import MigrationReport
+    from gfwizard.cluster import ValidationReport
+    from gfwizard.kubeconfig import ContextInfo
+
+    return {
+        "discover contexts[]": ("discover.md", "## Per context", {f.name for f in dataclasses.fields(ContextInfo)}),
+        "validate": ("json-output.md", "## `gfwizard validate --json`", set(ValidationReport.model_fields) | {"ok", "pin"}),
+        "audit": ("json-output.md", "## `gfwizard audit [PATH] --json`",
+                  set(AuditReport.model_fields) | set(AuditReport.model_computed_fields) | set(Finding.model_fields)),
+        "backend migrate --stack": ("json-output.md", "## `gfwizard backend migrate --env E --stack S --json`",
+                                    {f.name for f in dataclasses.fields(MigrationReport)}),
+    }
+
+
+@pytest.mark.parametrize("report", sorted(report_keys()))
+def test_every_key_of_a_json_report_is_documented_and_every_documented_key_is_emitted(report: str) -> None:
+    doc, heading, emitted = report_keys()[report]
+    documented = table_keys((REPO / "docs" / doc).read_text(encoding="utf-8"), heading)
+    assert (emitted - documented, documented - emitted) == (set(), set())
+
+
+def test_the_table_key_check_reads_what_it_must() -> None:
+    text = ("## `x --json`\n\n| key | meaning |\n| --- | --- |\n| `path` | the `other` thing |\n"
+            "| `findings[].rule`, `a.b` | x |\n\n## next\n\n| `later` | y |\n")
+    assert table_keys(text, "## `x --json`") == {"path", "rule", "b"}
