@@ -41,6 +41,9 @@ __all__ = [
     "discover", "load_target_hint", "HOME_PATTERNS",
 ]
 
+#: How the warning that no kubeconfig file exists starts (the places looked in follow).
+NO_KUBECONFIG_WARNING = "No kubeconfig found; looked in: "
+
 
 @dataclass(frozen=True, slots=True)
 class FileInfo:
@@ -207,7 +210,7 @@ def discover(
     if environ.get("KUBECONFIG") and not kubeconfig_env.entries(environ["KUBECONFIG"]):
         result.warnings.append("; ".join(kubeconfig_env.no_file_note(environ["KUBECONFIG"])))
     if not result.found_any:
-        result.warnings.append("No kubeconfig found; looked in: " + ", ".join(searched))
+        result.warnings.append(NO_KUBECONFIG_WARNING + ", ".join(searched))
     for c, s in zip(candidates, summaries):
         result.warnings.extend(f"{c.path}: {note}" for note in s.notes)
     merged = merge(candidates, summaries, env_set=bool(environ.get("KUBECONFIG")))

@@ -133,7 +133,7 @@ def render_text(result: "object", width: int | None = None) -> str:
     its name) and says so under it (:data:`CUT_NOTE`); when even that does not fit, each context is a wrapped line of labelled cells. The
     problem, file and warning lines wrap, so nothing in them is cut.
     """
-    from gfwizard.kubeconfig import Discovery
+    from gfwizard.kubeconfig import NO_KUBECONFIG_WARNING, Discovery
     from gfwizard.kubeconfig_files import FileStatus
     from gfwizard.textsafe import printable
 
@@ -151,6 +151,12 @@ def render_text(result: "object", width: int | None = None) -> str:
         lines.extend(f"  {place}" for place in result.searched)
         lines += say("Nothing to list; point KUBECONFIG at a kubeconfig file "
                      "(for honey: ~/.kube/kubeconfig-honey.yaml).", "", "  ")
+        # The rest still matter here: a --config that does not exist, a KUBECONFIG that names no file.
+        others = [w for w in result.warnings if not w.startswith(NO_KUBECONFIG_WARNING)]
+        if others:
+            lines += ["", "Warnings:"]
+            for w in others:
+                lines += say(w, "  - ", "    ")
         return "\n".join(lines)
     rows: list[tuple[str, ...]] = []
     for ctx in result.contexts:

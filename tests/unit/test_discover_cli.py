@@ -21,7 +21,8 @@ from tests.unit.test_kubeconfig_helpers import b64, client_cert_pem, kubeconfig,
 def test_no_kubeconfig_at_all_says_so_and_exits_0(isolated_home: Path) -> None:
     proc = run_cli(["discover"])
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [
+    lines = proc.stdout.splitlines()
+    assert lines[:6] == [
         "No kubeconfig found. Looked in:",
         "  ~/.kube/config",
         "  ~/.kube/kubeconfig-*.y*ml",
@@ -30,6 +31,9 @@ def test_no_kubeconfig_at_all_says_so_and_exits_0(isolated_home: Path) -> None:
         "Nothing to list; point KUBECONFIG at a kubeconfig file (for honey:",
         "  ~/.kube/kubeconfig-honey.yaml).",
     ]
+    # The fixture's $GFW_CONFIG names no file: a warning, as a named config that does not exist always is.
+    assert lines[6:8] == ["", "Warnings:"] and lines[8].startswith(f"  - {os.environ['GFW_CONFIG'][:40]}")
+    assert proc.stdout.count("\n  - ") == 1
     assert not (isolated_home / ".kube").exists()
 
 
@@ -42,6 +46,19 @@ def test_a_state_dir_too_long_for_the_file_system_only_skips_the_cache(isolated_
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert json.loads(run_cli(["discover", "--json"], env={"GFW_STATE_DIR": str(tmp_path / ("a" * 300))}).stdout)
     assert tree_digest(tmp_path) == before
+
+
+def test_no_kubeconfig_still_shows_the_warnings_that_explain_it(isolated_home: Path, tmp_path: Path) -> None:
+    # With no kubeconfig the text output stopped at the places it looked: a --config that does not exist and a
+    # KUBECONFIG that names no file were warned about in --json only (docs/discover.md: both are warnings).
+    missing = tmp_path / "organization.yaml"
+    proc = run_cli(["discover", "--config", str(missing)], env={"KUBECONFIG": ":", "COLUMNS": "250"})
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.split("\nWarnings:\n", 1)[1]
+    assert text.splitlines()[0] == f"  - {missing} does not exist; classifying with the defaults"
+    assert "  - KUBECONFIG is set to ':', which names no file: kubectl then reads no" in text
+    assert "No kubeconfig found;" not in text, "the places looked in are listed once, above"
+    assert not missing.exists() and not (isolated_home / ".kube").exists()
 
 
 def test_json_keys_are_exactly_contexts_files_warnings(isolated_home: Path, tmp_path: Path) -> None:
