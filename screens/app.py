@@ -68,6 +68,8 @@ class WizardApp(App[str]):
         self._quit_asked = False
         #: The open quit confirmation, kept up to date by :meth:`quit_warning_changed`.
         self._quit_modal: "ConfirmModal | None" = None
+        #: Quitting is decided and waits for a step's work to stop (the step says so, and exits when it has).
+        self._stopping = False
         mode = "REHEARSAL" if session.is_rehearsal else "honey"
         self.sub_title = f"{mode} · {session.config_path}"
 
@@ -100,9 +102,15 @@ class WizardApp(App[str]):
         """Quit; while a step has work in flight that quitting would interrupt, ask first (Ctrl+Q twice quits)."""
         from screens.confirm_modal import ConfirmModal
 
+        if self._stopping:
+            self.notify("Quitting already: the step says what it waits for.", title="Quitting", markup=False)
+            return
         warning = self._quit_warning()
         if warning is None or self._quit_asked:
-            self.exit()
+            if self._quit_modal is not None:  # Ctrl+Q again over the question: it must not hide what quitting waits for
+                modal, self._quit_modal = self._quit_modal, None
+                modal.withdraw()
+            self._stop_then_exit()
             return
         self._quit_asked = True
         modal = self._quit_modal = ConfirmModal("Quit now?", warning + QUIT_AGAIN, "Quit")
@@ -112,9 +120,19 @@ class WizardApp(App[str]):
             if self._quit_modal is modal:
                 self._quit_modal = None
             if yes:
-                self.exit()
+                self._stop_then_exit()
 
         self.push_screen(modal, answered)
+
+    def _stop_then_exit(self) -> None:
+        """Quit; a step with work in flight stops it first, on screen, and exits once it has stopped (waiting
+        after the exit instead left the terminal blank for as long as the binary took to save state)."""
+        for screen in reversed(self.screen_stack):
+            stop = getattr(screen, "stop_for_quit", None)
+            if stop is not None and stop():
+                self._stopping = True
+                return
+        self.exit()
 
     def _quit_warning(self) -> str | None:
         """What quitting now would interrupt, from the first step screen that says so."""

@@ -128,6 +128,8 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         self._force_modal: ConfirmModal | None = None
         #: The running action was force-stopped (SIGTERM/SIGKILL): its lock may be left behind.
         self.escalated = False
+        #: The operator quit mid-run: the one SIGINT is sent and the wizard exits once the binary has stopped.
+        self.quitting = False
         #: stack -> (title, message, remedy) of its last failure or lock, shown whole on Enter.
         self.failures: dict[str, tuple[str, str, str]] = {}
         #: stack -> the status line its last failure or lock said: said again when an action ends stopped there.
@@ -219,7 +221,7 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         self._remember()
         self._decline_open_questions()
         engine = self.engine
-        if engine is not None and self.host.busy:
+        if engine is not None and self.host.busy and not self.quitting:  # (a quit mid-run has waited already)
             # Leaving (or quitting) mid-run: one SIGINT, so the binary saves state and releases its lock.
             engine.cancel()
             self.host.wait(STOP_WAIT)
@@ -475,6 +477,8 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
 
     def on_deploy_screen_action_finished(self, message: ActionFinished) -> None:
         self.busy = None
+        if self.quitting:
+            return  # the wizard closes as soon as the binary has stopped; the status line says so until then
         if self._force_modal is not None:  # nothing left to force: the run ended on the first interrupt
             self._force_modal.withdraw()  # maybe under the quit question: closes once uncovered
             self._force_modal = None
@@ -558,6 +562,8 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a key from the footer (and ignores it): only what makes sense now is offered.
+        if self.quitting:
+            return action == "cancel"  # c asks to force the stop; nothing else starts while the wizard closes
         idle = self.busy is None and (self.engine is not None or not self.LIVE)
         if action in ("plan_all", "switch_env"):
             return idle
@@ -589,6 +595,26 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         return (f"{what} on {self.session.env}. Quitting sends one SIGINT: the binary finishes the resource in "
                 "progress, saves state and releases the lock, and no later stack is applied. "
                 "Next time, r on this step resumes where it stopped.")
+
+    def stop_for_quit(self) -> bool:
+        """The operator quits mid-run: send the one SIGINT now, say on screen what the wizard waits for, and exit
+        once the binary has stopped (at most STOP_WAIT). False when nothing runs: quit at once."""
+        engine = self.engine
+        if engine is None or self.quit_warning() is None:
+            return False
+        self.quitting, self.spent = True, True
+        self.cancel_requests = max(self.cancel_requests, 1)  # c now offers the force stop
+        engine.cancel()
+        self._status(f"Quitting: one SIGINT sent; waiting (at most {STOP_WAIT:.0f} s) for the binary to save state "
+                     "and release the lock, then the wizard closes. c forces the stop.", True)
+        self.refresh_bindings()
+        self._exit_when_stopped()
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="quit")
+    def _exit_when_stopped(self) -> None:
+        self.host.wait(STOP_WAIT)
+        self.app.call_from_thread(self.app.exit)
 
     def blocked_reason(self) -> str | None:
         if self.busy is not None:

@@ -812,6 +812,45 @@ async def test_quitting_mid_apply_asks_first_a_no_keeps_the_run_and_y_or_ctrl_q_
     assert run.done() and not screen.host.busy and screen.host.loop.is_closed()
 
 
+@pytest.mark.parametrize("quit_key", ["y", "ctrl+q"])
+async def test_quitting_mid_apply_says_what_it_waits_for_until_the_binary_has_stopped(
+        offline: None, monkeypatch: pytest.MonkeyPatch, quit_key: str) -> None:
+    """After the quit question's y the binary may take many seconds to save state and release its lock: the step
+    says that it is quitting and what it waits for (before, the exit waited with a blank terminal), offers only
+    the force stop, a further Ctrl+Q sends no second signal, and the wizard closes once the run has stopped."""
+    import asyncio
+
+    from screens import deploy_screen
+
+    monkeypatch.setattr(deploy_screen, "STOP_WAIT", 20.0)  # well beyond a loaded test's steps; still short
+    app = offline_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        stopped = asyncio.Event()
+        engine = RecordingEngine()  # its cancel does not end the run: the binary takes its time to stop
+        screen.engine = engine  # type: ignore[assignment]
+        run = screen.host.submit(stopped.wait())
+        screen._start("apply")
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question")
+        await pilot.press(quit_key)  # y, or Ctrl+Q a second time
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the question closed")
+        await pilot.pause()
+        assert app.is_running and app.return_code is None, "the wizard vanished while the binary was stopping"
+        status = text_of(screen.query_one("#step-status"))
+        assert status.startswith("Quitting: one SIGINT sent; waiting (at most 20 s) for the binary to save state"), \
+            status
+        assert engine.calls == [False]
+        assert [a for a in ("plan_all", "apply_next", "apply_all", "resume", "back", "next", "cancel")
+                if screen.check_action(a, ())] == ["cancel"], "only the force stop is offered while quitting"
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running and engine.calls == [False], "a second Ctrl+Q signalled the binary again"
+        screen.host.loop.call_soon_threadsafe(stopped.set)  # the binary has saved state and exits
+        await wait_until(pilot, lambda: app.return_code is not None, "the wizard closing")
+    assert app.return_code == 0 and run.done() and engine.calls == [False]
+
+
 async def test_ctrl_q_with_nothing_running_quits_without_asking(offline: None) -> None:
     app = offline_app()
     async with app.run_test(size=(100, 30)) as pilot:
