@@ -110,6 +110,7 @@ class DeployEvents:
             return
         said = _said(event.worker.error)
         if self.engine is None:  # nothing is planned until this is fixed
+            self.start_failed = True  # another environment may still be deployed: e stays offered
             if said is None:
                 self._status("The deploy engine could not start (see the error). Fix it, then Escape and come "
                              "back to this step.", True)

@@ -130,6 +130,9 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         self.escalated = False
         #: The operator quit mid-run: the one SIGINT is sent and the wizard exits once the binary has stopped.
         self.quitting = False
+        #: The engine for this environment could not be built (a missing tfvars file, no binary): nothing can be
+        #: planned in it, but e still switches to another environment.
+        self.start_failed = False
         #: stack -> (title, message, remedy) of its last failure or lock, shown whole on Enter.
         self.failures: dict[str, tuple[str, str, str]] = {}
         #: stack -> the status line its last failure or lock said: said again when an action ends stopped there.
@@ -441,6 +444,7 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         index = envs.index(self.session.env) if self.session.env in envs else -1
         self._remember()
         self.session.env = envs[(index + 1) % len(envs)]
+        self.start_failed = False
         self.rows = {}
         self.query_one(StackList).clear()
         self.query_one("#stack-detail", Static).update("")
@@ -565,8 +569,10 @@ class DeployScreen(EngineBridge, DeployEvents, JournalStopView, DeployDialogs, D
         if self.quitting:
             return action == "cancel"  # c asks to force the stop; nothing else starts while the wizard closes
         idle = self.busy is None and (self.engine is not None or not self.LIVE)
-        if action in ("plan_all", "switch_env"):
+        if action == "plan_all":
             return idle
+        if action == "switch_env":
+            return idle or (self.busy is None and self.start_failed)
         if action == "resume":
             offered = self.resumable or any(r.state in RESUMABLE_STATES for r in self.rows.values())
             return idle and offered and not self.held_back

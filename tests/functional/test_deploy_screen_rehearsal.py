@@ -630,3 +630,34 @@ async def test_an_apply_stopped_by_an_unexpected_error_is_followed_by_a_fresh_en
         assert screen.engine is not None and screen.engine.run_id != stopped.run_id
         assert [(n, r.state) for n, r in screen.rows.items()] == [("attic", "planned"), ("arc-runners", "planned")]
     assert states(ws, "dev") == set()
+
+
+async def test_e_leaves_an_environment_whose_engine_could_not_start(two_stacks: WorkspaceFixture,
+                                                                     iac_bin: str) -> None:
+    """An environment whose engine cannot be built (its tfvars file does not exist) offers no plan, but e still
+    switches to the next environment: it was hidden with the engine, and the step came back to the same error
+    after every Escape and return, so the operator could not reach dev again without editing organization.yaml."""
+    from gfwizard.orgconfig import OrgConfig, load_config, save_config
+
+    ws = two_stacks
+    data = load_config(ws.config_path).model_dump()
+    data["environments"]["qa"] = {"cluster": "honey", "tfvars": "qa.tfvars"}
+    save_config(OrgConfig.model_validate(data), ws.config_path)
+    app = deploy_app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await engine_for(pilot, app, "dev")
+        await pilot.press("e")
+        screen = await engine_for(pilot, app, "prod")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the engine error")
+        assert "qa.tfvars does not exist" in text_of(app.screen.query_one("#error-message"))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "deploy"), "the error closed")
+        assert app.session.env == "qa" and screen.engine is None
+        assert "could not start" in text_of(screen.query_one("#step-status"))
+        assert screen.check_action("plan_all", ()) is False
+        assert screen.check_action("switch_env", ()) is True, "e is hidden: the operator is stuck on qa"
+        await pilot.press("e")
+        screen = await engine_for(pilot, app, "dev")
+        assert app.session.env == "dev" and not modal_named(app, "ErrorModal")
+        assert "could not start" not in text_of(screen.query_one("#step-status"))
