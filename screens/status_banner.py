@@ -29,6 +29,7 @@ class ReadOnlyBanner(Static):
 
     def show(self, snap: StatusSnapshot | None, now: datetime, env: str | None) -> None:
         """Render the banner for ``snap`` at ``now``."""
+        self._last = (snap, now, env)
         stale = snap is not None and snap.stale_since is not None
         parts = ["READ-ONLY" if stale else "READ-ONLY: cannot change cluster, state or locks"]
         if env is not None:
@@ -53,6 +54,13 @@ class ReadOnlyBanner(Static):
             self.update(self._wrap(text))
         self.set_class(snap is not None and snap.stale_since is not None, "stale")
         self.set_class(snap is not None and snap.stale_since is None and not snap.healthy, "unhealthy")
+
+    def on_resize(self) -> None:
+        # Which problems fit, and where the lines break, depend on the width: a banner made for a wider screen
+        # took three lines after a shrink, and its last (the panes to see) was cut until the next snapshot.
+        last = getattr(self, "_last", None)
+        if last is not None and getattr(self, "_wrapped_for", None) != self._width():
+            self.show(*last)
 
     def _wrap(self, text: str) -> str:
         """``text`` in lines of the banner's width that never part a pane's number from its name (``see 1``

@@ -739,6 +739,23 @@ async def test_many_problems_keep_the_banner_to_two_lines() -> None:
         assert app.query_one("#banner", ReadOnlyBanner).size.height <= 2
 
 
+async def test_a_shrunk_terminal_gets_a_banner_made_for_its_width_at_once() -> None:
+    """Made at 200 columns the banner names every problem on one line; shrunk to 80 that text took three lines
+    of the banner's two, cutting the panes to see, until the next snapshot (none comes while nothing changes)."""
+    app = _fixed_app(FixedFeed(fixed_snapshot()), age_refresh_seconds=3600)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        assert ", ".join(["node sting not Ready", "dev/attic 0/1 ready"]) in _banner(app), _banner(app)
+        applied = app.snapshots_applied
+        await pilot.resize_terminal(80, 24)
+        banner = app.query_one("#banner", ReadOnlyBanner)
+        await _until(pilot, lambda: app.size.width == 80 and "and 3 more · see 2 Nodes, 3 Stacks, 4 Locks" in
+                     _banner(app), what="the banner made again for 80 columns")
+        assert app.snapshots_applied == applied, "a new snapshot, not the resize, made the banner again"
+        lines = [banner.render_line(y).text.strip() for y in range(banner.size.height)]
+        assert len(lines) <= 2 and lines[-1].endswith("see 2 Nodes, 3 Stacks, 4 Locks"), lines
+
+
 async def test_healthy_with_failed_reads_says_as_far_as_could_be_read() -> None:
     snap = fixed_snapshot()
     snap = fixed_snapshot(nodes=snap.nodes[:1], stacks=[], locks=[])  # nothing unhealthy; events still 403
