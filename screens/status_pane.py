@@ -124,7 +124,12 @@ class StatusPane(Vertical):
         self.table.sync(rows, columns)
 
     def on_resize(self) -> None:
-        # A pane whose columns depend on the width lays the last snapshot out again for the new one.
-        last = getattr(self, "_last", None)
+        # A pane whose columns depend on the width lays the last snapshot out again for the new one, after the
+        # resize has been drawn: rows rebuilt while it is drawn were painted before the table measured its new
+        # columns (at their labels' width) and stayed so until the next snapshot.
+        self.call_after_refresh(self._lay_out_again)
+
+    def _lay_out_again(self) -> None:
+        last = getattr(self, "_last", None)  # read now: a snapshot shown meanwhile is the one to lay out
         if last is not None and self.app.size.width != getattr(self, "_laid_out_for", None):
             self.show(*last)

@@ -1265,3 +1265,30 @@ async def test_a_widened_screen_gives_the_elided_event_object_its_whole_width_ba
                      what="the object whole at 200 columns")
         column = table.columns["object"]  # type: ignore[index]
         assert column.auto_width and column.get_render_width(table) >= len(long_object) + 2, column
+
+
+async def test_a_shrunk_screen_shows_the_events_reason_whole_at_once() -> None:
+    """Shrunk from 200 to 80 columns the Events pane elides a long object and rebuilds its columns; the rows were
+    drawn before the new columns were measured, at the width of their labels ("Failed" for FailedMount, the age
+    cut to three cells), and stayed so until the next snapshot (none comes while nothing changes)."""
+    snap = fixed_snapshot()
+    long_object = "Pod/attic-mfl8jwxnqr-pl8sp-with-a-much-longer-name-of-sixty-1"
+    event = snap.events[0].model_copy(update={"object": long_object, "reason": "FailedMount", "count": 4321})
+    app = _fixed_app(FixedFeed(snap.model_copy(update={"events": [event, *snap.events[1:]]})),
+                     age_refresh_seconds=3600)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await _until(pilot, lambda: app.snapshots_applied > 0)
+        await pilot.press("5")
+        table = app.query_one("#events-table", DiffTable)
+        await _until(pilot, lambda: table.size.height > 0 and long_object in table.render_line(1).text,
+                     what="the object whole at 200 columns")
+        applied = app.snapshots_applied
+        await pilot.resize_terminal(80, 24)
+        await _until(pilot, lambda: "…" in str(table.shown[next(iter(table.shown))][2]), what="the object elided")
+
+        def first_row() -> str:
+            return table.render_line(1).text
+
+        await _until(pilot, lambda: " FailedMount " in first_row() and " 4321 " in first_row(),
+                     what="the first event's reason and count whole on screen")
+        assert app.snapshots_applied == applied, "a new snapshot, not the resize, drew the rows again"
