@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gfwizard.textfit import elide
+from gfwizard.textfit import elide, elide_start
 from gfwizard.textsafe import printable
-from screens.checklist import cell, fit_widths
+from screens.checklist import CELL_PADDING, cell, fit_widths
 from screens.step import StepScreen
 
 if TYPE_CHECKING:
@@ -37,12 +37,21 @@ COLUMNS = (("", 1, 1), ("Context", 7, 28), ("Class", 16, 16), ("Server", 12, 30)
 """(label, minimum width, natural width cap) of each table column."""
 #: Below this many columns the File column is left out (the box under the table names the file).
 FILE_COLUMN_MIN_WIDTH = 110
+#: Indexes in :data:`COLUMNS` of the context name, the server and the file.
+CONTEXT_COLUMN, SERVER_COLUMN, FILE_COLUMN = 1, 3, 5
 
 
 def short_path(path: str, home: str | None = None) -> str:
     """``/home/op/.kube/x`` -> ``~/.kube/x`` for display."""
     home = (home or os.path.expanduser("~")).rstrip(os.sep)
     return "~" + path[len(home):] if home and path.startswith(home + os.sep) else path
+
+
+def _elided(text: Text, width: int, *, start: bool = False) -> Text:
+    """A table cell cut to ``width`` in the middle (``start``: at its start), its style kept."""
+    if text.cell_len <= width:
+        return text
+    return cell(elide_start(text.plain, width) if start else elide(text.plain, width, middle=True), str(text.style))
 
 
 class KubeconfigScreen(StepScreen):
@@ -145,9 +154,21 @@ class KubeconfigScreen(StepScreen):
                          cell(short_path(ctx.file))))
         width = table.size.width or self.size.width
         columns = COLUMNS if width >= FILE_COLUMN_MIN_WIDTH else COLUMNS[:-1]
-        natural = [min(cap, max([len(label), *(r[i].cell_len for r in rows)]))
-                   for i, (label, _minimum, cap) in enumerate(columns)]
+        whole = [max([len(label), *(r[i].cell_len for r in rows)]) for i, (label, _minimum, _cap) in enumerate(columns)]
+        natural = [min(cap, w) for w, (_label, _minimum, cap) in zip(whole, columns)]
         widths = fit_widths(width - 2, natural, [m for _l, m, _c in columns]) if width else natural
+        # Room the capped columns left unused (a wide terminal) goes to the names, then the servers.
+        spare = width - 2 - sum(widths) - CELL_PADDING * len(widths)
+        for index in (CONTEXT_COLUMN, SERVER_COLUMN):
+            grow = max(0, min(spare, whole[index] - widths[index]))
+            widths[index] += grow
+            spare -= grow
+        # Cut at their end, names read alike (…cluster/staging-blue and …cluster/prod-blue both as
+        # "arn:aws:eks:eu-west-1:1234…"): a name keeps its head and its distinguishing tail, a file its name. A server
+        # is still cut at its end: its host comes first.
+        cut_start = {CONTEXT_COLUMN: False, FILE_COLUMN: True}
+        rows = [tuple(_elided(text, widths[i], start=cut_start[i]) if i in cut_start and i < len(widths) else text
+                      for i, text in enumerate(row)) for row in rows]
         table.clear(columns=True)
         for (label, _minimum, _cap), col_width in zip(columns, widths):
             table.add_column(label, width=col_width)

@@ -927,3 +927,31 @@ async def test_a_bucket_created_on_entering_the_backend_step_is_the_only_write(
             assert "s3 lock probe" not in [c.name for c in app.screen.checks]
             assert bucket_exists(ws, missing) and not app.screen.full_run
             assert app.screen.check_action("render", ()) is False
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+async def test_contexts_named_alike_stay_apart_in_the_table(isolated_home: Path, size: tuple[int, int]) -> None:
+    """Names that differ only at their end (EKS ARNs) were cut at the end of their cell, so every row read
+    "arn:aws:eks:eu-west-1:1234…" (at 200 columns too, where the column stopped at 28 beside unused room): each
+    keeps its distinguishing tail at 80 columns, and a wide terminal shows it whole."""
+    from screens.launch import build_app
+
+    kube = isolated_home / ".kube"
+    kube.mkdir()
+    arn = "arn:aws:eks:eu-west-1:123456789012:cluster/"
+    names = [arn + "staging-blue", arn + "prod-blue", "honey"]
+    (kube / "config").write_text(yaml.safe_dump(kubeconfig_with(
+        {names[0]: "https://10.1.2.3:6443", names[1]: "https://10.1.2.4:6443", names[2]: "https://100.113.89.12:6443"},
+        current="honey")))
+    app = build_app(config_path=isolated_home / "no-config" / "organization.yaml", repo=REPO, start_at="kubeconfig")
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "kubeconfig") and app.screen.discovery is not None, "discovery")
+        table = app.screen.query_one("#contexts")
+        await wait_until(pilot, lambda: table.row_count == 3, "the contexts listed")
+        await wait_until(pilot, lambda: table.size.height > 3, "the table laid out")
+        shown = [table.render_line(y).text for y in (1, 2)]  # as painted (line 0 is the header)
+        if size[0] >= 200:
+            assert names[0] in shown[0] and names[1] in shown[1], shown
+        else:
+            assert "arn:aws:eks:…" in shown[0] and "taging-blue " in shown[0], shown
+            assert "arn:aws:eks:…" in shown[1] and "/prod-blue " in shown[1], shown
