@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import traceback
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -41,11 +41,33 @@ NOTHING_RUNS = "The run this question warned about has ended: nothing runs now, 
 def describe_error(error: BaseException) -> tuple[str, str]:
     """The (message, remedy) shown for a worker error; never a traceback."""
     from gfwizard.errors import GfwError
+    from gfwizard.uilog import ui_error_log
 
     if isinstance(error, GfwError):
         return redact(error.message), redact(error.remedy or "")
     text = redact(f"{type(error).__name__}: {error}")
-    return text, "This is unexpected. The details were written to the UI log; please report it."
+    # The log named is a real file (keep_details writes it): the remedy used to name a "UI log" nothing wrote.
+    return text, f"This is unexpected. Its details (redacted) are in {ui_error_log()}: please report it with them."
+
+
+def keep_details(app: App[Any], error: BaseException, logger: logging.Logger) -> None:
+    """The traceback of ``error``, redacted, to ``logger``; an unexpected one also to the UI error log file, from a
+    worker (a write that fails is said in a notification)."""
+    from gfwizard.errors import GfwError
+    from gfwizard.uilog import record_unexpected
+
+    details = redact("".join(traceback.format_exception(error)))
+    logger.error("%s", details)
+    if isinstance(error, GfwError):
+        return
+
+    def write() -> None:
+        problem = record_unexpected(details)
+        if problem:
+            app.call_from_thread(app.notify, f"The error's details could not be saved: {problem}",
+                                 title="Not saved", severity="warning", markup=False)
+
+    app.run_worker(write, thread=True, exit_on_error=False, group="ui-log")
 
 
 class WizardApp(App[str]):
@@ -154,5 +176,5 @@ class WizardApp(App[str]):
         from screens.error_modal import ErrorModal
 
         message, remedy = describe_error(error)
-        log.error("%s", redact("".join(traceback.format_exception(error))))
+        keep_details(self, error, log)
         self.push_screen(ErrorModal(title, message, remedy))

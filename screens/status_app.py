@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +28,6 @@ from textual.message import Message
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from gfwizard.redact import redact
 from gfwizard.status import StatusFeed, StatusOptions, StatusSource, load_status_config
 from gfwizard.status_model import StatusSnapshot
 from screens.status_banner import ReadOnlyBanner
@@ -235,11 +233,11 @@ class StatusApp(App[None]):
 
     def show_error(self, error: BaseException, title: str = "Status could not read something") -> None:
         """Open the error modal for ``error`` (never a traceback)."""
-        from screens.app import describe_error
+        from screens.app import describe_error, keep_details
         from screens.error_modal import ErrorModal
 
         message, remedy = describe_error(error)
-        log.error("%s", redact("".join(traceback.format_exception(error))))
+        keep_details(self, error, log)
         self.push_screen(ErrorModal(title, message, remedy))
 
     def on_unmount(self) -> None:

@@ -49,6 +49,47 @@ async def test_a_failing_worker_opens_the_error_modal(error: str, message: str, 
         assert on_step(app, "preflight")
 
 
+async def test_an_unexpected_error_names_a_log_that_holds_its_traceback(isolated_home: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dialog of an unexpected error said its details "were written to the UI log": nothing wrote one (no
+    handler), so the traceback a bug report needs was lost. The remedy names a file, and the file holds it,
+    redacted, private to the user; a GfwError (message and remedy say it all) writes nothing there."""
+    import stat
+
+    import gfwizard.preflight
+    from gfwizard.errors import InputError
+    from gfwizard.uilog import ui_error_log
+    from screens.launch import build_app
+
+    calls: list[str] = []
+
+    def boom(repo: Path, config_path: Path, **kwargs: object) -> list[object]:
+        calls.append("preflight")
+        if len(calls) > 1:
+            raise InputError("the checkout is unreadable", remedy="set GFW_REPO")
+        raise RuntimeError("kaput: secret=hunter2hunter2")
+
+    monkeypatch.setattr(gfwizard.preflight, "run_preflight", boom)
+    log = ui_error_log()
+    assert not log.exists()
+    app = build_app(config_path=isolated_home / "organization.yaml", repo=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the error modal")
+        remedy = next(t for t in modal_texts(app) if t.startswith("Remedy: "))
+        assert remedy == f"Remedy: This is unexpected. Its details (redacted) are in {log}: please report it with them."
+        await wait_until(pilot, log.is_file, "the UI error log")
+        text = log.read_text()
+        assert "Traceback (most recent call last)" in text and "RuntimeError: kaput: secret=[REDACTED]" in text, text
+        assert "hunter2" not in text
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: on_step(app, "preflight"), "the modal closed")
+        await pilot.press("r")  # the checks again: this time a GfwError
+        await wait_until(pilot, lambda: modal_named(app, "ErrorModal") and len(calls) == 2, "the second error")
+        await pilot.pause()
+        assert log.read_text() == text, "a GfwError's traceback went to the UI error log"
+
+
 def test_a_crash_of_the_ui_exits_non_zero(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug outside a worker ends the app with Textual's traceback: the command must not exit 0."""
     from click.testing import CliRunner
