@@ -275,26 +275,35 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
                       "and current MinIO/RustFS do), then re-run `gfwizard backend check`; do not deploy until "
                       "the lock probe passes")
     created: list[str | None] = []  # the version id each successful put answered (None: unversioned)
-    try:
-        created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*").get("VersionId"))
-    except Exception as exc:  # noqa: BLE001
-        code, status = error_code(exc), http_status(exc)
-        if code in ("NotImplemented", "InvalidArgument") or status == 501:
-            return failed(C_LOCK, f"{refused}: the store rejected a conditional write ({code or status})",
-                          no_lock_remedy)
-        detail, remedy = why(exc, target=target, timeouts=timeouts, action=f"write under {target.key_prefix}/")
-        return failed(C_LOCK, f"the probe write failed: {detail}", remedy)
     honoured: bool | None = None
     second = ""
     try:
-        created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*").get("VersionId"))
-        honoured = False
-    except Exception as exc:  # noqa: BLE001
-        code, status = error_code(exc), http_status(exc)
-        if status in (412, 409) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
-            honoured, second = True, f"{status} {code}".strip()
-        else:
-            second = why(exc, target=target, timeouts=timeouts)[0]
+        try:
+            created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body,
+                                             IfNoneMatch="*").get("VersionId"))
+        except Exception as exc:  # noqa: BLE001
+            code, status = error_code(exc), http_status(exc)
+            if code in ("NotImplemented", "InvalidArgument") or status == 501:
+                return failed(C_LOCK, f"{refused}: the store rejected a conditional write ({code or status})",
+                              no_lock_remedy)
+            detail, remedy = why(exc, target=target, timeouts=timeouts, action=f"write under {target.key_prefix}/")
+            return failed(C_LOCK, f"the probe write failed: {detail}", remedy)
+        try:
+            created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body,
+                                             IfNoneMatch="*").get("VersionId"))
+            honoured = False
+        except Exception as exc:  # noqa: BLE001
+            code, status = error_code(exc), http_status(exc)
+            if status in (412, 409) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                honoured, second = True, f"{status} {code}".strip()
+            else:
+                second = why(exc, target=target, timeouts=timeouts)[0]
+    except BaseException:
+        # Ctrl-C (or a worker's cancel) mid-probe: a put the store may already have written would stay in
+        # the bucket for good. Remove the probe (listing it, since an answer may never have arrived), then
+        # let the interrupt go on.
+        _delete_all_versions(client, target.bucket, key, created)
+        raise
     leftover = _delete_all_versions(client, target.bucket, key, created)
     if honoured is None:
         return failed(C_LOCK, f"the second probe write failed unexpectedly: {second}",
@@ -338,7 +347,9 @@ def _delete_all_versions(client: Any, bucket: str, key: str, created: list[str |
             if not found:
                 client.delete_object(Bucket=bucket, Key=key)
         rest = remaining()
-        if rest and known:  # something the puts did not name: remove it as the listing says
+        # Something the puts did not name, or the delete marker the plain delete above left when a put that
+        # never answered never landed either (an interrupted probe): remove it as the listing says.
+        if rest:
             for item in rest:
                 client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
             rest = remaining()

@@ -365,3 +365,44 @@ def test_rehearsal_store_refuses_a_stale_access_key(aws_env: RehearsalS3, s3_buc
     assert aws_env.secret_key not in creds.detail + creds.remedy
     assert {e["method"] for e in aws_env.request_log.entries()} <= {"HEAD", "GET"}
     assert _probe_objects(aws_env, s3_bucket) == []
+
+
+class _InterruptedStore:
+    """The probe's client, with Ctrl-C (KeyboardInterrupt) arriving at put number ``at`` (1 or 2): before
+    the request is sent (``sent=False``) or after the store wrote it but before its answer came back."""
+
+    def __init__(self, client: object, *, at: int, sent: bool) -> None:
+        self._client, self._at, self._sent, self.puts = client, at, sent, 0
+
+    def put_object(self, **kwargs: object) -> dict:
+        self.puts += 1
+        if self.puts == self._at:
+            if self._sent:
+                try:
+                    self._client.put_object(**kwargs)  # type: ignore[attr-defined]
+                except Exception:  # noqa: BLE001 - the second put's 412: the interrupt is what matters
+                    pass
+            raise KeyboardInterrupt
+        return self._client.put_object(**kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("kind", ["direct", "botocore"])
+@pytest.mark.parametrize(("at", "sent"), [(1, False), (1, True), (2, False), (2, True)],
+                         ids=["before-first-put", "first-put-unanswered", "between-puts", "second-put-unanswered"])
+def test_interrupted_probe_leaves_nothing_behind_and_the_interrupt_goes_on(
+        aws_env: RehearsalS3, s3_bucket: str, kind: str, at: int, sent: bool) -> None:
+    from gfwizard.backend_direct import direct_s3
+    from gfwizard.backend_s3 import s3_client
+
+    cfg = make_cfg(aws_env.endpoint, s3_bucket)
+    client = direct_s3(s3_target(cfg)) if kind == "direct" else s3_client(cfg)
+    assert client is not None
+    store = _InterruptedStore(client, at=at, sent=sent)
+    with pytest.raises(KeyboardInterrupt):
+        lock_probe(cfg, _client=store)
+    assert store.puts == at
+    # Neither the probe object nor a version or a delete marker of it is left under the probe prefix.
+    assert _probe_objects(aws_env, s3_bucket) == []
