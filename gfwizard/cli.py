@@ -70,14 +70,23 @@ class LazyGroup(click.Group):
             if exc.ctx is not None and exc.ctx.parent is not None:
                 where = exc.ctx.command_path
             else:  # raised while the command's own options were parsed: name it from the arguments
-                words = [a for a in args if not a.startswith("-")][:2]
-                where = "gfwizard"
-                if words and words[0] in COMMANDS:
-                    where += f" {words[0]}"
-                    group = self.get_command(ctx, words[0])
-                    if len(words) > 1 and isinstance(group, click.Group) and words[1] in group.commands:
-                        where += f" {words[1]}"
+                where = self._command_named(ctx, args)
             _emit_usage_error(ctx, exc, f"see `{where} --help`")
+        except (KeyboardInterrupt, click.Abort) as exc:
+            # A command that does not report an interrupt itself (deploy and backend migrate do): click would
+            # print "Aborted!", and a --json reader would get no object at all.
+            _emit_interrupted(ctx, args, at_question=isinstance(exc, click.Abort))
+
+    def _command_named(self, ctx: click.Context, args: list[str]) -> str:
+        """``gfwizard <command> [<subcommand>]`` as named by the command-line arguments."""
+        words = [a for a in args if not a.startswith("-")][:2]
+        where = "gfwizard"
+        if words and words[0] in COMMANDS:
+            where += f" {words[0]}"
+            group = self.get_command(ctx, words[0])
+            if len(words) > 1 and isinstance(group, click.Group) and words[1] in group.commands:
+                where += f" {words[1]}"
+        return where
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
@@ -91,6 +100,26 @@ def _emit_usage_error(ctx: click.Context, exc: click.UsageError, remedy: str) ->
 
     emit_error_json(exc.format_message(), remedy, exc.exit_code)
     ctx.exit(exc.exit_code)
+
+
+def _emit_interrupted(ctx: click.Context, args: list[str], *, at_question: bool) -> NoReturn:
+    """Ctrl-C (or Ctrl-C / Ctrl-D at a question): the documented error object with ``--json``, else ``error:`` and
+    ``remedy:`` lines, and exit 1 as any operation that did not finish (a deploy or migration interrupted exits 1).
+    ``args``: the command line after ``gfwizard``, repeated in the remedy."""
+    import shlex
+
+    from gfwizard.commands._common import EXIT_CHECK_FAILED, echo, emit_error_json
+
+    message = ("cancelled at a question (Ctrl-C or Ctrl-D): what it asked about was not done" if at_question
+               else "interrupted (Ctrl-C) before it finished")
+    remedy = f"run `{shlex.join(['gfwizard', *args])}` again"
+    echo("", err=True)  # the terminal's ^C is not followed by a newline
+    if "--json" in args:
+        emit_error_json(message, remedy, EXIT_CHECK_FAILED)
+    else:
+        echo(f"error: {message}", err=True, fg="red")
+        echo(f"remedy: {remedy}", err=True)
+    ctx.exit(EXIT_CHECK_FAILED)
 
 
 def _unavailable(name: str, help_text: str) -> click.Command:
