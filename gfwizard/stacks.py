@@ -60,7 +60,7 @@ from gfwizard.stacks_inputs import cluster_contract, secret_tf_vars
 from gfwizard.stacks_journaling import EngineJournal
 from gfwizard.stacks_order import dependency_graph, stack_order
 from gfwizard.stacks_resume import EngineResume
-from gfwizard.stacks_runlock import RunLock
+from gfwizard.stacks_runlock import env_run_lock
 from gfwizard.stacks_selection import check_selection, deploy_command
 from gfwizard.stacks_unrecorded import Attempt
 from gfwizard.stacks_worker import PlannedChange, StackWorker, StepFailure
@@ -139,7 +139,7 @@ class DeployEngine(EngineApply, EngineGates, EngineJournal, EngineResume):
         require_work_dirs(self.layout, env, cfg.stack_names)
         self.journal = Journal(self.layout.journal_file(env))
         self.journal.require_readable()
-        self._run_lock = RunLock(self.layout.journal_file(env).with_name(f"{env}.lock"), env)
+        self._run_lock = env_run_lock(self.layout, env)
         #: The run a resume continues, read once: its selection, its deployed stacks and its id agree.
         self._previous: RunRecord | None = self.journal.last_attempt() if resume else None
         #: A resume without ``stacks`` continues the resumed run's selection: (its run id, its stacks).

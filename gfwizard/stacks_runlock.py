@@ -15,9 +15,18 @@ import os
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from gfwizard.errors import CheckFailure
+
+if TYPE_CHECKING:
+    from gfwizard.layout import Layout
+
+
+def env_run_lock(layout: "Layout", env: str) -> "RunLock":
+    """``env``'s run lock in ``layout``: the one every deploy and every state migration of ``env`` takes (the
+    command line's and the wizard's alike), so that no two of them run together."""
+    return RunLock(layout.journal_file(env).with_name(f"{env}.lock"), env)
 
 
 class RunLock:

@@ -37,6 +37,8 @@ S3_CHECKS = ("s3 endpoint", "s3 clock skew", "s3 credentials", "s3 bucket", "s3 
 LOCK_PROBE = S3_CHECKS[-1]
 #: The read-only checks, which entering the step (or a dialog's consent) runs.
 S3_READ_ONLY = S3_CHECKS[:-1]
+#: Who holds the environment's run lock while Ctrl+T migrates (named when a deploy or `backend migrate` is refused).
+MIGRATION_HOLDER = "the wizard's State backend step (Ctrl+T)"
 
 
 def files_summary(paths: list[Path]) -> str:
@@ -113,6 +115,8 @@ class BackendScreen(StepScreen):
         self.migrating: str | None = None
         #: Set when the step goes away (Quit, or the app ends): the stack in progress finishes, no later one starts.
         self._stop_migrating = threading.Event()
+        #: Whether the last Ctrl+T was refused the environment's run lock (another deploy or migration holds it).
+        self._lock_refused = False
 
     # ----- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -472,11 +476,23 @@ class BackendScreen(StepScreen):
         piled past the screen's edge at 80x24)."""
         from gfwizard.backend import migrate_http_to_s3
         from gfwizard.backend_migrate import backup_dir
+        from gfwizard.errors import GfwError
+        from gfwizard.journal import new_run_id
+        from gfwizard.stacks_runlock import env_run_lock
 
         cfg = self.session.draft
         assert cfg is not None
         layout = self._layout()
         notes: set[str] = set()
+        # The lock `gfwizard backend migrate` and every deploy of the environment take: two migrations of a stack
+        # would both run init -migrate-state into one destination, and a deploy would write the states it moves.
+        lock = env_run_lock(layout, self.session.env)
+        self._lock_refused = False
+        try:
+            lock.acquire(new_run_id(), MIGRATION_HOLDER, kind="state migration")
+        except GfwError:
+            self._lock_refused = True  # said by the error modal, and the status line (on_worker_state_changed)
+            raise
 
         def note(text: str) -> None:
             if text not in notes and not self._stop_migrating.is_set():  # the same note (e.g. which CLI configuration is used) comes per stack
@@ -499,6 +515,7 @@ class BackendScreen(StepScreen):
                     problems.append(f"{stack}: {report.outcome} — {report.detail}"
                                     + (f" Remedy: {report.remedy}" if report.remedy else ""))
         finally:
+            lock.release()
             self.migrating = None
             if not self._stop_migrating.is_set():
                 self.app.call_from_thread(self._migration_changed)
@@ -541,7 +558,14 @@ class BackendScreen(StepScreen):
     # ----- gating -------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base class opens the error modal; this only keeps the status line honest.
-        if event.state is WorkerState.ERROR and event.worker.group in ("backend", "render", "migrate"):
+        if event.state is WorkerState.ERROR and event.worker.group == "migrate" and self._lock_refused:
+            from screens.app import describe_error
+
+            message, remedy = describe_error(event.worker.error)  # type: ignore[arg-type]
+            remedy = remedy.rstrip(". ")
+            # Ctrl+T first: the status line holds three lines at 80 columns, and the error modal has the whole remedy.
+            self._status(f"Not migrated (Ctrl+T tries again): {message}. {remedy[:1].upper()}{remedy[1:]}.", True)
+        elif event.state is WorkerState.ERROR and event.worker.group in ("backend", "render", "migrate"):
             self._status(f"The {event.worker.group} step failed (see the error). Ctrl+R runs the checks again.",
                          True)
 

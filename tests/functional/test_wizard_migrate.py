@@ -139,3 +139,116 @@ async def test_quitting_mid_migration_asks_and_starts_no_later_stack(tmp_path: P
             await asyncio.sleep(0.05)
         assert step.migrating is None, "the migration loop did not end"
     assert calls == ["attic"]  # arc-runners, gitlab-runners, runner-dashboard were never started
+
+
+def _recording_migration(calls: list[str], tmp_path: Path, started: "object | None" = None,
+                         release: "object | None" = None):  # type: ignore[no-untyped-def]
+    """A stand-in for ``migrate_http_to_s3`` that records each stack (and, given events, waits to be released)."""
+    from gfwizard.backend_migrate import MigrationReport
+
+    def migration(cfg, env, stack, layout, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(stack)
+        if started is not None and release is not None:
+            started.set()  # type: ignore[attr-defined]
+            release.wait(60)  # type: ignore[attr-defined]
+        return MigrationReport(stack=stack, env=env, source="http", destination="s3", backup_path=tmp_path / "b",
+                               outcome="migrated", detail="", ok=True)
+
+    return migration
+
+
+async def test_ctrl_t_is_refused_while_another_run_holds_the_environment(tmp_path: Path, iac_bin: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deploy of dev running in another shell holds dev's run lock: Ctrl+T is refused as `gfwizard backend
+    migrate` is, naming that run, with the remedy in the error and on the status line; nothing is migrated,
+    backed up or written to S3. Once that run has ended, Ctrl+T migrates."""
+    from gfwizard.layout import layout_for
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+    from gfwizard.stacks_runlock import env_run_lock
+    from screens.launch import build_app
+
+    calls: list[str] = []
+    monkeypatch.setattr("gfwizard.backend.migrate_http_to_s3", _recording_migration(calls, tmp_path))
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    with RehearsalEnvironment(workspace=tmp_path / "ws") as env:
+        env.seed_legacy_http_state("dev")
+        for key, value in env.env.items():
+            monkeypatch.setenv(key, value)
+        workspace = Path(env.env["GFW_WORKSPACE"])
+        deploy = env_run_lock(layout_for("loopback"), "dev")
+        deploy.acquire("20261208T000000Z-other1", "a deploy from the command line")  # as `gfwizard deploy` would
+        app = build_app(rehearsal=env, repo=REPO, start_at="backend")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend")
+                             and app.session.extras.get("http_state_stacks") == STACKS, "the HTTP state lookup",
+                             timeout=60)
+            step = app.screen
+            before = {p.relative_to(workspace).as_posix() for p in workspace.rglob("*")}
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
+            await pilot.press("y")
+            await wait_until(pilot, lambda: modal_named(app, "ErrorModal"), "the refusal")
+            error = app.screen
+            held = ("another deploy run of dev is running on this machine (a deploy from the command line: run "
+                    "20261208T000000Z-other1, pid ")
+            assert str(error.message).startswith(held), error.message
+            assert str(error.remedy).startswith("wait for it to end (or stop it where it runs), then try again"), \
+                error.remedy
+            await pilot.press("escape")
+            status = lambda: text_of(step.query_one("#step-status"))  # noqa: E731
+            await wait_until(pilot, lambda: status().startswith("Not migrated (Ctrl+T tries again): " + held),
+                             "the status line")
+            assert "Wait for it to end (or stop it where it runs), then try again" in status(), status()
+            assert calls == [] and step.migrating is None
+            assert app.session.extras.get("http_state_stacks") == STACKS
+            assert {p.relative_to(workspace).as_posix() for p in workspace.rglob("*")} == before  # no backup either
+            listed = env.s3.client().list_objects_v2(Bucket=env.bucket, Prefix="gloriousflywheel/dev/")  # type: ignore[union-attr]
+            assert listed.get("KeyCount", 0) == 0
+            deploy.release()  # that run ended
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog again")
+            await pilot.press("y")
+            await wait_until(pilot, lambda: calls == STACKS and step.migrating is None, "the migration")
+
+
+async def test_a_wizard_migration_holds_the_environment_against_the_cli(tmp_path: Path, iac_bin: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While Ctrl+T migrates, `gfwizard backend migrate` (and so a deploy) of the same environment is refused,
+    naming the wizard's migration; when it ends, the lock is free again."""
+    import threading
+
+    from gfwizard.commands._migrate_many import hold_env_lock
+    from gfwizard.errors import CheckFailure
+    from gfwizard.layout import layout_for
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+    from gfwizard.stacks_runlock import env_run_lock
+    from screens.launch import build_app
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+    monkeypatch.setattr("gfwizard.backend.migrate_http_to_s3",
+                        _recording_migration(calls, tmp_path, started, release))
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    with RehearsalEnvironment(workspace=tmp_path / "ws") as env:
+        env.seed_legacy_http_state("dev")
+        for key, value in env.env.items():
+            monkeypatch.setenv(key, value)
+        app = build_app(rehearsal=env, repo=REPO, start_at="backend")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend")
+                             and app.session.extras.get("http_state_stacks") == STACKS, "the HTTP state lookup",
+                             timeout=60)
+            step = app.screen
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
+            await pilot.press("y")
+            await wait_until(pilot, started.is_set, "the first stack's migration")
+            assert app.session.draft is not None
+            with pytest.raises(CheckFailure, match=r"^another state migration run of dev is running on this machine "
+                                                   r"\(the wizard's State backend step \(Ctrl\+T\): run "):
+                hold_env_lock(app.session.draft, "dev")
+            release.set()
+            await wait_until(pilot, lambda: calls == STACKS and step.migrating is None, "the migration")
+        after = env_run_lock(layout_for("loopback"), "dev")
+        after.acquire("20261208T000000Z-after1")  # free again: the wizard's migration released it
+        after.release()
