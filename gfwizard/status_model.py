@@ -231,15 +231,20 @@ _API_REMEDIES = {
     "read refused": ("this kubeconfig's user may not read it: ask for read access (get, list, watch), then "
                      "`gfwizard validate`"),
     "unreachable": ("check that honey's API server is up and reachable from here (tailnet connected?); "
-                    "`gfwizard validate` shows which check fails; status keeps retrying"),
+                    "`gfwizard validate` shows which check fails"),
     "error": ("the API server answered with an error: check its health (`gfwizard validate`, the control-plane "
-              "logs); status keeps retrying"),
+              "logs)"),
 }
+#: How the reading goes on after a failure that may pass by itself: the live view retries, ``--once`` read once.
+_RETRIES = {True: "; status keeps retrying",
+            False: "; then run `gfwizard status --once` again (the live `gfwizard status` keeps retrying by itself)"}
 
 
-def api_remedy(error: str) -> str:
-    """What to do when the API cannot be read, from the error text (401, 403, no answer, an error status)."""
-    return _API_REMEDIES[api_failure(error)]
+def api_remedy(error: str, *, live: bool = True) -> str:
+    """What to do when the API cannot be read, from the error text (401, 403, no answer, an error status).
+    ``live``: for the live view, which keeps retrying; otherwise (``status --once``) the read is not repeated."""
+    kind = api_failure(error)
+    return _API_REMEDIES[kind] + (_RETRIES[live] if kind in ("unreachable", "error") else "")
 
 
 _STATE_REMEDY = ("the state store (RustFS on honey) or the way to it is down: check its pods and the endpoint; "
@@ -281,7 +286,7 @@ def problem_remedy(problem: Problem, *, live: bool = True, context: str = "") ->
     ``live``: for the live view, whose panes it names; otherwise (``status --once``, read where no pane is
     open) a workload's remedy names the kubectl commands that show why, for ``context``."""
     if problem.kind == "api-unreachable":
-        return api_remedy(problem.detail)
+        return api_remedy(problem.detail, live=live)
     if problem.kind == "fingerprint-mismatch":
         return "stop: this API is not the pinned honey; check the kubeconfig and context, then `gfwizard validate`"
     if problem.kind == "node-not-ready":

@@ -570,3 +570,19 @@ def test_stopping_waits_for_all_threads_together_so_quitting_is_prompt_while_rea
     assert clock[0] <= STOP_BUDGET_SECONDS  # not 0.5 s per watcher plus 2 s per thread (7 s at q)
     assert calls[:len(kinds)] == [f"signal {k}" for k in kinds]  # all told before any is waited for
     assert source._stop.is_set() and closed == [True]
+
+
+@pytest.mark.parametrize("error", ["https://127.0.0.1:40331 did not answer GET /version in time (3.0s)",
+                                   "GET /version: 500 Internal Server Error"], ids=["unreachable", "error-status"])
+def test_once_does_not_say_it_keeps_retrying(error: str) -> None:
+    """``status --once`` reads once: its remedy for an API that did not answer says to run it again (the live
+    view, which does retry, keeps saying so), in its text and its JSON alike."""
+    snap = fixed_snapshot()
+    snap = snap.model_copy(update={"cluster": snap.cluster.model_copy(update={"reachable": False, "error": error})})
+    problem = next(p for p in snap.problems if p.kind == "api-unreachable")
+    remedy = {p["kind"]: p["remedy"] for p in snap.to_json()["problems"]}["api-unreachable"]
+    text = " ".join(render_text(snap, width=200).split())
+    again = "; then run `gfwizard status --once` again (the live `gfwizard status` keeps retrying by itself)"
+    assert remedy.endswith(again) and "status keeps retrying" not in remedy, remedy
+    assert f"remedy: {remedy}" in text
+    assert problem_remedy(problem).endswith("; status keeps retrying")
