@@ -97,7 +97,13 @@ def read_config_text(path: Path | str) -> str:
     """The text of ``path``; InputError (missing, a directory, unreadable) or ConfigError (not UTF-8)."""
     import stat
 
+    from gfwizard.paths import CONFIG_ENV, config_from_env
+
     path = Path(path).expanduser()
+    # Said where the path came from: "pass the file" does not help whoever never passed one (it was $GFW_CONFIG).
+    named, give = ((f" (from ${CONFIG_ENV})", f"set {CONFIG_ENV} to the organization.yaml file itself (or pass "
+                                               "--config FILE)") if config_from_env(path)
+                   else ("", "pass the organization.yaml file itself"))
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -106,14 +112,13 @@ def read_config_text(path: Path | str) -> str:
                          remedy="create it with `gfwizard config init` (or copy config/organization.example.yaml)"
                          ) from None
     except OSError as exc:  # a symlink loop, a file where a directory should be, ...
-        raise InputError(f"cannot read config file {path}: {exc.strerror or exc}",
-                         remedy=f"pass the organization.yaml file itself (`ls -l {path}` shows what is there)"
-                         ) from None
+        raise InputError(f"cannot read config file {path}{named}: {exc.strerror or exc}",
+                         remedy=f"{give} (`ls -l {path}` shows what is there)") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"config path is a directory, not a file: {path}", remedy="pass the organization.yaml file")
+        raise InputError(f"config path is a directory, not a file: {path}{named}", remedy=give)
     if not stat.S_ISREG(info.st_mode):  # reading a FIFO or a device would block or never end
-        raise InputError(f"config path is not a regular file (a pipe, socket or device): {path}",
-                         remedy="pass the organization.yaml file")
+        raise InputError(f"config path is not a regular file (a pipe, socket or device): {path}{named}",
+                         remedy=give)
     if info.st_size > MAX_CONFIG_BYTES:
         raise InputError(f"config file {path} is {info.st_size // 1024} KiB: an organization config is a few KiB "
                          f"(at most {MAX_CONFIG_BYTES // 1024} KiB are read), so this is likely not one",

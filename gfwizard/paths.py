@@ -28,11 +28,22 @@ def repo_root(start: Path | None = None) -> Path:
     return here
 
 
+#: The config paths this process took from ``$GFW_CONFIG`` (not from ``--config``): a message about one names it.
+_from_env: set[Path] = set()
+
+
 def default_config_path() -> Path:
     """``$GFW_CONFIG``, else ``config/organization.yaml`` under the repo root."""
     if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV]).expanduser()
+        path = Path(os.environ[CONFIG_ENV]).expanduser()
+        _from_env.add(path)
+        return path
     return repo_root() / "config" / "organization.yaml"
+
+
+def config_from_env(path: Path) -> bool:
+    """Whether ``path`` is the config path ``$GFW_CONFIG`` gave (so a message about it names ``GFW_CONFIG``)."""
+    return path in _from_env
 
 
 def state_dir() -> Path:

@@ -488,3 +488,38 @@ def test_validate_json_invalid_carries_the_remedy_the_text_shows(tmp_path: Path)
     assert [p["message"] for p in report["problems"]] == [
         line.split(": ", 2)[2] for line in text.stdout.splitlines()[1:-1]]
     assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv", [["validate"], ["status", "--once"], ["backend", "check", "--env", "dev"],
+                                  ["deploy", "--env", "dev", "--plan-only"]],
+                         ids=["validate", "status-once", "backend-check", "deploy"])
+def test_gfw_config_naming_a_directory_is_named_as_the_culprit(isolated_home: Path, argv: list[str]) -> None:
+    """Nobody passed a path when $GFW_CONFIG gave it: the error says it came from GFW_CONFIG and the remedy
+    says what to set (a --config naming a directory is click's own error and never gets this far)."""
+    folder = isolated_home / "configs"
+    (folder / "organization.yaml").parent.mkdir()
+    (folder / "organization.yaml").write_text("version: 1\n")
+    before = tree_digest(isolated_home)
+    done = run_cli([*argv, "--json"], env={"GFW_CONFIG": str(folder)})
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout) == {"error": {
+        "message": f"config path is a directory, not a file: {folder} (from $GFW_CONFIG)",
+        "remedy": "set GFW_CONFIG to the organization.yaml file itself (or pass --config FILE)", "exit_code": 2}}
+    assert tree_digest(isolated_home) == before
+
+
+def test_doctor_names_gfw_config_too_and_a_path_given_is_not_blamed_on_it(isolated_home: Path) -> None:
+    folder = isolated_home / "configs"
+    folder.mkdir()
+    before = tree_digest(isolated_home)
+    done = run_cli(["doctor", "--json"], env={"GFW_CONFIG": str(folder)})
+    (config,) = [c for c in json.loads(done.stdout)["checks"] if c["section"] == "config"]
+    assert done.returncode == 1
+    assert (config["level"], config["detail"], config["remedy"]) == (
+        "fail", f"config path is a directory, not a file: {folder} (from $GFW_CONFIG)",
+        "set GFW_CONFIG to the organization.yaml file itself (or pass --config FILE)")
+    given = run_cli(["config", "validate", str(folder)], env={"GFW_CONFIG": str(folder)})
+    assert given.returncode == 2
+    assert given.stderr.splitlines() == [f"error: config path is a directory, not a file: {folder}",
+                                         "remedy: pass the organization.yaml file itself"]
+    assert tree_digest(isolated_home) == before
