@@ -8,7 +8,7 @@ node role passed as a stack is said to be one).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from gfwizard.errors import InputError
 
@@ -41,6 +41,15 @@ def check_selection(cfg: "OrgConfig", env: str, stacks: Sequence[str], *, plan_o
             f"unknown environment {env!r}"
         raise InputError(f"{what} (known: {', '.join(envs)})" + ("; nothing was run" if not env.strip() else ""),
                          remedy=f"pass one of {', '.join(envs)}, e.g. {command(guess, stacks)}")
+    check_stack_names(cfg, stacks, lambda chosen: command(env, chosen))
+
+
+def check_stack_names(cfg: "OrgConfig", stacks: Sequence[str], command: Callable[[Sequence[str]], str]) -> None:
+    """Refuse a ``--stack`` value that is not a stack of ``cfg`` (InputError): an empty one, a node role (said to be
+    one, with the stacks placed on it) or an unknown name (with a guess). ``command(stacks)``: the backticked
+    command line a remedy offers with those stacks (``gfwizard deploy ...``, ``gfwizard backend migrate ...``)."""
+    import difflib
+
     known = [spec.name for spec in cfg.stacks]
     for name in stacks:
         if name in known:
@@ -49,18 +58,19 @@ def check_selection(cfg: "OrgConfig", env: str, stacks: Sequence[str], *, plan_o
             named = [s for s in stacks if s in known]
             raise InputError(f"--stack is empty: a stack name is needed (stacks: {', '.join(known)}); nothing was run",
                              remedy=f"pass --stack with one of the stacks in organization.yaml, e.g. "
-                                    f"{command(env, named or known[:1])}, or leave --stack out for every stack")
+                                    f"{command(named or known[:1])}, or leave --stack out for every stack")
         if name in cfg.placement.roles:
             placed = [s for s in known if cfg.placement.stacks.get(s) == name]
             on_it = f"; stacks placed on it: {', '.join(placed)}" if placed else ""
             rest = [s for s in stacks if s != name and s in known]
             raise InputError(f"{name!r} is a node role (placement.roles), not a stack{on_it} "
                              f"(stacks: {', '.join(known)})",
-                             remedy=f"pass --stack with stack names, e.g. {command(env, rest + placed or known[:1])}")
+                             remedy=f"pass --stack with stack names, e.g. "
+                                    f"{command(list(dict.fromkeys(rest + placed)) or known[:1])}")
         guess = difflib.get_close_matches(name, known, n=1)
         fixed = [guess[0] if s == name else s for s in stacks if s in known or s == name] if guess else \
             [s for s in stacks if s in known] or known[:1]
         hint = f"did you mean {guess[0]!r}? " if guess else ""
         raise InputError(f"unknown stack {name!r} (known: {', '.join(known)})",
                          remedy=f"{hint}pass --stack with one of the stacks in organization.yaml, e.g. "
-                                f"{command(env, fixed)}")
+                                f"{command(list(dict.fromkeys(fixed)))}")

@@ -213,12 +213,13 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     from gfwizard.backend_migrate import outcome_without_run
     from gfwizard.commands._migrate_many import (announce_writes, hold_env_lock, migrate_many, migrate_one,
                                                  print_report, refuse_without_terminal)
+    from gfwizard.commands._migrate_many import as_run_with
     from gfwizard.layout import layout_for, require_work_dirs, require_work_root
+    from gfwizard.stacks_selection import check_stack_names
 
     cfg = _load(config_path)
     cfg.environment(env)
-    for name in stacks:
-        cfg.stack(name)
+    check_stack_names(cfg, stacks, as_run_with)  # deploy's rule: a node role is said to be one, a typo guessed
     if cfg.state.http is None:
         raise InputError("state.http is not configured: there is no HTTP state to migrate from",
                          remedy="add state.http to organization.yaml")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
@@ -169,3 +170,42 @@ def test_summarize_rejects_non_state() -> None:
         summarize(b"<html>")
     with pytest.raises(InputError, match="not a JSON object"):
         summarize(b"[1, 2]")
+
+
+@pytest.mark.parametrize("stacks,message,remedy", [
+    (["sting"], "'sting' is a node role (placement.roles), not a stack; stacks placed on it: arc-runners, "
+                "gitlab-runners (stacks: attic, arc-runners, gitlab-runners, runner-dashboard)",
+     "pass --stack with stack names, e.g. `gfwizard backend migrate --env dev --stack arc-runners --stack "
+     "gitlab-runners --yes --config {config}`"),
+    (["attic", "atic"], "unknown stack 'atic' (known: attic, arc-runners, gitlab-runners, runner-dashboard)",
+     "did you mean 'attic'? pass --stack with one of the stacks in organization.yaml, e.g. `gfwizard backend "
+     "migrate --env dev --stack attic --yes --config {config}`"),
+], ids=["node-role", "typo"])
+def test_backend_migrate_refuses_a_stack_name_as_deploy_does(tmp_path: Path, isolated_home: Path, stacks: list[str],
+                                                              message: str, remedy: str) -> None:
+    """``--stack sting`` is said to be a node role (with the stacks placed on it), a typo gets a guess: deploy's
+    rule and words, with a ``backend migrate`` command line; nothing is contacted, backed up or written."""
+    from gfwizard.orgconfig import save_config
+    from tests.backend_doubles import make_cfg
+    from tests.helpers import run_cli, tree_digest
+
+    from gfwizard.orgconfig import OrgConfig
+
+    cfg = make_cfg("http://127.0.0.1:9", "state", http_address="http://127.0.0.1:9/state/{stack}-{env}",
+                   stacks=("attic", "arc-runners", "gitlab-runners", "runner-dashboard"))
+    data = cfg.model_dump(mode="json")
+    data["placement"] = {"roles": {"bumble": {"node_selector": {"kubernetes.io/hostname": "bumble"}},
+                                   "sting": {"node_selector": {"kubernetes.io/hostname": "sting"}}},
+                         "stacks": {"attic": "bumble", "arc-runners": "sting", "gitlab-runners": "sting",
+                                    "runner-dashboard": "bumble"}}
+    config = save_config(OrgConfig.model_validate(data), tmp_path / "organization.yaml")
+    before = (tree_digest(tmp_path), tree_digest(isolated_home))
+    args = ["backend", "migrate", "--env", "dev", *(a for s in stacks for a in ("--stack", s)), "--yes",
+            "--config", str(config)]
+    done = run_cli(args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines()[-2:] == [f"error: {message}", f"remedy: {remedy.format(config=config)}"]
+    as_json = run_cli([*args, "--json"])
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["error"]["message"] == message
+    assert (tree_digest(tmp_path), tree_digest(isolated_home)) == before
