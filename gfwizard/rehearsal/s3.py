@@ -179,6 +179,19 @@ def _refuse(method: str, refusal: tuple[str, str], start: Callable[..., Any]) ->
     return [] if method == "HEAD" else [body]
 
 
+def _warm_moto_error_names() -> None:
+    """moto names the service of an error it answers (NoSuchKey, NoSuchBucket, ...) through a botocore Session
+    built the first time, which reads ``AWS_PROFILE``: in a process whose profile does not exist (an operator's
+    typo, a test of one) every error answer became a 500. Looked up once here without a profile, it is cached."""
+    from moto.core.utils import service_name_from_moto_package_name
+
+    saved = {name: os.environ.pop(name) for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if name in os.environ}
+    try:
+        service_name_from_moto_package_name("s3")
+    finally:
+        os.environ.update(saved)
+
+
 def fresh_bucket_name(prefix: str = "gfw-rehearsal") -> str:
     """A bucket name nobody has used in this process (S3 rules: lowercase, 3-63 chars)."""
     return f"{prefix}-{secrets.token_hex(6)}"[:63]
@@ -237,6 +250,7 @@ class RehearsalS3:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 return None
 
+        _warm_moto_error_names()
         app = _ConditionalWriteGuard(DomainDispatcherApplication(create_backend_app), self.request_log,
                                      None if self.accept_any_key else self.access_key)
         self._server = make_server(self.host, 0, app, threaded=True, request_handler=_QuietHandler)

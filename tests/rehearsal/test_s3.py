@@ -228,3 +228,22 @@ def test_request_access_key(environ: dict, key: str | None) -> None:
     from gfwizard.rehearsal.s3 import request_access_key
 
     assert request_access_key(environ) == key
+
+
+def test_errors_are_answered_whatever_aws_profile_the_process_has(tmp_path: Path) -> None:
+    # In a fresh process (moto caches the lookup): with AWS_PROFILE naming no profile, moto's first error answer
+    # built a botocore Session that raised ProfileNotFound, and NoSuchKey came back as a 500.
+    import os
+    import subprocess
+    import sys
+
+    code = ("from gfwizard.rehearsal.s3 import RehearsalS3\nfrom botocore.exceptions import ClientError\n"
+            "with RehearsalS3() as s3:\n    bucket = s3.create_bucket()\n"
+            "    try:\n        s3.client().get_object(Bucket=bucket, Key='missing')\n"
+            "    except ClientError as exc:\n        print(exc.response['Error']['Code'], "
+            "exc.response['ResponseMetadata']['HTTPStatusCode'])\n")
+    env = {**os.environ, "AWS_PROFILE": "no-such-profile", "AWS_CONFIG_FILE": str(tmp_path / "config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["NoSuchKey", "404"], proc.stdout + proc.stderr
+    assert os.environ.get("AWS_PROFILE") != "no-such-profile"
