@@ -275,6 +275,9 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
                       "and current MinIO/RustFS do), then re-run `gfwizard backend check`; do not deploy until "
                       "the lock probe passes")
     created: list[str | None] = []  # the version id each successful put answered (None: unversioned)
+    # A put that failed may still have landed (a read timeout, a dropped connection, a retry of one that did):
+    # the clean-up runs however the probe ends, and what it could not prove removed is said, naming the key.
+    first_failed: tuple[str, str] | None = None
     honoured: bool | None = None
     second = ""
     try:
@@ -284,75 +287,104 @@ def lock_probe(cfg: "OrgConfig", *, timeouts: tuple[float, float] = DEFAULT_TIME
         except Exception as exc:  # noqa: BLE001
             code, status = error_code(exc), http_status(exc)
             if code in ("NotImplemented", "InvalidArgument") or status == 501:
-                return failed(C_LOCK, f"{refused}: the store rejected a conditional write ({code or status})",
-                              no_lock_remedy)
-            detail, remedy = why(exc, target=target, timeouts=timeouts, action=f"write under {target.key_prefix}/")
-            return failed(C_LOCK, f"the probe write failed: {detail}", remedy)
-        try:
-            created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body,
-                                             IfNoneMatch="*").get("VersionId"))
-            honoured = False
-        except Exception as exc:  # noqa: BLE001
-            code, status = error_code(exc), http_status(exc)
-            if status in (412, 409) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
-                honoured, second = True, f"{status} {code}".strip()
+                first_failed = (f"{refused}: the store rejected a conditional write ({code or status})",
+                                no_lock_remedy)
             else:
-                second = why(exc, target=target, timeouts=timeouts)[0]
+                detail, remedy = why(exc, target=target, timeouts=timeouts,
+                                     action=f"write under {target.key_prefix}/")
+                first_failed = (f"the probe write failed: {detail}", remedy)
+        if first_failed is None:
+            try:
+                created.append(client.put_object(Bucket=target.bucket, Key=key, Body=body,
+                                                 IfNoneMatch="*").get("VersionId"))
+                honoured = False
+            except Exception as exc:  # noqa: BLE001
+                code, status = error_code(exc), http_status(exc)
+                if status in (412, 409) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    honoured, second = True, f"{status} {code}".strip()
+                else:
+                    second = why(exc, target=target, timeouts=timeouts)[0]
     except BaseException:
         # Ctrl-C (or a worker's cancel) mid-probe: a put the store may already have written would stay in
         # the bucket for good. Remove the probe (listing it, since an answer may never have arrived), then
         # let the interrupt go on.
         _delete_all_versions(client, target.bucket, key, created)
         raise
-    leftover = _delete_all_versions(client, target.bucket, key, created)
+    removed, leftover = _delete_all_versions(client, target.bucket, key, created)
+    where = f"s3://{target.bucket}/{key}"
+    by_hand = f"delete {where} (all versions) by hand"
+    left_behind = f"{where} may be left behind: {leftover}" if leftover else ""
+    if first_failed is not None:
+        detail, remedy = first_failed
+        if leftover:
+            return failed(C_LOCK, f"{detail}; the write may have landed all the same, and {left_behind}",
+                          f"{remedy}; and {by_hand} if it is there")
+        if removed:
+            detail += f"; the write had landed all the same: {where} was removed ({removed} version(s))"
+        return failed(C_LOCK, detail, remedy)
     if honoured is None:
-        return failed(C_LOCK, f"the second probe write failed unexpectedly: {second}",
-                      "check the store's health and re-run `gfwizard backend check`")
+        return failed(C_LOCK, f"the second probe write failed unexpectedly: {second}"
+                      + (f"; {left_behind}" if leftover else ""),
+                      "check the store's health and re-run `gfwizard backend check`"
+                      + (f"; and {by_hand}" if leftover else ""))
     if not honoured:
         return failed(C_LOCK, f"{refused}: the store ignored If-None-Match: * (a second conditional put of an "
                               "existing key succeeded), so two runs could both take the state lock"
-                      + (f"; {leftover}" if leftover else ""), no_lock_remedy)
+                      + (f"; {left_behind}" if leftover else ""),
+                      no_lock_remedy + (f"; and {by_hand}" if leftover else ""))
     detail = f"If-None-Match: * honoured (second put answered {second}); probe {key} and its versions removed"
     if leftover:
-        return warned(C_LOCK, f"If-None-Match: * honoured (second put answered {second}), but {leftover}",
-                      remedy=f"delete s3://{target.bucket}/{key} (all versions) by hand")
+        return warned(C_LOCK, f"If-None-Match: * honoured (second put answered {second}), but {left_behind}",
+                      remedy=by_hand)
     if not target.use_lockfile:
         return warned(C_LOCK, detail + "; but state.s3.use_lockfile is false, so state writes are not locked",
                       remedy="set state.s3.use_lockfile: true in organization.yaml and re-render the backends")
     return passed(C_LOCK, detail + " — use_lockfile is safe")
 
 
-def _delete_all_versions(client: Any, bucket: str, key: str, created: list[str | None] | None = None) -> str:
-    """Delete every version and delete marker of ``key``; ``""`` when nothing is left, else why.
+def _delete_all_versions(client: Any, bucket: str, key: str,
+                         created: list[str | None] | None = None) -> tuple[int, str]:
+    """Delete every version and delete marker of ``key``: ``(versions removed, "")`` when nothing is left,
+    else ``(versions removed, why)``. Never raises an ``Exception``: a clean-up that fails is said, not raised,
+    so it cannot hide what the probe itself found.
 
     The versions the probe's puts answered with (``created``) are deleted straight away; a listing
     then proves nothing is left, and whatever it still finds (a store that did not say which version
-    it wrote, an unversioned bucket) is deleted by what the listing says. Listing versions can be slow
-    on a busy bucket: the common case lists once instead of twice.
+    it wrote, an unversioned bucket, a put whose answer never came) is deleted by what the listing says.
+    Listing versions can be slow on a busy bucket: the common case lists once instead of twice.
     """
 
     def remaining() -> list[dict[str, Any]]:
         listing = client.list_object_versions(Bucket=bucket, Prefix=key)
-        return [i for i in [*(listing.get("Versions") or []), *(listing.get("DeleteMarkers") or [])]
-                if i.get("Key") == key]
+        versions = [{**i, "marker": False} for i in listing.get("Versions") or []]
+        markers = [{**i, "marker": True} for i in listing.get("DeleteMarkers") or []]
+        return [i for i in [*versions, *markers] if i.get("Key") == key]
 
+    removed = 0
+
+    def delete(items: list[dict[str, Any]]) -> None:
+        nonlocal removed
+        for item in items:
+            client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+            removed += not item["marker"]
+
+    rest: list[dict[str, Any]] = []
     try:
         known = [v for v in created or [] if v]
         for version in known:
             client.delete_object(Bucket=bucket, Key=key, VersionId=version)
+            removed += 1
         if not known or len(known) != len(created or []):
             found = remaining()
-            for item in found:
-                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+            delete(found)
             if not found:
                 client.delete_object(Bucket=bucket, Key=key)
         rest = remaining()
         # Something the puts did not name, or the delete marker the plain delete above left when a put that
-        # never answered never landed either (an interrupted probe): remove it as the listing says.
+        # never answered never landed either (an interrupted or failed probe): remove it as the listing says.
         if rest:
-            for item in rest:
-                client.delete_object(Bucket=bucket, Key=key, VersionId=item["VersionId"])
+            delete(rest)
             rest = remaining()
     except Exception as exc:  # noqa: BLE001
-        return f"removing the probe object failed ({error_code(exc) or type(exc).__name__})"
-    return f"{len(rest)} probe version(s) could not be removed" if rest else ""
+        return removed, f"removing the probe object failed ({error_code(exc) or type(exc).__name__})"
+    return removed, (f"{len(rest)} probe version(s) could not be removed" if rest else "")

@@ -35,13 +35,16 @@ class S3Proxy:
     ``fail_error``: another ``(code, message)``, e.g. a store whose message quotes the request's credentials).
     ``accept_when(method, path)``: answered 200 with an empty body and never forwarded (a store that accepts a
     request and ignores it, e.g. PutBucketVersioning on a store that keeps no versioning).
+    ``drop_answer_when(method, path)``: forwarded (the store does it), then the connection is closed without
+    an answer (a connection dropped after the write landed).
     ``tls_cert`` (a trustme leaf certificate) serves https instead of http."""
 
     def __init__(self, upstream: str, *, strip_if_none_match: bool = False, date_offset: float = 0.0,
                  hold_when: Callable[[str, str], bool] | None = None,
                  fail_when: Callable[[str, str], bool] | None = None, fail_status: int = 403,
                  fail_error: tuple[str, str] | None = None, tls_cert: Any = None,
-                 accept_when: Callable[[str, str], bool] | None = None) -> None:
+                 accept_when: Callable[[str, str], bool] | None = None,
+                 drop_answer_when: Callable[[str, str], bool] | None = None) -> None:
         self.upstream = urlsplit(upstream)
         self.scheme = "https" if tls_cert is not None else "http"
         self.fail_status = fail_status
@@ -51,6 +54,7 @@ class S3Proxy:
         self.hold_when = hold_when
         self.fail_when = fail_when
         self.accept_when = accept_when
+        self.drop_answer_when = drop_answer_when
         self.release = threading.Event()
         self.held = threading.Event()
         self.seen: list[tuple[str, str, dict[str, str]]] = []
@@ -124,6 +128,9 @@ class S3Proxy:
                     conn.request(self.command, self.path, body=body or None, headers=headers)
                     resp = conn.getresponse()
                     payload = resp.read()
+                    if proxy.drop_answer_when is not None and proxy.drop_answer_when(self.command, self.path):
+                        self.close_connection = True
+                        return
                     self.send_response(resp.status)
                     for key, value in resp.getheaders():
                         if key.lower() in HOP_BY_HOP or key.lower() in ("content-length", "date", "server"):

@@ -406,3 +406,119 @@ def test_interrupted_probe_leaves_nothing_behind_and_the_interrupt_goes_on(
     assert store.puts == at
     # Neither the probe object nor a version or a delete marker of it is left under the probe prefix.
     assert _probe_objects(aws_env, s3_bucket) == []
+
+
+def _probe_client(kind: str, cfg: object) -> object:
+    from gfwizard.backend_direct import direct_s3
+    from gfwizard.backend_s3 import s3_client
+
+    client = direct_s3(s3_target(cfg)) if kind == "direct" else s3_client(cfg)  # type: ignore[arg-type]
+    assert client is not None
+    return client
+
+
+def _read_timeout(kind: str) -> Exception:
+    """What each client raises when the store took the request but its answer did not come in time."""
+    if kind == "direct":
+        from gfwizard.backend_direct import DirectS3Timeout
+
+        return DirectS3Timeout(connecting=False)
+    from botocore.exceptions import ReadTimeoutError
+
+    return ReadTimeoutError(endpoint_url="http://store.example")
+
+
+class _LostAnswer:
+    """The probe's client, with put number ``at`` failing with ``error`` after the store wrote it
+    (``lands=False``: before it was sent); ``cleanup_fails``: listing and deleting fail with ``error`` too."""
+
+    def __init__(self, client: object, error: Exception, *, at: int = 1, lands: bool = True,
+                 cleanup_fails: bool = False) -> None:
+        self._client, self._error, self._at, self._lands = client, error, at, lands
+        self._cleanup_fails, self.puts = cleanup_fails, 0
+
+    def put_object(self, **kwargs: object) -> dict:
+        self.puts += 1
+        if self.puts == self._at:
+            if self._lands:
+                self._client.put_object(**kwargs)  # type: ignore[attr-defined]
+            raise self._error
+        return self._client.put_object(**kwargs)  # type: ignore[attr-defined]
+
+    def list_object_versions(self, **kwargs: object) -> dict:
+        if self._cleanup_fails:
+            raise self._error
+        return self._client.list_object_versions(**kwargs)  # type: ignore[attr-defined]
+
+    def delete_object(self, **kwargs: object) -> dict:
+        if self._cleanup_fails:
+            raise self._error
+        return self._client.delete_object(**kwargs)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["direct", "botocore"])
+def test_a_first_put_that_landed_but_timed_out_is_removed_and_said(aws_env: RehearsalS3, s3_bucket: str,
+                                                                   kind: str) -> None:
+    cfg = make_cfg(aws_env.endpoint, s3_bucket)
+    store = _LostAnswer(_probe_client(kind, cfg), _read_timeout(kind))
+    check = lock_probe(cfg, _client=store)
+    assert store.puts == 1
+    assert check.level is Level.FAIL
+    assert check.detail.startswith("the probe write failed: ") and "did not answer within" in check.detail
+    assert re.search(r"; the write had landed all the same: s3://" + re.escape(s3_bucket)
+                     + r"/gloriousflywheel/\.gfwizard-lock-probe/[0-9a-f]{32} was removed \(1 version\(s\)\)$",
+                     check.detail), check.detail
+    assert "by hand" not in check.remedy  # nothing is left to delete
+    assert _probe_objects(aws_env, s3_bucket) == []
+
+
+@pytest.mark.parametrize("kind", ["direct", "botocore"])
+def test_a_first_put_whose_connection_dropped_after_the_write_is_removed(aws_env: RehearsalS3, s3_bucket: str,
+                                                                         kind: str) -> None:
+    # The store wrote the probe, then the connection dropped: the client's retry of the same conditional put
+    # gets 412 (the key is there now), and the probe fails; before, the probe object stayed in the bucket.
+    puts: list[str] = []
+
+    def first_put(method: str, path: str) -> bool:
+        if method == "PUT":
+            puts.append(path)
+        return method == "PUT" and len(puts) == 1
+
+    with S3Proxy(aws_env.endpoint, drop_answer_when=first_put) as proxy:
+        check = lock_probe(make_cfg(proxy.endpoint, s3_bucket), _client=_probe_client(
+            kind, make_cfg(proxy.endpoint, s3_bucket)))
+    assert len(puts) == 2 and puts[0] == puts[1], puts  # the put and the client's retry of it
+    assert check.level is Level.FAIL and check.detail.startswith("the probe write failed: "), check.detail
+    assert ("; the write had landed all the same: s3://" + s3_bucket + "/gloriousflywheel/.gfwizard-lock-probe/"
+            in check.detail), check.detail
+    assert _probe_objects(aws_env, s3_bucket) == []
+
+
+@pytest.mark.parametrize("kind", ["direct", "botocore"])
+def test_a_failed_clean_up_keeps_the_put_failure_and_names_the_key(aws_env: RehearsalS3, s3_bucket: str,
+                                                                   kind: str) -> None:
+    cfg = make_cfg(aws_env.endpoint, s3_bucket)
+    store = _LostAnswer(_probe_client(kind, cfg), _read_timeout(kind), cleanup_fails=True)
+    check = lock_probe(cfg, _client=store)
+    assert check.level is Level.FAIL
+    (left,) = [o["Key"] for o in _probe_objects(aws_env, s3_bucket)]  # the write did land, and is still there
+    assert check.detail.startswith("the probe write failed: ") and "did not answer within" in check.detail
+    assert check.detail.endswith(f"; the write may have landed all the same, and s3://{s3_bucket}/{left} may be "
+                                 f"left behind: removing the probe object failed ({type(store._error).__name__})")
+    # The put failure's remedy first, then the key.
+    assert check.remedy.endswith(f"; and delete s3://{s3_bucket}/{left} (all versions) by hand if it is there")
+    assert not check.remedy.startswith("; and")
+
+
+@pytest.mark.parametrize("kind", ["direct", "botocore"])
+def test_a_second_put_that_failed_then_a_failed_clean_up_names_the_key(aws_env: RehearsalS3, s3_bucket: str,
+                                                                       kind: str) -> None:
+    cfg = make_cfg(aws_env.endpoint, s3_bucket)
+    store = _LostAnswer(_probe_client(kind, cfg), _read_timeout(kind), at=2, lands=False, cleanup_fails=True)
+    check = lock_probe(cfg, _client=store)
+    assert check.level is Level.FAIL
+    (left,) = [o["Key"] for o in _probe_objects(aws_env, s3_bucket)]  # the first put's object
+    assert check.detail.startswith("the second probe write failed unexpectedly: ")
+    assert check.detail.endswith(f"; s3://{s3_bucket}/{left} may be left behind: removing the probe object "
+                                 f"failed ({type(store._error).__name__})"), check.detail
+    assert check.remedy.endswith(f"; and delete s3://{s3_bucket}/{left} (all versions) by hand")
