@@ -101,16 +101,18 @@ def read_config_text(path: Path | str) -> str:
 
     path = Path(path).expanduser()
     # Said where the path came from: "pass the file" does not help whoever never passed one (it was $GFW_CONFIG).
+    from_env = config_from_env(path)
     named, give = ((f" (from ${CONFIG_ENV})", f"set {CONFIG_ENV} to the organization.yaml file itself (or pass "
-                                               "--config FILE)") if config_from_env(path)
+                                               "--config FILE)") if from_env
                    else ("", "pass the organization.yaml file itself"))
     try:
         info = path.stat()
     except FileNotFoundError:
         dangling = f" (a symlink to the missing {os.readlink(path)})" if path.is_symlink() else ""
-        raise InputError(f"config file not found: {path}{dangling}",
-                         remedy="create it with `gfwizard config init` (or copy config/organization.example.yaml)"
-                         ) from None
+        create = "create it with `gfwizard config init` (or copy config/organization.example.yaml)"
+        raise InputError(f"config file not found: {path}{dangling}{named}",
+                         remedy=(f"{create}, or set {CONFIG_ENV} to the organization.yaml file you meant (or unset "
+                                 "it, or pass --config FILE)") if from_env else create) from None
     except OSError as exc:  # a symlink loop, a file where a directory should be, ...
         raise InputError(f"cannot read config file {path}{named}: {exc.strerror or exc}",
                          remedy=f"{give} (`ls -l {path}` shows what is there)") from None

@@ -523,3 +523,39 @@ def test_doctor_names_gfw_config_too_and_a_path_given_is_not_blamed_on_it(isolat
     assert given.stderr.splitlines() == [f"error: config path is a directory, not a file: {folder}",
                                          "remedy: pass the organization.yaml file itself"]
     assert tree_digest(isolated_home) == before
+
+
+@pytest.mark.parametrize("argv", [["validate"], ["status", "--once"], ["backend", "check", "--env", "dev"],
+                                  ["deploy", "--env", "dev", "--plan-only"], ["config", "validate"]],
+                         ids=["validate", "status-once", "backend-check", "deploy", "config-validate"])
+def test_gfw_config_naming_a_missing_file_is_named_as_its_origin(isolated_home: Path, argv: list[str]) -> None:
+    """'config file not found: X' said nothing of where X came from when $GFW_CONFIG gave it (the operator
+    passed nothing): it is named, and the remedy says what to set, after creating the file."""
+    missing = isolated_home / "configs" / "organization.yaml"
+    before = tree_digest(isolated_home)
+    done = run_cli([*argv, "--json"], env={"GFW_CONFIG": str(missing)})
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout)["error"] == {
+        "message": f"config file not found: {missing} (from $GFW_CONFIG)",
+        "remedy": "create it with `gfwizard config init` (or copy config/organization.example.yaml), or set "
+                  "GFW_CONFIG to the organization.yaml file you meant (or unset it, or pass --config FILE)",
+        "exit_code": 2}
+    assert tree_digest(isolated_home) == before
+
+
+def test_a_dangling_gfw_config_link_is_named_and_a_path_given_is_not_blamed_on_it(isolated_home: Path) -> None:
+    missing = isolated_home / "configs" / "organization.yaml"
+    link = isolated_home / "current.yaml"
+    link.symlink_to(missing)
+    before = tree_digest(isolated_home)
+    done = run_cli(["doctor", "--json"], env={"GFW_CONFIG": str(link)})
+    assert done.returncode == 1
+    (config,) = [c for c in json.loads(done.stdout)["checks"] if c["section"] == "config"]
+    assert config["detail"] == f"config file not found: {link} (a symlink to the missing {missing}) (from $GFW_CONFIG)"
+    assert "or set GFW_CONFIG to the organization.yaml file you meant" in config["remedy"]
+    given = run_cli(["config", "validate", str(missing)], env={"GFW_CONFIG": str(missing)})
+    assert given.returncode == 2
+    assert given.stderr.splitlines() == [
+        f"error: config file not found: {missing}",
+        f"remedy: create it with `gfwizard config init --config {missing}` (or copy config/organization.example.yaml)"]
+    assert tree_digest(isolated_home) == before
