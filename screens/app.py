@@ -125,7 +125,10 @@ class WizardApp(App[str]):
         from screens.confirm_modal import ConfirmModal
 
         if self._stopping:
-            self.notify("Quitting already: the step says what it waits for.", title="Quitting", markup=False)
+            said = next((n for n in (getattr(s, "quitting_again", lambda: None)() for s in self.screen_stack) if n),
+                        None)
+            self.notify(said or "Quitting already: the step says what it waits for.", title="Quitting",
+                        markup=False)
             return
         warning = self._quit_warning()
         if warning is None or self._quit_asked:
@@ -155,6 +158,11 @@ class WizardApp(App[str]):
                 self._stopping = True
                 return
         self.exit()
+
+    def stop_for_quit_failed(self) -> None:
+        """The work a quit waited for ended badly: the wizard stays to show it (the step says so), and the next
+        Ctrl+Q quits at once."""
+        self._stopping = False
 
     def _quit_warning(self) -> str | None:
         """What quitting now would interrupt, from the first step screen that says so."""

@@ -113,8 +113,15 @@ class BackendScreen(StepScreen):
         self.invalid: dict[str, str] = {}
         #: The stack being migrated and its place (``attic (1/4)``) while the migration runs, else None.
         self.migrating: str | None = None
+        #: How many stacks the running migration has still to start after the one in progress.
+        self._later_stacks = 0
         #: Set when the step goes away (Quit, or the app ends): the stack in progress finishes, no later one starts.
         self._stop_migrating = threading.Event()
+        #: The operator quit mid-migration: the step says what the wizard waits for, and it closes once the
+        #: migration has stopped (the stack in progress finished; no later one started).
+        self.quitting = False
+        #: What did not end well in a migration stopped by that quit: the wizard then stays to say it.
+        self._quit_problems: list[str] = []
         #: Whether the last Ctrl+T was refused the environment's run lock (another deploy or migration holds it).
         self._lock_refused = False
 
@@ -505,7 +512,7 @@ class BackendScreen(StepScreen):
             for i, stack in enumerate(stacks, 1):
                 if self._stop_migrating.is_set():
                     break
-                self.migrating = f"{stack} ({i}/{len(stacks)})"
+                self.migrating, self._later_stacks = f"{stack} ({i}/{len(stacks)})", len(stacks) - i
                 self.app.call_from_thread(self._migration_changed)
                 self.app.call_from_thread(self._status, f"Migrating {self.migrating}…", True)
                 report = migrate_http_to_s3(cfg, self.session.env, stack, layout, on_note=note)
@@ -520,7 +527,10 @@ class BackendScreen(StepScreen):
             if not self._stop_migrating.is_set():
                 self.app.call_from_thread(self._migration_changed)
         if self._stop_migrating.is_set():
-            return  # the wizard is closing: no screen to tell (what is left is offered again next time)
+            # The wizard is closing (what is left is offered again next time); after a quit it waits for this end
+            # and, when the stack in progress did not end well, stays to say so (on_worker_state_changed).
+            self._quit_problems = problems
+            return
         summary = "; ".join(
             ([f"Migrated to S3: {', '.join(done)}"] if done else []) + problems)
         summary += f". Backups of the HTTP states: {backup_dir(layout, self.session.env)}."
@@ -549,6 +559,32 @@ class BackendScreen(StepScreen):
     def on_unmount(self) -> None:
         self._stop_migrating.set()
 
+    def _migration_running(self) -> bool:
+        """Whether this step's migration worker has not ended yet (its last stack may be past ``migrating``)."""
+        return any(w.node is self and w.group == "migrate" and not w.is_finished for w in self.app.workers)
+
+    def stop_for_quit(self) -> bool:
+        """The operator quits mid-migration: no later stack starts, the step says what the wizard waits for (the
+        stack in progress to finish), and the wizard closes once the migration has stopped; before, it closed at
+        once and the terminal sat on stale text meanwhile. False when no migration runs: quit at once."""
+        stack = self.migrating
+        if stack is None or not self._migration_running():
+            return False
+        self.quitting = True
+        self._stop_migrating.set()
+        later = "no later stack starts (Ctrl+T here migrates the rest next time). " if self._later_stacks else ""
+        self._status(f"Quitting: waiting for {stack} to finish migrating (its HTTP source is backed up and never "
+                     f"written); {later}Then the wizard closes.", True)
+        self.refresh_bindings()
+        return True
+
+    def quitting_again(self) -> str | None:
+        """What a further Ctrl+Q says while the quit waits for the stack in progress (it does not stop it)."""
+        if not self.quitting or not self._migration_running():
+            return None
+        return (f"Quitting already: {self.migrating or 'the stack in progress'} is not stopped mid-migration; the "
+                "wizard closes once it has finished.")
+
     def quit_warning(self) -> str | None:
         if self.migrating is None:
             return None
@@ -558,6 +594,9 @@ class BackendScreen(StepScreen):
     # ----- gating -------------------------------------------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base class opens the error modal; this only keeps the status line honest.
+        if self.quitting and event.worker.group == "migrate" and event.worker.is_finished:
+            self._migration_stopped_for_quit(event.state)
+            return
         if event.state is WorkerState.ERROR and event.worker.group == "migrate" and self._lock_refused:
             from screens.app import describe_error
 
@@ -568,6 +607,19 @@ class BackendScreen(StepScreen):
         elif event.state is WorkerState.ERROR and event.worker.group in ("backend", "render", "migrate"):
             self._status(f"The {event.worker.group} step failed (see the error). Ctrl+R runs the checks again.",
                          True)
+
+    def _migration_stopped_for_quit(self, state: WorkerState) -> None:
+        """The migration a quit waited for has stopped: close, unless its stack did not end well, which the step
+        then says (closing would lose it) and the next Ctrl+Q quits. Nothing else is offered any more: the list of
+        what is left to migrate was not read again."""
+        if state is WorkerState.SUCCESS and not self._quit_problems:
+            self.app.exit()
+            return
+        self.wizard.stop_for_quit_failed()
+        problem = "; ".join(self._quit_problems) if state is WorkerState.SUCCESS else "it failed (see the error)"
+        self._status(f"Not closed: the migration in progress did not end well: {problem}. No later stack was "
+                     "started. Ctrl+Q quits.", True)
+        self.refresh_bindings()
 
     def _update_status(self) -> None:
         reason = self.blocked_reason()
@@ -598,6 +650,8 @@ class BackendScreen(StepScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.quitting:
+            return False  # nothing starts while the wizard waits to close (Ctrl+Q is the app's: it says so)
         if action in ("run_checks", "render", "migrate", "back", "next") and self.migrating is not None:
             return False  # the migration reports on this step; leaving it mid-way would stop the later stacks
         if action in ("run_checks", "render", "migrate") and self.invalid:

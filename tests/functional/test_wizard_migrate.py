@@ -4,6 +4,7 @@ migrates them with real terraform and says the outcome once, and then nothing is
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -83,29 +84,23 @@ async def test_ctrl_t_migrates_what_is_left_and_says_so_once(tmp_path: Path, iac
         assert keys == sorted(f"gloriousflywheel/dev/{stack}.tfstate" for stack in STACKS)
 
 
-async def test_quitting_mid_migration_asks_and_starts_no_later_stack(tmp_path: Path, iac_bin: str,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the migration runs, the step cannot be left and Ctrl+Q asks (naming the stack in progress);
-    quitting lets that stack finish and starts no later one."""
-    import asyncio
-    import threading
-    import time
+QUITTING = ("Quitting: waiting for attic (1/4) to finish migrating (its HTTP source is backed up and never "
+            "written); no later stack starts (Ctrl+T here migrates the rest next time). Then the wizard closes.")
 
-    from gfwizard.backend_migrate import MigrationReport
+
+@pytest.mark.parametrize("quit_key", ["y", "ctrl+q"])
+async def test_quitting_mid_migration_says_what_it_waits_for_and_starts_no_later_stack(
+        tmp_path: Path, iac_bin: str, monkeypatch: pytest.MonkeyPatch, quit_key: str) -> None:
+    """While the migration runs, the step cannot be left and Ctrl+Q asks (naming the stack in progress). After y
+    (or Ctrl+Q again) the step says that it is quitting and what it waits for, and stays until the stack in
+    progress has finished (before, the wizard closed at once and the terminal sat on stale text meanwhile); a
+    further Ctrl+Q says it does not stop that stack, and changes nothing; no later stack starts."""
     from gfwizard.rehearsal.workspace import RehearsalEnvironment
     from screens.launch import build_app
 
     started, release = threading.Event(), threading.Event()
     calls: list[str] = []
-
-    def slow_migration(cfg, env, stack, layout, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(stack)
-        started.set()
-        release.wait(60)
-        return MigrationReport(stack=stack, env=env, source="http", destination="s3", backup_path=tmp_path / "b",
-                               outcome="migrated", detail="", ok=True)
-
-    monkeypatch.setattr("gfwizard.backend.migrate_http_to_s3", slow_migration)
+    monkeypatch.setattr("gfwizard.backend.migrate_http_to_s3", _recording_migration(calls, tmp_path, started, release))
     monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
     with RehearsalEnvironment(workspace=tmp_path / "ws") as env:
         env.seed_legacy_http_state("dev")
@@ -131,14 +126,81 @@ async def test_quitting_mid_migration_asks_and_starts_no_later_stack(tmp_path: P
             await wait_until(pilot, lambda: modal_named(app, "ConfirmModal")
                              and app.screen.title_text == "Quit now?", "the quit question")
             assert step.quit_warning() in str(app.screen.body)
-            await pilot.press("y")
-            await wait_until(pilot, lambda: not app.is_running, "the wizard closed")
-        release.set()  # the stack in progress finishes; the loop must then stop
-        deadline = time.monotonic() + 30
-        while step.migrating is not None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert step.migrating is None, "the migration loop did not end"
+            await pilot.press(quit_key)
+            await wait_until(pilot, lambda: on_step(app, "backend"), "the question closed")
+            await pilot.pause()
+            assert app.is_running and app.return_code is None, "the wizard closed while attic was migrating"
+            status = step.query_one("#step-status")
+            assert text_of(status) == QUITTING
+            # All of it on screen at 80x24.
+            assert status.get_content_height(status.size, app.size, status.content_region.width) \
+                <= status.content_region.height
+            for action in ("back", "next", "migrate", "render", "run_checks"):
+                assert not step.check_action(action, ()), action
+            await pilot.press("ctrl+q")
+            again = ("Quitting already: attic (1/4) is not stopped mid-migration; the wizard closes once it has "
+                     "finished.")
+            await wait_until(pilot, lambda: again in [n.message for n in app._notifications], "the second Ctrl+Q")
+            assert app.is_running and app.return_code is None and text_of(status) == QUITTING
+            release.set()  # the stack in progress finishes; the loop must then stop, and the wizard close
+            await wait_until(pilot, lambda: app.return_code is not None, "the wizard closing", timeout=30)
+        assert step.migrating is None
+    assert app.return_code == 0
     assert calls == ["attic"]  # arc-runners, gitlab-runners, runner-dashboard were never started
+    assert not [n.message for n in app._notifications if n.message.startswith("Migrated to S3")]
+
+
+async def test_a_stack_that_fails_while_quitting_keeps_the_wizard_open_to_say_so(
+        tmp_path: Path, iac_bin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack a quit waits for does not end well: closing would lose that, so the step says it (and that no
+    later stack was started), offers nothing else, and the next Ctrl+Q quits at once."""
+    from gfwizard.backend_migrate import MigrationReport
+    from gfwizard.rehearsal.workspace import RehearsalEnvironment
+    from screens.launch import build_app
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def failing(cfg, env, stack, layout, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(stack)
+        started.set()
+        release.wait(60)
+        return MigrationReport(stack=stack, env=env, source="http", destination="s3", backup_path=tmp_path / "b",
+                               outcome="failed", detail="init -migrate-state exited 1", remedy="read the transcript",
+                               ok=False)
+
+    monkeypatch.setattr("gfwizard.backend.migrate_http_to_s3", failing)
+    monkeypatch.setenv("GFW_TOFU_BIN", iac_bin)
+    with RehearsalEnvironment(workspace=tmp_path / "ws") as env:
+        env.seed_legacy_http_state("dev")
+        for key, value in env.env.items():
+            monkeypatch.setenv(key, value)
+        app = build_app(rehearsal=env, repo=REPO, start_at="backend")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: on_step(app, "backend")
+                             and app.session.extras.get("http_state_stacks") == STACKS, "the HTTP state lookup",
+                             timeout=60)
+            step = app.screen
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the migrate dialog")
+            await pilot.press("y")
+            await wait_until(pilot, lambda: started.is_set() and step.quit_warning() is not None, "the migration")
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: modal_named(app, "ConfirmModal"), "the quit question")
+            await pilot.press("y")
+            status = lambda: text_of(step.query_one("#step-status"))  # noqa: E731
+            await wait_until(pilot, lambda: status() == QUITTING, "the quitting status")
+            release.set()
+            await wait_until(pilot, lambda: status().startswith("Not closed"), "the failure said")
+            assert status() == ("Not closed: the migration in progress did not end well: attic: failed — "
+                                "init -migrate-state exited 1 Remedy: read the transcript. No later stack was started. "
+                                "Ctrl+Q quits.")
+            assert app.is_running and app.return_code is None
+            for action in ("back", "next", "migrate", "render", "run_checks"):
+                assert not step.check_action(action, ()), action
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: app.return_code is not None, "the wizard closing")
+    assert app.return_code == 0 and calls == ["attic"]
 
 
 def _recording_migration(calls: list[str], tmp_path: Path, started: "object | None" = None,
