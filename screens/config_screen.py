@@ -81,6 +81,8 @@ class ConfigScreen(StepScreen):
         self.new_text: str | None = None
         self.old_text: str | None = None
         self.whole_file = False
+        #: The last render came out as the file on disk (the help line says there is nothing to write).
+        self.identical = False
         #: Fields whose shown value is invalid (key -> error): the draft keeps the last valid value.
         self.invalid: dict[str, str] = {}
         #: Environments that joined the typed confirmations because they were typed into the environments (prod):
@@ -92,7 +94,7 @@ class ConfigScreen(StepScreen):
         yield Header()
         with VerticalScroll(classes="step-body"):
             yield Static(self.STEP_TITLE, classes="step-title")
-            yield Static(self._help(identical=False), id="config-help", classes="step-help", markup=False)
+            yield Static(self._help(), id="config-help", classes="step-help", markup=False)
             with Vertical(id="org-form", classes="form"):
                 for key, label in ORG_FIELDS:
                     with Horizontal(classes="form-row"):
@@ -203,7 +205,8 @@ class ConfigScreen(StepScreen):
             field.value = answers.display("confirm_environments")
 
     def _update_status(self) -> None:
-        """The status line: the first invalid field, else what the last render found."""
+        """The status line (the first invalid field, else what the last render found), and the help line."""
+        self.query_one("#config-help", Static).update(self._help())
         if self.invalid:
             key, error = next(iter(self.invalid.items()))
             self._status(f"{LABELS[key]}: {error} (fix it: Ctrl+W writes only valid values)", True)
@@ -216,9 +219,13 @@ class ConfigScreen(StepScreen):
             self._status(f"Not written yet ({what}). Ctrl+W writes it.", True)
         self.refresh_bindings()
 
-    def _help(self, identical: bool) -> str:
-        """The line under the title: what Ctrl+W would do, or that there is nothing to write."""
-        if identical:
+    def _help(self) -> str:
+        """The line under the title: what Ctrl+W would do, that there is nothing to write, or, while a field is
+        invalid, that nothing is written until it is fixed (the file may hold the draft, never what was typed)."""
+        if self.invalid:
+            return (f"{self.session.config_path} (never holds a secret): a field below has a problem; nothing is "
+                    "written until it is fixed.")
+        if self.identical:
             return f"{self.session.config_path} already holds this (never a secret); nothing to write."
         return f"{self.session.config_path} (never holds a secret). Review it, then Ctrl+W writes it."
 
@@ -238,7 +245,7 @@ class ConfigScreen(StepScreen):
 
     def on_config_screen_rendered(self, message: Rendered) -> None:
         self.new_text, self.old_text = message.new_text, message.old_text
-        self.query_one("#config-help", Static).update(self._help(message.old_text == message.new_text))
+        self.identical = message.old_text == message.new_text
         self.session.config_written = message.old_text == message.new_text
         self._show()
         self._update_status()

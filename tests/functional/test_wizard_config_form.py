@@ -103,6 +103,36 @@ async def test_an_invalid_org_name_is_shown_and_blocks_the_write(rehearsal_works
     assert workspace_files(ws) == before
 
 
+async def test_the_help_line_never_says_the_file_holds_an_invalid_draft(rehearsal_workspace: WorkspaceFixture) -> None:
+    """The file already holds the draft; an invalid field made the line under the title say so still ("already
+    holds this; nothing to write") while the status line said to fix the field."""
+    ws = rehearsal_workspace
+    app = app_at(ws, "config")
+    before = workspace_files(ws)
+    holds = f"{ws.config_path} already holds this (never a secret); nothing to write."
+    problem = (f"{ws.config_path} (never holds a secret): a field below has a problem; nothing is written until "
+               "it is fixed.")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await rendered(pilot, app)
+        screen = app.screen
+        help_line = screen.query_one("#config-help")
+        assert text_of(help_line) == holds
+        name = app.session.draft.organization.name
+        await type_into(pilot, "#org_name", "Bad Name")
+        await wait_until(pilot, lambda: error_of(app, "org_name"), "the error under the field")
+        assert text_of(help_line) == problem
+        assert text_of(screen.query_one("#step-status")).endswith("(fix it: Ctrl+W writes only valid values)")
+        await pilot.press("ctrl+w")
+        await pilot.pause()
+        assert not modal_named(app, "ConfirmModal") and app.session.draft.organization.name == name
+        assert workspace_files(ws) == before, "something was written"
+        # Fixed back to the value the file holds: the line says so again.
+        await type_into(pilot, "#org_name", name)
+        await wait_until(pilot, lambda: not screen.invalid, "the field valid")
+        await wait_until(pilot, lambda: text_of(help_line) == holds, "the help line of an identical file")
+    assert workspace_files(ws) == before, "something was written"
+
+
 async def test_dropping_a_confirmed_environment_is_refused_until_its_confirmation_goes(
         rehearsal_workspace: WorkspaceFixture) -> None:
     ws = rehearsal_workspace
