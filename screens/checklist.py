@@ -2,8 +2,9 @@
 
 The table keeps one line per check, cut to the terminal's width with an ellipsis, so nothing runs
 off the right edge at 80 columns; the box under it shows the highlighted check's whole detail and
-its remedy, wrapped. After results arrive the cursor jumps to the first failure (else the first
-warning), so the remedy that matters is on screen without a key press.
+its remedy, wrapped (scrolled, and a Tab stop, when it holds more than it shows). After results arrive
+the cursor jumps to the first failure (else the first warning), so the remedy that matters is on
+screen without a key press.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.widgets import DataTable, Static
 
@@ -63,13 +64,28 @@ def cell(text: str, style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis", end="")
 
 
+class DetailBox(VerticalScroll):
+    """The box holding the highlighted check in full. A Tab stop (scrolled by the keyboard, and brought into
+    view) only while it holds more than it shows or the step around it scrolls: a remedy past the box's last
+    row, or below the fold, could otherwise never be read from the keyboard. Elsewhere Tab order is as before."""
+
+    DEFAULT_CSS = """
+    DetailBox { height: auto; max-height: 7; margin: 1 0 0 0; overflow-x: hidden; overflow-y: auto; }
+    DetailBox:focus { background: $boost; }
+    DetailBox > .check-detail { height: auto; padding: 0 1; }
+    """
+
+    def allow_focus(self) -> bool:
+        return self.max_scroll_y > 0 or any(isinstance(a, ScrollableContainer) and a.max_scroll_y > 0
+                                            for a in self.ancestors)
+
+
 class Checklist(Vertical):
     """Rows keyed by check name; ``set_pending`` then ``show`` / ``update_check`` as results arrive."""
 
     DEFAULT_CSS = """
     Checklist { height: auto; }
     Checklist > DataTable { height: auto; max-height: 14; }
-    Checklist > .check-detail { height: auto; max-height: 7; padding: 0 1; margin: 1 0 0 0; }
     """
 
     def __init__(self, *, id: str | None = None, key_hints: Mapping[str, str] | None = None) -> None:
@@ -80,7 +96,8 @@ class Checklist(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", zebra_stripes=True, classes="check-table")
-        yield Static("", classes="check-detail", markup=False)
+        with DetailBox():
+            yield Static("", classes="check-detail", markup=False)
 
     @property
     def table(self) -> DataTable[Text]:
@@ -152,12 +169,14 @@ class Checklist(Vertical):
 
     def _show_detail(self) -> None:
         detail = self.query_one(".check-detail", Static)
+        box = self.query_one(DetailBox)
+        box.scroll_home(animate=False)
         names = list(self._rows)
         row = self.table.cursor_row
         check = self._rows.get(names[row]) if 0 <= row < len(names) else None
         if check is None:
             detail.update("")
-            detail.display = False
+            box.display = False
             return
         if isinstance(check, NotRun):
             text = Text()
@@ -167,7 +186,7 @@ class Checklist(Vertical):
             text.append("\nTo run it: ", style="bold yellow")
             text.append(printable_lines(redact(check.how)))
             detail.update(text)
-            detail.display = True
+            box.display = True
             return
         label, style = _BADGES[check.level.value]
         text = Text()
@@ -178,7 +197,7 @@ class Checklist(Vertical):
             text.append("\nRemedy: ", style="bold yellow")
             text.append(printable_lines(redact(with_config(with_keys(check.remedy, self.key_hints)))))
         detail.update(text)
-        detail.display = True
+        box.display = True
 
     def on_resize(self, event: Resize) -> None:
         self._rebuild(cursor=self.table.cursor_row)

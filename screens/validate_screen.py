@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -77,7 +77,9 @@ class ValidateScreen(StepScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(classes="step-body"):
+        # Scrolled, never a Tab stop itself: a long context name makes the help line run to 4 rows at 80x24,
+        # and the check list then no longer fits under it; the keys stay on the table (and the detail box).
+        with VerticalScroll(classes="step-body", can_focus=False):
             yield Static(self.STEP_TITLE, classes="step-title")
             yield Static(f"Context {self.session.context or '(from organization.yaml)'!r} against the configured "
                          "cluster. Read-only: nothing is written to the cluster.", classes="step-help")
@@ -86,13 +88,23 @@ class ValidateScreen(StepScreen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        # The box under the table takes its height (and the step its scrollbar) a layout or two after the results.
+        self.watch(self.query_one(".step-body", VerticalScroll), "virtual_size", self._reveal_remedy, init=False)
         self.action_rerun()
+
+    def _reveal_remedy(self) -> None:
+        """Scroll to the end of the step: the highlighted check's remedy, in the box under the table, is the last
+        thing on it and must be in view even when the list does not fit under a long help line. (Nothing else
+        here takes focus, so nothing focused leaves the view.) A no-op when everything fits."""
+        if self.report is not None:
+            self.query_one(".step-body", VerticalScroll).scroll_end(animate=False)
 
     def action_rerun(self) -> None:
         """Run every check again."""
         self.report = None
         self.session.validated = False
         self.query_one(Checklist).clear()
+        self.query_one(".step-body", VerticalScroll).scroll_home(animate=False)
         self._status(f"Validating (each call times out after {self.TIMEOUTS[0]:g}s connect / "
                      f"{self.TIMEOUTS[1]:g}s read)…", False)
         self.refresh_bindings()
@@ -138,6 +150,7 @@ class ValidateScreen(StepScreen):
     def on_validate_screen_validation_finished(self, message: ValidationFinished) -> None:
         self.report = message.report
         self.query_one(Checklist).show(message.report.checks)
+        self._reveal_remedy()
         self.session.validated = self.blocked_reason() is None
         failure = self._failure()
         if failure is None and self._pin_needed():
@@ -147,6 +160,12 @@ class ValidateScreen(StepScreen):
         else:
             self._status(failure or "All checks passed. Ctrl+N for Next.", failure is not None)
         self.refresh_bindings()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        checklist = self.query_one(Checklist)
+        if event.widget is checklist.table:
+            # Focusing the table alone would leave the remedy under it below the fold.
+            self.call_after_refresh(checklist.scroll_visible, animate=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base class opens the error modal; this only keeps the status line honest.

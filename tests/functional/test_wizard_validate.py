@@ -297,3 +297,61 @@ async def test_a_kubeconfig_others_can_read_is_a_warning_on_screen_that_does_not
         assert stat.S_IMODE(kube.stat().st_mode) == 0o644, "validate never changes the operator's file mode"
     finally:
         shutil.rmtree(short)
+
+
+def with_context_elsewhere(ws: WorkspaceFixture, name: str) -> None:
+    """Add context ``name`` to the workspace's kubeconfig, pointing at a server that is not honey's."""
+    import yaml
+
+    doc = yaml.safe_load(ws.kubeconfig_path.read_text())
+    doc["clusters"].append({"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:1"}})
+    doc["contexts"].append({"name": name, "context": {"cluster": "elsewhere", "user": doc["users"][0]["name"]}})
+    ws.kubeconfig_path.write_text(yaml.safe_dump(doc))
+
+
+@pytest.mark.parametrize("repeat", [1, 2], ids=["remedy-fits-the-box", "remedy-longer-than-the-box"])
+async def test_a_long_context_name_leaves_the_whole_remedy_reachable_at_80x24(
+        rehearsal_workspace: WorkspaceFixture, repeat: int) -> None:
+    """The context's name in the help line took 4 rows at 80x24; the failing check's box under the table then got
+    3, its remedy cut below the fold, and Tab never reached it. Now the step scrolls to the remedy when the
+    checks come back, and Tab reaches the box (scrolled by the keyboard when the remedy is longer than it)."""
+    from textual.widgets import DataTable
+
+    ws = rehearsal_workspace
+    name = "-".join(["a-very-long-context-name-for-the-honey-cluster-as-some-operators-write-them-in-their-kubeconfig"
+                     "-files"] * repeat)
+    with_context_elsewhere(ws, name)
+    before = workspace_files(ws)
+    app = validate_app(ws)
+    app.session.context = name  # picked at the Kubeconfig step
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: on_step(app, "validate") and app.screen.report is not None, "validation")
+        screen = app.screen
+        server = screen.report.check("server")
+        assert server is not None and server.level.value == "fail" and server.remedy
+        assert screen.query_one(".step-help").region.height >= 4, "the help line is as tall as it was found"
+        body = screen.query_one(".step-body")
+        detail = screen.query_one(".check-detail")
+        box = detail.parent  # the box the detail scrolls in
+        await wait_until(pilot, lambda: "FAIL server" in text_of(detail), "the failure's detail")
+        assert text_of(detail).rstrip().endswith("Remedy: " + server.remedy)
+        # Without a key press the box is in view whole, above the status line.
+        await wait_until(pilot, lambda: body.scrollable_content_region.contains_region(box.region),
+                         "the box scrolled into view")
+        assert screen.focused is screen.query_one(DataTable)
+        # Tab reaches the box; the keyboard scrolls it to the end of the remedy.
+        await pilot.press("tab")
+        await wait_until(pilot, lambda: screen.focused is box, "the box focused")
+        if repeat == 1:
+            assert box.max_scroll_y == 0, "a remedy this long fits the box"
+        else:
+            assert box.max_scroll_y > 0, "a remedy this long is longer than the box"
+            await pilot.press("end")
+            await wait_until(pilot, lambda: box.scroll_offset.y == box.max_scroll_y, "the box scrolled to its end")
+        assert body.scrollable_content_region.contains_region(box.region)
+        # Another row's detail starts at its top again.
+        await pilot.press("shift+tab", "down")
+        await wait_until(pilot, lambda: "FAIL server" not in text_of(detail), "the next row's detail")
+        assert box.scroll_offset.y == 0
+        assert not app.session.validated
+    assert workspace_files(ws) == before, "a failed validation wrote something"
