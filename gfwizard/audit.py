@@ -27,6 +27,7 @@ from gfwizard.audit_rules import (DEFAULT_CLUSTER, DEFAULT_ENVIRONMENTS, DEFAULT
 from gfwizard.audit_text import check_markdown, check_recipes
 from gfwizard.audit_yaml import YamlError, check_config, check_workflow, read_target
 from gfwizard.errors import InputError
+from gfwizard.paths import special_kind
 
 __all__ = ["CRITERIA", "TARGETS", "AuditReport", "Finding", "Severity", "audit", "surface_files"]
 
@@ -152,8 +153,7 @@ def _not_regular(mode: int) -> str:
     ``"a FIFO (named pipe)"``, ``"a character device"``, ...; ``""`` for a regular file or a directory."""
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return ""
-    return ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
-            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    return special_kind(mode)
 
 
 def surface_files(root: Path) -> Iterator[tuple[Path, str]]:

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from gfwizard import kubeconfig_env
 from gfwizard.kubeconfig_auth import UserSummary, summarise_user
+from gfwizard.paths import special_kind
 
 #: Larger files are reported as too large, not read (a real kubeconfig is a few KiB; this bounds memory).
 MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024
@@ -203,13 +204,6 @@ def _special_file(st: os.stat_result) -> FileSummary | None:
         return FileSummary(FileStatus.EMPTY, DEV_NULL)
     problem = _not_readable(st)
     return FileSummary(FileStatus.UNREADABLE, problem) if problem else None
-
-
-def special_kind(mode: int) -> str:
-    """What a file of ``mode`` that is neither a regular file nor a directory is: ``"a FIFO (named pipe)"``,
-    ``"a character device"``, ``"a block device"``, ``"a socket"`` or ``"a special file"``."""
-    return ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
-            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
 
 
 def unread_special(path: str) -> str:

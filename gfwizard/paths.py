@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 CONFIG_ENV = "GFW_CONFIG"
@@ -131,3 +132,10 @@ def cache_state_dir(create: bool = True) -> Path | None:
 def expand(path: str | Path) -> Path:
     """Expand ``~`` and environment variables in a user-supplied path."""
     return Path(os.path.expandvars(os.path.expanduser(str(path))))
+
+
+def special_kind(mode: int) -> str:
+    """What a file of ``mode`` that is neither a regular file nor a directory is: ``"a FIFO (named pipe)"``,
+    ``"a character device"``, ``"a block device"``, ``"a socket"`` or ``"a special file"``."""
+    return ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
