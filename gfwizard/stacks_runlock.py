@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from gfwizard.layout import Layout
 
 
+#: The ``kind`` a state migration takes the lock as (``gfwizard backend migrate``, the wizard's Ctrl+T); a deploy's
+#: is ``deploy``.
+MIGRATION_KIND = "state migration"
+
+
 def env_run_lock(layout: "Layout", env: str) -> "RunLock":
     """``env``'s run lock in ``layout``: the one every deploy and every state migration of ``env`` takes (the
     command line's and the wizard's alike), so that no two of them run together."""

@@ -485,7 +485,7 @@ class BackendScreen(StepScreen):
         from gfwizard.backend_migrate import backup_dir
         from gfwizard.errors import GfwError
         from gfwizard.journal import new_run_id
-        from gfwizard.stacks_runlock import env_run_lock
+        from gfwizard.stacks_runlock import MIGRATION_KIND, env_run_lock
 
         cfg = self.session.draft
         assert cfg is not None
@@ -496,7 +496,7 @@ class BackendScreen(StepScreen):
         lock = env_run_lock(layout, self.session.env)
         self._lock_refused = False
         try:
-            lock.acquire(new_run_id(), MIGRATION_HOLDER, kind="state migration")
+            lock.acquire(new_run_id(), MIGRATION_HOLDER, kind=MIGRATION_KIND)
         except GfwError:
             self._lock_refused = True  # said by the error modal, and the status line (on_worker_state_changed)
             raise

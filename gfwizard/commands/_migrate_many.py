@@ -248,10 +248,10 @@ def hold_env_lock(cfg: "OrgConfig", env: str) -> None:
     into the same destination (one overwrote the other, and their reports and transcript disagreed)."""
     from gfwizard.journal import new_run_id
     from gfwizard.layout import layout_for
-    from gfwizard.stacks_runlock import env_run_lock
+    from gfwizard.stacks_runlock import MIGRATION_KIND, env_run_lock
 
     lock = env_run_lock(layout_for(cfg.cluster.network), env)
-    lock.acquire(new_run_id(), "`gfwizard backend migrate`", kind="state migration")
+    lock.acquire(new_run_id(), "`gfwizard backend migrate`", kind=MIGRATION_KIND)
     _held_locks.append(lock)  # released when the process exits (the kernel drops the flock)
 
 

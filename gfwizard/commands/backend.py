@@ -211,9 +211,8 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
     that does not end well)."""
     from gfwizard.backend import s3_target
     from gfwizard.backend_migrate import outcome_without_run
-    from gfwizard.commands._migrate_many import (announce_writes, hold_env_lock, migrate_many, migrate_one,
-                                                 print_report, refuse_without_terminal)
-    from gfwizard.commands._migrate_many import as_run_with
+    from gfwizard.commands._migrate_many import (announce_writes, as_run_with, hold_env_lock, migrate_many,
+                                                 migrate_one, print_report, refuse_without_terminal)
     from gfwizard.layout import layout_for, require_work_dirs, require_work_root
     from gfwizard.stacks_selection import check_stack_names
 
@@ -224,15 +223,15 @@ def migrate(env: str, stacks: tuple[str, ...], yes: bool, timeout: float, config
         raise InputError("state.http is not configured: there is no HTTP state to migrate from",
                          remedy="add state.http to organization.yaml")
     require_work_root(cfg.cluster.network)  # the source state's backup and the IaC binary's files go there
-    require_work_dirs(layout_for(cfg.cluster.network), env, work="migrate")
+    layout = layout_for(cfg.cluster.network)
+    require_work_dirs(layout, env, work="migrate")
     if len(set(stacks)) != 1:
         refuse_without_terminal(yes)
-        migrate_many(cfg, env, stacks, layout_for(cfg.cluster.network), yes=yes, timeout=timeout, as_json=as_json)
+        migrate_many(cfg, env, stacks, layout, yes=yes, timeout=timeout, as_json=as_json)
     stack = stacks[0]
     target = s3_target(cfg)
     source, dest = cfg.state.http.address_for(env, stack), f"s3://{target.bucket}/{cfg.state_key(env, stack)}"
     refuse_without_terminal(yes)
-    layout = layout_for(cfg.cluster.network)
     # Read-only, before any question or backup: nothing to do (in-sync, already-migrated) and refusals are
     # said as they are; only a run that will write is announced and asked for.
     report = outcome_without_run(cfg, env, stack, layout)
